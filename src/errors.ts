@@ -1,0 +1,122 @@
+/**
+ * Errors thrown by Orchard on bad input. Every error a client can cause is an
+ * {@link OrchardError}: it carries a stable `code`, a deliberate HTTP `status`
+ * and `expose` (whether its message may be shown to the client).
+ *
+ * The status is protocol, not decoration: an Apple device that receives 401
+ * removes its MDM profile, so nothing here maps to 401 unless unenrolling is
+ * the intent.
+ */
+
+/** Options accepted by every {@link OrchardError} constructor. */
+export interface OrchardErrorOptions {
+  /** The underlying error, kept for logs. */
+  cause?: unknown;
+  /** Raw input or context for logs; never sent to a client. */
+  detail?: unknown;
+}
+
+/**
+ * Base class of every error Orchard throws on bad input or a failed check.
+ * Adapters answer with `status` and, when `expose` is true, with `code` and `message`.
+ */
+export abstract class OrchardError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_PLIST_DEPTH`. */
+  abstract readonly code: string;
+  /** HTTP status an adapter should answer with. */
+  abstract readonly status: number;
+  /** Raw input or context for logs; never echoed to clients. */
+  readonly detail: unknown;
+
+  constructor(message: string, options: OrchardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.detail = options.detail;
+  }
+
+  /** Whether the message may be shown to a client: true for 4xx, false for 5xx. */
+  get expose(): boolean {
+    return this.status < 500;
+  }
+}
+
+/** Codes of {@link PlistError}. */
+export type PlistErrorCode =
+  | 'ERR_PLIST_TOO_LARGE'
+  | 'ERR_PLIST_DEPTH'
+  | 'ERR_PLIST_SYNTAX'
+  | 'ERR_PLIST_ENCODING'
+  | 'ERR_PLIST_BINARY'
+  | 'ERR_PLIST_TYPE';
+
+/** A property list could not be decoded or encoded (malformed, hostile or unsupported input). */
+export class PlistError extends OrchardError {
+  readonly status = 400;
+  constructor(
+    readonly code: PlistErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Codes of {@link CryptoError}. */
+export type CryptoErrorCode =
+  | 'ERR_DER'
+  | 'ERR_CMS_FORMAT'
+  | 'ERR_CMS_UNSUPPORTED'
+  | 'ERR_CMS_SIGNATURE'
+  | 'ERR_CMS_DECRYPT'
+  | 'ERR_CMS_NO_RECIPIENT'
+  | 'ERR_CERT_FORMAT'
+  | 'ERR_CERT_UNTRUSTED'
+  | 'ERR_CERT_EXPIRED'
+  | 'ERR_CERT_NOT_YET_VALID'
+  | 'ERR_CSR_FORMAT'
+  | 'ERR_CSR_SIGNATURE'
+  | 'ERR_KEY_FORMAT'
+  | 'ERR_PKCS12';
+
+/** A signature, envelope, certificate, CSR or key was malformed, untrusted or did not verify. */
+export class CryptoError extends OrchardError {
+  readonly status = 400;
+  constructor(
+    readonly code: CryptoErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** One problem found while validating a value against Apple's schema. */
+export interface ValidationIssue {
+  /** Where, e.g. `PayloadContent[2].AllowCamera`; empty for the root. */
+  path: string;
+  /** Stable machine-readable code, e.g. `unknown-key`. */
+  code: string;
+  /** One sentence for humans. */
+  message: string;
+  /** `error` makes the value invalid; `warning` does not. */
+  severity: 'error' | 'warning';
+}
+
+/** A value failed validation against Apple's schema or our own rules; `issues` lists every problem. */
+export class ValidationError extends OrchardError {
+  readonly code = 'ERR_VALIDATION';
+  readonly status = 422;
+  constructor(
+    message: string,
+    readonly issues: readonly ValidationIssue[],
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A storage backend failed; always a 5xx so a device never reads it as an unenrollment. */
+export class StorageError extends OrchardError {
+  readonly code = 'ERR_STORAGE';
+  readonly status = 503;
+}
