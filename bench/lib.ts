@@ -1,0 +1,64 @@
+/**
+ * Tiny benchmark harness. Every figure is reported next to a baseline measured in the
+ * same run, as a ratio, because the machines are noisy and absolute rates are not comparable
+ * between runs.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** One measured rate. */
+export interface Rate {
+  name: string;
+  /** Operations per second of wall time. */
+  opsPerSec: number;
+  /** Operations per CPU-second of this process (user + system). */
+  opsPerCpuSec: number;
+  ops: number;
+}
+
+/** Seconds each measurement runs; `BENCH_SECONDS` overrides (e.g. 0.2 for a smoke run). */
+export const benchSeconds = Number(process.env.BENCH_SECONDS ?? '2');
+
+/**
+ * Runs `fn` repeatedly for about `seconds` (after a short warm-up) and returns its rate.
+ * `fn` may be async; it is awaited one call at a time.
+ */
+export async function measure(
+  name: string,
+  fn: () => unknown,
+  seconds = benchSeconds,
+): Promise<Rate> {
+  const warmUntil = performance.now() + Math.min(300, seconds * 250);
+  while (performance.now() < warmUntil) await fn();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  let ops = 0;
+  let batch = 1;
+  while (performance.now() < end) {
+    for (let i = 0; i < batch; i++) await fn();
+    ops += batch;
+    if (batch < 1024) batch *= 2;
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  return { name, ops, opsPerSec: ops / wall, opsPerCpuSec: ops / Math.max(cpuSec, 1e-9) };
+}
+
+/** Prints a table of rates with each row's ratio to `baseline` and the goal it must meet. */
+export function report(
+  title: string,
+  baseline: Rate,
+  rows: readonly { rate: Rate; goal?: number }[],
+): void {
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  console.log(`\n## ${title}`);
+  console.log(`| measurement | ops/s | ratio to baseline | goal |`);
+  console.log(`|---|---:|---:|---:|`);
+  console.log(`| ${baseline.name} (baseline) | ${fmt(baseline.opsPerSec)} | 1.00 | |`);
+  for (const { rate, goal } of rows) {
+    const ratio = rate.opsPerSec / baseline.opsPerSec;
+    const verdict = goal === undefined ? '' : `${goal} ${ratio >= goal ? 'met' : 'MISSED'}`;
+    console.log(`| ${rate.name} | ${fmt(rate.opsPerSec)} | ${ratio.toFixed(2)} | ${verdict} |`);
+  }
+}
