@@ -3,3 +3,6 @@
  * library (property lists, crypto, profiles, the MDM core); adapters live under subpaths.
  */
 export * from './errors.js';
+export * from './storage/ports.js';
+export { createMemoryStorage } from './storage/memory/index.js';
+export type { MemoryStorageOptions } from './storage/memory/index.js';

@@ -1,0 +1,208 @@
+/** Memory adapter: enrollments, push info, certificate bindings and bootstrap tokens. */
+import type {
+  AuthenticateInput,
+  BootstrapTokenStore,
+  CertBinding,
+  CertBindingStore,
+  CheckinStore,
+  EnrollmentIdentity,
+  EnrollmentRecord,
+  PushInfo,
+  PushInfoStore,
+  TokenUpdateInput,
+} from '../ports.js';
+import { checkId, checkPage, copyBytes, decodeCursor, encodeCursor } from '../support.js';
+import type { MemoryState } from './state.js';
+import { op } from './state.js';
+
+function cloneRecord(record: EnrollmentRecord): EnrollmentRecord {
+  return structuredClone(record);
+}
+
+function identityOf(input: EnrollmentIdentity): EnrollmentIdentity {
+  checkId(input.id, 'enrollment id');
+  checkId(input.deviceId, 'deviceId');
+  const out: EnrollmentIdentity = { id: input.id, type: input.type, deviceId: input.deviceId };
+  if (input.parentId !== undefined) out.parentId = input.parentId;
+  if (input.userId !== undefined) out.userId = input.userId;
+  if (input.userShortName !== undefined) out.userShortName = input.userShortName;
+  if (input.userLongName !== undefined) out.userLongName = input.userLongName;
+  return out;
+}
+
+function upsert(
+  state: MemoryState,
+  input: EnrollmentIdentity,
+  update: (previous: EnrollmentRecord | undefined) => Partial<EnrollmentRecord>,
+): EnrollmentRecord {
+  const now = state.clock();
+  const previous = state.enrollments.get(input.id);
+  const record: EnrollmentRecord = {
+    enrolled: false,
+    facts: {},
+    tokenUpdateCount: 0,
+    createdAt: now,
+    ...previous,
+    ...identityOf(input),
+    ...update(previous),
+    updatedAt: now,
+  };
+  state.enrollments.set(record.id, record);
+  return cloneRecord(record);
+}
+
+/** The {@link CheckinStore} half of the memory adapter. */
+export function memoryCheckin(state: MemoryState): CheckinStore {
+  return {
+    storeAuthenticate(input: AuthenticateInput) {
+      return op(state, () => {
+        const facts = structuredClone(input.facts);
+        return upsert(state, input, () => ({ enrolled: false, tokenUpdateCount: 0, facts }));
+      });
+    },
+    storeTokenUpdate(input: TokenUpdateInput) {
+      return op(state, () => {
+        const record = upsert(state, input, (prev) => ({
+          enrolled: true,
+          tokenUpdateCount: (prev?.tokenUpdateCount ?? 0) + 1,
+          facts: { ...prev?.facts, ...structuredClone(input.facts ?? {}) },
+        }));
+        const { token, pushMagic, topic } = input.push;
+        state.push.set(input.id, { enrollmentId: input.id, token, pushMagic, topic });
+        if (input.unlockToken !== undefined) {
+          state.unlockTokens.set(input.id, copyBytes(input.unlockToken));
+        }
+        return record;
+      });
+    },
+    markCheckedOut(id) {
+      return op(state, () => {
+        const record = state.enrollments.get(id);
+        if (record === undefined) return false;
+        record.enrolled = false;
+        record.updatedAt = state.clock();
+        return true;
+      });
+    },
+    findEnrollment(id) {
+      return op(state, () => {
+        const record = state.enrollments.get(id);
+        return record === undefined ? undefined : cloneRecord(record);
+      });
+    },
+    listEnrollments(options) {
+      return op(state, () => {
+        checkPage(options);
+        const after =
+          options.cursor === undefined ? undefined : decodeCursor(options.cursor, 'string');
+        const ids = [...state.enrollments.keys()].sort();
+        const items: EnrollmentRecord[] = [];
+        for (const id of ids) {
+          if (after !== undefined && id <= after) continue;
+          const record = state.enrollments.get(id);
+          if (record === undefined) continue;
+          if (options.enrolled === undefined || record.enrolled === options.enrolled) {
+            items.push(cloneRecord(record));
+          }
+          if (items.length > options.limit) break;
+        }
+        return pageOf(items, options.limit);
+      });
+    },
+    touchLastSeen(ids, at) {
+      return op(state, () => {
+        for (const id of ids) {
+          const record = state.enrollments.get(id);
+          if (record !== undefined) record.lastSeenAt = new Date(at.getTime());
+        }
+        return;
+      });
+    },
+    findUnlockToken(id) {
+      return op(state, () => {
+        const token = state.unlockTokens.get(id);
+        return token === undefined ? undefined : copyBytes(token);
+      });
+    },
+  };
+}
+
+function pageOf(
+  items: EnrollmentRecord[],
+  limit: number,
+): { items: EnrollmentRecord[]; nextCursor?: string } {
+  if (items.length <= limit) return { items };
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  return last === undefined ? { items: page } : { items: page, nextCursor: encodeCursor(last.id) };
+}
+
+/** The push, certificate and bootstrap-token ports of the memory adapter. */
+export function memoryDeviceSecrets(
+  state: MemoryState,
+): PushInfoStore & CertBindingStore & BootstrapTokenStore {
+  return {
+    findPushInfo(ids) {
+      return op(state, () => {
+        const out: PushInfo[] = [];
+        for (const id of new Set(ids)) {
+          const info = state.push.get(id);
+          if (info !== undefined) out.push(structuredClone(info));
+        }
+        return out;
+      });
+    },
+    invalidatePushToken(enrollmentId, at) {
+      return op(state, () => {
+        const info = state.push.get(enrollmentId);
+        if (info === undefined) return false;
+        info.invalidatedAt = new Date(at.getTime());
+        return true;
+      });
+    },
+    bindCertificate(enrollmentId, certHash) {
+      return op(state, () => {
+        checkId(enrollmentId, 'enrollment id');
+        checkId(certHash, 'certHash');
+        const previous = state.certs.get(enrollmentId);
+        if (previous !== undefined) state.certIndex.get(previous.certHash)?.delete(enrollmentId);
+        state.certs.set(enrollmentId, { enrollmentId, certHash, boundAt: state.clock() });
+        let ids = state.certIndex.get(certHash);
+        if (ids === undefined) {
+          ids = new Set();
+          state.certIndex.set(certHash, ids);
+        }
+        ids.delete(enrollmentId);
+        ids.add(enrollmentId);
+        return;
+      });
+    },
+    findCertificateBinding(enrollmentId) {
+      return op(state, () => {
+        const binding: CertBinding | undefined = state.certs.get(enrollmentId);
+        return binding === undefined ? undefined : structuredClone(binding);
+      });
+    },
+    findEnrollmentByCertificate(certHash) {
+      return op(state, () => {
+        let last: string | undefined;
+        for (const id of state.certIndex.get(certHash) ?? []) last = id;
+        return last;
+      });
+    },
+    storeBootstrapToken(enrollmentId, sealed) {
+      return op(state, () => {
+        checkId(enrollmentId, 'enrollment id');
+        if (sealed === undefined) state.bootstrap.delete(enrollmentId);
+        else state.bootstrap.set(enrollmentId, copyBytes(sealed));
+        return;
+      });
+    },
+    findBootstrapToken(enrollmentId) {
+      return op(state, () => {
+        const sealed = state.bootstrap.get(enrollmentId);
+        return sealed === undefined ? undefined : copyBytes(sealed);
+      });
+    },
+  };
+}

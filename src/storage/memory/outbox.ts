@@ -1,0 +1,90 @@
+/** Memory adapter: the event outbox. */
+import type { OutboxEntry, OutboxStore } from '../ports.js';
+import { checkDate, checkId } from '../support.js';
+import type { MemoryState } from './state.js';
+import { op } from './state.js';
+
+function isDue(entry: OutboxEntry, now: number): boolean {
+  if (entry.deliveredAt !== undefined || entry.deadAt !== undefined) return false;
+  if (entry.nextAttemptAt.getTime() > now) return false;
+  return entry.leaseUntil === undefined || entry.leaseUntil.getTime() <= now;
+}
+
+function claimDue(state: MemoryState, limit: number, now: Date, leaseMs: number): OutboxEntry[] {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new TypeError('limit must be a positive integer');
+  if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new TypeError('leaseMs must be positive');
+  checkDate(now, 'now');
+  const due = [...state.outbox.values()]
+    .filter((entry) => isDue(entry, now.getTime()))
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+    .slice(0, limit);
+  for (const entry of due) {
+    entry.attempts += 1;
+    entry.leaseUntil = new Date(now.getTime() + leaseMs);
+  }
+  return due.map((entry) => structuredClone(entry));
+}
+
+function settle(state: MemoryState, id: string, change: (entry: OutboxEntry) => void): void {
+  const entry = state.outbox.get(id);
+  if (entry === undefined) return;
+  delete entry.leaseUntil;
+  change(entry);
+}
+
+/** The {@link OutboxStore} of the memory adapter. */
+export function memoryOutbox(state: MemoryState): OutboxStore {
+  return {
+    enqueueEvent: (event) =>
+      op(state, () => {
+        checkId(event.id, 'event id');
+        checkId(event.type, 'event type');
+        checkDate(event.createdAt, 'createdAt');
+        if (state.outbox.has(event.id)) throw new TypeError(`event ${event.id} is already stored`);
+        const createdAt = new Date(event.createdAt.getTime());
+        state.outbox.set(event.id, {
+          id: event.id,
+          type: event.type,
+          payload: event.payload,
+          createdAt,
+          attempts: 0,
+          nextAttemptAt: createdAt,
+        });
+      }),
+    claimDue: (limit, now, leaseMs) => op(state, () => claimDue(state, limit, now, leaseMs)),
+    markDelivered: (id, at) =>
+      op(state, () => {
+        settle(state, id, (entry) => {
+          entry.deliveredAt = new Date(at.getTime());
+        });
+      }),
+    markFailed: (id, nextAttemptAt, error) =>
+      op(state, () => {
+        settle(state, id, (entry) => {
+          entry.lastError = error;
+          if (nextAttemptAt === undefined) entry.deadAt = state.clock();
+          else entry.nextAttemptAt = new Date(nextAttemptAt.getTime());
+        });
+      }),
+    findOutboxEntry: (id) =>
+      op(state, () => {
+        const entry = state.outbox.get(id);
+        return entry === undefined ? undefined : structuredClone(entry);
+      }),
+    purgeDelivered: (olderThan) =>
+      op(state, () => {
+        let count = 0;
+        for (const entry of [...state.outbox.values()]) {
+          if (
+            entry.deliveredAt !== undefined &&
+            entry.deliveredAt.getTime() < olderThan.getTime()
+          ) {
+            state.outbox.delete(entry.id);
+            count += 1;
+          }
+        }
+        return count;
+      }),
+  };
+}

@@ -1,0 +1,318 @@
+/**
+ * Storage ports of the MDM core, split by concern so each consumer asks for the narrowest
+ * one it needs. Every method is async; adapters (memory, SQLite, later PostgreSQL) throw
+ * {@link StorageError} (status 503) on a backend fault, never anything a device could read
+ * as an unenrollment, and `TypeError` on API misuse. Timestamps an adapter writes on its own
+ * come from its injected clock; methods whose logic depends on time take `now` explicitly.
+ */
+
+/**
+ * The kind of an enrollment (a channel with its own queue and push token). Ids follow
+ * NanoMDM: device `UDID`, User Enrollment device `EnrollmentID`, user channel `UDID:UserID`,
+ * Shared iPad user `UDID:UserShortName`, User Enrollment user `EnrollmentID:EnrollmentUserID`.
+ */
+export type EnrollmentType =
+  'device' | 'user' | 'user-enrollment-device' | 'user-enrollment-user' | 'shared-ipad-user';
+
+/** Who an enrollment is: the id and the identity keys a check-in carries. */
+export interface EnrollmentIdentity {
+  /** Enrollment id (see {@link EnrollmentType} for the grammar). */
+  id: string;
+  type: EnrollmentType;
+  /** The device's `UDID`, or `EnrollmentID` for User Enrollment. */
+  deviceId: string;
+  /** Device channel id, for user channels only. */
+  parentId?: string;
+  userId?: string;
+  userShortName?: string;
+  userLongName?: string;
+}
+
+/** One stored enrollment. `enrolled` turns true at the first TokenUpdate and false at CheckOut. */
+export interface EnrollmentRecord extends EnrollmentIdentity {
+  enrolled: boolean;
+  /** Device facts from Authenticate (SerialNumber, Model, OSVersion, ...), JSON-safe values. */
+  facts: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  lastSeenAt?: Date;
+  /** TokenUpdates since the last Authenticate: 1 means this one enrolled the channel. */
+  tokenUpdateCount: number;
+}
+
+/** APNs coordinates of one enrollment. */
+export interface PushInfo {
+  enrollmentId: string;
+  /** Device push token, lower-case hex. */
+  token: string;
+  pushMagic: string;
+  topic: string;
+  /** Set when APNs reported the token invalid; cleared by the next TokenUpdate. */
+  invalidatedAt?: Date;
+}
+
+/** A page of results; `nextCursor` is absent on the last page. Cursors are opaque. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** Paging options: `limit` must be an integer from 1 to 1000 (TypeError otherwise). */
+export interface PageOptions {
+  cursor?: string;
+  limit: number;
+}
+
+/** What Authenticate stores: the identity plus its device facts. */
+export interface AuthenticateInput extends EnrollmentIdentity {
+  facts: Record<string, unknown>;
+}
+
+/** What TokenUpdate stores: the identity, push coordinates, and optional extras. */
+export interface TokenUpdateInput extends EnrollmentIdentity {
+  push: { token: string; pushMagic: string; topic: string };
+  /** Raw `UnlockToken` data; absent leaves a stored one in place. */
+  unlockToken?: Uint8Array;
+  /** Facts merged over the stored ones (e.g. `AwaitingConfiguration`). */
+  facts?: Record<string, unknown>;
+}
+
+/** Enrollment lifecycle from check-in messages. */
+export interface CheckinStore {
+  /**
+   * Creates or resets an enrollment as pending (not enrolled, token count 0) with these facts.
+   * It does not touch the command queue: the caller clears it with {@link CommandQueue.clearQueue}.
+   */
+  storeAuthenticate(input: AuthenticateInput): Promise<EnrollmentRecord>;
+  /**
+   * Marks the enrollment enrolled, stores its push info (clearing any invalidation) and unlock
+   * token, and increments `tokenUpdateCount`. Creates the record when absent (user channels
+   * have no Authenticate of their own).
+   */
+  storeTokenUpdate(input: TokenUpdateInput): Promise<EnrollmentRecord>;
+  /** Marks the enrollment not enrolled; resolves false when it does not exist. */
+  markCheckedOut(id: string): Promise<boolean>;
+  /** The enrollment, or `undefined` when absent. */
+  findEnrollment(id: string): Promise<EnrollmentRecord | undefined>;
+  /** Enrollments ordered by id; `enrolled` filters when given. */
+  listEnrollments(options: PageOptions & { enrolled?: boolean }): Promise<Page<EnrollmentRecord>>;
+  /** Sets `lastSeenAt` of every listed enrollment in one write; unknown ids are ignored. */
+  touchLastSeen(ids: readonly string[], at: Date): Promise<void>;
+  /** The stored `UnlockToken`, or `undefined` when none. */
+  findUnlockToken(id: string): Promise<Uint8Array | undefined>;
+}
+
+/** Per-enrollment status of a command. The capitalised ones are the device's report statuses. */
+export type CommandStatus =
+  | 'queued'
+  | 'sent'
+  | 'Acknowledged'
+  | 'Error'
+  | 'CommandFormatError'
+  | 'NotNow'
+  | 'canceled'
+  | 'expired';
+
+/** Statuses a device reports for a command (Idle is not a result and is never stored). */
+export type ReportStatus = 'Acknowledged' | 'Error' | 'CommandFormatError' | 'NotNow';
+
+/** Statuses after which a command is never offered again. */
+export const FINISHED_STATUSES: readonly CommandStatus[] = [
+  'Acknowledged',
+  'Error',
+  'CommandFormatError',
+  'canceled',
+  'expired',
+];
+
+/** A command to queue: stored once however many enrollments it targets. */
+export interface NewCommand {
+  /** `CommandUUID`; unique across the store (a duplicate throws TypeError). */
+  uuid: string;
+  requestType: string;
+  /** The full command plist sent to the device. */
+  body: Uint8Array;
+  /** After this instant the command is not sent and its pending targets become `expired`. */
+  expiresAt?: Date;
+}
+
+/** What {@link CommandQueue.nextCommand} hands out. */
+export interface QueuedCommand {
+  uuid: string;
+  requestType: string;
+  body: Uint8Array;
+}
+
+/** One enrollment's view of a command. */
+export interface CommandTarget {
+  enrollmentId: string;
+  status: CommandStatus;
+  /** The raw report plist of the last result, when one was stored. */
+  result?: Uint8Array;
+  updatedAt: Date;
+}
+
+/** A stored command with every target's status. */
+export interface CommandRecord extends NewCommand {
+  createdAt: Date;
+  targets: CommandTarget[];
+}
+
+/** One entry of {@link CommandQueue.listForEnrollment}. */
+export interface EnrollmentCommand extends CommandTarget {
+  uuid: string;
+  requestType: string;
+  createdAt: Date;
+}
+
+/** A device's report to store. */
+export interface CommandResultInput {
+  uuid: string;
+  status: ReportStatus;
+  /** The raw report plist. */
+  result: Uint8Array;
+}
+
+/** Per-enrollment FIFO command queues. */
+export interface CommandQueue {
+  /**
+   * Stores the command once and queues it for each enrollment id (order kept, duplicates
+   * ignored). Throws TypeError on an empty id list or a uuid already stored.
+   */
+  enqueue(command: NewCommand, enrollmentIds: readonly string[]): Promise<void>;
+  /**
+   * The oldest command for the enrollment that is `queued` or `sent` (a `sent` one was never
+   * answered, so it is offered again), or `NotNow` unless `skipNotNow`; marks it `sent`.
+   * Pending targets past `expiresAt` become `expired` on the way. `undefined` when none.
+   */
+  nextCommand(
+    enrollmentId: string,
+    options: { skipNotNow: boolean; now: Date },
+  ): Promise<QueuedCommand | undefined>;
+  /**
+   * Stores a device's report for its own target of the command and sets its status (a
+   * `NotNow` never revives a finished target). Resolves false, storing nothing, when that
+   * enrollment is not a target of that uuid.
+   */
+  storeResult(enrollmentId: string, input: CommandResultInput): Promise<boolean>;
+  /** Cancels one target still `queued`, `sent` or `NotNow`; resolves false otherwise. */
+  cancel(enrollmentId: string, uuid: string): Promise<boolean>;
+  /** Cancels every pending target of the enrollment (Authenticate, CheckOut); resolves the count. */
+  clearQueue(enrollmentId: string): Promise<number>;
+  /** The command with all its targets, or `undefined` when absent. */
+  findCommand(uuid: string): Promise<CommandRecord | undefined>;
+  /** The enrollment's commands in queue order, optionally of one status. */
+  listForEnrollment(
+    enrollmentId: string,
+    options: PageOptions & { status?: CommandStatus },
+  ): Promise<Page<EnrollmentCommand>>;
+  /** Marks pending targets of commands past `expiresAt` as `expired`; resolves the count. */
+  expireCommands(now: Date): Promise<number>;
+  /**
+   * Deletes finished targets (see {@link FINISHED_STATUSES}) last updated before `olderThan`,
+   * and commands left without targets; resolves the number of targets deleted.
+   */
+  purgeFinished(olderThan: Date): Promise<number>;
+}
+
+/** A certificate bound to an enrollment at Authenticate. */
+export interface CertBinding {
+  enrollmentId: string;
+  /** SHA-256 of the certificate's DER, lower-case hex. */
+  certHash: string;
+  boundAt: Date;
+}
+
+/** Device identity certificates bound to enrollments. */
+export interface CertBindingStore {
+  /** Binds (or re-binds, replacing the old hash) the certificate to the enrollment. */
+  bindCertificate(enrollmentId: string, certHash: string): Promise<void>;
+  /** The enrollment's binding, or `undefined` when none. */
+  findCertificateBinding(enrollmentId: string): Promise<CertBinding | undefined>;
+  /** The enrollment most recently bound to this hash, or `undefined` when none. */
+  findEnrollmentByCertificate(certHash: string): Promise<string | undefined>;
+}
+
+/** APNs push coordinates (written by {@link CheckinStore.storeTokenUpdate}). */
+export interface PushInfoStore {
+  /** Push info of those ids that have one, in no particular order. */
+  findPushInfo(ids: readonly string[]): Promise<PushInfo[]>;
+  /** Marks the enrollment's token invalid; resolves false when it has no push info. */
+  invalidatePushToken(enrollmentId: string, at: Date): Promise<boolean>;
+}
+
+/** Escrowed bootstrap tokens; the caller seals them before storing. */
+export interface BootstrapTokenStore {
+  /** Stores the sealed token, or deletes it when `sealed` is `undefined`. */
+  storeBootstrapToken(enrollmentId: string, sealed: Uint8Array | undefined): Promise<void>;
+  /** The sealed token, or `undefined` when none. */
+  findBootstrapToken(enrollmentId: string): Promise<Uint8Array | undefined>;
+}
+
+/** An event to deliver (e.g. to a webhook). */
+export interface OutboxEvent {
+  /** Unique id (a duplicate throws TypeError); receivers use it to de-duplicate. */
+  id: string;
+  type: string;
+  /** JSON text of the event. */
+  payload: string;
+  createdAt: Date;
+}
+
+/** A stored outbox entry and its delivery state. */
+export interface OutboxEntry extends OutboxEvent {
+  /** Delivery attempts claimed so far, counting the current one. */
+  attempts: number;
+  nextAttemptAt: Date;
+  /** While in the future, no other worker may claim the entry. */
+  leaseUntil?: Date;
+  lastError?: string;
+  deliveredAt?: Date;
+  /** Set when delivery was abandoned. */
+  deadAt?: Date;
+}
+
+/** A durable queue of events, claimed under a lease so two workers never hold the same one. */
+export interface OutboxStore {
+  /** Stores the event, due at once. */
+  enqueueEvent(event: OutboxEvent): Promise<void>;
+  /**
+   * Claims up to `limit` due entries (not delivered, not dead, `nextAttemptAt <= now`, lease
+   * absent or lapsed), oldest first, leasing each until `now + leaseMs` and counting an attempt.
+   */
+  claimDue(limit: number, now: Date, leaseMs: number): Promise<OutboxEntry[]>;
+  /** Marks the entry delivered and releases its lease. */
+  markDelivered(id: string, at: Date): Promise<void>;
+  /**
+   * Records a failed attempt and releases the lease: retried at `nextAttemptAt`, or abandoned
+   * (dead) when `nextAttemptAt` is `undefined`.
+   */
+  markFailed(id: string, nextAttemptAt: Date | undefined, error: string): Promise<void>;
+  /** The entry, or `undefined` when absent. */
+  findOutboxEntry(id: string): Promise<OutboxEntry | undefined>;
+  /** Deletes entries delivered before `olderThan`; resolves the count. */
+  purgeDelivered(olderThan: Date): Promise<number>;
+}
+
+/** Every storage port in one object, as adapters provide it. */
+export interface MdmStorage
+  extends
+    CheckinStore,
+    CommandQueue,
+    CertBindingStore,
+    PushInfoStore,
+    BootstrapTokenStore,
+    OutboxStore {
+  /** Releases the backend (timers, file handles). Later calls throw StorageError. */
+  close(): Promise<void>;
+}
+
+/** Retention of finished rows, applied by an adapter's periodic sweep when given. */
+export interface RetentionOptions {
+  /** Keep finished command targets this long (ms) after their last update. */
+  finishedCommandsMs?: number;
+  /** Keep delivered outbox entries this long (ms). */
+  deliveredEventsMs?: number;
+  /** How often the sweep runs (ms); default 10 minutes. The timer never keeps the process alive. */
+  sweepIntervalMs?: number;
+}
