@@ -1,0 +1,283 @@
+/**
+ * Single-pass XML property-list decoder. It scans the text with `indexOf` and `charCodeAt`,
+ * keeps open containers on an explicit stack (so nesting can never overflow the call stack),
+ * expands no entities beyond XML's five and numeric references, and refuses DTD subsets.
+ */
+import { type DecodeLimits, type PlistDict, type PlistValue, fail, setKey } from './plist-types.js';
+import { decodeEntities, parseData, parseDate, parseInteger, parseReal } from './plist-xml-text.js';
+
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+
+class Frame {
+  key: string | undefined = undefined;
+  constructor(
+    readonly dict: PlistDict | undefined,
+    readonly array: PlistValue[] | undefined,
+  ) {}
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+}
+
+function isNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x21 || c === 0x3f;
+}
+
+const ENCODING_ATTR = /encoding\s*=\s*["']([^"']*)["']/;
+const UTF8_NAMES = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
+/** Decodes an XML property list held in a string (already checked against `maxBytes`). */
+export function decodeXml(text: string, limits: DecodeLimits): PlistValue {
+  return new XmlReader(text, limits).document();
+}
+
+class XmlReader {
+  private pos = 0;
+  private items = 0;
+
+  constructor(
+    private readonly s: string,
+    private readonly limits: DecodeLimits,
+  ) {}
+
+  document(): PlistValue {
+    if (this.s.charCodeAt(0) === 0xfeff) this.pos = 1;
+    this.prolog();
+    if (!this.s.startsWith('<plist', this.pos)) fail('ERR_PLIST_SYNTAX', 'expected <plist>');
+    const gt = this.s.indexOf('>', this.pos);
+    const c = this.s.charCodeAt(this.pos + 6);
+    if (gt < 0 || this.s.charCodeAt(gt - 1) === SLASH || !(c === GT || isSpace(c))) {
+      fail('ERR_PLIST_SYNTAX', 'expected <plist> with one root value');
+    }
+    this.pos = gt + 1;
+    const root = this.values();
+    this.skipMisc();
+    this.closeTag('plist');
+    this.skipMisc();
+    if (this.pos !== this.s.length) fail('ERR_PLIST_SYNTAX', 'content after the root element');
+    return root;
+  }
+
+  /** Skips the XML declaration, comments and an Apple-style DOCTYPE before the root. */
+  private prolog(): void {
+    const s = this.s;
+    if (s.startsWith('<?xml', this.pos) && isSpace(s.charCodeAt(this.pos + 5))) {
+      const end = s.indexOf('?>', this.pos);
+      if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated XML declaration');
+      const enc = ENCODING_ATTR.exec(s.slice(this.pos, end));
+      if (enc?.[1] !== undefined && !UTF8_NAMES.has(enc[1].toLowerCase())) {
+        fail('ERR_PLIST_ENCODING', 'only UTF-8 property lists are accepted', enc[1]);
+      }
+      this.pos = end + 2;
+    }
+    this.skipMisc();
+    if (s.startsWith('<!DOCTYPE', this.pos)) {
+      this.doctype();
+      this.skipMisc();
+    }
+  }
+
+  private doctype(): void {
+    const s = this.s;
+    if (!/^<!DOCTYPE\s+plist[\s>]/.test(s.slice(this.pos, this.pos + 16))) {
+      fail('ERR_PLIST_SYNTAX', 'only a plist DOCTYPE is accepted');
+    }
+    let quote = 0;
+    for (let i = this.pos + 9; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (quote !== 0) {
+        if (c === quote) quote = 0;
+      } else if (c === 0x22 || c === 0x27) {
+        quote = c;
+      } else if (c === 0x5b || c === LT) {
+        fail('ERR_PLIST_SYNTAX', 'DOCTYPE with an internal subset is refused');
+      } else if (c === GT) {
+        this.pos = i + 1;
+        return;
+      }
+    }
+    fail('ERR_PLIST_SYNTAX', 'unterminated DOCTYPE');
+  }
+
+  /** Skips whitespace and comments. */
+  private skipMisc(): void {
+    const s = this.s;
+    for (;;) {
+      while (isSpace(s.charCodeAt(this.pos))) this.pos++;
+      if (s.charCodeAt(this.pos) !== LT || !s.startsWith('<!--', this.pos)) return;
+      const end = s.indexOf('-->', this.pos + 4);
+      if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated comment');
+      this.pos = end + 3;
+    }
+  }
+
+  /** Expects `</name>` (whitespace allowed before `>`) at the current position. */
+  private closeTag(name: string): void {
+    const s = this.s;
+    let p = this.pos;
+    if (s.charCodeAt(p) !== LT || s.charCodeAt(p + 1) !== SLASH || !s.startsWith(name, p + 2)) {
+      fail('ERR_PLIST_SYNTAX', `expected </${name}>`);
+    }
+    p += 2 + name.length;
+    while (isSpace(s.charCodeAt(p))) p++;
+    if (s.charCodeAt(p) !== GT) fail('ERR_PLIST_SYNTAX', `expected </${name}>`);
+    this.pos = p + 1;
+  }
+
+  /** Reads one root value, with every nested container, iteratively. */
+  private values(): PlistValue {
+    const stack: Frame[] = [];
+    for (;;) {
+      this.skipMisc();
+      const s = this.s;
+      const p = this.pos;
+      if (s.charCodeAt(p) !== LT) fail('ERR_PLIST_SYNTAX', 'expected an element');
+      let value: PlistValue;
+      if (s.charCodeAt(p + 1) === SLASH) {
+        value = this.closeContainer(stack);
+      } else {
+        let e = p + 1;
+        while (isNameChar(s.charCodeAt(e))) e++;
+        const name = s.slice(p + 1, e);
+        const empty = this.openTag(e, name);
+        if (name === 'dict' || name === 'array') {
+          if (!empty) {
+            this.open(stack, name);
+            continue;
+          }
+          value = name === 'dict' ? {} : [];
+        } else if (name === 'key') {
+          this.key(stack, empty);
+          continue;
+        } else {
+          value = this.scalar(name, empty);
+        }
+      }
+      if (++this.items > this.limits.maxItems) fail('ERR_PLIST_TOO_LARGE', 'too many values');
+      const top = stack[stack.length - 1];
+      if (top === undefined) return value;
+      if (top.array !== undefined) top.array.push(value);
+      else if (top.key === undefined) fail('ERR_PLIST_SYNTAX', '<dict> value without a <key>');
+      else {
+        setKey(top.dict as PlistDict, top.key, value);
+        top.key = undefined;
+      }
+    }
+  }
+
+  /** Consumes the rest of an open tag after its name; returns whether it was `<name/>`. */
+  private openTag(e: number, name: string): boolean {
+    const s = this.s;
+    while (isSpace(s.charCodeAt(e))) e++;
+    const c = s.charCodeAt(e);
+    if (c === GT) {
+      this.pos = e + 1;
+      return false;
+    }
+    if (c === SLASH && s.charCodeAt(e + 1) === GT) {
+      this.pos = e + 2;
+      return true;
+    }
+    return fail('ERR_PLIST_SYNTAX', `malformed or unexpected tag <${name}`);
+  }
+
+  private open(stack: Frame[], name: string): void {
+    if (stack.length >= this.limits.maxDepth) {
+      fail('ERR_PLIST_DEPTH', `nesting deeper than ${this.limits.maxDepth}`);
+    }
+    stack.push(name === 'dict' ? new Frame({}, undefined) : new Frame(undefined, []));
+  }
+
+  private closeContainer(stack: Frame[]): PlistValue {
+    const top = stack.pop();
+    if (top === undefined) return fail('ERR_PLIST_SYNTAX', 'unexpected closing tag');
+    if (top.dict !== undefined) {
+      if (top.key !== undefined) fail('ERR_PLIST_SYNTAX', '<key> without a value');
+      this.closeTag('dict');
+      return top.dict;
+    }
+    this.closeTag('array');
+    return top.array as PlistValue[];
+  }
+
+  private key(stack: Frame[], empty: boolean): void {
+    const top = stack[stack.length - 1];
+    if (top?.dict === undefined || top.key !== undefined) {
+      fail('ERR_PLIST_SYNTAX', '<key> outside a <dict> or without a value');
+    }
+    const key = empty ? '' : this.text('key');
+    if (Object.hasOwn(top.dict, key)) fail('ERR_PLIST_SYNTAX', 'duplicate <key>', key);
+    top.key = key;
+  }
+
+  private scalar(name: string, empty: boolean): PlistValue {
+    switch (name) {
+      case 'string':
+        return empty ? '' : this.text(name);
+      case 'integer':
+        return parseInteger(empty ? '' : this.text(name));
+      case 'real':
+        return parseReal(empty ? '' : this.text(name), this.limits.preserveReals);
+      case 'true':
+      case 'false':
+        if (!empty) this.closeTag(name);
+        return name === 'true';
+      case 'date':
+        return parseDate(empty ? '' : this.text(name));
+      case 'data':
+        return empty ? new Uint8Array(0) : parseData(this.text(name));
+      default:
+        return fail('ERR_PLIST_SYNTAX', `unknown element <${name}>`);
+    }
+  }
+
+  /** Reads character data up to `</name>`: entities decoded, line ends normalised, CDATA kept. */
+  private text(name: string): string {
+    const s = this.s;
+    const lt = s.indexOf('<', this.pos);
+    if (lt < 0) fail('ERR_PLIST_SYNTAX', `unterminated <${name}>`);
+    if (s.charCodeAt(lt + 1) !== SLASH) return this.mixedText(name);
+    const raw = s.slice(this.pos, lt);
+    this.pos = lt;
+    this.closeTag(name);
+    return chars(raw);
+  }
+
+  /** Slow path of {@link text}: character data interleaved with comments and CDATA sections. */
+  private mixedText(name: string): string {
+    const s = this.s;
+    let out = '';
+    for (;;) {
+      const lt = s.indexOf('<', this.pos);
+      if (lt < 0) fail('ERR_PLIST_SYNTAX', `unterminated <${name}>`);
+      out += chars(s.slice(this.pos, lt));
+      if (s.startsWith('<!--', lt)) {
+        const end = s.indexOf('-->', lt + 4);
+        if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated comment');
+        this.pos = end + 3;
+      } else if (s.startsWith('<![CDATA[', lt)) {
+        const end = s.indexOf(']]>', lt + 9);
+        if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated CDATA section');
+        out += normaliseNewlines(s.slice(lt + 9, end));
+        this.pos = end + 3;
+      } else {
+        this.pos = lt;
+        this.closeTag(name);
+        return out;
+      }
+    }
+  }
+}
+
+function normaliseNewlines(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
+/** Character data as XML defines it: CR LF and lone CR become LF, then references expand. */
+function chars(raw: string): string {
+  const text = normaliseNewlines(raw);
+  return text.includes('&') ? decodeEntities(text) : text;
+}
