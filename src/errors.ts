@@ -120,3 +120,75 @@ export class StorageError extends OrchardError {
   readonly code = 'ERR_STORAGE';
   readonly status = 503;
 }
+
+/** Codes of {@link ProtocolError}. */
+export type ProtocolErrorCode =
+  | 'ERR_CHECKIN_FORMAT'
+  | 'ERR_REPORT_FORMAT'
+  | 'ERR_ENROLLMENT_ID'
+  | 'ERR_CONTENT_TYPE'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_METHOD'
+  | 'ERR_ROUTE'
+  | 'ERR_ENDPOINT'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_NOT_CONFIGURED';
+
+const protocolStatus: Record<ProtocolErrorCode, number> = {
+  ERR_CHECKIN_FORMAT: 400,
+  ERR_REPORT_FORMAT: 400,
+  ERR_ENROLLMENT_ID: 400,
+  ERR_CONTENT_TYPE: 415,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_METHOD: 405,
+  ERR_ROUTE: 404,
+  ERR_ENDPOINT: 400,
+  ERR_NOT_FOUND: 404,
+  ERR_NOT_CONFIGURED: 501,
+};
+
+/** An MDM request was malformed or asked for something that does not exist; the status follows the code. */
+export class ProtocolError extends OrchardError {
+  readonly status: number;
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+    this.status = protocolStatus[code];
+  }
+}
+
+/** Codes of {@link DeviceAuthError}. */
+export type DeviceAuthErrorCode =
+  | 'ERR_IDENTITY_MISSING'
+  | 'ERR_IDENTITY_HEADER'
+  | 'ERR_CERT_CHAIN'
+  | 'ERR_CERT_BINDING'
+  | 'ERR_TOPIC'
+  | 'ERR_ENROLLMENT_UNKNOWN';
+
+/**
+ * A device could not be authenticated (no certificate, untrusted, bound to another enrollment).
+ * Always 400: a 401 would make the device remove its MDM profile.
+ */
+export class DeviceAuthError extends OrchardError {
+  readonly status = 400;
+  constructor(
+    readonly code: DeviceAuthErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The server deliberately no longer knows this enrollment: answered 403 with Apple's
+ * `com.apple.unrecognized.device` body, which makes the device unenroll.
+ */
+export class UnrecognizedDeviceError extends OrchardError {
+  readonly code = 'ERR_UNRECOGNIZED_DEVICE';
+  readonly status = 403;
+}

@@ -1,0 +1,136 @@
+/**
+ * The command half of the MDM core: queueing (validated), the report/next-command loop with
+ * NotNow handling, cancellation and pushes.
+ */
+import { DeviceAuthError, UnrecognizedDeviceError, ValidationError } from '../errors.js';
+import { encodeCommand, type CommandPayload, type CommandReport } from '../protocol/command.js';
+import type { CoreContext } from './core-context.js';
+import { eventBase } from './core-context.js';
+import type { MdmRequest, MdmResponse } from './ports.js';
+
+/** Options of {@link enqueueCommand}. */
+export interface EnqueueOptions {
+  /** `CommandUUID` to use; default a random UUID. */
+  uuid?: string;
+  /** After this instant the command is no longer sent; pending targets become `expired`. */
+  expiresAt?: Date;
+  /** Skip schema validation, for commands our schema copy lacks. */
+  raw?: boolean;
+  /** Send a push to the targets after queueing (default true). */
+  push?: boolean;
+}
+
+function validate(ctx: CoreContext, command: CommandPayload): void {
+  const validator = ctx.deps.validateCommand;
+  if (validator === undefined) return;
+  const issues = validator(command).filter((issue) => issue.severity === 'error');
+  if (issues.length > 0) {
+    const where = issues
+      .map((i) => (i.path === '' ? i.message : `${i.path}: ${i.message}`))
+      .join('; ');
+    throw new ValidationError(`${command.RequestType} is invalid: ${where}`, issues);
+  }
+}
+
+/**
+ * Validates, stores once and queues a command for every listed enrollment, then pushes.
+ * Throws {@link ValidationError} (422) naming the offending keys, TypeError on misuse.
+ */
+export async function enqueueCommand(
+  ctx: CoreContext,
+  enrollmentIds: readonly string[],
+  command: CommandPayload,
+  options: EnqueueOptions = {},
+): Promise<string> {
+  if (enrollmentIds.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
+  if (typeof command !== 'object' || typeof command.RequestType !== 'string') {
+    throw new TypeError('command must be a dictionary with a RequestType');
+  }
+  if (options.raw !== true) validate(ctx, command);
+  const uuid = options.uuid ?? ctx.randomUUID();
+  const body = encodeCommand(uuid, command);
+  await ctx.storage.enqueue(
+    {
+      uuid,
+      requestType: command.RequestType,
+      body,
+      ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
+    },
+    enrollmentIds,
+  );
+  if (options.push !== false) await pushEnrollments(ctx, enrollmentIds);
+  return uuid;
+}
+
+/**
+ * Pushes to those enrollments with a valid token; resolves the number of targets handed to the
+ * push function. A push failure is logged, not thrown: the command stays queued.
+ */
+export async function pushEnrollments(ctx: CoreContext, ids: readonly string[]): Promise<number> {
+  const push = ctx.deps.push;
+  if (push === undefined) return 0;
+  const infos = (await ctx.storage.findPushInfo(ids)).filter((p) => p.invalidatedAt === undefined);
+  if (infos.length === 0) return 0;
+  const targets = infos.map(({ enrollmentId, token, pushMagic, topic }) => ({
+    enrollmentId,
+    token,
+    pushMagic,
+    topic,
+  }));
+  try {
+    await push(targets);
+  } catch (err) {
+    ctx.logger.warn({ err, count: targets.length }, 'push failed; commands stay queued');
+  }
+  return targets.length;
+}
+
+async function checkEnrolled(ctx: CoreContext, id: string): Promise<void> {
+  const record = await ctx.storage.findEnrollment(id);
+  if (record?.enrolled === true) return;
+  if (record !== undefined && record.tokenUpdateCount > 0) {
+    // Enrolled once, then checked out or unenrolled by us: tell the device to unenroll.
+    throw new UnrecognizedDeviceError('enrollment was unenrolled');
+  }
+  throw new DeviceAuthError('ERR_ENROLLMENT_UNKNOWN', 'enrollment is not enrolled');
+}
+
+/**
+ * Handles one report: stores the result of a non-Idle report for the device's own target of
+ * the command, then answers the next command. After any non-Idle report commands the device
+ * deferred with NotNow are skipped; an Idle poll offers them again.
+ */
+export async function commandReport(
+  ctx: CoreContext,
+  req: MdmRequest,
+  report: CommandReport,
+): Promise<MdmResponse> {
+  const e = req.enrollment;
+  await checkEnrolled(ctx, e.id);
+  ctx.seen(e.id);
+  const now = ctx.clock();
+  if (report.Status !== 'Idle' && report.CommandUUID !== undefined) {
+    const status = report.Status;
+    const stored = await ctx.storage.storeResult(e.id, {
+      uuid: report.CommandUUID,
+      status,
+      result: req.body,
+    });
+    if (stored) {
+      await ctx.events.emit({
+        ...eventBase(ctx, e),
+        type: 'command-result',
+        commandUuid: report.CommandUUID,
+        status,
+      });
+    } else {
+      ctx.logger.warn(
+        { enrollmentId: e.id, commandUuid: report.CommandUUID },
+        'report for a command not queued here',
+      );
+    }
+  }
+  const next = await ctx.storage.nextCommand(e.id, { skipNotNow: report.Status !== 'Idle', now });
+  if (next === undefined) return { status: 200 };
+  return { status: 200, body: next.body, contentType: 'application/xml' };
+}

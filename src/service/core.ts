@@ -1,0 +1,131 @@
+/**
+ * `createMdmCore`: the transport-free MDM service plus the embedder's API (queue, cancel,
+ * query, push, unenroll, events).
+ */
+import { randomUUID } from 'node:crypto';
+import type { CommandPayload } from '../protocol/command.js';
+import type {
+  CommandRecord,
+  CommandStatus,
+  EnrollmentCommand,
+  EnrollmentRecord,
+  Page,
+  PageOptions,
+} from '../storage/ports.js';
+import { checkinMethods } from './core-checkin.js';
+import {
+  commandReport,
+  enqueueCommand,
+  pushEnrollments,
+  type EnqueueOptions,
+} from './core-commands.js';
+import type { CoreContext, MdmCoreDeps, MdmCoreOptions } from './core-context.js';
+import { createEventSink, type MdmEvents } from './events.js';
+import { silentLogger, type MdmService } from './ports.js';
+
+/** The MDM core: an {@link MdmService} for devices plus the embedder's API. */
+export interface MdmCore extends MdmService {
+  /** Typed events (enrolled, re-enrolled, checked-out, token-updated, command-result, user-authenticated). */
+  readonly events: MdmEvents;
+  /** Validates and queues a command for the enrollments, then pushes; resolves its `CommandUUID`. */
+  enqueue(
+    enrollmentIds: readonly string[],
+    command: CommandPayload,
+    options?: EnqueueOptions,
+  ): Promise<string>;
+  /** Cancels the command for one enrollment unless already answered; resolves false otherwise. */
+  cancel(enrollmentId: string, uuid: string): Promise<boolean>;
+  /** The command and every target's status and result, or `undefined` when absent. */
+  findCommand(uuid: string): Promise<CommandRecord | undefined>;
+  /** One enrollment's commands in queue order. */
+  listCommands(
+    enrollmentId: string,
+    options: PageOptions & { status?: CommandStatus },
+  ): Promise<Page<EnrollmentCommand>>;
+  /** The enrollment, or `undefined` when absent. */
+  findEnrollment(id: string): Promise<EnrollmentRecord | undefined>;
+  /** Pushes to the enrollments now; resolves how many had a valid token. */
+  push(enrollmentIds: readonly string[]): Promise<number>;
+  /**
+   * Unenrolls deliberately: marks the enrollment checked out and cancels its queue; its next
+   * command poll is answered 403 `com.apple.unrecognized.device`. Resolves false when absent.
+   */
+  unenroll(id: string): Promise<boolean>;
+  /** Writes buffered last-seen times now. */
+  flush(): Promise<void>;
+  /** Flushes and stops timers; it does not close the storage it was given. */
+  close(): Promise<void>;
+}
+
+function lastSeenBuffer(ctx: Pick<CoreContext, 'storage' | 'logger' | 'clock'>, flushMs: number) {
+  let pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = async (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (pending.size === 0) return;
+    const ids = [...pending];
+    pending = new Set();
+    await ctx.storage.touchLastSeen(ids, ctx.clock());
+  };
+  const seen = (id: string): void => {
+    pending.add(id);
+    if (pending.size >= 1000) {
+      flush().catch((err: unknown) => ctx.logger.error({ err }, 'last-seen flush failed'));
+    } else if (timer === undefined) {
+      timer = setTimeout(() => {
+        flush().catch((err: unknown) => ctx.logger.error({ err }, 'last-seen flush failed'));
+      }, flushMs);
+      timer.unref();
+    }
+  };
+  return { seen, flush };
+}
+
+/**
+ * Creates the MDM core over the given storage. Throws TypeError when `storage` is missing or
+ * an option is out of range. The core never answers 401: bad input is 4xx, faults 5xx.
+ */
+export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): MdmCore {
+  if (typeof deps !== 'object' || typeof deps.storage !== 'object') {
+    throw new TypeError('createMdmCore needs deps.storage');
+  }
+  const flushMs = options.lastSeenFlushMs ?? 1000;
+  if (!Number.isFinite(flushMs) || flushMs < 0) throw new TypeError('lastSeenFlushMs must be >= 0');
+  const logger = deps.logger ?? silentLogger;
+  const clock = deps.clock ?? (() => new Date());
+  const storage = deps.storage;
+  const events = createEventSink({
+    logger,
+    ...(options.outbox === false ? {} : { outbox: storage }),
+  });
+  const buffer = lastSeenBuffer({ storage, logger, clock }, flushMs);
+  const ctx: CoreContext = {
+    storage,
+    logger,
+    clock,
+    randomUUID: deps.randomUUID ?? randomUUID,
+    events,
+    options,
+    deps,
+    seen: buffer.seen,
+  };
+  return {
+    ...checkinMethods(ctx),
+    commandReport: (req, report) => commandReport(ctx, req, report),
+    events,
+    enqueue: (ids, command, opts) => enqueueCommand(ctx, ids, command, opts),
+    cancel: (id, uuid) => storage.cancel(id, uuid),
+    findCommand: (uuid) => storage.findCommand(uuid),
+    listCommands: (id, opts) => storage.listForEnrollment(id, opts),
+    findEnrollment: (id) => storage.findEnrollment(id),
+    push: (ids) => pushEnrollments(ctx, ids),
+    unenroll: async (id) => {
+      const found = await storage.markCheckedOut(id);
+      if (found) await storage.clearQueue(id);
+      return found;
+    },
+    flush: buffer.flush,
+    close: buffer.flush,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Typed events of the MDM core for embedders: an in-process emitter, plus durable writing to
+ * the storage outbox (from which webhooks are delivered) when an outbox is given.
+ */
+import type { EnrollmentType } from '../protocol/enrollment-id.js';
+import type { OutboxStore } from '../storage/ports.js';
+import type { Logger } from './ports.js';
+
+interface EventBase {
+  /** Unique event id; webhook receivers de-duplicate on it. */
+  id: string;
+  /** ISO 8601 instant. */
+  at: string;
+  enrollmentId: string;
+  enrollmentType: EnrollmentType;
+  /** `UDID` or `EnrollmentID` of the device. */
+  deviceId: string;
+}
+
+/** The first TokenUpdate after an Authenticate of a channel never enrolled before. */
+export interface EnrolledEvent extends EventBase {
+  type: 'enrolled';
+}
+/** The first TokenUpdate after an Authenticate of a channel that was enrolled before. */
+export interface ReEnrolledEvent extends EventBase {
+  type: 're-enrolled';
+}
+/** A CheckOut, or the embedder's `unenroll()`. */
+export interface CheckedOutEvent extends EventBase {
+  type: 'checked-out';
+}
+/** A later TokenUpdate (new push token or PushMagic, or `AwaitingConfiguration` change). */
+export interface TokenUpdatedEvent extends EventBase {
+  type: 'token-updated';
+  awaitingConfiguration: boolean;
+}
+/** A device reported a command's result. */
+export interface CommandResultEvent extends EventBase {
+  type: 'command-result';
+  commandUuid: string;
+  status: 'Acknowledged' | 'Error' | 'CommandFormatError' | 'NotNow';
+}
+/** A UserAuthenticate exchange finished (accepted or declined). */
+export interface UserAuthenticatedEvent extends EventBase {
+  type: 'user-authenticated';
+  declined: boolean;
+}
+
+/** Every event the core emits. */
+export type MdmEvent =
+  | EnrolledEvent
+  | ReEnrolledEvent
+  | CheckedOutEvent
+  | TokenUpdatedEvent
+  | CommandResultEvent
+  | UserAuthenticatedEvent;
+
+/** The `type` of an {@link MdmEvent}. */
+export type MdmEventType = MdmEvent['type'];
+
+/** A listener of one event type. */
+export type MdmEventListener<T extends MdmEventType> = (
+  event: Extract<MdmEvent, { type: T }>,
+) => void;
+
+/** Subscribe to core events; `on` returns the unsubscribe function. */
+export interface MdmEvents {
+  on<T extends MdmEventType>(type: T | '*', listener: MdmEventListener<T>): () => void;
+}
+
+/** The emitting side, used by the core. */
+export interface MdmEventSink extends MdmEvents {
+  /** Writes the event to the outbox (when any), then calls listeners; throws when the outbox write fails. */
+  emit(event: MdmEvent): Promise<void>;
+}
+
+/**
+ * Creates the event emitter. With `outbox`, every event is first written durably as JSON
+ * (a failure rejects `emit`, so the request answers 5xx and the device retries). Listener
+ * exceptions are logged, never propagated.
+ */
+export function createEventSink(deps: { outbox?: OutboxStore; logger: Logger }): MdmEventSink {
+  const listeners = new Map<string, Set<(event: MdmEvent) => void>>();
+  return {
+    on(type, listener) {
+      const set = listeners.get(type) ?? new Set();
+      listeners.set(type, set);
+      const fn = listener as (event: MdmEvent) => void;
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    async emit(event) {
+      if (deps.outbox !== undefined) {
+        await deps.outbox.enqueueEvent({
+          id: event.id,
+          type: event.type,
+          payload: JSON.stringify(event),
+          createdAt: new Date(event.at),
+        });
+      }
+      for (const key of [event.type, '*']) {
+        for (const fn of listeners.get(key) ?? []) {
+          try {
+            fn(event);
+          } catch (err) {
+            deps.logger.error({ err, event: event.type }, 'event listener threw');
+          }
+        }
+      }
+    },
+  };
+}

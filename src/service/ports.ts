@@ -1,0 +1,82 @@
+/**
+ * The MDM service interface: one method per check-in message plus the command report, with a
+ * request object that carries no HTTP. Wrappers (`withCertAuth`, ...) implement it around
+ * another service, as NanoMDM's services do.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type {
+  AuthenticateMessage,
+  CheckOutMessage,
+  DeclarativeManagementMessage,
+  GetBootstrapTokenMessage,
+  GetTokenMessage,
+  SetBootstrapTokenMessage,
+  TokenUpdateMessage,
+  UnknownCheckinMessage,
+  UserAuthenticateMessage,
+} from '../protocol/checkin.js';
+import type { CommandReport } from '../protocol/command.js';
+import type { ResolvedEnrollment } from '../protocol/enrollment-id.js';
+
+/** Where the device certificate of a request came from. */
+export type CertificateSource = 'tls' | 'header' | 'signature';
+
+/** The device identity certificate presented with a request. */
+export interface DeviceCertificate {
+  /** DER bytes. */
+  der: Uint8Array;
+  x509: X509Certificate;
+  source: CertificateSource;
+}
+
+/** One device request, transport removed. */
+export interface MdmRequest {
+  /** The channel the message speaks for, resolved from its identity keys. */
+  enrollment: ResolvedEnrollment;
+  /** Absent when the transport supplied none; `withCertAuth` then refuses the request. */
+  certificate?: DeviceCertificate;
+  /** The raw body, as stored for command reports. */
+  body: Uint8Array;
+}
+
+/** What a service answers; an absent body is an empty 200 answer. */
+export interface MdmResponse {
+  status: number;
+  body?: Uint8Array;
+  contentType?: string;
+}
+
+/** Every check-in and the command report, NanoMDM-style. Implementations throw OrchardError on bad input. */
+export interface MdmService {
+  authenticate(req: MdmRequest, msg: AuthenticateMessage): Promise<MdmResponse>;
+  tokenUpdate(req: MdmRequest, msg: TokenUpdateMessage): Promise<MdmResponse>;
+  checkOut(req: MdmRequest, msg: CheckOutMessage): Promise<MdmResponse>;
+  userAuthenticate(req: MdmRequest, msg: UserAuthenticateMessage): Promise<MdmResponse>;
+  setBootstrapToken(req: MdmRequest, msg: SetBootstrapTokenMessage): Promise<MdmResponse>;
+  getBootstrapToken(req: MdmRequest, msg: GetBootstrapTokenMessage): Promise<MdmResponse>;
+  getToken(req: MdmRequest, msg: GetTokenMessage): Promise<MdmResponse>;
+  declarativeManagement(req: MdmRequest, msg: DeclarativeManagementMessage): Promise<MdmResponse>;
+  /** A well-formed check-in whose `MessageType` is newer than our schema copy. */
+  unknownCheckin(req: MdmRequest, msg: UnknownCheckinMessage): Promise<MdmResponse>;
+  /** A PUT to the command endpoint: stores a result and answers the next command or nothing. */
+  commandReport(req: MdmRequest, report: CommandReport): Promise<MdmResponse>;
+}
+
+/** Minimal structured logger (pino-compatible); the core never logs secrets. */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** A logger that drops everything (the default). */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/** An empty 200 answer. */
+export const EMPTY_OK: MdmResponse = Object.freeze({ status: 200 });
