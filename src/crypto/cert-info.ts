@@ -1,0 +1,140 @@
+/**
+ * The fields of a certificate the CMS code needs (issuer, serial, SKI, public key), read once
+ * with our DER reader and cached: a bounded LRU keyed by the DER bytes, plus a WeakMap keyed
+ * by `X509Certificate` objects. Parsing a certificate costs far more than verifying a signature.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { CryptoError } from '../errors.js';
+import { bytesOf, children, contentOf, readDer, Tag, type Tlv } from './der.js';
+import { toCertificate, type CertificateInput } from './keys.js';
+import { decodeOid, Oid } from './oids.js';
+
+/** What Orchard reads out of a certificate for CMS. */
+export interface CertInfo {
+  readonly der: Buffer;
+  readonly x509: X509Certificate;
+  readonly publicKey: KeyObject;
+  /** Complete DER encoding of the issuer Name. */
+  readonly issuer: Buffer;
+  /** Complete DER encoding of the subject Name. */
+  readonly subject: Buffer;
+  /** Content octets of the serial number INTEGER. */
+  readonly serial: Buffer;
+  /** Subject key identifier, when the extension is present. */
+  readonly subjectKeyId: Buffer | undefined;
+  /** Complete DER encoding of the SubjectPublicKeyInfo. */
+  readonly spki: Buffer;
+}
+
+/** A bounded least-recently-used map. */
+export class LruCache<K, V> {
+  readonly #map = new Map<K, V>();
+  constructor(readonly capacity: number) {}
+
+  /** The value for `key`, refreshed as most recently used; `undefined` when absent. */
+  get(key: K): V | undefined {
+    const v = this.#map.get(key);
+    if (v !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, v);
+    }
+    return v;
+  }
+
+  /** Stores `value`, evicting the least recently used entry past capacity. */
+  set(key: K, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    if (this.#map.size > this.capacity) {
+      const oldest = this.#map.keys().next();
+      if (oldest.done !== true) this.#map.delete(oldest.value);
+    }
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#map.size;
+  }
+}
+
+const byDer = new LruCache<string, CertInfo>(1024);
+const byObject = new WeakMap<X509Certificate, CertInfo>();
+
+function parseFields(der: Buffer): Omit<CertInfo, 'x509' | 'publicKey' | 'der'> {
+  const cert = readDer(der);
+  const [tbs] = children(cert);
+  if (tbs?.tag !== Tag.SEQUENCE)
+    throw new CryptoError('ERR_CERT_FORMAT', 'certificate has no TBSCertificate');
+  const fields = children(tbs);
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const [serial, , issuer, , subject, spki] = fields.slice(offset) as (Tlv | undefined)[];
+  if (
+    serial?.tag !== Tag.INTEGER ||
+    issuer === undefined ||
+    subject === undefined ||
+    spki === undefined
+  ) {
+    throw new CryptoError('ERR_CERT_FORMAT', 'certificate fields missing');
+  }
+  const extensions = fields.find((f) => f.tag === 0xa3);
+  return {
+    issuer: bytesOf(issuer),
+    subject: bytesOf(subject),
+    serial: contentOf(serial),
+    spki: bytesOf(spki),
+    subjectKeyId: extensions ? findSubjectKeyId(extensions) : undefined,
+  };
+}
+
+function findSubjectKeyId(wrapper: Tlv): Buffer | undefined {
+  const [list] = children(wrapper);
+  if (list === undefined) return undefined;
+  for (const ext of children(list)) {
+    const parts = children(ext);
+    const id = parts[0];
+    if (id?.tag !== Tag.OID || decodeOid(contentOf(id)) !== Oid.subjectKeyIdentifier) continue;
+    const value = parts[parts.length - 1];
+    if (value?.tag !== Tag.OCTET_STRING) return undefined;
+    const inner = readDer(contentOf(value));
+    return inner.tag === Tag.OCTET_STRING ? Buffer.from(contentOf(inner)) : undefined;
+  }
+  return undefined;
+}
+
+function build(der: Buffer, x509: X509Certificate): CertInfo {
+  try {
+    return { der, x509, publicKey: x509.publicKey, ...parseFields(der) };
+  } catch (cause) {
+    if (cause instanceof CryptoError && cause.code === 'ERR_CERT_FORMAT') throw cause;
+    throw new CryptoError('ERR_CERT_FORMAT', 'certificate could not be read', { cause });
+  }
+}
+
+/**
+ * The cached {@link CertInfo} of a certificate given as DER bytes (the hot path: certificates
+ * embedded in CMS). Throws `ERR_CERT_FORMAT` when the bytes are not a certificate.
+ */
+export function certInfoFromDer(der: Uint8Array): CertInfo {
+  const buf = Buffer.from(der.buffer, der.byteOffset, der.length);
+  const key = buf.toString('latin1');
+  const hit = byDer.get(key);
+  if (hit) return hit;
+  const copy = Buffer.from(buf);
+  const info = build(copy, toCertificate(copy));
+  byDer.set(key, info);
+  byObject.set(info.x509, info);
+  return info;
+}
+
+/** The cached {@link CertInfo} of any certificate input. Throws `ERR_CERT_FORMAT` on bad input. */
+export function certInfo(input: CertificateInput): CertInfo {
+  if (input instanceof X509Certificate) {
+    const hit = byObject.get(input);
+    if (hit) return hit;
+    const info = build(input.raw, input);
+    byObject.set(input, info);
+    return info;
+  }
+  if (typeof input === 'string') return certInfo(toCertificate(input));
+  return certInfoFromDer(input);
+}

@@ -1,0 +1,99 @@
+/**
+ * Certificate path building and verification against explicit trust anchors: issuer name and
+ * key identifiers (node's `checkIssued`), signatures, validity dates, CA flag on intermediates.
+ * No revocation checking (callers that need it consult their own store).
+ */
+import type { X509Certificate } from 'node:crypto';
+import { CryptoError } from '../errors.js';
+import { toCertificate, type CertificateInput } from './keys.js';
+
+/** Options of {@link verifyCertificateChain}. */
+export interface ChainOptions {
+  /** Trust anchors. */
+  roots: CertificateInput[];
+  /** Untrusted certificates that may complete the path. */
+  intermediates?: CertificateInput[];
+  /** Time at which validity is checked; default now. */
+  at?: Date;
+  /** Maximum path length (certificates above the leaf); default 8. */
+  maxDepth?: number;
+}
+
+const dates = new WeakMap<X509Certificate, { from: number; to: number }>();
+
+function validity(cert: X509Certificate): { from: number; to: number } {
+  let d = dates.get(cert);
+  if (d === undefined) {
+    d = { from: Date.parse(cert.validFrom), to: Date.parse(cert.validTo) };
+    dates.set(cert, d);
+  }
+  return d;
+}
+
+/**
+ * Throws `ERR_CERT_EXPIRED` or `ERR_CERT_NOT_YET_VALID` when `cert` is not valid at `at`.
+ */
+export function checkValidity(cert: X509Certificate, at: Date): void {
+  const { from, to } = validity(cert);
+  const t = at.getTime();
+  if (Number.isNaN(from) || t < from) {
+    throw new CryptoError('ERR_CERT_NOT_YET_VALID', 'certificate is not yet valid', {
+      detail: { subject: cert.subject, validFrom: cert.validFrom },
+    });
+  }
+  if (Number.isNaN(to) || t > to) {
+    throw new CryptoError('ERR_CERT_EXPIRED', 'certificate has expired', {
+      detail: { subject: cert.subject, validTo: cert.validTo },
+    });
+  }
+}
+
+function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  try {
+    return child.checkIssued(parent) && child.verify(parent.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function untrusted(cert: X509Certificate): CryptoError {
+  return new CryptoError('ERR_CERT_UNTRUSTED', 'certificate does not chain to a trusted root', {
+    detail: { subject: cert.subject, issuer: cert.issuer },
+  });
+}
+
+/**
+ * Builds and verifies the path from `certificate` to one of `options.roots`, checking
+ * signatures and validity of every certificate at `options.at`. Returns the chain, leaf first
+ * and root last. Throws `ERR_CERT_UNTRUSTED`, `ERR_CERT_EXPIRED` or `ERR_CERT_NOT_YET_VALID`.
+ */
+export function verifyCertificateChain(
+  certificate: CertificateInput,
+  options: ChainOptions,
+): X509Certificate[] {
+  if (!Array.isArray(options.roots))
+    throw new TypeError('verifyCertificateChain(): options.roots is required');
+  const leaf = toCertificate(certificate);
+  const roots = options.roots.map(toCertificate);
+  const pool = (options.intermediates ?? []).map(toCertificate);
+  const at = options.at ?? new Date();
+  const maxDepth = options.maxDepth ?? 8;
+  const chain = [leaf];
+  checkValidity(leaf, at);
+  if (roots.some((r) => r.raw.equals(leaf.raw))) return chain;
+  let current = leaf;
+  for (let depth = 0; depth < maxDepth; depth++) {
+    const root = roots.find((r) => issuedBy(current, r));
+    if (root !== undefined) {
+      checkValidity(root, at);
+      chain.push(root);
+      return chain;
+    }
+    const next = pool.find((c) => c.ca && !chain.includes(c) && issuedBy(current, c));
+    if (next === undefined) throw untrusted(leaf);
+    checkValidity(next, at);
+    chain.push(next);
+    current = next;
+  }
+  throw untrusted(leaf);
+}

@@ -1,0 +1,170 @@
+/**
+ * CMS SignedData verification (RFC 5652 §5.6): SHA-1/SHA-2 digests, RSA PKCS#1 v1.5 and ECDSA,
+ * with or without signed attributes, attached or detached content, BER indefinite lengths,
+ * optional chain verification to given roots. Certificates are parsed once and cached.
+ */
+import { createHash, timingSafeEqual, verify, type X509Certificate } from 'node:crypto';
+import { CryptoError } from '../errors.js';
+import { certInfo, certInfoFromDer, type CertInfo } from './cert-info.js';
+import { checkValidity, verifyCertificateChain } from './chain.js';
+import {
+  parseSignedData,
+  type ParsedSignedData,
+  type ParsedSignerInfo,
+  type SignerId,
+} from './cms-parse.js';
+import type { CmsAttribute } from './cms-sign.js';
+import { contentOf, octetStringValue, readDer, Tag } from './der.js';
+import type { CertificateInput } from './keys.js';
+import { decodeOid, digestByOid, Oid, signatureAlgorithms, type DigestName } from './oids.js';
+
+/** Options of {@link verifyCms}. */
+export interface VerifyCmsOptions {
+  /** The signed content, for a detached signature. */
+  content?: Uint8Array;
+  /** Trust anchors; when given, the signer must chain to one of them. */
+  roots?: CertificateInput[];
+  /** Extra untrusted certificates for path building (embedded ones are always used). */
+  intermediates?: CertificateInput[];
+  /** Time for validity checks; default now. Given without `roots`, the signer's dates are still checked. */
+  at?: Date;
+}
+
+/** The result of a successful {@link verifyCms}. */
+export interface CmsVerification {
+  /** The signed content (embedded, or the detached content given). */
+  content: Buffer;
+  signer: X509Certificate;
+  /** Every certificate embedded in the message. */
+  certificates: X509Certificate[];
+  /** The signer's signed attributes (empty when it signed the content directly). */
+  signedAttributes: CmsAttribute[];
+  /** Digest name, e.g. `sha256`. */
+  digestAlgorithm: string;
+  /** The verified chain, leaf first, when `roots` were given. */
+  chain?: X509Certificate[];
+  /** The eContentType OID. */
+  contentType: string;
+}
+
+function signatureError(message: string): CryptoError {
+  return new CryptoError('ERR_CMS_SIGNATURE', message);
+}
+
+function matches(info: CertInfo, sid: SignerId): boolean {
+  if ('subjectKeyId' in sid) return info.subjectKeyId?.equals(sid.subjectKeyId) === true;
+  return info.serial.equals(sid.serial) && info.issuer.equals(sid.issuer);
+}
+
+function attributeValue(attrs: readonly CmsAttribute[], oid: string): Uint8Array {
+  const found = attrs.filter((a) => a.oid === oid);
+  const value = found[0]?.values[0];
+  if (found.length !== 1 || found[0]?.values.length !== 1 || value === undefined) {
+    throw signatureError(`signed attribute ${oid} must appear exactly once with one value`);
+  }
+  return value;
+}
+
+function checkSignedAttributes(si: ParsedSignerInfo, contentType: string, digest: Buffer): void {
+  const typeValue = readDer(attributeValue(si.signedAttributes, Oid.contentType));
+  if (typeValue.tag !== Tag.OID || decodeOid(contentOf(typeValue)) !== contentType) {
+    throw signatureError('contentType attribute does not match the content');
+  }
+  const digestValue = readDer(attributeValue(si.signedAttributes, Oid.messageDigest));
+  if (digestValue.tag !== Tag.OCTET_STRING) throw signatureError('bad messageDigest attribute');
+  const expected = octetStringValue(digestValue);
+  if (expected.length !== digest.length || !timingSafeEqual(expected, digest)) {
+    throw signatureError('content does not match the messageDigest attribute');
+  }
+}
+
+function verifySigner(
+  si: ParsedSignerInfo,
+  signer: CertInfo,
+  contentType: string,
+  content: Buffer,
+): DigestName {
+  const digest = digestByOid.get(si.digestAlgorithm);
+  const sigAlg = signatureAlgorithms.get(si.signatureAlgorithm);
+  if (digest === undefined || sigAlg === undefined) {
+    throw new CryptoError('ERR_CMS_UNSUPPORTED', 'unsupported digest or signature algorithm', {
+      detail: { digest: si.digestAlgorithm, signature: si.signatureAlgorithm },
+    });
+  }
+  if (signer.publicKey.asymmetricKeyType !== sigAlg.key)
+    throw signatureError('signature algorithm does not fit the key');
+  let signed: Buffer = content;
+  if (si.signedAttributesDer !== undefined) {
+    checkSignedAttributes(si, contentType, createHash(digest).update(content).digest());
+    signed = si.signedAttributesDer;
+  }
+  let ok = false;
+  try {
+    ok = verify(sigAlg.digest ?? digest, signed, signer.publicKey, si.signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw signatureError('signature does not verify');
+  return digest;
+}
+
+function findSigner(sid: SignerId, certs: readonly CertInfo[]): CertInfo {
+  const found = certs.find((c) => matches(c, sid));
+  if (found === undefined)
+    throw new CryptoError('ERR_CMS_SIGNATURE', 'signer certificate not found in the message');
+  return found;
+}
+
+function contentOfMessage(parsed: ParsedSignedData, detached: Uint8Array | undefined): Buffer {
+  if (detached !== undefined) {
+    const given = Buffer.from(detached.buffer, detached.byteOffset, detached.length);
+    if (parsed.content !== undefined && !parsed.content.equals(given)) {
+      throw signatureError('embedded content differs from the content given');
+    }
+    return given;
+  }
+  if (parsed.content === undefined)
+    throw new TypeError('verifyCms(): detached signature needs options.content');
+  return parsed.content;
+}
+
+/**
+ * Verifies every SignerInfo of a DER/BER SignedData and returns the content and the (first)
+ * signer's certificate. Throws `ERR_CMS_FORMAT`/`ERR_DER` on malformed input, `ERR_CMS_SIGNATURE`
+ * when a digest or signature fails, `ERR_CMS_UNSUPPORTED` for unknown algorithms, and the
+ * `ERR_CERT_*` codes of {@link verifyCertificateChain} when `roots` are given.
+ */
+export function verifyCms(der: Uint8Array, options: VerifyCmsOptions = {}): CmsVerification {
+  const parsed = parseSignedData(der);
+  if (parsed.signerInfos.length === 0)
+    throw new CryptoError('ERR_CMS_FORMAT', 'SignedData has no signers');
+  const content = contentOfMessage(parsed, options.content);
+  const certs = parsed.certificates.map((c) => certInfoFromDer(c));
+  const extra = (options.intermediates ?? []).map((c) => certInfo(c));
+  let first: { signer: CertInfo; si: ParsedSignerInfo; digest: DigestName } | undefined;
+  for (const si of parsed.signerInfos) {
+    const signer = findSigner(si.sid, [...certs, ...extra]);
+    const digest = verifySigner(si, signer, parsed.contentType, content);
+    first ??= { signer, si, digest };
+  }
+  if (first === undefined) throw new CryptoError('ERR_CMS_FORMAT', 'SignedData has no signers');
+  const result: CmsVerification = {
+    content,
+    signer: first.signer.x509,
+    certificates: certs.map((c) => c.x509),
+    signedAttributes: first.si.signedAttributes,
+    digestAlgorithm: first.digest,
+    contentType: parsed.contentType,
+  };
+  if (options.roots !== undefined) {
+    const intermediates = [...certs, ...extra].map((c) => c.x509);
+    const chainOptions =
+      options.at === undefined
+        ? { roots: options.roots, intermediates }
+        : { roots: options.roots, intermediates, at: options.at };
+    result.chain = verifyCertificateChain(first.signer.x509, chainOptions);
+  } else if (options.at !== undefined) {
+    checkValidity(first.signer.x509, options.at);
+  }
+  return result;
+}

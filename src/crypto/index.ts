@@ -1,0 +1,52 @@
+/**
+ * Orchard's crypto core: DER, CMS SignedData and EnvelopedData, X.509 issuance, CSRs, PKCS#12,
+ * chain verification. node:crypto underneath; see docs/crypto.md.
+ */
+export * from './der.js';
+export * as derWrite from './der-write.js';
+export { Oid, encodeOid, decodeOid, type DigestName } from './oids.js';
+export {
+  toCertificate,
+  toPrivateKey,
+  certificatesFromPem,
+  privateKeyToPem,
+  generateKeyPairOf,
+  type CertificateInput,
+  type PrivateKeyInput,
+  type KeyType,
+} from './keys.js';
+export { certInfo, type CertInfo } from './cert-info.js';
+export {
+  signCms,
+  createCertsOnlyCms,
+  encodeAttribute,
+  type CmsAttribute,
+  type SignCmsOptions,
+} from './cms-sign.js';
+export {
+  parseSignedData,
+  type ParsedSignedData,
+  type ParsedSignerInfo,
+  type SignerId,
+} from './cms-parse.js';
+export { verifyCms, type CmsVerification, type VerifyCmsOptions } from './cms-verify.js';
+export {
+  encryptCms,
+  decryptCms,
+  type EncryptCmsOptions,
+  type DecryptCmsOptions,
+} from './cms-envelope.js';
+export { decryptPkcs1v15 } from './rsa-pkcs1.js';
+export { verifyCertificateChain, checkValidity, type ChainOptions } from './chain.js';
+export {
+  createCertificateAuthority,
+  issueCertificate,
+  findSubjectUid,
+  subjectOf,
+  type CreateCaOptions,
+  type IssueCertificateOptions,
+} from './x509.js';
+export { parseCsr, verifyCsr, createCsr, type ParsedCsr, type CreateCsrOptions } from './csr.js';
+export { importPkcs12, type Pkcs12Contents } from './pkcs12.js';
+export { encodeName, decodeName, formatName, parseNameText, type NameAttribute } from './name.js';
+export type { KeyUsage, SubjectAltName, RawExtension } from './extensions.js';

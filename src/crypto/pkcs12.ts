@@ -1,0 +1,82 @@
+/**
+ * PKCS#12 import through node-forge (the one place forge is used), handing back node objects:
+ * the key as `KeyObject`, the certificate whose public key matches it, and the other
+ * certificates as its chain. EC keys and certificates pass through as raw DER.
+ */
+import forge from 'node-forge';
+import { createPublicKey, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { CryptoError } from '../errors.js';
+
+/** The contents of a PKCS#12 file. */
+export interface Pkcs12Contents {
+  certificate: X509Certificate;
+  privateKey: KeyObject;
+  chain: X509Certificate[];
+}
+
+interface Bag {
+  key?: forge.pki.PrivateKey | null;
+  cert?: forge.pki.Certificate | null;
+  asn1?: forge.asn1.Asn1;
+}
+
+function pkcs12Error(message: string, cause?: unknown): CryptoError {
+  return new CryptoError('ERR_PKCS12', message, cause === undefined ? {} : { cause });
+}
+
+function derOf(asn1: forge.asn1.Asn1): Buffer {
+  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+}
+
+function bagsOf(p12: forge.pkcs12.Pkcs12Pfx, type: string): Bag[] {
+  return (p12.getBags({ bagType: type })[type] ?? []) as Bag[];
+}
+
+function keyOf(p12: forge.pkcs12.Pkcs12Pfx): KeyObject {
+  const bags = [
+    ...bagsOf(p12, forge.pki.oids.pkcs8ShroudedKeyBag ?? ''),
+    ...bagsOf(p12, forge.pki.oids.keyBag ?? ''),
+  ];
+  const bag = bags[0];
+  if (bag === undefined) throw pkcs12Error('no private key in the PKCS#12 file');
+  if (bags.length > 1) throw pkcs12Error('more than one private key in the PKCS#12 file');
+  const info = bag.key
+    ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey))
+    : bag.asn1;
+  if (info === undefined) throw pkcs12Error('unreadable private key');
+  return createPrivateKey({ key: derOf(info), format: 'der', type: 'pkcs8' });
+}
+
+function certificatesOf(p12: forge.pkcs12.Pkcs12Pfx): X509Certificate[] {
+  return bagsOf(p12, forge.pki.oids.certBag ?? '').map((bag) => {
+    const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : bag.asn1;
+    if (asn1 === undefined) throw pkcs12Error('unreadable certificate');
+    return new X509Certificate(derOf(asn1));
+  });
+}
+
+/**
+ * Reads a PKCS#12 (.p12/.pfx) file. Returns the certificate matching the private key, the key,
+ * and the remaining certificates as `chain`. Throws `ERR_PKCS12` on a wrong password, a missing
+ * key or certificate, or malformed input.
+ */
+export function importPkcs12(data: Uint8Array, password: string): Pkcs12Contents {
+  let privateKey: KeyObject;
+  let certificates: X509Certificate[];
+  try {
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
+    const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, password);
+    privateKey = keyOf(p12);
+    certificates = certificatesOf(p12);
+  } catch (cause) {
+    if (cause instanceof CryptoError) throw cause;
+    throw pkcs12Error('could not read the PKCS#12 file (wrong password or malformed)', cause);
+  }
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  const index = certificates.findIndex((c) =>
+    c.publicKey.export({ format: 'der', type: 'spki' }).equals(spki),
+  );
+  const certificate = certificates[index];
+  if (certificate === undefined) throw pkcs12Error('no certificate matches the private key');
+  return { certificate, privateKey, chain: certificates.filter((_, i) => i !== index) };
+}

@@ -1,0 +1,244 @@
+/**
+ * Certificate authorities and certificate issuance with `@peculiar/x509` (TBS assembly and
+ * signing through WebCrypto), extensions encoded by our own DER writer; and subject UID lookup.
+ */
+import 'reflect-metadata';
+import * as px509 from '@peculiar/x509';
+import {
+  createPublicKey,
+  randomBytes,
+  webcrypto,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
+import { CryptoError } from '../errors.js';
+import { certInfo } from './cert-info.js';
+import {
+  authorityKeyIdentifierValue,
+  basicConstraintsValue,
+  extendedKeyUsageValue,
+  extension,
+  keyIdentifier,
+  keyUsageValue,
+  subjectAltNameValue,
+  type KeyUsage,
+  type RawExtension,
+  type SubjectAltName,
+} from './extensions.js';
+import { generateKeyPairOf, type CertificateInput, type KeyType } from './keys.js';
+import { decodeName, encodeName, type NameAttribute } from './name.js';
+import { Oid } from './oids.js';
+
+/** Options of {@link createCertificateAuthority}. */
+export interface CreateCaOptions {
+  /** Subject, e.g. `CN=Orchard CA,O=Example`. */
+  subject: string | NameAttribute[];
+  /** Default `ec-p384`. */
+  keyType?: KeyType;
+  /** Default 3650. */
+  validityDays?: number;
+  /** Start of validity (minus one hour of clock-skew margin); default now. */
+  now?: Date;
+  /** Default keyCertSign, cRLSign, digitalSignature, plus keyEncipherment for RSA (a SCEP CA also decrypts). */
+  keyUsage?: KeyUsage[];
+  /** Signed by this CA instead of self-signed (an intermediate). */
+  issuer?: { certificate: X509Certificate; privateKey: KeyObject };
+  /** basicConstraints pathLenConstraint. */
+  pathLength?: number;
+}
+
+/** Options of {@link issueCertificate}. */
+export interface IssueCertificateOptions {
+  publicKey: KeyObject;
+  subject: string | NameAttribute[];
+  issuer: { certificate: X509Certificate; privateKey: KeyObject };
+  /** Default: 16 random bytes (≥ 64 bits of entropy), positive. */
+  serialNumber?: Uint8Array | bigint;
+  /** Default now minus one hour. */
+  notBefore?: Date;
+  /** Default notBefore plus 365 days. */
+  notAfter?: Date;
+  /** Default [clientAuth]; an empty array leaves the extension out. */
+  extendedKeyUsage?: string[];
+  /** Default [digitalSignature, keyEncipherment] (keyEncipherment only for RSA keys). */
+  keyUsage?: KeyUsage[];
+  isCa?: boolean;
+  subjectAltNames?: SubjectAltName[];
+  extraExtensions?: RawExtension[];
+}
+
+const subtle = webcrypto.subtle;
+const cryptoImpl = webcrypto as unknown as Parameters<
+  typeof px509.X509CertificateGenerator.create
+>[1];
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function signingAlgorithm(
+  key: KeyObject,
+): webcrypto.RsaHashedImportParams | (webcrypto.EcKeyImportParams & { hash: string }) {
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve === 'prime256v1') return { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    if (curve === 'secp384r1') return { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' };
+    if (curve === 'secp521r1') return { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' };
+  }
+  throw new CryptoError(
+    'ERR_KEY_FORMAT',
+    `cannot sign certificates with a ${String(key.asymmetricKeyType)} key`,
+  );
+}
+
+/** A random positive serial of 16 bytes, or the given one, as hex. */
+function serialHex(serial: Uint8Array | bigint | undefined): string {
+  if (typeof serial === 'bigint') {
+    if (serial <= 0n) throw new TypeError('serialNumber must be positive');
+    const hex = serial.toString(16);
+    return hex.length % 2 === 0 ? hex : `0${hex}`;
+  }
+  const bytes = serial === undefined ? randomBytes(16) : Buffer.from(serial);
+  if (serial === undefined) bytes[0] = ((bytes[0] as number) & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
+async function sign(options: {
+  publicKey: KeyObject;
+  subject: string | NameAttribute[];
+  issuer: { certificate?: X509Certificate; privateKey: KeyObject; subjectKeyId?: Buffer };
+  serialNumber: Uint8Array | bigint | undefined;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Buffer[];
+}): Promise<X509Certificate> {
+  const alg = signingAlgorithm(options.issuer.privateKey);
+  const signingKey = await subtle.importKey(
+    'pkcs8',
+    options.issuer.privateKey.export({ format: 'der', type: 'pkcs8' }),
+    alg,
+    false,
+    ['sign'],
+  );
+  const issuerName = options.issuer.certificate
+    ? certInfo(options.issuer.certificate).subject
+    : encodeName(options.subject);
+  const cert = await px509.X509CertificateGenerator.create(
+    {
+      serialNumber: serialHex(options.serialNumber),
+      subject: new px509.Name(encodeName(options.subject)),
+      issuer: new px509.Name(issuerName),
+      notBefore: options.notBefore,
+      notAfter: options.notAfter,
+      publicKey: options.publicKey.export({ format: 'der', type: 'spki' }),
+      signingKey,
+      signingAlgorithm: alg,
+      extensions: options.extensions.map((e) => new px509.Extension(e)),
+    },
+    cryptoImpl,
+  );
+  return new X509Certificate(Buffer.from(cert.rawData));
+}
+
+function issuerKeyId(issuer: { certificate: X509Certificate }): Buffer | undefined {
+  return certInfo(issuer.certificate).subjectKeyId;
+}
+
+/**
+ * Creates a CA: a fresh key pair (default P-384) and a self-signed (or `issuer`-signed)
+ * certificate with basicConstraints CA, key usage, SKI and AKI. Resolves to the certificate and
+ * its private key; throws `TypeError` on bad options.
+ */
+export async function createCertificateAuthority(
+  options: CreateCaOptions,
+): Promise<{ certificate: X509Certificate; privateKey: KeyObject }> {
+  const keyType = options.keyType ?? 'ec-p384';
+  const { privateKey, publicKey } = await generateKeyPairOf(keyType);
+  const now = options.now ?? new Date();
+  const ski = keyIdentifier(publicKey);
+  const usage: KeyUsage[] = options.keyUsage ?? [
+    'keyCertSign',
+    'cRLSign',
+    'digitalSignature',
+    ...(keyType.startsWith('rsa') ? (['keyEncipherment'] as const) : []),
+  ];
+  const aki = options.issuer ? issuerKeyId(options.issuer) : ski;
+  const certificate = await sign({
+    publicKey,
+    subject: options.subject,
+    issuer: options.issuer ?? { privateKey },
+    serialNumber: undefined,
+    notBefore: new Date(now.getTime() - HOUR),
+    notAfter: new Date(now.getTime() + (options.validityDays ?? 3650) * DAY),
+    extensions: [
+      extension(Oid.basicConstraints, true, basicConstraintsValue(true, options.pathLength)),
+      extension(Oid.keyUsage, true, keyUsageValue(usage)),
+      extension(
+        Oid.subjectKeyIdentifier,
+        false,
+        Buffer.concat([Buffer.from([0x04, ski.length]), ski]),
+      ),
+      ...(aki
+        ? [extension(Oid.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki))]
+        : []),
+    ],
+  });
+  return { certificate, privateKey };
+}
+
+/**
+ * Issues a certificate for `publicKey`, signed by `issuer`, with the extensions an MDM identity
+ * needs by default (clientAuth, digitalSignature/keyEncipherment, SKI, AKI). Throws `TypeError`
+ * on bad options, `ERR_KEY_FORMAT` when the issuer key cannot sign.
+ */
+export async function issueCertificate(options: IssueCertificateOptions): Promise<X509Certificate> {
+  const notBefore = options.notBefore ?? new Date(Date.now() - HOUR);
+  const notAfter = options.notAfter ?? new Date(notBefore.getTime() + 365 * DAY);
+  if (notAfter.getTime() <= notBefore.getTime())
+    throw new TypeError('issueCertificate(): notAfter must follow notBefore');
+  const isRsa = options.publicKey.asymmetricKeyType === 'rsa';
+  const usage =
+    options.keyUsage ?? (isRsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature']);
+  const eku = options.extendedKeyUsage ?? [Oid.clientAuth];
+  const ski = keyIdentifier(options.publicKey);
+  const aki = issuerKeyId(options.issuer);
+  const extensions = [
+    extension(Oid.basicConstraints, true, basicConstraintsValue(options.isCa === true)),
+    extension(Oid.keyUsage, true, keyUsageValue(usage)),
+    ...(eku.length > 0 ? [extension(Oid.extKeyUsage, false, extendedKeyUsageValue(eku))] : []),
+    extension(
+      Oid.subjectKeyIdentifier,
+      false,
+      Buffer.concat([Buffer.from([0x04, ski.length]), ski]),
+    ),
+    ...(aki
+      ? [extension(Oid.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki))]
+      : []),
+    ...(options.subjectAltNames?.length
+      ? [extension(Oid.subjectAltName, false, subjectAltNameValue(options.subjectAltNames))]
+      : []),
+    ...(options.extraExtensions ?? []).map((e) => extension(e.oid, e.critical === true, e.value)),
+  ];
+  return sign({
+    publicKey:
+      options.publicKey.type === 'private' ? createPublicKey(options.publicKey) : options.publicKey,
+    subject: options.subject,
+    issuer: options.issuer,
+    serialNumber: options.serialNumber,
+    notBefore,
+    notAfter,
+    extensions,
+  });
+}
+
+/**
+ * The subject's userId (UID, 0.9.2342.19200300.100.1.1) of a certificate, which for an APNs
+ * certificate is its push topic. Returns `undefined` when absent; throws `ERR_CERT_FORMAT` on bad input.
+ */
+export function findSubjectUid(certificate: CertificateInput): string | undefined {
+  return decodeName(certInfo(certificate).subject).find((a) => a.type === 'UID')?.value;
+}
+
+/** The subject of a certificate as attributes in encoded order. Throws `ERR_CERT_FORMAT` on bad input. */
+export function subjectOf(certificate: CertificateInput): NameAttribute[] {
+  return decodeName(certInfo(certificate).subject);
+}
