@@ -121,6 +121,28 @@ export class StorageError extends OrchardError {
   readonly status = 503;
 }
 
+/** Codes of {@link ProfileError}. */
+export type ProfileErrorCode =
+  | 'ERR_PROFILE_FORMAT'
+  | 'ERR_PROFILE_NOT_SIGNED'
+  | 'ERR_PROFILE_NOT_ENCRYPTED'
+  | 'ERR_PROFILE_ALREADY_ENCRYPTED';
+
+/**
+ * A configuration profile was not what the operation needs: not a profile dictionary, not
+ * signed when a signature is required, not encrypted when decrypting, or already encrypted.
+ */
+export class ProfileError extends OrchardError {
+  readonly status = 400;
+  constructor(
+    readonly code: ProfileErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** Codes of {@link ProtocolError}. */
 export type ProtocolErrorCode =
   | 'ERR_CHECKIN_FORMAT'
@@ -191,4 +213,27 @@ export class DeviceAuthError extends OrchardError {
 export class UnrecognizedDeviceError extends OrchardError {
   readonly code = 'ERR_UNRECOGNIZED_DEVICE';
   readonly status = 403;
+}
+
+/** Codes of {@link PushError}. */
+export type PushErrorCode =
+  | 'ERR_PUSH_NO_TOPIC'
+  | 'ERR_PUSH_KEY_MISMATCH'
+  | 'ERR_PUSH_TOPIC_CHANGED'
+  | 'ERR_PUSH_CSR';
+
+/**
+ * A push certificate, key or request was unusable, or a certificate replacement was refused.
+ * `ERR_PUSH_TOPIC_CHANGED` is a 409 (the replacement would orphan enrolled devices); the rest are 400.
+ */
+export class PushError extends OrchardError {
+  readonly status: number;
+  constructor(
+    readonly code: PushErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+    this.status = code === 'ERR_PUSH_TOPIC_CHANGED' ? 409 : 400;
+  }
 }

@@ -1,0 +1,150 @@
+/**
+ * The APNs client for one push certificate: a connection pool plus the retry policy. 429 and
+ * 5xx answers, timeouts and lost connections are retried with jittered exponential backoff;
+ * refused streams and streams above a GOAWAY line are resent at once (APNs never saw them);
+ * a circuit breaker stops the storm when APNs keeps failing.
+ */
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { createCircuitBreaker, type CircuitBreaker, type CircuitState } from './circuit-breaker.js';
+import type { ApnsRequestSpec, ApnsTls, AttemptResult } from './connection.js';
+import { createConnectionPool, type ConnectionPool } from './pool.js';
+import type { PushOutcome } from '../ports.js';
+
+/** Options of {@link createApnsClient}. */
+export interface ApnsClientOptions {
+  url: string;
+  tls: ApnsTls;
+  poolSize: number;
+  maxStreamsPerConnection: number;
+  requestTimeoutMs: number;
+  /** Attempts per push, the first included. */
+  maxAttempts: number;
+  backoff: BackoffOptions;
+  breaker: { threshold: number; cooldownMs: number };
+  now: () => number;
+  random: () => number;
+  sleep: (ms: number) => Promise<void>;
+  onCircuit?: (state: CircuitState) => void;
+}
+
+/** The final word on one push from the client. */
+export interface SendResult {
+  outcome: PushOutcome;
+  status?: number;
+  reason?: string;
+  apnsId?: string;
+}
+
+/** Sends pushes with one certificate; the certificate can be swapped while pushes run. */
+export interface ApnsClient {
+  send(spec: ApnsRequestSpec): Promise<SendResult>;
+  /** Moves queued pushes to a new pool using `tls`; the old pool finishes its in-flight streams. */
+  replaceTls(tls: ApnsTls): Promise<void>;
+  close(): Promise<void>;
+  readonly circuit: CircuitState;
+  readonly connections: number;
+  readonly inFlight: number;
+  readonly queued: number;
+}
+
+const BAD_TOKEN = new Set(['BadDeviceToken', 'DeviceTokenNotForTopic']);
+/** Resends of one push refused before processing, before it counts as a failure. */
+const MAX_UNPROCESSED = 32;
+
+type Verdict = { final: SendResult; providerFailure: boolean } | 'retry';
+
+function judge(status: number, reason: string | undefined, apnsId: string | undefined): Verdict {
+  const base = {
+    status,
+    ...(reason === undefined ? {} : { reason }),
+    ...(apnsId === undefined ? {} : { apnsId }),
+  };
+  if (status === 200) return { final: { outcome: 'sent', ...base }, providerFailure: false };
+  if (status === 410)
+    return { final: { outcome: 'unregistered', ...base }, providerFailure: false };
+  if (status === 429 || status >= 500) return 'retry';
+  if (status === 400 && reason !== undefined && BAD_TOKEN.has(reason))
+    return { final: { outcome: 'bad-token', ...base }, providerFailure: false };
+  return { final: { outcome: 'rejected', ...base }, providerFailure: status === 403 };
+}
+
+/** Creates a client; connections open on the first push. */
+export function createApnsClient(options: ApnsClientOptions): ApnsClient {
+  const makePool = (tls: ApnsTls): ConnectionPool =>
+    createConnectionPool({
+      url: options.url,
+      tls,
+      size: options.poolSize,
+      maxStreams: options.maxStreamsPerConnection,
+      timeoutMs: options.requestTimeoutMs,
+      now: options.now,
+    });
+  let pool = makePool(options.tls);
+  let closed = false;
+  const breaker: CircuitBreaker = createCircuitBreaker({
+    threshold: options.breaker.threshold,
+    cooldownMs: options.breaker.cooldownMs,
+    now: options.now,
+    ...(options.onCircuit ? { onChange: options.onCircuit } : {}),
+  });
+
+  const attempt = (spec: ApnsRequestSpec): Promise<AttemptResult> =>
+    new Promise((resolve) => {
+      pool.submit({ spec, deadline: 0, done: resolve });
+    });
+
+  async function send(spec: ApnsRequestSpec): Promise<SendResult> {
+    let failures = 0;
+    let unprocessed = 0;
+    let last: SendResult = { outcome: 'failed' };
+    for (;;) {
+      if (closed) return { outcome: 'failed', reason: 'Closed' };
+      if (!breaker.allow()) return { ...last, outcome: 'failed', reason: 'CircuitOpen' };
+      const result = await attempt(spec);
+      if (result.kind === 'unprocessed' && ++unprocessed <= MAX_UNPROCESSED) {
+        breaker.cancel();
+        continue;
+      }
+      if (result.kind === 'response') {
+        const verdict = judge(result.status, result.reason, result.apnsId);
+        if (verdict !== 'retry') {
+          if (verdict.providerFailure) breaker.failure();
+          else breaker.success();
+          return verdict.final;
+        }
+        last = { outcome: 'failed', status: result.status, reason: result.reason ?? 'ServerError' };
+      } else {
+        last = { outcome: 'failed', reason: result.kind === 'error' ? result.reason : 'Refused' };
+      }
+      breaker.failure();
+      if (++failures >= options.maxAttempts) return last;
+      await options.sleep(backoffDelay(failures, options.backoff, options.random));
+    }
+  }
+
+  return {
+    send,
+    async replaceTls(tls) {
+      const old = pool;
+      pool = makePool(tls);
+      for (const req of old.takeQueue()) pool.submit(req);
+      await old.close();
+    },
+    async close() {
+      closed = true;
+      await pool.close();
+    },
+    get circuit() {
+      return breaker.state;
+    },
+    get connections() {
+      return pool.connections;
+    },
+    get inFlight() {
+      return pool.inFlight;
+    },
+    get queued() {
+      return pool.queued;
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * One HTTP/2 connection to APNs. It opens no more streams than the server allows (its
+ * SETTINGS_MAX_CONCURRENT_STREAMS, capped by ours) and tells, for every request it loses,
+ * whether APNs can have processed it: refused streams and streams above a GOAWAY's last
+ * stream id were not, so they can be resent without sending a push twice.
+ */
+import http2 from 'node:http2';
+
+/** One push as it goes on the wire. */
+export interface ApnsRequestSpec {
+  token: string;
+  topic: string;
+  body: string;
+  /** `apns-expiration` (epoch seconds, 0 = do not store). */
+  expiration: number;
+  priority: 5 | 10;
+  apnsId: string;
+}
+
+/** What one attempt to send a push came to. */
+export type AttemptResult =
+  | { kind: 'response'; status: number; reason: string | undefined; apnsId: string | undefined }
+  /** Not processed by APNs (refused, above the GOAWAY line, never sent): safe to resend. */
+  | { kind: 'unprocessed' }
+  /** Timed out or the connection failed; `maybeProcessed` when APNs may have seen it. */
+  | { kind: 'error'; reason: 'Timeout' | 'ConnectionError'; maybeProcessed: boolean };
+
+/** A request waiting for a stream; `done` is called exactly once. */
+export interface PendingRequest {
+  spec: ApnsRequestSpec;
+  deadline: number;
+  done(result: AttemptResult): void;
+}
+
+/** TLS material for the client side of the connection. */
+export interface ApnsTls {
+  cert: string;
+  key: string;
+  /** Extra trust anchors (tests point this at the mock's CA). */
+  ca?: string | undefined;
+}
+
+interface Inflight {
+  req: PendingRequest;
+  stream: http2.ClientHttp2Stream;
+  status: number;
+  apnsId: string | undefined;
+  body: string;
+  timedOut: boolean;
+  finished: boolean;
+}
+
+/** Callbacks a connection reports to its pool. */
+export interface ConnectionHooks {
+  /** A stream slot became free or the connection became ready. */
+  onCapacity(): void;
+  /** The connection stopped taking streams (GOAWAY, error, close). */
+  onClosing(conn: ApnsConnection): void;
+  /** The connection is gone; `neverReady` when it failed before the server's SETTINGS. */
+  onClosed(conn: ApnsConnection, neverReady: boolean): void;
+}
+
+/** A live connection as the pool sees it. */
+export interface ApnsConnection {
+  readonly state: 'connecting' | 'ready' | 'closing' | 'closed';
+  readonly openedAt: number;
+  /** Streams that may be opened now. */
+  free(): number;
+  readonly active: number;
+  send(req: PendingRequest): void;
+  /** Cancels requests past their deadline (they resolve as `Timeout`). */
+  sweep(now: number): void;
+  /** Stops taking streams and closes once in-flight ones are answered. */
+  close(): void;
+  destroy(): void;
+}
+
+const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM;
+const CANCEL = http2.constants.NGHTTP2_CANCEL;
+
+function headersOf(spec: ApnsRequestSpec): http2.OutgoingHttpHeaders {
+  return {
+    ':method': 'POST',
+    ':path': `/3/device/${spec.token}`,
+    'apns-topic': spec.topic,
+    'apns-push-type': 'mdm',
+    'apns-priority': spec.priority === 5 ? '5' : '10',
+    'apns-expiration': String(spec.expiration),
+    'apns-id': spec.apnsId,
+  };
+}
+
+function reasonOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { reason?: unknown };
+    return typeof parsed.reason === 'string' ? parsed.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens a connection to `url` with the push certificate; `maxStreams` caps the server's limit. */
+export function openConnection(
+  url: string,
+  tls: ApnsTls,
+  maxStreams: number,
+  hooks: ConnectionHooks,
+  now: () => number,
+): ApnsConnection {
+  const session = http2.connect(url, {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+  });
+  const inflight = new Set<Inflight>();
+  let state: ApnsConnection['state'] = 'connecting';
+  let limit = 0;
+  let goawayLast = Number.POSITIVE_INFINITY;
+  let everReady = false;
+
+  const stopTaking = (): void => {
+    if (state === 'ready' || state === 'connecting') {
+      state = 'closing';
+      hooks.onClosing(conn);
+    }
+  };
+  const finish = (fl: Inflight): void => {
+    if (fl.finished) return;
+    fl.finished = true;
+    inflight.delete(fl);
+    const { stream } = fl;
+    let result: AttemptResult;
+    if (fl.timedOut) result = { kind: 'error', reason: 'Timeout', maybeProcessed: true };
+    else if (fl.status > 0)
+      result = {
+        kind: 'response',
+        status: fl.status,
+        reason: fl.status === 200 ? undefined : reasonOf(fl.body),
+        apnsId: fl.apnsId,
+      };
+    else if (stream.rstCode === REFUSED || stream.id === undefined || stream.id > goawayLast)
+      result = { kind: 'unprocessed' };
+    else result = { kind: 'error', reason: 'ConnectionError', maybeProcessed: true };
+    fl.req.done(result);
+    if (state === 'ready') hooks.onCapacity();
+  };
+
+  session.on('remoteSettings', (settings) => {
+    limit = Math.min(maxStreams, settings.maxConcurrentStreams ?? maxStreams);
+    if (state === 'connecting') state = 'ready';
+    everReady = true;
+    hooks.onCapacity();
+  });
+  session.on('goaway', (_code: number, lastStreamID: number) => {
+    goawayLast = lastStreamID;
+    stopTaking();
+  });
+  session.on('error', () => stopTaking());
+  session.on('close', () => {
+    stopTaking();
+    state = 'closed';
+    for (const fl of [...inflight]) finish(fl);
+    hooks.onClosed(conn, !everReady);
+  });
+
+  const conn: ApnsConnection = {
+    get state() {
+      return state;
+    },
+    openedAt: now(),
+    get active() {
+      return inflight.size;
+    },
+    free: () => (state === 'ready' ? limit - inflight.size : 0),
+    send(req) {
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = session.request(headersOf(req.spec), { endStream: false });
+      } catch {
+        stopTaking();
+        req.done({ kind: 'unprocessed' });
+        return;
+      }
+      const fl: Inflight = {
+        req,
+        stream,
+        status: 0,
+        apnsId: undefined,
+        body: '',
+        timedOut: false,
+        finished: false,
+      };
+      inflight.add(fl);
+      stream.setEncoding('utf8');
+      stream.on('response', (h) => {
+        fl.status = h[':status'] ?? 0;
+        fl.apnsId = h['apns-id'] as string | undefined;
+      });
+      stream.on('data', (chunk: string) => {
+        if (fl.body.length < 4096) fl.body += chunk;
+      });
+      stream.on('error', () => undefined);
+      stream.on('close', () => finish(fl));
+      stream.end(req.spec.body);
+    },
+    sweep(at) {
+      for (const fl of inflight) {
+        if (fl.req.deadline > at || fl.timedOut) continue;
+        fl.timedOut = true;
+        fl.stream.close(CANCEL);
+      }
+    },
+    close() {
+      stopTaking();
+      if (!session.closed) session.close();
+    },
+    destroy() {
+      stopTaking();
+      session.destroy();
+    },
+  };
+  return conn;
+}

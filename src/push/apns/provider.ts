@@ -1,0 +1,274 @@
+/**
+ * The APNs {@link PushProvider} for one MDM push certificate: checks each target, coalesces
+ * repeated pushes, remembers dead tokens, watches certificate expiry and hot-reloads a renewed
+ * certificate (refusing a topic change unless forced). Memory and concurrency are bounded by
+ * `maxPending` however many targets are pushed at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { CryptoError } from '../../errors.js';
+import type {
+  PushEvent,
+  PushEventListener,
+  PushHealth,
+  PushProvider,
+  PushResult,
+  PushTarget,
+} from '../ports.js';
+import {
+  loadPushCertificate,
+  daysLeft,
+  type PushCertificate,
+  type PushCertificateSource,
+} from './certificate.js';
+import { createApnsClient, type SendResult } from './client.js';
+import { createCoalescer } from './coalescer.js';
+import { createExpiryMonitor, EXPIRY_THRESHOLDS } from './expiry.js';
+import { resolveProviderOptions, type ApnsProviderOptions } from './options.js';
+import { guardTopicChange } from './topic-guard.js';
+
+/** Dependencies of {@link createApnsPushProvider}. */
+export interface ApnsProviderDeps {
+  certificate: PushCertificate;
+  /** Counts enrollments bound to a topic, to say how many devices a topic change would orphan. */
+  countEnrollmentsForTopic?: (topic: string) => number | Promise<number>;
+  onEvent?: PushEventListener;
+  now?: () => number;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A push provider bound to one certificate (one topic). */
+export interface ApnsPushProvider extends PushProvider {
+  readonly topic: string;
+  readonly certificate: PushCertificate;
+  /**
+   * Swaps in a renewed certificate without dropping queued pushes. Throws `PushError`
+   * `ERR_PUSH_TOPIC_CHANGED` (409) when the topic differs and `force` is not set, plus any
+   * error of {@link loadPushCertificate}.
+   */
+  reloadCertificate(
+    source: PushCertificate | PushCertificateSource,
+    options?: { force?: boolean },
+  ): Promise<void>;
+  /** A new TokenUpdate arrived for `token`: it may be pushed to again. */
+  markTokenUpdated(token: string): void;
+  health(): PushHealth;
+  /** Emits expiry events that are due (also run on every push and on a timer). */
+  checkExpiry(): void;
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: PushEventListener): () => void;
+  /** Finishes in-flight pushes and closes connections; later pushes fail with `Closed`. */
+  close(): Promise<void>;
+}
+
+const TOKEN = /^[0-9a-fA-F]{16,200}$/;
+const sleepFor = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushResult {
+  const outcome = coalesced && r.outcome === 'sent' ? 'coalesced' : r.outcome;
+  return { enrollmentId: target.enrollmentId, ...r, outcome };
+}
+
+/** Creates a provider. Throws `TypeError` on invalid options; connects on the first push. */
+export function createApnsPushProvider(
+  deps: ApnsProviderDeps,
+  options: ApnsProviderOptions = {},
+): ApnsPushProvider {
+  const opts = resolveProviderOptions(options);
+  const now = deps.now ?? Date.now;
+  const listeners = new Set<PushEventListener>(deps.onEvent ? [deps.onEvent] : []);
+  const emit = (event: PushEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must not break pushing.
+      }
+    }
+  };
+  let cert = deps.certificate;
+  let closed = false;
+  const dead = new Map<string, number>();
+  const expiry = createExpiryMonitor(opts.expiryThresholds ?? EXPIRY_THRESHOLDS, now, emit);
+  const client = createApnsClient({
+    url: opts.url,
+    tls: { cert: cert.certPem, key: cert.keyPem, ca: opts.ca },
+    poolSize: opts.poolSize,
+    maxStreamsPerConnection: opts.maxStreamsPerConnection,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    maxAttempts: opts.maxAttempts,
+    backoff: opts.backoff,
+    breaker: opts.breaker,
+    now,
+    random: deps.random ?? Math.random,
+    sleep: deps.sleep ?? sleepFor,
+    onCircuit: (state) => {
+      if (state !== 'half-open')
+        emit({ type: state === 'open' ? 'circuit-open' : 'circuit-closed', topic: cert.topic });
+    },
+  });
+  const coalescer = createCoalescer<SendResult>({
+    windowMs: opts.coalesceWindowMs,
+    maxEntries: opts.maxPending * 4,
+    now,
+    isSent: (r) => r.outcome === 'sent',
+  });
+  let pending = 0;
+  const waiters: (() => void)[] = [];
+  const acquire = (): Promise<void> | undefined => {
+    if (pending < opts.maxPending) {
+      pending++;
+      return undefined;
+    }
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiters.shift();
+    if (next) next();
+    else pending--;
+  };
+  const timer =
+    opts.expiryCheckIntervalMs > 0
+      ? setInterval(() => provider.checkExpiry(), opts.expiryCheckIntervalMs)
+      : undefined;
+  timer?.unref();
+
+  function precheck(target: PushTarget): PushResult | undefined {
+    const fail = (outcome: PushResult['outcome'], reason: string): PushResult => ({
+      enrollmentId: target.enrollmentId,
+      outcome,
+      reason,
+    });
+    if (closed) return fail('failed', 'Closed');
+    if (now() > cert.notAfter.getTime()) return fail('failed', 'CertificateExpired');
+    if (target.topic !== cert.topic) return fail('rejected', 'TopicMismatch');
+    if (!TOKEN.test(target.token) || target.token.length % 2 !== 0)
+      return fail('bad-token', 'InvalidToken');
+    if (target.pushMagic === '') return fail('rejected', 'MissingPushMagic');
+    if (dead.has(target.token.toLowerCase())) return fail('dead', 'Unregistered');
+    return undefined;
+  }
+
+  async function pushOne(target: PushTarget): Promise<PushResult> {
+    const early = precheck(target);
+    if (early) return early;
+    const token = target.token.toLowerCase();
+    const exp =
+      opts.expirationSeconds === 0 ? 0 : Math.floor(now() / 1000) + opts.expirationSeconds;
+    const body = JSON.stringify({ mdm: target.pushMagic });
+    const spec = {
+      token,
+      topic: cert.topic,
+      body,
+      expiration: exp,
+      priority: opts.priority,
+      apnsId: randomUUID(),
+    };
+    const { result, coalesced } = await coalescer.run(`${token}:${target.pushMagic}`, () =>
+      client.send(spec),
+    );
+    if (!coalesced && result.outcome === 'unregistered') {
+      dead.set(token, now());
+      if (dead.size > opts.maxDeadTokens) dead.delete(dead.keys().next().value as string);
+      emit({
+        type: 'token-unregistered',
+        enrollmentId: target.enrollmentId,
+        token,
+        topic: spec.topic,
+      });
+    }
+    if (!coalesced && result.outcome === 'bad-token')
+      emit({
+        type: 'token-rejected',
+        enrollmentId: target.enrollmentId,
+        token,
+        topic: spec.topic,
+        reason: result.reason ?? '',
+      });
+    return resultOf(target, result, coalesced);
+  }
+
+  const provider: ApnsPushProvider = {
+    get topic() {
+      return cert.topic;
+    },
+    get certificate() {
+      return cert;
+    },
+    async push(targets) {
+      provider.checkExpiry();
+      const results = new Array<PushResult>(targets.length);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < targets.length) {
+          const i = next++;
+          const wait = acquire();
+          if (wait) await wait;
+          try {
+            results[i] = await pushOne(targets[i] as PushTarget);
+          } finally {
+            release();
+          }
+        }
+      };
+      const workers = Math.min(targets.length, opts.maxPending);
+      await Promise.all(Array.from({ length: workers }, worker));
+      return results;
+    },
+    async reloadCertificate(source, reloadOptions = {}) {
+      const next = 'topic' in source ? source : loadPushCertificate(source, { now });
+      if (now() > next.notAfter.getTime())
+        throw new CryptoError(
+          'ERR_CERT_EXPIRED',
+          `the new push certificate expired on ${next.notAfter.toISOString()}`,
+        );
+      await guardTopicChange(
+        cert.topic,
+        next.topic,
+        reloadOptions.force === true,
+        deps.countEnrollmentsForTopic,
+      );
+      const previousTopic = cert.topic;
+      cert = next;
+      expiry.reset();
+      await client.replaceTls({ cert: next.certPem, key: next.keyPem, ca: opts.ca });
+      emit({
+        type: 'certificate-reloaded',
+        topic: next.topic,
+        previousTopic,
+        notAfter: next.notAfter,
+      });
+      provider.checkExpiry();
+    },
+    markTokenUpdated(token) {
+      dead.delete(token.toLowerCase());
+    },
+    health() {
+      const left = daysLeft(cert.notAfter, now());
+      return {
+        topic: cert.topic,
+        notAfter: cert.notAfter,
+        daysLeft: left,
+        expired: now() > cert.notAfter.getTime(),
+        circuit: client.circuit,
+        connections: client.connections,
+        inFlight: client.inFlight,
+        queued: client.queued,
+      };
+    },
+    checkExpiry() {
+      expiry.check(cert.topic, cert.notAfter);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      await client.close();
+    },
+  };
+  return provider;
+}
