@@ -37,7 +37,7 @@ export interface MdmCoreDeps {
   randomUUID?: () => string;
   /** Seals escrowed bootstrap tokens; without it SetBootstrapToken answers 501. */
   bootstrapSealer?: TokenSealer;
-  /** Schema validation of commands before queueing; default: Apple's schema. */
+  /** Schema validation of commands before queueing; default: `validateCommand` (Apple's schema). */
   validateCommand?: (command: CommandPayload) => readonly ValidationIssue[];
 }
 
@@ -81,9 +81,4 @@ export function eventBase(
     enrollmentType: enrollment.type,
     deviceId: enrollment.deviceId,
   };
-}
-
-/** The storage identity fields of a resolved enrollment (no undefined members). */
-export function identityOf(e: ResolvedEnrollment): ResolvedEnrollment {
-  return { ...e };
 }

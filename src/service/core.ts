@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CommandPayload } from '../protocol/command.js';
+import { validateCommand } from '../schema/commands.js';
 import type {
   CommandRecord,
   CommandStatus,
@@ -107,7 +108,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     randomUUID: deps.randomUUID ?? randomUUID,
     events,
     options,
-    deps,
+    deps: { validateCommand, ...deps },
     seen: buffer.seen,
   };
   return {
