@@ -24,11 +24,12 @@ export interface CertAuthDeps {
 /** Policy switches of `withCertAuth`. */
 export interface CertAuthOptions {
   /**
-   * Accept a certificate other than the bound one, from a trusted CA and bound to no other
-   * enrollment, as a renewal and re-bind it (default true). The CA must then issue certificates
-   * only to enrolling devices (one-time SCEP challenges).
+   * Which certificate other than the bound one, from a trusted CA and bound to no other
+   * enrollment, is accepted as a renewal and re-bound: `same-subject` (default) when its subject
+   * and issuer equal the bound one's, `any` for any such certificate (only safe when the CA
+   * issues certificates to enrolling devices alone), `never` to require a new Authenticate.
    */
-  allowRenewal?: boolean;
+  renewal?: 'same-subject' | 'any' | 'never';
 }
 
 /** SHA-256 of DER bytes, lower-case hex: the key certificates are bound by. */
@@ -37,6 +38,12 @@ export function certificateHash(der: Uint8Array): string {
 }
 
 type Binder = () => Promise<void>;
+
+// The subject of the bound certificate is kept as a second binding under a key no device
+// channel id can take (device ids never contain `#`), hashed in its own domain.
+const subjectKey = (deviceId: string): string => `${deviceId}#subject`;
+const subjectHash = (cert: MdmRequest['certificate'] & object): string =>
+  createHash('sha256').update(`subject\0${cert.x509.subject}\0${cert.x509.issuer}`).digest('hex');
 
 function createChecker(deps: CertAuthDeps, options: CertAuthOptions) {
   if (!Array.isArray(deps.roots) || deps.roots.length === 0)
@@ -72,7 +79,11 @@ function createChecker(deps: CertAuthDeps, options: CertAuthOptions) {
     const deviceId = req.enrollment.deviceId;
     const boundTo = await deps.store.findEnrollmentByCertificate(hash);
     if (boundTo !== undefined && boundTo !== deviceId) return refuse(deviceId, boundTo);
-    const bind = () => deps.store.bindCertificate(deviceId, hash);
+    const cert = req.certificate as NonNullable<MdmRequest['certificate']>;
+    const bind = async (): Promise<void> => {
+      await deps.store.bindCertificate(deviceId, hash);
+      await deps.store.bindCertificate(subjectKey(deviceId), subjectHash(cert));
+    };
     if (authenticate) return boundTo === undefined ? bind : undefined;
     const binding = await deps.store.findCertificateBinding(deviceId);
     if (binding?.certHash === hash) return undefined;
@@ -82,7 +93,12 @@ function createChecker(deps: CertAuthDeps, options: CertAuthOptions) {
         'no certificate is bound to this enrollment',
       );
     }
-    if (options.allowRenewal === false) return refuse(deviceId, binding.enrollmentId);
+    const renewal = options.renewal ?? 'same-subject';
+    if (renewal === 'never') return refuse(deviceId, binding.enrollmentId);
+    if (renewal === 'same-subject') {
+      const bound = await deps.store.findCertificateBinding(subjectKey(deviceId));
+      if (bound?.certHash !== subjectHash(cert)) return refuse(deviceId, binding.enrollmentId);
+    }
     logger.info({ enrollmentId: deviceId }, 'renewed device certificate re-bound');
     return bind;
   };

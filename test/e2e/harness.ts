@@ -2,6 +2,7 @@
  * Test harness: the MDM core behind withCertAuth, served by the node:http adapter on
  * 127.0.0.1:0, with a test CA and a device emulator factory.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNodeListener } from '../../src/http/node.js';
@@ -72,7 +73,7 @@ export async function startHarness(
     events,
     pushes,
     async device(opts = {}) {
-      const identity = opts.identity ?? (await issueDeviceIdentity(ca, 'device'));
+      const identity = opts.identity ?? (await issueDeviceIdentity(ca, `device-${randomUUID()}`));
       return new DeviceEmulator({ baseUrl: url, identity, topic: TOPIC, ...opts });
     },
     async close() {

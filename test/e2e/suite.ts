@@ -175,7 +175,10 @@ export function runE2eSuite(
       const dev = await enrolled(h);
       const renewed = await h.device({
         keys: dev.keys,
-        identity: await issueDeviceIdentity(h.ca, 'renewed'),
+        identity: await issueDeviceIdentity(
+          h.ca,
+          dev.options.identity.certificate.subject.replace(/^CN=/, ''),
+        ),
       });
       expect((await renewed.idle()).status).toBe(200);
       const binding = await h.storage.findCertificateBinding(dev.enrollmentId);
@@ -185,6 +188,15 @@ export function runE2eSuite(
       expect(await h.storage.findEnrollmentByCertificate(binding?.certHash ?? '')).toBe(
         dev.enrollmentId,
       );
+    });
+
+    test('fail/a CA certificate with another subject cannot take over an enrollment', async () => {
+      const dev = await enrolled(h);
+      const thief = await h.device({ keys: dev.keys });
+      const res = await thief.idle();
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'ERR_CERT_BINDING' });
+      expect((await dev.idle()).status).toBe(200);
     });
 
     test('ok/CheckOut unenrolls, cancels the queue; later polls get 403 unrecognized', async () => {
