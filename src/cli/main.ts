@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
+import { registerPush } from './push.js';
 import { registerServe } from './serve.js';
 
 /** Builds the `orchard` program with every subcommand registered. */
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
+  registerPush(program);
   return program;
 }
 

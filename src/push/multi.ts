@@ -13,7 +13,9 @@ export interface TopicPushProvider extends PushProvider {
  * Creates a provider routing by `target.topic` at push time (so a hot-reloaded topic is
  * followed). Targets whose topic no provider serves get `rejected` with reason `UnknownTopic`.
  */
-export function createMultiTopicPushProvider(providers: readonly TopicPushProvider[]): PushProvider {
+export function createMultiTopicPushProvider(
+  providers: readonly TopicPushProvider[],
+): PushProvider {
   return {
     async push(targets) {
       const byProvider = new Map<TopicPushProvider, number[]>();
@@ -21,7 +23,11 @@ export function createMultiTopicPushProvider(providers: readonly TopicPushProvid
       targets.forEach((target, i) => {
         const provider = providers.find((p) => p.topic === target.topic);
         if (provider === undefined) {
-          results[i] = { enrollmentId: target.enrollmentId, outcome: 'rejected', reason: 'UnknownTopic' };
+          results[i] = {
+            enrollmentId: target.enrollmentId,
+            outcome: 'rejected',
+            reason: 'UnknownTopic',
+          };
           return;
         }
         const list = byProvider.get(provider) ?? [];

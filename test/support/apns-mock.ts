@@ -17,6 +17,8 @@ export interface MockPush {
   apnsId: string;
   /** Index of the connection (0-based, in accept order). */
   session: number;
+  /** Serial number of the client (push) certificate of that connection. */
+  certSerial: string;
   streamId: number;
 }
 
@@ -117,7 +119,7 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
   const record = options.record ?? true;
   const sessions = new Map<
     http2.ServerHttp2Session,
-    { index: number; uid: string; last: number }
+    { index: number; uid: string; serial: string; last: number }
   >();
   const sockets = new Set<TLSSocket>();
   const hung = new Set<http2.ServerHttp2Stream>();
@@ -138,7 +140,7 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
   server.on('session', (session) => {
     const peer = (session.socket as TLSSocket).getPeerCertificate();
     const uid = (peer.subject as unknown as Record<string, string> | undefined)?.UID ?? '';
-    sessions.set(session, { index: sessionCount++, uid, last: 0 });
+    sessions.set(session, { index: sessionCount++, uid, serial: peer.serialNumber, last: 0 });
     session.on('close', () => sessions.delete(session));
     session.on('error', () => undefined);
     if (maxStreams !== (options.maxConcurrentStreams ?? 1000))
@@ -200,6 +202,7 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
         pushMagic: (JSON.parse(body) as { mdm: string }).mdm,
         apnsId,
         session: info.index,
+        certSerial: info.serial,
         streamId: stream.id ?? 0,
       };
       const index = count++;

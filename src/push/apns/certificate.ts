@@ -172,3 +172,49 @@ export function loadPushCertificate(
   }
   return { topic, certificate, privateKey, certPem, keyPem, notBefore, notAfter };
 }
+
+/** What `orchard push inspect` shows about a push certificate. */
+export interface PushCertificateSummary {
+  topic: string | undefined;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+  expired: boolean;
+  fingerprint256: string;
+}
+
+/**
+ * Summarises the first certificate of a PEM text without needing its key. Throws `CryptoError`
+ * `ERR_CERT_FORMAT` when no certificate can be read.
+ */
+export function summarizePushCertificate(
+  certPem: string | Uint8Array,
+  now: number = Date.now(),
+): PushCertificateSummary {
+  const block = splitPem(Buffer.from(certPem).toString())[0];
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(block ?? '');
+  } catch (error) {
+    throw new CryptoError(
+      'ERR_CERT_FORMAT',
+      'cannot read the certificate (expected PEM or PKCS#12)',
+      { cause: error },
+    );
+  }
+  const notAfter = new Date(cert.validTo);
+  return {
+    topic: findPushTopic(cert),
+    subject: cert.subject.split('\n').join(', '),
+    issuer: cert.issuer.split('\n').join(', '),
+    serialNumber: cert.serialNumber,
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: notAfter.toISOString(),
+    daysLeft: daysLeft(notAfter, now),
+    expired: now > notAfter.getTime(),
+    fingerprint256: cert.fingerprint256,
+  };
+}
