@@ -2,7 +2,8 @@
  * Orchard's crypto core: DER, CMS SignedData and EnvelopedData, X.509 issuance, CSRs, PKCS#12,
  * chain verification. node:crypto underneath; see docs/crypto.md.
  */
-export * from './der.js';
+export * as der from './der.js';
+export type { Tlv, DerLimits } from './der.js';
 export * as derWrite from './der-write.js';
 export { Oid, encodeOid, decodeOid, type DigestName } from './oids.js';
 export {
