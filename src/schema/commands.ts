@@ -56,7 +56,12 @@ function walkEntry(
   const table = tableOf(area, entry);
   walker.use('', name, table);
   walker.dict(dict, keys, '', table);
-  return target ? [...walker.issues, ...judgeUsages(walker.usages, target)] : walker.issues;
+  if (!target) return walker.issues;
+  // What a device sends is judged leniently: only a missing required key stays an error.
+  const judged = judgeUsages(walker.usages, target).map((i) =>
+    lenient && i.code !== 'missing-key' ? { ...i, severity: 'warning' as const } : i,
+  );
+  return [...walker.issues, ...judged];
 }
 
 /**
