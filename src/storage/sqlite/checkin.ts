@@ -1,0 +1,175 @@
+/** SQLite adapter: enrollments (check-in store). */
+import type {
+  AuthenticateInput,
+  CheckinStore,
+  EnrollmentIdentity,
+  EnrollmentRecord,
+  EnrollmentType,
+  TokenUpdateInput,
+} from '../ports.js';
+import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
+import type { SqliteContext } from './db.js';
+import { bytes, date, op, setIf, stmt, writeTx } from './db.js';
+
+interface EnrollmentRow {
+  id: string;
+  type: EnrollmentType;
+  device_id: string;
+  parent_id: string | null;
+  user_id: string | null;
+  user_short_name: string | null;
+  user_long_name: string | null;
+  enrolled: number;
+  facts: string;
+  token_update_count: number;
+  created_at: number;
+  updated_at: number;
+  last_seen_at: number | null;
+}
+
+const COLUMNS = `id, type, device_id, parent_id, user_id, user_short_name, user_long_name,
+  enrolled, facts, token_update_count, created_at, updated_at, last_seen_at`;
+
+function toRecord(row: EnrollmentRow): EnrollmentRecord {
+  const record: EnrollmentRecord = {
+    id: row.id,
+    type: row.type,
+    deviceId: row.device_id,
+    enrolled: row.enrolled === 1,
+    facts: JSON.parse(row.facts) as Record<string, unknown>,
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+    tokenUpdateCount: row.token_update_count,
+  };
+  setIf(record, 'parentId', row.parent_id);
+  setIf(record, 'userId', row.user_id);
+  setIf(record, 'userShortName', row.user_short_name);
+  setIf(record, 'userLongName', row.user_long_name);
+  setIf(record, 'lastSeenAt', row.last_seen_at === null ? null : date(row.last_seen_at));
+  return record;
+}
+
+function find(ctx: SqliteContext, id: string): EnrollmentRecord | undefined {
+  const row = stmt(ctx, `SELECT ${COLUMNS} FROM enrollments WHERE id = ?`).get(id) as
+    EnrollmentRow | undefined;
+  return row === undefined ? undefined : toRecord(row);
+}
+
+/** Writes the identity columns, creating the row when absent; returns the previous record. */
+function upsertIdentity(
+  ctx: SqliteContext,
+  input: EnrollmentIdentity,
+): EnrollmentRecord | undefined {
+  checkId(input.id, 'enrollment id');
+  checkId(input.deviceId, 'deviceId');
+  const previous = find(ctx, input.id);
+  const now = ctx.clock().getTime();
+  stmt(
+    ctx,
+    `INSERT INTO enrollments (id, type, device_id, parent_id, user_id, user_short_name,
+       user_long_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET type = excluded.type, device_id = excluded.device_id,
+       parent_id = excluded.parent_id, user_id = excluded.user_id,
+       user_short_name = excluded.user_short_name, user_long_name = excluded.user_long_name,
+       updated_at = excluded.updated_at`,
+  ).run(
+    input.id,
+    input.type,
+    input.deviceId,
+    input.parentId ?? null,
+    input.userId ?? null,
+    input.userShortName ?? null,
+    input.userLongName ?? null,
+    now,
+    now,
+  );
+  return previous;
+}
+
+function storeAuthenticate(ctx: SqliteContext, input: AuthenticateInput): EnrollmentRecord {
+  return writeTx(ctx, () => {
+    upsertIdentity(ctx, input);
+    stmt(
+      ctx,
+      'UPDATE enrollments SET enrolled = 0, token_update_count = 0, facts = ? WHERE id = ?',
+    ).run(JSON.stringify(input.facts), input.id);
+    const record = find(ctx, input.id);
+    if (record === undefined) throw new Error('enrollment vanished inside its transaction');
+    return record;
+  });
+}
+
+function storeTokenUpdate(ctx: SqliteContext, input: TokenUpdateInput): EnrollmentRecord {
+  return writeTx(ctx, () => {
+    const previous = upsertIdentity(ctx, input);
+    const facts = { ...previous?.facts, ...input.facts };
+    stmt(
+      ctx,
+      `UPDATE enrollments SET enrolled = 1, token_update_count = token_update_count + 1,
+         facts = ?, unlock_token = COALESCE(?, unlock_token) WHERE id = ?`,
+    ).run(JSON.stringify(facts), input.unlockToken ?? null, input.id);
+    const { token, pushMagic, topic } = input.push;
+    stmt(
+      ctx,
+      `INSERT INTO push_info (enrollment_id, token, push_magic, topic) VALUES (?, ?, ?, ?)
+       ON CONFLICT (enrollment_id) DO UPDATE SET token = excluded.token,
+         push_magic = excluded.push_magic, topic = excluded.topic, invalidated_at = NULL`,
+    ).run(input.id, token, pushMagic, topic);
+    const record = find(ctx, input.id);
+    if (record === undefined) throw new Error('enrollment vanished inside its transaction');
+    return record;
+  });
+}
+
+function listEnrollments(
+  ctx: SqliteContext,
+  options: Parameters<CheckinStore['listEnrollments']>[0],
+): Awaited<ReturnType<CheckinStore['listEnrollments']>> {
+  checkPage(options);
+  const after = options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
+  const rows = (
+    options.enrolled === undefined
+      ? stmt(ctx, `SELECT ${COLUMNS} FROM enrollments WHERE id > ? ORDER BY id LIMIT ?`).all(
+          after,
+          options.limit + 1,
+        )
+      : stmt(
+          ctx,
+          `SELECT ${COLUMNS} FROM enrollments WHERE enrolled = ? AND id > ? ORDER BY id LIMIT ?`,
+        ).all(options.enrolled ? 1 : 0, after, options.limit + 1)
+  ) as EnrollmentRow[];
+  const items = rows.slice(0, options.limit).map(toRecord);
+  const last = items.at(-1);
+  return rows.length > options.limit && last !== undefined
+    ? { items, nextCursor: encodeCursor(last.id) }
+    : { items };
+}
+
+/** The {@link CheckinStore} of the SQLite adapter. */
+export function sqliteCheckin(ctx: SqliteContext): CheckinStore {
+  return {
+    storeAuthenticate: (input) => op(ctx, () => storeAuthenticate(ctx, input)),
+    storeTokenUpdate: (input) => op(ctx, () => storeTokenUpdate(ctx, input)),
+    markCheckedOut: (id) =>
+      op(ctx, () => {
+        const now = ctx.clock().getTime();
+        const sql = 'UPDATE enrollments SET enrolled = 0, updated_at = ? WHERE id = ?';
+        return stmt(ctx, sql).run(now, id).changes > 0;
+      }),
+    findEnrollment: (id) => op(ctx, () => find(ctx, id)),
+    listEnrollments: (options) => op(ctx, () => listEnrollments(ctx, options)),
+    touchLastSeen: (ids, at) =>
+      op(ctx, () => {
+        const update = stmt(ctx, 'UPDATE enrollments SET last_seen_at = ? WHERE id = ?');
+        writeTx(ctx, () => {
+          for (const id of ids) update.run(at.getTime(), id);
+        });
+      }),
+    findUnlockToken: (id) =>
+      op(ctx, () => {
+        const sql = 'SELECT unlock_token AS t FROM enrollments WHERE id = ?';
+        const row = stmt(ctx, sql).get(id) as { t: Uint8Array | null } | undefined;
+        return row?.t == null ? undefined : bytes(row.t);
+      }),
+  };
+}

@@ -1,0 +1,252 @@
+/** SQLite adapter: the command queue. */
+import type {
+  CommandQueue,
+  CommandRecord,
+  CommandResultInput,
+  CommandStatus,
+  CommandTarget,
+  EnrollmentCommand,
+  NewCommand,
+  Page,
+  QueuedCommand,
+} from '../ports.js';
+import {
+  checkDate,
+  checkId,
+  checkPage,
+  decodeCursor,
+  encodeCursor,
+  isFinished,
+} from '../support.js';
+import type { SqliteContext } from './db.js';
+import { bytes, date, ms, op, setIf, stmt, writeTx } from './db.js';
+import { FINISHED_STATUSES_SQL, PENDING_STATUSES_SQL } from './migrations.js';
+
+interface TargetRow {
+  seq: number;
+  command_uuid: string;
+  enrollment_id: string;
+  status: CommandStatus;
+  result: Uint8Array | null;
+  updated_at: number;
+}
+
+/** Pending rows read per round of {@link nextCommand}. */
+const SCAN = 16;
+
+function toTarget(row: TargetRow): CommandTarget {
+  const target: CommandTarget = {
+    enrollmentId: row.enrollment_id,
+    status: row.status,
+    updatedAt: date(row.updated_at),
+  };
+  setIf(target, 'result', row.result === null ? null : bytes(row.result));
+  return target;
+}
+
+function enqueue(ctx: SqliteContext, command: NewCommand, ids: readonly string[]): void {
+  checkId(command.uuid, 'command uuid');
+  checkId(command.requestType, 'requestType');
+  if (!(command.body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
+  if (command.expiresAt !== undefined) checkDate(command.expiresAt, 'expiresAt');
+  if (ids.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
+  for (const id of ids) checkId(id, 'enrollment id');
+  const now = ctx.clock().getTime();
+  writeTx(ctx, () => {
+    if (stmt(ctx, 'SELECT 1 FROM commands WHERE uuid = ?').get(command.uuid) !== undefined) {
+      throw new TypeError(`command ${command.uuid} is already stored`);
+    }
+    stmt(
+      ctx,
+      `INSERT INTO commands (uuid, request_type, body, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?)`,
+    ).run(command.uuid, command.requestType, command.body, now, ms(command.expiresAt));
+    const target = stmt(
+      ctx,
+      `INSERT INTO command_targets (command_uuid, enrollment_id, status, updated_at)
+       VALUES (?, ?, 'queued', ?)`,
+    );
+    for (const id of new Set(ids)) target.run(command.uuid, id, now);
+  });
+}
+
+function setStatus(ctx: SqliteContext, seq: number, status: CommandStatus): void {
+  const sql = 'UPDATE command_targets SET status = ?, updated_at = ? WHERE seq = ?';
+  stmt(ctx, sql).run(status, ctx.clock().getTime(), seq);
+}
+
+function nextCommand(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  options: { skipNotNow: boolean; now: Date },
+): QueuedCommand | undefined {
+  checkDate(options.now, 'now');
+  const now = options.now.getTime();
+  const scan = stmt(
+    ctx,
+    `SELECT t.seq, t.status, t.command_uuid, c.expires_at FROM command_targets t
+     JOIN commands c ON c.uuid = t.command_uuid
+     WHERE t.enrollment_id = ? AND t.seq > ? AND t.status IN ${PENDING_STATUSES_SQL}
+     ORDER BY t.seq LIMIT ${SCAN}`,
+  );
+  return writeTx(ctx, () => {
+    let after = 0;
+    for (;;) {
+      const rows = scan.all(enrollmentId, after) as {
+        seq: number;
+        status: CommandStatus;
+        command_uuid: string;
+        expires_at: number | null;
+      }[];
+      for (const row of rows) {
+        if (row.expires_at !== null && row.expires_at <= now) setStatus(ctx, row.seq, 'expired');
+        else if (!(options.skipNotNow && row.status === 'NotNow')) {
+          setStatus(ctx, row.seq, 'sent');
+          const sql = 'SELECT uuid, request_type, body FROM commands WHERE uuid = ?';
+          const c = stmt(ctx, sql).get(row.command_uuid) as {
+            uuid: string;
+            request_type: string;
+            body: Uint8Array;
+          };
+          return { uuid: c.uuid, requestType: c.request_type, body: bytes(c.body) };
+        }
+      }
+      const last = rows.at(-1);
+      if (rows.length < SCAN || last === undefined) return undefined;
+      after = last.seq;
+    }
+  });
+}
+
+function storeResult(ctx: SqliteContext, enrollmentId: string, input: CommandResultInput): boolean {
+  return writeTx(ctx, () => {
+    const sql = `SELECT seq, status FROM command_targets
+      WHERE command_uuid = ? AND enrollment_id = ?`;
+    const row = stmt(ctx, sql).get(input.uuid, enrollmentId) as
+      { seq: number; status: CommandStatus } | undefined;
+    if (row === undefined) return false;
+    // A late NotNow must not revive a canceled or expired target.
+    const status = input.status === 'NotNow' && isFinished(row.status) ? row.status : input.status;
+    stmt(
+      ctx,
+      'UPDATE command_targets SET status = ?, result = ?, updated_at = ? WHERE seq = ?',
+    ).run(status, input.result, ctx.clock().getTime(), row.seq);
+    return true;
+  });
+}
+
+function findCommand(ctx: SqliteContext, uuid: string): CommandRecord | undefined {
+  const sql =
+    'SELECT uuid, request_type, body, created_at, expires_at FROM commands WHERE uuid = ?';
+  const row = stmt(ctx, sql).get(uuid) as
+    | {
+        uuid: string;
+        request_type: string;
+        body: Uint8Array;
+        created_at: number;
+        expires_at: number | null;
+      }
+    | undefined;
+  if (row === undefined) return undefined;
+  const targets = stmt(
+    ctx,
+    'SELECT * FROM command_targets WHERE command_uuid = ? ORDER BY seq',
+  ).all(uuid) as TargetRow[];
+  const record: CommandRecord = {
+    uuid: row.uuid,
+    requestType: row.request_type,
+    body: bytes(row.body),
+    createdAt: date(row.created_at),
+    targets: targets.map(toTarget),
+  };
+  setIf(record, 'expiresAt', row.expires_at === null ? null : date(row.expires_at));
+  return record;
+}
+
+function listForEnrollment(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  options: Parameters<CommandQueue['listForEnrollment']>[1],
+): Page<EnrollmentCommand> {
+  checkPage(options);
+  const after = options.cursor === undefined ? 0 : decodeCursor(options.cursor, 'number');
+  const filter = options.status === undefined ? '' : 'AND t.status = ?';
+  const params: (string | number)[] = [enrollmentId, after];
+  if (options.status !== undefined) params.push(options.status);
+  const rows = stmt(
+    ctx,
+    `SELECT t.*, c.request_type, c.created_at FROM command_targets t
+     JOIN commands c ON c.uuid = t.command_uuid
+     WHERE t.enrollment_id = ? AND t.seq > ? ${filter} ORDER BY t.seq LIMIT ?`,
+  ).all(...params, options.limit + 1) as (TargetRow & {
+    request_type: string;
+    created_at: number;
+  })[];
+  const page = rows.slice(0, options.limit);
+  const items = page.map((row) => ({
+    ...toTarget(row),
+    uuid: row.command_uuid,
+    requestType: row.request_type,
+    createdAt: date(row.created_at),
+  }));
+  const last = page.at(-1);
+  return rows.length > options.limit && last !== undefined
+    ? { items, nextCursor: encodeCursor(last.seq) }
+    : { items };
+}
+
+function expireCommands(ctx: SqliteContext, now: Date): number {
+  checkDate(now, 'now');
+  return stmt(
+    ctx,
+    `UPDATE command_targets SET status = 'expired', updated_at = ?
+     WHERE status IN ${PENDING_STATUSES_SQL} AND command_uuid IN
+       (SELECT uuid FROM commands WHERE expires_at IS NOT NULL AND expires_at <= ?)`,
+  ).run(ctx.clock().getTime(), now.getTime()).changes;
+}
+
+function purgeFinished(ctx: SqliteContext, olderThan: Date): number {
+  checkDate(olderThan, 'olderThan');
+  return writeTx(ctx, () => {
+    const deleted = stmt(
+      ctx,
+      `DELETE FROM command_targets WHERE status IN ${FINISHED_STATUSES_SQL} AND updated_at < ?
+       RETURNING command_uuid AS uuid`,
+    ).all(olderThan.getTime()) as { uuid: string }[];
+    const orphan = stmt(
+      ctx,
+      `DELETE FROM commands WHERE uuid = ? AND NOT EXISTS
+         (SELECT 1 FROM command_targets t WHERE t.command_uuid = ?)`,
+    );
+    for (const uuid of new Set(deleted.map((row) => row.uuid))) orphan.run(uuid, uuid);
+    return deleted.length;
+  });
+}
+
+/** The {@link CommandQueue} of the SQLite adapter. */
+export function sqliteCommands(ctx: SqliteContext): CommandQueue {
+  return {
+    enqueue: (command, ids) =>
+      op(ctx, () => {
+        enqueue(ctx, command, ids);
+      }),
+    nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
+    storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
+    cancel: (enrollmentId, uuid) =>
+      op(ctx, () => {
+        const sql = `UPDATE command_targets SET status = 'canceled', updated_at = ?
+          WHERE command_uuid = ? AND enrollment_id = ? AND status IN ${PENDING_STATUSES_SQL}`;
+        return stmt(ctx, sql).run(ctx.clock().getTime(), uuid, enrollmentId).changes > 0;
+      }),
+    clearQueue: (enrollmentId) =>
+      op(ctx, () => {
+        const sql = `UPDATE command_targets SET status = 'canceled', updated_at = ?
+          WHERE enrollment_id = ? AND status IN ${PENDING_STATUSES_SQL}`;
+        return stmt(ctx, sql).run(ctx.clock().getTime(), enrollmentId).changes;
+      }),
+    findCommand: (uuid) => op(ctx, () => findCommand(ctx, uuid)),
+    listForEnrollment: (id, options) => op(ctx, () => listForEnrollment(ctx, id, options)),
+    expireCommands: (now) => op(ctx, () => expireCommands(ctx, now)),
+    purgeFinished: (olderThan) => op(ctx, () => purgeFinished(ctx, olderThan)),
+  };
+}

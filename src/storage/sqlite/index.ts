@@ -1,0 +1,82 @@
+/**
+ * The SQLite storage adapter (`orchard-mdm/sqlite`), on better-sqlite3: one file, WAL mode,
+ * versioned migrations, prepared statements, indexed next-command lookup.
+ */
+import Database from 'better-sqlite3';
+import { StorageError } from '../../errors.js';
+import type { MdmStorage, RetentionOptions } from '../ports.js';
+import { startRetentionSweep } from '../support.js';
+import { sqliteCheckin } from './checkin.js';
+import { sqliteCommands } from './commands.js';
+import type { SqliteContext } from './db.js';
+import { migrate } from './migrations.js';
+import { sqliteOutbox } from './outbox.js';
+import { sqliteDeviceSecrets } from './secrets.js';
+
+export { MIGRATIONS } from './migrations.js';
+export type { Migration } from './migrations.js';
+
+/** Options of {@link createSqliteStorage}. */
+export interface SqliteStorageOptions {
+  /** Database file, created when absent; `:memory:` for a throw-away database. */
+  path: string;
+  /** Periodic purge of finished rows; none by default. */
+  retention?: RetentionOptions;
+  /** Source of the timestamps the store writes itself; default `() => new Date()`. */
+  clock?: () => Date;
+  /** How long a write waits for another process's lock (ms); default 5000. */
+  busyTimeoutMs?: number;
+}
+
+function open(path: string, busyTimeoutMs: number, now: number): Database.Database {
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL is durable across application crashes in WAL mode; only power loss can drop
+    // the last transactions.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, now);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens (creating and migrating as needed) an {@link MdmStorage} in a SQLite file. Throws
+ * StorageError when the file cannot be opened or migrated or its schema is newer than this
+ * code, TypeError on an empty path. After `close()` every call rejects with StorageError.
+ */
+export function createSqliteStorage(options: SqliteStorageOptions): MdmStorage {
+  if (typeof options.path !== 'string' || options.path.length === 0) {
+    throw new TypeError('path must be a non-empty string');
+  }
+  const clock = options.clock ?? (() => new Date());
+  let db: Database.Database;
+  try {
+    db = open(options.path, options.busyTimeoutMs ?? 5000, clock().getTime());
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(`cannot open SQLite database ${options.path}`, { cause: error });
+  }
+  const ctx: SqliteContext = { db, clock, closed: false, statements: new Map() };
+  const commands = sqliteCommands(ctx);
+  const outbox = sqliteOutbox(ctx);
+  const stopSweep = startRetentionSweep({ ...commands, ...outbox }, options.retention, clock);
+  return {
+    ...sqliteCheckin(ctx),
+    ...sqliteDeviceSecrets(ctx),
+    ...commands,
+    ...outbox,
+    close() {
+      if (ctx.closed) return Promise.resolve();
+      stopSweep();
+      ctx.closed = true;
+      ctx.statements.clear();
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Versioned schema of the SQLite adapter. Each migration runs once, in its own transaction,
+ * and is recorded in `schema_migrations`. The SQL stays close to what PostgreSQL accepts
+ * (partial indexes, no SQLite-only column types) so a later adapter can reuse its shape.
+ * Times are integer milliseconds since the epoch.
+ */
+import type Database from 'better-sqlite3';
+import { StorageError } from '../../errors.js';
+
+/** One schema change. Versions are consecutive from 1 and never edited once released. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const PENDING = `('queued', 'sent', 'NotNow')`;
+const FINISHED = `('Acknowledged', 'Error', 'CommandFormatError', 'canceled', 'expired')`;
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE enrollments (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  parent_id TEXT,
+  user_id TEXT,
+  user_short_name TEXT,
+  user_long_name TEXT,
+  enrolled INTEGER NOT NULL DEFAULT 0,
+  facts TEXT NOT NULL DEFAULT '{}',
+  token_update_count INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  last_seen_at INTEGER,
+  unlock_token BLOB
+);
+CREATE INDEX enrollments_enrolled ON enrollments (enrolled, id);
+
+CREATE TABLE push_info (
+  enrollment_id TEXT PRIMARY KEY,
+  token TEXT NOT NULL,
+  push_magic TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  invalidated_at INTEGER
+);
+
+CREATE TABLE cert_bindings (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  enrollment_id TEXT NOT NULL UNIQUE,
+  cert_hash TEXT NOT NULL,
+  bound_at INTEGER NOT NULL
+);
+CREATE INDEX cert_bindings_hash ON cert_bindings (cert_hash, seq);
+
+CREATE TABLE bootstrap_tokens (
+  enrollment_id TEXT PRIMARY KEY,
+  sealed BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE commands (
+  uuid TEXT PRIMARY KEY,
+  request_type TEXT NOT NULL,
+  body BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER
+);
+CREATE INDEX commands_expiring ON commands (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE command_targets (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  command_uuid TEXT NOT NULL REFERENCES commands (uuid) ON DELETE CASCADE,
+  enrollment_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  result BLOB,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (command_uuid, enrollment_id)
+);
+CREATE INDEX command_targets_queue ON command_targets (enrollment_id, seq);
+CREATE INDEX command_targets_pending ON command_targets (enrollment_id, seq)
+  WHERE status IN ${PENDING};
+CREATE INDEX command_targets_finished ON command_targets (updated_at)
+  WHERE status IN ${FINISHED};
+
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  lease_until INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER,
+  dead_at INTEGER
+);
+CREATE INDEX outbox_open ON outbox (created_at, seq) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+`,
+  },
+];
+
+/** SQL fragment: the pending statuses, matching the partial index. */
+export const PENDING_STATUSES_SQL = PENDING;
+/** SQL fragment: the finished statuses, matching the partial index. */
+export const FINISHED_STATUSES_SQL = FINISHED;
+
+/**
+ * Applies every migration newer than the database's version, each in one transaction.
+ * Throws StorageError when the database is newer than this code (a downgrade).
+ */
+export function migrate(db: Database.Database, now: number, migrations = MIGRATIONS): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
+    v: number | null;
+  };
+  const current = row.v ?? 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new StorageError(
+      `database schema version ${current} is newer than this Orchard (${latest})`,
+    );
+  }
+  const record = db.prepare(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, now);
+    }).immediate();
+  }
+  return latest;
+}

@@ -1,0 +1,113 @@
+/** SQLite adapter: push info, certificate bindings and bootstrap tokens. */
+import type {
+  BootstrapTokenStore,
+  CertBinding,
+  CertBindingStore,
+  PushInfo,
+  PushInfoStore,
+} from '../ports.js';
+import { checkId } from '../support.js';
+import type { SqliteContext } from './db.js';
+import { bytes, date, op, setIf, stmt, writeTx } from './db.js';
+
+interface PushRow {
+  enrollment_id: string;
+  token: string;
+  push_magic: string;
+  topic: string;
+  invalidated_at: number | null;
+}
+
+/** Ids per `IN (...)` query; well under SQLite's bound-parameter limit. */
+const CHUNK = 500;
+
+function findPushInfo(ctx: SqliteContext, ids: readonly string[]): PushInfo[] {
+  const unique = [...new Set(ids)];
+  const out: PushInfo[] = [];
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const chunk = unique.slice(i, i + CHUNK);
+    const sql = `SELECT enrollment_id, token, push_magic, topic, invalidated_at FROM push_info
+      WHERE enrollment_id IN (${chunk.map(() => '?').join(', ')})`;
+    for (const row of stmt(ctx, sql).all(...chunk) as PushRow[]) {
+      const info: PushInfo = {
+        enrollmentId: row.enrollment_id,
+        token: row.token,
+        pushMagic: row.push_magic,
+        topic: row.topic,
+      };
+      setIf(info, 'invalidatedAt', row.invalidated_at === null ? null : date(row.invalidated_at));
+      out.push(info);
+    }
+  }
+  return out;
+}
+
+function bindCertificate(ctx: SqliteContext, enrollmentId: string, certHash: string): void {
+  checkId(enrollmentId, 'enrollment id');
+  checkId(certHash, 'certHash');
+  // Delete and insert (not upsert) so the binding gets a fresh, larger seq: "most recent" wins.
+  writeTx(ctx, () => {
+    stmt(ctx, 'DELETE FROM cert_bindings WHERE enrollment_id = ?').run(enrollmentId);
+    stmt(
+      ctx,
+      'INSERT INTO cert_bindings (enrollment_id, cert_hash, bound_at) VALUES (?, ?, ?)',
+    ).run(enrollmentId, certHash, ctx.clock().getTime());
+  });
+}
+
+/** The push, certificate and bootstrap-token ports of the SQLite adapter. */
+export function sqliteDeviceSecrets(
+  ctx: SqliteContext,
+): PushInfoStore & CertBindingStore & BootstrapTokenStore {
+  return {
+    findPushInfo: (ids) => op(ctx, () => findPushInfo(ctx, ids)),
+    invalidatePushToken: (enrollmentId, at) =>
+      op(ctx, () => {
+        const sql = 'UPDATE push_info SET invalidated_at = ? WHERE enrollment_id = ?';
+        return stmt(ctx, sql).run(at.getTime(), enrollmentId).changes > 0;
+      }),
+    bindCertificate: (enrollmentId, certHash) =>
+      op(ctx, () => {
+        bindCertificate(ctx, enrollmentId, certHash);
+      }),
+    findCertificateBinding: (enrollmentId) =>
+      op(ctx, () => {
+        const sql = 'SELECT cert_hash, bound_at FROM cert_bindings WHERE enrollment_id = ?';
+        const row = stmt(ctx, sql).get(enrollmentId) as
+          { cert_hash: string; bound_at: number } | undefined;
+        if (row === undefined) return undefined;
+        const binding: CertBinding = {
+          enrollmentId,
+          certHash: row.cert_hash,
+          boundAt: date(row.bound_at),
+        };
+        return binding;
+      }),
+    findEnrollmentByCertificate: (certHash) =>
+      op(ctx, () => {
+        const sql = `SELECT enrollment_id AS id FROM cert_bindings WHERE cert_hash = ?
+          ORDER BY seq DESC LIMIT 1`;
+        return (stmt(ctx, sql).get(certHash) as { id: string } | undefined)?.id;
+      }),
+    storeBootstrapToken: (enrollmentId, sealed) =>
+      op(ctx, () => {
+        checkId(enrollmentId, 'enrollment id');
+        if (sealed === undefined) {
+          stmt(ctx, 'DELETE FROM bootstrap_tokens WHERE enrollment_id = ?').run(enrollmentId);
+          return;
+        }
+        stmt(
+          ctx,
+          `INSERT INTO bootstrap_tokens (enrollment_id, sealed, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (enrollment_id) DO UPDATE SET sealed = excluded.sealed,
+             updated_at = excluded.updated_at`,
+        ).run(enrollmentId, sealed, ctx.clock().getTime());
+      }),
+    findBootstrapToken: (enrollmentId) =>
+      op(ctx, () => {
+        const sql = 'SELECT sealed FROM bootstrap_tokens WHERE enrollment_id = ?';
+        const row = stmt(ctx, sql).get(enrollmentId) as { sealed: Uint8Array } | undefined;
+        return row === undefined ? undefined : bytes(row.sealed);
+      }),
+  };
+}
