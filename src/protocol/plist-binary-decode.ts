@@ -179,7 +179,9 @@ class BinaryReader {
     const [count, start] = this.extent(off, 1);
     this.dataBudget -= count;
     if (this.dataBudget < 0) fail('ERR_PLIST_TOO_LARGE', 'shared data expands beyond maxBytes');
-    return new Uint8Array(this.buf.subarray(start, start + count));
+    const out = new Uint8Array(count);
+    out.set(this.buf.subarray(start, start + count));
+    return out;
   }
 
   private string(index: number, off: number): string {

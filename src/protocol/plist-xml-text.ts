@@ -134,20 +134,23 @@ export function parseDate(raw: string): Date {
   return date;
 }
 
-const BASE64_TEXT = /^[A-Za-z0-9+/]*={0,2}$/;
-const XML_SPACE = /[ \t\r\n]/g;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Whole base64 quartets with XML whitespace anywhere; linear (the classes are disjoint). */
+const BASE64_SPACED =
+  /^(?:[\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/])*[\t\n\r ]*(?:[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*(?:=[\t\n\r ]*=|[A-Za-z0-9+/][\t\n\r ]*=)[\t\n\r ]*)?$/;
 
 /** Decodes `<data>` base64 (whitespace allowed, otherwise strict) into a fresh Uint8Array. */
 export function parseData(raw: string): Uint8Array {
-  const text =
-    raw.includes(' ') || raw.includes('\n') || raw.includes('\t') || raw.includes('\r')
-      ? raw.replace(XML_SPACE, '')
-      : raw;
-  if (text.length % 4 !== 0 || !BASE64_TEXT.test(text)) {
-    fail('ERR_PLIST_SYNTAX', 'malformed base64 in <data>', raw);
+  if (raw.length % 4 === 0 && BASE64.test(raw)) {
+    const pad = raw.endsWith('==') ? 2 : raw.endsWith('=') ? 1 : 0;
+    const out = new Uint8Array((raw.length / 4) * 3 - pad);
+    Buffer.from(out.buffer, out.byteOffset, out.length).write(raw, 'base64');
+    return out;
   }
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
-  Buffer.from(out.buffer, out.byteOffset, out.length).write(text, 'base64');
+  if (!BASE64_SPACED.test(raw)) fail('ERR_PLIST_SYNTAX', 'malformed base64 in <data>', raw);
+  // Node's base64 decoder skips the whitespace the pattern allowed.
+  const bytes = Buffer.from(raw, 'base64');
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
   return out;
 }

@@ -1,0 +1,60 @@
+/**
+ * Property-list codec: Orchard's decoder and encoder against the `plist` package, measured side
+ * by side in the same run on constructed device messages from fixtures/messages.
+ * Goals (issue 2): XML decode ≥ 10×, XML encode ≥ 2× the package's rate.
+ */
+import { readFileSync } from 'node:fs';
+import * as plist from 'plist';
+import { decodePlist, encodePlist } from '../src/protocol/plist.js';
+import { measure, report } from './lib.js';
+
+function fixture(name: string): Buffer {
+  return readFileSync(new URL(`../fixtures/messages/${name}`, import.meta.url));
+}
+
+/** The package's XML builder only knows its own value type; our decoded messages fit it. */
+type PkgValue = Parameters<typeof plist.build>[0];
+
+async function xmlPair(label: string, file: string): Promise<void> {
+  const bytes = fixture(file);
+  const text = bytes.toString('utf8');
+  const value = decodePlist(bytes);
+  const kb = (bytes.length / 1024).toFixed(1);
+  const baseline = await measure(`plist.parse (string) ${label}`, () => plist.parse(text));
+  report(`XML decode: ${label} (${kb} KB)`, baseline, [
+    { rate: await measure(`decodePlist (bytes) ${label}`, () => decodePlist(bytes)), goal: 10 },
+    { rate: await measure(`decodePlist (string) ${label}`, () => decodePlist(text)), goal: 10 },
+  ]);
+  const encBase = await measure(`plist.build ${label}`, () => plist.build(value as PkgValue));
+  report(`XML encode: ${label}`, encBase, [
+    { rate: await measure(`encodePlist xml ${label}`, () => encodePlist(value)), goal: 2 },
+  ]);
+}
+
+async function binaryPair(label: string, file: string): Promise<void> {
+  const bytes = fixture(file);
+  const value = decodePlist(bytes);
+  const baseline = await measure(`plist.parseBinary ${label}`, () => plist.parseBinary(bytes));
+  report(`binary decode: ${label} (${(bytes.length / 1024).toFixed(1)} KB)`, baseline, [
+    { rate: await measure(`decodePlist binary ${label}`, () => decodePlist(bytes)) },
+  ]);
+  const encBase = await measure(`plist.buildBinary ${label}`, () =>
+    plist.buildBinary(value as PkgValue),
+  );
+  report(`binary encode: ${label}`, encBase, [
+    {
+      rate: await measure(`encodePlist binary ${label}`, () =>
+        encodePlist(value, { format: 'binary' }),
+      ),
+    },
+  ]);
+}
+
+/** Prints the plist tables (`npm run bench -- plist`). */
+export default async function run(): Promise<void> {
+  await xmlPair('TokenUpdate', 'checkin-tokenupdate-ios.plist');
+  await xmlPair('Authenticate', 'checkin-authenticate-ios.plist');
+  await xmlPair('DeviceInformation', 'report-deviceinformation.plist');
+  await binaryPair('TokenUpdate', 'checkin-tokenupdate-ios.bplist');
+  await binaryPair('DeviceInformation', 'report-deviceinformation.bplist');
+}
