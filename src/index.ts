@@ -37,3 +37,91 @@ export type { TopicPushProvider } from './push/multi.js';
 export * from './crypto/index.js';
 export { verifyMdmSignature } from './identity/mdm-signature.js';
 export type { MdmSignatureOptions } from './identity/mdm-signature.js';
+export { decodeCheckin, isDict } from './protocol/checkin.js';
+export type {
+  AuthenticateMessage,
+  CheckinBase,
+  CheckinMessage,
+  CheckOutMessage,
+  DeclarativeManagementMessage,
+  DecodedCheckin,
+  GetBootstrapTokenMessage,
+  GetTokenMessage,
+  SetBootstrapTokenMessage,
+  TokenUpdateMessage,
+  UnknownCheckinMessage,
+  UserAuthenticateMessage,
+} from './protocol/checkin.js';
+export { decodeReport, encodeCommand } from './protocol/command.js';
+export type {
+  CommandPayload,
+  CommandReport,
+  ErrorChainItem,
+  ReportStatusValue,
+} from './protocol/command.js';
+export { resolveEnrollment, SHARED_IPAD_USER_ID } from './protocol/enrollment-id.js';
+export type { EnrollmentKeys, ResolvedEnrollment } from './protocol/enrollment-id.js';
+export { EMPTY_OK, silentLogger } from './service/ports.js';
+export type {
+  CertificateSource,
+  DeviceCertificate,
+  Logger,
+  MdmRequest,
+  MdmResponse,
+  MdmService,
+} from './service/ports.js';
+export { createMdmCore } from './service/core.js';
+export type { MdmCore } from './service/core.js';
+export type { EnqueueOptions } from './service/core-commands.js';
+export type {
+  MdmCoreDeps,
+  MdmCoreOptions,
+  PushFunction,
+  PushRequest,
+} from './service/core-context.js';
+export { createEventSink } from './service/events.js';
+export type {
+  CheckedOutEvent,
+  CommandResultEvent,
+  EnrolledEvent,
+  MdmEvent,
+  MdmEventListener,
+  MdmEvents,
+  MdmEventType,
+  ReEnrolledEvent,
+  TokenUpdatedEvent,
+  UserAuthenticatedEvent,
+} from './service/events.js';
+export { certificateHash, withCertAuth } from './service/cert-auth.js';
+export type { CertAuthDeps, CertAuthOptions } from './service/cert-auth.js';
+export { createTokenSealer } from './service/bootstrap.js';
+export type { TokenSealer } from './service/bootstrap.js';
+export {
+  defaultDeclarativeHandler,
+  defaultGetTokenHandler,
+  parseDeclarativeEndpoint,
+} from './service/declarative.js';
+export type {
+  DeclarativeEndpoint,
+  DeclarativeHandler,
+  GetTokenHandler,
+} from './service/declarative.js';
+export { answerUserAuthenticate } from './service/user-authenticate.js';
+export type {
+  UserAuthenticateDecision,
+  UserAuthenticatePolicy,
+} from './service/user-authenticate.js';
+export {
+  CHECKIN_CONTENT_TYPE,
+  REPORT_CONTENT_TYPE,
+  createMdmHandler,
+  errorResponse,
+} from './service/handler.js';
+export type {
+  MdmHandler,
+  MdmHandlerOptions,
+  MdmHttpRequest,
+  MdmHttpResponse,
+} from './service/handler.js';
+export { extractDeviceCertificate, parseCertificateHeader } from './identity/device-identity.js';
+export type { DeviceIdentityOptions, IdentitySource } from './identity/device-identity.js';
