@@ -237,3 +237,66 @@ export class PushError extends OrchardError {
     this.status = code === 'ERR_PUSH_TOPIC_CHANGED' ? 409 : 400;
   }
 }
+
+/** Codes of {@link ScepError}. */
+export type ScepErrorCode =
+  | 'ERR_SCEP_OPERATION'
+  | 'ERR_SCEP_MESSAGE'
+  | 'ERR_SCEP_BODY_TOO_LARGE'
+  | 'ERR_SCEP_VALIDATOR';
+
+const scepStatus: Record<ScepErrorCode, number> = {
+  ERR_SCEP_OPERATION: 400,
+  ERR_SCEP_MESSAGE: 400,
+  ERR_SCEP_BODY_TOO_LARGE: 413,
+  ERR_SCEP_VALIDATOR: 503,
+};
+
+/**
+ * A SCEP request could not be answered with a CertRep: unknown operation, a message that is not
+ * a readable pkiMessage, a body past the limit (413), or an unreachable challenge validator (503).
+ */
+export class ScepError extends OrchardError {
+  readonly status: number;
+  constructor(
+    readonly code: ScepErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+    this.status = scepStatus[code];
+  }
+}
+
+/** Codes of {@link CertificateAuthorityError}. */
+export type CertificateAuthorityErrorCode =
+  | 'ERR_CA_KEY'
+  | 'ERR_CA_PASSPHRASE'
+  | 'ERR_CA_POLICY'
+  | 'ERR_CA_SERIAL_CONFLICT'
+  | 'ERR_CA_NOT_FOUND';
+
+const caStatus: Record<CertificateAuthorityErrorCode, number> = {
+  ERR_CA_KEY: 400,
+  ERR_CA_PASSPHRASE: 400,
+  ERR_CA_POLICY: 400,
+  ERR_CA_SERIAL_CONFLICT: 409,
+  ERR_CA_NOT_FOUND: 404,
+};
+
+/**
+ * The certificate authority refused or could not do something: a key that does not match its
+ * certificate, a wrong passphrase, a request outside the issuance policy, a serial already
+ * recorded, or an unknown serial.
+ */
+export class CertificateAuthorityError extends OrchardError {
+  readonly status: number;
+  constructor(
+    readonly code: CertificateAuthorityErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+    this.status = caStatus[code];
+  }
+}
