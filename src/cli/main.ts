@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
+import { registerProfile } from './profile.js';
 import { registerPush } from './push.js';
 import { registerServe } from './serve.js';
 
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerPush(program);
+  registerProfile(program);
   return program;
 }
 

@@ -7,7 +7,7 @@ import type { ValidationIssue } from '../errors.js';
 import type { PlistValue } from '../protocol/plist.js';
 import type { PlatformCompatibility } from '../schema/compat.js';
 import { summarizeCompatibility } from '../schema/compat.js';
-import { judgeUsages } from '../schema/judge.js';
+import { judgeMissingAnywhere, judgeUsages } from '../schema/judge.js';
 import type { Target } from '../schema/target.js';
 import { PLATFORMS } from '../schema/facts.js';
 import { isVersion } from '../schema/version.js';
@@ -87,6 +87,10 @@ function multipleIssues(walked: WalkedProfile, target: Target | undefined): Vali
   return out;
 }
 
+function noTargetIssues(walked: WalkedProfile): ValidationIssue[] {
+  return [...judgeMissingAnywhere(walked.usages), ...multipleIssues(walked, undefined)];
+}
+
 function targetIssues(walked: WalkedProfile, target: Target): ValidationIssue[] {
   return [
     ...removalControls(judgeUsages(walked.usages, target), walked),
@@ -115,7 +119,7 @@ export function checkProfile(profile: PlistValue, target?: Target): ProfileRepor
   const walked = walkProfile(profile);
   if (target) return { issues: [...walked.issues, ...targetIssues(walked, target)] };
   const compatibility = summarizeCompatibility(walked.usages, (t) => targetIssues(walked, t));
-  return { issues: [...walked.issues, ...multipleIssues(walked, undefined)], compatibility };
+  return { issues: [...walked.issues, ...noTargetIssues(walked)], compatibility };
 }
 
 /** The per-platform compatibility of `profile` (see {@link checkProfile}). */

@@ -1,7 +1,10 @@
 /** Turns the usages collected by a walk into issues for one target. */
 import type { ValidationIssue } from '../errors.js';
+import type { OsFacts } from './facts.js';
+import { PLATFORMS } from './facts.js';
 import type { Target } from './target.js';
 import { findingsFor } from './target.js';
+import { isVersion } from './version.js';
 import type { Usage } from './walk.js';
 
 /**
@@ -32,6 +35,34 @@ export function judgeUsages(usages: readonly Usage[], target: Target): Validatio
           message: `${u.label} ${f.message}`,
           severity: f.severity,
         });
+    }
+  }
+  return out;
+}
+
+function applicable(f: OsFacts | undefined): boolean {
+  if (!f?.introduced || !isVersion(f.introduced)) return false;
+  if (f.removed !== undefined && isVersion(f.removed)) return false;
+  if (f.userenrollment?.mode === 'required' || f.sharedipad?.mode === 'required') return false;
+  return f.devicechannel !== false;
+}
+
+/**
+ * Without a target: a conditionally required key is reported missing when it applies on
+ * every platform (device channel, any enrollment) where its parent is available.
+ */
+export function judgeMissingAnywhere(usages: readonly Usage[]): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  for (const u of usages) {
+    if (u.kind !== 'missing' || !u.table) continue;
+    const platforms = PLATFORMS.filter((p) => u.parent === undefined || applicable(u.parent[p]));
+    if (platforms.length > 0 && platforms.every((p) => applicable(u.table?.[p]))) {
+      out.push({
+        path: u.path,
+        code: 'missing-key',
+        message: `required key ${u.label} is missing`,
+        severity: 'error',
+      });
     }
   }
   return out;
