@@ -8,7 +8,7 @@ import { CryptoError } from '../errors.js';
 import { certInfo, type CertInfo } from './cert-info.js';
 import {
   algorithm,
-  contextConstructed,
+  flatten,
   integer,
   nullValue,
   octetString,
@@ -17,7 +17,10 @@ import {
   setOf,
   time,
   tlv,
+  tlvParts,
+  type Parts,
 } from './der-write.js';
+import { Tag } from './der.js';
 import { toPrivateKey, type CertificateInput, type PrivateKeyInput } from './keys.js';
 import { Oid, oidByDigest, type DigestName } from './oids.js';
 
@@ -114,8 +117,8 @@ function certificateSet(infos: readonly CertInfo[]): Buffer {
   return set;
 }
 
-function contentInfo(signedData: Buffer): Buffer {
-  return sequence(oid(Oid.signedData), contextConstructed(0, signedData));
+function contentInfo(signedData: Parts): Buffer {
+  return flatten(tlvParts(Tag.SEQUENCE, oid(Oid.signedData), tlvParts(0xa0, signedData)));
 }
 
 /**
@@ -146,10 +149,16 @@ export function signCms(content: Uint8Array, options: SignCmsOptions): Buffer {
   const encap =
     options.detached === true
       ? sequence(oid(eContentType))
-      : sequence(oid(eContentType), contextConstructed(0, octetString(content)));
+      : tlvParts(
+          Tag.SEQUENCE,
+          oid(eContentType),
+          tlvParts(0xa0, tlvParts(Tag.OCTET_STRING, content)),
+        );
   const certs = certificateSet([signer, ...(options.chain ?? []).map((c) => certInfo(c))]);
   const version = eContentType === Oid.data ? VERSION_1 : VERSION_3;
-  return contentInfo(sequence(version, setOf(digestAlg), encap, certs, setOf(signerInfo)));
+  return contentInfo(
+    tlvParts(Tag.SEQUENCE, version, setOf(digestAlg), encap, certs, setOf(signerInfo)),
+  );
 }
 
 /**
@@ -160,5 +169,7 @@ export function createCertsOnlyCms(certs: CertificateInput[]): Buffer {
   if (certs.length === 0)
     throw new TypeError('createCertsOnlyCms(): at least one certificate is needed');
   const set = certificateSet(certs.map((c) => certInfo(c)));
-  return contentInfo(sequence(VERSION_1, setOf(), sequence(oid(Oid.data)), set, setOf()));
+  return contentInfo(
+    tlvParts(Tag.SEQUENCE, VERSION_1, setOf(), sequence(oid(Oid.data)), set, setOf()),
+  );
 }

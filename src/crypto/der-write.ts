@@ -126,3 +126,31 @@ export function contextPrimitive(n: number, content: Uint8Array): Buffer {
 export function algorithm(dotted: string, parameters?: Uint8Array): Buffer {
   return parameters === undefined ? sequence(oid(dotted)) : sequence(oid(dotted), parameters);
 }
+
+/** An element encoded as a list of parts, so large content is copied once, by {@link flatten}. */
+export interface Parts {
+  parts: Uint8Array[];
+  length: number;
+}
+
+/** Like {@link tlv} but without copying: returns the header and the content parts. */
+export function tlvParts(tag: number, ...content: (Uint8Array | Parts)[]): Parts {
+  let length = 0;
+  const parts: Uint8Array[] = [];
+  for (const c of content) {
+    if (c instanceof Uint8Array) {
+      parts.push(c);
+      length += c.length;
+    } else {
+      parts.push(...c.parts);
+      length += c.length;
+    }
+  }
+  const head = lengthOctets(length);
+  return { parts: [Buffer.from([tag]), head, ...parts], length: 1 + head.length + length };
+}
+
+/** Concatenates parts into one Buffer (the only copy). */
+export function flatten(p: Parts): Buffer {
+  return Buffer.concat(p.parts, p.length);
+}
