@@ -36,7 +36,7 @@ export interface PushHarness {
 
 /** Fast defaults for tests: short timeouts, 1 ms backoff. */
 export const FAST: ApnsProviderOptions = {
-  requestTimeoutMs: 2_000,
+  requestTimeoutMs: 10_000,
   backoff: { baseMs: 1, maxMs: 4 },
   breaker: { threshold: 1_000, cooldownMs: 50 },
   expiryCheckIntervalMs: 0,
@@ -80,7 +80,7 @@ export async function createPushHarness(): Promise<PushHarness> {
 export function targets(topic: string, n: number, prefix = 'e'): PushTarget[] {
   return Array.from({ length: n }, (_, i) => ({
     enrollmentId: `${prefix}${i}`,
-    token: (i + 1).toString(16).padStart(64, prefix === 'e' ? 'a' : 'b'),
+    token: `${prefix === 'e' ? 'a' : 'b'}${(i + 1).toString(16).padStart(63, '0')}`,
     pushMagic: `magic-${i}`,
     topic,
   }));

@@ -58,8 +58,11 @@ export interface ApnsMock {
   rule: MockRule | undefined;
   /** Called for every processed push before it is answered. */
   onPush: ((push: MockPush, index: number) => void) | undefined;
-  /** Sends GOAWAY on every open connection; processed streams are still answered. */
-  goaway(code?: number): void;
+  /**
+   * Sends GOAWAY on every open connection with the highest stream seen as the last processed
+   * one (those are still answered unless `code` is non-zero) and returns that line per connection index.
+   */
+  goaway(code?: number): Map<number, number>;
   /** Destroys every connection's socket abruptly. */
   resetConnections(): void;
   /** Lowers (or raises) SETTINGS_MAX_CONCURRENT_STREAMS on every connection, now and later. */
@@ -159,12 +162,15 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
     rule: undefined,
     onPush: undefined,
     goaway(code = 0) {
+      const lines = new Map<number, number>();
       for (const [session, info] of sessions) {
         if (session.closed || session.destroyed) continue;
+        lines.set(info.index, info.last);
         session.goaway(code, info.last);
         if (code === 0) session.close();
         else setImmediate(() => session.destroy());
       }
+      return lines;
     },
     resetConnections() {
       for (const socket of sockets) socket.destroy();

@@ -81,6 +81,8 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
     });
   let pool = makePool(options.tls);
   let closed = false;
+  /** Failure events already counted by the breaker (one per lost connection or timeout sweep). */
+  const counted = new WeakSet<object>();
   const breaker: CircuitBreaker = createCircuitBreaker({
     threshold: options.breaker.threshold,
     cooldownMs: options.breaker.cooldownMs,
@@ -116,7 +118,11 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
       } else {
         last = { outcome: 'failed', reason: result.kind === 'error' ? result.reason : 'Refused' };
       }
-      breaker.failure();
+      if (result.kind === 'error' && counted.has(result.source)) breaker.cancel();
+      else {
+        if (result.kind === 'error') counted.add(result.source);
+        breaker.failure();
+      }
       if (++failures >= options.maxAttempts) return last;
       await options.sleep(backoffDelay(failures, options.backoff, options.random));
     }

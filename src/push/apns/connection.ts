@@ -22,8 +22,12 @@ export type AttemptResult =
   | { kind: 'response'; status: number; reason: string | undefined; apnsId: string | undefined }
   /** Not processed by APNs (refused, above the GOAWAY line, never sent): safe to resend. */
   | { kind: 'unprocessed' }
-  /** Timed out or the connection failed; `maybeProcessed` when APNs may have seen it. */
-  | { kind: 'error'; reason: 'Timeout' | 'ConnectionError'; maybeProcessed: boolean };
+  /**
+   * Timed out or the connection failed; `maybeProcessed` when APNs may have seen it. `source`
+   * identifies the event (one lost connection, one timeout sweep) so a circuit breaker counts
+   * a thousand streams lost together as one failure.
+   */
+  | { kind: 'error'; reason: 'Timeout' | 'ConnectionError'; maybeProcessed: boolean; source: object };
 
 /** A request waiting for a stream; `done` is called exactly once. */
 export interface PendingRequest {
@@ -46,7 +50,8 @@ interface Inflight {
   status: number;
   apnsId: string | undefined;
   body: string;
-  timedOut: boolean;
+  /** The sweep that timed it out. */
+  timedOut: object | undefined;
   finished: boolean;
 }
 
@@ -130,7 +135,7 @@ export function openConnection(
     inflight.delete(fl);
     const { stream } = fl;
     let result: AttemptResult;
-    if (fl.timedOut) result = { kind: 'error', reason: 'Timeout', maybeProcessed: true };
+    if (fl.timedOut) result = { kind: 'error', reason: 'Timeout', maybeProcessed: true, source: fl.timedOut };
     else if (fl.status > 0)
       result = {
         kind: 'response',
@@ -140,7 +145,7 @@ export function openConnection(
       };
     else if (stream.rstCode === REFUSED || stream.id === undefined || stream.id > goawayLast)
       result = { kind: 'unprocessed' };
-    else result = { kind: 'error', reason: 'ConnectionError', maybeProcessed: true };
+    else result = { kind: 'error', reason: 'ConnectionError', maybeProcessed: true, source: conn };
     fl.req.done(result);
     if (state === 'ready') hooks.onCapacity();
   };
@@ -187,7 +192,7 @@ export function openConnection(
         status: 0,
         apnsId: undefined,
         body: '',
-        timedOut: false,
+        timedOut: undefined,
         finished: false,
       };
       inflight.add(fl);
@@ -204,9 +209,10 @@ export function openConnection(
       stream.end(req.spec.body);
     },
     sweep(at) {
+      const source = {};
       for (const fl of inflight) {
         if (fl.req.deadline > at || fl.timedOut) continue;
-        fl.timedOut = true;
+        fl.timedOut = source;
         fl.stream.close(CANCEL);
       }
     },

@@ -49,12 +49,12 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
   timer.unref();
 
   const queued = (): number => queue.length - head;
-  const failQueued = (): void => {
+  const failQueued = (source: object): void => {
     const waiting = queue.slice(head);
     queue = [];
     head = 0;
     for (const req of waiting)
-      req.done({ kind: 'error', reason: 'ConnectionError', maybeProcessed: false });
+      req.done({ kind: 'error', reason: 'ConnectionError', maybeProcessed: false, source });
   };
   const hooks = {
     onCapacity: () => dispatch(),
@@ -66,7 +66,7 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
         if (conns.length === 0) onAllClosed?.();
         return;
       }
-      if (neverReady && !conns.some((c) => c.state === 'ready')) failQueued();
+      if (neverReady && !conns.some((c) => c.state === 'ready')) failQueued(conn);
       else dispatch();
     },
   };
@@ -105,10 +105,11 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
     }
     if (queued() === 0 || (queue[head]?.deadline ?? Infinity) > at) return;
     const keep: PendingRequest[] = [];
+    const source = {};
     for (let k = head; k < queue.length; k++) {
       const req = queue[k] as PendingRequest;
       if (req.deadline > at) keep.push(req);
-      else req.done({ kind: 'error', reason: 'Timeout', maybeProcessed: false });
+      else req.done({ kind: 'error', reason: 'Timeout', maybeProcessed: false, source });
     }
     queue = keep;
     head = 0;
