@@ -34,7 +34,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('end', () => {
+      resolve(Buffer.concat(chunks, size));
+    });
     req.on('error', reject);
   });
 }
@@ -90,7 +92,11 @@ export function createNodeListener(
         res.setHeader('connection', 'close');
         return errorResponse(err, logger);
       })
-      .then((out) => send(res, out.status, out.headers, out.body))
-      .catch((err: unknown) => logger.error({ err }, 'could not write MDM response'));
+      .then((out) => {
+        send(res, out.status, out.headers, out.body);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'could not write MDM response');
+      });
   };
 }

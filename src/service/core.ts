@@ -72,10 +72,14 @@ function lastSeenBuffer(ctx: Pick<CoreContext, 'storage' | 'logger' | 'clock'>, 
   const seen = (id: string): void => {
     pending.add(id);
     if (pending.size >= 1000) {
-      flush().catch((err: unknown) => ctx.logger.error({ err }, 'last-seen flush failed'));
+      flush().catch((err: unknown) => {
+        ctx.logger.error({ err }, 'last-seen flush failed');
+      });
     } else if (timer === undefined) {
       timer = setTimeout(() => {
-        flush().catch((err: unknown) => ctx.logger.error({ err }, 'last-seen flush failed'));
+        flush().catch((err: unknown) => {
+          ctx.logger.error({ err }, 'last-seen flush failed');
+        });
       }, flushMs);
       timer.unref();
     }

@@ -79,7 +79,11 @@ export async function startHarness(
     async close() {
       await core.close();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       await storage.close();
     },
   };

@@ -45,11 +45,15 @@ export function runCheckinSuite(harness: () => Harness): void {
   test.each([
     [
       'tokens',
-      (b: Record<string, unknown>) => expect(b).toHaveProperty('SyncTokens.DeclarationsToken'),
+      (b: Record<string, unknown>) => {
+        expect(b).toHaveProperty('SyncTokens.DeclarationsToken');
+      },
     ],
     [
       'declaration-items',
-      (b: Record<string, unknown>) => expect(b).toHaveProperty('Declarations.Configurations', []),
+      (b: Record<string, unknown>) => {
+        expect(b).toHaveProperty('Declarations.Configurations', []);
+      },
     ],
   ])('ok/DeclarativeManagement %s answers JSON', async (endpoint, check) => {
     const dev = await enrolled(harness());

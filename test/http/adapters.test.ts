@@ -105,7 +105,14 @@ describe('node adapter', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(
+    () =>
+      new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      ),
+  );
 
   test.each([
     ['streamed body past the limit', { method: 'PUT', body: Buffer.alloc(5000, 0x20) }, 413],

@@ -36,7 +36,7 @@ async function toKeyObject(key: CryptoKey): Promise<KeyObject> {
 
 /** Creates a self-signed CA valid from `at - 1 day` for ten years. */
 export async function createTestCa(name = 'Orchard Test CA', at = new Date()): Promise<TestCa> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: (serial++).toString(16).padStart(2, '0'),
     name: `CN=${name}`,
@@ -63,7 +63,7 @@ export async function issueDeviceIdentity(
   options: { at?: Date; days?: number } = {},
 ): Promise<TestIdentity> {
   const at = options.at ?? new Date();
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(2, '0'),
     subject: `CN=${subject}`,
