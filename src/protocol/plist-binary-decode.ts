@@ -170,7 +170,7 @@ class BinaryReader {
   private date(off: number, marker: number): Date {
     if (marker !== 0x33) fail('ERR_PLIST_BINARY', 'invalid date');
     this.within(off + 1, 8);
-    const date = new Date(Math.round(this.view.getFloat64(off + 1) * 1000 + APPLE_EPOCH_MS));
+    const date = new Date(secondsToMs(this.view.getFloat64(off + 1)));
     if (Number.isNaN(date.getTime())) fail('ERR_PLIST_BINARY', 'date out of range');
     return date;
   }
@@ -234,6 +234,20 @@ class BinaryReader {
     this.active[index] = 0;
     return out;
   }
+}
+
+/**
+ * Milliseconds since the Unix epoch of a binary date (seconds since 2001 as a double). Picks the
+ * whole millisecond whose division by 1000 gives exactly `secs`, so our own dates survive a
+ * round trip even where `secs * 1000` is off by one unit in the last place.
+ */
+function secondsToMs(secs: number): number {
+  const approx = Math.round(secs * 1000);
+  if (approx / 1000 !== secs) {
+    if ((approx - 1) / 1000 === secs) return approx - 1 + APPLE_EPOCH_MS;
+    if ((approx + 1) / 1000 === secs) return approx + 1 + APPLE_EPOCH_MS;
+  }
+  return approx + APPLE_EPOCH_MS;
 }
 
 function singleton(marker: number): boolean {
