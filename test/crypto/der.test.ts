@@ -1,0 +1,171 @@
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { CryptoError } from '../../src/errors.js';
+import {
+  children,
+  contentOf,
+  integerValue,
+  octetStringValue,
+  readDer,
+  timeValue,
+} from '../../src/crypto/der.js';
+import {
+  integer,
+  octetString,
+  oid,
+  sequence,
+  setOf,
+  time,
+  tlv,
+} from '../../src/crypto/der-write.js';
+import { decodeOid, encodeOid } from '../../src/crypto/oids.js';
+import { parseSignedData, verifyCms } from '../../src/crypto/index.js';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof CryptoError) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('DER reader', () => {
+  test('ok/definite and indefinite forms read the same children', () => {
+    const definite = sequence(integer(5), octetString(Buffer.from('abc')));
+    const indefinite = Buffer.concat([
+      Buffer.from([0x30, 0x80]),
+      integer(5),
+      octetString(Buffer.from('abc')),
+      Buffer.from([0, 0]),
+    ]);
+    const a = children(readDer(definite)).map((c) => contentOf(c).toString('hex'));
+    const b = children(readDer(indefinite)).map((c) => contentOf(c).toString('hex'));
+    expect(b).toEqual(a);
+    expect(readDer(indefinite).indefinite).toBe(true);
+  });
+
+  test('ok/constructed BER octet string is joined', () => {
+    const ber = Buffer.concat([
+      Buffer.from([0x24, 0x80]),
+      octetString(Buffer.from('ab')),
+      octetString(Buffer.from('cd')),
+      Buffer.from([0, 0]),
+    ]);
+    expect(octetStringValue(readDer(ber)).toString()).toBe('abcd');
+  });
+
+  test.each([
+    ['ok/integer 0', 0n],
+    ['ok/integer 127', 127n],
+    ['ok/integer 128', 128n],
+    ['ok/integer 2^64+1', (1n << 64n) + 1n],
+  ])('%s round trips', (_n, v) => {
+    expect(integerValue(readDer(integer(v)))).toBe(v);
+  });
+
+  test('ok/time round trips (UTCTime and GeneralizedTime)', () => {
+    for (const d of [
+      new Date('2030-05-06T07:08:09Z'),
+      new Date('2051-01-01T00:00:00Z'),
+      new Date('1999-12-31T23:59:59Z'),
+    ]) {
+      expect(timeValue(readDer(time(d))).toISOString()).toBe(d.toISOString());
+    }
+  });
+
+  test('ok/long lengths', () => {
+    const big = Buffer.alloc(70_000, 7);
+    expect(contentOf(readDer(octetString(big))).length).toBe(70_000);
+  });
+
+  test('ok/setOf sorts', () => {
+    const s = setOf(integer(3), integer(1), integer(2));
+    expect(children(readDer(s)).map((c) => integerValue(c))).toEqual([1n, 2n, 3n]);
+  });
+
+  const deepDefinite = (() => {
+    let inner: Buffer = Buffer.from([0x05, 0x00]);
+    for (let i = 0; i < 1000; i++) inner = sequence(inner);
+    return inner;
+  })();
+  const deepIndefinite = Buffer.concat([
+    Buffer.from('3080'.repeat(1000), 'hex'),
+    Buffer.from('0000'.repeat(1000), 'hex'),
+  ]);
+
+  test.each([
+    ['fail/empty', Buffer.alloc(0)],
+    ['fail/truncated header', Buffer.from([0x30])],
+    ['fail/length past end', Buffer.from([0x30, 0x05, 0x02, 0x01])],
+    [
+      'fail/huge length field',
+      Buffer.from([0x04, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    ],
+    ['fail/4-byte length past end', Buffer.from([0x04, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x00])],
+    ['fail/indefinite primitive', Buffer.from([0x04, 0x80, 0x00, 0x00])],
+    ['fail/indefinite without end', Buffer.from([0x30, 0x80, 0x05, 0x00])],
+    ['fail/trailing bytes', Buffer.from([0x05, 0x00, 0x00])],
+    ['fail/1000-deep indefinite nesting', deepIndefinite],
+  ])('%s throws ERR_DER', (_n, bytes) => {
+    expect(codeOf(() => readDer(bytes))).toBe('ERR_DER');
+  });
+
+  test('fail/1000-deep definite nesting is refused fast when walked', () => {
+    const t0 = performance.now();
+    let node = readDer(deepDefinite);
+    const code = codeOf(() => {
+      for (;;) node = children(node)[0]!;
+    });
+    expect(code).toBe('ERR_DER');
+    expect(performance.now() - t0).toBeLessThan(200);
+  });
+
+  test('fail/hostile CMS bodies give typed errors fast', () => {
+    const t0 = performance.now();
+    for (const bytes of [
+      deepIndefinite,
+      deepDefinite,
+      Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
+    ]) {
+      expect(codeOf(() => verifyCms(bytes, { content: Buffer.alloc(0) }))).toMatch(
+        /^ERR_(DER|CMS_FORMAT)$/,
+      );
+    }
+    expect(performance.now() - t0).toBeLessThan(200);
+  });
+
+  test('ok/property: random bytes only ever give CryptoError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const code = codeOf(() => parseSignedData(bytes));
+        return code === 'ERR_DER' || code === 'ERR_CMS_FORMAT';
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 500) },
+    );
+  });
+});
+
+describe('OID codec', () => {
+  test.each([
+    '1.2.840.113549.1.7.2',
+    '2.5.29.14',
+    '0.9.2342.19200300.100.1.1',
+    '2.999.1',
+    '1.3.6.1.4.1.311.21.7',
+  ])('ok/%s round trips', (dotted) => {
+    const enc = encodeOid(dotted);
+    expect(decodeOid(contentOf(readDer(enc)))).toBe(dotted);
+    expect(oid(dotted).equals(enc)).toBe(true);
+  });
+  test('fail/truncated OID content', () => {
+    expect(codeOf(() => decodeOid(Buffer.from([0x2a, 0x86])))).toBe('ERR_DER');
+  });
+  test('fail/bad dotted text is API misuse', () => {
+    expect(() => encodeOid('1.two')).toThrow(TypeError);
+  });
+  test('ok/tlv helper encodes tag and length', () => {
+    expect(tlv(0x04, Buffer.from('hi')).toString('hex')).toBe('04026869');
+  });
+});
