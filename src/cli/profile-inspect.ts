@@ -1,0 +1,57 @@
+/**
+ * `orchard profile inspect --in FILE [--key PEM --cert PEM] [--ca PEM]`: prints any profile
+ * (plain XML or binary, signed, encrypted) as readable JSON. Exits 1 when a signature does not
+ * verify or, with `--ca`, does not chain; the JSON is printed either way.
+ */
+import type { Command } from 'commander';
+import { inspectProfile, toReadableJson } from '../profile/inspect.js';
+import { EXIT_INPUT } from './exit-codes.js';
+import { readBytes, readCertificates, readKey, runProfileCommand } from './profile-sign.js';
+
+interface InspectFlags {
+  in: string;
+  key?: string;
+  cert?: string;
+  ca?: string[];
+}
+
+function inspect(flags: InspectFlags): number {
+  const input = readBytes(flags.in);
+  const certificate = flags.cert === undefined ? undefined : readCertificates(flags.cert)[0];
+  const roots = flags.ca?.flatMap((path) => readCertificates(path));
+  const result = inspectProfile(input, {
+    ...(flags.key === undefined ? {} : { privateKey: readKey(flags.key) }),
+    ...(certificate === undefined ? {} : { certificate }),
+    ...(roots === undefined ? {} : { roots }),
+  });
+  process.stdout.write(`${JSON.stringify(toReadableJson(result), null, 2)}\n`);
+  const signature = result.signature;
+  if (signature !== undefined && (!signature.valid || signature.trusted === false)) {
+    const why = signature.valid
+      ? (signature.trustError ?? 'untrusted')
+      : (signature.error ?? 'invalid');
+    process.stderr.write(`orchard profile inspect: the signature does not hold [${why}]\n`);
+    return EXIT_INPUT;
+  }
+  return 0;
+}
+
+/** Registers `profile inspect` on the `profile` group. */
+export function registerProfileInspect(group: Command): void {
+  group
+    .command('inspect')
+    .description(
+      'print a plain, signed or encrypted profile as JSON (data as base64, dates ISO 8601)',
+    )
+    .requiredOption('--in <file>', 'the profile (XML or binary plist, or DER CMS)')
+    .option('--key <pem>', "the device's private key, to decrypt EncryptedPayloadContent")
+    .option('--cert <pem>', "the device's certificate, to pick its recipient")
+    .option(
+      '--ca <pem>',
+      'trusted root(s) to check the signer against (repeatable)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .action((flags: InspectFlags) => {
+      process.exitCode = runProfileCommand('inspect', () => inspect(flags));
+    });
+}

@@ -1,0 +1,19 @@
+/** Runs `bin/orchard` as a child process, as a user would, and collects its output. */
+import { execFile } from 'node:child_process';
+
+/** What one run of the CLI produced. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/orchard ...args` from the checkout root and resolves with its exit code and output. */
+export function orchard(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile('node', ['bin/orchard', ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
