@@ -107,7 +107,7 @@ export function validateProfile(profile: PlistValue, target?: Target): Validatio
   const walked = walkProfile(profile);
   return [
     ...walked.issues,
-    ...(target ? targetIssues(walked, target) : multipleIssues(walked, undefined)),
+    ...(target ? targetIssues(walked, target) : noTargetIssues(walked)),
   ];
 }
 

@@ -125,6 +125,8 @@ export class SchemaWalker {
     const map = this.keyMap(ids);
     const any = map.get('ANY');
     for (const [key, value] of Object.entries(dict)) {
+      // An undefined value is an absent key, as for the plist encoder.
+      if (value === undefined) continue;
       const here = keyPath(path, key);
       const n = map.get(key) ?? any;
       if (!n) {
@@ -140,7 +142,7 @@ export class SchemaWalker {
       this.value(value, n, here, keyEff, depth + 1);
     }
     for (const n of map.values()) {
-      if (n.required !== true || n.key === 'ANY' || Object.hasOwn(dict, n.key)) continue;
+      if (n.required !== true || n.key === 'ANY' || dict[n.key] !== undefined) continue;
       const here = keyPath(path, n.key);
       if (n.os === undefined) this.issue(here, 'missing-key', `required key ${n.key} is missing`);
       else this.effective(n, eff, here, 'missing');
@@ -205,12 +207,17 @@ export class SchemaWalker {
     eff: OsTable | undefined,
     depth: number,
   ): void {
-    const { min, max } = n.repetition ?? {};
-    if (min !== undefined && value.length < min)
-      this.issue(path, 'repetition', `needs at least ${min} elements, has ${value.length}`);
-    if (max !== undefined && value.length > max)
-      this.issue(path, 'repetition', `allows at most ${max} elements, has ${value.length}`);
     const items = (n.subkeys ?? []).map((id) => this.node(id));
+    // Apple sometimes puts an array's element count on its scalar item spec (SCEP Subject pairs).
+    const only = items.length === 1 ? items[0] : undefined;
+    const { min, max } =
+      n.repetition ?? (only && only.type !== 'array' ? only.repetition : undefined) ?? {};
+    if (min !== undefined && value.length < min) {
+      this.issue(path, 'repetition', `needs at least ${min} elements, has ${value.length}`);
+    }
+    if (max !== undefined && value.length > max) {
+      this.issue(path, 'repetition', `allows at most ${max} elements, has ${value.length}`);
+    }
     value.forEach((item, i) => {
       const spec = items.length > 1 ? this.variant(item, items) : items[0];
       const here = `${path}[${i}]`;
