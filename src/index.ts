@@ -125,3 +125,15 @@ export type {
 } from './service/handler.js';
 export { extractDeviceCertificate, parseCertificateHeader } from './identity/device-identity.js';
 export type { DeviceIdentityOptions, IdentitySource } from './identity/device-identity.js';
+export {
+  SIGNATURE_HEADER,
+  createOutboxWorker,
+  signWebhook,
+  verifyWebhookSignature,
+} from './service/webhooks.js';
+export type {
+  OutboxWorker,
+  OutboxWorkerOptions,
+  RunResult,
+  VerifyWebhookOptions,
+} from './service/webhooks.js';

@@ -26,6 +26,7 @@ export function checkinSuite(ctx: SuiteContext): void {
       const record = await ctx.store().storeAuthenticate({ ...device, facts });
       expect(record).toMatchObject({ ...device, enrolled: false, tokenUpdateCount: 0, facts });
       expect(record.createdAt).toEqual(ctx.clock.now());
+      expect(record.createdAt).toBeInstanceOf(Date);
       expect(await ctx.store().findEnrollment(device.id)).toEqual(record);
     });
 

@@ -29,6 +29,7 @@ export function outboxSuite(ctx: SuiteContext): void {
       ]);
       expect(claimed[0]).toMatchObject({ type: 'enrolled', payload: '{"id":"e1"}', createdAt: t0 });
       expect(claimed[0]?.leaseUntil).toEqual(new Date(now.getTime() + 1000));
+      expect(claimed[0]?.nextAttemptAt).toBeInstanceOf(Date);
       expect((await store.claimDue(10, now, 1000)).map((e) => e.id)).toEqual(['e3']);
       expect(await store.claimDue(10, new Date(now.getTime() + 999), 1000)).toEqual([]);
       const again = await store.claimDue(10, new Date(now.getTime() + 1000), 1000);

@@ -15,8 +15,17 @@ import { checkId, checkPage, copyBytes, decodeCursor, encodeCursor } from '../su
 import type { MemoryState } from './state.js';
 import { op } from './state.js';
 
+// Field by field rather than structuredClone, whose Dates belong to the host realm and fail
+// `instanceof Date` inside vm contexts (jest).
 function cloneRecord(record: EnrollmentRecord): EnrollmentRecord {
-  return structuredClone(record);
+  const copy: EnrollmentRecord = {
+    ...record,
+    facts: structuredClone(record.facts),
+    createdAt: new Date(record.createdAt.getTime()),
+    updatedAt: new Date(record.updatedAt.getTime()),
+  };
+  if (record.lastSeenAt !== undefined) copy.lastSeenAt = new Date(record.lastSeenAt.getTime());
+  return copy;
 }
 
 function identityOf(input: EnrollmentIdentity): EnrollmentIdentity {
@@ -137,6 +146,12 @@ function pageOf(
   return last === undefined ? { items: page } : { items: page, nextCursor: encodeCursor(last.id) };
 }
 
+function clonePush(info: PushInfo): PushInfo {
+  const copy = { ...info };
+  if (info.invalidatedAt !== undefined) copy.invalidatedAt = new Date(info.invalidatedAt.getTime());
+  return copy;
+}
+
 /** The push, certificate and bootstrap-token ports of the memory adapter. */
 export function memoryDeviceSecrets(
   state: MemoryState,
@@ -147,7 +162,7 @@ export function memoryDeviceSecrets(
         const out: PushInfo[] = [];
         for (const id of new Set(ids)) {
           const info = state.push.get(id);
-          if (info !== undefined) out.push(structuredClone(info));
+          if (info !== undefined) out.push(clonePush(info));
         }
         return out;
       });
@@ -180,7 +195,9 @@ export function memoryDeviceSecrets(
     findCertificateBinding(enrollmentId) {
       return op(state, () => {
         const binding: CertBinding | undefined = state.certs.get(enrollmentId);
-        return binding === undefined ? undefined : structuredClone(binding);
+        return binding === undefined
+          ? undefined
+          : { ...binding, boundAt: new Date(binding.boundAt.getTime()) };
       });
     },
     findEnrollmentByCertificate(certHash) {

@@ -4,6 +4,18 @@ import { checkDate, checkId } from '../support.js';
 import type { MemoryState } from './state.js';
 import { op } from './state.js';
 
+const DATE_KEYS = ['createdAt', 'nextAttemptAt', 'leaseUntil', 'deliveredAt', 'deadAt'] as const;
+
+// Field by field rather than structuredClone, whose Dates fail `instanceof Date` in vm contexts.
+function cloneEntry(entry: OutboxEntry): OutboxEntry {
+  const copy = { ...entry };
+  for (const key of DATE_KEYS) {
+    const value = entry[key];
+    if (value !== undefined) copy[key] = new Date(value.getTime());
+  }
+  return copy;
+}
+
 function isDue(entry: OutboxEntry, now: number): boolean {
   if (entry.deliveredAt !== undefined || entry.deadAt !== undefined) return false;
   if (entry.nextAttemptAt.getTime() > now) return false;
@@ -23,7 +35,7 @@ function claimDue(state: MemoryState, limit: number, now: Date, leaseMs: number)
     entry.attempts += 1;
     entry.leaseUntil = new Date(now.getTime() + leaseMs);
   }
-  return due.map((entry) => structuredClone(entry));
+  return due.map((entry) => cloneEntry(entry));
 }
 
 function settle(state: MemoryState, id: string, change: (entry: OutboxEntry) => void): void {
@@ -70,7 +82,7 @@ export function memoryOutbox(state: MemoryState): OutboxStore {
     findOutboxEntry: (id) =>
       op(state, () => {
         const entry = state.outbox.get(id);
-        return entry === undefined ? undefined : structuredClone(entry);
+        return entry === undefined ? undefined : cloneEntry(entry);
       }),
     purgeDelivered: (olderThan) =>
       op(state, () => {
