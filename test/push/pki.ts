@@ -64,7 +64,7 @@ async function issue(
     extensions: opts.extensions ?? [],
   });
   return {
-    pair: { certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) },
+    pair: { certPem: `${cert.toString('pem').trimEnd()}\n`, keyPem: await keyPem(keys.privateKey) },
     keys,
     name,
   };

@@ -58,7 +58,15 @@ function fromPkcs12(data: Uint8Array, password: string): { certPem: string; keyP
     const keyBags = [...bags(PKCS8_SHROUDED_KEY_BAG), ...bags(KEY_BAG)];
     const certBags = bags(CERT_BAG);
     const key = keyBags.find((b) => b.key !== undefined)?.key;
-    const certs = certBags.flatMap((b) => (b.cert ? [b.cert] : []));
+    // forge parses only RSA-signed certificates; keep the raw ASN.1 of the others.
+    const certs = certBags.flatMap((b) => {
+      const asn1 = b.cert
+        ? forge.pki.certificateToAsn1(b.cert)
+        : (b as { asn1?: forge.asn1.Asn1 }).asn1;
+      return asn1
+        ? [new X509Certificate(Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary')).toString()]
+        : [];
+    });
     if (key === undefined || certs.length === 0)
       throw new Error('no key or certificate in the PKCS#12 file');
     const keyDer = forge.asn1.toDer(forge.pki.privateKeyToAsn1(key)).getBytes();
@@ -69,7 +77,7 @@ function fromPkcs12(data: Uint8Array, password: string): { certPem: string; keyP
     })
       .export({ format: 'pem', type: 'pkcs8' })
       .toString();
-    return { certPem: certs.map((c) => forge.pki.certificateToPem(c)).join(''), keyPem };
+    return { certPem: certs.join(''), keyPem };
   } catch (error) {
     throw new CryptoError(
       'ERR_PKCS12',

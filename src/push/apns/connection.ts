@@ -27,7 +27,12 @@ export type AttemptResult =
    * identifies the event (one lost connection, one timeout sweep) so a circuit breaker counts
    * a thousand streams lost together as one failure.
    */
-  | { kind: 'error'; reason: 'Timeout' | 'ConnectionError'; maybeProcessed: boolean; source: object };
+  | {
+      kind: 'error';
+      reason: 'Timeout' | 'ConnectionError';
+      maybeProcessed: boolean;
+      source: object;
+    };
 
 /** A request waiting for a stream; `done` is called exactly once. */
 export interface PendingRequest {
@@ -135,7 +140,8 @@ export function openConnection(
     inflight.delete(fl);
     const { stream } = fl;
     let result: AttemptResult;
-    if (fl.timedOut) result = { kind: 'error', reason: 'Timeout', maybeProcessed: true, source: fl.timedOut };
+    if (fl.timedOut)
+      result = { kind: 'error', reason: 'Timeout', maybeProcessed: true, source: fl.timedOut };
     else if (fl.status > 0)
       result = {
         kind: 'response',
