@@ -126,7 +126,7 @@ export class SchemaWalker {
     const any = map.get('ANY');
     for (const [key, value] of Object.entries(dict)) {
       // An undefined value is an absent key, as for the plist encoder.
-      if (value === undefined) continue;
+      if ((value as PlistValue | undefined) === undefined) continue;
       const here = keyPath(path, key);
       const n = map.get(key) ?? any;
       if (!n) {

@@ -160,13 +160,13 @@ describe('validateProfile (structure)', () => {
     ],
     [
       'fail/payload that is not a dictionary',
-      { ...profile([]), PayloadContent: ['x'] } as PlistDict,
+      { ...profile([]), PayloadContent: ['x'] },
       [['PayloadContent[0]', 'wrong-type']],
     ],
     ['fail/profile that is not a dictionary', ['x'] as unknown as PlistDict, [['', 'wrong-type']]],
     [
       'fail/duplicate payload UUID',
-      { ...profile([]), PayloadContent: [passcode({}), passcode({})] } as PlistDict,
+      { ...profile([]), PayloadContent: [passcode({}), passcode({})] },
       [
         ['PayloadContent[1].PayloadUUID', 'duplicate-uuid'],
         ['PayloadContent[1].PayloadIdentifier', 'duplicate-identifier'],
