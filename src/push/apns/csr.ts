@@ -49,7 +49,7 @@ export function createPushCsr(subject: PushCsrSubject): PushCsr {
   if (subject.email !== undefined) attrs.push({ name: 'emailAddress', value: subject.email });
   csr.setSubject(attrs);
   csr.sign(forgeKey, forge.md.sha256.create());
-  return { privateKeyPem, csrPem: forge.pki.certificationRequestToPem(csr) };
+  return { privateKeyPem, csrPem: forge.pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
 }
 
 /** Inputs of {@link signPushCsr}: the customer's CSR and the vendor's signing identity. */

@@ -1,0 +1,166 @@
+import { describe, expect, test } from '@jest/globals';
+import { backoffDelay } from '../../src/push/apns/backoff.js';
+import { createCircuitBreaker, type CircuitState } from '../../src/push/apns/circuit-breaker.js';
+import { createCoalescer } from '../../src/push/apns/coalescer.js';
+import { resolveProviderOptions } from '../../src/push/apns/options.js';
+import { createMultiTopicPushProvider, type TopicPushProvider } from '../../src/push/multi.js';
+import type { PushTarget } from '../../src/push/ports.js';
+
+describe('backoff', () => {
+  test.each([
+    ['ok/first retry, random 0: half the base', 1, 0, 50],
+    ['ok/first retry, random ~1: the whole base', 1, 0.999999, 99.99995],
+    ['ok/third retry doubles twice', 3, 0.5, 300],
+    ['ok/capped at maxMs', 20, 0, 500],
+  ])('%s', (_name, attempt, random, expected) => {
+    expect(backoffDelay(attempt, { baseMs: 100, maxMs: 1000 }, () => random)).toBeCloseTo(
+      expected,
+      3,
+    );
+  });
+
+  test.each([0, -1, 1.5])('fail/attempt %p is a TypeError', (attempt) => {
+    expect(() => backoffDelay(attempt, { baseMs: 1, maxMs: 1 }, Math.random)).toThrow(TypeError);
+  });
+});
+
+describe('circuit breaker', () => {
+  test('ok/opens at the threshold, half-opens after the cooldown, one probe at a time', () => {
+    let clock = 0;
+    const changes: CircuitState[] = [];
+    const b = createCircuitBreaker({
+      threshold: 2,
+      cooldownMs: 100,
+      now: () => clock,
+      onChange: (s) => changes.push(s),
+    });
+    expect(b.allow()).toBe(true);
+    b.failure();
+    expect(b.state).toBe('closed');
+    b.failure();
+    expect(b.state).toBe('open');
+    expect(b.allow()).toBe(false);
+    clock = 100;
+    expect(b.allow()).toBe(true);
+    expect(b.allow()).toBe(false);
+    b.failure();
+    expect(b.state).toBe('open');
+    clock = 200;
+    expect(b.allow()).toBe(true);
+    b.success();
+    expect(b.state).toBe('closed');
+    expect(changes).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
+  });
+
+  test('ok/a success resets the count of consecutive failures', () => {
+    const b = createCircuitBreaker({ threshold: 2, cooldownMs: 1, now: () => 0 });
+    b.failure();
+    b.success();
+    b.failure();
+    expect(b.state).toBe('closed');
+  });
+
+  test('ok/cancel frees the probe without a verdict', () => {
+    let clock = 0;
+    const b = createCircuitBreaker({ threshold: 1, cooldownMs: 10, now: () => clock });
+    b.failure();
+    clock = 10;
+    expect(b.allow()).toBe(true);
+    b.cancel();
+    expect(b.allow()).toBe(true);
+  });
+
+  test('fail/threshold below 1 is a TypeError', () => {
+    expect(() => createCircuitBreaker({ threshold: 0, cooldownMs: 1, now: () => 0 })).toThrow(
+      TypeError,
+    );
+  });
+});
+
+describe('coalescer', () => {
+  test('ok/shares in-flight work and remembers successes for the window only', async () => {
+    let clock = 0;
+    let calls = 0;
+    const c = createCoalescer<string>({
+      windowMs: 100,
+      maxEntries: 10,
+      now: () => clock,
+      isSent: (r) => r === 'ok',
+    });
+    const send = async (): Promise<string> => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      return 'ok';
+    };
+    const [a, b] = await Promise.all([c.run('k', send), c.run('k', send)]);
+    expect([a.coalesced, b.coalesced]).toEqual([false, true]);
+    clock = 99;
+    expect((await c.run('k', send)).coalesced).toBe(true);
+    clock = 100;
+    expect((await c.run('k', send)).coalesced).toBe(false);
+    expect(calls).toBe(2);
+  });
+
+  test('ok/failures do not open a window, and memory stays within maxEntries', async () => {
+    let n = 0;
+    const c = createCoalescer<string>({
+      windowMs: 1000,
+      maxEntries: 3,
+      now: () => 0,
+      isSent: (r) => r === 'ok',
+    });
+    expect((await c.run('x', async () => 'failed')).coalesced).toBe(false);
+    expect((await c.run('x', async () => 'failed')).coalesced).toBe(false);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await c.run(key, async () => (n++, 'ok'));
+    expect(c.size).toBe(3);
+    expect((await c.run('a', async () => 'ok')).coalesced).toBe(false);
+  });
+});
+
+describe('provider options', () => {
+  test.each([
+    ['fail/poolSize 0', { poolSize: 0 }, /poolSize/],
+    ['fail/negative timeout', { requestTimeoutMs: -5 }, /requestTimeoutMs/],
+    ['fail/plain http URL', { url: 'http://api.push.apple.com' }, /https/],
+    ['fail/NaN maxPending', { maxPending: Number.NaN }, /maxPending/],
+  ])('%s', (_name, options, message) => {
+    expect(() => resolveProviderOptions(options)).toThrow(message);
+  });
+
+  test.each([
+    ['ok/production by default', {}, 'https://api.push.apple.com'],
+    ['ok/sandbox when asked', { sandbox: true }, 'https://api.sandbox.push.apple.com'],
+  ])('%s', (_name, options, url) => {
+    expect(resolveProviderOptions(options).url).toBe(url);
+  });
+});
+
+describe('several topics', () => {
+  const fake = (topic: string, seen: PushTarget[]): TopicPushProvider => ({
+    topic,
+    push: async (ts) => {
+      seen.push(...ts);
+      return ts.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent' as const }));
+    },
+  });
+  test('ok/routes by topic, keeps order, rejects unknown topics', async () => {
+    const a: PushTarget[] = [];
+    const b: PushTarget[] = [];
+    const multi = createMultiTopicPushProvider([fake('t.a', a), fake('t.b', b)]);
+    const t = (id: string, topic: string): PushTarget => ({
+      enrollmentId: id,
+      token: '00',
+      pushMagic: 'm',
+      topic,
+    });
+    const results = await multi.push([t('1', 't.b'), t('2', 't.x'), t('3', 't.a'), t('4', 't.b')]);
+    expect(results).toEqual([
+      { enrollmentId: '1', outcome: 'sent' },
+      { enrollmentId: '2', outcome: 'rejected', reason: 'UnknownTopic' },
+      { enrollmentId: '3', outcome: 'sent' },
+      { enrollmentId: '4', outcome: 'sent' },
+    ]);
+    expect(a.map((x) => x.enrollmentId)).toEqual(['3']);
+    expect(b.map((x) => x.enrollmentId)).toEqual(['1', '4']);
+  });
+});
