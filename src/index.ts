@@ -137,3 +137,43 @@ export type {
   RunResult,
   VerifyWebhookOptions,
 } from './service/webhooks.js';
+export { signProfile } from './profile/sign.js';
+export type { ProfileInput, SignProfileOptions } from './profile/sign.js';
+export { verifyProfile } from './profile/verify.js';
+export type { VerifiedProfile, VerifyProfileOptions } from './profile/verify.js';
+export { decryptProfile, encryptProfile, isEncryptedProfile } from './profile/encrypt.js';
+export type { DecryptProfileOptions, EncryptProfileOptions } from './profile/encrypt.js';
+export { inspectProfile, summarizeCertificate, toReadableJson } from './profile/inspect.js';
+export type {
+  CertificateSummary,
+  InspectProfileOptions,
+  JsonValue,
+  ProfileInspection,
+  SignatureReport,
+} from './profile/inspect.js';
+export { canRemove } from './profile/removal.js';
+export type {
+  DeviceEnrollment,
+  ProfileInstaller,
+  RemovalCascade,
+  RemovalDecision,
+  RemovalDevice,
+  RemovalOutcome,
+  RemovalPlatform,
+  RemovalProfile,
+  RemovalRequest,
+  RemovalRequester,
+  RemovalRule,
+} from './profile/removal.js';
+export {
+  REMOVAL_PASSWORD_PAYLOAD_TYPE,
+  clearRemovalPassword,
+  readRemovalSettings,
+  removalProfileOf,
+  scheduledRemoval,
+  setDurationUntilRemoval,
+  setRemovalDate,
+  setRemovalDisallowed,
+  setRemovalPassword,
+} from './profile/removal-policy.js';
+export type { RemovalPasswordOptions, RemovalSettings } from './profile/removal-policy.js';
