@@ -297,7 +297,7 @@ describe('encodePlist XML', () => {
     ['fail/undefined root', undefined],
     ['fail/undefined in array', [1, undefined]],
     ['fail/Map', new Map()],
-    ['fail/class instance', new (class Foo {})()],
+    ['fail/class instance', new URL('https://example.org/')],
     ['fail/other typed array', new Uint16Array(2)],
   ])('%s throws TypeError in both formats', (_name, value) => {
     expect(() => encodePlist(value as PlistValue)).toThrow(TypeError);
