@@ -177,3 +177,45 @@ export {
   setRemovalPassword,
 } from './profile/removal-policy.js';
 export type { RemovalPasswordOptions, RemovalSettings } from './profile/removal-policy.js';
+export {
+  buildCommand,
+  findCheckinFacts,
+  findCommandFacts,
+  validateCheckin,
+  validateCommand,
+  validateCommandResponse,
+} from './schema/commands.js';
+export type {
+  CommandKeys,
+  CommandRequests,
+  CommandResponse,
+  CommandResponses,
+  RequestType,
+} from './schema/commands.js';
+export type * from './schema/generated/command-types.js';
+export type * from './schema/generated/profile-types.js';
+export type { CheckinMessages, CheckinResponses } from './schema/generated/checkin-types.js';
+export { PLATFORMS } from './schema/facts.js';
+export type {
+  EntryFacts,
+  KeyFacts,
+  OsFacts,
+  OsTable,
+  Platform,
+  SchemaArea,
+  SchemaType,
+} from './schema/facts.js';
+export type { Enrollment, Target } from './schema/target.js';
+export { compareVersions } from './schema/version.js';
+export type { CompatibilityMode, ModeVerdict, PlatformCompatibility } from './schema/compat.js';
+export { ORCHARD_NAMESPACE, buildProfile, buildProfileFile, uuidV5 } from './profile/build.js';
+export { checkProfileSpec, parseProfileSpec, payloadSpec } from './profile/spec.js';
+export type {
+  PayloadSpec,
+  ProfilePayloadType,
+  ProfileSpec,
+  TypedPayloadSpec,
+  TypedProfileSpec,
+} from './profile/spec.js';
+export { checkProfile, profileCompatibility, validateProfile } from './profile/validate.js';
+export type { ProfileReport } from './profile/validate.js';

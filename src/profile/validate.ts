@@ -105,10 +105,7 @@ function targetIssues(walked: WalkedProfile, target: Target): ValidationIssue[] 
  */
 export function validateProfile(profile: PlistValue, target?: Target): ValidationIssue[] {
   const walked = walkProfile(profile);
-  return [
-    ...walked.issues,
-    ...(target ? targetIssues(walked, target) : noTargetIssues(walked)),
-  ];
+  return [...walked.issues, ...(target ? targetIssues(walked, target) : noTargetIssues(walked))];
 }
 
 /**

@@ -66,7 +66,7 @@ describe('validateProfile (structure)', () => {
         ...profile([]),
         PayloadContent: undefined,
         EncryptedPayloadContent: new Uint8Array([1]),
-      } as PlistDict,
+      } as unknown as PlistDict,
     ],
   ])('%s', (_name, p) => {
     const clean = JSON.parse(JSON.stringify(p)) as unknown;
@@ -107,7 +107,7 @@ describe('validateProfile (structure)', () => {
     ],
     [
       'fail/missing required top-level key',
-      { ...profile([]), PayloadUUID: undefined } as PlistDict,
+      { ...profile([]), PayloadUUID: undefined } as unknown as PlistDict,
       [['PayloadUUID', 'missing-key']],
     ],
     [

@@ -33,7 +33,9 @@ describe('schema generator', () => {
     const mcx = profileFacts.entries['com.apple.MCX'];
     expect(mcx?.files).toHaveLength(6);
     const keys = mcx?.keys.map((id) => profileFacts.nodes[id]?.key);
-    expect(keys).toEqual(expect.arrayContaining(['EnableGuestAccount', 'timeServer', 'RequireAdminForIBSS']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['EnableGuestAccount', 'timeServer', 'RequireAdminForIBSS']),
+    );
     const sso = profileFacts.entries['com.apple.extensiblesso'];
     expect(sso?.files[0]).toBe('com.apple.extensiblesso.yaml');
   });
