@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestPki, openssl, type TestPki } from './sign-fixtures.js';
+
+const run = promisify(execFile);
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki();
+  // The example imports 'orchard-mdm', which resolves to dist/ (built by `npm install`).
+  // Build it here when a checkout's dist/ predates the profile exports.
+  const entry = 'dist/index.js';
+  if (!existsSync(entry) || !readFileSync(entry, 'utf8').includes('signProfile')) {
+    await run('npx', ['tsc', '-p', 'tsconfig.build.json']).catch(() => undefined);
+  }
+}, 180_000);
+afterAll(async () => {
+  await pki.cleanup();
+});
+
+function example(...args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'node',
+      ['--import', 'tsx', 'examples/sign-profile.ts', ...args],
+      { encoding: 'buffer' },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr: stderr.toString() });
+      },
+    );
+  });
+}
+
+describe('examples/sign-profile.ts', () => {
+  test('ok/its output verifies with openssl against the root', async () => {
+    const r = await example(pki.ecSigner.certPath, pki.ecSigner.keyPath, pki.intermediate.certPath);
+    expect(r.stderr).toMatch(/signed com\.example\.wifi as CN=Orchard Test ec-signer/);
+    expect(r.code).toBe(0);
+    const file = join(pki.dir, 'example.mobileconfig');
+    await writeFile(file, r.stdout);
+    const { stdout } = await openssl(pki.dir, [
+      'cms',
+      '-verify',
+      '-inform',
+      'DER',
+      '-in',
+      file,
+      '-CAfile',
+      pki.root.certPath,
+      '-purpose',
+      'any',
+    ]);
+    expect(stdout.toString()).toContain('<string>Example Corp</string>');
+  });
+
+  test('fail/without arguments it prints its usage and exits 2', async () => {
+    const r = await example();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^usage: /);
+  });
+});
