@@ -3,7 +3,6 @@
  * against the input before use; cycles are refused; values shared by reference count
  * against `maxItems` each time they appear, so a small file cannot expand without bound.
  */
-import { isAscii } from 'node:buffer';
 import {
   APPLE_EPOCH_MS,
   type DecodeLimits,
@@ -31,7 +30,9 @@ export function decodeBinary(bytes: Uint8Array, limits: DecodeLimits): PlistValu
 }
 
 class BinaryReader {
+  /** Text decoding goes through Buffer; byte access and copies through a plain view. */
   private readonly buf: Buffer;
+  private readonly u8: Uint8Array;
   private readonly view: DataView;
   private readonly offsetSize: number;
   private readonly refSize: number;
@@ -39,7 +40,7 @@ class BinaryReader {
   private readonly table: number;
   readonly top: number;
   private readonly active: Uint8Array;
-  private readonly strings = new Map<number, string>();
+  private readonly strings: (string | undefined)[] = [];
   private items = 0;
   private dataBudget: number;
 
@@ -50,13 +51,14 @@ class BinaryReader {
     const len = bytes.length;
     if (len < HEADER + 1 + TRAILER) fail('ERR_PLIST_BINARY', 'truncated binary plist');
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, len);
+    this.u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, len);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, len);
     if (this.buf.toString('latin1', 0, HEADER) !== 'bplist00') {
       fail('ERR_PLIST_BINARY', 'unsupported binary plist version');
     }
     const t = len - TRAILER;
-    this.offsetSize = this.buf[t + 6] ?? 0;
-    this.refSize = this.buf[t + 7] ?? 0;
+    this.offsetSize = this.u8[t + 6] ?? 0;
+    this.refSize = this.u8[t + 7] ?? 0;
     if (this.offsetSize < 1 || this.offsetSize > 8 || this.refSize < 1 || this.refSize > 8) {
       fail('ERR_PLIST_BINARY', 'invalid offset or reference size in trailer');
     }
@@ -76,8 +78,11 @@ class BinaryReader {
 
   /** Big-endian unsigned integer of 1-8 bytes; refuses values beyond 2^53. */
   private uint(at: number, size: number): number {
+    const b = this.u8;
+    if (size === 1) return b[at] ?? 0;
+    if (size === 2) return ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);
     let n = 0;
-    for (let i = 0; i < size; i++) n = n * 256 + (this.buf[at + i] ?? 0);
+    for (let i = 0; i < size; i++) n = n * 256 + (b[at + i] ?? 0);
     if (n > Number.MAX_SAFE_INTEGER) fail('ERR_PLIST_BINARY', 'integer field too large');
     return n;
   }
@@ -96,11 +101,11 @@ class BinaryReader {
 
   /** Element count and first content byte of an object whose marker is at `off`. */
   private extent(off: number, unit: number): [count: number, start: number] {
-    const info = (this.buf[off] ?? 0) & 0x0f;
+    const info = (this.u8[off] ?? 0) & 0x0f;
     let count = info;
     let start = off + 1;
     if (info === 0x0f) {
-      const m = this.buf[off + 1] ?? 0;
+      const m = this.u8[off + 1] ?? 0;
       if (m >> 4 !== 1 || (m & 0x0f) > 3) fail('ERR_PLIST_BINARY', 'malformed length');
       const size = 1 << (m & 0x0f);
       this.within(off + 2, size);
@@ -118,7 +123,7 @@ class BinaryReader {
   value(index: number, depth: number): PlistValue {
     if (++this.items > this.limits.maxItems) fail('ERR_PLIST_TOO_LARGE', 'too many values');
     const off = this.offsetOf(index);
-    const marker = this.buf[off] ?? 0;
+    const marker = this.u8[off] ?? 0;
     switch (marker >> 4) {
       case 0x0:
         return singleton(marker);
@@ -179,32 +184,39 @@ class BinaryReader {
     const [count, start] = this.extent(off, 1);
     this.dataBudget -= count;
     if (this.dataBudget < 0) fail('ERR_PLIST_TOO_LARGE', 'shared data expands beyond maxBytes');
-    const out = new Uint8Array(count);
-    out.set(this.buf.subarray(start, start + count));
-    return out;
+    return this.u8.slice(start, start + count);
   }
 
   private string(index: number, off: number): string {
-    const cached = this.strings.get(index);
-    if (cached !== undefined) return cached;
-    const utf16 = (this.buf[off] ?? 0) >> 4 === 6;
+    let s = this.strings[index];
+    if (s !== undefined) return s;
+    const utf16 = (this.u8[off] ?? 0) >> 4 === 6;
     const [count, start] = this.extent(off, utf16 ? 2 : 1);
-    let s: string;
     if (utf16) {
-      const units = Buffer.from(this.buf.subarray(start, start + count * 2));
-      s = units.swap16().toString('utf16le');
+      const units = this.u8.slice(start, start + count * 2);
+      s = Buffer.from(units.buffer).swap16().toString('utf16le');
     } else {
-      const bytes = this.buf.subarray(start, start + count);
-      if (!isAscii(bytes)) fail('ERR_PLIST_ENCODING', 'non-ASCII byte in an ASCII string');
-      s = bytes.toString('latin1');
+      s = this.ascii(start, start + count);
     }
-    this.strings.set(index, s);
+    this.strings[index] = s;
     return s;
+  }
+
+  /** ASCII bytes as a string; short ones (most keys) are cheaper to build in place. */
+  private ascii(start: number, end: number): string {
+    const b = this.u8;
+    let s = '';
+    for (let i = start; i < end; i++) {
+      const c = b[i] ?? 0;
+      if (c > 0x7f) fail('ERR_PLIST_ENCODING', 'non-ASCII byte in an ASCII string');
+      if (end - start <= 32) s += String.fromCharCode(c);
+    }
+    return end - start <= 32 ? s : this.buf.toString('latin1', start, end);
   }
 
   private key(index: number): string {
     const off = this.offsetOf(index);
-    const type = (this.buf[off] ?? 0) >> 4;
+    const type = (this.u8[off] ?? 0) >> 4;
     if (type !== 5 && type !== 6) fail('ERR_PLIST_BINARY', 'dictionary key is not a string');
     return this.string(index, off);
   }
@@ -214,7 +226,7 @@ class BinaryReader {
       fail('ERR_PLIST_DEPTH', `nesting deeper than ${this.limits.maxDepth}`);
     if (this.active[index] === 1) fail('ERR_PLIST_BINARY', 'cyclic object reference');
     this.active[index] = 1;
-    const isDict = (this.buf[off] ?? 0) >> 4 === 0xd;
+    const isDict = (this.u8[off] ?? 0) >> 4 === 0xd;
     const [count, start] = this.extent(off, isDict ? 2 * this.refSize : this.refSize);
     const r = this.refSize;
     let out: PlistValue[] | PlistDict;
