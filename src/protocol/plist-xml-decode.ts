@@ -26,6 +26,9 @@ function isNameChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x21 || c === 0x3f;
 }
 
+const APPLE_PROLOG =
+  '<?xml version="1.0" encoding="UTF-8"?>\n' +
+  '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n';
 const ENCODING_ATTR = /encoding\s*=\s*["']([^"']*)["']/;
 const UTF8_NAMES = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
@@ -64,6 +67,11 @@ class XmlReader {
   /** Skips the XML declaration, comments and an Apple-style DOCTYPE before the root. */
   private prolog(): void {
     const s = this.s;
+    // Fast path for the exact prolog Apple's devices and our encoder write.
+    if (s.startsWith(APPLE_PROLOG, this.pos)) {
+      this.pos += APPLE_PROLOG.length;
+      return;
+    }
     if (s.startsWith('<?xml', this.pos) && isSpace(s.charCodeAt(this.pos + 5))) {
       const end = s.indexOf('?>', this.pos);
       if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated XML declaration');
