@@ -61,6 +61,11 @@ const ciphers = new Map<string, { name: string; keyLength: number; ivLength: num
   [Oid.desEde3Cbc, { name: 'des-ede3-cbc', keyLength: 24, ivLength: 8 }],
 ]);
 
+const encryptCiphers = new Map([
+  ['aes-128-cbc', { oid: Oid.aes128Cbc, keyLength: 16 }],
+  ['aes-256-cbc', { oid: Oid.aes256Cbc, keyLength: 32 }],
+]);
+
 function decryptError(cause?: unknown): CryptoError {
   return new CryptoError(
     'ERR_CMS_DECRYPT',
@@ -105,26 +110,21 @@ export function encryptCms(
 ): Buffer {
   const list = Array.isArray(recipients) ? recipients : [recipients];
   if (list.length === 0) throw new TypeError('encryptCms(): at least one recipient is needed');
-  const transport = options.keyTransport ?? 'rsa-pkcs1';
-  const cipherName = options.cipher ?? 'aes-256-cbc';
-  if (transport !== 'rsa-pkcs1' && transport !== 'rsa-oaep')
-    throw new TypeError(`encryptCms(): unknown key transport ${String(transport)}`);
-  const cipherOid =
-    cipherName === 'aes-128-cbc'
-      ? Oid.aes128Cbc
-      : cipherName === 'aes-256-cbc'
-        ? Oid.aes256Cbc
-        : undefined;
-  if (cipherOid === undefined)
-    throw new TypeError(`encryptCms(): unknown cipher ${String(cipherName)}`);
-  const cek = randomBytes(cipherName === 'aes-128-cbc' ? 16 : 32);
+  const transport: string = options.keyTransport ?? 'rsa-pkcs1';
+  const cipherName: string = options.cipher ?? 'aes-256-cbc';
+  if (transport !== 'rsa-pkcs1' && transport !== 'rsa-oaep') {
+    throw new TypeError(`encryptCms(): unknown key transport ${transport}`);
+  }
+  const spec = encryptCiphers.get(cipherName);
+  if (spec === undefined) throw new TypeError(`encryptCms(): unknown cipher ${cipherName}`);
+  const cek = randomBytes(spec.keyLength);
   const iv = randomBytes(16);
   const cipher = createCipheriv(cipherName, cek, iv);
   const encrypted = Buffer.concat([cipher.update(content), cipher.final()]);
   const infos = list.map((r) => recipientInfo(certInfo(r), cek, transport));
   const encryptedContentInfo = sequence(
     oid(Oid.data),
-    algorithm(cipherOid, octetString(iv)),
+    algorithm(spec.oid, octetString(iv)),
     contextPrimitive(0, encrypted),
   );
   const enveloped = sequence(integer(0), setOf(...infos), encryptedContentInfo);

@@ -128,7 +128,8 @@ function contentInfo(signedData: Parts): Buffer {
  */
 export function signCms(content: Uint8Array, options: SignCmsOptions): Buffer {
   const digest = options.digest ?? 'sha256';
-  if (!(digest in oidByDigest)) throw new TypeError(`signCms(): unknown digest ${String(digest)}`);
+  if (!(digest in oidByDigest))
+    throw new TypeError(`signCms(): unknown digest ${digest as string}`);
   const signer = certInfo(options.certificate);
   const key = toPrivateKey(options.privateKey);
   const alg = signatureAlgorithm(key, digest);

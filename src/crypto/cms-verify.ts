@@ -98,14 +98,23 @@ function verifySigner(
     checkSignedAttributes(si, contentType, createHash(digest).update(content).digest());
     signed = si.signedAttributesDer;
   }
-  let ok = false;
-  try {
-    ok = verify(sigAlg.digest ?? digest, signed, signer.publicKey, si.signature);
-  } catch {
-    ok = false;
+  if (!safeVerify(sigAlg.digest ?? digest, signed, signer, si.signature)) {
+    throw signatureError('signature does not verify');
   }
-  if (!ok) throw signatureError('signature does not verify');
   return digest;
+}
+
+function safeVerify(
+  digest: DigestName,
+  data: Buffer,
+  signer: CertInfo,
+  signature: Buffer,
+): boolean {
+  try {
+    return verify(digest, data, signer.publicKey, signature);
+  } catch {
+    return false; // malformed signature encodings (e.g. bad ECDSA DER) are just bad signatures
+  }
 }
 
 function findSigner(sid: SignerId, certs: readonly CertInfo[]): CertInfo {

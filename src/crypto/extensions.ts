@@ -54,7 +54,7 @@ export function keyUsageValue(usages: readonly KeyUsage[]): Buffer {
   let highest = -1;
   for (const u of usages) {
     const bit = keyUsageBits[u] as number | undefined;
-    if (bit === undefined) throw new TypeError(`unknown key usage ${String(u)}`);
+    if (bit === undefined) throw new TypeError(`unknown key usage ${u as string}`);
     byte |= 0x80 >> bit;
     highest = Math.max(highest, bit);
   }
@@ -102,9 +102,7 @@ export function subjectAltNameValue(names: readonly SubjectAltName[]): Buffer {
         case 'ip':
           return contextPrimitive(7, ipBytes(n.value));
         default:
-          throw new TypeError(
-            `unknown subject alternative name type ${String((n as SubjectAltName).type)}`,
-          );
+          throw new TypeError(`unknown subject alternative name type ${String(n.type)}`);
       }
     }),
   );

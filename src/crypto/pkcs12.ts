@@ -41,7 +41,7 @@ function keyOf(p12: forge.pkcs12.Pkcs12Pfx): KeyObject {
   if (bag === undefined) throw pkcs12Error('no private key in the PKCS#12 file');
   if (bags.length > 1) throw pkcs12Error('more than one private key in the PKCS#12 file');
   const info = bag.key
-    ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey))
+    ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))
     : bag.asn1;
   if (info === undefined) throw pkcs12Error('unreadable private key');
   return createPrivateKey({ key: derOf(info), format: 'der', type: 'pkcs8' });

@@ -8,7 +8,9 @@ import { testPki, type TestIdentity } from '../support/pki.js';
 
 const pki = await testPki();
 const tmp = makeTmpDir();
-afterAll(() => tmp.remove());
+afterAll(() => {
+  tmp.remove();
+});
 const body = Buffer.from(
   '<?xml version="1.0"?>\n<plist version="1.0"><dict><key>Status</key><string>Idle</string></dict></plist>\n',
 );
@@ -191,7 +193,12 @@ describe('EnvelopedData interop', () => {
         ...args,
         '-recip',
         tmp.path('recip.crt'),
+        ...(keyopt ?? []),
       ]);
+      if (keyopt)
+        expect(openssl(['asn1parse', '-inform', 'DER'], { input: der }).toString()).toContain(
+          'rsaesOaep',
+        );
       expect(
         decryptCms(der, {
           privateKey: pki.rsaLeaf.privateKey,

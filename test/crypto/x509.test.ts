@@ -18,7 +18,9 @@ import { makeLeaf, testPki } from '../support/pki.js';
 
 const pki = await testPki();
 const tmp = makeTmpDir();
-afterAll(() => tmp.remove());
+afterAll(() => {
+  tmp.remove();
+});
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -61,6 +61,8 @@ export function makeTmpDir(prefix = 'orchard-test-'): TmpDir {
       return p;
     },
     read: (name) => readFileSync(join(dir, name)),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
