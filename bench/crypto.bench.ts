@@ -14,7 +14,7 @@ import {
   verifyCms,
 } from '../src/crypto/index.js';
 import { verifyMdmSignature } from '../src/identity/mdm-signature.js';
-import { measure, report, type Rate } from './lib.js';
+import { benchSeconds, measure, report, type Rate } from './lib.js';
 
 async function identity(keyType: 'rsa-2048' | 'ec-p256') {
   const ca = await createCertificateAuthority({ subject: 'CN=Bench CA', keyType: 'rsa-2048' });
@@ -24,7 +24,7 @@ async function identity(keyType: 'rsa-2048' | 'ec-p256') {
     subject: 'CN=bench device',
     issuer: ca,
   });
-  return { certificate, privateKey };
+  return { certificate, privateKey, ca: ca.certificate };
 }
 
 function forgeSigner(id: Awaited<ReturnType<typeof identity>>) {
@@ -51,17 +51,34 @@ function forgeSigner(id: Awaited<ReturnType<typeof identity>>) {
   };
 }
 
+/**
+ * Measures each function in three alternating rounds and keeps each one's best round, so a
+ * burst of load from other processes does not land on one side of a ratio only.
+ */
+async function interleaved(fns: [string, () => unknown][]): Promise<Rate[]> {
+  const best: Rate[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (const [i, [name, fn]] of fns.entries()) {
+      const r = await measure(name, fn, benchSeconds / 3);
+      const prev = best[i];
+      if (prev === undefined || r.opsPerSec > prev.opsPerSec) best[i] = r;
+    }
+  }
+  return best;
+}
+
 const perCpu = (r: Rate): string => Math.round(r.opsPerCpuSec).toLocaleString('en-US');
 
 export default async function run(): Promise<void> {
   const rsa = await identity('rsa-2048');
   const profile = randomBytes(10 * 1024);
-  const rawSign = await measure('raw crypto.sign RSA-2048 sha256 (10 KB)', () =>
-    sign('sha256', profile, rsa.privateKey),
-  );
-  const ours = await measure('signCms RSA-2048 attached (10 KB)', () =>
-    signCms(profile, { certificate: rsa.certificate, privateKey: rsa.privateKey }),
-  );
+  const [rawSign, ours] = (await interleaved([
+    ['raw crypto.sign RSA-2048 sha256 (10 KB)', () => sign('sha256', profile, rsa.privateKey)],
+    [
+      'signCms RSA-2048 attached (10 KB)',
+      () => signCms(profile, { certificate: rsa.certificate, privateKey: rsa.privateKey }),
+    ],
+  ])) as [Rate, Rate];
   const forgeSign = forgeSigner(rsa);
   const forgeRate = await measure(
     'node-forge pkcs7 sign (10 KB)',
@@ -87,18 +104,16 @@ export default async function run(): Promise<void> {
     const header = der.toString('base64');
     const rawSig = sign('sha256', body, id.privateKey);
     const publicKey = id.certificate.publicKey;
-    const raw = await measure(`raw crypto.verify ${keyType} (200 B)`, () =>
-      verify('sha256', body, publicKey, rawSig),
-    );
-    const cms = await measure(`verifyCms detached ${keyType}, cert cached`, () =>
-      verifyCms(der, { content: body }),
-    );
-    const header1 = await measure(`verifyMdmSignature ${keyType} (base64 header)`, () =>
-      verifyMdmSignature(header, body),
-    );
-    const chained = await measure(`verifyMdmSignature ${keyType} + chain to root`, () =>
-      verifyMdmSignature(header, body, { roots: [] }).catch(() => undefined),
-    );
+    const roots = [id.ca];
+    const [raw, cms, header1, chained] = (await interleaved([
+      [`raw crypto.verify ${keyType} (200 B)`, () => verify('sha256', body, publicKey, rawSig)],
+      [`verifyCms detached ${keyType}, cert cached`, () => verifyCms(der, { content: body })],
+      [`verifyMdmSignature ${keyType} (base64 header)`, () => verifyMdmSignature(header, body)],
+      [
+        `verifyMdmSignature ${keyType} + chain to root`,
+        () => verifyMdmSignature(header, body, { roots }),
+      ],
+    ])) as [Rate, Rate, Rate, Rate];
     report(
       `Mdm-Signature verification, ${keyType} (goal ≥ 10,000/s; verifyMdmSignature ${perCpu(header1)} per CPU-second, raw ${perCpu(raw)})`,
       raw,
