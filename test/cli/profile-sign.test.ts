@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePlist } from '../../src/protocol/plist.js';
 import { signProfile } from '../../src/profile/sign.js';
 import { createTestPki, openssl, sampleProfile, type TestPki } from '../profile/sign-fixtures.js';
 import { orchard } from './profile-run.js';
+
+// Each case starts `node` with tsx several times; on two busy cores that takes a while.
+jest.setTimeout(120_000);
 
 let pki: TestPki;
 let plain: string;

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestPki, openssl, type TestPki } from './sign-fixtures.js';
+
+// Each case starts `node` with tsx several times; on two busy cores that takes a while.
+jest.setTimeout(120_000);
 
 const run = promisify(execFile);
 
