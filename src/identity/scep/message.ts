@@ -1,0 +1,174 @@
+/**
+ * SCEP pkiMessages (RFC 8894 §3): reading the signed attributes and verifying the signature of a
+ * request or reply, and writing one. The signature check is kept apart from attribute reading, so
+ * a request with a bad signature can still be answered with a FAILURE that names its transaction.
+ */
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { parseSignedData } from '../../crypto/cms-parse.js';
+import { signCms, type CmsAttribute } from '../../crypto/cms-sign.js';
+import { verifyCms } from '../../crypto/cms-verify.js';
+import { octetString, printableString } from '../../crypto/der-write.js';
+import { octetStringValue, readDer, stringValue, Tag, timeValue } from '../../crypto/der.js';
+import type { CertificateInput, PrivateKeyInput } from '../../crypto/keys.js';
+import { digestByOid, Oid, type DigestName } from '../../crypto/oids.js';
+import { CryptoError, ScepError } from '../../errors.js';
+import {
+  FailInfo,
+  PkiStatus,
+  ScepOid,
+  type FailInfoName,
+  type PkiStatusName,
+} from './constants.js';
+
+/** The SCEP attributes of a pkiMessage and, when it verified, its signer and content. */
+export interface PkiMessage {
+  messageType: number;
+  transactionId: string;
+  senderNonce: Buffer | undefined;
+  recipientNonce: Buffer | undefined;
+  pkiStatus: PkiStatusName | undefined;
+  failInfo: FailInfoName | undefined;
+  signingTime: Date | undefined;
+  /** Digest algorithm of the first signer, `undefined` when unsupported. */
+  digest: DigestName | undefined;
+  /** The result of verifying the signature against the embedded signer certificate. */
+  verified:
+    { ok: true; signer: X509Certificate; content: Buffer } | { ok: false; error: CryptoError };
+}
+
+const MAX_TRANSACTION_ID = 256;
+
+function messageError(message: string, cause?: unknown): ScepError {
+  return new ScepError('ERR_SCEP_MESSAGE', message, cause === undefined ? {} : { cause });
+}
+
+function single(attrs: readonly CmsAttribute[], oid: string): Uint8Array | undefined {
+  const found = attrs.filter((a) => a.oid === oid);
+  if (found.length > 1 || (found[0] && found[0].values.length !== 1))
+    throw messageError(`attribute ${oid} must appear once with one value`);
+  return found[0]?.values[0];
+}
+
+function text(attrs: readonly CmsAttribute[], oid: string): string | undefined {
+  const v = single(attrs, oid);
+  return v === undefined ? undefined : stringValue(readDer(v));
+}
+
+function bytes(attrs: readonly CmsAttribute[], oid: string): Buffer | undefined {
+  const v = single(attrs, oid);
+  if (v === undefined) return undefined;
+  const t = readDer(v);
+  if (t.tag !== Tag.OCTET_STRING) throw messageError(`attribute ${oid} is not an OCTET STRING`);
+  return octetStringValue(t);
+}
+
+function nameOf<T extends Record<string, number>>(
+  table: T,
+  value: string | undefined,
+): keyof T | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const hit = Object.entries(table).find(([, v]) => v === n);
+  if (hit === undefined || !/^\d+$/.test(value)) throw messageError(`unknown value ${value}`);
+  return hit[0];
+}
+
+function verify(der: Uint8Array): PkiMessage['verified'] {
+  try {
+    const v = verifyCms(der);
+    return { ok: true, signer: v.signer, content: v.content };
+  } catch (error) {
+    if (error instanceof CryptoError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/**
+ * Reads a pkiMessage (DER or BER SignedData). Throws `ERR_SCEP_MESSAGE` when the SCEP attributes
+ * are missing or malformed and `ERR_CMS_FORMAT`/`ERR_DER` when it is not a SignedData; a bad
+ * signature does not throw but is reported in `verified`.
+ */
+export function readPkiMessage(der: Uint8Array): PkiMessage {
+  const parsed = parseSignedData(der);
+  const si = parsed.signerInfos[0];
+  if (si === undefined || parsed.signerInfos.length !== 1)
+    throw messageError('a pkiMessage has exactly one signer');
+  const attrs = si.signedAttributes;
+  let messageType: number;
+  let transactionId: string | undefined;
+  let signingTime: Date | undefined;
+  try {
+    messageType = Number(text(attrs, ScepOid.messageType) ?? 'NaN');
+    transactionId = text(attrs, ScepOid.transactionId);
+    const st = single(attrs, Oid.signingTime);
+    signingTime = st === undefined ? undefined : timeValue(readDer(st));
+  } catch (cause) {
+    if (cause instanceof ScepError) throw cause;
+    throw messageError('malformed SCEP attribute', cause);
+  }
+  if (!Number.isInteger(messageType)) throw messageError('messageType missing');
+  if (
+    transactionId === undefined ||
+    transactionId.length === 0 ||
+    transactionId.length > MAX_TRANSACTION_ID
+  )
+    throw messageError('transactionID missing or too long');
+  return {
+    messageType,
+    transactionId,
+    senderNonce: bytes(attrs, ScepOid.senderNonce),
+    recipientNonce: bytes(attrs, ScepOid.recipientNonce),
+    pkiStatus: nameOf(PkiStatus, text(attrs, ScepOid.pkiStatus)),
+    failInfo: nameOf(FailInfo, text(attrs, ScepOid.failInfo)),
+    signingTime,
+    digest: digestByOid.get(si.digestAlgorithm),
+    verified: verify(der),
+  };
+}
+
+/** Fields of {@link writePkiMessage}. */
+export interface WritePkiMessageOptions {
+  messageType: number;
+  transactionId: string;
+  /** Default: 16 random bytes. */
+  senderNonce?: Uint8Array;
+  recipientNonce?: Uint8Array;
+  pkiStatus?: PkiStatusName;
+  failInfo?: FailInfoName;
+  /** The signed content: an EnvelopedData, or empty for FAILURE and PENDING replies. */
+  content: Uint8Array;
+  certificate: CertificateInput;
+  privateKey: PrivateKeyInput;
+  /** Default `sha256`. */
+  digest?: DigestName;
+  /** Default now; `false` omits it. */
+  signingTime?: Date | false;
+}
+
+/** Writes and signs a pkiMessage. Throws the errors of `signCms` on unusable keys. */
+export function writePkiMessage(options: WritePkiMessageOptions): Buffer {
+  const attrs: CmsAttribute[] = [
+    { oid: ScepOid.messageType, values: [printableString(String(options.messageType))] },
+    { oid: ScepOid.transactionId, values: [printableString(options.transactionId)] },
+    { oid: ScepOid.senderNonce, values: [octetString(options.senderNonce ?? randomBytes(16))] },
+  ];
+  if (options.recipientNonce !== undefined)
+    attrs.push({ oid: ScepOid.recipientNonce, values: [octetString(options.recipientNonce)] });
+  if (options.pkiStatus !== undefined)
+    attrs.push({
+      oid: ScepOid.pkiStatus,
+      values: [printableString(String(PkiStatus[options.pkiStatus]))],
+    });
+  if (options.failInfo !== undefined)
+    attrs.push({
+      oid: ScepOid.failInfo,
+      values: [printableString(String(FailInfo[options.failInfo]))],
+    });
+  return signCms(options.content, {
+    certificate: options.certificate,
+    privateKey: options.privateKey,
+    digest: options.digest ?? 'sha256',
+    signedAttributes: attrs,
+    signingTime: options.signingTime ?? new Date(),
+  });
+}

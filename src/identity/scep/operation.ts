@@ -1,0 +1,248 @@
+/**
+ * PKIOperation: from a request pkiMessage to a signed CertRep. Every refusal a client can cause
+ * becomes a FAILURE with the RFC 8894 failInfo; only unreadable messages (400) and validator
+ * outages (503) leave as errors.
+ */
+import type { X509Certificate } from 'node:crypto';
+import { verifyCertificateChain } from '../../crypto/chain.js';
+import { decryptCms } from '../../crypto/cms-envelope.js';
+import { createCertsOnlyCms } from '../../crypto/cms-sign.js';
+import { parseCsr, type ParsedCsr } from '../../crypto/csr.js';
+import type { DigestName } from '../../crypto/oids.js';
+import { CryptoError } from '../../errors.js';
+import type { Logger } from '../../service/ports.js';
+import type { CertificateAuthority } from '../ca/authority.js';
+import { policyRefusalOf } from '../ca/policy.js';
+import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
+import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
+import { decryptDesEnvelope } from './envelope-des.js';
+import { encryptEnvelope, envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
+import { readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
+import type { PendingRequests } from './pending.js';
+
+/** What {@link processPkiOperation} needs. */
+export interface OperationContext {
+  ca: CertificateAuthority;
+  validator: ChallengeValidator;
+  pending: PendingRequests;
+  clock: () => Date;
+  logger: Logger;
+  allowSha1: boolean;
+  allowSingleDes: boolean;
+  maxClockSkewMs: number;
+  renewal: boolean;
+}
+
+/** A refusal that becomes a FAILURE CertRep. */
+class Refusal extends Error {
+  constructor(
+    readonly failInfo: FailInfoName,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Decrypted {
+  msg: PkiMessage;
+  signer: X509Certificate;
+  csr: ParsedCsr;
+  cipher: EnvelopeCipher;
+  digest: DigestName;
+}
+
+function checkSignature(
+  ctx: OperationContext,
+  msg: PkiMessage,
+): { signer: X509Certificate; envelope: Buffer; digest: DigestName } {
+  if (msg.digest === undefined || (msg.digest === 'sha1' && !ctx.allowSha1))
+    throw new Refusal('badAlg', 'digest algorithm not accepted');
+  if (!msg.verified.ok) {
+    const unsupported = msg.verified.error.code === 'ERR_CMS_UNSUPPORTED';
+    throw new Refusal(
+      unsupported ? 'badAlg' : 'badMessageCheck',
+      'request signature does not verify',
+    );
+  }
+  if (msg.signingTime !== undefined) {
+    const skew = Math.abs(msg.signingTime.getTime() - ctx.clock().getTime());
+    if (skew > ctx.maxClockSkewMs) throw new Refusal('badTime', 'signingTime too far from now');
+  }
+  return { signer: msg.verified.signer, envelope: msg.verified.content, digest: msg.digest };
+}
+
+function decrypt(ctx: OperationContext, envelope: Buffer): { der: Buffer; cipher: EnvelopeCipher } {
+  let cipher: EnvelopeCipher | 'des-cbc' | undefined;
+  try {
+    cipher = envelopeCipherOf(envelope);
+  } catch {
+    throw new Refusal('badMessageCheck', 'pkcsPKIEnvelope is not an EnvelopedData');
+  }
+  if (cipher === undefined || (cipher === 'des-cbc' && !ctx.allowSingleDes))
+    throw new Refusal('badAlg', 'content cipher not supported');
+  const { certificate, privateKey } = ctx.ca.responder;
+  try {
+    if (cipher === 'des-cbc')
+      // Answer a single-DES client in AES: every such client (micromdm/scep) reads AES.
+      return {
+        der: decryptDesEnvelope(envelope, { privateKey, certificate }),
+        cipher: 'aes-256-cbc',
+      };
+    return { der: decryptCms(envelope, { privateKey, certificate }), cipher };
+  } catch (error) {
+    const unsupported = error instanceof CryptoError && error.code === 'ERR_CMS_UNSUPPORTED';
+    throw new Refusal(unsupported ? 'badAlg' : 'badMessageCheck', 'envelope cannot be decrypted');
+  }
+}
+
+function readCsr(der: Buffer): ParsedCsr {
+  let csr: ParsedCsr;
+  try {
+    csr = parseCsr(der);
+  } catch {
+    throw new Refusal('badRequest', 'the envelope does not hold a PKCS#10 request');
+  }
+  if (!csr.signatureValid) throw new Refusal('badMessageCheck', 'CSR signature does not verify');
+  return csr;
+}
+
+/** Finds the enrollment of a RenewalReq's signer: ours, valid, recorded and not revoked. */
+async function checkRenewal(
+  ctx: OperationContext,
+  signer: X509Certificate,
+): Promise<string | undefined> {
+  if (!ctx.renewal) throw new Refusal('badRequest', 'renewal is disabled');
+  try {
+    verifyCertificateChain(signer, { roots: [ctx.ca.certificate], at: ctx.clock() });
+  } catch (error) {
+    const code = error instanceof CryptoError ? error.code : '';
+    if (code === 'ERR_CERT_EXPIRED' || code === 'ERR_CERT_NOT_YET_VALID')
+      throw new Refusal('badTime', 'the certificate being renewed is not valid now');
+    throw new Refusal('badCertId', 'the certificate being renewed was not issued here');
+  }
+  const record = await ctx.ca.findIssuedCertificate(signer.serialNumber);
+  if (record === undefined || !record.der.equals(signer.raw))
+    throw new Refusal('badCertId', 'the certificate being renewed is unknown');
+  if (record.revokedAt !== undefined) throw new Refusal('badCertId', 'the certificate was revoked');
+  return record.enrollmentId;
+}
+
+async function decide(
+  ctx: OperationContext,
+  d: Decrypted,
+  type: 'PKCSReq' | 'CertPoll',
+): Promise<ChallengeDecision> {
+  return ctx.validator({
+    challenge: d.csr.challengePassword,
+    csr: d.csr,
+    messageType: type,
+    transactionId: d.msg.transactionId,
+    signer: d.signer,
+  });
+}
+
+async function issue(
+  ctx: OperationContext,
+  d: Decrypted,
+  enrollmentId: string | undefined,
+): Promise<Buffer> {
+  try {
+    const issued = await ctx.ca.issue(
+      enrollmentId === undefined ? { csr: d.csr } : { csr: d.csr, enrollmentId },
+    );
+    ctx.logger.info(
+      { transactionId: d.msg.transactionId, serial: issued.serial },
+      'SCEP certificate issued',
+    );
+    return encryptEnvelope(createCertsOnlyCms([issued.der]), d.signer, { cipher: d.cipher });
+  } catch (error) {
+    const refusal = policyRefusalOf(error);
+    if (refusal === undefined) throw error;
+    throw new Refusal(refusal === 'key' ? 'badAlg' : 'badRequest', (error as Error).message);
+  }
+}
+
+type Outcome = { status: 'SUCCESS'; content: Buffer } | { status: 'PENDING' };
+
+async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Outcome> {
+  const type = messageTypeName(msg.messageType);
+  if (type !== 'PKCSReq' && type !== 'RenewalReq' && type !== 'CertPoll')
+    throw new Refusal('badRequest', 'unsupported messageType');
+  const { signer, envelope, digest } = checkSignature(ctx, msg);
+  if (signer.publicKey.asymmetricKeyType !== 'rsa')
+    throw new Refusal('badAlg', 'the reply can only be encrypted to an RSA signer');
+  const { der, cipher } = decrypt(ctx, envelope);
+  if (type === 'CertPoll') {
+    const pending = ctx.pending.take(msg.transactionId, signer, ctx.clock());
+    if (pending === undefined)
+      throw new Refusal('badCertId', 'no pending request for this transaction');
+    return settle(ctx, { msg, signer, csr: pending, cipher, digest }, 'CertPoll');
+  }
+  const d: Decrypted = { msg, signer, csr: readCsr(der), cipher, digest };
+  if (type === 'RenewalReq') {
+    const enrollmentId = await checkRenewal(ctx, signer);
+    return { status: 'SUCCESS', content: await issue(ctx, d, enrollmentId) };
+  }
+  if (!signer.publicKey.equals(d.csr.publicKey))
+    throw new Refusal('badMessageCheck', 'PKCSReq must be signed with the key of the CSR');
+  return settle(ctx, d, 'PKCSReq');
+}
+
+async function settle(
+  ctx: OperationContext,
+  d: Decrypted,
+  type: 'PKCSReq' | 'CertPoll',
+): Promise<Outcome> {
+  const decision = await decide(ctx, d, type);
+  if (decision.outcome === 'reject') throw new Refusal('badRequest', 'challenge not accepted');
+  if (decision.outcome === 'pending') {
+    ctx.pending.put(d.msg.transactionId, d.signer, d.csr, ctx.clock());
+    return { status: 'PENDING' };
+  }
+  return { status: 'SUCCESS', content: await issue(ctx, d, decision.enrollmentId) };
+}
+
+/**
+ * Answers one PKIOperation body with a DER CertRep. Throws `ERR_SCEP_MESSAGE`, `ERR_CMS_FORMAT`
+ * or `ERR_DER` (400) for unreadable messages, `ERR_SCEP_VALIDATOR` (503) when the validator fails,
+ * and `StorageError` when the CA cannot record.
+ */
+export async function processPkiOperation(
+  ctx: OperationContext,
+  body: Uint8Array,
+): Promise<Buffer> {
+  const msg = readPkiMessage(body);
+  const { certificate, privateKey } = ctx.ca.responder;
+  const digest =
+    msg.digest !== undefined && (msg.digest !== 'sha1' || ctx.allowSha1) ? msg.digest : 'sha256';
+  const reply = (fields: {
+    pkiStatus: 'SUCCESS' | 'FAILURE' | 'PENDING';
+    failInfo?: FailInfoName;
+    content?: Buffer;
+  }): Buffer =>
+    writePkiMessage({
+      messageType: MessageType.CertRep,
+      transactionId: msg.transactionId,
+      ...(msg.senderNonce ? { recipientNonce: msg.senderNonce } : {}),
+      pkiStatus: fields.pkiStatus,
+      ...(fields.failInfo ? { failInfo: fields.failInfo } : {}),
+      content: fields.content ?? Buffer.alloc(0),
+      certificate,
+      privateKey,
+      digest,
+      signingTime: ctx.clock(),
+    });
+  try {
+    const outcome = await handleRequest(ctx, msg);
+    return outcome.status === 'SUCCESS'
+      ? reply({ pkiStatus: 'SUCCESS', content: outcome.content })
+      : reply({ pkiStatus: 'PENDING' });
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    ctx.logger.info(
+      { transactionId: msg.transactionId, failInfo: error.failInfo, reason: error.message },
+      'SCEP request refused',
+    );
+    return reply({ pkiStatus: 'FAILURE', failInfo: error.failInfo });
+  }
+}
