@@ -219,3 +219,36 @@ export type {
 } from './profile/spec.js';
 export { checkProfile, profileCompatibility, validateProfile } from './profile/validate.js';
 export type { ProfileReport } from './profile/validate.js';
+export { createCa } from './identity/ca/authority.js';
+export type {
+  CaDeps,
+  CaMaterial,
+  CertificateAuthority,
+  IssueRequest,
+  KeyPairCertificate,
+} from './identity/ca/authority.js';
+export { importCa, openCaDirectory } from './identity/ca/files.js';
+export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
+export { openSqliteCaStorage } from './identity/ca/sqlite.js';
+export type { SqliteCaStorage, SqliteCaStorageOptions } from './identity/ca/sqlite.js';
+export { createScepHandler } from './identity/scep/handler.js';
+export type {
+  ScepDeps,
+  ScepHandler,
+  ScepHandlerOptions,
+  ScepHttpRequest,
+  ScepHttpResponse,
+} from './identity/scep/handler.js';
+export {
+  anyChallenge,
+  createMemoryChallengeStore,
+  createOneTimeChallenges,
+  staticChallenge,
+} from './identity/scep/challenge.js';
+export type {
+  ChallengeContext,
+  ChallengeDecision,
+  ChallengeStore,
+  ChallengeValidator,
+  OneTimeChallenges,
+} from './identity/scep/challenge.js';

@@ -1,15 +1,63 @@
-/** `orchard serve`: the reference daemon (built by a later issue; until then it says so). */
-import type { Command } from 'commander';
-import { EXIT_USAGE } from './exit-codes.js';
+/**
+ * `orchard serve`: the reference daemon. Every flag has an `ORCHARD_*` variable; invalid
+ * configuration exits 2 naming the flag; SIGTERM and SIGINT drain in-flight requests and exit 0.
+ */
+import { Option, type Command } from 'commander';
+import { FLAGS, envName, resolveConfig, type RawValues } from '../daemon/config.js';
+import { startDaemon } from '../daemon/daemon.js';
+import { ConfigError } from '../daemon/errors.js';
+import { OrchardError } from '../index.js';
+import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+async function run(values: RawValues): Promise<void> {
+  let config;
+  try {
+    config = resolveConfig(values);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`orchard serve: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  let daemon;
+  try {
+    daemon = await startDaemon(config);
+  } catch (error) {
+    const flag = error instanceof ConfigError ? '' : ' (see --data-dir, --database, --listen)';
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`orchard serve: cannot start: ${message}${flag}\n`);
+    process.exitCode =
+      error instanceof ConfigError || error instanceof OrchardError ? EXIT_USAGE : EXIT_INPUT;
+    return;
+  }
+  await waitForSignal();
+  await daemon.close();
+  process.exitCode = 0;
+}
 
 /** Registers `orchard serve` on the program. */
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
-    .description('run the MDM daemon (enrollment, check-in, SCEP, APNs, admin API)')
-    .allowUnknownOption()
-    .action(() => {
-      process.stderr.write('orchard serve: the daemon is not built yet (see issue 7)\n');
-      process.exitCode = EXIT_USAGE;
-    });
+    .description('run the MDM daemon (enrollment, check-in, SCEP, APNs, admin API)');
+  for (const flag of FLAGS) {
+    const option = new Option(
+      `--${flag.name}${flag.arg === undefined ? '' : ` <${flag.arg.toLowerCase()}>`}`,
+      `${flag.description} [env ${envName(flag.name)}]`,
+    );
+    command.addOption(option);
+  }
+  command.action((opts: RawValues) => run(opts));
 }

@@ -1,0 +1,110 @@
+/**
+ * JSON views of stored records for the admin API: enrollments with their facts, commands with
+ * each target's status and the device's report decoded from its plist.
+ */
+import {
+  decodePlist,
+  toReadableJson,
+  type CommandRecord,
+  type EnrollmentCommand,
+  type EnrollmentRecord,
+  type JsonValue,
+} from '../index.js';
+import type { ApiKeyRecord } from './admin-store.js';
+import type { EnrollmentTokenRecord } from './admin-store-tokens.js';
+
+const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
+
+function fact(facts: Record<string, unknown>, key: string): unknown {
+  return facts[key] ?? null;
+}
+
+/** The list view of an enrollment. */
+export function enrollmentSummary(e: EnrollmentRecord): Record<string, unknown> {
+  return {
+    id: e.id,
+    type: e.type,
+    deviceId: e.deviceId,
+    ...(e.type === 'user-enrollment-device' ? { enrollmentId: e.deviceId } : { udid: e.deviceId }),
+    ...(e.parentId === undefined ? {} : { parentId: e.parentId }),
+    serialNumber: fact(e.facts, 'SerialNumber'),
+    osVersion: fact(e.facts, 'OSVersion'),
+    model: fact(e.facts, 'Model'),
+    enrolled: e.enrolled,
+    createdAt: iso(e.createdAt),
+    lastSeenAt: iso(e.lastSeenAt),
+  };
+}
+
+/** The detail view: the summary plus every stored fact and user names. */
+export function enrollmentDetail(e: EnrollmentRecord): Record<string, unknown> {
+  return {
+    ...enrollmentSummary(e),
+    ...(e.userShortName === undefined ? {} : { userShortName: e.userShortName }),
+    ...(e.userLongName === undefined ? {} : { userLongName: e.userLongName }),
+    updatedAt: iso(e.updatedAt),
+    tokenUpdateCount: e.tokenUpdateCount,
+    facts: e.facts,
+  };
+}
+
+function plistJson(bytes: Uint8Array | undefined): JsonValue {
+  if (bytes === undefined) return null;
+  try {
+    return toReadableJson(decodePlist(bytes));
+  } catch {
+    return { undecodable: Buffer.from(bytes).toString('base64') };
+  }
+}
+
+/** A command with every target and its decoded result. */
+export function commandView(c: CommandRecord): Record<string, unknown> {
+  return {
+    commandUuid: c.uuid,
+    requestType: c.requestType,
+    createdAt: iso(c.createdAt),
+    expiresAt: iso(c.expiresAt),
+    command: plistJson(c.body),
+    targets: c.targets.map((t) => ({
+      enrollmentId: t.enrollmentId,
+      status: t.status,
+      updatedAt: iso(t.updatedAt),
+      result: plistJson(t.result),
+    })),
+  };
+}
+
+/** One entry of an enrollment's command list. */
+export function enrollmentCommandView(c: EnrollmentCommand): Record<string, unknown> {
+  return {
+    commandUuid: c.uuid,
+    requestType: c.requestType,
+    status: c.status,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+/** An API key without its secret. */
+export function apiKeyView(k: ApiKeyRecord): Record<string, unknown> {
+  return {
+    id: k.id,
+    name: k.name,
+    scope: k.scope,
+    createdAt: iso(k.createdAt),
+    revokedAt: iso(k.revokedAt),
+  };
+}
+
+/** An enrollment token without its secret. */
+export function tokenView(t: EnrollmentTokenRecord): Record<string, unknown> {
+  return {
+    id: t.id,
+    singleUse: t.singleUse,
+    uses: t.uses,
+    user: t.user ?? null,
+    expiresAt: iso(t.expiresAt),
+    createdAt: iso(t.createdAt),
+    revokedAt: iso(t.revokedAt),
+  };
+}

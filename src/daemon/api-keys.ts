@@ -1,0 +1,71 @@
+/**
+ * Admin API keys: 256-bit random secrets shown once, stored as SHA-256, checked in constant
+ * time. A missing, empty or unknown key never opens the API (403, never 401).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AdminStore, ApiKeyRecord, ApiKeyScope } from './admin-store.js';
+import { AdminError } from './errors.js';
+
+/** Prefix of generated keys, so leaked keys are easy to recognise and scan for. */
+export const API_KEY_PREFIX = 'orch_';
+
+/** SHA-256 of a key, lower-case hex: what the store keeps. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** A new key: the prefix and 32 random bytes in base64url. */
+export function generateApiKey(random: (n: number) => Buffer = randomBytes): string {
+  return API_KEY_PREFIX + random(32).toString('base64url');
+}
+
+/** Creates and stores a key; resolves the record and the key itself (show it once). */
+export function createApiKey(
+  store: AdminStore,
+  name: string,
+  scope: ApiKeyScope,
+): { record: ApiKeyRecord; key: string } {
+  const key = generateApiKey();
+  return { record: store.createApiKey({ name, scope, hash: hashApiKey(key) }), key };
+}
+
+/**
+ * Stores an operator-given key (from `--api-key`) with write scope unless its hash is already
+ * stored. Resolves the record of that key.
+ */
+export function ensureApiKey(store: AdminStore, key: string, name: string): ApiKeyRecord {
+  const hash = hashApiKey(key);
+  return store.findApiKeyByHash(hash) ?? store.createApiKey({ name, scope: 'write', hash });
+}
+
+/** Reads the bearer key of an `Authorization` header; `undefined` when absent or empty. */
+export function bearerKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return m?.[1];
+}
+
+/**
+ * Authenticates a request's `Authorization` header for `need` scope. Throws AdminError
+ * `ERR_API_KEY_MISSING`, `ERR_API_KEY_INVALID` or `ERR_API_SCOPE` (all 403).
+ */
+export function authenticate(
+  store: AdminStore,
+  header: string | undefined,
+  need: ApiKeyScope,
+): ApiKeyRecord {
+  const key = bearerKey(header);
+  if (key === undefined || key.length === 0)
+    throw new AdminError('ERR_API_KEY_MISSING', 'an API key is required (Authorization: Bearer)');
+  const given = Buffer.from(hashApiKey(key), 'hex');
+  // Compare against every active key in constant time rather than looking the key up.
+  let record: ApiKeyRecord | undefined;
+  for (const candidate of store.listActiveApiKeys()) {
+    if (timingSafeEqual(given, Buffer.from(candidate.hash, 'hex'))) record = candidate.record;
+  }
+  if (record === undefined)
+    throw new AdminError('ERR_API_KEY_INVALID', 'unknown or revoked API key');
+  if (need === 'write' && record.scope !== 'write')
+    throw new AdminError('ERR_API_SCOPE', 'this API key may only read');
+  return record;
+}

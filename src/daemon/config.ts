@@ -1,0 +1,240 @@
+/**
+ * Configuration of `orchard serve`: every flag with its `ORCHARD_*` variable, and the resolution
+ * of both into a typed {@link DaemonConfig}, validated at start-up with errors naming the flag.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+
+/** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
+export interface FlagSpec {
+  /** Flag name without dashes, e.g. `data-dir`. */
+  name: string;
+  /** Placeholder of its value; absent for a boolean switch. */
+  arg?: string;
+  description: string;
+}
+
+/** Every flag of `orchard serve`, in help order. */
+export const FLAGS: readonly FlagSpec[] = [
+  { name: 'listen', arg: 'HOST:PORT', description: 'where to listen (default 127.0.0.1:8080)' },
+  { name: 'data-dir', arg: 'DIR', description: 'state directory (default ./orchard-data)' },
+  { name: 'database', arg: 'URL', description: 'sqlite:PATH (default <data-dir>/orchard.db)' },
+  { name: 'public-url', arg: 'URL', description: 'base URL devices use (default http://<listen>)' },
+  { name: 'tls-cert', arg: 'FILE', description: 'serve HTTPS with this certificate chain (PEM)' },
+  { name: 'tls-key', arg: 'FILE', description: 'private key of --tls-cert (PEM)' },
+  { name: 'tls-client-cert', description: 'with TLS, ask devices for their client certificate' },
+  { name: 'api-key', arg: 'KEY', description: 'an admin API key (32+ characters, write scope)' },
+  { name: 'scep-challenge', arg: 'SECRET', description: 'static SCEP challenge (8+ characters)' },
+  { name: 'push-cert', arg: 'FILE', description: 'APNs MDM push certificate (PEM)' },
+  { name: 'push-key', arg: 'FILE', description: 'private key of --push-cert (PEM)' },
+  { name: 'push-p12', arg: 'FILE', description: 'push certificate and key as PKCS#12' },
+  { name: 'push-p12-password', arg: 'PW', description: 'password of --push-p12' },
+  { name: 'apns-url', arg: 'URL', description: 'APNs base URL (default Apple production)' },
+  { name: 'apns-ca', arg: 'FILE', description: 'extra CA for the APNs server (tests only)' },
+  { name: 'log-level', arg: 'LEVEL', description: 'trace|debug|info|warn|error|fatal|silent' },
+  { name: 'cert-header', arg: 'NAME', description: 'proxy header carrying the client certificate' },
+  {
+    name: 'ca-key-type',
+    arg: 'TYPE',
+    description: 'key of a new CA: rsa-4096 (default), ec-p384, rsa-2048',
+  },
+];
+
+/** Environment variable of a flag: `data-dir` → `ORCHARD_DATA_DIR`. */
+export function envName(flag: string): string {
+  return `ORCHARD_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Where the push certificate comes from. */
+export type PushSource =
+  | { kind: 'pem'; certFile: string; keyFile: string }
+  | { kind: 'p12'; file: string; password: string };
+
+/** The validated configuration of the daemon. */
+export interface DaemonConfig {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  dataDir: string;
+  /** SQLite database file. */
+  databasePath: string;
+  /** Base URL without a trailing slash; absent means `http://<bound address>`. */
+  publicUrl?: string;
+  tls?: { certFile: string; keyFile: string; requestClientCert: boolean };
+  apiKey?: string;
+  scepChallenge?: string;
+  push?: PushSource;
+  apnsUrl?: string;
+  apnsCaFile?: string;
+  logLevel: string;
+  certHeader?: string;
+  caKeyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048';
+}
+
+/** Raw values: flag values (commander's camelCase keys or flag names) over the environment. */
+export type RawValues = Readonly<Record<string, string | boolean | undefined>>;
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const CA_TYPES = ['rsa-4096', 'ec-p384', 'rsa-2048'] as const;
+const camel = (flag: string): string =>
+  flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function reader(flags: RawValues, env: Readonly<Record<string, string | undefined>>) {
+  return (flag: string): string | undefined => {
+    const value = flags[camel(flag)] ?? flags[flag];
+    if (typeof value === 'string') return value;
+    if (value === true) return 'true';
+    return env[envName(flag)];
+  };
+}
+
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m?.[1] || !Number.isInteger(port) || port > 65535)
+    throw new ConfigError('--listen', `expected HOST:PORT, got "${value}"`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+function parseUrl(flag: string, value: string, protocols: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(flag, `not a URL: "${value}"`);
+  }
+  if (!protocols.includes(url.protocol))
+    throw new ConfigError(flag, `must be ${protocols.join(' or ')} (got ${url.protocol})`);
+  if (url.search !== '' || url.hash !== '' || url.username !== '')
+    throw new ConfigError(flag, 'must not carry a query, fragment or credentials');
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseDatabase(value: string | undefined, dataDir: string): string {
+  if (value === undefined || value === '') return resolve(dataDir, 'orchard.db');
+  if (/^postgres(ql)?:\/\//.test(value))
+    throw new ConfigError('--database', 'PostgreSQL is not yet supported; use sqlite:PATH');
+  const m = /^sqlite:(.+)$/.exec(value);
+  if (!m?.[1]) throw new ConfigError('--database', `expected sqlite:PATH, got "${value}"`);
+  return isAbsolute(m[1]) ? m[1] : resolve(m[1]);
+}
+
+function pair(
+  read: (flag: string) => string | undefined,
+  a: string,
+  b: string,
+): [string, string] | undefined {
+  const x = read(a);
+  const y = read(b);
+  if (x === undefined && y === undefined) return undefined;
+  if (x === undefined || x === '') throw new ConfigError(`--${a}`, `is required with --${b}`);
+  if (y === undefined || y === '') throw new ConfigError(`--${b}`, `is required with --${a}`);
+  return [resolve(x), resolve(y)];
+}
+
+function parsePush(read: (flag: string) => string | undefined): PushSource | undefined {
+  const pem = pair(read, 'push-cert', 'push-key');
+  const p12 = read('push-p12');
+  if (pem && p12 !== undefined)
+    throw new ConfigError('--push-p12', 'give either --push-cert/--push-key or --push-p12');
+  if (pem) return { kind: 'pem', certFile: pem[0], keyFile: pem[1] };
+  if (p12 === undefined) {
+    if (read('push-p12-password') !== undefined)
+      throw new ConfigError('--push-p12-password', 'needs --push-p12');
+    return undefined;
+  }
+  if (p12 === '') throw new ConfigError('--push-p12', 'must name a file');
+  return { kind: 'p12', file: resolve(p12), password: read('push-p12-password') ?? '' };
+}
+
+function parseSecrets(read: (flag: string) => string | undefined): Partial<DaemonConfig> {
+  const out: Partial<DaemonConfig> = {};
+  const apiKey = read('api-key');
+  if (apiKey !== undefined) {
+    if (apiKey.length < 32)
+      throw new ConfigError(
+        '--api-key',
+        'must be at least 32 characters (an empty key never opens the API)',
+      );
+    if (/\s/.test(apiKey)) throw new ConfigError('--api-key', 'must not contain whitespace');
+    out.apiKey = apiKey;
+  }
+  const challenge = read('scep-challenge');
+  if (challenge !== undefined) {
+    if (challenge.length < 8)
+      throw new ConfigError('--scep-challenge', 'must be at least 8 characters');
+    out.scepChallenge = challenge;
+  }
+  return out;
+}
+
+function parseLogLevel(value: string | undefined): string {
+  const level = value ?? 'info';
+  if (!LEVELS.includes(level))
+    throw new ConfigError('--log-level', `must be one of ${LEVELS.join(', ')}`);
+  return level;
+}
+
+function parseCaKeyType(value: string | undefined): DaemonConfig['caKeyType'] {
+  const found = CA_TYPES.find((t) => t === (value ?? 'rsa-4096'));
+  if (!found) throw new ConfigError('--ca-key-type', `must be one of ${CA_TYPES.join(', ')}`);
+  return found;
+}
+
+function parseCertHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(value))
+    throw new ConfigError('--cert-header', 'must be an HTTP header name');
+  return value.toLowerCase();
+}
+
+function parseTls(read: (flag: string) => string | undefined): DaemonConfig['tls'] {
+  const files = pair(read, 'tls-cert', 'tls-key');
+  const client = read('tls-client-cert');
+  if (!files) {
+    if (client !== undefined) throw new ConfigError('--tls-client-cert', 'needs --tls-cert');
+    return undefined;
+  }
+  return {
+    certFile: files[0],
+    keyFile: files[1],
+    requestClientCert: client === 'true' || client === '1',
+  };
+}
+
+/**
+ * Resolves flags (over `ORCHARD_*` variables) into a {@link DaemonConfig}. Throws
+ * {@link ConfigError} naming the flag on any invalid value; files are checked later, at open.
+ */
+export function resolveConfig(
+  flags: RawValues,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): DaemonConfig {
+  const read = reader(flags, env);
+  const { host, port } = parseListen(read('listen') ?? '127.0.0.1:8080');
+  const dataDir = resolve(read('data-dir') ?? './orchard-data');
+  if (read('data-dir') === '') throw new ConfigError('--data-dir', 'must not be empty');
+  const config: DaemonConfig = {
+    host,
+    port,
+    dataDir,
+    databasePath: parseDatabase(read('database'), dataDir),
+    logLevel: parseLogLevel(read('log-level')),
+    caKeyType: parseCaKeyType(read('ca-key-type')),
+    ...parseSecrets(read),
+  };
+  const publicUrl = read('public-url');
+  if (publicUrl !== undefined)
+    config.publicUrl = parseUrl('--public-url', publicUrl, ['http:', 'https:']);
+  const tls = parseTls(read);
+  if (tls) config.tls = tls;
+  const push = parsePush(read);
+  if (push) config.push = push;
+  const apnsUrl = read('apns-url');
+  if (apnsUrl !== undefined) config.apnsUrl = parseUrl('--apns-url', apnsUrl, ['https:']);
+  const apnsCa = read('apns-ca');
+  if (apnsCa !== undefined) config.apnsCaFile = resolve(apnsCa);
+  const certHeader = parseCertHeader(read('cert-header'));
+  if (certHeader !== undefined) config.certHeader = certHeader;
+  return config;
+}

@@ -1,0 +1,184 @@
+/**
+ * The composition root of `orchard serve`: opens the data directory, wires the services, creates
+ * the first API key and enrollment link on first start, listens (HTTP or HTTPS), and shuts down
+ * gracefully, draining in-flight requests.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { createApiKey, ensureApiKey } from './api-keys.js';
+import type { DaemonConfig } from './config.js';
+import { createEnrollmentService } from './enrollment.js';
+import { createHealth, enrollmentCounter } from './health.js';
+import { createMetrics } from './metrics.js';
+import { createDaemonListener } from './server.js';
+import { openServices } from './services.js';
+
+/** Options of {@link startDaemon} beyond the configuration. */
+export interface StartOptions {
+  /** Where pino writes JSON lines; default stdout. */
+  logDestination?: DestinationStream;
+  /** Where the first-start banner (API key, enrollment URL) goes; default stderr. Never the log. */
+  print?: (text: string) => void;
+  clock?: () => Date;
+}
+
+/** A running daemon. */
+export interface RunningDaemon {
+  /** Where it listens, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  publicUrl: string;
+  port: number;
+  /** The API key generated on first start (absent on later starts or with --api-key). */
+  generatedApiKey?: string;
+  /** Stops accepting, drains in-flight requests (at most `graceMs`), closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+async function createServer(config: DaemonConfig): Promise<Server> {
+  if (!config.tls) return createHttpServer();
+  const [cert, key] = await Promise.all([
+    readFile(config.tls.certFile),
+    readFile(config.tls.keyFile),
+  ]);
+  return createHttpsServer({
+    cert,
+    key,
+    // The chain is checked by withCertAuth, which answers 400 instead of dropping the connection.
+    requestCert: config.tls.requestClientCert,
+    rejectUnauthorized: false,
+  });
+}
+
+function listen(server: Server, config: DaemonConfig): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+    }, graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Starts the daemon. Throws ConfigError (naming the flag) for unusable files, StorageError for
+ * an unusable database, and the listen error (e.g. EADDRINUSE) when the address is taken.
+ */
+export async function startDaemon(
+  config: DaemonConfig,
+  options: StartOptions = {},
+): Promise<RunningDaemon> {
+  const print = options.print ?? ((t: string) => process.stderr.write(t));
+  const logger: PinoLogger = pino(
+    {
+      level: config.logLevel,
+      base: { service: 'orchard' },
+      redact: ['authorization', '*.authorization'],
+    },
+    options.logDestination ?? pino.destination({ fd: 1, sync: true }),
+  );
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const metrics = createMetrics();
+  const services = await openServices(config, logger.child({ component: 'mdm' }), metrics);
+  let publicUrl = config.publicUrl ?? '';
+  const clock = options.clock ?? (() => new Date());
+  const enrollment = createEnrollmentService({
+    admin: services.admin,
+    issueChallenge: services.issueChallenge,
+    ca: services.pki.ca.certificate,
+    signing: services.pki.signing,
+    topic: () => services.push?.topic,
+    publicUrl: () => publicUrl,
+    clock,
+  });
+  let generatedApiKey: string | undefined;
+  if (config.apiKey !== undefined) ensureApiKey(services.admin, config.apiKey, 'from --api-key');
+  else if (services.admin.countActiveApiKeys() === 0)
+    generatedApiKey = createApiKey(services.admin, 'initial', 'write').key;
+  metrics.gauge('orchard_push_queue_depth', 'Pushes queued or in flight.', '', () => {
+    const h = services.push?.health();
+    return { '': h ? h.queued + h.inFlight : 0 };
+  });
+  metrics.gauge(
+    'orchard_enrollments',
+    'Enrollments by state.',
+    'state',
+    enrollmentCounter(services.storage),
+  );
+  const health = createHealth(services, clock);
+  const server = await createServer(config);
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  server.on(
+    'request',
+    createDaemonListener({
+      services,
+      enrollment,
+      metrics,
+      logger,
+      health,
+      ...(config.certHeader === undefined ? {} : { certHeader: config.certHeader }),
+    }),
+  );
+  let port: number;
+  try {
+    port = await listen(server, config);
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+  const url = `${config.tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${port}`;
+  publicUrl ||= url;
+  services.admin.setMeta('public_url', publicUrl);
+  if (publicUrl.startsWith('http:'))
+    logger.warn(
+      { publicUrl },
+      'the public URL is plain http: devices require https, so enrollment profiles will not validate on a device; serve TLS or put a TLS proxy in front and set --public-url https://...',
+    );
+  if (!services.push)
+    logger.warn({}, 'no push certificate: pushes are disabled and enrollment links answer 503');
+  if (generatedApiKey !== undefined) {
+    const link = enrollment.createToken({ singleUse: true }).url;
+    print(
+      `\nOrchard first start.\n  Admin API key (shown once, stored hashed): ${generatedApiKey}\n  Enrollment URL (single use, 7 days): ${link}\n\n`,
+    );
+  }
+  logger.info({ url, publicUrl, push: services.push !== undefined }, 'listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    publicUrl,
+    port,
+    ...(generatedApiKey === undefined ? {} : { generatedApiKey }),
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        await closeServer(server, graceMs);
+        await services.close();
+        logger.info({}, 'stopped');
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * `/healthz` and the enrollment gauge: storage reachability (a read on each store), push
+ * certificate state and days left. 200 when storage answers, 503 otherwise; push being disabled
+ * or close to expiry is reported but does not fail the check.
+ */
+import type { MdmStorage } from '../index.js';
+import type { DaemonServices } from './services.js';
+
+const PAGE = 1000;
+const MAX_COUNTED = 200_000;
+
+/** The health check; resolves status and JSON body. */
+export function createHealth(services: DaemonServices, clock: () => Date) {
+  return async (): Promise<{ status: number; body: unknown }> => {
+    let storageOk = true;
+    try {
+      await services.storage.findEnrollment('healthz-probe');
+      services.admin.getMeta('public_url');
+    } catch {
+      storageOk = false;
+    }
+    const h = services.push?.health();
+    const push = h
+      ? {
+          enabled: true,
+          topic: h.topic,
+          notAfter: h.notAfter.toISOString(),
+          daysLeft: h.daysLeft,
+          expired: h.expired,
+          circuit: h.circuit,
+        }
+      : { enabled: false, reason: 'no push certificate configured' };
+    const status = storageOk ? 'ok' : 'unavailable';
+    return {
+      status: storageOk ? 200 : 503,
+      body: { status, time: clock().toISOString(), storage: { ok: storageOk }, push },
+    };
+  };
+}
+
+/**
+ * Counts enrollments by state (`enrolled`, `pending`) through the storage port, page by page
+ * (at most 200,000), cached for 15 seconds so scrapes stay cheap.
+ */
+export function enrollmentCounter(storage: MdmStorage, ttlMs = 15_000) {
+  let cached: { at: number; value: Record<string, number> } | undefined;
+  return async (): Promise<Record<string, number>> => {
+    if (cached && Date.now() - cached.at < ttlMs) return cached.value;
+    const value = { enrolled: 0, pending: 0 };
+    let cursor: string | undefined;
+    let seen = 0;
+    do {
+      const page = await storage.listEnrollments({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+      for (const e of page.items) value[e.enrolled ? 'enrolled' : 'pending']++;
+      seen += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined && seen < MAX_COUNTED);
+    cached = { at: Date.now(), value };
+    return value;
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Small HTTP helpers of the daemon: bounded body reading, JSON answers, and the mapping of
+ * errors to JSON `{code, message}` bodies (never 401, never a stack trace).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OrchardError, ValidationError, type Logger } from '../index.js';
+import { AdminError } from './errors.js';
+
+/** An answer before it is written. */
+export interface HttpAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+}
+
+/** Reads the whole body, refusing past `limit` bytes with AdminError `ERR_BODY_TOO_LARGE` (413). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit)
+    throw new AdminError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AdminError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** A JSON answer. */
+export function json(status: number, value: unknown): HttpAnswer {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(value),
+  };
+}
+
+/**
+ * Maps an error to a JSON answer: an OrchardError to its status with `code` (plus `message`
+ * and, for validation, `issues` when exposable); anything else to 500 `ERR_INTERNAL` with a log
+ * line. A 401 is never produced.
+ */
+export function errorAnswer(error: unknown, logger: Logger): HttpAnswer {
+  if (error instanceof OrchardError && error.status !== 401) {
+    if (error.status >= 500) logger.error({ err: error, code: error.code }, 'request failed');
+    else logger.info({ code: error.code }, 'request refused');
+    if (!error.expose) return json(error.status, { code: error.code });
+    const body: Record<string, unknown> = { code: error.code, message: error.message };
+    if (error instanceof ValidationError) body.issues = error.issues;
+    return json(error.status, body);
+  }
+  logger.error({ err: error }, 'unexpected error');
+  return json(500, { code: 'ERR_INTERNAL' });
+}
+
+/** Writes an answer with a content length. */
+export function send(res: ServerResponse, answer: HttpAnswer): void {
+  const body =
+    answer.body === undefined
+      ? Buffer.alloc(0)
+      : typeof answer.body === 'string'
+        ? Buffer.from(answer.body)
+        : answer.body;
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': String(body.length) });
+  res.end(body);
+}
+
+/** Parses a JSON request body: 415 unless `application/json`, 400 when malformed. */
+export function parseJsonBody(contentType: string | undefined, body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json')
+    throw new AdminError('ERR_UNSUPPORTED_MEDIA', 'the body must be application/json');
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (cause) {
+    throw new AdminError('ERR_BAD_JSON', 'the body is not valid JSON', { cause });
+  }
+}

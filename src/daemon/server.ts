@@ -1,0 +1,162 @@
+/**
+ * The daemon's HTTP front: one listener that gives every request an id, dispatches by path to
+ * the MDM endpoints, SCEP, enrollment, health, metrics and the admin API, and records metrics and
+ * one log line per request. Logged paths are route templates, so no token or SCEP message from a
+ * URL reaches a log or a metric label.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../index.js';
+import { createNodeListener } from '../http/node.js';
+import type { AdminDeps } from './admin-routes.js';
+import { handleAdmin, matchRoute } from './admin-router.js';
+import { AdminError } from './errors.js';
+import type { EnrollmentService } from './enrollment.js';
+import { errorAnswer, json, readBody, send, type HttpAnswer } from './http-util.js';
+import type { DaemonMetrics } from './metrics.js';
+import type { DaemonServices } from './services.js';
+
+/** What the listener needs. */
+export interface ServerDeps {
+  services: DaemonServices;
+  enrollment: EnrollmentService;
+  metrics: DaemonMetrics;
+  logger: Logger & { child(bindings: object): Logger };
+  /** Proxy header carrying the client certificate (only read when configured). */
+  certHeader?: string;
+  health(): Promise<{ status: number; body: unknown }>;
+}
+
+/** Largest admin API body. */
+export const ADMIN_BODY_LIMIT = 1024 * 1024;
+/** Largest SCEP POST body. */
+export const SCEP_BODY_LIMIT = 64 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The route label of a path for logs and metrics. */
+export function routeLabel(method: string, path: string): string {
+  if (path === '/mdm' || path === '/mdm/checkin' || path === '/scep') return path;
+  if (path === '/healthz' || path === '/metrics') return path;
+  if (path.startsWith('/enroll/')) return '/enroll/{token}';
+  if (path.startsWith('/api/')) {
+    try {
+      return matchRoute(method, path).route.path;
+    } catch {
+      return '/api/unmatched';
+    }
+  }
+  return 'unmatched';
+}
+
+async function serveScep(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+  const body = req.method === 'POST' ? await readBody(req, SCEP_BODY_LIMIT) : undefined;
+  return deps.services.scep({
+    method: req.method ?? 'GET',
+    query: url.searchParams,
+    ...(body ? { body } : {}),
+  });
+}
+
+async function serveEnroll(
+  deps: ServerDeps,
+  req: IncomingMessage,
+  path: string,
+): Promise<HttpAnswer> {
+  if (req.method !== 'GET') throw new AdminError('ERR_METHOD', 'only GET is allowed');
+  const { profile, record } = await deps.enrollment.serveProfile(path.slice('/enroll/'.length));
+  deps.services.admin.audit({
+    actor: 'device',
+    action: 'enrollment-token.use',
+    target: record.id,
+    detail: {},
+  });
+  deps.metrics.enrollment('profile');
+  return {
+    status: 200,
+    headers: {
+      'content-type': 'application/x-apple-aspen-config',
+      'content-disposition': 'attachment; filename="orchard-enroll.mobileconfig"',
+      'cache-control': 'no-store',
+    },
+    body: profile,
+  };
+}
+
+async function serveAdmin(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+  const adminDeps: AdminDeps = {
+    core: deps.services.core,
+    storage: deps.services.storage,
+    admin: deps.services.admin,
+    enrollment: deps.enrollment,
+    pushEnabled: deps.services.push !== undefined,
+  };
+  const body = await readBody(req, ADMIN_BODY_LIMIT);
+  const { answer } = await handleAdmin(adminDeps, {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query: url.searchParams,
+    authorization: req.headers.authorization,
+    contentType: req.headers['content-type'],
+    body,
+  });
+  return answer;
+}
+
+async function dispatch(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+  const path = url.pathname;
+  if (path === '/scep') return serveScep(deps, req, url);
+  if (path.startsWith('/enroll/')) return serveEnroll(deps, req, path);
+  if (path.startsWith('/api/')) return serveAdmin(deps, req, url);
+  if (path === '/healthz') {
+    const h = await deps.health();
+    return json(h.status, h.body);
+  }
+  if (path === '/metrics')
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      body: await deps.metrics.render(),
+    };
+  throw new AdminError('ERR_NOT_FOUND', 'not found');
+}
+
+/** Creates the request listener. */
+export function createDaemonListener(
+  deps: ServerDeps,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const mdm = createNodeListener(deps.services.service, {
+    logger: deps.logger,
+    ...(deps.certHeader === undefined ? {} : { identity: { certHeader: deps.certHeader } }),
+  });
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const given = req.headers['x-request-id'];
+    const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', reqId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const route = routeLabel(method, url.pathname);
+    const log = deps.logger.child({ reqId });
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.request(route, method, res.statusCode, seconds);
+      log.info(
+        { method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    });
+    if (url.pathname === '/mdm' || url.pathname === '/mdm/checkin') {
+      mdm(req, res);
+      return;
+    }
+    dispatch(deps, req, url)
+      .catch((err: unknown) => errorAnswer(err, log))
+      .then((answer) => {
+        send(res, answer);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'could not write a response');
+      });
+  };
+}
