@@ -29,6 +29,34 @@ function isNameChar(c: number): boolean {
 const APPLE_PROLOG =
   '<?xml version="1.0" encoding="UTF-8"?>\n' +
   '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n';
+/** Candidate element names by first letter; literals, so comparisons are by identity. */
+const TAGS_BY_LETTER: Readonly<Record<string, readonly string[]>> = {
+  k: ['key'],
+  s: ['string'],
+  i: ['integer'],
+  r: ['real'],
+  t: ['true'],
+  f: ['false'],
+  a: ['array'],
+  d: ['dict', 'data', 'date'],
+};
+
+/**
+ * The plist element name starting at `p`, without allocating; for anything else the raw
+ * name (so that the error names it).
+ */
+function tagAt(s: string, p: number): string {
+  const candidates = TAGS_BY_LETTER[s.charAt(p)];
+  if (candidates !== undefined) {
+    for (const name of candidates) {
+      if (s.startsWith(name, p) && !isNameChar(s.charCodeAt(p + name.length))) return name;
+    }
+  }
+  let e = p;
+  while (isNameChar(s.charCodeAt(e))) e++;
+  return s.slice(p, e);
+}
+
 const ENCODING_ATTR = /encoding\s*=\s*["']([^"']*)["']/;
 const UTF8_NAMES = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
@@ -40,11 +68,15 @@ export function decodeXml(text: string, limits: DecodeLimits): PlistValue {
 class XmlReader {
   private pos = 0;
   private items = 0;
+  /** Whether the document holds any CR or `&` at all: most do not, so text needs no work. */
+  private readonly plainText: boolean;
 
   constructor(
     private readonly s: string,
     private readonly limits: DecodeLimits,
-  ) {}
+  ) {
+    this.plainText = !s.includes('\r') && !s.includes('&');
+  }
 
   document(): PlistValue {
     if (this.s.charCodeAt(0) === 0xfeff) this.pos = 1;
@@ -147,10 +179,8 @@ class XmlReader {
       if (s.charCodeAt(p + 1) === SLASH) {
         value = this.closeContainer(stack);
       } else {
-        let e = p + 1;
-        while (isNameChar(s.charCodeAt(e))) e++;
-        const name = s.slice(p + 1, e);
-        const empty = this.openTag(e, name);
+        const name = tagAt(s, p + 1);
+        const empty = this.openTag(p + 1 + name.length, name);
         if (name === 'dict' || name === 'array') {
           if (!empty) {
             this.open(stack, name);
@@ -251,7 +281,7 @@ class XmlReader {
     const raw = s.slice(this.pos, lt);
     this.pos = lt;
     this.closeTag(name);
-    return chars(raw);
+    return this.plainText ? raw : chars(raw);
   }
 
   /** Slow path of {@link text}: character data interleaved with comments and CDATA sections. */
