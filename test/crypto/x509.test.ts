@@ -270,6 +270,26 @@ describe('importPkcs12', () => {
     expect(out.privateKey.asymmetricKeyType).toBe('rsa');
   });
 
+  test('ok/classic 3DES/SHA-1 PKCS#12', () => {
+    const p12 = openssl([
+      'pkcs12',
+      '-export',
+      '-certpbe',
+      'PBE-SHA1-3DES',
+      '-keypbe',
+      'PBE-SHA1-3DES',
+      '-macalg',
+      'sha1',
+      '-inkey',
+      tmp.write('d.key', pki.rsaLeaf.keyPem),
+      '-in',
+      tmp.write('d.crt', pki.rsaLeaf.certPem),
+      '-passout',
+      'pass:old',
+    ]);
+    expect(importPkcs12(p12, 'old').certificate.raw.equals(pki.rsaLeaf.certificate.raw)).toBe(true);
+  });
+
   test('ok/EC key and certificate pass through', () => {
     const p12 = openssl([
       'pkcs12',
