@@ -4,6 +4,8 @@
  * and 2 on misuse.
  */
 import { Command, CommanderError } from 'commander';
+import { registerApiKey } from './apikey.js';
+import { registerEnroll } from './enroll.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerProfile } from './profile.js';
 import { registerPush } from './push.js';
@@ -16,6 +18,8 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
+  registerApiKey(program);
+  registerEnroll(program);
   registerPush(program);
   registerProfile(program);
   return program;

@@ -119,6 +119,18 @@ function parseDatabase(value: string | undefined, dataDir: string): string {
   return isAbsolute(m[1]) ? m[1] : resolve(m[1]);
 }
 
+/**
+ * The database file named by `--database`/`ORCHARD_DATABASE` (default `<data-dir>/orchard.db`),
+ * for the offline subcommands. Throws ConfigError naming the flag.
+ */
+export function resolveDatabasePath(
+  flags: RawValues,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const read = reader(flags, env);
+  return parseDatabase(read('database'), resolve(read('data-dir') ?? './orchard-data'));
+}
+
 function pair(
   read: (flag: string) => string | undefined,
   a: string,

@@ -54,20 +54,31 @@ export interface EnrollmentService {
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
+/**
+ * Stores a new enrollment token and resolves its record and URL (`<publicUrl>/enroll/<secret>`),
+ * the only place the secret ever appears. Used by the API and by `orchard enroll create`.
+ */
+export function issueEnrollmentToken(
+  admin: AdminStore,
+  clock: () => Date,
+  publicUrl: string,
+  input: CreateTokenInput,
+): { record: EnrollmentTokenRecord; url: string } {
+  const secret = newTokenSecret();
+  const ttl = input.expiresInSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  const record = admin.createEnrollmentToken({
+    hash: hashApiKey(secret),
+    singleUse: input.singleUse,
+    ...(ttl > 0 ? { expiresAt: new Date(clock().getTime() + ttl * 1000) } : {}),
+    ...(input.user === undefined ? {} : { user: input.user }),
+  });
+  return { record, url: `${publicUrl}/enroll/${secret}` };
+}
+
 /** Creates the enrollment service. */
 export function createEnrollmentService(deps: EnrollmentServiceDeps): EnrollmentService {
   return {
-    createToken(input) {
-      const secret = newTokenSecret();
-      const ttl = input.expiresInSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-      const record = deps.admin.createEnrollmentToken({
-        hash: hashApiKey(secret),
-        singleUse: input.singleUse,
-        ...(ttl > 0 ? { expiresAt: new Date(deps.clock().getTime() + ttl * 1000) } : {}),
-        ...(input.user === undefined ? {} : { user: input.user }),
-      });
-      return { record, url: `${deps.publicUrl()}/enroll/${secret}` };
-    },
+    createToken: (input) => issueEnrollmentToken(deps.admin, deps.clock, deps.publicUrl(), input),
     async serveProfile(token) {
       const topic = deps.topic();
       if (topic === undefined)

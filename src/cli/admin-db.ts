@@ -1,0 +1,35 @@
+/**
+ * Opening the daemon's admin tables from the offline subcommands (`orchard apikey`, `orchard
+ * enroll`): the same `--data-dir`/`--database` flags and `ORCHARD_*` variables as `orchard serve`.
+ * SQLite allows this while the daemon runs.
+ */
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { openAdminStore, type AdminStore } from '../daemon/admin-store.js';
+import { resolveDatabasePath, type RawValues } from '../daemon/config.js';
+import { ConfigError } from '../daemon/errors.js';
+
+/** Adds `--data-dir` and `--database` to a subcommand. */
+export function withDatabaseOptions(command: Command): Command {
+  return command
+    .option('--data-dir <dir>', 'state directory of the daemon [env ORCHARD_DATA_DIR]')
+    .option('--database <url>', 'sqlite:PATH [env ORCHARD_DATABASE]');
+}
+
+/** Opens the admin store named by the options; throws ConfigError when it does not exist. */
+export function openAdminFromOptions(options: RawValues): AdminStore {
+  const path = resolveDatabasePath(options);
+  if (!existsSync(path))
+    throw new ConfigError('--data-dir', `no database at ${path}; start orchard serve once first`);
+  return openAdminStore(path);
+}
+
+/** The audit actor of a CLI change. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * `orchard enroll create`: an enrollment link (single use by default, expiring, optionally for a
+ * user) written to the daemon's database and printed once. The URL's base is `--public-url` or
+ * the one the daemon recorded at its last start.
+ */
+import type { Command } from 'commander';
+import { tokenView } from '../daemon/admin-views.js';
+import type { RawValues } from '../daemon/config.js';
+import { issueEnrollmentToken } from '../daemon/enrollment.js';
+import { ConfigError } from '../daemon/errors.js';
+import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
+import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
+
+/** Parses `3600`, `90m`, `24h` or `7d` into seconds; `undefined` when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(text);
+  if (!m) return undefined;
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+interface EnrollOptions extends RawValues {
+  multiUse?: boolean;
+  expires?: string;
+  user?: string;
+  publicUrl?: string;
+}
+
+function fail(message: string, code: number): void {
+  process.stderr.write(`orchard enroll create: ${message}\n`);
+  process.exitCode = code;
+}
+
+function create(opts: EnrollOptions): void {
+  const expires = opts.expires === undefined ? undefined : parseDuration(opts.expires);
+  if (opts.expires !== undefined && expires === undefined) {
+    fail('--expires must be like 3600, 90m, 24h or 7d (0 = never)', EXIT_USAGE);
+    return;
+  }
+  let store;
+  try {
+    store = openAdminFromOptions(opts);
+  } catch (error) {
+    fail(
+      error instanceof Error ? error.message : String(error),
+      error instanceof ConfigError ? EXIT_USAGE : EXIT_INPUT,
+    );
+    return;
+  }
+  try {
+    const base = (
+      opts.publicUrl ??
+      process.env.ORCHARD_PUBLIC_URL ??
+      store.getMeta('public_url')
+    )?.replace(/\/+$/, '');
+    if (base === undefined || !/^https?:\/\//.test(base)) {
+      fail('--public-url is needed (the daemon has not recorded one yet)', EXIT_USAGE);
+      return;
+    }
+    const { record, url } = issueEnrollmentToken(store, () => new Date(), base, {
+      singleUse: opts.multiUse !== true,
+      ...(expires === undefined ? {} : { expiresInSeconds: expires }),
+      ...(opts.user === undefined ? {} : { user: opts.user }),
+    });
+    store.audit({
+      actor: cliActor(),
+      action: 'enrollment-token.create',
+      target: record.id,
+      detail: { singleUse: record.singleUse },
+    });
+    process.stdout.write(`${JSON.stringify({ ...tokenView(record), url })}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+/** Registers `orchard enroll` on the program. */
+export function registerEnroll(program: Command): void {
+  const enroll = program.command('enroll').description('enrollment links');
+  withDatabaseOptions(
+    enroll
+      .command('create')
+      .description('create an enrollment link and print it once')
+      .option('--multi-use', 'allow many devices to use the link (default single use)')
+      .option('--expires <duration>', 'lifetime: 3600, 90m, 24h, 7d (default 7d; 0 = never)')
+      .option('--user <name>', 'the user the enrollment is for')
+      .option('--public-url <url>', 'base URL (default: the one the daemon recorded)'),
+  ).action((opts: EnrollOptions) => {
+    create(opts);
+  });
+}
