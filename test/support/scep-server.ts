@@ -50,7 +50,8 @@ export async function startScepServer(handler: ScepHandler, port = 0): Promise<S
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((e) => {
-          e ? reject(e) : resolve();
+          if (e) reject(e);
+          else resolve();
         });
       }),
   };
