@@ -4,6 +4,7 @@
  * expands no entities beyond XML's five and numeric references, and refuses DTD subsets.
  */
 import { type DecodeLimits, type PlistDict, type PlistValue, fail, setKey } from './plist-types.js';
+import { isSpace, skipMisc, skipProlog, tagAt } from './plist-xml-prolog.js';
 import { decodeEntities, parseData, parseDate, parseInteger, parseReal } from './plist-xml-text.js';
 
 const LT = 0x3c;
@@ -17,48 +18,6 @@ class Frame {
     readonly array: PlistValue[] | undefined,
   ) {}
 }
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
-}
-
-function isNameChar(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x21 || c === 0x3f;
-}
-
-const APPLE_PROLOG =
-  '<?xml version="1.0" encoding="UTF-8"?>\n' +
-  '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n';
-/** Candidate element names by first letter; literals, so comparisons are by identity. */
-const TAGS_BY_LETTER: Readonly<Record<string, readonly string[]>> = {
-  k: ['key'],
-  s: ['string'],
-  i: ['integer'],
-  r: ['real'],
-  t: ['true'],
-  f: ['false'],
-  a: ['array'],
-  d: ['dict', 'data', 'date'],
-};
-
-/**
- * The plist element name starting at `p`, without allocating; for anything else the raw
- * name (so that the error names it).
- */
-function tagAt(s: string, p: number): string {
-  const candidates = TAGS_BY_LETTER[s.charAt(p)];
-  if (candidates !== undefined) {
-    for (const name of candidates) {
-      if (s.startsWith(name, p) && !isNameChar(s.charCodeAt(p + name.length))) return name;
-    }
-  }
-  let e = p;
-  while (isNameChar(s.charCodeAt(e))) e++;
-  return s.slice(p, e);
-}
-
-const ENCODING_ATTR = /encoding\s*=\s*["']([^"']*)["']/;
-const UTF8_NAMES = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
 /** Decodes an XML property list held in a string (already checked against `maxBytes`). */
 export function decodeXml(text: string, limits: DecodeLimits): PlistValue {
@@ -80,7 +39,7 @@ class XmlReader {
 
   document(): PlistValue {
     if (this.s.charCodeAt(0) === 0xfeff) this.pos = 1;
-    this.prolog();
+    this.pos = skipProlog(this.s, this.pos);
     if (!this.s.startsWith('<plist', this.pos)) fail('ERR_PLIST_SYNTAX', 'expected <plist>');
     const gt = this.s.indexOf('>', this.pos);
     const c = this.s.charCodeAt(this.pos + 6);
@@ -96,62 +55,8 @@ class XmlReader {
     return root;
   }
 
-  /** Skips the XML declaration, comments and an Apple-style DOCTYPE before the root. */
-  private prolog(): void {
-    const s = this.s;
-    // Fast path for the exact prolog Apple's devices and our encoder write.
-    if (s.startsWith(APPLE_PROLOG, this.pos)) {
-      this.pos += APPLE_PROLOG.length;
-      return;
-    }
-    if (s.startsWith('<?xml', this.pos) && isSpace(s.charCodeAt(this.pos + 5))) {
-      const end = s.indexOf('?>', this.pos);
-      if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated XML declaration');
-      const enc = ENCODING_ATTR.exec(s.slice(this.pos, end));
-      if (enc?.[1] !== undefined && !UTF8_NAMES.has(enc[1].toLowerCase())) {
-        fail('ERR_PLIST_ENCODING', 'only UTF-8 property lists are accepted', enc[1]);
-      }
-      this.pos = end + 2;
-    }
-    this.skipMisc();
-    if (s.startsWith('<!DOCTYPE', this.pos)) {
-      this.doctype();
-      this.skipMisc();
-    }
-  }
-
-  private doctype(): void {
-    const s = this.s;
-    if (!/^<!DOCTYPE\s+plist[\s>]/.test(s.slice(this.pos, this.pos + 16))) {
-      fail('ERR_PLIST_SYNTAX', 'only a plist DOCTYPE is accepted');
-    }
-    let quote = 0;
-    for (let i = this.pos + 9; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (quote !== 0) {
-        if (c === quote) quote = 0;
-      } else if (c === 0x22 || c === 0x27) {
-        quote = c;
-      } else if (c === 0x5b || c === LT) {
-        fail('ERR_PLIST_SYNTAX', 'DOCTYPE with an internal subset is refused');
-      } else if (c === GT) {
-        this.pos = i + 1;
-        return;
-      }
-    }
-    fail('ERR_PLIST_SYNTAX', 'unterminated DOCTYPE');
-  }
-
-  /** Skips whitespace and comments. */
   private skipMisc(): void {
-    const s = this.s;
-    for (;;) {
-      while (isSpace(s.charCodeAt(this.pos))) this.pos++;
-      if (s.charCodeAt(this.pos) !== LT || !s.startsWith('<!--', this.pos)) return;
-      const end = s.indexOf('-->', this.pos + 4);
-      if (end < 0) fail('ERR_PLIST_SYNTAX', 'unterminated comment');
-      this.pos = end + 3;
-    }
+    this.pos = skipMisc(this.s, this.pos);
   }
 
   /** Expects `</name>` (whitespace allowed before `>`) at the current position. */
