@@ -25,6 +25,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'tls-client-cert', description: 'with TLS, ask devices for their client certificate' },
   { name: 'api-key', arg: 'KEY', description: 'an admin API key (32+ characters, write scope)' },
   { name: 'scep-challenge', arg: 'SECRET', description: 'static SCEP challenge (8+ characters)' },
+  {
+    name: 'scep-allow-des',
+    description: 'accept single-DES SCEP requests (old clients such as Debian scepclient 2.1)',
+  },
   { name: 'push-cert', arg: 'FILE', description: 'APNs MDM push certificate (PEM)' },
   { name: 'push-key', arg: 'FILE', description: 'private key of --push-cert (PEM)' },
   { name: 'push-p12', arg: 'FILE', description: 'push certificate and key as PKCS#12' },
@@ -63,6 +67,8 @@ export interface DaemonConfig {
   tls?: { certFile: string; keyFile: string; requestClientCert: boolean };
   apiKey?: string;
   scepChallenge?: string;
+  /** Accept single-DES SCEP envelopes (weak; only for old clients). */
+  scepAllowDes: boolean;
   push?: PushSource;
   apnsUrl?: string;
   apnsCaFile?: string;
@@ -200,6 +206,12 @@ function parseCertHeader(value: string | undefined): string | undefined {
   return value.toLowerCase();
 }
 
+function parseBool(flag: string, value: string | undefined): boolean {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ConfigError(flag, 'must be true or false');
+}
+
 function parseTls(read: (flag: string) => string | undefined): DaemonConfig['tls'] {
   const files = pair(read, 'tls-cert', 'tls-key');
   const client = read('tls-client-cert');
@@ -210,7 +222,7 @@ function parseTls(read: (flag: string) => string | undefined): DaemonConfig['tls
   return {
     certFile: files[0],
     keyFile: files[1],
-    requestClientCert: client === 'true' || client === '1',
+    requestClientCert: parseBool('--tls-client-cert', client),
   };
 }
 
@@ -233,6 +245,7 @@ export function resolveConfig(
     databasePath: parseDatabase(read('database'), dataDir),
     logLevel: parseLogLevel(read('log-level')),
     caKeyType: parseCaKeyType(read('ca-key-type')),
+    scepAllowDes: parseBool('--scep-allow-des', read('scep-allow-des')),
     ...parseSecrets(read),
   };
   const publicUrl = read('public-url');

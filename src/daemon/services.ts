@@ -127,7 +127,10 @@ export async function openServices(
     config.scepChallenge === undefined
       ? oneTime.validator
       : anyChallenge(oneTime.validator, staticChallenge(config.scepChallenge));
-  const scep = createScepHandler({ ca, validator, logger });
+  const scep = createScepHandler(
+    { ca, validator, logger },
+    { allowSingleDes: config.scepAllowDes },
+  );
   return {
     storage,
     admin,

@@ -1,0 +1,202 @@
+/**
+ * End to end through HTTP only, like a real device and a real operator: an enrollment link from
+ * the API, the signed profile verified against the CA from GetCACert, a certificate from Debian's
+ * scepclient with the profile's one-time challenge, Authenticate and TokenUpdate signed with that
+ * identity, a DeviceInformation command queued with the API, the push at the mock APNs, poll,
+ * acknowledge, the result read back; then a restart and everything still there. The daemon's
+ * whole log (at debug level) must contain no key, token, challenge or push magic.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { verifyProfile, type PlistDict } from '../../src/index.js';
+import { createApnsMock, type ApnsMock } from '../support/apns-mock.js';
+import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
+import { commandOf, DeviceEmulator, expectOk } from '../support/device-emulator.js';
+import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
+
+const secrets: string[] = [];
+let daemon: TestDaemon;
+let mock: ApnsMock;
+let topic: string;
+
+beforeAll(async () => {
+  const pki = await createApnsTestPki();
+  topic = newTopic();
+  const push = await issuePushCertificate(pki, { topic });
+  mock = await createApnsMock({ server: pki.server, ca: pki.ca.certPem });
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-e2e-'));
+  writeFileSync(join(dir, 'push.pem'), push.certPem);
+  writeFileSync(join(dir, 'push.key'), push.keyPem);
+  writeFileSync(join(dir, 'apns-ca.pem'), pki.ca.certPem);
+  daemon = await spawnDaemon({
+    args: [
+      ...['--push-cert', join(dir, 'push.pem'), '--push-key', join(dir, 'push.key')],
+      ...[
+        '--apns-url',
+        mock.url,
+        '--apns-ca',
+        join(dir, 'apns-ca.pem'),
+        '--log-level',
+        'debug',
+        '--scep-allow-des',
+      ],
+    ],
+  });
+  secrets.push(daemon.apiKey ?? '');
+}, 90_000);
+
+afterAll(async () => {
+  await daemon.cleanup();
+  await mock.close();
+});
+
+async function fetchCa(): Promise<X509Certificate> {
+  const res = await fetch(`${daemon.url}/scep?operation=GetCACert`);
+  expect(res.status).toBe(200);
+  return new X509Certificate(Buffer.from(await res.arrayBuffer()));
+}
+
+function payloadOf(profile: PlistDict, type: string): PlistDict {
+  const found = (profile.PayloadContent as PlistDict[]).find((p) => p.PayloadType === type);
+  if (!found) throw new Error(`no ${type} payload`);
+  return found;
+}
+
+function scepEnroll(challenge: string): { certificate: X509Certificate; keyPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-scepclient-'));
+  execFileSync(
+    'scepclient',
+    [
+      ...['-server-url', `${daemon.url}/scep`, '-challenge', challenge, '-cn', 'e2e-device'],
+      ...['-private-key', join(dir, 'key.pem'), '-certificate', join(dir, 'cert.pem')],
+    ],
+    { timeout: 60_000, stdio: 'pipe' },
+  );
+  return {
+    certificate: new X509Certificate(readFileSync(join(dir, 'cert.pem'))),
+    keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
+  };
+}
+
+async function waitFor<T>(fn: () => T | undefined, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('orchard serve end to end', () => {
+  let device: DeviceEmulator;
+  let commandUuid: string;
+  let caDer: Buffer;
+
+  test('ok/enrollment profile is signed by a CA-issued identity and carries the MDM payload', async () => {
+    const link = await daemon.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
+    expect(link.status).toBe(201);
+    const token = String(link.body.url).split('/enroll/')[1] ?? '';
+    secrets.push(token);
+    const res = await fetch(link.body.url as string);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-apple-aspen-config');
+    const ca = await fetchCa();
+    caDer = ca.raw;
+    const verified = verifyProfile(Buffer.from(await res.arrayBuffer()), { roots: [ca] });
+    expect(verified.chain?.at(-1)?.fingerprint256).toBe(ca.fingerprint256);
+    const mdm = payloadOf(verified.profile, 'com.apple.mdm');
+    expect(mdm).toMatchObject({
+      Topic: topic,
+      ServerURL: `${daemon.url}/mdm`,
+      CheckInURL: `${daemon.url}/mdm/checkin`,
+      SignMessage: true,
+      AccessRights: 8191,
+      CheckOutWhenRemoved: true,
+    });
+    const scep = payloadOf(verified.profile, 'com.apple.security.scep');
+    expect(mdm.IdentityCertificateUUID).toBe(scep.PayloadUUID);
+    const challenge = (scep.PayloadContent as PlistDict).Challenge as string;
+    secrets.push(challenge);
+    expect((await fetch(link.body.url as string)).status).toBe(404);
+
+    const issued = scepEnroll(challenge);
+    expect(issued.certificate.checkIssued(ca)).toBe(true);
+    device = new DeviceEmulator({
+      baseUrl: daemon.url,
+      topic,
+      identity: { certificate: issued.certificate, privateKey: createPrivateKey(issued.keyPem) },
+    });
+    secrets.push(device.pushMagic, device.token.toString('hex'));
+    await device.enroll();
+  }, 90_000);
+
+  test('fail/the used challenge does not issue a second certificate', () => {
+    const used = secrets[2] ?? '';
+    expect(() => scepEnroll(used)).toThrow(/failInfo: badRequest/);
+  }, 60_000);
+
+  test('ok/a command queued with the API is pushed, polled, acknowledged and read back', async () => {
+    const id = device.enrollmentId;
+    const listed = await daemon.api('GET', '/api/v1/enrollments?enrolled=true');
+    expect(listed.body.items.map((e: { id: string }) => e.id)).toContain(id);
+    const queued = await daemon.api('POST', `/api/v1/enrollments/${id}/commands`, {
+      RequestType: 'DeviceInformation',
+      Queries: ['DeviceName'],
+    });
+    expect(queued.status).toBe(201);
+    commandUuid = queued.body.commandUuid as string;
+    const push = await waitFor(() =>
+      mock.pushes.find((p) => p.token === device.token.toString('hex')),
+    );
+    expect(push).toMatchObject({ topic, pushMagic: device.pushMagic });
+
+    const polled = await device.idle();
+    expectOk(polled, 'Idle');
+    expect(commandOf(polled)).toEqual({ uuid: commandUuid, requestType: 'DeviceInformation' });
+    expectOk(
+      await device.answer(commandUuid, 'Acknowledged', {
+        QueryResponses: { DeviceName: 'E2E Phone' },
+      }),
+      'report',
+    );
+    const read = await daemon.api('GET', `/api/v1/commands/${commandUuid}`);
+    expect(read.body.targets).toEqual([
+      expect.objectContaining({
+        enrollmentId: id,
+        status: 'Acknowledged',
+        result: expect.objectContaining({ QueryResponses: { DeviceName: 'E2E Phone' } }),
+      }),
+    ]);
+  }, 60_000);
+
+  test('ok/after a restart everything is still there', async () => {
+    expect(await daemon.kill('SIGTERM')).toBe(0);
+    await daemon.restart();
+    const read = await daemon.api('GET', `/api/v1/commands/${commandUuid}`);
+    expect(read.status).toBe(200);
+    expect(read.body.targets[0].status).toBe('Acknowledged');
+    const enrollment = await daemon.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
+    expect(enrollment.body).toMatchObject({ enrolled: true, serialNumber: 'EMU0001' });
+    expect((await fetchCa()).raw.equals(caDer)).toBe(true);
+    expectOk(await device.idle(), 'Idle after restart');
+    const audit = await daemon.api('GET', '/api/v1/audit');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(
+      expect.arrayContaining(['enrollment-token.create', 'enrollment-token.use', 'command.create']),
+    );
+  }, 90_000);
+
+  test('ok/the log holds no key, token, challenge or push magic', () => {
+    const text = daemon.stdout.join('\n') + daemon.stderr();
+    expect(daemon.stdout.length).toBeGreaterThan(10);
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThan(8);
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toMatch(/BEGIN (CERTIFICATE|PRIVATE KEY)/);
+  });
+});
