@@ -68,14 +68,19 @@ function payloadOf(profile: PlistDict, type: string): PlistDict {
 
 function scepEnroll(challenge: string): { certificate: X509Certificate; keyPem: string } {
   const dir = mkdtempSync(join(tmpdir(), 'orchard-scepclient-'));
-  execFileSync(
-    'scepclient',
-    [
-      ...['-server-url', `${daemon.url}/scep`, '-challenge', challenge, '-cn', 'e2e-device'],
-      ...['-private-key', join(dir, 'key.pem'), '-certificate', join(dir, 'cert.pem')],
-    ],
-    { timeout: 60_000, stdio: 'pipe' },
-  );
+  try {
+    execFileSync(
+      'scepclient',
+      [
+        ...['-server-url', `${daemon.url}/scep`, '-challenge', challenge, '-cn', 'e2e-device'],
+        ...['-private-key', join(dir, 'key.pem'), '-certificate', join(dir, 'cert.pem')],
+      ],
+      { timeout: 60_000, stdio: 'pipe' },
+    );
+  } catch (error) {
+    const e = error as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`scepclient failed: ${String(e.stdout)}${String(e.stderr)}`);
+  }
   return {
     certificate: new X509Certificate(readFileSync(join(dir, 'cert.pem'))),
     keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
