@@ -96,7 +96,11 @@ export interface CheckinStore {
   findEnrollment(id: string): Promise<EnrollmentRecord | undefined>;
   /** Enrollments ordered by id; `enrolled` filters when given. */
   listEnrollments(options: PageOptions & { enrolled?: boolean }): Promise<Page<EnrollmentRecord>>;
-  /** Sets `lastSeenAt` of every listed enrollment in one write; unknown ids are ignored. */
+  /**
+   * Sets `lastSeenAt` of every listed enrollment (never moving it backwards); unknown ids are
+   * ignored. Adapters may buffer the write (SQLite does, see `lastSeenFlushMs`) but their own
+   * reads see it at once.
+   */
   touchLastSeen(ids: readonly string[], at: Date): Promise<void>;
   /** The stored `UnlockToken`, or `undefined` when none. */
   findUnlockToken(id: string): Promise<Uint8Array | undefined>;

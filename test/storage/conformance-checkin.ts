@@ -112,6 +112,10 @@ export function checkinSuite(ctx: SuiteContext): void {
       expect((await store.findEnrollment(device.id))?.lastSeenAt).toEqual(at);
       expect((await store.findEnrollment(user.id))?.lastSeenAt).toEqual(at);
       expect(await store.findEnrollment('nobody')).toBeUndefined();
+      await store.touchLastSeen([device.id], new Date(at.getTime() - 1000));
+      expect((await store.findEnrollment(device.id))?.lastSeenAt).toEqual(at);
+      const listed = await store.listEnrollments({ limit: 10 });
+      expect(listed.items.map((e) => e.lastSeenAt)).toEqual([at, at]);
     });
 
     test('ok/listEnrollments pages in id order and filters on enrolled', async () => {

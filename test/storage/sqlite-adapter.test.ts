@@ -1,5 +1,5 @@
 /** SQLite-only behaviour: persistence, migrations, indexes, fault mapping. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -112,7 +112,62 @@ describe('sqlite adapter', () => {
     db.close();
   });
 
-  test('fail/an empty path is a TypeError', () => {
-    expect(() => createSqliteStorage({ path: '' })).toThrow(TypeError);
+  test('ok/last-seen writes are buffered, read back at once, and flushed on close', async () => {
+    const path = freshPath();
+    const store = createSqliteStorage({ path, lastSeenFlushMs: 60_000 });
+    await store.storeAuthenticate({ id: 'A', type: 'device', deviceId: 'A', facts: {} });
+    const at = new Date(Date.UTC(2026, 3, 1));
+    await store.touchLastSeen(['A'], at);
+    expect((await store.findEnrollment('A'))?.lastSeenAt).toEqual(at);
+    const raw = new Database(path, { readonly: true });
+    const read = () => raw.prepare('SELECT last_seen_at AS t FROM enrollments').get();
+    expect(read()).toEqual({ t: null });
+    await store.close();
+    expect(read()).toEqual({ t: at.getTime() });
+    raw.close();
+  });
+
+  test('ok/purgeFinished works through more rows than one batch', async () => {
+    const store = createSqliteStorage({ path: freshPath() });
+    const ids = Array.from({ length: 4500 }, (_, i) => `E${i}`);
+    const expiresAt = new Date(Date.UTC(2026, 0, 1));
+    await store.enqueue(
+      { uuid: 'big', requestType: 'X', body: new Uint8Array([1]), expiresAt },
+      ids,
+    );
+    await store.enqueue({ uuid: 'keep', requestType: 'X', body: new Uint8Array([2]) }, ['E1']);
+    expect(await store.expireCommands(new Date(expiresAt.getTime() + 1))).toBe(4500);
+    expect(await store.purgeFinished(new Date(Date.now() + 60_000))).toBe(4500);
+    expect(await store.findCommand('big')).toBeUndefined();
+    expect((await store.findCommand('keep'))?.targets).toHaveLength(1);
+    await store.close();
+  });
+
+  test('ok/two handles on one file claim disjoint outbox entries', async () => {
+    const path = freshPath();
+    const a = createSqliteStorage({ path });
+    const b = createSqliteStorage({ path });
+    const now = new Date();
+    for (let i = 0; i < 20; i++) {
+      await a.enqueueEvent({ id: `e${i}`, type: 't', payload: '{}', createdAt: now });
+    }
+    const claims = await Promise.all([
+      a.claimDue(7, now, 1000),
+      b.claimDue(7, now, 1000),
+      a.claimDue(7, now, 1000),
+    ]);
+    const ids = claims.flat().map((e) => e.id);
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids).size).toBe(20);
+    await a.close();
+    await b.close();
+  });
+
+  test.each([
+    ['fail/an empty path', { path: '' }],
+    ['fail/a negative flush interval', { path: join(dir, 'never.db'), lastSeenFlushMs: -1 }],
+  ])('%s is a TypeError', (_name, options) => {
+    expect(() => createSqliteStorage(options)).toThrow(TypeError);
+    expect(existsSync(join(dir, 'never.db'))).toBe(false);
   });
 });

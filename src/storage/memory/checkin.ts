@@ -122,7 +122,9 @@ export function memoryCheckin(state: MemoryState): CheckinStore {
       return op(state, () => {
         for (const id of ids) {
           const record = state.enrollments.get(id);
-          if (record !== undefined) record.lastSeenAt = new Date(at.getTime());
+          if (record !== undefined && at.getTime() > (record.lastSeenAt?.getTime() ?? 0)) {
+            record.lastSeenAt = new Date(at.getTime());
+          }
         }
         return;
       });

@@ -10,6 +10,7 @@ import type {
 import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { bytes, date, op, setIf, stmt, writeTx } from './db.js';
+import type { LastSeenBuffer } from './last-seen.js';
 
 interface EnrollmentRow {
   id: string;
@@ -145,8 +146,8 @@ function listEnrollments(
     : { items };
 }
 
-/** The {@link CheckinStore} of the SQLite adapter. */
-export function sqliteCheckin(ctx: SqliteContext): CheckinStore {
+/** The {@link CheckinStore} of the SQLite adapter; `lastSeen` buffers `touchLastSeen`. */
+export function sqliteCheckin(ctx: SqliteContext, lastSeen: LastSeenBuffer): CheckinStore {
   return {
     storeAuthenticate: (input) => op(ctx, () => storeAuthenticate(ctx, input)),
     storeTokenUpdate: (input) => op(ctx, () => storeTokenUpdate(ctx, input)),
@@ -156,14 +157,20 @@ export function sqliteCheckin(ctx: SqliteContext): CheckinStore {
         const sql = 'UPDATE enrollments SET enrolled = 0, updated_at = ? WHERE id = ?';
         return stmt(ctx, sql).run(now, id).changes > 0;
       }),
-    findEnrollment: (id) => op(ctx, () => find(ctx, id)),
-    listEnrollments: (options) => op(ctx, () => listEnrollments(ctx, options)),
+    findEnrollment: (id) =>
+      op(ctx, () => {
+        const record = find(ctx, id);
+        return record === undefined ? undefined : lastSeen.overlay(record);
+      }),
+    listEnrollments: (options) =>
+      op(ctx, () => {
+        const page = listEnrollments(ctx, options);
+        page.items = page.items.map((record) => lastSeen.overlay(record));
+        return page;
+      }),
     touchLastSeen: (ids, at) =>
       op(ctx, () => {
-        const update = stmt(ctx, 'UPDATE enrollments SET last_seen_at = ? WHERE id = ?');
-        writeTx(ctx, () => {
-          for (const id of ids) update.run(at.getTime(), id);
-        });
+        lastSeen.touch(ids, at);
       }),
     findUnlockToken: (id) =>
       op(ctx, () => {

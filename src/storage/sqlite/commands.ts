@@ -205,14 +205,17 @@ function expireCommands(ctx: SqliteContext, now: Date): number {
   ).run(ctx.clock().getTime(), now.getTime()).changes;
 }
 
-function purgeFinished(ctx: SqliteContext, olderThan: Date): number {
-  checkDate(olderThan, 'olderThan');
+/** Targets deleted per purge transaction, so a big purge never holds the write lock long. */
+const PURGE_BATCH = 2000;
+
+function purgeBatch(ctx: SqliteContext, olderThan: number): number {
   return writeTx(ctx, () => {
     const deleted = stmt(
       ctx,
-      `DELETE FROM command_targets WHERE status IN ${FINISHED_STATUSES_SQL} AND updated_at < ?
+      `DELETE FROM command_targets WHERE seq IN (SELECT seq FROM command_targets
+         WHERE status IN ${FINISHED_STATUSES_SQL} AND updated_at < ? LIMIT ${PURGE_BATCH})
        RETURNING command_uuid AS uuid`,
-    ).all(olderThan.getTime()) as { uuid: string }[];
+    ).all(olderThan) as { uuid: string }[];
     const orphan = stmt(
       ctx,
       `DELETE FROM commands WHERE uuid = ? AND NOT EXISTS
@@ -221,6 +224,18 @@ function purgeFinished(ctx: SqliteContext, olderThan: Date): number {
     for (const uuid of new Set(deleted.map((row) => row.uuid))) orphan.run(uuid, uuid);
     return deleted.length;
   });
+}
+
+/** Purges in batches, yielding to the event loop between them so requests keep flowing. */
+async function purgeFinished(ctx: SqliteContext, olderThan: Date): Promise<number> {
+  checkDate(olderThan, 'olderThan');
+  let total = 0;
+  for (;;) {
+    const deleted = await op(ctx, () => purgeBatch(ctx, olderThan.getTime()));
+    total += deleted;
+    if (deleted < PURGE_BATCH) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** The {@link CommandQueue} of the SQLite adapter. */
@@ -247,6 +262,6 @@ export function sqliteCommands(ctx: SqliteContext): CommandQueue {
     findCommand: (uuid) => op(ctx, () => findCommand(ctx, uuid)),
     listForEnrollment: (id, options) => op(ctx, () => listForEnrollment(ctx, id, options)),
     expireCommands: (now) => op(ctx, () => expireCommands(ctx, now)),
-    purgeFinished: (olderThan) => op(ctx, () => purgeFinished(ctx, olderThan)),
+    purgeFinished: (olderThan) => purgeFinished(ctx, olderThan),
   };
 }

@@ -9,6 +9,7 @@ import { startRetentionSweep } from '../support.js';
 import { sqliteCheckin } from './checkin.js';
 import { sqliteCommands } from './commands.js';
 import type { SqliteContext } from './db.js';
+import { createLastSeenBuffer } from './last-seen.js';
 import { migrate } from './migrations.js';
 import { sqliteOutbox } from './outbox.js';
 import { sqliteDeviceSecrets } from './secrets.js';
@@ -26,6 +27,11 @@ export interface SqliteStorageOptions {
   clock?: () => Date;
   /** How long a write waits for another process's lock (ms); default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * `touchLastSeen` writes are buffered and flushed in one transaction this often (ms), and on
+   * `close()`; reads still see them at once. 0 writes through. Default 1000.
+   */
+  lastSeenFlushMs?: number;
   /** Page cache per connection in KiB; default 65536 (64 MiB) keeps hot indexes in memory. */
   cacheSizeKiB?: number;
 }
@@ -56,6 +62,8 @@ export function createSqliteStorage(options: SqliteStorageOptions): MdmStorage {
   if (typeof options.path !== 'string' || options.path.length === 0) {
     throw new TypeError('path must be a non-empty string');
   }
+  const flushMs = options.lastSeenFlushMs ?? 1000;
+  if (!Number.isFinite(flushMs) || flushMs < 0) throw new TypeError('lastSeenFlushMs must be >= 0');
   const clock = options.clock ?? (() => new Date());
   let db: Database.Database;
   try {
@@ -65,17 +73,24 @@ export function createSqliteStorage(options: SqliteStorageOptions): MdmStorage {
     throw new StorageError(`cannot open SQLite database ${options.path}`, { cause: error });
   }
   const ctx: SqliteContext = { db, clock, closed: false, statements: new Map() };
+  const lastSeen = createLastSeenBuffer(ctx, flushMs);
   const commands = sqliteCommands(ctx);
   const outbox = sqliteOutbox(ctx);
   const stopSweep = startRetentionSweep({ ...commands, ...outbox }, options.retention, clock);
   return {
-    ...sqliteCheckin(ctx),
+    ...sqliteCheckin(ctx, lastSeen),
     ...sqliteDeviceSecrets(ctx),
     ...commands,
     ...outbox,
     close() {
       if (ctx.closed) return Promise.resolve();
       stopSweep();
+      lastSeen.stop();
+      try {
+        lastSeen.flush();
+      } catch {
+        // the store is closing; a last-seen instant is not worth failing close() for
+      }
       ctx.closed = true;
       ctx.statements.clear();
       db.close();
