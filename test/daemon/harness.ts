@@ -1,0 +1,138 @@
+/**
+ * In-process daemon for the admin API tests: `startDaemon` on 127.0.0.1:0 with a tmp data dir,
+ * a push certificate (APNs unreachable, pushes fail without blocking), an in-memory log, and
+ * devices whose identities are issued by the daemon's own CA.
+ */
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { resolveConfig } from '../../src/daemon/config.js';
+import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
+import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
+import { DeviceEmulator } from '../support/device-emulator.js';
+import { makeLeaf } from '../support/pki.js';
+
+/** A running in-process daemon. */
+export interface Harness {
+  daemon: RunningDaemon;
+  dataDir: string;
+  apiKey: string;
+  topic: string;
+  logs: string[];
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    key?: string | null,
+  ): Promise<{ status: number; body: any }>;
+  raw(
+    method: string,
+    path: string,
+    headers?: Record<string, string>,
+    body?: Buffer,
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+  /** An enrolled device with an identity from the daemon's CA. */
+  device(): Promise<DeviceEmulator>;
+  close(): Promise<void>;
+}
+
+/** Starts the daemon in this process. */
+export async function startHarness(extra: Record<string, string> = {}): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orchard-admin-'));
+  const pki = await createApnsTestPki();
+  const topic = newTopic();
+  const push = await issuePushCertificate(pki, { topic });
+  writeFileSync(join(dataDir, 'push.pem'), push.certPem);
+  writeFileSync(join(dataDir, 'push.key'), push.keyPem);
+  const apiKey = `k_${randomBytes(32).toString('base64url')}`;
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = resolveConfig(
+    {
+      listen: '127.0.0.1:0',
+      dataDir,
+      apiKey,
+      caKeyType: 'rsa-2048',
+      pushCert: join(dataDir, 'push.pem'),
+      pushKey: join(dataDir, 'push.key'),
+      apnsUrl: 'https://127.0.0.1:9',
+      logLevel: 'debug',
+      ...extra,
+    },
+    {},
+  );
+  const daemon = await startDaemon(config, { logDestination: sink, print: () => undefined });
+  const caIdentity = () => ({
+    certificate: new X509Certificate(readFileSync(join(dataDir, 'ca', 'ca.pem'))),
+    privateKey: createPrivateKey(readFileSync(join(dataDir, 'ca', 'ca.key'))),
+  });
+  const raw: Harness['raw'] = (method, path, headers = {}, body) =>
+    new Promise((resolve, reject) => {
+      const req = request(daemon.url + '/', { method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            headers: res.headers,
+          });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    daemon,
+    dataDir,
+    apiKey,
+    topic,
+    logs,
+    async api(method, path, body, key) {
+      const auth = key === null ? undefined : (key ?? apiKey);
+      const res = await raw(
+        method,
+        path,
+        {
+          ...(auth === undefined ? {} : { authorization: `Bearer ${auth}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      );
+      let parsed: unknown = res.body;
+      try {
+        parsed = JSON.parse(res.body);
+      } catch {
+        // keep the text
+      }
+      return { status: res.status, body: parsed };
+    },
+    raw,
+    async device() {
+      const ca = caIdentity();
+      const leaf = await makeLeaf(
+        { ...ca, certPem: '', keyPem: '' },
+        { subject: `CN=device-${randomBytes(4).toString('hex')}`, keyType: 'ec-p256' },
+      );
+      const emulator = new DeviceEmulator({
+        baseUrl: daemon.url,
+        topic,
+        identity: { certificate: leaf.certificate, privateKey: leaf.privateKey },
+      });
+      await emulator.enroll();
+      return emulator;
+    },
+    async close() {
+      await daemon.close(1000);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
