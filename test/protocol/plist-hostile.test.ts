@@ -185,6 +185,16 @@ describe('hostile binary', () => {
     refuse(bplist(objects, { refSize: 2 }), 'ERR_PLIST_DEPTH');
   });
 
+  test('fail/a raised maxDepth never turns deep binary nesting into a RangeError', () => {
+    const objects: number[][] = [];
+    for (let i = 0; i < 60_000; i++)
+      objects.push([0xa1, (i + 1) >> 16, ((i + 1) >> 8) & 0xff, (i + 1) & 0xff]);
+    objects.push([0x09]);
+    const input = bplist(objects, { refSize: 3 });
+    const code = codeOf(() => decodePlist(input, { maxDepth: 1_000_000 }));
+    expect(['no error', 'ERR_PLIST_DEPTH']).toContain(code);
+  });
+
   test('fail/one shared data object referenced many times exceeds maxBytes', () => {
     const data = [0x4f, 0x12, 0x00, 0x01, 0x00, 0x00, ...new Array<number>(65536).fill(0x41)];
     const refs = new Array<number>(1000).fill(1);
