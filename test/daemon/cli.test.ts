@@ -1,0 +1,146 @@
+/**
+ * `orchard serve`, `orchard apikey` and `orchard enroll` as an operator runs them: first start
+ * creates the CA, signing identity and a key printed once (never logged); restart keeps them;
+ * invalid configuration exits 2 naming the flag; SIGTERM exits 0; keys are created, listed and
+ * revoked offline while the daemon runs.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
+
+const run = promisify(execFile);
+
+async function orchard(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/orchard', ...args], {
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('orchard serve configuration errors', () => {
+  test.each([
+    [['--listen', 'nowhere'], '--listen'],
+    [['--api-key', ''], '--api-key'],
+    [['--database', 'postgres://localhost/orchard'], '--database'],
+    [
+      [
+        '--push-cert',
+        '/nonexistent.pem',
+        '--push-key',
+        '/nonexistent.key',
+        '--data-dir',
+        '/tmp/orchard-cli-bad',
+      ],
+      '--push-cert',
+    ],
+  ])(
+    'fail/%j exits 2 naming %s',
+    async (args, flag) => {
+      const r = await orchard('serve', '--ca-key-type', 'rsa-2048', ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(flag);
+    },
+    60_000,
+  );
+});
+
+describe('first start, keys and links', () => {
+  let d: TestDaemon;
+  beforeAll(async () => {
+    d = await spawnDaemon({ apiKey: null });
+  }, 90_000);
+  afterAll(async () => {
+    await d.cleanup();
+  });
+
+  const generatedKey = (): string => /API key[^:]*: (\S+)/.exec(d.stderr())?.[1] ?? '';
+
+  test('ok/first start creates the CA, the signing identity and a key printed once, never logged', async () => {
+    for (const f of [
+      'ca/ca.pem',
+      'ca/ca.key',
+      'signing/signing.pem',
+      'signing/signing.key',
+      'orchard.db',
+    ])
+      expect(existsSync(join(d.dataDir, f))).toBe(true);
+    const key = generatedKey();
+    expect(key).toMatch(/^orch_[A-Za-z0-9_-]{43}$/);
+    expect(d.stderr()).toMatch(
+      /Enrollment URL[^:]*: http:\/\/127\.0\.0\.1:\d+\/enroll\/[A-Za-z0-9_-]{43}/,
+    );
+    expect(d.stdout.join('\n')).not.toContain(key);
+    expect((await d.api('GET', '/api/v1/enrollments', undefined, key)).status).toBe(200);
+  });
+
+  test('ok/apikey create, list and revoke work while the daemon runs', async () => {
+    const created = await orchard(
+      'apikey',
+      'create',
+      '--name',
+      'ci',
+      '--scope',
+      'read',
+      '--data-dir',
+      d.dataDir,
+    );
+    expect(created.code).toBe(0);
+    const { id, key } = JSON.parse(created.stdout) as { id: string; key: string };
+    expect((await d.api('GET', '/api/v1/enrollments', undefined, key)).status).toBe(200);
+    expect((await d.api('POST', '/api/v1/enrollment-tokens', {}, key)).status).toBe(403);
+    const listed = await orchard('apikey', 'list', '--data-dir', d.dataDir);
+    expect(listed.stdout).toContain(id);
+    expect(listed.stdout).not.toContain(key);
+    expect((await orchard('apikey', 'revoke', id, '--data-dir', d.dataDir)).code).toBe(0);
+    expect((await d.api('GET', '/api/v1/enrollments', undefined, key)).status).toBe(403);
+    expect((await orchard('apikey', 'revoke', id, '--data-dir', d.dataDir)).code).toBe(1);
+    const audit = await d.api('GET', '/api/v1/audit', undefined, generatedKey());
+    expect(
+      audit.body.items.map((e: { action: string; actor: string }) => `${e.action} ${e.actor}`),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^api-key\.revoke cli/),
+        expect.stringMatching(/^api-key\.create cli/),
+      ]),
+    );
+  }, 60_000);
+
+  test('ok/enroll create prints a link on the recorded public URL', async () => {
+    const r = await orchard(
+      'enroll',
+      'create',
+      '--multi-use',
+      '--expires',
+      '24h',
+      '--user',
+      'bob',
+      '--data-dir',
+      d.dataDir,
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { url: string; singleUse: boolean; user: string };
+    expect(out).toMatchObject({ singleUse: false, user: 'bob' });
+    expect(out.url.startsWith(`${d.url}/enroll/`)).toBe(true);
+    expect(
+      (await orchard('enroll', 'create', '--expires', 'soon', '--data-dir', d.dataDir)).code,
+    ).toBe(2);
+  }, 60_000);
+
+  test('ok/SIGTERM exits 0; a restart prints no new key and keeps the old one', async () => {
+    const before = d.stderr().length;
+    expect(await d.kill('SIGTERM')).toBe(0);
+    await d.restart();
+    expect(d.stderr().slice(before)).not.toMatch(/API key/);
+    expect((await d.api('GET', '/api/v1/enrollments', undefined, generatedKey())).status).toBe(200);
+  }, 90_000);
+});

@@ -1,0 +1,97 @@
+/**
+ * Configuration from flags over `ORCHARD_*` variables: defaults, precedence, and every refusal
+ * naming its flag.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { resolve } from 'node:path';
+import { FLAGS, envName, resolveConfig } from '../../src/daemon/config.js';
+import { ConfigError } from '../../src/daemon/errors.js';
+
+describe('resolveConfig', () => {
+  test('ok/defaults', () => {
+    const c = resolveConfig({}, {});
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: resolve('orchard-data'),
+      databasePath: resolve('orchard-data', 'orchard.db'),
+      logLevel: 'info',
+      caKeyType: 'rsa-4096',
+      scepAllowDes: false,
+    });
+    expect(c.publicUrl).toBeUndefined();
+    expect(c.push).toBeUndefined();
+    expect(c.apiKey).toBeUndefined();
+  });
+
+  test('ok/every flag has its ORCHARD_ variable', () => {
+    for (const f of FLAGS)
+      expect(envName(f.name)).toBe(`ORCHARD_${f.name.toUpperCase().replace(/-/g, '_')}`);
+    const c = resolveConfig(
+      {},
+      {
+        ORCHARD_LISTEN: '0.0.0.0:9000',
+        ORCHARD_DATA_DIR: '/srv/o',
+        ORCHARD_PUBLIC_URL: 'https://mdm.example.com/',
+        ORCHARD_LOG_LEVEL: 'warn',
+        ORCHARD_CERT_HEADER: 'X-Client-Cert',
+        ORCHARD_PUSH_P12: '/p.p12',
+        ORCHARD_PUSH_P12_PASSWORD: 'pw',
+      },
+    );
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      databasePath: '/srv/o/orchard.db',
+      publicUrl: 'https://mdm.example.com',
+      logLevel: 'warn',
+      certHeader: 'x-client-cert',
+      push: { kind: 'p12', file: '/p.p12', password: 'pw' },
+    });
+  });
+
+  test('ok/a flag wins over its variable', () => {
+    expect(resolveConfig({ listen: '[::1]:1' }, { ORCHARD_LISTEN: '127.0.0.1:2' })).toMatchObject({
+      host: '::1',
+      port: 1,
+    });
+  });
+
+  test.each([
+    [{ listen: 'localhost' }, '--listen'],
+    [{ listen: '127.0.0.1:70000' }, '--listen'],
+    [{ database: 'postgres://db/orchard' }, '--database'],
+    [{ database: 'mysql://x' }, '--database'],
+    [{ publicUrl: 'ftp://x' }, '--public-url'],
+    [{ publicUrl: 'https://x/?q=1' }, '--public-url'],
+    [{ apiKey: '' }, '--api-key'],
+    [{ apiKey: 'short' }, '--api-key'],
+    [{ apiKey: `${'a'.repeat(31)} b` }, '--api-key'],
+    [{ scepChallenge: 'abc' }, '--scep-challenge'],
+    [{ pushCert: '/c.pem' }, '--push-key'],
+    [{ pushKey: '/k.pem' }, '--push-cert'],
+    [{ pushCert: '/c', pushKey: '/k', pushP12: '/p' }, '--push-p12'],
+    [{ pushP12Password: 'x' }, '--push-p12-password'],
+    [{ apnsUrl: 'http://apns' }, '--apns-url'],
+    [{ logLevel: 'loud' }, '--log-level'],
+    [{ certHeader: 'bad header' }, '--cert-header'],
+    [{ caKeyType: 'dsa' }, '--ca-key-type'],
+    [{ tlsClientCert: true }, '--tls-client-cert'],
+    [{ tlsCert: '/c' }, '--tls-key'],
+    [{ scepAllowDes: 'maybe' }, '--scep-allow-des'],
+  ])('fail/%j names %s', (flags, flag) => {
+    let caught: unknown;
+    try {
+      resolveConfig(flags, {});
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect(caught).toMatchObject({ code: 'ERR_CONFIG', flag });
+    expect((caught as Error).message.startsWith(flag)).toBe(true);
+  });
+
+  test('fail/an empty ORCHARD_API_KEY is refused, never an open API', () => {
+    expect(() => resolveConfig({}, { ORCHARD_API_KEY: '' })).toThrow(/--api-key/);
+  });
+});
