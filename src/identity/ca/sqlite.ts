@@ -112,8 +112,9 @@ function certificateStore(db: Database.Database): CertificateStore {
   );
   const count = db.prepare('SELECT count(*) AS n FROM orchard_ca_certificates').pluck();
   return {
-    recordIssued: (r) =>
+    recordIssued: (given) =>
       guarded(() => {
+        const r = { ...given, serial: normaliseSerial(given.serial) };
         try {
           insert.run(
             r.serial,

@@ -4,7 +4,7 @@
  */
 import { CertificateAuthorityError } from '../../errors.js';
 
-/** One certificate the CA issued. Serials are lowercase hex without leading zero bytes. */
+/** One certificate the CA issued. Stores keep serials as {@link normaliseSerial} spells them. */
 export interface IssuedCertificate {
   serial: string;
   /** Subject as `CN=...,O=...` in encoded order. */
@@ -66,7 +66,8 @@ function copy(record: IssuedCertificate): IssuedCertificate {
 export function createMemoryCertificateStore(): CertificateStore {
   const records = new Map<string, IssuedCertificate>();
   return {
-    recordIssued(record) {
+    recordIssued(given) {
+      const record = { ...given, serial: normaliseSerial(given.serial) };
       if (records.has(record.serial)) {
         return Promise.reject(
           new CertificateAuthorityError('ERR_CA_SERIAL_CONFLICT', 'serial number already issued'),
