@@ -24,11 +24,11 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 const enrollmentId = (i: number): string => `DEV-${pad(i, 6)}`;
 
 /** Fills the schema with recursive-CTE inserts in one transaction; returns seconds taken. */
-function populate(path: string): number {
+function populate(path: string, enrollments: number): number {
   const db = new Database(path);
   db.pragma('cache_size = -262144');
   const started = performance.now();
-  const rows = ENROLLMENTS * PER_ENROLLMENT;
+  const rows = enrollments * PER_ENROLLMENT;
   // Bulk load without the secondary indexes, then rebuild them from their own definitions.
   const indexes = db
     .prepare(
@@ -44,7 +44,7 @@ function populate(path: string): number {
          created_at, updated_at)
        SELECT printf('DEV-%06d', i), 'device', printf('DEV-%06d', i), 1,
          '{"SerialNumber":"C02BENCH","OSVersion":"15.1"}', 1, ?, ? FROM n`,
-    ).run(ENROLLMENTS, T0, T0);
+    ).run(enrollments, T0, T0);
     db.prepare(
       `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1)
        INSERT INTO commands (uuid, request_type, body, created_at)
@@ -59,10 +59,10 @@ function populate(path: string): number {
          CASE WHEN i / ? < ? THEN zeroblob(64) ELSE NULL END, ? FROM n`,
     ).run(
       rows,
-      ENROLLMENTS,
-      ENROLLMENTS,
+      enrollments,
+      enrollments,
       FINISHED_PER_ENROLLMENT,
-      ENROLLMENTS,
+      enrollments,
       FINISHED_PER_ENROLLMENT,
       T0,
     );
@@ -85,23 +85,51 @@ export default async function run(): Promise<void> {
   const path = join(dir, 'bench.db');
   try {
     await createSqliteStorage({ path }).close();
-    const populateSec = populate(path);
+    const populateSec = populate(path, ENROLLMENTS);
     const rows = ENROLLMENTS * PER_ENROLLMENT;
     console.log(
       `\npopulated ${ENROLLMENTS} enrollments, ${rows} command rows in ${populateSec.toFixed(1)} s`,
     );
 
+    // Baseline: the floor cost of any durable write here, a one-row UPDATE in its own
+    // IMMEDIATE transaction on a connection with the adapter's settings.
     const raw = new Database(path);
     raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.exec(
+      'CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO bench_floor VALUES (1, 0)',
+    );
+    const bump = raw.prepare('UPDATE bench_floor SET v = v + 1 WHERE id = 1');
+    const baseline = await measure('bare write transaction (1-row UPDATE)', () =>
+      raw.transaction(() => bump.run()).immediate(),
+    );
     const select1 = raw.prepare('SELECT 1');
-    const baseline = await measure('bare prepared SELECT 1', () => select1.get());
+    const bareRead = await measure('bare prepared SELECT 1', () => select1.get());
+
+    // The same lookup on a store 1/100 the size: equal rates mean the index does its job.
+    const smallPath = join(dir, 'small.db');
+    await createSqliteStorage({ path: smallPath }).close();
+    populate(smallPath, ENROLLMENTS / 100);
+    const small = createSqliteStorage({ path: smallPath });
+    let j = 0;
+    const smallNow = new Date();
+    const smallPoll = await measure(
+      `nextCommand, ${ENROLLMENTS / 100} enrollments / ${(ENROLLMENTS / 100) * PER_ENROLLMENT} rows`,
+      () =>
+        small.nextCommand(enrollmentId((j = (j * 7919 + 1) % (ENROLLMENTS / 100))), {
+          skipNotNow: false,
+          now: smallNow,
+        }),
+    );
+    await small.close();
 
     const store = createSqliteStorage({ path, clock: () => new Date() });
     const now = new Date();
     let i = 0;
     const next = () => enrollmentId((i = (i * 7919 + 1) % ENROLLMENTS));
-    const poll = await measure('nextCommand (indexed lookup, marks sent)', () =>
-      store.nextCommand(next(), { skipNotNow: false, now }),
+    const poll = await measure(
+      `nextCommand, ${ENROLLMENTS} enrollments / ${ENROLLMENTS * PER_ENROLLMENT} rows`,
+      () => store.nextCommand(next(), { skipNotNow: false, now }),
     );
     // Each ack answers the oldest queued command of a fresh enrollment, so rows stay real.
     let acked = 0;
@@ -123,7 +151,7 @@ export default async function run(): Promise<void> {
     );
     const find = await measure('findEnrollment', () => store.findEnrollment(next()));
     const batch = Array.from({ length: 100 }, () => next());
-    const touch = await measure('touchLastSeen (batch of 100)', () =>
+    const touch = await measure('touchLastSeen (batch of 100, write-behind)', () =>
       store.touchLastSeen(batch, new Date()),
     );
 
@@ -139,6 +167,8 @@ export default async function run(): Promise<void> {
     );
 
     report(`SQLite storage, ${ENROLLMENTS} enrollments / ${rows} command rows`, baseline, [
+      { rate: bareRead },
+      { rate: smallPoll },
       { rate: poll },
       { rate: ack },
       { rate: enqueue },
