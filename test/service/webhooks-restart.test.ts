@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from '@jest/globals';
 import { createOutboxWorker, verifyWebhookSignature } from '../../src/service/webhooks.js';
 import { createSqliteStorage } from '../../src/storage/sqlite/index.js';
@@ -30,7 +31,13 @@ test('ok/a worker killed mid-delivery loses nothing: a restarted worker delivers
   const receiver = await startReceiver(() => (phase === 1 ? 'hang' : { status: 200 }));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/service/webhooks-child.ts', path, receiver.url],
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./webhooks-child.ts', import.meta.url)),
+      path,
+      receiver.url,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

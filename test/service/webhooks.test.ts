@@ -108,11 +108,11 @@ describe('webhook delivery', () => {
 
   test('ok/a receiver slower than the timeout is retried; a slow but timely one is not', async () => {
     const answers: Answer[] = [
-      { status: 200, delayMs: 600 },
-      { status: 200, delayMs: 100 },
+      { status: 200, delayMs: 1200 },
+      { status: 200, delayMs: 50 },
     ];
     const { store, receiver, options } = await setup((n) => answers[n] ?? { status: 200 }, {
-      timeoutMs: 300,
+      timeoutMs: 400,
     });
     await enqueue(store, 1);
     run(options);
@@ -120,7 +120,7 @@ describe('webhook delivery', () => {
     expect(receiver.received).toHaveLength(2);
     expect(await store.findOutboxEntry('evt-0')).toMatchObject({
       attempts: 2,
-      lastError: 'timeout after 300 ms',
+      lastError: 'timeout after 400 ms',
     });
   });
 
