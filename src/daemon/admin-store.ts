@@ -126,7 +126,7 @@ function openDb(path: string): Database.Database {
 function apiKeyMethods(db: Database.Database, clock: () => Date) {
   return {
     createApiKey(input: { name: string; scope: ApiKeyScope; hash: string }): ApiKeyRecord {
-      if (input.scope !== 'read' && input.scope !== 'write') throw new TypeError('bad scope');
+      if (!['read', 'write'].includes(input.scope)) throw new TypeError('bad scope');
       const row: KeyRow = {
         id: newId('ak'),
         name: input.name,

@@ -104,7 +104,7 @@ export async function startDaemon(
   const clock = options.clock ?? (() => new Date());
   const enrollment = createEnrollmentService({
     admin: services.admin,
-    issueChallenge: services.issueChallenge,
+    issueChallenge: (boundTo) => services.issueChallenge(boundTo),
     ca: services.pki.ca.certificate,
     signing: services.pki.signing,
     topic: () => services.push?.topic,

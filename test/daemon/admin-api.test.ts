@@ -200,8 +200,8 @@ describe('commands', () => {
 });
 
 describe('enrollment tokens', () => {
-  const create = async (body: object) =>
-    (await h.api('POST', '/api/v1/enrollment-tokens', body)).body;
+  const create = async (body: object): Promise<{ id: string; url: string }> =>
+    (await h.api('POST', '/api/v1/enrollment-tokens', body)).body as { id: string; url: string };
   const fetchProfile = async (url: string) => (await fetch(url)).status;
 
   test('ok/single use answers once, multi-use many times, revoked never', async () => {

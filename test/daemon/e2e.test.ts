@@ -79,7 +79,7 @@ function scepEnroll(challenge: string): { certificate: X509Certificate; keyPem: 
     );
   } catch (error) {
     const e = error as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`scepclient failed: ${String(e.stdout)}${String(e.stderr)}`);
+    throw new Error(`scepclient failed: ${String(e.stdout)}${String(e.stderr)}`, { cause: error });
   }
   return {
     certificate: new X509Certificate(readFileSync(join(dir, 'cert.pem'))),

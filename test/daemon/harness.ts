@@ -27,6 +27,7 @@ export interface Harness {
     path: string,
     body?: unknown,
     key?: string | null,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape
   ): Promise<{ status: number; body: any }>;
   raw(
     method: string,

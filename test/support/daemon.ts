@@ -25,6 +25,7 @@ export interface SpawnOptions {
 /** An answer of {@link TestDaemon.api}. */
 export interface ApiAnswer {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape
   body: any;
   headers: Headers;
 }
@@ -123,7 +124,9 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<TestDaemo
         resolve(child.exitCode ?? child.signalCode ?? -1);
         return;
       }
-      child.once('exit', (code, sig) => resolve(code ?? sig ?? -1));
+      child.once('exit', (code, sig) => {
+        resolve(code ?? sig ?? -1);
+      });
       child.kill(signal);
     });
   }
