@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { backoffDelay } from '../../src/push/apns/backoff.js';
 import { createCircuitBreaker, type CircuitState } from '../../src/push/apns/circuit-breaker.js';
-import { createCoalescer } from '../../src/push/apns/coalescer.js';
+import { createCoalescer, type Coalescer } from '../../src/push/apns/coalescer.js';
 import { resolveProviderOptions } from '../../src/push/apns/options.js';
 import { createMultiTopicPushProvider, type TopicPushProvider } from '../../src/push/multi.js';
 import type { PushTarget } from '../../src/push/ports.js';
@@ -77,6 +77,21 @@ describe('circuit breaker', () => {
   });
 });
 
+/** The provider's use of a coalescer: find, else start and finish. */
+async function run(
+  c: Coalescer<string>,
+  key: string,
+  send: () => Promise<string>,
+): Promise<{ result: string; coalesced: boolean }> {
+  const hit = c.find(key);
+  if (hit !== undefined) return { result: await hit, coalesced: true };
+  const running = send();
+  c.start(key, running);
+  const result = await running;
+  c.finish(key, result);
+  return { result, coalesced: false };
+}
+
 describe('coalescer', () => {
   test('ok/shares in-flight work and remembers successes for the window only', async () => {
     let clock = 0;
@@ -92,12 +107,12 @@ describe('coalescer', () => {
       await new Promise((r) => setTimeout(r, 5));
       return 'ok';
     };
-    const [a, b] = await Promise.all([c.run('k', send), c.run('k', send)]);
+    const [a, b] = await Promise.all([run(c, 'k', send), run(c, 'k', send)]);
     expect([a.coalesced, b.coalesced]).toEqual([false, true]);
     clock = 99;
-    expect((await c.run('k', send)).coalesced).toBe(true);
+    expect((await run(c, 'k', send)).coalesced).toBe(true);
     clock = 100;
-    expect((await c.run('k', send)).coalesced).toBe(false);
+    expect((await run(c, 'k', send)).coalesced).toBe(false);
     expect(calls).toBe(2);
   });
 
@@ -109,11 +124,11 @@ describe('coalescer', () => {
       now: () => 0,
       isSent: (r) => r === 'ok',
     });
-    expect((await c.run('x', async () => 'failed')).coalesced).toBe(false);
-    expect((await c.run('x', async () => 'failed')).coalesced).toBe(false);
-    for (const key of ['a', 'b', 'c', 'd', 'e']) await c.run(key, async () => (n++, 'ok'));
+    expect((await run(c, 'x', async () => 'failed')).coalesced).toBe(false);
+    expect((await run(c, 'x', async () => 'failed')).coalesced).toBe(false);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await run(c, key, async () => (n++, 'ok'));
     expect(c.size).toBe(3);
-    expect((await c.run('a', async () => 'ok')).coalesced).toBe(false);
+    expect((await run(c, 'a', async () => 'ok')).coalesced).toBe(false);
   });
 });
 

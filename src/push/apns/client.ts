@@ -54,18 +54,15 @@ const MAX_UNPROCESSED = 32;
 type Verdict = { final: SendResult; providerFailure: boolean } | 'retry';
 
 function judge(status: number, reason: string | undefined, apnsId: string | undefined): Verdict {
-  const base = {
-    status,
-    ...(reason === undefined ? {} : { reason }),
-    ...(apnsId === undefined ? {} : { apnsId }),
-  };
-  if (status === 200) return { final: { outcome: 'sent', ...base }, providerFailure: false };
-  if (status === 410)
-    return { final: { outcome: 'unregistered', ...base }, providerFailure: false };
   if (status === 429 || status >= 500) return 'retry';
-  if (status === 400 && reason !== undefined && BAD_TOKEN.has(reason))
-    return { final: { outcome: 'bad-token', ...base }, providerFailure: false };
-  return { final: { outcome: 'rejected', ...base }, providerFailure: status === 403 };
+  const final: SendResult = { outcome: 'rejected', status };
+  if (reason !== undefined) final.reason = reason;
+  if (apnsId !== undefined) final.apnsId = apnsId;
+  if (status === 200) final.outcome = 'sent';
+  else if (status === 410) final.outcome = 'unregistered';
+  else if (status === 400 && reason !== undefined && BAD_TOKEN.has(reason))
+    final.outcome = 'bad-token';
+  return { final, providerFailure: status === 403 };
 }
 
 /** Creates a client; connections open on the first push. */
@@ -95,14 +92,30 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
       pool.submit({ spec, deadline: 0, done: resolve });
     });
 
-  async function send(spec: ApnsRequestSpec): Promise<SendResult> {
+  /** The common case without an async frame of its own: one attempt, answered 200. */
+  function send(spec: ApnsRequestSpec): Promise<SendResult> {
+    if (closed || !breaker.allow()) return retrying(spec);
+    return attempt(spec).then((result) => {
+      if (result.kind !== 'response' || result.status !== 200) return retrying(spec, result);
+      breaker.success();
+      const sent: SendResult = { outcome: 'sent', status: 200 };
+      if (result.apnsId !== undefined) sent.apnsId = result.apnsId;
+      return sent;
+    });
+  }
+
+  /** The retry loop; `first` is the result of an attempt already made. */
+  async function retrying(spec: ApnsRequestSpec, first?: AttemptResult): Promise<SendResult> {
+    let pending = first;
     let failures = 0;
     let unprocessed = 0;
     let last: SendResult = { outcome: 'failed' };
     for (;;) {
       if (closed) return { outcome: 'failed', reason: 'Closed' };
-      if (!breaker.allow()) return { ...last, outcome: 'failed', reason: 'CircuitOpen' };
-      const result = await attempt(spec);
+      if (pending === undefined && !breaker.allow())
+        return { ...last, outcome: 'failed', reason: 'CircuitOpen' };
+      const result = pending ?? (await attempt(spec));
+      pending = undefined;
       if (result.kind === 'unprocessed' && ++unprocessed <= MAX_UNPROCESSED) {
         breaker.cancel();
         continue;

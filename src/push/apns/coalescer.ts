@@ -1,7 +1,7 @@
 /**
  * Coalesces pushes to the same device: while a push for a key is in flight, or within
  * `windowMs` after one was sent, another push would only wake the device again, so it is
- * answered from the first. Memory is bounded by `maxEntries`.
+ * answered from the first. Memory is bounded by `maxEntries` (plus what is in flight).
  */
 
 /** Options of {@link createCoalescer}. */
@@ -13,16 +13,15 @@ export interface CoalescerOptions<R> {
   isSent: (result: R) => boolean;
 }
 
-/** Runs at most one push per key at a time and remembers recent successes. */
+/**
+ * Remembers pushes in flight and recent successes. Usage: `find(key)`; when it returns
+ * `undefined`, send, `start(key, promise)`, and `finish(key, result)` once it settles.
+ */
 export interface Coalescer<R> {
-  /**
-   * Runs `send` unless a push for `key` is in flight (its result is shared) or was sent within
-   * the window (`recent` is returned). Resolves to the result and whether it was coalesced.
-   */
-  run(
-    key: string,
-    send: () => Promise<R>,
-  ): Promise<{ result: R; coalesced: boolean }> | { result: R; coalesced: true };
+  /** The in-flight push for `key`, or its result when sent within the window, else `undefined`. */
+  find(key: string): Promise<R> | R | undefined;
+  start(key: string, running: Promise<R>): void;
+  finish(key: string, result: R): void;
   /** Forgets `key` (e.g. on a new TokenUpdate). */
   forget(key: string): void;
   readonly size: number;
@@ -39,30 +38,24 @@ export function createCoalescer<R>(options: CoalescerOptions<R>): Coalescer<R> {
     }
   };
   return {
-    run(key, send) {
+    find(key) {
       const shared = inflight.get(key);
-      if (shared !== undefined) return shared.then((result) => ({ result, coalesced: true }));
-      const now = options.now();
+      if (shared !== undefined) return shared;
+      if (recent.size === 0) return undefined;
       const last = recent.get(key);
-      if (last !== undefined && now - last.at < options.windowMs)
-        return { result: last.result, coalesced: true };
-      const running = send();
+      if (last !== undefined && options.now() - last.at < options.windowMs) return last.result;
+      return undefined;
+    },
+    start(key, running) {
       inflight.set(key, running);
-      return running.then(
-        (result) => {
-          inflight.delete(key);
-          if (options.windowMs > 0 && options.isSent(result)) {
-            recent.delete(key);
-            recent.set(key, { at: options.now(), result });
-            prune(options.now());
-          }
-          return { result, coalesced: false };
-        },
-        (error: unknown) => {
-          inflight.delete(key);
-          throw error;
-        },
-      );
+    },
+    finish(key, result) {
+      inflight.delete(key);
+      if (options.windowMs <= 0 || !options.isSent(result)) return;
+      const now = options.now();
+      recent.delete(key);
+      recent.set(key, { at: now, result });
+      prune(now);
     },
     forget(key) {
       recent.delete(key);

@@ -14,7 +14,8 @@ export interface ApnsRequestSpec {
   /** `apns-expiration` (epoch seconds, 0 = do not store). */
   expiration: number;
   priority: 5 | 10;
-  apnsId: string;
+  /** `apns-id` to send; APNs assigns one when absent (and answers with it either way). */
+  apnsId?: string;
 }
 
 /** What one attempt to send a push came to. */
@@ -54,10 +55,36 @@ interface Inflight {
   stream: http2.ClientHttp2Stream;
   status: number;
   apnsId: string | undefined;
-  body: string;
+  /** Body of an error answer (a 200 has none). */
+  body: Buffer[] | undefined;
+  finish: (fl: Inflight) => void;
   /** The sweep that timed it out. */
   timedOut: object | undefined;
   finished: boolean;
+}
+
+// Shared stream listeners (no closures per stream: this is the hot path).
+const FL = Symbol('inflight');
+type TaggedStream = http2.ClientHttp2Stream & { [FL]: Inflight };
+function onResponse(
+  this: TaggedStream,
+  headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader,
+): void {
+  const fl = this[FL];
+  fl.status = headers[':status'] ?? 0;
+  fl.apnsId = headers['apns-id'] as string | undefined;
+}
+function onData(this: TaggedStream, chunk: Buffer): void {
+  const fl = this[FL];
+  fl.body ??= [];
+  if (fl.body.length < 16) fl.body.push(chunk);
+}
+function onClose(this: TaggedStream): void {
+  const fl = this[FL];
+  fl.finish(fl);
+}
+function ignore(): void {
+  // Stream errors are read from rstCode in 'close'.
 }
 
 /** Callbacks a connection reports to its pool. */
@@ -89,20 +116,22 @@ const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM;
 const CANCEL = http2.constants.NGHTTP2_CANCEL;
 
 function headersOf(spec: ApnsRequestSpec): http2.OutgoingHttpHeaders {
-  return {
+  const headers: http2.OutgoingHttpHeaders = {
     ':method': 'POST',
     ':path': `/3/device/${spec.token}`,
     'apns-topic': spec.topic,
     'apns-push-type': 'mdm',
     'apns-priority': spec.priority === 5 ? '5' : '10',
     'apns-expiration': String(spec.expiration),
-    'apns-id': spec.apnsId,
   };
+  if (spec.apnsId !== undefined) headers['apns-id'] = spec.apnsId;
+  return headers;
 }
 
-function reasonOf(body: string): string | undefined {
+function reasonOf(body: Buffer[] | undefined): string | undefined {
+  if (body === undefined) return undefined;
   try {
-    const parsed = JSON.parse(body) as { reason?: unknown };
+    const parsed = JSON.parse(Buffer.concat(body).toString('utf8')) as { reason?: unknown };
     return typeof parsed.reason === 'string' ? parsed.reason : undefined;
   } catch {
     return undefined;
@@ -197,21 +226,17 @@ export function openConnection(
         stream,
         status: 0,
         apnsId: undefined,
-        body: '',
+        body: undefined,
+        finish,
         timedOut: undefined,
         finished: false,
       };
       inflight.add(fl);
-      stream.setEncoding('utf8');
-      stream.on('response', (h) => {
-        fl.status = h[':status'] ?? 0;
-        fl.apnsId = h['apns-id'] as string | undefined;
-      });
-      stream.on('data', (chunk: string) => {
-        if (fl.body.length < 4096) fl.body += chunk;
-      });
-      stream.on('error', () => undefined);
-      stream.on('close', () => finish(fl));
+      (stream as TaggedStream)[FL] = fl;
+      stream.on('response', onResponse);
+      stream.on('data', onData);
+      stream.on('error', ignore);
+      stream.on('close', onClose);
       stream.end(req.spec.body);
     },
     sweep(at) {

@@ -92,9 +92,12 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
   }
 
   function maybeOpen(): void {
-    const live = conns.filter((c) => c.state === 'connecting' || c.state === 'ready');
-    if (live.length >= size || live.some((c) => c.state === 'connecting')) return;
-    conns.push(openConnection(url, tls, maxStreams, hooks, now));
+    let live = 0;
+    for (const c of conns) {
+      if (c.state === 'connecting') return;
+      if (c.state === 'ready') live++;
+    }
+    if (live < size) conns.push(openConnection(url, tls, maxStreams, hooks, now));
   }
 
   function sweep(): void {

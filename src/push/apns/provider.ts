@@ -4,7 +4,6 @@
  * certificate (refusing a topic change unless forced). Memory and concurrency are bounded by
  * `maxPending` however many targets are pushed at once.
  */
-import { randomUUID } from 'node:crypto';
 import { CryptoError } from '../../errors.js';
 import type {
   PushEvent,
@@ -62,12 +61,23 @@ export interface ApnsPushProvider extends PushProvider {
 }
 
 const TOKEN = /^[0-9a-fA-F]{16,200}$/;
+const LOWER_HEX = /^[0-9a-f]{16,200}$/;
 const sleepFor = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushResult {
-  const outcome = coalesced && r.outcome === 'sent' ? 'coalesced' : r.outcome;
-  return { enrollmentId: target.enrollmentId, ...r, outcome };
+  const result: PushResult = {
+    enrollmentId: target.enrollmentId,
+    outcome: coalesced && r.outcome === 'sent' ? 'coalesced' : r.outcome,
+  };
+  if (r.status !== undefined) result.status = r.status;
+  if (r.reason !== undefined) result.reason = r.reason;
+  if (r.apnsId !== undefined) result.apnsId = r.apnsId;
+  return result;
+}
+
+function early(target: PushTarget, outcome: PushResult['outcome'], reason: string): PushResult {
+  return { enrollmentId: target.enrollmentId, outcome, reason };
 }
 
 /** Creates a provider. Throws `TypeError` on invalid options; connects on the first push. */
@@ -134,59 +144,53 @@ export function createApnsPushProvider(
       : undefined;
   timer?.unref();
 
-  function precheck(target: PushTarget): PushResult | undefined {
-    const fail = (outcome: PushResult['outcome'], reason: string): PushResult => ({
-      enrollmentId: target.enrollmentId,
-      outcome,
-      reason,
-    });
-    if (closed) return fail('failed', 'Closed');
-    if (now() > cert.notAfter.getTime()) return fail('failed', 'CertificateExpired');
-    if (target.topic !== cert.topic) return fail('rejected', 'TopicMismatch');
-    if (!TOKEN.test(target.token) || target.token.length % 2 !== 0)
-      return fail('bad-token', 'InvalidToken');
-    if (target.pushMagic === '') return fail('rejected', 'MissingPushMagic');
-    if (dead.has(target.token.toLowerCase())) return fail('dead', 'Unregistered');
-    return undefined;
+  /** The token to push to (lower-case hex), or the result when the target cannot be pushed. */
+  function precheck(target: PushTarget): string | PushResult {
+    if (closed) return early(target, 'failed', 'Closed');
+    if (now() > cert.notAfter.getTime()) return early(target, 'failed', 'CertificateExpired');
+    if (target.topic !== cert.topic) return early(target, 'rejected', 'TopicMismatch');
+    let token = target.token;
+    if (token.length % 2 !== 0) return early(target, 'bad-token', 'InvalidToken');
+    if (!LOWER_HEX.test(token)) {
+      if (!TOKEN.test(token)) return early(target, 'bad-token', 'InvalidToken');
+      token = token.toLowerCase();
+    }
+    if (target.pushMagic === '') return early(target, 'rejected', 'MissingPushMagic');
+    if (dead.size > 0 && dead.has(token)) return early(target, 'dead', 'Unregistered');
+    return token;
+  }
+
+  function record(target: PushTarget, token: string, result: SendResult): void {
+    const topic = cert.topic;
+    if (result.outcome === 'unregistered') {
+      dead.set(token, now());
+      if (dead.size > opts.maxDeadTokens) dead.delete(dead.keys().next().value as string);
+      emit({ type: 'token-unregistered', enrollmentId: target.enrollmentId, token, topic });
+    } else if (result.outcome === 'bad-token') {
+      const reason = result.reason ?? '';
+      emit({ type: 'token-rejected', enrollmentId: target.enrollmentId, token, topic, reason });
+    }
   }
 
   async function pushOne(target: PushTarget): Promise<PushResult> {
-    const early = precheck(target);
-    if (early) return early;
-    const token = target.token.toLowerCase();
+    const token = precheck(target);
+    if (typeof token !== 'string') return token;
+    const hit = coalescer.find(token);
+    if (hit !== undefined) return resultOf(target, await hit, true);
     const exp =
       opts.expirationSeconds === 0 ? 0 : Math.floor(now() / 1000) + opts.expirationSeconds;
-    const body = JSON.stringify({ mdm: target.pushMagic });
-    const spec = {
+    const running = client.send({
       token,
       topic: cert.topic,
-      body,
+      body: `{"mdm":${JSON.stringify(target.pushMagic)}}`,
       expiration: exp,
       priority: opts.priority,
-      apnsId: randomUUID(),
-    };
-    const { result, coalesced } = await coalescer.run(`${token}:${target.pushMagic}`, () =>
-      client.send(spec),
-    );
-    if (!coalesced && result.outcome === 'unregistered') {
-      dead.set(token, now());
-      if (dead.size > opts.maxDeadTokens) dead.delete(dead.keys().next().value as string);
-      emit({
-        type: 'token-unregistered',
-        enrollmentId: target.enrollmentId,
-        token,
-        topic: spec.topic,
-      });
-    }
-    if (!coalesced && result.outcome === 'bad-token')
-      emit({
-        type: 'token-rejected',
-        enrollmentId: target.enrollmentId,
-        token,
-        topic: spec.topic,
-        reason: result.reason ?? '',
-      });
-    return resultOf(target, result, coalesced);
+    });
+    coalescer.start(token, running);
+    const result = await running;
+    coalescer.finish(token, result);
+    if (result.outcome !== 'sent') record(target, token, result);
+    return resultOf(target, result, false);
   }
 
   const provider: ApnsPushProvider = {
@@ -243,6 +247,7 @@ export function createApnsPushProvider(
     },
     markTokenUpdated(token) {
       dead.delete(token.toLowerCase());
+      coalescer.forget(token.toLowerCase());
     },
     health() {
       const left = daysLeft(cert.notAfter, now());
