@@ -194,7 +194,7 @@ export default async function pushBench(): Promise<void> {
   );
   const mb = (r: Run): string => r.peakRssMb.toFixed(0);
   const cpu = (r: Run): string =>
-    `${Math.round(r.rate.opsPerCpuSec).toLocaleString('en-US')} (${(r.rate.opsPerCpuSec / (base?.rate.opsPerCpuSec ?? 1)).toFixed(2)})`;
+    `${Math.round(r.rate.opsPerCpuSec).toLocaleString('en-US')} (${(r.rate.opsPerCpuSec / base.rate.opsPerCpuSec).toFixed(2)})`;
   console.log(
     `| pushes per CPU-second (ratio): baseline ${cpu(base)}, one ${cpu(one)}, pool ${cpu(pool)}, squeeze ${cpu(squeeze)} | | | |`,
   );

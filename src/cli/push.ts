@@ -63,15 +63,21 @@ function runCsr(flags: CsrFlags): void {
   if (
     vendor &&
     (flags.vendorCert === undefined || flags.vendorKey === undefined || flags.request === undefined)
-  )
-    return fail(EXIT_USAGE, '--vendor-cert, --vendor-key and --request go together');
-  if (flags.fromCsr === undefined && (flags.key === undefined || flags.csr === undefined))
-    return fail(
+  ) {
+    fail(EXIT_USAGE, '--vendor-cert, --vendor-key and --request go together');
+    return;
+  }
+  if (flags.fromCsr === undefined && (flags.key === undefined || flags.csr === undefined)) {
+    fail(
       EXIT_USAGE,
       'give --key and --csr to create a request, or --from-csr with the vendor options',
     );
-  if (flags.fromCsr !== undefined && !vendor)
-    return fail(EXIT_USAGE, '--from-csr needs --vendor-cert and --vendor-key');
+    return;
+  }
+  if (flags.fromCsr !== undefined && !vendor) {
+    fail(EXIT_USAGE, '--from-csr needs --vendor-cert and --vendor-key');
+    return;
+  }
   guarded(() => {
     const force = flags.force === true;
     let csrPem: string;
@@ -109,8 +115,10 @@ function runInspect(file: string, flags: InspectFlags): void {
   guarded(() => {
     const data = readFileSync(file);
     const isPem = data.includes('-----BEGIN');
-    if (!isPem && flags.password === undefined)
-      return fail(EXIT_USAGE, 'a PKCS#12 file needs --password');
+    if (!isPem && flags.password === undefined) {
+      fail(EXIT_USAGE, 'a PKCS#12 file needs --password');
+      return;
+    }
     let certPem = data.toString('utf8');
     if (!isPem || flags.key !== undefined) {
       const source = isPem
@@ -155,12 +163,16 @@ export function registerPush(program: Command): void {
     .option('--request <file>', 'where to write the base64 request to upload to Apple')
     .option('--sha1', 'sign with SHA-1 instead of SHA-256')
     .option('--force', 'overwrite existing files')
-    .action((flags: CsrFlags) => runCsr(flags));
+    .action((flags: CsrFlags) => {
+      runCsr(flags);
+    });
   push
     .command('inspect')
     .description("show a push certificate's topic and dates (PEM or .p12)")
     .argument('<file>', 'certificate (PEM) or PKCS#12 (.p12)')
     .option('--key <file>', 'private key (PEM) to check against the certificate')
     .option('--password <pw>', 'PKCS#12 password')
-    .action((file: string, flags: InspectFlags) => runInspect(file, flags));
+    .action((file: string, flags: InspectFlags) => {
+      runInspect(file, flags);
+    });
 }

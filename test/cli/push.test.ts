@@ -26,7 +26,9 @@ async function orchard(
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'orchard-push-cli-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('orchard push csr', () => {
   test('ok/writes an RSA 2048 key (0600) and a CSR openssl verifies', async () => {

@@ -32,7 +32,9 @@ beforeAll(async () => {
   rsa = await issuePushCertificate(pki, { topic, rsa: true });
   dir = mkdtempSync(join(tmpdir(), 'orchard-push-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** A real PKCS#12 from the openssl CLI. */
 function p12(pair: PemPair, password: string, extra: string[] = []): Buffer {
@@ -103,7 +105,7 @@ describe('push certificate loading', () => {
     ['fail/no subject UID', async () => issuePushCertificate(pki, {}), 'ERR_PUSH_NO_TOPIC'],
     [
       'fail/key of another certificate',
-      async () => ({ certPem: good.certPem, keyPem: rsa.keyPem }),
+      () => Promise.resolve({ certPem: good.certPem, keyPem: rsa.keyPem }),
       'ERR_PUSH_KEY_MISMATCH',
     ],
     [
@@ -118,12 +120,12 @@ describe('push certificate loading', () => {
     ],
     [
       'fail/garbage instead of a certificate',
-      async () => ({ certPem: 'hello', keyPem: good.keyPem }),
+      () => Promise.resolve({ certPem: 'hello', keyPem: good.keyPem }),
       'ERR_CERT_FORMAT',
     ],
     [
       'fail/garbage instead of a key',
-      async () => ({ certPem: good.certPem, keyPem: 'nope' }),
+      () => Promise.resolve({ certPem: good.certPem, keyPem: 'nope' }),
       'ERR_KEY_FORMAT',
     ],
   ])('%s', async (_name, make, code) => {

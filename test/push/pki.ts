@@ -49,7 +49,7 @@ async function issue(
   opts: { notBefore: Date; notAfter: Date; rsa?: boolean; extensions?: x509.Extension[] },
 ): Promise<{ pair: PemPair; keys: CryptoKeyPair; name: string }> {
   const alg = opts.rsa === true ? RSA : EC;
-  const keys = (await subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await subtle.generateKey(alg, true, ['sign', 'verify']);
   const name = new x509.Name(subject).toString();
   const signer = ca?.keys ?? keys;
   const cert = await x509.X509CertificateGenerator.create({

@@ -117,18 +117,17 @@ describe('coalescer', () => {
   });
 
   test('ok/failures do not open a window, and memory stays within maxEntries', async () => {
-    let n = 0;
     const c = createCoalescer<string>({
       windowMs: 1000,
       maxEntries: 3,
       now: () => 0,
       isSent: (r) => r === 'ok',
     });
-    expect((await run(c, 'x', async () => 'failed')).coalesced).toBe(false);
-    expect((await run(c, 'x', async () => 'failed')).coalesced).toBe(false);
-    for (const key of ['a', 'b', 'c', 'd', 'e']) await run(c, key, async () => (n++, 'ok'));
+    expect((await run(c, 'x', () => Promise.resolve('failed'))).coalesced).toBe(false);
+    expect((await run(c, 'x', () => Promise.resolve('failed'))).coalesced).toBe(false);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await run(c, key, () => Promise.resolve('ok'));
     expect(c.size).toBe(3);
-    expect((await run(c, 'a', async () => 'ok')).coalesced).toBe(false);
+    expect((await run(c, 'a', () => Promise.resolve('ok'))).coalesced).toBe(false);
   });
 });
 
@@ -153,9 +152,11 @@ describe('provider options', () => {
 describe('several topics', () => {
   const fake = (topic: string, seen: PushTarget[]): TopicPushProvider => ({
     topic,
-    push: async (ts) => {
+    push: (ts) => {
       seen.push(...ts);
-      return ts.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent' as const }));
+      return Promise.resolve(
+        ts.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent' as const })),
+      );
     },
   });
   test('ok/routes by topic, keeps order, rejects unknown topics', async () => {

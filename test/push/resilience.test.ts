@@ -91,7 +91,9 @@ describe('APNs provider: connection trouble', () => {
     mock.onPush = (_p, i) => {
       if (i === 300 && !reset) {
         reset = true;
-        setImmediate(() => mock.resetConnections());
+        setImmediate(() => {
+          mock.resetConnections();
+        });
       }
     };
     mock.rule = () => ({ delayMs: 5 });

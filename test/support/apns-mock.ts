@@ -168,7 +168,10 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
         lines.set(info.index, info.last);
         session.goaway(code, info.last);
         if (code === 0) session.close();
-        else setImmediate(() => session.destroy());
+        else
+          setImmediate(() => {
+            session.destroy();
+          });
       }
       return lines;
     },
@@ -183,7 +186,11 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
     async close() {
       for (const stream of hung) stream.close();
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     },
   };
   server.on('stream', (stream, headers) => {
@@ -221,7 +228,9 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
       }
       const status = reply?.status ?? 200;
       if (reply?.delayMs !== undefined)
-        setTimeout(() => answer(stream, apnsId, status, reply.reason), reply.delayMs);
+        setTimeout(() => {
+          answer(stream, apnsId, status, reply.reason);
+        }, reply.delayMs);
       else answer(stream, apnsId, status, reply?.reason);
     });
   });

@@ -185,7 +185,7 @@ export function openConnection(
     if (state === 'ready') hooks.onCapacity();
   };
 
-  session.on('remoteSettings', (settings) => {
+  session.on('remoteSettings', (settings: http2.Settings) => {
     limit = Math.min(maxStreams, settings.maxConcurrentStreams ?? maxStreams);
     if (state === 'connecting') state = 'ready';
     everReady = true;
@@ -195,7 +195,9 @@ export function openConnection(
     goawayLast = lastStreamID;
     stopTaking();
   });
-  session.on('error', () => stopTaking());
+  session.on('error', () => {
+    stopTaking();
+  });
   session.on('close', () => {
     stopTaking();
     state = 'closed';

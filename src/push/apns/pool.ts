@@ -45,7 +45,9 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
   let closed = false;
   let onAllClosed: (() => void) | undefined;
   const tick = Math.max(5, Math.min(1000, Math.floor(timeoutMs / 4)));
-  const timer = setInterval(() => sweep(), tick);
+  const timer = setInterval(() => {
+    sweep();
+  }, tick);
   timer.unref();
 
   const queued = (): number => queue.length - head;
@@ -57,8 +59,12 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
       req.done({ kind: 'error', reason: 'ConnectionError', maybeProcessed: false, source });
   };
   const hooks = {
-    onCapacity: () => dispatch(),
-    onClosing: () => dispatch(),
+    onCapacity: () => {
+      dispatch();
+    },
+    onClosing: () => {
+      dispatch();
+    },
     onClosed(conn: ApnsConnection, neverReady: boolean) {
       const i = conns.indexOf(conn);
       if (i >= 0) conns.splice(i, 1);

@@ -140,7 +140,9 @@ export function createApnsPushProvider(
   };
   const timer =
     opts.expiryCheckIntervalMs > 0
-      ? setInterval(() => provider.checkExpiry(), opts.expiryCheckIntervalMs)
+      ? setInterval(() => {
+          provider.checkExpiry();
+        }, opts.expiryCheckIntervalMs)
       : undefined;
   timer?.unref();
 
