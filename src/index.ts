@@ -252,3 +252,14 @@ export type {
   ChallengeValidator,
   OneTimeChallenges,
 } from './identity/scep/challenge.js';
+export { watchPushCertificate } from './push/apns/reloader.js';
+export type { PushCertificateWatch, PushCertificateWatchOptions } from './push/apns/reloader.js';
+export { createPushCsr, signPushCsr } from './push/apns/csr.js';
+export type {
+  PushCsr,
+  PushCsrSubject,
+  SignPushCsrInput,
+  SignedPushRequest,
+} from './push/apns/csr.js';
+export { summarizePushCertificate } from './push/apns/certificate.js';
+export type { PushCertificateSummary } from './push/apns/certificate.js';

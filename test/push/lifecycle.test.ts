@@ -2,7 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { OrchardError } from '../../src/errors.js';
 import type { PushEvent } from '../../src/push/ports.js';
 import { createPushHarness, targets, type PushHarness } from './harness.js';
-import { newTopic } from './pki.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { watchPushCertificate } from '../../src/push/apns/reloader.js';
+import { issuePushCertificate, newTopic } from './pki.js';
 
 let h: PushHarness;
 beforeAll(async () => {
@@ -177,5 +181,43 @@ describe('push certificate lifecycle', () => {
       inFlight: 0,
       queued: 0,
     });
+  });
+});
+
+describe('push certificate file watch', () => {
+  test('ok/a renewed file is picked up; a file with another topic is refused and reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orchard-watch-'));
+    const cert = join(dir, 'push.pem');
+    const key = join(dir, 'push.key');
+    writeFileSync(cert, h.certificate.certPem);
+    writeFileSync(key, h.certificate.keyPem);
+    const mock = await h.mock();
+    const provider = h.provider(mock);
+    const errors: unknown[] = [];
+    const watch = await watchPushCertificate(provider, {
+      files: [cert, key],
+      load: () => Promise.resolve({ certPem: readFileSync(cert), keyPem: readFileSync(key) }),
+      onError: (e) => errors.push(e),
+    });
+    try {
+      expect(await watch.check()).toBe(false);
+      const renewed = await issuePushCertificate(h.pki, { topic: h.topic, toDays: 400 });
+      writeFileSync(cert, renewed.certPem);
+      writeFileSync(key, renewed.keyPem);
+      expect(await watch.check()).toBe(true);
+      expect(provider.certificate.notAfter.getTime()).toBeGreaterThan(
+        h.certificate.notAfter.getTime(),
+      );
+      expect((await provider.push(targets(h.topic, 1)))[0]!.outcome).toBe('sent');
+      const other = await issuePushCertificate(h.pki, { topic: newTopic() });
+      writeFileSync(cert, other.certPem);
+      writeFileSync(key, `${other.keyPem}\n`);
+      expect(await watch.check()).toBe(false);
+      expect((errors[0] as OrchardError).code).toBe('ERR_PUSH_TOPIC_CHANGED');
+      expect(provider.topic).toBe(h.topic);
+    } finally {
+      watch.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
