@@ -17,6 +17,7 @@ import { encodeName, formatName } from '../../crypto/name.js';
 import { Oid } from '../../crypto/oids.js';
 import { CertificateAuthorityError } from '../../errors.js';
 import { writeCertificate } from './certificate.js';
+import { keyIdOfSpki, spkiOfCsr } from './spki.js';
 import { checkRequest, resolvePolicy, type IssuancePolicyOptions } from './policy.js';
 import { normaliseSerial, type CertificateStore, type IssuedCertificate } from './store.js';
 
@@ -98,16 +99,19 @@ export function createCa(
     ? [extension(Oid.extKeyUsage, false, extendedKeyUsageValue(policy.extendedKeyUsage))]
     : [];
   const caNotAfter = new Date(material.certificate.validTo).getTime();
+  const rsaUsage = extension(
+    Oid.keyUsage,
+    true,
+    keyUsageValue(['digitalSignature', 'keyEncipherment']),
+  );
+  const ecUsage = extension(Oid.keyUsage, true, keyUsageValue(['digitalSignature']));
 
-  function extensionsFor(publicKey: KeyObject): Buffer[] {
-    const rsa = publicKey.asymmetricKeyType === 'rsa';
-    const usage = keyUsageValue(
-      rsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'],
-    );
-    const ski = keyIdentifier(publicKey);
+  function extensionsFor(rsa: boolean, spki: Buffer): Buffer[] {
+    const usage = rsa ? rsaUsage : ecUsage;
+    const ski = keyIdOfSpki(spki);
     return [
       basic,
-      extension(Oid.keyUsage, true, usage),
+      usage,
       ...eku,
       extension(
         Oid.subjectKeyIdentifier,
@@ -120,6 +124,7 @@ export function createCa(
 
   async function issue(request: IssueRequest): Promise<IssuedCertificate> {
     const subject = checkRequest(policy, request.csr);
+    const spki = spkiOfCsr(request.csr.der);
     const now = clock();
     const notBefore = new Date(now.getTime() - policy.backdateSeconds * 1000);
     const notAfter = new Date(
@@ -128,10 +133,10 @@ export function createCa(
     const fields = {
       issuerName: ca.subject,
       subjectName: encodeName(subject),
-      spki: request.csr.publicKey.export({ format: 'der', type: 'spki' }),
+      spki,
       notBefore,
       notAfter,
-      extensions: extensionsFor(request.csr.publicKey),
+      extensions: extensionsFor(request.csr.keyType === 'rsa', spki),
       signingKey: material.privateKey,
     };
     for (let attempt = 1; ; attempt++) {

@@ -6,14 +6,20 @@
 import { createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { parseSignedData } from '../../crypto/cms-parse.js';
 import { decryptCms } from '../../crypto/cms-envelope.js';
-import { toPrivateKey, type CertificateInput, type PrivateKeyInput } from '../../crypto/keys.js';
+import {
+  toCertificate,
+  toPrivateKey,
+  type CertificateInput,
+  type PrivateKeyInput,
+} from '../../crypto/keys.js';
 import { certInfo } from '../../crypto/cert-info.js';
 import { encodeName, type NameAttribute } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { ScepError } from '../../errors.js';
 import { writeCertificate } from '../ca/certificate.js';
 import { MessageType, type FailInfoName, type PkiStatusName } from './constants.js';
-import { encryptEnvelope, type EnvelopeCipher } from './envelope.js';
+import { decryptDesEnvelope } from './envelope-des.js';
+import { encryptEnvelope, envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
 import { readPkiMessage, writePkiMessage } from './message.js';
 
 /** Options of {@link createScepRequest}. */
@@ -77,7 +83,12 @@ export function createScepRequest(options: ScepRequestOptions): ScepRequest {
 export function readCertRep(
   der: Uint8Array,
   request: ScepRequest,
-  options: { privateKey: PrivateKeyInput; responders: CertificateInput[] },
+  options: {
+    privateKey: PrivateKeyInput;
+    responders: CertificateInput[];
+    /** The request's signer certificate: needed to read single-DES replies (micromdm/scep). */
+    certificate?: CertificateInput;
+  },
 ): CertRepResult {
   const msg = readPkiMessage(der);
   const fail = (m: string): ScepError => new ScepError('ERR_SCEP_MESSAGE', m);
@@ -94,7 +105,13 @@ export function readCertRep(
     return msg.failInfo
       ? { status: msg.pkiStatus, failInfo: msg.failInfo }
       : { status: msg.pkiStatus };
-  const inner = decryptCms(msg.verified.content, { privateKey: options.privateKey });
+  const inner =
+    envelopeCipherOf(msg.verified.content) === 'des-cbc' && options.certificate !== undefined
+      ? decryptDesEnvelope(msg.verified.content, {
+          privateKey: toPrivateKey(options.privateKey),
+          certificate: toCertificate(options.certificate),
+        })
+      : decryptCms(msg.verified.content, { privateKey: options.privateKey });
   const [first] = parseSignedData(inner).certificates;
   if (first === undefined) throw fail('CertRep holds no certificate');
   return { status: 'SUCCESS', certificate: new X509Certificate(first) };

@@ -7,7 +7,15 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { parseSignedData } from '../../crypto/cms-parse.js';
 import { signCms, type CmsAttribute } from '../../crypto/cms-sign.js';
 import { verifyCms } from '../../crypto/cms-verify.js';
-import { octetString, printableString } from '../../crypto/der-write.js';
+import {
+  integer,
+  octetString,
+  oid,
+  printableString,
+  sequence,
+  setOf,
+  tlv,
+} from '../../crypto/der-write.js';
 import { octetStringValue, readDer, stringValue, Tag, timeValue } from '../../crypto/der.js';
 import type { CertificateInput, PrivateKeyInput } from '../../crypto/keys.js';
 import { digestByOid, Oid, type DigestName } from '../../crypto/oids.js';
@@ -124,6 +132,16 @@ export function readPkiMessage(der: Uint8Array): PkiMessage {
     digest: digestByOid.get(si.digestAlgorithm),
     verified: verify(der),
   };
+}
+
+/**
+ * A degenerate certs-only SignedData (the content of a SUCCESS CertRep) written straight from
+ * DER, without parsing the certificates again. The first certificate stays first.
+ */
+export function certsOnly(certificates: readonly Uint8Array[]): Buffer {
+  const set = tlv(0xa0, ...certificates);
+  const signedData = sequence(integer(1), setOf(), sequence(oid(Oid.data)), set, setOf());
+  return sequence(oid(Oid.signedData), tlv(0xa0, signedData));
 }
 
 /** Fields of {@link writePkiMessage}. */

@@ -6,7 +6,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '../../crypto/chain.js';
 import { decryptCms } from '../../crypto/cms-envelope.js';
-import { createCertsOnlyCms } from '../../crypto/cms-sign.js';
+import { certInfo } from '../../crypto/cert-info.js';
 import { parseCsr, type ParsedCsr } from '../../crypto/csr.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { CryptoError } from '../../errors.js';
@@ -17,7 +17,8 @@ import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
 import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
 import { encryptEnvelope, envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
-import { readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
+import { certsOnly, readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
+import { spkiOfCsr } from '../ca/spki.js';
 import type { PendingRequests } from './pending.js';
 
 /** What {@link processPkiOperation} needs. */
@@ -154,7 +155,7 @@ async function issue(
       { transactionId: d.msg.transactionId, serial: issued.serial },
       'SCEP certificate issued',
     );
-    return encryptEnvelope(createCertsOnlyCms([issued.der]), d.signer, { cipher: d.cipher });
+    return encryptEnvelope(certsOnly([issued.der]), d.signer, { cipher: d.cipher });
   } catch (error) {
     const refusal = policyRefusalOf(error);
     if (refusal === undefined) throw error;
@@ -169,7 +170,9 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
   if (type !== 'PKCSReq' && type !== 'RenewalReq' && type !== 'CertPoll')
     throw new Refusal('badRequest', 'unsupported messageType');
   const { signer, envelope, digest } = checkSignature(ctx, msg);
-  if (signer.publicKey.asymmetricKeyType !== 'rsa')
+  // certInfo caches the signer's parsed fields; X509Certificate.publicKey builds a new key each call.
+  const signerInfo = certInfo(signer);
+  if (signerInfo.publicKey.asymmetricKeyType !== 'rsa')
     throw new Refusal('badAlg', 'the reply can only be encrypted to an RSA signer');
   const { der, cipher } = decrypt(ctx, envelope);
   if (type === 'CertPoll') {
@@ -183,7 +186,7 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
     const enrollmentId = await checkRenewal(ctx, signer);
     return { status: 'SUCCESS', content: await issue(ctx, d, enrollmentId) };
   }
-  if (!signer.publicKey.equals(d.csr.publicKey))
+  if (!signerInfo.spki.equals(spkiOfCsr(d.csr.der)))
     throw new Refusal('badMessageCheck', 'PKCSReq must be signed with the key of the CSR');
   return settle(ctx, d, 'PKCSReq');
 }
