@@ -22,7 +22,7 @@ export interface PushTarget {
  * What became of one push:
  * - `sent`: APNs accepted it (200).
  * - `coalesced`: an identical push for the same token was sent or in flight within the window.
- * - `unregistered`: 410, the token is dead until the next TokenUpdate.
+ * - `unregistered`: 410, the token is dead until the next TokenUpdate (or a new PushMagic).
  * - `bad-token`: 400 `BadDeviceToken` / `DeviceTokenNotForTopic`, or a malformed token.
  * - `dead`: not attempted, the token was reported unregistered earlier.
  * - `rejected`: APNs refused it for another reason (4xx), or the target's topic is not ours.

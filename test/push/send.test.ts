@@ -130,6 +130,17 @@ describe('APNs provider: sending', () => {
     expect(mock.count).toBe(2);
   });
 
+  test('ok/a dead token with a new PushMagic (re-enrollment) is pushed again', async () => {
+    const mock = await h.mock();
+    mock.rule = (_p, i) => (i === 0 ? { status: 410, reason: 'Unregistered' } : undefined);
+    const provider = h.provider(mock, { coalesceWindowMs: 0 });
+    const [t] = targets(h.topic, 1);
+    expect((await provider.push([t!]))[0]!.outcome).toBe('unregistered');
+    expect((await provider.push([t!]))[0]!.outcome).toBe('dead');
+    expect((await provider.push([{ ...t!, pushMagic: 'new-magic' }]))[0]!.outcome).toBe('sent');
+    expect(mock.pushes.at(-1)!.pushMagic).toBe('new-magic');
+  });
+
   test('ok/bad tokens raise token-rejected with the reason', async () => {
     const mock = await h.mock();
     mock.rule = () => ({ status: 400, reason: 'DeviceTokenNotForTopic' });
@@ -202,6 +213,16 @@ describe('APNs provider: sending', () => {
     clock += 1000;
     expect((await provider.push([t!]))[0]!.outcome).toBe('sent');
     expect(mock.count).toBe(2);
+  });
+
+  test('ok/a push with a new PushMagic is not coalesced with the old one', async () => {
+    const mock = await h.mock();
+    const provider = h.provider(mock, { coalesceWindowMs: 60_000 });
+    const [t] = targets(h.topic, 1);
+    await provider.push([t!]);
+    const [r] = await provider.push([{ ...t!, pushMagic: 'after-re-enrollment' }]);
+    expect(r!.outcome).toBe('sent');
+    expect(mock.pushes.map((p) => p.pushMagic)).toEqual(['magic-0', 'after-re-enrollment']);
   });
 
   test('ok/a coalesced push shares a failure instead of hiding it', async () => {

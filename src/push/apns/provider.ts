@@ -99,7 +99,8 @@ export function createApnsPushProvider(
   };
   let cert = deps.certificate;
   let closed = false;
-  const dead = new Map<string, number>();
+  /** Unregistered tokens and the PushMagic they died with (a new one means a new TokenUpdate). */
+  const dead = new Map<string, string>();
   const expiry = createExpiryMonitor(opts.expiryThresholds ?? EXPIRY_THRESHOLDS, now, emit);
   const client = createApnsClient({
     url: opts.url,
@@ -158,14 +159,18 @@ export function createApnsPushProvider(
       token = token.toLowerCase();
     }
     if (target.pushMagic === '') return early(target, 'rejected', 'MissingPushMagic');
-    if (dead.size > 0 && dead.has(token)) return early(target, 'dead', 'Unregistered');
+    if (dead.size > 0) {
+      const magic = dead.get(token);
+      if (magic === target.pushMagic) return early(target, 'dead', 'Unregistered');
+      if (magic !== undefined) dead.delete(token);
+    }
     return token;
   }
 
   function record(target: PushTarget, token: string, result: SendResult): void {
     const topic = cert.topic;
     if (result.outcome === 'unregistered') {
-      dead.set(token, now());
+      dead.set(token, target.pushMagic);
       if (dead.size > opts.maxDeadTokens) dead.delete(dead.keys().next().value as string);
       emit({ type: 'token-unregistered', enrollmentId: target.enrollmentId, token, topic });
     } else if (result.outcome === 'bad-token') {
@@ -177,7 +182,9 @@ export function createApnsPushProvider(
   async function pushOne(target: PushTarget): Promise<PushResult> {
     const token = precheck(target);
     if (typeof token !== 'string') return token;
-    const hit = coalescer.find(token);
+    // The PushMagic is part of the key: a push with a new one (re-enrollment) must not be skipped.
+    const key = `${token}/${target.pushMagic}`;
+    const hit = coalescer.find(key);
     if (hit !== undefined) return resultOf(target, await hit, true);
     const exp =
       opts.expirationSeconds === 0 ? 0 : Math.floor(now() / 1000) + opts.expirationSeconds;
@@ -188,9 +195,9 @@ export function createApnsPushProvider(
       expiration: exp,
       priority: opts.priority,
     });
-    coalescer.start(token, running);
+    coalescer.start(key, running);
     const result = await running;
-    coalescer.finish(token, result);
+    coalescer.finish(key, result);
     if (result.outcome !== 'sent') record(target, token, result);
     return resultOf(target, result, false);
   }
@@ -249,7 +256,6 @@ export function createApnsPushProvider(
     },
     markTokenUpdated(token) {
       dead.delete(token.toLowerCase());
-      coalescer.forget(token.toLowerCase());
     },
     health() {
       const left = daysLeft(cert.notAfter, now());
