@@ -25,13 +25,21 @@ const ROUNDS = Number(process.env.PUSH_BENCH_ROUNDS ?? '2');
 interface Run {
   rate: Rate;
   peakRssMb: number;
+  /** Peak V8 heap in use during the run, above what was in use when it started. */
+  peakHeapMb: number;
   sent: number;
 }
 
 /** Times `fn` and samples memory while it runs. */
 async function timed(name: string, ops: number, fn: () => Promise<number>): Promise<Run> {
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const start = process.memoryUsage();
+  let peak = start.rss;
+  let heap = start.heapUsed;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  }, 20);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const sent = await fn();
@@ -42,6 +50,7 @@ async function timed(name: string, ops: number, fn: () => Promise<number>): Prom
   return {
     rate: { name, ops, opsPerSec: ops / wall, opsPerCpuSec: ops / cpuSec },
     peakRssMb: peak / 2 ** 20,
+    peakHeapMb: (heap - start.heapUsed) / 2 ** 20,
     sent,
   };
 }
@@ -192,14 +201,14 @@ export default async function pushBench(): Promise<void> {
     base.rate,
     [{ rate: one.rate, goal: 0.82 }, { rate: pool.rate }, { rate: squeeze.rate }],
   );
-  const mb = (r: Run): string => r.peakRssMb.toFixed(0);
+  const mb = (r: Run): string => `${r.peakHeapMb.toFixed(0)} / ${r.peakRssMb.toFixed(0)}`;
   const cpu = (r: Run): string =>
     `${Math.round(r.rate.opsPerCpuSec).toLocaleString('en-US')} (${(r.rate.opsPerCpuSec / base.rate.opsPerCpuSec).toFixed(2)})`;
   console.log(
     `| pushes per CPU-second (ratio): baseline ${cpu(base)}, one ${cpu(one)}, pool ${cpu(pool)}, squeeze ${cpu(squeeze)} | | | |`,
   );
   console.log(
-    `| peak RSS MB: baseline ${mb(base)}, one connection ${mb(one)}, pool ${mb(pool)}, squeeze ${mb(squeeze)} | | | |`,
+    `| peak heap growth / process RSS, MB: baseline ${mb(base)}, one connection ${mb(one)}, pool ${mb(pool)}, squeeze ${mb(squeeze)} | | | |`,
   );
   console.log(
     `| sent: baseline ${base.sent}, one ${one.sent}, pool ${pool.sent} over ${poolConnections} connections | | | |`,
