@@ -7,7 +7,7 @@ import type { X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '../../crypto/chain.js';
 import { decryptCms } from '../../crypto/cms-envelope.js';
 import { certInfo } from '../../crypto/cert-info.js';
-import { parseCsr, type ParsedCsr } from '../../crypto/csr.js';
+import type { ParsedCsr } from '../../crypto/csr.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { CryptoError } from '../../errors.js';
 import type { Logger } from '../../service/ports.js';
@@ -16,6 +16,7 @@ import { policyRefusalOf } from '../ca/policy.js';
 import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
 import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
+import { readCsr, type KnownKey } from './csr-read.js';
 import { encryptEnvelope, envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
 import { certsOnly, readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
 import { spkiOfCsr } from '../ca/spki.js';
@@ -96,10 +97,10 @@ function decrypt(ctx: OperationContext, envelope: Buffer): { der: Buffer; cipher
   }
 }
 
-function readCsr(der: Buffer): ParsedCsr {
+function csrOf(der: Buffer, known: KnownKey | undefined): ParsedCsr {
   let csr: ParsedCsr;
   try {
-    csr = parseCsr(der);
+    csr = readCsr(der, known);
   } catch {
     throw new Refusal('badRequest', 'the envelope does not hold a PKCS#10 request');
   }
@@ -181,7 +182,8 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
       throw new Refusal('badCertId', 'no pending request for this transaction');
     return settle(ctx, { msg, signer, csr: pending, cipher, digest }, 'CertPoll');
   }
-  const d: Decrypted = { msg, signer, csr: readCsr(der), cipher, digest };
+  const known = type === 'PKCSReq' ? signerInfo : undefined;
+  const d: Decrypted = { msg, signer, csr: csrOf(der, known), cipher, digest };
   if (type === 'RenewalReq') {
     const enrollmentId = await checkRenewal(ctx, signer);
     return { status: 'SUCCESS', content: await issue(ctx, d, enrollmentId) };
