@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { backoffDelay } from '../../src/push/apns/backoff.js';
 import { createCircuitBreaker, type CircuitState } from '../../src/push/apns/circuit-breaker.js';
 import { createCoalescer, type Coalescer } from '../../src/push/apns/coalescer.js';
+import { createLimiter } from '../../src/push/apns/limiter.js';
 import { resolveProviderOptions } from '../../src/push/apns/options.js';
 import { createMultiTopicPushProvider, type TopicPushProvider } from '../../src/push/multi.js';
 import type { PushTarget } from '../../src/push/ports.js';
@@ -178,5 +179,32 @@ describe('several topics', () => {
     ]);
     expect(a.map((x) => x.enrollmentId)).toEqual(['3']);
     expect(b.map((x) => x.enrollmentId)).toEqual(['1', '4']);
+  });
+});
+
+describe('limiter', () => {
+  test('ok/hands slots to waiters in order and never exceeds max', async () => {
+    const limiter = createLimiter(2);
+    let active = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const job = async (i: number): Promise<void> => {
+      const wait = limiter.acquire();
+      if (wait) await wait;
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 2));
+      order.push(i);
+      active--;
+      limiter.release();
+    };
+    await Promise.all([0, 1, 2, 3, 4, 5].map(job));
+    expect(peak).toBe(2);
+    expect(order).toHaveLength(6);
+    expect(limiter.acquire()).toBeUndefined();
+  });
+
+  test('fail/max below 1 is a TypeError', () => {
+    expect(() => createLimiter(0)).toThrow(TypeError);
   });
 });

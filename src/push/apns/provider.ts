@@ -22,6 +22,7 @@ import {
 import { createApnsClient, type SendResult } from './client.js';
 import { createCoalescer } from './coalescer.js';
 import { createExpiryMonitor, EXPIRY_THRESHOLDS } from './expiry.js';
+import { createLimiter } from './limiter.js';
 import { resolveProviderOptions, type ApnsProviderOptions } from './options.js';
 import { guardTopicChange } from './topic-guard.js';
 
@@ -125,20 +126,7 @@ export function createApnsPushProvider(
     now,
     isSent: (r) => r.outcome === 'sent',
   });
-  let pending = 0;
-  const waiters: (() => void)[] = [];
-  const acquire = (): Promise<void> | undefined => {
-    if (pending < opts.maxPending) {
-      pending++;
-      return undefined;
-    }
-    return new Promise((resolve) => waiters.push(resolve));
-  };
-  const release = (): void => {
-    const next = waiters.shift();
-    if (next) next();
-    else pending--;
-  };
+  const limiter = createLimiter(opts.maxPending);
   const timer =
     opts.expiryCheckIntervalMs > 0
       ? setInterval(() => {
@@ -216,12 +204,12 @@ export function createApnsPushProvider(
       const worker = async (): Promise<void> => {
         while (next < targets.length) {
           const i = next++;
-          const wait = acquire();
+          const wait = limiter.acquire();
           if (wait) await wait;
           try {
             results[i] = await pushOne(targets[i] as PushTarget);
           } finally {
-            release();
+            limiter.release();
           }
         }
       };
