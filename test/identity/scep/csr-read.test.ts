@@ -62,7 +62,7 @@ describe('readCsr agrees with parseCsr', () => {
 
   test('fail/garbage is ERR_CSR_FORMAT', () => {
     expect(() => readCsr(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]), known(rsa))).toThrow(
-      expect.objectContaining({ code: 'ERR_CSR_FORMAT' }) as Error,
+      expect.objectContaining({ code: 'ERR_CSR_FORMAT' }),
     );
   });
 });
