@@ -252,6 +252,38 @@ export type {
   ChallengeValidator,
   OneTimeChallenges,
 } from './identity/scep/challenge.js';
+export { challengeDigest } from './identity/scep/challenge.js';
+export type { OneTimeChallengeDeps, StoredChallenge } from './identity/scep/challenge.js';
+export { createWebhookValidator } from './identity/scep/challenge-webhook.js';
+export type {
+  WebhookRequestBody,
+  WebhookValidatorOptions,
+} from './identity/scep/challenge-webhook.js';
+export {
+  createScepRequest,
+  createTransientCertificate,
+  readCertRep,
+} from './identity/scep/client.js';
+export type { CertRepResult, ScepRequest, ScepRequestOptions } from './identity/scep/client.js';
+export {
+  FailInfo,
+  MessageType,
+  PkiStatus,
+  ScepContentType,
+  ScepOid,
+} from './identity/scep/constants.js';
+export type { FailInfoName, MessageTypeName, PkiStatusName } from './identity/scep/constants.js';
+export { readPkiMessage, writePkiMessage } from './identity/scep/message.js';
+export type { PkiMessage, WritePkiMessageOptions } from './identity/scep/message.js';
+export { encryptEnvelope } from './identity/scep/envelope.js';
+export type { EnvelopeCipher, EnvelopeOptions } from './identity/scep/envelope.js';
+export { createMemoryCertificateStore, normaliseSerial } from './identity/ca/store.js';
+export type {
+  CertificateStore,
+  IssuedCertificate,
+  ListIssuedOptions,
+} from './identity/ca/store.js';
+export type { IssuancePolicyOptions, PolicyRefusal } from './identity/ca/policy.js';
 export { watchPushCertificate } from './push/apns/reloader.js';
 export type { PushCertificateWatch, PushCertificateWatchOptions } from './push/apns/reloader.js';
 export { createPushCsr, signPushCsr } from './push/apns/csr.js';
