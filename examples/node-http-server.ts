@@ -1,13 +1,16 @@
 /**
  * Embedding the MDM core in a plain node:http server.
- * Run: DEVICE_CA=ca.pem MDM_TOPIC=com.apple.mgmt.External.… npx tsx examples/node-http-server.ts
+ * Run (after `npm install`, which builds dist/):
+ *   DEVICE_CA=ca.pem MDM_TOPIC=com.apple.mgmt.External.… PORT=8080 npx tsx examples/node-http-server.ts
  * Devices must sign their messages (`SignMessage: true` in the enrollment profile) or come
  * through a TLS proxy that forwards the client certificate in `Client-Cert` (RFC 9440).
+ * It listens on 127.0.0.1 only; `PORT=0` picks a free port, printed on stdout.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createMdmCore, createMemoryStorage, withCertAuth } from '../src/index.js';
-import { createNodeListener } from '../src/http/node.js';
+import type { AddressInfo } from 'node:net';
+import { createMdmCore, createMemoryStorage, withCertAuth } from 'orchard-mdm';
+import { createNodeListener } from 'orchard-mdm/node';
 
 const storage = createMemoryStorage();
 const core = createMdmCore(
@@ -23,13 +26,14 @@ const core = createMdmCore(
 core.events.on('enrolled', (e) => {
   console.log('enrolled', e.enrollmentId);
   // Ask every new device who it is.
-  void core.enqueue([e.enrollmentId], {
-    RequestType: 'DeviceInformation',
-    Queries: ['DeviceName'],
-  });
+  core
+    .enqueue([e.enrollmentId], { RequestType: 'DeviceInformation', Queries: ['DeviceName'] })
+    .catch((err: unknown) => {
+      console.error('could not queue', err);
+    });
 });
 core.events.on('command-result', (e) => {
-  console.log(e.commandUuid, e.status);
+  console.log('result', e.commandUuid, e.status);
 });
 
 const service = withCertAuth(core, {
@@ -39,6 +43,10 @@ const service = withCertAuth(core, {
 const server = createServer(
   createNodeListener(service, { identity: { certHeader: 'client-cert' } }),
 );
-server.listen(8080, '127.0.0.1', () => {
-  console.log('MDM on http://127.0.0.1:8080/mdm');
+server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(`MDM on http://127.0.0.1:${port}/mdm`);
+});
+process.on('SIGTERM', () => {
+  server.close(() => void core.close());
 });
