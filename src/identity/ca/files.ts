@@ -5,8 +5,8 @@
  * passphrase is set.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { toCertificate, type CertificateInput, type PrivateKeyInput } from '../../crypto/keys.js';
 import { createCertificateAuthority, issueCertificate } from '../../crypto/x509.js';
 import { generateKeyPairOf } from '../../crypto/keys.js';
@@ -18,7 +18,7 @@ export type CaKeyType = 'rsa-4096' | 'ec-p384' | 'rsa-2048';
 
 /** Options of {@link openCaDirectory}. */
 export interface OpenCaDirectoryOptions {
-  /** Folder holding `ca.pem`, `ca.key` and optionally `ra.pem`, `ra.key`; created (0700) when absent. */
+  /** Folder holding `ca.pem`, `ca.key` and optionally `ra.pem`, `ra.key`; created (0700) when absent or empty. */
   dir: string;
   /** Root key type when the CA is created; default `rsa-4096`. */
   keyType?: CaKeyType;
@@ -81,8 +81,32 @@ function checkPair(pair: KeyPairCertificate, what: string): KeyPairCertificate {
 }
 
 async function writeNew(path: string, data: string, mode: number): Promise<void> {
-  // 'wx' refuses to overwrite: a concurrent first start loses the race instead of clobbering keys.
   await writeFile(path, data, { mode, flag: 'wx' });
+}
+
+/**
+ * Writes the material into a fresh private folder beside `dir`, then renames it into place: a
+ * reader never sees half a CA, and of two concurrent first starts exactly one rename wins (a
+ * rename onto a non-empty folder fails). Resolves false when another CA got there first.
+ */
+async function publish(
+  dir: string,
+  m: CaMaterial,
+  passphrase: string | undefined,
+): Promise<boolean> {
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = await mkdtemp(join(dirname(dir), '.orchard-ca-'));
+  try {
+    await writeMaterial(tmp, m, passphrase);
+    await rename(tmp, dir);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 async function readOptional(path: string): Promise<Buffer | undefined> {
@@ -151,7 +175,6 @@ export async function openCaDirectory(
 ): Promise<CaMaterial & { created: boolean }> {
   const existing = await load(options.dir, options.passphrase);
   if (existing) return { ...existing, created: false };
-  await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const keyType = options.keyType ?? 'rsa-4096';
   const now = options.clock?.() ?? new Date();
   const root = await createCertificateAuthority({
@@ -162,20 +185,16 @@ export async function openCaDirectory(
   });
   const material: CaMaterial = { ...root };
   if (options.ra === true || keyType.startsWith('ec')) material.ra = await createRa(root, now);
-  try {
-    await writeMaterial(options.dir, material, options.passphrase);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const winner = await load(options.dir, options.passphrase);
-    if (winner) return { ...winner, created: false };
-    throw error;
-  }
-  return { ...material, created: true };
+  if (await publish(options.dir, material, options.passphrase))
+    return { ...material, created: true };
+  const winner = await load(options.dir, options.passphrase);
+  if (winner) return { ...winner, created: false };
+  throw new CertificateAuthorityError('ERR_CA_KEY', `${options.dir} is not empty and holds no CA`);
 }
 
 /**
- * Writes an existing CA (and RA) into an empty `dir` after checking each key matches its
- * certificate. Throws `ERR_CA_KEY` on a mismatch or when `dir` already holds a CA.
+ * Writes an existing CA (and RA) into a new or empty `dir` after checking each key matches its
+ * certificate. Throws `ERR_CA_KEY` on a mismatch or when `dir` is not empty.
  */
 export async function importCa(options: ImportCaOptions): Promise<CaMaterial> {
   const pair = (c: CertificateInput, k: PrivateKeyInput, what: string): KeyPairCertificate =>
@@ -194,15 +213,7 @@ export async function importCa(options: ImportCaOptions): Promise<CaMaterial> {
       'ERR_CA_KEY',
       'an EC CA needs an RSA RA certificate for SCEP',
     );
-  await mkdir(options.dir, { recursive: true, mode: 0o700 });
-  try {
-    await writeMaterial(options.dir, material, options.passphrase);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'EEXIST')
-      throw new CertificateAuthorityError('ERR_CA_KEY', 'the directory already holds a CA', {
-        cause,
-      });
-    throw cause;
-  }
+  if (!(await publish(options.dir, material, options.passphrase)))
+    throw new CertificateAuthorityError('ERR_CA_KEY', 'the directory is not empty');
   return material;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createCsr, parseCsr } from '../../../src/crypto/csr.js';
 import { CertificateAuthorityError } from '../../../src/errors.js';
 import { createCa } from '../../../src/identity/ca/authority.js';
@@ -68,6 +68,43 @@ describe('openCaDirectory', () => {
     ]);
     expect(a.certificate.raw.equals(b.certificate.raw)).toBe(true);
     expect([a.created, b.created].filter(Boolean)).toHaveLength(1);
+    tmp.remove();
+  });
+});
+
+describe('openCaDirectory folders', () => {
+  test('ok/an existing empty folder receives the CA', async () => {
+    const tmp = makeTmpDir();
+    const dir = tmp.path('ca');
+    mkdirSync(dir);
+    expect((await openCaDirectory({ dir, keyType: 'ec-p384' })).created).toBe(true);
+    expect(statSync(`${dir}/ca.key`).mode & 0o777).toBe(0o600);
+    tmp.remove();
+  });
+
+  test('fail/a non-empty folder without a CA is ERR_CA_KEY and is left alone', async () => {
+    const tmp = makeTmpDir();
+    const dir = tmp.path('ca');
+    mkdirSync(dir);
+    tmp.write('ca/notes.txt', 'mine');
+    await expect(openCaDirectory({ dir, keyType: 'ec-p384' })).rejects.toMatchObject({
+      code: 'ERR_CA_KEY',
+    });
+    expect(readFileSync(`${dir}/notes.txt`, 'utf8')).toBe('mine');
+    tmp.remove();
+  });
+
+  test('ok/eight concurrent first starts end with one complete CA', async () => {
+    const tmp = makeTmpDir();
+    const dir = tmp.path('ca');
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => openCaDirectory({ dir, keyType: 'ec-p384' })),
+    );
+    expect(all.filter((m) => m.created)).toHaveLength(1);
+    for (const m of all) {
+      expect(m.certificate.raw.equals((all[0] as typeof m).certificate.raw)).toBe(true);
+      expect(m.ra).toBeDefined();
+    }
     tmp.remove();
   });
 });
