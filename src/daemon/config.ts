@@ -3,6 +3,7 @@
  * of both into a typed {@link DaemonConfig}, validated at start-up with errors naming the flag.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { parseFeatures, type FeatureConfig } from './config-features.js';
 import { ConfigError } from './errors.js';
 
 /** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
@@ -42,6 +43,31 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: 'TYPE',
     description: 'key of a new CA: rsa-4096 (default), ec-p384, rsa-2048',
   },
+  { name: 'webhook-url', arg: 'URL', description: 'deliver events (enrolled, ...) to this URL' },
+  {
+    name: 'webhook-secret',
+    arg: 'SECRET',
+    description: 'HMAC key of the webhook (32+ characters)',
+  },
+  {
+    name: 'command-retention',
+    arg: 'DURATION',
+    description: 'delete finished commands and delivered events after this long (e.g. 30d)',
+  },
+  {
+    name: 'push-allow-topic-change',
+    description: 'accept a push certificate with another topic (orphans enrolled devices)',
+  },
+  {
+    name: 'push-watch-interval',
+    arg: 'DURATION',
+    description: 'how often the push certificate files are checked for a renewal (default 60s)',
+  },
+  {
+    name: 'rate-limit',
+    arg: 'N/MIN',
+    description: 'per-address limit on enrollment, SCEP and failed logins (default 60/min, off)',
+  },
 ];
 
 /** Environment variable of a flag: `data-dir` → `ORCHARD_DATA_DIR`. */
@@ -55,7 +81,7 @@ export type PushSource =
   | { kind: 'p12'; file: string; password: string };
 
 /** The validated configuration of the daemon. */
-export interface DaemonConfig {
+export interface DaemonConfig extends FeatureConfig {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
@@ -247,6 +273,7 @@ export function resolveConfig(
     caKeyType: parseCaKeyType(read('ca-key-type')),
     scepAllowDes: parseBool('--scep-allow-des', read('scep-allow-des')),
     ...parseSecrets(read),
+    ...parseFeatures(read),
   };
   const publicUrl = read('public-url');
   if (publicUrl !== undefined)

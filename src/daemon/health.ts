@@ -20,6 +20,7 @@ export function createHealth(services: DaemonServices, clock: () => Date) {
       storageOk = false;
     }
     const h = services.push?.health();
+    const reload = services.pushReload;
     const push = h
       ? {
           enabled: true,
@@ -28,6 +29,10 @@ export function createHealth(services: DaemonServices, clock: () => Date) {
           daysLeft: h.daysLeft,
           expired: h.expired,
           circuit: h.circuit,
+          lastReloadAt: reload?.lastReloadAt?.toISOString() ?? null,
+          reloadError: reload?.lastError
+            ? { ...reload.lastError, at: reload.lastError.at.toISOString() }
+            : null,
         }
       : { enabled: false, reason: 'no push certificate configured' };
     const status = storageOk ? 'ok' : 'unavailable';

@@ -3,33 +3,33 @@
  * the push provider, the MDM core behind certificate authentication, and enrollment. Only the
  * library's public exports are used.
  */
-import { readFile } from 'node:fs/promises';
 import {
   anyChallenge,
-  createApnsPushProvider,
   createCa,
   createMdmCore,
   createOneTimeChallenges,
+  createOutboxWorker,
   createScepHandler,
-  loadPushCertificate,
   openSqliteCaStorage,
   staticChallenge,
   withCertAuth,
   type ApnsPushProvider,
   type Logger,
   type MdmCore,
+  type MdmCoreOptions,
   type MdmService,
   type MdmStorage,
+  type OutboxWorker,
   type PushFunction,
   type ScepHandler,
   type SqliteCaStorage,
 } from '../index.js';
 import { createSqliteStorage } from '../storage/sqlite/index.js';
 import { openAdminStore, type AdminStore } from './admin-store.js';
-import type { DaemonConfig, PushSource } from './config.js';
-import { ConfigError } from './errors.js';
+import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
 import { openDaemonPki, type DaemonPki } from './pki.js';
+import { openPush, type PushReloadState } from './push.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices {
@@ -42,52 +42,11 @@ export interface DaemonServices {
   scep: ScepHandler;
   issueChallenge(boundTo: string): Promise<string>;
   push: ApnsPushProvider | undefined;
+  /** The outcome of the latest push certificate reload (absent without push). */
+  pushReload: PushReloadState | undefined;
+  /** The webhook delivery worker (absent without `--webhook-url`). */
+  webhooks: OutboxWorker | undefined;
   close(): Promise<void>;
-}
-
-async function loadPush(source: PushSource) {
-  try {
-    if (source.kind === 'pem') {
-      const [certPem, keyPem] = await Promise.all([
-        readFile(source.certFile),
-        readFile(source.keyFile),
-      ]);
-      return loadPushCertificate({ certPem, keyPem });
-    }
-    return loadPushCertificate({ pkcs12: await readFile(source.file), password: source.password });
-  } catch (cause) {
-    const flag = source.kind === 'pem' ? '--push-cert' : '--push-p12';
-    const why = cause instanceof Error ? cause.message : String(cause);
-    throw new ConfigError(flag, `cannot load the push certificate: ${why}`, { cause });
-  }
-}
-
-async function openPush(
-  config: DaemonConfig,
-  storage: MdmStorage,
-  logger: Logger,
-): Promise<ApnsPushProvider | undefined> {
-  if (!config.push) return undefined;
-  const certificate = await loadPush(config.push);
-  const ca =
-    config.apnsCaFile === undefined ? undefined : (await readFile(config.apnsCaFile)).toString();
-  return createApnsPushProvider(
-    {
-      certificate,
-      onEvent: (event) => {
-        if (event.type === 'token-unregistered')
-          storage.invalidatePushToken(event.enrollmentId, new Date()).catch((err: unknown) => {
-            logger.error({ err }, 'could not invalidate a push token');
-          });
-        else if (event.type !== 'token-rejected')
-          logger.warn({ event: event.type, topic: event.topic }, 'push event');
-      },
-    },
-    {
-      ...(config.apnsUrl === undefined ? {} : { url: config.apnsUrl }),
-      ...(ca === undefined ? {} : { ca }),
-    },
-  );
 }
 
 function pushFunction(provider: ApnsPushProvider, metrics: DaemonMetrics): PushFunction {
@@ -95,6 +54,36 @@ function pushFunction(provider: ApnsPushProvider, metrics: DaemonMetrics): PushF
     const results = await provider.push(targets);
     for (const r of results) metrics.pushed(r.outcome);
     return results;
+  };
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+/** Storage retention: `--command-retention` for commands and delivered events (7 days with webhooks). */
+function retentionOf(config: DaemonConfig) {
+  const events = config.commandRetentionMs ?? (config.webhook ? WEEK_MS : undefined);
+  if (config.commandRetentionMs === undefined && events === undefined) return {};
+  return {
+    retention: {
+      ...(config.commandRetentionMs === undefined
+        ? {}
+        : { finishedCommandsMs: config.commandRetentionMs }),
+      ...(events === undefined ? {} : { deliveredEventsMs: events }),
+    },
+  };
+}
+
+/**
+ * Core options: the topic follows the provider (a forced topic change applies without a
+ * restart); events go to the outbox only when a webhook delivers them.
+ */
+function coreOptions(push: ApnsPushProvider | undefined, outbox: boolean): MdmCoreOptions {
+  if (!push) return { outbox };
+  return {
+    outbox,
+    get topic() {
+      return push.topic;
+    },
   };
 }
 
@@ -108,18 +97,31 @@ export async function openServices(
   metrics: DaemonMetrics,
 ): Promise<DaemonServices> {
   const pki = await openDaemonPki(config.dataDir, config.caKeyType);
-  const storage = createSqliteStorage({ path: config.databasePath });
+  const storage = createSqliteStorage({
+    path: config.databasePath,
+    ...retentionOf(config),
+  });
   const caStorage = openSqliteCaStorage({ path: config.databasePath });
   const admin = openAdminStore(config.databasePath);
-  const push = await openPush(config, storage, logger);
+  const daemonPush = await openPush(config, { storage, admin, logger });
+  const push = daemonPush?.provider;
   const core = createMdmCore(
     { storage, logger, ...(push ? { push: pushFunction(push, metrics) } : {}) },
-    push ? { topic: push.topic } : {},
+    coreOptions(push, config.webhook !== undefined),
   );
   for (const type of ['enrolled', 're-enrolled', 'checked-out'] as const)
     core.events.on(type, () => {
       metrics.enrollment(type);
     });
+  const webhooks = config.webhook
+    ? createOutboxWorker({ store: storage, ...config.webhook, logger })
+    : undefined;
+  if (webhooks) {
+    webhooks.start();
+    core.events.on('*', () => {
+      webhooks.wake();
+    });
+  }
   const service = withCertAuth(core, { store: storage, roots: [pki.ca.certificate], logger });
   const ca = createCa({ material: pki.ca, store: caStorage.certificates });
   const oneTime = createOneTimeChallenges({ store: caStorage.challenges }, { ttlSeconds: 3600 });
@@ -141,8 +143,12 @@ export async function openServices(
     scep,
     issueChallenge: async (boundTo) => (await oneTime.issue(boundTo)).challenge,
     push,
+    pushReload: daemonPush?.reload,
+    webhooks,
     async close() {
+      daemonPush?.watch.stop();
       await core.close();
+      await webhooks?.stop();
       await push?.close();
       await storage.close();
       caStorage.close();

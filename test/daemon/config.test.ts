@@ -50,6 +50,32 @@ describe('resolveConfig', () => {
     });
   });
 
+  test.each([
+    [{}, { rateLimitPerMinute: 60, pushAllowTopicChange: false, pushWatchIntervalMs: 60_000 }],
+    [{ rateLimit: '5/min' }, { rateLimitPerMinute: 5 }],
+    [{ rateLimit: 'off' }, { rateLimitPerMinute: 0 }],
+    [{ commandRetention: '30d' }, { commandRetentionMs: 30 * 86_400_000 }],
+    [{ commandRetention: '90m' }, { commandRetentionMs: 90 * 60_000 }],
+    [
+      { pushWatchInterval: '2s', pushAllowTopicChange: true },
+      { pushWatchIntervalMs: 2000, pushAllowTopicChange: true },
+    ],
+    [
+      { webhookUrl: 'https://hooks.example.com/mdm', webhookSecret: 's'.repeat(32) },
+      { webhook: { url: 'https://hooks.example.com/mdm', secret: 's'.repeat(32) } },
+    ],
+  ])('ok/features %j', (flags, expected) => {
+    expect(resolveConfig(flags, {})).toMatchObject(expected);
+  });
+
+  test('ok/webhook settings come from ORCHARD_WEBHOOK_* variables', () => {
+    const c = resolveConfig(
+      {},
+      { ORCHARD_WEBHOOK_URL: 'http://127.0.0.1:9/h', ORCHARD_WEBHOOK_SECRET: 'v'.repeat(32) },
+    );
+    expect(c.webhook).toEqual({ url: 'http://127.0.0.1:9/h', secret: 'v'.repeat(32) });
+  });
+
   test('ok/a flag wins over its variable', () => {
     expect(resolveConfig({ listen: '[::1]:1' }, { ORCHARD_LISTEN: '127.0.0.1:2' })).toMatchObject({
       host: '::1',
@@ -79,6 +105,18 @@ describe('resolveConfig', () => {
     [{ tlsClientCert: true }, '--tls-client-cert'],
     [{ tlsCert: '/c' }, '--tls-key'],
     [{ scepAllowDes: 'maybe' }, '--scep-allow-des'],
+    [{ webhookUrl: 'http://127.0.0.1:1/h' }, '--webhook-secret'],
+    [{ webhookUrl: 'http://127.0.0.1:1/h', webhookSecret: 'short' }, '--webhook-secret'],
+    [{ webhookSecret: 'x'.repeat(40) }, '--webhook-secret'],
+    [{ webhookUrl: 'ftp://x', webhookSecret: 'x'.repeat(40) }, '--webhook-url'],
+    [{ webhookUrl: 'https://u:p@x/', webhookSecret: 'x'.repeat(40) }, '--webhook-url'],
+    [{ commandRetention: '30' }, '--command-retention'],
+    [{ commandRetention: '0d' }, '--command-retention'],
+    [{ commandRetention: '1w' }, '--command-retention'],
+    [{ pushWatchInterval: 'soon' }, '--push-watch-interval'],
+    [{ pushAllowTopicChange: 'yes' }, '--push-allow-topic-change'],
+    [{ rateLimit: '10/hour' }, '--rate-limit'],
+    [{ rateLimit: '-1' }, '--rate-limit'],
   ])('fail/%j names %s', (flags, flag) => {
     let caught: unknown;
     try {
