@@ -8,6 +8,7 @@ import { verifyCertificateChain } from '../../crypto/chain.js';
 import { decryptCms } from '../../crypto/cms-envelope.js';
 import { certInfo } from '../../crypto/cert-info.js';
 import type { ParsedCsr } from '../../crypto/csr.js';
+import { decodeName, formatName } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { CryptoError } from '../../errors.js';
 import type { Logger } from '../../service/ports.js';
@@ -186,6 +187,9 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
   const d: Decrypted = { msg, signer, csr: csrOf(der, known), cipher, digest };
   if (type === 'RenewalReq') {
     const enrollmentId = await checkRenewal(ctx, signer);
+    // A renewal keeps its identity: a device may not renew into another device's subject.
+    if (formatName(decodeName(signerInfo.subject)) !== d.csr.subject)
+      throw new Refusal('badRequest', 'a renewal must keep the subject of the certificate');
     return { status: 'SUCCESS', content: await issue(ctx, d, enrollmentId) };
   }
   if (!signerInfo.spki.equals(spkiOfCsr(d.csr.der)))

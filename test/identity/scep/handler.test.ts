@@ -223,6 +223,16 @@ describe('renewal', () => {
     expect(rep.certificate?.serialNumber).not.toBe(signer.certificate.serialNumber);
   });
 
+  test('fail/badRequest: renewal into another subject', async () => {
+    const signer = await enrolled();
+    const rep = await enroll(handler, ca, {
+      messageType: 'RenewalReq',
+      signer,
+      subject: 'CN=someone-else,O=Orchard',
+    });
+    expect(rep.failInfo).toBe('badRequest');
+  });
+
   test('fail/badCertId: renewal with a revoked certificate', async () => {
     const signer = await enrolled();
     await ca.revoke(signer.certificate.serialNumber, 'keyCompromise');
