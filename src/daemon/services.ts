@@ -103,7 +103,14 @@ export async function openServices(
   });
   const caStorage = openSqliteCaStorage({ path: config.databasePath });
   const admin = openAdminStore(config.databasePath);
-  const daemonPush = await openPush(config, { storage, admin, logger });
+  const daemonPush = await openPush(config, { storage, admin, logger }).catch(
+    async (error: unknown) => {
+      await storage.close();
+      caStorage.close();
+      admin.close();
+      throw error;
+    },
+  );
   const push = daemonPush?.provider;
   const core = createMdmCore(
     { storage, logger, ...(push ? { push: pushFunction(push, metrics) } : {}) },
