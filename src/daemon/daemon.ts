@@ -13,6 +13,7 @@ import type { DaemonConfig } from './config.js';
 import { createEnrollmentService } from './enrollment.js';
 import { createHealth, enrollmentCounter } from './health.js';
 import { createMetrics } from './metrics.js';
+import { createDaemonLimits } from './rate-limit.js';
 import { createDaemonListener } from './server.js';
 import { openServices } from './services.js';
 
@@ -60,6 +61,10 @@ function listen(server: Server, config: DaemonConfig): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 function hostForUrl(host: string): string {
@@ -139,6 +144,7 @@ export async function startDaemon(
       logger,
       health,
       ...(config.certHeader === undefined ? {} : { certHeader: config.certHeader }),
+      ...optional('limits', createDaemonLimits(config.rateLimitPerMinute)),
     }),
   );
   let port: number;

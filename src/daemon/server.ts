@@ -14,6 +14,7 @@ import { AdminError } from './errors.js';
 import type { EnrollmentService } from './enrollment.js';
 import { errorAnswer, json, readBody, send, type HttpAnswer } from './http-util.js';
 import type { DaemonMetrics } from './metrics.js';
+import { rateLimited, type DaemonLimits } from './rate-limit.js';
 import type { DaemonServices } from './services.js';
 
 /** What the listener needs. */
@@ -24,6 +25,8 @@ export interface ServerDeps {
   logger: Logger & { child(bindings: object): Logger };
   /** Proxy header carrying the client certificate (only read when configured). */
   certHeader?: string;
+  /** Rate limits on enrollment, SCEP PKIOperation and failed admin logins; absent when off. */
+  limits?: DaemonLimits;
   health(): Promise<{ status: number; body: unknown }>;
 }
 
@@ -49,7 +52,13 @@ export function routeLabel(method: string, path: string): string {
   return 'unmatched';
 }
 
+const clientOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
+
 async function serveScep(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+  if (url.searchParams.get('operation') === 'PKIOperation') {
+    const wait = deps.limits?.scep.take(clientOf(req));
+    if (wait !== undefined) return rateLimited(wait);
+  }
   const body = req.method === 'POST' ? await readBody(req, SCEP_BODY_LIMIT) : undefined;
   return deps.services.scep({
     method: req.method ?? 'GET',
@@ -64,6 +73,8 @@ async function serveEnroll(
   path: string,
 ): Promise<HttpAnswer> {
   if (req.method !== 'GET') throw new AdminError('ERR_METHOD', 'only GET is allowed');
+  const wait = deps.limits?.enroll.take(clientOf(req));
+  if (wait !== undefined) return rateLimited(wait);
   const { profile, record } = await deps.enrollment.serveProfile(path.slice('/enroll/'.length));
   deps.services.admin.audit({
     actor: 'device',
@@ -91,16 +102,29 @@ async function serveAdmin(deps: ServerDeps, req: IncomingMessage, url: URL): Pro
     enrollment: deps.enrollment,
     pushEnabled: deps.services.push !== undefined,
   };
+  const client = clientOf(req);
+  const blocked = deps.limits?.adminAuth.blocked(client);
+  if (blocked !== undefined) return rateLimited(blocked);
   const body = await readBody(req, ADMIN_BODY_LIMIT);
-  const { answer } = await handleAdmin(adminDeps, {
-    method: req.method ?? 'GET',
-    path: url.pathname,
-    query: url.searchParams,
-    authorization: req.headers.authorization,
-    contentType: req.headers['content-type'],
-    body,
-  });
-  return answer;
+  try {
+    const { answer } = await handleAdmin(adminDeps, {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      authorization: req.headers.authorization,
+      contentType: req.headers['content-type'],
+      body,
+    });
+    return answer;
+  } catch (error) {
+    // Only failed logins count; once they exhaust the bucket, the address waits (any key).
+    if (
+      error instanceof AdminError &&
+      (error.code === 'ERR_API_KEY_MISSING' || error.code === 'ERR_API_KEY_INVALID')
+    )
+      deps.limits?.adminAuth.take(client);
+    throw error;
+  }
 }
 
 async function dispatch(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {

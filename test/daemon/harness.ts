@@ -66,6 +66,8 @@ export async function startHarness(extra: Record<string, string> = {}): Promise<
       pushKey: join(dataDir, 'push.key'),
       apnsUrl: 'https://127.0.0.1:9',
       logLevel: 'debug',
+      // Suites here send many unauthenticated requests; rate-limit.test.ts turns limits on.
+      rateLimit: 'off',
       ...extra,
     },
     {},
