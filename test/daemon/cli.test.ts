@@ -58,6 +58,10 @@ describe('first start, keys and links', () => {
   let d: TestDaemon;
   beforeAll(async () => {
     d = await spawnDaemon({ apiKey: null });
+    // stderr (the banner) and stdout (the "listening" line) are separate pipes: wait for both.
+    const until = Date.now() + 10_000;
+    while (!d.stderr().includes('Enrollment URL') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
   }, 90_000);
   afterAll(async () => {
     await d.cleanup();
