@@ -54,7 +54,11 @@ export function routeLabel(method: string, path: string): string {
 
 const clientOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
 
-async function serveScep(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+async function serveScep(
+  deps: ServerDeps,
+  req: IncomingMessage,
+  url: RequestTarget,
+): Promise<HttpAnswer> {
   if (url.searchParams.get('operation') === 'PKIOperation') {
     const wait = deps.limits?.scep.take(clientOf(req));
     if (wait !== undefined) return rateLimited(wait);
@@ -94,7 +98,11 @@ async function serveEnroll(
   };
 }
 
-async function serveAdmin(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+async function serveAdmin(
+  deps: ServerDeps,
+  req: IncomingMessage,
+  url: RequestTarget,
+): Promise<HttpAnswer> {
   const adminDeps: AdminDeps = {
     core: deps.services.core,
     storage: deps.services.storage,
@@ -127,7 +135,11 @@ async function serveAdmin(deps: ServerDeps, req: IncomingMessage, url: URL): Pro
   }
 }
 
-async function dispatch(deps: ServerDeps, req: IncomingMessage, url: URL): Promise<HttpAnswer> {
+async function dispatch(
+  deps: ServerDeps,
+  req: IncomingMessage,
+  url: RequestTarget,
+): Promise<HttpAnswer> {
   const path = url.pathname;
   if (path === '/scep') return serveScep(deps, req, url);
   if (path.startsWith('/enroll/')) return serveEnroll(deps, req, path);
@@ -145,6 +157,26 @@ async function dispatch(deps: ServerDeps, req: IncomingMessage, url: URL): Promi
   throw new AdminError('ERR_NOT_FOUND', 'not found');
 }
 
+/** The path (exactly as received, no normalisation) and query of a request. */
+export interface RequestTarget {
+  pathname: string;
+  searchParams: URLSearchParams;
+}
+
+/**
+ * Splits the request target into its literal path and its query. The WHATWG URL parser is not
+ * used: it reads `//x/y` as a host (throwing, and crashing the listener, on a bad one) and
+ * resolves `%2e%2e` segments, which would route a path other than the one the router vets.
+ */
+export function requestTarget(target: string | undefined): RequestTarget {
+  const raw = target ?? '/';
+  const q = raw.indexOf('?');
+  return {
+    pathname: q === -1 ? raw : raw.slice(0, q),
+    searchParams: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)),
+  };
+}
+
 /** Creates the request listener. */
 export function createDaemonListener(
   deps: ServerDeps,
@@ -158,7 +190,7 @@ export function createDaemonListener(
     const given = req.headers['x-request-id'];
     const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', reqId);
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
     const method = req.method ?? 'GET';
     const route = routeLabel(method, url.pathname);
     const log = deps.logger.child({ reqId });
