@@ -4,39 +4,24 @@
  * against each over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { commandOf, DeviceEmulator } from './support/device-emulator.js';
+import { ensureDistBuilt } from './support/dist.js';
 import { makeCa, makeLeaf, type TestIdentity } from './support/pki.js';
 
 // Each example starts node with tsx; on two busy cores that takes a while.
 jest.setTimeout(120_000);
 
-const run = promisify(execFile);
 const TOPIC = 'com.apple.mgmt.External.examples-test';
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts'))
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
 
 let ca: TestIdentity;
 let dir: string;
 beforeAll(async () => {
-  // The examples import 'orchard-mdm', which resolves to dist/ (built by `npm install`).
-  // Build it when it is missing or older than the sources.
-  const entry = 'dist/index.js';
-  if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime('src')) {
-    await run('npx', ['tsc', '-p', 'tsconfig.build.json']).catch(() => undefined);
-  }
+  await ensureDistBuilt();
   ca = await makeCa({ subject: 'CN=Examples Device CA', keyType: 'ec-p256' });
   dir = mkdtempSync(join(tmpdir(), 'orchard-examples-'));
   writeFileSync(join(dir, 'ca.pem'), ca.certPem);

@@ -1,25 +1,17 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { ensureDistBuilt } from '../support/dist.js';
 import { createTestPki, openssl, type TestPki } from './sign-fixtures.js';
 
 // Each case starts `node` with tsx several times; on two busy cores that takes a while.
 jest.setTimeout(120_000);
 
-const run = promisify(execFile);
-
 let pki: TestPki;
 beforeAll(async () => {
   pki = await createTestPki();
-  // The example imports 'orchard-mdm', which resolves to dist/ (built by `npm install`).
-  // Build it here when a checkout's dist/ predates the profile exports.
-  const entry = 'dist/index.js';
-  if (!existsSync(entry) || !readFileSync(entry, 'utf8').includes('signProfile')) {
-    await run('npx', ['tsc', '-p', 'tsconfig.build.json']).catch(() => undefined);
-  }
+  await ensureDistBuilt();
 }, 180_000);
 afterAll(async () => {
   await pki.cleanup();
