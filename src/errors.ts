@@ -189,11 +189,12 @@ export type DeviceAuthErrorCode =
   | 'ERR_CERT_CHAIN'
   | 'ERR_CERT_BINDING'
   | 'ERR_TOPIC'
-  | 'ERR_ENROLLMENT_UNKNOWN';
+  | 'ERR_ENROLLMENT_UNKNOWN'
+  | 'ERR_DEVICE_CERT_REVOKED';
 
 /**
- * A device could not be authenticated (no certificate, untrusted, bound to another enrollment).
- * Always 400: a 401 would make the device remove its MDM profile.
+ * A device could not be authenticated (no certificate, untrusted, revoked, bound to another
+ * enrollment). Always 400: a 401 would make the device remove its MDM profile.
  */
 export class DeviceAuthError extends OrchardError {
   readonly status = 400;

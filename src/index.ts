@@ -93,7 +93,7 @@ export type {
   UserAuthenticatedEvent,
 } from './service/events.js';
 export { certificateHash, withCertAuth } from './service/cert-auth.js';
-export type { CertAuthDeps, CertAuthOptions } from './service/cert-auth.js';
+export type { CertAuthDeps, CertAuthOptions, RevocationSource } from './service/cert-auth.js';
 export { createTokenSealer } from './service/bootstrap.js';
 export type { TokenSealer } from './service/bootstrap.js';
 export {
@@ -229,7 +229,12 @@ export type {
 } from './identity/ca/authority.js';
 export { importCa, openCaDirectory } from './identity/ca/files.js';
 export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
+/**
+ * @deprecated Import `openSqliteCaStorage` and its types from `orchard-mdm/sqlite`; this
+ * re-export will be removed from the main entry.
+ */
 export { openSqliteCaStorage } from './identity/ca/sqlite.js';
+/** @deprecated Import from `orchard-mdm/sqlite`. */
 export type { SqliteCaStorage, SqliteCaStorageOptions } from './identity/ca/sqlite.js';
 export { createScepHandler } from './identity/scep/handler.js';
 export type {

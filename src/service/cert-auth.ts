@@ -2,14 +2,28 @@
  * `withCertAuth`: a service wrapper that authenticates every device request by its identity
  * certificate: it must chain to a trusted CA, it is bound to the device channel at Authenticate,
  * a certificate bound to another enrollment is refused, and a renewed certificate from our CA
- * is accepted and re-bound. Failures are 400 (never 401); storage faults propagate as 5xx.
+ * is accepted and re-bound; a revoked certificate is refused on every route. Failures are 400
+ * (never 401); storage and revocation-lookup faults propagate as 5xx.
  */
 import { createHash } from 'node:crypto';
 import { verifyCertificateChain } from '../crypto/chain.js';
 import type { CertificateInput } from '../crypto/keys.js';
-import { CryptoError, DeviceAuthError } from '../errors.js';
+import { CryptoError, DeviceAuthError, StorageError } from '../errors.js';
 import type { CertBindingStore } from '../storage/ports.js';
 import { silentLogger, type Logger, type MdmRequest, type MdmService } from './ports.js';
+
+/**
+ * Tells whether a device certificate was revoked. A `CertificateAuthority` from `createCa` is one,
+ * so `withCertAuth(core, { store, roots, revocation: ca })` refuses what `ca.revoke()` revoked.
+ */
+export interface RevocationSource {
+  /**
+   * True when the certificate with this serial number (lower-case hex, no leading zeros) is
+   * revoked, false otherwise (including unknown serials). A throw or rejection fails the request
+   * with 503 `ERR_STORAGE`, so a lookup outage never refuses, let alone unenrolls, a device.
+   */
+  isRevoked(serial: string): boolean | Promise<boolean>;
+}
 
 /** What `withCertAuth` needs. */
 export interface CertAuthDeps {
@@ -17,6 +31,11 @@ export interface CertAuthDeps {
   /** Trust anchors device certificates must chain to (our SCEP/ACME CA). */
   roots: CertificateInput[];
   intermediates?: CertificateInput[];
+  /**
+   * Asked for every certificate that chains to `roots`, on every route; a revoked one is refused
+   * with 400 `ERR_DEVICE_CERT_REVOKED`. Absent: no revocation check.
+   */
+  revocation?: RevocationSource;
   clock?: () => Date;
   logger?: Logger;
 }
@@ -39,6 +58,34 @@ export function certificateHash(der: Uint8Array): string {
 
 type Binder = () => Promise<void>;
 
+/** The serial number of `cert` as lower-case hex without leading zeros. */
+function serialHex(cert: MdmRequest['certificate'] & object): string {
+  const hex = cert.x509.serialNumber.toLowerCase().replace(/^0+/, '');
+  return hex === '' ? '0' : hex;
+}
+
+/** Refuses a revoked certificate; a failing lookup becomes a 503, never a refusal. */
+async function checkRevocation(
+  source: RevocationSource | undefined,
+  req: MdmRequest,
+  logger: Logger,
+): Promise<void> {
+  const cert = req.certificate;
+  if (source === undefined || cert === undefined) return;
+  const serial = serialHex(cert);
+  let revoked: boolean;
+  try {
+    revoked = await source.isRevoked(serial);
+  } catch (cause) {
+    throw cause instanceof StorageError
+      ? cause
+      : new StorageError('revocation lookup failed', { cause });
+  }
+  if (!revoked) return;
+  logger.warn({ enrollmentId: req.enrollment.deviceId, serial }, 'revoked certificate refused');
+  throw new DeviceAuthError('ERR_DEVICE_CERT_REVOKED', 'device certificate is revoked');
+}
+
 // The subject of the bound certificate is kept as a second binding under a key no device
 // channel id can take (device ids never contain `#`), hashed in its own domain.
 const subjectKey = (deviceId: string): string => `${deviceId}#subject`;
@@ -48,6 +95,8 @@ const subjectHash = (cert: MdmRequest['certificate'] & object): string =>
 function createChecker(deps: CertAuthDeps, options: CertAuthOptions) {
   if (!Array.isArray(deps.roots) || deps.roots.length === 0)
     throw new TypeError('withCertAuth needs roots');
+  if (deps.revocation !== undefined && typeof deps.revocation.isRevoked !== 'function')
+    throw new TypeError('withCertAuth: revocation must have an isRevoked(serial) method');
   const clock = deps.clock ?? (() => new Date());
   const logger = deps.logger ?? silentLogger;
   const verifyChain = (req: MdmRequest): string => {
@@ -76,6 +125,7 @@ function createChecker(deps: CertAuthDeps, options: CertAuthOptions) {
   /** Checks the request; resolves the binding to write once the wrapped service succeeded. */
   return async (req: MdmRequest, authenticate: boolean): Promise<Binder | undefined> => {
     const hash = verifyChain(req);
+    await checkRevocation(deps.revocation, req, logger);
     const deviceId = req.enrollment.deviceId;
     const boundTo = await deps.store.findEnrollmentByCertificate(hash);
     if (boundTo !== undefined && boundTo !== deviceId) return refuse(deviceId, boundTo);
@@ -105,9 +155,10 @@ function createChecker(deps: CertAuthDeps, options: CertAuthOptions) {
 }
 
 /**
- * Wraps `next` so that every request is authenticated by its device certificate before `next`
- * runs; the binding is written only after `next` succeeded, so a refused or failed request
- * stores nothing. Throws TypeError without roots.
+ * Wraps `next` so that every request is authenticated by its device certificate (chain, then
+ * revocation when `deps.revocation` is given, then binding) before `next` runs; the binding is
+ * written only after `next` succeeded, so a refused or failed request stores nothing. Throws
+ * TypeError without roots.
  */
 export function withCertAuth(
   next: MdmService,

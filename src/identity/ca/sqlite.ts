@@ -1,9 +1,11 @@
 /**
  * SQLite storage of the certificate authority and of one-time SCEP challenges, on better-sqlite3:
  * its own tables (`orchard_ca_*`) and migration, so it can share a file with the MDM storage.
- * The PRIMARY KEY on the serial makes duplicate issuance impossible across processes.
+ * The PRIMARY KEY on the serial makes duplicate issuance impossible across processes. The driver
+ * is loaded on the first open, so the (deprecated) re-export from the main entry does not load it.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { CertificateAuthorityError, StorageError } from '../../errors.js';
 import type { ChallengeStore, StoredChallenge } from '../scep/challenge.js';
 import {
@@ -191,12 +193,13 @@ function challengeStore(db: Database.Database): ChallengeStore {
 
 /**
  * Opens (and migrates) the CA tables in a SQLite file in WAL mode. Throws `StorageError` when
- * the file cannot be opened or migrated.
+ * the file cannot be opened or migrated. Import it from `orchard-mdm/sqlite`.
  */
 export function openSqliteCaStorage(options: SqliteCaStorageOptions): SqliteCaStorage {
   let db: Database.Database;
   try {
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    const Driver = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    db = new Driver(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     migrate(db);

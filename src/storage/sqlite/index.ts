@@ -16,6 +16,8 @@ import { sqliteDeviceSecrets } from './secrets.js';
 
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
+export { openSqliteCaStorage } from '../../identity/ca/sqlite.js';
+export type { SqliteCaStorage, SqliteCaStorageOptions } from '../../identity/ca/sqlite.js';
 
 /** Options of {@link createSqliteStorage}. */
 export interface SqliteStorageOptions {
