@@ -218,10 +218,7 @@ export class UnrecognizedDeviceError extends OrchardError {
 
 /** Codes of {@link PushError}. */
 export type PushErrorCode =
-  | 'ERR_PUSH_NO_TOPIC'
-  | 'ERR_PUSH_KEY_MISMATCH'
-  | 'ERR_PUSH_TOPIC_CHANGED'
-  | 'ERR_PUSH_CSR';
+  'ERR_PUSH_NO_TOPIC' | 'ERR_PUSH_KEY_MISMATCH' | 'ERR_PUSH_TOPIC_CHANGED' | 'ERR_PUSH_CSR';
 
 /**
  * A push certificate, key or request was unusable, or a certificate replacement was refused.
@@ -241,10 +238,7 @@ export class PushError extends OrchardError {
 
 /** Codes of {@link ScepError}. */
 export type ScepErrorCode =
-  | 'ERR_SCEP_OPERATION'
-  | 'ERR_SCEP_MESSAGE'
-  | 'ERR_SCEP_BODY_TOO_LARGE'
-  | 'ERR_SCEP_VALIDATOR';
+  'ERR_SCEP_OPERATION' | 'ERR_SCEP_MESSAGE' | 'ERR_SCEP_BODY_TOO_LARGE' | 'ERR_SCEP_VALIDATOR';
 
 const scepStatus: Record<ScepErrorCode, number> = {
   ERR_SCEP_OPERATION: 400,
