@@ -32,7 +32,7 @@ interface Setup {
   /** Serials asked of the revocation source, in order. */
   asked: string[];
   /** Replaces the revocation source's answer; default: ask the CA. */
-  lookup: (serial: string) => Promise<boolean>;
+  lookup: (serial: string) => boolean | Promise<boolean>;
 }
 
 /** A P-256 identity issued by `ca` through the CA's issuing path, recorded in its store. */
@@ -49,7 +49,9 @@ async function setup(): Promise<Setup> {
   const storage = createMemoryStorage();
   const core = createMdmCore({ storage, push: () => Promise.resolve() }, { topic: TOPIC });
   const asked: string[] = [];
-  const state = { lookup: (serial: string): Promise<boolean> => ca.isRevoked(serial) };
+  const state = {
+    lookup: (serial: string): boolean | Promise<boolean> => ca.isRevoked(serial),
+  };
   const revocation: RevocationSource = {
     isRevoked: (serial) => {
       asked.push(serial);
@@ -193,6 +195,18 @@ describe('withCertAuth with a revocation source', () => {
     }
     expect(await s.storage.findEnrollment(dev.enrollmentId)).toEqual(before);
     expect((await dev.idle()).status).toBe(200);
+  });
+
+  test('fail/a synchronous true from isRevoked refuses, a synchronous false serves', async () => {
+    const dev = await enrolledDevice(s);
+    try {
+      s.lookup = () => true;
+      expect(codeOf(await dev.idle())).toBe('ERR_DEVICE_CERT_REVOKED');
+      s.lookup = () => false;
+      expect((await dev.idle()).status).toBe(200);
+    } finally {
+      s.lookup = (serial) => s.ca.isRevoked(serial);
+    }
   });
 
   test('fail/a synchronous throw from isRevoked is a 503 as well', async () => {

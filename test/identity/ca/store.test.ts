@@ -177,3 +177,10 @@ describe('normaliseSerial', () => {
     expect(() => normaliseSerial('xyz')).toThrow(TypeError);
   });
 });
+
+describe('openSqliteCaStorage on the sqlite subpath', () => {
+  test('ok/orchard-mdm/sqlite exports the same function as the CA module', async () => {
+    const subpath = await import('../../../src/storage/sqlite/index.js');
+    expect(subpath.openSqliteCaStorage).toBe(openSqliteCaStorage);
+  });
+});
