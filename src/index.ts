@@ -229,13 +229,6 @@ export type {
 } from './identity/ca/authority.js';
 export { importCa, openCaDirectory } from './identity/ca/files.js';
 export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
-/**
- * @deprecated Import `openSqliteCaStorage` and its types from `orchard-mdm/sqlite`; this
- * re-export will be removed from the main entry.
- */
-export { openSqliteCaStorage } from './identity/ca/sqlite.js';
-/** @deprecated Import from `orchard-mdm/sqlite`. */
-export type { SqliteCaStorage, SqliteCaStorageOptions } from './identity/ca/sqlite.js';
 export { createScepHandler } from './identity/scep/handler.js';
 export type {
   ScepDeps,
@@ -280,8 +273,7 @@ export {
 export type { FailInfoName, MessageTypeName, PkiStatusName } from './identity/scep/constants.js';
 export { readPkiMessage, writePkiMessage } from './identity/scep/message.js';
 export type { PkiMessage, WritePkiMessageOptions } from './identity/scep/message.js';
-export { encryptEnvelope } from './identity/scep/envelope.js';
-export type { EnvelopeCipher, EnvelopeOptions } from './identity/scep/envelope.js';
+export type { EnvelopeCipher } from './identity/scep/envelope.js';
 export { createMemoryCertificateStore, normaliseSerial } from './identity/ca/store.js';
 export type {
   CertificateStore,

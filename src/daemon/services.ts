@@ -10,10 +10,10 @@ import {
   createOneTimeChallenges,
   createOutboxWorker,
   createScepHandler,
-  openSqliteCaStorage,
   staticChallenge,
   withCertAuth,
   type ApnsPushProvider,
+  type CertificateAuthority,
   type Logger,
   type MdmCore,
   type MdmCoreOptions,
@@ -22,9 +22,12 @@ import {
   type OutboxWorker,
   type PushFunction,
   type ScepHandler,
-  type SqliteCaStorage,
 } from '../index.js';
-import { createSqliteStorage } from '../storage/sqlite/index.js';
+import {
+  createSqliteStorage,
+  openSqliteCaStorage,
+  type SqliteCaStorage,
+} from '../storage/sqlite/index.js';
 import { openAdminStore, type AdminStore } from './admin-store.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -36,6 +39,8 @@ export interface DaemonServices {
   storage: MdmStorage;
   admin: AdminStore;
   caStorage: SqliteCaStorage;
+  /** The issuing CA: SCEP issues through it, the admin API revokes through it. */
+  ca: CertificateAuthority;
   pki: DaemonPki;
   core: MdmCore;
   service: MdmService;
@@ -129,8 +134,15 @@ export async function openServices(
       webhooks.wake();
     });
   }
-  const service = withCertAuth(core, { store: storage, roots: [pki.ca.certificate], logger });
   const ca = createCa({ material: pki.ca, store: caStorage.certificates });
+  // The CA answers isRevoked(serial): a certificate revoked through the admin API is refused
+  // (400 ERR_DEVICE_CERT_REVOKED, never 401) on the device's next request.
+  const service = withCertAuth(core, {
+    store: storage,
+    roots: [pki.ca.certificate],
+    revocation: ca,
+    logger,
+  });
   const oneTime = createOneTimeChallenges({ store: caStorage.challenges }, { ttlSeconds: 3600 });
   const validator =
     config.scepChallenge === undefined
@@ -144,6 +156,7 @@ export async function openServices(
     storage,
     admin,
     caStorage,
+    ca,
     pki,
     core,
     service,

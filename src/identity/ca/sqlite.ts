@@ -2,7 +2,7 @@
  * SQLite storage of the certificate authority and of one-time SCEP challenges, on better-sqlite3:
  * its own tables (`orchard_ca_*`) and migration, so it can share a file with the MDM storage.
  * The PRIMARY KEY on the serial makes duplicate issuance impossible across processes. The driver
- * is loaded on the first open, so the (deprecated) re-export from the main entry does not load it.
+ * is loaded on the first open. Embedders import it from `orchard-mdm/sqlite`, not the main entry.
  */
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
