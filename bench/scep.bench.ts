@@ -39,7 +39,7 @@ import {
 import { certInfo } from '../src/crypto/cert-info.js';
 import { decryptCms } from '../src/crypto/cms-envelope.js';
 import { readCsr } from '../src/identity/scep/csr-read.js';
-import { encryptEnvelope } from '../src/identity/scep/envelope.js';
+import { encryptCms } from '../src/crypto/cms-envelope.js';
 import { createScepHandler } from '../src/identity/scep/handler.js';
 import { certsOnly, readPkiMessage, writePkiMessage } from '../src/identity/scep/message.js';
 import { startScepServer } from '../test/support/scep-server.js';
@@ -500,7 +500,7 @@ async function phaseBreakdown(dir: string, lane: Lane): Promise<void> {
   const ders = ok.map((v) => decryptCms(v.content, { privateKey, certificate }));
   const csrs = ders.map((d) => readCsr(d, known));
   const issued = await Promise.all(csrs.map((csr) => ca.issue({ csr })));
-  const envelopes = issued.map((i) => encryptEnvelope(certsOnly([i.der]), signer));
+  const envelopes = issued.map((i) => encryptCms(certsOnly([i.der]), signer));
   const rows: [string, number][] = [
     ['read pkiMessage + verify its signature', await cpuPer(bodies, (b) => readPkiMessage(b))],
     [
@@ -526,7 +526,7 @@ async function phaseBreakdown(dir: string, lane: Lane): Promise<void> {
     ],
     [
       'encrypt reply envelope (RSA public op)',
-      await cpuPer(issued, (i) => encryptEnvelope(certsOnly([i.der]), signer)),
+      await cpuPer(issued, (i) => encryptCms(certsOnly([i.der]), signer)),
     ],
     [
       'sign CertRep (1 RSA sign)',

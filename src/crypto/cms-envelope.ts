@@ -39,12 +39,15 @@ import { toPrivateKey, type CertificateInput, type PrivateKeyInput } from './key
 import { digestByOid, Oid, type DigestName } from './oids.js';
 import { decryptPkcs1v15 } from './rsa-pkcs1.js';
 
+/** Content ciphers of EnvelopedData; DES-EDE3-CBC and AES-192 exist for SCEP clients that ask for them. */
+export type CmsCipher = 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc' | 'des-ede3-cbc';
+
 /** Options of {@link encryptCms}. */
 export interface EncryptCmsOptions {
   /** Key transport; default `rsa-pkcs1`, which Apple devices and SCEP clients expect. */
   keyTransport?: 'rsa-oaep' | 'rsa-pkcs1';
   /** Content cipher; default `aes-256-cbc`. */
-  cipher?: 'aes-128-cbc' | 'aes-256-cbc';
+  cipher?: CmsCipher;
 }
 
 /** Options of {@link decryptCms}. */
@@ -54,17 +57,26 @@ export interface DecryptCmsOptions {
   certificate?: CertificateInput;
 }
 
-const ciphers = new Map<string, { name: string; keyLength: number; ivLength: number }>([
-  [Oid.aes128Cbc, { name: 'aes-128-cbc', keyLength: 16, ivLength: 16 }],
-  [Oid.aes192Cbc, { name: 'aes-192-cbc', keyLength: 24, ivLength: 16 }],
-  [Oid.aes256Cbc, { name: 'aes-256-cbc', keyLength: 32, ivLength: 16 }],
-  [Oid.desEde3Cbc, { name: 'des-ede3-cbc', keyLength: 24, ivLength: 8 }],
-]);
+interface CipherSpec {
+  name: CmsCipher;
+  oid: string;
+  keyLength: number;
+  ivLength: number;
+}
 
-const encryptCiphers = new Map([
-  ['aes-128-cbc', { oid: Oid.aes128Cbc, keyLength: 16 }],
-  ['aes-256-cbc', { oid: Oid.aes256Cbc, keyLength: 32 }],
-]);
+/** Every content cipher we read and write, by name. */
+export const CMS_CIPHERS: ReadonlyMap<string, CipherSpec> = new Map(
+  (
+    [
+      ['aes-128-cbc', Oid.aes128Cbc, 16, 16],
+      ['aes-192-cbc', Oid.aes192Cbc, 24, 16],
+      ['aes-256-cbc', Oid.aes256Cbc, 32, 16],
+      ['des-ede3-cbc', Oid.desEde3Cbc, 24, 8],
+    ] as const
+  ).map(([name, oid, keyLength, ivLength]) => [name, { name, oid, keyLength, ivLength }]),
+);
+
+const ciphers = new Map([...CMS_CIPHERS.values()].map((spec) => [spec.oid, spec]));
 
 function decryptError(cause?: unknown): CryptoError {
   return new CryptoError(
@@ -115,10 +127,10 @@ export function encryptCms(
   if (transport !== 'rsa-pkcs1' && transport !== 'rsa-oaep') {
     throw new TypeError(`encryptCms(): unknown key transport ${transport}`);
   }
-  const spec = encryptCiphers.get(cipherName);
+  const spec = CMS_CIPHERS.get(cipherName);
   if (spec === undefined) throw new TypeError(`encryptCms(): unknown cipher ${cipherName}`);
   const cek = randomBytes(spec.keyLength);
-  const iv = randomBytes(16);
+  const iv = randomBytes(spec.ivLength);
   const cipher = createCipheriv(cipherName, cek, iv);
   const encrypted = Buffer.concat([cipher.update(content), cipher.final()]);
   const infos = list.map((r) => recipientInfo(certInfo(r), cek, transport));

@@ -34,6 +34,7 @@ export { verifyCms, type CmsVerification, type VerifyCmsOptions } from './cms-ve
 export {
   encryptCms,
   decryptCms,
+  type CmsCipher,
   type EncryptCmsOptions,
   type DecryptCmsOptions,
 } from './cms-envelope.js';

@@ -5,7 +5,7 @@
  */
 import { createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { parseSignedData } from '../../crypto/cms-parse.js';
-import { decryptCms } from '../../crypto/cms-envelope.js';
+import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
 import {
   toCertificate,
   toPrivateKey,
@@ -19,7 +19,7 @@ import { ScepError } from '../../errors.js';
 import { writeCertificate } from '../ca/certificate.js';
 import { MessageType, type FailInfoName, type PkiStatusName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
-import { encryptEnvelope, envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
+import { envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
 import { readPkiMessage, writePkiMessage } from './message.js';
 
 /** Options of {@link createScepRequest}. */
@@ -58,7 +58,7 @@ export interface CertRepResult {
 export function createScepRequest(options: ScepRequestOptions): ScepRequest {
   const transactionId = options.transactionId ?? randomBytes(16).toString('hex');
   const senderNonce = randomBytes(16);
-  const envelope = encryptEnvelope(options.content, options.recipient, {
+  const envelope = encryptCms(options.content, options.recipient, {
     ...(options.cipher ? { cipher: options.cipher } : {}),
     ...(options.keyTransport ? { keyTransport: options.keyTransport } : {}),
   });

@@ -5,7 +5,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '../../crypto/chain.js';
-import { decryptCms } from '../../crypto/cms-envelope.js';
+import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
 import { certInfo } from '../../crypto/cert-info.js';
 import type { ParsedCsr } from '../../crypto/csr.js';
 import { decodeName, formatName } from '../../crypto/name.js';
@@ -18,7 +18,7 @@ import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
 import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
 import { readCsr, type KnownKey } from './csr-read.js';
-import { encryptEnvelope, envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
+import { envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
 import { certsOnly, readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
 import { spkiOfCsr } from '../ca/spki.js';
 import type { PendingRequests } from './pending.js';
@@ -157,7 +157,7 @@ async function issue(
       { transactionId: d.msg.transactionId, serial: issued.serial },
       'SCEP certificate issued',
     );
-    return encryptEnvelope(certsOnly([issued.der]), d.signer, { cipher: d.cipher });
+    return encryptCms(certsOnly([issued.der]), d.signer, { cipher: d.cipher });
   } catch (error) {
     const refusal = policyRefusalOf(error);
     if (refusal === undefined) throw error;
