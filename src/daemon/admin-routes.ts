@@ -3,7 +3,14 @@
  * class (`public`, `read`, `write`) and handler. The router matches a route first and applies
  * exactly the authentication that route declares, so auth and handler can never disagree.
  */
-import { isDict, type MdmCore, type MdmStorage } from '../index.js';
+import {
+  isDict,
+  type CertificateAuthority,
+  type CertificateStore,
+  type MdmCore,
+  type MdmStorage,
+} from '../index.js';
+import { certificateRoutes } from './admin-certificates.js';
 import type { AdminStore } from './admin-store.js';
 import {
   boolField,
@@ -35,6 +42,10 @@ export interface AdminDeps {
   admin: AdminStore;
   enrollment: EnrollmentService;
   pushEnabled: boolean;
+  /** The issuing CA: certificate lookups and revocation. */
+  ca: CertificateAuthority;
+  /** The CA's store, for listing what it issued. */
+  certificates: CertificateStore;
 }
 
 /** A matched request. `actor` is the API key id (`ak_...`) or `anonymous` on public routes. */
@@ -317,5 +328,6 @@ const adminRoutes: AdminRoute[] = [
 export const ROUTES: readonly AdminRoute[] = [
   ...enrollmentRoutes,
   ...commandRoutes,
+  ...certificateRoutes,
   ...adminRoutes,
 ];

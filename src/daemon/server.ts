@@ -109,6 +109,8 @@ async function serveAdmin(
     admin: deps.services.admin,
     enrollment: deps.enrollment,
     pushEnabled: deps.services.push !== undefined,
+    ca: deps.services.ca,
+    certificates: deps.services.caStorage.certificates,
   };
   const client = clientOf(req);
   const blocked = deps.limits?.adminAuth.blocked(client);
