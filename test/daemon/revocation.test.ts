@@ -84,8 +84,11 @@ interface Enrolled {
   serial: string;
 }
 
-/** A device enrolled like a real one: link, profile, SCEP certificate, Authenticate, TokenUpdate. */
-async function enrollDevice(): Promise<Enrolled> {
+/**
+ * A device enrolled like a real one: link, profile, SCEP certificate, Authenticate, TokenUpdate;
+ * `keys` re-enrolls an existing device.
+ */
+async function enrollDevice(keys?: Record<string, string>): Promise<Enrolled> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const rep = await pkiOperation(privateKey, { challenge: await challengeFromLink() });
   expect(rep.status).toBe('SUCCESS');
@@ -94,6 +97,7 @@ async function enrollDevice(): Promise<Enrolled> {
     baseUrl: h.daemon.url,
     topic: h.topic,
     identity: { certificate, privateKey },
+    ...(keys === undefined ? {} : { keys }),
   });
   await device.enroll();
   return { device, certificate, privateKey, serial: normaliseSerial(certificate.serialNumber) };
@@ -216,6 +220,16 @@ describe('revoking a device certificate through the admin API', () => {
     expect(rep).toMatchObject({ status: 'FAILURE', failInfo: 'badCertId' });
   });
 
+  test('ok/the OpenAPI document declares the certificate routes and their scopes', async () => {
+    const doc = await h.api('GET', '/api/v1/openapi.json', undefined, null);
+    const paths = doc.body.paths as Record<string, Record<string, Record<string, unknown>>>;
+    expect(paths['/api/v1/certificates']?.get?.['x-orchard-scope']).toBe('read');
+    expect(paths['/api/v1/certificates/{serial}']?.get?.['x-orchard-scope']).toBe('read');
+    const revoke = paths['/api/v1/certificates/{serial}/revoke']?.post;
+    expect(revoke?.['x-orchard-scope']).toBe('write');
+    expect(JSON.stringify(revoke?.requestBody)).toContain('reason');
+  });
+
   test('ok/the other device keeps polling and can still renew', async () => {
     expectOk(await b.device.idle(), 'Idle of B');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -223,5 +237,14 @@ describe('revoking a device certificate through the admin API', () => {
       renew: { certificate: b.certificate, privateKey: b.privateKey },
     });
     expect(rep.status).toBe('SUCCESS');
+  });
+
+  test('ok/the revoked device re-enrolls with a new link and certificate and polls again', async () => {
+    const again = await enrollDevice(a.device.keys);
+    expect(again.device.enrollmentId).toBe(a.device.enrollmentId);
+    expectOk(await again.device.idle(), 'Idle after re-enrollment');
+    expect((await a.device.idle()).status).toBe(400);
+    const read = await h.api('GET', `/api/v1/certificates/${again.serial}`);
+    expect(read.body).toMatchObject({ revoked: false, boundEnrollmentId: a.device.enrollmentId });
   });
 });
