@@ -134,21 +134,55 @@ export function parseDate(raw: string): Date {
   return date;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Base64 alphabet and XML whitespace anywhere, then at most two `=` (whitespace between). */
+const BASE64_SPACED = /^[A-Za-z0-9+/\t\n\r ]*(?:=[\t\n\r ]*){0,2}$/;
 const XML_SPACE = /[\t\n\r ]+/g;
 
-/** Decodes `<data>` base64 (XML whitespace allowed anywhere, otherwise strict) into a fresh Uint8Array. */
+function malformed(raw: string): never {
+  return fail('ERR_PLIST_SYNTAX', 'malformed base64 in <data>', raw);
+}
+
+/**
+ * Decodes `<data>` base64 (XML whitespace allowed anywhere, otherwise strict) into a fresh
+ * Uint8Array. Node's decoder skips whitespace itself, so the text is never copied: the
+ * pattern checks the alphabet, and the quartet count follows from the decoded length, the
+ * padding and the last significant characters (see {@link quartetsComplete}).
+ */
 export function parseData(raw: string): Uint8Array {
-  // Apple wraps base64 in lines; one replace pass is cheaper than a whitespace-aware pattern.
-  const text =
-    raw.includes('\n') || raw.includes(' ') || raw.includes('\t') || raw.includes('\r')
-      ? raw.replace(XML_SPACE, '')
-      : raw;
-  if (text.length % 4 !== 0 || !BASE64.test(text)) {
-    fail('ERR_PLIST_SYNTAX', 'malformed base64 in <data>', raw);
-  }
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
-  Buffer.from(out.buffer, out.byteOffset, out.length).write(text, 'base64');
+  if (!BASE64_SPACED.test(raw)) malformed(raw);
+  const decoded = Buffer.from(raw, 'base64');
+  const tail = significantTail(raw);
+  if (!quartetsComplete(raw, decoded, tail)) malformed(raw);
+  const out = new Uint8Array(decoded.length);
+  out.set(decoded);
   return out;
+}
+
+/** The last (up to) six non-whitespace characters of `raw`, in order. */
+function significantTail(raw: string): string {
+  let tail = '';
+  for (let i = raw.length - 1; i >= 0 && tail.length < 6; i--) {
+    const c = raw.charCodeAt(i);
+    if (!isSpace(c)) tail = raw.charAt(i) + tail;
+  }
+  return tail;
+}
+
+/**
+ * Whether the significant characters of `raw` (alphabet already checked) form whole quartets.
+ * With `p` padding characters the decoded length must be ≡ 0, 2, 1 (mod 3) for p = 0, 1, 2;
+ * that leaves one ambiguity, a dangling symbol after whole quartets (which Node ignores). Then
+ * the last four symbols differ from the re-encoded last three bytes unless the last five
+ * symbols are all equal, the one case counted exactly.
+ */
+function quartetsComplete(raw: string, decoded: Buffer, tail: string): boolean {
+  const len = decoded.length;
+  if (len === 0) return tail.length === 0;
+  const pad = tail.endsWith('==') ? 2 : tail.endsWith('=') ? 1 : 0;
+  if (len % 3 !== (3 - pad) % 3) return false;
+  if (pad !== 0) return true;
+  if (tail.slice(-4) !== decoded.toString('base64', len - 3, len)) return false;
+  const c = tail.charAt(tail.length - 1);
+  const uniform = tail.length >= 5 && tail.slice(-5) === c.repeat(5);
+  return !uniform || raw.replace(XML_SPACE, '').length % 4 === 0;
 }
