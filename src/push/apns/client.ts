@@ -92,15 +92,27 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
       pool.submit({ spec, deadline: 0, done: resolve });
     });
 
-  /** The common case without an async frame of its own: one attempt, answered 200. */
+  /**
+   * The common case without an async frame or a second promise: one attempt, answered 200,
+   * settles the promise straight from the connection's callback.
+   */
   function send(spec: ApnsRequestSpec): Promise<SendResult> {
     if (closed || !breaker.allow()) return retrying(spec);
-    return attempt(spec).then((result) => {
-      if (result.kind !== 'response' || result.status !== 200) return retrying(spec, result);
-      breaker.success();
-      const sent: SendResult = { outcome: 'sent', status: 200 };
-      if (result.apnsId !== undefined) sent.apnsId = result.apnsId;
-      return sent;
+    return new Promise((resolve) => {
+      pool.submit({
+        spec,
+        deadline: 0,
+        done(result) {
+          if (result.kind !== 'response' || result.status !== 200) {
+            resolve(retrying(spec, result));
+            return;
+          }
+          breaker.success();
+          const sent: SendResult = { outcome: 'sent', status: 200 };
+          if (result.apnsId !== undefined) sent.apnsId = result.apnsId;
+          resolve(sent);
+        },
+      });
     });
   }
 

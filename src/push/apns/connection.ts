@@ -71,8 +71,12 @@ function onResponse(
   headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader,
 ): void {
   const fl = this[FL];
-  fl.status = headers[':status'] ?? 0;
+  const status = headers[':status'] ?? 0;
+  fl.status = status;
   fl.apnsId = headers['apns-id'] as string | undefined;
+  // A 200 has no body worth reading: drain it without a 'data' listener per stream.
+  if (status === 200) this.resume();
+  else this.on('data', onData);
 }
 function onData(this: TaggedStream, chunk: Buffer): void {
   const fl = this[FL];
@@ -116,13 +120,14 @@ const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM;
 const CANCEL = http2.constants.NGHTTP2_CANCEL;
 
 function headersOf(spec: ApnsRequestSpec): http2.OutgoingHttpHeaders {
+  // One literal shape for every push (node:http2 copies the object anyway).
   const headers: http2.OutgoingHttpHeaders = {
     ':method': 'POST',
-    ':path': `/3/device/${spec.token}`,
+    ':path': '/3/device/' + spec.token,
     'apns-topic': spec.topic,
     'apns-push-type': 'mdm',
     'apns-priority': spec.priority === 5 ? '5' : '10',
-    'apns-expiration': String(spec.expiration),
+    'apns-expiration': spec.expiration === 0 ? '0' : String(spec.expiration),
   };
   if (spec.apnsId !== undefined) headers['apns-id'] = spec.apnsId;
   return headers;
@@ -217,7 +222,8 @@ export function openConnection(
     send(req) {
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = session.request(headersOf(req.spec), { endStream: false });
+        // POST leaves the stream open for the body (endStream defaults to false).
+        stream = session.request(headersOf(req.spec));
       } catch {
         stopTaking();
         req.done({ kind: 'unprocessed' });
@@ -236,7 +242,6 @@ export function openConnection(
       inflight.add(fl);
       (stream as TaggedStream)[FL] = fl;
       stream.on('response', onResponse);
-      stream.on('data', onData);
       stream.on('error', ignore);
       stream.on('close', onClose);
       stream.end(req.spec.body);

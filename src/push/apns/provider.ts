@@ -77,6 +77,20 @@ function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushRe
   return result;
 }
 
+type Settle = (i: number, result: PushResult) => void;
+type Fail = (err: unknown) => void;
+
+let lastMagic = '';
+let lastBody = '';
+/** The push body `{"mdm":"<PushMagic>"}`; repeated PushMagics reuse the last string. */
+function bodyOf(pushMagic: string): string {
+  if (pushMagic !== lastMagic) {
+    lastBody = `{"mdm":${JSON.stringify(pushMagic)}}`;
+    lastMagic = pushMagic;
+  }
+  return lastBody;
+}
+
 function early(target: PushTarget, outcome: PushResult['outcome'], reason: string): PushResult {
   return { enrollmentId: target.enrollmentId, outcome, reason };
 }
@@ -167,27 +181,90 @@ export function createApnsPushProvider(
     }
   }
 
-  async function pushOne(target: PushTarget): Promise<PushResult> {
+  /**
+   * Pushes to one target: returns the result when it is known at once, else `undefined` and
+   * calls `settle(i, result)` once (or `fail` on an unexpected error). No async frame per push.
+   */
+  function pushOne(
+    target: PushTarget,
+    i: number,
+    settle: Settle,
+    fail: Fail,
+  ): PushResult | undefined {
     const token = precheck(target);
     if (typeof token !== 'string') return token;
     // The PushMagic is part of the key: a push with a new one (re-enrollment) must not be skipped.
-    const key = `${token}/${target.pushMagic}`;
+    const key = token + '/' + target.pushMagic;
     const hit = coalescer.find(key);
-    if (hit !== undefined) return resultOf(target, await hit, true);
+    if (hit !== undefined) {
+      if (!(hit instanceof Promise)) return resultOf(target, hit, true);
+      hit.then((r) => {
+        settle(i, resultOf(target, r, true));
+      }, fail);
+      return undefined;
+    }
     const exp =
       opts.expirationSeconds === 0 ? 0 : Math.floor(now() / 1000) + opts.expirationSeconds;
     const running = client.send({
       token,
       topic: cert.topic,
-      body: `{"mdm":${JSON.stringify(target.pushMagic)}}`,
+      body: bodyOf(target.pushMagic),
       expiration: exp,
       priority: opts.priority,
     });
     coalescer.start(key, running);
-    const result = await running;
-    coalescer.finish(key, result);
-    if (result.outcome !== 'sent') record(target, token, result);
-    return resultOf(target, result, false);
+    running.then((result) => {
+      try {
+        coalescer.finish(key, result);
+        if (result.outcome !== 'sent') record(target, token, result);
+        settle(i, resultOf(target, result, false));
+      } catch (err) {
+        fail(err);
+      }
+    }, fail);
+    return undefined;
+  }
+
+  /** Runs `targets` with at most `maxPending` in progress (shared with other calls). */
+  function runAll(targets: readonly PushTarget[]): Promise<PushResult[]> {
+    const n = targets.length;
+    const results = new Array<PushResult>(n);
+    if (n === 0) return Promise.resolve(results);
+    const cap = Math.min(n, opts.maxPending);
+    return new Promise((resolve, reject) => {
+      let next = 0;
+      let active = 0;
+      let left = n;
+      const done = (i: number, r: PushResult): void => {
+        results[i] = r;
+        limiter.release();
+        active--;
+        left--;
+      };
+      const start = (i: number): void => {
+        const r = pushOne(targets[i] as PushTarget, i, settle, reject);
+        if (r !== undefined) done(i, r);
+      };
+      const pump = (): void => {
+        while (next < n && active < cap) {
+          const i = next++;
+          active++;
+          const wait = limiter.acquire();
+          if (wait === undefined) start(i);
+          else
+            wait.then(() => {
+              start(i);
+              pump();
+            }, reject);
+        }
+        if (left === 0) resolve(results);
+      };
+      const settle = (i: number, r: PushResult): void => {
+        done(i, r);
+        pump();
+      };
+      pump();
+    });
   }
 
   const provider: ApnsPushProvider = {
@@ -199,23 +276,7 @@ export function createApnsPushProvider(
     },
     async push(targets) {
       provider.checkExpiry();
-      const results = new Array<PushResult>(targets.length);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < targets.length) {
-          const i = next++;
-          const wait = limiter.acquire();
-          if (wait) await wait;
-          try {
-            results[i] = await pushOne(targets[i] as PushTarget);
-          } finally {
-            limiter.release();
-          }
-        }
-      };
-      const workers = Math.min(targets.length, opts.maxPending);
-      await Promise.all(Array.from({ length: workers }, worker));
-      return results;
+      return runAll(targets);
     },
     async reloadCertificate(source, reloadOptions = {}) {
       const next = 'topic' in source ? source : loadPushCertificate(source, { now });
