@@ -146,11 +146,14 @@ describe('withCertAuth with a revocation source', () => {
 
   test('fail/nothing is stored for a revoked device (TokenUpdate, CheckOut)', async () => {
     const dev = await enrolledDevice(s);
+    // Last-seen times are written behind (1 s); settle them so the snapshot is stable.
+    await s.core.flush();
     const before = await s.storage.findEnrollment(dev.enrollmentId);
     expect(before?.enrolled).toBe(true);
     await s.ca.revoke(dev.options.identity.certificate.serialNumber);
     expect((await dev.tokenUpdate({ PushMagic: 'stolen-magic' })).status).toBe(400);
     expect((await dev.checkin('CheckOut', { Topic: TOPIC })).status).toBe(400);
+    await s.core.flush();
     const after = await s.storage.findEnrollment(dev.enrollmentId);
     expect(after).toEqual(before);
   });
@@ -181,6 +184,8 @@ describe('withCertAuth with a revocation source', () => {
     ['TypeError', () => new TypeError('bad serial')],
   ] as const)('fail/lookup throwing %s answers 503 on every route, never 401', async (_n, make) => {
     const dev = await enrolledDevice(s);
+    // Last-seen times are written behind (1 s); settle them so the snapshot is stable.
+    await s.core.flush();
     const before = await s.storage.findEnrollment(dev.enrollmentId);
     s.lookup = () => Promise.reject(make());
     try {
