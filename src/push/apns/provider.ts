@@ -20,6 +20,7 @@ import {
   type PushCertificateSource,
 } from './certificate.js';
 import { createApnsClient, type SendResult } from './client.js';
+import { runBatch, type Settle } from './batch.js';
 import { createCoalescer } from './coalescer.js';
 import { createExpiryMonitor, EXPIRY_THRESHOLDS } from './expiry.js';
 import { createLimiter } from './limiter.js';
@@ -77,7 +78,6 @@ function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushRe
   return result;
 }
 
-type Settle = (i: number, result: PushResult) => void;
 type Fail = (err: unknown) => void;
 
 let lastMagic = '';
@@ -188,7 +188,7 @@ export function createApnsPushProvider(
   function pushOne(
     target: PushTarget,
     i: number,
-    settle: Settle,
+    settle: Settle<PushResult>,
     fail: Fail,
   ): PushResult | undefined {
     const token = precheck(target);
@@ -225,48 +225,6 @@ export function createApnsPushProvider(
     return undefined;
   }
 
-  /** Runs `targets` with at most `maxPending` in progress (shared with other calls). */
-  function runAll(targets: readonly PushTarget[]): Promise<PushResult[]> {
-    const n = targets.length;
-    const results = new Array<PushResult>(n);
-    if (n === 0) return Promise.resolve(results);
-    const cap = Math.min(n, opts.maxPending);
-    return new Promise((resolve, reject) => {
-      let next = 0;
-      let active = 0;
-      let left = n;
-      const done = (i: number, r: PushResult): void => {
-        results[i] = r;
-        limiter.release();
-        active--;
-        left--;
-      };
-      const start = (i: number): void => {
-        const r = pushOne(targets[i] as PushTarget, i, settle, reject);
-        if (r !== undefined) done(i, r);
-      };
-      const pump = (): void => {
-        while (next < n && active < cap) {
-          const i = next++;
-          active++;
-          const wait = limiter.acquire();
-          if (wait === undefined) start(i);
-          else
-            wait.then(() => {
-              start(i);
-              pump();
-            }, reject);
-        }
-        if (left === 0) resolve(results);
-      };
-      const settle = (i: number, r: PushResult): void => {
-        done(i, r);
-        pump();
-      };
-      pump();
-    });
-  }
-
   const provider: ApnsPushProvider = {
     get topic() {
       return cert.topic;
@@ -276,7 +234,9 @@ export function createApnsPushProvider(
     },
     async push(targets) {
       provider.checkExpiry();
-      return runAll(targets);
+      return runBatch(targets.length, opts.maxPending, limiter, (i, settle, fail) =>
+        pushOne(targets[i] as PushTarget, i, settle, fail),
+      );
     },
     async reloadCertificate(source, reloadOptions = {}) {
       const next = 'topic' in source ? source : loadPushCertificate(source, { now });
