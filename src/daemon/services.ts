@@ -84,12 +84,7 @@ function retentionOf(config: DaemonConfig) {
  */
 function coreOptions(push: ApnsPushProvider | undefined, outbox: boolean): MdmCoreOptions {
   if (!push) return { outbox };
-  return {
-    outbox,
-    get topic() {
-      return push.topic;
-    },
-  };
+  return { outbox, topic: () => push.topic };
 }
 
 /**

@@ -41,7 +41,8 @@ const FACT_KEYS = [
 export const REENROLLMENT_FACT = 'orchard:reenrollment';
 
 function checkTopic(ctx: CoreContext, topic: string): void {
-  if (ctx.options.topic !== undefined && topic !== ctx.options.topic) {
+  const ours = typeof ctx.options.topic === 'function' ? ctx.options.topic() : ctx.options.topic;
+  if (ours !== undefined && topic !== ours) {
     throw new DeviceAuthError('ERR_TOPIC', 'Topic is not our push topic', { detail: topic });
   }
 }

@@ -43,8 +43,11 @@ export interface MdmCoreDeps {
 
 /** Behaviour switches of the core. */
 export interface MdmCoreOptions {
-  /** The APNs topic of our push certificate; Authenticate/TokenUpdate naming another are refused. */
-  topic?: string;
+  /**
+   * The APNs topic of our push certificate; Authenticate/TokenUpdate naming another are refused.
+   * A function is asked on every check-in, so a topic change after a certificate reload applies.
+   */
+  topic?: string | (() => string);
   /** Write every event to the storage outbox for webhook delivery (default true). */
   outbox?: boolean;
   /** How long last-seen times are buffered before one batched write (ms, default 1000). */
