@@ -80,6 +80,7 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
   function dispatch(): void {
     if (closed) return;
     let i = 0;
+    let deadline = -1;
     while (head < queue.length && i < conns.length) {
       const conn = conns[i];
       if (conn === undefined || conn.free() <= 0) {
@@ -87,7 +88,9 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
         continue;
       }
       const req = queue[head++] as PendingRequest;
-      req.deadline = now() + timeoutMs;
+      // One clock read per dispatch round, not per request.
+      if (deadline < 0) deadline = now() + timeoutMs;
+      req.deadline = deadline;
       conn.send(req);
     }
     if (head > 1024 && head * 2 > queue.length) {

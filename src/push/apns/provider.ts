@@ -80,17 +80,6 @@ function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushRe
 
 type Fail = (err: unknown) => void;
 
-let lastMagic = '';
-let lastBody = '';
-/** The push body `{"mdm":"<PushMagic>"}`; repeated PushMagics reuse the last string. */
-function bodyOf(pushMagic: string): string {
-  if (pushMagic !== lastMagic) {
-    lastBody = `{"mdm":${JSON.stringify(pushMagic)}}`;
-    lastMagic = pushMagic;
-  }
-  return lastBody;
-}
-
 function early(target: PushTarget, outcome: PushResult['outcome'], reason: string): PushResult {
   return { enrollmentId: target.enrollmentId, outcome, reason };
 }
@@ -141,6 +130,16 @@ export function createApnsPushProvider(
     isSent: (r) => r.outcome === 'sent',
   });
   const limiter = createLimiter(opts.maxPending);
+  let lastMagic = '';
+  let lastBody = '';
+  /** The push body `{"mdm":"<PushMagic>"}`; a repeated PushMagic reuses the last string. */
+  const bodyOf = (pushMagic: string): string => {
+    if (pushMagic !== lastMagic) {
+      lastBody = `{"mdm":${JSON.stringify(pushMagic)}}`;
+      lastMagic = pushMagic;
+    }
+    return lastBody;
+  };
   const timer =
     opts.expiryCheckIntervalMs > 0
       ? setInterval(() => {
