@@ -33,6 +33,7 @@ export function runBatch<R>(
     let next = 0;
     let active = 0;
     let left = n;
+    const fail: (err: unknown) => void = reject;
     const done = (i: number, r: R): void => {
       results[i] = r;
       limiter.release();
@@ -40,7 +41,7 @@ export function runBatch<R>(
       left--;
     };
     const run = (i: number): void => {
-      const r = start(i, settle, reject);
+      const r = start(i, settle, fail);
       if (r !== undefined) done(i, r);
     };
     const pump = (): void => {
@@ -51,9 +52,13 @@ export function runBatch<R>(
         if (wait === undefined) run(i);
         else
           wait.then(() => {
-            run(i);
-            pump();
-          }, reject);
+            try {
+              run(i);
+              pump();
+            } catch (err) {
+              fail(err);
+            }
+          }, fail);
       }
       if (left === 0) resolve(results);
     };
