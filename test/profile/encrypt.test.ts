@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OrchardError } from '../../src/errors.js';
 import { decodePlist, encodePlist, type PlistDict } from '../../src/protocol/plist.js';
 import { decryptProfile, encryptProfile } from '../../src/profile/encrypt.js';
 import { setRemovalPassword } from '../../src/profile/removal-policy.js';
 import { signProfile } from '../../src/profile/sign.js';
 import { verifyProfile } from '../../src/profile/verify.js';
+import { codeOf } from '../support/errors.js';
 import { createTestPki, openssl, sampleProfile, type TestPki } from './sign-fixtures.js';
 
 let pki: TestPki;
@@ -16,16 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pki.cleanup();
 });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OrchardError) return error.code;
-    throw error;
-  }
-  throw new Error('expected an OrchardError, nothing was thrown');
-}
 
 async function opensslDecrypt(envelope: Uint8Array, name: string): Promise<Buffer> {
   const file = join(pki.dir, `${name}.p7m`);

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { signCms } from '../../src/crypto/cms-sign.js';
-import { OrchardError } from '../../src/errors.js';
 import { encodePlist, type PlistDict } from '../../src/protocol/plist.js';
 import { signProfile } from '../../src/profile/sign.js';
 import { verifyProfile } from '../../src/profile/verify.js';
+import { codeOf } from '../support/errors.js';
 import {
   createTestPki,
   openssl,
@@ -21,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pki.cleanup();
 });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof OrchardError) return error.code;
-    throw error;
-  }
-  throw new Error('expected an OrchardError, nothing was thrown');
-}
 
 function signer(kind: 'rsa' | 'ec'): Identity {
   return kind === 'rsa' ? pki.rsaSigner : pki.ecSigner;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { PlistError } from '../../src/errors.js';
+import { codeOf } from './plist-support.js';
 import { type PlistValue, PlistReal, decodePlist, encodePlist } from '../../src/protocol/plist.js';
 
 const HEAD =
@@ -7,16 +7,6 @@ const HEAD =
   '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n' +
   '<plist version="1.0">\n';
 const doc = (body: string): string => `${HEAD}${body}\n</plist>\n`;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PlistError) return err.code;
-    return `not a PlistError: ${String(err)}`;
-  }
-  return 'no error';
-}
 
 describe('decodePlist XML', () => {
   test.each<[string, string, PlistValue]>([
