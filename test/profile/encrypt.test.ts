@@ -7,7 +7,13 @@ import { setRemovalPassword } from '../../src/profile/removal-policy.js';
 import { signProfile } from '../../src/profile/sign.js';
 import { verifyProfile } from '../../src/profile/verify.js';
 import { codeOf } from '../support/errors.js';
-import { createTestPki, openssl, sampleProfile, type TestPki } from './sign-fixtures.js';
+import {
+  createTestPki,
+  openssl,
+  opensslVerify,
+  sampleProfile,
+  type TestPki,
+} from './sign-fixtures.js';
 
 let pki: TestPki;
 beforeAll(async () => {
@@ -109,20 +115,7 @@ describe('encryptProfile', () => {
       privateKey: pki.rsaSigner.key,
       chain: [pki.intermediate.cert],
     });
-    const file = join(pki.dir, 'encrypted-signed.mobileconfig');
-    await writeFile(file, signed);
-    await openssl(pki.dir, [
-      'cms',
-      '-verify',
-      '-inform',
-      'DER',
-      '-in',
-      file,
-      '-CAfile',
-      pki.root.certPath,
-      '-purpose',
-      'any',
-    ]);
+    await opensslVerify(pki, 'encrypted-signed.mobileconfig', signed);
     const verified = verifyProfile(signed, { roots: [pki.root.cert] });
     expect(decryptProfile(verified.profile, { privateKey: pki.device.key })).toEqual(
       sampleProfile(),

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ensureDistBuilt } from '../support/dist.js';
-import { createTestPki, openssl, type TestPki } from './sign-fixtures.js';
+import { createTestPki, opensslVerify, type TestPki } from './sign-fixtures.js';
 
 // Each case starts `node` with tsx several times; on two busy cores that takes a while.
 jest.setTimeout(120_000);
@@ -36,20 +34,7 @@ describe('examples/sign-profile.ts', () => {
     const r = await example(pki.ecSigner.certPath, pki.ecSigner.keyPath, pki.intermediate.certPath);
     expect(r.stderr).toMatch(/signed com\.example\.wifi as CN=Orchard Test ec-signer/);
     expect(r.code).toBe(0);
-    const file = join(pki.dir, 'example.mobileconfig');
-    await writeFile(file, r.stdout);
-    const { stdout } = await openssl(pki.dir, [
-      'cms',
-      '-verify',
-      '-inform',
-      'DER',
-      '-in',
-      file,
-      '-CAfile',
-      pki.root.certPath,
-      '-purpose',
-      'any',
-    ]);
+    const { stdout } = await opensslVerify(pki, 'example.mobileconfig', r.stdout);
     expect(stdout.toString()).toContain('<string>Example Corp</string>');
   });
 

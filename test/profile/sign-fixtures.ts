@@ -32,6 +32,33 @@ export async function openssl(
   return done;
 }
 
+/**
+ * Writes `signed` to `name` in the PKI's folder and runs `openssl cms|smime -verify -inform DER`
+ * on it against `caPath` (default: the test root); rejects when openssl refuses it.
+ */
+export async function opensslVerify(
+  pki: TestPki,
+  name: string,
+  signed: Uint8Array,
+  options: { tool?: 'cms' | 'smime'; caPath?: string } = {},
+): Promise<{ stdout: Buffer; stderr: string }> {
+  const file = join(pki.dir, name);
+  await writeFile(file, signed);
+  const ca = options.caPath ?? pki.root.certPath;
+  return openssl(pki.dir, [
+    options.tool ?? 'cms',
+    '-verify',
+    '-inform',
+    'DER',
+    '-in',
+    file,
+    '-CAfile',
+    ca,
+    '-purpose',
+    'any',
+  ]);
+}
+
 /** One certificate and its key, as PEM text and as file paths. */
 export interface Identity {
   cert: string;

@@ -9,6 +9,7 @@ import { codeOf } from '../support/errors.js';
 import {
   createTestPki,
   openssl,
+  opensslVerify,
   sampleProfile,
   type Identity,
   type TestPki,
@@ -39,21 +40,11 @@ describe('signProfile is accepted by openssl', () => {
   test.each(['rsa', 'ec'] as const)(
     'ok/%s signer: openssl cms -verify with only the root',
     async (kind) => {
-      const signed = sign(kind);
-      const file = join(pki.dir, `signed-${kind}.mobileconfig`);
-      await writeFile(file, signed);
-      const { stdout, stderr } = await openssl(pki.dir, [
-        'cms',
-        '-verify',
-        '-inform',
-        'DER',
-        '-in',
-        file,
-        '-CAfile',
-        pki.root.certPath,
-        '-purpose',
-        'any',
-      ]);
+      const { stdout, stderr } = await opensslVerify(
+        pki,
+        `signed-${kind}.mobileconfig`,
+        sign(kind),
+      );
       expect(stderr).toMatch(/Verification successful/);
       expect(stdout.equals(encodePlist(sampleProfile()))).toBe(true);
     },
@@ -62,57 +53,24 @@ describe('signProfile is accepted by openssl', () => {
   test.each(['rsa', 'ec'] as const)(
     'ok/%s signer: openssl smime -verify -inform DER',
     async (kind) => {
-      const file = join(pki.dir, `smime-${kind}.mobileconfig`);
-      await writeFile(file, sign(kind));
-      const { stdout } = await openssl(pki.dir, [
-        'smime',
-        '-verify',
-        '-inform',
-        'DER',
-        '-in',
-        file,
-        '-CAfile',
-        pki.root.certPath,
-        '-purpose',
-        'any',
-      ]);
+      const { stdout } = await opensslVerify(pki, `smime-${kind}.mobileconfig`, sign(kind), {
+        tool: 'smime',
+      });
       expect(stdout.toString()).toContain('<string>Orchard Corp</string>');
     },
   );
 
   test('fail/openssl refuses the same signature under a foreign root', async () => {
-    const file = join(pki.dir, 'foreign.mobileconfig');
-    await writeFile(file, sign('rsa'));
     await expect(
-      openssl(pki.dir, [
-        'cms',
-        '-verify',
-        '-inform',
-        'DER',
-        '-in',
-        file,
-        '-CAfile',
-        pki.foreignRoot.certPath,
-      ]),
+      opensslVerify(pki, 'foreign.mobileconfig', sign('rsa'), {
+        caPath: pki.foreignRoot.certPath,
+      }),
     ).rejects.toThrow(/certificate verify error|unable to get/);
   });
 
   test('ok/raw binary plist bytes are signed exactly as given', async () => {
     const binary = encodePlist(sampleProfile(), { format: 'binary' });
-    const file = join(pki.dir, 'binary.mobileconfig');
-    await writeFile(file, sign('rsa', binary));
-    const { stdout } = await openssl(pki.dir, [
-      'cms',
-      '-verify',
-      '-inform',
-      'DER',
-      '-in',
-      file,
-      '-CAfile',
-      pki.root.certPath,
-      '-purpose',
-      'any',
-    ]);
+    const { stdout } = await opensslVerify(pki, 'binary.mobileconfig', sign('rsa', binary));
     expect(stdout.equals(binary)).toBe(true);
   });
 });
