@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { encodePlist } from '../../src/protocol/plist.js';
 import { signProfile } from '../../src/profile/sign.js';
 import { createTestPki, openssl, sampleProfile, type TestPki } from '../profile/sign-fixtures.js';
-import { orchard } from './profile-run.js';
+import { orchard } from '../support/cli.js';
 
 // Each case starts `node` with tsx several times; on two busy cores that takes a while.
 jest.setTimeout(120_000);

@@ -1,27 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { decodePlist } from '../../src/protocol/plist.js';
 import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
+import { orchard, type CliResult } from '../support/cli.js';
 
-const run = promisify(execFile);
 let dir: string;
 const at = (name: string): string => join(dir, name);
 
-async function orchard(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', ['bin/orchard', 'push', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const push = (...args: string[]): Promise<CliResult> => orchard('push', ...args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'orchard-push-cli-'));
@@ -32,7 +21,7 @@ afterAll(() => {
 
 describe('orchard push csr', () => {
   test('ok/writes an RSA 2048 key (0600) and a CSR openssl verifies', async () => {
-    const r = await orchard(
+    const r = await push(
       'csr',
       '--key',
       at('push.key'),
@@ -64,7 +53,7 @@ describe('orchard push csr', () => {
 
   test('fail/refuses to overwrite an existing key without --force', async () => {
     writeFileSync(at('exists.key'), 'keep me');
-    const r = await orchard('csr', '--key', at('exists.key'), '--csr', at('other.csr'));
+    const r = await push('csr', '--key', at('exists.key'), '--csr', at('other.csr'));
     expect(r.code).toBe(1);
     expect(readFileSync(at('exists.key'), 'utf8')).toBe('keep me');
   });
@@ -89,7 +78,7 @@ describe('orchard push csr', () => {
       ],
       { stdio: 'ignore' },
     );
-    const r = await orchard(
+    const r = await push(
       'csr',
       '--key',
       at('c.key'),
@@ -159,7 +148,7 @@ describe('orchard push csr', () => {
       1,
     ],
   ])('%s', async (_name, args, code) => {
-    const r = await orchard('csr', ...args.map((a) => (a.includes('.') ? at(a) : a)));
+    const r = await push('csr', ...args.map((a) => (a.includes('.') ? at(a) : a)));
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(/orchard push|error/);
   });
@@ -192,7 +181,7 @@ describe('orchard push inspect', () => {
     ['ok/PEM certificate with its key', ['push.pem', '--key', 'push-key.pem']],
     ['ok/PKCS#12', ['push.p12', '--password', 'pw']],
   ])('%s', async (_name, args) => {
-    const r = await orchard('inspect', ...args.map((a) => (a.includes('.') ? at(a) : a)));
+    const r = await push('inspect', ...args.map((a) => (a.includes('.') ? at(a) : a)));
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(out).toMatchObject({ topic, expired: false });
@@ -205,7 +194,7 @@ describe('orchard push inspect', () => {
     ['fail/missing file', ['nope.pem'], 1, /ENOENT|no such file/],
     ['fail/PKCS#12 without --password is misuse', ['push.p12'], 2, /password/],
   ])('%s', async (_name, args, code, message) => {
-    const r = await orchard('inspect', ...args.map((a) => (a.includes('.') ? at(a) : a)));
+    const r = await push('inspect', ...args.map((a) => (a.includes('.') ? at(a) : a)));
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(message);
   });

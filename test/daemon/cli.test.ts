@@ -5,27 +5,10 @@
  * revoked offline while the daemon runs.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
-
-const run = promisify(execFile);
-
-async function orchard(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/orchard', ...args], {
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { orchard } from '../support/cli.js';
 
 describe('orchard serve configuration errors', () => {
   test.each([
