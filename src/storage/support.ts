@@ -3,7 +3,13 @@
  * Internal to `src/storage/`; not exported from the package.
  */
 import { StorageError } from '../errors.js';
-import type { CommandStatus, MdmStorage, PageOptions, RetentionOptions } from './ports.js';
+import type {
+  CommandStatus,
+  MdmStorage,
+  NewCommand,
+  PageOptions,
+  RetentionOptions,
+} from './ports.js';
 import { FINISHED_STATUSES } from './ports.js';
 
 /** Largest page an adapter hands out. */
@@ -29,6 +35,16 @@ export function checkDate(at: unknown, what: string): asserts at is Date {
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
     throw new TypeError(`${what} must be a valid Date`);
   }
+}
+
+/** Checks the arguments of `enqueue` (both adapters); throws `TypeError` on misuse. */
+export function checkNewCommand(command: NewCommand, ids: readonly string[]): void {
+  checkId(command.uuid, 'command uuid');
+  checkId(command.requestType, 'requestType');
+  if (!(command.body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
+  if (command.expiresAt !== undefined) checkDate(command.expiresAt, 'expiresAt');
+  if (ids.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
+  for (const id of ids) checkId(id, 'enrollment id');
 }
 
 /** True when the status is final (the command is never offered again). */

@@ -10,7 +10,7 @@ import type {
 } from '../ports.js';
 import {
   checkDate,
-  checkId,
+  checkNewCommand,
   checkPage,
   copyBytes,
   decodeCursor,
@@ -40,20 +40,11 @@ function isExpired(command: StoredCommand, now: Date): boolean {
   return command.expiresAt !== undefined && command.expiresAt.getTime() <= now.getTime();
 }
 
-function checkNewCommand(state: MemoryState, command: NewCommand, ids: readonly string[]): void {
-  checkId(command.uuid, 'command uuid');
-  checkId(command.requestType, 'requestType');
-  if (!(command.body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
-  if (command.expiresAt !== undefined) checkDate(command.expiresAt, 'expiresAt');
-  if (ids.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
-  for (const id of ids) checkId(id, 'enrollment id');
+function enqueue(state: MemoryState, command: NewCommand, ids: readonly string[]): void {
+  checkNewCommand(command, ids);
   if (state.commands.has(command.uuid)) {
     throw new TypeError(`command ${command.uuid} is already stored`);
   }
-}
-
-function enqueue(state: MemoryState, command: NewCommand, ids: readonly string[]): void {
-  checkNewCommand(state, command, ids);
   const now = state.clock();
   const stored: StoredCommand = {
     uuid: command.uuid,

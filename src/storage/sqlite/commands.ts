@@ -12,7 +12,7 @@ import type {
 } from '../ports.js';
 import {
   checkDate,
-  checkId,
+  checkNewCommand,
   checkPage,
   decodeCursor,
   encodeCursor,
@@ -45,12 +45,7 @@ function toTarget(row: TargetRow): CommandTarget {
 }
 
 function enqueue(ctx: SqliteContext, command: NewCommand, ids: readonly string[]): void {
-  checkId(command.uuid, 'command uuid');
-  checkId(command.requestType, 'requestType');
-  if (!(command.body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
-  if (command.expiresAt !== undefined) checkDate(command.expiresAt, 'expiresAt');
-  if (ids.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
-  for (const id of ids) checkId(id, 'enrollment id');
+  checkNewCommand(command, ids);
   const now = ctx.clock().getTime();
   writeTx(ctx, () => {
     if (stmt(ctx, 'SELECT 1 FROM commands WHERE uuid = ?').get(command.uuid) !== undefined) {
