@@ -171,17 +171,19 @@ export async function createCertificateAuthority(
     extensions: [
       extension(Oid.basicConstraints, true, basicConstraintsValue(true, options.pathLength)),
       extension(Oid.keyUsage, true, keyUsageValue(usage)),
-      extension(
-        Oid.subjectKeyIdentifier,
-        false,
-        Buffer.concat([Buffer.from([0x04, ski.length]), ski]),
-      ),
-      ...(aki
-        ? [extension(Oid.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki))]
-        : []),
+      ...keyIdExtensions(ski, aki),
     ],
   });
   return { certificate, privateKey };
+}
+
+/** The subject key identifier extension, and the authority one when the issuer has a key id. */
+function keyIdExtensions(ski: Buffer, aki: Buffer | undefined): Buffer[] {
+  const skiValue = Buffer.concat([Buffer.from([0x04, ski.length]), ski]);
+  const list = [extension(Oid.subjectKeyIdentifier, false, skiValue)];
+  if (aki)
+    list.push(extension(Oid.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki)));
+  return list;
 }
 
 /**
@@ -204,14 +206,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     extension(Oid.basicConstraints, true, basicConstraintsValue(options.isCa === true)),
     extension(Oid.keyUsage, true, keyUsageValue(usage)),
     ...(eku.length > 0 ? [extension(Oid.extKeyUsage, false, extendedKeyUsageValue(eku))] : []),
-    extension(
-      Oid.subjectKeyIdentifier,
-      false,
-      Buffer.concat([Buffer.from([0x04, ski.length]), ski]),
-    ),
-    ...(aki
-      ? [extension(Oid.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki))]
-      : []),
+    ...keyIdExtensions(ski, aki),
     ...(options.subjectAltNames?.length
       ? [extension(Oid.subjectAltName, false, subjectAltNameValue(options.subjectAltNames))]
       : []),
