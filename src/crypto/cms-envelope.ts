@@ -10,7 +10,6 @@ import {
   createDecipheriv,
   privateDecrypt,
   publicEncrypt,
-  randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import { CryptoError } from '../errors.js';
@@ -37,6 +36,7 @@ import {
 import { children, octetStringValue, smallIntegerValue, Tag, type Tlv } from './der.js';
 import { toPrivateKey, type CertificateInput, type PrivateKeyInput } from './keys.js';
 import { digestByOid, Oid, type DigestName } from './oids.js';
+import { randomPoolBytes } from './random.js';
 import { decryptPkcs1v15 } from './rsa-pkcs1.js';
 
 /** Content ciphers of EnvelopedData; DES-EDE3-CBC and AES-192 exist for SCEP clients that ask for them. */
@@ -129,8 +129,8 @@ export function encryptCms(
   }
   const spec = CMS_CIPHERS.get(cipherName);
   if (spec === undefined) throw new TypeError(`encryptCms(): unknown cipher ${cipherName}`);
-  const cek = randomBytes(spec.keyLength);
-  const iv = randomBytes(spec.ivLength);
+  const cek = randomPoolBytes(spec.keyLength);
+  const iv = randomPoolBytes(spec.ivLength);
   const cipher = createCipheriv(cipherName, cek, iv);
   const encrypted = Buffer.concat([cipher.update(content), cipher.final()]);
   const infos = list.map((r) => recipientInfo(certInfo(r), cek, transport));

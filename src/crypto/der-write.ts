@@ -5,28 +5,33 @@
 import { Tag } from './der.js';
 import { encodeOid } from './oids.js';
 
-function lengthOctets(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  if (length < 0x100) return Buffer.from([0x81, length]);
-  if (length < 0x10000) return Buffer.from([0x82, length >> 8, length & 0xff]);
-  if (length < 0x1000000) {
-    return Buffer.from([0x83, length >> 16, (length >> 8) & 0xff, length & 0xff]);
+/** Bytes of identifier plus length octets for `length` content bytes. */
+function headerLength(length: number): number {
+  if (length < 0x80) return 2;
+  if (length < 0x100) return 3;
+  if (length < 0x10000) return 4;
+  return length < 0x1000000 ? 5 : 6;
+}
+
+/** Writes the length octets of `length` at `pos`; returns the position after them. */
+function writeLength(out: Buffer, pos: number, length: number): number {
+  if (length < 0x80) {
+    out[pos] = length;
+    return pos + 1;
   }
-  const b = Buffer.alloc(5);
-  b[0] = 0x84;
-  b.writeUInt32BE(length, 1);
-  return b;
+  const n = headerLength(length) - 2;
+  out[pos] = 0x80 | n;
+  for (let i = n; i > 0; i--) out[pos + i] = (length >>> (8 * (n - i))) & 0xff;
+  return pos + n + 1;
 }
 
 /** Encodes one element with identifier octet `tag` around the given content parts. */
 export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
   let length = 0;
   for (const c of content) length += c.length;
-  const head = lengthOctets(length);
-  const out = Buffer.allocUnsafe(1 + head.length + length);
+  const out = Buffer.allocUnsafe(headerLength(length) + length);
   out[0] = tag;
-  head.copy(out, 1);
-  let pos = 1 + head.length;
+  let pos = writeLength(out, 1, length);
   for (const c of content) {
     out.set(c, pos);
     pos += c.length;
@@ -62,7 +67,12 @@ export function octetString(bytes: Uint8Array): Buffer {
 
 /** BIT STRING with no unused bits. */
 export function bitString(bytes: Uint8Array): Buffer {
-  return tlv(Tag.BIT_STRING, Buffer.from([0]), bytes);
+  const out = Buffer.allocUnsafe(headerLength(bytes.length + 1) + bytes.length + 1);
+  out[0] = Tag.BIT_STRING;
+  const pos = writeLength(out, 1, bytes.length + 1);
+  out[pos] = 0;
+  out.set(bytes, pos + 1);
+  return out;
 }
 
 /** INTEGER from a number, a bigint, or big-endian unsigned magnitude bytes. */
@@ -81,6 +91,8 @@ export function integer(value: number | bigint | Uint8Array): Buffer {
       ? tlv(Tag.INTEGER, Buffer.from([0]), body)
       : tlv(Tag.INTEGER, body);
   }
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 0x80)
+    return Buffer.from([Tag.INTEGER, 1, value]);
   let v = BigInt(value);
   if (v < 0n) throw new TypeError('integer(): negative values are not supported');
   const bytes: number[] = [];
@@ -104,12 +116,30 @@ export function printableString(text: string): Buffer {
 
 /** UTCTime for years 1950-2049, GeneralizedTime otherwise (RFC 5280 rule), whole seconds. */
 export function time(date: Date): Buffer {
-  const iso = date.toISOString();
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, '');
   const year = date.getUTCFullYear();
-  if (year >= 1950 && year < 2050)
-    return tlv(Tag.UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'latin1'));
-  return tlv(Tag.GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'latin1'));
+  if (!Number.isFinite(year) || year < 0 || year > 9999)
+    throw new RangeError('time(): the year must be between 0 and 9999');
+  const utc = year >= 1950 && year < 2050;
+  const out = Buffer.allocUnsafe(utc ? 15 : 17);
+  out[0] = utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME;
+  out[1] = utc ? 13 : 15;
+  let pos = 2;
+  const put = (value: number, digits: number): void => {
+    for (let i = digits - 1; i >= 0; i--) {
+      out[pos + i] = 0x30 + (value % 10);
+      value = Math.floor(value / 10);
+    }
+    pos += digits;
+  };
+  if (utc) put(year % 100, 2);
+  else put(year, 4);
+  put(date.getUTCMonth() + 1, 2);
+  put(date.getUTCDate(), 2);
+  put(date.getUTCHours(), 2);
+  put(date.getUTCMinutes(), 2);
+  put(date.getUTCSeconds(), 2);
+  out[pos] = 0x5a; // 'Z'
+  return out;
 }
 
 /** Context-specific constructed `[n]` (EXPLICIT tagging, or IMPLICIT of a constructed type). */
@@ -146,8 +176,10 @@ export function tlvParts(tag: number, ...content: (Uint8Array | Parts)[]): Parts
       length += c.length;
     }
   }
-  const head = lengthOctets(length);
-  return { parts: [Buffer.from([tag]), head, ...parts], length: 1 + head.length + length };
+  const head = Buffer.allocUnsafe(headerLength(length));
+  head[0] = tag;
+  writeLength(head, 1, length);
+  return { parts: [head, ...parts], length: head.length + length };
 }
 
 /** Concatenates parts into one Buffer (the only copy). */

@@ -75,6 +75,54 @@ describe('DER reader', () => {
     }
   });
 
+  test('ok/property: time() writes what an ISO-based reference writes, for any date', () => {
+    const reference = (d: Date): string => {
+      const digits = d.toISOString().slice(0, 19).replace(/[-T:]/g, '');
+      const y = d.getUTCFullYear();
+      return y >= 1950 && y < 2050 ? `17 0d ${digits.slice(2)}Z` : `18 0f ${digits}Z`;
+    };
+    const written = (d: Date): string => {
+      const b = time(d);
+      return `${b
+        .subarray(0, 2)
+        .toString('hex')
+        .replace(/(..)(..)/, '$1 $2')} ${b.subarray(2).toString('latin1')}`;
+    };
+    const edges = [
+      '1949-12-31T23:59:59Z',
+      '1950-01-01T00:00:00Z',
+      '2049-12-31T23:59:59Z',
+      '2050-01-01T00:00:00Z',
+      '0999-01-02T03:04:05Z',
+      '9999-12-31T23:59:59Z',
+    ];
+    for (const e of edges) expect(written(new Date(e))).toBe(reference(new Date(e)));
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0001-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (d) => written(d) === reference(d),
+      ),
+      { numRuns: Number(process.env.FC_RUNS ?? 500) },
+    );
+    expect(() => time(new Date(Number.NaN))).toThrow(RangeError);
+  });
+
+  test.each([0, 1, 127, 128, 255, 256, 65_535, 65_536, 70_000])(
+    'ok/tlv of %i content bytes uses the minimal length form and reads back',
+    (n) => {
+      const content = Buffer.alloc(n, 0x5a);
+      const b = tlv(0x04, content.subarray(0, n >> 1), content.subarray(n >> 1));
+      const lengthBytes = n < 0x80 ? 0 : n < 0x100 ? 1 : n < 0x10000 ? 2 : 3;
+      expect(b.length).toBe(2 + lengthBytes + n);
+      expect(b[1]).toBe(n < 0x80 ? n : 0x80 | lengthBytes);
+      expect(contentOf(readDer(b)).equals(content)).toBe(true);
+    },
+  );
+
   test('ok/long lengths', () => {
     const big = Buffer.alloc(70_000, 7);
     expect(contentOf(readDer(octetString(big))).length).toBe(70_000);

@@ -2,7 +2,7 @@
  * The issuing certificate authority: checks a CSR against the policy, allocates a unique serial,
  * writes and signs the certificate, and records it; revocation and lookups for the MDM core.
  */
-import { createPublicKey, randomBytes, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { certInfo } from '../../crypto/cert-info.js';
 import type { ParsedCsr } from '../../crypto/csr.js';
 import {
@@ -15,6 +15,7 @@ import {
 } from '../../crypto/extensions.js';
 import { encodeName, formatName } from '../../crypto/name.js';
 import { Oid } from '../../crypto/oids.js';
+import { randomPoolBytes } from '../../crypto/random.js';
 import { CertificateAuthorityError } from '../../errors.js';
 import { writeCertificate } from './certificate.js';
 import { keyIdOfSpki, spkiOfCsr } from './spki.js';
@@ -38,7 +39,7 @@ export interface CaDeps {
   store: CertificateStore;
   /** Default `() => new Date()`. */
   clock?: () => Date;
-  /** Random bytes for serials; default `crypto.randomBytes`. */
+  /** Random bytes for serials; default a pooled `crypto.randomFillSync`. */
   random?: (size: number) => Buffer;
 }
 
@@ -84,7 +85,7 @@ export function createCa(
 ): CertificateAuthority {
   const { material, store } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const random = deps.random ?? randomBytes;
+  const random = deps.random ?? randomPoolBytes;
   const policy = resolvePolicy(policyOptions);
   const ca = certInfo(material.certificate);
   if (!createPublicKey(material.privateKey).equals(ca.publicKey))

@@ -46,9 +46,15 @@ export function signatureAlgorithmFor(key: KeyObject): { element: Buffer; digest
   throw new TypeError(`cannot issue certificates with a ${String(key.asymmetricKeyType)} key`);
 }
 
+const algorithms = new WeakMap<KeyObject, { element: Buffer; digest: DigestName }>();
+
 /** Writes and signs a certificate, returning its DER. Throws `TypeError` for unusable keys. */
 export function writeCertificate(fields: CertificateFields): Buffer {
-  const alg = signatureAlgorithmFor(fields.signingKey);
+  let alg = algorithms.get(fields.signingKey);
+  if (alg === undefined) {
+    alg = signatureAlgorithmFor(fields.signingKey);
+    algorithms.set(fields.signingKey, alg);
+  }
   const tbs = sequence(
     contextConstructed(0, integer(2)),
     integer(fields.serial),

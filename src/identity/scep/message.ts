@@ -3,7 +3,8 @@
  * request or reply, and writing one. The signature check is kept apart from attribute reading, so
  * a request with a bad signature can still be answered with a FAILURE that names its transaction.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { randomPoolBytes } from '../../crypto/random.js';
 import { parseSignedData } from '../../crypto/cms-parse.js';
 import { signCms, type CmsAttribute } from '../../crypto/cms-sign.js';
 import { verifyCms } from '../../crypto/cms-verify.js';
@@ -168,7 +169,7 @@ export function writePkiMessage(options: WritePkiMessageOptions): Buffer {
   const attrs: CmsAttribute[] = [
     { oid: ScepOid.messageType, values: [printableString(String(options.messageType))] },
     { oid: ScepOid.transactionId, values: [printableString(options.transactionId)] },
-    { oid: ScepOid.senderNonce, values: [octetString(options.senderNonce ?? randomBytes(16))] },
+    { oid: ScepOid.senderNonce, values: [octetString(options.senderNonce ?? randomPoolBytes(16))] },
   ];
   if (options.recipientNonce !== undefined)
     attrs.push({ oid: ScepOid.recipientNonce, values: [octetString(options.recipientNonce)] });
