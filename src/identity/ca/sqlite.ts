@@ -1,7 +1,7 @@
 /**
  * SQLite storage of the certificate authority and of one-time SCEP challenges, on better-sqlite3:
  * its own tables (`orchard_ca_*`) and migration, so it can share a file with the MDM storage.
- * The PRIMARY KEY on the serial makes duplicate issuance impossible across processes. The driver
+ * The UNIQUE index on the serial makes duplicate issuance impossible across processes. The driver
  * is loaded on the first open. Embedders import it from `orchard-mdm/sqlite`, not the main entry.
  */
 import { createRequire } from 'node:module';
@@ -30,9 +30,17 @@ export interface SqliteCaStorage {
   close(): void;
 }
 
-const MIGRATION_1 = `
-CREATE TABLE IF NOT EXISTS orchard_ca_certificates (
-  serial TEXT PRIMARY KEY,
+/**
+ * Schema 2. Certificates live in a rowid table: rows (with their ~1.2 KB DER) are appended and only
+ * the small `(serial_len, serial)` index entry lands at a random place, where schema 1 (a
+ * `WITHOUT ROWID` table keyed by the random serial) rewrote a random leaf of large rows per insert.
+ * `serial_len` is the length of the normalised serial, so the pair is unique exactly when the
+ * serial is, and the index also gives the listing order (numeric order of the hex serials).
+ */
+const CERTIFICATES_TABLE_2 = (name: string): string => `
+CREATE TABLE ${name} (
+  id INTEGER PRIMARY KEY,
+  serial TEXT NOT NULL,
   serial_len INTEGER NOT NULL,
   subject TEXT NOT NULL,
   enrollment_id TEXT,
@@ -42,17 +50,41 @@ CREATE TABLE IF NOT EXISTS orchard_ca_certificates (
   der BLOB NOT NULL,
   revoked_at INTEGER,
   revocation_reason TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS orchard_ca_certificates_order ON orchard_ca_certificates (serial_len, serial);
-CREATE INDEX IF NOT EXISTS orchard_ca_certificates_enrollment
-  ON orchard_ca_certificates (enrollment_id) WHERE enrollment_id IS NOT NULL;
+);`;
+
+const CERTIFICATE_INDEXES_2 = `
+CREATE UNIQUE INDEX orchard_ca_certificates_serial ON orchard_ca_certificates (serial_len, serial);
+CREATE INDEX orchard_ca_certificates_enrollment
+  ON orchard_ca_certificates (enrollment_id) WHERE enrollment_id IS NOT NULL;`;
+
+const CHALLENGES = `
 CREATE TABLE IF NOT EXISTS orchard_ca_challenges (
   digest BLOB PRIMARY KEY,
   enrollment_id TEXT,
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS orchard_ca_challenges_expiry ON orchard_ca_challenges (expires_at);
-`;
+CREATE INDEX IF NOT EXISTS orchard_ca_challenges_expiry ON orchard_ca_challenges (expires_at);`;
+
+const COLUMNS = `serial, serial_len, subject, enrollment_id, not_before, not_after, issued_at, der,
+  revoked_at, revocation_reason`;
+
+/** Schema 1 to 2: copies the certificates into the rowid table in serial order, then swaps. */
+const MIGRATE_1_TO_2 = `
+${CERTIFICATES_TABLE_2('orchard_ca_certificates_v2')}
+INSERT INTO orchard_ca_certificates_v2 (${COLUMNS})
+  SELECT ${COLUMNS} FROM orchard_ca_certificates ORDER BY serial_len, serial;
+DROP TABLE orchard_ca_certificates;
+ALTER TABLE orchard_ca_certificates_v2 RENAME TO orchard_ca_certificates;
+${CERTIFICATE_INDEXES_2}`;
+
+const SCHEMA = '2';
+
+/**
+ * The serial lookup of `findIssued`. It names `serial_len` too, so it is a SEARCH on the UNIQUE
+ * `(serial_len, serial)` index. Exported for the query-plan test; not part of the package API.
+ */
+export const FIND_ISSUED_SQL = `SELECT ${COLUMNS} FROM orchard_ca_certificates
+  WHERE serial_len = ? AND serial = ?`;
 
 interface Row {
   serial: string;
@@ -66,15 +98,31 @@ interface Row {
   revocation_reason: string | null;
 }
 
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS orchard_ca_meta (key TEXT PRIMARY KEY, value TEXT)');
+function schemaVersion(db: Database.Database): string | undefined {
   const row = db.prepare("SELECT value FROM orchard_ca_meta WHERE key = 'schema'").get() as
     { value: string } | undefined;
-  if (row?.value === '1') return;
+  return row?.value;
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS orchard_ca_meta (key TEXT PRIMARY KEY, value TEXT)');
+  if (schemaVersion(db) === SCHEMA) return;
+  // BEGIN IMMEDIATE takes the write lock before the version is read again, so of two processes
+  // opening an old file at once one migrates and the other (after busy_timeout) finds schema 2.
   db.transaction(() => {
-    db.exec(MIGRATION_1);
-    db.prepare("INSERT OR REPLACE INTO orchard_ca_meta (key, value) VALUES ('schema', '1')").run();
-  })();
+    const version = schemaVersion(db);
+    if (version === SCHEMA) return;
+    if (version === undefined) {
+      db.exec(CERTIFICATES_TABLE_2('orchard_ca_certificates') + CERTIFICATE_INDEXES_2 + CHALLENGES);
+    } else if (version === '1') {
+      db.exec(MIGRATE_1_TO_2);
+    } else {
+      throw new Error(`unknown CA schema version ${version}`);
+    }
+    db.prepare("INSERT OR REPLACE INTO orchard_ca_meta (key, value) VALUES ('schema', ?)").run(
+      SCHEMA,
+    );
+  }).immediate();
 }
 
 function toRecord(row: Row): IssuedCertificate {
@@ -107,10 +155,10 @@ function certificateStore(db: Database.Database): CertificateStore {
     `INSERT INTO orchard_ca_certificates (serial, serial_len, subject, enrollment_id, not_before,
        not_after, issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const find = db.prepare('SELECT * FROM orchard_ca_certificates WHERE serial = ?');
+  const find = db.prepare(FIND_ISSUED_SQL);
   const revoke = db.prepare(
     `UPDATE orchard_ca_certificates SET revoked_at = coalesce(revoked_at, ?),
-       revocation_reason = coalesce(revocation_reason, ?) WHERE serial = ?`,
+       revocation_reason = coalesce(revocation_reason, ?) WHERE serial_len = ? AND serial = ?`,
   );
   const count = db.prepare('SELECT count(*) AS n FROM orchard_ca_certificates').pluck();
   return {
@@ -129,7 +177,9 @@ function certificateStore(db: Database.Database): CertificateStore {
             r.der,
           );
         } catch (cause) {
-          if ((cause as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          const code = (cause as { code?: string }).code;
+          // UNIQUE from the schema 2 index; PRIMARYKEY is what the schema 1 table raised.
+          if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
             throw new CertificateAuthorityError('ERR_CA_SERIAL_CONFLICT', 'serial already issued');
           }
           throw cause;
@@ -137,11 +187,15 @@ function certificateStore(db: Database.Database): CertificateStore {
       }),
     findIssued: (serial) =>
       guarded(() => {
-        const row = find.get(normaliseSerial(serial)) as Row | undefined;
+        const s = normaliseSerial(serial);
+        const row = find.get(s.length, s) as Row | undefined;
         return row ? toRecord(row) : undefined;
       }),
     revoke: (serial, at, reason) =>
-      guarded(() => revoke.run(at.getTime(), reason ?? null, normaliseSerial(serial)).changes > 0),
+      guarded(() => {
+        const s = normaliseSerial(serial);
+        return revoke.run(at.getTime(), reason ?? null, s.length, s).changes > 0;
+      }),
     listIssued: (options) => guarded(() => list(db, options ?? {})),
     countIssued: () => guarded(() => count.get() as number),
   };
@@ -159,7 +213,7 @@ function list(db: Database.Database, options: ListIssuedOptions): IssuedCertific
     where.push('(serial_len > ? OR (serial_len = ? AND serial > ?))');
     params.push(after.length, after.length, after);
   }
-  const sql = `SELECT * FROM orchard_ca_certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const sql = `SELECT ${COLUMNS} FROM orchard_ca_certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY serial_len, serial LIMIT ?`;
   return (db.prepare(sql).all(...params, options.limit ?? 100) as Row[]).map(toRecord);
 }
@@ -196,7 +250,7 @@ function challengeStore(db: Database.Database): ChallengeStore {
  * the file cannot be opened or migrated. Import it from `orchard-mdm/sqlite`.
  */
 export function openSqliteCaStorage(options: SqliteCaStorageOptions): SqliteCaStorage {
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     const Driver = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
     db = new Driver(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -204,13 +258,15 @@ export function openSqliteCaStorage(options: SqliteCaStorageOptions): SqliteCaSt
     db.pragma('synchronous = NORMAL');
     migrate(db);
   } catch (cause) {
+    db?.close();
     throw new StorageError('cannot open the CA database', { cause });
   }
+  const opened = db;
   return {
-    certificates: certificateStore(db),
-    challenges: challengeStore(db),
+    certificates: certificateStore(opened),
+    challenges: challengeStore(opened),
     close: () => {
-      db.close();
+      opened.close();
     },
   };
 }
