@@ -1,18 +1,26 @@
 /**
  * The fields of a certificate the CMS code needs (issuer, serial, SKI, public key), read once
  * with our DER reader and cached: a bounded LRU keyed by the DER bytes, plus a WeakMap keyed
- * by `X509Certificate` objects. Parsing a certificate costs far more than verifying a signature.
+ * by `X509Certificate` objects. Parsing a certificate costs far more than verifying a signature,
+ * so the `X509Certificate` is only built when asked for, and the public key is built from the
+ * SubjectPublicKeyInfo directly ({@link publicKeyFromSpki}) when it is a plain RSA or EC key.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../errors.js';
-import { bytesOf, children, contentOf, readDer, Tag, type Tlv } from './der.js';
+import { bytesOf, children, contentOf, readDer, Tag, timeValue, type Tlv } from './der.js';
 import { toCertificate, type CertificateInput } from './keys.js';
 import { decodeOid, Oid } from './oids.js';
+import { publicKeyFromSpki } from './spki-key.js';
 
 /** What Orchard reads out of a certificate for CMS. */
 export interface CertInfo {
   readonly der: Buffer;
+  /**
+   * The certificate as node:crypto reads it, built on first access (it can then throw
+   * `ERR_CERT_FORMAT` for bytes only OpenSSL refuses).
+   */
   readonly x509: X509Certificate;
+  /** The subject's public key, built on first access. */
   readonly publicKey: KeyObject;
   /** Complete DER encoding of the issuer Name. */
   readonly issuer: Buffer;
@@ -62,20 +70,33 @@ const byObject = new WeakMap<X509Certificate, CertInfo>();
 
 function parseFields(der: Buffer): Omit<CertInfo, 'x509' | 'publicKey' | 'der'> {
   const cert = readDer(der);
-  const [tbs] = children(cert);
-  if (tbs?.tag !== Tag.SEQUENCE)
-    throw new CryptoError('ERR_CERT_FORMAT', 'certificate has no TBSCertificate');
+  const [tbs, sigAlg, signature, extra] = children(cert);
+  if (
+    tbs?.tag !== Tag.SEQUENCE ||
+    sigAlg?.tag !== Tag.SEQUENCE ||
+    signature?.tag !== Tag.BIT_STRING ||
+    extra !== undefined
+  )
+    throw new CryptoError('ERR_CERT_FORMAT', 'not a Certificate');
   const fields = children(tbs);
   const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const [serial, , issuer, , subject, spki] = fields.slice(offset) as (Tlv | undefined)[];
+  const [serial, alg, issuer, validity, subject, spki] = fields.slice(offset) as (
+    Tlv | undefined
+  )[];
   if (
     serial?.tag !== Tag.INTEGER ||
-    issuer === undefined ||
-    subject === undefined ||
-    spki === undefined
+    alg?.tag !== Tag.SEQUENCE ||
+    issuer?.tag !== Tag.SEQUENCE ||
+    validity?.tag !== Tag.SEQUENCE ||
+    subject?.tag !== Tag.SEQUENCE ||
+    spki?.tag !== Tag.SEQUENCE
   ) {
     throw new CryptoError('ERR_CERT_FORMAT', 'certificate fields missing');
   }
+  // The X509Certificate is built lazily: read what OpenSSL would refuse up front (the dates).
+  const dates = children(validity);
+  if (dates.length !== 2) throw new CryptoError('ERR_CERT_FORMAT', 'bad validity');
+  for (const d of dates) timeValue(d);
   const extensions = fields.find((f) => f.tag === 0xa3);
   return {
     issuer: bytesOf(issuer),
@@ -101,12 +122,54 @@ function findSubjectKeyId(wrapper: Tlv): Buffer | undefined {
   return undefined;
 }
 
-function build(der: Buffer, x509: X509Certificate): CertInfo {
-  try {
-    return { der, x509, publicKey: x509.publicKey, ...parseFields(der) };
-  } catch (cause) {
-    if (cause instanceof CryptoError && cause.code === 'ERR_CERT_FORMAT') throw cause;
-    throw new CryptoError('ERR_CERT_FORMAT', 'certificate could not be read', { cause });
+/** A {@link CertInfo} whose `x509` and `publicKey` are built on first use. */
+class LazyCertInfo implements CertInfo {
+  readonly issuer: Buffer;
+  readonly subject: Buffer;
+  readonly serial: Buffer;
+  readonly subjectKeyId: Buffer | undefined;
+  readonly spki: Buffer;
+  #x509: X509Certificate | undefined;
+  #publicKey: KeyObject | undefined;
+
+  constructor(
+    readonly der: Buffer,
+    x509: X509Certificate | undefined,
+  ) {
+    this.#x509 = x509;
+    let fields: ReturnType<typeof parseFields>;
+    try {
+      fields = parseFields(der);
+    } catch (cause) {
+      if (cause instanceof CryptoError && cause.code === 'ERR_CERT_FORMAT') throw cause;
+      throw new CryptoError('ERR_CERT_FORMAT', 'certificate could not be read', { cause });
+    }
+    this.issuer = fields.issuer;
+    this.subject = fields.subject;
+    this.serial = fields.serial;
+    this.subjectKeyId = fields.subjectKeyId;
+    this.spki = fields.spki;
+  }
+
+  get x509(): X509Certificate {
+    if (this.#x509 === undefined) {
+      this.#x509 = toCertificate(this.der);
+      byObject.set(this.#x509, this);
+    }
+    return this.#x509;
+  }
+
+  get publicKey(): KeyObject {
+    this.#publicKey ??= publicKeyFromSpki(this.spki);
+    if (this.#publicKey === undefined) {
+      const x509 = this.x509;
+      try {
+        this.#publicKey = x509.publicKey;
+      } catch (cause) {
+        throw new CryptoError('ERR_CERT_FORMAT', 'certificate key could not be read', { cause });
+      }
+    }
+    return this.#publicKey;
   }
 }
 
@@ -119,10 +182,8 @@ export function certInfoFromDer(der: Uint8Array): CertInfo {
   const key = buf.toString('latin1');
   const hit = byDer.get(key);
   if (hit) return hit;
-  const copy = Buffer.from(buf);
-  const info = build(copy, toCertificate(copy));
+  const info = new LazyCertInfo(Buffer.from(buf), undefined);
   byDer.set(key, info);
-  byObject.set(info.x509, info);
   return info;
 }
 
@@ -131,7 +192,7 @@ export function certInfo(input: CertificateInput): CertInfo {
   if (input instanceof X509Certificate) {
     const hit = byObject.get(input);
     if (hit) return hit;
-    const info = build(input.raw, input);
+    const info = new LazyCertInfo(input.raw, input);
     byObject.set(input, info);
     return info;
   }

@@ -34,8 +34,11 @@ export interface VerifyCmsOptions {
 export interface CmsVerification {
   /** The signed content (embedded, or the detached content given). */
   content: Buffer;
+  /** The signer's certificate (built on first access). */
   signer: X509Certificate;
-  /** Every certificate embedded in the message. */
+  /** The signer's fields and key, read without building an `X509Certificate`. */
+  signerInfo: CertInfo;
+  /** Every certificate embedded in the message (built on first access). */
   certificates: X509Certificate[];
   /** The signer's signed attributes (empty when it signed the content directly). */
   signedAttributes: CmsAttribute[];
@@ -157,10 +160,19 @@ export function verifyCms(der: Uint8Array, options: VerifyCmsOptions = {}): CmsV
     first ??= { signer, si, digest };
   }
   if (first === undefined) throw new CryptoError('ERR_CMS_FORMAT', 'SignedData has no signers');
+  const signer = first.signer;
+  let x509s: X509Certificate[] | undefined;
   const result: CmsVerification = {
     content,
-    signer: first.signer.x509,
-    certificates: certs.map((c) => c.x509),
+    // Built on demand: OpenSSL 3 decodes each certificate's key, about 140 µs per certificate.
+    get signer() {
+      return signer.x509;
+    },
+    signerInfo: signer,
+    get certificates() {
+      x509s ??= certs.map((c) => c.x509);
+      return x509s;
+    },
     signedAttributes: first.si.signedAttributes,
     digestAlgorithm: first.digest,
     contentType: parsed.contentType,

@@ -4,6 +4,7 @@
  * a request with a bad signature can still be answered with a FAILURE that names its transaction.
  */
 import { X509Certificate } from 'node:crypto';
+import type { CertInfo } from '../../crypto/cert-info.js';
 import { randomPoolBytes } from '../../crypto/random.js';
 import { parseSignedData } from '../../crypto/cms-parse.js';
 import { signCms, type CmsAttribute } from '../../crypto/cms-sign.js';
@@ -42,7 +43,15 @@ export interface PkiMessage {
   digest: DigestName | undefined;
   /** The result of verifying the signature against the embedded signer certificate. */
   verified:
-    { ok: true; signer: X509Certificate; content: Buffer } | { ok: false; error: CryptoError };
+    | {
+        ok: true;
+        /** The signer's certificate, built on first access. */
+        signer: X509Certificate;
+        /** The signer's fields and key, without an `X509Certificate`. */
+        signerInfo: CertInfo;
+        content: Buffer;
+      }
+    | { ok: false; error: CryptoError };
 }
 
 const MAX_TRANSACTION_ID = 256;
@@ -85,7 +94,14 @@ function nameOf<T extends Record<string, number>>(
 function verify(der: Uint8Array): PkiMessage['verified'] {
   try {
     const v = verifyCms(der);
-    return { ok: true, signer: v.signer, content: v.content };
+    return {
+      ok: true,
+      get signer() {
+        return v.signer;
+      },
+      signerInfo: v.signerInfo,
+      content: v.content,
+    };
   } catch (error) {
     if (error instanceof CryptoError) return { ok: false, error };
     throw error;

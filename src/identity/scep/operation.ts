@@ -3,10 +3,10 @@
  * becomes a FAILURE with the RFC 8894 failInfo; only unreadable messages (400) and validator
  * outages (503) leave as errors.
  */
-import type { X509Certificate } from 'node:crypto';
 import { verifyCertificateChain } from '../../crypto/chain.js';
 import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
-import { certInfo } from '../../crypto/cert-info.js';
+import type { X509Certificate } from 'node:crypto';
+import type { CertInfo } from '../../crypto/cert-info.js';
 import type { ParsedCsr } from '../../crypto/csr.js';
 import { decodeName, formatName } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
@@ -48,7 +48,8 @@ class Refusal extends Error {
 
 interface Decrypted {
   msg: PkiMessage;
-  signer: X509Certificate;
+  /** The request's signer; its `X509Certificate` is only built where one is needed. */
+  signer: CertInfo;
   csr: ParsedCsr;
   cipher: EnvelopeCipher;
   digest: DigestName;
@@ -57,7 +58,7 @@ interface Decrypted {
 function checkSignature(
   ctx: OperationContext,
   msg: PkiMessage,
-): { signer: X509Certificate; envelope: Buffer; digest: DigestName } {
+): { signer: CertInfo; envelope: Buffer; digest: DigestName } {
   if (msg.digest === undefined || (msg.digest === 'sha1' && !ctx.allowSha1))
     throw new Refusal('badAlg', 'digest algorithm not accepted');
   if (!msg.verified.ok) {
@@ -71,7 +72,7 @@ function checkSignature(
     const skew = Math.abs(msg.signingTime.getTime() - ctx.clock().getTime());
     if (skew > ctx.maxClockSkewMs) throw new Refusal('badTime', 'signingTime too far from now');
   }
-  return { signer: msg.verified.signer, envelope: msg.verified.content, digest: msg.digest };
+  return { signer: msg.verified.signerInfo, envelope: msg.verified.content, digest: msg.digest };
 }
 
 function decrypt(ctx: OperationContext, envelope: Buffer): { der: Buffer; cipher: EnvelopeCipher } {
@@ -110,12 +111,11 @@ function csrOf(der: Buffer, known: KnownKey | undefined): ParsedCsr {
 }
 
 /** Finds the enrollment of a RenewalReq's signer: ours, valid, recorded and not revoked. */
-async function checkRenewal(
-  ctx: OperationContext,
-  signer: X509Certificate,
-): Promise<string | undefined> {
+async function checkRenewal(ctx: OperationContext, info: CertInfo): Promise<string | undefined> {
   if (!ctx.renewal) throw new Refusal('badRequest', 'renewal is disabled');
+  let signer: X509Certificate;
   try {
+    signer = info.x509; // the chain check needs node:crypto's certificate
     verifyCertificateChain(signer, { roots: [ctx.ca.certificate], at: ctx.clock() });
   } catch (error) {
     const code = error instanceof CryptoError ? error.code : '';
@@ -135,12 +135,15 @@ async function decide(
   d: Decrypted,
   type: 'PKCSReq' | 'CertPoll',
 ): Promise<ChallengeDecision> {
+  const { signer } = d;
   return ctx.validator({
     challenge: d.csr.challengePassword,
     csr: d.csr,
     messageType: type,
     transactionId: d.msg.transactionId,
-    signer: d.signer,
+    get signer() {
+      return signer.x509;
+    },
   });
 }
 
@@ -157,7 +160,7 @@ async function issue(
       { transactionId: d.msg.transactionId, serial: issued.serial },
       'SCEP certificate issued',
     );
-    return encryptCms(certsOnly([issued.der]), d.signer, { cipher: d.cipher });
+    return encryptCms(certsOnly([issued.der]), d.signer.der, { cipher: d.cipher });
   } catch (error) {
     const refusal = policyRefusalOf(error);
     if (refusal === undefined) throw error;
@@ -172,27 +175,25 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
   if (type !== 'PKCSReq' && type !== 'RenewalReq' && type !== 'CertPoll')
     throw new Refusal('badRequest', 'unsupported messageType');
   const { signer, envelope, digest } = checkSignature(ctx, msg);
-  // certInfo caches the signer's parsed fields; X509Certificate.publicKey builds a new key each call.
-  const signerInfo = certInfo(signer);
-  if (signerInfo.publicKey.asymmetricKeyType !== 'rsa')
+  if (signer.publicKey.asymmetricKeyType !== 'rsa')
     throw new Refusal('badAlg', 'the reply can only be encrypted to an RSA signer');
   const { der, cipher } = decrypt(ctx, envelope);
   if (type === 'CertPoll') {
-    const pending = ctx.pending.take(msg.transactionId, signer, ctx.clock());
+    const pending = ctx.pending.take(msg.transactionId, signer.der, ctx.clock());
     if (pending === undefined)
       throw new Refusal('badCertId', 'no pending request for this transaction');
     return settle(ctx, { msg, signer, csr: pending, cipher, digest }, 'CertPoll');
   }
-  const known = type === 'PKCSReq' ? signerInfo : undefined;
+  const known = type === 'PKCSReq' ? signer : undefined;
   const d: Decrypted = { msg, signer, csr: csrOf(der, known), cipher, digest };
   if (type === 'RenewalReq') {
     const enrollmentId = await checkRenewal(ctx, signer);
     // A renewal keeps its identity: a device may not renew into another device's subject.
-    if (formatName(decodeName(signerInfo.subject)) !== d.csr.subject)
+    if (formatName(decodeName(signer.subject)) !== d.csr.subject)
       throw new Refusal('badRequest', 'a renewal must keep the subject of the certificate');
     return { status: 'SUCCESS', content: await issue(ctx, d, enrollmentId) };
   }
-  if (!signerInfo.spki.equals(spkiOfCsr(d.csr.der)))
+  if (!signer.spki.equals(spkiOfCsr(d.csr.der)))
     throw new Refusal('badMessageCheck', 'PKCSReq must be signed with the key of the CSR');
   return settle(ctx, d, 'PKCSReq');
 }
@@ -205,7 +206,7 @@ async function settle(
   const decision = await decide(ctx, d, type);
   if (decision.outcome === 'reject') throw new Refusal('badRequest', 'challenge not accepted');
   if (decision.outcome === 'pending') {
-    ctx.pending.put(d.msg.transactionId, d.signer, d.csr, ctx.clock());
+    ctx.pending.put(d.msg.transactionId, d.signer.der, d.csr, ctx.clock());
     return { status: 'PENDING' };
   }
   return { status: 'SUCCESS', content: await issue(ctx, d, decision.enrollmentId) };
