@@ -147,7 +147,17 @@ function contentOfMessage(parsed: ParsedSignedData, detached: Uint8Array | undef
  * `ERR_CERT_*` codes of {@link verifyCertificateChain} when `roots` are given.
  */
 export function verifyCms(der: Uint8Array, options: VerifyCmsOptions = {}): CmsVerification {
-  const parsed = parseSignedData(der);
+  return verifyParsedCms(parseSignedData(der), options);
+}
+
+/**
+ * {@link verifyCms} of a SignedData already read with `parseSignedData`, for callers that read
+ * its attributes first (SCEP), so the message is parsed once. Throws what `verifyCms` throws.
+ */
+export function verifyParsedCms(
+  parsed: ParsedSignedData,
+  options: VerifyCmsOptions = {},
+): CmsVerification {
   if (parsed.signerInfos.length === 0)
     throw new CryptoError('ERR_CMS_FORMAT', 'SignedData has no signers');
   const content = contentOfMessage(parsed, options.content);

@@ -6,9 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertInfo } from '../../crypto/cert-info.js';
 import { randomPoolBytes } from '../../crypto/random.js';
-import { parseSignedData } from '../../crypto/cms-parse.js';
+import { parseSignedData, type ParsedSignedData } from '../../crypto/cms-parse.js';
 import { signCms, type CmsAttribute } from '../../crypto/cms-sign.js';
-import { verifyCms } from '../../crypto/cms-verify.js';
+import { verifyParsedCms } from '../../crypto/cms-verify.js';
 import {
   integer,
   octetString,
@@ -91,9 +91,9 @@ function nameOf<T extends Record<string, number>>(
   return hit[0];
 }
 
-function verify(der: Uint8Array): PkiMessage['verified'] {
+function verify(parsed: ParsedSignedData): PkiMessage['verified'] {
   try {
-    const v = verifyCms(der);
+    const v = verifyParsedCms(parsed);
     return {
       ok: true,
       get signer() {
@@ -147,7 +147,7 @@ export function readPkiMessage(der: Uint8Array): PkiMessage {
     failInfo: nameOf(FailInfo, text(attrs, ScepOid.failInfo)),
     signingTime,
     digest: digestByOid.get(si.digestAlgorithm),
-    verified: verify(der),
+    verified: verify(parsed),
   };
 }
 
