@@ -137,19 +137,37 @@ interface Target {
 
 interface Lane {
   key: KeyObject;
+  subject: string;
   csr: Buffer;
-  signer: { certificate: X509Certificate; privateKey: KeyObject };
+  /** Transient certificates made so far (each request gets its own). */
+  made: number;
   /** Requests built before a phase, per target URL, so the client signs outside the measurement. */
-  ready: Map<string, ScepRequest[]>;
+  ready: Map<string, Prepared[]>;
 }
 
-function buildRequest(target: Target, lane: Lane): ScepRequest {
-  return createScepRequest({
+/**
+ * One PKCSReq as a device sends it: the lane's pre-generated key, but a new self-signed transient
+ * certificate every time (a server cannot reuse what it learnt from an earlier request).
+ */
+/** A request built before a phase, with the transient certificate it was signed with. */
+interface Prepared extends ScepRequest {
+  certificate: X509Certificate;
+}
+
+function buildRequest(target: Target, lane: Lane): Prepared {
+  lane.made++;
+  const certificate = createTransientCertificate(
+    lane.key,
+    lane.subject,
+    new Date(Date.now() - lane.made * 1000),
+  );
+  const request = createScepRequest({
     messageType: 'PKCSReq',
     content: lane.csr,
-    signer: lane.signer,
+    signer: { certificate, privateKey: lane.key },
     recipient: target.responder,
   });
+  return { ...request, certificate };
 }
 
 /** Pre-builds `count` requests per lane for `target`. */
@@ -172,7 +190,7 @@ async function enrollOnce(target: Target, lane: Lane): Promise<boolean> {
     const rep = readCertRep(Buffer.from(await res.arrayBuffer()), request, {
       privateKey: lane.key,
       responders: [target.responder],
-      certificate: lane.signer.certificate,
+      certificate: request.certificate,
     });
     return rep.status === 'SUCCESS' && rep.certificate !== undefined;
   } catch {
@@ -364,8 +382,9 @@ function makeLanes(): Lane[] {
     const subject = `CN=bench-${String(i)},O=Orchard`;
     return {
       key,
+      subject,
+      made: 0,
       csr: createCsr({ subject, privateKey: key, challengePassword: SECRET }),
-      signer: { certificate: createTransientCertificate(key, subject), privateKey: key },
       ready: new Map(),
     };
   });
@@ -386,7 +405,8 @@ async function rounds(servers: Server[], lanes: Lane[], seconds: number): Promis
   const n = 3;
   for (let r = 0; r < n; r++) {
     for (const [i, s] of servers.entries()) {
-      prepare(s.target, lanes, Math.ceil((60 * seconds) / n / lanes.length) + 5);
+      // Enough for 600 enrollments/s, so the client never signs while a phase is measured.
+      prepare(s.target, lanes, Math.ceil((600 * seconds) / n / lanes.length) + 5);
       await phase(s.target, lanes, seconds / n, s.op, tallies[i]);
     }
   }
@@ -459,10 +479,13 @@ async function drive(): Promise<void> {
   console.log('|---|---:|');
   for (const w of warm)
     console.log(`| ${w.name} | ${(w.cpuMs / Math.max(w.ok + w.failed, 1)).toFixed(2)} |`);
-  const fresh1 = sequential[1] as Tally;
-  const ms = fresh1.cpuMs / Math.max(fresh1.ok, 1);
+  const verdict = (label: string, ours: Tally, theirs: Tally): string => {
+    const ms = ours.cpuMs / Math.max(ours.ok, 1);
+    const ratio = theirs.cpuMs / Math.max(theirs.ok + theirs.failed, 1) / ms;
+    return `${label}: ${ms.toFixed(2)} ms (${ms <= GOAL_MS ? 'met' : 'MISSED'}), ${ratio.toFixed(2)}× micromdm's CPU per request`;
+  };
   console.log(
-    `\nGoal: at most ${String(GOAL_MS)} ms of server CPU per enrollment (1 lane, 0 issued before): ${ms.toFixed(2)} ms, ${ms <= GOAL_MS ? 'met' : 'MISSED'}.`,
+    `\nGoal: at most ${String(GOAL_MS)} ms of server CPU per enrollment, 0 issued before. ${verdict('8 lanes', parallel[1] as Tally, parallel[0] as Tally)}; ${verdict('1 lane', sequential[1] as Tally, sequential[0] as Tally)}.`,
   );
 }
 
