@@ -30,7 +30,14 @@ export {
   type ParsedSignerInfo,
   type SignerId,
 } from './cms-parse.js';
-export { verifyCms, type CmsVerification, type VerifyCmsOptions } from './cms-verify.js';
+export {
+  verifyCms,
+  verifyParsedCms,
+  type CmsVerification,
+  type VerifyCmsOptions,
+} from './cms-verify.js';
+export { publicKeyFromSpki } from './spki-key.js';
+export { randomPoolBytes } from './random.js';
 export {
   encryptCms,
   decryptCms,
