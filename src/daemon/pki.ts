@@ -64,7 +64,19 @@ export async function openDaemonPki(
   keyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048',
   clock: () => Date = () => new Date(),
 ): Promise<DaemonPki> {
-  const opened = await openCaDirectory({ dir: join(dataDir, 'ca'), keyType, clock });
+  // A root larger than RSA-2048 gets an RSA-2048 RA (also an existing one): SCEP's decryption
+  // and CertRep signature then use the RA key, and the root key only signs certificates (with
+  // RSA-4096, 15 ms of CPU per enrollment become 7 ms).
+  const caDir = join(dataDir, 'ca');
+  let opened = await openCaDirectory({ dir: caDir, keyType, clock });
+  if (
+    opened.ra === undefined &&
+    (opened.privateKey.asymmetricKeyDetails?.modulusLength ?? 0) > 2048
+  )
+    opened = {
+      ...(await openCaDirectory({ dir: caDir, keyType, ra: true, clock })),
+      created: opened.created,
+    };
   const { created, ...ca } = opened;
   const dir = join(dataDir, 'signing');
   const [certPem, keyPem] = await Promise.all([

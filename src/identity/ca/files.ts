@@ -5,7 +5,7 @@
  * passphrase is set.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { toCertificate, type CertificateInput, type PrivateKeyInput } from '../../crypto/keys.js';
 import { createCertificateAuthority, issueCertificate } from '../../crypto/x509.js';
@@ -26,7 +26,11 @@ export interface OpenCaDirectoryOptions {
   subject?: string;
   /** Encrypts new keys and decrypts existing ones. */
   passphrase?: string;
-  /** Create an RSA-2048 RA certificate; forced for an EC root, which cannot decrypt SCEP envelopes. */
+  /**
+   * Use an RSA-2048 RA certificate, issued by the root: for a new CA, and for an existing one that
+   * has none (e.g. after its RA files were moved away to rotate it). Forced for an EC root, which
+   * cannot decrypt SCEP envelopes.
+   */
   ra?: boolean;
   /** Root validity for a new CA; default 3650 days. */
   validityDays?: number;
@@ -166,6 +170,48 @@ async function writeMaterial(
 }
 
 /**
+ * Issues an RA for an existing CA and places its files: the key is linked into place first (a
+ * link fails when the name exists, so of two processes exactly one wins), then the certificate.
+ * The loser waits for the winner's certificate and uses that RA.
+ */
+async function addRa(
+  dir: string,
+  ca: CaMaterial,
+  options: OpenCaDirectoryOptions,
+  now: Date,
+): Promise<KeyPairCertificate> {
+  const ra = await createRa(ca, now);
+  const tmp = await mkdtemp(join(dir, '.orchard-ra-'));
+  try {
+    await writeNew(join(tmp, FILES.raKey), keyPem(ra.privateKey, options.passphrase), 0o600);
+    await writeNew(join(tmp, FILES.raCert), ra.certificate.toString(), 0o644);
+    try {
+      await link(join(tmp, FILES.raKey), join(dir, FILES.raKey));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return await waitForRa(dir, options.passphrase);
+    }
+    await link(join(tmp, FILES.raCert), join(dir, FILES.raCert));
+    return ra;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The RA another process is placing; `ERR_CA_KEY` when its certificate never appears. */
+async function waitForRa(dir: string, passphrase: string | undefined): Promise<KeyPairCertificate> {
+  for (let i = 0; i < 50; i++) {
+    const loaded = await load(dir, passphrase);
+    if (loaded?.ra) return loaded.ra;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new CertificateAuthorityError(
+    'ERR_CA_KEY',
+    `${join(dir, FILES.raKey)} exists without ${FILES.raCert}: remove it to issue a new RA`,
+  );
+}
+
+/**
  * Loads the CA from `dir`, creating it on first use. Resolves to its material and whether it was
  * created. Throws `ERR_CA_PASSPHRASE` for a wrong passphrase, `ERR_CA_KEY` for a key that does
  * not match its certificate.
@@ -174,7 +220,12 @@ export async function openCaDirectory(
   options: OpenCaDirectoryOptions,
 ): Promise<CaMaterial & { created: boolean }> {
   const existing = await load(options.dir, options.passphrase);
-  if (existing) return { ...existing, created: false };
+  if (existing) {
+    const wanted = options.ra === true || existing.privateKey.asymmetricKeyType !== 'rsa';
+    if (wanted && existing.ra === undefined)
+      existing.ra = await addRa(options.dir, existing, options, options.clock?.() ?? new Date());
+    return { ...existing, created: false };
+  }
   const keyType = options.keyType ?? 'rsa-4096';
   const now = options.clock?.() ?? new Date();
   const root = await createCertificateAuthority({

@@ -1,0 +1,90 @@
+/**
+ * The daemon's default certificate authority: an RSA-4096 root with an RSA-2048 RA, so SCEP's
+ * per-enrollment decryption and CertRep signature use the cheaper RA key. Checked with the real
+ * files, Debian's scepclient (which encrypts to every certificate GetCACert returns) and
+ * `openssl verify`.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyCertificateChain } from '../../src/crypto/chain.js';
+import { createCa } from '../../src/identity/ca/authority.js';
+import { createMemoryCertificateStore } from '../../src/identity/ca/store.js';
+import { staticChallenge } from '../../src/identity/scep/challenge.js';
+import { createScepHandler } from '../../src/identity/scep/handler.js';
+import { openDaemonPki, type DaemonPki } from '../../src/daemon/pki.js';
+import { makeTmpDir, runOpenssl, type TmpDir } from '../support/openssl.js';
+import { startScepServer, type ScepTestServer } from '../support/scep-server.js';
+
+let tmp: TmpDir;
+let dir: string;
+let pki: DaemonPki;
+let server: ScepTestServer;
+
+beforeAll(async () => {
+  tmp = makeTmpDir();
+  dir = tmp.dir;
+  pki = await openDaemonPki(dir, 'rsa-4096');
+  const ca = createCa({ material: pki.ca, store: createMemoryCertificateStore() });
+  server = await startScepServer(
+    createScepHandler({ ca, validator: staticChallenge('pki-secret') }, { allowSingleDes: true }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await server.close();
+  tmp.remove();
+});
+
+describe('daemon PKI, default key type', () => {
+  test('ok/an RSA-4096 root and an RSA-2048 RA it issued, the RA key 0600', () => {
+    expect(pki.created).toBe(true);
+    expect(pki.ca.privateKey.asymmetricKeyDetails?.modulusLength).toBe(4096);
+    const ra = pki.ca.ra;
+    expect(ra?.privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(() =>
+      verifyCertificateChain(ra?.certificate as X509Certificate, { roots: [pki.ca.certificate] }),
+    ).not.toThrow();
+    expect(statSync(join(dir, 'ca', 'ra.key')).mode & 0o777).toBe(0o600);
+  });
+
+  test('ok/a restart loads the same root and RA', async () => {
+    const again = await openDaemonPki(dir, 'rsa-4096');
+    expect(again.created).toBe(false);
+    expect(again.ca.ra?.certificate.raw.equals(pki.ca.ra?.certificate.raw as Buffer)).toBe(true);
+    expect(again.ca.certificate.raw.equals(pki.ca.certificate.raw)).toBe(true);
+  });
+
+  test('ok/scepclient enrolls through the RA; openssl verify accepts the certificate', async () => {
+    const out = join(dir, 'client');
+    const r = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(
+        'scepclient',
+        [
+          '-server-url',
+          server.url,
+          '-challenge',
+          'pki-secret',
+          '-cn',
+          'device-ra',
+          '-private-key',
+          `${out}-key.pem`,
+          '-certificate',
+          `${out}-cert.pem`,
+        ],
+        { timeout: 60_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? 1 : 0, output: `${stdout}${stderr}` });
+        },
+      );
+    });
+    expect(r.output).toContain('pkiStatus=SUCCESS');
+    expect(r.code).toBe(0);
+    const cert = new X509Certificate(readFileSync(`${out}-cert.pem`));
+    expect(cert.checkIssued(pki.ca.certificate)).toBe(true); // signed by the root, not the RA
+    const v = runOpenssl(['verify', '-CAfile', join(dir, 'ca', 'ca.pem'), `${out}-cert.pem`]);
+    expect(v.stdout.toString()).toContain(': OK');
+  }, 60_000);
+});
