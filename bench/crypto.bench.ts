@@ -14,6 +14,7 @@ import {
   verifyCms,
 } from '../src/crypto/index.js';
 import { verifyMdmSignature } from '../src/identity/mdm-signature.js';
+import { createTransientCertificate } from '../src/identity/scep/client.js';
 import { benchSeconds, measure, report, type Rate } from './lib.js';
 
 async function identity(keyType: 'rsa-2048' | 'ec-p256') {
@@ -105,19 +106,31 @@ export default async function run(): Promise<void> {
     const rawSig = sign('sha256', body, id.privateKey);
     const publicKey = id.certificate.publicKey;
     const roots = [id.ca];
-    const [raw, cms, header1, chained] = (await interleaved([
+    // 2,000 messages, each signed with its own certificate: more than the certificate cache's
+    // 1,024 entries, so every call reads a certificate and builds its key (a device's first
+    // check-in, or a SCEP transient certificate).
+    const fresh = Array.from({ length: 2000 }, (_, i) => {
+      const certificate = createTransientCertificate(id.privateKey, `CN=bench device ${String(i)}`);
+      return signCms(body, { certificate, privateKey: id.privateKey, detached: true });
+    });
+    let next = 0;
+    const [raw, cms, uncached, header1, chained] = (await interleaved([
       [`raw crypto.verify ${keyType} (200 B)`, () => verify('sha256', body, publicKey, rawSig)],
       [`verifyCms detached ${keyType}, cert cached`, () => verifyCms(der, { content: body })],
+      [
+        `verifyCms detached ${keyType}, a new certificate each call`,
+        () => verifyCms(fresh[next++ % fresh.length] as Buffer, { content: body }),
+      ],
       [`verifyMdmSignature ${keyType} (base64 header)`, () => verifyMdmSignature(header, body)],
       [
         `verifyMdmSignature ${keyType} + chain to root`,
         () => verifyMdmSignature(header, body, { roots }),
       ],
-    ])) as [Rate, Rate, Rate, Rate];
+    ])) as [Rate, Rate, Rate, Rate, Rate];
     report(
       `Mdm-Signature verification, ${keyType} (goal ≥ 10,000/s; verifyMdmSignature ${perCpu(header1)} per CPU-second, raw ${perCpu(raw)})`,
       raw,
-      [{ rate: cms }, { rate: header1 }, { rate: chained }],
+      [{ rate: cms }, { rate: uncached }, { rate: header1 }, { rate: chained }],
     );
   }
 }

@@ -141,6 +141,36 @@ function contentOfMessage(parsed: ParsedSignedData, detached: Uint8Array | undef
 }
 
 /**
+ * A {@link CmsVerification} whose `X509Certificate`s are built on first read: OpenSSL 3 decodes
+ * each certificate's key, about 140 µs per certificate (a class, so creating one stays cheap).
+ */
+class Verification implements CmsVerification {
+  chain?: X509Certificate[];
+  readonly #certInfos: readonly CertInfo[];
+  #certificates: X509Certificate[] | undefined;
+
+  constructor(
+    readonly content: Buffer,
+    readonly signerInfo: CertInfo,
+    certInfos: readonly CertInfo[],
+    readonly signedAttributes: CmsAttribute[],
+    readonly digestAlgorithm: string,
+    readonly contentType: string,
+  ) {
+    this.#certInfos = certInfos;
+  }
+
+  get signer(): X509Certificate {
+    return this.signerInfo.x509;
+  }
+
+  get certificates(): X509Certificate[] {
+    this.#certificates ??= this.#certInfos.map((c) => c.x509);
+    return this.#certificates;
+  }
+}
+
+/**
  * Verifies every SignerInfo of a DER/BER SignedData and returns the content and the (first)
  * signer's certificate. Throws `ERR_CMS_FORMAT`/`ERR_DER` on malformed input, `ERR_CMS_SIGNATURE`
  * when a digest or signature fails, `ERR_CMS_UNSUPPORTED` for unknown algorithms, and the
@@ -170,23 +200,14 @@ export function verifyParsedCms(
     first ??= { signer, si, digest };
   }
   if (first === undefined) throw new CryptoError('ERR_CMS_FORMAT', 'SignedData has no signers');
-  const signer = first.signer;
-  let x509s: X509Certificate[] | undefined;
-  const result: CmsVerification = {
+  const result = new Verification(
     content,
-    // Built on demand: OpenSSL 3 decodes each certificate's key, about 140 µs per certificate.
-    get signer() {
-      return signer.x509;
-    },
-    signerInfo: signer,
-    get certificates() {
-      x509s ??= certs.map((c) => c.x509);
-      return x509s;
-    },
-    signedAttributes: first.si.signedAttributes,
-    digestAlgorithm: first.digest,
-    contentType: parsed.contentType,
-  };
+    first.signer,
+    certs,
+    first.si.signedAttributes,
+    first.digest,
+    parsed.contentType,
+  );
   if (options.roots !== undefined) {
     const intermediates = [...certs, ...extra].map((c) => c.x509);
     const chainOptions =
