@@ -13,8 +13,11 @@ export interface ChallengeContext {
   csr: ParsedCsr;
   messageType: 'PKCSReq' | 'RenewalReq' | 'CertPoll';
   transactionId: string;
-  /** The certificate that signed the request (transient self-signed for PKCSReq). */
-  signer: X509Certificate;
+  /**
+   * The certificate that signed the request (transient self-signed for PKCSReq). Built on first
+   * read (about 140 µs with OpenSSL 3), so a validator that does not need it does not pay for it.
+   */
+  readonly signer: X509Certificate;
 }
 
 /** A validator's answer: issue (optionally for an enrollment), refuse, or ask the client to poll. */
