@@ -160,16 +160,18 @@ class LazyCertInfo implements CertInfo {
   }
 
   get publicKey(): KeyObject {
-    this.#publicKey ??= publicKeyFromSpki(this.spki);
-    if (this.#publicKey === undefined) {
-      const x509 = this.x509;
-      try {
-        this.#publicKey = x509.publicKey;
-      } catch (cause) {
-        throw new CryptoError('ERR_CERT_FORMAT', 'certificate key could not be read', { cause });
-      }
-    }
+    this.#publicKey ??= publicKeyFromSpki(this.spki) ?? this.#decodedKey();
     return this.#publicKey;
+  }
+
+  /** The key as OpenSSL decodes it, for keys the fast path leaves alone. */
+  #decodedKey(): KeyObject {
+    const x509 = this.x509;
+    try {
+      return x509.publicKey;
+    } catch (cause) {
+      throw new CryptoError('ERR_CERT_FORMAT', 'certificate key could not be read', { cause });
+    }
   }
 }
 
@@ -187,8 +189,12 @@ export function certInfoFromDer(der: Uint8Array): CertInfo {
   return info;
 }
 
-/** The cached {@link CertInfo} of any certificate input. Throws `ERR_CERT_FORMAT` on bad input. */
-export function certInfo(input: CertificateInput): CertInfo {
+/**
+ * The cached {@link CertInfo} of any certificate input (one this module made is returned as it is).
+ * Throws `ERR_CERT_FORMAT` on bad input.
+ */
+export function certInfo(input: CertificateInput | CertInfo): CertInfo {
+  if (input instanceof LazyCertInfo) return input;
   if (input instanceof X509Certificate) {
     const hit = byObject.get(input);
     if (hit) return hit;
@@ -196,6 +202,7 @@ export function certInfo(input: CertificateInput): CertInfo {
     byObject.set(input, info);
     return info;
   }
-  if (typeof input === 'string') return certInfo(toCertificate(input));
-  return certInfoFromDer(input);
+  if (input instanceof Uint8Array) return certInfoFromDer(input);
+  // A string is PEM; anything else is refused by toCertificate with a TypeError.
+  return certInfo(toCertificate(input as CertificateInput));
 }

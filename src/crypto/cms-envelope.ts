@@ -117,7 +117,7 @@ function recipientInfo(
  */
 export function encryptCms(
   content: Uint8Array,
-  recipients: CertificateInput | CertificateInput[],
+  recipients: CertificateInput | CertInfo | (CertificateInput | CertInfo)[],
   options: EncryptCmsOptions = {},
 ): Buffer {
   const list = Array.isArray(recipients) ? recipients : [recipients];

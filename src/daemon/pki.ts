@@ -67,16 +67,7 @@ export async function openDaemonPki(
   // A root larger than RSA-2048 gets an RSA-2048 RA (also an existing one): SCEP's decryption
   // and CertRep signature then use the RA key, and the root key only signs certificates (with
   // RSA-4096, 15 ms of CPU per enrollment become 7 ms).
-  const caDir = join(dataDir, 'ca');
-  let opened = await openCaDirectory({ dir: caDir, keyType, clock });
-  if (
-    opened.ra === undefined &&
-    (opened.privateKey.asymmetricKeyDetails?.modulusLength ?? 0) > 2048
-  )
-    opened = {
-      ...(await openCaDirectory({ dir: caDir, keyType, ra: true, clock })),
-      created: opened.created,
-    };
+  const opened = await openCaDirectory({ dir: join(dataDir, 'ca'), keyType, ra: 'auto', clock });
   const { created, ...ca } = opened;
   const dir = join(dataDir, 'signing');
   const [certPem, keyPem] = await Promise.all([

@@ -32,8 +32,9 @@ export interface CertificateFields {
   signingKey: KeyObject;
 }
 
-/** The signature algorithm element and digest for an issuer key. Throws `TypeError` otherwise. */
-export function signatureAlgorithmFor(key: KeyObject): { element: Buffer; digest: DigestName } {
+const algorithms = new WeakMap<KeyObject, { element: Buffer; digest: DigestName }>();
+
+function algorithmOf(key: KeyObject): { element: Buffer; digest: DigestName } {
   if (key.asymmetricKeyType === 'rsa')
     return { element: algorithm(Oid.sha256WithRsa, nullValue()), digest: 'sha256' };
   const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -46,15 +47,22 @@ export function signatureAlgorithmFor(key: KeyObject): { element: Buffer; digest
   throw new TypeError(`cannot issue certificates with a ${String(key.asymmetricKeyType)} key`);
 }
 
-const algorithms = new WeakMap<KeyObject, { element: Buffer; digest: DigestName }>();
+/**
+ * The signature algorithm element and digest for an issuer key, worked out once per key (the
+ * element is shared: do not modify it). Throws `TypeError` for a key that cannot issue.
+ */
+export function signatureAlgorithmFor(key: KeyObject): { element: Buffer; digest: DigestName } {
+  let alg = algorithms.get(key);
+  if (alg === undefined) {
+    alg = algorithmOf(key);
+    algorithms.set(key, alg);
+  }
+  return alg;
+}
 
 /** Writes and signs a certificate, returning its DER. Throws `TypeError` for unusable keys. */
 export function writeCertificate(fields: CertificateFields): Buffer {
-  let alg = algorithms.get(fields.signingKey);
-  if (alg === undefined) {
-    alg = signatureAlgorithmFor(fields.signingKey);
-    algorithms.set(fields.signingKey, alg);
-  }
+  const alg = signatureAlgorithmFor(fields.signingKey);
   const tbs = sequence(
     contextConstructed(0, integer(2)),
     integer(fields.serial),

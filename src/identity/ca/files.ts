@@ -28,10 +28,11 @@ export interface OpenCaDirectoryOptions {
   passphrase?: string;
   /**
    * Use an RSA-2048 RA certificate, issued by the root: for a new CA, and for an existing one that
-   * has none (e.g. after its RA files were moved away to rotate it). Forced for an EC root, which
-   * cannot decrypt SCEP envelopes.
+   * has none (e.g. after its RA files were moved away to rotate it). `'auto'` asks for one when the
+   * root is larger than RSA-2048, so the cheaper RA key decrypts and signs SCEP replies. Forced for
+   * an EC root, which cannot decrypt SCEP envelopes.
    */
-  ra?: boolean;
+  ra?: boolean | 'auto';
   /** Root validity for a new CA; default 3650 days. */
   validityDays?: number;
   /** Default `() => new Date()`. */
@@ -169,6 +170,12 @@ async function writeMaterial(
   }
 }
 
+/** Whether a CA with this root key needs an RA under the `ra` option. */
+function wantsRa(option: OpenCaDirectoryOptions['ra'], root: KeyObject): boolean {
+  if (option === true || root.asymmetricKeyType !== 'rsa') return true;
+  return option === 'auto' && (root.asymmetricKeyDetails?.modulusLength ?? 0) > 2048;
+}
+
 /**
  * Issues an RA for an existing CA and places its files: the key is linked into place first (a
  * link fails when the name exists, so of two processes exactly one wins), then the certificate.
@@ -221,8 +228,7 @@ export async function openCaDirectory(
 ): Promise<CaMaterial & { created: boolean }> {
   const existing = await load(options.dir, options.passphrase);
   if (existing) {
-    const wanted = options.ra === true || existing.privateKey.asymmetricKeyType !== 'rsa';
-    if (wanted && existing.ra === undefined)
+    if (existing.ra === undefined && wantsRa(options.ra, existing.privateKey))
       existing.ra = await addRa(options.dir, existing, options, options.clock?.() ?? new Date());
     return { ...existing, created: false };
   }
@@ -235,7 +241,7 @@ export async function openCaDirectory(
     validityDays: options.validityDays ?? 3650,
   });
   const material: CaMaterial = { ...root };
-  if (options.ra === true || keyType.startsWith('ec')) material.ra = await createRa(root, now);
+  if (wantsRa(options.ra, root.privateKey)) material.ra = await createRa(root, now);
   if (await publish(options.dir, material, options.passphrase))
     return { ...material, created: true };
   const winner = await load(options.dir, options.passphrase);

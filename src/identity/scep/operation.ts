@@ -3,10 +3,10 @@
  * becomes a FAILURE with the RFC 8894 failInfo; only unreadable messages (400) and validator
  * outages (503) leave as errors.
  */
-import { verifyCertificateChain } from '../../crypto/chain.js';
-import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
 import type { X509Certificate } from 'node:crypto';
 import type { CertInfo } from '../../crypto/cert-info.js';
+import { verifyCertificateChain } from '../../crypto/chain.js';
+import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
 import type { ParsedCsr } from '../../crypto/csr.js';
 import { decodeName, formatName } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
@@ -160,7 +160,7 @@ async function issue(
       { transactionId: d.msg.transactionId, serial: issued.serial },
       'SCEP certificate issued',
     );
-    return encryptCms(certsOnly([issued.der]), d.signer.der, { cipher: d.cipher });
+    return encryptCms(certsOnly([issued.der]), d.signer, { cipher: d.cipher });
   } catch (error) {
     const refusal = policyRefusalOf(error);
     if (refusal === undefined) throw error;

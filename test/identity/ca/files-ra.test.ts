@@ -30,6 +30,14 @@ describe('openCaDirectory and the RA of an existing CA', () => {
     expect(again.ra?.certificate.raw.equals(withRa.ra!.certificate.raw)).toBe(true);
   });
 
+  test("ok/ra: 'auto' leaves an RSA-2048 root alone (the daemon's RSA-4096 case is in test/daemon/pki.test.ts)", async () => {
+    const dir = caDir();
+    const created = await openCaDirectory({ dir, keyType: 'rsa-2048', ra: 'auto' });
+    expect(created.ra).toBeUndefined();
+    expect((await openCaDirectory({ dir, ra: 'auto' })).ra).toBeUndefined();
+    expect(existsSync(join(dir, 'ra.pem'))).toBe(false);
+  });
+
   test('ok/rotation: an EC root whose RA files were moved away gets a new RA', async () => {
     const dir = caDir();
     const first = await openCaDirectory({ dir, keyType: 'ec-p384' });
