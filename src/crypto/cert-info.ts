@@ -190,6 +190,14 @@ export function certInfoFromDer(der: Uint8Array): CertInfo {
 }
 
 /**
+ * The {@link CertInfo} of DER bytes without the cache: neither looked up nor stored, for a
+ * certificate seen once. Throws `ERR_CERT_FORMAT` when the bytes are not a certificate.
+ */
+export function uncachedCertInfo(der: Uint8Array): CertInfo {
+  return new LazyCertInfo(Buffer.from(der), undefined);
+}
+
+/**
  * The cached {@link CertInfo} of any certificate input (one this module made is returned as it is).
  * Throws `ERR_CERT_FORMAT` on bad input.
  */

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual, verify, type X509Certificate } from 'node:crypto';
 import { CryptoError } from '../errors.js';
-import { certInfo, certInfoFromDer, type CertInfo } from './cert-info.js';
+import { certInfo, certInfoFromDer, uncachedCertInfo, type CertInfo } from './cert-info.js';
 import { checkValidity, verifyCertificateChain } from './chain.js';
 import {
   parseSignedData,
@@ -28,6 +28,13 @@ export interface VerifyCmsOptions {
   intermediates?: CertificateInput[];
   /** Time for validity checks; default now. Given without `roots`, the signer's dates are still checked. */
   at?: Date;
+  /**
+   * Keep the embedded certificates in the process-wide certificate cache (default true): right for
+   * certificates that come back (a device's identity on every check-in), wasteful for one-off
+   * ones (a SCEP request's transient certificate), which would only push reused entries out and
+   * keep about 2 KB each alive for the next 1,024 messages.
+   */
+  cacheCertificates?: boolean;
 }
 
 /** The result of a successful {@link verifyCms}. */
@@ -191,7 +198,8 @@ export function verifyParsedCms(
   if (parsed.signerInfos.length === 0)
     throw new CryptoError('ERR_CMS_FORMAT', 'SignedData has no signers');
   const content = contentOfMessage(parsed, options.content);
-  const certs = parsed.certificates.map((c) => certInfoFromDer(c));
+  const read = options.cacheCertificates === false ? uncachedCertInfo : certInfoFromDer;
+  const certs = parsed.certificates.map((c) => read(c));
   const extra = (options.intermediates ?? []).map((c) => certInfo(c));
   let first: { signer: CertInfo; si: ParsedSignerInfo; digest: DigestName } | undefined;
   for (const si of parsed.signerInfos) {

@@ -8,6 +8,7 @@ import {
   verifyCms,
   type DigestName,
 } from '../../src/crypto/index.js';
+import { certInfoFromDer } from '../../src/crypto/cert-info.js';
 import { Oid } from '../../src/crypto/oids.js';
 import { printableString } from '../../src/crypto/der-write.js';
 import { makeLeaf, testPki, type TestPki } from '../support/pki.js';
@@ -82,6 +83,17 @@ describe('signCms / verifyCms round trip', () => {
       signingTime: false,
     });
     expect(verifyCms(der).signedAttributes.map((a) => a.oid)).not.toContain(Oid.signingTime);
+  });
+
+  test('ok/cacheCertificates false reads the signer without storing it; the default stores it', async () => {
+    const leaf = await makeLeaf(pki.rsaCa, { subject: 'CN=one-off,O=Orchard' });
+    const der = signCms(content, { certificate: leaf.certificate, privateKey: leaf.privateKey });
+    const once = verifyCms(der, { cacheCertificates: false });
+    expect(once.content.equals(content)).toBe(true);
+    const cached = certInfoFromDer(leaf.certificate.raw);
+    expect(cached).not.toBe(once.signerInfo);
+    expect(verifyCms(der).signerInfo).toBe(cached);
+    expect(verifyCms(der, { cacheCertificates: false }).signerInfo).not.toBe(cached);
   });
 
   test('ok/chain is embedded and verified to the root', () => {

@@ -93,7 +93,9 @@ function nameOf<T extends Record<string, number>>(
 
 function verify(parsed: ParsedSignedData): PkiMessage['verified'] {
   try {
-    const v = verifyParsedCms(parsed);
+    // A request's signer is a one-off transient certificate (or, for renewal, one seen once a
+    // year): caching it would only evict the device identities the check-in path reuses.
+    const v = verifyParsedCms(parsed, { cacheCertificates: false });
     return {
       ok: true,
       get signer() {

@@ -1,5 +1,6 @@
 import { describe, expect, test, beforeAll } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
+import { certInfoFromDer } from '../../../src/crypto/cert-info.js';
 import { parseSignedData } from '../../../src/crypto/cms-parse.js';
 import { verifyCertificateChain } from '../../../src/crypto/chain.js';
 import { ScepError } from '../../../src/errors.js';
@@ -89,6 +90,17 @@ describe('PKIOperation variants (own client)', () => {
     expect(cert.checkIssued(ca.certificate)).toBe(true);
     expect(cert.subject).toContain('CN=device-1');
     expect(await ca.findIssuedCertificate(cert.serialNumber)).toBeDefined();
+  });
+
+  test('ok/a request signer is not kept in the certificate cache (one-off, attacker-chosen)', () => {
+    const { request } = buildRequest(ca, { challenge: SECRET });
+    const first = readPkiMessage(request.der).verified;
+    const second = readPkiMessage(request.der).verified;
+    expect(first.ok && second.ok).toBe(true);
+    if (first.ok && second.ok) {
+      expect(second.signerInfo).not.toBe(first.signerInfo);
+      expect(certInfoFromDer(first.signerInfo.der)).not.toBe(first.signerInfo);
+    }
   });
 
   test('ok/the reply echoes the transaction and nonce and uses the request cipher', async () => {
