@@ -64,10 +64,17 @@ export async function openDaemonPki(
   keyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048',
   clock: () => Date = () => new Date(),
 ): Promise<DaemonPki> {
-  // A root larger than RSA-2048 gets an RSA-2048 RA (also an existing one): SCEP's decryption
-  // and CertRep signature then use the RA key, and the root key only signs certificates (with
-  // RSA-4096, 15 ms of CPU per enrollment become 7 ms).
-  const opened = await openCaDirectory({ dir: join(dataDir, 'ca'), keyType, ra: 'auto', clock });
+  // A root larger than RSA-2048 or EC gets an RSA-2048 RA and an RSA-2048 issuing CA (also an
+  // existing one): SCEP's decryption and CertRep signature use the RA key, the issuing CA signs
+  // the certificates, and the root key signs nothing per enrollment (with RSA-4096, 15 ms of CPU
+  // per enrollment became 7 ms with the RA alone, and about 3 ms with both).
+  const opened = await openCaDirectory({
+    dir: join(dataDir, 'ca'),
+    keyType,
+    ra: 'auto',
+    issuing: 'auto',
+    clock,
+  });
   const { created, ...ca } = opened;
   const dir = join(dataDir, 'signing');
   const [certPem, keyPem] = await Promise.all([

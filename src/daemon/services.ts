@@ -134,7 +134,8 @@ export async function openServices(
   // (400 ERR_DEVICE_CERT_REVOKED, never 401) on the device's next request.
   const service = withCertAuth(core, {
     store: storage,
-    roots: [pki.ca.certificate],
+    roots: [ca.certificate],
+    intermediates: [...ca.intermediates],
     revocation: ca,
     logger,
   });

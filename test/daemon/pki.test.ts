@@ -1,8 +1,9 @@
 /**
- * The daemon's default certificate authority: an RSA-4096 root with an RSA-2048 RA, so SCEP's
- * per-enrollment decryption and CertRep signature use the cheaper RA key. Checked with the real
- * files, Debian's scepclient (which encrypts to every certificate GetCACert returns) and
- * `openssl verify`.
+ * The daemon's default certificate authority: an RSA-4096 root with an RSA-2048 RA and an
+ * RSA-2048 issuing CA, so SCEP's per-enrollment decryption and CertRep signature use the RA key,
+ * the issuing CA signs the certificates, and the root key signs nothing per enrollment. Checked
+ * with the real files, Debian's scepclient (which encrypts to every certificate GetCACert returns)
+ * and `openssl verify`.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -50,14 +51,28 @@ describe('daemon PKI, default key type', () => {
     expect(statSync(join(dir, 'ca', 'ra.key')).mode & 0o777).toBe(0o600);
   });
 
-  test('ok/a restart loads the same root and RA', async () => {
+  test('ok/an RSA-2048 issuing CA the root signed, a CA certificate, its key 0600', () => {
+    const issuing = pki.ca.issuer?.certificate as X509Certificate;
+    expect(pki.ca.issuer?.privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(issuing.ca).toBe(true);
+    expect(issuing.checkIssued(pki.ca.certificate)).toBe(true);
+    expect(verifyCertificateChain(issuing, { roots: [pki.ca.certificate] })).toHaveLength(2);
+    const text = runOpenssl(['x509', '-noout', '-text', '-in', join(dir, 'ca', 'issuing.pem')]);
+    expect(text.stdout.toString()).toMatch(/Certificate Sign, CRL Sign/);
+    expect(statSync(join(dir, 'ca', 'issuing.key')).mode & 0o777).toBe(0o600);
+  });
+
+  test('ok/a restart loads the same root, RA and issuing CA', async () => {
     const again = await openDaemonPki(dir, 'rsa-4096');
     expect(again.created).toBe(false);
     expect(again.ca.ra?.certificate.raw.equals(pki.ca.ra?.certificate.raw as Buffer)).toBe(true);
+    expect(again.ca.issuer?.certificate.raw.equals(pki.ca.issuer?.certificate.raw as Buffer)).toBe(
+      true,
+    );
     expect(again.ca.certificate.raw.equals(pki.ca.certificate.raw)).toBe(true);
   });
 
-  test('ok/scepclient enrolls through the RA; openssl verify accepts the certificate', async () => {
+  test('ok/scepclient enrolls through the RA; the issuing CA signs; openssl verify accepts the chain', async () => {
     const out = join(dir, 'client');
     const r = await new Promise<{ code: number; output: string }>((resolve) => {
       execFile(
@@ -83,8 +98,19 @@ describe('daemon PKI, default key type', () => {
     expect(r.output).toContain('pkiStatus=SUCCESS');
     expect(r.code).toBe(0);
     const cert = new X509Certificate(readFileSync(`${out}-cert.pem`));
-    expect(cert.checkIssued(pki.ca.certificate)).toBe(true); // signed by the root, not the RA
-    const v = runOpenssl(['verify', '-CAfile', join(dir, 'ca', 'ca.pem'), `${out}-cert.pem`]);
+    expect(cert.checkIssued(pki.ca.issuer?.certificate as X509Certificate)).toBe(true);
+    expect(cert.checkIssued(pki.ca.certificate)).toBe(false); // the root signed nothing
+    const ca = join(dir, 'ca');
+    const v = runOpenssl([
+      'verify',
+      '-CAfile',
+      join(ca, 'ca.pem'),
+      '-untrusted',
+      join(ca, 'issuing.pem'),
+      `${out}-cert.pem`,
+    ]);
     expect(v.stdout.toString()).toContain(': OK');
+    const rootOnly = runOpenssl(['verify', '-CAfile', join(ca, 'ca.pem'), `${out}-cert.pem`]);
+    expect(rootOnly.status).not.toBe(0);
   }, 60_000);
 });

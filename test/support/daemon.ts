@@ -20,6 +20,8 @@ export interface SpawnOptions {
   apiKey?: string | null;
   /** Default 60 s. */
   readyTimeoutMs?: number;
+  /** `--ca-key-type`; default `rsa-2048` (fast to create). `null` passes none: the daemon's default. */
+  caKeyType?: string | null;
 }
 
 /** An answer of {@link TestDaemon.api}. */
@@ -102,8 +104,7 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<TestDaemo
       `127.0.0.1:${port}`,
       '--data-dir',
       dataDir,
-      '--ca-key-type',
-      'rsa-2048',
+      ...(options.caKeyType === null ? [] : ['--ca-key-type', options.caKeyType ?? 'rsa-2048']),
       ...(apiKey === undefined ? [] : ['--api-key', apiKey]),
       ...(options.args ?? []),
       ...extra,

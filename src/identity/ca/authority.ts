@@ -28,9 +28,14 @@ export interface KeyPairCertificate {
   privateKey: KeyObject;
 }
 
-/** The CA's keys: the issuing certificate and, optionally, an RA that decrypts and signs SCEP. */
+/**
+ * The CA's keys: the root (or an imported CA) and, optionally, an RA that decrypts and signs SCEP
+ * and an issuing CA (an intermediate signed by the root) that signs the certificates.
+ */
 export interface CaMaterial extends KeyPairCertificate {
   ra?: KeyPairCertificate;
+  /** Signs the issued certificates instead of the root; must be a CA certificate the root signed. */
+  issuer?: KeyPairCertificate;
 }
 
 /** Dependencies of {@link createCa}. */
@@ -49,9 +54,14 @@ export interface IssueRequest {
   enrollmentId?: string;
 }
 
-/** The issuing CA. */
+/** The certificate authority: issuance, revocation and lookups. */
 export interface CertificateAuthority {
+  /** The root: the trust anchor issued certificates chain to. */
   readonly certificate: X509Certificate;
+  /** The certificate that signs issued certificates: the issuing CA when configured, else the root. */
+  readonly issuer: X509Certificate;
+  /** Certificates between an issued certificate and the root (the issuing CA, when configured). */
+  readonly intermediates: readonly X509Certificate[];
   readonly ra: KeyPairCertificate | undefined;
   /** The pair that decrypts SCEP requests and signs replies: the RA when configured, else the CA. */
   readonly responder: KeyPairCertificate;
@@ -67,6 +77,12 @@ export interface CertificateAuthority {
 
 const SERIAL_ATTEMPTS = 4;
 
+/** Throws `TypeError` unless `issuing` is a CA certificate that `root` signed. */
+function checkIssuingCa(issuing: X509Certificate, root: X509Certificate): void {
+  if (!issuing.ca || !issuing.checkIssued(root) || !issuing.verify(root.publicKey))
+    throw new TypeError('createCa(): the issuing CA must be a CA certificate signed by the root');
+}
+
 /** 16 random bytes with the top bit clear and the next set: positive, fixed length, 126 bits. */
 function newSerial(random: (size: number) => Buffer): Buffer {
   const bytes = Buffer.from(random(16));
@@ -76,8 +92,9 @@ function newSerial(random: (size: number) => Buffer): Buffer {
 }
 
 /**
- * Creates the issuing CA over `deps.store` with the given policy. Throws `TypeError` when the
- * material's key does not match its certificate or the policy options are unsafe.
+ * Creates the CA over `deps.store` with the given policy. Throws `TypeError` when a key does not
+ * match its certificate, the issuing CA is not a CA certificate the root signed, or the policy
+ * options are unsafe.
  */
 export function createCa(
   deps: CaDeps,
@@ -87,9 +104,14 @@ export function createCa(
   const clock = deps.clock ?? (() => new Date());
   const random = deps.random ?? randomPoolBytes;
   const policy = resolvePolicy(policyOptions);
-  const ca = certInfo(material.certificate);
-  if (!createPublicKey(material.privateKey).equals(ca.publicKey))
+  const signer = material.issuer ?? material;
+  const ca = certInfo(signer.certificate);
+  if (!createPublicKey(material.privateKey).equals(material.certificate.publicKey))
     throw new TypeError('createCa(): the private key does not match the CA certificate');
+  if (!createPublicKey(signer.privateKey).equals(ca.publicKey))
+    throw new TypeError('createCa(): the issuing CA key does not match its certificate');
+  if (material.issuer !== undefined)
+    checkIssuingCa(material.issuer.certificate, material.certificate);
   const akid = extension(
     Oid.authorityKeyIdentifier,
     false,
@@ -99,7 +121,7 @@ export function createCa(
   const eku = policy.extendedKeyUsage.length
     ? [extension(Oid.extKeyUsage, false, extendedKeyUsageValue(policy.extendedKeyUsage))]
     : [];
-  const caNotAfter = new Date(material.certificate.validTo).getTime();
+  const caNotAfter = new Date(signer.certificate.validTo).getTime();
   const rsaUsage = extension(
     Oid.keyUsage,
     true,
@@ -138,7 +160,7 @@ export function createCa(
       notBefore,
       notAfter,
       extensions: extensionsFor(request.csr.keyType === 'rsa', spki),
-      signingKey: material.privateKey,
+      signingKey: signer.privateKey,
     };
     for (let attempt = 1; ; attempt++) {
       const serial = newSerial(random);
@@ -164,6 +186,8 @@ export function createCa(
 
   return {
     certificate: material.certificate,
+    issuer: signer.certificate,
+    intermediates: material.issuer ? [material.issuer.certificate] : [],
     ra: material.ra,
     responder: material.ra ?? {
       certificate: material.certificate,

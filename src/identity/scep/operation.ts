@@ -116,7 +116,11 @@ async function checkRenewal(ctx: OperationContext, info: CertInfo): Promise<stri
   let signer: X509Certificate;
   try {
     signer = info.x509; // the chain check needs node:crypto's certificate
-    verifyCertificateChain(signer, { roots: [ctx.ca.certificate], at: ctx.clock() });
+    verifyCertificateChain(signer, {
+      roots: [ctx.ca.certificate],
+      intermediates: [...ctx.ca.intermediates],
+      at: ctx.clock(),
+    });
   } catch (error) {
     const code = error instanceof CryptoError ? error.code : '';
     if (code === 'ERR_CERT_EXPIRED' || code === 'ERR_CERT_NOT_YET_VALID')

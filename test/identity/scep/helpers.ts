@@ -29,6 +29,7 @@ export async function setupCa(
   options: {
     keyType?: CaKeyType;
     ra?: boolean;
+    issuing?: boolean;
     store?: CertificateStore;
     policy?: IssuancePolicyOptions;
     clock?: () => Date;
@@ -39,6 +40,7 @@ export async function setupCa(
     dir: tmp.path('ca'),
     keyType: options.keyType ?? 'rsa-2048',
     ...(options.ra === undefined ? {} : { ra: options.ra }),
+    ...(options.issuing === undefined ? {} : { issuing: options.issuing }),
   });
   const store = options.store ?? createMemoryCertificateStore();
   const ca = createCa(
