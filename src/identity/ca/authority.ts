@@ -36,6 +36,11 @@ export interface CaMaterial extends KeyPairCertificate {
   ra?: KeyPairCertificate;
   /** Signs the issued certificates instead of the root; must be a CA certificate the root signed. */
   issuer?: KeyPairCertificate;
+  /**
+   * Earlier issuing CAs: they sign nothing more, but what they signed still chains (and renews)
+   * through them. Each must be a CA certificate the root signed.
+   */
+  retired?: X509Certificate[];
 }
 
 /** Dependencies of {@link createCa}. */
@@ -60,7 +65,7 @@ export interface CertificateAuthority {
   readonly certificate: X509Certificate;
   /** The certificate that signs issued certificates: the issuing CA when configured, else the root. */
   readonly issuer: X509Certificate;
-  /** Certificates between an issued certificate and the root (the issuing CA, when configured). */
+  /** Certificates between an issued certificate and the root: the issuing CA and retired ones. */
   readonly intermediates: readonly X509Certificate[];
   readonly ra: KeyPairCertificate | undefined;
   /** The pair that decrypts SCEP requests and signs replies: the RA when configured, else the CA. */
@@ -80,7 +85,9 @@ const SERIAL_ATTEMPTS = 4;
 /** Throws `TypeError` unless `issuing` is a CA certificate that `root` signed. */
 function checkIssuingCa(issuing: X509Certificate, root: X509Certificate): void {
   if (!issuing.ca || !issuing.checkIssued(root) || !issuing.verify(root.publicKey))
-    throw new TypeError('createCa(): the issuing CA must be a CA certificate signed by the root');
+    throw new TypeError(
+      'createCa(): an issuing CA (current or retired) must be a CA certificate signed by the root',
+    );
 }
 
 /** 16 random bytes with the top bit clear and the next set: positive, fixed length, 126 bits. */
@@ -110,8 +117,11 @@ export function createCa(
     throw new TypeError('createCa(): the private key does not match the CA certificate');
   if (!createPublicKey(signer.privateKey).equals(ca.publicKey))
     throw new TypeError('createCa(): the issuing CA key does not match its certificate');
-  if (material.issuer !== undefined)
-    checkIssuingCa(material.issuer.certificate, material.certificate);
+  const intermediates = [
+    ...(material.issuer ? [material.issuer.certificate] : []),
+    ...(material.retired ?? []),
+  ];
+  for (const c of intermediates) checkIssuingCa(c, material.certificate);
   const akid = extension(
     Oid.authorityKeyIdentifier,
     false,
@@ -187,7 +197,7 @@ export function createCa(
   return {
     certificate: material.certificate,
     issuer: signer.certificate,
-    intermediates: material.issuer ? [material.issuer.certificate] : [],
+    intermediates,
     ra: material.ra,
     responder: material.ra ?? {
       certificate: material.certificate,

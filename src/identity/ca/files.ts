@@ -6,7 +6,7 @@
  * passphrase is set.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { toCertificate, type CertificateInput, type PrivateKeyInput } from '../../crypto/keys.js';
 import { createCertificateAuthority, issueCertificate } from '../../crypto/x509.js';
@@ -21,7 +21,7 @@ export type CaKeyType = 'rsa-4096' | 'ec-p384' | 'rsa-2048';
 export interface OpenCaDirectoryOptions {
   /**
    * Folder holding `ca.pem`, `ca.key` and optionally `ra.pem`, `ra.key`, `issuing.pem`,
-   * `issuing.key`; created (0700) when absent or empty.
+   * `issuing.key`, and `retired/*.pem` (earlier issuing CAs); created (0700) when absent or empty.
    */
   dir: string;
   /** Root key type when the CA is created; default `rsa-4096`. */
@@ -71,6 +71,8 @@ const DELEGATE_FILES: Record<Delegate, { cert: string; key: string; what: string
   issuer: { cert: 'issuing.pem', key: 'issuing.key', what: 'issuing CA' },
 };
 const DELEGATES = Object.keys(DELEGATE_FILES) as Delegate[];
+/** Folder of earlier issuing CA certificates (rotation moves `issuing.pem` there). */
+const RETIRED = 'retired';
 
 function readKey(pem: string | Uint8Array, passphrase: string | undefined): KeyObject {
   try {
@@ -144,6 +146,21 @@ async function readOptional(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/** The certificates in `retired/` (`*.pem`): earlier issuing CAs, kept for path building. */
+async function readRetired(dir: string): Promise<X509Certificate[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(dir, RETIRED));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const pems = names.filter((n) => n.endsWith('.pem')).sort();
+  return Promise.all(
+    pems.map(async (n) => new X509Certificate(await readFile(join(dir, RETIRED, n)))),
+  );
+}
+
 async function load(dir: string, passphrase: string | undefined): Promise<CaMaterial | undefined> {
   const [cert, key] = await Promise.all(
     [FILES.cert, FILES.key].map((f) => readOptional(join(dir, f))),
@@ -153,6 +170,8 @@ async function load(dir: string, passphrase: string | undefined): Promise<CaMate
     { certificate: new X509Certificate(cert), privateKey: readKey(key, passphrase) },
     'CA',
   );
+  const retired = await readRetired(dir);
+  if (retired.length > 0) material.retired = retired;
   for (const kind of DELEGATES) {
     const files = DELEGATE_FILES[kind];
     const [c, k] = await Promise.all(

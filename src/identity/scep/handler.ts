@@ -131,9 +131,12 @@ export function createScepHandler(deps: ScepDeps, options: ScepHandlerOptions = 
     renewal: options.renewal !== false,
   };
   const caCert = deps.ca.certificate.raw;
-  // With an RA or an issuing CA: a degenerate PKCS#7 of the RA, the issuing CA and the root.
-  const above = [...(deps.ca.ra ? [deps.ca.ra.certificate] : []), ...deps.ca.intermediates];
-  const caRa = above.length > 0 ? createCertsOnlyCms([...above, deps.ca.certificate]) : undefined;
+  // With an RA or an issuing CA: a degenerate PKCS#7 of the RA, the issuing CA and the root
+  // (retired issuing CAs sign nothing more, so they are not offered).
+  const { ca } = deps;
+  const issuing = ca.issuer.raw.equals(ca.certificate.raw) ? [] : [ca.issuer];
+  const above = [...(ca.ra ? [ca.ra.certificate] : []), ...issuing];
+  const caRa = above.length > 0 ? createCertsOnlyCms([...above, ca.certificate]) : undefined;
 
   async function respond(req: ScepHttpRequest): Promise<ScepHttpResponse> {
     const operation = param(req.query, 'operation');

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyCertificateChain } from '../../../src/crypto/chain.js';
 import { parseSignedData } from '../../../src/crypto/cms-parse.js';
@@ -62,7 +62,6 @@ describe('issuing CA', () => {
     ).toHaveLength(3);
     const files = makeTmpDir();
     const leaf = files.path('leaf.pem');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(leaf, cert.toString());
     const caFiles = join(dir, 'ca');
     const v = runOpenssl([
@@ -120,6 +119,56 @@ describe('issuing CA', () => {
           intermediates: [...after.intermediates],
         }),
       ).not.toThrow();
+  });
+
+  test('ok/rotation: the old issuing CA moved to retired/ still chains and renews; GetCACert omits it', async () => {
+    const dir = caDir();
+    const store = createMemoryCertificateStore();
+    const first = createCa({
+      material: await openCaDirectory({ dir, keyType: 'rsa-2048', issuing: true }),
+      store,
+    });
+    const firstHandler = createScepHandler({ ca: first, validator: staticChallenge(SECRET) });
+    const old = (await enroll(firstHandler, first, { challenge: SECRET }))
+      .certificate as X509Certificate;
+    mkdirSync(join(dir, 'retired'));
+    renameSync(join(dir, 'issuing.pem'), join(dir, 'retired', 'issuing-1.pem'));
+    rmSync(join(dir, 'issuing.key'));
+    const rotated = createCa({ material: await openCaDirectory({ dir, issuing: true }), store });
+    expect(rotated.issuer.raw.equals(first.issuer.raw)).toBe(false);
+    expect(rotated.intermediates.map((c) => c.raw.toString('hex'))).toEqual(
+      [rotated.issuer, first.issuer].map((c) => c.raw.toString('hex')),
+    );
+    expect(() =>
+      verifyCertificateChain(old, {
+        roots: [rotated.certificate],
+        intermediates: [...rotated.intermediates],
+      }),
+    ).not.toThrow();
+    const handler = createScepHandler({ ca: rotated, validator: staticChallenge(SECRET) });
+    const renewed = await enroll(handler, rotated, {
+      messageType: 'RenewalReq',
+      signer: { certificate: old, privateKey: clientKey() },
+      key: clientKey('rsa-2048', 3),
+    });
+    expect(renewed.status).toBe('SUCCESS');
+    expect(renewed.certificate?.checkIssued(rotated.issuer)).toBe(true);
+    const res = await handler({ method: 'GET', query: { operation: 'GetCACert' } });
+    const bag = parseSignedData(res.body).certificates;
+    expect(bag.some((c) => c.equals(first.issuer.raw))).toBe(false);
+    expect(bag).toHaveLength(3);
+  });
+
+  test('fail/a retired certificate the root did not sign stops createCa', async () => {
+    const dir = caDir();
+    await openCaDirectory({ dir, keyType: 'rsa-2048', issuing: true });
+    const other = await openCaDirectory({ dir: caDir(), keyType: 'rsa-2048', issuing: true });
+    mkdirSync(join(dir, 'retired'));
+    writeFileSync(join(dir, 'retired', 'stray.pem'), other.issuer!.certificate.toString());
+    const material = await openCaDirectory({ dir });
+    expect(() => createCa({ material, store: createMemoryCertificateStore() })).toThrow(
+      /current or retired/,
+    );
   });
 
   test('ok/three openers adding an issuing CA at once end with one', async () => {
