@@ -227,7 +227,7 @@ export type {
   IssueRequest,
   KeyPairCertificate,
 } from './identity/ca/authority.js';
-export { importCa, openCaDirectory } from './identity/ca/files.js';
+export { importCa, openCaDirectory, rootKeyPair } from './identity/ca/files.js';
 export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
 export { createScepHandler } from './identity/scep/handler.js';
 export type {

@@ -6,7 +6,13 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateKeyPairOf, issueCertificate, openCaDirectory, privateKeyToPem } from '../index.js';
+import {
+  generateKeyPairOf,
+  issueCertificate,
+  openCaDirectory,
+  privateKeyToPem,
+  rootKeyPair,
+} from '../index.js';
 import type { CaMaterial } from '../index.js';
 
 /** The profile-signing identity and the chain to include beside it. */
@@ -38,7 +44,7 @@ async function createSigning(dir: string, ca: CaMaterial, now: Date): Promise<Si
   const certificate = await issueCertificate({
     publicKey: createPublicKey(privateKey),
     subject: 'CN=Orchard Profile Signing,O=Orchard',
-    issuer: { certificate: ca.certificate, privateKey: ca.privateKey },
+    issuer: rootKeyPair(ca, 'the profile-signing identity'),
     notBefore: new Date(now.getTime() - 3_600_000),
     notAfter: new Date(
       Math.min(now.getTime() + 825 * 86_400_000, Date.parse(ca.certificate.validTo)),

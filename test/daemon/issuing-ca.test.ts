@@ -1,13 +1,14 @@
 /**
  * The daemon's default CA over HTTP: an RSA-4096 root, an RSA-2048 RA and an RSA-2048 issuing CA.
  * GetCACert carries all three; Debian's scepclient enrolls; the certificate the issuing CA signed
- * authenticates check-ins (the MDM core builds its chain through the issuing CA). Upgrading a CA
+ * authenticates check-ins (the MDM core builds its chain through the issuing CA); with the root key
+ * moved offline the daemon restarts and keeps enrolling. Upgrading a CA
  * that has none, and renewing what the root issued before, are in test/identity/ca/issuing.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSignedData } from '../../src/crypto/cms-parse.js';
@@ -68,6 +69,20 @@ describe('daemon default CA: root, RA and issuing CA', () => {
       readFileSync(join(daemon.dataDir, 'ca', 'issuing.pem'), 'utf8'),
     );
     expect(issued.certificate.checkIssued(issuing)).toBe(true);
+    const device = new DeviceEmulator({
+      baseUrl: daemon.url,
+      topic: newTopic(),
+      identity: { certificate: issued.certificate, privateKey: createPrivateKey(issued.keyPem) },
+    });
+    await device.enroll();
+  }, 90_000);
+
+  test('ok/with the root key moved offline the daemon restarts and still enrolls', async () => {
+    await daemon.kill();
+    const ca = join(daemon.dataDir, 'ca');
+    renameSync(join(ca, 'ca.key'), join(daemon.dataDir, 'ca.key.offline'));
+    await daemon.restart();
+    const issued = scepEnroll();
     const device = new DeviceEmulator({
       baseUrl: daemon.url,
       topic: newTopic(),

@@ -42,7 +42,7 @@ afterAll(async () => {
 describe('daemon PKI, default key type', () => {
   test('ok/an RSA-4096 root and an RSA-2048 RA it issued, the RA key 0600', () => {
     expect(pki.created).toBe(true);
-    expect(pki.ca.privateKey.asymmetricKeyDetails?.modulusLength).toBe(4096);
+    expect(pki.ca.privateKey?.asymmetricKeyDetails?.modulusLength).toBe(4096);
     const ra = pki.ca.ra;
     expect(ra?.privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     expect(() =>

@@ -32,7 +32,14 @@ export interface KeyPairCertificate {
  * The CA's keys: the root (or an imported CA) and, optionally, an RA that decrypts and signs SCEP
  * and an issuing CA (an intermediate signed by the root) that signs the certificates.
  */
-export interface CaMaterial extends KeyPairCertificate {
+export interface CaMaterial {
+  /** The root (or an imported CA). */
+  certificate: X509Certificate;
+  /**
+   * The root's key. May be absent (kept offline) when an issuing CA and an RA do all the
+   * per-enrollment work; it is then needed only to issue a new RA or issuing CA.
+   */
+  privateKey?: KeyObject;
   ra?: KeyPairCertificate;
   /** Signs the issued certificates instead of the root; must be a CA certificate the root signed. */
   issuer?: KeyPairCertificate;
@@ -100,8 +107,8 @@ function newSerial(random: (size: number) => Buffer): Buffer {
 
 /**
  * Creates the CA over `deps.store` with the given policy. Throws `TypeError` when a key does not
- * match its certificate, the issuing CA is not a CA certificate the root signed, or the policy
- * options are unsafe.
+ * match its certificate, the issuing CA is not a CA certificate the root signed, the root key is
+ * absent without an issuing CA and an RA, or the policy options are unsafe.
  */
 export function createCa(
   deps: CaDeps,
@@ -111,10 +118,20 @@ export function createCa(
   const clock = deps.clock ?? (() => new Date());
   const random = deps.random ?? randomPoolBytes;
   const policy = resolvePolicy(policyOptions);
-  const signer = material.issuer ?? material;
-  const ca = certInfo(signer.certificate);
-  if (!createPublicKey(material.privateKey).equals(material.certificate.publicKey))
+  const root = material.privateKey && {
+    certificate: material.certificate,
+    privateKey: material.privateKey,
+  };
+  if (root && !createPublicKey(root.privateKey).equals(root.certificate.publicKey))
     throw new TypeError('createCa(): the private key does not match the CA certificate');
+  const signer = material.issuer ?? root;
+  const responder = material.ra ?? root;
+  if (signer === undefined || responder === undefined)
+    throw new TypeError(
+      'createCa(): without the root key, an issuing CA and an RA must do the per-enrollment work',
+    );
+  const signingKey = signer.privateKey;
+  const ca = certInfo(signer.certificate);
   if (!createPublicKey(signer.privateKey).equals(ca.publicKey))
     throw new TypeError('createCa(): the issuing CA key does not match its certificate');
   const intermediates = [
@@ -170,7 +187,7 @@ export function createCa(
       notBefore,
       notAfter,
       extensions: extensionsFor(request.csr.keyType === 'rsa', spki),
-      signingKey: signer.privateKey,
+      signingKey,
     };
     for (let attempt = 1; ; attempt++) {
       const serial = newSerial(random);
@@ -199,10 +216,7 @@ export function createCa(
     issuer: signer.certificate,
     intermediates,
     ra: material.ra,
-    responder: material.ra ?? {
-      certificate: material.certificate,
-      privateKey: material.privateKey,
-    },
+    responder,
     issue,
     async revoke(serial, reason) {
       const found = await store.revoke(normaliseSerial(serial), clock(), reason);

@@ -165,11 +165,15 @@ async function load(dir: string, passphrase: string | undefined): Promise<CaMate
   const [cert, key] = await Promise.all(
     [FILES.cert, FILES.key].map((f) => readOptional(join(dir, f))),
   );
-  if (cert === undefined || key === undefined) return undefined;
-  const material: CaMaterial = checkPair(
-    { certificate: new X509Certificate(cert), privateKey: readKey(key, passphrase) },
-    'CA',
-  );
+  if (cert === undefined) return undefined;
+  // Without ca.key the root is offline: usable when an issuing CA and an RA do the work.
+  const material: CaMaterial =
+    key === undefined
+      ? { certificate: new X509Certificate(cert) }
+      : checkPair(
+          { certificate: new X509Certificate(cert), privateKey: readKey(key, passphrase) },
+          'CA',
+        );
   const retired = await readRetired(dir);
   if (retired.length > 0) material.retired = retired;
   for (const kind of DELEGATES) {
@@ -212,12 +216,29 @@ async function createDelegate(
   return { certificate, privateKey };
 }
 
+/**
+ * The root's certificate and key, for issuing an RA, an issuing CA or another identity from it.
+ * Throws `ERR_CA_KEY` when the key is offline (`ca.key` absent), naming what needed it.
+ */
+export function rootKeyPair(material: CaMaterial, purpose: string): KeyPairCertificate {
+  if (material.privateKey === undefined)
+    throw new CertificateAuthorityError(
+      'ERR_CA_KEY',
+      `the root key (ca.key) is offline; put it back to issue ${purpose}, then remove it again`,
+    );
+  return { certificate: material.certificate, privateKey: material.privateKey };
+}
+
 async function writeMaterial(
   dir: string,
   m: CaMaterial,
   passphrase: string | undefined,
 ): Promise<void> {
-  await writeNew(join(dir, FILES.key), keyPem(m.privateKey, passphrase), 0o600);
+  await writeNew(
+    join(dir, FILES.key),
+    keyPem(rootKeyPair(m, 'a CA').privateKey, passphrase),
+    0o600,
+  );
   await writeNew(join(dir, FILES.cert), m.certificate.toString(), 0o644);
   for (const kind of DELEGATES) {
     const pair = m[kind];
@@ -233,7 +254,7 @@ function costlyRoot(root: KeyObject): boolean {
   return root.asymmetricKeyType !== 'rsa' || (root.asymmetricKeyDetails?.modulusLength ?? 0) > 2048;
 }
 
-/** Which delegates a CA with this root key needs under `options`. */
+/** Which delegates a CA with this root (public) key needs under `options`. */
 function wanted(options: OpenCaDirectoryOptions, root: KeyObject): Record<Delegate, boolean> {
   const pick = (option: boolean | 'auto' | undefined): boolean =>
     option === true || (option === 'auto' && costlyRoot(root));
@@ -254,7 +275,7 @@ async function addDelegate(
   now: Date,
 ): Promise<KeyPairCertificate> {
   const files = DELEGATE_FILES[kind];
-  const pair = await createDelegate(kind, ca, now);
+  const pair = await createDelegate(kind, rootKeyPair(ca, `a new ${files.what}`), now);
   const tmp = await mkdtemp(join(dir, `.orchard-${kind}-`));
   try {
     await writeNew(join(tmp, files.key), keyPem(pair.privateKey, options.passphrase), 0o600);
@@ -300,7 +321,7 @@ export async function openCaDirectory(
 ): Promise<CaMaterial & { created: boolean }> {
   const existing = await load(options.dir, options.passphrase);
   if (existing) {
-    const want = wanted(options, existing.privateKey);
+    const want = wanted(options, existing.certificate.publicKey);
     for (const kind of DELEGATES)
       if (want[kind] && existing[kind] === undefined)
         existing[kind] = await addDelegate(
@@ -310,6 +331,11 @@ export async function openCaDirectory(
           options,
           options.clock?.() ?? new Date(),
         );
+    if (existing.privateKey === undefined && (!existing.issuer || !existing.ra))
+      throw new CertificateAuthorityError(
+        'ERR_CA_KEY',
+        `${join(options.dir, FILES.key)} is missing: only a CA with an issuing CA and an RA runs without its root key`,
+      );
     return { ...existing, created: false };
   }
   const keyType = options.keyType ?? 'rsa-4096';
@@ -347,7 +373,7 @@ export async function importCa(options: ImportCaOptions): Promise<CaMaterial> {
     );
   const material: CaMaterial = pair(options.certificate, options.privateKey, 'CA');
   if (options.ra) material.ra = pair(options.ra.certificate, options.ra.privateKey, 'RA');
-  if (material.privateKey.asymmetricKeyType !== 'rsa' && material.ra === undefined)
+  if (material.certificate.publicKey.asymmetricKeyType !== 'rsa' && material.ra === undefined)
     throw new CertificateAuthorityError(
       'ERR_CA_KEY',
       'an EC CA needs an RSA RA certificate for SCEP',

@@ -25,7 +25,7 @@ describe('openCaDirectory', () => {
     const dir = tmp.path('ca');
     const first = await openCaDirectory({ dir, keyType: 'ec-p384', subject: 'CN=Test Root,O=T' });
     expect(first.created).toBe(true);
-    expect(first.privateKey.asymmetricKeyDetails?.namedCurve).toBe('secp384r1');
+    expect(first.privateKey?.asymmetricKeyDetails?.namedCurve).toBe('secp384r1');
     expect(first.ra?.privateKey.asymmetricKeyType).toBe('rsa');
     expect(first.ra?.certificate.checkIssued(first.certificate)).toBe(true);
     expect(statSync(`${dir}/ca.key`).mode & 0o777).toBe(0o600);
@@ -44,7 +44,7 @@ describe('openCaDirectory', () => {
     const tmp = makeTmpDir();
     const dir = tmp.path('ca');
     const ca = await openCaDirectory({ dir, passphrase: 'pw-1' });
-    expect(ca.privateKey.asymmetricKeyDetails?.modulusLength).toBe(4096);
+    expect(ca.privateKey?.asymmetricKeyDetails?.modulusLength).toBe(4096);
     expect(ca.ra).toBeUndefined();
     const pem = readFileSync(`${dir}/ca.key`, 'utf8');
     expect(pem).toContain('BEGIN ENCRYPTED PRIVATE KEY');

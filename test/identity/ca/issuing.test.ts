@@ -171,6 +171,47 @@ describe('issuing CA', () => {
     );
   });
 
+  test('ok/the root key can go offline: ca.key removed, the issuing CA and RA still enroll', async () => {
+    const dir = caDir();
+    await openCaDirectory({ dir, keyType: 'rsa-2048', issuing: true });
+    renameSync(join(dir, 'ca.key'), join(dir, '..', 'offline-ca.key'));
+    const material = await openCaDirectory({ dir, issuing: true });
+    expect(material.privateKey).toBeUndefined();
+    const ca = createCa({ material, store: createMemoryCertificateStore() });
+    const handler = createScepHandler({ ca, validator: staticChallenge(SECRET) });
+    const rep = await enroll(handler, ca, { challenge: SECRET });
+    expect(rep.status).toBe('SUCCESS');
+    expect(rep.certificate?.checkIssued(ca.issuer)).toBe(true);
+  });
+
+  test('fail/without the root key nothing new can be issued from it, with a clear error', async () => {
+    const plain = caDir();
+    await openCaDirectory({ dir: plain, keyType: 'rsa-2048' });
+    rmSync(join(plain, 'ca.key'));
+    await expect(openCaDirectory({ dir: plain })).rejects.toMatchObject({
+      code: 'ERR_CA_KEY',
+      message: expect.stringContaining('ca.key is missing'),
+    });
+    const dir = caDir();
+    await openCaDirectory({ dir, keyType: 'rsa-2048', issuing: true });
+    rmSync(join(dir, 'ca.key'));
+    mkdirSync(join(dir, 'retired'));
+    renameSync(join(dir, 'issuing.pem'), join(dir, 'retired', 'old.pem'));
+    rmSync(join(dir, 'issuing.key'));
+    await expect(openCaDirectory({ dir, issuing: true })).rejects.toMatchObject({
+      code: 'ERR_CA_KEY',
+      message: expect.stringContaining('offline'),
+    });
+    expect(existsSync(join(dir, 'issuing.key'))).toBe(false);
+    const material = await openCaDirectory({ dir: caDir(), keyType: 'rsa-2048', ra: true });
+    expect(() =>
+      createCa({
+        material: { certificate: material.certificate, ra: material.ra! },
+        store: createMemoryCertificateStore(),
+      }),
+    ).toThrow(/issuing CA and an RA/);
+  });
+
   test('ok/three openers adding an issuing CA at once end with one', async () => {
     const dir = caDir();
     await openCaDirectory({ dir, keyType: 'rsa-2048' });
