@@ -63,6 +63,8 @@ export interface IssueCertificateOptions {
   /** Default [digitalSignature, keyEncipherment] (keyEncipherment only for RSA keys). */
   keyUsage?: KeyUsage[];
   isCa?: boolean;
+  /** With `isCa`: how many CA certificates may follow this one in a path (0: it issues only leaves). */
+  pathLength?: number;
   subjectAltNames?: SubjectAltName[];
   extraExtensions?: RawExtension[];
 }
@@ -203,7 +205,11 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const ski = keyIdentifier(options.publicKey);
   const aki = issuerKeyId(options.issuer);
   const extensions = [
-    extension(Oid.basicConstraints, true, basicConstraintsValue(options.isCa === true)),
+    extension(
+      Oid.basicConstraints,
+      true,
+      basicConstraintsValue(options.isCa === true, options.pathLength),
+    ),
     extension(Oid.keyUsage, true, keyUsageValue(usage)),
     ...(eku.length > 0 ? [extension(Oid.extKeyUsage, false, extendedKeyUsageValue(eku))] : []),
     ...keyIdExtensions(ski, aki),

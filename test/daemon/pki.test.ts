@@ -59,6 +59,7 @@ describe('daemon PKI, default key type', () => {
     expect(verifyCertificateChain(issuing, { roots: [pki.ca.certificate] })).toHaveLength(2);
     const text = runOpenssl(['x509', '-noout', '-text', '-in', join(dir, 'ca', 'issuing.pem')]);
     expect(text.stdout.toString()).toMatch(/Certificate Sign, CRL Sign/);
+    expect(text.stdout.toString()).toMatch(/CA:TRUE, pathlen:0/);
     expect(statSync(join(dir, 'ca', 'issuing.key')).mode & 0o777).toBe(0o600);
   });
 

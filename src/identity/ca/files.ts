@@ -212,6 +212,7 @@ async function createDelegate(
     keyUsage: issuer ? ['keyCertSign', 'cRLSign'] : ['digitalSignature', 'keyEncipherment'],
     extendedKeyUsage: [],
     isCa: issuer,
+    ...(issuer ? { pathLength: 0 } : {}),
   });
   return { certificate, privateKey };
 }
