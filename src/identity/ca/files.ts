@@ -1,9 +1,9 @@
 /**
  * The CA on disk: created on first use in a data directory (RSA 4096 or ECDSA P-384 root, an RSA
  * RA when configured or when the root cannot decrypt, an RSA-2048 issuing CA when configured), or
- * imported from existing PEM files. Keys
- * are PKCS#8 PEM with mode 0600, encrypted PKCS#8 (PBES2, AES-256-CBC) when a
- * passphrase is set.
+ * imported from existing PEM files. Keys are PKCS#8 PEM with mode 0600, encrypted PKCS#8 (PBES2,
+ * AES-256-CBC) when a passphrase is set. The root key may be kept offline once an issuing CA and
+ * an RA exist.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { link, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

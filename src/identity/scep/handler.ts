@@ -130,10 +130,10 @@ export function createScepHandler(deps: ScepDeps, options: ScepHandlerOptions = 
     maxClockSkewMs: (options.maxClockSkewSeconds ?? 86_400) * 1000,
     renewal: options.renewal !== false,
   };
-  const caCert = deps.ca.certificate.raw;
+  const { ca } = deps;
+  const caCert = ca.certificate.raw;
   // With an RA or an issuing CA: a degenerate PKCS#7 of the RA, the issuing CA and the root
   // (retired issuing CAs sign nothing more, so they are not offered).
-  const { ca } = deps;
   const issuing = ca.issuer.raw.equals(ca.certificate.raw) ? [] : [ca.issuer];
   const above = [...(ca.ra ? [ca.ra.certificate] : []), ...issuing];
   const caRa = above.length > 0 ? createCertsOnlyCms([...above, ca.certificate]) : undefined;
