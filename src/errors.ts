@@ -266,6 +266,7 @@ export class ScepError extends OrchardError {
 /** Codes of {@link CertificateAuthorityError}. */
 export type CertificateAuthorityErrorCode =
   | 'ERR_CA_KEY'
+  | 'ERR_CA_FILE'
   | 'ERR_CA_PASSPHRASE'
   | 'ERR_CA_POLICY'
   | 'ERR_CA_SERIAL_CONFLICT'
@@ -273,6 +274,7 @@ export type CertificateAuthorityErrorCode =
 
 const caStatus: Record<CertificateAuthorityErrorCode, number> = {
   ERR_CA_KEY: 400,
+  ERR_CA_FILE: 500,
   ERR_CA_PASSPHRASE: 400,
   ERR_CA_POLICY: 400,
   ERR_CA_SERIAL_CONFLICT: 409,
@@ -281,7 +283,7 @@ const caStatus: Record<CertificateAuthorityErrorCode, number> = {
 
 /**
  * The certificate authority refused or could not do something: a key that does not match its
- * certificate, a wrong passphrase, a request outside the issuance policy, a serial already
+ * certificate, an unreadable certificate file, a wrong passphrase, a request outside the issuance policy, a serial already
  * recorded, or an unknown serial.
  */
 export class CertificateAuthorityError extends OrchardError {

@@ -146,6 +146,15 @@ async function readOptional(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/** A certificate read from `path`; `ERR_CA_FILE` naming the file when it is not one. */
+function certificateFile(pem: Buffer, path: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (cause) {
+    throw new CertificateAuthorityError('ERR_CA_FILE', `${path} is not a certificate`, { cause });
+  }
+}
+
 /** The certificates in `retired/` (`*.pem`): earlier issuing CAs, kept for path building. */
 async function readRetired(dir: string): Promise<X509Certificate[]> {
   let names: string[];
@@ -157,7 +166,10 @@ async function readRetired(dir: string): Promise<X509Certificate[]> {
   }
   const pems = names.filter((n) => n.endsWith('.pem')).sort();
   return Promise.all(
-    pems.map(async (n) => new X509Certificate(await readFile(join(dir, RETIRED, n)))),
+    pems.map(async (n) => {
+      const path = join(dir, RETIRED, n);
+      return certificateFile(await readFile(path), path);
+    }),
   );
 }
 
@@ -167,13 +179,11 @@ async function load(dir: string, passphrase: string | undefined): Promise<CaMate
   );
   if (cert === undefined) return undefined;
   // Without ca.key the root is offline: usable when an issuing CA and an RA do the work.
+  const certificate = certificateFile(cert, join(dir, FILES.cert));
   const material: CaMaterial =
     key === undefined
-      ? { certificate: new X509Certificate(cert) }
-      : checkPair(
-          { certificate: new X509Certificate(cert), privateKey: readKey(key, passphrase) },
-          'CA',
-        );
+      ? { certificate }
+      : checkPair({ certificate, privateKey: readKey(key, passphrase) }, 'CA');
   const retired = await readRetired(dir);
   if (retired.length > 0) material.retired = retired;
   for (const kind of DELEGATES) {
@@ -183,7 +193,10 @@ async function load(dir: string, passphrase: string | undefined): Promise<CaMate
     );
     if (c !== undefined && k !== undefined)
       material[kind] = checkPair(
-        { certificate: new X509Certificate(c), privateKey: readKey(k, passphrase) },
+        {
+          certificate: certificateFile(c, join(dir, files.cert)),
+          privateKey: readKey(k, passphrase),
+        },
         files.what,
       );
   }

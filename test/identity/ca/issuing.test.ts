@@ -212,6 +212,26 @@ describe('issuing CA', () => {
     ).toThrow(/issuing CA and an RA/);
   });
 
+  test('fail/an unreadable certificate file is ERR_CA_FILE naming it', async () => {
+    const dir = caDir();
+    await openCaDirectory({ dir, keyType: 'rsa-2048', issuing: true });
+    mkdirSync(join(dir, 'retired'));
+    writeFileSync(join(dir, 'retired', 'junk.pem'), 'not a certificate');
+    await expect(openCaDirectory({ dir })).rejects.toMatchObject({
+      code: 'ERR_CA_FILE',
+      message: expect.stringContaining('junk.pem'),
+    });
+    rmSync(join(dir, 'retired'), { recursive: true });
+    writeFileSync(
+      join(dir, 'issuing.pem'),
+      '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+    );
+    await expect(openCaDirectory({ dir })).rejects.toMatchObject({
+      code: 'ERR_CA_FILE',
+      message: expect.stringContaining('issuing.pem'),
+    });
+  });
+
   test('ok/three openers adding an issuing CA at once end with one', async () => {
     const dir = caDir();
     await openCaDirectory({ dir, keyType: 'rsa-2048' });
