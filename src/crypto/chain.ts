@@ -12,7 +12,7 @@ export interface ChainOptions {
   /** Trust anchors. */
   roots: CertificateInput[];
   /** Untrusted certificates that may complete the path. */
-  intermediates?: CertificateInput[];
+  intermediates?: readonly CertificateInput[];
   /** Time at which validity is checked; default now. */
   at?: Date;
   /** Maximum path length (certificates above the leaf); default 8. */

@@ -135,7 +135,7 @@ export async function openServices(
   const service = withCertAuth(core, {
     store: storage,
     roots: [ca.certificate],
-    intermediates: [...ca.intermediates],
+    intermediates: ca.intermediates,
     revocation: ca,
     logger,
   });

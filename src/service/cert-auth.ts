@@ -30,7 +30,7 @@ export interface CertAuthDeps {
   store: CertBindingStore;
   /** Trust anchors device certificates must chain to (our SCEP/ACME CA). */
   roots: CertificateInput[];
-  intermediates?: CertificateInput[];
+  intermediates?: readonly CertificateInput[];
   /**
    * Asked for every certificate that chains to `roots`, on every route; a revoked one is refused
    * with 400 `ERR_DEVICE_CERT_REVOKED`. Absent: no revocation check.

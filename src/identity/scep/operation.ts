@@ -118,7 +118,7 @@ async function checkRenewal(ctx: OperationContext, info: CertInfo): Promise<stri
     signer = info.x509; // the chain check needs node:crypto's certificate
     verifyCertificateChain(signer, {
       roots: [ctx.ca.certificate],
-      intermediates: [...ctx.ca.intermediates],
+      intermediates: ctx.ca.intermediates,
       at: ctx.clock(),
     });
   } catch (error) {

@@ -57,7 +57,7 @@ describe('issuing CA', () => {
     expect(
       verifyCertificateChain(cert, {
         roots: [ca.certificate],
-        intermediates: [...ca.intermediates],
+        intermediates: ca.intermediates,
       }),
     ).toHaveLength(3);
     const files = makeTmpDir();
@@ -116,7 +116,7 @@ describe('issuing CA', () => {
       expect(() =>
         verifyCertificateChain(cert, {
           roots: [after.certificate],
-          intermediates: [...after.intermediates],
+          intermediates: after.intermediates,
         }),
       ).not.toThrow();
   });
@@ -142,7 +142,7 @@ describe('issuing CA', () => {
     expect(() =>
       verifyCertificateChain(old, {
         roots: [rotated.certificate],
-        intermediates: [...rotated.intermediates],
+        intermediates: rotated.intermediates,
       }),
     ).not.toThrow();
     const handler = createScepHandler({ ca: rotated, validator: staticChallenge(SECRET) });
