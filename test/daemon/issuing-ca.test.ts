@@ -47,6 +47,16 @@ function scepEnroll(): { certificate: X509Certificate; keyPem: string } {
   };
 }
 
+/** Authenticate and TokenUpdate signed with `issued`: the daemon must accept its chain. */
+async function checkIn(issued: { certificate: X509Certificate; keyPem: string }): Promise<void> {
+  const device = new DeviceEmulator({
+    baseUrl: daemon.url,
+    topic: newTopic(),
+    identity: { certificate: issued.certificate, privateKey: createPrivateKey(issued.keyPem) },
+  });
+  await device.enroll();
+}
+
 describe('daemon default CA: root, RA and issuing CA', () => {
   test('ok/GetCACert holds the RSA-4096 root, the RA and the issuing CA', async () => {
     const res = await fetch(`${daemon.url}/scep?operation=GetCACert`);
@@ -69,12 +79,7 @@ describe('daemon default CA: root, RA and issuing CA', () => {
       readFileSync(join(daemon.dataDir, 'ca', 'issuing.pem'), 'utf8'),
     );
     expect(issued.certificate.checkIssued(issuing)).toBe(true);
-    const device = new DeviceEmulator({
-      baseUrl: daemon.url,
-      topic: newTopic(),
-      identity: { certificate: issued.certificate, privateKey: createPrivateKey(issued.keyPem) },
-    });
-    await device.enroll();
+    await checkIn(issued);
   }, 90_000);
 
   test('ok/with the root key moved offline the daemon restarts and still enrolls', async () => {
@@ -83,11 +88,6 @@ describe('daemon default CA: root, RA and issuing CA', () => {
     renameSync(join(ca, 'ca.key'), join(daemon.dataDir, 'ca.key.offline'));
     await daemon.restart();
     const issued = scepEnroll();
-    const device = new DeviceEmulator({
-      baseUrl: daemon.url,
-      topic: newTopic(),
-      identity: { certificate: issued.certificate, privateKey: createPrivateKey(issued.keyPem) },
-    });
-    await device.enroll();
+    await checkIn(issued);
   }, 90_000);
 });
