@@ -154,6 +154,29 @@ const SHAPES: Record<
 
 const MESSAGE_TYPE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
+/** The byte, value and nesting budget of one decoded device message (see `decodePlist`). */
+export interface MessageLimits {
+  /** Largest body in bytes. */
+  maxBytes: number;
+  /** Most values (scalars and containers) the body may produce. */
+  maxItems: number;
+  /** Deepest nesting of arrays and dictionaries; the root dictionary is depth 1. */
+  maxDepth: number;
+}
+
+/**
+ * Default budget of a check-in. The fixtures (fixtures/messages) top out at 2.5 KB, 13 values and
+ * depth 2 (GetToken's `TokenParameters`); the only check-in whose size grows with the fleet is a
+ * DeclarativeManagement `status`, whose `Data` is one base64 value holding the device's JSON
+ * status report (every declaration and managed app in a full report), so bytes get 256 KiB while
+ * values and depth stay close to the schema.
+ */
+export const CHECKIN_LIMITS: Readonly<MessageLimits> = {
+  maxBytes: 256 * 1024,
+  maxItems: 1_000,
+  maxDepth: 8,
+};
+
 function hasType(value: PlistValue, type: KeyType): boolean {
   switch (type) {
     case 'string':
@@ -193,16 +216,17 @@ function checkKeys(
 }
 
 /**
- * Decodes a check-in body (XML or binary plist) into a typed message. Returns `known: false`
- * for a well-formed `MessageType` newer than our schema copy. Throws {@link PlistError} on a
- * malformed plist and {@link ProtocolError} `ERR_CHECKIN_FORMAT` (400) on a missing or
- * mistyped key; identity keys are checked later by `resolveEnrollment`.
+ * Decodes a check-in body (XML or binary plist) into a typed message, within `limits` (default
+ * {@link CHECKIN_LIMITS}). Returns `known: false` for a well-formed `MessageType` newer than our
+ * schema copy. Throws {@link PlistError} on a malformed or over-budget plist and
+ * {@link ProtocolError} `ERR_CHECKIN_FORMAT` (400) on a missing or mistyped key; identity keys
+ * are checked later by `resolveEnrollment`.
  */
 export function decodeCheckin(
   body: Uint8Array | string,
-  options: { maxBytes?: number } = {},
+  limits: Partial<MessageLimits> = {},
 ): DecodedCheckin {
-  const dict = decodePlist(body, { maxDepth: 16, ...options });
+  const dict = decodePlist(body, { ...CHECKIN_LIMITS, ...limits });
   if (!isDict(dict)) throw new ProtocolError('ERR_CHECKIN_FORMAT', 'check-in is not a dictionary');
   const type = dict.MessageType;
   if (typeof type !== 'string' || !MESSAGE_TYPE.test(type)) {

@@ -3,7 +3,7 @@
  * @see https://developer.apple.com/documentation/devicemanagement/commands-and-queries
  */
 import { ProtocolError } from '../errors.js';
-import { isDict } from './checkin.js';
+import { isDict, type MessageLimits } from './checkin.js';
 import type { EnrollmentKeys } from './enrollment-id.js';
 import { decodePlist, encodePlist, type PlistDict, type PlistValue } from './plist.js';
 
@@ -65,20 +65,33 @@ export function encodeCommand(uuid: string, command: CommandPayload): Buffer {
   return encodePlist({ CommandUUID: uuid, Command: command as PlistDict }, { format: 'xml' });
 }
 
+/**
+ * Default budget of a command report. Reports grow with what the device holds: the largest
+ * fixture, InstalledApplicationList with 320 apps, is 254 KB of XML and 5,445 values (17 per app,
+ * about 47 bytes per value); CertificateList carries DER blobs; ProfileList nests deepest, at 5.
+ * 4 MiB holds about 5,000 such apps as XML and 100,000 values about 5,800 (a tenth of the old
+ * million), while depth 16 leaves room for app-defined ManagedApplicationFeedback dictionaries.
+ */
+export const REPORT_LIMITS: Readonly<MessageLimits> = {
+  maxBytes: 4 * 1024 * 1024,
+  maxItems: 100_000,
+  maxDepth: 16,
+};
+
 function reportError(message: string): ProtocolError {
   return new ProtocolError('ERR_REPORT_FORMAT', message);
 }
 
 /**
- * Decodes a command report (XML or binary plist). Throws {@link PlistError} on a malformed
- * plist and {@link ProtocolError} `ERR_REPORT_FORMAT` (400) on an unknown `Status`, a missing
+ * Decodes a command report (XML or binary plist) within `limits` (default {@link REPORT_LIMITS}).
+ * Throws {@link PlistError} on a malformed or over-budget plist and {@link ProtocolError} `ERR_REPORT_FORMAT` (400) on an unknown `Status`, a missing
  * `CommandUUID` on a non-Idle report, a malformed `ErrorChain` or a mistyped identity key.
  */
 export function decodeReport(
   body: Uint8Array | string,
-  options: { maxBytes?: number } = {},
+  limits: Partial<MessageLimits> = {},
 ): CommandReport {
-  const dict = decodePlist(body, { maxDepth: 32, ...options });
+  const dict = decodePlist(body, { ...REPORT_LIMITS, ...limits });
   if (!isDict(dict)) throw reportError('report is not a dictionary');
   const status = dict.Status;
   if (typeof status !== 'string' || !STATUSES.has(status))
