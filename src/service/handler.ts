@@ -1,18 +1,36 @@
 /**
  * The HTTP-shaped front of an {@link MdmService}, shared by the node:http and fetch adapters:
- * routing by path and content type, decoding, identity extraction, dispatch, and the mapping of
- * errors to statuses (never 401, never a stack trace).
+ * routing by path and content type, identity (signature and, with `trust`, chain) on the raw
+ * bytes, then decoding within a per-message budget, dispatch, and the mapping of errors to
+ * statuses (never 401, never a stack trace).
  */
-import { OrchardError, ProtocolError, UnrecognizedDeviceError } from '../errors.js';
+import {
+  DeviceAuthError,
+  OrchardError,
+  ProtocolError,
+  UnrecognizedDeviceError,
+} from '../errors.js';
 import {
   extractDeviceCertificate,
   type DeviceIdentityOptions,
 } from '../identity/device-identity.js';
-import { decodeCheckin, type CheckinMessage } from '../protocol/checkin.js';
-import { decodeReport } from '../protocol/command.js';
+import {
+  checkDeviceTrustOptions,
+  verifyDeviceTrust,
+  type DeviceTrust,
+} from '../identity/device-trust.js';
+import {
+  CHECKIN_LIMITS,
+  decodeCheckin,
+  type CheckinMessage,
+  type DecodedCheckin,
+  type MessageLimits,
+} from '../protocol/checkin.js';
+import { REPORT_LIMITS, decodeReport, type CommandReport } from '../protocol/command.js';
 import { resolveEnrollment } from '../protocol/enrollment-id.js';
 import {
   silentLogger,
+  type DeviceCertificate,
   type Logger,
   type MdmRequest,
   type MdmResponse,
@@ -38,16 +56,42 @@ export interface MdmHttpResponse {
   body: Uint8Array;
 }
 
+/** The body decoders the handler calls; replaceable so tests can count what they did. */
+export interface MdmDecoders {
+  /** Default {@link decodeCheckin}. */
+  checkin: (body: Uint8Array, limits: MessageLimits) => DecodedCheckin;
+  /** Default {@link decodeReport}. */
+  report: (body: Uint8Array, limits: MessageLimits) => CommandReport;
+}
+
 /** Options of {@link createMdmHandler}. */
 export interface MdmHandlerOptions {
   /** ServerURL path (check-ins by content type, reports otherwise); default `/mdm`. */
   serverPath?: string;
   /** CheckInURL path (check-ins only); default `/mdm/checkin`. */
   checkinPath?: string;
-  /** Largest accepted body; larger ones get 413. Default 4 MiB. */
+  /**
+   * Largest body the adapters read; larger ones get 413. Default the larger `limits.*.maxBytes`
+   * (4 MiB); a smaller value also caps both kinds.
+   */
   maxBodyBytes?: number;
+  /**
+   * Decoding budget per message kind, over {@link CHECKIN_LIMITS} and {@link REPORT_LIMITS}: a
+   * body past `maxBytes` is 413 before anything else is done with it; past `maxItems` or
+   * `maxDepth` it is 400.
+   */
+  limits?: { checkin?: Partial<MessageLimits>; report?: Partial<MessageLimits> };
+  /**
+   * The CA device identities must chain to. When set, every request must carry an identity
+   * (`Mdm-Signature`, TLS certificate or configured header) that verifies over the raw body and
+   * chains to `roots` before the body is decoded; otherwise it is refused with 400 and never
+   * parsed. Pass the roots and intermediates given to `withCertAuth`, which still binds.
+   */
+  trust?: DeviceTrust;
   identity?: DeviceIdentityOptions;
   logger?: Logger;
+  /** Replaces the body decoders (tests count their calls); default the protocol decoders. */
+  decoders?: Partial<MdmDecoders>;
 }
 
 /** An HTTP-shaped MDM endpoint; it never throws. */
@@ -135,42 +179,97 @@ function toHttp(res: MdmResponse): MdmHttpResponse {
   return { status, headers, body: res.body ?? new Uint8Array(0) };
 }
 
+function budget(
+  defaults: Readonly<MessageLimits>,
+  given: Partial<MessageLimits> | undefined,
+): MessageLimits {
+  const limits = { ...defaults, ...given };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new TypeError(`createMdmHandler(): limits.*.${name} must be a positive integer`);
+  }
+  return limits;
+}
+
+function handlerLimits(options: MdmHandlerOptions): {
+  checkin: MessageLimits;
+  report: MessageLimits;
+  maxBodyBytes: number;
+} {
+  const checkin = budget(CHECKIN_LIMITS, options.limits?.checkin);
+  const report = budget(REPORT_LIMITS, options.limits?.report);
+  const maxBodyBytes = options.maxBodyBytes ?? Math.max(checkin.maxBytes, report.maxBytes);
+  checkin.maxBytes = Math.min(checkin.maxBytes, maxBodyBytes);
+  report.maxBytes = Math.min(report.maxBytes, maxBodyBytes);
+  return { checkin, report, maxBodyBytes };
+}
+
 /**
- * Creates the HTTP-shaped endpoint for `service`. The result never rejects: every failure is
- * answered with a 4xx/5xx response (never 401).
+ * Who sent the raw request: the certificate from `Mdm-Signature` (verified over the exact body),
+ * the TLS connection or the configured header, and with `trust` its chain to the roots. Runs
+ * before the body is decoded; throws 400 errors only.
+ */
+function authenticator(
+  options: MdmHandlerOptions,
+): (req: MdmHttpRequest) => DeviceCertificate | undefined {
+  const { trust, identity } = options;
+  if (trust === undefined) return (req) => extractDeviceCertificate(req, identity);
+  checkDeviceTrustOptions(trust);
+  const clock = trust.clock ?? identity?.clock ?? (() => new Date());
+  const withClock: DeviceIdentityOptions = { ...identity, clock };
+  return (req) => {
+    const certificate = extractDeviceCertificate(req, withClock);
+    if (certificate === undefined)
+      throw new DeviceAuthError('ERR_IDENTITY_MISSING', 'request carries no device certificate');
+    verifyDeviceTrust(certificate.x509, trust, clock());
+    return certificate;
+  };
+}
+
+async function dispatch(
+  service: MdmService,
+  req: MdmRequest,
+  decoded: { report: CommandReport } | { checkin: DecodedCheckin },
+): Promise<MdmResponse> {
+  if ('report' in decoded) return service.commandReport(req, decoded.report);
+  if (decoded.checkin.known) return dispatchCheckin(service, req, decoded.checkin.message);
+  return service.unknownCheckin(req, decoded.checkin.message);
+}
+
+/**
+ * Creates the HTTP-shaped endpoint for `service`. Per request: route, size limit of the message
+ * kind (413), identity on the raw bytes (400), then decoding within the kind's budget and
+ * dispatch. The result never rejects: every failure is answered with a 4xx/5xx response (never
+ * 401). Throws `TypeError` at creation on invalid `limits` or `trust`.
  */
 export function createMdmHandler(service: MdmService, options: MdmHandlerOptions = {}): MdmHandler {
   const serverPath = options.serverPath ?? '/mdm';
   const checkinPath = options.checkinPath ?? '/mdm/checkin';
-  const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const limits = handlerLimits(options);
   const logger = options.logger ?? silentLogger;
+  const authenticate = authenticator(options);
+  const decodeCheckinBody = options.decoders?.checkin ?? decodeCheckin;
+  const decodeReportBody = options.decoders?.report ?? decodeReport;
   const handle = async (req: MdmHttpRequest): Promise<MdmHttpResponse> => {
     try {
       const kind = route(req, serverPath, checkinPath);
-      if (req.body.length > maxBodyBytes)
+      if (req.body.length > limits[kind].maxBytes)
         throw new ProtocolError('ERR_BODY_TOO_LARGE', 'body is too large');
+      const certificate = authenticate(req);
       const decoded =
-        kind === 'checkin' ? decodeCheckin(req.body, { maxBytes: maxBodyBytes }) : undefined;
-      const report =
-        kind === 'report' ? decodeReport(req.body, { maxBytes: maxBodyBytes }) : undefined;
-      const keys = decoded?.message ?? report ?? {};
-      const enrollment = resolveEnrollment(keys);
-      const certificate = extractDeviceCertificate(req, options.identity);
+        kind === 'report'
+          ? { report: decodeReportBody(req.body, limits.report) }
+          : { checkin: decodeCheckinBody(req.body, limits.checkin) };
+      const keys = 'report' in decoded ? decoded.report : decoded.checkin.message;
       const mdmReq: MdmRequest = {
-        enrollment,
+        enrollment: resolveEnrollment(keys),
         body: req.body,
         ...(certificate ? { certificate } : {}),
       };
-      let res: MdmResponse;
-      if (report !== undefined) res = await service.commandReport(mdmReq, report);
-      else if (decoded?.known === true)
-        res = await dispatchCheckin(service, mdmReq, decoded.message);
-      else if (decoded !== undefined) res = await service.unknownCheckin(mdmReq, decoded.message);
-      else throw new TypeError('unreachable');
-      return toHttp(res);
+      return toHttp(await dispatch(service, mdmReq, decoded));
     } catch (err) {
       return errorResponse(err, logger);
     }
   };
-  return Object.assign(handle, { maxBodyBytes });
+  return Object.assign(handle, { maxBodyBytes: limits.maxBodyBytes });
 }
