@@ -183,8 +183,11 @@ export function requestTarget(target: string | undefined): RequestTarget {
 export function createDaemonListener(
   deps: ServerDeps,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const { ca } = deps.services;
   const mdm = createNodeListener(deps.services.service, {
     logger: deps.logger,
+    // Signature and chain are checked on the raw body, before it is decoded; withCertAuth binds.
+    trust: { roots: [ca.certificate], intermediates: ca.intermediates },
     ...(deps.certHeader === undefined ? {} : { identity: { certHeader: deps.certHeader } }),
   });
   return (req, res) => {
