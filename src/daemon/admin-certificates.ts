@@ -30,7 +30,9 @@ const SERIAL_PATTERN = /^(?:[0-9A-Fa-f]{1,40}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){
  */
 export function serialParam(name: string, value: string | undefined): string {
   if (value === undefined || !SERIAL_PATTERN.test(value))
-    throw new AdminError('ERR_BAD_REQUEST', `${name} must be a hexadecimal serial number`);
+    throw new AdminError('ERR_BAD_REQUEST', `${name} must be a hexadecimal serial number`, {
+      field: name,
+    });
   return normaliseSerial(value);
 }
 
@@ -43,6 +45,7 @@ function reasonOf(body: unknown): RevocationReason {
     throw new AdminError(
       'ERR_BAD_REQUEST',
       `reason must be one of ${REVOCATION_REASONS.join(', ')}`,
+      { field: 'reason' },
     );
   return known;
 }

@@ -10,6 +10,10 @@ const ERROR = {
   properties: {
     code: { type: 'string', description: 'stable machine-readable code, e.g. ERR_NOT_FOUND' },
     message: { type: 'string' },
+    field: {
+      type: 'string',
+      description: 'on ERR_BAD_REQUEST: the query parameter, path parameter or body field at fault',
+    },
     issues: { type: 'array', items: { type: 'object' } },
   },
 };

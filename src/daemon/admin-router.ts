@@ -5,6 +5,7 @@
  */
 import type { AdminStore } from './admin-store.js';
 import { ROUTES, type AdminDeps, type AdminRoute } from './admin-routes.js';
+import { badField, isJsonObject } from './admin-validate.js';
 import { authenticate } from './api-keys.js';
 import { AdminError } from './errors.js';
 import { parseJsonBody, type HttpAnswer } from './http-util.js';
@@ -93,6 +94,19 @@ function actorOf(store: AdminStore, route: AdminRoute, authorization: string | u
 }
 
 /**
+ * Every body the API takes is a JSON object, and only on POST; a POST route that declares no
+ * body fields takes none (or `{}`). Refusals are `ERR_BAD_REQUEST` naming `body`.
+ */
+function checkBody(route: AdminRoute, body: unknown): unknown {
+  if (body === undefined) return undefined;
+  if (route.method !== 'POST') throw badField('body', `${route.method} takes no body`);
+  if (!isJsonObject(body)) throw badField('body', 'the body must be a JSON object');
+  if (route.bodyFields === undefined && Object.keys(body).length > 0)
+    throw badField('body', 'this route takes no body');
+  return body;
+}
+
+/**
  * Serves one admin request: match, authenticate as the route declares, parse, handle. Throws
  * AdminError (and any OrchardError of the handler) for the caller to map to JSON.
  */
@@ -102,9 +116,7 @@ export async function handleAdmin(
 ): Promise<{ answer: HttpAnswer; route: string }> {
   const { route, params } = matchRoute(req.method, req.path);
   const actor = actorOf(deps.admin, route, req.authorization);
-  const body = parseJsonBody(req.contentType, req.body);
-  if (body !== undefined && route.method !== 'POST')
-    throw new AdminError('ERR_BAD_REQUEST', `${route.method} takes no body`);
+  const body = checkBody(route, parseJsonBody(req.contentType, req.body));
   const answer = await route.handle(deps, { params, query: req.query, body, actor });
   return { answer, route: route.path };
 }

@@ -4,7 +4,6 @@
  * exactly the authentication that route declares, so auth and handler can never disagree.
  */
 import {
-  isDict,
   type CertificateAuthority,
   type CertificateStore,
   type MdmCore,
@@ -13,10 +12,13 @@ import {
 import { certificateRoutes } from './admin-certificates.js';
 import type { AdminStore } from './admin-store.js';
 import {
+  badField,
   boolField,
   idParam,
   intField,
+  isJsonObject,
   knownQuery,
+  listWithCursor,
   objectBody,
   pageQuery,
   stringField,
@@ -79,13 +81,11 @@ async function existingEnrollment(deps: AdminDeps, id: string) {
   return found;
 }
 
-function commandBody(value: unknown): Record<string, unknown> {
-  if (
-    !isDict(value as never) ||
-    typeof (value as { RequestType?: unknown }).RequestType !== 'string'
-  )
-    throw new AdminError('ERR_BAD_REQUEST', 'command must be an object with a RequestType string');
-  return value as Record<string, unknown>;
+/** A command dictionary from JSON; `field` names where it was (`body` or `command`). */
+function commandBody(value: unknown, field: string): Record<string, unknown> {
+  if (!isJsonObject(value) || typeof value.RequestType !== 'string')
+    throw badField(field, 'command must be an object with a RequestType string');
+  return value;
 }
 
 function audit(deps: AdminDeps, req: RouteRequest, action: string, target: string, detail = {}) {
@@ -102,11 +102,14 @@ const enrollmentRoutes: AdminRoute[] = [
       knownQuery(req.query, ['limit', 'cursor', 'enrolled']);
       const enrolled = req.query.get('enrolled');
       if (enrolled !== null && enrolled !== 'true' && enrolled !== 'false')
-        throw new AdminError('ERR_BAD_REQUEST', 'enrolled must be true or false');
-      const page = await deps.storage.listEnrollments({
-        ...pageQuery(req.query),
-        ...(enrolled === null ? {} : { enrolled: enrolled === 'true' }),
-      });
+        throw badField('enrolled', 'enrolled must be true or false');
+      const paging = pageQuery(req.query);
+      const page = await listWithCursor(paging, () =>
+        deps.storage.listEnrollments({
+          ...paging,
+          ...(enrolled === null ? {} : { enrolled: enrolled === 'true' }),
+        }),
+      );
       return json(200, {
         items: page.items.map(enrollmentSummary),
         nextCursor: page.nextCursor ?? null,
@@ -130,7 +133,8 @@ const enrollmentRoutes: AdminRoute[] = [
     async handle(deps, req) {
       knownQuery(req.query, ['limit', 'cursor']);
       const e = await existingEnrollment(deps, req.params.id ?? '');
-      const page = await deps.core.listCommands(e.id, pageQuery(req.query));
+      const paging = pageQuery(req.query);
+      const page = await listWithCursor(paging, () => deps.core.listCommands(e.id, paging));
       return json(200, {
         items: page.items.map(enrollmentCommandView),
         nextCursor: page.nextCursor ?? null,
@@ -145,7 +149,7 @@ const enrollmentRoutes: AdminRoute[] = [
     bodyFields: ['RequestType', '...'],
     async handle(deps, req) {
       const e = await existingEnrollment(deps, req.params.id ?? '');
-      const command = commandBody(req.body);
+      const command = commandBody(req.body, 'body');
       const uuid = await deps.core.enqueue([e.id], command as never);
       audit(deps, req, 'command.create', e.id, {
         commandUuid: uuid,
@@ -197,12 +201,12 @@ const commandRoutes: AdminRoute[] = [
       const body = objectBody(req.body, ['enrollmentIds', 'command']);
       const ids = body.enrollmentIds;
       if (!Array.isArray(ids) || ids.length === 0 || ids.length > 1000)
-        throw new AdminError('ERR_BAD_REQUEST', 'enrollmentIds must be an array of 1 to 1000 ids');
+        throw badField('enrollmentIds', 'enrollmentIds must be an array of 1 to 1000 ids');
       const checked = ids.map((id) =>
         idParam('enrollmentIds[]', typeof id === 'string' ? id : undefined),
       );
       for (const id of checked) await existingEnrollment(deps, id);
-      const command = commandBody(body.command);
+      const command = commandBody(body.command, 'command');
       const uuid = await deps.core.enqueue(checked, command as never);
       audit(deps, req, 'command.create', checked.join(','), {
         commandUuid: uuid,
@@ -306,9 +310,10 @@ const adminRoutes: AdminRoute[] = [
     path: '/api/v1/audit',
     auth: 'read',
     summary: 'The audit log, newest first (paginated)',
-    handle(deps, req) {
+    async handle(deps, req) {
       knownQuery(req.query, ['limit', 'cursor']);
-      const page = deps.admin.listAudit(pageQuery(req.query));
+      const paging = pageQuery(req.query);
+      const page = await listWithCursor(paging, () => deps.admin.listAudit(paging));
       return json(200, {
         items: page.items.map((e) => ({ ...e, at: e.at.toISOString() })),
         nextCursor: page.nextCursor ?? null,

@@ -48,7 +48,7 @@ export interface AdminStore extends TokenMethods {
   countActiveApiKeys(): number;
   /** Appends an audit entry and returns it. */
   audit(entry: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry;
-  /** Audit entries, newest first. */
+  /** Audit entries, newest first; a cursor this list did not return throws TypeError. */
   listAudit(options: { limit: number; cursor?: string }): AdminPage<AuditEntry>;
   /** A stored setting, or `undefined`. */
   getMeta(key: string): string | undefined;
@@ -188,6 +188,13 @@ function apiKeyMethods(db: Database.Database, clock: () => Date) {
   };
 }
 
+/** The `seq` a cursor of {@link AdminStore.listAudit} holds; TypeError unless it is one (a decimal `seq`). */
+function auditCursor(cursor: string): number {
+  const seq = /^\d{1,15}$/.test(cursor) ? Number(cursor) : NaN;
+  if (!Number.isSafeInteger(seq)) throw new TypeError('invalid cursor');
+  return seq;
+}
+
 function auditMethods(db: Database.Database, clock: () => Date) {
   return {
     audit(entry: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry {
@@ -203,8 +210,7 @@ function auditMethods(db: Database.Database, clock: () => Date) {
     },
     listAudit(options: { limit: number; cursor?: string }): AdminPage<AuditEntry> {
       const before =
-        options.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(options.cursor);
-      if (!Number.isSafeInteger(before)) throw new TypeError('bad cursor');
+        options.cursor === undefined ? Number.MAX_SAFE_INTEGER : auditCursor(options.cursor);
       const rows = guard(() =>
         db
           .prepare('SELECT * FROM orchard_admin_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?')

@@ -47,18 +47,26 @@ const adminStatus: Record<AdminErrorCode, number> = {
   ERR_PUSH_DISABLED: 503,
 };
 
+/** Options of {@link AdminError}: `field` names the request part at fault (`cursor`, `body`, ...). */
+export interface AdminErrorOptions extends OrchardErrorOptions {
+  field?: string;
+}
+
 /**
  * An admin API or enrollment request was refused. Missing or wrong credentials are 403 (never
- * 401, by house rule); the status follows the code.
+ * 401, by house rule); the status follows the code. `field`, when set, names the query
+ * parameter, path parameter or body field at fault and is part of the JSON answer.
  */
 export class AdminError extends OrchardError {
   readonly status: number;
+  readonly field: string | undefined;
   constructor(
     readonly code: AdminErrorCode,
     message: string,
-    options?: OrchardErrorOptions,
+    options?: AdminErrorOptions,
   ) {
     super(message, options);
     this.status = adminStatus[code];
+    this.field = options?.field;
   }
 }

@@ -38,9 +38,9 @@ export function json(status: number, value: unknown): HttpAnswer {
 }
 
 /**
- * Maps an error to a JSON answer: an OrchardError to its status with `code` (plus `message`
- * and, for validation, `issues` when exposable); anything else to 500 `ERR_INTERNAL` with a log
- * line. A 401 is never produced.
+ * Maps an error to a JSON answer: an OrchardError to its status with `code` (plus `message`, the
+ * admin `field` at fault, and for validation `issues`, when exposable); anything else to 500
+ * `ERR_INTERNAL` with a log line. A 401 is never produced.
  */
 export function errorAnswer(error: unknown, logger: Logger): HttpAnswer {
   if (error instanceof OrchardError && error.status !== 401) {
@@ -48,6 +48,7 @@ export function errorAnswer(error: unknown, logger: Logger): HttpAnswer {
     else logger.info({ code: error.code }, 'request refused');
     if (!error.expose) return json(error.status, { code: error.code });
     const body: Record<string, unknown> = { code: error.code, message: error.message };
+    if (error instanceof AdminError && error.field !== undefined) body.field = error.field;
     if (error instanceof ValidationError) body.issues = error.issues;
     return json(error.status, body);
   }
