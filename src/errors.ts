@@ -297,3 +297,25 @@ export class CertificateAuthorityError extends OrchardError {
     this.status = caStatus[code];
   }
 }
+
+/** Codes of {@link SecretsError}. */
+export type SecretsErrorCode =
+  'ERR_SECRETS_KEY' | 'ERR_SECRETS_KEY_MISMATCH' | 'ERR_SECRET_UNKNOWN_KEY' | 'ERR_SECRET_OPEN';
+
+/**
+ * A device secret sealed at rest, or the key that seals them, was unusable: a malformed key file
+ * (`ERR_SECRETS_KEY`), a key that is not the one the database was sealed with
+ * (`ERR_SECRETS_KEY_MISMATCH`), a value sealed with a key the keyring lacks
+ * (`ERR_SECRET_UNKNOWN_KEY`), or a value altered or moved to another row (`ERR_SECRET_OPEN`).
+ * Always 500: the server's state is at fault, never the client.
+ */
+export class SecretsError extends OrchardError {
+  readonly status = 500;
+  constructor(
+    readonly code: SecretsErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -59,3 +59,16 @@ export { parseCsr, verifyCsr, createCsr, type ParsedCsr, type CreateCsrOptions }
 export { importPkcs12, type Pkcs12Contents } from './pkcs12.js';
 export { encodeName, decodeName, formatName, parseNameText, type NameAttribute } from './name.js';
 export type { KeyUsage, SubjectAltName, RawExtension } from './extensions.js';
+export {
+  addSecretsKey,
+  createSecretsKeyring,
+  decodeSecretsKeyFile,
+  encodeSecretsKeyFile,
+  generateSecretsKey,
+  sealerFor,
+  type SecretPurpose,
+  type SecretSealer,
+  type SecretsKey,
+  type SecretsKeyring,
+  type SecretsKeyringOptions,
+} from './secrets-key.js';
