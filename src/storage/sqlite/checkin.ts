@@ -9,8 +9,9 @@ import type {
 } from '../ports.js';
 import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
 import type { SqliteContext } from './db.js';
-import { bytes, date, op, setIf, stmt, writeTx } from './db.js';
+import { date, op, setIf, stmt, writeTx } from './db.js';
 import type { LastSeenBuffer } from './last-seen.js';
+import { unlockTokenFromStore, unlockTokenToStore } from './sealed-secrets.js';
 
 interface EnrollmentRow {
   id: string;
@@ -108,7 +109,7 @@ function storeTokenUpdate(ctx: SqliteContext, input: TokenUpdateInput): Enrollme
       ctx,
       `UPDATE enrollments SET enrolled = 1, token_update_count = token_update_count + 1,
          facts = ?, unlock_token = COALESCE(?, unlock_token) WHERE id = ?`,
-    ).run(JSON.stringify(facts), input.unlockToken ?? null, input.id);
+    ).run(JSON.stringify(facts), unlockTokenToStore(ctx, input.id, input.unlockToken), input.id);
     const { token, pushMagic, topic } = input.push;
     stmt(
       ctx,
@@ -176,7 +177,7 @@ export function sqliteCheckin(ctx: SqliteContext, lastSeen: LastSeenBuffer): Che
       op(ctx, () => {
         const sql = 'SELECT unlock_token AS t FROM enrollments WHERE id = ?';
         const row = stmt(ctx, sql).get(id) as { t: Uint8Array | null } | undefined;
-        return row?.t == null ? undefined : bytes(row.t);
+        return row?.t == null ? undefined : unlockTokenFromStore(ctx, id, row.t);
       }),
   };
 }

@@ -1,6 +1,7 @@
 /** The SQLite adapter's connection context: statement cache, error mapping, row helpers. */
 import type Database from 'better-sqlite3';
-import { StorageError } from '../../errors.js';
+import type { SecretsKeyring } from '../../crypto/secrets-key.js';
+import { SecretsError, StorageError } from '../../errors.js';
 import { closedError } from '../support.js';
 
 /** What every SQLite port module shares. */
@@ -9,6 +10,8 @@ export interface SqliteContext {
   clock: () => Date;
   closed: boolean;
   statements: Map<string, Database.Statement>;
+  /** Seals UnlockTokens at rest and re-seals on rotation; absent stores them as given. */
+  secrets?: SecretsKeyring;
 }
 
 /** A cached prepared statement for `sql`. */
@@ -22,15 +25,21 @@ export function stmt(ctx: SqliteContext, sql: string): Database.Statement {
 }
 
 /**
- * Runs a synchronous database operation as a promise. `TypeError` (API misuse) passes through;
- * any other failure becomes a StorageError (503) carrying the driver error as `cause`.
+ * Runs a synchronous database operation as a promise. `TypeError` (API misuse) and SecretsError
+ * (a sealed value that does not open) pass through; any other failure becomes a StorageError
+ * (503) carrying the driver error as `cause`.
  */
 export function op<T>(ctx: SqliteContext, fn: () => T): Promise<T> {
   try {
     if (ctx.closed) throw closedError();
     return Promise.resolve(fn());
   } catch (error) {
-    if (error instanceof TypeError || error instanceof StorageError) return Promise.reject(error);
+    if (
+      error instanceof TypeError ||
+      error instanceof StorageError ||
+      error instanceof SecretsError
+    )
+      return Promise.reject(error);
     return Promise.reject(new StorageError('SQLite operation failed', { cause: error }));
   }
 }

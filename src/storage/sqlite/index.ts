@@ -3,19 +3,24 @@
  * versioned migrations, prepared statements, indexed next-command lookup.
  */
 import Database from 'better-sqlite3';
-import { StorageError } from '../../errors.js';
+import type { SecretsKeyring } from '../../crypto/secrets-key.js';
+import { SecretsError, StorageError } from '../../errors.js';
 import type { MdmStorage, RetentionOptions } from '../ports.js';
 import { startRetentionSweep } from '../support.js';
 import { sqliteCheckin } from './checkin.js';
 import { sqliteCommands } from './commands.js';
 import type { SqliteContext } from './db.js';
+import { op } from './db.js';
+import { isFilePath, prepareDatabaseFile, setCompanionModes } from './file-mode.js';
 import { createLastSeenBuffer } from './last-seen.js';
 import { migrate } from './migrations.js';
 import { sqliteOutbox } from './outbox.js';
+import { prepareSealedSecrets, resealSecrets, type ResealResult } from './sealed-secrets.js';
 import { sqliteDeviceSecrets } from './secrets.js';
 
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
+export type { ResealResult } from './sealed-secrets.js';
 export { openSqliteCaStorage } from '../../identity/ca/sqlite.js';
 export type { SqliteCaStorage, SqliteCaStorageOptions } from '../../identity/ca/sqlite.js';
 
@@ -36,9 +41,34 @@ export interface SqliteStorageOptions {
   lastSeenFlushMs?: number;
   /** Page cache per connection in KiB; default 65536 (64 MiB) keeps hot indexes in memory. */
   cacheSizeKiB?: number;
+  /**
+   * Seals UnlockTokens at rest (AES-256-GCM, bound to the enrollment id). The first open with a
+   * keyring seals plain-text tokens in place; from then on the database refuses to open without
+   * it, or with a keyring lacking a key it was sealed with (SecretsError
+   * `ERR_SECRETS_KEY_MISMATCH`). Give the core the same keyring for bootstrap tokens.
+   */
+  secrets?: SecretsKeyring;
+  /**
+   * Mode of the database file and its `-wal`/`-shm` companions, set whatever the umask (an
+   * existing file is changed to it); default 0o600. `null` leaves modes to the umask.
+   */
+  fileMode?: number | null;
+}
+
+/** The SQLite {@link MdmStorage}, plus what only this adapter can do. */
+export interface SqliteStorage extends MdmStorage {
+  /**
+   * Re-seals every UnlockToken and bootstrap token not yet under the current secrets key, in one
+   * transaction (after adding a key: `orchard secrets rotate`). Rejects with TypeError without
+   * `secrets`, and with SecretsError, changing nothing, when a stored value does not open.
+   */
+  resealSecrets(): Promise<ResealResult>;
 }
 
 function open(options: SqliteStorageOptions, now: number): Database.Database {
+  const mode = options.fileMode === undefined ? 0o600 : options.fileMode;
+  const onDisk = mode !== null && isFilePath(options.path);
+  if (onDisk) prepareDatabaseFile(options.path, mode);
   const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   try {
     db.pragma('journal_mode = WAL');
@@ -48,6 +78,8 @@ function open(options: SqliteStorageOptions, now: number): Database.Database {
     db.pragma('foreign_keys = ON');
     db.pragma(`cache_size = ${-Math.max(1024, Math.floor(options.cacheSizeKiB ?? 65_536))}`);
     migrate(db, now);
+    prepareSealedSecrets(db, options.secrets, now);
+    if (onDisk) setCompanionModes(options.path, mode);
     return db;
   } catch (error) {
     db.close();
@@ -60,7 +92,7 @@ function open(options: SqliteStorageOptions, now: number): Database.Database {
  * StorageError when the file cannot be opened or migrated or its schema is newer than this
  * code, TypeError on an empty path. After `close()` every call rejects with StorageError.
  */
-export function createSqliteStorage(options: SqliteStorageOptions): MdmStorage {
+export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
   if (typeof options.path !== 'string' || options.path.length === 0) {
     throw new TypeError('path must be a non-empty string');
   }
@@ -71,10 +103,11 @@ export function createSqliteStorage(options: SqliteStorageOptions): MdmStorage {
   try {
     db = open(options, clock().getTime());
   } catch (error) {
-    if (error instanceof StorageError) throw error;
+    if (error instanceof StorageError || error instanceof SecretsError) throw error;
     throw new StorageError(`cannot open SQLite database ${options.path}`, { cause: error });
   }
   const ctx: SqliteContext = { db, clock, closed: false, statements: new Map() };
+  if (options.secrets !== undefined) ctx.secrets = options.secrets;
   const lastSeen = createLastSeenBuffer(ctx, flushMs);
   const commands = sqliteCommands(ctx);
   const outbox = sqliteOutbox(ctx);
@@ -84,6 +117,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): MdmStorage {
     ...sqliteDeviceSecrets(ctx),
     ...commands,
     ...outbox,
+    resealSecrets: () => op(ctx, () => resealSecrets(ctx)),
     close() {
       if (ctx.closed) return Promise.resolve();
       stopSweep();
