@@ -9,6 +9,7 @@ import { registerEnroll } from './enroll.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerProfile } from './profile.js';
 import { registerPush } from './push.js';
+import { registerSecrets } from './secrets.js';
 import { registerServe } from './serve.js';
 
 /** Builds the `orchard` program with every subcommand registered. */
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   registerEnroll(program);
   registerPush(program);
   registerProfile(program);
+  registerSecrets(program);
   return program;
 }
 

@@ -68,6 +68,11 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: 'N/MIN',
     description: 'per-address limit on enrollment, SCEP and failed logins (default 60/min, off)',
   },
+  {
+    name: 'secrets-key-file',
+    arg: 'FILE',
+    description: 'key file sealing device secrets at rest (default <data-dir>/secrets.key)',
+  },
 ];
 
 /** Environment variable of a flag: `data-dir` → `ORCHARD_DATA_DIR`. */
@@ -101,6 +106,8 @@ export interface DaemonConfig extends FeatureConfig {
   logLevel: string;
   certHeader?: string;
   caKeyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048';
+  /** `--secrets-key-file`: a key file that must exist; absent uses `<dataDir>/secrets.key`. */
+  secretsKeyFile?: string;
 }
 
 /** Raw values: flag values (commander's camelCase keys or flag names) over the environment. */
@@ -161,6 +168,27 @@ export function resolveDatabasePath(
 ): string {
   const read = reader(flags, env);
   return parseDatabase(read('database'), resolve(read('data-dir') ?? './orchard-data'));
+}
+
+/**
+ * The secrets key file named by `--secrets-key-file`/`ORCHARD_SECRETS_KEY_FILE`, or
+ * `<data-dir>/secrets.key` (`given` false), for `orchard secrets`. Throws ConfigError naming
+ * the flag on an empty value.
+ */
+export function resolveSecretsKeyFile(
+  flags: RawValues,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { path: string; given: boolean } {
+  const read = reader(flags, env);
+  const file = parseSecretsKeyFile(read('secrets-key-file'));
+  if (file !== undefined) return { path: file, given: true };
+  return { path: resolve(read('data-dir') ?? './orchard-data', 'secrets.key'), given: false };
+}
+
+function parseSecretsKeyFile(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === '') throw new ConfigError('--secrets-key-file', 'must name a file');
+  return resolve(value);
 }
 
 function pair(
@@ -288,5 +316,7 @@ export function resolveConfig(
   if (apnsCa !== undefined) config.apnsCaFile = resolve(apnsCa);
   const certHeader = parseCertHeader(read('cert-header'));
   if (certHeader !== undefined) config.certHeader = certHeader;
+  const secretsKeyFile = parseSecretsKeyFile(read('secrets-key-file'));
+  if (secretsKeyFile !== undefined) config.secretsKeyFile = secretsKeyFile;
   return config;
 }

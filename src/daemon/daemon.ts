@@ -3,13 +3,14 @@
  * the first API key and enrollment link on first start, listens (HTTP or HTTPS), and shuts down
  * gracefully, draining in-flight requests.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { createApiKey, ensureApiKey } from './api-keys.js';
 import type { DaemonConfig } from './config.js';
+import { prepareDataDirectory } from './data-dir.js';
 import { createEnrollmentService } from './enrollment.js';
 import { createHealth, enrollmentCounter } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -102,7 +103,7 @@ export async function startDaemon(
     },
     options.logDestination ?? pino.destination({ fd: 1, sync: true }),
   );
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
   const services = await openServices(config, logger.child({ component: 'mdm' }), metrics);
   let publicUrl = config.publicUrl ?? '';

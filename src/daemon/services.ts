@@ -10,6 +10,7 @@ import {
   createOneTimeChallenges,
   createOutboxWorker,
   createScepHandler,
+  sealerFor,
   staticChallenge,
   withCertAuth,
   type ApnsPushProvider,
@@ -23,16 +24,13 @@ import {
   type PushFunction,
   type ScepHandler,
 } from '../index.js';
-import {
-  createSqliteStorage,
-  openSqliteCaStorage,
-  type SqliteCaStorage,
-} from '../storage/sqlite/index.js';
+import { openSqliteCaStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
 import { openAdminStore, type AdminStore } from './admin-store.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonMetrics } from './metrics.js';
 import { openDaemonPki, type DaemonPki } from './pki.js';
 import { openPush, type PushReloadState } from './push.js';
+import { openSealedStorage, secretsKeyLocation } from './secrets-key-file.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices {
@@ -97,10 +95,13 @@ export async function openServices(
   metrics: DaemonMetrics,
 ): Promise<DaemonServices> {
   const pki = await openDaemonPki(config.dataDir, config.caKeyType);
-  const storage = createSqliteStorage({
-    path: config.databasePath,
-    ...retentionOf(config),
-  });
+  // One secrets key seals every device secret: UnlockTokens (the storage) and escrowed
+  // bootstrap tokens (the core).
+  const { storage, secrets } = await openSealedStorage(
+    secretsKeyLocation(config),
+    { path: config.databasePath, ...retentionOf(config) },
+    logger,
+  );
   const caStorage = openSqliteCaStorage({ path: config.databasePath });
   const admin = openAdminStore(config.databasePath);
   const daemonPush = await openPush(config, { storage, admin, logger }).catch(
@@ -113,7 +114,12 @@ export async function openServices(
   );
   const push = daemonPush?.provider;
   const core = createMdmCore(
-    { storage, logger, ...(push ? { push: pushFunction(push, metrics) } : {}) },
+    {
+      storage,
+      logger,
+      bootstrapSealer: sealerFor(secrets.keyring, 'bootstrap-token'),
+      ...(push ? { push: pushFunction(push, metrics) } : {}),
+    },
     coreOptions(push, config.webhook !== undefined),
   );
   for (const type of ['enrolled', 're-enrolled', 'checked-out'] as const)
