@@ -76,9 +76,13 @@ export type CryptoErrorCode =
   | 'ERR_CSR_FORMAT'
   | 'ERR_CSR_SIGNATURE'
   | 'ERR_KEY_FORMAT'
+  | 'ERR_SIGNER_KEY_MISMATCH'
   | 'ERR_PKCS12';
 
-/** A signature, envelope, certificate, CSR or key was malformed, untrusted or did not verify. */
+/**
+ * A signature, envelope, certificate, CSR or key was malformed, untrusted or did not verify, or a
+ * signer's private key is not the one its certificate holds (`ERR_SIGNER_KEY_MISMATCH`).
+ */
 export class CryptoError extends OrchardError {
   readonly status = 400;
   constructor(
@@ -313,6 +317,25 @@ export class SecretsError extends OrchardError {
   readonly status = 500;
   constructor(
     readonly code: SecretsErrorCode,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Codes of {@link IdentityError}. */
+export type IdentityErrorCode = 'ERR_NO_BINDING' | 'ERR_NOT_ENROLLED';
+
+/**
+ * An administrative identity action (renewal, re-enrollment window) cannot apply to the
+ * enrollment as it is: no live certificate binding (`ERR_NO_BINDING`) or not enrolled
+ * (`ERR_NOT_ENROLLED`). Answered 409.
+ */
+export class IdentityError extends OrchardError {
+  readonly status = 409;
+  constructor(
+    readonly code: IdentityErrorCode,
     message: string,
     options?: OrchardErrorOptions,
   ) {

@@ -92,8 +92,30 @@ export type {
   TokenUpdatedEvent,
   UserAuthenticatedEvent,
 } from './service/events.js';
-export { certificateHash, withCertAuth } from './service/cert-auth.js';
-export type { CertAuthDeps, CertAuthOptions, RevocationSource } from './service/cert-auth.js';
+export {
+  certificateHash,
+  decideBinding,
+  renewalTarget,
+  withCertAuth,
+} from './service/cert-auth.js';
+export type {
+  BindingChange,
+  BindingDecision,
+  BindingFacts,
+  BindingReason,
+  BindingRefusal,
+  CertAuthDeps,
+  IssuanceRecord,
+  IssuanceSource,
+  RefusalReason,
+  RevocationSource,
+} from './service/cert-auth.js';
+export { createIdentityRenewal } from './service/identity-renewal.js';
+export type {
+  IdentityRenewalDeps,
+  IdentityRenewalOptions,
+  IdentityRenewalService,
+} from './service/identity-renewal.js';
 export { createTokenSealer } from './service/bootstrap.js';
 export type { TokenSealer } from './service/bootstrap.js';
 export {

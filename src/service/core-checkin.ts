@@ -76,7 +76,8 @@ async function authenticate(
     before !== undefined &&
     (before.enrolled || before.tokenUpdateCount > 0 || REENROLLMENT_FACT in before.facts);
   await ctx.storage.storeAuthenticate({ ...e, facts: authenticateFacts(msg, reenrollment) });
-  await ctx.storage.clearQueue(e.id);
+  // An identity renewal reinstalls the same enrollment: what was queued for it still applies.
+  if (req.identityRenewal !== true) await ctx.storage.clearQueue(e.id);
   ctx.logger.info({ enrollmentId: e.id, type: e.type }, 'authenticate');
   return EMPTY_OK;
 }

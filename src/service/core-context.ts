@@ -75,7 +75,7 @@ export interface CoreContext {
 /** Builds the common fields of an event for this enrollment. */
 export function eventBase(
   ctx: CoreContext,
-  enrollment: ResolvedEnrollment,
+  enrollment: Pick<ResolvedEnrollment, 'id' | 'type' | 'deviceId'>,
 ): Pick<MdmEvent, 'id' | 'at' | 'enrollmentId' | 'enrollmentType' | 'deviceId'> {
   return {
     id: ctx.randomUUID(),

@@ -9,6 +9,7 @@ import type {
   CommandRecord,
   CommandStatus,
   EnrollmentCommand,
+  EnrollmentIdentity,
   EnrollmentRecord,
   Page,
   PageOptions,
@@ -20,8 +21,18 @@ import {
   pushEnrollments,
   type EnqueueOptions,
 } from './core-commands.js';
-import type { CoreContext, MdmCoreDeps, MdmCoreOptions } from './core-context.js';
-import { createEventSink, type MdmEvents } from './events.js';
+import {
+  eventBase,
+  type CoreContext,
+  type MdmCoreDeps,
+  type MdmCoreOptions,
+} from './core-context.js';
+import {
+  createEventSink,
+  type IdentityEventFields,
+  type MdmEvent,
+  type MdmEvents,
+} from './events.js';
 import { silentLogger, type MdmService } from './ports.js';
 
 /** The MDM core: an {@link MdmService} for devices plus the embedder's API. */
@@ -52,6 +63,12 @@ export interface MdmCore extends MdmService {
    * command poll is answered 403 `com.apple.unrecognized.device`. Resolves false when absent.
    */
   unenroll(id: string): Promise<boolean>;
+  /**
+   * Emits an identity event (certificate re-bound or refused, renewal queued) for `enrollment`
+   * through the outbox and listeners, as the core's own events are; rejects when the outbox
+   * write fails.
+   */
+  announce(enrollment: EnrollmentIdentity, event: IdentityEventFields): Promise<void>;
   /** Writes buffered last-seen times now. */
   flush(): Promise<void>;
   /** Flushes and stops timers; it does not close the storage it was given. */
@@ -130,6 +147,8 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
       if (found) await storage.clearQueue(id);
       return found;
     },
+    announce: (enrollment, event) =>
+      events.emit({ ...eventBase(ctx, enrollment), ...event } as MdmEvent),
     flush: buffer.flush,
     close: buffer.flush,
   };

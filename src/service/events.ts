@@ -46,6 +46,45 @@ export interface UserAuthenticatedEvent extends EventBase {
   declined: boolean;
 }
 
+/**
+ * A new certificate took over the enrollment's binding by a legal path: an identity renewal or
+ * RenewalReq (`renewal`), or a re-enrollment after the binding ended or in an administrator's
+ * window (`re-enrollment`).
+ */
+export interface IdentityReboundEvent extends EventBase {
+  type: 'identity-rebound';
+  reason: 'renewal' | 're-enrollment';
+  /** Serial (hex) of the new certificate. */
+  serial: string;
+  /** Serial of the certificate it replaced, when known. */
+  previousSerial?: string;
+}
+/** A certificate was refused for this enrollment: a takeover attempt, answered 400. */
+export interface IdentityRefusedEvent extends EventBase {
+  type: 'identity-refused';
+  reason: 'bound-elsewhere' | 'issued-for-another' | 'takeover';
+  /** Serial (hex) of the refused certificate. */
+  serial: string;
+}
+/** An identity renewal was queued: a fresh enrollment profile in an InstallProfile command. */
+export interface IdentityRenewalQueuedEvent extends EventBase {
+  type: 'identity-renewal-queued';
+  commandUuid: string;
+  /** ISO 8601 end of the current certificate's validity, when known. */
+  notAfter?: string;
+}
+
+/** The identity events, which wrappers around the core report through {@link MdmCore.announce}. */
+export type IdentityEvent =
+  IdentityReboundEvent | IdentityRefusedEvent | IdentityRenewalQueuedEvent;
+
+/** An {@link IdentityEvent} without the fields the core fills in (id, time, enrollment). */
+export type IdentityEventFields = IdentityEvent extends infer E
+  ? E extends IdentityEvent
+    ? Omit<E, keyof EventBase>
+    : never
+  : never;
+
 /** Every event the core emits. */
 export type MdmEvent =
   | EnrolledEvent
@@ -53,7 +92,8 @@ export type MdmEvent =
   | CheckedOutEvent
   | TokenUpdatedEvent
   | CommandResultEvent
-  | UserAuthenticatedEvent;
+  | UserAuthenticatedEvent
+  | IdentityEvent;
 
 /** The `type` of an {@link MdmEvent}. */
 export type MdmEventType = MdmEvent['type'];

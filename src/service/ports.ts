@@ -37,6 +37,11 @@ export interface MdmRequest {
   certificate?: DeviceCertificate;
   /** The raw body, as stored for command reports. */
   body: Uint8Array;
+  /**
+   * Set by `withCertAuth` when this request moves the enrollment to a new certificate through an
+   * identity renewal: the core then keeps the command queue an Authenticate would clear.
+   */
+  identityRenewal?: boolean;
 }
 
 /** What a service answers; an absent body is an empty 200 answer. */

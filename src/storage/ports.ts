@@ -90,7 +90,10 @@ export interface CheckinStore {
    * have no Authenticate of their own).
    */
   storeTokenUpdate(input: TokenUpdateInput): Promise<EnrollmentRecord>;
-  /** Marks the enrollment not enrolled; resolves false when it does not exist. */
+  /**
+   * Marks the enrollment not enrolled and ends its certificate binding, if any, in one write;
+   * resolves false when it does not exist.
+   */
   markCheckedOut(id: string): Promise<boolean>;
   /** The enrollment, or `undefined` when absent. */
   findEnrollment(id: string): Promise<EnrollmentRecord | undefined>;
@@ -225,16 +228,70 @@ export interface CertBinding {
   /** SHA-256 of the certificate's DER, lower-case hex. */
   certHash: string;
   boundAt: Date;
+  /** Serial number of the bound certificate (lower-case hex, no leading zeros), when known. */
+  serial?: string;
+  /** End of the bound certificate's validity, when known. */
+  notAfter?: Date;
+  /** Set when the enrollment checked out or was unenrolled: the binding no longer protects it. */
+  endedAt?: Date;
+  /** An administrator allowed another certificate to take over at Authenticate until then. */
+  reenrollUntil?: Date;
+  /** The identity renewal in flight: its InstallProfile command and when it was queued. */
+  renewal?: IdentityRenewal;
+}
+
+/** An identity renewal in flight for one enrollment. */
+export interface IdentityRenewal {
+  /** `CommandUUID` of the InstallProfile carrying the fresh enrollment profile. */
+  commandUuid: string;
+  requestedAt: Date;
+}
+
+/** What a binding records about its certificate besides the hash. */
+export interface BoundCertificateDetails {
+  serial?: string;
+  notAfter?: Date;
 }
 
 /** Device identity certificates bound to enrollments. */
 export interface CertBindingStore {
-  /** Binds (or re-binds, replacing the old hash) the certificate to the enrollment. */
-  bindCertificate(enrollmentId: string, certHash: string): Promise<void>;
+  /**
+   * Binds (or re-binds, replacing the old hash) the certificate to the enrollment. A new binding
+   * starts clean: no end, no re-enrollment window, no renewal in flight.
+   */
+  bindCertificate(
+    enrollmentId: string,
+    certHash: string,
+    details?: BoundCertificateDetails,
+  ): Promise<void>;
   /** The enrollment's binding, or `undefined` when none. */
   findCertificateBinding(enrollmentId: string): Promise<CertBinding | undefined>;
   /** The enrollment most recently bound to this hash, or `undefined` when none. */
   findEnrollmentByCertificate(certHash: string): Promise<string | undefined>;
+  /**
+   * Marks the binding ended at `at` (kept if already ended); resolves false when there is none.
+   * `markCheckedOut` does this too, in the same write.
+   */
+  endCertificateBinding(enrollmentId: string, at: Date): Promise<boolean>;
+  /**
+   * Lets another certificate take over the binding at Authenticate until `until` (`undefined`
+   * withdraws the window); resolves false when there is no binding.
+   */
+  allowReenrollment(enrollmentId: string, until: Date | undefined): Promise<boolean>;
+  /** Records (or with `undefined` clears) the renewal in flight; false when there is no binding. */
+  recordIdentityRenewal(
+    enrollmentId: string,
+    renewal: IdentityRenewal | undefined,
+  ): Promise<boolean>;
+  /**
+   * Bindings not ended whose certificate expires before `before`, soonest first, at most
+   * `options.limit` (1 to 1000); with `renewalRequestedBefore`, only those with no renewal in
+   * flight or one requested before that instant.
+   */
+  listExpiringBindings(
+    before: Date,
+    options: { limit: number; renewalRequestedBefore?: Date },
+  ): Promise<CertBinding[]>;
 }
 
 /** APNs push coordinates (written by {@link CheckinStore.storeTokenUpdate}). */

@@ -171,23 +171,27 @@ export function runE2eSuite(
       ).toBe(true);
     });
 
-    test('ok/renewed certificate from our CA is accepted and re-bound', async () => {
+    test('fail/takeover by subject: a certificate with the bound subject and issuer is refused', async () => {
       const dev = await enrolled(h);
-      const renewed = await h.device({
+      const pending = await h.core.enqueue([dev.enrollmentId], INFO);
+      const before = await h.storage.findCertificateBinding(dev.enrollmentId);
+      const twin = await h.device({
         keys: dev.keys,
         identity: await issueDeviceIdentity(
           h.ca,
           dev.options.identity.certificate.subject.replace(/^CN=/, ''),
         ),
       });
-      expect((await renewed.idle()).status).toBe(200);
-      const binding = await h.storage.findCertificateBinding(dev.enrollmentId);
-      expect(binding?.certHash).toBe(
-        createHash('sha256').update(renewed.options.identity.certificate.raw).digest('hex'),
+      expect(twin.options.identity.certificate.subject).toBe(
+        dev.options.identity.certificate.subject,
       );
-      expect(await h.storage.findEnrollmentByCertificate(binding?.certHash ?? '')).toBe(
-        dev.enrollmentId,
-      );
+      for (const res of [await twin.idle(), await twin.authenticate(), await twin.tokenUpdate()]) {
+        expect(res.status).toBe(400);
+        expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'ERR_CERT_BINDING' });
+      }
+      expect(await h.storage.findCertificateBinding(dev.enrollmentId)).toEqual(before);
+      expect(await statusOf(h, pending, dev.enrollmentId)).toBe('queued');
+      expect((await dev.idle()).status).toBe(200);
     });
 
     test('fail/a CA certificate with another subject cannot take over an enrollment', async () => {

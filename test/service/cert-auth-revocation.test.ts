@@ -13,7 +13,7 @@ import { StorageError } from '../../src/errors.js';
 import { createNodeListener } from '../../src/http/node.js';
 import { createCa, type CertificateAuthority } from '../../src/identity/ca/authority.js';
 import { createMemoryCertificateStore } from '../../src/identity/ca/store.js';
-import { withCertAuth, type RevocationSource } from '../../src/service/cert-auth.js';
+import { renewalTarget, withCertAuth, type RevocationSource } from '../../src/service/cert-auth.js';
 import { createMdmCore, type MdmCore } from '../../src/service/core.js';
 import { createMemoryStorage } from '../../src/storage/memory/index.js';
 import type { MdmStorage } from '../../src/storage/ports.js';
@@ -36,10 +36,10 @@ interface Setup {
 }
 
 /** A P-256 identity issued by `ca` through the CA's issuing path, recorded in its store. */
-async function issue(ca: CertificateAuthority, udid: string): Promise<TestIdentity> {
+async function issue(ca: CertificateAuthority, issuedFor: string): Promise<TestIdentity> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const csr = parseCsr(createCsr({ subject: `CN=${udid},O=Orchard`, privateKey }));
-  const record = await ca.issue({ csr, enrollmentId: udid });
+  const csr = parseCsr(createCsr({ subject: 'CN=Orchard device,O=Orchard', privateKey }));
+  const record = await ca.issue({ csr, enrollmentId: issuedFor });
   return { certificate: new X509Certificate(record.der), privateKey };
 }
 
@@ -58,7 +58,12 @@ async function setup(): Promise<Setup> {
       return state.lookup(serial);
     },
   };
-  const service = withCertAuth(core, { store: storage, roots: [root.certificate], revocation });
+  const service = withCertAuth(core, {
+    store: storage,
+    roots: [root.certificate],
+    revocation,
+    issuance: ca,
+  });
   const server = createServer(createNodeListener(service));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
@@ -160,8 +165,8 @@ describe('withCertAuth with a revocation source', () => {
 
   test('fail/a revoked certificate is not accepted as a renewal and is not re-bound', async () => {
     const dev = await enrolledDevice(s);
-    // Same subject, same CA: the default `same-subject` renewal would accept and re-bind it.
-    const renewed = await issue(s.ca, dev.enrollmentId);
+    // Issued for this enrollment's identity renewal, then revoked before it was used.
+    const renewed = await issue(s.ca, renewalTarget(dev.enrollmentId));
     await s.ca.revoke(renewed.certificate.serialNumber, 'superseded');
     const viaRevoked = new DeviceEmulator({ ...dev.options, identity: renewed, keys: dev.keys });
     const res = await viaRevoked.idle();
@@ -173,7 +178,7 @@ describe('withCertAuth with a revocation source', () => {
 
   test('ok/a renewal certificate that is not revoked is still accepted', async () => {
     const dev = await enrolledDevice(s);
-    const renewed = await issue(s.ca, dev.enrollmentId);
+    const renewed = await issue(s.ca, renewalTarget(dev.enrollmentId));
     const viaRenewed = new DeviceEmulator({ ...dev.options, identity: renewed, keys: dev.keys });
     expect((await viaRenewed.idle()).status).toBe(200);
   });

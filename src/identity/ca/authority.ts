@@ -12,6 +12,7 @@ import {
   extension,
   keyIdentifier,
   keyUsageValue,
+  subjectAltNameValue,
 } from '../../crypto/extensions.js';
 import { encodeName, formatName } from '../../crypto/name.js';
 import { Oid } from '../../crypto/oids.js';
@@ -64,6 +65,8 @@ export interface CaDeps {
 export interface IssueRequest {
   csr: ParsedCsr;
   enrollmentId?: string;
+  /** Serial of the certificate whose holder asked for this one (a RenewalReq's signer). */
+  renewalOf?: string;
 }
 
 /** The certificate authority: issuance, revocation and lookups. */
@@ -79,6 +82,11 @@ export interface CertificateAuthority {
   readonly responder: KeyPairCertificate;
   /** Issues and records a certificate. Throws `ERR_CA_POLICY` on refusal, `StorageError` on storage faults. */
   issue(request: IssueRequest): Promise<IssuedCertificate>;
+  /**
+   * Throws `ERR_CA_POLICY` when `issue` would refuse this CSR, without issuing anything: lets a
+   * caller check before it spends something single-use, such as a one-time challenge.
+   */
+  checkPolicy(csr: ParsedCsr): void;
   /** Revokes `serial` (hex); throws `ERR_CA_NOT_FOUND` when this CA never issued it. */
   revoke(serial: string | bigint, reason?: string): Promise<void>;
   /** True when `serial` was issued here and revoked; false when not revoked or unknown. */
@@ -103,6 +111,15 @@ function newSerial(random: (size: number) => Buffer): Buffer {
   if (bytes.length !== 16) throw new TypeError('random(16) must return 16 bytes');
   bytes[0] = ((bytes[0] as number) & 0x3f) | 0x40;
   return bytes;
+}
+
+/** A version 4 UUID from `random`: the id an issued certificate carries (RFC 9562). */
+function newCertificateId(random: (size: number) => Buffer): string {
+  const b = Buffer.from(random(16));
+  b[6] = ((b[6] as number) & 0x0f) | 0x40;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**
@@ -156,10 +173,12 @@ export function createCa(
   );
   const ecUsage = extension(Oid.keyUsage, true, keyUsageValue(['digitalSignature']));
 
-  function extensionsFor(rsa: boolean, spki: Buffer): Buffer[] {
+  function extensionsFor(rsa: boolean, spki: Buffer, certId: string): Buffer[] {
     const usage = rsa ? rsaUsage : ecUsage;
     const ski = keyIdOfSpki(spki);
+    const id = subjectAltNameValue([{ type: 'uri', value: `urn:uuid:${certId}` }]);
     return [
+      extension(Oid.subjectAltName, false, id),
       basic,
       usage,
       ...eku,
@@ -180,17 +199,19 @@ export function createCa(
     const notAfter = new Date(
       Math.min(now.getTime() + policy.validityDays * 86_400_000, caNotAfter),
     );
-    const fields = {
-      issuerName: ca.subject,
-      subjectName: encodeName(subject),
-      spki,
-      notBefore,
-      notAfter,
-      extensions: extensionsFor(request.csr.keyType === 'rsa', spki),
-      signingKey,
-    };
     for (let attempt = 1; ; attempt++) {
       const serial = newSerial(random);
+      // A fresh id per attempt, so no two records ever share one.
+      const certId = newCertificateId(random);
+      const fields = {
+        issuerName: ca.subject,
+        subjectName: encodeName(subject),
+        spki,
+        notBefore,
+        notAfter,
+        extensions: extensionsFor(request.csr.keyType === 'rsa', spki, certId),
+        signingKey,
+      };
       const record: IssuedCertificate = {
         serial: normaliseSerial(serial),
         subject: formatName(subject),
@@ -198,8 +219,10 @@ export function createCa(
         notAfter,
         issuedAt: now,
         der: writeCertificate({ ...fields, serial }),
+        certId,
       };
       if (request.enrollmentId !== undefined) record.enrollmentId = request.enrollmentId;
+      if (request.renewalOf !== undefined) record.renewalOf = normaliseSerial(request.renewalOf);
       try {
         await store.recordIssued(record);
         return record;
@@ -218,6 +241,9 @@ export function createCa(
     ra: material.ra,
     responder,
     issue,
+    checkPolicy(csr) {
+      checkRequest(policy, csr);
+    },
     async revoke(serial, reason) {
       const found = await store.revoke(normaliseSerial(serial), clock(), reason);
       if (!found) throw new CertificateAuthorityError('ERR_CA_NOT_FOUND', 'no such certificate');

@@ -67,6 +67,11 @@ CREATE INDEX IF NOT EXISTS orchard_ca_challenges_expiry ON orchard_ca_challenges
 
 const COLUMNS = `serial, serial_len, subject, enrollment_id, not_before, not_after, issued_at, der,
   revoked_at, revocation_reason`;
+/** Schema 3 adds what the binding decision needs: the certificate's id and what it renewed. */
+const READ_COLUMNS = `${COLUMNS}, cert_id, renewal_of`;
+const MIGRATE_2_TO_3 = `
+ALTER TABLE orchard_ca_certificates ADD COLUMN cert_id TEXT;
+ALTER TABLE orchard_ca_certificates ADD COLUMN renewal_of TEXT;`;
 
 /** Schema 1 to 2: copies the certificates into the rowid table in serial order, then swaps. */
 const MIGRATE_1_TO_2 = `
@@ -77,13 +82,13 @@ DROP TABLE orchard_ca_certificates;
 ALTER TABLE orchard_ca_certificates_v2 RENAME TO orchard_ca_certificates;
 ${CERTIFICATE_INDEXES_2}`;
 
-const SCHEMA = '2';
+const SCHEMA = '3';
 
 /**
  * The serial lookup of `findIssued`. It names `serial_len` too, so it is a SEARCH on the UNIQUE
  * `(serial_len, serial)` index. Exported for the query-plan test; not part of the package API.
  */
-export const FIND_ISSUED_SQL = `SELECT ${COLUMNS} FROM orchard_ca_certificates
+export const FIND_ISSUED_SQL = `SELECT ${READ_COLUMNS} FROM orchard_ca_certificates
   WHERE serial_len = ? AND serial = ?`;
 
 interface Row {
@@ -96,6 +101,8 @@ interface Row {
   der: Buffer;
   revoked_at: number | null;
   revocation_reason: string | null;
+  cert_id: string | null;
+  renewal_of: string | null;
 }
 
 function schemaVersion(db: Database.Database): string | undefined {
@@ -113,9 +120,16 @@ function migrate(db: Database.Database): void {
     const version = schemaVersion(db);
     if (version === SCHEMA) return;
     if (version === undefined) {
-      db.exec(CERTIFICATES_TABLE_2('orchard_ca_certificates') + CERTIFICATE_INDEXES_2 + CHALLENGES);
+      db.exec(
+        CERTIFICATES_TABLE_2('orchard_ca_certificates') +
+          CERTIFICATE_INDEXES_2 +
+          CHALLENGES +
+          MIGRATE_2_TO_3,
+      );
     } else if (version === '1') {
-      db.exec(MIGRATE_1_TO_2);
+      db.exec(MIGRATE_1_TO_2 + MIGRATE_2_TO_3);
+    } else if (version === '2') {
+      db.exec(MIGRATE_2_TO_3);
     } else {
       throw new Error(`unknown CA schema version ${version}`);
     }
@@ -137,6 +151,8 @@ function toRecord(row: Row): IssuedCertificate {
   if (row.enrollment_id !== null) r.enrollmentId = row.enrollment_id;
   if (row.revoked_at !== null) r.revokedAt = new Date(row.revoked_at);
   if (row.revocation_reason !== null) r.revocationReason = row.revocation_reason;
+  if (row.cert_id !== null) r.certId = row.cert_id;
+  if (row.renewal_of !== null) r.renewalOf = row.renewal_of;
   return r;
 }
 
@@ -153,7 +169,7 @@ function guarded<T>(fn: () => T): Promise<T> {
 function certificateStore(db: Database.Database): CertificateStore {
   const insert = db.prepare(
     `INSERT INTO orchard_ca_certificates (serial, serial_len, subject, enrollment_id, not_before,
-       not_after, issued_at, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+       not_after, issued_at, der, cert_id, renewal_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const find = db.prepare(FIND_ISSUED_SQL);
   const revoke = db.prepare(
@@ -175,6 +191,8 @@ function certificateStore(db: Database.Database): CertificateStore {
             r.notAfter.getTime(),
             r.issuedAt.getTime(),
             r.der,
+            r.certId ?? null,
+            r.renewalOf ?? null,
           );
         } catch (cause) {
           const code = (cause as { code?: string }).code;
@@ -213,7 +231,7 @@ function list(db: Database.Database, options: ListIssuedOptions): IssuedCertific
     where.push('(serial_len > ? OR (serial_len = ? AND serial > ?))');
     params.push(after.length, after.length, after);
   }
-  const sql = `SELECT ${COLUMNS} FROM orchard_ca_certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const sql = `SELECT ${READ_COLUMNS} FROM orchard_ca_certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY serial_len, serial LIMIT ?`;
   return (db.prepare(sql).all(...params, options.limit ?? 100) as Row[]).map(toRecord);
 }

@@ -9,8 +9,19 @@ export interface IssuedCertificate {
   serial: string;
   /** Subject as `CN=...,O=...` in encoded order. */
   subject: string;
-  /** The enrollment the certificate was issued for, when the challenge named one. */
+  /**
+   * What the certificate was issued for, when the challenge named it: an enrollment link
+   * (`enrollment-token:<id>` in the daemon) or, for an identity renewal, `renewalTarget(deviceId)`
+   * of `withCertAuth`'s module.
+   */
   enrollmentId?: string;
+  /**
+   * A random id (a version 4 UUID: 122 random bits) the certificate carries as the URI
+   * `urn:uuid:<certId>` in its subjectAltName. Public, like the certificate: never a secret.
+   */
+  certId?: string;
+  /** Serial of the certificate that signed the RenewalReq this one answered. */
+  renewalOf?: string;
   notBefore: Date;
   notAfter: Date;
   issuedAt: Date;

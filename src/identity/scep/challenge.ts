@@ -113,8 +113,14 @@ export interface OneTimeChallengeDeps {
 
 /** Issuer and validator of one-time challenges. */
 export interface OneTimeChallenges {
-  /** Creates a challenge (32 random bytes, base64url) valid for the TTL, optionally bound to an enrollment. */
-  issue(enrollmentId?: string): Promise<{ challenge: string; expiresAt: Date }>;
+  /**
+   * Creates a challenge (32 random bytes, base64url) valid for the TTL (or `ttlSeconds` when
+   * given), optionally bound to an enrollment.
+   */
+  issue(
+    enrollmentId?: string,
+    options?: { ttlSeconds?: number },
+  ): Promise<{ challenge: string; expiresAt: Date }>;
   /** Accepts a stored, unexpired challenge once, returning its enrollment id. */
   validator: ChallengeValidator;
 }
@@ -132,9 +138,11 @@ export function createOneTimeChallenges(
   const clock = deps.clock ?? (() => new Date());
   const random = deps.random ?? randomBytes;
   return {
-    async issue(enrollmentId) {
+    async issue(enrollmentId, issueOptions = {}) {
+      const seconds = issueOptions.ttlSeconds ?? ttl;
+      if (!(seconds > 0)) throw new TypeError('issue(): ttlSeconds must be positive');
       const challenge = random(32).toString('base64url');
-      const expiresAt = new Date(clock().getTime() + ttl * 1000);
+      const expiresAt = new Date(clock().getTime() + seconds * 1000);
       const stored: StoredChallenge = { digest: challengeDigest(challenge), expiresAt };
       if (enrollmentId !== undefined) stored.enrollmentId = enrollmentId;
       await deps.store.put(stored);

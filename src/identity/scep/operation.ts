@@ -12,7 +12,7 @@ import { decodeName, formatName } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { CryptoError } from '../../errors.js';
 import type { Logger } from '../../service/ports.js';
-import type { CertificateAuthority } from '../ca/authority.js';
+import type { CertificateAuthority, IssueRequest } from '../ca/authority.js';
 import { policyRefusalOf } from '../ca/policy.js';
 import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
 import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
@@ -110,8 +110,14 @@ function csrOf(der: Buffer, known: KnownKey | undefined): ParsedCsr {
   return csr;
 }
 
-/** Finds the enrollment of a RenewalReq's signer: ours, valid, recorded and not revoked. */
-async function checkRenewal(ctx: OperationContext, info: CertInfo): Promise<string | undefined> {
+/**
+ * Finds what a RenewalReq renews: its signer must be ours, valid, recorded and not revoked; the
+ * new certificate keeps the signer's enrollment and records the signer's serial.
+ */
+async function checkRenewal(
+  ctx: OperationContext,
+  info: CertInfo,
+): Promise<Omit<IssueRequest, 'csr'>> {
   if (!ctx.renewal) throw new Refusal('badRequest', 'renewal is disabled');
   let signer: X509Certificate;
   try {
@@ -131,7 +137,10 @@ async function checkRenewal(ctx: OperationContext, info: CertInfo): Promise<stri
   if (record === undefined || !record.der.equals(signer.raw))
     throw new Refusal('badCertId', 'the certificate being renewed is unknown');
   if (record.revokedAt !== undefined) throw new Refusal('badCertId', 'the certificate was revoked');
-  return record.enrollmentId;
+  return {
+    renewalOf: record.serial,
+    ...(record.enrollmentId === undefined ? {} : { enrollmentId: record.enrollmentId }),
+  };
 }
 
 async function decide(
@@ -151,24 +160,27 @@ async function decide(
   });
 }
 
+/** Turns a CA policy refusal into the FAILURE it answers; rethrows anything else. */
+function refusalOfPolicy(error: unknown): Refusal {
+  const refusal = policyRefusalOf(error);
+  if (refusal === undefined) throw error;
+  return new Refusal(refusal === 'key' ? 'badAlg' : 'badRequest', (error as Error).message);
+}
+
 async function issue(
   ctx: OperationContext,
   d: Decrypted,
-  enrollmentId: string | undefined,
+  target: Omit<IssueRequest, 'csr'>,
 ): Promise<Buffer> {
   try {
-    const issued = await ctx.ca.issue(
-      enrollmentId === undefined ? { csr: d.csr } : { csr: d.csr, enrollmentId },
-    );
+    const issued = await ctx.ca.issue({ csr: d.csr, ...target });
     ctx.logger.info(
       { transactionId: d.msg.transactionId, serial: issued.serial },
       'SCEP certificate issued',
     );
     return encryptCms(certsOnly([issued.der]), d.signer, { cipher: d.cipher });
   } catch (error) {
-    const refusal = policyRefusalOf(error);
-    if (refusal === undefined) throw error;
-    throw new Refusal(refusal === 'key' ? 'badAlg' : 'badRequest', (error as Error).message);
+    throw refusalOfPolicy(error);
   }
 }
 
@@ -191,11 +203,12 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
   const known = type === 'PKCSReq' ? signer : undefined;
   const d: Decrypted = { msg, signer, csr: csrOf(der, known), cipher, digest };
   if (type === 'RenewalReq') {
-    const enrollmentId = await checkRenewal(ctx, signer);
-    // A renewal keeps its identity: a device may not renew into another device's subject.
+    const target = await checkRenewal(ctx, signer);
+    // A renewal keeps its subject; the binding of the new certificate follows `renewalOf`, the
+    // serial of the signer, never the subject (every device may share one).
     if (formatName(decodeName(signer.subject)) !== d.csr.subject)
       throw new Refusal('badRequest', 'a renewal must keep the subject of the certificate');
-    return { status: 'SUCCESS', content: await issue(ctx, d, enrollmentId) };
+    return { status: 'SUCCESS', content: await issue(ctx, d, target) };
   }
   if (!signer.spki.equals(spkiOfCsr(d.csr.der)))
     throw new Refusal('badMessageCheck', 'PKCSReq must be signed with the key of the CSR');
@@ -207,13 +220,20 @@ async function settle(
   d: Decrypted,
   type: 'PKCSReq' | 'CertPoll',
 ): Promise<Outcome> {
+  // The CA's policy first: a one-time challenge is spent only by a request that will be issued.
+  try {
+    ctx.ca.checkPolicy(d.csr);
+  } catch (error) {
+    throw refusalOfPolicy(error);
+  }
   const decision = await decide(ctx, d, type);
   if (decision.outcome === 'reject') throw new Refusal('badRequest', 'challenge not accepted');
   if (decision.outcome === 'pending') {
     ctx.pending.put(d.msg.transactionId, d.signer.der, d.csr, ctx.clock());
     return { status: 'PENDING' };
   }
-  return { status: 'SUCCESS', content: await issue(ctx, d, decision.enrollmentId) };
+  const target = decision.enrollmentId === undefined ? {} : { enrollmentId: decision.enrollmentId };
+  return { status: 'SUCCESS', content: await issue(ctx, d, target) };
 }
 
 /**

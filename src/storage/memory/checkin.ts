@@ -90,6 +90,7 @@ export function memoryCheckin(state: MemoryState): CheckinStore {
         if (record === undefined) return false;
         record.enrolled = false;
         record.updatedAt = state.clock();
+        endBinding(state, id, record.updatedAt);
         return true;
       });
     },
@@ -148,6 +149,25 @@ function pageOf(
   return last === undefined ? { items: page } : { items: page, nextCursor: encodeCursor(last.id) };
 }
 
+function cloneBinding(binding: CertBinding): CertBinding {
+  const copy: CertBinding = { ...binding, boundAt: new Date(binding.boundAt) };
+  for (const key of ['notAfter', 'endedAt', 'reenrollUntil'] as const) {
+    const at = binding[key];
+    if (at !== undefined) copy[key] = new Date(at);
+  }
+  if (binding.renewal !== undefined)
+    copy.renewal = { ...binding.renewal, requestedAt: new Date(binding.renewal.requestedAt) };
+  return copy;
+}
+
+/** Ends the binding of `id` at `at` unless already ended; false when there is none. */
+function endBinding(state: MemoryState, id: string, at: Date): boolean {
+  const binding = state.certs.get(id);
+  if (binding === undefined) return false;
+  binding.endedAt ??= new Date(at);
+  return true;
+}
+
 function clonePush(info: PushInfo): PushInfo {
   const copy = { ...info };
   if (info.invalidatedAt !== undefined) copy.invalidatedAt = new Date(info.invalidatedAt.getTime());
@@ -177,13 +197,16 @@ export function memoryDeviceSecrets(
         return true;
       });
     },
-    bindCertificate(enrollmentId, certHash) {
+    bindCertificate(enrollmentId, certHash, details = {}) {
       return op(state, () => {
         checkId(enrollmentId, 'enrollment id');
         checkId(certHash, 'certHash');
         const previous = state.certs.get(enrollmentId);
         if (previous !== undefined) state.certIndex.get(previous.certHash)?.delete(enrollmentId);
-        state.certs.set(enrollmentId, { enrollmentId, certHash, boundAt: state.clock() });
+        const binding: CertBinding = { enrollmentId, certHash, boundAt: state.clock() };
+        if (details.serial !== undefined) binding.serial = details.serial;
+        if (details.notAfter !== undefined) binding.notAfter = new Date(details.notAfter);
+        state.certs.set(enrollmentId, binding);
         let ids = state.certIndex.get(certHash);
         if (ids === undefined) {
           ids = new Set();
@@ -196,10 +219,8 @@ export function memoryDeviceSecrets(
     },
     findCertificateBinding(enrollmentId) {
       return op(state, () => {
-        const binding: CertBinding | undefined = state.certs.get(enrollmentId);
-        return binding === undefined
-          ? undefined
-          : { ...binding, boundAt: new Date(binding.boundAt.getTime()) };
+        const binding = state.certs.get(enrollmentId);
+        return binding === undefined ? undefined : cloneBinding(binding);
       });
     },
     findEnrollmentByCertificate(certHash) {
@@ -207,6 +228,42 @@ export function memoryDeviceSecrets(
         let last: string | undefined;
         for (const id of state.certIndex.get(certHash) ?? []) last = id;
         return last;
+      });
+    },
+    endCertificateBinding(enrollmentId, at) {
+      return op(state, () => endBinding(state, enrollmentId, at));
+    },
+    allowReenrollment(enrollmentId, until) {
+      return op(state, () => {
+        const binding = state.certs.get(enrollmentId);
+        if (binding === undefined) return false;
+        if (until === undefined) delete binding.reenrollUntil;
+        else binding.reenrollUntil = new Date(until);
+        return true;
+      });
+    },
+    recordIdentityRenewal(enrollmentId, renewal) {
+      return op(state, () => {
+        const binding = state.certs.get(enrollmentId);
+        if (binding === undefined) return false;
+        if (renewal === undefined) delete binding.renewal;
+        else binding.renewal = { ...renewal, requestedAt: new Date(renewal.requestedAt) };
+        return true;
+      });
+    },
+    listExpiringBindings(before, { limit, renewalRequestedBefore }) {
+      return op(state, () => {
+        checkPage({ limit });
+        const due = (b: CertBinding): boolean =>
+          renewalRequestedBefore === undefined ||
+          b.renewal === undefined ||
+          b.renewal.requestedAt < renewalRequestedBefore;
+        return [...state.certs.values()]
+          .filter((b) => b.endedAt === undefined && b.notAfter !== undefined && b.notAfter < before)
+          .filter(due)
+          .sort((a, b) => (a.notAfter?.getTime() ?? 0) - (b.notAfter?.getTime() ?? 0))
+          .slice(0, limit)
+          .map(cloneBinding);
       });
     },
     storeBootstrapToken(enrollmentId, sealed) {

@@ -10,6 +10,7 @@ import type {
 import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { date, op, setIf, stmt, writeTx } from './db.js';
+import { endBinding } from './cert-bindings.js';
 import type { LastSeenBuffer } from './last-seen.js';
 import { unlockTokenFromStore, unlockTokenToStore } from './sealed-secrets.js';
 
@@ -156,7 +157,11 @@ export function sqliteCheckin(ctx: SqliteContext, lastSeen: LastSeenBuffer): Che
       op(ctx, () => {
         const now = ctx.clock().getTime();
         const sql = 'UPDATE enrollments SET enrolled = 0, updated_at = ? WHERE id = ?';
-        return stmt(ctx, sql).run(now, id).changes > 0;
+        return writeTx(ctx, () => {
+          if (stmt(ctx, sql).run(now, id).changes === 0) return false;
+          endBinding(ctx, id, now);
+          return true;
+        });
       }),
     findEnrollment: (id) =>
       op(ctx, () => {

@@ -15,6 +15,7 @@ import { isFilePath, prepareDatabaseFile, setCompanionModes } from './file-mode.
 import { createLastSeenBuffer } from './last-seen.js';
 import { migrate } from './migrations.js';
 import { sqliteOutbox } from './outbox.js';
+import { sqliteCertBindings } from './cert-bindings.js';
 import { prepareSealedSecrets, resealSecrets, type ResealResult } from './sealed-secrets.js';
 import { sqliteDeviceSecrets } from './secrets.js';
 
@@ -115,6 +116,7 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   return {
     ...sqliteCheckin(ctx, lastSeen),
     ...sqliteDeviceSecrets(ctx),
+    ...sqliteCertBindings(ctx),
     ...commands,
     ...outbox,
     resealSecrets: () => op(ctx, () => resealSecrets(ctx)),

@@ -104,6 +104,22 @@ CREATE INDEX outbox_open ON outbox (created_at, seq) WHERE delivered_at IS NULL 
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    name: 'certificate binding details',
+    // What a binding decision needs beyond the hash: the bound certificate's serial and expiry
+    // (re-enrollment after it expired or was revoked), when the binding ended (CheckOut,
+    // unenrolment), an administrator's re-enrollment window, and the identity renewal in flight.
+    sql: `
+ALTER TABLE cert_bindings ADD COLUMN serial TEXT;
+ALTER TABLE cert_bindings ADD COLUMN not_after INTEGER;
+ALTER TABLE cert_bindings ADD COLUMN ended_at INTEGER;
+ALTER TABLE cert_bindings ADD COLUMN reenroll_until INTEGER;
+ALTER TABLE cert_bindings ADD COLUMN renewal_command TEXT;
+ALTER TABLE cert_bindings ADD COLUMN renewal_requested_at INTEGER;
+CREATE INDEX cert_bindings_not_after ON cert_bindings (not_after) WHERE ended_at IS NULL;
+`,
+  },
 ];
 
 /** SQL fragment: the pending statuses, matching the partial index. */

@@ -1,11 +1,5 @@
-/** SQLite adapter: push info, certificate bindings and bootstrap tokens. */
-import type {
-  BootstrapTokenStore,
-  CertBinding,
-  CertBindingStore,
-  PushInfo,
-  PushInfoStore,
-} from '../ports.js';
+/** SQLite adapter: push info and bootstrap tokens (certificate bindings: `./cert-bindings.ts`). */
+import type { BootstrapTokenStore, PushInfo, PushInfoStore } from '../ports.js';
 import { checkId } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { bytes, date, op, setIf, stmt, writeTx } from './db.js';
@@ -42,52 +36,14 @@ function findPushInfo(ctx: SqliteContext, ids: readonly string[]): PushInfo[] {
   return out;
 }
 
-function bindCertificate(ctx: SqliteContext, enrollmentId: string, certHash: string): void {
-  checkId(enrollmentId, 'enrollment id');
-  checkId(certHash, 'certHash');
-  // Delete and insert (not upsert) so the binding gets a fresh, larger seq: "most recent" wins.
-  writeTx(ctx, () => {
-    stmt(ctx, 'DELETE FROM cert_bindings WHERE enrollment_id = ?').run(enrollmentId);
-    stmt(
-      ctx,
-      'INSERT INTO cert_bindings (enrollment_id, cert_hash, bound_at) VALUES (?, ?, ?)',
-    ).run(enrollmentId, certHash, ctx.clock().getTime());
-  });
-}
-
-/** The push, certificate and bootstrap-token ports of the SQLite adapter. */
-export function sqliteDeviceSecrets(
-  ctx: SqliteContext,
-): PushInfoStore & CertBindingStore & BootstrapTokenStore {
+/** The push and bootstrap-token ports of the SQLite adapter. */
+export function sqliteDeviceSecrets(ctx: SqliteContext): PushInfoStore & BootstrapTokenStore {
   return {
     findPushInfo: (ids) => op(ctx, () => findPushInfo(ctx, ids)),
     invalidatePushToken: (enrollmentId, at) =>
       op(ctx, () => {
         const sql = 'UPDATE push_info SET invalidated_at = ? WHERE enrollment_id = ?';
         return stmt(ctx, sql).run(at.getTime(), enrollmentId).changes > 0;
-      }),
-    bindCertificate: (enrollmentId, certHash) =>
-      op(ctx, () => {
-        bindCertificate(ctx, enrollmentId, certHash);
-      }),
-    findCertificateBinding: (enrollmentId) =>
-      op(ctx, () => {
-        const sql = 'SELECT cert_hash, bound_at FROM cert_bindings WHERE enrollment_id = ?';
-        const row = stmt(ctx, sql).get(enrollmentId) as
-          { cert_hash: string; bound_at: number } | undefined;
-        if (row === undefined) return undefined;
-        const binding: CertBinding = {
-          enrollmentId,
-          certHash: row.cert_hash,
-          boundAt: date(row.bound_at),
-        };
-        return binding;
-      }),
-    findEnrollmentByCertificate: (certHash) =>
-      op(ctx, () => {
-        const sql = `SELECT enrollment_id AS id FROM cert_bindings WHERE cert_hash = ?
-          ORDER BY seq DESC LIMIT 1`;
-        return (stmt(ctx, sql).get(certHash) as { id: string } | undefined)?.id;
       }),
     storeBootstrapToken: (enrollmentId, sealed) =>
       op(ctx, () => {

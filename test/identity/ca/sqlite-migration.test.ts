@@ -121,7 +121,7 @@ function open(path: string): ReturnType<typeof openSqliteCaStorage> {
   return s;
 }
 
-describe('SQLite CA store: schema 1 to 2 migration', () => {
+describe('SQLite CA store: schema 1 to 3 migration', () => {
   test('ok/every record, revocation and challenge survives, in the same order', async () => {
     const path = tmp.path('v1.sqlite');
     const records = fixtureRecords();
@@ -184,7 +184,7 @@ describe('SQLite CA store: schema 1 to 2 migration', () => {
     inspect(path, (db) => {
       expect(
         db.prepare("SELECT value FROM orchard_ca_meta WHERE key = 'schema'").pluck().get(),
-      ).toBe('2');
+      ).toBe('3');
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       const ddl = db
         .prepare("SELECT sql FROM sqlite_master WHERE name = 'orchard_ca_certificates'")
@@ -263,14 +263,14 @@ describe('SQLite CA store: schema 1 to 2 migration', () => {
     });
   });
 
-  test('ok/a new file is created at schema 2 directly', async () => {
+  test('ok/a new file is created at the current schema directly', async () => {
     const path = tmp.path('fresh.sqlite');
     const { certificates } = open(path);
     await certificates.recordIssued(fixtureRecords()[1]!);
     inspect(path, (db) => {
       expect(
         db.prepare("SELECT value FROM orchard_ca_meta WHERE key = 'schema'").pluck().get(),
-      ).toBe('2');
+      ).toBe('3');
       expect(
         db
           .prepare("SELECT count(*) FROM sqlite_master WHERE name = 'orchard_ca_certificates_v2'")
