@@ -91,14 +91,31 @@ function sign(flags: SignFlags): number {
   if (certificate === undefined)
     throw new CryptoError('ERR_CERT_FORMAT', `${flags.cert} holds no certificate`);
   const chain = [...bundled, ...(flags.chain === undefined ? [] : readCertificates(flags.chain))];
-  const signed = signProfile(profile, {
-    certificate,
-    privateKey: readKey(flags.key),
-    chain,
-    digest: flags.digest,
-  });
+  const signed = withFileNames(flags, () =>
+    signProfile(profile, {
+      certificate,
+      privateKey: readKey(flags.key),
+      chain,
+      digest: flags.digest,
+    }),
+  );
   writeOutput(flags.out, signed);
   return 0;
+}
+
+/** Runs `fn`, naming the `--key` and `--cert` files in a key mismatch (nothing is written then). */
+function withFileNames<T>(flags: SignFlags, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof CryptoError && error.code === 'ERR_SIGNER_KEY_MISMATCH')
+      throw new CryptoError(
+        error.code,
+        `--key ${flags.key} is not the key of --cert ${flags.cert}: ${error.message}`,
+        { cause: error },
+      );
+    throw error;
+  }
 }
 
 /** Registers `profile sign` on the `profile` group. */
