@@ -1,6 +1,7 @@
 /**
  * node:http / node:https adapter: reads the body under a limit (413 past it), hands the request
- * to the MDM handler and writes its answer. Translation only. Import from `orchard-mdm/node`.
+ * to the MDM handler and writes its answer. The configured certificate header is passed on only
+ * from trusted proxies. Translation only. Import from `orchard-mdm/node`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -11,10 +12,27 @@ import {
   type MdmHandler,
   type MdmHandlerOptions,
 } from '../service/handler.js';
-import { silentLogger, type MdmService } from '../service/ports.js';
+import { silentLogger, type Logger, type MdmService } from '../service/ports.js';
+import { createProxyTrust, LOOPBACK_PROXIES, type ProxyTrust } from './trusted-proxy.js';
+
+export {
+  createProxyTrust,
+  LOOPBACK_PROXIES,
+  normalizeAddress,
+  type ProxyTrust,
+} from './trusted-proxy.js';
 
 /** A node request listener. */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Options of {@link createNodeListener}. */
+export interface NodeListenerOptions extends MdmHandlerOptions {
+  /**
+   * Peers (CIDRs or bare addresses, IPv4 or IPv6) from which `identity.certHeader` is believed;
+   * from any other peer it is ignored, as if absent. Default {@link LOOPBACK_PROXIES}.
+   */
+  trustedProxies?: readonly string[];
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -53,6 +71,28 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+type HeaderReader = (req: IncomingMessage) => (name: string) => string | undefined;
+
+/**
+ * Reads headers, hiding the certificate header unless the peer is a trusted proxy: a device's
+ * certificate is public, so from anyone else the header would be identity without proof.
+ */
+function headerReader(
+  certHeader: string | undefined,
+  trust: ProxyTrust,
+  logger: Logger,
+): HeaderReader {
+  if (certHeader === undefined) return (req) => (name) => header(req, name);
+  const hidden = certHeader.toLowerCase();
+  return (req) => {
+    const peer = req.socket.remoteAddress;
+    if (trust.trusts(peer)) return (name) => header(req, name);
+    if (req.headers[hidden] !== undefined)
+      logger.info({ peer }, 'certificate header from an untrusted peer ignored');
+    return (name) => (name.toLowerCase() === hidden ? undefined : header(req, name));
+  };
+}
+
 function send(
   res: ServerResponse,
   status: number,
@@ -64,16 +104,23 @@ function send(
 }
 
 /**
- * A node:http(s) listener for an {@link MdmService} (or a handler from `createMdmHandler`).
- * For direct TLS, create the server with `requestCert: true, rejectUnauthorized: false`: the
- * chain is checked by `withCertAuth`, which answers 400 rather than dropping the connection.
+ * A node:http(s) listener for an {@link MdmService} (or a handler from `createMdmHandler`; then
+ * pass its `identity` here too, so the certificate header is gated). For direct TLS, create the
+ * server with `requestCert: true, rejectUnauthorized: false`: the chain is checked by
+ * `withCertAuth`, which answers 400 rather than dropping the connection. Throws TypeError on an
+ * invalid `trustedProxies` entry.
  */
 export function createNodeListener(
   service: MdmService | MdmHandler,
-  options: MdmHandlerOptions = {},
+  options: NodeListenerOptions = {},
 ): NodeListener {
   const handler = typeof service === 'function' ? service : createMdmHandler(service, options);
   const logger = options.logger ?? silentLogger;
+  const readHeaders = headerReader(
+    options.identity?.certHeader,
+    createProxyTrust(options.trustedProxies ?? LOOPBACK_PROXIES),
+    logger,
+  );
   return (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
@@ -83,7 +130,7 @@ export function createNodeListener(
         handler({
           method: req.method ?? 'GET',
           path: query === -1 ? url : url.slice(0, query),
-          header: (name) => header(req, name),
+          header: readHeaders(req),
           body,
           ...(cert ? { tlsCertificate: cert } : {}),
         }),

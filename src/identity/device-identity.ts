@@ -11,7 +11,11 @@ import type { DeviceCertificate } from '../service/ports.js';
 
 /** How identity is taken from requests. */
 export interface DeviceIdentityOptions {
-  /** Proxy header carrying the client certificate; never read unless configured. */
+  /**
+   * Proxy header carrying the client certificate; never read unless configured. A device's
+   * certificate is public, so the adapters pass this header on only from trusted proxies
+   * (`trustedProxies` of the node adapter, `fromTrustedProxy` of the fetch adapter).
+   */
   certHeader?: string;
   /** Accept `Mdm-Signature` (default true). */
   mdmSignature?: boolean;
