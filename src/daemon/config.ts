@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { parseFeatures, type FeatureConfig } from './config-features.js';
+import { NETWORK_FLAGS, parseNetwork, type NetworkConfig } from './config-network.js';
 import { ConfigError } from './errors.js';
 
 /** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
@@ -73,6 +74,7 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: 'FILE',
     description: 'key file sealing device secrets at rest (default <data-dir>/secrets.key)',
   },
+  ...NETWORK_FLAGS,
 ];
 
 /** Environment variable of a flag: `data-dir` → `ORCHARD_DATA_DIR`. */
@@ -86,7 +88,7 @@ export type PushSource =
   | { kind: 'p12'; file: string; password: string };
 
 /** The validated configuration of the daemon. */
-export interface DaemonConfig extends FeatureConfig {
+export interface DaemonConfig extends FeatureConfig, NetworkConfig {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
@@ -302,6 +304,7 @@ export function resolveConfig(
     scepAllowDes: parseBool('--scep-allow-des', read('scep-allow-des')),
     ...parseSecrets(read),
     ...parseFeatures(read),
+    ...parseNetwork(read),
   };
   const publicUrl = read('public-url');
   if (publicUrl !== undefined)

@@ -11,6 +11,7 @@ import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { createApiKey, ensureApiKey } from './api-keys.js';
 import type { DaemonConfig } from './config.js';
 import { prepareDataDirectory } from './data-dir.js';
+import { guardConnections } from './connections.js';
 import { createEnrollmentService } from './enrollment.js';
 import { createHealth, enrollmentCounter } from './health.js';
 import { createMetrics } from './metrics.js';
@@ -39,13 +40,30 @@ export interface RunningDaemon {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Timeouts as configured. Node checks headers and request timeouts only every
+ * `connectionsCheckingInterval` (30 s by default), which stretched 10 s to about 27 s.
+ */
+function timeouts(config: DaemonConfig) {
+  const shortest = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortest / 4))),
+  };
+}
+
 async function createServer(config: DaemonConfig): Promise<Server> {
-  if (!config.tls) return createHttpServer();
+  if (!config.tls) return createHttpServer(timeouts(config));
   const [cert, key] = await Promise.all([
     readFile(config.tls.certFile),
     readFile(config.tls.keyFile),
   ]);
   return createHttpsServer({
+    ...timeouts(config),
+    // A handshake gets no longer than the headers that follow it (Node's default is 120 s).
+    handshakeTimeout: config.headersTimeoutMs,
     cert,
     key,
     // The chain is checked by withCertAuth, which answers 400 instead of dropping the connection.
@@ -133,9 +151,7 @@ export async function startDaemon(
   );
   const health = createHealth(services, clock);
   const server = await createServer(config);
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  guardConnections(server, { maxConnections: config.maxConnections, logger });
   server.on(
     'request',
     createDaemonListener({

@@ -35,6 +35,7 @@ describe('resolveConfig', () => {
         ORCHARD_PUBLIC_URL: 'https://mdm.example.com/',
         ORCHARD_LOG_LEVEL: 'warn',
         ORCHARD_CERT_HEADER: 'X-Client-Cert',
+        ORCHARD_TRUSTED_PROXY: '10.0.0.0/8, ::1',
         ORCHARD_PUSH_P12: '/p.p12',
         ORCHARD_PUSH_P12_PASSWORD: 'pw',
       },
@@ -46,6 +47,7 @@ describe('resolveConfig', () => {
       publicUrl: 'https://mdm.example.com',
       logLevel: 'warn',
       certHeader: 'x-client-cert',
+      trustedProxies: ['10.0.0.0/8', '::1'],
       push: { kind: 'p12', file: '/p.p12', password: 'pw' },
     });
   });
