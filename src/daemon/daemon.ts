@@ -161,6 +161,7 @@ export async function startDaemon(
       logger,
       health,
       ...(config.certHeader === undefined ? {} : { certHeader: config.certHeader }),
+      trustedProxies: config.trustedProxies,
       ...optional('limits', createDaemonLimits(config.rateLimitPerMinute)),
     }),
   );

@@ -1,17 +1,22 @@
 /**
- * Per-client token buckets for the endpoints an attacker can hammer without credentials:
- * enrollment links, SCEP PKIOperation and failed admin API logins. Device MDM routes are never
- * limited (a device must not read a refusal as anything but "try later", and it already backs
- * off). A refusal is 429 `ERR_RATE_LIMITED` with `Retry-After`.
+ * Token buckets for the endpoints an attacker can hammer without credentials: enrollment links
+ * and SCEP PKIOperation per client address, and failed admin API logins per client address plus
+ * one global ceiling, so rotating addresses does not help. A request with a valid API key is
+ * never limited, and device MDM routes never are (a device must not read a refusal as anything
+ * but "try later", and it already backs off). A refusal is 429 `ERR_RATE_LIMITED` with
+ * `Retry-After`. Client addresses come from the trusted-proxy rules; IPv6 counts per /64.
  */
+import { isIP } from 'node:net';
 import { json, type HttpAnswer } from './http-util.js';
 
-/** A token bucket per key (client address). */
+/** A token bucket per key. */
 export interface RateLimiter {
   /** Takes one token; resolves the seconds to wait when none is left (nothing taken). */
   take(key: string): number | undefined;
-  /** The seconds to wait when the bucket is empty, without taking a token. */
+  /** The seconds to wait when the bucket is empty, without taking a token or tracking the key. */
   blocked(key: string): number | undefined;
+  /** How many keys are tracked now (at most `maxKeys`). */
+  readonly size: number;
 }
 
 /** Options of {@link createRateLimiter}. */
@@ -20,67 +25,178 @@ export interface RateLimiterOptions {
   perMinute: number;
   /** Milliseconds now; default `Date.now`. */
   now?: () => number;
-  /** Most keys tracked; the oldest is dropped past it (default 10,000). */
+  /**
+   * Most keys tracked (default 10,000). Past it, buckets that have refilled (they hold nothing a
+   * new bucket would not) go first, then the least recently used one.
+   */
   maxKeys?: number;
 }
+
+// Buckets looked at for a refilled one before the least recently used is dropped (bounds CPU).
+const EVICTION_SCAN = 64;
 
 interface Bucket {
   tokens: number;
   at: number;
 }
 
-/** Creates a limiter. Throws TypeError when `perMinute` is not a positive integer. */
+/** Creates a limiter. Throws TypeError when `perMinute` or `maxKeys` is not a positive integer. */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { perMinute } = options;
+  const maxKeys = options.maxKeys ?? 10_000;
   if (!Number.isInteger(perMinute) || perMinute <= 0)
     throw new TypeError('perMinute must be a positive integer');
+  if (!Number.isInteger(maxKeys) || maxKeys <= 0)
+    throw new TypeError('maxKeys must be a positive integer');
   const now = options.now ?? Date.now;
-  const maxKeys = options.maxKeys ?? 10_000;
   const perMs = perMinute / 60_000;
+  // Map order is least recently used first: a bucket is re-inserted whenever it is touched.
   const buckets = new Map<string, Bucket>();
-  const refill = (key: string): Bucket => {
-    const t = now();
-    let b = buckets.get(key);
-    if (!b) {
-      if (buckets.size >= maxKeys) {
-        const oldest = buckets.keys().next();
-        if (oldest.done !== true) buckets.delete(oldest.value);
+  const level = (b: Bucket, t: number): number =>
+    Math.min(perMinute, b.tokens + (t - b.at) * perMs);
+  const evict = (t: number): void => {
+    if (buckets.size < maxKeys) return;
+    let scanned = 0;
+    for (const [key, b] of buckets) {
+      // A refilled bucket holds nothing a new one would not: dropping it loses no state.
+      if (level(b, t) >= perMinute) {
+        buckets.delete(key);
+        return;
       }
-      b = { tokens: perMinute, at: t };
-      buckets.set(key, b);
+      if (++scanned >= EVICTION_SCAN) break;
     }
-    b.tokens = Math.min(perMinute, b.tokens + (t - b.at) * perMs);
-    b.at = t;
-    return b;
+    const oldest = buckets.keys().next();
+    if (oldest.done !== true) buckets.delete(oldest.value);
   };
-  const wait = (b: Bucket): number | undefined =>
-    b.tokens >= 1 ? undefined : Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
+  const wait = (tokens: number): number | undefined =>
+    tokens >= 1 ? undefined : Math.max(1, Math.ceil((1 - tokens) / perMs / 1000));
   return {
     take(key) {
-      const b = refill(key);
-      const seconds = wait(b);
+      const t = now();
+      let b = buckets.get(key);
+      if (b) buckets.delete(key);
+      else {
+        evict(t);
+        b = { tokens: perMinute, at: t };
+      }
+      b.tokens = level(b, t);
+      b.at = t;
+      buckets.set(key, b);
+      const seconds = wait(b.tokens);
       if (seconds === undefined) b.tokens -= 1;
       return seconds;
     },
-    blocked: (key) => wait(refill(key)),
+    blocked(key) {
+      const b = buckets.get(key);
+      return b === undefined ? undefined : wait(level(b, now()));
+    },
+    get size() {
+      return buckets.size;
+    },
   };
 }
 
-/** The daemon's limiters, one per class of endpoint. */
+function ipv6Groups(address: string): number[] {
+  let text = address;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const part = (s: string | undefined): number[] =>
+    s === undefined || s === '' ? [] : s.split(':').map((g) => parseInt(g, 16));
+  const left = part(head);
+  const right = part(tail);
+  const zeros = tail === undefined ? [] : new Array<number>(8 - left.length - right.length).fill(0);
+  return [...left, ...zeros, ...right];
+}
+
+/**
+ * The bucket of a client address: IPv4 (and IPv4-mapped IPv6) per address, IPv6 per /64 (one
+ * subscriber usually holds a whole /64). Anything else is its own bucket.
+ */
+export function addressBucket(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
+  if (mapped !== undefined) return mapped;
+  if (isIP(address) !== 6) return address;
+  const groups = ipv6Groups(address.toLowerCase());
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** A limiter keyed by client address, bucketed by {@link addressBucket}. */
+function perAddress(limiter: RateLimiter): RateLimiter {
+  return {
+    take: (client) => limiter.take(addressBucket(client)),
+    blocked: (client) => limiter.blocked(addressBucket(client)),
+    get size() {
+      return limiter.size;
+    },
+  };
+}
+
+/** Failed admin logins: a bucket per client address and one shared by all of them. */
+export interface FailedLoginLimiter {
+  /**
+   * The seconds a request without a valid key from `client` must wait (its address's bucket or
+   * the global one is empty); `undefined` when it may be served.
+   */
+  blocked(client: string): number | undefined;
+  /** Records a failed login (missing or wrong key) from `client` in both buckets. */
+  failed(client: string): void;
+}
+
+/** Options of {@link createFailedLoginLimiter}. */
+export interface FailedLoginLimiterOptions extends RateLimiterOptions {
+  /** Failed logins per minute across all addresses; default ten times `perMinute`. */
+  globalPerMinute?: number;
+}
+
+const GLOBAL = '*';
+
+/** Creates the failed-login limiter. Throws TypeError on a rate that is not a positive integer. */
+export function createFailedLoginLimiter(options: FailedLoginLimiterOptions): FailedLoginLimiter {
+  const { globalPerMinute = options.perMinute * 10, ...rest } = options;
+  const address = perAddress(createRateLimiter(rest));
+  const global = createRateLimiter({ ...rest, perMinute: globalPerMinute, maxKeys: 1 });
+  return {
+    blocked(client) {
+      const a = address.blocked(client);
+      const g = global.blocked(GLOBAL);
+      return a === undefined ? g : g === undefined ? a : Math.max(a, g);
+    },
+    failed(client) {
+      address.take(client);
+      global.take(GLOBAL);
+    },
+  };
+}
+
+/** The daemon's limiters, keyed by client address (after the trusted-proxy rules). */
 export interface DaemonLimits {
   enroll: RateLimiter;
   scep: RateLimiter;
-  adminAuth: RateLimiter;
+  adminAuth: FailedLoginLimiter;
 }
 
-/** The limiters for `--rate-limit N/min`; `undefined` when 0 (off). */
+/**
+ * The limiters for `--rate-limit N/min` (failed logins also capped at 10 N/min in total);
+ * `undefined` when 0 (off).
+ */
 export function createDaemonLimits(
   perMinute: number,
   now?: () => number,
 ): DaemonLimits | undefined {
   if (perMinute === 0) return undefined;
-  const make = () => createRateLimiter({ perMinute, ...(now ? { now } : {}) });
-  return { enroll: make(), scep: make(), adminAuth: make() };
+  const options = { perMinute, ...(now ? { now } : {}) };
+  return {
+    enroll: perAddress(createRateLimiter(options)),
+    scep: perAddress(createRateLimiter(options)),
+    adminAuth: createFailedLoginLimiter(options),
+  };
 }
 
 /** The 429 answer: JSON `{code: 'ERR_RATE_LIMITED'}` with `Retry-After` in seconds. */

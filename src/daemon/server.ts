@@ -2,14 +2,16 @@
  * The daemon's HTTP front: one listener that gives every request an id, dispatches by path to
  * the MDM endpoints, SCEP, enrollment, health, metrics and the admin API, and records metrics and
  * one log line per request. Logged paths are route templates, so no token or SCEP message from a
- * URL reaches a log or a metric label.
+ * URL reaches a log or a metric label. The client address (for limits and logs) is the peer, or
+ * what a trusted proxy says in `X-Forwarded-For`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../index.js';
-import { createNodeListener } from '../http/node.js';
+import { createNodeListener, createProxyTrust, type ProxyTrust } from '../http/node.js';
 import type { AdminDeps } from './admin-routes.js';
 import { handleAdmin, matchRoute } from './admin-router.js';
+import { authenticate } from './api-keys.js';
 import { AdminError } from './errors.js';
 import type { EnrollmentService } from './enrollment.js';
 import { errorAnswer, json, readBody, send, type HttpAnswer } from './http-util.js';
@@ -23,8 +25,13 @@ export interface ServerDeps {
   enrollment: EnrollmentService;
   metrics: DaemonMetrics;
   logger: Logger & { child(bindings: object): Logger };
-  /** Proxy header carrying the client certificate (only read when configured). */
+  /** Proxy header carrying the client certificate (only read when configured, from a trusted proxy). */
   certHeader?: string;
+  /**
+   * Proxies (CIDRs or addresses) whose `certHeader` and `X-Forwarded-For` are believed; default
+   * none. Throws TypeError at creation on an invalid entry.
+   */
+  trustedProxies?: readonly string[];
   /** Rate limits on enrollment, SCEP PKIOperation and failed admin logins; absent when off. */
   limits?: DaemonLimits;
   health(): Promise<{ status: number; body: unknown }>;
@@ -52,15 +59,19 @@ export function routeLabel(method: string, path: string): string {
   return 'unmatched';
 }
 
-const clientOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
+/** The client a request stands for, by the trusted-proxy rules. */
+function clientOf(trust: ProxyTrust, req: IncomingMessage): string {
+  return trust.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+}
 
 async function serveScep(
   deps: ServerDeps,
   req: IncomingMessage,
   url: RequestTarget,
+  client: string,
 ): Promise<HttpAnswer> {
   if (url.searchParams.get('operation') === 'PKIOperation') {
-    const wait = deps.limits?.scep.take(clientOf(req));
+    const wait = deps.limits?.scep.take(client);
     if (wait !== undefined) return rateLimited(wait);
   }
   const body = req.method === 'POST' ? await readBody(req, SCEP_BODY_LIMIT) : undefined;
@@ -75,9 +86,10 @@ async function serveEnroll(
   deps: ServerDeps,
   req: IncomingMessage,
   path: string,
+  client: string,
 ): Promise<HttpAnswer> {
   if (req.method !== 'GET') throw new AdminError('ERR_METHOD', 'only GET is allowed');
-  const wait = deps.limits?.enroll.take(clientOf(req));
+  const wait = deps.limits?.enroll.take(client);
   if (wait !== undefined) return rateLimited(wait);
   const { profile, record } = await deps.enrollment.serveProfile(path.slice('/enroll/'.length));
   deps.services.admin.audit({
@@ -98,10 +110,23 @@ async function serveEnroll(
   };
 }
 
+/** Whether the request carries an active API key (of any scope); a wrong scope is no failed login. */
+function hasValidKey(deps: ServerDeps, authorization: string | undefined): boolean {
+  try {
+    authenticate(deps.services.admin, authorization, 'read');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const FAILED_LOGIN = new Set(['ERR_API_KEY_MISSING', 'ERR_API_KEY_INVALID']);
+
 async function serveAdmin(
   deps: ServerDeps,
   req: IncomingMessage,
   url: RequestTarget,
+  client: string,
 ): Promise<HttpAnswer> {
   const adminDeps: AdminDeps = {
     core: deps.services.core,
@@ -112,9 +137,11 @@ async function serveAdmin(
     ca: deps.services.ca,
     certificates: deps.services.caStorage.certificates,
   };
-  const client = clientOf(req);
-  const blocked = deps.limits?.adminAuth.blocked(client);
-  if (blocked !== undefined) return rateLimited(blocked);
+  // The key is checked first: a valid key is never refused because others failed to log in.
+  if (deps.limits && !hasValidKey(deps, req.headers.authorization)) {
+    const blocked = deps.limits.adminAuth.blocked(client);
+    if (blocked !== undefined) return rateLimited(blocked);
+  }
   const body = await readBody(req, ADMIN_BODY_LIMIT);
   try {
     const { answer } = await handleAdmin(adminDeps, {
@@ -127,12 +154,9 @@ async function serveAdmin(
     });
     return answer;
   } catch (error) {
-    // Only failed logins count; once they exhaust the bucket, the address waits (any key).
-    if (
-      error instanceof AdminError &&
-      (error.code === 'ERR_API_KEY_MISSING' || error.code === 'ERR_API_KEY_INVALID')
-    )
-      deps.limits?.adminAuth.take(client);
+    // Only failed logins count, in the address's bucket and the global one.
+    if (error instanceof AdminError && FAILED_LOGIN.has(error.code))
+      deps.limits?.adminAuth.failed(client);
     throw error;
   }
 }
@@ -141,11 +165,12 @@ async function dispatch(
   deps: ServerDeps,
   req: IncomingMessage,
   url: RequestTarget,
+  client: string,
 ): Promise<HttpAnswer> {
   const path = url.pathname;
-  if (path === '/scep') return serveScep(deps, req, url);
-  if (path.startsWith('/enroll/')) return serveEnroll(deps, req, path);
-  if (path.startsWith('/api/')) return serveAdmin(deps, req, url);
+  if (path === '/scep') return serveScep(deps, req, url, client);
+  if (path.startsWith('/enroll/')) return serveEnroll(deps, req, path, client);
+  if (path.startsWith('/api/')) return serveAdmin(deps, req, url, client);
   if (path === '/healthz') {
     const h = await deps.health();
     return json(h.status, h.body);
@@ -179,16 +204,22 @@ export function requestTarget(target: string | undefined): RequestTarget {
   };
 }
 
-/** Creates the request listener. */
+/**
+ * Creates the request listener. Throws TypeError on an invalid `trustedProxies` entry (the
+ * daemon's configuration has validated them already).
+ */
 export function createDaemonListener(
   deps: ServerDeps,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const trustedProxies = deps.trustedProxies ?? [];
+  const proxies = createProxyTrust(trustedProxies);
   const { ca } = deps.services;
   const mdm = createNodeListener(deps.services.service, {
     logger: deps.logger,
     // Signature and chain are checked on the raw body, before it is decoded; withCertAuth binds.
     trust: { roots: [ca.certificate], intermediates: ca.intermediates },
     ...(deps.certHeader === undefined ? {} : { identity: { certHeader: deps.certHeader } }),
+    trustedProxies,
   });
   return (req, res) => {
     const started = process.hrtime.bigint();
@@ -198,12 +229,13 @@ export function createDaemonListener(
     const url = requestTarget(req.url);
     const method = req.method ?? 'GET';
     const route = routeLabel(method, url.pathname);
+    const client = clientOf(proxies, req);
     const log = deps.logger.child({ reqId });
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.metrics.request(route, method, res.statusCode, seconds);
       log.info(
-        { method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        { method, route, status: res.statusCode, ms: Math.round(seconds * 1000), client },
         'request',
       );
     });
@@ -211,7 +243,7 @@ export function createDaemonListener(
       mdm(req, res);
       return;
     }
-    dispatch(deps, req, url)
+    dispatch(deps, req, url, client)
       .catch((err: unknown) => errorAnswer(err, log))
       .then((answer) => {
         send(res, answer);
