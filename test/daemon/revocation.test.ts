@@ -5,103 +5,28 @@
  * (400 `ERR_DEVICE_CERT_REVOKED`, never 401) and on SCEP renewal, while another keeps working.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
-import { createCsr } from '../../src/crypto/csr.js';
-import {
-  createScepRequest,
-  createTransientCertificate,
-  normaliseSerial,
-  readCertRep,
-  verifyProfile,
-  type CertRepResult,
-  type PlistDict,
-} from '../../src/index.js';
-import { DeviceEmulator, expectOk } from '../support/device-emulator.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { expectOk } from '../support/device-emulator.js';
 import { startHarness, type Harness } from './harness.js';
+import { DEVICE_SUBJECT, scepEnroller, type ScepDevice, type ScepEnroller } from './scep-enroll.js';
 
 let h: Harness;
-let ca: X509Certificate;
+let scep: ScepEnroller;
 let readKey: string;
+type Enrolled = ScepDevice;
+const SUBJECT = DEVICE_SUBJECT;
+const pkiOperation: ScepEnroller['pkiOperation'] = (key, o) => scep.pkiOperation(key, o);
+const enrollDevice: ScepEnroller['enrollDevice'] = (keys) => scep.enrollDevice(keys);
 
 beforeAll(async () => {
   h = await startHarness();
-  const res = await fetch(`${h.daemon.url}/scep?operation=GetCACert`);
-  ca = new X509Certificate(Buffer.from(await res.arrayBuffer()));
+  scep = await scepEnroller(h);
   readKey = (await h.api('POST', '/api/v1/api-keys', { name: 'reader', scope: 'read' })).body.key;
 }, 60_000);
 
 afterAll(async () => {
   await h.close();
 });
-
-const SUBJECT = 'CN=revocation-device,O=Orchard';
-
-/** One PKIOperation over HTTP: a PKCSReq with a transient signer, or a RenewalReq. */
-async function pkiOperation(
-  key: KeyObject,
-  o: { challenge?: string; renew?: { certificate: X509Certificate; privateKey: KeyObject } },
-): Promise<CertRepResult> {
-  const csr = createCsr({
-    subject: SUBJECT,
-    privateKey: key,
-    ...(o.challenge === undefined ? {} : { challengePassword: o.challenge }),
-  });
-  const signer = o.renew ?? {
-    certificate: createTransientCertificate(key, 'CN=transient'),
-    privateKey: key,
-  };
-  const request = createScepRequest({
-    messageType: o.renew ? 'RenewalReq' : 'PKCSReq',
-    content: csr,
-    signer,
-    recipient: ca,
-  });
-  const res = await fetch(`${h.daemon.url}/scep?operation=PKIOperation`, {
-    method: 'POST',
-    body: request.der,
-  });
-  expect(res.status).toBe(200);
-  const body = Buffer.from(await res.arrayBuffer());
-  return readCertRep(body, request, { privateKey: signer.privateKey, responders: [ca] });
-}
-
-/** The one-time SCEP challenge of a fresh enrollment link's signed profile. */
-async function challengeFromLink(): Promise<string> {
-  const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
-  expect(link.status).toBe(201);
-  const signed = Buffer.from(await (await fetch(link.body.url as string)).arrayBuffer());
-  const { profile } = verifyProfile(signed, { roots: [ca] });
-  const scep = (profile.PayloadContent as PlistDict[]).find(
-    (p) => p.PayloadType === 'com.apple.security.scep',
-  );
-  return (scep?.PayloadContent as PlistDict).Challenge as string;
-}
-
-interface Enrolled {
-  device: DeviceEmulator;
-  certificate: X509Certificate;
-  privateKey: KeyObject;
-  serial: string;
-}
-
-/**
- * A device enrolled like a real one: link, profile, SCEP certificate, Authenticate, TokenUpdate;
- * `keys` re-enrolls an existing device.
- */
-async function enrollDevice(keys?: Record<string, string>): Promise<Enrolled> {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const rep = await pkiOperation(privateKey, { challenge: await challengeFromLink() });
-  expect(rep.status).toBe('SUCCESS');
-  const certificate = rep.certificate as X509Certificate;
-  const device = new DeviceEmulator({
-    baseUrl: h.daemon.url,
-    topic: h.topic,
-    identity: { certificate, privateKey },
-    ...(keys === undefined ? {} : { keys }),
-  });
-  await device.enroll();
-  return { device, certificate, privateKey, serial: normaliseSerial(certificate.serialNumber) };
-}
 
 describe('revoking a device certificate through the admin API', () => {
   let a: Enrolled;
