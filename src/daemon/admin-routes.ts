@@ -6,10 +6,12 @@
 import {
   type CertificateAuthority,
   type CertificateStore,
+  type IdentityRenewalService,
   type MdmCore,
   type MdmStorage,
 } from '../index.js';
 import { certificateRoutes } from './admin-certificates.js';
+import { identityRoutes } from './admin-identity.js';
 import type { AdminStore } from './admin-store.js';
 import {
   badField,
@@ -43,6 +45,8 @@ export interface AdminDeps {
   storage: MdmStorage;
   admin: AdminStore;
   enrollment: EnrollmentService;
+  /** Device identity renewal: queue one now, and the lead time it works with. */
+  identity: IdentityRenewalService;
   pushEnabled: boolean;
   /** The issuing CA: certificate lookups and revocation. */
   ca: CertificateAuthority;
@@ -332,6 +336,7 @@ const adminRoutes: AdminRoute[] = [
 /** Every admin route. A test enumerates them and checks each declared authentication. */
 export const ROUTES: readonly AdminRoute[] = [
   ...enrollmentRoutes,
+  ...identityRoutes,
   ...commandRoutes,
   ...certificateRoutes,
   ...adminRoutes,

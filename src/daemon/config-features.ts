@@ -22,7 +22,12 @@ export interface FeatureConfig {
   pushWatchIntervalMs: number;
   /** Requests per minute per client address on enrollment, SCEP PKIOperation and failed admin logins; 0 turns limits off. */
   rateLimitPerMinute: number;
+  /** Renew a device identity this long before its certificate expires (default 30 days). */
+  identityRenewalLeadMs: number;
 }
+
+/** Default lead time of identity renewal: 30 days before the device certificate expires. */
+export const DEFAULT_IDENTITY_RENEWAL_MS = 30 * 86_400_000;
 
 /** Default requests per minute per client address (see {@link FeatureConfig.rateLimitPerMinute}). */
 export const DEFAULT_RATE_LIMIT = 60;
@@ -86,7 +91,14 @@ export function parseFeatures(read: (flag: string) => string | undefined): Featu
     pushAllowTopicChange: parseSwitch('--push-allow-topic-change', read('push-allow-topic-change')),
     pushWatchIntervalMs: 60_000,
     rateLimitPerMinute: parseRateLimit(read('rate-limit')),
+    identityRenewalLeadMs: DEFAULT_IDENTITY_RENEWAL_MS,
   };
+  const lead = read('identity-renewal');
+  if (lead !== undefined) {
+    out.identityRenewalLeadMs = parseDuration('--identity-renewal', lead);
+    if (out.identityRenewalLeadMs < 86_400_000)
+      throw new ConfigError('--identity-renewal', 'must be at least 1d');
+  }
   const webhook = parseWebhook(read);
   if (webhook) out.webhook = webhook;
   const retention = read('command-retention');

@@ -70,6 +70,11 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'per-address limit on enrollment, SCEP and failed logins (default 60/min, off)',
   },
   {
+    name: 'identity-renewal',
+    arg: 'DURATION',
+    description: 'renew device identity certificates this long before they expire (default 30d)',
+  },
+  {
     name: 'secrets-key-file',
     arg: 'FILE',
     description: 'key file sealing device secrets at rest (default <data-dir>/secrets.key)',

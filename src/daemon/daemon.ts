@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { createIdentityRenewal } from '../index.js';
 import { createApiKey, ensureApiKey } from './api-keys.js';
 import type { DaemonConfig } from './config.js';
 import { prepareDataDirectory } from './data-dir.js';
@@ -135,6 +136,18 @@ export async function startDaemon(
     publicUrl: () => publicUrl,
     clock,
   });
+  const identity = createIdentityRenewal(
+    {
+      store: services.storage,
+      core: services.core,
+      profile: (id, ttl) => enrollment.renewalProfile(id, ttl),
+      clock,
+      logger: logger.child({ component: 'identity' }),
+    },
+    { leadDays: config.identityRenewalLeadMs / 86_400_000 },
+  );
+  // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
+  if (services.push) identity.start();
   let generatedApiKey: string | undefined;
   if (config.apiKey !== undefined) ensureApiKey(services.admin, config.apiKey, 'from --api-key');
   else if (services.admin.countActiveApiKeys() === 0)
@@ -157,6 +170,7 @@ export async function startDaemon(
     createDaemonListener({
       services,
       enrollment,
+      identity,
       metrics,
       logger,
       health,
@@ -198,6 +212,7 @@ export async function startDaemon(
     close(graceMs = 10_000) {
       closing ??= (async () => {
         await closeServer(server, graceMs);
+        await identity.stop();
         await services.close();
         logger.info({}, 'stopped');
         logger.flush();

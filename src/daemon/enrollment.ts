@@ -4,6 +4,7 @@
  * a one-time SCEP challenge bound to the token and answers the signed profile.
  */
 import type { X509Certificate } from 'node:crypto';
+import { renewalTarget } from '../index.js';
 import type { AdminStore } from './admin-store.js';
 import { newTokenSecret, type EnrollmentTokenRecord } from './admin-store-tokens.js';
 import { hashApiKey } from './api-keys.js';
@@ -29,8 +30,11 @@ export interface CreateTokenInput {
 /** Dependencies of {@link createEnrollmentService}. */
 export interface EnrollmentServiceDeps {
   admin: AdminStore;
-  /** Issues a one-time SCEP challenge bound to an id (the daemon uses `enrollment-token:<id>`). */
-  issueChallenge(boundTo: string): Promise<string>;
+  /**
+   * Issues a one-time SCEP challenge bound to an id (`enrollment-token:<id>` for links,
+   * `renewalTarget(enrollmentId)` for identity renewals), valid one hour or `ttlSeconds`.
+   */
+  issueChallenge(boundTo: string, ttlSeconds?: number): Promise<string>;
   ca: X509Certificate;
   signing: SigningIdentity;
   /** The push topic, or `undefined` when no push certificate is configured. */
@@ -50,6 +54,12 @@ export interface EnrollmentService {
    * `ERR_PUSH_DISABLED` (503) when no push certificate is configured.
    */
   serveProfile(token: string): Promise<{ profile: Buffer; record: EnrollmentTokenRecord }>;
+  /**
+   * A signed enrollment profile renewing the identity of enrollment `enrollmentId`: its SCEP
+   * challenge is bound to `renewalTarget(enrollmentId)` and lives `challengeTtlSeconds`. Throws
+   * AdminError `ERR_PUSH_DISABLED` without a push certificate.
+   */
+  renewalProfile(enrollmentId: string, challengeTtlSeconds: number): Promise<Buffer>;
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -75,34 +85,55 @@ export function issueEnrollmentToken(
   return { record, url: `${publicUrl}/enroll/${secret}` };
 }
 
+/** The push topic, or AdminError `ERR_PUSH_DISABLED` when no push certificate is configured. */
+function requireTopic(deps: EnrollmentServiceDeps): string {
+  const topic = deps.topic();
+  if (topic === undefined)
+    throw new AdminError(
+      'ERR_PUSH_DISABLED',
+      'no push certificate is configured, so devices cannot be enrolled',
+    );
+  return topic;
+}
+
+/** Builds, checks against Apple's schema and signs an enrollment profile around `challenge`. */
+function signedProfile(
+  deps: EnrollmentServiceDeps,
+  topic: string,
+  challenge: string,
+  user: string | undefined,
+): Buffer {
+  const profile = buildEnrollmentProfile({
+    publicUrl: deps.publicUrl(),
+    topic,
+    ca: deps.ca,
+    challenge,
+    ...(user === undefined ? {} : { user }),
+    ...(deps.organization === undefined ? {} : { organization: deps.organization }),
+  });
+  const errors = enrollmentProfileErrors(profile, deps.publicUrl().startsWith('http:'));
+  if (errors.length > 0)
+    throw new TypeError(`enrollment profile fails Apple's schema: ${JSON.stringify(errors)}`);
+  return signEnrollmentProfile(profile, deps.signing);
+}
+
 /** Creates the enrollment service. */
 export function createEnrollmentService(deps: EnrollmentServiceDeps): EnrollmentService {
   return {
     createToken: (input) => issueEnrollmentToken(deps.admin, deps.clock, deps.publicUrl(), input),
     async serveProfile(token) {
-      const topic = deps.topic();
-      if (topic === undefined)
-        throw new AdminError(
-          'ERR_PUSH_DISABLED',
-          'no push certificate is configured, so devices cannot be enrolled',
-        );
+      const topic = requireTopic(deps);
       if (!TOKEN.test(token))
         throw new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
       const record = deps.admin.consumeEnrollmentToken(hashApiKey(token), deps.clock());
       if (!record) throw new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
       const challenge = await deps.issueChallenge(`enrollment-token:${record.id}`);
-      const profile = buildEnrollmentProfile({
-        publicUrl: deps.publicUrl(),
-        topic,
-        ca: deps.ca,
-        challenge,
-        ...(record.user === undefined ? {} : { user: record.user }),
-        ...(deps.organization === undefined ? {} : { organization: deps.organization }),
-      });
-      const errors = enrollmentProfileErrors(profile, deps.publicUrl().startsWith('http:'));
-      if (errors.length > 0)
-        throw new TypeError(`enrollment profile fails Apple's schema: ${JSON.stringify(errors)}`);
-      return { profile: signEnrollmentProfile(profile, deps.signing), record };
+      return { profile: signedProfile(deps, topic, challenge, record.user), record };
+    },
+    async renewalProfile(enrollmentId, challengeTtlSeconds) {
+      const topic = requireTopic(deps);
+      const challenge = await deps.issueChallenge(renewalTarget(enrollmentId), challengeTtlSeconds);
+      return signedProfile(deps, topic, challenge, undefined);
     },
   };
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../index.js';
 import { createNodeListener, createProxyTrust, type ProxyTrust } from '../http/node.js';
+import type { IdentityRenewalService } from '../index.js';
 import type { AdminDeps } from './admin-routes.js';
 import { handleAdmin, matchRoute } from './admin-router.js';
 import { authenticate } from './api-keys.js';
@@ -23,6 +24,8 @@ import type { DaemonServices } from './services.js';
 export interface ServerDeps {
   services: DaemonServices;
   enrollment: EnrollmentService;
+  /** Device identity renewal, for the admin API's identity routes. */
+  identity: IdentityRenewalService;
   metrics: DaemonMetrics;
   logger: Logger & { child(bindings: object): Logger };
   /** Proxy header carrying the client certificate (only read when configured, from a trusted proxy). */
@@ -133,6 +136,7 @@ async function serveAdmin(
     storage: deps.services.storage,
     admin: deps.services.admin,
     enrollment: deps.enrollment,
+    identity: deps.identity,
     pushEnabled: deps.services.push !== undefined,
     ca: deps.services.ca,
     certificates: deps.services.caStorage.certificates,

@@ -14,6 +14,7 @@ import {
   staticChallenge,
   withCertAuth,
   type ApnsPushProvider,
+  type CertAuthDeps,
   type CertificateAuthority,
   type Logger,
   type MdmCore,
@@ -43,7 +44,8 @@ export interface DaemonServices {
   core: MdmCore;
   service: MdmService;
   scep: ScepHandler;
-  issueChallenge(boundTo: string): Promise<string>;
+  /** Mints a one-time SCEP challenge bound to `boundTo`, valid one hour or `ttlSeconds`. */
+  issueChallenge(boundTo: string, ttlSeconds?: number): Promise<string>;
   push: ApnsPushProvider | undefined;
   /** The outcome of the latest push certificate reload (absent without push). */
   pushReload: PushReloadState | undefined;
@@ -61,6 +63,50 @@ function pushFunction(provider: ApnsPushProvider, metrics: DaemonMetrics): PushF
 }
 
 const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * What the daemon does with binding decisions: every refused takeover and every certificate that
+ * took over an enrollment (renewal, re-enrollment) becomes an event and an audit entry.
+ */
+function bindingObservers(
+  core: MdmCore,
+  admin: AdminStore,
+): Pick<CertAuthDeps, 'onBound' | 'onRefused'> {
+  const channel = async (enrollmentId: string) => {
+    const found = await core.findEnrollment(enrollmentId);
+    return found ?? { id: enrollmentId, type: 'device' as const, deviceId: enrollmentId };
+  };
+  return {
+    async onRefused(refusal) {
+      admin.audit({
+        actor: 'device',
+        action: 'identity.refused',
+        target: refusal.enrollmentId,
+        detail: { reason: refusal.reason, serial: refusal.serial },
+      });
+      await core.announce(await channel(refusal.enrollmentId), {
+        type: 'identity-refused',
+        reason: refusal.reason,
+        serial: refusal.serial,
+      });
+    },
+    async onBound(change) {
+      if (change.reason === 'enrollment') return;
+      admin.audit({
+        actor: 'device',
+        action: `identity.${change.reason}`,
+        target: change.enrollmentId,
+        detail: { serial: change.serial, previousSerial: change.previousSerial ?? null },
+      });
+      await core.announce(await channel(change.enrollmentId), {
+        type: 'identity-rebound',
+        reason: change.reason,
+        serial: change.serial,
+        ...(change.previousSerial === undefined ? {} : { previousSerial: change.previousSerial }),
+      });
+    },
+  };
+}
 
 /** Storage retention: `--command-retention` for commands and delivered events (7 days with webhooks). */
 function retentionOf(config: DaemonConfig) {
@@ -143,6 +189,9 @@ export async function openServices(
     roots: [ca.certificate],
     intermediates: ca.intermediates,
     revocation: ca,
+    // The CA's records are what lets a bound enrollment move to a renewed certificate.
+    issuance: ca,
+    ...bindingObservers(core, admin),
     logger,
   });
   const oneTime = createOneTimeChallenges({ store: caStorage.challenges }, { ttlSeconds: 3600 });
@@ -163,7 +212,8 @@ export async function openServices(
     core,
     service,
     scep,
-    issueChallenge: async (boundTo) => (await oneTime.issue(boundTo)).challenge,
+    issueChallenge: async (boundTo, ttlSeconds) =>
+      (await oneTime.issue(boundTo, ttlSeconds === undefined ? {} : { ttlSeconds })).challenge,
     push,
     pushReload: daemonPush?.reload,
     webhooks,

@@ -13,7 +13,7 @@ import { decodePlist } from '../../src/protocol/plist.js';
 
 const DAY = 86_400_000;
 
-async function setup() {
+function setup() {
   let now = new Date('2026-12-06T00:00:00Z').getTime();
   const clock = () => new Date(now);
   const storage = createMemoryStorage({ clock });
@@ -62,7 +62,7 @@ async function setup() {
 
 describe('identity renewal', () => {
   test('ok/due enrollments get an InstallProfile with the profile, once', async () => {
-    const s = await setup();
+    const s = setup();
     await s.enroll('DUE', 10);
     await s.enroll('LATER', 60);
     await s.enroll('ENDED', 5);
@@ -88,7 +88,7 @@ describe('identity renewal', () => {
   });
 
   test('ok/an unfinished renewal is sent again only after the retry delay', async () => {
-    const s = await setup();
+    const s = setup();
     await s.enroll('DUE', 10);
     expect(await s.renewal.sweep()).toBe(1);
     s.advance(71 * 3_600_000);
@@ -99,7 +99,7 @@ describe('identity renewal', () => {
   });
 
   test('ok/a new binding (the renewed certificate) clears the renewal in flight', async () => {
-    const s = await setup();
+    const s = setup();
     await s.enroll('DUE', 10);
     await s.renewal.sweep();
     await s.storage.bindCertificate('DUE', 'hash-renewed', {
@@ -115,7 +115,7 @@ describe('identity renewal', () => {
     ['fail/no binding', 'NONE', 'ERR_NO_BINDING'],
     ['fail/checked out', 'OUT', 'ERR_NO_BINDING'],
   ])('%s: renew() throws IdentityError %s', async (_n, id, code) => {
-    const s = await setup();
+    const s = setup();
     await s.enroll('OUT', 10);
     await s.core.unenroll('OUT');
     const renewing = s.renewal.renew(id);
@@ -124,7 +124,7 @@ describe('identity renewal', () => {
   });
 
   test('fail/options out of range are a TypeError', async () => {
-    const s = await setup();
+    const s = setup();
     const deps = {
       store: s.storage,
       core: s.core,
