@@ -5,16 +5,19 @@
  * client certificate. See Apple's MDM payload (`SignMessage`) documentation.
  */
 import type { X509Certificate } from 'node:crypto';
-import { CryptoError } from '../errors.js';
-import { verifyCms } from '../crypto/cms-verify.js';
+import { certInfo, certInfoFromDer, type CertInfo } from '../crypto/cert-info.js';
+import { verifyCertificateChain } from '../crypto/chain.js';
+import { parseSignedData, type ParsedSignedData, type SignerId } from '../crypto/cms-parse.js';
+import { verifyParsedCms } from '../crypto/cms-verify.js';
 import type { CertificateInput } from '../crypto/keys.js';
+import { CryptoError } from '../errors.js';
 
 /** Options of {@link verifyMdmSignature}. */
 export interface MdmSignatureOptions {
   /** Trust anchors; when given, the signer must chain to one of them (strongly advised). */
   roots?: CertificateInput[];
   /** Extra untrusted certificates for path building. */
-  intermediates?: CertificateInput[];
+  intermediates?: readonly CertificateInput[];
   /** Time for validity checks; default now. */
   at?: Date;
 }
@@ -34,11 +37,64 @@ function decodeHeader(header: string): Buffer {
   return Buffer.from(text, 'base64');
 }
 
+function matches(info: CertInfo, sid: SignerId): boolean {
+  if ('subjectKeyId' in sid) return info.subjectKeyId?.equals(sid.subjectKeyId) === true;
+  return info.serial.equals(sid.serial) && info.issuer.equals(sid.issuer);
+}
+
+/** The first signer's certificate, as `verifyCms` finds it; `undefined` when it is absent. */
+function firstSigner(parsed: ParsedSignedData, pool: readonly CertInfo[]): CertInfo | undefined {
+  const sid = parsed.signerInfos[0]?.sid;
+  return sid === undefined ? undefined : pool.find((c) => matches(c, sid));
+}
+
+/** Checks the first signer's chain to `roots`, before anything is hashed. */
+function checkSignerChain(
+  parsed: ParsedSignedData,
+  extra: readonly CertInfo[],
+  options: MdmSignatureOptions & { roots: CertificateInput[] },
+): void {
+  const pool = [...parsed.certificates.map((der) => certInfoFromDer(der)), ...extra];
+  const signer = firstSigner(parsed, pool);
+  // Without a signer certificate verifyParsedCms throws, so skipping here skips nothing.
+  if (signer === undefined) return;
+  verifyCertificateChain(signer.x509, {
+    roots: options.roots,
+    intermediates: pool.map((c) => c.x509),
+    ...(options.at === undefined ? {} : { at: options.at }),
+  });
+}
+
+/**
+ * Verifies an `Mdm-Signature` header value over `body` and returns the signer certificate,
+ * synchronously. With `roots`, the signer's chain (embedded certificates and `intermediates` may
+ * complete it) is checked before the body is hashed, so an untrusted signer costs no digest of a
+ * large body. Throws what {@link verifyMdmSignature} rejects with.
+ */
+export function checkMdmSignature(
+  header: string,
+  body: Uint8Array,
+  options: MdmSignatureOptions = {},
+): X509Certificate {
+  if (typeof header !== 'string') throw new TypeError('Mdm-Signature header must be a string');
+  const parsed = parseSignedData(decodeHeader(header));
+  const extra = (options.intermediates ?? []).map((c) => certInfo(c));
+  if (options.roots !== undefined)
+    checkSignerChain(parsed, extra, { ...options, roots: options.roots });
+  const verification = verifyParsedCms(parsed, {
+    content: body,
+    intermediates: extra.map((c) => c.x509),
+    ...(options.at === undefined ? {} : { at: options.at }),
+  });
+  return verification.signer;
+}
+
 /**
  * Verifies an `Mdm-Signature` header value over `body` and resolves to the signer certificate
  * (the device identity). SHA-1 or SHA-2, RSA or ECDSA, BER or DER are accepted. Rejects with a
  * `CryptoError`: `ERR_CMS_FORMAT`/`ERR_DER` for a malformed header, `ERR_CMS_SIGNATURE` when the
- * body or signature does not match, `ERR_CERT_*` when `roots` are given and the chain fails.
+ * body or signature does not match, `ERR_CERT_*` when `roots` are given and the chain fails (a
+ * chain failure is found before the body is hashed).
  */
 export function verifyMdmSignature(
   header: string,
@@ -46,11 +102,7 @@ export function verifyMdmSignature(
   options: MdmSignatureOptions = {},
 ): Promise<X509Certificate> {
   try {
-    if (typeof header !== 'string')
-      throw new TypeError('verifyMdmSignature(): header must be a string');
-    const der = decodeHeader(header);
-    const verification = verifyCms(der, { ...options, content: body });
-    return Promise.resolve(verification.signer);
+    return Promise.resolve(checkMdmSignature(header, body, options));
   } catch (error) {
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }

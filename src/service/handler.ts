@@ -5,6 +5,7 @@
  * statuses (never 401, never a stack trace).
  */
 import {
+  CryptoError,
   DeviceAuthError,
   OrchardError,
   ProtocolError,
@@ -14,6 +15,7 @@ import {
   extractDeviceCertificate,
   type DeviceIdentityOptions,
 } from '../identity/device-identity.js';
+import { checkMdmSignature } from '../identity/mdm-signature.js';
 import {
   checkDeviceTrustOptions,
   verifyDeviceTrust,
@@ -204,10 +206,27 @@ function handlerLimits(options: MdmHandlerOptions): {
   return { checkin, report, maxBodyBytes };
 }
 
+/** The signer of a present `Mdm-Signature`, its chain checked before the body is hashed. */
+function trustedSigner(
+  header: string,
+  req: MdmHttpRequest,
+  trust: DeviceTrust,
+  at: Date,
+): DeviceCertificate {
+  let x509;
+  try {
+    x509 = checkMdmSignature(header, req.body, { ...trust, at });
+  } catch (cause) {
+    if (!(cause instanceof CryptoError) || cause.code !== 'ERR_CERT_UNTRUSTED') throw cause;
+    throw new DeviceAuthError('ERR_CERT_CHAIN', 'device certificate is not trusted', { cause });
+  }
+  return { der: x509.raw, x509, source: 'signature' };
+}
+
 /**
  * Who sent the raw request: the certificate from `Mdm-Signature` (verified over the exact body),
- * the TLS connection or the configured header, and with `trust` its chain to the roots. Runs
- * before the body is decoded; throws 400 errors only.
+ * the TLS connection or the configured header, and with `trust` its chain to the roots (for a
+ * signature, before the body is hashed). Runs before the body is decoded; throws 400 errors only.
  */
 function authenticator(
   options: MdmHandlerOptions,
@@ -218,10 +237,14 @@ function authenticator(
   const clock = trust.clock ?? identity?.clock ?? (() => new Date());
   const withClock: DeviceIdentityOptions = { ...identity, clock };
   return (req) => {
+    const at = clock();
+    const signature = identity?.mdmSignature === false ? undefined : req.header('mdm-signature');
+    if (signature !== undefined && signature !== '')
+      return trustedSigner(signature, req, trust, at);
     const certificate = extractDeviceCertificate(req, withClock);
     if (certificate === undefined)
       throw new DeviceAuthError('ERR_IDENTITY_MISSING', 'request carries no device certificate');
-    verifyDeviceTrust(certificate.x509, trust, clock());
+    verifyDeviceTrust(certificate.x509, trust, at);
     return certificate;
   };
 }

@@ -144,7 +144,7 @@ const cases: Case[] = [
   ],
   [
     'Mdm-Signature not base64',
-    'ERR_IDENTITY_HEADER',
+    'ERR_CMS_FORMAT',
     (w) => put(w, '/mdm', xml4, { ...REPORT, 'mdm-signature': '%%%' }),
   ],
   [
@@ -179,6 +179,12 @@ const cases: Case[] = [
     'signer from a foreign CA',
     'ERR_CERT_CHAIN',
     (w) => put(w, '/mdm', xml4, { ...REPORT, ...signature(xml4, w.foreign) }),
+  ],
+  [
+    // ERR_CERT_CHAIN, not ERR_CMS_SIGNATURE: the chain is refused before the body is hashed.
+    'signer from a foreign CA, signature over a different body',
+    'ERR_CERT_CHAIN',
+    (w) => put(w, '/mdm', xml4, { ...REPORT, ...signature(idle, w.foreign) }),
   ],
   [
     'signer from a foreign CA, binary junk',
