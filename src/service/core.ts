@@ -27,12 +27,7 @@ import {
   type MdmCoreDeps,
   type MdmCoreOptions,
 } from './core-context.js';
-import {
-  createEventSink,
-  type IdentityEventFields,
-  type MdmEvent,
-  type MdmEvents,
-} from './events.js';
+import { createEventSink, type IdentityEventFields, type MdmEvents } from './events.js';
 import { silentLogger, type MdmService } from './ports.js';
 
 /** The MDM core: an {@link MdmService} for devices plus the embedder's API. */
@@ -147,8 +142,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
       if (found) await storage.clearQueue(id);
       return found;
     },
-    announce: (enrollment, event) =>
-      events.emit({ ...eventBase(ctx, enrollment), ...event } as MdmEvent),
+    announce: (enrollment, event) => events.emit({ ...eventBase(ctx, enrollment), ...event }),
     flush: buffer.flush,
     close: buffer.flush,
   };

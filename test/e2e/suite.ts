@@ -2,7 +2,6 @@
  * The end-to-end suite: emulated devices over real HTTP against the core with a given storage
  * adapter. `runE2eSuite` is called once per adapter (memory, SQLite).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { MdmStorage } from '../../src/storage/ports.js';
 import { commandOf, expectOk, type DeviceEmulator } from '../support/device-emulator.js';

@@ -123,7 +123,7 @@ describe('identity renewal', () => {
     await expect(renewing).rejects.toMatchObject({ code });
   });
 
-  test('fail/options out of range are a TypeError', async () => {
+  test('fail/options out of range are a TypeError', () => {
     const s = setup();
     const deps = {
       store: s.storage,

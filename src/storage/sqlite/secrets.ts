@@ -2,7 +2,7 @@
 import type { BootstrapTokenStore, PushInfo, PushInfoStore } from '../ports.js';
 import { checkId } from '../support.js';
 import type { SqliteContext } from './db.js';
-import { bytes, date, op, setIf, stmt, writeTx } from './db.js';
+import { bytes, date, op, setIf, stmt } from './db.js';
 
 interface PushRow {
   enrollment_id: string;
