@@ -34,7 +34,9 @@ async function rotate(opts: RawValues): Promise<void> {
 export function registerSecrets(program: Command): void {
   const secrets = program
     .command('secrets')
-    .description('the key that seals device secrets (UnlockTokens, bootstrap tokens) at rest');
+    .description(
+      'the key sealing device secrets at rest (UnlockTokens, bootstrap tokens, commands)',
+    );
   withDatabaseOptions(
     secrets
       .command('rotate')

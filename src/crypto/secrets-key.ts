@@ -1,8 +1,9 @@
 /**
  * The secrets keyring: AES-256-GCM keys that seal device secrets at rest (UnlockTokens, escrowed
- * bootstrap tokens). The current key seals; every key in the ring still opens, so keys rotate
- * without a flag day. A sealed value names its key and is bound to its purpose and enrollment id
- * (associated data), so a value copied into another device's row does not open. No I/O here: the
+ * bootstrap tokens, command bodies and results). The current key seals; every key in the ring
+ * still opens, so keys rotate without a flag day. A sealed value names its key and is bound to
+ * its purpose and owner (the enrollment id; associated data), so a value copied into another
+ * device's row does not open. No I/O here: the
  * key file's text is encoded and decoded, reading and writing it is the caller's business.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
@@ -16,8 +17,12 @@ export interface SecretsKey {
   createdAt?: Date;
 }
 
-/** What a sealed value is; part of its associated data, so a value cannot change kind either. */
-export type SecretPurpose = 'unlock-token' | 'bootstrap-token';
+/**
+ * What a sealed value is: a device's UnlockToken or escrowed bootstrap token, a command body
+ * (which may carry an UnlockToken, a PIN or a password) or a device's command result (which may
+ * carry a recovery key or bypass code). Part of the associated data: a value cannot change kind.
+ */
+export type SecretPurpose = 'unlock-token' | 'bootstrap-token' | 'command' | 'command-result';
 
 /** Seals and opens the secrets of one purpose, bound to an enrollment id (a `TokenSealer`). */
 export interface SecretSealer {
@@ -32,14 +37,17 @@ export interface SecretsKeyring {
   readonly currentKeyId: number;
   /** Every key id, ascending. */
   readonly keyIds: readonly number[];
-  /** Seals `plaintext` with the current key: version, key id, 96-bit random nonce, ciphertext, tag. */
-  seal(purpose: SecretPurpose, enrollmentId: string, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Seals `plaintext` with the current key: version, key id, 96-bit random nonce, ciphertext,
+   * tag. `owner` (the enrollment id, or what else the value belongs to) is authenticated with it.
+   */
+  seal(purpose: SecretPurpose, owner: string, plaintext: Uint8Array): Uint8Array;
   /**
    * Opens a sealed value. Throws {@link SecretsError} `ERR_SECRET_UNKNOWN_KEY` when its key is not
-   * in the ring, `ERR_SECRET_OPEN` when it is malformed, altered, or sealed for another
-   * enrollment or purpose.
+   * in the ring, `ERR_SECRET_OPEN` when it is malformed, altered, or sealed for another owner
+   * or purpose.
    */
-  open(purpose: SecretPurpose, enrollmentId: string, sealed: Uint8Array): Uint8Array;
+  open(purpose: SecretPurpose, owner: string, sealed: Uint8Array): Uint8Array;
   /** The key id a sealed value names, or `undefined` when it is not a sealed value. */
   keyIdOf(sealed: Uint8Array): number | undefined;
   /**
@@ -74,18 +82,13 @@ function checkKey(k: SecretsKey): void {
     throw new TypeError(`secrets key ${k.id} must be ${KEY_BYTES} bytes`);
 }
 
-function aad(header: Uint8Array, purpose: SecretPurpose, enrollmentId: string): Buffer {
-  return Buffer.concat([header, Buffer.from(`orchard:${purpose}\0${enrollmentId}`, 'utf8')]);
+function aad(header: Uint8Array, purpose: SecretPurpose, owner: string): Buffer {
+  return Buffer.concat([header, Buffer.from(`orchard:${purpose}\0${owner}`, 'utf8')]);
 }
 
-function openWith(
-  key: Uint8Array,
-  purpose: SecretPurpose,
-  enrollmentId: string,
-  buf: Buffer,
-): Uint8Array {
+function openWith(key: Uint8Array, purpose: SecretPurpose, owner: string, buf: Buffer): Uint8Array {
   const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(HEADER, HEADER + IV_BYTES));
-  decipher.setAAD(aad(buf.subarray(0, HEADER), purpose, enrollmentId));
+  decipher.setAAD(aad(buf.subarray(0, HEADER), purpose, owner));
   decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
   try {
     const body = buf.subarray(HEADER + IV_BYTES, buf.length - TAG_BYTES);
@@ -93,8 +96,8 @@ function openWith(
   } catch (cause) {
     throw new SecretsError(
       'ERR_SECRET_OPEN',
-      `sealed ${purpose} does not open for this enrollment (altered or moved from another row)`,
-      { cause, detail: { enrollmentId } },
+      `sealed ${purpose} does not open for its row (altered or moved from another row)`,
+      { cause, detail: { owner } },
     );
   }
 }
@@ -124,28 +127,28 @@ export function createSecretsKeyring(
   return {
     currentKeyId: current,
     keyIds,
-    seal(purpose, enrollmentId, plaintext) {
+    seal(purpose, owner, plaintext) {
       const header = Uint8Array.of(VERSION, current);
       const iv = random(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', sealing.key, iv);
-      cipher.setAAD(aad(header, purpose, enrollmentId));
+      cipher.setAAD(aad(header, purpose, owner));
       const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
       return new Uint8Array(Buffer.concat([header, iv, body, cipher.getAuthTag()]));
     },
-    open(purpose, enrollmentId, sealed) {
+    open(purpose, owner, sealed) {
       const id = keyIdOf(sealed);
       if (id === undefined)
         throw new SecretsError('ERR_SECRET_OPEN', `stored ${purpose} is not a sealed value`, {
-          detail: { enrollmentId },
+          detail: { owner },
         });
       const k = ring.get(id);
       if (k === undefined)
         throw new SecretsError(
           'ERR_SECRET_UNKNOWN_KEY',
           `stored ${purpose} was sealed with secrets key ${id}, which the key file does not hold`,
-          { detail: { enrollmentId, keyId: id } },
+          { detail: { owner, keyId: id } },
         );
-      return openWith(k.key, purpose, enrollmentId, Buffer.from(sealed));
+      return openWith(k.key, purpose, owner, Buffer.from(sealed));
     },
     keyIdOf,
     fingerprint(keyId) {

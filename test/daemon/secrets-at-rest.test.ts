@@ -32,7 +32,7 @@ import {
 import { createSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { orchard } from '../support/cli.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
-import { DeviceEmulator, expectOk } from '../support/device-emulator.js';
+import { commandOf, DeviceEmulator, expectOk } from '../support/device-emulator.js';
 import { makeLeaf } from '../support/pki.js';
 
 const TOPIC = 'com.apple.mgmt.External.secrets-at-rest';
@@ -159,6 +159,32 @@ describe('Secrets readable at rest', () => {
     const bytes = fileBytes(dbPath);
     for (const secret of [unlockA, unlockB, bootstrapA, bootstrapB])
       expect(bytes.includes(secret)).toBe(false);
+  });
+
+  test("ok/a command and the device's answer are stored sealed; the admin API reads them back", async () => {
+    const queued = await d.api('POST', `/api/v1/enrollments/${a.enrollmentId}/commands`, {
+      RequestType: 'DeviceInformation',
+      Queries: ['DeviceName'],
+    });
+    expect(queued.status).toBe(201);
+    const uuid = queued.body.commandUuid as string;
+    expect(commandOf(await a.idle())).toEqual({ uuid, requestType: 'DeviceInformation' });
+    const secret = `RECOVERY-${randomBytes(16).toString('hex')}`;
+    expectOk(
+      await a.answer(uuid, 'Acknowledged', { QueryResponses: { DeviceName: secret } }),
+      'report',
+    );
+    const read = await d.api('GET', `/api/v1/commands/${uuid}`);
+    expect(read.body.targets).toEqual([
+      expect.objectContaining({
+        status: 'Acknowledged',
+        result: expect.objectContaining({ QueryResponses: { DeviceName: secret } }),
+      }),
+    ]);
+    const body = row(dbPath, 'SELECT body AS v FROM commands WHERE uuid = ?', uuid);
+    expect(body.includes('DeviceInformation')).toBe(false);
+    expect([...body.subarray(0, 2)]).toEqual([1, 1]);
+    expect(fileBytes(dbPath).includes(secret)).toBe(false);
   });
 
   test('ok/orchard secrets rotate re-seals every secret while the daemon runs; devices get their tokens before and after', async () => {

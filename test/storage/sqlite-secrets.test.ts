@@ -42,16 +42,32 @@ async function enroll(store: SqliteStorage, id: string, unlockToken?: Uint8Array
   });
 }
 
-function rawRow(path: string, sql: string, id: string): Buffer {
+function rawRow(path: string, sql: string, ...id: string[]): Buffer {
   const db = new Database(path, { readonly: true });
   try {
-    return Buffer.from((db.prepare(sql).get(id) as { v: Uint8Array }).v);
+    return Buffer.from((db.prepare(sql).get(...id) as { v: Uint8Array }).v);
   } finally {
     db.close();
   }
 }
 
+/** Queues a command carrying `body` to `ids` and has the first of them answer with `result`. */
+async function command(
+  store: SqliteStorage,
+  uuid: string,
+  ids: string[],
+  body: Buffer,
+  result: Buffer,
+) {
+  await store.enqueue({ uuid, requestType: 'ClearPasscode', body }, ids);
+  await store.nextCommand(ids[0] ?? '', { skipNotNow: false, now: new Date() });
+  await store.storeResult(ids[0] ?? '', { uuid, status: 'Acknowledged', result });
+}
+
 const UNLOCK = 'SELECT unlock_token AS v FROM enrollments WHERE id = ?';
+const BODY = 'SELECT body AS v FROM commands WHERE uuid = ?';
+const RESULT =
+  'SELECT result AS v FROM command_targets WHERE command_uuid = ? AND enrollment_id = ?';
 const BOOTSTRAP = 'SELECT sealed AS v FROM bootstrap_tokens WHERE enrollment_id = ?';
 
 /** Every byte SQLite keeps for `path`: the database, its WAL and shared memory. */
@@ -81,6 +97,30 @@ describe('sqlite sealed secrets', () => {
     expect(fileBytes(path).includes(token)).toBe(false);
   });
 
+  test('ok/a command body (a ClearPasscode carries the UnlockToken) and its result are stored sealed and read back in clear', async () => {
+    const path = freshPath();
+    const store = createSqliteStorage({ path, secrets: KEY });
+    const body = Buffer.from('<plist>UnlockToken PLAINTEXT-IN-A-COMMAND</plist>');
+    const result = Buffer.from('<plist>RecoveryKey PLAINTEXT-IN-A-RESULT</plist>');
+    await command(store, 'cmd-1', ['A', 'B'], body, result);
+    const record = await store.findCommand('cmd-1');
+    expect(Buffer.from(record?.body ?? [])).toEqual(body);
+    expect(Buffer.from(record?.targets[0]?.result ?? [])).toEqual(result);
+    const listed = await store.listForEnrollment('A', { limit: 10 });
+    expect(Buffer.from(listed.items[0]?.result ?? [])).toEqual(result);
+    expect(
+      Buffer.from(
+        (await store.nextCommand('B', { skipNotNow: false, now: new Date() }))?.body ?? [],
+      ),
+    ).toEqual(body);
+    await store.close();
+    expect(rawRow(path, BODY, 'cmd-1').includes(body)).toBe(false);
+    expect(rawRow(path, RESULT, 'cmd-1', 'A').includes(result)).toBe(false);
+    const bytes = fileBytes(path);
+    expect(bytes.includes(body)).toBe(false);
+    expect(bytes.includes(result)).toBe(false);
+  });
+
   test("fail/a value sealed for device A copied into device B's row does not open (ERR_SECRET_OPEN)", async () => {
     const path = freshPath();
     const store = createSqliteStorage({ path, secrets: KEY });
@@ -104,19 +144,36 @@ describe('sqlite sealed secrets', () => {
     expect(() => bootstrap.open('B', moved)).toThrow(
       expect.objectContaining({ code: 'ERR_SECRET_OPEN' }),
     );
+    // A command result moved to another target of the same command does not open either.
+    await command(store, 'cmd-1', ['A', 'B'], Buffer.from('body'), Buffer.from('result of A'));
+    await store.storeResult('B', {
+      uuid: 'cmd-1',
+      status: 'Acknowledged',
+      result: Buffer.from('b'),
+    });
+    const moveResult = new Database(path);
+    moveResult
+      .prepare('UPDATE command_targets SET result = ? WHERE command_uuid = ? AND enrollment_id = ?')
+      .run(rawRow(path, RESULT, 'cmd-1', 'A'), 'cmd-1', 'B');
+    moveResult.close();
+    await expect(store.findCommand('cmd-1')).rejects.toMatchObject({ code: 'ERR_SECRET_OPEN' });
     // A's own values and the store itself are unharmed.
     expect(Buffer.from((await store.findUnlockToken('A')) ?? []).toString()).toBe('token of A');
     await store.close();
   });
 
-  test('ok/plain-text UnlockTokens of an existing database are sealed in place on the first open with a key; their bytes leave the files', async () => {
+  test('ok/plain-text UnlockTokens, command bodies and results of an existing database are sealed in place on the first open with a key; their bytes leave the files', async () => {
     const path = freshPath();
     const plain = createSqliteStorage({ path });
     const tokens = ['A', 'B', 'C'].map((id) => Buffer.from(`PLAINTEXT-UNLOCK-TOKEN-OF-${id}`));
     for (const [i, id] of ['A', 'B', 'C'].entries()) await enroll(plain, id, tokens[i]);
     await enroll(plain, 'D');
+    const body = Buffer.from('PLAINTEXT-COMMAND-BODY');
+    const result = Buffer.from('PLAINTEXT-COMMAND-RESULT');
+    await command(plain, 'cmd-1', ['A'], body, result);
     await plain.close();
     expect(fileBytes(path).includes(tokens[0] ?? '')).toBe(true);
+    expect(fileBytes(path).includes(body)).toBe(true);
 
     const sealed = createSqliteStorage({ path, secrets: KEY });
     for (const [i, id] of ['A', 'B', 'C'].entries()) {
@@ -124,9 +181,12 @@ describe('sqlite sealed secrets', () => {
       expect(KEY.keyIdOf(rawRow(path, UNLOCK, id))).toBe(1);
     }
     expect(await sealed.findUnlockToken('D')).toBeUndefined();
+    const record = await sealed.findCommand('cmd-1');
+    expect(Buffer.from(record?.body ?? [])).toEqual(body);
+    expect(Buffer.from(record?.targets[0]?.result ?? [])).toEqual(result);
     await sealed.close();
     const bytes = fileBytes(path);
-    for (const token of tokens) expect(bytes.includes(token)).toBe(false);
+    for (const secret of [...tokens, body, result]) expect(bytes.includes(secret)).toBe(false);
 
     // Sealed once: a second open does not seal the sealed values again.
     const again = createSqliteStorage({ path, secrets: KEY });
@@ -160,6 +220,7 @@ describe('sqlite sealed secrets', () => {
       'A',
       sealerFor(KEY, 'bootstrap-token').seal('A', Buffer.from('bootstrap A')),
     );
+    await command(store, 'cmd-1', ['A', 'B'], Buffer.from('body'), Buffer.from('result'));
     const before = rawRow(path, UNLOCK, 'A');
 
     const next = addSecretsKey(KEY);
@@ -169,8 +230,21 @@ describe('sqlite sealed secrets', () => {
     expect(Buffer.from((await store.findUnlockToken('A')) ?? []).toString()).toBe('unlock A');
     await store.close();
 
-    expect(await rotating.resealSecrets()).toEqual({ unlockTokens: 2, bootstrapTokens: 1 });
-    expect(await rotating.resealSecrets()).toEqual({ unlockTokens: 0, bootstrapTokens: 0 });
+    expect(await rotating.resealSecrets()).toEqual({
+      unlockTokens: 2,
+      bootstrapTokens: 1,
+      commands: 1,
+      commandResults: 1,
+    });
+    expect(await rotating.resealSecrets()).toEqual({
+      unlockTokens: 0,
+      bootstrapTokens: 0,
+      commands: 0,
+      commandResults: 0,
+    });
+    expect(next.keyIdOf(rawRow(path, BODY, 'cmd-1'))).toBe(2);
+    expect(next.keyIdOf(rawRow(path, RESULT, 'cmd-1', 'A'))).toBe(2);
+    expect(Buffer.from((await rotating.findCommand('cmd-1'))?.body ?? []).toString()).toBe('body');
     const after = rawRow(path, UNLOCK, 'A');
     expect(next.keyIdOf(after)).toBe(2);
     expect(after.equals(before)).toBe(false);

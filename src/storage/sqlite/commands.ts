@@ -19,8 +19,9 @@ import {
   isFinished,
 } from '../support.js';
 import type { SqliteContext } from './db.js';
-import { bytes, date, ms, op, setIf, stmt, writeTx } from './db.js';
+import { date, ms, op, setIf, stmt, writeTx } from './db.js';
 import { FINISHED_STATUSES_SQL, PENDING_STATUSES_SQL } from './migrations.js';
+import { fromStore, resultOwner, toStore } from './sealed-secrets.js';
 
 interface TargetRow {
   seq: number;
@@ -34,13 +35,16 @@ interface TargetRow {
 /** Pending rows read per round of {@link nextCommand}. */
 const SCAN = 16;
 
-function toTarget(row: TargetRow): CommandTarget {
+function toTarget(ctx: SqliteContext, row: TargetRow): CommandTarget {
   const target: CommandTarget = {
     enrollmentId: row.enrollment_id,
     status: row.status,
     updatedAt: date(row.updated_at),
   };
-  setIf(target, 'result', row.result === null ? null : bytes(row.result));
+  if (row.result !== null) {
+    const owner = resultOwner(row.command_uuid, row.enrollment_id);
+    target.result = fromStore(ctx, 'command-result', owner, row.result);
+  }
   return target;
 }
 
@@ -55,7 +59,13 @@ function enqueue(ctx: SqliteContext, command: NewCommand, ids: readonly string[]
       ctx,
       `INSERT INTO commands (uuid, request_type, body, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?)`,
-    ).run(command.uuid, command.requestType, command.body, now, ms(command.expiresAt));
+    ).run(
+      command.uuid,
+      command.requestType,
+      toStore(ctx, 'command', command.uuid, command.body),
+      now,
+      ms(command.expiresAt),
+    );
     const target = stmt(
       ctx,
       `INSERT INTO command_targets (command_uuid, enrollment_id, status, updated_at)
@@ -103,7 +113,8 @@ function nextCommand(
             request_type: string;
             body: Uint8Array;
           };
-          return { uuid: c.uuid, requestType: c.request_type, body: bytes(c.body) };
+          const body = fromStore(ctx, 'command', c.uuid, c.body);
+          return { uuid: c.uuid, requestType: c.request_type, body };
         }
       }
       const last = rows.at(-1);
@@ -125,7 +136,12 @@ function storeResult(ctx: SqliteContext, enrollmentId: string, input: CommandRes
     stmt(
       ctx,
       'UPDATE command_targets SET status = ?, result = ?, updated_at = ? WHERE seq = ?',
-    ).run(status, input.result, ctx.clock().getTime(), row.seq);
+    ).run(
+      status,
+      toStore(ctx, 'command-result', resultOwner(input.uuid, enrollmentId), input.result),
+      ctx.clock().getTime(),
+      row.seq,
+    );
     return true;
   });
 }
@@ -150,9 +166,9 @@ function findCommand(ctx: SqliteContext, uuid: string): CommandRecord | undefine
   const record: CommandRecord = {
     uuid: row.uuid,
     requestType: row.request_type,
-    body: bytes(row.body),
+    body: fromStore(ctx, 'command', row.uuid, row.body),
     createdAt: date(row.created_at),
-    targets: targets.map(toTarget),
+    targets: targets.map((t) => toTarget(ctx, t)),
   };
   setIf(record, 'expiresAt', row.expires_at === null ? null : date(row.expires_at));
   return record;
@@ -179,7 +195,7 @@ function listForEnrollment(
   })[];
   const page = rows.slice(0, options.limit);
   const items = page.map((row) => ({
-    ...toTarget(row),
+    ...toTarget(ctx, row),
     uuid: row.command_uuid,
     requestType: row.request_type,
     createdAt: date(row.created_at),

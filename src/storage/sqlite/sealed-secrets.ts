@@ -1,27 +1,98 @@
 /**
- * SQLite adapter: device secrets sealed at rest with a secrets keyring. UnlockTokens are sealed by
- * the adapter; escrowed bootstrap tokens arrive sealed by the core (with the same keyring) and are
- * only re-sealed here on rotation. `secrets_keys` records the fingerprint of every key that may
- * have sealed something, so a wrong or missing key is refused at open instead of failing one
- * device at a time. It is this module's own table (like the CA's), created when absent.
+ * SQLite adapter: device secrets sealed at rest with a secrets keyring. The adapter seals
+ * UnlockTokens, command bodies (a ClearPasscode carries the UnlockToken, others PINs and
+ * passwords) and command results (recovery keys, bypass codes); escrowed bootstrap tokens arrive
+ * sealed by the core with the same keyring and are only re-sealed here on rotation.
+ *
+ * Two tables of this module's own (like the CA's), created when absent: `secrets_keys` records
+ * the fingerprint of every key that may have sealed something, so a wrong or missing key is
+ * refused at open instead of failing one device at a time; `secrets_sealed` records which kinds
+ * of value were sealed in place, so a database from before sealing is migrated exactly once per
+ * kind, and a kind added later is migrated on its first open.
  */
 import type Database from 'better-sqlite3';
 import type { SecretPurpose, SecretsKeyring } from '../../crypto/secrets-key.js';
 import { SecretsError, StorageError } from '../../errors.js';
 import type { SqliteContext } from './db.js';
-import { bytes, stmt, writeTx } from './db.js';
+import { bytes, writeTx } from './db.js';
 
-/** What {@link resealSecrets} re-sealed under the current key. */
+/** What {@link resealSecrets} re-sealed under the current key, per kind. */
 export interface ResealResult {
   unlockTokens: number;
   bootstrapTokens: number;
+  commands: number;
+  commandResults: number;
 }
 
-const SCHEMA = `CREATE TABLE IF NOT EXISTS secrets_keys (
+type Row = Record<string, unknown> & { v: Uint8Array };
+
+/** A column of sealed values: how to read it, what each value is bound to, how to rewrite it. */
+interface SealedColumn {
+  purpose: SecretPurpose;
+  result: keyof ResealResult;
+  /** False for values that arrive sealed (bootstrap tokens): never plain text here. */
+  sealedHere: boolean;
+  select: string;
+  update: string;
+  owner(row: Row): string;
+  key(row: Row): unknown;
+}
+
+/** What a command result is bound to: its command and its enrollment. */
+export function resultOwner(uuid: string, enrollmentId: string): string {
+  return JSON.stringify([uuid, enrollmentId]);
+}
+
+const COLUMNS: readonly SealedColumn[] = [
+  {
+    purpose: 'unlock-token',
+    result: 'unlockTokens',
+    sealedHere: true,
+    select: 'SELECT id AS k, unlock_token AS v FROM enrollments WHERE unlock_token IS NOT NULL',
+    update: 'UPDATE enrollments SET unlock_token = ? WHERE id = ?',
+    owner: (r) => r.k as string,
+    key: (r) => r.k,
+  },
+  {
+    purpose: 'bootstrap-token',
+    result: 'bootstrapTokens',
+    sealedHere: false,
+    select: 'SELECT enrollment_id AS k, sealed AS v FROM bootstrap_tokens',
+    update: 'UPDATE bootstrap_tokens SET sealed = ? WHERE enrollment_id = ?',
+    owner: (r) => r.k as string,
+    key: (r) => r.k,
+  },
+  {
+    purpose: 'command',
+    result: 'commands',
+    sealedHere: true,
+    select: 'SELECT uuid AS k, body AS v FROM commands',
+    update: 'UPDATE commands SET body = ? WHERE uuid = ?',
+    owner: (r) => r.k as string,
+    key: (r) => r.k,
+  },
+  {
+    purpose: 'command-result',
+    result: 'commandResults',
+    sealedHere: true,
+    select: `SELECT seq AS k, command_uuid AS u, enrollment_id AS e, result AS v
+      FROM command_targets WHERE result IS NOT NULL`,
+    update: 'UPDATE command_targets SET result = ? WHERE seq = ?',
+    owner: (r) => resultOwner(r.u as string, r.e as string),
+    key: (r) => r.k,
+  },
+];
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS secrets_keys (
   key_id INTEGER PRIMARY KEY,
   fingerprint TEXT NOT NULL,
   added_at INTEGER NOT NULL
-)`;
+);
+CREATE TABLE IF NOT EXISTS secrets_sealed (
+  purpose TEXT PRIMARY KEY,
+  sealed_at INTEGER NOT NULL
+);`;
 
 function checkKeys(keyring: SecretsKeyring, known: { key_id: number; fingerprint: string }[]) {
   for (const row of known) {
@@ -39,22 +110,43 @@ function checkKeys(keyring: SecretsKeyring, known: { key_id: number; fingerprint
   }
 }
 
-/** Seals every plain-text UnlockToken in place: the migration of a database from before sealing. */
-function sealPlaintext(db: Database.Database, keyring: SecretsKeyring): number {
-  const rows = db
-    .prepare('SELECT id, unlock_token AS t FROM enrollments WHERE unlock_token IS NOT NULL')
-    .all() as { id: string; t: Uint8Array }[];
-  const update = db.prepare('UPDATE enrollments SET unlock_token = ? WHERE id = ?');
-  for (const row of rows) update.run(keyring.seal('unlock-token', row.id, row.t), row.id);
-  return rows.length;
+/** Seals in place every value of the kinds not yet sealed (plain text from before); the count. */
+function sealPlaintext(db: Database.Database, keyring: SecretsKeyring, now: number): number {
+  const done = new Set(
+    (db.prepare('SELECT purpose FROM secrets_sealed').all() as { purpose: string }[]).map(
+      (r) => r.purpose,
+    ),
+  );
+  // A database keyed before `secrets_sealed` existed had its UnlockTokens, and only those, sealed.
+  if (done.size === 0 && knownKeys(db).length > 0) done.add('unlock-token');
+  const mark = db.prepare('INSERT INTO secrets_sealed (purpose, sealed_at) VALUES (?, ?)');
+  let sealed = 0;
+  for (const column of COLUMNS) {
+    if (!column.sealedHere || done.has(column.purpose)) continue;
+    const update = db.prepare(column.update);
+    for (const row of db.prepare(column.select).all() as Row[]) {
+      update.run(keyring.seal(column.purpose, column.owner(row), row.v), column.key(row));
+      sealed += 1;
+    }
+    mark.run(column.purpose, now);
+  }
+  return sealed;
+}
+
+function knownKeys(db: Database.Database): { key_id: number; fingerprint: string }[] {
+  return db.prepare('SELECT key_id, fingerprint FROM secrets_keys').all() as {
+    key_id: number;
+    fingerprint: string;
+  }[];
 }
 
 /**
- * Creates `secrets_keys` and checks the keyring against it. On the first open with a keyring, in
- * one transaction, every plain-text UnlockToken is sealed in place (with `secure_delete`, then a
- * WAL checkpoint, so the old bytes do not linger in free pages or the WAL). Registers the keyring's
- * keys. Throws SecretsError `ERR_SECRETS_KEY_MISMATCH` for a wrong or incomplete keyring, and
- * StorageError when the database holds sealed secrets but no keyring was given.
+ * Creates this module's tables and checks the keyring against them. With a keyring, in one
+ * transaction, every plain-text value of a kind not yet sealed is sealed in place (with
+ * `secure_delete` on, then a WAL checkpoint, so the old bytes do not linger in free pages or the
+ * WAL), and the keyring's keys are registered. Throws SecretsError `ERR_SECRETS_KEY_MISMATCH`
+ * for a wrong or incomplete keyring, and StorageError when the database holds sealed secrets
+ * but no keyring was given.
  */
 export function prepareSealedSecrets(
   db: Database.Database,
@@ -62,44 +154,59 @@ export function prepareSealedSecrets(
   now: number,
 ): void {
   db.exec(SCHEMA);
-  const known = db.prepare('SELECT key_id, fingerprint FROM secrets_keys').all() as {
-    key_id: number;
-    fingerprint: string;
-  }[];
   if (keyring === undefined) {
-    if (known.length > 0)
+    if (knownKeys(db).length > 0)
       throw new StorageError(
         'this database seals device secrets at rest; open it with its secrets key (`secrets`)',
       );
     return;
   }
-  const first = known.length === 0;
-  if (first) db.pragma('secure_delete = ON');
-  let sealed = 0;
-  db.transaction(() => {
-    // Re-read under the write lock: another process may have sealed and registered meanwhile.
-    const again = db.prepare('SELECT key_id, fingerprint FROM secrets_keys').all() as typeof known;
-    checkKeys(keyring, again);
-    if (again.length === 0) sealed = sealPlaintext(db, keyring);
-    const register = db.prepare(
-      'INSERT OR IGNORE INTO secrets_keys (key_id, fingerprint, added_at) VALUES (?, ?, ?)',
-    );
-    for (const id of keyring.keyIds) register.run(id, keyring.fingerprint(id), now);
-  }).immediate();
-  if (first) {
+  db.pragma('secure_delete = ON');
+  try {
+    const sealed = db
+      .transaction(() => {
+        checkKeys(keyring, knownKeys(db));
+        const count = sealPlaintext(db, keyring, now);
+        const register = db.prepare(
+          'INSERT OR IGNORE INTO secrets_keys (key_id, fingerprint, added_at) VALUES (?, ?, ?)',
+        );
+        for (const id of keyring.keyIds) register.run(id, keyring.fingerprint(id), now);
+        return count;
+      })
+      .immediate();
     if (sealed > 0) db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
     db.pragma('secure_delete = OFF');
   }
 }
 
-/** The value to store for an UnlockToken: sealed when the store has a keyring. */
+/** The value to store for a secret of `purpose`: sealed when the store has a keyring. */
+export function toStore(
+  ctx: SqliteContext,
+  purpose: SecretPurpose,
+  owner: string,
+  value: Uint8Array,
+): Uint8Array {
+  return ctx.secrets === undefined ? value : ctx.secrets.seal(purpose, owner, value);
+}
+
+/** A stored secret opened; throws SecretsError when it does not open for this owner. */
+export function fromStore(
+  ctx: SqliteContext,
+  purpose: SecretPurpose,
+  owner: string,
+  stored: Uint8Array,
+): Uint8Array {
+  return ctx.secrets === undefined ? bytes(stored) : ctx.secrets.open(purpose, owner, stored);
+}
+
+/** The value to store for an UnlockToken (`null` when absent). */
 export function unlockTokenToStore(
   ctx: SqliteContext,
   enrollmentId: string,
   token: Uint8Array | undefined,
 ): Uint8Array | null {
-  if (token === undefined) return null;
-  return ctx.secrets === undefined ? token : ctx.secrets.seal('unlock-token', enrollmentId, token);
+  return token === undefined ? null : toStore(ctx, 'unlock-token', enrollmentId, token);
 }
 
 /** A stored UnlockToken opened; throws SecretsError when it does not open for this enrollment. */
@@ -108,24 +215,17 @@ export function unlockTokenFromStore(
   enrollmentId: string,
   stored: Uint8Array,
 ): Uint8Array {
-  return ctx.secrets === undefined
-    ? bytes(stored)
-    : ctx.secrets.open('unlock-token', enrollmentId, stored);
+  return fromStore(ctx, 'unlock-token', enrollmentId, stored);
 }
 
-function resealColumn(
-  ctx: SqliteContext,
-  keyring: SecretsKeyring,
-  purpose: SecretPurpose,
-  select: string,
-  update: string,
-): number {
-  const rows = stmt(ctx, select).all() as { id: string; v: Uint8Array }[];
+function resealColumn(ctx: SqliteContext, keyring: SecretsKeyring, column: SealedColumn): number {
+  const update = ctx.db.prepare(column.update);
   let count = 0;
-  for (const row of rows) {
+  for (const row of ctx.db.prepare(column.select).all() as Row[]) {
     if (keyring.keyIdOf(row.v) === keyring.currentKeyId) continue;
-    const plaintext = keyring.open(purpose, row.id, row.v);
-    stmt(ctx, update).run(keyring.seal(purpose, row.id, plaintext), row.id);
+    const owner = column.owner(row);
+    const plaintext = keyring.open(column.purpose, owner, row.v);
+    update.run(keyring.seal(column.purpose, owner, plaintext), column.key(row));
     count += 1;
   }
   return count;
@@ -139,20 +239,14 @@ function resealColumn(
 export function resealSecrets(ctx: SqliteContext): ResealResult {
   const keyring = ctx.secrets;
   if (keyring === undefined) throw new TypeError('resealSecrets needs a store opened with secrets');
-  return writeTx(ctx, () => ({
-    unlockTokens: resealColumn(
-      ctx,
-      keyring,
-      'unlock-token',
-      'SELECT id, unlock_token AS v FROM enrollments WHERE unlock_token IS NOT NULL',
-      'UPDATE enrollments SET unlock_token = ? WHERE id = ?',
-    ),
-    bootstrapTokens: resealColumn(
-      ctx,
-      keyring,
-      'bootstrap-token',
-      'SELECT enrollment_id AS id, sealed AS v FROM bootstrap_tokens',
-      'UPDATE bootstrap_tokens SET sealed = ? WHERE enrollment_id = ?',
-    ),
-  }));
+  return writeTx(ctx, () => {
+    const result: ResealResult = {
+      unlockTokens: 0,
+      bootstrapTokens: 0,
+      commands: 0,
+      commandResults: 0,
+    };
+    for (const column of COLUMNS) result[column.result] = resealColumn(ctx, keyring, column);
+    return result;
+  });
 }
