@@ -64,8 +64,10 @@ export function certificateView(
   const cert = new X509Certificate(c.der);
   return {
     serial: c.serial,
+    certId: c.certId ?? null,
     subject: c.subject,
     enrollmentId: c.enrollmentId ?? null,
+    renewalOf: c.renewalOf ?? null,
     boundEnrollmentId: boundEnrollmentId ?? null,
     notBefore: new Date(cert.validFrom).toISOString(),
     notAfter: new Date(cert.validTo).toISOString(),

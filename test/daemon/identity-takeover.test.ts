@@ -153,7 +153,18 @@ describe('identity takeover (issue 12)', () => {
     const renewed = impostor(a, { certificate, privateKey });
     expectOk(await renewed.idle(), 'Idle with the renewed certificate');
     const identity = await h.api('GET', `/api/v1/enrollments/${a.device.enrollmentId}/identity`);
-    expect(identity.body.serial).toBe(normaliseSerial(certificate.serialNumber));
+    const serial = normaliseSerial(certificate.serialNumber);
+    expect(identity.body.serial).toBe(serial);
+    const record = await h.api('GET', `/api/v1/certificates/${serial}`);
+    expect(record.body).toMatchObject({
+      renewalOf: a.serial,
+      boundEnrollmentId: a.device.enrollmentId,
+      certId: expect.stringMatching(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      ),
+    });
+    // The id is in the certificate itself, as a urn:uuid subjectAltName.
+    expect(certificate.subjectAltName).toBe(`URI:urn:uuid:${String(record.body.certId)}`);
     const old = await a.device.idle();
     expect(old.status).toBe(400);
     expect(codeOf(old)).toBe('ERR_CERT_BINDING');
