@@ -35,9 +35,9 @@ export type {
 export { createMultiTopicPushProvider } from './push/multi.js';
 export type { TopicPushProvider } from './push/multi.js';
 export * from './crypto/index.js';
-export { verifyMdmSignature } from './identity/mdm-signature.js';
+export { checkMdmSignature, verifyMdmSignature } from './identity/mdm-signature.js';
 export type { MdmSignatureOptions } from './identity/mdm-signature.js';
-export { decodeCheckin, isDict } from './protocol/checkin.js';
+export { CHECKIN_LIMITS, decodeCheckin, isDict } from './protocol/checkin.js';
 export type {
   AuthenticateMessage,
   CheckinBase,
@@ -47,12 +47,13 @@ export type {
   DecodedCheckin,
   GetBootstrapTokenMessage,
   GetTokenMessage,
+  MessageLimits,
   SetBootstrapTokenMessage,
   TokenUpdateMessage,
   UnknownCheckinMessage,
   UserAuthenticateMessage,
 } from './protocol/checkin.js';
-export { decodeReport, encodeCommand } from './protocol/command.js';
+export { REPORT_LIMITS, decodeReport, encodeCommand } from './protocol/command.js';
 export type {
   CommandPayload,
   CommandReport,
@@ -140,6 +141,7 @@ export {
   errorResponse,
 } from './service/handler.js';
 export type {
+  MdmDecoders,
   MdmHandler,
   MdmHandlerOptions,
   MdmHttpRequest,
@@ -147,6 +149,7 @@ export type {
 } from './service/handler.js';
 export { extractDeviceCertificate, parseCertificateHeader } from './identity/device-identity.js';
 export type { DeviceIdentityOptions, IdentitySource } from './identity/device-identity.js';
+export type { DeviceTrust } from './identity/device-trust.js';
 export {
   SIGNATURE_HEADER,
   createOutboxWorker,
