@@ -61,8 +61,52 @@ async function binaryPair(label: string, file: string): Promise<void> {
   ]);
 }
 
+/** Decodes `input`, which must be refused; the time is what a refusal costs. */
+function refuse(input: string): void {
+  try {
+    decodePlist(input);
+  } catch {
+    return;
+  }
+  throw new Error('a hostile input was accepted');
+}
+
+/**
+ * What refusing hostile input costs, next to decoding a TokenUpdate: the timings behind the CPU
+ * bounds of test/protocol/plist-hostile.test.ts (tests bound CPU time; timings live here).
+ */
+async function hostile(): Promise<void> {
+  const bytes = fixture('checkin-tokenupdate-ios.plist');
+  const entities = Array.from(
+    { length: 9 },
+    (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`,
+  ).join('');
+  const inputs: [string, string][] = [
+    [
+      'billion laughs',
+      `<!DOCTYPE plist [<!ENTITY lol "lol">${entities}]><plist><string>&lol9;</string></plist>`,
+    ],
+    ['10,000-deep arrays', `<plist>${'<array>'.repeat(10_000)}`],
+    ['1 MB string never closed', `<plist><string>${'a'.repeat(1 << 20)}`],
+    ['1,100,000 tiny values', `<plist><array>${'<true/>'.repeat(1_100_000)}</array></plist>`],
+  ];
+  const rows = [];
+  for (const [label, input] of inputs)
+    rows.push({
+      rate: await measure(`refuse ${label}`, () => {
+        refuse(input);
+      }),
+    });
+  report(
+    'hostile XML: refusals against one TokenUpdate decode',
+    await measure('decodePlist TokenUpdate', () => decodePlist(bytes)),
+    rows,
+  );
+}
+
 /** Prints the plist tables (`npm run bench -- plist`). */
 export default async function run(): Promise<void> {
+  await hostile();
   await xmlPair('TokenUpdate', 'checkin-tokenupdate-ios.plist');
   await xmlPair('Authenticate', 'checkin-authenticate-ios.plist');
   await xmlPair('DeviceInformation', 'report-deviceinformation.plist');

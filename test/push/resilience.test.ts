@@ -147,21 +147,32 @@ describe('APNs provider: connection trouble', () => {
     const url = mock.url;
     await mock.close();
     const { createApnsPushProvider } = await import('../../src/push/apns/provider.js');
+    // "Fast" by counts, not by the clock: one backoff sleep between the two attempts, no longer
+    // than backoff.maxMs, and no waiting on a timeout (an hour here: waiting on it would run into
+    // the test's own timeout instead of passing slowly).
+    const slept: number[] = [];
     const provider = createApnsPushProvider(
-      { certificate: h.certificate },
+      {
+        certificate: h.certificate,
+        sleep: (ms) => {
+          slept.push(ms);
+          return Promise.resolve();
+        },
+      },
       {
         url,
         ca: h.pki.ca.certPem,
         maxAttempts: 2,
         backoff: { baseMs: 1, maxMs: 2 },
+        requestTimeoutMs: 3_600_000,
         expiryCheckIntervalMs: 0,
       },
     );
-    const started = Date.now();
     const [r] = await provider.push(targets(h.topic, 1));
     await provider.close();
     expect(r).toMatchObject({ outcome: 'failed', reason: 'ConnectionError' });
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeLessThanOrEqual(2);
   });
 
   test('ok/the circuit opens after repeated failures, fails fast, then closes after the cooldown', async () => {
