@@ -1,8 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { orchard } from '../support/cli.js';
+
+// Cases start `node` with tsx one after another; with a second suite on the two cores, one such
+// case took over 30 s (the default), though it does little work. A hang still fails.
+jest.setTimeout(120_000);
 
 let dir = '';
 beforeAll(() => {
