@@ -1,5 +1,5 @@
 /**
- * Reading the CSR of a PKCSReq when its key is already known: the request must be signed with
+ * Reading the CSR of a PKCSReq when its key is already known: most clients sign the request with
  * the CSR's own key, so when the SubjectPublicKeyInfo bytes equal the signer's, the signer's
  * decoded key is reused instead of decoding the same key again (OpenSSL 3 key decoding costs as
  * much as the rest of the request parsing). Anything unusual falls back to the crypto core.

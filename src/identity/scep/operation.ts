@@ -20,7 +20,6 @@ import { decryptDesEnvelope } from './envelope-des.js';
 import { readCsr, type KnownKey } from './csr-read.js';
 import { envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
 import { certsOnly, readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
-import { spkiOfCsr } from '../ca/spki.js';
 import type { PendingRequests } from './pending.js';
 
 /** What {@link processPkiOperation} needs. */
@@ -210,8 +209,10 @@ async function handleRequest(ctx: OperationContext, msg: PkiMessage): Promise<Ou
       throw new Refusal('badRequest', 'a renewal must keep the subject of the certificate');
     return { status: 'SUCCESS', content: await issue(ctx, d, target) };
   }
-  if (!signer.spki.equals(spkiOfCsr(d.csr.der)))
-    throw new Refusal('badMessageCheck', 'PKCSReq must be signed with the key of the CSR');
+  // RFC 8894 section 2.3 only says a PKCSReq SHOULD be signed with the CSR's key; mdmb signs
+  // with a throwaway key. Accepting that grants nothing new: the challenge authorises issuance
+  // and the CSR's own signature (checked in csrOf) proves possession of the certified key, so
+  // the signer only receives the reply, which is encrypted to it. Renewal stays bound above.
   return settle(ctx, d, 'PKCSReq');
 }
 

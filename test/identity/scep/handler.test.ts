@@ -139,11 +139,6 @@ describe('PKIOperation failures carry the right failInfo', () => {
       'badTime',
     ],
     [
-      'fail/badMessageCheck: signed by a key other than the CSR key',
-      { challenge: SECRET, signerKey: clientKey('rsa-2048', 1) },
-      'badMessageCheck',
-    ],
-    [
       'fail/badCertId: CertPoll for an unknown transaction',
       { messageType: 'CertPoll' as const },
       'badCertId',
