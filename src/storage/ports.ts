@@ -150,6 +150,28 @@ export interface QueuedCommand {
   body: Uint8Array;
 }
 
+/**
+ * What became of a push to one enrollment: APNs `accepted` it, it `failed` (APNs refused it or
+ * APNs could not be reached), it was `deferred` (circuit open, queue full, shutting down), or the
+ * enrollment has `no-token` to push to (no TokenUpdate yet, or the token was unregistered).
+ */
+export type EnrollmentPushOutcome = 'accepted' | 'failed' | 'deferred' | 'no-token';
+
+/** The latest push for one target of a command. */
+export interface PushOutcomeRecord {
+  outcome: EnrollmentPushOutcome;
+  /** APNs `reason` (e.g. `BadDeviceToken`), a transport error (`ECONNREFUSED`) or ours (`CircuitOpen`). */
+  reason?: string;
+  /** The `apns-id` APNs answered with. */
+  apnsId?: string;
+  at: Date;
+}
+
+/** A push outcome to record for one enrollment (see {@link CommandQueue.recordPushOutcomes}). */
+export interface TargetPushOutcome extends PushOutcomeRecord {
+  enrollmentId: string;
+}
+
 /** One enrollment's view of a command. */
 export interface CommandTarget {
   enrollmentId: string;
@@ -157,6 +179,8 @@ export interface CommandTarget {
   /** The raw report plist of the last result, when one was stored. */
   result?: Uint8Array;
   updatedAt: Date;
+  /** The latest push sent for this command to this enrollment, absent when none was recorded. */
+  lastPush?: PushOutcomeRecord;
 }
 
 /** A stored command with every target's status. */
@@ -213,6 +237,11 @@ export interface CommandQueue {
     enrollmentId: string,
     options: PageOptions & { status?: CommandStatus },
   ): Promise<Page<EnrollmentCommand>>;
+  /**
+   * Records the latest push outcome on those targets of the command that exist (others are
+   * ignored), without touching their status or `updatedAt`; resolves how many were recorded.
+   */
+  recordPushOutcomes(uuid: string, outcomes: readonly TargetPushOutcome[]): Promise<number>;
   /** Marks pending targets of commands past `expiresAt` as `expired`; resolves the count. */
   expireCommands(now: Date): Promise<number>;
   /**

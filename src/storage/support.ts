@@ -9,6 +9,7 @@ import type {
   NewCommand,
   PageOptions,
   RetentionOptions,
+  TargetPushOutcome,
 } from './ports.js';
 import { FINISHED_STATUSES } from './ports.js';
 
@@ -45,6 +46,19 @@ export function checkNewCommand(command: NewCommand, ids: readonly string[]): vo
   if (command.expiresAt !== undefined) checkDate(command.expiresAt, 'expiresAt');
   if (ids.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
   for (const id of ids) checkId(id, 'enrollment id');
+}
+
+const PUSH_OUTCOMES: readonly string[] = ['accepted', 'failed', 'deferred', 'no-token'];
+
+/** Checks the arguments of `recordPushOutcomes` (both adapters); throws `TypeError` on misuse. */
+export function checkPushOutcomes(uuid: string, outcomes: readonly TargetPushOutcome[]): void {
+  checkId(uuid, 'command uuid');
+  for (const o of outcomes) {
+    checkId(o.enrollmentId, 'enrollment id');
+    if (!PUSH_OUTCOMES.includes(o.outcome))
+      throw new TypeError(`push outcome must be one of ${PUSH_OUTCOMES.join(', ')}`);
+    checkDate(o.at, 'at');
+  }
 }
 
 /** True when the status is final (the command is never offered again). */

@@ -6,12 +6,15 @@ import type {
   EnrollmentCommand,
   NewCommand,
   Page,
+  PushOutcomeRecord,
   QueuedCommand,
+  TargetPushOutcome,
 } from '../ports.js';
 import {
   checkDate,
   checkNewCommand,
   checkPage,
+  checkPushOutcomes,
   copyBytes,
   decodeCursor,
   encodeCursor,
@@ -33,7 +36,33 @@ function viewTarget(target: TargetState): CommandTarget {
     updatedAt: new Date(target.updatedAt.getTime()),
   };
   if (target.result !== undefined) view.result = copyBytes(target.result);
+  if (target.lastPush !== undefined) view.lastPush = copyPush(target.lastPush);
   return view;
+}
+
+function copyPush(push: PushOutcomeRecord): PushOutcomeRecord {
+  const copy: PushOutcomeRecord = { outcome: push.outcome, at: new Date(push.at.getTime()) };
+  if (push.reason !== undefined) copy.reason = push.reason;
+  if (push.apnsId !== undefined) copy.apnsId = push.apnsId;
+  return copy;
+}
+
+function recordPushOutcomes(
+  state: MemoryState,
+  uuid: string,
+  outcomes: readonly TargetPushOutcome[],
+): number {
+  checkPushOutcomes(uuid, outcomes);
+  const command = state.commands.get(uuid);
+  if (command === undefined) return 0;
+  let count = 0;
+  for (const outcome of outcomes) {
+    const target = command.targets.get(outcome.enrollmentId);
+    if (target === undefined) continue;
+    target.lastPush = copyPush(outcome);
+    count += 1;
+  }
+  return count;
 }
 
 function isExpired(command: StoredCommand, now: Date): boolean {
@@ -195,6 +224,8 @@ export function memoryCommands(state: MemoryState): CommandQueue {
       }),
     findCommand: (uuid) => op(state, () => findCommand(state, uuid)),
     listForEnrollment: (id, options) => op(state, () => listForEnrollment(state, id, options)),
+    recordPushOutcomes: (uuid, outcomes) =>
+      op(state, () => recordPushOutcomes(state, uuid, outcomes)),
     expireCommands: (now) => op(state, () => expireCommands(state, now)),
     purgeFinished: (olderThan) => op(state, () => purgeFinished(state, olderThan)),
   };

@@ -5,6 +5,7 @@ import type {
   EnrollmentRecord,
   OutboxEntry,
   PushInfo,
+  PushOutcomeRecord,
 } from '../ports.js';
 import { closedError } from '../support.js';
 
@@ -17,6 +18,7 @@ export interface TargetState {
   status: CommandStatus;
   result?: Uint8Array;
   updatedAt: Date;
+  lastPush?: PushOutcomeRecord;
 }
 
 /** A command stored once with its targets. */

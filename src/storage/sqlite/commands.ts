@@ -6,14 +6,17 @@ import type {
   CommandStatus,
   CommandTarget,
   EnrollmentCommand,
+  EnrollmentPushOutcome,
   NewCommand,
   Page,
   QueuedCommand,
+  TargetPushOutcome,
 } from '../ports.js';
 import {
   checkDate,
   checkNewCommand,
   checkPage,
+  checkPushOutcomes,
   decodeCursor,
   encodeCursor,
   isFinished,
@@ -30,6 +33,10 @@ interface TargetRow {
   status: CommandStatus;
   result: Uint8Array | null;
   updated_at: number;
+  push_outcome: EnrollmentPushOutcome | null;
+  push_reason: string | null;
+  push_apns_id: string | null;
+  push_at: number | null;
 }
 
 /** Pending rows read per round of {@link nextCommand}. */
@@ -45,7 +52,40 @@ function toTarget(ctx: SqliteContext, row: TargetRow): CommandTarget {
     const owner = resultOwner(row.command_uuid, row.enrollment_id);
     target.result = fromStore(ctx, 'command-result', owner, row.result);
   }
+  if (row.push_outcome !== null && row.push_at !== null) {
+    target.lastPush = { outcome: row.push_outcome, at: date(row.push_at) };
+    if (row.push_reason !== null) target.lastPush.reason = row.push_reason;
+    if (row.push_apns_id !== null) target.lastPush.apnsId = row.push_apns_id;
+  }
   return target;
+}
+
+function recordPushOutcomes(
+  ctx: SqliteContext,
+  uuid: string,
+  outcomes: readonly TargetPushOutcome[],
+): number {
+  checkPushOutcomes(uuid, outcomes);
+  const update = stmt(
+    ctx,
+    `UPDATE command_targets SET push_outcome = ?, push_reason = ?, push_apns_id = ?, push_at = ?
+     WHERE command_uuid = ? AND enrollment_id = ?`,
+  );
+  return writeTx(ctx, () => {
+    let count = 0;
+    for (const o of outcomes) {
+      const at = o.at.getTime();
+      count += update.run(
+        o.outcome,
+        o.reason ?? null,
+        o.apnsId ?? null,
+        at,
+        uuid,
+        o.enrollmentId,
+      ).changes;
+    }
+    return count;
+  });
 }
 
 function enqueue(ctx: SqliteContext, command: NewCommand, ids: readonly string[]): void {
@@ -272,6 +312,7 @@ export function sqliteCommands(ctx: SqliteContext): CommandQueue {
       }),
     findCommand: (uuid) => op(ctx, () => findCommand(ctx, uuid)),
     listForEnrollment: (id, options) => op(ctx, () => listForEnrollment(ctx, id, options)),
+    recordPushOutcomes: (uuid, outcomes) => op(ctx, () => recordPushOutcomes(ctx, uuid, outcomes)),
     expireCommands: (now) => op(ctx, () => expireCommands(ctx, now)),
     purgeFinished: (olderThan) => purgeFinished(ctx, olderThan),
   };

@@ -120,6 +120,18 @@ ALTER TABLE cert_bindings ADD COLUMN renewal_requested_at INTEGER;
 CREATE INDEX cert_bindings_not_after ON cert_bindings (not_after) WHERE ended_at IS NULL;
 `,
   },
+  {
+    version: 3,
+    name: 'push outcome per command target',
+    // The latest push for each target: accepted, failed, deferred or no-token, with APNs's reason
+    // or the transport error, the apns-id, and when it was recorded.
+    sql: `
+ALTER TABLE command_targets ADD COLUMN push_outcome TEXT;
+ALTER TABLE command_targets ADD COLUMN push_reason TEXT;
+ALTER TABLE command_targets ADD COLUMN push_apns_id TEXT;
+ALTER TABLE command_targets ADD COLUMN push_at INTEGER;
+`,
+  },
 ];
 
 /** SQL fragment: the pending statuses, matching the partial index. */
