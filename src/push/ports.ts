@@ -41,6 +41,8 @@ export interface PushResult {
   reason?: string;
   /** The `apns-id` of the push, absent when it was never sent. */
   apnsId?: string;
+  /** The transport error code behind a `ConnectionError` (e.g. `ECONNREFUSED`, `ETIMEDOUT`). */
+  errorCode?: string;
 }
 
 /** Wakes devices. Implementations never throw for a per-target problem: it is in the result. */

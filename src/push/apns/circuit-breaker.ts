@@ -1,6 +1,7 @@
 /**
  * A circuit breaker over APNs failures (5xx, 429, 403 certificate errors, timeouts, lost
- * connections). After `threshold` consecutive failures it opens: pushes fail fast for
+ * connections). After `threshold` consecutive failures it opens, and sooner, after
+ * `connectThreshold` failures to connect at all since the last success: pushes fail fast for
  * `cooldownMs`, then one probe is let through (half-open); its success closes the circuit,
  * its failure opens it again.
  */
@@ -11,6 +12,11 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 /** Options of {@link createCircuitBreaker}. */
 export interface CircuitBreakerOptions {
   threshold: number;
+  /**
+   * Failures to connect (refused, DNS, TLS handshake, connect timeout) since the last success
+   * that open the circuit; default `threshold`. APNs being unreachable is fleet-wide by nature.
+   */
+  connectThreshold?: number;
   cooldownMs: number;
   now: () => number;
   /** Called on every change of state. */
@@ -23,7 +29,8 @@ export interface CircuitBreaker {
   /** Whether an attempt may be made now. */
   allow(): boolean;
   success(): void;
-  failure(): void;
+  /** Counts a failure; `connect` when no connection to APNs could be established. */
+  failure(kind?: 'connect'): void;
   /** The attempt ended without a verdict (e.g. a refused stream). */
   cancel(): void;
 }
@@ -31,8 +38,11 @@ export interface CircuitBreaker {
 /** Creates a closed breaker. Throws `TypeError` on a threshold below 1. */
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
   if (!(options.threshold >= 1)) throw new TypeError('threshold must be >= 1');
+  const connectThreshold = options.connectThreshold ?? options.threshold;
+  if (!(connectThreshold >= 1)) throw new TypeError('connectThreshold must be >= 1');
   let state: CircuitState = 'closed';
   let failures = 0;
+  let connectFailures = 0;
   let openedAt = 0;
   let probing = false;
   const set = (next: CircuitState): void => {
@@ -57,12 +67,18 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     },
     success() {
       failures = 0;
+      connectFailures = 0;
       probing = false;
       set('closed');
     },
-    failure() {
+    failure(kind) {
       failures++;
-      if (state === 'half-open' || failures >= options.threshold) {
+      if (kind === 'connect') connectFailures++;
+      if (
+        state === 'half-open' ||
+        failures >= options.threshold ||
+        connectFailures >= connectThreshold
+      ) {
         probing = false;
         openedAt = options.now();
         set('open');

@@ -20,7 +20,7 @@ export interface ApnsClientOptions {
   /** Attempts per push, the first included. */
   maxAttempts: number;
   backoff: BackoffOptions;
-  breaker: { threshold: number; cooldownMs: number };
+  breaker: { threshold: number; cooldownMs: number; connectThreshold?: number };
   now: () => number;
   random: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -33,6 +33,8 @@ export interface SendResult {
   status?: number;
   reason?: string;
   apnsId?: string;
+  /** Transport error code behind a `ConnectionError` (e.g. `ECONNREFUSED`). */
+  errorCode?: string;
 }
 
 /** Sends pushes with one certificate; the certificate can be swapped while pushes run. */
@@ -83,6 +85,9 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
   const breaker: CircuitBreaker = createCircuitBreaker({
     threshold: options.breaker.threshold,
     cooldownMs: options.breaker.cooldownMs,
+    ...(options.breaker.connectThreshold === undefined
+      ? {}
+      : { connectThreshold: options.breaker.connectThreshold }),
     now: options.now,
     ...(options.onCircuit ? { onChange: options.onCircuit } : {}),
   });
@@ -124,8 +129,9 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
     let last: SendResult = { outcome: 'failed' };
     for (;;) {
       if (closed) return { outcome: 'failed', reason: 'Closed' };
+      // Once this push has failed for real, that failure is its result, not the circuit it opened.
       if (pending === undefined && !breaker.allow())
-        return { ...last, outcome: 'failed', reason: 'CircuitOpen' };
+        return failures > 0 ? last : { outcome: 'failed', reason: 'CircuitOpen' };
       const result = pending ?? (await attempt(spec));
       pending = undefined;
       if (result.kind === 'unprocessed' && ++unprocessed <= MAX_UNPROCESSED) {
@@ -142,11 +148,12 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
         last = { outcome: 'failed', status: result.status, reason: result.reason ?? 'ServerError' };
       } else {
         last = { outcome: 'failed', reason: result.kind === 'error' ? result.reason : 'Refused' };
+        if (result.kind === 'error' && result.code !== undefined) last.errorCode = result.code;
       }
       if (result.kind === 'error' && counted.has(result.source)) breaker.cancel();
       else {
         if (result.kind === 'error') counted.add(result.source);
-        breaker.failure();
+        breaker.failure(result.kind === 'error' && result.connect === true ? 'connect' : undefined);
       }
       if (++failures >= options.maxAttempts) return last;
       await options.sleep(backoffDelay(failures, options.backoff, options.random));

@@ -33,6 +33,10 @@ export type AttemptResult =
       reason: 'Timeout' | 'ConnectionError';
       maybeProcessed: boolean;
       source: object;
+      /** The transport error code behind a `ConnectionError` (e.g. `ECONNREFUSED`), when known. */
+      code?: string;
+      /** No connection to APNs could be established (refused, DNS, TLS handshake, connect timeout). */
+      connect?: boolean;
     };
 
 /** A request waiting for a stream; `done` is called exactly once. */
@@ -105,6 +109,8 @@ export interface ConnectionHooks {
 export interface ApnsConnection {
   readonly state: 'connecting' | 'ready' | 'closing' | 'closed';
   readonly openedAt: number;
+  /** Code of the error that ended the connection (e.g. `ECONNREFUSED`), when one did. */
+  readonly errorCode: string | undefined;
   /** Streams that may be opened now. */
   free(): number;
   readonly active: number;
@@ -113,7 +119,8 @@ export interface ApnsConnection {
   sweep(now: number): void;
   /** Stops taking streams and closes once in-flight ones are answered. */
   close(): void;
-  destroy(): void;
+  /** Drops the connection at once; `code` (e.g. `ETIMEDOUT`) is what its requests report. */
+  destroy(code?: string): void;
 }
 
 const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM;
@@ -131,6 +138,12 @@ function headersOf(spec: ApnsRequestSpec): http2.OutgoingHttpHeaders {
   };
   if (spec.apnsId !== undefined) headers['apns-id'] = spec.apnsId;
   return headers;
+}
+
+/** A transport error code fit for results, logs and metric labels, or `undefined`. */
+export function errorCodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : undefined;
 }
 
 function reasonOf(body: Buffer[] | undefined): string | undefined {
@@ -161,6 +174,7 @@ export function openConnection(
   let limit = 0;
   let goawayLast = Number.POSITIVE_INFINITY;
   let everReady = false;
+  let errorCode: string | undefined;
 
   const stopTaking = (): void => {
     if (state === 'ready' || state === 'connecting') {
@@ -185,7 +199,10 @@ export function openConnection(
       };
     else if (stream.rstCode === REFUSED || stream.id === undefined || stream.id > goawayLast)
       result = { kind: 'unprocessed' };
-    else result = { kind: 'error', reason: 'ConnectionError', maybeProcessed: true, source: conn };
+    else {
+      result = { kind: 'error', reason: 'ConnectionError', maybeProcessed: true, source: conn };
+      if (errorCode !== undefined) result.code = errorCode;
+    }
     fl.req.done(result);
     if (state === 'ready') hooks.onCapacity();
   };
@@ -200,7 +217,8 @@ export function openConnection(
     goawayLast = lastStreamID;
     stopTaking();
   });
-  session.on('error', () => {
+  session.on('error', (error: unknown) => {
+    errorCode ??= errorCodeOf(error);
     stopTaking();
   });
   session.on('close', () => {
@@ -215,6 +233,9 @@ export function openConnection(
       return state;
     },
     openedAt: now(),
+    get errorCode() {
+      return errorCode;
+    },
     get active() {
       return inflight.size;
     },
@@ -258,7 +279,8 @@ export function openConnection(
       stopTaking();
       if (!session.closed) session.close();
     },
-    destroy() {
+    destroy(code) {
+      errorCode ??= code;
       stopTaking();
       session.destroy();
     },

@@ -26,8 +26,12 @@ export interface ApnsProviderOptions {
   maxAttempts?: number;
   /** Retry backoff (default 250 ms doubling up to 30 s, equal jitter). */
   backoff?: BackoffOptions;
-  /** Consecutive failures that open the circuit, and how long it stays open (default 10, 30 s). */
-  breaker?: { threshold: number; cooldownMs: number };
+  /**
+   * Consecutive failures that open the circuit, and how long it stays open (default 10, 30 s);
+   * `connectThreshold` failures to reach APNs at all since the last success open it sooner
+   * (default 3, so one push's retries against an unreachable APNs open it).
+   */
+  breaker?: { threshold: number; cooldownMs: number; connectThreshold?: number };
   /** Pushes to the same token within this window are coalesced (default 2,000 ms; 0 only shares in-flight pushes). */
   coalesceWindowMs?: number;
   /** Most pushes in progress at once over all `push()` calls (default 10,000). */
@@ -78,6 +82,7 @@ export function resolveProviderOptions(o: ApnsProviderOptions): ResolvedProvider
     breaker: {
       threshold: positive('breaker.threshold', breaker.threshold),
       cooldownMs: positive('breaker.cooldownMs', breaker.cooldownMs, 0),
+      connectThreshold: positive('breaker.connectThreshold', breaker.connectThreshold ?? 3),
     },
     coalesceWindowMs: positive('coalesceWindowMs', o.coalesceWindowMs ?? 2_000, 0),
     maxPending: positive('maxPending', o.maxPending ?? 10_000),

@@ -51,12 +51,21 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
   timer.unref();
 
   const queued = (): number => queue.length - head;
-  const failQueued = (source: object): void => {
+  /** Fails every queued request: no connection to APNs could be established. */
+  const failQueued = (conn: ApnsConnection): void => {
     const waiting = queue.slice(head);
     queue = [];
     head = 0;
+    const code = conn.errorCode;
     for (const req of waiting)
-      req.done({ kind: 'error', reason: 'ConnectionError', maybeProcessed: false, source });
+      req.done({
+        kind: 'error',
+        reason: 'ConnectionError',
+        maybeProcessed: false,
+        source: conn,
+        connect: true,
+        ...(code === undefined ? {} : { code }),
+      });
   };
   const hooks = {
     onCapacity: () => {
@@ -113,15 +122,17 @@ export function createConnectionPool(options: PoolOptions): ConnectionPool {
     const at = now();
     for (const conn of conns) {
       conn.sweep(at);
-      if (conn.state === 'connecting' && at - conn.openedAt > timeoutMs) conn.destroy();
+      if (conn.state === 'connecting' && at - conn.openedAt > timeoutMs) conn.destroy('ETIMEDOUT');
     }
     if (queued() === 0 || (queue[head]?.deadline ?? Infinity) > at) return;
     const keep: PendingRequest[] = [];
     const source = {};
+    // Waiting in the queue with no ready connection means APNs could not be reached at all.
+    const connect = !conns.some((c) => c.state === 'ready');
     for (let k = head; k < queue.length; k++) {
       const req = queue[k] as PendingRequest;
       if (req.deadline > at) keep.push(req);
-      else req.done({ kind: 'error', reason: 'Timeout', maybeProcessed: false, source });
+      else req.done({ kind: 'error', reason: 'Timeout', maybeProcessed: false, source, connect });
     }
     queue = keep;
     head = 0;

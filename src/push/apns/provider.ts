@@ -75,6 +75,7 @@ function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushRe
   if (r.status !== undefined) result.status = r.status;
   if (r.reason !== undefined) result.reason = r.reason;
   if (r.apnsId !== undefined) result.apnsId = r.apnsId;
+  if (r.errorCode !== undefined) result.errorCode = r.errorCode;
   return result;
 }
 
