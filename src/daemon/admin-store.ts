@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS orchard_admin_audit (
 CREATE TABLE IF NOT EXISTS orchard_admin_enrollment_tokens (
   id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, single_use INTEGER NOT NULL,
   uses INTEGER NOT NULL DEFAULT 0, expires_at INTEGER, user_name TEXT,
-  created_at INTEGER NOT NULL, revoked_at INTEGER);
+  created_at INTEGER NOT NULL, revoked_at INTEGER, enrollments INTEGER NOT NULL DEFAULT 0);
 `;
 
 interface KeyRow {

@@ -96,7 +96,10 @@ export function apiKeyView(k: ApiKeyRecord): Record<string, unknown> {
   };
 }
 
-/** An enrollment token without its secret. */
+/**
+ * An enrollment token without its secret: `uses` counts profile downloads, `enrollments` the
+ * certificates issued against its challenges (a single-use link is spent at one).
+ */
 export function tokenView(t: EnrollmentTokenRecord): Record<string, unknown> {
   return {
     id: t.id,
@@ -108,3 +111,4 @@ export function tokenView(t: EnrollmentTokenRecord): Record<string, unknown> {
     revokedAt: iso(t.revokedAt),
   };
 }
+    enrollments: t.enrollments,

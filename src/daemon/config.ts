@@ -85,6 +85,12 @@ export const FLAGS: readonly FlagSpec[] = [
 /** Environment variable of a flag: `data-dir` → `ORCHARD_DATA_DIR`. */
 export function envName(flag: string): string {
   return `ORCHARD_${flag.toUpperCase().replace(/-/g, '_')}`;
+  {
+    name: 'enrollment-challenge-ttl',
+    arg: 'DURATION',
+    description:
+      'lifetime of the SCEP challenge from a link that never expires (default 7d; others: the link)',
+  },
 }
 
 /** Where the push certificate comes from. */

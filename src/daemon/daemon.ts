@@ -13,7 +13,12 @@ import { createApiKey, ensureApiKey } from './api-keys.js';
 import type { DaemonConfig } from './config.js';
 import { prepareDataDirectory } from './data-dir.js';
 import { guardConnections } from './connections.js';
-import { createEnrollmentService } from './enrollment.js';
+import {
+  createEnrollmentService,
+  PUSH_CERTIFICATE_HELP,
+  PUSH_CERTIFICATE_STEPS,
+  PUSH_TOPIC_META,
+} from './enrollment.js';
 import { createHealth, enrollmentCounter } from './health.js';
 import { createMetrics } from './metrics.js';
 import { createDaemonLimits } from './rate-limit.js';
@@ -91,6 +96,21 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** The push certificate steps, one per line, for stderr. */
+function pushHelp(): string {
+  return PUSH_CERTIFICATE_STEPS.map((line) => `  ${line}\n`).join('');
+}
+
+/**
+ * What the first start prints once: the generated API key, and the enrollment URL only when a
+ * push certificate is configured (`link`); otherwise how to get one, never a link that would fail.
+ */
+function firstStartBanner(apiKey: string, link: string | undefined): string {
+  const enroll =
+    link === undefined ? pushHelp() : `  Enrollment URL (single use, 7 days): ${link}\n`;
+  return `\nOrchard first start.\n  Admin API key (shown once, stored hashed): ${apiKey}\n${enroll}\n`;
+}
+
 function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -124,17 +144,18 @@ export async function startDaemon(
   );
   await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
-  const services = await openServices(config, logger.child({ component: 'mdm' }), metrics);
-  let publicUrl = config.publicUrl ?? '';
   const clock = options.clock ?? (() => new Date());
+  const services = await openServices(config, logger.child({ component: 'mdm' }), metrics, clock);
+  let publicUrl = config.publicUrl ?? '';
   const enrollment = createEnrollmentService({
     admin: services.admin,
-    issueChallenge: (boundTo) => services.issueChallenge(boundTo),
+    issueChallenge: (boundTo, ttl) => services.issueChallenge(boundTo, ttl),
     ca: services.pki.ca.certificate,
     signing: services.pki.signing,
     topic: () => services.push?.topic,
     publicUrl: () => publicUrl,
     clock,
+    challengeTtlSeconds: config.enrollmentChallengeTtlMs / 1000,
   });
   const identity = createIdentityRenewal(
     {
@@ -194,14 +215,13 @@ export async function startDaemon(
       { publicUrl },
       'the public URL is plain http: devices require https, so enrollment profiles will not validate on a device; serve TLS or put a TLS proxy in front and set --public-url https://...',
     );
-  if (!services.push)
-    logger.warn({}, 'no push certificate: pushes are disabled and enrollment links answer 503');
+  // `orchard enroll create` reads this: it prints no link the daemon would refuse.
+  services.admin.setMeta(PUSH_TOPIC_META, services.push?.topic ?? '');
+  if (!services.push) logger.warn({}, `no push certificate: ${PUSH_CERTIFICATE_HELP}`);
   if (generatedApiKey !== undefined) {
-    const link = enrollment.createToken({ singleUse: true }).url;
-    print(
-      `\nOrchard first start.\n  Admin API key (shown once, stored hashed): ${generatedApiKey}\n  Enrollment URL (single use, 7 days): ${link}\n\n`,
-    );
-  }
+    const link = services.push ? enrollment.createToken({ singleUse: true }).url : undefined;
+    print(firstStartBanner(generatedApiKey, link));
+  } else if (!services.push) print(`\n${pushHelp()}\n`);
   logger.info({ url, publicUrl, push: services.push !== undefined }, 'listening');
   let closing: Promise<void> | undefined;
   return {

@@ -221,7 +221,7 @@ export function createDaemonListener(
   const mdm = createNodeListener(deps.services.service, {
     logger: deps.logger,
     // Signature and chain are checked on the raw body, before it is decoded; withCertAuth binds.
-    trust: { roots: [ca.certificate], intermediates: ca.intermediates },
+    trust: { roots: [ca.certificate], intermediates: ca.intermediates, clock: deps.services.clock },
     ...(deps.certHeader === undefined ? {} : { identity: { certHeader: deps.certHeader } }),
     trustedProxies,
   });

@@ -28,6 +28,7 @@ import {
 import { openSqliteCaStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
 import { openAdminStore, type AdminStore } from './admin-store.js';
 import type { DaemonConfig } from './config.js';
+import { withEnrollmentLinks } from './enrollment.js';
 import type { DaemonMetrics } from './metrics.js';
 import { openDaemonPki, type DaemonPki } from './pki.js';
 import { openPush, type PushReloadState } from './push.js';
@@ -46,6 +47,8 @@ export interface DaemonServices {
   scep: ScepHandler;
   /** Mints a one-time SCEP challenge bound to `boundTo`, valid one hour or `ttlSeconds`. */
   issueChallenge(boundTo: string, ttlSeconds?: number): Promise<string>;
+  /** The clock every part runs on (the CA, challenges, certificate checks, admin records). */
+  clock: () => Date;
   push: ApnsPushProvider | undefined;
   /** The outcome of the latest push certificate reload (absent without push). */
   pushReload: PushReloadState | undefined;
@@ -132,15 +135,16 @@ function coreOptions(push: ApnsPushProvider | undefined, outbox: boolean): MdmCo
 }
 
 /**
- * Opens every part. Throws ConfigError naming the flag for unusable push files, StorageError
- * when the database cannot be opened, and the CA module's errors for unusable keys.
+ * Opens every part, all on `clock`. Throws ConfigError naming the flag for unusable push files,
+ * StorageError when the database cannot be opened, and the CA module's errors for unusable keys.
  */
 export async function openServices(
   config: DaemonConfig,
   logger: Logger,
   metrics: DaemonMetrics,
+  clock: () => Date = () => new Date(),
 ): Promise<DaemonServices> {
-  const pki = await openDaemonPki(config.dataDir, config.caKeyType);
+  const pki = await openDaemonPki(config.dataDir, config.caKeyType, clock);
   // One secrets key seals every device secret: UnlockTokens (the storage) and escrowed
   // bootstrap tokens (the core).
   const { storage, secrets } = await openSealedStorage(
@@ -149,7 +153,7 @@ export async function openServices(
     logger,
   );
   const caStorage = openSqliteCaStorage({ path: config.databasePath });
-  const admin = openAdminStore(config.databasePath);
+  const admin = openAdminStore(config.databasePath, clock);
   const daemonPush = await openPush(config, { storage, admin, logger }).catch(
     async (error: unknown) => {
       await storage.close();
@@ -164,6 +168,7 @@ export async function openServices(
       storage,
       logger,
       bootstrapSealer: sealerFor(secrets.keyring, 'bootstrap-token'),
+      clock,
       ...(push ? { push: pushFunction(push, metrics) } : {}),
     },
     coreOptions(push, config.webhook !== undefined),
@@ -181,7 +186,7 @@ export async function openServices(
       webhooks.wake();
     });
   }
-  const ca = createCa({ material: pki.ca, store: caStorage.certificates });
+  const ca = createCa({ material: pki.ca, store: caStorage.certificates, clock });
   // The CA answers isRevoked(serial): a certificate revoked through the admin API is refused
   // (400 ERR_DEVICE_CERT_REVOKED, never 401) on the device's next request.
   const service = withCertAuth(core, {
@@ -192,15 +197,22 @@ export async function openServices(
     // The CA's records are what lets a bound enrollment move to a renewed certificate.
     issuance: ca,
     ...bindingObservers(core, admin),
+    clock,
     logger,
   });
-  const oneTime = createOneTimeChallenges({ store: caStorage.challenges }, { ttlSeconds: 3600 });
+  const oneTime = createOneTimeChallenges(
+    { store: caStorage.challenges, clock },
+    { ttlSeconds: 3600 },
+  );
+  // A certificate issued against a link's challenge spends the link (single use: every other
+  // challenge it gave out is refused from then on).
+  const linked = withEnrollmentLinks(oneTime.validator, { admin, clock });
   const validator =
     config.scepChallenge === undefined
-      ? oneTime.validator
-      : anyChallenge(oneTime.validator, staticChallenge(config.scepChallenge));
+      ? linked
+      : anyChallenge(linked, staticChallenge(config.scepChallenge));
   const scep = createScepHandler(
-    { ca, validator, logger },
+    { ca, validator, logger, clock },
     { allowSingleDes: config.scepAllowDes },
   );
   return {
@@ -214,6 +226,7 @@ export async function openServices(
     scep,
     issueChallenge: async (boundTo, ttlSeconds) =>
       (await oneTime.issue(boundTo, ttlSeconds === undefined ? {} : { ttlSeconds })).challenge,
+    clock,
     push,
     pushReload: daemonPush?.reload,
     webhooks,

@@ -13,8 +13,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
 import { commandOf, DeviceEmulator } from '../support/device-emulator.js';
 import { makeLeaf, type TestIdentity } from '../support/pki.js';
@@ -28,13 +30,23 @@ const CLIENTS = 4;
 const OPS_PER_CLIENT = Math.round(25 * SCALE);
 /** The kill comes after at least this many acknowledged writes, so several are in flight. */
 const MIN_KILL = 5;
-const TOPIC = 'com.apple.mgmt.External.crash';
+// Enrollment links are only handed out with a push certificate; APNs itself is unreachable.
+const TOPIC = newTopic();
 
 let d: TestDaemon;
 let ca: TestIdentity;
 
 beforeAll(async () => {
-  d = await spawnDaemon();
+  const push = await issuePushCertificate(await createApnsTestPki(), { topic: TOPIC });
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-crash-push-'));
+  writeFileSync(join(dir, 'push.pem'), push.certPem);
+  writeFileSync(join(dir, 'push.key'), push.keyPem);
+  d = await spawnDaemon({
+    args: [
+      ...['--push-cert', join(dir, 'push.pem'), '--push-key', join(dir, 'push.key')],
+      ...['--apns-url', 'https://127.0.0.1:9'],
+    ],
+  });
   ca = {
     certificate: new X509Certificate(readFileSync(join(d.dataDir, 'ca', 'ca.pem'))),
     privateKey: createPrivateKey(readFileSync(join(d.dataDir, 'ca', 'ca.key'))),

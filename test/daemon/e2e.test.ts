@@ -127,9 +127,13 @@ describe('orchard serve end to end', () => {
     expect(mdm.IdentityCertificateUUID).toBe(scep.PayloadUUID);
     const challenge = (scep.PayloadContent as PlistDict).Challenge as string;
     secrets.push(challenge);
-    expect((await fetch(link.body.url as string)).status).toBe(404);
+    // A single-use link is spent by the enrollment, not by the download.
+    const again = await fetch(link.body.url as string);
+    expect(again.status).toBe(200);
+    await again.arrayBuffer();
 
     const issued = scepEnroll(challenge);
+    expect((await fetch(link.body.url as string)).status).toBe(404);
     expect(issued.certificate.checkIssued(ca)).toBe(true);
     device = new DeviceEmulator({
       baseUrl: daemon.url,

@@ -40,8 +40,21 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Options of {@link startHarness} beyond flags. */
+export interface HarnessOptions {
+  /** The daemon's clock (see `StartOptions.clock`). */
+  clock?: () => Date;
+  /** Configure the push certificate (default true). */
+  push?: boolean;
+  /** Receives what the daemon prints on stderr (the first-start banner, push help). */
+  print?: (text: string) => void;
+}
+
 /** Starts the daemon in this process. */
-export async function startHarness(extra: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  extra: Record<string, string> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-admin-'));
   const pki = await createApnsTestPki();
   const topic = newTopic();
@@ -62,8 +75,9 @@ export async function startHarness(extra: Record<string, string> = {}): Promise<
       dataDir,
       apiKey,
       caKeyType: 'rsa-2048',
-      pushCert: join(dataDir, 'push.pem'),
-      pushKey: join(dataDir, 'push.key'),
+      ...(options.push === false
+        ? {}
+        : { pushCert: join(dataDir, 'push.pem'), pushKey: join(dataDir, 'push.key') }),
       apnsUrl: 'https://127.0.0.1:9',
       logLevel: 'debug',
       // Suites here send many unauthenticated requests; rate-limit.test.ts turns limits on.
@@ -72,7 +86,11 @@ export async function startHarness(extra: Record<string, string> = {}): Promise<
     },
     {},
   );
-  const daemon = await startDaemon(config, { logDestination: sink, print: () => undefined });
+  const daemon = await startDaemon(config, {
+    logDestination: sink,
+    print: options.print ?? (() => undefined),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
   const caIdentity = () => ({
     certificate: new X509Certificate(readFileSync(join(dataDir, 'ca', 'ca.pem'))),
     privateKey: createPrivateKey(readFileSync(join(dataDir, 'ca', 'ca.key'))),
