@@ -1,12 +1,17 @@
 /**
  * `orchard enroll create`: an enrollment link (single use by default, expiring, optionally for a
  * user) written to the daemon's database and printed once. The URL's base is `--public-url` or
- * the one the daemon recorded at its last start.
+ * the one the daemon recorded at its last start. Without a push certificate at the daemon's last
+ * start it refuses (exit 1) and says how to get one: such a link could only fail.
  */
 import type { Command } from 'commander';
 import { tokenView } from '../daemon/admin-views.js';
 import type { RawValues } from '../daemon/config.js';
-import { issueEnrollmentToken } from '../daemon/enrollment.js';
+import {
+  issueEnrollmentToken,
+  PUSH_CERTIFICATE_STEPS,
+  PUSH_TOPIC_META,
+} from '../daemon/enrollment.js';
 import { ConfigError } from '../daemon/errors.js';
 import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
@@ -48,6 +53,17 @@ function create(opts: EnrollOptions): void {
     return;
   }
   try {
+    // Empty: the daemon last ran without a push certificate; absent: it never ran on this database.
+    const topic = store.getMeta(PUSH_TOPIC_META);
+    if (topic === undefined || topic === '') {
+      const unknown =
+        topic === undefined ? ' (the daemon has not started on this database yet)' : '';
+      fail(
+        `no enrollment link created${unknown}.\n${PUSH_CERTIFICATE_STEPS.join('\n')}`,
+        EXIT_INPUT,
+      );
+      return;
+    }
     const base = (
       opts.publicUrl ??
       process.env.ORCHARD_PUBLIC_URL ??

@@ -37,23 +37,32 @@ export function json(status: number, value: unknown): HttpAnswer {
   };
 }
 
+/** The `message` of an error whose own message stays in the log (a 5xx not written for clients). */
+export function hiddenMessage(status: number): string {
+  return status === 503
+    ? 'the service is unavailable right now; try again later'
+    : 'internal error; the server log has the details (look up this x-request-id)';
+}
+
 /**
- * Maps an error to a JSON answer: an OrchardError to its status with `code` (plus `message`, the
- * admin `field` at fault, and for validation `issues`, when exposable); anything else to 500
- * `ERR_INTERNAL` with a log line. A 401 is never produced.
+ * Maps an error to a JSON answer, always with `code` and `message`: an OrchardError to its status
+ * (its own message when exposable, as every AdminError is, plus the admin `field` at fault and for
+ * validation `issues`); anything else to 500 `ERR_INTERNAL` with a log line. Never a 401.
  */
 export function errorAnswer(error: unknown, logger: Logger): HttpAnswer {
   if (error instanceof OrchardError && error.status !== 401) {
     if (error.status >= 500) logger.error({ err: error, code: error.code }, 'request failed');
     else logger.info({ code: error.code }, 'request refused');
-    if (!error.expose) return json(error.status, { code: error.code });
+    // AdminError messages are written for the client, 503 ERR_PUSH_DISABLED's how-to included.
+    if (!error.expose && !(error instanceof AdminError))
+      return json(error.status, { code: error.code, message: hiddenMessage(error.status) });
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error instanceof AdminError && error.field !== undefined) body.field = error.field;
     if (error instanceof ValidationError) body.issues = error.issues;
     return json(error.status, body);
   }
   logger.error({ err: error }, 'unexpected error');
-  return json(500, { code: 'ERR_INTERNAL' });
+  return json(500, { code: 'ERR_INTERNAL', message: hiddenMessage(500) });
 }
 
 /** Writes an answer with a content length. */
