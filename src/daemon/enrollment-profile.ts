@@ -19,6 +19,7 @@ export interface EnrollmentProfileInput {
   publicUrl: string;
   /** APNs topic of the push certificate (`com.apple.mgmt.External.<uuid>`). */
   topic: string;
+  /** The root certificate: the trust payload, and the top of the chain GetCACert answers. */
   ca: X509Certificate;
   /** The one-time SCEP challenge for this profile. */
   challenge: string;
@@ -38,6 +39,15 @@ function payload(type: string, id: string, uuid: string, extra: PlistDict): Plis
     PayloadUUID: uuid,
     ...extra,
   };
+}
+
+/**
+ * The SCEP payload's `CAFingerprint`: the SHA-1 of the root. Apple's SCEP client (SecSCEP.c,
+ * `SecSCEPValidateCACertMessage`) hashes the certificate at the top of the chain the GetCACert
+ * certificates form and knows only MD5 and SHA-1 lengths; any other length fails the enrollment.
+ */
+export function scepCaFingerprint(root: X509Certificate): Uint8Array {
+  return new Uint8Array(createHash('sha1').update(root.raw).digest());
 }
 
 /** Builds the enrollment profile dictionary (unsigned). Pure apart from `uuid`. */
@@ -61,7 +71,7 @@ export function buildEnrollmentProfile(input: EnrollmentProfileInput): PlistDict
       Keysize: 2048,
       'Key Type': 'RSA',
       'Key Usage': 5,
-      CAFingerprint: new Uint8Array(createHash('sha256').update(input.ca.raw).digest()),
+      CAFingerprint: scepCaFingerprint(input.ca),
     },
   });
   const mdm = payload('com.apple.mdm', 'mdm', uuid(), {

@@ -133,7 +133,8 @@ export function createScepHandler(deps: ScepDeps, options: ScepHandlerOptions = 
   const { ca } = deps;
   const caCert = ca.certificate.raw;
   // With an RA or an issuing CA: a degenerate PKCS#7 of the RA, the issuing CA and the root
-  // (retired issuing CAs sign nothing more, so they are not offered).
+  // (retired issuing CAs sign nothing more, so they are not offered). The root must be there:
+  // Apple's client hashes the top of the chain these form against the profile's CAFingerprint.
   const issuing = ca.issuer.raw.equals(ca.certificate.raw) ? [] : [ca.issuer];
   const above = [...(ca.ra ? [ca.ra.certificate] : []), ...issuing];
   const caRa = above.length > 0 ? createCertsOnlyCms([...above, ca.certificate]) : undefined;
