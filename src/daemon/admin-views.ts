@@ -105,10 +105,10 @@ export function tokenView(t: EnrollmentTokenRecord): Record<string, unknown> {
     id: t.id,
     singleUse: t.singleUse,
     uses: t.uses,
+    enrollments: t.enrollments,
     user: t.user ?? null,
     expiresAt: iso(t.expiresAt),
     createdAt: iso(t.createdAt),
     revokedAt: iso(t.revokedAt),
   };
 }
-    enrollments: t.enrollments,

@@ -24,23 +24,23 @@ export interface FeatureConfig {
   rateLimitPerMinute: number;
   /** Renew a device identity this long before its certificate expires (default 30 days). */
   identityRenewalLeadMs: number;
-}
-
-/** Default lead time of identity renewal: 30 days before the device certificate expires. */
-export const DEFAULT_IDENTITY_RENEWAL_MS = 30 * 86_400_000;
-
   /**
    * Lifetime of the SCEP challenge in a profile from an enrollment link that never expires
    * (default 7 days); other links' challenges live as long as the link.
    */
   enrollmentChallengeTtlMs: number;
+}
+
+/** Default lead time of identity renewal: 30 days before the device certificate expires. */
+export const DEFAULT_IDENTITY_RENEWAL_MS = 30 * 86_400_000;
+
+/** Default of {@link FeatureConfig.enrollmentChallengeTtlMs}: 7 days. */
+export const DEFAULT_ENROLLMENT_CHALLENGE_TTL_MS = 7 * 86_400_000;
+
 /** Default requests per minute per client address (see {@link FeatureConfig.rateLimitPerMinute}). */
 export const DEFAULT_RATE_LIMIT = 60;
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Default of {@link FeatureConfig.enrollmentChallengeTtlMs}: 7 days. */
-export const DEFAULT_ENROLLMENT_CHALLENGE_TTL_MS = 7 * 86_400_000;
 
 /** Parses `30d`, `12h`, `90m` or `45s` into milliseconds; throws ConfigError naming `flag`. */
 export function parseDuration(flag: string, value: string): number {
@@ -100,7 +100,14 @@ export function parseFeatures(read: (flag: string) => string | undefined): Featu
     pushWatchIntervalMs: 60_000,
     rateLimitPerMinute: parseRateLimit(read('rate-limit')),
     identityRenewalLeadMs: DEFAULT_IDENTITY_RENEWAL_MS,
+    enrollmentChallengeTtlMs: DEFAULT_ENROLLMENT_CHALLENGE_TTL_MS,
   };
+  const challengeTtl = read('enrollment-challenge-ttl');
+  if (challengeTtl !== undefined) {
+    out.enrollmentChallengeTtlMs = parseDuration('--enrollment-challenge-ttl', challengeTtl);
+    if (out.enrollmentChallengeTtlMs < 3_600_000)
+      throw new ConfigError('--enrollment-challenge-ttl', 'must be at least 1h');
+  }
   const lead = read('identity-renewal');
   if (lead !== undefined) {
     out.identityRenewalLeadMs = parseDuration('--identity-renewal', lead);
@@ -112,14 +119,7 @@ export function parseFeatures(read: (flag: string) => string | undefined): Featu
   const retention = read('command-retention');
   if (retention !== undefined)
     out.commandRetentionMs = parseDuration('--command-retention', retention);
-    enrollmentChallengeTtlMs: DEFAULT_ENROLLMENT_CHALLENGE_TTL_MS,
   const watch = read('push-watch-interval');
-  const challengeTtl = read('enrollment-challenge-ttl');
-  if (challengeTtl !== undefined) {
-    out.enrollmentChallengeTtlMs = parseDuration('--enrollment-challenge-ttl', challengeTtl);
-    if (out.enrollmentChallengeTtlMs < 3_600_000)
-      throw new ConfigError('--enrollment-challenge-ttl', 'must be at least 1h');
-  }
   if (watch !== undefined) out.pushWatchIntervalMs = parseDuration('--push-watch-interval', watch);
   return out;
 }

@@ -75,6 +75,12 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'renew device identity certificates this long before they expire (default 30d)',
   },
   {
+    name: 'enrollment-challenge-ttl',
+    arg: 'DURATION',
+    description:
+      'lifetime of the SCEP challenge from a link that never expires (default 7d; others: the link)',
+  },
+  {
     name: 'secrets-key-file',
     arg: 'FILE',
     description: 'key file sealing device secrets at rest (default <data-dir>/secrets.key)',
@@ -85,12 +91,6 @@ export const FLAGS: readonly FlagSpec[] = [
 /** Environment variable of a flag: `data-dir` → `ORCHARD_DATA_DIR`. */
 export function envName(flag: string): string {
   return `ORCHARD_${flag.toUpperCase().replace(/-/g, '_')}`;
-  {
-    name: 'enrollment-challenge-ttl',
-    arg: 'DURATION',
-    description:
-      'lifetime of the SCEP challenge from a link that never expires (default 7d; others: the link)',
-  },
 }
 
 /** Where the push certificate comes from. */
