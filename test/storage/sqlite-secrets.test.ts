@@ -235,12 +235,14 @@ describe('sqlite sealed secrets', () => {
       bootstrapTokens: 1,
       commands: 1,
       commandResults: 1,
+      webhookEvents: 0,
     });
     expect(await rotating.resealSecrets()).toEqual({
       unlockTokens: 0,
       bootstrapTokens: 0,
       commands: 0,
       commandResults: 0,
+      webhookEvents: 0,
     });
     expect(next.keyIdOf(rawRow(path, BODY, 'cmd-1'))).toBe(2);
     expect(next.keyIdOf(rawRow(path, RESULT, 'cmd-1', 'A'))).toBe(2);

@@ -1,14 +1,19 @@
-/** SQLite adapter: the event outbox. */
+/**
+ * SQLite adapter: the event outbox. With a secrets keyring every payload is sealed (it may carry
+ * a device's raw check-in, UnlockToken included), bound to its event id; a plain TEXT payload
+ * written before sealing still reads.
+ */
 import type { OutboxEntry, OutboxStore } from '../ports.js';
 import { checkDate, checkId } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { date, op, setIf, stmt, writeTx } from './db.js';
+import { fromStore, toStore } from './sealed-secrets.js';
 
 interface OutboxRow {
   seq: number;
   id: string;
   type: string;
-  payload: string;
+  payload: string | Uint8Array;
   created_at: number;
   attempts: number;
   next_attempt_at: number;
@@ -20,11 +25,16 @@ interface OutboxRow {
 
 const OPEN = 'delivered_at IS NULL AND dead_at IS NULL';
 
-function toEntry(row: OutboxRow): OutboxEntry {
+function payloadOf(ctx: SqliteContext, row: OutboxRow): string {
+  if (typeof row.payload === 'string') return row.payload;
+  return Buffer.from(fromStore(ctx, 'webhook-event', row.id, row.payload)).toString('utf8');
+}
+
+function toEntry(ctx: SqliteContext, row: OutboxRow): OutboxEntry {
   const entry: OutboxEntry = {
     id: row.id,
     type: row.type,
-    payload: row.payload,
+    payload: payloadOf(ctx, row),
     createdAt: date(row.created_at),
     attempts: row.attempts,
     nextAttemptAt: date(row.next_attempt_at),
@@ -56,7 +66,7 @@ function claimDue(ctx: SqliteContext, limit: number, now: Date, leaseMs: number)
     );
     return rows.map((row) => {
       lease.run(t + leaseMs, row.seq);
-      return toEntry({ ...row, attempts: row.attempts + 1, lease_until: t + leaseMs });
+      return toEntry(ctx, { ...row, attempts: row.attempts + 1, lease_until: t + leaseMs });
     });
   });
 }
@@ -74,11 +84,15 @@ export function sqliteOutbox(ctx: SqliteContext): OutboxStore {
             throw new TypeError(`event ${event.id} is already stored`);
           }
           const at = event.createdAt.getTime();
+          const payload =
+            ctx.secrets === undefined
+              ? event.payload
+              : toStore(ctx, 'webhook-event', event.id, Buffer.from(event.payload, 'utf8'));
           stmt(
             ctx,
             `INSERT INTO outbox (id, type, payload, created_at, next_attempt_at)
              VALUES (?, ?, ?, ?, ?)`,
-          ).run(event.id, event.type, event.payload, at, at);
+          ).run(event.id, event.type, payload, at, at);
         });
       }),
     claimDue: (limit, now, leaseMs) => op(ctx, () => claimDue(ctx, limit, now, leaseMs)),
@@ -102,7 +116,7 @@ export function sqliteOutbox(ctx: SqliteContext): OutboxStore {
     findOutboxEntry: (id) =>
       op(ctx, () => {
         const row = stmt(ctx, 'SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
-        return row === undefined ? undefined : toEntry(row);
+        return row === undefined ? undefined : toEntry(ctx, row);
       }),
     purgeDelivered: (olderThan) =>
       op(ctx, () => {

@@ -1,8 +1,10 @@
 /**
  * SQLite adapter: device secrets sealed at rest with a secrets keyring. The adapter seals
  * UnlockTokens, command bodies (a ClearPasscode carries the UnlockToken, others PINs and
- * passwords) and command results (recovery keys, bypass codes); escrowed bootstrap tokens arrive
- * sealed by the core with the same keyring and are only re-sealed here on rotation.
+ * passwords), command results (recovery keys, bypass codes) and webhook event payloads (the
+ * `nanomdm` format carries raw check-ins, UnlockTokens and bootstrap tokens included); escrowed
+ * bootstrap tokens arrive sealed by the core with the same keyring and are only re-sealed here on
+ * rotation.
  *
  * Two tables of this module's own (like the CA's), created when absent: `secrets_keys` records
  * the fingerprint of every key that may have sealed something, so a wrong or missing key is
@@ -22,6 +24,7 @@ export interface ResealResult {
   bootstrapTokens: number;
   commands: number;
   commandResults: number;
+  webhookEvents: number;
 }
 
 type Row = Record<string, unknown> & { v: Uint8Array };
@@ -79,6 +82,16 @@ const COLUMNS: readonly SealedColumn[] = [
       FROM command_targets WHERE result IS NOT NULL`,
     update: 'UPDATE command_targets SET result = ? WHERE seq = ?',
     owner: (r) => resultOwner(r.u as string, r.e as string),
+    key: (r) => r.k,
+  },
+  {
+    // Payloads are TEXT while plain and BLOB once sealed; CAST reads both as bytes.
+    purpose: 'webhook-event',
+    result: 'webhookEvents',
+    sealedHere: true,
+    select: 'SELECT seq AS k, id AS i, CAST(payload AS BLOB) AS v FROM outbox',
+    update: 'UPDATE outbox SET payload = ? WHERE seq = ?',
+    owner: (r) => r.i as string,
     key: (r) => r.k,
   },
 ];
@@ -245,6 +258,7 @@ export function resealSecrets(ctx: SqliteContext): ResealResult {
       bootstrapTokens: 0,
       commands: 0,
       commandResults: 0,
+      webhookEvents: 0,
     };
     for (const column of COLUMNS) result[column.result] = resealColumn(ctx, keyring, column);
     return result;
