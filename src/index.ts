@@ -151,16 +151,28 @@ export { extractDeviceCertificate, parseCertificateHeader } from './identity/dev
 export type { DeviceIdentityOptions, IdentitySource } from './identity/device-identity.js';
 export type { DeviceTrust } from './identity/device-trust.js';
 export {
+  NANOMDM_HMAC_HEADER,
   SIGNATURE_HEADER,
   createOutboxWorker,
+  nanoMdmEvent,
+  nanoMdmHmac,
   signWebhook,
   verifyWebhookSignature,
+  withNanoMdmWebhook,
 } from './service/webhooks.js';
 export type {
+  NanoMdmAcknowledgeEvent,
+  NanoMdmCheckinEvent,
+  NanoMdmEvent,
+  NanoMdmEventInput,
+  NanoMdmIds,
+  NanoMdmTopic,
+  NanoMdmWebhookDeps,
   OutboxWorker,
   OutboxWorkerOptions,
   RunResult,
   VerifyWebhookOptions,
+  WebhookFormat,
 } from './service/webhooks.js';
 export { signProfile } from './profile/sign.js';
 export type { ProfileInput, SignProfileOptions } from './profile/sign.js';

@@ -1,6 +1,17 @@
 /** One webhook delivery attempt, and the retry schedule after a failed one. */
 import type { OutboxEntry } from '../storage/ports.js';
-import { SIGNATURE_HEADER, signWebhook } from './outbox-signature.js';
+import {
+  NANOMDM_HMAC_HEADER,
+  SIGNATURE_HEADER,
+  nanoMdmHmac,
+  signWebhook,
+} from './outbox-signature.js';
+
+/**
+ * The shape of webhook events: Orchard's own, or MicroMDM/NanoMDM's (whose deliveries also carry
+ * NanoMDM's `X-Hmac-Signature` and content type).
+ */
+export type WebhookFormat = 'orchard' | 'nanomdm';
 
 /** What one attempt came to. `error` never contains the URL or the secret. */
 export interface DeliveryOutcome {
@@ -19,6 +30,26 @@ export interface DeliveryTarget {
   clock: () => Date;
   /** Aborts the request early (worker shutdown). */
   signal?: AbortSignal;
+  /** Default `orchard`. */
+  format?: WebhookFormat;
+}
+
+function headersOf(
+  entry: OutboxEntry,
+  target: DeliveryTarget,
+  now: number,
+): Record<string, string> {
+  const nano = target.format === 'nanomdm';
+  const headers: Record<string, string> = {
+    'content-type': nano ? 'application/json; charset=utf-8' : 'application/json',
+    'user-agent': 'orchard-mdm-webhooks',
+    'orchard-event-id': entry.id,
+    'orchard-event-type': entry.type,
+    'orchard-delivery-attempt': String(entry.attempts),
+    [SIGNATURE_HEADER]: signWebhook(entry.payload, target.secret, Math.floor(now / 1000)),
+  };
+  if (nano) headers[NANOMDM_HMAC_HEADER] = nanoMdmHmac(entry.payload, target.secret);
+  return headers;
 }
 
 function parseRetryAfter(value: string | null, now: number): number | undefined {
@@ -57,14 +88,7 @@ export async function deliverEntry(
       body: entry.payload,
       redirect: 'error',
       signal,
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'orchard-mdm-webhooks',
-        'orchard-event-id': entry.id,
-        'orchard-event-type': entry.type,
-        'orchard-delivery-attempt': String(entry.attempts),
-        [SIGNATURE_HEADER]: signWebhook(entry.payload, target.secret, Math.floor(now / 1000)),
-      },
+      headers: headersOf(entry, target, now),
     });
     await response.body?.cancel();
     if (response.ok) return { ok: true };

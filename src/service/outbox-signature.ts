@@ -39,6 +39,19 @@ export function signWebhook(
   return `t=${timestamp},v1=${hmacHex(secret, timestamp, body)}`;
 }
 
+/** Name of the header NanoMDM's `-webhook-hmac-key` adds, sent beside ours in the `nanomdm` format. */
+export const NANOMDM_HMAC_HEADER = 'X-Hmac-Signature';
+
+/**
+ * The `X-Hmac-Signature` value of `body`: standard base64 of HMAC-SHA256 under the secret, as
+ * NanoMDM computes it. It has no timestamp, so unlike `Orchard-Signature` it does not show a
+ * replayed delivery. Throws TypeError on an empty secret.
+ */
+export function nanoMdmHmac(body: string | Uint8Array, secret: string | Uint8Array): string {
+  checkSecret(secret);
+  return createHmac('sha256', secret).update(body).digest('base64');
+}
+
 /** Options of {@link verifyWebhookSignature}. */
 export interface VerifyWebhookOptions {
   /** Largest accepted age (or clock skew) in seconds; default 300. */

@@ -4,7 +4,7 @@
  * until the lease lapses and is then claimed again, so receivers de-duplicate on the event id.
  */
 import type { OutboxEntry, OutboxStore } from '../storage/ports.js';
-import type { BackoffOptions } from './outbox-delivery.js';
+import type { BackoffOptions, WebhookFormat } from './outbox-delivery.js';
 import { backoffDelay, deliverEntry } from './outbox-delivery.js';
 import type { Logger } from './ports.js';
 import { silentLogger } from './ports.js';
@@ -17,6 +17,8 @@ export interface OutboxWorkerOptions {
   url: string;
   /** HMAC key shared with the receiver; must not be empty. */
   secret: string | Uint8Array;
+  /** The headers of each delivery: `nanomdm` adds NanoMDM's; default `orchard`. */
+  format?: WebhookFormat;
   /** Default: the global `fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Per-request timeout; default 10 s. */
@@ -75,6 +77,9 @@ function settingsOf(options: OutboxWorkerOptions): Settings {
     throw new TypeError('url must be http: or https:');
   }
   if (options.secret.length === 0) throw new TypeError('webhook secret must not be empty');
+  // Checked at run time too: JavaScript callers and configuration files are not type-checked.
+  if (!['orchard', 'nanomdm', undefined].includes(options.format))
+    throw new TypeError("format must be 'orchard' or 'nanomdm'");
   const timeoutMs = positive(options.timeoutMs ?? 10_000, 'timeoutMs');
   const leaseMs = positive(options.leaseMs ?? Math.max(60_000, 3 * timeoutMs), 'leaseMs');
   if (leaseMs <= timeoutMs) throw new TypeError('leaseMs must exceed timeoutMs');
@@ -82,6 +87,7 @@ function settingsOf(options: OutboxWorkerOptions): Settings {
     store: options.store,
     url: options.url,
     secret: options.secret,
+    format: options.format ?? 'orchard',
     fetch: options.fetch ?? globalThis.fetch,
     timeoutMs,
     leaseMs,
