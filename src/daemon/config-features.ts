@@ -5,10 +5,15 @@
  */
 import { ConfigError } from './errors.js';
 
-/** Where events are delivered, and the HMAC key they are signed with. */
+/** The event shapes `--webhook-format` offers. */
+export type WebhookFormatConfig = 'orchard' | 'nanomdm';
+
+/** Where events are delivered, the HMAC key they are signed with, and their shape. */
 export interface WebhookConfig {
   url: string;
   secret: string;
+  /** `nanomdm`: MicroMDM/NanoMDM-shaped events with raw payloads; absent means `orchard`. */
+  format?: WebhookFormatConfig;
 }
 
 /** The feature part of the daemon configuration. */
@@ -52,11 +57,18 @@ export function parseDuration(flag: string, value: string): number {
   return n * unit;
 }
 
+function parseWebhookFormat(value: string | undefined): WebhookFormatConfig | undefined {
+  if (value === undefined || value === 'orchard' || value === 'nanomdm') return value;
+  throw new ConfigError('--webhook-format', `must be orchard or nanomdm, got "${value}"`);
+}
+
 function parseWebhook(read: (flag: string) => string | undefined): WebhookConfig | undefined {
   const url = read('webhook-url');
   const secret = read('webhook-secret');
+  const format = parseWebhookFormat(read('webhook-format'));
   if (url === undefined) {
     if (secret !== undefined) throw new ConfigError('--webhook-secret', 'needs --webhook-url');
+    if (format !== undefined) throw new ConfigError('--webhook-format', 'needs --webhook-url');
     return undefined;
   }
   let parsed: URL;
@@ -73,7 +85,7 @@ function parseWebhook(read: (flag: string) => string | undefined): WebhookConfig
     throw new ConfigError('--webhook-secret', 'is required with --webhook-url');
   if (secret.length < 32)
     throw new ConfigError('--webhook-secret', 'must be at least 32 characters');
-  return { url: parsed.href, secret };
+  return { url: parsed.href, secret, ...(format === undefined ? {} : { format }) };
 }
 
 function parseRateLimit(value: string | undefined): number {

@@ -51,6 +51,11 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'HMAC key of the webhook (32+ characters)',
   },
   {
+    name: 'webhook-format',
+    arg: 'FORMAT',
+    description: 'orchard (default) or nanomdm (MicroMDM/NanoMDM events with raw payloads)',
+  },
+  {
     name: 'command-retention',
     arg: 'DURATION',
     description: 'delete finished commands and delivered events after this long (e.g. 30d)',

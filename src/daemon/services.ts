@@ -13,6 +13,7 @@ import {
   sealerFor,
   staticChallenge,
   withCertAuth,
+  withNanoMdmWebhook,
   type ApnsPushProvider,
   type CertAuthDeps,
   type CertificateAuthority,
@@ -135,6 +136,31 @@ function coreOptions(push: ApnsPushProvider | undefined, outbox: boolean): MdmCo
 }
 
 /**
+ * The service devices talk to: with `--webhook-format nanomdm`, every check-in and report it
+ * accepts also writes a MicroMDM/NanoMDM-shaped event (with the raw payload) to the outbox, and
+ * the core writes none of its own.
+ */
+function servedService(
+  config: DaemonConfig,
+  service: MdmService,
+  storage: MdmStorage,
+  webhooks: OutboxWorker | undefined,
+): MdmService {
+  if (config.webhook?.format !== 'nanomdm') return service;
+  return withNanoMdmWebhook(service, {
+    outbox: storage,
+    enrollments: storage,
+    ...(webhooks === undefined
+      ? {}
+      : {
+          onEvent: () => {
+            webhooks.wake();
+          },
+        }),
+  });
+}
+
+/**
  * Opens every part, all on `clock`. Throws ConfigError naming the flag for unusable push files,
  * StorageError when the database cannot be opened, and the CA module's errors for unusable keys.
  */
@@ -171,7 +197,7 @@ export async function openServices(
       clock,
       ...(push ? { push: pushFunction(push, metrics) } : {}),
     },
-    coreOptions(push, config.webhook !== undefined),
+    coreOptions(push, config.webhook !== undefined && config.webhook.format !== 'nanomdm'),
   );
   for (const type of ['enrolled', 're-enrolled', 'checked-out'] as const)
     core.events.on(type, () => {
@@ -222,7 +248,7 @@ export async function openServices(
     ca,
     pki,
     core,
-    service,
+    service: servedService(config, service, storage, webhooks),
     scep,
     issueChallenge: async (boundTo, ttlSeconds) =>
       (await oneTime.issue(boundTo, ttlSeconds === undefined ? {} : { ttlSeconds })).challenge,
