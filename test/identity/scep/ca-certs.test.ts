@@ -14,7 +14,7 @@ import { readScepCaCertificates } from '../../../src/identity/scep/ca-certs.js';
 import { ScepContentType } from '../../../src/identity/scep/constants.js';
 
 type Identity = { certificate: X509Certificate; privateKey: KeyObject };
-type Usage = Parameters<typeof issueCertificate>[0]['keyUsage'];
+type Usage = NonNullable<Parameters<typeof issueCertificate>[0]['keyUsage']>;
 
 let root: Identity;
 let issuing: Identity;
