@@ -6,7 +6,7 @@ import { PlistError, type PlistErrorCode } from '../errors.js';
 
 /**
  * A `<real>` kept as a real, so that a whole value such as `64.0` is written back as `<real>`
- * and not as `<integer>`. Decoding yields it only with `preserveReals: true`.
+ * and not as `<integer>`. Decoding yields one for every `<real>` unless `preserveReals: false`.
  */
 export class PlistReal {
   constructor(readonly value: number) {}
@@ -42,7 +42,10 @@ export interface DecodePlistOptions {
   maxDepth?: number;
   /** Most values (scalars and containers) one document may produce (default 1,000,000). */
   maxItems?: number;
-  /** Decode every `<real>` as a {@link PlistReal} instead of a `number` (default false). */
+  /**
+   * Decode every `<real>` as a {@link PlistReal} (default true, so a whole real re-encodes as
+   * `<real>`); `false` gives plain numbers, and a whole real then re-encodes as `<integer>`.
+   */
   preserveReals?: boolean;
 }
 
@@ -59,7 +62,7 @@ export const DEFAULT_LIMITS: DecodeLimits = {
   maxBytes: 16 * 1024 * 1024,
   maxDepth: 64,
   maxItems: 1_000_000,
-  preserveReals: false,
+  preserveReals: true,
 };
 
 /** Deepest nesting the encoders accept before suspecting a cycle. */
@@ -116,7 +119,7 @@ export function resolveLimits(options: DecodePlistOptions | undefined): DecodeLi
     maxBytes: checkLimit('maxBytes', options.maxBytes, DEFAULT_LIMITS.maxBytes),
     maxDepth: checkLimit('maxDepth', options.maxDepth, DEFAULT_LIMITS.maxDepth),
     maxItems: checkLimit('maxItems', options.maxItems, DEFAULT_LIMITS.maxItems),
-    preserveReals: options.preserveReals === true,
+    preserveReals: options.preserveReals !== false,
   };
 }
 

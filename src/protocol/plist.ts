@@ -43,10 +43,11 @@ function decodeUtf8(bytes: Uint8Array): string {
 }
 
 /**
- * Decodes an XML or binary property list (sniffed by its `bplist` magic; a UTF-8 BOM is fine).
- * Integers beyond 2^53 become `bigint`, `<data>` a fresh `Uint8Array`, `<real>` a number or,
- * with `preserveReals`, a {@link PlistReal}. Throws `PlistError` on malformed, hostile or
- * oversized input and `TypeError` when `input` or `options` are not of the documented types.
+ * Decodes an XML or binary property list (sniffed by its `bplist` magic; a UTF-8 BOM is fine)
+ * with exact types: integers beyond 2^53 become `bigint`, `<data>` a fresh `Uint8Array`, every
+ * `<real>` a {@link PlistReal} (plain numbers with `preserveReals: false`). Throws `PlistError`
+ * on malformed, hostile or oversized input and `TypeError` when `input` or `options` are not of
+ * the documented types.
  */
 export function decodePlist(input: Uint8Array | string, options?: DecodePlistOptions): PlistValue {
   const limits = resolveLimits(options);

@@ -46,7 +46,8 @@ describe('binary round trip', () => {
 
   test('ok/float32 reals and fractional dates from other writers', () => {
     const f32 = bplist([[0x22, 0x3f, 0xc0, 0x00, 0x00]]);
-    expect(decodePlist(f32)).toBe(1.5);
+    expect(decodePlist(f32)).toEqual(new PlistReal(1.5));
+    expect(decodePlist(f32, { preserveReals: false })).toBe(1.5);
     const date = bplist([[0x33, ...doubleBE(0.25)]]);
     expect(decodePlist(date)).toEqual(new Date(Date.UTC(2001, 0, 1, 0, 0, 0, 250)));
   });
@@ -69,7 +70,9 @@ describe('binary round trip', () => {
       a: [1, 'x', {}],
     };
     expect(plist.parseBinary(bin(value))).toEqual(value);
-    expect(decodePlist(Buffer.from(plist.buildBinary(value)))).toEqual(value);
+    expect(decodePlist(Buffer.from(plist.buildBinary(value)), { preserveReals: false })).toEqual(
+      value,
+    );
   });
 });
 

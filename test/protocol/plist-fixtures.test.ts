@@ -168,7 +168,9 @@ describe('fixtures/messages', () => {
     const fromXml = decodePlist(xmlBytes, keep);
     const fromBin = decodePlist(binBytes, keep);
     expect(fromBin).toEqual(fromXml);
-    expect(decodePlist(xmlBytes)).toEqual(plist.parse(xmlBytes.toString('utf8')));
+    expect(decodePlist(xmlBytes, { preserveReals: false })).toEqual(
+      plist.parse(xmlBytes.toString('utf8')),
+    );
 
     for (const format of ['xml', 'binary'] as const) {
       const once = encodePlist(fromXml, { format });

@@ -29,11 +29,11 @@ describe('decodePlist XML', () => {
     ['ok/unsigned 64 max', '<integer>18446744073709551615</integer>', 18446744073709551615n],
     ['ok/signed 64 min', '<integer>-9223372036854775808</integer>', -9223372036854775808n],
     ['ok/unsafe negative', '<integer>-9007199254740992</integer>', -9007199254740992n],
-    ['ok/real', '<real>1.5</real>', 1.5],
-    ['ok/whole real as number', '<real>64.0</real>', 64],
-    ['ok/real exponent', '<real>-2.5e-3</real>', -0.0025],
-    ['ok/real nan', '<real>nan</real>', NaN],
-    ['ok/real infinity', '<real>-infinity</real>', -Infinity],
+    ['ok/real', '<real>1.5</real>', new PlistReal(1.5)],
+    ['ok/whole real stays a real by default', '<real>64.0</real>', new PlistReal(64)],
+    ['ok/real exponent', '<real>-2.5e-3</real>', new PlistReal(-0.0025)],
+    ['ok/real nan', '<real>nan</real>', new PlistReal(NaN)],
+    ['ok/real infinity', '<real>-infinity</real>', new PlistReal(-Infinity)],
     ['ok/true and false', '<array><true/><false></false><true /></array>', [true, false, true]],
     ['ok/date', '<date>2024-10-21T08:30:00Z</date>', new Date(Date.UTC(2024, 9, 21, 8, 30, 0))],
     [
@@ -76,14 +76,26 @@ describe('decodePlist XML', () => {
     expect(decodePlist('\ufeff<plist><true/></plist>')).toBe(true);
   });
 
-  test('ok/preserveReals keeps every real as PlistReal', () => {
-    const v = decodePlist(
-      doc('<array><real>64.0</real><real>0.5</real><integer>3</integer></array>'),
-      {
-        preserveReals: true,
-      },
-    );
-    expect(v).toEqual([new PlistReal(64), new PlistReal(0.5), 3]);
+  test('ok/by default every real is a PlistReal, and a whole one re-encodes as <real>', () => {
+    const text = doc('<array><real>64</real><real>0.5</real><integer>3</integer></array>');
+    for (const input of [
+      text,
+      Buffer.from(text),
+      encodePlist(decodePlist(text), { format: 'binary' }),
+    ]) {
+      const v = decodePlist(input);
+      expect(v).toEqual([new PlistReal(64), new PlistReal(0.5), 3]);
+      expect(encodePlist(v).toString()).toContain('<real>64</real>');
+      expect(decodePlist(input, { preserveReals: true })).toEqual(v);
+    }
+  });
+
+  test('ok/preserveReals: false opts out: plain numbers, and a whole real becomes an integer', () => {
+    const v = decodePlist(doc('<array><real>64.0</real><real>0.5</real></array>'), {
+      preserveReals: false,
+    });
+    expect(v).toEqual([64, 0.5]);
+    expect(encodePlist(v).toString()).toContain('<integer>64</integer>');
   });
 
   test('ok/data does not retain the input buffer', () => {
