@@ -47,7 +47,8 @@ export type PlistErrorCode =
   | 'ERR_PLIST_SYNTAX'
   | 'ERR_PLIST_ENCODING'
   | 'ERR_PLIST_BINARY'
-  | 'ERR_PLIST_TYPE';
+  | 'ERR_PLIST_TYPE'
+  | 'ERR_PLIST_JSON';
 
 /** A property list could not be decoded or encoded (malformed, hostile or unsupported input). */
 export class PlistError extends OrchardError {
@@ -58,6 +59,21 @@ export class PlistError extends OrchardError {
     options?: OrchardErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A value in the typed JSON form of property lists (docs/plist.md) was not one a plist can hold:
+ * `null`, an unknown or malformed `$` form, an ambiguous number. `path` names where, in the
+ * notation of validation issues (`Payload`, `Settings[0].DeviceName`; empty for the root).
+ */
+export class PlistJsonError extends PlistError {
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: OrchardErrorOptions,
+  ) {
+    super('ERR_PLIST_JSON', message, options);
   }
 }
 

@@ -3,12 +3,20 @@
  * library (property lists, crypto, profiles, the MDM core); adapters live under subpaths.
  */
 export * from './errors.js';
-export { PlistReal, decodePlist, encodePlist } from './protocol/plist.js';
+export {
+  PlistReal,
+  decodePlist,
+  encodePlist,
+  fromTypedJson,
+  toTypedJson,
+} from './protocol/plist.js';
 export type {
   DecodePlistOptions,
   EncodePlistOptions,
+  FromTypedJsonOptions,
   PlistDict,
   PlistValue,
+  TypedJson,
 } from './protocol/plist.js';
 export * from './storage/ports.js';
 export { createMemoryStorage } from './storage/memory/index.js';

@@ -10,6 +10,8 @@ import { encodeXml } from './plist-xml-encode.js';
 
 export { PlistReal } from './plist-types.js';
 export type { DecodePlistOptions, PlistDict, PlistValue } from './plist-types.js';
+export { fromTypedJson, toTypedJson } from './plist-json.js';
+export type { FromTypedJsonOptions, TypedJson } from './plist-json.js';
 
 /** Options of {@link encodePlist}. */
 export interface EncodePlistOptions {
