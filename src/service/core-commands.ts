@@ -1,6 +1,6 @@
 /**
- * The command half of the MDM core: queueing (validated), the report/next-command loop with
- * NotNow handling, cancellation and pushes.
+ * The command half of the MDM core: queueing (validated, then pushed in the background), the
+ * report/next-command loop with NotNow handling, cancellation and pushes.
  */
 import { DeviceAuthError, UnrecognizedDeviceError, ValidationError } from '../errors.js';
 import { encodeCommand, type CommandPayload, type CommandReport } from '../protocol/command.js';
@@ -16,7 +16,10 @@ export interface EnqueueOptions {
   expiresAt?: Date;
   /** Skip schema validation, for commands our schema copy lacks. */
   raw?: boolean;
-  /** Send a push to the targets after queueing (default true). */
+  /**
+   * Push the targets after queueing (default true). The push runs in the background: queueing
+   * does not wait for APNs, and each target's outcome is recorded on the command (`lastPush`).
+   */
   push?: boolean;
 }
 
@@ -33,8 +36,9 @@ function validate(ctx: CoreContext, command: CommandPayload): void {
 }
 
 /**
- * Validates, stores once and queues a command for every listed enrollment, then pushes.
- * Throws {@link ValidationError} (422) naming the offending keys, TypeError on misuse.
+ * Validates, stores once and queues a command for every listed enrollment, then hands the push to
+ * the background (resolving before it is sent). Throws {@link ValidationError} (422) naming the
+ * offending keys, TypeError on misuse.
  */
 export async function enqueueCommand(
   ctx: CoreContext,
@@ -58,31 +62,18 @@ export async function enqueueCommand(
     },
     enrollmentIds,
   );
-  if (options.push !== false) await pushEnrollments(ctx, enrollmentIds);
+  if (options.push !== false) await ctx.pushes.schedule(uuid, enrollmentIds);
   return uuid;
 }
 
 /**
- * Pushes to those enrollments with a valid token; resolves the number of targets handed to the
- * push function. A push failure is logged, not thrown: the command stays queued.
+ * Pushes to those enrollments with a valid token now; resolves how many had one. A push failure
+ * is logged (aggregated), not thrown: commands stay queued.
  */
 export async function pushEnrollments(ctx: CoreContext, ids: readonly string[]): Promise<number> {
-  const push = ctx.deps.push;
-  if (push === undefined) return 0;
-  const infos = (await ctx.storage.findPushInfo(ids)).filter((p) => p.invalidatedAt === undefined);
-  if (infos.length === 0) return 0;
-  const targets = infos.map(({ enrollmentId, token, pushMagic, topic }) => ({
-    enrollmentId,
-    token,
-    pushMagic,
-    topic,
-  }));
-  try {
-    await push(targets);
-  } catch (err) {
-    ctx.logger.warn({ err, count: targets.length }, 'push failed; commands stay queued');
-  }
-  return targets.length;
+  if (ctx.deps.push === undefined) return 0;
+  const results = await ctx.pushes.pushNow(ids);
+  return results.filter((r) => r.outcome !== 'no-token').length;
 }
 
 async function checkEnrolled(ctx: CoreContext, id: string): Promise<void> {

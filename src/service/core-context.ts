@@ -4,12 +4,13 @@
 import type { ValidationIssue } from '../errors.js';
 import type { CommandPayload } from '../protocol/command.js';
 import type { ResolvedEnrollment } from '../protocol/enrollment-id.js';
-import type { MdmStorage } from '../storage/ports.js';
+import type { MdmStorage, TargetPushOutcome } from '../storage/ports.js';
 import type { TokenSealer } from './bootstrap.js';
 import type { DeclarativeHandler, GetTokenHandler } from './declarative.js';
 import type { MdmEvent, MdmEventSink } from './events.js';
 import type { Logger, MdmRequest, MdmResponse } from './ports.js';
 import type { UnknownCheckinMessage } from '../protocol/checkin.js';
+import type { CorePushes } from './core-push.js';
 import type { UserAuthenticatePolicy } from './user-authenticate.js';
 
 /** Where the core sends APNs pushes: one entry per enrollment with a valid token. */
@@ -21,8 +22,32 @@ export interface PushRequest {
   topic: string;
 }
 
-/** Sends pushes; results are the provider's business (the core logs a rejection and goes on). */
+/**
+ * Sends pushes. Resolve to one `PushResult` per target, in order (what a `PushProvider` answers),
+ * and the core reports and records each outcome; a function that resolves to anything else has
+ * every target counted `accepted`, and one that rejects has every target counted `failed`.
+ */
 export type PushFunction = (targets: PushRequest[]) => Promise<unknown>;
+
+/** One enrollment's push outcome as the core reports and records it. */
+export interface EnrollmentPushResult extends TargetPushOutcome {
+  /** HTTP status of APNs's last answer, when one was received. */
+  status?: number;
+}
+
+/** Tuning of the core's pushes. */
+export interface PushOptions {
+  /** Background pushes (those after queueing a command) in progress at once; default 8. */
+  concurrency?: number;
+  /**
+   * Targets waiting or in progress in the background; past it a command's push is not sent but
+   * recorded `deferred` (`QueueFull`), and the device gets the command at its next check-in.
+   * Default 50,000.
+   */
+  maxQueued?: number;
+  /** Least time between two warnings for the same push failure reason, in ms; default 10,000. */
+  failureLogIntervalMs?: number;
+}
 
 /** What the core needs; everything but `storage` is optional. */
 export interface MdmCoreDeps {
@@ -30,6 +55,11 @@ export interface MdmCoreDeps {
   storage: MdmStorage;
   /** Called after enqueueing and by `push()`; absent means no pushes are sent. */
   push?: PushFunction;
+  /**
+   * Called with every push's per-enrollment outcomes (for metrics and health), including targets
+   * without a token and pushes deferred by a full queue. Must not throw (a throw is logged).
+   */
+  onPushResults?: (results: readonly EnrollmentPushResult[]) => void;
   logger?: Logger;
   /** Clock; default `() => new Date()`. */
   clock?: () => Date;
@@ -52,6 +82,8 @@ export interface MdmCoreOptions {
   outbox?: boolean;
   /** How long last-seen times are buffered before one batched write (ms, default 1000). */
   lastSeenFlushMs?: number;
+  /** Concurrency and backlog of background pushes, and the failure log interval. */
+  push?: PushOptions;
   userAuthenticate?: UserAuthenticatePolicy;
   getToken?: GetTokenHandler;
   declarativeManagement?: DeclarativeHandler;
@@ -70,6 +102,8 @@ export interface CoreContext {
   deps: MdmCoreDeps;
   /** Records that the enrollment was seen now; written in batches. */
   seen(id: string): void;
+  /** Pushes now, or in the background after queueing a command. */
+  pushes: CorePushes;
 }
 
 /** Builds the common fields of an event for this enrollment. */

@@ -24,9 +24,11 @@ import {
 import {
   eventBase,
   type CoreContext,
+  type EnrollmentPushResult,
   type MdmCoreDeps,
   type MdmCoreOptions,
 } from './core-context.js';
+import { createCorePushes } from './core-push.js';
 import { createEventSink, type IdentityEventFields, type MdmEvents } from './events.js';
 import { silentLogger, type MdmService } from './ports.js';
 
@@ -34,7 +36,10 @@ import { silentLogger, type MdmService } from './ports.js';
 export interface MdmCore extends MdmService {
   /** Typed events (enrolled, re-enrolled, checked-out, token-updated, command-result, user-authenticated). */
   readonly events: MdmEvents;
-  /** Validates and queues a command for the enrollments, then pushes; resolves its `CommandUUID`. */
+  /**
+   * Validates and queues a command for the enrollments and resolves its `CommandUUID`; the push
+   * follows in the background and its outcome is recorded on each target (`lastPush`).
+   */
   enqueue(
     enrollmentIds: readonly string[],
     command: CommandPayload,
@@ -54,6 +59,12 @@ export interface MdmCore extends MdmService {
   /** Pushes to the enrollments now; resolves how many had a valid token. */
   push(enrollmentIds: readonly string[]): Promise<number>;
   /**
+   * Pushes to the enrollments now and resolves one outcome per distinct id, in order: `accepted`
+   * by APNs, `failed` (with APNs's reason or the transport error), `deferred` (e.g. circuit open)
+   * or `no-token`. Never rejects for a push problem.
+   */
+  pushWithResults(enrollmentIds: readonly string[]): Promise<EnrollmentPushResult[]>;
+  /**
    * Unenrolls deliberately: marks the enrollment checked out and cancels its queue; its next
    * command poll is answered 403 `com.apple.unrecognized.device`. Resolves false when absent.
    */
@@ -66,7 +77,10 @@ export interface MdmCore extends MdmService {
   announce(enrollment: EnrollmentIdentity, event: IdentityEventFields): Promise<void>;
   /** Writes buffered last-seen times now. */
   flush(): Promise<void>;
-  /** Flushes and stops timers; it does not close the storage it was given. */
+  /**
+   * Waits for background pushes in progress (those not yet started are recorded `deferred`,
+   * `Shutdown`), flushes and stops timers; it does not close the storage it was given.
+   */
   close(): Promise<void>;
 }
 
@@ -117,6 +131,16 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     ...(options.outbox === false ? {} : { outbox: storage }),
   });
   const buffer = lastSeenBuffer({ storage, logger, clock }, flushMs);
+  const pushes = createCorePushes(
+    {
+      storage,
+      logger,
+      clock,
+      ...(deps.push === undefined ? {} : { push: deps.push }),
+      ...(deps.onPushResults === undefined ? {} : { onPushResults: deps.onPushResults }),
+    },
+    options.push,
+  );
   const ctx: CoreContext = {
     storage,
     logger,
@@ -126,6 +150,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     options,
     deps: { validateCommand, ...deps },
     seen: buffer.seen,
+    pushes,
   };
   return {
     ...checkinMethods(ctx),
@@ -137,6 +162,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     listCommands: (id, opts) => storage.listForEnrollment(id, opts),
     findEnrollment: (id) => storage.findEnrollment(id),
     push: (ids) => pushEnrollments(ctx, ids),
+    pushWithResults: (ids) => pushes.pushNow(ids),
     unenroll: async (id) => {
       const found = await storage.markCheckedOut(id);
       if (found) await storage.clearQueue(id);
@@ -144,6 +170,9 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     },
     announce: (enrollment, event) => events.emit({ ...eventBase(ctx, enrollment), ...event }),
     flush: buffer.flush,
-    close: buffer.flush,
+    close: async () => {
+      await pushes.close();
+      await buffer.flush();
+    },
   };
 }

@@ -1,0 +1,263 @@
+/**
+ * The push half of the MDM core. Every push yields one outcome per enrollment (`accepted`,
+ * `failed`, `deferred`, `no-token`) mapped from the push function's results. The push after
+ * queueing a command runs in the background, bounded in concurrency and backlog, so queueing
+ * never waits for APNs; its outcomes are recorded on the command's targets, and `close()` waits
+ * for what is in progress.
+ */
+import type { PushOutcome, PushResult } from '../push/ports.js';
+import type { EnrollmentPushOutcome, MdmStorage } from '../storage/ports.js';
+import type {
+  EnrollmentPushResult,
+  MdmCoreDeps,
+  PushOptions,
+  PushRequest,
+} from './core-context.js';
+import { createPushFailureLog } from './push-failure-log.js';
+import type { Logger } from './ports.js';
+
+/** Pushes of the core (see the module comment). */
+export interface CorePushes {
+  /** Pushes now and resolves one result per distinct id, in order. Never rejects for a push problem. */
+  pushNow(ids: readonly string[]): Promise<EnrollmentPushResult[]>;
+  /**
+   * Looks up the targets' push info and hands the command's push to the background; resolves
+   * once it is handed over, not when it is sent. Never rejects: the command stays queued anyway.
+   */
+  schedule(uuid: string, ids: readonly string[]): Promise<void>;
+  /** Defers what has not started (`Shutdown`), waits for what has, and flushes the failure log. */
+  close(): Promise<void>;
+}
+
+/** What {@link createCorePushes} needs. */
+export interface CorePushDeps {
+  storage: Pick<MdmStorage, 'findPushInfo' | 'recordPushOutcomes'>;
+  logger: Logger;
+  clock: () => Date;
+  push?: MdmCoreDeps['push'];
+  onPushResults?: MdmCoreDeps['onPushResults'];
+}
+
+/** Provider reasons that mean "not sent now" rather than "APNs or the network said no". */
+const DEFERRED_REASONS = new Set(['CircuitOpen', 'Closed', 'QueueFull', 'Shutdown']);
+const FALLBACK_REASON: Partial<Record<PushOutcome, string>> = {
+  unregistered: 'Unregistered',
+  dead: 'Unregistered',
+  'bad-token': 'BadDeviceToken',
+  rejected: 'Rejected',
+  failed: 'Failed',
+};
+
+function outcomeOf(r: PushResult): EnrollmentPushOutcome {
+  if (r.outcome === 'sent' || r.outcome === 'coalesced') return 'accepted';
+  if (r.outcome === 'dead') return 'no-token';
+  if (r.outcome === 'failed' && r.reason !== undefined && DEFERRED_REASONS.has(r.reason))
+    return 'deferred';
+  return 'failed';
+}
+
+/**
+ * The core's outcome for one target from the push function's result: `sent` and `coalesced` are
+ * `accepted`; `CircuitOpen` and `Closed` are `deferred`; a known-dead token is `no-token`; the
+ * rest `failed`, with the transport error code (e.g. `ECONNREFUSED`) or APNs's reason. An absent
+ * result (the function reported none) counts as `accepted`.
+ */
+export function pushOutcomeOf(
+  enrollmentId: string,
+  result: PushResult | undefined,
+  at: Date,
+): EnrollmentPushResult {
+  if (result === undefined) return { enrollmentId, outcome: 'accepted', at };
+  const out: EnrollmentPushResult = { enrollmentId, outcome: outcomeOf(result), at };
+  if (out.outcome !== 'accepted') {
+    const reason = result.errorCode ?? result.reason ?? FALLBACK_REASON[result.outcome];
+    if (reason !== undefined) out.reason = reason;
+  }
+  if (result.status !== undefined) out.status = result.status;
+  if (result.apnsId !== undefined) out.apnsId = result.apnsId;
+  return out;
+}
+
+function resultFor(value: unknown, target: PushRequest): PushResult | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Partial<PushResult>;
+  return r.enrollmentId === target.enrollmentId && typeof r.outcome === 'string'
+    ? (r as PushResult)
+    : undefined;
+}
+
+function errorReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(code)) return code;
+  return error instanceof Error ? error.name : 'PushError';
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be an integer >= 1`);
+  return value;
+}
+
+interface Lookup {
+  targets: PushRequest[];
+  noToken: EnrollmentPushResult[];
+}
+
+interface Job {
+  uuid: string;
+  targets: PushRequest[];
+}
+
+/**
+ * Creates the core's pushes. Throws `TypeError` when `options.concurrency` or
+ * `options.maxQueued` is not a positive integer.
+ */
+export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}): CorePushes {
+  const { storage, logger, clock, push } = deps;
+  const concurrency = positiveInt(options.concurrency ?? 8, 'push.concurrency');
+  const maxQueued = positiveInt(options.maxQueued ?? 50_000, 'push.maxQueued');
+  const failures = createPushFailureLog(
+    logger,
+    options.failureLogIntervalMs === undefined ? {} : { intervalMs: options.failureLogIntervalMs },
+  );
+  let queue: Job[] = [];
+  let head = 0;
+  let active = 0;
+  let backlog = 0;
+  let closed = false;
+  const inflight = new Set<Promise<void>>();
+
+  const report = (results: EnrollmentPushResult[]): void => {
+    failures.record(results);
+    try {
+      deps.onPushResults?.(results);
+    } catch (err) {
+      logger.error({ err }, 'push results listener failed');
+    }
+  };
+
+  const all =
+    (outcome: EnrollmentPushOutcome) =>
+    (targets: PushRequest[], reason: string): EnrollmentPushResult[] => {
+      const at = clock();
+      return targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome, reason, at }));
+    };
+  const deferAll = all('deferred');
+  const failAll = all('failed');
+
+  async function lookup(ids: readonly string[]): Promise<Lookup> {
+    const unique = [...new Set(ids)];
+    const infos = new Map((await storage.findPushInfo(unique)).map((i) => [i.enrollmentId, i]));
+    const at = clock();
+    const out: Lookup = { targets: [], noToken: [] };
+    for (const id of unique) {
+      const info = infos.get(id);
+      if (info !== undefined && info.invalidatedAt === undefined) {
+        const { enrollmentId, token, pushMagic, topic } = info;
+        out.targets.push({ enrollmentId, token, pushMagic, topic });
+      } else {
+        const reason = info === undefined ? 'NoPushToken' : 'Unregistered';
+        out.noToken.push({ enrollmentId: id, outcome: 'no-token', reason, at });
+      }
+    }
+    return out;
+  }
+
+  /** Sends to `targets` through the push function; never rejects. */
+  async function send(targets: PushRequest[]): Promise<EnrollmentPushResult[]> {
+    if (targets.length === 0) return [];
+    if (push === undefined) return failAll(targets, 'PushDisabled');
+    let value: unknown;
+    try {
+      value = await push(targets);
+    } catch (err) {
+      logger.debug({ err, count: targets.length }, 'push function failed');
+      return failAll(targets, errorReason(err));
+    }
+    const at = clock();
+    const list = Array.isArray(value) && value.length === targets.length ? value : [];
+    return targets.map((t, i) => pushOutcomeOf(t.enrollmentId, resultFor(list[i], t), at));
+  }
+
+  /** Reports outcomes and records them on the command; never rejects. */
+  async function finish(uuid: string, results: EnrollmentPushResult[]): Promise<void> {
+    if (results.length === 0) return;
+    report(results);
+    try {
+      await storage.recordPushOutcomes(uuid, results);
+    } catch (err) {
+      logger.error({ err, commandUuid: uuid }, 'could not record push outcomes');
+    }
+  }
+
+  const track = (work: Promise<void>): void => {
+    const settled = work.catch((err: unknown) => {
+      logger.error({ err }, 'background push failed');
+    });
+    inflight.add(settled);
+    void settled.then(() => inflight.delete(settled));
+  };
+
+  async function run(job: Job): Promise<void> {
+    try {
+      await finish(job.uuid, await send(job.targets));
+    } finally {
+      active--;
+      backlog -= job.targets.length;
+      pump();
+    }
+  }
+
+  function pump(): void {
+    while (active < concurrency && head < queue.length) {
+      const job = queue[head++] as Job;
+      active++;
+      track(run(job));
+    }
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+  }
+
+  return {
+    async pushNow(ids) {
+      const found = await lookup(ids);
+      const sent = await send(found.targets);
+      const byId = new Map([...sent, ...found.noToken].map((r) => [r.enrollmentId, r]));
+      const results = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+      report(results);
+      return results;
+    },
+    async schedule(uuid, ids) {
+      if (push === undefined) return;
+      let found: Lookup;
+      try {
+        found = await lookup(ids);
+      } catch (err) {
+        logger.warn({ err, commandUuid: uuid }, 'push skipped: push info unreadable');
+        return;
+      }
+      track(finish(uuid, found.noToken));
+      const n = found.targets.length;
+      if (n === 0) return;
+      if (closed) track(finish(uuid, deferAll(found.targets, 'Shutdown')));
+      else if (backlog + n > maxQueued) track(finish(uuid, deferAll(found.targets, 'QueueFull')));
+      else {
+        backlog += n;
+        queue.push({ uuid, targets: found.targets });
+        pump();
+      }
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.slice(head)) {
+        backlog -= job.targets.length;
+        track(finish(job.uuid, deferAll(job.targets, 'Shutdown')));
+      }
+      queue = [];
+      head = 0;
+      while (inflight.size > 0) await Promise.all([...inflight]);
+      failures.flush();
+    },
+  };
+}

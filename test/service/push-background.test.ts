@@ -1,0 +1,318 @@
+/**
+ * The core's pushes: queueing hands the push to the background (bounded concurrency and backlog)
+ * and resolves before it is sent; outcomes are mapped per enrollment and recorded on the command;
+ * `close()` waits for pushes in progress and defers those not started. Push functions here block
+ * on promises the test releases, so nothing depends on timing.
+ */
+import { describe, expect, test } from '@jest/globals';
+import type { PushResult } from '../../src/push/ports.js';
+import { createMdmCore, type MdmCore } from '../../src/service/core.js';
+import type { EnrollmentPushResult, PushRequest } from '../../src/service/core-context.js';
+import { pushOutcomeOf } from '../../src/service/core-push.js';
+import type { Logger } from '../../src/service/ports.js';
+import { createMemoryStorage } from '../../src/storage/memory/index.js';
+import type { MdmStorage } from '../../src/storage/ports.js';
+
+const TOPIC = 'com.apple.mgmt.External.test';
+const AT = new Date(Date.UTC(2026, 0, 1));
+const COMMAND = { RequestType: 'ProfileList' } as const;
+
+/** A push function whose calls wait until the test settles them. */
+function heldPush() {
+  const calls: {
+    targets: PushRequest[];
+    settle: (r: unknown) => void;
+    fail: (e: Error) => void;
+  }[] = [];
+  const push = (targets: PushRequest[]): Promise<unknown> =>
+    new Promise((settle, fail) => {
+      calls.push({ targets, settle, fail });
+    });
+  const sent = (c: { targets: PushRequest[] }): PushResult[] =>
+    c.targets.map((t) => ({
+      enrollmentId: t.enrollmentId,
+      outcome: 'sent',
+      apnsId: `id-${t.enrollmentId}`,
+    }));
+  return { calls, push, sent };
+}
+
+/** Lets every queued promise callback run (a bounded number of turns, no timer). */
+async function settle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+async function enrolled(storage: MdmStorage, ...ids: string[]): Promise<void> {
+  for (const id of ids)
+    await storage.storeTokenUpdate({
+      id,
+      type: 'device',
+      deviceId: id,
+      push: { token: `aa${id}`.padEnd(64, '0'), pushMagic: `magic-${id}`, topic: TOPIC },
+    });
+}
+
+function recordingLogger(): Logger & { lines: { level: string; obj: object; msg: string }[] } {
+  const lines: { level: string; obj: object; msg: string }[] = [];
+  const at = (level: string) => (obj: object, msg: string) => lines.push({ level, obj, msg });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+async function lastPush(core: MdmCore, uuid: string, id: string) {
+  return (await core.findCommand(uuid))?.targets.find((t) => t.enrollmentId === id)?.lastPush;
+}
+
+describe('background pushes after queueing', () => {
+  test('ok/enqueue resolves while the push is pending; the outcome is recorded once it settles', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B');
+    const held = heldPush();
+    const seen: EnrollmentPushResult[][] = [];
+    const core = createMdmCore({
+      storage,
+      push: held.push,
+      clock: () => AT,
+      onPushResults: (r) => seen.push([...r]),
+    });
+    const uuid = await core.enqueue(['A', 'B', 'NOTOKEN'], COMMAND);
+    // Resolved, yet the push function has not answered.
+    expect(held.calls).toHaveLength(1);
+    expect(held.calls[0]?.targets.map((t) => t.enrollmentId)).toEqual(['A', 'B']);
+    await settle();
+    expect(await lastPush(core, uuid, 'A')).toBeUndefined();
+    expect(await lastPush(core, uuid, 'NOTOKEN')).toEqual({
+      outcome: 'no-token',
+      reason: 'NoPushToken',
+      at: AT,
+    });
+    const call = held.calls[0]!;
+    call.settle([
+      { enrollmentId: 'A', outcome: 'sent', status: 200, apnsId: 'id-A' },
+      { enrollmentId: 'B', outcome: 'unregistered', status: 410, reason: 'Unregistered' },
+    ]);
+    await settle();
+    expect(await lastPush(core, uuid, 'A')).toEqual({
+      outcome: 'accepted',
+      apnsId: 'id-A',
+      at: AT,
+    });
+    expect(await lastPush(core, uuid, 'B')).toEqual({
+      outcome: 'failed',
+      reason: 'Unregistered',
+      at: AT,
+    });
+    expect(seen.flat().map((r) => [r.enrollmentId, r.outcome])).toEqual([
+      ['NOTOKEN', 'no-token'],
+      ['A', 'accepted'],
+      ['B', 'failed'],
+    ]);
+    await core.close();
+  });
+
+  test('ok/at most `concurrency` pushes run at once; the rest wait their turn', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A');
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push }, { push: { concurrency: 2 } });
+    const uuids = [];
+    for (let i = 0; i < 5; i++) uuids.push(await core.enqueue(['A'], COMMAND));
+    expect(held.calls).toHaveLength(2);
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await settle();
+    expect(held.calls).toHaveLength(3);
+    for (let i = 1; i < 5; i++) {
+      await settle();
+      held.calls[i]!.settle(held.sent(held.calls[i]!));
+      await settle();
+    }
+    expect(held.calls).toHaveLength(5);
+    for (const uuid of uuids) expect((await lastPush(core, uuid, 'A'))?.outcome).toBe('accepted');
+    await core.close();
+  });
+
+  test('ok/a full backlog defers the push (QueueFull) instead of growing', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B', 'C');
+    const held = heldPush();
+    const core = createMdmCore(
+      { storage, push: held.push },
+      { push: { concurrency: 1, maxQueued: 2 } },
+    );
+    const first = await core.enqueue(['A', 'B'], COMMAND);
+    const second = await core.enqueue(['C'], COMMAND);
+    await settle();
+    expect(held.calls).toHaveLength(1);
+    expect(await lastPush(core, second, 'C')).toMatchObject({
+      outcome: 'deferred',
+      reason: 'QueueFull',
+    });
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await core.close();
+    expect((await lastPush(core, first, 'B'))?.outcome).toBe('accepted');
+  });
+
+  test('ok/close waits for the push in progress and defers the ones not started', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A');
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push }, { push: { concurrency: 1 } });
+    const running = await core.enqueue(['A'], COMMAND);
+    const waiting = await core.enqueue(['A'], COMMAND);
+    let closed = false;
+    const closing = core.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    expect(closed).toBe(false);
+    expect(await lastPush(core, waiting, 'A')).toMatchObject({
+      outcome: 'deferred',
+      reason: 'Shutdown',
+    });
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await closing;
+    expect(held.calls).toHaveLength(1);
+    expect((await lastPush(core, running, 'A'))?.outcome).toBe('accepted');
+  });
+
+  test('ok/a rejecting push function makes failed outcomes, never an unhandled rejection', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A');
+    const logger = recordingLogger();
+    const core = createMdmCore({
+      storage,
+      logger,
+      push: () => Promise.reject(Object.assign(new Error('boom'), { code: 'ECONNRESET' })),
+    });
+    const uuid = await core.enqueue(['A'], COMMAND);
+    await core.close();
+    expect(await lastPush(core, uuid, 'A')).toMatchObject({
+      outcome: 'failed',
+      reason: 'ECONNRESET',
+    });
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([
+      {
+        level: 'warn',
+        msg: 'push failed',
+        obj: expect.objectContaining({ reason: 'ECONNRESET', count: 1, enrollmentIds: ['A'] }),
+      },
+    ]);
+  });
+
+  test('ok/push: false queues without pushing', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A');
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push });
+    const uuid = await core.enqueue(['A'], COMMAND, { push: false });
+    await core.close();
+    expect(held.calls).toHaveLength(0);
+    expect(await lastPush(core, uuid, 'A')).toBeUndefined();
+  });
+
+  test.each([
+    ['fail/concurrency 0', { concurrency: 0 }, /push\.concurrency/],
+    ['fail/maxQueued 1.5', { maxQueued: 1.5 }, /push\.maxQueued/],
+  ])('%s is a TypeError naming it', (_name, push, message) => {
+    expect(() => createMdmCore({ storage: createMemoryStorage() }, { push })).toThrow(message);
+  });
+});
+
+describe('pushWithResults', () => {
+  test('ok/one result per distinct id, in order; push() still counts those with a token', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B');
+    await storage.invalidatePushToken('B', AT);
+    const core = createMdmCore({
+      storage,
+      clock: () => AT,
+      push: (targets) =>
+        Promise.resolve(
+          targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent', apnsId: 'x' })),
+        ),
+    });
+    expect(await core.pushWithResults(['B', 'A', 'C', 'A'])).toEqual([
+      { enrollmentId: 'B', outcome: 'no-token', reason: 'Unregistered', at: AT },
+      { enrollmentId: 'A', outcome: 'accepted', apnsId: 'x', at: AT },
+      { enrollmentId: 'C', outcome: 'no-token', reason: 'NoPushToken', at: AT },
+    ]);
+    expect(await core.push(['A', 'B', 'C'])).toBe(1);
+    await core.close();
+  });
+
+  test('ok/a push function that reports nothing counts as accepted', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A');
+    const core = createMdmCore({ storage, clock: () => AT, push: () => Promise.resolve() });
+    expect(await core.pushWithResults(['A'])).toEqual([
+      { enrollmentId: 'A', outcome: 'accepted', at: AT },
+    ]);
+    await core.close();
+  });
+});
+
+describe('pushOutcomeOf', () => {
+  test.each<[string, PushResult, Partial<EnrollmentPushResult>]>([
+    [
+      'ok/sent is accepted',
+      { enrollmentId: 'e', outcome: 'sent', status: 200, apnsId: 'i' },
+      { outcome: 'accepted', status: 200, apnsId: 'i' },
+    ],
+    [
+      'ok/coalesced is accepted',
+      { enrollmentId: 'e', outcome: 'coalesced' },
+      { outcome: 'accepted' },
+    ],
+    [
+      'ok/circuit open is deferred',
+      { enrollmentId: 'e', outcome: 'failed', reason: 'CircuitOpen' },
+      { outcome: 'deferred', reason: 'CircuitOpen' },
+    ],
+    [
+      'ok/provider closed is deferred',
+      { enrollmentId: 'e', outcome: 'failed', reason: 'Closed' },
+      { outcome: 'deferred', reason: 'Closed' },
+    ],
+    [
+      'ok/a dead token is no-token',
+      { enrollmentId: 'e', outcome: 'dead', reason: 'Unregistered' },
+      { outcome: 'no-token', reason: 'Unregistered' },
+    ],
+    [
+      'fail/transport error names its code',
+      {
+        enrollmentId: 'e',
+        outcome: 'failed',
+        reason: 'ConnectionError',
+        errorCode: 'ECONNREFUSED',
+      },
+      { outcome: 'failed', reason: 'ECONNREFUSED' },
+    ],
+    [
+      'fail/timeout',
+      { enrollmentId: 'e', outcome: 'failed', reason: 'Timeout' },
+      { outcome: 'failed', reason: 'Timeout' },
+    ],
+    [
+      'fail/410',
+      { enrollmentId: 'e', outcome: 'unregistered', status: 410, reason: 'Unregistered' },
+      { outcome: 'failed', reason: 'Unregistered', status: 410 },
+    ],
+    [
+      'fail/bad token without a reason',
+      { enrollmentId: 'e', outcome: 'bad-token' },
+      { outcome: 'failed', reason: 'BadDeviceToken' },
+    ],
+    [
+      'fail/rejected',
+      { enrollmentId: 'e', outcome: 'rejected', status: 403, reason: 'BadCertificate' },
+      { outcome: 'failed', reason: 'BadCertificate', status: 403 },
+    ],
+    [
+      'fail/expired certificate',
+      { enrollmentId: 'e', outcome: 'failed', reason: 'CertificateExpired' },
+      { outcome: 'failed', reason: 'CertificateExpired' },
+    ],
+  ])('%s', (_name, result, expected) => {
+    expect(pushOutcomeOf('e', result, AT)).toEqual({ enrollmentId: 'e', at: AT, ...expected });
+  });
+});
