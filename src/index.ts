@@ -83,9 +83,11 @@ export { createMdmCore } from './service/core.js';
 export type { MdmCore } from './service/core.js';
 export type { EnqueueOptions } from './service/core-commands.js';
 export type {
+  EnrollmentPushResult,
   MdmCoreDeps,
   MdmCoreOptions,
   PushFunction,
+  PushOptions,
   PushRequest,
 } from './service/core-context.js';
 export { createEventSink } from './service/events.js';

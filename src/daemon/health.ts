@@ -1,13 +1,20 @@
 /**
  * `/healthz` and the enrollment gauge: storage reachability (a read on each store), push
- * certificate state and days left. 200 when storage answers, 503 otherwise; push being disabled
- * or close to expiry is reported but does not fail the check.
+ * certificate state and days left, the APNs circuit state and recent push outcomes by reason.
+ * 200 when storage answers, 503 otherwise; push being disabled, close to expiry or failing is
+ * reported but does not fail the check (APNs trouble is no reason to take the server out).
  */
 import type { MdmStorage } from '../index.js';
 import type { DaemonServices } from './services.js';
 
 const PAGE = 1000;
 const MAX_COUNTED = 200_000;
+
+/** Recent push outcomes (failed and deferred by reason) and the latest failure. */
+function pushActivity(services: DaemonServices) {
+  const { lastFailure, ...recent } = services.pushStats.snapshot();
+  return { recent, lastFailure };
+}
 
 /** The health check; resolves status and JSON body. */
 export function createHealth(services: DaemonServices, clock: () => Date) {
@@ -29,6 +36,7 @@ export function createHealth(services: DaemonServices, clock: () => Date) {
           daysLeft: h.daysLeft,
           expired: h.expired,
           circuit: h.circuit,
+          ...pushActivity(services),
           lastReloadAt: reload?.lastReloadAt?.toISOString() ?? null,
           reloadError: reload?.lastError
             ? { ...reload.lastError, at: reload.lastError.at.toISOString() }

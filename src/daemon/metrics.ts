@@ -1,12 +1,15 @@
 /**
  * Prometheus metrics of the daemon in the text exposition format (version 0.0.4): request
- * counts by route and status, latency histograms, pushes by outcome, and gauges read at scrape
- * time (push queue depth, enrollments by state). Routes are templates (`/enroll/{token}`), so
- * no secret from a path ever becomes a label.
+ * counts by route and status, latency histograms, pushes by outcome and by outcome and reason,
+ * and gauges read at scrape time (push queue depth, circuit state, enrollments by state). Routes
+ * are templates (`/enroll/{token}`), so no secret from a path ever becomes a label.
  */
 
 /** Latency buckets in seconds. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Distinct outcome/reason label sets of `orchard_push_results_total`; the rest count as `Other`. */
+const MAX_PUSH_LABEL_SETS = 200;
 
 /** A gauge read at scrape time: label set → value. */
 export type GaugeReader = () => Promise<Record<string, number>> | Record<string, number>;
@@ -17,6 +20,11 @@ export interface DaemonMetrics {
   request(route: string, method: string, status: number, seconds: number): void;
   /** Counts push results by outcome. */
   pushed(outcome: string, count?: number): void;
+  /**
+   * Counts one enrollment's push outcome (`accepted`, `failed`, `deferred`, `no-token`) with its
+   * reason (APNs's, a transport error code, or ours), absent for an accepted push.
+   */
+  pushResult(outcome: string, reason?: string): void;
   /** Counts an enrollment-profile download, a device enrollment, or a check-out. */
   enrollment(event: 'profile' | 'enrolled' | 're-enrolled' | 'checked-out'): void;
   /** Registers a gauge computed at scrape time, labelled by `label`. */
@@ -46,6 +54,7 @@ export function createMetrics(): DaemonMetrics {
   const requests = new Map<string, { labels: Record<string, string>; n: number }>();
   const latency = new Map<string, Histogram>();
   const pushes = new Map<string, number>();
+  const pushResults = new Map<string, { labels: Record<string, string>; n: number }>();
   const enrollments = new Map<string, number>();
   const gauges: { name: string; help: string; label: string; read: GaugeReader }[] = [];
 
@@ -96,6 +105,18 @@ export function createMetrics(): DaemonMetrics {
     pushed(outcome, count = 1) {
       pushes.set(outcome, (pushes.get(outcome) ?? 0) + count);
     },
+    pushResult(outcome, reason) {
+      let l: Record<string, string> = reason === undefined ? { outcome } : { outcome, reason };
+      let key = JSON.stringify(l);
+      // Reasons come from APNs and the network: cap the label sets so no answer can blow them up.
+      if (!pushResults.has(key) && pushResults.size >= MAX_PUSH_LABEL_SETS) {
+        l = { outcome, reason: 'Other' };
+        key = JSON.stringify(l);
+      }
+      const r = pushResults.get(key) ?? { labels: l, n: 0 };
+      r.n++;
+      pushResults.set(key, r);
+    },
     enrollment(event) {
       enrollments.set(event, (enrollments.get(event) ?? 0) + 1);
     },
@@ -114,6 +135,11 @@ export function createMetrics(): DaemonMetrics {
           'orchard_pushes_total',
           'APNs pushes by outcome.',
           [...pushes].map(([o, n]) => [labels({ outcome: o }), n]),
+        ),
+        ...counterLines(
+          'orchard_push_results_total',
+          'Push outcomes per enrollment (accepted, failed, deferred, no-token) by reason.',
+          [...pushResults.values()].map((r) => [labels(r.labels), r.n]),
         ),
         ...counterLines(
           'orchard_enrollment_events_total',

@@ -17,6 +17,7 @@ import {
   type ApnsPushProvider,
   type CertAuthDeps,
   type CertificateAuthority,
+  type EnrollmentPushResult,
   type Logger,
   type MdmCore,
   type MdmCoreOptions,
@@ -32,7 +33,7 @@ import type { DaemonConfig } from './config.js';
 import { withEnrollmentLinks } from './enrollment.js';
 import type { DaemonMetrics } from './metrics.js';
 import { openDaemonPki, type DaemonPki } from './pki.js';
-import { openPush, type PushReloadState } from './push.js';
+import { createPushStats, openPush, type PushReloadState, type PushStats } from './push.js';
 import { openSealedStorage, secretsKeyLocation } from './secrets-key-file.js';
 
 /** Everything the HTTP layer serves. */
@@ -53,6 +54,8 @@ export interface DaemonServices {
   push: ApnsPushProvider | undefined;
   /** The outcome of the latest push certificate reload (absent without push). */
   pushReload: PushReloadState | undefined;
+  /** Recent push outcomes by reason, for `/healthz`. */
+  pushStats: PushStats;
   /** The webhook delivery worker (absent without `--webhook-url`). */
   webhooks: OutboxWorker | undefined;
   close(): Promise<void>;
@@ -64,6 +67,30 @@ function pushFunction(provider: ApnsPushProvider, metrics: DaemonMetrics): PushF
     for (const r of results) metrics.pushed(r.outcome);
     return results;
   };
+}
+
+/** Every per-enrollment push outcome goes to the metrics and to the health window. */
+function pushObserver(metrics: DaemonMetrics, stats: PushStats) {
+  return (results: readonly EnrollmentPushResult[]): void => {
+    for (const r of results) metrics.pushResult(r.outcome, r.reason);
+    stats.record(results);
+  };
+}
+
+const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
+
+/** `orchard_push_circuit_state{state}`: 1 for the APNs circuit's current state, 0 for the others. */
+function circuitGauge(metrics: DaemonMetrics, push: ApnsPushProvider | undefined): void {
+  metrics.gauge(
+    'orchard_push_circuit_state',
+    'APNs circuit breaker state (1 = current).',
+    'state',
+    () => {
+      const circuit = push?.health().circuit;
+      if (circuit === undefined) return {};
+      return Object.fromEntries(CIRCUIT_STATES.map((s) => [s, s === circuit ? 1 : 0]));
+    },
+  );
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -189,6 +216,8 @@ export async function openServices(
     },
   );
   const push = daemonPush?.provider;
+  const pushStats = createPushStats();
+  circuitGauge(metrics, push);
   const core = createMdmCore(
     {
       storage,
@@ -196,6 +225,7 @@ export async function openServices(
       bootstrapSealer: sealerFor(secrets.keyring, 'bootstrap-token'),
       clock,
       ...(push ? { push: pushFunction(push, metrics) } : {}),
+      onPushResults: pushObserver(metrics, pushStats),
     },
     coreOptions(push, config.webhook !== undefined && config.webhook.format !== 'nanomdm'),
   );
@@ -255,6 +285,7 @@ export async function openServices(
     clock,
     push,
     pushReload: daemonPush?.reload,
+    pushStats,
     webhooks,
     async close() {
       daemonPush?.watch.stop();

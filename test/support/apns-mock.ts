@@ -29,6 +29,8 @@ export interface MockReply {
   delayMs?: number;
   /** Never answer (for timeout tests). */
   hang?: boolean;
+  /** Answer only once this settles (a push held pending until the test releases it). */
+  until?: Promise<unknown>;
 }
 
 /** Decides the reply to the `index`-th push (0-based, over all connections). */
@@ -227,7 +229,12 @@ export async function createApnsMock(options: ApnsMockOptions): Promise<ApnsMock
         return;
       }
       const status = reply?.status ?? 200;
-      if (reply?.delayMs !== undefined)
+      if (reply?.until !== undefined) {
+        const respond = (): void => {
+          answer(stream, apnsId, status, reply.reason);
+        };
+        reply.until.then(respond, respond);
+      } else if (reply?.delayMs !== undefined)
         setTimeout(() => {
           answer(stream, apnsId, status, reply.reason);
         }, reply.delayMs);
