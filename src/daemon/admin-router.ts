@@ -5,7 +5,7 @@
  */
 import type { AdminStore } from './admin-store.js';
 import { ROUTES, type AdminDeps, type AdminRoute } from './admin-routes.js';
-import { badField, isJsonObject } from './admin-validate.js';
+import { badField, isJsonObject, parsePlistOrJsonBody } from './admin-validate.js';
 import { authenticate } from './api-keys.js';
 import { AdminError } from './errors.js';
 import { parseJsonBody, type HttpAnswer } from './http-util.js';
@@ -94,13 +94,40 @@ function actorOf(store: AdminStore, route: AdminRoute, authorization: string | u
 }
 
 /**
- * Every body the API takes is a JSON object, and only on POST; a POST route that declares no
- * body fields takes none (or `{}`). Refusals are `ERR_BAD_REQUEST` naming `body`.
+ * The largest body `req` may send: the matched route's `bodyLimit` when the request's key may
+ * call that route, else `fallback`, so that only an authorized caller can send a large body.
+ */
+export function adminBodyLimit(
+  store: AdminStore,
+  req: Pick<AdminRequest, 'method' | 'path' | 'authorization'>,
+  fallback: number,
+): number {
+  let route: AdminRoute;
+  try {
+    route = matchRoute(req.method, req.path).route;
+    if (route.bodyLimit === undefined || route.auth === 'public') return fallback;
+    authenticate(store, req.authorization, route.auth);
+  } catch {
+    return fallback;
+  }
+  return route.bodyLimit;
+}
+
+/**
+ * Every body the API takes is an object (JSON, or a plist dictionary where the route says
+ * `plistBody`), and only on POST; a POST route that declares no body fields takes none (or
+ * `{}`). Refusals are `ERR_BAD_REQUEST` naming `body`.
  */
 function checkBody(route: AdminRoute, body: unknown): unknown {
   if (body === undefined) return undefined;
   if (route.method !== 'POST') throw badField('body', `${route.method} takes no body`);
-  if (!isJsonObject(body)) throw badField('body', 'the body must be a JSON object');
+  if (!isJsonObject(body))
+    throw badField(
+      'body',
+      route.plistBody === true
+        ? 'the body must be a JSON object or a plist dictionary'
+        : 'the body must be a JSON object',
+    );
   if (route.bodyFields === undefined && Object.keys(body).length > 0)
     throw badField('body', 'this route takes no body');
   return body;
@@ -116,7 +143,11 @@ export async function handleAdmin(
 ): Promise<{ answer: HttpAnswer; route: string }> {
   const { route, params } = matchRoute(req.method, req.path);
   const actor = actorOf(deps.admin, route, req.authorization);
-  const body = checkBody(route, parseJsonBody(req.contentType, req.body));
+  const parsed =
+    route.plistBody === true
+      ? parsePlistOrJsonBody(req.contentType, req.body)
+      : parseJsonBody(req.contentType, req.body);
+  const body = checkBody(route, parsed);
   const answer = await route.handle(deps, { params, query: req.query, body, actor });
   return { answer, route: route.path };
 }

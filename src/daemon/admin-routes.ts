@@ -16,9 +16,10 @@ import type { AdminStore } from './admin-store.js';
 import {
   badField,
   boolField,
+  commandField,
+  encodingQuery,
   idParam,
   intField,
-  isJsonObject,
   knownQuery,
   listWithCursor,
   objectBody,
@@ -65,6 +66,17 @@ export interface RouteRequest {
 /** Authentication class of a route. */
 export type RouteAuth = 'public' | 'read' | 'write';
 
+/** A query parameter a route takes besides `limit` and `cursor`, for the OpenAPI document. */
+export interface RouteQueryParam {
+  name: string;
+  description: string;
+  /** The values it takes, the first being the default. */
+  values?: readonly string[];
+}
+
+/** Largest body of the command routes: a signed profile of several MiB fits, as JSON or plist. */
+export const COMMAND_BODY_LIMIT = 8 * 1024 * 1024;
+
 /** One admin route. */
 export interface AdminRoute {
   method: 'GET' | 'POST' | 'DELETE';
@@ -74,6 +86,15 @@ export interface AdminRoute {
   summary: string;
   /** JSON body fields accepted (for the OpenAPI document); absent means no body. */
   bodyFields?: readonly string[];
+  /**
+   * The body may also be a plist (`application/x-apple-plist`), and a JSON body is read in the
+   * typed encoding of docs/plist.md: either way the handler gets plist values.
+   */
+  plistBody?: boolean;
+  /** Largest body for a caller whose key may call this route (default: the admin body limit). */
+  bodyLimit?: number;
+  /** Query parameters besides paging, for the OpenAPI document. */
+  query?: readonly RouteQueryParam[];
   handle(deps: AdminDeps, req: RouteRequest): Promise<HttpAnswer> | HttpAnswer;
 }
 
@@ -85,12 +106,12 @@ async function existingEnrollment(deps: AdminDeps, id: string) {
   return found;
 }
 
-/** A command dictionary from JSON; `field` names where it was (`body` or `command`). */
-function commandBody(value: unknown, field: string): Record<string, unknown> {
-  if (!isJsonObject(value) || typeof value.RequestType !== 'string')
-    throw badField(field, 'command must be an object with a RequestType string');
-  return value;
-}
+const ENCODING_QUERY: RouteQueryParam = {
+  name: 'encoding',
+  description:
+    'results and command bodies as typed JSON (default: exact, $data/$date/$real/$integer/$dict forms) or readable (data as base64 strings, dates as ISO strings; lossy)',
+  values: ['typed', 'readable'],
+};
 
 function audit(deps: AdminDeps, req: RouteRequest, action: string, target: string, detail = {}) {
   deps.admin.audit({ actor: req.actor, action, target, detail });
@@ -133,14 +154,16 @@ const enrollmentRoutes: AdminRoute[] = [
     method: 'GET',
     path: '/api/v1/enrollments/{id}/commands',
     auth: 'read',
-    summary: "An enrollment's commands in queue order (paginated)",
+    summary: "An enrollment's commands in queue order, each with the device's result (paginated)",
+    query: [ENCODING_QUERY],
     async handle(deps, req) {
-      knownQuery(req.query, ['limit', 'cursor']);
+      knownQuery(req.query, ['limit', 'cursor', 'encoding']);
+      const encoding = encodingQuery(req.query);
       const e = await existingEnrollment(deps, req.params.id ?? '');
       const paging = pageQuery(req.query);
       const page = await listWithCursor(paging, () => deps.core.listCommands(e.id, paging));
       return json(200, {
-        items: page.items.map(enrollmentCommandView),
+        items: page.items.map((c) => enrollmentCommandView(c, encoding)),
         nextCursor: page.nextCursor ?? null,
       });
     },
@@ -149,11 +172,14 @@ const enrollmentRoutes: AdminRoute[] = [
     method: 'POST',
     path: '/api/v1/enrollments/{id}/commands',
     auth: 'write',
-    summary: "Queue a command (Apple's spelling, validated against Apple's schema) and push",
+    summary:
+      "Queue a command (Apple's spelling, validated against Apple's schema; typed JSON or a plist) and push",
     bodyFields: ['RequestType', '...'],
+    plistBody: true,
+    bodyLimit: COMMAND_BODY_LIMIT,
     async handle(deps, req) {
       const e = await existingEnrollment(deps, req.params.id ?? '');
-      const command = commandBody(req.body, 'body');
+      const command = commandField(req.body, 'body');
       const uuid = await deps.core.enqueue([e.id], command as never);
       audit(deps, req, 'command.create', e.id, {
         commandUuid: uuid,
@@ -199,8 +225,10 @@ const commandRoutes: AdminRoute[] = [
     method: 'POST',
     path: '/api/v1/commands',
     auth: 'write',
-    summary: 'Queue one command for many enrollments',
+    summary: 'Queue one command for many enrollments (typed JSON or a plist dictionary)',
     bodyFields: ['enrollmentIds', 'command'],
+    plistBody: true,
+    bodyLimit: COMMAND_BODY_LIMIT,
     async handle(deps, req) {
       const body = objectBody(req.body, ['enrollmentIds', 'command']);
       const ids = body.enrollmentIds;
@@ -210,7 +238,7 @@ const commandRoutes: AdminRoute[] = [
         idParam('enrollmentIds[]', typeof id === 'string' ? id : undefined),
       );
       for (const id of checked) await existingEnrollment(deps, id);
-      const command = commandBody(body.command, 'command');
+      const command = commandField(body.command, 'command');
       const uuid = await deps.core.enqueue(checked, command as never);
       audit(deps, req, 'command.create', checked.join(','), {
         commandUuid: uuid,
@@ -224,10 +252,13 @@ const commandRoutes: AdminRoute[] = [
     path: '/api/v1/commands/{uuid}',
     auth: 'read',
     summary: 'A command with each target status and the decoded device result',
+    query: [ENCODING_QUERY],
     async handle(deps, req) {
+      knownQuery(req.query, ['encoding']);
+      const encoding = encodingQuery(req.query);
       const found = await deps.core.findCommand(idParam('uuid', req.params.uuid));
       if (!found) throw notFound('command');
-      return json(200, commandView(found));
+      return json(200, commandView(found, encoding));
     },
   },
 ];

@@ -1,17 +1,21 @@
 /**
  * JSON views of stored records for the admin API: enrollments with their facts, commands with
- * each target's status and the device's report decoded from its plist.
+ * each target's status and the device's report decoded from its plist, in the typed JSON
+ * encoding of docs/plist.md (exact) or, on request, the readable one (lossy).
  */
 import {
   decodePlist,
   toReadableJson,
+  toTypedJson,
   type CommandRecord,
   type EnrollmentCommand,
   type EnrollmentRecord,
   type JsonValue,
+  type TypedJson,
 } from '../index.js';
 import type { ApiKeyRecord } from './admin-store.js';
 import type { EnrollmentTokenRecord } from './admin-store-tokens.js';
+import { COMMAND_BODY_DEPTH, type ResultEncoding } from './admin-validate.js';
 
 const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
 
@@ -48,40 +52,61 @@ export function enrollmentDetail(e: EnrollmentRecord): Record<string, unknown> {
   };
 }
 
-function plistJson(bytes: Uint8Array | undefined): JsonValue {
+/**
+ * A stored plist (command body or device report) as JSON; `null` when absent. Bytes that no
+ * longer decode are shown as `{undecodable: <base64>}` (typed: `{undecodable: {$data}}`).
+ */
+function plistJson(
+  bytes: Uint8Array | undefined,
+  encoding: ResultEncoding,
+): JsonValue | TypedJson | null {
   if (bytes === undefined) return null;
+  let value;
   try {
-    return toReadableJson(decodePlist(bytes));
+    // One level more than a command body may have: the stored envelope wraps it.
+    value = decodePlist(bytes, { maxDepth: COMMAND_BODY_DEPTH + 1 });
   } catch {
-    return { undecodable: Buffer.from(bytes).toString('base64') };
+    const base64 = Buffer.from(bytes).toString('base64');
+    return { undecodable: encoding === 'typed' ? { $data: base64 } : base64 };
   }
+  return encoding === 'typed' ? toTypedJson(value) : toReadableJson(value);
 }
 
-/** A command with every target and its decoded result. */
-export function commandView(c: CommandRecord): Record<string, unknown> {
+/**
+ * A command with every target and its decoded result, in `encoding` (default `typed`: the
+ * exact JSON form of docs/plist.md).
+ */
+export function commandView(
+  c: CommandRecord,
+  encoding: ResultEncoding = 'typed',
+): Record<string, unknown> {
   return {
     commandUuid: c.uuid,
     requestType: c.requestType,
     createdAt: iso(c.createdAt),
     expiresAt: iso(c.expiresAt),
-    command: plistJson(c.body),
+    command: plistJson(c.body, encoding),
     targets: c.targets.map((t) => ({
       enrollmentId: t.enrollmentId,
       status: t.status,
       updatedAt: iso(t.updatedAt),
-      result: plistJson(t.result),
+      result: plistJson(t.result, encoding),
     })),
   };
 }
 
-/** One entry of an enrollment's command list. */
-export function enrollmentCommandView(c: EnrollmentCommand): Record<string, unknown> {
+/** One entry of an enrollment's command list, with the device's result (`null` before one). */
+export function enrollmentCommandView(
+  c: EnrollmentCommand,
+  encoding: ResultEncoding = 'typed',
+): Record<string, unknown> {
   return {
     commandUuid: c.uuid,
     requestType: c.requestType,
     status: c.status,
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
+    result: plistJson(c.result, encoding),
   };
 }
 

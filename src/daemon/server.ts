@@ -11,7 +11,7 @@ import type { Logger } from '../index.js';
 import { createNodeListener, createProxyTrust, type ProxyTrust } from '../http/node.js';
 import type { IdentityRenewalService } from '../index.js';
 import type { AdminDeps } from './admin-routes.js';
-import { handleAdmin, matchRoute } from './admin-router.js';
+import { adminBodyLimit, handleAdmin, matchRoute } from './admin-router.js';
 import { authenticate } from './api-keys.js';
 import { AdminError } from './errors.js';
 import type { EnrollmentService } from './enrollment.js';
@@ -40,7 +40,7 @@ export interface ServerDeps {
   health(): Promise<{ status: number; body: unknown }>;
 }
 
-/** Largest admin API body. */
+/** Largest admin API body, unless the route allows more to a caller with a key for it. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** Largest SCEP POST body. */
 export const SCEP_BODY_LIMIT = 64 * 1024;
@@ -146,7 +146,12 @@ async function serveAdmin(
     const blocked = deps.limits.adminAuth.blocked(client);
     if (blocked !== undefined) return rateLimited(blocked);
   }
-  const body = await readBody(req, ADMIN_BODY_LIMIT);
+  const target = {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    authorization: req.headers.authorization,
+  };
+  const body = await readBody(req, adminBodyLimit(deps.services.admin, target, ADMIN_BODY_LIMIT));
   try {
     const { answer } = await handleAdmin(adminDeps, {
       method: req.method ?? 'GET',

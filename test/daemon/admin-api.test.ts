@@ -181,9 +181,9 @@ describe('commands', () => {
       'ERR_UNSUPPORTED_MEDIA',
     ],
     [
-      'a body past 1 MiB',
+      'a command body past 8 MiB',
       { 'content-type': 'application/json' },
-      Buffer.alloc(1024 * 1024 + 10, 32),
+      Buffer.alloc(8 * 1024 * 1024 + 10, 32),
       413,
       'ERR_BODY_TOO_LARGE',
     ],
