@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerApiKey } from './apikey.js';
+import { registerCommand } from './command.js';
 import { registerEnroll } from './enroll.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { registerProfile } from './profile.js';
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerServe(program);
   registerApiKey(program);
   registerEnroll(program);
+  registerCommand(program);
   registerPush(program);
   registerProfile(program);
   registerSecrets(program);
