@@ -32,6 +32,7 @@ import {
   enrollmentCommandView,
   enrollmentDetail,
   enrollmentSummary,
+  pushResultView,
   tokenView,
 } from './admin-views.js';
 import { openApiDocument } from './admin-openapi.js';
@@ -208,14 +209,18 @@ const enrollmentRoutes: AdminRoute[] = [
     method: 'POST',
     path: '/api/v1/enrollments/{id}/push',
     auth: 'write',
-    summary: 'Send an APNs push now',
+    summary:
+      'Send an APNs push now; per device: accepted, failed (with the reason), deferred or no-token',
     async handle(deps, req) {
       const e = await existingEnrollment(deps, req.params.id ?? '');
       if (!deps.pushEnabled)
         throw new AdminError('ERR_PUSH_DISABLED', 'no push certificate is configured');
-      const pushed = await deps.core.push([e.id]);
-      audit(deps, req, 'enrollment.push', e.id, { pushed });
-      return json(200, { pushed });
+      const results = await deps.core.pushWithResults([e.id]);
+      // `pushed` stays for older clients: the number APNs accepted.
+      const pushed = results.filter((r) => r.outcome === 'accepted').length;
+      const outcome = results[0]?.outcome ?? null;
+      audit(deps, req, 'enrollment.push', e.id, { pushed, outcome });
+      return json(200, { pushed, results: results.map(pushResultView) });
     },
   },
 ];

@@ -11,6 +11,7 @@ import {
   type EnrollmentCommand,
   type EnrollmentRecord,
   type JsonValue,
+  type PushOutcomeRecord,
   type TypedJson,
 } from '../index.js';
 import type { ApiKeyRecord } from './admin-store.js';
@@ -18,6 +19,22 @@ import type { EnrollmentTokenRecord } from './admin-store-tokens.js';
 import { COMMAND_BODY_DEPTH, type ResultEncoding } from './admin-validate.js';
 
 const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
+
+/** The latest push of a command target, `null` before one was recorded. */
+function pushView(p: PushOutcomeRecord | undefined): Record<string, unknown> | null {
+  if (p === undefined) return null;
+  return { outcome: p.outcome, reason: p.reason ?? null, apnsId: p.apnsId ?? null, at: iso(p.at) };
+}
+
+/**
+ * One enrollment's outcome of `POST /api/v1/enrollments/{id}/push`: `accepted` by APNs, `failed`
+ * (APNs's reason or the transport error), `deferred` (e.g. `CircuitOpen`) or `no-token`.
+ */
+export function pushResultView(
+  r: PushOutcomeRecord & { enrollmentId: string; status?: number },
+): Record<string, unknown> {
+  return { enrollmentId: r.enrollmentId, ...pushView(r), status: r.status ?? null };
+}
 
 function fact(facts: Record<string, unknown>, key: string): unknown {
   return facts[key] ?? null;
@@ -90,6 +107,7 @@ export function commandView(
       enrollmentId: t.enrollmentId,
       status: t.status,
       updatedAt: iso(t.updatedAt),
+      lastPush: pushView(t.lastPush),
       result: plistJson(t.result, encoding),
     })),
   };
@@ -106,6 +124,7 @@ export function enrollmentCommandView(
     status: c.status,
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
+    lastPush: pushView(c.lastPush),
     result: plistJson(c.result, encoding),
   };
 }
