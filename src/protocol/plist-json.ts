@@ -34,13 +34,11 @@ const DATE_TEXT =
   /^([+-][0-9]{6}|[0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,3}))?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 
 /**
- * Reads a parsed JSON value in the typed form into a plist value: a whole number is an integer
- * and any other a {@link PlistReal}; `{"$data": base64}` becomes a
- * `Uint8Array`, `{"$date": ISO 8601}` a `Date`, `{"$real": n}` a {@link PlistReal},
- * `{"$integer": "digits"}` a number or `bigint`, `{"$dict": {...}}` a dictionary whose keys are
- * taken literally. Throws {@link PlistJsonError} (400, with the `path` at fault) on `null`, a
- * whole number beyond 2^53, an object with a `$` key that is not exactly one of these forms, or
- * nesting deeper than `maxDepth`; TypeError when `options` are invalid.
+ * Reads a parsed JSON value in the typed form (docs/plist.md) into plist values, exactly as
+ * `decodePlist` would give them: a whole number is an integer, any other a {@link PlistReal},
+ * and the one-key `$data`, `$date`, `$real`, `$integer` and `$dict` objects the plist-only kinds.
+ * Throws {@link PlistJsonError} (400, naming the `path`) on `null`, a whole number beyond 2^53,
+ * any other object with a `$` key, or nesting past `maxDepth`; TypeError on invalid `options`.
  */
 export function fromTypedJson(value: unknown, options: FromTypedJsonOptions = {}): PlistValue {
   const maxDepth = options.maxDepth ?? 64;
