@@ -16,14 +16,16 @@ export interface CommandPayload {
 /** Statuses a device reports on the command endpoint. */
 export type ReportStatusValue = 'Idle' | 'Acknowledged' | 'Error' | 'CommandFormatError' | 'NotNow';
 
-/** One entry of a report's `ErrorChain`, outermost first. */
-export interface ErrorChainItem {
+/**
+ * One entry of a report's `ErrorChain`, outermost first. An intersection rather than an interface
+ * with an index signature, so it type-checks without `exactOptionalPropertyTypes` too.
+ */
+export type ErrorChainItem = PlistDict & {
   ErrorCode?: number | bigint;
   ErrorDomain?: string;
   LocalizedDescription?: string;
   USEnglishDescription?: string;
-  [key: string]: PlistValue;
-}
+};
 
 /** A device's PUT to the command endpoint; response keys stay on the object as decoded. */
 export interface CommandReport extends EnrollmentKeys {
