@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { openAdminStore, type AdminStore } from '../daemon/admin-store.js';
 import { resolveDatabasePath, type RawValues } from '../daemon/config.js';
 import { ConfigError } from '../daemon/errors.js';
+import { attributeConfigError } from './config-errors.js';
 
 /** Adds `--data-dir` and `--database` to a subcommand. */
 export function withDatabaseOptions(command: Command): Command {
@@ -17,12 +18,29 @@ export function withDatabaseOptions(command: Command): Command {
     .option('--database <url>', 'sqlite:PATH [env ORCHARD_DATABASE]');
 }
 
-/** Opens the admin store named by the options; throws ConfigError when it does not exist. */
-export function openAdminFromOptions(options: RawValues): AdminStore {
-  const path = resolveDatabasePath(options);
-  if (!existsSync(path))
-    throw new ConfigError('--data-dir', `no database at ${path}; start orchard serve once first`);
-  return openAdminStore(path);
+/**
+ * Opens the admin store named by the options. Throws ConfigError, naming the flag or the
+ * `ORCHARD_*` variable the bad value came from, when the value is invalid or the database does
+ * not exist.
+ */
+export function openAdminFromOptions(
+  options: RawValues,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): AdminStore {
+  try {
+    const path = resolveDatabasePath(options, env);
+    if (!existsSync(path)) {
+      const given = options.database ?? env.ORCHARD_DATABASE;
+      throw new ConfigError(
+        given === undefined ? '--data-dir' : '--database',
+        `no database at ${path}; start orchard serve once first`,
+      );
+    }
+    return openAdminStore(path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw attributeConfigError(error, options, env);
+    throw error;
+  }
 }
 
 /** The audit actor of a CLI change. */

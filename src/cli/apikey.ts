@@ -1,80 +1,90 @@
 /**
  * `orchard apikey create|list|revoke`: manage admin API keys in the daemon's database. A new key
  * is printed once on stdout and stored as its SHA-256; every change is written to the audit log.
+ * `create` and `list` print JSON (one object per line) with or without `--json`; `revoke` prints a
+ * sentence, or JSON with `--json`.
  */
 import type { Command } from 'commander';
 import type { AdminStore } from '../daemon/admin-store.js';
 import { apiKeyView } from '../daemon/admin-views.js';
 import { createApiKey } from '../daemon/api-keys.js';
-import { ConfigError } from '../daemon/errors.js';
 import type { RawValues } from '../daemon/config.js';
 import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
-import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
+import { InputProblem, runAction, UsageProblem } from './input.js';
 
-function withStore(options: RawValues, fn: (store: AdminStore) => void): void {
-  let store: AdminStore;
+type Flags = RawValues & { json?: boolean };
+
+function withStore(options: RawValues, fn: (store: AdminStore) => number): number {
+  const store = openAdminFromOptions(options);
   try {
-    store = openAdminFromOptions(options);
-  } catch (error) {
-    process.stderr.write(
-      `orchard apikey: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exitCode = error instanceof ConfigError ? EXIT_USAGE : EXIT_INPUT;
-    return;
-  }
-  try {
-    fn(store);
+    return fn(store);
   } finally {
     store.close();
   }
 }
 
+function create(opts: Flags & { name: string; scope: string }): number {
+  if (opts.scope !== 'read' && opts.scope !== 'write')
+    throw new UsageProblem('--scope must be read or write');
+  const scope = opts.scope;
+  return withStore(opts, (store) => {
+    const { record, key } = createApiKey(store, opts.name, scope);
+    store.audit({
+      actor: cliActor(),
+      action: 'api-key.create',
+      target: record.id,
+      detail: { name: opts.name, scope },
+    });
+    process.stdout.write(`${JSON.stringify({ ...apiKeyView(record), key })}\n`);
+    return 0;
+  });
+}
+
+function revoke(id: string, opts: Flags): number {
+  return withStore(opts, (store) => {
+    if (!store.revokeApiKey(id)) throw new InputProblem(`no active key ${id}`);
+    store.audit({ actor: cliActor(), action: 'api-key.revoke', target: id, detail: {} });
+    process.stdout.write(
+      opts.json === true ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${id}\n`,
+    );
+    return 0;
+  });
+}
+
+const JSON_ALWAYS = 'print JSON (what this command always prints; accepted for scripts)';
+
 /** Registers `orchard apikey` on the program. */
 export function registerApiKey(program: Command): void {
   const apikey = program.command('apikey').description('create, list and revoke admin API keys');
-  withDatabaseOptions(
+  const createCommand = withDatabaseOptions(
     apikey
       .command('create')
       .description('create a key (printed once) with read or write scope')
       .requiredOption('--name <name>', 'what the key is for')
-      .option('--scope <scope>', 'read or write', 'read'),
-  ).action((opts: RawValues & { name: string; scope: string }) => {
-    if (opts.scope !== 'read' && opts.scope !== 'write') {
-      process.stderr.write('orchard apikey create: --scope must be read or write\n');
-      process.exitCode = EXIT_USAGE;
-      return;
-    }
-    const scope = opts.scope;
-    withStore(opts, (store) => {
-      const { record, key } = createApiKey(store, opts.name, scope);
-      store.audit({
-        actor: cliActor(),
-        action: 'api-key.create',
-        target: record.id,
-        detail: { name: opts.name, scope },
-      });
-      process.stdout.write(`${JSON.stringify({ ...apiKeyView(record), key })}\n`);
-    });
-  });
-  withDatabaseOptions(apikey.command('list').description('list keys (never their secrets)')).action(
-    (opts: RawValues) => {
+      .option('--scope <scope>', 'read or write', 'read')
+      .option('--json', JSON_ALWAYS),
+  ).action((opts: Flags & { name: string; scope: string }) =>
+    runAction(createCommand, () => create(opts)),
+  );
+  const list = withDatabaseOptions(
+    apikey
+      .command('list')
+      .description('list keys (never their secrets)')
+      .option('--json', JSON_ALWAYS),
+  ).action((opts: Flags) =>
+    runAction(list, () =>
       withStore(opts, (store) => {
         for (const k of store.listApiKeys())
           process.stdout.write(`${JSON.stringify(apiKeyView(k))}\n`);
-      });
-    },
+        return 0;
+      }),
+    ),
   );
-  withDatabaseOptions(
-    apikey.command('revoke').description('revoke a key by id').argument('<id>'),
-  ).action((id: string, opts: RawValues) => {
-    withStore(opts, (store) => {
-      if (!store.revokeApiKey(id)) {
-        process.stderr.write(`orchard apikey revoke: no active key ${id}\n`);
-        process.exitCode = EXIT_INPUT;
-        return;
-      }
-      store.audit({ actor: cliActor(), action: 'api-key.revoke', target: id, detail: {} });
-      process.stdout.write(`revoked ${id}\n`);
-    });
-  });
+  const revokeCommand = withDatabaseOptions(
+    apikey
+      .command('revoke')
+      .description('revoke a key by id')
+      .argument('<id>')
+      .option('--json', 'print {"revoked": id} instead of a sentence'),
+  ).action((id: string, opts: Flags) => runAction(revokeCommand, () => revoke(id, opts)));
 }

@@ -1,12 +1,12 @@
 /** `orchard profile build --spec FILE --out FILE`: a .mobileconfig from a JSON or YAML spec. */
-import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { ValidationError } from '../errors.js';
 import { buildProfileFile } from '../profile/build.js';
 import { parseProfileSpec } from '../profile/spec.js';
 import { EXIT_INPUT } from './exit-codes.js';
-import { formatIssues, inputProblem, readInput } from './profile-output.js';
+import { readInputFile, runAction, writeOutputFile } from './input.js';
+import { formatIssues } from './profile-output.js';
 
 interface BuildOptions {
   spec: string;
@@ -16,30 +16,23 @@ interface BuildOptions {
 }
 
 function build(options: BuildOptions): number {
-  const text = readInput(options.spec);
-  if (typeof text === 'string') {
-    process.stderr.write(`orchard profile build: ${text}\n`);
-    return EXIT_INPUT;
-  }
+  const text = readInputFile(options.spec);
+  let file: Uint8Array;
   try {
     const spec = parseProfileSpec(
       text.toString('utf8'),
       options.spec.endsWith('.json') ? 'json' : 'yaml',
     );
-    const file = buildProfileFile(spec, { format: options.format, validate: options.validate });
-    if (options.out === '-') process.stdout.write(file);
-    else writeFileSync(options.out, file);
-    return 0;
+    file = buildProfileFile(spec, { format: options.format, validate: options.validate });
   } catch (error) {
-    if (error instanceof ValidationError) {
-      process.stderr.write(
-        `orchard profile build: ${options.spec}: ${error.message}\n${formatIssues(error.issues)}`,
-      );
-    } else {
-      process.stderr.write(`orchard profile build: ${inputProblem(error)}\n`);
-    }
+    if (!(error instanceof ValidationError)) throw error;
+    process.stderr.write(
+      `orchard profile build: ${options.spec}: ${error.message}\n${formatIssues(error.issues)}`,
+    );
     return EXIT_INPUT;
   }
+  writeOutputFile(options.out, file);
+  return 0;
 }
 
 /** Registers `profile build` on the `profile` group. */
@@ -53,7 +46,5 @@ export function registerProfileBuild(group: Command): void {
       new Option('--format <format>', 'plist format').choices(['xml', 'binary']).default('xml'),
     )
     .option('--no-validate', "skip the check against Apple's schema")
-    .action((options: BuildOptions) => {
-      process.exitCode = build(options);
-    });
+    .action((options: BuildOptions, command: Command) => runAction(command, () => build(options)));
 }

@@ -7,7 +7,8 @@ import { ProfileError } from '../errors.js';
 import { encodePlist } from '../protocol/plist.js';
 import { encryptProfile } from '../profile/encrypt.js';
 import { looksLikePlist } from '../profile/sign.js';
-import { readBytes, readCertificates, runProfileCommand, writeOutput } from './profile-sign.js';
+import { isSigned, readInputFile, runAction, signedInput, writeOutputFile } from './input.js';
+import { readCertificates } from './profile-sign.js';
 
 interface EncryptFlags {
   in: string;
@@ -19,13 +20,11 @@ interface EncryptFlags {
 }
 
 function encrypt(flags: EncryptFlags): number {
-  const input = readBytes(flags.in);
-  if (!looksLikePlist(input)) {
-    throw new ProfileError(
-      'ERR_PROFILE_FORMAT',
-      `${flags.in} is not a plain profile (signed?): encrypt the unsigned profile, then sign the result`,
-    );
-  }
+  const input = readInputFile(flags.in);
+  if (isSigned(input))
+    throw signedInput(flags.in, 'encrypt the unsigned profile, then sign the result');
+  if (!looksLikePlist(input))
+    throw new ProfileError('ERR_PROFILE_FORMAT', `${flags.in} is not a property list`);
   const [recipient] = readCertificates(flags.recipient);
   if (recipient === undefined) throw new TypeError('no recipient certificate');
   const encrypted = encryptProfile(input, {
@@ -33,7 +32,7 @@ function encrypt(flags: EncryptFlags): number {
     keyTransport: flags.keyTransport,
     cipher: flags.cipher,
   });
-  writeOutput(flags.out, encodePlist(encrypted, { format: flags.format }));
+  writeOutputFile(flags.out, encodePlist(encrypted, { format: flags.format }));
   return 0;
 }
 
@@ -60,7 +59,5 @@ export function registerProfileEncrypt(group: Command): void {
         .choices(['aes-256-cbc', 'aes-128-cbc'])
         .default('aes-256-cbc'),
     )
-    .action((flags: EncryptFlags) => {
-      process.exitCode = runProfileCommand('encrypt', () => encrypt(flags));
-    });
+    .action((flags: EncryptFlags, command: Command) => runAction(command, () => encrypt(flags)));
 }

@@ -3,64 +3,48 @@
  * (DER) with the profile attached. Also holds the file helpers the sign, verify, encrypt and
  * inspect subcommands share.
  */
-import type { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { certificatesFromPem, toCertificate } from '../crypto/keys.js';
 import type { DigestName } from '../crypto/oids.js';
-import { CryptoError, OrchardError } from '../errors.js';
+import { CryptoError } from '../errors.js';
 import { signProfile } from '../profile/sign.js';
-import { EXIT_INPUT } from './exit-codes.js';
+import {
+  isSigned,
+  readInputFile,
+  readPassword,
+  readPrivateKeyFile,
+  runAction,
+  signedInput,
+  writeOutputFile,
+  type PasswordSource,
+} from './input.js';
 
-/** A problem with a file named on the command line; exits 1 with its message. */
-class InputFileError extends Error {}
+/** Where the password of an encrypted `--key` comes from (there is no flag carrying it). */
+export const KEY_PASSWORD: PasswordSource = {
+  fileFlag: '--key-password-file',
+  env: 'ORCHARD_KEY_PASSWORD',
+};
 
-/**
- * Runs a subcommand body and returns its exit code: `OrchardError`s and unreadable or unwritable
- * files print `orchard profile <name>: ...` on stderr and give 1; anything else is a bug and is rethrown.
- */
-export function runProfileCommand(name: string, body: () => number): number {
-  try {
-    return body();
-  } catch (error) {
-    let message: string;
-    if (error instanceof OrchardError) message = `${error.message} [${error.code}]`;
-    else if (error instanceof InputFileError) message = error.message;
-    else throw error;
-    process.stderr.write(`orchard profile ${name}: ${message}\n`);
-    return EXIT_INPUT;
-  }
+/** Adds `--key-password-file` to a subcommand that takes `--key`. */
+export function withKeyPassword(command: Command): Command {
+  return command.option(
+    '--key-password-file <file>',
+    `file holding the password of an encrypted --key [env ${KEY_PASSWORD.env}]`,
+  );
 }
 
-/** Reads a whole file; throws an input error naming the file when it cannot. */
-export function readBytes(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new InputFileError(
-      `cannot read ${path} (${(error as { code?: string }).code ?? 'error'})`,
-    );
-  }
-}
-
-/** Writes `data` to `path`, or to standard output when `path` is `-`. */
-export function writeOutput(path: string, data: Uint8Array): void {
-  if (path === '-') {
-    process.stdout.write(data);
-    return;
-  }
-  try {
-    writeFileSync(path, data);
-  } catch (error) {
-    throw new InputFileError(
-      `cannot write ${path} (${(error as { code?: string }).code ?? 'error'})`,
-    );
-  }
+/** The `--key` file with its password, from `--key-password-file` or the environment. */
+export function readKey(
+  path: string,
+  passwordFile: string | undefined,
+): string | Buffer | KeyObject {
+  return readPrivateKeyFile(path, readPassword(KEY_PASSWORD, { file: passwordFile }), KEY_PASSWORD);
 }
 
 /** Reads every certificate of a PEM file (or the one certificate of a DER file). */
 export function readCertificates(path: string): X509Certificate[] {
-  const bytes = readBytes(path);
+  const bytes = readInputFile(path);
   const text = bytes.toString('latin1');
   if (!text.includes('-----BEGIN')) return [toCertificate(bytes)];
   const certs = certificatesFromPem(text);
@@ -70,12 +54,6 @@ export function readCertificates(path: string): X509Certificate[] {
   return certs;
 }
 
-/** Reads a private key file as PEM text, or as DER bytes when it is not PEM. */
-export function readKey(path: string): string | Buffer {
-  const bytes = readBytes(path);
-  return bytes.includes('-----BEGIN') ? bytes.toString('utf8') : bytes;
-}
-
 interface SignFlags {
   in: string;
   cert: string;
@@ -83,10 +61,12 @@ interface SignFlags {
   chain?: string;
   out: string;
   digest: DigestName;
+  keyPasswordFile?: string;
 }
 
 function sign(flags: SignFlags): number {
-  const profile = readBytes(flags.in);
+  const profile = readInputFile(flags.in);
+  if (isSigned(profile)) throw signedInput(flags.in, 'sign the unsigned profile');
   const [certificate, ...bundled] = readCertificates(flags.cert);
   if (certificate === undefined)
     throw new CryptoError('ERR_CERT_FORMAT', `${flags.cert} holds no certificate`);
@@ -94,12 +74,12 @@ function sign(flags: SignFlags): number {
   const signed = withFileNames(flags, () =>
     signProfile(profile, {
       certificate,
-      privateKey: readKey(flags.key),
+      privateKey: readKey(flags.key, flags.keyPasswordFile),
       chain,
       digest: flags.digest,
     }),
   );
-  writeOutput(flags.out, signed);
+  writeOutputFile(flags.out, signed);
   return 0;
 }
 
@@ -120,7 +100,7 @@ function withFileNames<T>(flags: SignFlags, fn: () => T): T {
 
 /** Registers `profile sign` on the `profile` group. */
 export function registerProfileSign(group: Command): void {
-  group
+  const command = group
     .command('sign')
     .description('sign a profile: CMS SignedData (DER), profile attached, signer chain included')
     .requiredOption('--in <file>', 'the profile (XML or binary plist)')
@@ -128,7 +108,11 @@ export function registerProfileSign(group: Command): void {
       '--cert <pem>',
       'signer certificate (PEM; more certificates after it are taken as its chain)',
     )
-    .requiredOption('--key <pem>', "signer's private key (PEM or DER; RSA or EC)")
+    .requiredOption(
+      '--key <pem>',
+      "signer's private key (PEM, possibly encrypted, or DER; RSA or EC)",
+    );
+  withKeyPassword(command)
     .option('--chain <pem>', 'intermediate certificates to include (PEM)')
     .requiredOption('--out <file>', 'where to write the signed profile (- for standard output)')
     .addOption(
@@ -136,7 +120,5 @@ export function registerProfileSign(group: Command): void {
         .choices(['sha256', 'sha384', 'sha512', 'sha1'])
         .default('sha256'),
     )
-    .action((flags: SignFlags) => {
-      process.exitCode = runProfileCommand('sign', () => sign(flags));
-    });
+    .action((flags: SignFlags) => runAction(command, () => sign(flags)));
 }

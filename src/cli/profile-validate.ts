@@ -1,15 +1,24 @@
 /** `orchard profile validate --in FILE [target]`: checks a profile against Apple's schema. */
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { OrchardError } from '../errors.js';
 import { decodePlist } from '../protocol/plist.js';
-import type { PlatformCompatibility } from '../profile/validate.js';
+import type { PlatformCompatibility, ProfileReport } from '../profile/validate.js';
 import { checkProfile } from '../profile/validate.js';
 import { PLATFORMS } from '../schema/facts.js';
 import type { Platform } from '../schema/facts.js';
 import type { Enrollment, Target } from '../schema/target.js';
 import { isVersion } from '../schema/version.js';
 import { EXIT_INPUT } from './exit-codes.js';
-import { formatIssues, inputProblem, readInput } from './profile-output.js';
+import {
+  InputProblem,
+  isSigned,
+  readInputFile,
+  runAction,
+  signedInput,
+  UsageProblem,
+} from './input.js';
+import { formatIssues } from './profile-output.js';
 
 interface ValidateOptions {
   in: string;
@@ -23,16 +32,15 @@ interface ValidateOptions {
   json?: boolean;
 }
 
-function targetOf(o: ValidateOptions, command: Command): Target | undefined {
+function targetOf(o: ValidateOptions): Target | undefined {
   const targeted =
     o.osVersion ?? o.supervised ?? o.enrollment ?? o.channel ?? o.sharedIpad ?? o.manual;
   if (o.platform === undefined) {
-    if (targeted !== undefined)
-      command.error('error: target options need --platform', { exitCode: 2 });
+    if (targeted !== undefined) throw new UsageProblem('target options need --platform');
     return undefined;
   }
   if (o.osVersion !== undefined && !isVersion(o.osVersion)) {
-    command.error(`error: --os-version must look like 17.0, got ${o.osVersion}`, { exitCode: 2 });
+    throw new UsageProblem(`--os-version must look like 17.0, got ${o.osVersion}`);
   }
   return {
     platform: o.platform,
@@ -65,34 +73,31 @@ export function formatCompatibility(rows: readonly PlatformCompatibility[]): str
   return `compatibility (from Apple's schema):\n${lines.join('\n')}\n`;
 }
 
-function validate(options: ValidateOptions, target: Target | undefined): number {
-  const input = readInput(options.in);
-  if (typeof input === 'string') {
-    process.stderr.write(`orchard profile validate: ${input}\n`);
-    return EXIT_INPUT;
-  }
-  if (input[0] === 0x30) {
-    process.stderr.write(
-      `orchard profile validate: ${options.in} looks CMS-signed; unwrap it with \`orchard profile verify\` first\n`,
-    );
-    return EXIT_INPUT;
-  }
+/** The report on the profile at `path`; its own problems (not a plist, ...) name the file. */
+function check(path: string, target: Target | undefined): ProfileReport {
+  const input = readInputFile(path);
+  if (isSigned(input))
+    throw signedInput(path, 'validate the unsigned profile (`orchard profile verify` prints it)');
   try {
-    const report = checkProfile(decodePlist(input, { preserveReals: true }), target);
-    const errors = report.issues.filter((i) => i.severity === 'error').length;
-    if (options.json === true) {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    } else {
-      process.stdout.write(formatIssues(report.issues));
-      if (report.compatibility) process.stdout.write(formatCompatibility(report.compatibility));
-      const warnings = report.issues.length - errors;
-      process.stdout.write(`${options.in}: ${errors} error(s), ${warnings} warning(s)\n`);
-    }
-    return errors > 0 ? EXIT_INPUT : 0;
+    return checkProfile(decodePlist(input, { preserveReals: true }), target);
   } catch (error) {
-    process.stderr.write(`orchard profile validate: ${options.in}: ${inputProblem(error)}\n`);
-    return EXIT_INPUT;
+    if (!(error instanceof OrchardError)) throw error;
+    throw new InputProblem(`${path}: ${error.message} [${error.code}]`);
   }
+}
+
+function validate(options: ValidateOptions, target: Target | undefined): number {
+  const report = check(options.in, target);
+  const errors = report.issues.filter((i) => i.severity === 'error').length;
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatIssues(report.issues));
+    if (report.compatibility) process.stdout.write(formatCompatibility(report.compatibility));
+    const warnings = report.issues.length - errors;
+    process.stdout.write(`${options.in}: ${errors} error(s), ${warnings} warning(s)\n`);
+  }
+  return errors > 0 ? EXIT_INPUT : 0;
 }
 
 /** Registers `profile validate` on the `profile` group. */
@@ -113,7 +118,7 @@ export function registerProfileValidate(group: Command): void {
     .option('--shared-ipad', 'target is a Shared iPad')
     .option('--manual', 'the user installs the profile by hand')
     .option('--json', 'print issues and compatibility as JSON')
-    .action((options: ValidateOptions, command: Command) => {
-      process.exitCode = validate(options, targetOf(options, command));
-    });
+    .action((options: ValidateOptions, command: Command) =>
+      runAction(command, () => validate(options, targetOf(options))),
+    );
 }

@@ -1,11 +1,12 @@
 /**
  * `orchard profile verify --in FILE [--ca PEM]`: checks the signature (and, with `--ca`, the
- * chain) and prints the signer, the chain and the inner profile as JSON.
+ * chain) and prints the signer, the chain and the inner profile as JSON (with or without `--json`).
  */
 import type { Command } from 'commander';
 import { summarizeCertificate, toReadableJson } from '../profile/inspect.js';
 import { verifyProfile } from '../profile/verify.js';
-import { readBytes, readCertificates, runProfileCommand } from './profile-sign.js';
+import { readInputFile, runAction } from './input.js';
+import { readCertificates } from './profile-sign.js';
 
 interface VerifyFlags {
   in: string;
@@ -13,7 +14,7 @@ interface VerifyFlags {
 }
 
 function verify(flags: VerifyFlags): number {
-  const signed = readBytes(flags.in);
+  const signed = readInputFile(flags.in);
   const roots = flags.ca?.flatMap((path) => readCertificates(path));
   const result = verifyProfile(signed, roots === undefined ? {} : { roots });
   const report = {
@@ -39,7 +40,6 @@ export function registerProfileVerify(group: Command): void {
       'trusted root(s): the signer must chain to one (repeatable; without it only the signature is checked)',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .action((flags: VerifyFlags) => {
-      process.exitCode = runProfileCommand('verify', () => verify(flags));
-    });
+    .option('--json', 'print JSON (what this command always prints; accepted for scripts)')
+    .action((flags: VerifyFlags, command: Command) => runAction(command, () => verify(flags)));
 }

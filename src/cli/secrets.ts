@@ -1,17 +1,19 @@
 /**
  * `orchard secrets rotate`: adds a new key to the secrets key file and re-seals every device
  * secret in the database under it, in one transaction. Safe while the daemon runs: it re-reads
- * the key file when it meets a value sealed with the new key.
+ * the key file when it meets a value sealed with the new key. Prints JSON, with or without `--json`.
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { resolveDatabasePath, resolveSecretsKeyFile, type RawValues } from '../daemon/config.js';
 import { ConfigError } from '../daemon/errors.js';
+import { OrchardError } from '../errors.js';
 import { rotateSecrets } from '../daemon/secrets-key-file.js';
 import { withDatabaseOptions } from './admin-db.js';
-import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
+import { attributeConfigError } from './config-errors.js';
+import { InputProblem, runAction } from './input.js';
 
-async function rotate(opts: RawValues): Promise<void> {
+async function rotate(opts: RawValues): Promise<number> {
   try {
     const databasePath = resolveDatabasePath(opts);
     if (!existsSync(databasePath))
@@ -22,11 +24,12 @@ async function rotate(opts: RawValues): Promise<void> {
     process.stderr.write(
       `orchard secrets rotate: key ${result.keyId} added to ${at.path}; back the key file up now (it still holds the old keys)\n`,
     );
+    return 0;
   } catch (error) {
-    process.stderr.write(
-      `orchard secrets rotate: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exitCode = error instanceof ConfigError ? EXIT_USAGE : EXIT_INPUT;
+    if (error instanceof ConfigError) throw attributeConfigError(error, opts);
+    // Anything else is about the key file or the stored secrets (a value that does not open).
+    if (error instanceof OrchardError || !(error instanceof Error)) throw error;
+    throw new InputProblem(error.message);
   }
 }
 
@@ -44,6 +47,7 @@ export function registerSecrets(program: Command): void {
       .option(
         '--secrets-key-file <file>',
         'key file (default <data-dir>/secrets.key) [env ORCHARD_SECRETS_KEY_FILE]',
-      ),
-  ).action((opts: RawValues) => rotate(opts));
+      )
+      .option('--json', 'print JSON (what this command always prints; accepted for scripts)'),
+  ).action((opts: RawValues, command: Command) => runAction(command, () => rotate(opts)));
 }

@@ -1,13 +1,16 @@
 /**
  * `orchard serve`: the reference daemon. Every flag has an `ORCHARD_*` variable; invalid
- * configuration exits 2 naming the flag; SIGTERM and SIGINT drain in-flight requests and exit 0.
+ * configuration exits 2 naming the flag, or the variable when the value came from there; SIGTERM
+ * and SIGINT drain in-flight requests and exit 0.
  */
 import { Option, type Command } from 'commander';
 import { FLAGS, envName, resolveConfig, type RawValues } from '../daemon/config.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { ConfigError } from '../daemon/errors.js';
 import { OrchardError } from '../index.js';
+import { attributeConfigError } from './config-errors.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
+import { usageLines } from './input.js';
 
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -21,13 +24,13 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function run(values: RawValues): Promise<void> {
+async function run(values: RawValues, command: Command): Promise<void> {
   let config;
   try {
     config = resolveConfig(values);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`orchard serve: ${error.message}\n`);
+    process.stderr.write(usageLines(command, attributeConfigError(error, values).message));
     process.exitCode = EXIT_USAGE;
     return;
   }
@@ -36,7 +39,8 @@ async function run(values: RawValues): Promise<void> {
     daemon = await startDaemon(config);
   } catch (error) {
     const flag = error instanceof ConfigError ? '' : ' (see --data-dir, --database, --listen)';
-    const message = error instanceof Error ? error.message : String(error);
+    const named = error instanceof ConfigError ? attributeConfigError(error, values) : error;
+    const message = named instanceof Error ? named.message : String(named);
     process.stderr.write(`orchard serve: cannot start: ${message}${flag}\n`);
     process.exitCode =
       error instanceof ConfigError || error instanceof OrchardError ? EXIT_USAGE : EXIT_INPUT;
@@ -59,5 +63,5 @@ export function registerServe(program: Command): void {
     );
     command.addOption(option);
   }
-  command.action((opts: RawValues) => run(opts));
+  command.action((opts: RawValues) => run(opts, command));
 }

@@ -2,6 +2,7 @@
  * Configuration of `orchard serve`: every flag with its `ORCHARD_*` variable, and the resolution
  * of both into a typed {@link DaemonConfig}, validated at start-up with errors naming the flag.
  */
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseFeatures, type FeatureConfig } from './config-features.js';
 import { NETWORK_FLAGS, parseNetwork, type NetworkConfig } from './config-network.js';
@@ -34,7 +35,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'push-cert', arg: 'FILE', description: 'APNs MDM push certificate (PEM)' },
   { name: 'push-key', arg: 'FILE', description: 'private key of --push-cert (PEM)' },
   { name: 'push-p12', arg: 'FILE', description: 'push certificate and key as PKCS#12' },
-  { name: 'push-p12-password', arg: 'PW', description: 'password of --push-p12' },
+  { name: 'push-p12-password', arg: 'PW', description: 'password of --push-p12 (shows in ps)' },
+  {
+    name: 'push-p12-password-file',
+    arg: 'FILE',
+    description: 'file holding the password of --push-p12 (a trailing newline is dropped)',
+  },
   { name: 'apns-url', arg: 'URL', description: 'APNs base URL (default Apple production)' },
   { name: 'apns-ca', arg: 'FILE', description: 'extra CA for the APNs server (tests only)' },
   { name: 'log-level', arg: 'LEVEL', description: 'trace|debug|info|warn|error|fatal|silent' },
@@ -229,12 +235,30 @@ function parsePush(read: (flag: string) => string | undefined): PushSource | und
     throw new ConfigError('--push-p12', 'give either --push-cert/--push-key or --push-p12');
   if (pem) return { kind: 'pem', certFile: pem[0], keyFile: pem[1] };
   if (p12 === undefined) {
-    if (read('push-p12-password') !== undefined)
-      throw new ConfigError('--push-p12-password', 'needs --push-p12');
+    for (const flag of ['push-p12-password', 'push-p12-password-file'])
+      if (read(flag) !== undefined) throw new ConfigError(`--${flag}`, 'needs --push-p12');
     return undefined;
   }
   if (p12 === '') throw new ConfigError('--push-p12', 'must name a file');
-  return { kind: 'p12', file: resolve(p12), password: read('push-p12-password') ?? '' };
+  return { kind: 'p12', file: resolve(p12), password: pushP12Password(read) };
+}
+
+/** `--push-p12-password`, else `--push-p12-password-file` less one trailing newline, else empty. */
+function pushP12Password(read: (flag: string) => string | undefined): string {
+  const password = read('push-p12-password');
+  const file = read('push-p12-password-file');
+  if (file === undefined) return password ?? '';
+  if (password !== undefined)
+    throw new ConfigError(
+      '--push-p12-password-file',
+      'give either --push-p12-password or --push-p12-password-file',
+    );
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (cause) {
+    const code = (cause as { code?: string }).code ?? 'error';
+    throw new ConfigError('--push-p12-password-file', `cannot read ${file} (${code})`, { cause });
+  }
 }
 
 function parseSecrets(read: (flag: string) => string | undefined): Partial<DaemonConfig> {

@@ -189,7 +189,12 @@ describe('orchard push inspect', () => {
   });
 
   test.each([
-    ['fail/wrong PKCS#12 password', ['push.p12', '--password', 'nope'], 1, /PKCS#12/],
+    [
+      'fail/wrong PKCS#12 password',
+      ['push.p12', '--password', 'nope'],
+      1,
+      /^orchard push inspect: cannot read \S*push\.p12 \(wrong password\)\n$/,
+    ],
     ['fail/a CSR is not a certificate', ['push.csr'], 1, /certificate/],
     ['fail/missing file', ['nope.pem'], 1, /ENOENT|no such file/],
     ['fail/PKCS#12 without --password is misuse', ['push.p12'], 2, /password/],

@@ -13,11 +13,16 @@ export interface CliResult {
  * no `ORCHARD_*` variable of the caller leaks in) and resolves with its exit code and output.
  */
 export function orchard(...args: string[]): Promise<CliResult> {
+  return orchardWithEnv({}, ...args);
+}
+
+/** {@link orchard} with `env` (e.g. `ORCHARD_*` variables) added to PATH in its environment. */
+export function orchardWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['bin/orchard', ...args],
-      { maxBuffer: 16 << 20, env: { PATH: process.env.PATH ?? '' } },
+      { maxBuffer: 16 << 20, env: { PATH: process.env.PATH ?? '', ...env } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
