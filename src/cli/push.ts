@@ -62,8 +62,13 @@ interface InspectFlags {
  * Writes a file the command creates (never overwriting one without `--force`), says so unless
  * the output is JSON, and records it in `wrote` under `name`.
  */
-function write(flags: CsrFlags, wrote: Record<string, string>, name: string, data: string): void {
-  const path = flags[name as 'key' | 'csr' | 'request'] as string;
+function write(
+  flags: CsrFlags,
+  wrote: Record<string, string>,
+  name: 'key' | 'csr' | 'request',
+  data: string,
+): void {
+  const path = flags[name] as string;
   const mode = name === 'key' ? 0o600 : 0o644;
   writeOutputFile(path, data, { mode, flag: flags.force === true ? 'w' : 'wx' });
   wrote[name] = path;
