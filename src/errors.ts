@@ -358,3 +358,13 @@ export class IdentityError extends OrchardError {
     super(message, options);
   }
 }
+
+/**
+ * The `message` a client sees for a failure whose own message stays in the log (a 5xx, not
+ * written for clients): a plain sentence for its status, never the error's text.
+ */
+export function hiddenMessage(status: number): string {
+  return status === 503
+    ? 'the service is unavailable right now; try again later'
+    : 'internal error; the server log has the details (look up this x-request-id)';
+}

@@ -3,7 +3,7 @@
  * errors to JSON `{code, message}` bodies (never 401, never a stack trace).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OrchardError, ValidationError, type Logger } from '../index.js';
+import { hiddenMessage, OrchardError, ValidationError, type Logger } from '../index.js';
 import { AdminError } from './errors.js';
 
 /** An answer before it is written. */
@@ -35,13 +35,6 @@ export function json(status: number, value: unknown): HttpAnswer {
     headers: { 'content-type': 'application/json; charset=utf-8' },
     body: JSON.stringify(value),
   };
-}
-
-/** The `message` of an error whose own message stays in the log (a 5xx not written for clients). */
-export function hiddenMessage(status: number): string {
-  return status === 503
-    ? 'the service is unavailable right now; try again later'
-    : 'internal error; the server log has the details (look up this x-request-id)';
 }
 
 /**

@@ -7,6 +7,7 @@
 import {
   CryptoError,
   DeviceAuthError,
+  hiddenMessage,
   OrchardError,
   ProtocolError,
   UnrecognizedDeviceError,
@@ -155,8 +156,8 @@ function jsonBody(value: unknown): Uint8Array {
 
 /**
  * Maps an error to a response: an {@link OrchardError} to its status (a 401 is turned into 500,
- * since it would unenroll the device) with `{code, message}` when exposable; anything else to 500
- * with a log line. Deliberate unenrollment gets 403 `com.apple.unrecognized.device`.
+ * since it would unenroll the device) with `{code, message}` (a generic message when not
+ * exposable); anything else to 500 with a log line. Deliberate unenrollment gets 403 `com.apple.unrecognized.device`.
  */
 export function errorResponse(err: unknown, logger: Logger): MdmHttpResponse {
   const headers = { 'content-type': 'application/json' };
@@ -166,11 +167,15 @@ export function errorResponse(err: unknown, logger: Logger): MdmHttpResponse {
   if (err instanceof OrchardError && err.status !== 401) {
     if (err.status >= 500) logger.error({ err, code: err.code }, 'MDM request failed');
     else logger.info({ code: err.code, msg: err.message }, 'MDM request refused');
-    const body = err.expose ? { code: err.code, message: err.message } : { code: err.code };
-    return { status: err.status, headers, body: jsonBody(body) };
+    const message = err.expose ? err.message : hiddenMessage(err.status);
+    return { status: err.status, headers, body: jsonBody({ code: err.code, message }) };
   }
   logger.error({ err }, 'unexpected error in MDM request');
-  return { status: 500, headers, body: jsonBody({ code: 'ERR_INTERNAL' }) };
+  return {
+    status: 500,
+    headers,
+    body: jsonBody({ code: 'ERR_INTERNAL', message: hiddenMessage(500) }),
+  };
 }
 
 function toHttp(res: MdmResponse): MdmHttpResponse {

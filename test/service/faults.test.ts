@@ -61,6 +61,12 @@ describe.each([
       expect(storageFree ? [200, 404] : [status]).toContain(res.status);
       expect(res.status).not.toBe(401);
       expect(res.body.toString()).not.toMatch(/at |secret|disk on fire/);
+      // Every error answer has a message a person can read, generic for a 5xx.
+      if (res.status >= 500)
+        expect(JSON.parse(res.body.toString())).toEqual({
+          code: expect.any(String),
+          message: expect.stringMatching(/unavailable|internal error/),
+        });
     },
   );
 });

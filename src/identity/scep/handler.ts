@@ -3,7 +3,7 @@
  * GetCACaps, GetCACert and PKIOperation (GET and POST). Adapters translate HTTP and nothing more.
  */
 import { createCertsOnlyCms } from '../../crypto/cms-sign.js';
-import { OrchardError, ProtocolError, ScepError } from '../../errors.js';
+import { hiddenMessage, OrchardError, ProtocolError, ScepError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../service/ports.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { ChallengeValidator } from './challenge.js';
@@ -83,13 +83,11 @@ function errorResponse(error: unknown, logger: Logger): ScepHttpResponse {
   if (error instanceof OrchardError && error.status !== 401) {
     if (error.status >= 500) logger.error({ err: error, code: error.code }, 'SCEP request failed');
     else logger.info({ code: error.code }, 'SCEP request refused');
-    return text(
-      error.status,
-      error.expose ? `${error.code}: ${error.message}\n` : `${error.code}\n`,
-    );
+    const message = error.expose ? error.message : hiddenMessage(error.status);
+    return text(error.status, `${error.code}: ${message}\n`);
   }
   logger.error({ err: error }, 'unexpected error in SCEP request');
-  return text(500, 'ERR_INTERNAL\n');
+  return text(500, `ERR_INTERNAL: ${hiddenMessage(500)}\n`);
 }
 
 function messageOf(req: ScepHttpRequest, max: number): Uint8Array {
