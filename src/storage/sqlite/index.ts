@@ -43,10 +43,11 @@ export interface SqliteStorageOptions {
   /** Page cache per connection in KiB; default 65536 (64 MiB) keeps hot indexes in memory. */
   cacheSizeKiB?: number;
   /**
-   * Seals UnlockTokens at rest (AES-256-GCM, bound to the enrollment id). The first open with a
-   * keyring seals plain-text tokens in place; from then on the database refuses to open without
-   * it, or with a keyring lacking a key it was sealed with (SecretsError
-   * `ERR_SECRETS_KEY_MISMATCH`). Give the core the same keyring for bootstrap tokens.
+   * Seals device secrets at rest (AES-256-GCM, each bound to its row): UnlockTokens, command
+   * bodies, device results and webhook event payloads. The first open with a keyring seals plain
+   * values in place; from then on the database refuses to open without it, or with a keyring
+   * lacking a key it was sealed with (SecretsError `ERR_SECRETS_KEY_MISMATCH`). Give the core the
+   * same keyring (`sealerFor(keyring, 'bootstrap-token')`) for bootstrap tokens.
    */
   secrets?: SecretsKeyring;
   /**
@@ -59,8 +60,8 @@ export interface SqliteStorageOptions {
 /** The SQLite {@link MdmStorage}, plus what only this adapter can do. */
 export interface SqliteStorage extends MdmStorage {
   /**
-   * Re-seals every UnlockToken and bootstrap token not yet under the current secrets key, in one
-   * transaction (after adding a key: `orchard secrets rotate`). Rejects with TypeError without
+   * Re-seals every sealed value not yet under the current secrets key, in one transaction (after
+   * adding a key: `orchard secrets rotate`). Rejects with TypeError without
    * `secrets`, and with SecretsError, changing nothing, when a stored value does not open.
    */
   resealSecrets(): Promise<ResealResult>;
