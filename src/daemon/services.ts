@@ -172,11 +172,13 @@ function servedService(
   service: MdmService,
   storage: MdmStorage,
   webhooks: OutboxWorker | undefined,
+  clock: () => Date,
 ): MdmService {
   if (config.webhook?.format !== 'nanomdm') return service;
   return withNanoMdmWebhook(service, {
     outbox: storage,
     enrollments: storage,
+    clock,
     ...(webhooks === undefined
       ? {}
       : {
@@ -278,7 +280,7 @@ export async function openServices(
     ca,
     pki,
     core,
-    service: servedService(config, service, storage, webhooks),
+    service: servedService(config, service, storage, webhooks, clock),
     scep,
     issueChallenge: async (boundTo, ttlSeconds) =>
       (await oneTime.issue(boundTo, ttlSeconds === undefined ? {} : { ttlSeconds })).challenge,
