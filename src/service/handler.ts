@@ -125,7 +125,11 @@ function route(req: MdmHttpRequest, serverPath: string, checkinPath: string): 'c
   return type === CHECKIN_CONTENT_TYPE ? 'checkin' : 'report';
 }
 
-function dispatchCheckin(
+/**
+ * Calls the method of `service` for a decoded check-in: the one place a check-in's
+ * `MessageType` picks a service method (the handler and tests that bypass HTTP use it).
+ */
+export function dispatchCheckin(
   service: MdmService,
   req: MdmRequest,
   msg: CheckinMessage,

@@ -13,7 +13,8 @@ import { resolveEnrollment } from '../../src/protocol/enrollment-id.js';
 import { decodePlist } from '../../src/protocol/plist.js';
 import { createTokenSealer } from '../../src/service/bootstrap.js';
 import { createMdmCore } from '../../src/service/core.js';
-import type { MdmRequest, MdmResponse, MdmService } from '../../src/service/ports.js';
+import type { MdmResponse, MdmService } from '../../src/service/ports.js';
+import { dispatchCheckin } from '../../src/service/handler.js';
 import {
   createOutboxWorker,
   nanoMdmHmac,
@@ -85,25 +86,7 @@ async function send(service: MdmService, name: string): Promise<MdmResponse> {
   const decoded = decodeCheckin(body);
   if (!decoded.known) throw new Error(`unknown check-in in ${name}`);
   const msg = decoded.message;
-  const req: MdmRequest = { enrollment: resolveEnrollment(msg), body };
-  switch (msg.MessageType) {
-    case 'Authenticate':
-      return service.authenticate(req, msg);
-    case 'TokenUpdate':
-      return service.tokenUpdate(req, msg);
-    case 'CheckOut':
-      return service.checkOut(req, msg);
-    case 'UserAuthenticate':
-      return service.userAuthenticate(req, msg);
-    case 'SetBootstrapToken':
-      return service.setBootstrapToken(req, msg);
-    case 'GetBootstrapToken':
-      return service.getBootstrapToken(req, msg);
-    case 'GetToken':
-      return service.getToken(req, msg);
-    case 'DeclarativeManagement':
-      return service.declarativeManagement(req, msg);
-  }
+  return dispatchCheckin(service, { enrollment: resolveEnrollment(msg), body }, msg);
 }
 
 async function events(storage: MdmStorage): Promise<NanoMdmEvent[]> {
