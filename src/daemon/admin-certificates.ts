@@ -8,6 +8,7 @@ import { CertificateAuthorityError, normaliseSerial, type IssuedCertificate } fr
 import type { AdminRoute, RouteRequest } from './admin-routes.js';
 import { idParam, knownQuery, objectBody, pageQuery } from './admin-validate.js';
 import { AdminError } from './errors.js';
+import { iso } from './admin-views.js';
 import { json } from './http-util.js';
 
 /** Reasons accepted by the revoke route (RFC 5280 CRLReason names). */
@@ -49,8 +50,6 @@ function reasonOf(body: unknown): RevocationReason {
     );
   return known;
 }
-
-const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
 
 /**
  * The JSON view of an issued certificate; `boundEnrollmentId` is the enrollment using it now.

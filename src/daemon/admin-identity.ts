@@ -4,7 +4,8 @@
  * may bind a new certificate without its old binding having ended (a wiped or replaced device).
  */
 import { IdentityError, type CertBinding } from '../index.js';
-import type { AdminDeps, AdminRoute, RouteRequest } from './admin-routes.js';
+import { audit, type AdminDeps, type AdminRoute } from './admin-routes.js';
+import { iso } from './admin-views.js';
 import { idParam, intField, objectBody } from './admin-validate.js';
 import { AdminError } from './errors.js';
 import { json } from './http-util.js';
@@ -13,8 +14,6 @@ import { json } from './http-util.js';
 export const DEFAULT_REENROLLMENT_SECONDS = 3600;
 /** Longest re-enrollment window: seven days. */
 export const MAX_REENROLLMENT_SECONDS = 7 * 86_400;
-
-const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
 
 /** The JSON view of a binding, with when its renewal falls due. */
 export function bindingView(binding: CertBinding, dueAt: Date | undefined) {
@@ -44,10 +43,6 @@ async function bindingOf(deps: AdminDeps, id: string | undefined): Promise<CertB
   if (binding === undefined)
     throw new AdminError('ERR_NOT_FOUND', 'no certificate is bound to this enrollment');
   return binding;
-}
-
-function audit(deps: AdminDeps, req: RouteRequest, action: string, target: string, detail = {}) {
-  deps.admin.audit({ actor: req.actor, action, target, detail });
 }
 
 /** The identity routes of the admin API. */

@@ -114,7 +114,14 @@ const ENCODING_QUERY: RouteQueryParam = {
   values: ['typed', 'readable'],
 };
 
-function audit(deps: AdminDeps, req: RouteRequest, action: string, target: string, detail = {}) {
+/** Appends an audit entry for the request's actor. */
+export function audit(
+  deps: AdminDeps,
+  req: RouteRequest,
+  action: string,
+  target: string,
+  detail = {},
+) {
   deps.admin.audit({ actor: req.actor, action, target, detail });
 }
 

@@ -18,7 +18,9 @@ import type { ApiKeyRecord } from './admin-store.js';
 import type { EnrollmentTokenRecord } from './admin-store-tokens.js';
 import { COMMAND_BODY_DEPTH, type ResultEncoding } from './admin-validate.js';
 
-const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
+/** An instant as ISO 8601, or `null` when absent: how every admin view writes optional times. */
+export const iso = (d: Date | undefined): string | null =>
+  d === undefined ? null : d.toISOString();
 
 /** The latest push of a command target, `null` before one was recorded. */
 function pushView(p: PushOutcomeRecord | undefined): Record<string, unknown> | null {
