@@ -69,4 +69,9 @@ export class AdminError extends OrchardError {
     this.status = adminStatus[code];
     this.field = options?.field;
   }
+
+  /** Always true: admin messages are written for the client (503 ERR_PUSH_DISABLED's how-to too). */
+  override get expose(): boolean {
+    return true;
+  }
 }

@@ -3,7 +3,8 @@
  * errors to JSON `{code, message}` bodies (never 401, never a stack trace).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hiddenMessage, OrchardError, ValidationError, type Logger } from '../index.js';
+import { renderError } from '../http/errors.js';
+import type { Logger } from '../index.js';
 import { AdminError } from './errors.js';
 
 /** An answer before it is written. */
@@ -38,24 +39,13 @@ export function json(status: number, value: unknown): HttpAnswer {
 }
 
 /**
- * Maps an error to a JSON answer, always with `code` and `message`: an OrchardError to its status
- * (its own message when exposable, as every AdminError is, plus the admin `field` at fault and for
+ * Maps an error to a JSON answer, always with `code` and `message`, through the edge's one
+ * renderer ({@link renderError} in the `admin` format): an OrchardError to its status (its own
+ * message when exposable, as every AdminError is, plus the admin `field` at fault and for
  * validation `issues`); anything else to 500 `ERR_INTERNAL` with a log line. Never a 401.
  */
 export function errorAnswer(error: unknown, logger: Logger): HttpAnswer {
-  if (error instanceof OrchardError && error.status !== 401) {
-    if (error.status >= 500) logger.error({ err: error, code: error.code }, 'request failed');
-    else logger.info({ code: error.code }, 'request refused');
-    // AdminError messages are written for the client, 503 ERR_PUSH_DISABLED's how-to included.
-    if (!error.expose && !(error instanceof AdminError))
-      return json(error.status, { code: error.code, message: hiddenMessage(error.status) });
-    const body: Record<string, unknown> = { code: error.code, message: error.message };
-    if (error instanceof AdminError && error.field !== undefined) body.field = error.field;
-    if (error instanceof ValidationError) body.issues = error.issues;
-    return json(error.status, body);
-  }
-  logger.error({ err: error }, 'unexpected error');
-  return json(500, { code: 'ERR_INTERNAL', message: hiddenMessage(500) });
+  return renderError(error, 'admin', logger);
 }
 
 /** Writes an answer with a content length. */
