@@ -18,7 +18,7 @@ import { signCms } from '../src/crypto/cms-sign.js';
 import { createNodeListener } from '../src/http/node.js';
 import { withCertAuth } from '../src/service/cert-auth.js';
 import { createMdmCore } from '../src/service/core.js';
-import type { MdmHandlerOptions } from '../src/service/handler.js';
+import type { MdmHandlerOptions } from '../src/http/mdm.js';
 import { createMemoryStorage } from '../src/storage/memory/index.js';
 import { DeviceEmulator } from '../test/support/device-emulator.js';
 import { createTestCa, issueDeviceIdentity } from '../test/support/device-pki.js';

@@ -144,19 +144,23 @@ export type {
   UserAuthenticateDecision,
   UserAuthenticatePolicy,
 } from './service/user-authenticate.js';
+export { dispatchCheckin, handleMessage } from './service/handler.js';
+export type { DeviceMessage, MdmDecoders, MessageKind } from './service/handler.js';
 export {
   CHECKIN_CONTENT_TYPE,
   REPORT_CONTENT_TYPE,
   createMdmHandler,
   errorResponse,
-} from './service/handler.js';
+} from './http/mdm.js';
 export type {
-  MdmDecoders,
   MdmHandler,
   MdmHandlerOptions,
   MdmHttpRequest,
   MdmHttpResponse,
-} from './service/handler.js';
+} from './http/mdm.js';
+export { renderError } from './http/errors.js';
+export type { ErrorFormat } from './http/errors.js';
+export type { EdgeQuery, EdgeRequest, EdgeResponse } from './http/edge.js';
 export { extractDeviceCertificate, parseCertificateHeader } from './identity/device-identity.js';
 export type { DeviceIdentityOptions, IdentitySource } from './identity/device-identity.js';
 export type { DeviceTrust } from './identity/device-trust.js';

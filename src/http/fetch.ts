@@ -3,14 +3,12 @@
  * the WHATWG fetch API. The configured certificate header is passed on only for requests the
  * caller vouches came through a trusted proxy. Translation only. Import from `orchard-mdm/fetch`.
  */
-import { ProtocolError } from '../errors.js';
-import {
-  createMdmHandler,
-  errorResponse,
-  type MdmHandler,
-  type MdmHandlerOptions,
-} from '../service/handler.js';
-import { silentLogger, type MdmService } from '../service/ports.js';
+import { silentLogger } from '../logger.js';
+import type { MdmService } from '../service/ports.js';
+import { readFetchBody } from './body.js';
+import type { EdgeRequest } from './edge.js';
+import { renderError } from './errors.js';
+import { createMdmHandler, type MdmHandler, type MdmHandlerOptions } from './mdm.js';
 
 /** Options of {@link createFetchHandler}. */
 export interface FetchHandlerOptions extends MdmHandlerOptions {
@@ -39,26 +37,6 @@ function headerReader(
       : (name) => (name.toLowerCase() === certHeader ? undefined : read(request)(name));
 }
 
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw new ProtocolError('ERR_BODY_TOO_LARGE', 'body is too large');
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
-    if (done || value === undefined) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      throw new ProtocolError('ERR_BODY_TOO_LARGE', 'body is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
-}
-
 /**
  * A fetch-style handler for an {@link MdmService} (or a handler from `createMdmHandler`; then
  * pass its `identity` here too, so the certificate header is gated); the handler never rejects.
@@ -74,17 +52,18 @@ export function createFetchHandler(
   return async (request) => {
     let out;
     try {
-      const body = await readBody(request, handler.maxBodyBytes);
-      const cert = options.tlsCertificate?.(request);
-      out = await handler({
+      const body = await readFetchBody(request, handler.maxBodyBytes);
+      const edge: EdgeRequest = {
         method: request.method,
         path: new URL(request.url).pathname,
         header: readHeaders(request),
         body,
-        ...(cert ? { tlsCertificate: cert } : {}),
-      });
+      };
+      const cert = options.tlsCertificate?.(request);
+      if (cert !== undefined) edge.tlsCertificate = cert;
+      out = await handler(edge);
     } catch (err) {
-      out = errorResponse(err, logger);
+      out = renderError(err, 'mdm', logger);
     }
     return new Response(out.body.length === 0 ? null : out.body, {
       status: out.status,

@@ -1,18 +1,16 @@
 /**
- * node:http / node:https adapter: reads the body under a limit (413 past it), hands the request
- * to the MDM handler and writes its answer. The configured certificate header is passed on only
+ * node:http / node:https adapter: reads the body with the edge's reader (413 past the limit),
+ * hands the request to the MDM endpoint and writes its answer. The configured certificate header is passed on only
  * from trusted proxies. Translation only. Import from `orchard-mdm/node`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { ProtocolError } from '../errors.js';
-import {
-  createMdmHandler,
-  errorResponse,
-  type MdmHandler,
-  type MdmHandlerOptions,
-} from '../service/handler.js';
-import { silentLogger, type Logger, type MdmService } from '../service/ports.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { MdmService } from '../service/ports.js';
+import { readNodeBody } from './body.js';
+import type { EdgeRequest } from './edge.js';
+import { renderError } from './errors.js';
+import { createMdmHandler, type MdmHandler, type MdmHandlerOptions } from './mdm.js';
 import { createProxyTrust, LOOPBACK_PROXIES, type ProxyTrust } from './trusted-proxy.js';
 
 export {
@@ -32,31 +30,6 @@ export interface NodeListenerOptions extends MdmHandlerOptions {
    * from any other peer it is ignored, as if absent. Default {@link LOOPBACK_PROXIES}.
    */
   trustedProxies?: readonly string[];
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > limit) {
-      reject(new ProtocolError('ERR_BODY_TOO_LARGE', 'body is too large'));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new ProtocolError('ERR_BODY_TOO_LARGE', 'body is too large'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', reject);
-  });
 }
 
 function tlsCertificate(req: IncomingMessage): Uint8Array | undefined {
@@ -125,19 +98,20 @@ export function createNodeListener(
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const cert = tlsCertificate(req);
-    readBody(req, handler.maxBodyBytes)
-      .then((body) =>
-        handler({
+    readNodeBody(req, handler.maxBodyBytes)
+      .then((body) => {
+        const edge: EdgeRequest = {
           method: req.method ?? 'GET',
           path: query === -1 ? url : url.slice(0, query),
           header: readHeaders(req),
           body,
-          ...(cert ? { tlsCertificate: cert } : {}),
-        }),
-      )
+        };
+        if (cert !== undefined) edge.tlsCertificate = cert;
+        return handler(edge);
+      })
       .catch((err: unknown) => {
         res.setHeader('connection', 'close');
-        return errorResponse(err, logger);
+        return renderError(err, 'mdm', logger);
       })
       .then((out) => {
         send(res, out.status, out.headers, out.body);

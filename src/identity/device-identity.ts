@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { verifyCms } from '../crypto/cms-verify.js';
 import { DeviceAuthError } from '../errors.js';
-import type { DeviceCertificate } from '../service/ports.js';
+import type { DeviceCertificate } from './device-certificate.js';
 
 /** How identity is taken from requests. */
 export interface DeviceIdentityOptions {

@@ -3,7 +3,7 @@
  * request object that carries no HTTP. Wrappers (`withCertAuth`, ...) implement it around
  * another service, as NanoMDM's services do.
  */
-import type { X509Certificate } from 'node:crypto';
+import type { DeviceCertificate } from '../identity/device-certificate.js';
 import type {
   AuthenticateMessage,
   CheckOutMessage,
@@ -18,16 +18,9 @@ import type {
 import type { CommandReport } from '../protocol/command.js';
 import type { ResolvedEnrollment } from '../protocol/enrollment-id.js';
 
-/** Where the device certificate of a request came from. */
-export type CertificateSource = 'tls' | 'header' | 'signature';
-
-/** The device identity certificate presented with a request. */
-export interface DeviceCertificate {
-  /** DER bytes. */
-  der: Uint8Array;
-  x509: X509Certificate;
-  source: CertificateSource;
-}
+// Re-exported where they used to live, for code that imports them from here.
+export type { CertificateSource, DeviceCertificate } from '../identity/device-certificate.js';
+export { silentLogger, type Logger } from '../logger.js';
 
 /** One device request, transport removed. */
 export interface MdmRequest {
@@ -66,22 +59,6 @@ export interface MdmService {
   /** A PUT to the command endpoint: stores a result and answers the next command or nothing. */
   commandReport(req: MdmRequest, report: CommandReport): Promise<MdmResponse>;
 }
-
-/** Minimal structured logger (pino-compatible); the core never logs secrets. */
-export interface Logger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** A logger that drops everything (the default). */
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 /** An empty 200 answer. */
 export const EMPTY_OK: MdmResponse = Object.freeze({ status: 200 });

@@ -11,7 +11,7 @@ import { withCertAuth } from '../../src/service/cert-auth.js';
 import { createMdmCore, type MdmCore } from '../../src/service/core.js';
 import type { MdmCoreOptions, PushRequest } from '../../src/service/core-context.js';
 import type { MdmEvent } from '../../src/service/events.js';
-import type { MdmHandlerOptions } from '../../src/service/handler.js';
+import type { MdmHandlerOptions } from '../../src/http/mdm.js';
 import type { MdmStorage } from '../../src/storage/ports.js';
 import { DeviceEmulator, type EmulatorOptions } from '../support/device-emulator.js';
 import { createTestCa, issueDeviceIdentity, type TestCa } from '../support/device-pki.js';

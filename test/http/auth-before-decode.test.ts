@@ -16,11 +16,7 @@ import { decodeCheckin } from '../../src/protocol/checkin.js';
 import { decodeReport } from '../../src/protocol/command.js';
 import { encodePlist } from '../../src/protocol/plist.js';
 import { createMdmCore, type MdmCore } from '../../src/service/core.js';
-import {
-  createMdmHandler,
-  type MdmDecoders,
-  type MdmHandlerOptions,
-} from '../../src/service/handler.js';
+import { createMdmHandler, type MdmDecoders, type MdmHandlerOptions } from '../../src/http/mdm.js';
 import { createMemoryStorage } from '../../src/storage/memory/index.js';
 import { DeviceEmulator } from '../support/device-emulator.js';
 import {
