@@ -7,7 +7,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync, type WriteFileOptions } from 'node:fs';
 import type { Command } from 'commander';
-import { OrchardError, ProfileError } from '../errors.js';
+import { OrchardError, OrchardStartupError, ProfileError } from '../errors.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
 
 /** A problem with the user's input (a file, a password, a signed profile): one line, exit 1. */
@@ -138,9 +138,8 @@ export function readPrivateKeyFile(
 }
 
 function report(command: Command, error: unknown): number {
-  // A configuration error (`ERR_CONFIG`) names its flag or variable: misuse, like a bad option.
-  const usage =
-    error instanceof UsageProblem || (error instanceof OrchardError && error.code === 'ERR_CONFIG');
+  // A start-up error (`ERR_CONFIG`) names its flag or variable: misuse, like a bad option.
+  const usage = error instanceof UsageProblem || error instanceof OrchardStartupError;
   if (usage) {
     process.stderr.write(usageLines(command, error.message));
     return EXIT_USAGE;

@@ -7,7 +7,7 @@ import { IdentityError, type CertBinding } from '../index.js';
 import { audit, type AdminDeps, type AdminRoute } from './admin-routes.js';
 import { iso } from './admin-views.js';
 import { idParam, intField, objectBody } from './admin-validate.js';
-import { AdminError } from './errors.js';
+import { AdminError, RequestError } from './errors.js';
 import { json } from './http-util.js';
 
 /** Default re-enrollment window: one hour. */
@@ -38,10 +38,10 @@ export function bindingView(binding: CertBinding, dueAt: Date | undefined) {
 async function bindingOf(deps: AdminDeps, id: string | undefined): Promise<CertBinding> {
   const enrollmentId = idParam('id', id);
   if ((await deps.storage.findEnrollment(enrollmentId)) === undefined)
-    throw new AdminError('ERR_NOT_FOUND', 'enrollment not found');
+    throw new RequestError('ERR_NOT_FOUND', 'enrollment not found');
   const binding = await deps.storage.findCertificateBinding(enrollmentId);
   if (binding === undefined)
-    throw new AdminError('ERR_NOT_FOUND', 'no certificate is bound to this enrollment');
+    throw new RequestError('ERR_NOT_FOUND', 'no certificate is bound to this enrollment');
   return binding;
 }
 

@@ -7,7 +7,7 @@ import type { AdminStore } from './admin-store.js';
 import { ROUTES, type AdminDeps, type AdminRoute } from './admin-routes.js';
 import { badField, isJsonObject, parsePlistOrJsonBody } from './admin-validate.js';
 import { authenticate } from './api-keys.js';
-import { AdminError } from './errors.js';
+import { AdminError, RequestError } from './errors.js';
 import { parseJsonBody, type HttpAnswer } from './http-util.js';
 
 /** A request as the router needs it. */
@@ -65,7 +65,7 @@ function matchOne(template: string, parts: readonly string[]): Record<string, st
 }
 
 /**
- * Finds the route for `method` and `path`. Throws AdminError `ERR_NOT_FOUND` when no template
+ * Finds the route for `method` and `path`. Throws RequestError `ERR_NOT_FOUND` when no template
  * matches and `ERR_METHOD` (405) when one matches under another method.
  */
 export function matchRoute(
@@ -83,8 +83,8 @@ export function matchRoute(
       other = true;
     }
   }
-  if (other) throw new AdminError('ERR_METHOD', `${method} is not allowed here`);
-  throw new AdminError('ERR_NOT_FOUND', 'no such API route');
+  if (other) throw new RequestError('ERR_METHOD', `${method} is not allowed here`);
+  throw new RequestError('ERR_NOT_FOUND', 'no such API route');
 }
 
 /** The actor name recorded in the audit log for a request. */

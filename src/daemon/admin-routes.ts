@@ -38,7 +38,7 @@ import {
 import { openApiDocument } from './admin-openapi.js';
 import { createApiKey } from './api-keys.js';
 import type { EnrollmentService } from './enrollment.js';
-import { AdminError } from './errors.js';
+import { AdminError, RequestError } from './errors.js';
 import { json, type HttpAnswer } from './http-util.js';
 
 /** What handlers use. */
@@ -99,7 +99,8 @@ export interface AdminRoute {
   handle(deps: AdminDeps, req: RouteRequest): Promise<HttpAnswer> | HttpAnswer;
 }
 
-const notFound = (what: string): AdminError => new AdminError('ERR_NOT_FOUND', `${what} not found`);
+const notFound = (what: string): RequestError =>
+  new RequestError('ERR_NOT_FOUND', `${what} not found`);
 
 async function existingEnrollment(deps: AdminDeps, id: string) {
   const found = await deps.storage.findEnrollment(idParam('id', id));

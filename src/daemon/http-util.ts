@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderError } from '../http/errors.js';
 import type { Logger } from '../index.js';
-import { AdminError } from './errors.js';
+import { AdminError, RequestError } from './errors.js';
 
 /** An answer before it is written. */
 export interface HttpAnswer {
@@ -14,16 +14,17 @@ export interface HttpAnswer {
   body?: Uint8Array | string;
 }
 
-/** Reads the whole body, refusing past `limit` bytes with AdminError `ERR_BODY_TOO_LARGE` (413). */
+/** Reads the whole body, refusing past `limit` bytes with RequestError `ERR_BODY_TOO_LARGE` (413). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit)
-    throw new AdminError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+    throw new RequestError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new AdminError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+    if (size > limit)
+      throw new RequestError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);

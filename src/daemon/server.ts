@@ -13,7 +13,7 @@ import type { IdentityRenewalService } from '../index.js';
 import type { AdminDeps } from './admin-routes.js';
 import { adminBodyLimit, handleAdmin, matchRoute } from './admin-router.js';
 import { authenticate } from './api-keys.js';
-import { AdminError } from './errors.js';
+import { AdminError, RequestError } from './errors.js';
 import type { EnrollmentService } from './enrollment.js';
 import { errorAnswer, json, readBody, send, type HttpAnswer } from './http-util.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -91,7 +91,7 @@ async function serveEnroll(
   path: string,
   client: string,
 ): Promise<HttpAnswer> {
-  if (req.method !== 'GET') throw new AdminError('ERR_METHOD', 'only GET is allowed');
+  if (req.method !== 'GET') throw new RequestError('ERR_METHOD', 'only GET is allowed');
   const wait = deps.limits?.enroll.take(client);
   if (wait !== undefined) return rateLimited(wait);
   const { profile, record } = await deps.enrollment.serveProfile(path.slice('/enroll/'.length));
@@ -190,7 +190,7 @@ async function dispatch(
       headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
       body: await deps.metrics.render(),
     };
-  throw new AdminError('ERR_NOT_FOUND', 'not found');
+  throw new RequestError('ERR_NOT_FOUND', 'not found');
 }
 
 /** The path (exactly as received, no normalisation) and query of a request. */

@@ -4,7 +4,7 @@
  * @see https://developer.apple.com/documentation/devicemanagement/declarativemanagementrequest
  */
 import { createHash } from 'node:crypto';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, RequestError } from '../errors.js';
 import type { DeclarativeManagementMessage, GetTokenMessage } from '../protocol/checkin.js';
 import type { MdmRequest, MdmResponse } from './ports.js';
 
@@ -77,10 +77,10 @@ export const defaultDeclarativeHandler: DeclarativeHandler = (_req, _msg, endpoi
     case 'status':
       return Promise.resolve({ status: 200 });
     case 'declaration':
-      return Promise.reject(new ProtocolError('ERR_NOT_FOUND', 'no such declaration'));
+      return Promise.reject(new RequestError('ERR_NOT_FOUND', 'no such declaration'));
   }
 };
 
 /** The default GetToken handler: no token service is configured, so 404 (`ERR_NOT_FOUND`). */
 export const defaultGetTokenHandler: GetTokenHandler = () =>
-  Promise.reject(new ProtocolError('ERR_NOT_FOUND', 'no token service is configured'));
+  Promise.reject(new RequestError('ERR_NOT_FOUND', 'no token service is configured'));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { matchRoute } from '../../src/daemon/admin-router.js';
 import { ROUTES } from '../../src/daemon/admin-routes.js';
-import { AdminError } from '../../src/daemon/errors.js';
+import { RequestError } from '../../src/daemon/errors.js';
 import { startHarness, type Harness } from './harness.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 150);
@@ -67,8 +67,8 @@ describe('admin path variants (property)', () => {
         try {
           match = matchRoute(method, path);
         } catch (error) {
-          expect(error).toBeInstanceOf(AdminError);
-          expect(['ERR_NOT_FOUND', 'ERR_METHOD']).toContain((error as AdminError).code);
+          expect(error).toBeInstanceOf(RequestError);
+          expect(['ERR_NOT_FOUND', 'ERR_METHOD']).toContain((error as RequestError).code);
           return;
         }
         expect(match.route.method).toBe(method);

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { OrchardError } from '../../src/errors.js';
+import { OrchardError, type OrchardHttpErrorCode } from '../../src/errors.js';
 import { createFetchHandler } from '../../src/http/fetch.js';
 import { createNodeListener, createProxyTrust, LOOPBACK_PROXIES } from '../../src/http/node.js';
 import { withCertAuth } from '../../src/service/cert-auth.js';
@@ -16,7 +16,8 @@ const TOPIC = 'com.apple.mgmt.test';
 const CHECKIN = 'application/x-apple-aspen-mdm-checkin';
 
 class Weird401 extends OrchardError {
-  readonly code = 'ERR_WEIRD';
+  // A code no real error has: the union of codes forbids it, so it is forced here.
+  readonly code = 'ERR_WEIRD' as string as OrchardHttpErrorCode;
   readonly status = 401;
 }
 
