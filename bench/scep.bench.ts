@@ -34,7 +34,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCsr } from '../src/crypto/csr.js';
+import { createCsr, parseCsr } from '../src/crypto/csr.js';
 import { createCa } from '../src/identity/ca/authority.js';
 import { openCaDirectory } from '../src/identity/ca/files.js';
 import { openSqliteCaStorage } from '../src/identity/ca/sqlite.js';
@@ -47,7 +47,6 @@ import {
 } from '../src/identity/scep/client.js';
 import { certInfo } from '../src/crypto/cert-info.js';
 import { decryptCms } from '../src/crypto/cms-envelope.js';
-import { readCsr } from '../src/identity/scep/csr-read.js';
 import { encryptCms } from '../src/crypto/cms-envelope.js';
 import { createScepHandler } from '../src/identity/scep/handler.js';
 import { certsOnly, readPkiMessage, writePkiMessage } from '../src/identity/scep/message.js';
@@ -649,7 +648,7 @@ async function phaseBreakdown(dir: string, lane: Lane): Promise<void> {
   const signer = (ok[0] as (typeof ok)[number]).signer;
   const known = certInfo(signer);
   const ders = ok.map((v) => decryptCms(v.content, { privateKey, certificate }));
-  const csrs = ders.map((d) => readCsr(d, known));
+  const csrs = ders.map((d) => parseCsr(d, { knownKey: known }));
   const issued = await Promise.all(csrs.map((csr) => ca.issue({ csr })));
   const envelopes = issued.map((i) => encryptCms(certsOnly([i.der]), signer));
   const rows: [string, number][] = [
@@ -658,7 +657,10 @@ async function phaseBreakdown(dir: string, lane: Lane): Promise<void> {
       'decrypt envelope (1 raw RSA decrypt)',
       await cpuPer(ok, (v) => decryptCms(v.content, { privateKey, certificate })),
     ],
-    ['read CSR + verify its signature', await cpuPer(ders, (d) => readCsr(d, known))],
+    [
+      'read CSR + verify its signature',
+      await cpuPer(ders, (d) => parseCsr(d, { knownKey: known })),
+    ],
     [
       'static challenge check',
       await cpuPer(csrs, (csr) =>

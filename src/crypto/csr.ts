@@ -20,10 +20,13 @@ import { extension, type RawExtension } from './extensions.js';
 import { toPrivateKey, type PrivateKeyInput } from './keys.js';
 import { decodeName, encodeName, formatName, type NameAttribute } from './name.js';
 import { decodeOid, Oid, signatureAlgorithms } from './oids.js';
+import { publicKeyFromSpki } from './spki-key.js';
 
 /** A parsed certification request. */
 export interface ParsedCsr {
   der: Buffer;
+  /** The SubjectPublicKeyInfo element, verbatim (what a certificate for this request carries). */
+  spki: Buffer;
   /** `CN=...,O=...` in encoded order. */
   subject: string;
   subjectRdns: NameAttribute[];
@@ -36,6 +39,21 @@ export interface ParsedCsr {
   challengePassword?: string;
   extensions: Array<{ oid: string; critical: boolean; value: Buffer }>;
   signatureValid: boolean;
+}
+
+/** A public key the caller has already decoded, with its SubjectPublicKeyInfo bytes. */
+export interface KnownKey {
+  spki: Buffer;
+  publicKey: KeyObject;
+}
+
+/** Options of {@link parseCsr}. */
+export interface ParseCsrOptions {
+  /**
+   * Reused when the request carries exactly this SubjectPublicKeyInfo: a SCEP client usually
+   * signs its PKCSReq with the CSR's own key, which the message check has already decoded.
+   */
+  knownKey?: KnownKey;
 }
 
 const curveBits: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521 };
@@ -102,18 +120,30 @@ function checkSignature(
   }
 }
 
-function parse(der: Buffer): ParsedCsr {
-  const root = readDer(der);
-  const [info, sigAlg, sig] = children(root);
-  if (info?.tag !== Tag.SEQUENCE) throw csrError('not a certification request');
-  const [, subject, spki, attrs] = children(info);
-  if (subject === undefined || spki?.tag !== Tag.SEQUENCE) throw csrError('request fields missing');
-  let publicKey: KeyObject;
+/**
+ * The key of `spki`: the known one when the bytes match, else built as a JWK from the DER
+ * ({@link publicKeyFromSpki}, far cheaper than OpenSSL 3's decoder), else decoded by node.
+ */
+function publicKeyOf(spki: Buffer, known: KnownKey | undefined): KeyObject {
+  if (known?.spki.equals(spki) === true) return known.publicKey;
+  const fast = publicKeyFromSpki(spki);
+  if (fast !== undefined) return fast;
   try {
-    publicKey = createPublicKey({ key: bytesOf(spki), format: 'der', type: 'spki' });
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch (cause) {
     throw csrError('unreadable public key', cause);
   }
+}
+
+function parse(der: Buffer, known: KnownKey | undefined): ParsedCsr {
+  const root = readDer(der);
+  const [info, sigAlg, sig] = children(root);
+  if (info?.tag !== Tag.SEQUENCE) throw csrError('not a certification request');
+  const [, subject, spkiTlv, attrs] = children(info);
+  if (subject === undefined || spkiTlv?.tag !== Tag.SEQUENCE)
+    throw csrError('request fields missing');
+  const spki = bytesOf(spkiTlv);
+  const publicKey = publicKeyOf(spki, known);
   const keyType = publicKey.asymmetricKeyType;
   if (keyType !== 'rsa' && keyType !== 'ec')
     throw csrError(`unsupported key type ${String(keyType)}`);
@@ -121,6 +151,7 @@ function parse(der: Buffer): ParsedCsr {
   const subjectRdns = decodeName(subject);
   const parsed: ParsedCsr = {
     der,
+    spki,
     subject: formatName(subjectRdns),
     subjectRdns,
     publicKey,
@@ -139,10 +170,10 @@ function parse(der: Buffer): ParsedCsr {
  * Parses a PKCS#10 request (DER or PEM) without requiring its signature to be valid (see
  * `signatureValid`). Throws `ERR_CSR_FORMAT` on anything that is not a readable request.
  */
-export function parseCsr(input: Uint8Array | string): ParsedCsr {
+export function parseCsr(input: Uint8Array | string, options: ParseCsrOptions = {}): ParsedCsr {
   const der = toDer(input);
   try {
-    return parse(der);
+    return parse(der, options.knownKey);
   } catch (cause) {
     if (cause instanceof CryptoError && cause.code === 'ERR_CSR_FORMAT') throw cause;
     throw csrError('malformed certification request', cause);
@@ -150,8 +181,8 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
 }
 
 /** Like {@link parseCsr}, and throws `ERR_CSR_SIGNATURE` unless the self-signature verifies. */
-export function verifyCsr(input: Uint8Array | string): ParsedCsr {
-  const parsed = parseCsr(input);
+export function verifyCsr(input: Uint8Array | string, options: ParseCsrOptions = {}): ParsedCsr {
+  const parsed = parseCsr(input, options);
   if (!parsed.signatureValid)
     throw new CryptoError('ERR_CSR_SIGNATURE', 'certification request signature does not verify');
   return parsed;

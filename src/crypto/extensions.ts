@@ -4,7 +4,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import { children, contentOf, readDer } from './der.js';
+import { children, contentOf, readDer, Tag } from './der.js';
 import {
   contextConstructed,
   contextPrimitive,
@@ -77,10 +77,23 @@ export function extendedKeyUsageValue(oids: readonly string[]): Buffer {
 
 /** RFC 5280 method 1 key identifier: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
-  const spki = readDer(publicKey.export({ format: 'der', type: 'spki' }));
-  const bits = children(spki)[1];
-  if (bits === undefined) throw new TypeError('keyIdentifier(): bad public key');
+  return keyIdentifierOfSpki(publicKey.export({ format: 'der', type: 'spki' }));
+}
+
+/**
+ * {@link keyIdentifier} of a DER SubjectPublicKeyInfo, so an issuer never needs a `KeyObject`
+ * for it. Throws `TypeError` when `spki` is not one.
+ */
+export function keyIdentifierOfSpki(spki: Uint8Array): Buffer {
+  const bits = children(readDer(spki))[1];
+  if (bits?.tag !== Tag.BIT_STRING)
+    throw new TypeError('keyIdentifier(): not a SubjectPublicKeyInfo');
   return createHash('sha1').update(contentOf(bits).subarray(1)).digest();
+}
+
+/** SubjectKeyIdentifier value: the key identifier as an OCTET STRING. */
+export function subjectKeyIdentifierValue(keyId: Uint8Array): Buffer {
+  return octetString(keyId);
 }
 
 /** AuthorityKeyIdentifier value holding only the key identifier. */

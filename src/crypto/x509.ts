@@ -1,25 +1,20 @@
 /**
- * Certificate authorities and certificate issuance with `@peculiar/x509` (TBS assembly and
- * signing through WebCrypto), extensions encoded by our own DER writer; and subject UID lookup.
+ * Certificate authorities and certificate issuance from options (subjects as text, default
+ * extensions for an MDM identity), on the one certificate builder ({@link buildCertificate});
+ * and subject UID lookup.
  */
-import 'reflect-metadata';
-import * as px509 from '@peculiar/x509';
-import {
-  createPublicKey,
-  randomBytes,
-  webcrypto,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto';
+import { createPublicKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../errors.js';
 import { certInfo } from './cert-info.js';
+import { buildCertificate, signatureAlgorithmFor } from './certificate-builder.js';
 import {
   authorityKeyIdentifierValue,
   basicConstraintsValue,
   extendedKeyUsageValue,
   extension,
-  keyIdentifier,
+  keyIdentifierOfSpki,
   keyUsageValue,
+  subjectKeyIdentifierValue,
   subjectAltNameValue,
   type KeyUsage,
   type RawExtension,
@@ -69,75 +64,57 @@ export interface IssueCertificateOptions {
   extraExtensions?: RawExtension[];
 }
 
-const subtle = webcrypto.subtle;
-// @peculiar/x509 types its provider with the DOM `Crypto`, absent from our Node-only lib set.
-const cryptoImpl = webcrypto as never;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-function signingAlgorithm(
-  key: KeyObject,
-): webcrypto.RsaHashedImportParams | (webcrypto.EcKeyImportParams & { hash: string }) {
-  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  if (key.asymmetricKeyType === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (curve === 'prime256v1') return { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-    if (curve === 'secp384r1') return { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' };
-    if (curve === 'secp521r1') return { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' };
+/** Throws `ERR_KEY_FORMAT` unless `key` can sign certificates (RSA, EC P-256/P-384/P-521). */
+function checkSigningKey(key: KeyObject): void {
+  try {
+    signatureAlgorithmFor(key);
+  } catch {
+    throw new CryptoError(
+      'ERR_KEY_FORMAT',
+      `cannot sign certificates with a ${String(key.asymmetricKeyType)} key`,
+    );
   }
-  throw new CryptoError(
-    'ERR_KEY_FORMAT',
-    `cannot sign certificates with a ${String(key.asymmetricKeyType)} key`,
-  );
 }
 
-/** A random positive serial of 16 bytes, or the given one, as hex. */
-function serialHex(serial: Uint8Array | bigint | undefined): string {
+/** A random positive serial of 16 bytes, or the given one, as big-endian magnitude bytes. */
+function serialBytes(serial: Uint8Array | bigint | undefined): Buffer {
   if (typeof serial === 'bigint') {
     if (serial <= 0n) throw new TypeError('serialNumber must be positive');
     const hex = serial.toString(16);
-    return hex.length % 2 === 0 ? hex : `0${hex}`;
+    return Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
   }
   const bytes = serial === undefined ? randomBytes(16) : Buffer.from(serial);
   if (serial === undefined) bytes[0] = ((bytes[0] as number) & 0x7f) | 0x01;
-  return bytes.toString('hex');
+  return bytes;
 }
 
-async function sign(options: {
-  publicKey: KeyObject;
+function sign(options: {
+  spki: Buffer;
   subject: string | NameAttribute[];
-  issuer: { certificate?: X509Certificate; privateKey: KeyObject; subjectKeyId?: Buffer };
+  issuer: { certificate?: X509Certificate; privateKey: KeyObject };
   serialNumber: Uint8Array | bigint | undefined;
   notBefore: Date;
   notAfter: Date;
   extensions: Buffer[];
-}): Promise<X509Certificate> {
-  const alg = signingAlgorithm(options.issuer.privateKey);
-  const signingKey = await subtle.importKey(
-    'pkcs8',
-    options.issuer.privateKey.export({ format: 'der', type: 'pkcs8' }),
-    alg,
-    false,
-    ['sign'],
-  );
-  const issuerName = options.issuer.certificate
-    ? certInfo(options.issuer.certificate).subject
-    : encodeName(options.subject);
-  const cert = await px509.X509CertificateGenerator.create(
-    {
-      serialNumber: serialHex(options.serialNumber),
-      subject: new px509.Name(encodeName(options.subject)),
-      issuer: new px509.Name(issuerName),
-      notBefore: options.notBefore,
-      notAfter: options.notAfter,
-      publicKey: options.publicKey.export({ format: 'der', type: 'spki' }),
-      signingKey,
-      signingAlgorithm: alg,
-      extensions: options.extensions.map((e) => new px509.Extension(e)),
-    },
-    cryptoImpl,
-  );
-  return new X509Certificate(Buffer.from(cert.rawData));
+}): X509Certificate {
+  checkSigningKey(options.issuer.privateKey);
+  const subjectName = encodeName(options.subject);
+  const der = buildCertificate({
+    serial: serialBytes(options.serialNumber),
+    issuerName: options.issuer.certificate
+      ? certInfo(options.issuer.certificate).subject
+      : subjectName,
+    subjectName,
+    spki: options.spki,
+    notBefore: options.notBefore,
+    notAfter: options.notAfter,
+    extensions: options.extensions,
+    signingKey: options.issuer.privateKey,
+  });
+  return new X509Certificate(der);
 }
 
 function issuerKeyId(issuer: { certificate: X509Certificate }): Buffer | undefined {
@@ -155,7 +132,8 @@ export async function createCertificateAuthority(
   const keyType = options.keyType ?? 'ec-p384';
   const { privateKey, publicKey } = await generateKeyPairOf(keyType);
   const now = options.now ?? new Date();
-  const ski = keyIdentifier(publicKey);
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  const ski = keyIdentifierOfSpki(spki);
   const usage: KeyUsage[] = options.keyUsage ?? [
     'keyCertSign',
     'cRLSign',
@@ -163,8 +141,8 @@ export async function createCertificateAuthority(
     ...(keyType.startsWith('rsa') ? (['keyEncipherment'] as const) : []),
   ];
   const aki = options.issuer ? issuerKeyId(options.issuer) : ski;
-  const certificate = await sign({
-    publicKey,
+  const certificate = sign({
+    spki,
     subject: options.subject,
     issuer: options.issuer ?? { privateKey },
     serialNumber: undefined,
@@ -181,8 +159,7 @@ export async function createCertificateAuthority(
 
 /** The subject key identifier extension, and the authority one when the issuer has a key id. */
 function keyIdExtensions(ski: Buffer, aki: Buffer | undefined): Buffer[] {
-  const skiValue = Buffer.concat([Buffer.from([0x04, ski.length]), ski]);
-  const list = [extension(Oid.subjectKeyIdentifier, false, skiValue)];
+  const list = [extension(Oid.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski))];
   if (aki)
     list.push(extension(Oid.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki)));
   return list;
@@ -193,7 +170,14 @@ function keyIdExtensions(ski: Buffer, aki: Buffer | undefined): Buffer[] {
  * needs by default (clientAuth, digitalSignature/keyEncipherment, SKI, AKI). Throws `TypeError`
  * on bad options, `ERR_KEY_FORMAT` when the issuer key cannot sign.
  */
-export async function issueCertificate(options: IssueCertificateOptions): Promise<X509Certificate> {
+export function issueCertificate(options: IssueCertificateOptions): Promise<X509Certificate> {
+  // A promise (as when certificates were signed through WebCrypto): misuse rejects, never throws.
+  return new Promise((resolve) => {
+    resolve(issueNow(options));
+  });
+}
+
+function issueNow(options: IssueCertificateOptions): X509Certificate {
   const notBefore = options.notBefore ?? new Date(Date.now() - HOUR);
   const notAfter = options.notAfter ?? new Date(notBefore.getTime() + 365 * DAY);
   if (notAfter.getTime() <= notBefore.getTime())
@@ -202,7 +186,10 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const usage =
     options.keyUsage ?? (isRsa ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature']);
   const eku = options.extendedKeyUsage ?? [Oid.clientAuth];
-  const ski = keyIdentifier(options.publicKey);
+  const publicKey =
+    options.publicKey.type === 'private' ? createPublicKey(options.publicKey) : options.publicKey;
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  const ski = keyIdentifierOfSpki(spki);
   const aki = issuerKeyId(options.issuer);
   const extensions = [
     extension(
@@ -219,8 +206,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     ...(options.extraExtensions ?? []).map((e) => extension(e.oid, e.critical === true, e.value)),
   ];
   return sign({
-    publicKey:
-      options.publicKey.type === 'private' ? createPublicKey(options.publicKey) : options.publicKey,
+    spki,
     subject: options.subject,
     issuer: options.issuer,
     serialNumber: options.serialNumber,

@@ -5,21 +5,22 @@
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { certInfo } from '../../crypto/cert-info.js';
 import type { ParsedCsr } from '../../crypto/csr.js';
+import { buildCertificate } from '../../crypto/certificate-builder.js';
 import {
   authorityKeyIdentifierValue,
   basicConstraintsValue,
   extendedKeyUsageValue,
   extension,
   keyIdentifier,
+  keyIdentifierOfSpki,
   keyUsageValue,
   subjectAltNameValue,
+  subjectKeyIdentifierValue,
 } from '../../crypto/extensions.js';
 import { encodeName, formatName } from '../../crypto/name.js';
 import { Oid } from '../../crypto/oids.js';
 import { randomPoolBytes } from '../../crypto/random.js';
 import { CertificateAuthorityError } from '../../errors.js';
-import { writeCertificate } from './certificate.js';
-import { keyIdOfSpki, spkiOfCsr } from './spki.js';
 import { checkRequest, resolvePolicy, type IssuancePolicyOptions } from './policy.js';
 import { normaliseSerial, type CertificateStore, type IssuedCertificate } from './store.js';
 
@@ -175,25 +176,21 @@ export function createCa(
 
   function extensionsFor(rsa: boolean, spki: Buffer, certId: string): Buffer[] {
     const usage = rsa ? rsaUsage : ecUsage;
-    const ski = keyIdOfSpki(spki);
+    const ski = keyIdentifierOfSpki(spki);
     const id = subjectAltNameValue([{ type: 'uri', value: `urn:uuid:${certId}` }]);
     return [
       extension(Oid.subjectAltName, false, id),
       basic,
       usage,
       ...eku,
-      extension(
-        Oid.subjectKeyIdentifier,
-        false,
-        Buffer.concat([Buffer.from([4, ski.length]), ski]),
-      ),
+      extension(Oid.subjectKeyIdentifier, false, subjectKeyIdentifierValue(ski)),
       akid,
     ];
   }
 
   async function issue(request: IssueRequest): Promise<IssuedCertificate> {
     const subject = checkRequest(policy, request.csr);
-    const spki = spkiOfCsr(request.csr.der);
+    const spki = request.csr.spki;
     const now = clock();
     const notBefore = new Date(now.getTime() - policy.backdateSeconds * 1000);
     const notAfter = new Date(
@@ -218,7 +215,7 @@ export function createCa(
         notBefore,
         notAfter,
         issuedAt: now,
-        der: writeCertificate({ ...fields, serial }),
+        der: buildCertificate({ ...fields, serial }),
         certId,
       };
       if (request.enrollmentId !== undefined) record.enrollmentId = request.enrollmentId;

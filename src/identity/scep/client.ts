@@ -12,11 +12,11 @@ import {
   type CertificateInput,
   type PrivateKeyInput,
 } from '../../crypto/keys.js';
+import { buildCertificate } from '../../crypto/certificate-builder.js';
 import { certInfo } from '../../crypto/cert-info.js';
 import { encodeName, type NameAttribute } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { ScepError } from '../../errors.js';
-import { writeCertificate } from '../ca/certificate.js';
 import { MessageType, type FailInfoName, type PkiStatusName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
 import { envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
@@ -128,7 +128,7 @@ export function createTransientCertificate(
 ): X509Certificate {
   const key: KeyObject = toPrivateKey(privateKey);
   const name = encodeName(subject);
-  const der = writeCertificate({
+  const der = buildCertificate({
     serial: randomBytes(8),
     issuerName: name,
     subjectName: name,

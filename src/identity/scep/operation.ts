@@ -7,7 +7,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { CertInfo } from '../../crypto/cert-info.js';
 import { verifyCertificateChain } from '../../crypto/chain.js';
 import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
-import type { ParsedCsr } from '../../crypto/csr.js';
+import { parseCsr, type KnownKey, type ParsedCsr } from '../../crypto/csr.js';
 import { decodeName, formatName } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { CryptoError } from '../../errors.js';
@@ -17,7 +17,6 @@ import { policyRefusalOf } from '../ca/policy.js';
 import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
 import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
-import { readCsr, type KnownKey } from './csr-read.js';
 import { envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
 import { certsOnly, readPkiMessage, writePkiMessage, type PkiMessage } from './message.js';
 import type { PendingRequests } from './pending.js';
@@ -101,7 +100,7 @@ function decrypt(ctx: OperationContext, envelope: Buffer): { der: Buffer; cipher
 function csrOf(der: Buffer, known: KnownKey | undefined): ParsedCsr {
   let csr: ParsedCsr;
   try {
-    csr = readCsr(der, known);
+    csr = parseCsr(der, known === undefined ? {} : { knownKey: known });
   } catch {
     throw new Refusal('badRequest', 'the envelope does not hold a PKCS#10 request');
   }
