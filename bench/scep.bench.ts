@@ -48,7 +48,7 @@ import {
 import { certInfo } from '../src/crypto/cert-info.js';
 import { decryptCms } from '../src/crypto/cms-envelope.js';
 import { encryptCms } from '../src/crypto/cms-envelope.js';
-import { createScepHandler } from '../src/identity/scep/handler.js';
+import { createScepHandler } from '../src/http/scep.js';
 import { certsOnly, readPkiMessage, writePkiMessage } from '../src/identity/scep/message.js';
 import { startScepServer } from '../test/support/scep-server.js';
 import { benchSeconds, report, type Rate } from './lib.js';

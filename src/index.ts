@@ -152,12 +152,7 @@ export {
   createMdmHandler,
   errorResponse,
 } from './http/mdm.js';
-export type {
-  MdmHandler,
-  MdmHandlerOptions,
-  MdmHttpRequest,
-  MdmHttpResponse,
-} from './http/mdm.js';
+export type { MdmHandler, MdmHandlerOptions, MdmHttpRequest, MdmHttpResponse } from './http/mdm.js';
 export { renderError } from './http/errors.js';
 export type { ErrorFormat } from './http/errors.js';
 export type { EdgeQuery, EdgeRequest, EdgeResponse } from './http/edge.js';
@@ -280,14 +275,15 @@ export type {
 } from './identity/ca/authority.js';
 export { importCa, openCaDirectory, rootKeyPair } from './identity/ca/files.js';
 export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
-export { createScepHandler } from './identity/scep/handler.js';
+export { createScepResponder } from './identity/scep/responder.js';
 export type {
+  ScepCaCertificates,
   ScepDeps,
-  ScepHandler,
   ScepHandlerOptions,
-  ScepHttpRequest,
-  ScepHttpResponse,
-} from './identity/scep/handler.js';
+  ScepResponder,
+} from './identity/scep/responder.js';
+export { createScepHandler } from './http/scep.js';
+export type { ScepHandler, ScepHttpRequest, ScepHttpResponse } from './http/scep.js';
 export {
   anyChallenge,
   createMemoryChallengeStore,

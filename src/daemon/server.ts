@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../index.js';
+import { readNodeBody } from '../http/body.js';
 import { createNodeListener, createProxyTrust, type ProxyTrust } from '../http/node.js';
 import type { IdentityRenewalService } from '../index.js';
 import type { AdminDeps } from './admin-routes.js';
@@ -77,7 +78,7 @@ async function serveScep(
     const wait = deps.limits?.scep.take(client);
     if (wait !== undefined) return rateLimited(wait);
   }
-  const body = req.method === 'POST' ? await readBody(req, SCEP_BODY_LIMIT) : undefined;
+  const body = req.method === 'POST' ? await readNodeBody(req, SCEP_BODY_LIMIT) : undefined;
   return deps.services.scep({
     method: req.method ?? 'GET',
     query: url.searchParams,

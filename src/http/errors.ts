@@ -4,6 +4,7 @@
  * `{code, message}` for MDM and the admin API, `CODE: message` text for SCEP.
  */
 import {
+  AdminError,
   hiddenMessage,
   OrchardError,
   UnrecognizedDeviceError,
@@ -49,18 +50,11 @@ const FORMATS: Readonly<Record<ErrorFormat, FormatText>> = {
 /** Apple's body for a deliberately forgotten device (makes it unenroll, unlike a 401's surprise). */
 const UNRECOGNIZED = Buffer.from(JSON.stringify({ code: 'com.apple.unrecognized.device' }));
 
-/** The request field an error names (`AdminError.field`), when it names one. */
-function fieldOf(error: OrchardError): string | undefined {
-  const field = (error as { field?: unknown }).field;
-  return typeof field === 'string' ? field : undefined;
-}
-
 function body(format: ErrorFormat, code: string, message: string, error?: OrchardError): Buffer {
   if (format === 'scep') return Buffer.from(`${code}: ${message}\n`);
   const out: Record<string, unknown> = { code, message };
   if (format === 'admin' && error !== undefined) {
-    const field = fieldOf(error);
-    if (field !== undefined) out.field = field;
+    if (error instanceof AdminError && error.field !== undefined) out.field = error.field;
     if (error instanceof ValidationError) out.issues = error.issues;
   }
   return Buffer.from(JSON.stringify(out));
@@ -72,7 +66,8 @@ function answer(format: ErrorFormat, status: number, content: Buffer): EdgeRespo
 
 /**
  * Renders `error` as an answer in `format`. An {@link OrchardError} keeps its status and code, with
- * its own message when `expose` is true and {@link hiddenMessage} otherwise (4xx logged at info,
+ * its own message when `expose` is true (always for an {@link AdminError}) and
+ * {@link hiddenMessage} otherwise (4xx logged at info,
  * 5xx at error). A 401 would make a device remove its MDM profile, so it is answered 500; an
  * {@link UnrecognizedDeviceError} is Apple's 403 `com.apple.unrecognized.device` (MDM format).
  * Anything else is 500 `ERR_INTERNAL` with a log line, never its message or stack. Never throws.
@@ -90,7 +85,9 @@ export function renderError(error: unknown, format: ErrorFormat, logger: Logger)
         format === 'mdm' ? { code: error.code, msg: error.message } : { code: error.code },
         text.refused,
       );
-    const message = error.expose ? error.message : hiddenMessage(error.status);
+    // AdminError messages are written for the client, 503 ERR_PUSH_DISABLED's how-to included.
+    const exposed = error.expose || error instanceof AdminError;
+    const message = exposed ? error.message : hiddenMessage(error.status);
     return answer(format, error.status, body(format, error.code, message, error));
   }
   logger.error({ err: error }, text.unexpected);

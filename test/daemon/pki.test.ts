@@ -14,7 +14,7 @@ import { verifyCertificateChain } from '../../src/crypto/chain.js';
 import { createCa } from '../../src/identity/ca/authority.js';
 import { createMemoryCertificateStore } from '../../src/identity/ca/store.js';
 import { staticChallenge } from '../../src/identity/scep/challenge.js';
-import { createScepHandler } from '../../src/identity/scep/handler.js';
+import { createScepHandler } from '../../src/http/scep.js';
 import { openDaemonPki, type DaemonPki } from '../../src/daemon/pki.js';
 import { makeTmpDir, runOpenssl, type TmpDir } from '../support/openssl.js';
 import { startScepServer, type ScepTestServer } from '../support/scep-server.js';

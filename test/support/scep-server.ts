@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ScepHandler } from '../../src/identity/scep/handler.js';
+import type { ScepHandler } from '../../src/http/scep.js';
 
 /** A running SCEP server. */
 export interface ScepTestServer {

@@ -11,7 +11,7 @@ import { parseCsr, type KnownKey, type ParsedCsr } from '../../crypto/csr.js';
 import { decodeName, formatName } from '../../crypto/name.js';
 import type { DigestName } from '../../crypto/oids.js';
 import { CryptoError } from '../../errors.js';
-import type { Logger } from '../../service/ports.js';
+import type { Logger } from '../../logger.js';
 import type { CertificateAuthority, IssueRequest } from '../ca/authority.js';
 import { policyRefusalOf } from '../ca/policy.js';
 import type { ChallengeDecision, ChallengeValidator } from './challenge.js';

@@ -13,7 +13,7 @@ import { createCa } from '../../../src/identity/ca/authority.js';
 import { openCaDirectory } from '../../../src/identity/ca/files.js';
 import { createMemoryCertificateStore } from '../../../src/identity/ca/store.js';
 import { staticChallenge } from '../../../src/identity/scep/challenge.js';
-import { createScepHandler } from '../../../src/identity/scep/handler.js';
+import { createScepHandler } from '../../../src/http/scep.js';
 import { makeTmpDir, runOpenssl } from '../../support/openssl.js';
 import { clientKey, enroll, setupCa } from '../scep/helpers.js';
 

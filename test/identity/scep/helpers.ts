@@ -21,7 +21,7 @@ import {
   type ScepRequest,
 } from '../../../src/identity/scep/client.js';
 import type { EnvelopeCipher } from '../../../src/identity/scep/envelope.js';
-import type { ScepHandler } from '../../../src/identity/scep/handler.js';
+import type { ScepHandler } from '../../../src/http/scep.js';
 import { makeTmpDir } from '../../support/openssl.js';
 
 /** A CA in a fresh temporary folder. */

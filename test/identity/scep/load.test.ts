@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import type { CertificateAuthority } from '../../../src/identity/ca/authority.js';
 import { openSqliteCaStorage, type SqliteCaStorage } from '../../../src/identity/ca/sqlite.js';
 import { staticChallenge } from '../../../src/identity/scep/challenge.js';
-import { createScepHandler } from '../../../src/identity/scep/handler.js';
+import { createScepHandler } from '../../../src/http/scep.js';
 import { makeTmpDir } from '../../support/openssl.js';
 import { startScepServer, type ScepTestServer } from '../../support/scep-server.js';
 import { clientKey, enrollHttp, setupCa } from './helpers.js';

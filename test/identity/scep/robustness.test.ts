@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { CertificateAuthority } from '../../../src/identity/ca/authority.js';
 import { staticChallenge } from '../../../src/identity/scep/challenge.js';
-import { createScepHandler, type ScepHandler } from '../../../src/identity/scep/handler.js';
+import { createScepHandler, type ScepHandler } from '../../../src/http/scep.js';
 import { readPkiMessage } from '../../../src/identity/scep/message.js';
 import { cpuTimeAsync } from '../../support/cpu.js';
 import { buildRequest, setupCa } from './helpers.js';

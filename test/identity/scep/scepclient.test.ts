@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { CertificateAuthority } from '../../../src/identity/ca/authority.js';
 import { staticChallenge } from '../../../src/identity/scep/challenge.js';
-import { createScepHandler } from '../../../src/identity/scep/handler.js';
+import { createScepHandler } from '../../../src/http/scep.js';
 import { runOpenssl } from '../../support/openssl.js';
 import { startScepServer, type ScepTestServer } from '../../support/scep-server.js';
 import { setupCa } from './helpers.js';

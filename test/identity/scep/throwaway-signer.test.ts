@@ -12,7 +12,7 @@ import {
   readCertRep,
   type CertRepResult,
 } from '../../../src/identity/scep/client.js';
-import { createScepHandler, type ScepHandler } from '../../../src/identity/scep/handler.js';
+import { createScepHandler, type ScepHandler } from '../../../src/http/scep.js';
 import { clientKey, enroll, setupCa } from './helpers.js';
 import { throwawaySignedRequest, type ThrowawayOptions } from './throwaway.js';
 

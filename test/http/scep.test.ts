@@ -1,15 +1,15 @@
 import { describe, expect, test, beforeAll } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
-import { certInfoFromDer } from '../../../src/crypto/cert-info.js';
-import { parseSignedData } from '../../../src/crypto/cms-parse.js';
-import { verifyCertificateChain } from '../../../src/crypto/chain.js';
-import { ScepError } from '../../../src/errors.js';
-import type { CertificateAuthority } from '../../../src/identity/ca/authority.js';
-import { staticChallenge } from '../../../src/identity/scep/challenge.js';
-import { createScepHandler, type ScepHandler } from '../../../src/identity/scep/handler.js';
-import { readPkiMessage } from '../../../src/identity/scep/message.js';
-import { testPki } from '../../support/pki.js';
-import { buildRequest, clientKey, enroll, setupCa } from './helpers.js';
+import { certInfoFromDer } from '../../src/crypto/cert-info.js';
+import { parseSignedData } from '../../src/crypto/cms-parse.js';
+import { verifyCertificateChain } from '../../src/crypto/chain.js';
+import { ScepError } from '../../src/errors.js';
+import type { CertificateAuthority } from '../../src/identity/ca/authority.js';
+import { staticChallenge } from '../../src/identity/scep/challenge.js';
+import { createScepHandler, type ScepHandler } from '../../src/http/scep.js';
+import { readPkiMessage } from '../../src/identity/scep/message.js';
+import { testPki } from '../support/pki.js';
+import { buildRequest, clientKey, enroll, setupCa } from '../identity/scep/helpers.js';
 
 const SECRET = 'correct horse';
 let ca: CertificateAuthority;
@@ -117,7 +117,7 @@ describe('PKIOperation variants (own client)', () => {
     expect(msg.verified.ok).toBe(true);
     expect(replyKey).toBeDefined();
     if (msg.verified.ok) {
-      const { envelopeCipherOf } = await import('../../../src/identity/scep/envelope.js');
+      const { envelopeCipherOf } = await import('../../src/identity/scep/envelope.js');
       expect(envelopeCipherOf(msg.verified.content)).toBe('des-ede3-cbc');
     }
   });
@@ -184,7 +184,7 @@ describe('PKIOperation failures carry the right failInfo', () => {
     const der = Buffer.from(request.der);
     der[der.length - 5] = (der[der.length - 5] as number) ^ 0x01;
     const res = await handler({ method: 'POST', query: { operation: 'PKIOperation' }, body: der });
-    const { readCertRep } = await import('../../../src/identity/scep/client.js');
+    const { readCertRep } = await import('../../src/identity/scep/client.js');
     const rep = readCertRep(res.body, request, {
       privateKey: replyKey,
       responders: [ca.responder.certificate],
@@ -200,7 +200,7 @@ describe('PKIOperation failures carry the right failInfo', () => {
       query: { operation: 'PKIOperation' },
       body: request.der,
     });
-    const { readCertRep } = await import('../../../src/identity/scep/client.js');
+    const { readCertRep } = await import('../../src/identity/scep/client.js');
     expect(() =>
       readCertRep(res.body, request, { privateKey: replyKey, responders: [pki.rsaCa.certificate] }),
     ).toThrow(ScepError);
