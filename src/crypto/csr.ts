@@ -232,3 +232,11 @@ export function createCsr(options: CreateCsrOptions): Buffer {
     );
   return sequence(info, alg, bitString(sign('sha256', info, key)));
 }
+
+/** PEM text (`CERTIFICATE REQUEST`, 64-column base64, as openssl writes it) of a DER request. */
+export function csrToPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64.trimEnd()}\n-----END CERTIFICATE REQUEST-----\n`;
+}

@@ -1,6 +1,7 @@
 /**
  * Orchard's crypto core: DER, CMS SignedData and EnvelopedData, X.509 issuance, CSRs, PKCS#12,
- * chain verification. node:crypto underneath; see docs/crypto.md.
+ * chain verification, one way each. node:crypto underneath, node-forge only to read PKCS#12;
+ * see docs/crypto.md.
  */
 export * as der from './der.js';
 export type { Tlv, DerLimits } from './der.js';
@@ -47,6 +48,7 @@ export {
 } from './cms-envelope.js';
 export { decryptPkcs1v15 } from './rsa-pkcs1.js';
 export { verifyCertificateChain, checkValidity, type ChainOptions } from './chain.js';
+export { buildCertificate, type CertificateFields } from './certificate-builder.js';
 export {
   createCertificateAuthority,
   issueCertificate,
@@ -55,8 +57,17 @@ export {
   type CreateCaOptions,
   type IssueCertificateOptions,
 } from './x509.js';
-export { parseCsr, verifyCsr, createCsr, type ParsedCsr, type CreateCsrOptions } from './csr.js';
-export { importPkcs12, type Pkcs12Contents } from './pkcs12.js';
+export {
+  parseCsr,
+  verifyCsr,
+  createCsr,
+  csrToPem,
+  type ParsedCsr,
+  type CreateCsrOptions,
+  type ParseCsrOptions,
+  type KnownKey,
+} from './csr.js';
+export { importPkcs12, readPkcs12, type Pkcs12Contents, type Pkcs12Bags } from './pkcs12.js';
 export { encodeName, decodeName, formatName, parseNameText, type NameAttribute } from './name.js';
 export type { KeyUsage, SubjectAltName, RawExtension } from './extensions.js';
 export {

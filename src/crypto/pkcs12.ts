@@ -1,7 +1,8 @@
 /**
- * PKCS#12 import through node-forge (the one place forge is used), handing back node objects:
- * the key as `KeyObject`, the certificate whose public key matches it, and the other
- * certificates as its chain. EC keys and certificates pass through as raw DER.
+ * PKCS#12 import through node-forge (the one place forge is used: node:crypto has no PKCS#12
+ * reader), handing back node objects: the key as `KeyObject`, the certificate whose public key
+ * matches it, and the other certificates as its chain. EC keys and certificates pass through as
+ * raw DER.
  */
 import forge from 'node-forge';
 import { createPublicKey, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
@@ -55,23 +56,36 @@ function certificatesOf(p12: forge.pkcs12.Pkcs12Pfx): X509Certificate[] {
   });
 }
 
+/** The key and certificates of a PKCS#12 file, as stored (see {@link readPkcs12}). */
+export interface Pkcs12Bags {
+  privateKey: KeyObject;
+  /** Every certificate, in file order. */
+  certificates: X509Certificate[];
+}
+
+/**
+ * Reads the one private key and every certificate of a PKCS#12 (.p12/.pfx) file, without
+ * pairing them. Throws `ERR_PKCS12` on a wrong password (the cause says `Invalid password`), no
+ * key or more than one, or malformed input.
+ */
+export function readPkcs12(data: Uint8Array, password: string): Pkcs12Bags {
+  try {
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
+    const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, password);
+    return { privateKey: keyOf(p12), certificates: certificatesOf(p12) };
+  } catch (cause) {
+    if (cause instanceof CryptoError) throw cause;
+    throw pkcs12Error('could not read the PKCS#12 file (wrong password or malformed)', cause);
+  }
+}
+
 /**
  * Reads a PKCS#12 (.p12/.pfx) file. Returns the certificate matching the private key, the key,
  * and the remaining certificates as `chain`. Throws `ERR_PKCS12` on a wrong password, a missing
  * key or certificate, or malformed input.
  */
 export function importPkcs12(data: Uint8Array, password: string): Pkcs12Contents {
-  let privateKey: KeyObject;
-  let certificates: X509Certificate[];
-  try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
-    const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, password);
-    privateKey = keyOf(p12);
-    certificates = certificatesOf(p12);
-  } catch (cause) {
-    if (cause instanceof CryptoError) throw cause;
-    throw pkcs12Error('could not read the PKCS#12 file (wrong password or malformed)', cause);
-  }
+  const { privateKey, certificates } = readPkcs12(data, password);
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const index = certificates.findIndex((c) =>
     c.publicKey.export({ format: 'der', type: 'spki' }).equals(spki),

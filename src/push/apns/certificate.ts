@@ -4,7 +4,7 @@
  * one whose key does not match, or one that is expired or not yet valid is refused.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import { readPkcs12 } from '../../crypto/pkcs12.js';
 import { CryptoError, PushError } from '../../errors.js';
 
 /** Where a push certificate comes from. */
@@ -33,9 +33,6 @@ export interface LoadPushCertificateOptions {
 }
 
 const DAY = 86_400_000;
-const KEY_BAG = '1.2.840.113549.1.12.10.1.1';
-const PKCS8_SHROUDED_KEY_BAG = '1.2.840.113549.1.12.10.1.2';
-const CERT_BAG = '1.2.840.113549.1.12.10.1.3';
 
 /** The subject UID of `cert` (the APNs topic), or `undefined` when it has none. */
 export function findPushTopic(cert: X509Certificate): string | undefined {
@@ -51,42 +48,13 @@ export function daysLeft(notAfter: Date, now: number): number {
 }
 
 function fromPkcs12(data: Uint8Array, password: string): { certPem: string; keyPem: string } {
-  try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
-    const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, password);
-    const bags = (type: string): forge.pkcs12.Bag[] => p12.getBags({ bagType: type })[type] ?? [];
-    const keyBags = [...bags(PKCS8_SHROUDED_KEY_BAG), ...bags(KEY_BAG)];
-    const certBags = bags(CERT_BAG);
-    const key = keyBags.find((b) => b.key !== undefined)?.key;
-    // forge parses only RSA-signed certificates; keep the raw ASN.1 of the others.
-    const certs = certBags.flatMap((b) => {
-      const asn1 = b.cert
-        ? forge.pki.certificateToAsn1(b.cert)
-        : (b as { asn1?: forge.asn1.Asn1 }).asn1;
-      return asn1
-        ? [new X509Certificate(Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary')).toString()]
-        : [];
-    });
-    if (key === undefined || certs.length === 0)
-      throw new Error('no key or certificate in the PKCS#12 file');
-    const keyDer = forge.asn1.toDer(forge.pki.privateKeyToAsn1(key)).getBytes();
-    const keyPem = createPrivateKey({
-      key: Buffer.from(keyDer, 'binary'),
-      format: 'der',
-      type: 'pkcs1',
-    })
-      .export({ format: 'pem', type: 'pkcs8' })
-      .toString();
-    return { certPem: certs.join(''), keyPem };
-  } catch (error) {
-    throw new CryptoError(
-      'ERR_PKCS12',
-      'cannot read the PKCS#12 file (wrong password or unsupported format)',
-      {
-        cause: error,
-      },
-    );
-  }
+  const { privateKey, certificates } = readPkcs12(data, password);
+  if (certificates.length === 0)
+    throw new CryptoError('ERR_PKCS12', 'no certificate in the PKCS#12 file');
+  return {
+    certPem: certificates.map((c) => c.toString()).join(''),
+    keyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
 }
 
 function splitPem(pem: string): string[] {

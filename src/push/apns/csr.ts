@@ -7,7 +7,8 @@
  * MDM customers".
  */
 import { createPrivateKey, generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import { createCsr, csrToPem, verifyCsr } from '../../crypto/csr.js';
+import type { NameAttribute } from '../../crypto/name.js';
 import { CryptoError, PushError } from '../../errors.js';
 import { encodePlist } from '../../protocol/plist.js';
 
@@ -35,21 +36,15 @@ export function createPushCsr(subject: PushCsrSubject): PushCsr {
   if (subject.country !== undefined && !/^[A-Za-z]{2}$/.test(subject.country))
     throw new TypeError('country must be a two-letter code');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const privateKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(
-    privateKey.export({ format: 'pem', type: 'pkcs1' }).toString(),
-  );
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
-  const attrs: forge.pki.CertificateField[] = [{ name: 'commonName', value: subject.commonName }];
-  if (subject.organization !== undefined)
-    attrs.push({ name: 'organizationName', value: subject.organization });
+  const attrs: NameAttribute[] = [{ type: 'CN', value: subject.commonName }];
+  if (subject.organization !== undefined) attrs.push({ type: 'O', value: subject.organization });
   if (subject.country !== undefined)
-    attrs.push({ name: 'countryName', value: subject.country.toUpperCase() });
-  if (subject.email !== undefined) attrs.push({ name: 'emailAddress', value: subject.email });
-  csr.setSubject(attrs);
-  csr.sign(forgeKey, forge.md.sha256.create());
-  return { privateKeyPem, csrPem: forge.pki.certificationRequestToPem(csr).replace(/\r\n/g, '\n') };
+    attrs.push({ type: 'C', value: subject.country.toUpperCase() });
+  if (subject.email !== undefined) attrs.push({ type: 'E', value: subject.email });
+  return {
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    csrPem: csrToPem(createCsr({ subject: attrs, privateKey })),
+  };
 }
 
 /** Inputs of {@link signPushCsr}: the customer's CSR and the vendor's signing identity. */
@@ -71,14 +66,12 @@ export interface SignedPushRequest {
   request: string;
 }
 
+/** The DER of a customer CSR, as given, once its RSA self-signature verifies. */
 function csrDer(csrPem: string): Buffer {
   try {
-    const csr = forge.pki.certificationRequestFromPem(csrPem);
-    if (!csr.verify()) throw new Error('self-signature does not verify');
-    return Buffer.from(
-      forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(),
-      'binary',
-    );
+    const csr = verifyCsr(csrPem);
+    if (csr.keyType !== 'rsa') throw new TypeError(`a ${csr.keyType} key, not RSA`);
+    return csr.der;
   } catch (error) {
     throw new PushError('ERR_PUSH_CSR', 'the customer CSR is not a valid RSA certificate request', {
       cause: error,
