@@ -1,9 +1,13 @@
 /**
- * Prometheus metrics of the daemon in the text exposition format (version 0.0.4): request
- * counts by route and status, latency histograms, pushes by outcome and by outcome and reason,
- * and gauges read at scrape time (push queue depth, circuit state, enrollments by state). Routes
- * are templates (`/enroll/{token}`), so no secret from a path ever becomes a label.
+ * Prometheus metrics of the daemon, on a prom-client registry of its own (two daemons in one
+ * process never share one): request counts by route and status, latency histograms, pushes by
+ * outcome and push outcomes by reason, gauges read at scrape time (push queue depth, circuit
+ * state, certificate days left, enrollments by state), build info, and prom-client's default
+ * process and Node runtime metrics (CPU, memory, event-loop lag, GC). Routes are templates
+ * (`/enroll/{token}`), so no secret from a path ever becomes a label.
  */
+import { readFileSync } from 'node:fs';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets in seconds. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -11,148 +15,139 @@ export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /** Distinct outcome/reason label sets of `orchard_push_results_total`; the rest count as `Other`. */
 const MAX_PUSH_LABEL_SETS = 200;
 
-/** A gauge read at scrape time: label set → value. */
+/** A gauge read at scrape time: label value → value (`''` for a gauge without a label). */
 export type GaugeReader = () => Promise<Record<string, number>> | Record<string, number>;
 
 /** The daemon's metrics. */
 export interface DaemonMetrics {
   /** Records one finished HTTP request. */
   request(route: string, method: string, status: number, seconds: number): void;
-  /** Counts push results by outcome. */
+  /** Counts push results by outcome (`orchard_pushes_total`). */
   pushed(outcome: string, count?: number): void;
   /**
    * Counts one enrollment's push outcome (`accepted`, `failed`, `deferred`, `no-token`) with its
-   * reason (APNs's, a transport error code, or ours), absent for an accepted push.
+   * reason (APNs's, a transport error code, or ours), absent for an accepted push: push failures
+   * by reason are `orchard_push_results_total{outcome="failed",reason}`.
    */
   pushResult(outcome: string, reason?: string): void;
   /** Counts an enrollment-profile download, a device enrollment, or a check-out. */
   enrollment(event: 'profile' | 'enrolled' | 're-enrolled' | 'checked-out'): void;
-  /** Registers a gauge computed at scrape time, labelled by `label`. */
+  /** Registers a gauge computed at scrape time, labelled by `label` (none when `''`). */
   gauge(name: string, help: string, label: string, read: GaugeReader): void;
-  /** The exposition text. */
+  /** The exposition text of every metric. */
   render(): Promise<string>;
+  /** The content type of {@link DaemonMetrics.render}'s text. */
+  readonly contentType: string;
+  /** The prom-client registry behind these metrics, for an embedder's own metrics. */
+  readonly registry: Registry;
 }
 
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** The version `orchard_build_info` reports (default: package.json's). */
+  version?: string;
 }
 
-function labels(pairs: Record<string, string>): string {
-  const parts = Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+/** The version in package.json, two levels above this file in src/ and dist/ alike. */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
 }
 
-interface Histogram {
-  labels: Record<string, string>;
-  buckets: number[];
-  sum: number;
-  count: number;
+/** `orchard_push_results_total`, with its label sets capped so no APNs answer can blow them up. */
+function pushResultCounter(registry: Registry): DaemonMetrics['pushResult'] {
+  const counter = new Counter({
+    name: 'orchard_push_results_total',
+    help: 'Push outcomes per enrollment (accepted, failed, deferred, no-token) by reason; failures by reason are outcome="failed".',
+    labelNames: ['outcome', 'reason'],
+    registers: [registry],
+  });
+  const seen = new Set<string>();
+  return (outcome, reason) => {
+    let labels: Record<string, string> = reason === undefined ? { outcome } : { outcome, reason };
+    const key = JSON.stringify(labels);
+    if (!seen.has(key) && seen.size >= MAX_PUSH_LABEL_SETS) labels = { outcome, reason: 'Other' };
+    else seen.add(key);
+    counter.inc(labels);
+  };
 }
 
-/** Creates an empty registry. */
-export function createMetrics(): DaemonMetrics {
-  const requests = new Map<string, { labels: Record<string, string>; n: number }>();
-  const latency = new Map<string, Histogram>();
-  const pushes = new Map<string, number>();
-  const pushResults = new Map<string, { labels: Record<string, string>; n: number }>();
-  const enrollments = new Map<string, number>();
-  const gauges: { name: string; help: string; label: string; read: GaugeReader }[] = [];
+/** Registers a gauge whose values `read` computes at every scrape. */
+function readerGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: GaugeReader,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: label === '' ? [] : [label],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [value, n] of Object.entries(await read())) {
+        if (label === '') this.set(n);
+        else this.set({ [label]: value }, n);
+      }
+    },
+  });
+}
 
-  function counterLines(name: string, help: string, rows: [string, number][]): string[] {
-    return [
-      `# HELP ${name} ${help}`,
-      `# TYPE ${name} counter`,
-      ...rows.map(([l, n]) => `${name}${l} ${n}`),
-    ];
-  }
-
-  function histogramLines(): string[] {
-    const name = 'orchard_http_request_duration_seconds';
-    const out = [`# HELP ${name} HTTP request latency by route.`, `# TYPE ${name} histogram`];
-    for (const h of latency.values()) {
-      LATENCY_BUCKETS.forEach((le, i) => {
-        out.push(`${name}_bucket${labels({ ...h.labels, le: String(le) })} ${h.buckets[i] ?? 0}`);
-      });
-      out.push(`${name}_bucket${labels({ ...h.labels, le: '+Inf' })} ${h.count}`);
-      out.push(
-        `${name}_sum${labels(h.labels)} ${h.sum}`,
-        `${name}_count${labels(h.labels)} ${h.count}`,
-      );
-    }
-    return out;
-  }
-
+/** Creates the daemon's metrics on a fresh registry, with the default process and runtime metrics. */
+export function createMetrics(options: MetricsOptions = {}): DaemonMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  new Gauge({
+    name: 'orchard_build_info',
+    help: 'Always 1; the labels name the Orchard version and the Node version running it.',
+    labelNames: ['version', 'node'],
+    registers,
+  }).set({ version: options.version ?? packageVersion(), node: process.version }, 1);
+  const requests = new Counter({
+    name: 'orchard_http_requests_total',
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'orchard_http_request_duration_seconds',
+    help: 'HTTP request latency by route.',
+    labelNames: ['route'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const pushes = new Counter({
+    name: 'orchard_pushes_total',
+    help: 'APNs pushes by outcome.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const enrollments = new Counter({
+    name: 'orchard_enrollment_events_total',
+    help: 'Enrollment profile downloads and enrollment state changes.',
+    labelNames: ['event'],
+    registers,
+  });
   return {
     request(route, method, status, seconds) {
-      const l = { route, method, status: String(status) };
-      const key = JSON.stringify(l);
-      const r = requests.get(key) ?? { labels: l, n: 0 };
-      r.n++;
-      requests.set(key, r);
-      const h = latency.get(route) ?? {
-        labels: { route },
-        buckets: LATENCY_BUCKETS.map(() => 0),
-        sum: 0,
-        count: 0,
-      };
-      LATENCY_BUCKETS.forEach((le, i) => {
-        if (seconds <= le) h.buckets[i] = (h.buckets[i] ?? 0) + 1;
-      });
-      h.sum += seconds;
-      h.count++;
-      latency.set(route, h);
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route }, seconds);
     },
     pushed(outcome, count = 1) {
-      pushes.set(outcome, (pushes.get(outcome) ?? 0) + count);
+      pushes.inc({ outcome }, count);
     },
-    pushResult(outcome, reason) {
-      let l: Record<string, string> = reason === undefined ? { outcome } : { outcome, reason };
-      let key = JSON.stringify(l);
-      // Reasons come from APNs and the network: cap the label sets so no answer can blow them up.
-      if (!pushResults.has(key) && pushResults.size >= MAX_PUSH_LABEL_SETS) {
-        l = { outcome, reason: 'Other' };
-        key = JSON.stringify(l);
-      }
-      const r = pushResults.get(key) ?? { labels: l, n: 0 };
-      r.n++;
-      pushResults.set(key, r);
-    },
+    pushResult: pushResultCounter(registry),
     enrollment(event) {
-      enrollments.set(event, (enrollments.get(event) ?? 0) + 1);
+      enrollments.inc({ event });
     },
     gauge(name, help, label, read) {
-      gauges.push({ name, help, label, read });
+      readerGauge(registry, name, help, label, read);
     },
-    async render() {
-      const lines = [
-        ...counterLines(
-          'orchard_http_requests_total',
-          'HTTP requests by route, method and status.',
-          [...requests.values()].map((r) => [labels(r.labels), r.n]),
-        ),
-        ...histogramLines(),
-        ...counterLines(
-          'orchard_pushes_total',
-          'APNs pushes by outcome.',
-          [...pushes].map(([o, n]) => [labels({ outcome: o }), n]),
-        ),
-        ...counterLines(
-          'orchard_push_results_total',
-          'Push outcomes per enrollment (accepted, failed, deferred, no-token) by reason.',
-          [...pushResults.values()].map((r) => [labels(r.labels), r.n]),
-        ),
-        ...counterLines(
-          'orchard_enrollment_events_total',
-          'Enrollment profile downloads and enrollment state changes.',
-          [...enrollments].map(([e, n]) => [labels({ event: e }), n]),
-        ),
-      ];
-      for (const g of gauges) {
-        lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
-        for (const [value, n] of Object.entries(await g.read()))
-          lines.push(`${g.name}${value === '' ? '' : labels({ [g.label]: value })} ${n}`);
-      }
-      return `${lines.join('\n')}\n`;
-    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+    registry,
   };
 }

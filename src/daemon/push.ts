@@ -22,6 +22,7 @@ import {
 import type { AdminStore } from './admin-store.js';
 import type { DaemonConfig, PushSource } from './config.js';
 import { ConfigError } from './errors.js';
+import type { DaemonMetrics } from './metrics.js';
 
 /** The admin settings key holding the topic devices enrolled with. */
 export const TOPIC_META_KEY = 'push_topic';
@@ -174,6 +175,23 @@ export async function openPush(
     ...reloadHandlers(config, source, deps, () => provider, reload),
   });
   return { provider, reload, watch };
+}
+
+/**
+ * Registers `orchard_push_certificate_days_left`: whole days until the push certificate (the one
+ * in use, reloads included) expires, negative once expired. Registers nothing without push.
+ */
+export function pushCertificateGauge(
+  metrics: DaemonMetrics,
+  push: ApnsPushProvider | undefined,
+): void {
+  if (push === undefined) return;
+  metrics.gauge(
+    'orchard_push_certificate_days_left',
+    'Whole days until the APNs push certificate expires; negative once expired.',
+    '',
+    () => ({ '': push.health().daysLeft }),
+  );
 }
 
 /** Counts of push outcomes over the recent window, for `/healthz`. */

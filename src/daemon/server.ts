@@ -188,7 +188,7 @@ async function dispatch(
   if (path === '/metrics')
     return {
       status: 200,
-      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      headers: { 'content-type': deps.metrics.contentType },
       body: await deps.metrics.render(),
     };
   throw new RequestError('ERR_NOT_FOUND', 'not found');

@@ -33,7 +33,13 @@ import type { DaemonConfig } from './config.js';
 import { withEnrollmentLinks } from './enrollment.js';
 import type { DaemonMetrics } from './metrics.js';
 import { openDaemonPki, type DaemonPki } from './pki.js';
-import { createPushStats, openPush, type PushReloadState, type PushStats } from './push.js';
+import {
+  createPushStats,
+  openPush,
+  pushCertificateGauge,
+  type PushReloadState,
+  type PushStats,
+} from './push.js';
 import { openSealedStorage, secretsKeyLocation } from './secrets-key-file.js';
 
 /** Everything the HTTP layer serves. */
@@ -220,6 +226,7 @@ export async function openServices(
   const push = daemonPush?.provider;
   const pushStats = createPushStats();
   circuitGauge(metrics, push);
+  pushCertificateGauge(metrics, push);
   const core = createMdmCore(
     {
       storage,

@@ -281,8 +281,23 @@ describe('operations', () => {
     expect(res.body).toMatch(/orchard_enrollments\{state="enrolled"\} 3/);
     expect(res.body).toMatch(/orchard_pushes_total\{outcome="\w+"\} \d+/);
     expect(res.body).toMatch(
-      /orchard_http_request_duration_seconds_bucket\{route="\/mdm\/checkin",le="\+Inf"\} \d+/,
+      /orchard_http_request_duration_seconds_bucket\{le="\+Inf",route="\/mdm\/checkin"\} \d+/,
     );
+  });
+
+  test('ok/metrics add process and runtime metrics, build info and push certificate days left', async () => {
+    const res = await h.raw('GET', '/metrics');
+    expect(res.body).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(res.body).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(res.body).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(res.body).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+    expect(res.body).toMatch(
+      /^orchard_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+[^"]*"\} 1$/m,
+    );
+    const days = /^orchard_push_certificate_days_left (-?\d+)$/m.exec(res.body)?.[1];
+    const health = await h.api('GET', '/healthz', undefined, null);
+    expect(Number(days)).toBe(health.body.push.daysLeft);
+    expect(Number(days)).toBeGreaterThan(300);
   });
 
   test('ok/a request id is echoed and logged', async () => {
