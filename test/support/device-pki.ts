@@ -1,23 +1,27 @@
 /**
  * A tiny test PKI for the device emulator: a CA and device identity certificates with real
- * P-256 keys, issued with @peculiar/x509 so tests do not depend on our own certificate code.
+ * P-256 keys, written with the crypto core's one certificate builder (whose output the openssl
+ * and pkijs tests in test/crypto check independently).
  */
-import 'reflect-metadata';
-import { createPrivateKey, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { buildCertificate } from '../../src/crypto/certificate-builder.js';
+import {
+  authorityKeyIdentifierValue,
+  basicConstraintsValue,
+  extension,
+  keyIdentifier,
+  keyUsageValue,
+  subjectKeyIdentifierValue,
+} from '../../src/crypto/extensions.js';
+import { encodeName } from '../../src/crypto/name.js';
+import { Oid } from '../../src/crypto/oids.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
 
 /** A CA that can issue device certificates. */
 export interface TestCa {
   certificate: X509Certificate;
-  keys: CryptoKeyPair;
+  privateKey: KeyObject;
   name: string;
 }
 
@@ -29,58 +33,71 @@ export interface TestIdentity {
 
 let serial = 1;
 
-async function toKeyObject(key: CryptoKey): Promise<KeyObject> {
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
-  return createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+/** The next serial, as big-endian bytes. */
+function nextSerial(): Buffer {
+  const hex = (serial++).toString(16);
+  return Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
+}
+
+function p256(): { privateKey: KeyObject; spki: Buffer; keyId: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    privateKey,
+    spki: publicKey.export({ format: 'der', type: 'spki' }),
+    keyId: keyIdentifier(publicKey),
+  };
 }
 
 /** Creates a self-signed CA valid from `at - 1 day` for ten years. */
-export async function createTestCa(name = 'Orchard Test CA', at = new Date()): Promise<TestCa> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: (serial++).toString(16).padStart(2, '0'),
-    name: `CN=${name}`,
+export function createTestCa(name = 'Orchard Test CA', at = new Date()): Promise<TestCa> {
+  const key = p256();
+  const subject = encodeName(`CN=${name}`);
+  const der = buildCertificate({
+    serial: nextSerial(),
+    issuerName: subject,
+    subjectName: subject,
+    spki: key.spki,
     notBefore: new Date(at.getTime() - DAY),
     notAfter: new Date(at.getTime() + 3650 * DAY),
-    keys,
-    signingAlgorithm: ALG,
     extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      extension(Oid.basicConstraints, true, basicConstraintsValue(true)),
+      extension(Oid.keyUsage, true, keyUsageValue(['keyCertSign', 'cRLSign'])),
+      extension(Oid.subjectKeyIdentifier, false, subjectKeyIdentifierValue(key.keyId)),
     ],
+    signingKey: key.privateKey,
   });
-  return { certificate: new X509Certificate(Buffer.from(cert.rawData)), keys, name };
+  return Promise.resolve({
+    certificate: new X509Certificate(der),
+    privateKey: key.privateKey,
+    name,
+  });
 }
 
 /** Issues a device identity certificate (P-256) from `ca`, valid for `days` from `at - 1 day`. */
-export async function issueDeviceIdentity(
+export function issueDeviceIdentity(
   ca: TestCa,
   subject: string,
   options: { at?: Date; days?: number } = {},
 ): Promise<TestIdentity> {
   const at = options.at ?? new Date();
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: (serial++).toString(16).padStart(2, '0'),
-    subject: `CN=${subject}`,
-    issuer: `CN=${ca.name}`,
+  const key = p256();
+  const der = buildCertificate({
+    serial: nextSerial(),
+    issuerName: encodeName(`CN=${ca.name}`),
+    subjectName: encodeName(`CN=${subject}`),
+    spki: key.spki,
     notBefore: new Date(at.getTime() - DAY),
     notAfter: new Date(at.getTime() + (options.days ?? 365) * DAY),
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: ALG,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+      extension(Oid.basicConstraints, true, basicConstraintsValue(false)),
+      extension(Oid.keyUsage, true, keyUsageValue(['digitalSignature'])),
+      extension(
+        Oid.authorityKeyIdentifier,
+        false,
+        authorityKeyIdentifierValue(keyIdentifier(createPublicKey(ca.privateKey))),
+      ),
     ],
+    signingKey: ca.privateKey,
   });
-  return {
-    certificate: new X509Certificate(Buffer.from(cert.rawData)),
-    privateKey: await toKeyObject(keys.privateKey),
-  };
+  return Promise.resolve({ certificate: new X509Certificate(der), privateKey: key.privateKey });
 }
