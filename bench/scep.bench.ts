@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { createCsr, parseCsr } from '../src/crypto/csr.js';
 import { createCa } from '../src/identity/ca/authority.js';
 import { openCaDirectory } from '../src/identity/ca/files.js';
-import { openSqliteCaStorage } from '../src/identity/ca/sqlite.js';
+import { openSqliteCaStorage } from '../src/storage/sqlite/index.js';
 import { staticChallenge } from '../src/identity/scep/challenge.js';
 import {
   createScepRequest,

@@ -27,8 +27,8 @@ import {
   type PushFunction,
   type ScepHandler,
 } from '../index.js';
-import { openSqliteCaStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
-import { openAdminStore, type AdminStore } from './admin-store.js';
+import type { SqliteCaStorage } from '../storage/sqlite/index.js';
+import type { AdminStore } from './admin-store.js';
 import type { DaemonConfig } from './config.js';
 import { withEnrollmentLinks } from './enrollment.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -208,18 +208,16 @@ export async function openServices(
   const pki = await openDaemonPki(config.dataDir, config.caKeyType, clock);
   // One secrets key seals every device secret: UnlockTokens (the storage) and escrowed
   // bootstrap tokens (the core).
-  const { storage, secrets } = await openSealedStorage(
+  // One connection to the one database file: MDM storage, CA, challenges and admin tables.
+  const { database, storage, secrets } = await openSealedStorage(
     secretsKeyLocation(config),
-    { path: config.databasePath, ...retentionOf(config) },
+    { path: config.databasePath, clock, ...retentionOf(config) },
     logger,
   );
-  const caStorage = openSqliteCaStorage({ path: config.databasePath });
-  const admin = openAdminStore(config.databasePath, clock);
+  const { ca: caStorage, admin } = database;
   const daemonPush = await openPush(config, { storage, admin, logger }).catch(
     async (error: unknown) => {
-      await storage.close();
-      caStorage.close();
-      admin.close();
+      await database.close();
       throw error;
     },
   );
@@ -301,9 +299,7 @@ export async function openServices(
       await core.close();
       await webhooks?.stop();
       await push?.close();
-      await storage.close();
-      caStorage.close();
-      admin.close();
+      await database.close();
     },
   };
 }

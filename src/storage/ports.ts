@@ -406,3 +406,192 @@ export interface RetentionOptions {
   /** How often the sweep runs (ms); default 10 minutes. The timer never keeps the process alive. */
   sweepIntervalMs?: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Certificate authority and SCEP challenges (`identity/ca`, `identity/scep`).
+// ---------------------------------------------------------------------------------------------
+
+/** One certificate the CA issued. Stores keep serials as `normaliseSerial` spells them. */
+export interface IssuedCertificate {
+  serial: string;
+  /** Subject as `CN=...,O=...` in encoded order. */
+  subject: string;
+  /**
+   * What the certificate was issued for, when the challenge named it: an enrollment link
+   * (`enrollment-token:<id>` in the daemon) or, for an identity renewal, `renewalTarget(deviceId)`
+   * of `withCertAuth`'s module.
+   */
+  enrollmentId?: string;
+  /**
+   * A random id (a version 4 UUID: 122 random bits) the certificate carries as the URI
+   * `urn:uuid:<certId>` in its subjectAltName. Public, like the certificate: never a secret.
+   */
+  certId?: string;
+  /** Serial of the certificate that signed the RenewalReq this one answered. */
+  renewalOf?: string;
+  notBefore: Date;
+  notAfter: Date;
+  issuedAt: Date;
+  /** DER of the certificate. */
+  der: Buffer;
+  /** Set once revoked. */
+  revokedAt?: Date;
+  revocationReason?: string;
+}
+
+/** Filters of {@link CertificateStore.listIssued}. */
+export interface ListIssuedOptions {
+  enrollmentId?: string;
+  /** Page size; default 100. */
+  limit?: number;
+  /** Serial to continue after (keyset pagination, serial order). */
+  after?: string;
+}
+
+/**
+ * Where the CA keeps what it issued. `recordIssued` must fail with `ERR_CA_SERIAL_CONFLICT`
+ * when the serial exists, atomically, so two issuers can never hand out the same serial.
+ */
+export interface CertificateStore {
+  /** Records an issued certificate; throws `ERR_CA_SERIAL_CONFLICT` on a duplicate serial. */
+  recordIssued(record: IssuedCertificate): Promise<void>;
+  /** The record of `serial`, or `undefined`. */
+  findIssued(serial: string): Promise<IssuedCertificate | undefined>;
+  /** Marks `serial` revoked; resolves false when it is unknown, true otherwise (idempotent). */
+  revoke(serial: string, at: Date, reason?: string): Promise<boolean>;
+  /** Records in serial order. */
+  listIssued(options?: ListIssuedOptions): Promise<IssuedCertificate[]>;
+  /** Number of issued certificates. */
+  countIssued(): Promise<number>;
+}
+
+/** A one-time challenge as stored: its digest, the enrollment it belongs to, its expiry. */
+export interface StoredChallenge {
+  digest: Buffer;
+  enrollmentId?: string;
+  expiresAt: Date;
+}
+
+/** Storage of one-time challenges. `consume` must remove and return in one atomic step. */
+export interface ChallengeStore {
+  /** Stores a challenge (replacing one with the same digest). */
+  put(challenge: StoredChallenge): Promise<void>;
+  /** Removes the challenge and returns it when it existed and had not expired at `now`; else `undefined`. */
+  consume(digest: Buffer, now: Date): Promise<StoredChallenge | undefined>;
+  /** Deletes expired challenges; resolves to how many. */
+  purgeExpired(now: Date): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration: API keys, the audit log, enrollment links, settings. These ports are
+// synchronous (their only adapter is SQLite, whose driver is); they throw StorageError on a
+// backend fault and TypeError on misuse, like the asynchronous ones above.
+// ---------------------------------------------------------------------------------------------
+
+/** Scope of an API key: `read` may only GET; `write` may do everything. */
+export type ApiKeyScope = 'read' | 'write';
+
+/** An API key as stored (the key itself is never stored, only its SHA-256). */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  scope: ApiKeyScope;
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
+/** API keys of the administrative API, kept by hash. */
+export interface ApiKeyStore {
+  /** Stores a key by its hash; throws TypeError on a bad scope, StorageError on a duplicate hash. */
+  createApiKey(input: { name: string; scope: ApiKeyScope; hash: string }): ApiKeyRecord;
+  /** The unrevoked key with this hash, or `undefined`. */
+  findApiKeyByHash(hash: string): ApiKeyRecord | undefined;
+  /** Every key, revoked ones too, oldest first. */
+  listApiKeys(): ApiKeyRecord[];
+  /** Every unrevoked key with its hash, for constant-time comparison. */
+  listActiveApiKeys(): { record: ApiKeyRecord; hash: string }[];
+  /** Revokes a key; false when unknown or already revoked. */
+  revokeApiKey(id: string): boolean;
+  /** Number of unrevoked keys. */
+  countActiveApiKeys(): number;
+}
+
+/** One audit entry: who (`actor`), what (`action` on `target`), when, and non-secret details. */
+export interface AuditEntry {
+  seq: number;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
+}
+
+/** The append-only audit log. */
+export interface AuditLog {
+  /** Appends an audit entry, stamped by the store's clock, and returns it. */
+  audit(entry: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry;
+  /** Audit entries, newest first; a cursor this list did not return throws TypeError. */
+  listAudit(options: { limit: number; cursor?: string }): Page<AuditEntry>;
+}
+
+/** An enrollment link (token) as stored, without its secret. */
+export interface EnrollmentTokenRecord {
+  id: string;
+  singleUse: boolean;
+  /** Profile downloads. */
+  uses: number;
+  /** Certificates issued against the challenges of its profiles: a single-use link is spent at 1. */
+  enrollments: number;
+  expiresAt?: Date;
+  user?: string;
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
+/** What creating an enrollment link needs: the SHA-256 of its secret, and its terms. */
+export interface NewEnrollmentToken {
+  hash: string;
+  singleUse: boolean;
+  expiresAt?: Date;
+  user?: string;
+}
+
+/** Enrollment links, kept by the hash of their secret. */
+export interface EnrollmentLinkStore {
+  /** Stores a new link and returns its record. */
+  createEnrollmentToken(input: NewEnrollmentToken): EnrollmentTokenRecord;
+  /**
+   * Counts one profile download of the link with this hash when it is unrevoked, unexpired at
+   * `now` and (if single use) not yet enrolled with; the updated record, or `undefined` when it
+   * may not be used.
+   */
+  downloadEnrollmentToken(hash: string, now: Date): EnrollmentTokenRecord | undefined;
+  /**
+   * Counts one enrollment (a certificate issued against one of the link's challenges) under the
+   * same conditions; the updated record, or `undefined`. Of two concurrent calls on a single-use
+   * link one succeeds.
+   */
+  redeemEnrollmentToken(id: string, now: Date): EnrollmentTokenRecord | undefined;
+  /** Links in id order. */
+  listEnrollmentTokens(options: { limit: number; cursor?: string }): Page<EnrollmentTokenRecord>;
+  /** The link, or `undefined`. */
+  findEnrollmentToken(id: string): EnrollmentTokenRecord | undefined;
+  /** Revokes a link; false when unknown or already revoked. */
+  revokeEnrollmentToken(id: string): boolean;
+}
+
+/** Small named settings the administrative side records (public URL, push topic). */
+export interface SettingsStore {
+  /** A stored setting, or `undefined`. */
+  getMeta(key: string): string | undefined;
+  /** Stores (or replaces) a setting. */
+  setMeta(key: string, value: string): void;
+}
+
+/** Every administrative port in one object, as the SQLite adapter provides it. */
+export interface AdminStorage extends ApiKeyStore, AuditLog, EnrollmentLinkStore, SettingsStore {
+  /** Runs `fn` in one write transaction of the store (nested calls join it). */
+  transaction<T>(fn: () => T): T;
+  /** Releases the store; later calls throw StorageError. */
+  close(): void;
+}

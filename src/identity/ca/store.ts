@@ -1,62 +1,16 @@
 /**
- * The storage port of the certificate authority: issued-certificate records, revocation and
- * serial uniqueness. A memory implementation lives here; SQLite is in `./sqlite.ts`.
+ * The certificate authority's records: serial spelling and order, and a memory implementation of
+ * its storage port ({@link CertificateStore}, defined with every port in `storage/ports.ts`; the
+ * SQLite one is `storage/sqlite/ca.ts`).
  */
 import { CertificateAuthorityError } from '../../errors.js';
+import type { CertificateStore, IssuedCertificate } from '../../storage/ports.js';
 
-/** One certificate the CA issued. Stores keep serials as {@link normaliseSerial} spells them. */
-export interface IssuedCertificate {
-  serial: string;
-  /** Subject as `CN=...,O=...` in encoded order. */
-  subject: string;
-  /**
-   * What the certificate was issued for, when the challenge named it: an enrollment link
-   * (`enrollment-token:<id>` in the daemon) or, for an identity renewal, `renewalTarget(deviceId)`
-   * of `withCertAuth`'s module.
-   */
-  enrollmentId?: string;
-  /**
-   * A random id (a version 4 UUID: 122 random bits) the certificate carries as the URI
-   * `urn:uuid:<certId>` in its subjectAltName. Public, like the certificate: never a secret.
-   */
-  certId?: string;
-  /** Serial of the certificate that signed the RenewalReq this one answered. */
-  renewalOf?: string;
-  notBefore: Date;
-  notAfter: Date;
-  issuedAt: Date;
-  /** DER of the certificate. */
-  der: Buffer;
-  /** Set once revoked. */
-  revokedAt?: Date;
-  revocationReason?: string;
-}
-
-/** Filters of {@link CertificateStore.listIssued}. */
-export interface ListIssuedOptions {
-  enrollmentId?: string;
-  /** Page size; default 100. */
-  limit?: number;
-  /** Serial to continue after (keyset pagination, serial order). */
-  after?: string;
-}
-
-/**
- * Where the CA keeps what it issued. `recordIssued` must fail with `ERR_CA_SERIAL_CONFLICT`
- * when the serial exists, atomically, so two issuers can never hand out the same serial.
- */
-export interface CertificateStore {
-  /** Records an issued certificate; throws `ERR_CA_SERIAL_CONFLICT` on a duplicate serial. */
-  recordIssued(record: IssuedCertificate): Promise<void>;
-  /** The record of `serial`, or `undefined`. */
-  findIssued(serial: string): Promise<IssuedCertificate | undefined>;
-  /** Marks `serial` revoked; resolves false when it is unknown, true otherwise (idempotent). */
-  revoke(serial: string, at: Date, reason?: string): Promise<boolean>;
-  /** Records in serial order. */
-  listIssued(options?: ListIssuedOptions): Promise<IssuedCertificate[]>;
-  /** Number of issued certificates. */
-  countIssued(): Promise<number>;
-}
+export type {
+  CertificateStore,
+  IssuedCertificate,
+  ListIssuedOptions,
+} from '../../storage/ports.js';
 
 /** Normalises a serial given as hex text, bytes or bigint to lowercase hex without leading zeros. */
 export function normaliseSerial(serial: string | bigint | Uint8Array): string {

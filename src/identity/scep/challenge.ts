@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual, type X509Certificate } from 'node:crypto';
 import type { ParsedCsr } from '../../crypto/csr.js';
+import type { ChallengeStore, StoredChallenge } from '../../storage/ports.js';
 
 /** What a validator sees of one request. */
 export interface ChallengeContext {
@@ -56,22 +57,7 @@ export function staticChallenge(secret: string): ChallengeValidator {
   };
 }
 
-/** A one-time challenge as stored: its digest, the enrollment it belongs to, its expiry. */
-export interface StoredChallenge {
-  digest: Buffer;
-  enrollmentId?: string;
-  expiresAt: Date;
-}
-
-/** Storage of one-time challenges. `consume` must remove and return in one atomic step. */
-export interface ChallengeStore {
-  /** Stores a challenge (replacing one with the same digest). */
-  put(challenge: StoredChallenge): Promise<void>;
-  /** Removes the challenge and returns it when it existed and had not expired at `now`; else `undefined`. */
-  consume(digest: Buffer, now: Date): Promise<StoredChallenge | undefined>;
-  /** Deletes expired challenges; resolves to how many. */
-  purgeExpired(now: Date): Promise<number>;
-}
+export type { ChallengeStore, StoredChallenge } from '../../storage/ports.js';
 
 /** A {@link ChallengeStore} in memory (single process). */
 export function createMemoryChallengeStore(): ChallengeStore {

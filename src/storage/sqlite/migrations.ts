@@ -1,17 +1,26 @@
 /**
- * Versioned schema of the SQLite adapter. Each migration runs once, in its own transaction,
- * and is recorded in `schema_migrations`. The SQL stays close to what PostgreSQL accepts
- * (partial indexes, no SQLite-only column types) so a later adapter can reuse its shape.
- * Times are integer milliseconds since the epoch.
+ * The one versioned schema of Orchard's SQLite database: MDM storage, certificate authority,
+ * SCEP challenges, sealed-secrets bookkeeping and the admin tables. Each migration runs once, in
+ * its own transaction, and is recorded in `schema_migrations`, the only version record. The SQL
+ * stays close to what PostgreSQL accepts (partial indexes, no SQLite-only column types) so a
+ * later adapter can reuse its shape. Times are integer milliseconds since the epoch.
  */
 import type Database from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
+import { adoptAdminTables, adoptCaTables } from './migrations-adopt.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface Migration {
   version: number;
   name: string;
+  /** The change, run first (may be empty). */
   sql: string;
+  /**
+   * What `sql` cannot say: a change that depends on what the file already holds, such as
+   * adopting the tables of Orchard 0.1's separately versioned stores. Runs after `sql`, in the
+   * same transaction.
+   */
+  apply?: (db: Database.Database) => void;
 }
 
 const PENDING = `('queued', 'sent', 'NotNow')`;
@@ -132,6 +141,38 @@ ALTER TABLE command_targets ADD COLUMN push_apns_id TEXT;
 ALTER TABLE command_targets ADD COLUMN push_at INTEGER;
 `,
   },
+  {
+    version: 4,
+    name: 'sealed secrets bookkeeping',
+    // The keys a database was sealed with (by fingerprint) and which kinds of value are sealed.
+    // Orchard 0.1 created these tables outside the migrations, hence IF NOT EXISTS.
+    sql: `
+CREATE TABLE IF NOT EXISTS secrets_keys (
+  key_id INTEGER PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  added_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secrets_sealed (
+  purpose TEXT PRIMARY KEY,
+  sealed_at INTEGER NOT NULL
+);
+`,
+  },
+  {
+    version: 5,
+    name: 'certificate authority and SCEP challenges',
+    // Issued certificates (UNIQUE serial: duplicate issuance is impossible across processes) and
+    // one-time challenges by digest; adopts the tables Orchard 0.1 versioned in orchard_ca_meta.
+    sql: '',
+    apply: adoptCaTables,
+  },
+  {
+    version: 6,
+    name: 'admin tables',
+    // API keys and enrollment links (by hash), the audit log and settings; adopts 0.1's tables.
+    sql: '',
+    apply: adoptAdminTables,
+  },
 ];
 
 /** SQL fragment: the pending statuses, matching the partial index. */
@@ -139,21 +180,28 @@ export const PENDING_STATUSES_SQL = PENDING;
 /** SQL fragment: the finished statuses, matching the partial index. */
 export const FINISHED_STATUSES_SQL = FINISHED;
 
+function currentVersion(db: Database.Database): number {
+  return (
+    (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0
+  );
+}
+
 /**
- * Applies every migration newer than the database's version, each in one transaction.
- * Throws StorageError when the database is newer than this code (a downgrade).
+ * Applies every migration newer than the database's version, each in one IMMEDIATE transaction
+ * (a failure rolls that migration back and leaves the earlier ones applied). The version is read
+ * again under the write lock, so of two processes opening an old file one migrates and the other
+ * finds it done. Resolves the version reached; a second call is a no-op that takes no write lock.
+ * Throws StorageError (with `detail.schemaVersion`) when the database is newer than this code.
  */
 export function migrate(db: Database.Database, now: number, migrations = MIGRATIONS): number {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
-    v: number | null;
-  };
-  const current = row.v ?? 0;
+  const current = currentVersion(db);
   const latest = migrations.at(-1)?.version ?? 0;
   if (current > latest) {
     throw new StorageError(
-      `database schema version ${current} is newer than this Orchard (${latest})`,
+      `database schema version ${current} is newer than this Orchard (${latest}); upgrade Orchard or restore a backup`,
+      { detail: { schemaVersion: current, supportedVersion: latest } },
     );
   }
   const record = db.prepare(
@@ -162,7 +210,9 @@ export function migrate(db: Database.Database, now: number, migrations = MIGRATI
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     db.transaction(() => {
+      if (currentVersion(db) >= migration.version) return;
       db.exec(migration.sql);
+      migration.apply?.(db);
       record.run(migration.version, migration.name, now);
     }).immediate();
   }

@@ -96,17 +96,6 @@ const COLUMNS: readonly SealedColumn[] = [
   },
 ];
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS secrets_keys (
-  key_id INTEGER PRIMARY KEY,
-  fingerprint TEXT NOT NULL,
-  added_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS secrets_sealed (
-  purpose TEXT PRIMARY KEY,
-  sealed_at INTEGER NOT NULL
-);`;
-
 function checkKeys(keyring: SecretsKeyring, known: { key_id: number; fingerprint: string }[]) {
   for (const row of known) {
     const fingerprint = keyring.fingerprint(row.key_id);
@@ -154,8 +143,8 @@ function knownKeys(db: Database.Database): { key_id: number; fingerprint: string
 }
 
 /**
- * Creates this module's tables and checks the keyring against them. With a keyring, in one
- * transaction, every plain-text value of a kind not yet sealed is sealed in place (with
+ * Checks the keyring against the keys the database was sealed with (the `secrets_keys` table,
+ * created by migration 4). With a keyring, in one transaction, every plain-text value of a kind not yet sealed is sealed in place (with
  * `secure_delete` on, then a WAL checkpoint, so the old bytes do not linger in free pages or the
  * WAL), and the keyring's keys are registered. Throws SecretsError `ERR_SECRETS_KEY_MISMATCH`
  * for a wrong or incomplete keyring, and StorageError when the database holds sealed secrets
@@ -166,7 +155,6 @@ export function prepareSealedSecrets(
   keyring: SecretsKeyring | undefined,
   now: number,
 ): void {
-  db.exec(SCHEMA);
   if (keyring === undefined) {
     if (knownKeys(db).length > 0)
       throw new StorageError(

@@ -1,9 +1,13 @@
-/** The SQLite CA store's schema 1 to 2 migration, on real files written with the old DDL. */
+/**
+ * The CA tables' migration from their own schema 1 (Orchard before 0.1) into the one schema of the
+ * database, on real files written with the old DDL.
+ */
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { CertificateAuthorityError } from '../../../src/errors.js';
-import { FIND_ISSUED_SQL, openSqliteCaStorage } from '../../../src/identity/ca/sqlite.js';
+import { FIND_ISSUED_SQL } from '../../../src/storage/sqlite/ca.js';
+import { MIGRATIONS, openSqliteCaStorage } from '../../../src/storage/sqlite/index.js';
 import { normaliseSerial, type IssuedCertificate } from '../../../src/identity/ca/store.js';
 import { challengeDigest } from '../../../src/identity/scep/challenge.js';
 import { makeTmpDir } from '../../support/openssl.js';
@@ -109,6 +113,16 @@ function inspect<T>(path: string, fn: (db: Database.Database) => T): T {
   }
 }
 
+/** The CA's own version record is gone: the file's one record says every migration ran. */
+function expectOneVersionRecord(db: Database.Database): void {
+  expect(
+    db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'orchard_ca_meta'").pluck().get(),
+  ).toBe(0);
+  expect(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(
+    MIGRATIONS.at(-1)?.version,
+  );
+}
+
 function numericOrder(a: IssuedCertificate, b: IssuedCertificate): number {
   return a.serial.length - b.serial.length || (a.serial < b.serial ? -1 : 1);
 }
@@ -182,9 +196,7 @@ describe('SQLite CA store: schema 1 to 3 migration', () => {
     );
 
     inspect(path, (db) => {
-      expect(
-        db.prepare("SELECT value FROM orchard_ca_meta WHERE key = 'schema'").pluck().get(),
-      ).toBe('3');
+      expectOneVersionRecord(db);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       const ddl = db
         .prepare("SELECT sql FROM sqlite_master WHERE name = 'orchard_ca_certificates'")
@@ -268,9 +280,7 @@ describe('SQLite CA store: schema 1 to 3 migration', () => {
     const { certificates } = open(path);
     await certificates.recordIssued(fixtureRecords()[1]!);
     inspect(path, (db) => {
-      expect(
-        db.prepare("SELECT value FROM orchard_ca_meta WHERE key = 'schema'").pluck().get(),
-      ).toBe('3');
+      expectOneVersionRecord(db);
       expect(
         db
           .prepare("SELECT count(*) FROM sqlite_master WHERE name = 'orchard_ca_certificates_v2'")
@@ -280,7 +290,7 @@ describe('SQLite CA store: schema 1 to 3 migration', () => {
     });
   });
 
-  test('fail/a schema newer than this code is refused, untouched', () => {
+  test('fail/a CA schema newer than this code is refused, its tables untouched', () => {
     const path = tmp.path('future.sqlite');
     writeSchema1(path, fixtureRecords().slice(0, 2));
     const db = new Database(path);

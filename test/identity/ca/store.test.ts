@@ -1,7 +1,7 @@
 /** One conformance suite for the CA and challenge stores, run against memory and SQLite. */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { CertificateAuthorityError } from '../../../src/errors.js';
-import { openSqliteCaStorage } from '../../../src/identity/ca/sqlite.js';
+import { openSqliteCaStorage } from '../../../src/storage/sqlite/index.js';
 import {
   createMemoryCertificateStore,
   normaliseSerial,

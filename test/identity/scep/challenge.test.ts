@@ -12,7 +12,7 @@ import {
 } from '../../../src/identity/scep/challenge.js';
 import { createWebhookValidator } from '../../../src/identity/scep/challenge-webhook.js';
 import { createTransientCertificate } from '../../../src/identity/scep/client.js';
-import { openSqliteCaStorage } from '../../../src/identity/ca/sqlite.js';
+import { openSqliteCaStorage } from '../../../src/storage/sqlite/index.js';
 import { makeTmpDir } from '../../support/openssl.js';
 import { clientKey } from './helpers.js';
 

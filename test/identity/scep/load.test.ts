@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { CertificateAuthority } from '../../../src/identity/ca/authority.js';
-import { openSqliteCaStorage, type SqliteCaStorage } from '../../../src/identity/ca/sqlite.js';
+import { openSqliteCaStorage, type SqliteCaStorage } from '../../../src/storage/sqlite/index.js';
 import { staticChallenge } from '../../../src/identity/scep/challenge.js';
 import { createScepHandler } from '../../../src/http/scep.js';
 import { makeTmpDir } from '../../support/openssl.js';
