@@ -65,6 +65,15 @@ function answer(format: ErrorFormat, status: number, content: Buffer): EdgeRespo
 }
 
 /**
+ * The status an answer may carry: a 401 would make a device remove its MDM profile, so it becomes
+ * 500. Every status the edge writes passes here (errors through {@link renderError}, service
+ * answers through the MDM endpoint).
+ */
+export function safeStatus(status: number): number {
+  return status === 401 ? 500 : status;
+}
+
+/**
  * Renders `error` as an answer in `format`. An {@link OrchardError} keeps its status and code, with
  * its own message when `expose` is true (always for an {@link AdminError}) and
  * {@link hiddenMessage} otherwise (4xx logged at info,
@@ -78,7 +87,7 @@ export function renderError(error: unknown, format: ErrorFormat, logger: Logger)
     logger.info({ code: error.code }, text.refused);
     return answer(format, 403, UNRECOGNIZED);
   }
-  if (error instanceof OrchardError && error.status !== 401) {
+  if (error instanceof OrchardError && safeStatus(error.status) === error.status) {
     if (error.status >= 500) logger.error({ err: error, code: error.code }, text.failed);
     else
       logger.info(

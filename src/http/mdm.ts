@@ -18,7 +18,7 @@ import {
 } from '../service/handler.js';
 import type { MdmResponse, MdmService } from '../service/ports.js';
 import { mediaType, type EdgeRequest, type EdgeResponse } from './edge.js';
-import { renderError } from './errors.js';
+import { renderError, safeStatus } from './errors.js';
 import { deviceAuthenticator } from './mdm-identity.js';
 
 export { dispatchCheckin, type MdmDecoders } from '../service/handler.js';
@@ -85,8 +85,7 @@ function route(req: EdgeRequest, serverPath: string, checkinPath: string): Messa
 }
 
 function toHttp(res: MdmResponse): EdgeResponse {
-  // A 401 would make the device remove its MDM profile.
-  const status = res.status === 401 ? 500 : res.status;
+  const status = safeStatus(res.status);
   if (res.body === undefined) return { status, headers: {}, body: EMPTY };
   const headers: Record<string, string> = {};
   if (res.contentType !== undefined) headers['content-type'] = res.contentType;

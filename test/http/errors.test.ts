@@ -26,7 +26,7 @@ import {
   hiddenMessage,
   type OrchardHttpErrorCode,
 } from '../../src/errors.js';
-import { renderError, type ErrorFormat } from '../../src/http/errors.js';
+import { renderError, safeStatus, type ErrorFormat } from '../../src/http/errors.js';
 import type { Logger } from '../../src/logger.js';
 
 interface Logged {
@@ -201,5 +201,14 @@ describe('renderError', () => {
     expect(log.lines).toEqual([
       expect.objectContaining({ level, obj: expect.objectContaining({ code: error.code }) }),
     ]);
+  });
+
+  test.each([
+    ['ok/200 stays', 200, 200],
+    ['ok/403 stays', 403, 403],
+    ['ok/503 stays', 503, 503],
+    ['fail/401 becomes 500', 401, 500],
+  ])('safeStatus: %s', (_, given, written) => {
+    expect(safeStatus(given)).toBe(written);
   });
 });
