@@ -144,6 +144,21 @@ function median(rates: Rate[], name: string): Rate {
   return { ...mid, name: `${name} (median of ${rates.length})` };
 }
 
+function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/**
+ * Medians of the per-repetition ratios new/baseline, by wall time and by CPU time (client and
+ * server share the process): less sensitive than the ratio of medians to load that drifts.
+ */
+function pairedRatios(before: Rate[], after: Rate[]): string {
+  const wall = before.map((b, i) => (after[i]?.opsPerSec ?? Number.NaN) / b.opsPerSec);
+  const cpu = before.map((b, i) => (after[i]?.opsPerCpuSec ?? Number.NaN) / b.opsPerCpuSec);
+  return `paired medians of new/baseline: wall ${middle(wall).toFixed(3)}, CPU ${middle(cpu).toFixed(3)}`;
+}
+
 const WORKLOADS = [
   ['Authenticate + TokenUpdate check-ins', (s: Subject) => s.checkins()],
   ['Idle command report, empty queue', (s: Subject) => s.idle()],
@@ -186,6 +201,7 @@ export default async function run(): Promise<void> {
       report(`Device route over node:http, ${what}: ${title}`, median(rates[0], BASELINE_COMMIT), [
         { rate: median(rates[1], 'one edge (src/http)'), goal: 0.97 },
       ]);
+      console.log(pairedRatios(rates[0], rates[1]));
     }
   }
   agent.destroy();
