@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { openAdminStore, type AdminStore } from '../daemon/admin-store.js';
 import { resolveDatabasePath, type RawValues } from '../daemon/config.js';
+import { openSqliteAdminStore, type AdminStorage } from '../storage/sqlite/index.js';
 import { ConfigError } from '../daemon/errors.js';
 import { attributeConfigError } from './config-errors.js';
 
@@ -26,7 +26,7 @@ export function withDatabaseOptions(command: Command): Command {
 export function openAdminFromOptions(
   options: RawValues,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): AdminStore {
+): AdminStorage {
   try {
     const path = resolveDatabasePath(options, env);
     if (!existsSync(path)) {
@@ -36,7 +36,7 @@ export function openAdminFromOptions(
         `no database at ${path}; start orchard serve once first`,
       );
     }
-    return openAdminStore(path);
+    return openSqliteAdminStore({ path });
   } catch (error) {
     if (error instanceof ConfigError) throw attributeConfigError(error, options, env);
     throw error;
