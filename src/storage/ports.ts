@@ -77,32 +77,53 @@ export interface TokenUpdateInput extends EnrollmentIdentity {
   facts?: Record<string, unknown>;
 }
 
+/**
+ * The outbox event reporting a state change, built from the record as the change leaves it (so
+ * its type may depend on `tokenUpdateCount`); `undefined` reports nothing.
+ */
+export type OutboxEventFor = (record: EnrollmentRecord) => OutboxEvent | undefined;
+
+/**
+ * Options of the check-in store's state changes. With `event`, the store writes the event to
+ * its outbox in the same transaction as the change: both are stored or neither (a duplicate
+ * event id rejects with TypeError and leaves the enrollment as it was).
+ */
+export interface StateChangeOptions {
+  event?: OutboxEventFor;
+}
+
 /** Enrollment lifecycle from check-in messages. */
 export interface CheckinStore {
   /**
    * Creates or resets an enrollment as pending (not enrolled, token count 0) with these facts.
    * It does not touch the command queue: the caller clears it with {@link CommandQueue.clearQueue}.
    */
-  storeAuthenticate(input: AuthenticateInput): Promise<EnrollmentRecord>;
+  storeAuthenticate(
+    input: AuthenticateInput,
+    options?: StateChangeOptions,
+  ): Promise<EnrollmentRecord>;
   /**
    * Marks the enrollment enrolled, stores its push info (clearing any invalidation) and unlock
    * token, and increments `tokenUpdateCount`. Creates the record when absent (user channels
    * have no Authenticate of their own).
    */
-  storeTokenUpdate(input: TokenUpdateInput): Promise<EnrollmentRecord>;
+  storeTokenUpdate(
+    input: TokenUpdateInput,
+    options?: StateChangeOptions,
+  ): Promise<EnrollmentRecord>;
   /**
    * Marks the enrollment not enrolled and ends its certificate binding, if any, in one write;
-   * resolves false when it does not exist.
+   * resolves false (writing no event) when it does not exist.
    */
-  markCheckedOut(id: string): Promise<boolean>;
+  markCheckedOut(id: string, options?: StateChangeOptions): Promise<boolean>;
   /** The enrollment, or `undefined` when absent. */
   findEnrollment(id: string): Promise<EnrollmentRecord | undefined>;
   /** Enrollments ordered by id; `enrolled` filters when given. */
   listEnrollments(options: PageOptions & { enrolled?: boolean }): Promise<Page<EnrollmentRecord>>;
   /**
    * Sets `lastSeenAt` of every listed enrollment (never moving it backwards); unknown ids are
-   * ignored. Adapters may buffer the write (SQLite does, see `lastSeenFlushMs`) but their own
-   * reads see it at once.
+   * ignored. The core calls it on every check-in and command poll, so an adapter whose writes
+   * are costly buffers it (SQLite does, see `lastSeenFlushMs`); its own reads see it at once.
    */
   touchLastSeen(ids: readonly string[], at: Date): Promise<void>;
   /** The stored `UnlockToken`, or `undefined` when none. */

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { MdmStorage } from '../../src/storage/ports.js';
+import { atomicSuite } from './conformance-atomic.js';
 import { checkinSuite } from './conformance-checkin.js';
 import { commandSuite } from './conformance-commands.js';
 import { outboxSuite } from './conformance-outbox.js';
@@ -63,6 +64,7 @@ export function runStorageConformance(name: string, factory: StorageFactory): vo
     checkinSuite(context);
     commandSuite(context);
     outboxSuite(context);
+    atomicSuite(context);
 
     test('fail/every call after close rejects with ERR_STORAGE', async () => {
       const store = context.store();

@@ -9,9 +9,11 @@ import type {
   EnrollmentRecord,
   PushInfo,
   PushInfoStore,
+  StateChangeOptions,
   TokenUpdateInput,
 } from '../ports.js';
 import { checkId, checkPage, copyBytes, decodeCursor, encodeCursor } from '../support.js';
+import { outboxEntryOf } from './outbox.js';
 import type { MemoryState } from './state.js';
 import { op } from './state.js';
 
@@ -39,14 +41,15 @@ function identityOf(input: EnrollmentIdentity): EnrollmentIdentity {
   return out;
 }
 
-function upsert(
+/** The record `input` and `update` make of the stored one; not stored yet. */
+function nextRecord(
   state: MemoryState,
   input: EnrollmentIdentity,
   update: (previous: EnrollmentRecord | undefined) => Partial<EnrollmentRecord>,
 ): EnrollmentRecord {
   const now = state.clock();
   const previous = state.enrollments.get(input.id);
-  const record: EnrollmentRecord = {
+  return {
     enrolled: false,
     facts: {},
     tokenUpdateCount: 0,
@@ -56,41 +59,63 @@ function upsert(
     ...update(previous),
     updatedAt: now,
   };
+}
+
+/**
+ * Stores `record` and its event, and runs `apply` for the rest of the change, atomically: the
+ * event is built and checked first (a bad or duplicate one throws before anything changes), and
+ * nothing after that can fail.
+ */
+function commit(
+  state: MemoryState,
+  record: EnrollmentRecord,
+  options: StateChangeOptions | undefined,
+  apply: () => void = () => undefined,
+): EnrollmentRecord {
+  const event = options?.event?.(cloneRecord(record));
+  const entry = event === undefined ? undefined : outboxEntryOf(state, event);
   state.enrollments.set(record.id, record);
+  apply();
+  if (entry !== undefined) state.outbox.set(entry.id, entry);
   return cloneRecord(record);
 }
 
 /** The {@link CheckinStore} half of the memory adapter. */
 export function memoryCheckin(state: MemoryState): CheckinStore {
   return {
-    storeAuthenticate(input: AuthenticateInput) {
+    storeAuthenticate(input: AuthenticateInput, options?: StateChangeOptions) {
       return op(state, () => {
         const facts = structuredClone(input.facts);
-        return upsert(state, input, () => ({ enrolled: false, tokenUpdateCount: 0, facts }));
+        const record = nextRecord(state, input, () => ({
+          enrolled: false,
+          tokenUpdateCount: 0,
+          facts,
+        }));
+        return commit(state, record, options);
       });
     },
-    storeTokenUpdate(input: TokenUpdateInput) {
+    storeTokenUpdate(input: TokenUpdateInput, options?: StateChangeOptions) {
       return op(state, () => {
-        const record = upsert(state, input, (prev) => ({
+        const record = nextRecord(state, input, (prev) => ({
           enrolled: true,
           tokenUpdateCount: (prev?.tokenUpdateCount ?? 0) + 1,
           facts: { ...prev?.facts, ...structuredClone(input.facts ?? {}) },
         }));
-        const { token, pushMagic, topic } = input.push;
-        state.push.set(input.id, { enrollmentId: input.id, token, pushMagic, topic });
-        if (input.unlockToken !== undefined) {
-          state.unlockTokens.set(input.id, copyBytes(input.unlockToken));
-        }
-        return record;
+        return commit(state, record, options, () => {
+          const { token, pushMagic, topic } = input.push;
+          state.push.set(input.id, { enrollmentId: input.id, token, pushMagic, topic });
+          if (input.unlockToken !== undefined) {
+            state.unlockTokens.set(input.id, copyBytes(input.unlockToken));
+          }
+        });
       });
     },
-    markCheckedOut(id) {
+    markCheckedOut(id, options) {
       return op(state, () => {
-        const record = state.enrollments.get(id);
-        if (record === undefined) return false;
-        record.enrolled = false;
-        record.updatedAt = state.clock();
-        endBinding(state, id, record.updatedAt);
+        const previous = state.enrollments.get(id);
+        if (previous === undefined) return false;
+        const record = { ...previous, enrolled: false, updatedAt: state.clock() };
+        commit(state, record, options, () => endBinding(state, id, record.updatedAt));
         return true;
       });
     },

@@ -1,5 +1,5 @@
 /** Memory adapter: the event outbox. */
-import type { OutboxEntry, OutboxStore } from '../ports.js';
+import type { OutboxEntry, OutboxEvent, OutboxStore } from '../ports.js';
 import { checkDate, checkId } from '../support.js';
 import type { MemoryState } from './state.js';
 import { op } from './state.js';
@@ -45,24 +45,33 @@ function settle(state: MemoryState, id: string, change: (entry: OutboxEntry) => 
   change(entry);
 }
 
+/**
+ * The entry `event` becomes, checked but not stored: throws TypeError on a bad field or an id
+ * already stored, so a caller can check before changing anything and then store it with no
+ * failure left (see the check-in store's state changes).
+ */
+export function outboxEntryOf(state: MemoryState, event: OutboxEvent): OutboxEntry {
+  checkId(event.id, 'event id');
+  checkId(event.type, 'event type');
+  checkDate(event.createdAt, 'createdAt');
+  if (state.outbox.has(event.id)) throw new TypeError(`event ${event.id} is already stored`);
+  const createdAt = new Date(event.createdAt.getTime());
+  return {
+    id: event.id,
+    type: event.type,
+    payload: event.payload,
+    createdAt,
+    attempts: 0,
+    nextAttemptAt: createdAt,
+  };
+}
+
 /** The {@link OutboxStore} of the memory adapter. */
 export function memoryOutbox(state: MemoryState): OutboxStore {
   return {
     enqueueEvent: (event) =>
       op(state, () => {
-        checkId(event.id, 'event id');
-        checkId(event.type, 'event type');
-        checkDate(event.createdAt, 'createdAt');
-        if (state.outbox.has(event.id)) throw new TypeError(`event ${event.id} is already stored`);
-        const createdAt = new Date(event.createdAt.getTime());
-        state.outbox.set(event.id, {
-          id: event.id,
-          type: event.type,
-          payload: event.payload,
-          createdAt,
-          attempts: 0,
-          nextAttemptAt: createdAt,
-        });
+        state.outbox.set(event.id, outboxEntryOf(state, event));
       }),
     claimDue: (limit, now, leaseMs) => op(state, () => claimDue(state, limit, now, leaseMs)),
     markDelivered: (id, at) =>

@@ -5,6 +5,7 @@ import type {
   EnrollmentIdentity,
   EnrollmentRecord,
   EnrollmentType,
+  StateChangeOptions,
   TokenUpdateInput,
 } from '../ports.js';
 import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
@@ -12,6 +13,7 @@ import type { SqliteContext } from './db.js';
 import { date, op, setIf, stmt, writeTx } from './db.js';
 import { endBinding } from './cert-bindings.js';
 import type { LastSeenBuffer } from './last-seen.js';
+import { insertOutboxEvent } from './outbox.js';
 import { unlockTokenFromStore, unlockTokenToStore } from './sealed-secrets.js';
 
 interface EnrollmentRow {
@@ -89,20 +91,42 @@ function upsertIdentity(
   return previous;
 }
 
-function storeAuthenticate(ctx: SqliteContext, input: AuthenticateInput): EnrollmentRecord {
+/**
+ * Reads the enrollment as the transaction's change left it and writes the event reporting it,
+ * in the same transaction: a failed event write rolls the change back.
+ */
+function changed(
+  ctx: SqliteContext,
+  id: string,
+  options: StateChangeOptions | undefined,
+): EnrollmentRecord {
+  const record = find(ctx, id);
+  if (record === undefined) throw new Error('enrollment vanished inside its transaction');
+  const event = options?.event?.(record);
+  if (event !== undefined) insertOutboxEvent(ctx, event);
+  return record;
+}
+
+function storeAuthenticate(
+  ctx: SqliteContext,
+  input: AuthenticateInput,
+  options: StateChangeOptions | undefined,
+): EnrollmentRecord {
   return writeTx(ctx, () => {
     upsertIdentity(ctx, input);
     stmt(
       ctx,
       'UPDATE enrollments SET enrolled = 0, token_update_count = 0, facts = ? WHERE id = ?',
     ).run(JSON.stringify(input.facts), input.id);
-    const record = find(ctx, input.id);
-    if (record === undefined) throw new Error('enrollment vanished inside its transaction');
-    return record;
+    return changed(ctx, input.id, options);
   });
 }
 
-function storeTokenUpdate(ctx: SqliteContext, input: TokenUpdateInput): EnrollmentRecord {
+function storeTokenUpdate(
+  ctx: SqliteContext,
+  input: TokenUpdateInput,
+  options: StateChangeOptions | undefined,
+): EnrollmentRecord {
   return writeTx(ctx, () => {
     const previous = upsertIdentity(ctx, input);
     const facts = { ...previous?.facts, ...input.facts };
@@ -118,9 +142,22 @@ function storeTokenUpdate(ctx: SqliteContext, input: TokenUpdateInput): Enrollme
        ON CONFLICT (enrollment_id) DO UPDATE SET token = excluded.token,
          push_magic = excluded.push_magic, topic = excluded.topic, invalidated_at = NULL`,
     ).run(input.id, token, pushMagic, topic);
-    const record = find(ctx, input.id);
-    if (record === undefined) throw new Error('enrollment vanished inside its transaction');
-    return record;
+    return changed(ctx, input.id, options);
+  });
+}
+
+function markCheckedOut(
+  ctx: SqliteContext,
+  id: string,
+  options: StateChangeOptions | undefined,
+): boolean {
+  const now = ctx.clock().getTime();
+  const sql = 'UPDATE enrollments SET enrolled = 0, updated_at = ? WHERE id = ?';
+  return writeTx(ctx, () => {
+    if (stmt(ctx, sql).run(now, id).changes === 0) return false;
+    endBinding(ctx, id, now);
+    changed(ctx, id, options);
+    return true;
   });
 }
 
@@ -151,18 +188,9 @@ function listEnrollments(
 /** The {@link CheckinStore} of the SQLite adapter; `lastSeen` buffers `touchLastSeen`. */
 export function sqliteCheckin(ctx: SqliteContext, lastSeen: LastSeenBuffer): CheckinStore {
   return {
-    storeAuthenticate: (input) => op(ctx, () => storeAuthenticate(ctx, input)),
-    storeTokenUpdate: (input) => op(ctx, () => storeTokenUpdate(ctx, input)),
-    markCheckedOut: (id) =>
-      op(ctx, () => {
-        const now = ctx.clock().getTime();
-        const sql = 'UPDATE enrollments SET enrolled = 0, updated_at = ? WHERE id = ?';
-        return writeTx(ctx, () => {
-          if (stmt(ctx, sql).run(now, id).changes === 0) return false;
-          endBinding(ctx, id, now);
-          return true;
-        });
-      }),
+    storeAuthenticate: (input, options) => op(ctx, () => storeAuthenticate(ctx, input, options)),
+    storeTokenUpdate: (input, options) => op(ctx, () => storeTokenUpdate(ctx, input, options)),
+    markCheckedOut: (id, options) => op(ctx, () => markCheckedOut(ctx, id, options)),
     findEnrollment: (id) =>
       op(ctx, () => {
         const record = find(ctx, id);

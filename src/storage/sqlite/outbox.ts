@@ -3,7 +3,7 @@
  * a device's raw check-in, UnlockToken included), bound to its event id; a plain TEXT payload
  * written before sealing still reads.
  */
-import type { OutboxEntry, OutboxStore } from '../ports.js';
+import type { OutboxEntry, OutboxEvent, OutboxStore } from '../ports.js';
 import { checkDate, checkId } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { date, op, setIf, stmt, writeTx } from './db.js';
@@ -71,28 +71,36 @@ function claimDue(ctx: SqliteContext, limit: number, now: Date, leaseMs: number)
   });
 }
 
+/**
+ * Inserts `event`, due at once, in the caller's transaction (so a state change and the event
+ * reporting it commit together). Throws TypeError on a bad field or an id already stored.
+ */
+export function insertOutboxEvent(ctx: SqliteContext, event: OutboxEvent): void {
+  checkId(event.id, 'event id');
+  checkId(event.type, 'event type');
+  checkDate(event.createdAt, 'createdAt');
+  if (stmt(ctx, 'SELECT 1 FROM outbox WHERE id = ?').get(event.id) !== undefined) {
+    throw new TypeError(`event ${event.id} is already stored`);
+  }
+  const at = event.createdAt.getTime();
+  const payload =
+    ctx.secrets === undefined
+      ? event.payload
+      : toStore(ctx, 'webhook-event', event.id, Buffer.from(event.payload, 'utf8'));
+  stmt(
+    ctx,
+    `INSERT INTO outbox (id, type, payload, created_at, next_attempt_at)
+     VALUES (?, ?, ?, ?, ?)`,
+  ).run(event.id, event.type, payload, at, at);
+}
+
 /** The {@link OutboxStore} of the SQLite adapter. */
 export function sqliteOutbox(ctx: SqliteContext): OutboxStore {
   return {
     enqueueEvent: (event) =>
       op(ctx, () => {
-        checkId(event.id, 'event id');
-        checkId(event.type, 'event type');
-        checkDate(event.createdAt, 'createdAt');
         writeTx(ctx, () => {
-          if (stmt(ctx, 'SELECT 1 FROM outbox WHERE id = ?').get(event.id) !== undefined) {
-            throw new TypeError(`event ${event.id} is already stored`);
-          }
-          const at = event.createdAt.getTime();
-          const payload =
-            ctx.secrets === undefined
-              ? event.payload
-              : toStore(ctx, 'webhook-event', event.id, Buffer.from(event.payload, 'utf8'));
-          stmt(
-            ctx,
-            `INSERT INTO outbox (id, type, payload, created_at, next_attempt_at)
-             VALUES (?, ?, ?, ?, ?)`,
-          ).run(event.id, event.type, payload, at, at);
+          insertOutboxEvent(ctx, event);
         });
       }),
     claimDue: (limit, now, leaseMs) => op(ctx, () => claimDue(ctx, limit, now, leaseMs)),

@@ -1,0 +1,137 @@
+/**
+ * Conformance: a check-in state change and the outbox event reporting it are stored together or
+ * not at all. Faults are injected through the port itself: an event whose id is already stored
+ * (the write fails) and an event builder that throws.
+ */
+import { describe, expect, test } from '@jest/globals';
+import type {
+  EnrollmentIdentity,
+  EnrollmentRecord,
+  MdmStorage,
+  OutboxEvent,
+  StateChangeOptions,
+} from '../../src/storage/ports.js';
+import type { SuiteContext } from './conformance.js';
+
+const device: EnrollmentIdentity = { id: 'UDID-A', type: 'device', deviceId: 'UDID-A' };
+const push = { token: 'aa01', pushMagic: 'magic', topic: 'com.apple.mgmt.X' };
+
+function eventOf(id: string, at: Date, type = 'enrolled'): OutboxEvent {
+  return { id, type, payload: JSON.stringify({ id, type }), createdAt: at };
+}
+
+/** An event builder that records the records it was given. */
+function recording(make: (record: EnrollmentRecord) => OutboxEvent | undefined) {
+  const seen: EnrollmentRecord[] = [];
+  const options: StateChangeOptions = {
+    event: (record) => {
+      seen.push(record);
+      return make(record);
+    },
+  };
+  return { seen, options };
+}
+
+/** What a failed change must leave untouched. */
+async function snapshot(store: MdmStorage) {
+  return {
+    enrollment: await store.findEnrollment(device.id),
+    push: await store.findPushInfo([device.id]),
+    binding: await store.findCertificateBinding(device.id),
+  };
+}
+
+/** Registers the atomic state-change cases. */
+export function atomicSuite(ctx: SuiteContext): void {
+  describe('state change with its event', () => {
+    test('ok/token update and its event commit together; the event sees the new record', async () => {
+      const store = ctx.store();
+      await store.storeAuthenticate({ ...device, facts: {} });
+      const at = ctx.clock.now();
+      const { seen, options } = recording((r) =>
+        eventOf('ev-1', at, r.tokenUpdateCount === 1 ? 'enrolled' : 'token-updated'),
+      );
+      const record = await store.storeTokenUpdate({ ...device, push }, options);
+      expect(seen.map((r) => [r.enrolled, r.tokenUpdateCount])).toEqual([[true, 1]]);
+      expect(record.tokenUpdateCount).toBe(1);
+      expect(await store.findOutboxEntry('ev-1')).toMatchObject({ type: 'enrolled', attempts: 0 });
+    });
+
+    test.each([
+      ['the event id is already stored', 'dup'],
+      ['the event builder throws', 'throw'],
+    ] as const)('fail/token update is rolled back when %s', async (_name, fault) => {
+      const store = ctx.store();
+      await store.storeAuthenticate({ ...device, facts: { SerialNumber: 'S' } });
+      const at = ctx.clock.now();
+      await store.enqueueEvent(eventOf('dup', at, 'other'));
+      const before = await snapshot(store);
+      const options: StateChangeOptions = {
+        event: () => {
+          if (fault === 'throw') throw new Error('injected fault');
+          return eventOf('dup', at);
+        },
+      };
+      ctx.clock.advance(1000);
+      await expect(store.storeTokenUpdate({ ...device, push }, options)).rejects.toBeInstanceOf(
+        Error,
+      );
+      expect(await snapshot(store)).toEqual(before);
+      expect(before.enrollment).toMatchObject({ enrolled: false, tokenUpdateCount: 0 });
+      expect(await store.findOutboxEntry('dup')).toMatchObject({ type: 'other' });
+      // The device retries: the enrollment is still new, so the retry reports `enrolled`.
+      const retry = await store.storeTokenUpdate(
+        { ...device, push },
+        {
+          event: (r) =>
+            eventOf('ev-2', at, r.tokenUpdateCount === 1 ? 'enrolled' : 'token-updated'),
+        },
+      );
+      expect(retry.tokenUpdateCount).toBe(1);
+      expect(await store.findOutboxEntry('ev-2')).toMatchObject({ type: 'enrolled' });
+    });
+
+    test('fail/check-out is rolled back, binding included, when its event cannot be written', async () => {
+      const store = ctx.store();
+      await store.storeTokenUpdate({ ...device, push });
+      await store.bindCertificate(device.id, 'ab'.repeat(32));
+      const at = ctx.clock.now();
+      await store.enqueueEvent(eventOf('dup', at, 'other'));
+      const before = await snapshot(store);
+      ctx.clock.advance(1000);
+      const options = { event: () => eventOf('dup', at, 'checked-out') };
+      await expect(store.markCheckedOut(device.id, options)).rejects.toBeInstanceOf(TypeError);
+      expect(await snapshot(store)).toEqual(before);
+      expect(before.binding?.endedAt).toBeUndefined();
+      const { seen, options: ok } = recording(() => eventOf('ev-out', at, 'checked-out'));
+      expect(await store.markCheckedOut(device.id, ok)).toBe(true);
+      expect(seen.map((r) => r.enrolled)).toEqual([false]);
+      expect(await store.findOutboxEntry('ev-out')).toMatchObject({ type: 'checked-out' });
+      expect((await store.findCertificateBinding(device.id))?.endedAt).toEqual(ctx.clock.now());
+    });
+
+    test('ok/no change, no event: an unknown check-out or a refused input writes neither', async () => {
+      const store = ctx.store();
+      const at = ctx.clock.now();
+      const { seen, options } = recording(() => eventOf('never', at));
+      expect(await store.markCheckedOut('UDID-NONE', options)).toBe(false);
+      const bad = { ...device, id: '', push };
+      await expect(store.storeTokenUpdate(bad, options)).rejects.toBeInstanceOf(TypeError);
+      expect(seen).toEqual([]);
+      expect(await store.findOutboxEntry('never')).toBeUndefined();
+      expect(await store.claimDue(10, at, 1000)).toEqual([]);
+    });
+
+    test('ok/authenticate may report itself too; undefined writes no event', async () => {
+      const store = ctx.store();
+      const at = ctx.clock.now();
+      await store.storeAuthenticate({ ...device, facts: {} }, { event: () => undefined });
+      expect(await store.claimDue(10, at, 1000)).toEqual([]);
+      await store.storeAuthenticate(
+        { ...device, facts: {} },
+        { event: () => eventOf('auth', at, 'authenticated') },
+      );
+      expect(await store.findOutboxEntry('auth')).toMatchObject({ type: 'authenticated' });
+    });
+  });
+}
