@@ -16,9 +16,14 @@ const storage = createMemoryStorage();
 const core = createMdmCore(
   {
     storage,
-    push: (targets) => {
-      console.log('would push', targets.length);
-      return Promise.resolve();
+    // A stand-in PushProvider; a real one is createApnsPushProvider(...) (see docs/push.md).
+    push: {
+      push: (targets) => {
+        console.log('would push', targets.length);
+        return Promise.resolve(
+          targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent' as const })),
+        );
+      },
     },
   },
   { topic: process.env.MDM_TOPIC ?? 'com.apple.mgmt.External.example' },

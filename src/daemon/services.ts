@@ -24,7 +24,7 @@ import {
   type MdmService,
   type MdmStorage,
   type OutboxWorker,
-  type PushFunction,
+  type PushProvider,
   type ScepHandler,
 } from '../index.js';
 import type { SqliteCaStorage } from '../storage/sqlite/index.js';
@@ -67,11 +67,14 @@ export interface DaemonServices {
   close(): Promise<void>;
 }
 
-function pushFunction(provider: ApnsPushProvider, metrics: DaemonMetrics): PushFunction {
-  return async (targets) => {
-    const results = await provider.push(targets);
-    for (const r of results) metrics.pushed(r.outcome);
-    return results;
+/** The APNs provider, counting every push result by outcome (`orchard_pushes_total`). */
+function countedPush(provider: ApnsPushProvider, metrics: DaemonMetrics): PushProvider {
+  return {
+    async push(targets) {
+      const results = await provider.push(targets);
+      for (const r of results) metrics.pushed(r.outcome);
+      return results;
+    },
   };
 }
 
@@ -231,7 +234,7 @@ export async function openServices(
       logger,
       bootstrapSealer: sealerFor(secrets.keyring, 'bootstrap-token'),
       clock,
-      ...(push ? { push: pushFunction(push, metrics) } : {}),
+      ...(push ? { push: countedPush(push, metrics) } : {}),
       onPushResults: pushObserver(metrics, pushStats),
     },
     coreOptions(push, config.webhook !== undefined && config.webhook.format !== 'nanomdm'),

@@ -15,12 +15,14 @@ import type {
   UserAuthenticateMessage,
 } from '../protocol/checkin.js';
 import { encodePlist, type PlistValue } from '../protocol/plist.js';
+import type { EnrollmentRecord } from '../storage/ports.js';
 import { eventBase, type CoreContext } from './core-context.js';
 import {
   defaultDeclarativeHandler,
   defaultGetTokenHandler,
   parseDeclarativeEndpoint,
 } from './declarative.js';
+import type { MdmEvent } from './events.js';
 import { EMPTY_OK, type MdmRequest, type MdmResponse, type MdmService } from './ports.js';
 import { answerUserAuthenticate } from './user-authenticate.js';
 
@@ -93,26 +95,29 @@ async function tokenUpdate(
     AwaitingConfiguration: msg.AwaitingConfiguration === true,
   };
   if (msg.NotOnConsole !== undefined) facts.NotOnConsole = msg.NotOnConsole;
-  const record = await ctx.storage.storeTokenUpdate({
-    ...e,
-    push: { token: hex(msg.Token), pushMagic: msg.PushMagic, topic: msg.Topic },
-    ...(msg.UnlockToken === undefined ? {} : { unlockToken: msg.UnlockToken }),
-    facts,
-  });
   const base = eventBase(ctx, e);
-  if (record.tokenUpdateCount === 1) {
-    await ctx.events.emit({
-      ...base,
-      type: record.facts[REENROLLMENT_FACT] === true ? 're-enrolled' : 'enrolled',
-    });
-  } else {
-    await ctx.events.emit({
-      ...base,
-      type: 'token-updated',
-      awaitingConfiguration: msg.AwaitingConfiguration === true,
-    });
-  }
-  ctx.seen(e.id);
+  const build = (record: EnrollmentRecord): MdmEvent =>
+    record.tokenUpdateCount === 1
+      ? { ...base, type: record.facts[REENROLLMENT_FACT] === true ? 're-enrolled' : 'enrolled' }
+      : {
+          ...base,
+          type: 'token-updated',
+          awaitingConfiguration: msg.AwaitingConfiguration === true,
+        };
+  let event: MdmEvent | undefined;
+  // The event is written in the same transaction as the enrollment: an `enrolled` event cannot
+  // be lost to a failure after the commit (the device's retry would count a second TokenUpdate).
+  const record = await ctx.storage.storeTokenUpdate(
+    {
+      ...e,
+      push: { token: hex(msg.Token), pushMagic: msg.PushMagic, topic: msg.Topic },
+      ...(msg.UnlockToken === undefined ? {} : { unlockToken: msg.UnlockToken }),
+      facts,
+    },
+    ctx.events.withEvent((r) => (event = build(r))),
+  );
+  ctx.events.notify(event ?? build(record));
+  await ctx.seen(e.id);
   return EMPTY_OK;
 }
 
@@ -122,9 +127,15 @@ async function checkOut(
   _msg: CheckOutMessage,
 ): Promise<MdmResponse> {
   const e = req.enrollment;
-  if (await ctx.storage.markCheckedOut(e.id)) {
+  const event: MdmEvent = { ...eventBase(ctx, e), type: 'checked-out' };
+  if (
+    await ctx.storage.markCheckedOut(
+      e.id,
+      ctx.events.withEvent(() => event),
+    )
+  ) {
     await ctx.storage.clearQueue(e.id);
-    await ctx.events.emit({ ...eventBase(ctx, e), type: 'checked-out' });
+    ctx.events.notify(event);
   }
   return EMPTY_OK;
 }

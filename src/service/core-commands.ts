@@ -98,7 +98,7 @@ export async function commandReport(
 ): Promise<MdmResponse> {
   const e = req.enrollment;
   await checkEnrolled(ctx, e.id);
-  ctx.seen(e.id);
+  await ctx.seen(e.id);
   const now = ctx.clock();
   if (report.Status !== 'Idle' && report.CommandUUID !== undefined) {
     const status = report.Status;

@@ -4,7 +4,15 @@
 import type { ValidationIssue } from '../errors.js';
 import type { CommandPayload } from '../protocol/command.js';
 import type { ResolvedEnrollment } from '../protocol/enrollment-id.js';
-import type { MdmStorage, TargetPushOutcome } from '../storage/ports.js';
+import type { PushProvider, PushTarget } from '../push/ports.js';
+import type {
+  BootstrapTokenStore,
+  CheckinStore,
+  CommandQueue,
+  OutboxStore,
+  PushInfoStore,
+  TargetPushOutcome,
+} from '../storage/ports.js';
 import type { TokenSealer } from './bootstrap.js';
 import type { DeclarativeHandler, GetTokenHandler } from './declarative.js';
 import type { MdmEvent, MdmEventSink } from './events.js';
@@ -13,21 +21,27 @@ import type { UnknownCheckinMessage } from '../protocol/checkin.js';
 import type { CorePushes } from './core-push.js';
 import type { UserAuthenticatePolicy } from './user-authenticate.js';
 
-/** Where the core sends APNs pushes: one entry per enrollment with a valid token. */
-export interface PushRequest {
-  enrollmentId: string;
-  /** Device token, lower-case hex. */
-  token: string;
-  pushMagic: string;
-  topic: string;
-}
+/**
+ * One push the core hands to its {@link PushProvider}: an enrollment with a valid token.
+ * @deprecated The push port's own type: use {@link PushTarget}.
+ */
+export type PushRequest = PushTarget;
 
 /**
- * Sends pushes. Resolve to one `PushResult` per target, in order (what a `PushProvider` answers),
- * and the core reports and records each outcome; a function that resolves to anything else has
- * every target counted `accepted`, and one that rejects has every target counted `failed`.
+ * The push port's method.
+ * @deprecated Give the core a {@link PushProvider} (`{ push }`): this is its `push` method.
  */
-export type PushFunction = (targets: PushRequest[]) => Promise<unknown>;
+export type PushFunction = PushProvider['push'];
+
+/**
+ * The storage ports the core uses: check-ins, command queues, push info, bootstrap tokens and
+ * the outbox's `enqueueEvent`. Every `MdmStorage` (their intersection) has them.
+ */
+export type MdmCoreStorage = CheckinStore &
+  CommandQueue &
+  PushInfoStore &
+  BootstrapTokenStore &
+  Pick<OutboxStore, 'enqueueEvent'>;
 
 /** One enrollment's push outcome as the core reports and records it. */
 export interface EnrollmentPushResult extends TargetPushOutcome {
@@ -51,10 +65,14 @@ export interface PushOptions {
 
 /** What the core needs; everything but `storage` is optional. */
 export interface MdmCoreDeps {
-  /** All storage ports (an adapter such as the memory or SQLite store). */
-  storage: MdmStorage;
-  /** Called after enqueueing and by `push()`; absent means no pushes are sent. */
-  push?: PushFunction;
+  /** The storage ports it uses (an adapter such as the memory or SQLite store has them all). */
+  storage: MdmCoreStorage;
+  /**
+   * Wakes devices after enqueueing and on `push()`; absent means no pushes are sent. The core
+   * reports and records one outcome per target from its results; a provider that rejects has
+   * every target counted `failed`, and one that answers a list of another length `accepted`.
+   */
+  push?: PushProvider;
   /**
    * Called with every push's per-enrollment outcomes (for metrics and health), including targets
    * without a token and pushes deferred by a full queue. Must not throw (a throw is logged).
@@ -80,7 +98,11 @@ export interface MdmCoreOptions {
   topic?: string | (() => string);
   /** Write every event to the storage outbox for webhook delivery (default true). */
   outbox?: boolean;
-  /** How long last-seen times are buffered before one batched write (ms, default 1000). */
+  /**
+   * Ignored: the core writes last-seen times through `touchLastSeen`, and the storage adapter
+   * buffers them when its writes are costly (SQLite's own `lastSeenFlushMs`).
+   * @deprecated Set the adapter's buffering instead.
+   */
   lastSeenFlushMs?: number;
   /** Concurrency and backlog of background pushes, and the failure log interval. */
   push?: PushOptions;
@@ -93,15 +115,15 @@ export interface MdmCoreOptions {
 
 /** Internal context shared by the core's parts. */
 export interface CoreContext {
-  storage: MdmStorage;
+  storage: MdmCoreStorage;
   logger: Logger;
   clock: () => Date;
   randomUUID: () => string;
   events: MdmEventSink;
   options: MdmCoreOptions;
   deps: MdmCoreDeps;
-  /** Records that the enrollment was seen now; written in batches. */
-  seen(id: string): void;
+  /** Records that the enrollment was seen now; a failed write is logged, never thrown. */
+  seen(id: string): Promise<void>;
   /** Pushes now, or in the background after queueing a command. */
   pushes: CorePushes;
 }

@@ -1,18 +1,13 @@
 /**
  * The push half of the MDM core. Every push yields one outcome per enrollment (`accepted`,
- * `failed`, `deferred`, `no-token`) mapped from the push function's results. The push after
+ * `failed`, `deferred`, `no-token`) mapped from the push provider's results. The push after
  * queueing a command runs in the background, bounded in concurrency and backlog, so queueing
  * never waits for APNs; its outcomes are recorded on the command's targets, and `close()` waits
  * for what is in progress.
  */
-import type { PushOutcome, PushResult } from '../push/ports.js';
-import type { EnrollmentPushOutcome, MdmStorage } from '../storage/ports.js';
-import type {
-  EnrollmentPushResult,
-  MdmCoreDeps,
-  PushOptions,
-  PushRequest,
-} from './core-context.js';
+import type { PushOutcome, PushResult, PushTarget } from '../push/ports.js';
+import type { CommandQueue, EnrollmentPushOutcome, PushInfoStore } from '../storage/ports.js';
+import type { EnrollmentPushResult, MdmCoreDeps, PushOptions } from './core-context.js';
 import { createPushFailureLog } from './push-failure-log.js';
 import type { Logger } from './ports.js';
 
@@ -31,7 +26,7 @@ export interface CorePushes {
 
 /** What {@link createCorePushes} needs. */
 export interface CorePushDeps {
-  storage: Pick<MdmStorage, 'findPushInfo' | 'recordPushOutcomes'>;
+  storage: Pick<PushInfoStore, 'findPushInfo'> & Pick<CommandQueue, 'recordPushOutcomes'>;
   logger: Logger;
   clock: () => Date;
   push?: MdmCoreDeps['push'];
@@ -57,7 +52,7 @@ function outcomeOf(r: PushResult): EnrollmentPushOutcome {
 }
 
 /**
- * The core's outcome for one target from the push function's result: `sent` and `coalesced` are
+ * The core's outcome for one target from the push provider's result: `sent` and `coalesced` are
  * `accepted`; `CircuitOpen` and `Closed` are `deferred`; a known-dead token is `no-token`; the
  * rest `failed`, with the transport error code (e.g. `ECONNREFUSED`) or APNs's reason. An absent
  * result (the function reported none) counts as `accepted`.
@@ -78,7 +73,7 @@ export function pushOutcomeOf(
   return out;
 }
 
-function resultFor(value: unknown, target: PushRequest): PushResult | undefined {
+function resultFor(value: unknown, target: PushTarget): PushResult | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const r = value as Partial<PushResult>;
   return r.enrollmentId === target.enrollmentId && typeof r.outcome === 'string'
@@ -98,13 +93,13 @@ function positiveInt(value: number, name: string): number {
 }
 
 interface Lookup {
-  targets: PushRequest[];
+  targets: PushTarget[];
   noToken: EnrollmentPushResult[];
 }
 
 interface Job {
   uuid: string;
-  targets: PushRequest[];
+  targets: PushTarget[];
 }
 
 /**
@@ -137,7 +132,7 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
 
   const all =
     (outcome: EnrollmentPushOutcome) =>
-    (targets: PushRequest[], reason: string): EnrollmentPushResult[] => {
+    (targets: PushTarget[], reason: string): EnrollmentPushResult[] => {
       const at = clock();
       return targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome, reason, at }));
     };
@@ -162,15 +157,15 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
     return out;
   }
 
-  /** Sends to `targets` through the push function; never rejects. */
-  async function send(targets: PushRequest[]): Promise<EnrollmentPushResult[]> {
+  /** Sends to `targets` through the push provider; never rejects. */
+  async function send(targets: PushTarget[]): Promise<EnrollmentPushResult[]> {
     if (targets.length === 0) return [];
     if (push === undefined) return failAll(targets, 'PushDisabled');
     let value: unknown;
     try {
-      value = await push(targets);
+      value = await push.push(targets);
     } catch (err) {
-      logger.debug({ err, count: targets.length }, 'push function failed');
+      logger.debug({ err, count: targets.length }, 'push provider failed');
       return failAll(targets, errorReason(err));
     }
     const at = clock();

@@ -75,54 +75,37 @@ export interface MdmCore extends MdmService {
    * write fails.
    */
   announce(enrollment: EnrollmentIdentity, event: IdentityEventFields): Promise<void>;
-  /** Writes buffered last-seen times now. */
+  /**
+   * Resolves at once: the core buffers nothing (last-seen times go straight to the storage port,
+   * whose adapter may buffer them). Kept for embedders that call it before closing.
+   */
   flush(): Promise<void>;
   /**
    * Waits for background pushes in progress (those not yet started are recorded `deferred`,
-   * `Shutdown`), flushes and stops timers; it does not close the storage it was given.
+   * `Shutdown`) and stops timers; it does not close the storage it was given.
    */
   close(): Promise<void>;
 }
 
-function lastSeenBuffer(ctx: Pick<CoreContext, 'storage' | 'logger' | 'clock'>, flushMs: number) {
-  let pending = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  const flush = async (): Promise<void> => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (pending.size === 0) return;
-    const ids = [...pending];
-    pending = new Set();
-    await ctx.storage.touchLastSeen(ids, ctx.clock());
-  };
-  const seen = (id: string): void => {
-    pending.add(id);
-    if (pending.size >= 1000) {
-      flush().catch((err: unknown) => {
-        ctx.logger.error({ err }, 'last-seen flush failed');
-      });
-    } else if (timer === undefined) {
-      timer = setTimeout(() => {
-        flush().catch((err: unknown) => {
-          ctx.logger.error({ err }, 'last-seen flush failed');
-        });
-      }, flushMs);
-      timer.unref();
+/** Writes a last-seen time through the storage port; a failure is logged, never thrown. */
+function lastSeenWriter(ctx: Pick<CoreContext, 'storage' | 'logger' | 'clock'>) {
+  return async (id: string): Promise<void> => {
+    try {
+      await ctx.storage.touchLastSeen([id], ctx.clock());
+    } catch (err) {
+      ctx.logger.error({ err }, 'last-seen write failed');
     }
   };
-  return { seen, flush };
 }
 
 /**
- * Creates the MDM core over the given storage. Throws TypeError when `storage` is missing or
- * an option is out of range. The core never answers 401: bad input is 4xx, faults 5xx.
+ * Creates the MDM core over the given storage ports. Throws TypeError when `storage` is
+ * missing or an option is out of range. The core never answers 401: bad input is 4xx, faults 5xx.
  */
 export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): MdmCore {
   if (typeof deps !== 'object' || typeof deps.storage !== 'object') {
     throw new TypeError('createMdmCore needs deps.storage');
   }
-  const flushMs = options.lastSeenFlushMs ?? 1000;
-  if (!Number.isFinite(flushMs) || flushMs < 0) throw new TypeError('lastSeenFlushMs must be >= 0');
   const logger = deps.logger ?? silentLogger;
   const clock = deps.clock ?? (() => new Date());
   const storage = deps.storage;
@@ -130,7 +113,6 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     logger,
     ...(options.outbox === false ? {} : { outbox: storage }),
   });
-  const buffer = lastSeenBuffer({ storage, logger, clock }, flushMs);
   const pushes = createCorePushes(
     {
       storage,
@@ -149,7 +131,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     events,
     options,
     deps: { validateCommand, ...deps },
-    seen: buffer.seen,
+    seen: lastSeenWriter({ storage, logger, clock }),
     pushes,
   };
   return {
@@ -169,10 +151,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
       return found;
     },
     announce: (enrollment, event) => events.emit({ ...eventBase(ctx, enrollment), ...event }),
-    flush: buffer.flush,
-    close: async () => {
-      await pushes.close();
-      await buffer.flush();
-    },
+    flush: () => Promise.resolve(),
+    close: () => pushes.close(),
   };
 }

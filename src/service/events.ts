@@ -3,7 +3,12 @@
  * the storage outbox (from which webhooks are delivered) when an outbox is given.
  */
 import type { EnrollmentType } from '../protocol/enrollment-id.js';
-import type { OutboxStore } from '../storage/ports.js';
+import type {
+  EnrollmentRecord,
+  OutboxEvent,
+  OutboxStore,
+  StateChangeOptions,
+} from '../storage/ports.js';
 import type { Logger } from './ports.js';
 
 interface EventBase {
@@ -112,6 +117,24 @@ export interface MdmEvents {
 export interface MdmEventSink extends MdmEvents {
   /** Writes the event to the outbox (when any), then calls listeners; throws when the outbox write fails. */
   emit(event: MdmEvent): Promise<void>;
+  /**
+   * Options for a check-in store state change that writes `build`'s event to the outbox in the
+   * same transaction (no event without an outbox; `build` is called either way). After the
+   * change, the caller passes the event to {@link MdmEventSink.notify}.
+   */
+  withEvent(build: (record: EnrollmentRecord) => MdmEvent): StateChangeOptions;
+  /** Calls listeners only, for an event already stored with its state change. */
+  notify(event: MdmEvent): void;
+}
+
+/** The outbox form of an event: its id, type, JSON and creation time. */
+export function toOutboxEvent(event: MdmEvent): OutboxEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    payload: JSON.stringify(event),
+    createdAt: new Date(event.at),
+  };
 }
 
 /**
@@ -119,8 +142,22 @@ export interface MdmEventSink extends MdmEvents {
  * (a failure rejects `emit`, so the request answers 5xx and the device retries). Listener
  * exceptions are logged, never propagated.
  */
-export function createEventSink(deps: { outbox?: OutboxStore; logger: Logger }): MdmEventSink {
+export function createEventSink(deps: {
+  outbox?: Pick<OutboxStore, 'enqueueEvent'>;
+  logger: Logger;
+}): MdmEventSink {
   const listeners = new Map<string, Set<(event: MdmEvent) => void>>();
+  const notify = (event: MdmEvent): void => {
+    for (const key of [event.type, '*']) {
+      for (const fn of listeners.get(key) ?? []) {
+        try {
+          fn(event);
+        } catch (err) {
+          deps.logger.error({ err, event: event.type }, 'event listener threw');
+        }
+      }
+    }
+  };
   return {
     on(type, listener) {
       const set = listeners.get(type) ?? new Set();
@@ -130,23 +167,18 @@ export function createEventSink(deps: { outbox?: OutboxStore; logger: Logger }):
       return () => set.delete(fn);
     },
     async emit(event) {
-      if (deps.outbox !== undefined) {
-        await deps.outbox.enqueueEvent({
-          id: event.id,
-          type: event.type,
-          payload: JSON.stringify(event),
-          createdAt: new Date(event.at),
-        });
-      }
-      for (const key of [event.type, '*']) {
-        for (const fn of listeners.get(key) ?? []) {
-          try {
-            fn(event);
-          } catch (err) {
-            deps.logger.error({ err, event: event.type }, 'event listener threw');
-          }
-        }
-      }
+      if (deps.outbox !== undefined) await deps.outbox.enqueueEvent(toOutboxEvent(event));
+      notify(event);
     },
+    withEvent(build) {
+      const durable = deps.outbox !== undefined;
+      return {
+        event: (record) => {
+          const event = build(record);
+          return durable ? toOutboxEvent(event) : undefined;
+        },
+      };
+    },
+    notify,
   };
 }

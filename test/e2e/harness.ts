@@ -9,7 +9,8 @@ import { createNodeListener } from '../../src/http/node.js';
 import { createTokenSealer } from '../../src/service/bootstrap.js';
 import { withCertAuth } from '../../src/service/cert-auth.js';
 import { createMdmCore, type MdmCore } from '../../src/service/core.js';
-import type { MdmCoreOptions, PushRequest } from '../../src/service/core-context.js';
+import type { PushTarget } from '../../src/push/ports.js';
+import type { MdmCoreOptions } from '../../src/service/core-context.js';
 import type { MdmEvent } from '../../src/service/events.js';
 import type { MdmHandlerOptions } from '../../src/http/mdm.js';
 import type { MdmStorage } from '../../src/storage/ports.js';
@@ -26,7 +27,7 @@ export interface Harness {
   storage: MdmStorage;
   ca: TestCa;
   events: MdmEvent[];
-  pushes: PushRequest[][];
+  pushes: PushTarget[][];
   /** A new emulated device with a fresh identity from the test CA. */
   device(options?: Partial<EmulatorOptions>): Promise<DeviceEmulator>;
   close(): Promise<void>;
@@ -42,13 +43,17 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const ca = await createTestCa();
-  const pushes: PushRequest[][] = [];
+  const pushes: PushTarget[][] = [];
   const core = createMdmCore(
     {
       storage,
-      push: (targets) => {
-        pushes.push(targets);
-        return Promise.resolve();
+      push: {
+        push: (targets) => {
+          pushes.push([...targets]);
+          return Promise.resolve(
+            targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent' as const })),
+          );
+        },
       },
       bootstrapSealer: createTokenSealer(new Uint8Array(32).fill(7)),
     },

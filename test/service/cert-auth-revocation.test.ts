@@ -47,7 +47,10 @@ async function setup(): Promise<Setup> {
   const root = await makeCa({ subject: 'CN=Revocation Test CA,O=Orchard', keyType: 'ec-p256' });
   const ca = createCa({ material: root, store: createMemoryCertificateStore() });
   const storage = createMemoryStorage();
-  const core = createMdmCore({ storage, push: () => Promise.resolve() }, { topic: TOPIC });
+  const core = createMdmCore(
+    { storage, push: { push: () => Promise.resolve([]) } },
+    { topic: TOPIC },
+  );
   const asked: string[] = [];
   const state = {
     lookup: (serial: string): boolean | Promise<boolean> => ca.isRevoked(serial),

@@ -17,7 +17,7 @@ function setup() {
   let now = new Date('2026-12-06T00:00:00Z').getTime();
   const clock = () => new Date(now);
   const storage = createMemoryStorage({ clock });
-  const core = createMdmCore({ storage, clock, push: () => Promise.resolve() }, {});
+  const core = createMdmCore({ storage, clock, push: { push: () => Promise.resolve([]) } }, {});
   const events: MdmEvent[] = [];
   core.events.on('*', (e) => events.push(e));
   const profiles: [string, number][] = [];

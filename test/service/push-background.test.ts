@@ -5,9 +5,9 @@
  * on promises the test releases, so nothing depends on timing.
  */
 import { describe, expect, test } from '@jest/globals';
-import type { PushResult } from '../../src/push/ports.js';
+import type { PushProvider, PushResult, PushTarget } from '../../src/push/ports.js';
 import { createMdmCore, type MdmCore } from '../../src/service/core.js';
-import type { EnrollmentPushResult, PushRequest } from '../../src/service/core-context.js';
+import type { EnrollmentPushResult } from '../../src/service/core-context.js';
 import { pushOutcomeOf } from '../../src/service/core-push.js';
 import type { Logger } from '../../src/service/ports.js';
 import { createMemoryStorage } from '../../src/storage/memory/index.js';
@@ -17,18 +17,20 @@ const TOPIC = 'com.apple.mgmt.External.test';
 const AT = new Date(Date.UTC(2026, 0, 1));
 const COMMAND = { RequestType: 'ProfileList' } as const;
 
-/** A push function whose calls wait until the test settles them. */
+/** A push provider whose calls wait until the test settles them. */
 function heldPush() {
   const calls: {
-    targets: PushRequest[];
-    settle: (r: unknown) => void;
+    targets: PushTarget[];
+    settle: (r: PushResult[]) => void;
     fail: (e: Error) => void;
   }[] = [];
-  const push = (targets: PushRequest[]): Promise<unknown> =>
-    new Promise((settle, fail) => {
-      calls.push({ targets, settle, fail });
-    });
-  const sent = (c: { targets: PushRequest[] }): PushResult[] =>
+  const push: PushProvider = {
+    push: (targets) =>
+      new Promise((settle, fail) => {
+        calls.push({ targets: [...targets], settle, fail });
+      }),
+  };
+  const sent = (c: { targets: PushTarget[] }): PushResult[] =>
     c.targets.map((t) => ({
       enrollmentId: t.enrollmentId,
       outcome: 'sent',
@@ -181,7 +183,9 @@ describe('background pushes after queueing', () => {
     const core = createMdmCore({
       storage,
       logger,
-      push: () => Promise.reject(Object.assign(new Error('boom'), { code: 'ECONNRESET' })),
+      push: {
+        push: () => Promise.reject(Object.assign(new Error('boom'), { code: 'ECONNRESET' })),
+      },
     });
     const uuid = await core.enqueue(['A'], COMMAND);
     await core.close();
@@ -225,10 +229,12 @@ describe('pushWithResults', () => {
     const core = createMdmCore({
       storage,
       clock: () => AT,
-      push: (targets) =>
-        Promise.resolve(
-          targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent', apnsId: 'x' })),
-        ),
+      push: {
+        push: (targets) =>
+          Promise.resolve(
+            targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent', apnsId: 'x' })),
+          ),
+      },
     });
     expect(await core.pushWithResults(['B', 'A', 'C', 'A'])).toEqual([
       { enrollmentId: 'B', outcome: 'no-token', reason: 'Unregistered', at: AT },
@@ -239,10 +245,11 @@ describe('pushWithResults', () => {
     await core.close();
   });
 
-  test('ok/a push function that reports nothing counts as accepted', async () => {
+  test('ok/a push provider that reports no result per target counts as accepted', async () => {
     const storage = createMemoryStorage();
     await enrolled(storage, 'A');
-    const core = createMdmCore({ storage, clock: () => AT, push: () => Promise.resolve() });
+    const push = { push: () => Promise.resolve([]) };
+    const core = createMdmCore({ storage, clock: () => AT, push });
     expect(await core.pushWithResults(['A'])).toEqual([
       { enrollmentId: 'A', outcome: 'accepted', at: AT },
     ]);
