@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { silentLogger, type Logger } from '../logger.js';
 import type { MdmService } from '../service/ports.js';
 import { readNodeBody } from './body.js';
-import type { EdgeRequest } from './edge.js';
+import type { EdgeRequest, EdgeResponse } from './edge.js';
 import { renderError } from './errors.js';
 import { createMdmHandler, type MdmHandler, type MdmHandlerOptions } from './mdm.js';
 import { createProxyTrust, LOOPBACK_PROXIES, type ProxyTrust } from './trusted-proxy.js';
@@ -94,30 +94,31 @@ export function createNodeListener(
     createProxyTrust(options.trustedProxies ?? LOOPBACK_PROXIES),
     logger,
   );
-  return (req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const cert = tlsCertificate(req);
-    readNodeBody(req, handler.maxBodyBytes)
-      .then((body) => {
-        const edge: EdgeRequest = {
-          method: req.method ?? 'GET',
-          path: query === -1 ? url : url.slice(0, query),
-          header: readHeaders(req),
-          body,
-        };
-        if (cert !== undefined) edge.tlsCertificate = cert;
-        return handler(edge);
-      })
-      .catch((err: unknown) => {
-        res.setHeader('connection', 'close');
-        return renderError(err, 'mdm', logger);
-      })
-      .then((out) => {
-        send(res, out.status, out.headers, out.body);
-      })
-      .catch((err: unknown) => {
-        logger.error({ err }, 'could not write MDM response');
-      });
+    let out: EdgeResponse;
+    try {
+      const body = await readNodeBody(req, handler.maxBodyBytes);
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const edge: EdgeRequest = {
+        method: req.method ?? 'GET',
+        path: query === -1 ? url : url.slice(0, query),
+        header: readHeaders(req),
+        body,
+      };
+      if (cert !== undefined) edge.tlsCertificate = cert;
+      out = await handler(edge);
+    } catch (err) {
+      // The body may be left unread (past the limit): the connection cannot be reused.
+      res.setHeader('connection', 'close');
+      out = renderError(err, 'mdm', logger);
+    }
+    send(res, out.status, out.headers, out.body);
+  };
+  return (req, res) => {
+    serve(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'could not write MDM response');
+    });
   };
 }
