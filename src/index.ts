@@ -339,3 +339,43 @@ export type {
 } from './push/apns/csr.js';
 export { summarizePushCertificate } from './push/apns/certificate.js';
 export type { PushCertificateSummary } from './push/apns/certificate.js';
+export {
+  API_KEY_PREFIX,
+  ALL_ACCESS_RIGHTS,
+  apiKeyView,
+  authenticate,
+  bearerKey,
+  buildEnrollmentProfile,
+  createApiKey,
+  createEnrollmentService,
+  DEFAULT_CHALLENGE_TTL_SECONDS,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  ENROLLMENT_PROFILE_IDENTIFIER,
+  enrollmentProfileErrors,
+  ensureApiKey,
+  generateApiKey,
+  hashApiKey,
+  isHttpsOnlyIssue,
+  issueEnrollmentToken,
+  linkChallengeTtl,
+  linkTarget,
+  newTokenSecret,
+  PUSH_CERTIFICATE_HELP,
+  PUSH_CERTIFICATE_STEPS,
+  PUSH_TOPIC_META,
+  recordAudit,
+  scepCaFingerprint,
+  signEnrollmentProfile,
+  tokenView,
+  withEnrollmentLinks,
+} from './admin/index.js';
+export type {
+  ApiKeyJson,
+  AuditInput,
+  EnrollmentTokenJson,
+  CreateTokenInput,
+  EnrollmentProfileInput,
+  EnrollmentService,
+  EnrollmentServiceDeps,
+  ProfileSigner,
+} from './admin/index.js';

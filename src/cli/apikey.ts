@@ -5,16 +5,15 @@
  * sentence, or JSON with `--json`.
  */
 import type { Command } from 'commander';
-import type { AdminStore } from '../daemon/admin-store.js';
-import { apiKeyView } from '../daemon/admin-views.js';
-import { createApiKey } from '../daemon/api-keys.js';
-import type { RawValues } from '../daemon/config.js';
+import { apiKeyView, createApiKey, type AdminStorage } from '../index.js';
 import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
 import { InputProblem, runAction, UsageProblem } from './input.js';
 
-type Flags = RawValues & { json?: boolean };
+/** The database flags `withDatabaseOptions` adds. */
+type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
+type Flags = DatabaseFlags & { json?: boolean };
 
-function withStore(options: RawValues, fn: (store: AdminStore) => number): number {
+function withStore(options: DatabaseFlags, fn: (store: AdminStorage) => number): number {
   const store = openAdminFromOptions(options);
   try {
     return fn(store);

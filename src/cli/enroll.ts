@@ -5,14 +5,14 @@
  * start it refuses (exit 1) and says how to get one: such a link could only fail.
  */
 import type { Command } from 'commander';
-import { tokenView } from '../daemon/admin-views.js';
-import type { RawValues } from '../daemon/config.js';
 import {
+  ConfigError,
   issueEnrollmentToken,
   PUSH_CERTIFICATE_STEPS,
   PUSH_TOPIC_META,
-} from '../daemon/enrollment.js';
-import { ConfigError } from '../daemon/errors.js';
+  recordAudit,
+  tokenView,
+} from '../index.js';
 import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
 
@@ -24,7 +24,10 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-interface EnrollOptions extends RawValues {
+/** The database flags `withDatabaseOptions` adds. */
+type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
+
+interface EnrollOptions extends DatabaseFlags {
   multiUse?: boolean;
   expires?: string;
   user?: string;
@@ -78,11 +81,8 @@ function create(opts: EnrollOptions): void {
       ...(expires === undefined ? {} : { expiresInSeconds: expires }),
       ...(opts.user === undefined ? {} : { user: opts.user }),
     });
-    store.audit({
-      actor: cliActor(),
-      action: 'enrollment-token.create',
-      target: record.id,
-      detail: { singleUse: record.singleUse },
+    recordAudit(store, cliActor(), 'enrollment-token.create', record.id, {
+      singleUse: record.singleUse,
     });
     process.stdout.write(`${JSON.stringify({ ...tokenView(record), url })}\n`);
   } finally {

@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { createIdentityRenewal } from '../index.js';
-import { createApiKey, ensureApiKey } from './api-keys.js';
+import { createApiKey, ensureApiKey } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { prepareDataDirectory } from './data-dir.js';
 import { guardConnections } from './connections.js';
@@ -18,7 +18,7 @@ import {
   PUSH_CERTIFICATE_HELP,
   PUSH_CERTIFICATE_STEPS,
   PUSH_TOPIC_META,
-} from './enrollment.js';
+} from '../index.js';
 import { createHealth, enrollmentCounter } from './health.js';
 import { createMetrics } from './metrics.js';
 import { createDaemonLimits } from './rate-limit.js';

@@ -11,12 +11,10 @@ import type { Logger } from '../index.js';
 import { readNodeBody } from '../http/body.js';
 import { createNodeListener, createProxyTrust, type ProxyTrust } from '../http/node.js';
 import type { IdentityRenewalService } from '../index.js';
-import type { AdminDeps } from './admin-routes.js';
-import { adminBodyLimit, handleAdmin, matchRoute } from './admin-router.js';
-import { authenticate } from './api-keys.js';
-import { AdminError, RequestError } from './errors.js';
-import type { EnrollmentService } from './enrollment.js';
-import { errorAnswer, json, readBody, send, type HttpAnswer } from './http-util.js';
+import { authenticate, matchRoute, type EnrollmentService } from '../http/admin/index.js';
+import { adminAppOf, serveAdminRequest } from './admin-bridge.js';
+import { RequestError } from './errors.js';
+import { errorAnswer, json, send, type HttpAnswer } from './http-util.js';
 import type { DaemonMetrics } from './metrics.js';
 import { rateLimited, type DaemonLimits } from './rate-limit.js';
 import type { DaemonServices } from './services.js';
@@ -41,8 +39,6 @@ export interface ServerDeps {
   health(): Promise<{ status: number; body: unknown }>;
 }
 
-/** Largest admin API body, unless the route allows more to a caller with a key for it. */
-export const ADMIN_BODY_LIMIT = 1024 * 1024;
 /** Largest SCEP POST body. */
 export const SCEP_BODY_LIMIT = 64 * 1024;
 
@@ -124,7 +120,26 @@ function hasValidKey(deps: ServerDeps, authorization: string | undefined): boole
   }
 }
 
-const FAILED_LOGIN = new Set(['ERR_API_KEY_MISSING', 'ERR_API_KEY_INVALID']);
+/** The admin API app, made once per listener; only failed logins count against a client. */
+const adminApp = (deps: ServerDeps) =>
+  adminAppOf(deps, () => ({
+    deps: {
+      core: deps.services.core,
+      storage: deps.services.storage,
+      admin: deps.services.admin,
+      enrollment: deps.enrollment,
+      identity: deps.identity,
+      pushEnabled: deps.services.push !== undefined,
+      ca: deps.services.ca,
+      certificates: deps.services.caStorage.certificates,
+    },
+    options: {
+      logger: deps.logger,
+      onLoginFailure: ({ client }) => {
+        if (client !== undefined) deps.limits?.adminAuth.failed(client);
+      },
+    },
+  }));
 
 async function serveAdmin(
   deps: ServerDeps,
@@ -132,43 +147,12 @@ async function serveAdmin(
   url: RequestTarget,
   client: string,
 ): Promise<HttpAnswer> {
-  const adminDeps: AdminDeps = {
-    core: deps.services.core,
-    storage: deps.services.storage,
-    admin: deps.services.admin,
-    enrollment: deps.enrollment,
-    identity: deps.identity,
-    pushEnabled: deps.services.push !== undefined,
-    ca: deps.services.ca,
-    certificates: deps.services.caStorage.certificates,
-  };
   // The key is checked first: a valid key is never refused because others failed to log in.
   if (deps.limits && !hasValidKey(deps, req.headers.authorization)) {
     const blocked = deps.limits.adminAuth.blocked(client);
     if (blocked !== undefined) return rateLimited(blocked);
   }
-  const target = {
-    method: req.method ?? 'GET',
-    path: url.pathname,
-    authorization: req.headers.authorization,
-  };
-  const body = await readBody(req, adminBodyLimit(deps.services.admin, target, ADMIN_BODY_LIMIT));
-  try {
-    const { answer } = await handleAdmin(adminDeps, {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: url.searchParams,
-      authorization: req.headers.authorization,
-      contentType: req.headers['content-type'],
-      body,
-    });
-    return answer;
-  } catch (error) {
-    // Only failed logins count, in the address's bucket and the global one.
-    if (error instanceof AdminError && FAILED_LOGIN.has(error.code))
-      deps.limits?.adminAuth.failed(client);
-    throw error;
-  }
+  return serveAdminRequest(adminApp(deps), req, url.pathname, { client });
 }
 
 async function dispatch(

@@ -26,11 +26,11 @@ import {
   type OutboxWorker,
   type PushProvider,
   type ScepHandler,
+  withEnrollmentLinks,
 } from '../index.js';
 import type { SqliteCaStorage } from '../storage/sqlite/index.js';
 import type { AdminStore } from './admin-store.js';
 import type { DaemonConfig } from './config.js';
-import { withEnrollmentLinks } from './enrollment.js';
 import type { DaemonMetrics } from './metrics.js';
 import { openDaemonPki, type DaemonPki } from './pki.js';
 import {

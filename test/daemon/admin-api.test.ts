@@ -4,7 +4,7 @@
  * and multi-use, expiry, revocation), audit entries, OpenAPI, health, metrics and request ids.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ROUTES } from '../../src/daemon/admin-routes.js';
+import { ROUTES } from '../../src/http/admin/index.js';
 import type { DeviceEmulator } from '../support/device-emulator.js';
 import { startHarness, type Harness } from './harness.js';
 

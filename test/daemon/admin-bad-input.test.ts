@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROUTES, type AdminRoute } from '../../src/daemon/admin-routes.js';
+import { ROUTES, type AdminRoute } from '../../src/http/admin/index.js';
 import { startHarness, type Harness } from './harness.js';
 
 const RUNS = Number(process.env.ORCHARD_PROPERTY_RUNS ?? process.env.FC_RUNS ?? 100);

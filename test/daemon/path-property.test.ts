@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { matchRoute } from '../../src/daemon/admin-router.js';
-import { ROUTES } from '../../src/daemon/admin-routes.js';
-import { RequestError } from '../../src/daemon/errors.js';
+import { RequestError } from '../../src/errors.js';
+import { matchRoute, ROUTES } from '../../src/http/admin/index.js';
 import { startHarness, type Harness } from './harness.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 150);

@@ -4,7 +4,7 @@
  * non-public route; a read key cannot write; path variants never reach a handler unauthenticated.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ROUTES } from '../../src/daemon/admin-routes.js';
+import { ROUTES } from '../../src/http/admin/index.js';
 import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;

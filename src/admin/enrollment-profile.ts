@@ -1,11 +1,14 @@
 /**
  * The enrollment profile `GET /enroll/{token}` serves: our CA as a root payload, a SCEP payload
  * carrying a one-time challenge, and the MDM payload pointing at the public URL. Built as a plist
- * dictionary, checked against Apple's schema, and signed with the daemon's signing identity.
+ * dictionary, checked against Apple's schema, and signed with a signing identity.
  * See https://developer.apple.com/documentation/devicemanagement/mdm
  */
 import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
-import { signProfile, validateProfile, type PlistDict, type ValidationIssue } from '../index.js';
+import type { ValidationIssue } from '../errors.js';
+import { signProfile } from '../profile/sign.js';
+import { validateProfile } from '../profile/validate.js';
+import type { PlistDict } from '../protocol/plist.js';
 
 /** Every access right (AccessRights bitmask 1..4096). */
 export const ALL_ACCESS_RIGHTS = 8191;

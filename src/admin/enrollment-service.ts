@@ -1,25 +1,24 @@
 /**
- * Enrollment links and the signed enrollment profile: creating a link (single or multi-use,
- * expiring, optionally for a user) yields its URL once; each download answers a signed profile
- * with a fresh one-time SCEP challenge that lives as long as the link. A link is spent by
- * enrollment, not by download: the certificate issued against one of its challenges counts, so a
- * single-use link can be fetched again until a device has enrolled with it.
+ * The enrollment service: creating a link yields its URL once; each download answers a signed
+ * enrollment profile with a fresh one-time SCEP challenge that lives as long as the link; an
+ * identity renewal gets a profile whose challenge is bound to the enrollment it renews.
  */
-import type { X509Certificate } from 'node:crypto';
-import { renewalTarget, type ChallengeValidator } from '../index.js';
-import type { AdminStore } from './admin-store.js';
-import { newTokenSecret, type EnrollmentTokenRecord } from './admin-store-tokens.js';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { AdminError } from '../errors.js';
+import { renewalTarget } from '../service/cert-auth.js';
 import { hashApiKey } from './api-keys.js';
 import {
   buildEnrollmentProfile,
   enrollmentProfileErrors,
   signEnrollmentProfile,
 } from './enrollment-profile.js';
-import { AdminError } from './errors.js';
-import type { SigningIdentity } from './pki.js';
-
-/** Default lifetime of an enrollment token: 7 days. */
-export const DEFAULT_TOKEN_TTL_SECONDS = 7 * 86_400;
+import {
+  issueEnrollmentToken,
+  linkChallengeTtl,
+  linkTarget,
+  type CreateTokenInput,
+} from './enrollment-links.js';
+import type { EnrollmentLinkStore, EnrollmentTokenRecord } from '../storage/ports.js';
 
 /**
  * Default lifetime of the SCEP challenge in a profile from a link that never expires: 7 days
@@ -48,31 +47,23 @@ export const PUSH_CERTIFICATE_HELP = PUSH_CERTIFICATE_STEPS.join(' ');
  */
 export const PUSH_TOPIC_META = 'push_topic';
 
-const LINK_TARGET = 'enrollment-token:';
-
-/** What the one-time challenges of enrollment link `id` are bound to. */
-export function linkTarget(id: string): string {
-  return `${LINK_TARGET}${id}`;
-}
-
-/** What creating a token takes. */
-export interface CreateTokenInput {
-  singleUse: boolean;
-  /** Lifetime; default {@link DEFAULT_TOKEN_TTL_SECONDS}; 0 means it never expires. */
-  expiresInSeconds?: number;
-  user?: string;
+/** The identity that signs enrollment profiles, with its chain. */
+export interface ProfileSigner {
+  certificate: X509Certificate;
+  privateKey: KeyObject;
+  chain: X509Certificate[];
 }
 
 /** Dependencies of {@link createEnrollmentService}. */
 export interface EnrollmentServiceDeps {
-  admin: AdminStore;
+  admin: EnrollmentLinkStore;
   /**
    * Issues a one-time SCEP challenge bound to an id ({@link linkTarget} for links,
    * `renewalTarget(enrollmentId)` for identity renewals), valid `ttlSeconds`.
    */
   issueChallenge(boundTo: string, ttlSeconds?: number): Promise<string>;
   ca: X509Certificate;
-  signing: SigningIdentity;
+  signing: ProfileSigner;
   /** The push topic, or `undefined` when no push certificate is configured. */
   topic(): string | undefined;
   publicUrl(): string;
@@ -82,10 +73,10 @@ export interface EnrollmentServiceDeps {
   organization?: string;
 }
 
-/** The enrollment side of the daemon. */
+/** Enrollment links and the profiles they serve. */
 export interface EnrollmentService {
   /**
-   * Stores a new token; resolves its record and URL (the only place the secret appears). Throws
+   * Stores a new link; returns its record and URL (the only place the secret appears). Throws
    * AdminError `ERR_PUSH_DISABLED` without a push certificate: the link could only fail.
    */
   createToken(input: CreateTokenInput): { record: EnrollmentTokenRecord; url: string };
@@ -104,69 +95,6 @@ export interface EnrollmentService {
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
-/**
- * Stores a new enrollment token and resolves its record and URL (`<publicUrl>/enroll/<secret>`),
- * the only place the secret ever appears. Used by the API and by `orchard enroll create`, which
- * check first that a push certificate is configured.
- */
-export function issueEnrollmentToken(
-  admin: AdminStore,
-  clock: () => Date,
-  publicUrl: string,
-  input: CreateTokenInput,
-): { record: EnrollmentTokenRecord; url: string } {
-  const secret = newTokenSecret();
-  const ttl = input.expiresInSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-  const record = admin.createEnrollmentToken({
-    hash: hashApiKey(secret),
-    singleUse: input.singleUse,
-    ...(ttl > 0 ? { expiresAt: new Date(clock().getTime() + ttl * 1000) } : {}),
-    ...(input.user === undefined ? {} : { user: input.user }),
-  });
-  return { record, url: `${publicUrl}/enroll/${secret}` };
-}
-
-/**
- * Seconds a challenge minted at `now` for `link` lives: the link's remaining lifetime, or
- * `ttlSeconds` for a link that never expires. The link itself is checked again at issuance.
- */
-export function linkChallengeTtl(
-  link: Pick<EnrollmentTokenRecord, 'expiresAt'>,
-  now: Date,
-  ttlSeconds: number,
-): number {
-  if (link.expiresAt === undefined) return ttlSeconds;
-  return Math.max(1, Math.ceil((link.expiresAt.getTime() - now.getTime()) / 1000));
-}
-
-/**
- * Wraps the one-time challenge validator so an enrollment link is spent by enrollment: when a
- * challenge bound to a link is accepted, the link counts one enrollment, atomically; a link that
- * is revoked, expired, or single use and already enrolled with refuses every challenge it gave
- * out (audited as `enrollment-token.enroll`). Other decisions pass unchanged.
- */
-export function withEnrollmentLinks(
-  next: ChallengeValidator,
-  deps: { admin: AdminStore; clock: () => Date },
-): ChallengeValidator {
-  return async (context) => {
-    const decision = await next(context);
-    if (decision.outcome !== 'accept' || decision.enrollmentId?.startsWith(LINK_TARGET) !== true)
-      return decision;
-    const id = decision.enrollmentId.slice(LINK_TARGET.length);
-    const link = deps.admin.redeemEnrollmentToken(id, deps.clock());
-    if (link === undefined)
-      return { outcome: 'reject', reason: 'the enrollment link is used, expired or revoked' };
-    deps.admin.audit({
-      actor: 'device',
-      action: 'enrollment-token.enroll',
-      target: id,
-      detail: { enrollments: link.enrollments },
-    });
-    return decision;
-  };
-}
 
 /** The push topic, or AdminError `ERR_PUSH_DISABLED` when no push certificate is configured. */
 function requireTopic(deps: EnrollmentServiceDeps): string {
@@ -196,9 +124,10 @@ function signedProfile(
   return signEnrollmentProfile(profile, deps.signing);
 }
 
-/** Creates the enrollment service. */
+/** Creates the enrollment service over a link store, a challenge issuer and a signing identity. */
 export function createEnrollmentService(deps: EnrollmentServiceDeps): EnrollmentService {
   const challengeTtl = deps.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS;
+  const invalid = () => new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
   return {
     createToken(input) {
       requireTopic(deps);
@@ -206,11 +135,10 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
     },
     async serveProfile(token) {
       const topic = requireTopic(deps);
-      if (!TOKEN.test(token))
-        throw new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
+      if (!TOKEN.test(token)) throw invalid();
       const now = deps.clock();
       const record = deps.admin.downloadEnrollmentToken(hashApiKey(token), now);
-      if (!record) throw new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
+      if (!record) throw invalid();
       const ttl = linkChallengeTtl(record, now, challengeTtl);
       const challenge = await deps.issueChallenge(linkTarget(record.id), ttl);
       return { profile: signedProfile(deps, topic, challenge, record.user), record };

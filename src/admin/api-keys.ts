@@ -3,25 +3,25 @@
  * time. A missing, empty or unknown key never opens the API (403, never 401).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AdminStore, ApiKeyRecord, ApiKeyScope } from './admin-store.js';
-import { AdminError } from './errors.js';
+import { AdminError } from '../errors.js';
+import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore } from '../storage/ports.js';
 
 /** Prefix of generated keys, so leaked keys are easy to recognise and scan for. */
 export const API_KEY_PREFIX = 'orch_';
 
-/** SHA-256 of a key, lower-case hex: what the store keeps. */
+/** SHA-256 of a key (or any secret the admin domain stores), lower-case hex: what the store keeps. */
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** A new key: the prefix and 32 random bytes in base64url. */
+/** A new key: the prefix and 32 random bytes in base64url. `random` is injectable for tests. */
 export function generateApiKey(random: (n: number) => Buffer = randomBytes): string {
   return API_KEY_PREFIX + random(32).toString('base64url');
 }
 
-/** Creates and stores a key; resolves the record and the key itself (show it once). */
+/** Creates and stores a key; returns the record and the key itself (show it once, never store it). */
 export function createApiKey(
-  store: AdminStore,
+  store: Pick<ApiKeyStore, 'createApiKey'>,
   name: string,
   scope: ApiKeyScope,
 ): { record: ApiKeyRecord; key: string } {
@@ -31,9 +31,13 @@ export function createApiKey(
 
 /**
  * Stores an operator-given key (from `--api-key`) with write scope unless its hash is already
- * stored. Resolves the record of that key.
+ * stored. Returns the record of that key.
  */
-export function ensureApiKey(store: AdminStore, key: string, name: string): ApiKeyRecord {
+export function ensureApiKey(
+  store: Pick<ApiKeyStore, 'createApiKey' | 'findApiKeyByHash'>,
+  key: string,
+  name: string,
+): ApiKeyRecord {
   const hash = hashApiKey(key);
   return store.findApiKeyByHash(hash) ?? store.createApiKey({ name, scope: 'write', hash });
 }
@@ -46,11 +50,11 @@ export function bearerKey(header: string | undefined): string | undefined {
 }
 
 /**
- * Authenticates a request's `Authorization` header for `need` scope. Throws AdminError
- * `ERR_API_KEY_MISSING`, `ERR_API_KEY_INVALID` or `ERR_API_SCOPE` (all 403).
+ * Authenticates a request's `Authorization` header for `need` scope and returns the key's record.
+ * Throws AdminError `ERR_API_KEY_MISSING`, `ERR_API_KEY_INVALID` or `ERR_API_SCOPE` (all 403).
  */
 export function authenticate(
-  store: AdminStore,
+  store: Pick<ApiKeyStore, 'listActiveApiKeys'>,
   header: string | undefined,
   need: ApiKeyScope,
 ): ApiKeyRecord {

@@ -1,0 +1,49 @@
+/**
+ * The administrative domain as library parts, usable without the daemon: API keys, the audit
+ * log, enrollment links and the enrollment profiles they serve. Each part depends on a narrow
+ * store port (`ApiKeyStore`, `AuditLog`, `EnrollmentLinkStore`).
+ */
+export {
+  API_KEY_PREFIX,
+  authenticate,
+  bearerKey,
+  createApiKey,
+  ensureApiKey,
+  generateApiKey,
+  hashApiKey,
+} from './api-keys.js';
+export { recordAudit } from './audit.js';
+export type { AuditInput } from './audit.js';
+export {
+  DEFAULT_TOKEN_TTL_SECONDS,
+  issueEnrollmentToken,
+  linkChallengeTtl,
+  linkTarget,
+  newTokenSecret,
+  withEnrollmentLinks,
+} from './enrollment-links.js';
+export type { CreateTokenInput } from './enrollment-links.js';
+export {
+  createEnrollmentService,
+  DEFAULT_CHALLENGE_TTL_SECONDS,
+  PUSH_CERTIFICATE_HELP,
+  PUSH_CERTIFICATE_STEPS,
+  PUSH_TOPIC_META,
+} from './enrollment-service.js';
+export type {
+  EnrollmentService,
+  EnrollmentServiceDeps,
+  ProfileSigner,
+} from './enrollment-service.js';
+export {
+  ALL_ACCESS_RIGHTS,
+  buildEnrollmentProfile,
+  ENROLLMENT_PROFILE_IDENTIFIER,
+  enrollmentProfileErrors,
+  isHttpsOnlyIssue,
+  scepCaFingerprint,
+  signEnrollmentProfile,
+} from './enrollment-profile.js';
+export type { EnrollmentProfileInput } from './enrollment-profile.js';
+export { apiKeyView, tokenView } from './views.js';
+export type { ApiKeyJson, EnrollmentTokenJson } from './views.js';

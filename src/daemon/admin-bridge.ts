@@ -1,0 +1,98 @@
+/**
+ * The daemon's bridge to the admin API app: a node:http request becomes a fetch `Request` (its
+ * body streamed only if the app reads it, so a refused request's body is never buffered), and
+ * the app's `Response` becomes an answer the listener writes. The path as received goes along
+ * for strict matching, since URL parsing would resolve dot segments first.
+ */
+import type { IncomingMessage } from 'node:http';
+import { readNodeBody } from '../http/body.js';
+import {
+  ADMIN_BODY_LIMIT,
+  createAdminApi,
+  type AdminApi,
+  type AdminApiDeps,
+  type AdminApiOptions,
+  type AdminBindings,
+} from '../http/admin/index.js';
+import type { HttpAnswer } from './http-util.js';
+
+/** A body stream that starts reading `req` only when pulled. */
+function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let chunks: AsyncIterator<Buffer> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      chunks ??= req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const next: IteratorResult<Buffer> = await chunks.next();
+      if (next.done === true) controller.close();
+      else controller.enqueue(new Uint8Array(next.value));
+    },
+    async cancel() {
+      await chunks?.return?.();
+    },
+  });
+}
+
+const hasBody = (req: IncomingMessage): boolean =>
+  Number(req.headers['content-length'] ?? '0') > 0 ||
+  req.headers['transfer-encoding'] !== undefined;
+
+/** The fetch `Request` for `req`, whose target is `target` (path and query as received). */
+function toRequest(req: IncomingMessage, target: string): Request {
+  const method = req.method ?? 'GET';
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const withBody = method !== 'GET' && method !== 'HEAD' && hasBody(req);
+  return new Request(`http://localhost${target}`, {
+    method,
+    headers,
+    ...(withBody ? { body: lazyBody(req), duplex: 'half' } : {}),
+  });
+}
+
+/**
+ * Serves `req` with the admin app: `path` is the path as received and `bindings` what the app
+ * needs of the daemon (client address, request logger). A GET's body, which a `Request` cannot
+ * carry, is read here (refused past the admin body limit) and handed over for the app to refuse.
+ */
+export async function serveAdminRequest(
+  app: AdminApi,
+  req: IncomingMessage,
+  path: string,
+  bindings: AdminBindings,
+): Promise<HttpAnswer> {
+  const query = (req.url ?? '').indexOf('?');
+  const target = query === -1 ? path : `${path}${(req.url ?? '').slice(query)}`;
+  const getBody =
+    (req.method === 'GET' || req.method === 'HEAD') && hasBody(req)
+      ? await readNodeBody(req, ADMIN_BODY_LIMIT)
+      : undefined;
+  const response = await app.fetch(toRequest(req, target), {
+    ...bindings,
+    rawPath: path,
+    ...(getBody === undefined ? {} : { getBody }),
+  });
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: Buffer.from(await response.arrayBuffer()),
+  };
+}
+
+const apps = new WeakMap<object, AdminApi>();
+
+/** The admin app of a daemon (made once per `owner`, the listener's dependencies). */
+export function adminAppOf(
+  owner: object,
+  make: () => { deps: AdminApiDeps; options: AdminApiOptions },
+): AdminApi {
+  let app = apps.get(owner);
+  if (app === undefined) {
+    const { deps, options } = make();
+    app = createAdminApi(deps, options);
+    apps.set(owner, app);
+  }
+  return app;
+}

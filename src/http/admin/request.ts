@@ -1,0 +1,116 @@
+/**
+ * Reading and validating an admin request: the body within its limit, parsed as the route
+ * allows (JSON, or a plist where `plistBody`), then query, path parameters and body validated
+ * against the route's zod schemas, in that order.
+ */
+import type { z } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { RequestError } from '../../errors.js';
+import type { AdminEnv } from './app.js';
+import type { AdminRoute, RouteRequest } from './route.js';
+import {
+  badField,
+  isJsonObject,
+  parseJsonBody,
+  parsePlistOrJsonBody,
+  validatePart,
+} from './validate.js';
+
+function tooLarge(limit: number): RequestError {
+  return new RequestError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+}
+
+/** The whole body of `request`, refused with 413 past `limit` bytes (declared or read). */
+async function bytesOf(request: Request, limit: number): Promise<Uint8Array> {
+  if (Number(request.headers.get('content-length') ?? '0') > limit) throw tooLarge(limit);
+  if (request.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Every body the API takes is an object (JSON, or a plist dictionary where the route says
+ * `plistBody`), and only on POST; a POST route that declares no body takes none (or `{}`).
+ * Refusals are `ERR_BAD_REQUEST` naming `body`.
+ */
+function checkBody(route: AdminRoute, body: unknown): unknown {
+  if (body === undefined) return undefined;
+  if (route.method !== 'POST') throw badField('body', `${route.method} takes no body`);
+  if (!isJsonObject(body))
+    throw badField(
+      'body',
+      route.plistBody === true
+        ? 'the body must be a JSON object or a plist dictionary'
+        : 'the body must be a JSON object',
+    );
+  if (route.route.request?.body === undefined && Object.keys(body).length > 0)
+    throw badField('body', 'this route takes no body');
+  return body;
+}
+
+/**
+ * Reads and parses the body of a request to `route`: at most the route's `bodyLimit` (the
+ * caller's key was checked already) or `limit`. Sets the `body` variable.
+ */
+export function readBody(route: AdminRoute, limit: number): MiddlewareHandler<AdminEnv> {
+  const max = route.bodyLimit ?? limit;
+  return async (c, next) => {
+    const raw = c.req.raw;
+    const bytes =
+      raw.method === 'GET' || raw.method === 'HEAD'
+        ? ((c.env as AdminEnv['Bindings'] | undefined)?.getBody ?? new Uint8Array(0))
+        : await bytesOf(raw, max);
+    if (bytes.length > max) throw tooLarge(max);
+    const type = c.req.header('content-type');
+    const parsed =
+      route.plistBody === true ? parsePlistOrJsonBody(type, bytes) : parseJsonBody(type, bytes);
+    c.set('body', checkBody(route, parsed));
+    await next();
+  };
+}
+
+/** The query as a record of each parameter's first value. */
+function queryOf(url: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URL(url).searchParams) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+/** The JSON body schema a route declares, if any. */
+function bodySchema(route: AdminRoute): z.ZodType | undefined {
+  const content = route.route.request?.body?.content as
+    Record<string, { schema?: unknown }> | undefined;
+  return content?.['application/json']?.schema as z.ZodType | undefined;
+}
+
+/**
+ * Validates query, path parameters and body of a request against `route`'s schemas. Throws
+ * AdminError `ERR_BAD_REQUEST` naming the field at fault. A plist route's handler gets the body
+ * as parsed (plist values kept as they are); others get the schema's output.
+ */
+export function validateRequest(
+  route: AdminRoute,
+  c: Context<AdminEnv>,
+  body: unknown,
+): Omit<RouteRequest, 'actor'> {
+  const request = route.route.request;
+  const query = request?.query ? validatePart('query', request.query, queryOf(c.req.url)) : {};
+  const params = request?.params ? validatePart('param', request.params, c.req.param()) : {};
+  const schema = bodySchema(route);
+  let valid: unknown = body;
+  if (schema !== undefined && (body !== undefined || request?.body?.required === true)) {
+    const out = validatePart('json', schema, body);
+    if (route.plistBody !== true) valid = out;
+  }
+  return {
+    query: query as Record<string, string>,
+    params: params as Record<string, string>,
+    body: valid,
+  };
+}
