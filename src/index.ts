@@ -19,8 +19,16 @@ export type {
   TypedJson,
 } from './protocol/plist.js';
 export * from './storage/ports.js';
-export { createMemoryStorage } from './storage/memory/index.js';
-export type { MemoryStorageOptions } from './storage/memory/index.js';
+export {
+  createMemoryAdminStorage,
+  createMemoryCaStorage,
+  createMemoryStorage,
+} from './storage/memory/index.js';
+export type {
+  MemoryAdminStorageOptions,
+  MemoryCaStorage,
+  MemoryStorageOptions,
+} from './storage/memory/index.js';
 export type {
   PushEvent,
   PushEventListener,

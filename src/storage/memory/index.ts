@@ -6,6 +6,9 @@ import { memoryCommands } from './commands.js';
 import { memoryOutbox } from './outbox.js';
 import { createState } from './state.js';
 
+export { createMemoryAdminStorage, type MemoryAdminStorageOptions } from './admin.js';
+export { createMemoryCaStorage, type MemoryCaStorage } from './ca.js';
+
 /** Options of {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
   /** Source of the timestamps the store writes itself; default `() => new Date()`. */
