@@ -40,8 +40,8 @@ const batch = defineRoute({
   }),
   async handle(deps, req) {
     const body = req.body;
-    for (const id of body.enrollmentIds) await existingEnrollment(deps, id);
     const command = commandField(body.command, 'command');
+    for (const id of body.enrollmentIds) await existingEnrollment(deps, id);
     const uuid = await deps.core.enqueue(body.enrollmentIds, command as never);
     audit(deps, req, 'command.create', body.enrollmentIds.join(','), {
       commandUuid: uuid,

@@ -135,8 +135,8 @@ const queue = defineRoute({
     responses: { 201: jsonResponse('queued', Queued) },
   }),
   async handle(deps, req) {
-    const e = await existingEnrollment(deps, req.params.id);
     const command = commandField(req.body, 'body');
+    const e = await existingEnrollment(deps, req.params.id);
     const uuid = await deps.core.enqueue([e.id], command as never);
     audit(deps, req, 'command.create', e.id, {
       commandUuid: uuid,
