@@ -4,6 +4,7 @@
  * transaction open across an await).
  */
 import { describe, expect, test } from '@jest/globals';
+import { AdminError } from '../../src/errors.js';
 import type { AdminStorage } from '../../src/storage/ports.js';
 import type { AdminSuiteContext } from './conformance-admin.js';
 
@@ -72,6 +73,18 @@ export function adminTransactionSuite(ctx: AdminSuiteContext): void {
       const next = store.audit({ actor: 'a', action: 'after', target: 't', detail: {} });
       const seeded = store.listAudit({ limit: 10 }).items.at(-1);
       expect(next.seq).toBe((seeded?.seq ?? 0) + 1);
+    });
+
+    test('fail/an OrchardError thrown by the function reaches the caller as it is', () => {
+      const store = ctx.store();
+      const refused = new AdminError('ERR_CONFLICT', 'refused by the caller');
+      expect(() =>
+        store.transaction(() => {
+          store.setMeta('k', 'v');
+          throw refused;
+        }),
+      ).toThrow(refused);
+      expect(store.getMeta('k')).toBeUndefined();
     });
 
     test('ok/a nested failure caught inside undoes only the nested writes', () => {

@@ -1,19 +1,20 @@
 /** Helpers shared by the SQLite admin stores. */
 import { randomBytes } from 'node:crypto';
-import { StorageError } from '../../errors.js';
+import { OrchardError, StorageError } from '../../errors.js';
 import { closedError } from '../support.js';
 import type { SqliteContext } from './db.js';
 
 /**
  * Runs a synchronous admin operation: after close it throws StorageError; TypeError and
- * StorageError pass through; any other (driver) failure becomes StorageError with it as `cause`.
+ * OrchardError (StorageError, or a caller's own error out of `transaction`) pass through; any
+ * other (driver) failure becomes StorageError with it as `cause`.
  */
 export function adminGuard<T>(ctx: SqliteContext, fn: () => T): T {
   if (ctx.closed) throw closedError();
   try {
     return fn();
   } catch (error) {
-    if (error instanceof TypeError || error instanceof StorageError) throw error;
+    if (error instanceof TypeError || error instanceof OrchardError) throw error;
     throw new StorageError('admin store operation failed', { cause: error });
   }
 }

@@ -61,13 +61,17 @@ function toRecord(row: Row): IssuedCertificate {
   return r;
 }
 
-/** Runs `fn`, turning driver failures into `StorageError` (503) and keeping the CA's errors. */
+/** Runs `fn`, turning driver failures into `StorageError` (503); the CA's errors and TypeError pass. */
 function guarded<T>(ctx: SqliteContext, fn: () => T): Promise<T> {
   try {
     if (ctx.closed) throw closedError();
     return Promise.resolve(fn());
   } catch (cause) {
-    if (cause instanceof CertificateAuthorityError || cause instanceof StorageError)
+    if (
+      cause instanceof CertificateAuthorityError ||
+      cause instanceof StorageError ||
+      cause instanceof TypeError
+    )
       return Promise.reject(cause);
     return Promise.reject(new StorageError('CA storage failed', { cause }));
   }
