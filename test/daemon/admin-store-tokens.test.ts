@@ -1,63 +1,28 @@
 /**
- * Enrollment tokens in the admin tables: downloads and enrollments counted apart, a single-use
- * token spent by its first enrollment (atomically), expiry and revocation at the given time, and
- * the upgrade of a table from before the `enrollments` column (single-use links downloaded then
- * stay spent).
+ * Enrollment tokens in the admin tables of a 0.1 file: the upgrade of a table from before the
+ * `enrollments` column (single-use links downloaded then stay spent). How links are counted,
+ * spent, expired and revoked is store behaviour, in test/storage/conformance-admin-links.ts.
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openAdminStore, type AdminStore } from '../../src/daemon/admin-store.js';
+import type { AdminStorage } from '../../src/storage/ports.js';
+import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
-const at = (ms: number): Date => new Date(T0.getTime() + ms);
 let dir: string;
-let store: AdminStore;
+let store: AdminStorage;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'orchard-tokens-'));
-  store = openAdminStore(join(dir, 'admin.db'), () => T0);
+  store = openSqliteAdminStore({ path: join(dir, 'admin.db'), clock: () => T0 });
 });
 
 afterEach(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
-});
-
-describe('downloads and enrollments', () => {
-  test('ok/a single-use token downloads until its first enrollment, which spends it', () => {
-    const t = store.createEnrollmentToken({ hash: 'h1', singleUse: true });
-    expect(store.downloadEnrollmentToken('h1', at(1000))).toMatchObject({ uses: 1 });
-    expect(store.downloadEnrollmentToken('h1', at(2000))).toMatchObject({ uses: 2 });
-    expect(store.redeemEnrollmentToken(t.id, at(3000))).toMatchObject({ enrollments: 1 });
-    expect(store.redeemEnrollmentToken(t.id, at(3000))).toBeUndefined();
-    expect(store.downloadEnrollmentToken('h1', at(4000))).toBeUndefined();
-    expect(store.findEnrollmentToken(t.id)).toMatchObject({ uses: 2, enrollments: 1 });
-  });
-
-  test('ok/a multi-use token enrolls many devices', () => {
-    const t = store.createEnrollmentToken({ hash: 'h2', singleUse: false });
-    for (let i = 1; i <= 3; i++)
-      expect(store.redeemEnrollmentToken(t.id, at(i))).toMatchObject({ enrollments: i });
-    expect(store.downloadEnrollmentToken('h2', at(5))).toMatchObject({ uses: 1, enrollments: 3 });
-  });
-
-  test.each([
-    ['expired', (id: string) => id, at(60_000)],
-    ['revoked', (id: string) => (store.revokeEnrollmentToken(id), id), at(1000)],
-  ])('fail/a token that is %s neither downloads nor enrolls', (_, prepare, when) => {
-    const t = store.createEnrollmentToken({ hash: 'h3', singleUse: false, expiresAt: at(60_000) });
-    const id = prepare(t.id);
-    expect(store.downloadEnrollmentToken('h3', when)).toBeUndefined();
-    expect(store.redeemEnrollmentToken(id, when)).toBeUndefined();
-  });
-
-  test('fail/an unknown token', () => {
-    expect(store.downloadEnrollmentToken('nope', T0)).toBeUndefined();
-    expect(store.redeemEnrollmentToken('et_nope', T0)).toBeUndefined();
-  });
 });
 
 describe('upgrading a table from before the enrollments column', () => {
@@ -76,8 +41,8 @@ describe('upgrading a table from before the enrollments column', () => {
     insert.run('et_fresh', 'fresh', 1, 0, T0.getTime());
     insert.run('et_multi', 'multi', 0, 3, T0.getTime());
     db.close();
-    store = openAdminStore(path, () => T0);
-    const again = openAdminStore(path, () => T0);
+    store = openSqliteAdminStore({ path, clock: () => T0 });
+    const again = openSqliteAdminStore({ path, clock: () => T0 });
     again.close();
     expect(store.downloadEnrollmentToken('used', T0)).toBeUndefined();
     expect(store.downloadEnrollmentToken('fresh', T0)).toMatchObject({ enrollments: 0 });
