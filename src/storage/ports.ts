@@ -505,7 +505,7 @@ export interface ChallengeStore {
 
 // ---------------------------------------------------------------------------------------------
 // Administration: API keys, the audit log, enrollment links, settings. These ports are
-// synchronous (their only adapter is SQLite, whose driver is); they throw StorageError on a
+// synchronous (SQLite's driver is; memory follows); they throw StorageError on a
 // backend fault and TypeError on misuse, like the asynchronous ones above.
 // ---------------------------------------------------------------------------------------------
 
@@ -609,9 +609,13 @@ export interface SettingsStore {
   setMeta(key: string, value: string): void;
 }
 
-/** Every administrative port in one object, as the SQLite adapter provides it. */
+/** Every administrative port in one object, as the memory and SQLite adapters provide it. */
 export interface AdminStorage extends ApiKeyStore, AuditLog, EnrollmentLinkStore, SettingsStore {
-  /** Runs `fn` in one write transaction of the store (nested calls join it). */
+  /**
+   * Runs `fn` in one write transaction of the store: if it throws, its writes are undone and a
+   * TypeError or OrchardError passes on as it is. A nested call is a savepoint; a `fn` returning
+   * a promise is a TypeError.
+   */
   transaction<T>(fn: () => T): T;
   /** Releases the store; later calls throw StorageError. */
   close(): void;
