@@ -16,20 +16,24 @@ import {
 } from '../http/admin/index.js';
 import type { HttpAnswer } from './http-util.js';
 
-/** A body stream that starts reading `req` only when pulled. */
+/** A body stream that starts reading `req` only when the app reads it. */
 function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
   let chunks: AsyncIterator<Buffer> | undefined;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      chunks ??= req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      const next: IteratorResult<Buffer> = await chunks.next();
-      if (next.done === true) controller.close();
-      else controller.enqueue(new Uint8Array(next.value));
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        chunks ??= req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        const next: IteratorResult<Buffer> = await chunks.next();
+        if (next.done === true) controller.close();
+        else controller.enqueue(new Uint8Array(next.value));
+      },
+      async cancel() {
+        await chunks?.return?.();
+      },
+      // No read ahead: an unread body is left to node:http, which discards it after the answer.
     },
-    async cancel() {
-      await chunks?.return?.();
-    },
-  });
+    { highWaterMark: 0 },
+  );
 }
 
 const hasBody = (req: IncomingMessage): boolean =>

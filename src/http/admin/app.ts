@@ -14,7 +14,7 @@ import { renderError } from '../errors.js';
 import { matchRoute } from './path.js';
 import type { AdminApiContext, AdminApiDeps, AdminRoute } from './route.js';
 import { ROUTES } from './table.js';
-import { readBody, validateRequest } from './request.js';
+import { parseBody, receiveBody, validateRequest } from './request.js';
 
 /** Largest admin API body unless a route allows more to a caller with a key for it: 1 MiB. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -50,6 +50,7 @@ export interface AdminApiOptions {
 /** Variables the middlewares set for the handler. */
 interface AdminVariables {
   actor: string;
+  bytes: Uint8Array;
   body: unknown;
 }
 
@@ -102,6 +103,17 @@ function authorize(
   };
 }
 
+/** Whether the request's key may call `route` (so it may send the route's larger body). */
+function keyMayCall(deps: AdminApiDeps, route: AdminRoute, c: Context<AdminEnv>): boolean {
+  if (route.auth === 'public') return false;
+  try {
+    authenticate(deps.admin, c.req.header('authorization'), route.auth);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function handler(deps: AdminApiDeps, route: AdminRoute, api: AdminApiContext) {
   return async (c: Context<AdminEnv>): Promise<Response> => {
     const req = validateRequest(route, c, c.get('body'));
@@ -141,8 +153,9 @@ export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}
     app.on(
       route.method,
       route.path.replace(/\{(\w+)\}/g, ':$1'),
+      receiveBody(route, limit, (c) => keyMayCall(deps, route, c)),
       authorize(deps, route, options),
-      readBody(route, limit),
+      parseBody(route),
       handler(deps, route, api),
     );
   }

@@ -55,19 +55,33 @@ function checkBody(route: AdminRoute, body: unknown): unknown {
 }
 
 /**
- * Reads and parses the body of a request to `route`: at most the route's `bodyLimit` (the
- * caller's key was checked already) or `limit`. Sets the `body` variable.
+ * Receives the body of a request to `route` before authentication, as the daemon always did: at
+ * most the route's `bodyLimit` when `mayUseLimit` (the caller's key may call the route), else
+ * `limit`, so only an authorized caller can send a large body. Sets the `bytes` variable.
  */
-export function readBody(route: AdminRoute, limit: number): MiddlewareHandler<AdminEnv> {
-  const max = route.bodyLimit ?? limit;
+export function receiveBody(
+  route: AdminRoute,
+  limit: number,
+  mayUseLimit: (c: Context<AdminEnv>) => boolean,
+): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
+    const max = route.bodyLimit !== undefined && mayUseLimit(c) ? route.bodyLimit : limit;
     const raw = c.req.raw;
     const bytes =
       raw.method === 'GET' || raw.method === 'HEAD'
         ? ((c.env as AdminEnv['Bindings'] | undefined)?.getBody ?? new Uint8Array(0))
         : await bytesOf(raw, max);
     if (bytes.length > max) throw tooLarge(max);
+    c.set('bytes', bytes);
+    await next();
+  };
+}
+
+/** Parses the received body as the route allows (after authentication). Sets `body`. */
+export function parseBody(route: AdminRoute): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
     const type = c.req.header('content-type');
+    const bytes = c.get('bytes');
     const parsed =
       route.plistBody === true ? parsePlistOrJsonBody(type, bytes) : parseJsonBody(type, bytes);
     c.set('body', checkBody(route, parsed));
