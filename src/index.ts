@@ -94,9 +94,7 @@ export type {
   EnrollmentPushResult,
   MdmCoreDeps,
   MdmCoreOptions,
-  PushFunction,
   PushOptions,
-  PushRequest,
 } from './service/core-context.js';
 export { createEventSink } from './service/events.js';
 export type {

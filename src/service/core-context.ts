@@ -22,18 +22,6 @@ import type { CorePushes } from './core-push.js';
 import type { UserAuthenticatePolicy } from './user-authenticate.js';
 
 /**
- * One push the core hands to its {@link PushProvider}: an enrollment with a valid token.
- * @deprecated The push port's own type: use {@link PushTarget}.
- */
-export type PushRequest = PushTarget;
-
-/**
- * The push port's method.
- * @deprecated Give the core a {@link PushProvider} (`{ push }`): this is its `push` method.
- */
-export type PushFunction = PushProvider['push'];
-
-/**
  * The storage ports the core uses: check-ins, command queues, push info, bootstrap tokens and
  * the outbox's `enqueueEvent`. Every `MdmStorage` (their intersection) has them.
  */
