@@ -1,6 +1,66 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Layering (HOUSE-STYLE.md): imports point inward. These rules stop a wrong import where it is
+// written; test/layering.test.ts proves the whole folder graph and that it has no cycles.
+const DRIVERS = [
+  'better-sqlite3',
+  'pg',
+  'postgres',
+  'hono',
+  'hono/*',
+  '@hono/*',
+  'pino',
+  'prom-client',
+];
+const TRANSPORTS = ['node:http', 'node:https', 'node:http2'];
+const ABOVE = ['**/daemon/**', '**/cli/**', '**/sim/**', '../index.js', '../../index.js'];
+// Each adapter as written from elsewhere (`**/storage/sqlite/**`) and from a sibling (`../sqlite/*`).
+const ADAPTERS = {
+  memory: ['**/storage/memory/**', '../memory/*'],
+  sqlite: ['**/storage/sqlite/**', '../sqlite/*'],
+  postgres: ['**/storage/postgres/**', '../postgres/*'],
+  apns: ['**/push/apns/**', '../apns/*'],
+  http: ['**/http/**'],
+};
+const others = (own) => Object.entries(ADAPTERS).flatMap(([k, v]) => (k === own ? [] : v));
+const restrict = (files, group, message) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] },
+});
+const layering = [
+  restrict(
+    ['src/protocol/**/*.ts', 'src/crypto/**/*.ts'],
+    [...DRIVERS, ...TRANSPORTS, '../*', '!../errors.js', '!../logger.js'],
+    'protocol/ and crypto/ import nothing of ours above them (only ../errors.js, ../logger.js)',
+  ),
+  restrict(
+    [
+      'src/{service,identity,profile,admin,management,declarative,schema}/**/*.ts',
+      'src/{storage,push}/ports.ts',
+    ],
+    [...DRIVERS, ...TRANSPORTS, ...Object.values(ADAPTERS).flat(), ...ABOVE],
+    'the core imports no transport, driver, framework, adapter, daemon or CLI: ask for a port',
+  ),
+  ...['memory', 'sqlite', 'postgres'].map((own) =>
+    restrict(
+      [`src/storage/${own}/**/*.ts`],
+      [...others(own), ...ABOVE],
+      'adapters never import each other',
+    ),
+  ),
+  restrict(
+    ['src/push/apns/**/*.ts'],
+    [...others('apns'), ...ABOVE],
+    'adapters never import each other',
+  ),
+  restrict(
+    ['src/http/**/*.ts'],
+    [...others('http'), 'better-sqlite3', 'pg', 'postgres', ...ABOVE],
+    'the edge translates: it imports the core and its ports, never a storage or push adapter',
+  ),
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -28,6 +88,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...layering,
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
