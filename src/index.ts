@@ -189,7 +189,7 @@ export type {
   VerifyWebhookOptions,
   WebhookFormat,
 } from './service/webhooks.js';
-export { signProfile } from './profile/sign.js';
+export { looksLikePlist, signProfile } from './profile/sign.js';
 export type { ProfileInput, SignProfileOptions } from './profile/sign.js';
 export { verifyProfile } from './profile/verify.js';
 export type { VerifiedProfile, VerifyProfileOptions } from './profile/verify.js';
@@ -258,7 +258,7 @@ export type {
   SchemaType,
 } from './schema/facts.js';
 export type { Enrollment, Target } from './schema/target.js';
-export { compareVersions } from './schema/version.js';
+export { compareVersions, isVersion } from './schema/version.js';
 export type { CompatibilityMode, ModeVerdict, PlatformCompatibility } from './schema/compat.js';
 export { ORCHARD_NAMESPACE, buildProfile, buildProfileFile, uuidV5 } from './profile/build.js';
 export { checkProfileSpec, parseProfileSpec, payloadSpec } from './profile/spec.js';
@@ -336,6 +336,32 @@ export type {
 export type { IssuancePolicyOptions, PolicyRefusal } from './identity/ca/policy.js';
 export { watchPushCertificate } from './push/apns/reloader.js';
 export type { PushCertificateWatch, PushCertificateWatchOptions } from './push/apns/reloader.js';
+export {
+  countEnrolledForTopic,
+  openFilePush,
+  readPushFiles,
+  TOPIC_META_KEY,
+} from './push/apns/reload.js';
+export type {
+  FilePush,
+  FilePushOptions,
+  FilePushStorage,
+  PushCertificateFiles,
+  PushReloadState,
+} from './push/apns/reload.js';
+export { createPushStats } from './push/apns/stats.js';
+export type { PushOutcomeLike, PushStats, PushStatsSnapshot } from './push/apns/stats.js';
+export {
+  addKeyToFile,
+  decodeKeyFile,
+  discardGeneratedKeyFile,
+  keyFileWhere,
+  openSecretsKeyFile,
+  readKeyFile,
+  reloadingKeyring,
+  secretsKeyLocation,
+} from './crypto/secrets-key-file.js';
+export type { SecretsKeyFile, SecretsKeyLocation } from './crypto/secrets-key-file.js';
 export { createPushCsr, signPushCsr } from './push/apns/csr.js';
 export type {
   PushCsr,
@@ -361,6 +387,7 @@ export {
   ensureApiKey,
   generateApiKey,
   hashApiKey,
+  identityAuditObservers,
   isHttpsOnlyIssue,
   issueEnrollmentToken,
   linkChallengeTtl,

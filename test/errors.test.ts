@@ -5,7 +5,6 @@
  * until it is listed here with its status.
  */
 import { describe, expect, test } from '@jest/globals';
-import * as daemonErrors from '../src/daemon/errors.js';
 import {
   AdminError,
   CertificateAuthorityError,
@@ -275,11 +274,5 @@ describe('discriminated union', () => {
       'Payload',
       400,
     ]);
-  });
-
-  test('ok/src/daemon/errors.ts re-exports the same classes', () => {
-    expect(daemonErrors.AdminError).toBe(AdminError);
-    expect(daemonErrors.ConfigError).toBe(ConfigError);
-    expect(daemonErrors.RequestError).toBe(RequestError);
   });
 });

@@ -13,6 +13,7 @@ export {
   hashApiKey,
 } from './api-keys.js';
 export { recordAudit } from './audit.js';
+export { identityAuditObservers } from './identity-audit.js';
 export type { AuditInput } from './audit.js';
 export {
   DEFAULT_TOKEN_TTL_SECONDS,

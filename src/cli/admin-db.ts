@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { resolveDatabasePath, type RawValues } from '../daemon/config.js';
+import { resolveDatabasePath, type RawValues } from '../daemon/index.js';
 import { openSqliteAdminStore, type AdminStorage } from '../storage/sqlite/index.js';
-import { ConfigError } from '../daemon/errors.js';
+import { ConfigError } from '../index.js';
 import { attributeConfigError } from './config-errors.js';
 
 /** Adds `--data-dir` and `--database` to a subcommand. */

@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { PlistError, PlistJsonError } from '../errors.js';
-import { decodePlist, encodePlist, fromTypedJson, type PlistValue } from '../protocol/plist.js';
+import { PlistError, PlistJsonError } from '../index.js';
+import { decodePlist, encodePlist, fromTypedJson, type PlistValue } from '../index.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
 
 /** The daemon's default address (`orchard serve` listens there unless told otherwise). */

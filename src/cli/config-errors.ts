@@ -3,8 +3,8 @@
  * the value came from the flag's `ORCHARD_*` variable rather than the command line, the message
  * names the variable instead, since that is what the user has to fix.
  */
-import { envName, type RawValues } from '../daemon/config.js';
-import { ConfigError } from '../daemon/errors.js';
+import { envName, type RawValues } from '../daemon/index.js';
+import { ConfigError } from '../index.js';
 
 const camel = (flag: string): string =>
   flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

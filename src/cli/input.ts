@@ -7,7 +7,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync, type WriteFileOptions } from 'node:fs';
 import type { Command } from 'commander';
-import { OrchardError, OrchardStartupError, ProfileError } from '../errors.js';
+import { OrchardError, OrchardStartupError, ProfileError } from '../index.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
 
 /** A problem with the user's input (a file, a password, a signed profile): one line, exit 1. */

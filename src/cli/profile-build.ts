@@ -1,9 +1,9 @@
 /** `orchard profile build --spec FILE --out FILE`: a .mobileconfig from a JSON or YAML spec. */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { ValidationError } from '../errors.js';
-import { buildProfileFile } from '../profile/build.js';
-import { parseProfileSpec } from '../profile/spec.js';
+import { ValidationError } from '../index.js';
+import { buildProfileFile } from '../index.js';
+import { parseProfileSpec } from '../index.js';
 import { EXIT_INPUT } from './exit-codes.js';
 import { readInputFile, runAction, writeOutputFile } from './input.js';
 import { formatIssues } from './profile-output.js';

@@ -3,10 +3,10 @@
  * `EncryptedPayloadContent` for one device's identity certificate.
  */
 import { Option, type Command } from 'commander';
-import { ProfileError } from '../errors.js';
-import { encodePlist } from '../protocol/plist.js';
-import { encryptProfile } from '../profile/encrypt.js';
-import { looksLikePlist } from '../profile/sign.js';
+import { ProfileError } from '../index.js';
+import { encodePlist } from '../index.js';
+import { encryptProfile } from '../index.js';
+import { looksLikePlist } from '../index.js';
 import { isSigned, readInputFile, runAction, signedInput, writeOutputFile } from './input.js';
 import { readCertificates } from './profile-sign.js';
 

@@ -4,7 +4,7 @@
  * verify or, with `--ca`, does not chain; the JSON is printed either way.
  */
 import type { Command } from 'commander';
-import { inspectProfile, toReadableJson } from '../profile/inspect.js';
+import { inspectProfile, toReadableJson } from '../index.js';
 import { EXIT_INPUT } from './exit-codes.js';
 import { readInputFile, runAction } from './input.js';
 import { readCertificates, readKey, withKeyPassword } from './profile-sign.js';

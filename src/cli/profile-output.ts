@@ -1,5 +1,5 @@
 /** Shared output of the profile subcommands: issue lists. */
-import type { ValidationIssue } from '../errors.js';
+import type { ValidationIssue } from '../index.js';
 
 /** Formats issues one per line: severity, path, code, sentence. */
 export function formatIssues(issues: readonly ValidationIssue[]): string {

@@ -5,10 +5,10 @@
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { certificatesFromPem, toCertificate } from '../crypto/keys.js';
-import type { DigestName } from '../crypto/oids.js';
-import { CryptoError } from '../errors.js';
-import { signProfile } from '../profile/sign.js';
+import { certificatesFromPem, toCertificate } from '../index.js';
+import type { DigestName } from '../index.js';
+import { CryptoError } from '../index.js';
+import { signProfile } from '../index.js';
 import {
   isSigned,
   readInputFile,

@@ -1,14 +1,14 @@
 /** `orchard profile validate --in FILE [target]`: checks a profile against Apple's schema. */
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { OrchardError } from '../errors.js';
-import { decodePlist } from '../protocol/plist.js';
-import type { PlatformCompatibility, ProfileReport } from '../profile/validate.js';
-import { checkProfile } from '../profile/validate.js';
-import { PLATFORMS } from '../schema/facts.js';
-import type { Platform } from '../schema/facts.js';
-import type { Enrollment, Target } from '../schema/target.js';
-import { isVersion } from '../schema/version.js';
+import { OrchardError } from '../index.js';
+import { decodePlist } from '../index.js';
+import type { PlatformCompatibility, ProfileReport } from '../index.js';
+import { checkProfile } from '../index.js';
+import { PLATFORMS } from '../index.js';
+import type { Platform } from '../index.js';
+import type { Enrollment, Target } from '../index.js';
+import { isVersion } from '../index.js';
 import { EXIT_INPUT } from './exit-codes.js';
 import {
   InputProblem,

@@ -3,8 +3,8 @@
  * chain) and prints the signer, the chain and the inner profile as JSON (with or without `--json`).
  */
 import type { Command } from 'commander';
-import { summarizeCertificate, toReadableJson } from '../profile/inspect.js';
-import { verifyProfile } from '../profile/verify.js';
+import { summarizeCertificate, toReadableJson } from '../index.js';
+import { verifyProfile } from '../index.js';
 import { readInputFile, runAction } from './input.js';
 import { readCertificates } from './profile-sign.js';
 

@@ -4,9 +4,9 @@
  */
 import type { Command } from 'commander';
 import { KeyObject } from 'node:crypto';
-import { CryptoError } from '../errors.js';
-import { loadPushCertificate, summarizePushCertificate } from '../push/apns/certificate.js';
-import { createPushCsr, signPushCsr } from '../push/apns/csr.js';
+import { CryptoError } from '../index.js';
+import { loadPushCertificate, summarizePushCertificate } from '../index.js';
+import { createPushCsr, signPushCsr } from '../index.js';
 import { EXIT_INPUT } from './exit-codes.js';
 import {
   InputProblem,

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { resolveDatabasePath, resolveSecretsKeyFile, type RawValues } from '../daemon/config.js';
-import { ConfigError } from '../daemon/errors.js';
-import { OrchardError } from '../errors.js';
-import { rotateSecrets } from '../daemon/secrets-key-file.js';
+import { resolveDatabasePath, resolveSecretsKeyFile, type RawValues } from '../daemon/index.js';
+import { ConfigError } from '../index.js';
+import { OrchardError } from '../index.js';
+import { rotateSecrets } from '../storage/sqlite/index.js';
 import { withDatabaseOptions } from './admin-db.js';
 import { attributeConfigError } from './config-errors.js';
 import { InputProblem, runAction } from './input.js';

@@ -4,9 +4,9 @@
  * and SIGINT drain in-flight requests and exit 0.
  */
 import { Option, type Command } from 'commander';
-import { FLAGS, envName, resolveConfig, type RawValues } from '../daemon/config.js';
-import { startDaemon } from '../daemon/daemon.js';
-import { ConfigError } from '../daemon/errors.js';
+import { FLAGS, envName, resolveConfig, type RawValues } from '../daemon/index.js';
+import { startDaemon } from '../daemon/index.js';
+import { ConfigError } from '../index.js';
 import { OrchardError } from '../index.js';
 import { attributeConfigError } from './config-errors.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';

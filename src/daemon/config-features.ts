@@ -3,7 +3,7 @@
  * certificate hot reload and topic changes, and rate limits. Each refusal is a
  * {@link ConfigError} naming the flag.
  */
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../index.js';
 
 /** The event shapes `--webhook-format` offers. */
 export type WebhookFormatConfig = 'orchard' | 'nanomdm';

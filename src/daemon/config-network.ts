@@ -6,7 +6,7 @@
 import { createProxyTrust } from '../http/node.js';
 import type { FlagSpec } from './config.js';
 import { parseDuration } from './config-features.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../index.js';
 
 /** The network flags of `orchard serve`, in help order. */
 export const NETWORK_FLAGS: readonly FlagSpec[] = [

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseFeatures, type FeatureConfig } from './config-features.js';
 import { NETWORK_FLAGS, parseNetwork, type NetworkConfig } from './config-network.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../index.js';
 
 /** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
 export interface FlagSpec {

@@ -8,21 +8,20 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { createIdentityRenewal } from '../index.js';
-import { createApiKey, ensureApiKey } from '../index.js';
-import type { DaemonConfig } from './config.js';
-import { prepareDataDirectory } from './data-dir.js';
-import { guardConnections } from './connections.js';
+import { createEdgeListener, guardConnections } from '../http/node.js';
+import { createMetrics, enrollmentCounter } from '../http/metrics.js';
 import {
+  createApiKey,
   createEnrollmentService,
+  createIdentityRenewal,
+  ensureApiKey,
   PUSH_CERTIFICATE_HELP,
   PUSH_CERTIFICATE_STEPS,
   PUSH_TOPIC_META,
 } from '../index.js';
-import { createHealth, enrollmentCounter } from './health.js';
-import { createMetrics } from './metrics.js';
-import { createDaemonLimits } from './rate-limit.js';
-import { createDaemonListener } from './server.js';
+import type { DaemonConfig } from './config.js';
+import { prepareDataDirectory } from './data-dir.js';
+import { daemonRoutes } from './routes.js';
 import { openServices } from './services.js';
 
 /** Options of {@link startDaemon} beyond the configuration. */
@@ -86,10 +85,6 @@ function listen(server: Server, config: DaemonConfig): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 function hostForUrl(host: string): string {
@@ -173,33 +168,20 @@ export async function startDaemon(
   if (config.apiKey !== undefined) ensureApiKey(services.admin, config.apiKey, 'from --api-key');
   else if (services.admin.countActiveApiKeys() === 0)
     generatedApiKey = createApiKey(services.admin, 'initial', 'write').key;
-  metrics.gauge('orchard_push_queue_depth', 'Pushes queued or in flight.', '', () => {
-    const h = services.push?.health();
-    return { '': h ? h.queued + h.inFlight : 0 };
-  });
   metrics.gauge(
     'orchard_enrollments',
     'Enrollments by state.',
     'state',
     enrollmentCounter(services.storage),
   );
-  const health = createHealth(services, clock);
   const server = await createServer(config);
   guardConnections(server, { maxConnections: config.maxConnections, logger });
-  server.on(
-    'request',
-    createDaemonListener({
-      services,
-      enrollment,
-      identity,
-      metrics,
-      logger,
-      health,
-      ...(config.certHeader === undefined ? {} : { certHeader: config.certHeader }),
-      trustedProxies: config.trustedProxies,
-      ...optional('limits', createDaemonLimits(config.rateLimitPerMinute)),
-    }),
-  );
+  const { trustedProxies, certHeader, rateLimitPerMinute } = config;
+  const routes = daemonRoutes({
+    ...{ services, enrollment, identity, metrics, logger, trustedProxies, rateLimitPerMinute },
+    ...(certHeader === undefined ? {} : { certHeader }),
+  });
+  server.on('request', createEdgeListener({ routes, logger, metrics, trustedProxies }));
   let port: number;
   try {
     port = await listen(server, config);

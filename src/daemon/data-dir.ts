@@ -5,7 +5,7 @@
  */
 import { chmod as fsChmod, mkdir, stat } from 'node:fs/promises';
 import type { Logger } from '../index.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../index.js';
 
 /** The file-system call {@link prepareDataDirectory} may fail on; injectable to test refusals. */
 export interface DataDirectoryFs {

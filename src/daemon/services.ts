@@ -15,7 +15,6 @@ import {
   withCertAuth,
   withNanoMdmWebhook,
   type ApnsPushProvider,
-  type CertAuthDeps,
   type CertificateAuthority,
   type EnrollmentPushResult,
   type Logger,
@@ -24,28 +23,28 @@ import {
   type MdmService,
   type MdmStorage,
   type OutboxWorker,
-  type PushProvider,
   type ScepHandler,
   withEnrollmentLinks,
-} from '../index.js';
-import type { SqliteCaStorage } from '../storage/sqlite/index.js';
-import type { AdminStore } from './admin-store.js';
-import type { DaemonConfig } from './config.js';
-import type { DaemonMetrics } from './metrics.js';
-import { openDaemonPki, type DaemonPki } from './pki.js';
-import {
-  createPushStats,
-  openPush,
-  pushCertificateGauge,
+  type AdminStorage,
+  type FilePush,
   type PushReloadState,
   type PushStats,
-} from './push.js';
-import { openSealedStorage, secretsKeyLocation } from './secrets-key-file.js';
+} from '../index.js';
+import {
+  createPushStats,
+  identityAuditObservers,
+  openFilePush,
+  secretsKeyLocation,
+} from '../index.js';
+import { registerPushGauges, withPushCount, type OrchardMetrics } from '../http/metrics.js';
+import { openSealedStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
+import type { DaemonConfig } from './config.js';
+import { openDaemonPki, type DaemonPki } from './pki.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices {
   storage: MdmStorage;
-  admin: AdminStore;
+  admin: AdminStorage;
   caStorage: SqliteCaStorage;
   /** The issuing CA: SCEP issues through it, the admin API revokes through it. */
   ca: CertificateAuthority;
@@ -67,86 +66,15 @@ export interface DaemonServices {
   close(): Promise<void>;
 }
 
-/** The APNs provider, counting every push result by outcome (`orchard_pushes_total`). */
-function countedPush(provider: ApnsPushProvider, metrics: DaemonMetrics): PushProvider {
-  return {
-    async push(targets) {
-      const results = await provider.push(targets);
-      for (const r of results) metrics.pushed(r.outcome);
-      return results;
-    },
-  };
-}
-
 /** Every per-enrollment push outcome goes to the metrics and to the health window. */
-function pushObserver(metrics: DaemonMetrics, stats: PushStats) {
+function pushObserver(metrics: OrchardMetrics, stats: PushStats) {
   return (results: readonly EnrollmentPushResult[]): void => {
     for (const r of results) metrics.pushResult(r.outcome, r.reason);
     stats.record(results);
   };
 }
 
-const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
-
-/** `orchard_push_circuit_state{state}`: 1 for the APNs circuit's current state, 0 for the others. */
-function circuitGauge(metrics: DaemonMetrics, push: ApnsPushProvider | undefined): void {
-  metrics.gauge(
-    'orchard_push_circuit_state',
-    'APNs circuit breaker state (1 = current).',
-    'state',
-    () => {
-      const circuit = push?.health().circuit;
-      if (circuit === undefined) return {};
-      return Object.fromEntries(CIRCUIT_STATES.map((s) => [s, s === circuit ? 1 : 0]));
-    },
-  );
-}
-
 const WEEK_MS = 7 * 86_400_000;
-
-/**
- * What the daemon does with binding decisions: every refused takeover and every certificate that
- * took over an enrollment (renewal, re-enrollment) becomes an event and an audit entry.
- */
-function bindingObservers(
-  core: MdmCore,
-  admin: AdminStore,
-): Pick<CertAuthDeps, 'onBound' | 'onRefused'> {
-  const channel = async (enrollmentId: string) => {
-    const found = await core.findEnrollment(enrollmentId);
-    return found ?? { id: enrollmentId, type: 'device' as const, deviceId: enrollmentId };
-  };
-  return {
-    async onRefused(refusal) {
-      admin.audit({
-        actor: 'device',
-        action: 'identity.refused',
-        target: refusal.enrollmentId,
-        detail: { reason: refusal.reason, serial: refusal.serial },
-      });
-      await core.announce(await channel(refusal.enrollmentId), {
-        type: 'identity-refused',
-        reason: refusal.reason,
-        serial: refusal.serial,
-      });
-    },
-    async onBound(change) {
-      if (change.reason === 'enrollment') return;
-      admin.audit({
-        actor: 'device',
-        action: `identity.${change.reason}`,
-        target: change.enrollmentId,
-        detail: { serial: change.serial, previousSerial: change.previousSerial ?? null },
-      });
-      await core.announce(await channel(change.enrollmentId), {
-        type: 'identity-rebound',
-        reason: change.reason,
-        serial: change.serial,
-        ...(change.previousSerial === undefined ? {} : { previousSerial: change.previousSerial }),
-      });
-    },
-  };
-}
 
 /** Storage retention: `--command-retention` for commands and delivered events (7 days with webhooks). */
 function retentionOf(config: DaemonConfig) {
@@ -198,6 +126,26 @@ function servedService(
   });
 }
 
+/** The push certificate from its files, when configured (see `openFilePush`). */
+function openPush(
+  config: DaemonConfig,
+  storage: MdmStorage,
+  settings: AdminStorage,
+  logger: Logger,
+): Promise<FilePush | undefined> {
+  if (!config.push) return Promise.resolve(undefined);
+  return openFilePush({
+    files: config.push,
+    storage,
+    settings,
+    logger,
+    allowTopicChange: config.pushAllowTopicChange,
+    watchIntervalMs: config.pushWatchIntervalMs,
+    ...(config.apnsUrl === undefined ? {} : { apnsUrl: config.apnsUrl }),
+    ...(config.apnsCaFile === undefined ? {} : { apnsCaFile: config.apnsCaFile }),
+  });
+}
+
 /**
  * Opens every part, all on `clock`. Throws ConfigError naming the flag for unusable push files,
  * StorageError when the database cannot be opened, and the CA module's errors for unusable keys.
@@ -205,7 +153,7 @@ function servedService(
 export async function openServices(
   config: DaemonConfig,
   logger: Logger,
-  metrics: DaemonMetrics,
+  metrics: OrchardMetrics,
   clock: () => Date = () => new Date(),
 ): Promise<DaemonServices> {
   const pki = await openDaemonPki(config.dataDir, config.caKeyType, clock);
@@ -218,7 +166,7 @@ export async function openServices(
     logger,
   );
   const { ca: caStorage, admin } = database;
-  const daemonPush = await openPush(config, { storage, admin, logger }).catch(
+  const daemonPush = await openPush(config, storage, admin, logger).catch(
     async (error: unknown) => {
       await database.close();
       throw error;
@@ -226,15 +174,14 @@ export async function openServices(
   );
   const push = daemonPush?.provider;
   const pushStats = createPushStats();
-  circuitGauge(metrics, push);
-  pushCertificateGauge(metrics, push);
+  registerPushGauges(metrics, push);
   const core = createMdmCore(
     {
       storage,
       logger,
       bootstrapSealer: sealerFor(secrets.keyring, 'bootstrap-token'),
       clock,
-      ...(push ? { push: countedPush(push, metrics) } : {}),
+      ...(push ? { push: withPushCount(push, metrics) } : {}),
       onPushResults: pushObserver(metrics, pushStats),
     },
     coreOptions(push, config.webhook !== undefined && config.webhook.format !== 'nanomdm'),
@@ -262,7 +209,7 @@ export async function openServices(
     revocation: ca,
     // The CA's records are what lets a bound enrollment move to a renewed certificate.
     issuance: ca,
-    ...bindingObservers(core, admin),
+    ...identityAuditObservers(core, admin),
     clock,
     logger,
   });

@@ -19,6 +19,34 @@ export {
   normalizeAddress,
   type ProxyTrust,
 } from './trusted-proxy.js';
+export { readNodeBody } from './body.js';
+export {
+  createEdgeListener,
+  findRoute,
+  jsonResponse,
+  requestTarget,
+  sendResponse,
+  type EdgeContext,
+  type EdgeListenerOptions,
+  type EdgeRoute,
+} from './listener.js';
+export {
+  addressBucket,
+  createFailedLoginLimiter,
+  createRateLimiter,
+  perAddress,
+  rateLimited,
+  type FailedLoginLimiter,
+  type FailedLoginLimiterOptions,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from './rate-limit.js';
+export {
+  guardConnections,
+  type ConnectionGuardOptions,
+  type ConnectionGuardStats,
+} from './connections.js';
+export { createHealthCheck, type HealthDeps, type PushReloadReport } from './health.js';
 
 /** A node request listener. */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;

@@ -2,7 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { attributeConfigError } from '../../src/cli/config-errors.js';
 import type { RawValues } from '../../src/daemon/config.js';
-import { ConfigError } from '../../src/daemon/errors.js';
+import { ConfigError } from '../../src/index.js';
 
 describe('attributeConfigError', () => {
   const error = new ConfigError('--data-dir', 'no database at /x');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FLAGS, resolveConfig, type RawValues } from '../../src/daemon/config.js';
-import { ConfigError } from '../../src/daemon/errors.js';
+import { ConfigError } from '../../src/index.js';
 
 // Made now, not in beforeAll: the tables below name files in it.
 const dir = mkdtempSync(join(tmpdir(), 'orchard-p12-password-'));

@@ -1,7 +1,7 @@
 /** `--webhook-format` and `ORCHARD_WEBHOOK_FORMAT`: orchard (default) or nanomdm, refusals naming the flag. */
 import { describe, expect, test } from '@jest/globals';
 import { FLAGS, resolveConfig } from '../../src/daemon/config.js';
-import { ConfigError } from '../../src/daemon/errors.js';
+import { ConfigError } from '../../src/index.js';
 
 const hook = { webhookUrl: 'http://127.0.0.1:9/h', webhookSecret: 'w'.repeat(32) };
 

@@ -5,7 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { resolve } from 'node:path';
 import { FLAGS, envName, resolveConfig } from '../../src/daemon/config.js';
-import { ConfigError } from '../../src/daemon/errors.js';
+import { ConfigError } from '../../src/index.js';
 
 describe('resolveConfig', () => {
   test('ok/defaults', () => {

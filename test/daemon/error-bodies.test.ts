@@ -5,15 +5,12 @@
  * certificate, and the renderer's own answers for errors whose message stays in the log.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { StorageError } from '../../src/index.js';
-import { AdminError } from '../../src/daemon/errors.js';
-import { errorAnswer } from '../../src/daemon/http-util.js';
+import { AdminError, renderError, StorageError, type Logger } from '../../src/index.js';
 import { startHarness, type Harness } from './harness.js';
 
 const TOKEN = 'A'.repeat(43);
-const silent = { error: () => undefined, info: () => undefined } as unknown as Parameters<
-  typeof errorAnswer
->[1];
+const silent = { error: () => undefined, info: () => undefined } as unknown as Logger;
+const errorAnswer = (error: unknown, logger: Logger) => renderError(error, 'admin', logger);
 
 /** The code and message of an error body, JSON or SCEP's text. */
 function codeAndMessage(res: { body: string; headers: Record<string, unknown> }): {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { resolveConfig } from '../../src/daemon/config.js';
-import { ConfigError } from '../../src/daemon/errors.js';
+import { ConfigError } from '../../src/index.js';
 import { createProxyTrust } from '../../src/http/node.js';
 import { DeviceEmulator } from '../support/device-emulator.js';
 import { makeLeaf } from '../support/pki.js';

@@ -16,6 +16,8 @@ import {
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { ResealResult } from './sealed-secrets.js';
+export { openSealedStorage, rotateSecrets } from './sealed-open.js';
+export type { RotationResult } from './sealed-open.js';
 export type { SqliteStorage, SqliteStorageOptions } from './mdm.js';
 export {
   openSqliteAdminStore,

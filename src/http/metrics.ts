@@ -1,6 +1,6 @@
 /**
- * Prometheus metrics of the daemon, on a prom-client registry of its own (two daemons in one
- * process never share one): request counts by route and status, latency histograms, pushes by
+ * Prometheus metrics (`orchard-mdm/metrics`, the one entry that loads prom-client), on a registry
+ * of their own (two servers in one process never share one): request counts by route and status, latency histograms, pushes by
  * outcome and push outcomes by reason, gauges read at scrape time (push queue depth, circuit
  * state, certificate days left, enrollments by state), build info, and prom-client's default
  * process and Node runtime metrics (CPU, memory, event-loop lag, GC). Routes are templates
@@ -8,6 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PushHealth, PushProvider } from '../push/ports.js';
+import type { MdmStorage } from '../storage/ports.js';
+import type { EdgeResponse } from './edge.js';
 
 /** Latency buckets in seconds. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -18,8 +21,8 @@ const MAX_PUSH_LABEL_SETS = 200;
 /** A gauge read at scrape time: label value → value (`''` for a gauge without a label). */
 export type GaugeReader = () => Promise<Record<string, number>> | Record<string, number>;
 
-/** The daemon's metrics. */
-export interface DaemonMetrics {
+/** Orchard's metrics. */
+export interface OrchardMetrics {
   /** Records one finished HTTP request. */
   request(route: string, method: string, status: number, seconds: number): void;
   /** Counts push results by outcome (`orchard_pushes_total`). */
@@ -36,7 +39,7 @@ export interface DaemonMetrics {
   gauge(name: string, help: string, label: string, read: GaugeReader): void;
   /** The exposition text of every metric. */
   render(): Promise<string>;
-  /** The content type of {@link DaemonMetrics.render}'s text. */
+  /** The content type of {@link OrchardMetrics.render}'s text. */
   readonly contentType: string;
   /** The prom-client registry behind these metrics, for an embedder's own metrics. */
   readonly registry: Registry;
@@ -55,7 +58,7 @@ function packageVersion(): string {
 }
 
 /** `orchard_push_results_total`, with its label sets capped so no APNs answer can blow them up. */
-function pushResultCounter(registry: Registry): DaemonMetrics['pushResult'] {
+function pushResultCounter(registry: Registry): OrchardMetrics['pushResult'] {
   const counter = new Counter({
     name: 'orchard_push_results_total',
     help: 'Push outcomes per enrollment (accepted, failed, deferred, no-token) by reason; failures by reason are outcome="failed".',
@@ -95,8 +98,8 @@ function readerGauge(
   });
 }
 
-/** Creates the daemon's metrics on a fresh registry, with the default process and runtime metrics. */
-export function createMetrics(options: MetricsOptions = {}): DaemonMetrics {
+/** Creates the metrics on a fresh registry, with the default process and runtime metrics. */
+export function createMetrics(options: MetricsOptions = {}): OrchardMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -149,5 +152,87 @@ export function createMetrics(options: MetricsOptions = {}): DaemonMetrics {
     render: () => registry.metrics(),
     contentType: registry.contentType,
     registry,
+  };
+}
+
+/** The `/metrics` answer: every metric in the exposition format. */
+export async function metricsResponse(metrics: OrchardMetrics): Promise<EdgeResponse> {
+  return {
+    status: 200,
+    headers: { 'content-type': metrics.contentType },
+    body: Buffer.from(await metrics.render()),
+  };
+}
+
+const PAGE = 1000;
+const MAX_COUNTED = 200_000;
+
+/**
+ * Counts enrollments by state (`enrolled`, `pending`) through the storage port, page by page
+ * (at most 200,000), cached for `ttlMs` (15 seconds) so scrapes stay cheap.
+ */
+export function enrollmentCounter(
+  storage: Pick<MdmStorage, 'listEnrollments'>,
+  ttlMs = 15_000,
+): GaugeReader {
+  let cached: { at: number; value: Record<string, number> } | undefined;
+  return async () => {
+    if (cached && Date.now() - cached.at < ttlMs) return cached.value;
+    const value = { enrolled: 0, pending: 0 };
+    let cursor: string | undefined;
+    let seen = 0;
+    do {
+      const page = await storage.listEnrollments({ limit: PAGE, ...(cursor ? { cursor } : {}) });
+      for (const e of page.items) value[e.enrolled ? 'enrolled' : 'pending']++;
+      seen += page.items.length;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined && seen < MAX_COUNTED);
+    cached = { at: Date.now(), value };
+    return value;
+  };
+}
+
+/** A push provider whose state the push gauges read. */
+export type ObservedPush = PushProvider & { health(): PushHealth };
+
+const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
+
+/**
+ * Registers the push gauges: `orchard_push_queue_depth` (0 without push),
+ * `orchard_push_circuit_state{state}` (1 for the current state) and, with push,
+ * `orchard_push_certificate_days_left` (negative once expired; follows reloads).
+ */
+export function registerPushGauges(metrics: OrchardMetrics, push: ObservedPush | undefined): void {
+  metrics.gauge('orchard_push_queue_depth', 'Pushes queued or in flight.', '', () => {
+    const h = push?.health();
+    return { '': h ? h.queued + h.inFlight : 0 };
+  });
+  metrics.gauge(
+    'orchard_push_circuit_state',
+    'APNs circuit breaker state (1 = current).',
+    'state',
+    () => {
+      const circuit = push?.health().circuit;
+      if (circuit === undefined) return {};
+      return Object.fromEntries(CIRCUIT_STATES.map((s) => [s, s === circuit ? 1 : 0]));
+    },
+  );
+  if (push === undefined) return;
+  metrics.gauge(
+    'orchard_push_certificate_days_left',
+    'Whole days until the APNs push certificate expires; negative once expired.',
+    '',
+    () => ({ '': push.health().daysLeft }),
+  );
+}
+
+/** `provider`, counting every push result by outcome (`orchard_pushes_total`). */
+export function withPushCount(provider: PushProvider, metrics: OrchardMetrics): PushProvider {
+  return {
+    async push(targets) {
+      const results = await provider.push(targets);
+      for (const r of results) metrics.pushed(r.outcome);
+      return results;
+    },
   };
 }

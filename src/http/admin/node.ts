@@ -1,20 +1,13 @@
 /**
- * The daemon's bridge to the admin API app: a node:http request becomes a fetch `Request` (its
+ * The admin API app behind node:http (`orchard-mdm/admin`): a node:http request becomes a fetch `Request` (its
  * body streamed only if the app reads it, so a refused request's body is never buffered), and
- * the app's `Response` becomes an answer the listener writes. The path as received goes along
+ * the app's `Response` becomes an answer the edge listener writes. The path as received goes along
  * for strict matching, since URL parsing would resolve dot segments first.
  */
 import type { IncomingMessage } from 'node:http';
-import { readNodeBody } from '../http/body.js';
-import {
-  ADMIN_BODY_LIMIT,
-  createAdminApi,
-  type AdminApi,
-  type AdminApiDeps,
-  type AdminApiOptions,
-  type AdminBindings,
-} from '../http/admin/index.js';
-import type { HttpAnswer } from './http-util.js';
+import { readNodeBody } from '../body.js';
+import type { EdgeResponse } from '../edge.js';
+import { ADMIN_BODY_LIMIT, type AdminApi, type AdminBindings } from './app.js';
 
 /** A body stream that starts reading `req` only when the app reads it. */
 function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
@@ -58,7 +51,7 @@ function toRequest(req: IncomingMessage, target: string): Request {
 
 /**
  * Serves `req` with the admin app: `path` is the path as received and `bindings` what the app
- * needs of the daemon (client address, request logger). A GET's body, which a `Request` cannot
+ * needs of the server (client address, request logger). A GET's body, which a `Request` cannot
  * carry, is read here (refused past the admin body limit) and handed over for the app to refuse.
  */
 export async function serveAdminRequest(
@@ -66,7 +59,7 @@ export async function serveAdminRequest(
   req: IncomingMessage,
   path: string,
   bindings: AdminBindings,
-): Promise<HttpAnswer> {
+): Promise<EdgeResponse> {
   const query = (req.url ?? '').indexOf('?');
   const target = query === -1 ? path : `${path}${(req.url ?? '').slice(query)}`;
   const getBody =
@@ -83,20 +76,4 @@ export async function serveAdminRequest(
     headers: Object.fromEntries(response.headers),
     body: Buffer.from(await response.arrayBuffer()),
   };
-}
-
-const apps = new WeakMap<object, AdminApi>();
-
-/** The admin app of a daemon (made once per `owner`, the listener's dependencies). */
-export function adminAppOf(
-  owner: object,
-  make: () => { deps: AdminApiDeps; options: AdminApiOptions },
-): AdminApi {
-  let app = apps.get(owner);
-  if (app === undefined) {
-    const { deps, options } = make();
-    app = createAdminApi(deps, options);
-    apps.set(owner, app);
-  }
-  return app;
 }

@@ -1,6 +1,6 @@
 /**
- * The connection cap of the daemon. `server.maxConnections` refuses connections past the cap;
- * before it is reached, the connection that fills the last slot closes the longest-idle one (a
+ * A connection cap for a node:http(s) server (import from `orchard-mdm/node`).
+ * `server.maxConnections` refuses connections past the cap; before it is reached, the connection that fills the last slot closes the longest-idle one (a
  * socket with no request in progress: never spoken, or kept alive after an answer), so held idle
  * sockets cannot starve a device's check-in. Hitting the cap is logged as a warning, at most
  * once per interval.
@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import type { Logger } from '../index.js';
+import type { Logger } from '../logger.js';
 
 /** Options of {@link guardConnections}. */
 export interface ConnectionGuardOptions {

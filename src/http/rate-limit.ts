@@ -1,13 +1,13 @@
 /**
- * Token buckets for the endpoints an attacker can hammer without credentials: enrollment links
- * and SCEP PKIOperation per client address, and failed admin API logins per client address plus
- * one global ceiling, so rotating addresses does not help. A request with a valid API key is
- * never limited, and device MDM routes never are (a device must not read a refusal as anything
- * but "try later", and it already backs off). A refusal is 429 `ERR_RATE_LIMITED` with
- * `Retry-After`. Client addresses come from the trusted-proxy rules; IPv6 counts per /64.
+ * Token buckets for the endpoints an attacker can hammer without credentials (enrollment links,
+ * SCEP PKIOperation, failed admin API logins), per client address and, for failed logins, with
+ * one global ceiling, so rotating addresses does not help. Device MDM routes are never limited
+ * (a device must not read a refusal as anything but "try later", and it already backs off). A
+ * refusal is 429 `ERR_RATE_LIMITED` with `Retry-After`. IPv6 counts per /64. Import from
+ * `orchard-mdm/node`.
  */
 import { isIP } from 'node:net';
-import { json, type HttpAnswer } from './http-util.js';
+import type { EdgeResponse } from './edge.js';
 
 /** A token bucket per key. */
 export interface RateLimiter {
@@ -128,7 +128,7 @@ export function addressBucket(address: string): string {
 }
 
 /** A limiter keyed by client address, bucketed by {@link addressBucket}. */
-function perAddress(limiter: RateLimiter): RateLimiter {
+export function perAddress(limiter: RateLimiter): RateLimiter {
   return {
     take: (client) => limiter.take(addressBucket(client)),
     blocked: (client) => limiter.blocked(addressBucket(client)),
@@ -175,35 +175,18 @@ export function createFailedLoginLimiter(options: FailedLoginLimiterOptions): Fa
   };
 }
 
-/** The daemon's limiters, keyed by client address (after the trusted-proxy rules). */
-export interface DaemonLimits {
-  enroll: RateLimiter;
-  scep: RateLimiter;
-  adminAuth: FailedLoginLimiter;
-}
-
-/**
- * The limiters for `--rate-limit N/min` (failed logins also capped at 10 N/min in total);
- * `undefined` when 0 (off).
- */
-export function createDaemonLimits(
-  perMinute: number,
-  now?: () => number,
-): DaemonLimits | undefined {
-  if (perMinute === 0) return undefined;
-  const options = { perMinute, ...(now ? { now } : {}) };
-  return {
-    enroll: perAddress(createRateLimiter(options)),
-    scep: perAddress(createRateLimiter(options)),
-    adminAuth: createFailedLoginLimiter(options),
-  };
-}
-
 /** The 429 answer: JSON `{code: 'ERR_RATE_LIMITED'}` with `Retry-After` in seconds. */
-export function rateLimited(retryAfterSeconds: number): HttpAnswer {
-  const answer = json(429, {
+export function rateLimited(retryAfterSeconds: number): EdgeResponse {
+  const body = {
     code: 'ERR_RATE_LIMITED',
     message: `too many requests; retry in ${retryAfterSeconds} s`,
-  });
-  return { ...answer, headers: { ...answer.headers, 'retry-after': String(retryAfterSeconds) } };
+  };
+  return {
+    status: 429,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'retry-after': String(retryAfterSeconds),
+    },
+    body: Buffer.from(JSON.stringify(body)),
+  };
 }

@@ -1,33 +1,24 @@
 /**
- * The secrets key file of the daemon: generated 0600 in the data directory on first start, or
- * given with `--secrets-key-file` (then it must exist: instances sharing a key never diverge
- * silently). The keyring it yields re-reads the file when it meets a value sealed with a key it
- * does not hold, so `orchard secrets rotate` works while the daemon runs.
+ * The secrets key file: generated 0600 in the data directory on first start, or given with
+ * `--secrets-key-file` (then it must exist: instances sharing a key never diverge silently). The
+ * keyring it yields re-reads the file when it meets a value sealed with a key it does not hold,
+ * so `orchard secrets rotate` works while a server runs. Refusals are ConfigErrors naming
+ * `--secrets-key-file`.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { chmod, link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { ConfigError, SecretsError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import {
   addSecretsKey,
   createSecretsKeyring,
   decodeSecretsKeyFile,
   encodeSecretsKeyFile,
   generateSecretsKey,
-  SecretsError,
-  type Logger,
   type SecretsKeyring,
-} from '../index.js';
-import {
-  createSqliteStorage,
-  openSqliteDatabase,
-  type ResealResult,
-  type SqliteDatabase,
-  type SqliteStorage,
-  type SqliteStorageOptions,
-} from '../storage/sqlite/index.js';
-import type { DaemonConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { reloadingKeyring } from './reloading-keyring.js';
+} from './secrets-key.js';
 
 /** Where the key file is: `given` when it was named by `--secrets-key-file`. */
 export interface SecretsKeyLocation {
@@ -45,35 +36,42 @@ export interface SecretsKeyFile {
 
 const FLAG = '--secrets-key-file';
 
-/** The daemon's key file: `--secrets-key-file`, else `<dataDir>/secrets.key`. */
-export function secretsKeyLocation(
-  config: Pick<DaemonConfig, 'dataDir' | 'secretsKeyFile'>,
-): SecretsKeyLocation {
+/** The key file: `secretsKeyFile` (`--secrets-key-file`), else `<dataDir>/secrets.key`. */
+export function secretsKeyLocation(config: {
+  dataDir: string;
+  secretsKeyFile?: string | undefined;
+}): SecretsKeyLocation {
   return config.secretsKeyFile === undefined
     ? { path: join(config.dataDir, 'secrets.key'), given: false }
     : { path: config.secretsKeyFile, given: true };
 }
 
-function where(at: SecretsKeyLocation): string {
+/** How a refusal names the key file. */
+export function keyFileWhere(at: SecretsKeyLocation): string {
   return at.given ? at.path : `${at.path} (the default in the data directory)`;
 }
 
-function decodeOrRefuse(text: string, at: SecretsKeyLocation): SecretsKeyring {
+/** Decodes a key file's text; throws ConfigError naming `--secrets-key-file` when malformed. */
+export function decodeKeyFile(text: string, at: SecretsKeyLocation): SecretsKeyring {
   try {
     return decodeSecretsKeyFile(text);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new ConfigError(FLAG, `${where(at)}: ${message}`, { cause });
+    throw new ConfigError(FLAG, `${keyFileWhere(at)}: ${message}`, { cause });
   }
 }
 
-async function readKeyFile(at: SecretsKeyLocation): Promise<string | undefined> {
+/**
+ * Reads the key file's text; `undefined` when a default (not given) file is absent. Throws
+ * ConfigError naming `--secrets-key-file` when it cannot be read.
+ */
+export async function readKeyFile(at: SecretsKeyLocation): Promise<string | undefined> {
   try {
     return await readFile(at.path, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? 'error';
     if (code === 'ENOENT' && !at.given) return undefined;
-    throw new ConfigError(FLAG, `cannot read ${where(at)}: ${code}`, { cause });
+    throw new ConfigError(FLAG, `cannot read ${keyFileWhere(at)}: ${code}`, { cause });
   }
 }
 
@@ -104,7 +102,7 @@ async function generate(
   } catch (cause) {
     // Another process generated it first: use theirs.
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw new ConfigError(FLAG, `cannot create ${where(at)}`, { cause });
+    throw new ConfigError(FLAG, `cannot create ${keyFileWhere(at)}`, { cause });
   } finally {
     await rm(tmp, { force: true });
   }
@@ -127,7 +125,7 @@ async function checkMode(at: SecretsKeyLocation, logger: Logger): Promise<void> 
   try {
     await chmod(at.path, 0o600);
   } catch (cause) {
-    throw new ConfigError(FLAG, `${where(at)} is mode ${from} and cannot be set to 0600`, {
+    throw new ConfigError(FLAG, `${keyFileWhere(at)} is mode ${from} and cannot be set to 0600`, {
       cause,
     });
   }
@@ -150,7 +148,7 @@ export async function openSecretsKeyFile(
     if (created !== undefined) return created;
     return openSecretsKeyFile(at, logger, clock);
   }
-  const keyring = decodeOrRefuse(text, at);
+  const keyring = decodeKeyFile(text, at);
   await checkMode(at, logger);
   return { path: at.path, keyring: reloadingKeyring(at.path, keyring, logger), created: false };
 }
@@ -158,31 +156,6 @@ export async function openSecretsKeyFile(
 /** Deletes a key file this process generated, when the database refused it (nothing sealed). */
 export async function discardGeneratedKeyFile(file: SecretsKeyFile): Promise<void> {
   if (file.created) await rm(file.path, { force: true });
-}
-
-/**
- * Opens the key file (generating it on first start) and the SQLite database (every store on one
- * connection; `storage` is `database.storage`) sealed with it. A key
- * that is not the one the database was sealed with is refused with ConfigError naming
- * `--secrets-key-file`; a key file generated by this call is then removed again.
- */
-export async function openSealedStorage(
-  at: SecretsKeyLocation,
-  options: Omit<SqliteStorageOptions, 'secrets'>,
-  logger: Logger,
-): Promise<{ database: SqliteDatabase; storage: SqliteStorage; secrets: SecretsKeyFile }> {
-  const secrets = await openSecretsKeyFile(at, logger);
-  try {
-    const database = openSqliteDatabase({ ...options, secrets: secrets.keyring });
-    return { database, storage: database.storage, secrets };
-  } catch (error) {
-    if (!(error instanceof SecretsError)) throw error;
-    await discardGeneratedKeyFile(secrets);
-    const hint = secrets.created
-      ? `the database's device secrets are sealed with another key and ${at.path} was missing: restore the key file from its backup, or name it`
-      : `${where(at)}: ${error.message}`;
-    throw new ConfigError(FLAG, hint, { cause: error });
-  }
 }
 
 /**
@@ -195,58 +168,81 @@ export async function addKeyToFile(
   clock: () => Date = () => new Date(),
 ): Promise<SecretsKeyring> {
   const text = await readKeyFile({ ...at, given: true });
-  const next = addSecretsKey(decodeOrRefuse(text ?? '', at), { clock });
+  const next = addSecretsKey(decodeKeyFile(text ?? '', at), { clock });
   const tmp = temporaryName(at.path);
   try {
     await writePrivate(tmp, encodeSecretsKeyFile(next));
     await rename(tmp, at.path);
   } catch (cause) {
     await rm(tmp, { force: true });
-    throw new ConfigError(FLAG, `cannot replace ${where(at)}`, { cause });
+    throw new ConfigError(FLAG, `cannot replace ${keyFileWhere(at)}`, { cause });
   }
   return next;
 }
 
-/** What {@link rotateSecrets} did. */
-export interface RotationResult {
-  keyId: number;
-  fingerprint: string;
-  resealed: ResealResult;
+function temporaryName(path: string): string {
+  return `${path}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
-/**
- * `orchard secrets rotate`: checks the key file against the database, adds a new current key to
- * the file, then re-seals every stored secret under it in one transaction. Values stay readable
- * throughout: until the transaction commits they are under an older key, which the file keeps.
- * Throws ConfigError naming `--secrets-key-file` for a missing, malformed or mismatched key file.
- */
-export async function rotateSecrets(
-  at: SecretsKeyLocation,
-  databasePath: string,
-  clock: () => Date = () => new Date(),
-): Promise<RotationResult> {
-  const current = decodeOrRefuse((await readKeyFile({ ...at, given: true })) ?? '', at);
-  const open = (secrets: SecretsKeyring): SqliteStorage => {
-    try {
-      return createSqliteStorage({ path: databasePath, secrets, lastSeenFlushMs: 0 });
-    } catch (error) {
-      if (!(error instanceof SecretsError)) throw error;
-      throw new ConfigError(FLAG, `${where(at)}: ${error.message}`, { cause: error });
-    }
-  };
-  // Refuse a key file that does not belong to this database before changing the file.
-  await open(current).close();
-  const next = await addKeyToFile(at, clock);
-  const storage = open(next);
+function fileVersion(path: string): string | undefined {
   try {
-    const resealed = await storage.resealSecrets();
-    const keyId = next.currentKeyId;
-    return { keyId, fingerprint: next.fingerprint(keyId) ?? '', resealed };
-  } finally {
-    await storage.close();
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return undefined;
   }
 }
 
-function temporaryName(path: string): string {
-  return `${path}.${randomBytes(6).toString('hex')}.tmp`;
+/**
+ * A keyring over `initial` that, when asked to open a value sealed with a key it does not hold,
+ * re-reads the key file once per change of the file and retries. The reloaded file must keep
+ * every key already known (same fingerprints), or it is ignored with an error log.
+ */
+export function reloadingKeyring(
+  path: string,
+  initial: SecretsKeyring,
+  logger: Logger,
+): SecretsKeyring {
+  let inner = initial;
+  let version = fileVersion(path);
+  const reload = (): boolean => {
+    const now = fileVersion(path);
+    if (now === undefined || now === version) return false;
+    version = now;
+    try {
+      const next = decodeSecretsKeyFile(readFileSync(path, 'utf8'));
+      const lost = inner.keyIds.filter((id) => next.fingerprint(id) !== inner.fingerprint(id));
+      if (lost.length > 0) {
+        logger.error({ keyFile: path, keyIds: lost }, 'secrets key file changed its keys; ignored');
+        return false;
+      }
+      inner = next;
+      logger.info({ keyFile: path, keyId: next.currentKeyId }, 'secrets key file reloaded');
+      return true;
+    } catch (error) {
+      logger.error({ keyFile: path, err: String(error) }, 'secrets key file reload failed');
+      return false;
+    }
+  };
+  return {
+    get currentKeyId() {
+      return inner.currentKeyId;
+    },
+    get keyIds() {
+      return inner.keyIds;
+    },
+    seal: (purpose, enrollmentId, plaintext) => inner.seal(purpose, enrollmentId, plaintext),
+    open(purpose, enrollmentId, sealed) {
+      try {
+        return inner.open(purpose, enrollmentId, sealed);
+      } catch (error) {
+        const unknown = error instanceof SecretsError && error.code === 'ERR_SECRET_UNKNOWN_KEY';
+        if (!unknown || !reload()) throw error;
+        return inner.open(purpose, enrollmentId, sealed);
+      }
+    },
+    keyIdOf: (sealed) => inner.keyIdOf(sealed),
+    fingerprint: (keyId) => inner.fingerprint(keyId),
+    exportKeys: () => inner.exportKeys(),
+  };
 }

@@ -1,0 +1,15 @@
+/**
+ * The daemon's one entry, for the CLI: `startDaemon` and the configuration of `orchard serve`
+ * (flags, their `ORCHARD_*` variables, and the paths the offline subcommands resolve). Not part
+ * of the library API.
+ */
+export { startDaemon } from './daemon.js';
+export type { RunningDaemon, StartOptions } from './daemon.js';
+export {
+  envName,
+  FLAGS,
+  resolveConfig,
+  resolveDatabasePath,
+  resolveSecretsKeyFile,
+} from './config.js';
+export type { DaemonConfig, FlagSpec, RawValues } from './config.js';

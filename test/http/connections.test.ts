@@ -1,0 +1,125 @@
+/**
+ * The connection cap of `guardConnections` (security review, issue 12 item 7): the connection
+ * that fills the cap closes the longest-idle socket, never a busy one, so held sockets cannot
+ * starve a device's check-in; past the cap with nothing idle a connection is refused, and the
+ * warning is logged at most once per interval. The tests count events, never time.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { guardConnections, type ConnectionGuardStats } from '../../src/http/node.js';
+import type { Logger } from '../../src/index.js';
+import { hold, within, type Held } from '../support/held-sockets.js';
+
+function memoryLogger(): Logger & { warnings: { obj: object; msg: string }[] } {
+  const warnings: { obj: object; msg: string }[] = [];
+  return {
+    warnings,
+    debug: () => undefined,
+    info: () => undefined,
+    error: () => undefined,
+    warn: (obj, msg) => warnings.push({ obj, msg }),
+  };
+}
+
+describe('guardConnections', () => {
+  let server: Server;
+  let port: number;
+  let stats: ConnectionGuardStats;
+  let t = 0;
+  const logger = memoryLogger();
+  const requests: IncomingMessage[] = [];
+  const sockets: Held[] = [];
+  let onRequest: () => void = () => undefined;
+
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      requests.push(req);
+      onRequest();
+      // Busy until the whole body has arrived.
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    stats = guardConnections(server, { maxConnections: 3, logger, now: () => t });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterEach(async () => {
+    const open = sockets.splice(0);
+    for (const s of open) s.socket.destroy();
+    await Promise.all(open.map((s) => s.closed));
+    // The server sees those closes on its side a moment later; the next test needs them counted.
+    for (let i = 0; i < 1000 && stats.open > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) =>
+      server.close(() => {
+        r();
+      }),
+    );
+  });
+
+  async function busy(): Promise<Held> {
+    const seen = new Promise<void>((r) => (onRequest = r));
+    const held = await hold(port);
+    sockets.push(held);
+    held.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n');
+    await seen;
+    return held;
+  }
+
+  test('ok/the connection that fills the cap closes the longest-idle one, never a busy one', async () => {
+    const idle = await hold(port);
+    sockets.push(idle);
+    const working = await busy();
+    const third = await hold(port);
+    sockets.push(third);
+    expect(await within(idle.closed, 20_000)).not.toBe('timed out');
+    expect(idle.data).toBe('');
+    expect(working.isClosed()).toBe(false);
+    // The newcomer is served.
+    third.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    await within(
+      new Promise<void>((r) => {
+        third.socket.on('data', () => {
+          r();
+        });
+      }),
+      20_000,
+    );
+    expect(third.data).toMatch(/^HTTP\/1\.1 200/);
+    expect(stats.shed).toBe(1);
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]?.msg).toMatch(/connection cap reached/);
+  });
+
+  test('fail/past the cap with nothing idle, a new connection is refused and logged once per interval', async () => {
+    t += 60_000;
+    const before = { refused: stats.refused, warnings: logger.warnings.length };
+    await busy();
+    await busy();
+    await busy();
+    const refused = await hold(port);
+    sockets.push(refused);
+    expect(await within(refused.closed, 20_000)).not.toBe('timed out');
+    expect(refused.data).toBe('');
+    const again = await hold(port);
+    sockets.push(again);
+    expect(await within(again.closed, 20_000)).not.toBe('timed out');
+    expect(stats.refused - before.refused).toBe(2);
+    // Two refusals within the interval: one warning (the fill of the cap logged it first).
+    expect(logger.warnings.length - before.warnings).toBe(1);
+    t += 10_000;
+    const later = await hold(port);
+    sockets.push(later);
+    expect(await within(later.closed, 20_000)).not.toBe('timed out');
+    expect(logger.warnings.length - before.warnings).toBe(2);
+    // The counts since the previous warning.
+    expect(logger.warnings.at(-1)?.obj).toEqual({ maxConnections: 3, shedIdle: 0, refused: 3 });
+  });
+
+  test.each([0, -1, 1.5])('fail/maxConnections %p is a TypeError', (maxConnections) => {
+    expect(() => guardConnections(createServer(), { maxConnections, logger })).toThrow(TypeError);
+  });
+});
