@@ -2,6 +2,9 @@
  * Orchard: an Apple MDM server toolkit. The main entry holds the transport-agnostic
  * library (property lists, crypto, profiles, the MDM core); adapters live under subpaths.
  */
+import { createMemoryCaStorage } from './storage/memory/index.js';
+import type { CertificateStore, ChallengeStore } from './storage/ports.js';
+
 export * from './errors.js';
 export {
   PlistReal,
@@ -29,6 +32,19 @@ export type {
   MemoryCaStorage,
   MemoryStorageOptions,
 } from './storage/memory/index.js';
+
+/** A `CertificateStore` in memory: the `certificates` of a new {@link createMemoryCaStorage}. */
+export function createMemoryCertificateStore(): CertificateStore {
+  return createMemoryCaStorage().certificates;
+}
+
+/**
+ * A `ChallengeStore` in memory (single process): the `challenges` of a new
+ * {@link createMemoryCaStorage}.
+ */
+export function createMemoryChallengeStore(): ChallengeStore {
+  return createMemoryCaStorage().challenges;
+}
 export type {
   PushEvent,
   PushEventListener,
@@ -292,7 +308,6 @@ export { createScepHandler } from './http/scep.js';
 export type { ScepHandler, ScepHttpRequest, ScepHttpResponse } from './http/scep.js';
 export {
   anyChallenge,
-  createMemoryChallengeStore,
   createOneTimeChallenges,
   staticChallenge,
 } from './identity/scep/challenge.js';
@@ -327,7 +342,7 @@ export type { FailInfoName, MessageTypeName, PkiStatusName } from './identity/sc
 export { readPkiMessage, writePkiMessage } from './identity/scep/message.js';
 export type { PkiMessage, WritePkiMessageOptions } from './identity/scep/message.js';
 export type { EnvelopeCipher } from './identity/scep/envelope.js';
-export { createMemoryCertificateStore, normaliseSerial } from './identity/ca/store.js';
+export { normaliseSerial } from './identity/ca/store.js';
 export type {
   CertificateStore,
   IssuedCertificate,

@@ -5,6 +5,7 @@
  * with the real files, Debian's scepclient (which encrypts to every certificate GetCACert returns)
  * and `openssl verify`.
  */
+import { createMemoryCertificateStore } from '../../src/index.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -12,7 +13,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyCertificateChain } from '../../src/crypto/chain.js';
 import { createCa } from '../../src/identity/ca/authority.js';
-import { createMemoryCertificateStore } from '../../src/identity/ca/store.js';
 import { staticChallenge } from '../../src/identity/scep/challenge.js';
 import { createScepHandler } from '../../src/http/scep.js';
 import { openDaemonPki, type DaemonPki } from '../../src/daemon/pki.js';

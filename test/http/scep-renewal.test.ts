@@ -1,10 +1,10 @@
 /** RenewalReq, PENDING/CertPoll, validator failures and logging of the SCEP handler. */
+import { createMemoryCertificateStore } from '../../src/index.js';
 import { describe, expect, test, beforeAll } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { ScepError } from '../../src/errors.js';
 import type { CertificateAuthority } from '../../src/identity/ca/authority.js';
 import { createCa } from '../../src/identity/ca/authority.js';
-import { createMemoryCertificateStore } from '../../src/identity/ca/store.js';
 import { staticChallenge, type ChallengeValidator } from '../../src/identity/scep/challenge.js';
 import { createTransientCertificate } from '../../src/identity/scep/client.js';
 import { createScepHandler, type ScepHandler } from '../../src/http/scep.js';

@@ -4,6 +4,7 @@
  * is refused with 400 `ERR_DEVICE_CERT_REVOKED` on every route, stores nothing, and a failing
  * revocation lookup is a 5xx, never 401.
  */
+import { createMemoryCertificateStore } from '../../src/index.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +13,6 @@ import { createCsr, parseCsr } from '../../src/crypto/csr.js';
 import { StorageError } from '../../src/errors.js';
 import { createNodeListener } from '../../src/http/node.js';
 import { createCa, type CertificateAuthority } from '../../src/identity/ca/authority.js';
-import { createMemoryCertificateStore } from '../../src/identity/ca/store.js';
 import { renewalTarget, withCertAuth, type RevocationSource } from '../../src/service/cert-auth.js';
 import { createMdmCore, type MdmCore } from '../../src/service/core.js';
 import { createMemoryStorage } from '../../src/storage/memory/index.js';

@@ -59,35 +59,6 @@ export function staticChallenge(secret: string): ChallengeValidator {
 
 export type { ChallengeStore, StoredChallenge } from '../../storage/ports.js';
 
-/** A {@link ChallengeStore} in memory (single process). */
-export function createMemoryChallengeStore(): ChallengeStore {
-  const map = new Map<string, StoredChallenge>();
-  return {
-    put(c) {
-      map.set(c.digest.toString('hex'), { ...c, digest: Buffer.from(c.digest) });
-      return Promise.resolve();
-    },
-    consume(digest, now) {
-      const key = digest.toString('hex');
-      const found = map.get(key);
-      map.delete(key);
-      return Promise.resolve(
-        found && found.expiresAt.getTime() > now.getTime() ? found : undefined,
-      );
-    },
-    purgeExpired(now) {
-      let n = 0;
-      for (const [k, c] of map) {
-        if (c.expiresAt.getTime() <= now.getTime()) {
-          map.delete(k);
-          n++;
-        }
-      }
-      return Promise.resolve(n);
-    },
-  };
-}
-
 /** Dependencies of {@link createOneTimeChallenges}. */
 export interface OneTimeChallengeDeps {
   store: ChallengeStore;

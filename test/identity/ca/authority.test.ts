@@ -1,14 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
+import { createMemoryCertificateStore } from '../../../src/index.js';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createCsr, parseCsr } from '../../../src/crypto/csr.js';
 import { CertificateAuthorityError } from '../../../src/errors.js';
 import { createCa } from '../../../src/identity/ca/authority.js';
 import { importCa, openCaDirectory } from '../../../src/identity/ca/files.js';
-import {
-  createMemoryCertificateStore,
-  type CertificateStore,
-} from '../../../src/identity/ca/store.js';
+import { type CertificateStore } from '../../../src/identity/ca/store.js';
 import { makeTmpDir, runOpenssl } from '../../support/openssl.js';
 import { testPki } from '../../support/pki.js';
 import { clientKey } from '../scep/helpers.js';

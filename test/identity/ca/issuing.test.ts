@@ -3,6 +3,7 @@
  * the root key signs nothing per enrollment. Real files, the SCEP handler end to end, renewal of a
  * certificate the root issued before the issuing CA existed, and refusals of a wrong issuer.
  */
+import { createMemoryCertificateStore } from '../../../src/index.js';
 import { describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,6 @@ import { verifyCertificateChain } from '../../../src/crypto/chain.js';
 import { parseSignedData } from '../../../src/crypto/cms-parse.js';
 import { createCa } from '../../../src/identity/ca/authority.js';
 import { openCaDirectory } from '../../../src/identity/ca/files.js';
-import { createMemoryCertificateStore } from '../../../src/identity/ca/store.js';
 import { staticChallenge } from '../../../src/identity/scep/challenge.js';
 import { createScepHandler } from '../../../src/http/scep.js';
 import { makeTmpDir, runOpenssl } from '../../support/openssl.js';

@@ -2,19 +2,12 @@
  * The CA module's own memory stores and the SQLite CA storage across connections. Store
  * behaviour every adapter shares (memory, SQLite) is in test/storage/conformance-ca.ts.
  */
+import { createMemoryCertificateStore, createMemoryChallengeStore } from '../../../src/index.js';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { CertificateAuthorityError } from '../../../src/errors.js';
 import { openSqliteCaStorage } from '../../../src/storage/sqlite/index.js';
-import {
-  createMemoryCertificateStore,
-  normaliseSerial,
-  type CertificateStore,
-} from '../../../src/identity/ca/store.js';
-import {
-  challengeDigest,
-  createMemoryChallengeStore,
-  type ChallengeStore,
-} from '../../../src/identity/scep/challenge.js';
+import { normaliseSerial, type CertificateStore } from '../../../src/identity/ca/store.js';
+import { challengeDigest, type ChallengeStore } from '../../../src/identity/scep/challenge.js';
 import { makeTmpDir } from '../../support/openssl.js';
 import { issuedRecord as record } from '../../storage/conformance-ca.js';
 
@@ -25,8 +18,8 @@ afterAll(() => {
   tmp.remove();
 });
 
-// createMemoryCertificateStore and createMemoryChallengeStore predate storage/memory/ca.ts (which
-// the conformance suite holds to SQLite's semantics); their own cases stay here while they exist.
+// createMemoryCertificateStore and createMemoryChallengeStore are the stores of createMemoryCaStorage
+// (held to SQLite's semantics by the conformance suite), under the names they had before it.
 const backends: [string, () => { certificates: CertificateStore; challenges: ChallengeStore }][] = [
   [
     'identity memory',

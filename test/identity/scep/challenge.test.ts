@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createMemoryChallengeStore } from '../../../src/index.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createCsr, parseCsr } from '../../../src/crypto/csr.js';
 import {
   anyChallenge,
-  createMemoryChallengeStore,
   createOneTimeChallenges,
   staticChallenge,
   type ChallengeContext,

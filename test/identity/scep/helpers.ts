@@ -2,6 +2,7 @@
  * Shared set-up of the SCEP suites: a CA in a temporary data directory, memoised client keys,
  * and enrollment through our own client, either straight into the handler or over HTTP.
  */
+import { createMemoryCertificateStore } from '../../../src/index.js';
 import { generateKeyPairSync, type KeyObject, type X509Certificate } from 'node:crypto';
 import { createCsr } from '../../../src/crypto/csr.js';
 import type { NameAttribute } from '../../../src/crypto/name.js';
@@ -9,10 +10,7 @@ import type { DigestName } from '../../../src/crypto/oids.js';
 import { createCa, type CertificateAuthority } from '../../../src/identity/ca/authority.js';
 import { openCaDirectory, type CaKeyType } from '../../../src/identity/ca/files.js';
 import type { IssuancePolicyOptions } from '../../../src/identity/ca/policy.js';
-import {
-  createMemoryCertificateStore,
-  type CertificateStore,
-} from '../../../src/identity/ca/store.js';
+import { type CertificateStore } from '../../../src/identity/ca/store.js';
 import {
   createScepRequest,
   createTransientCertificate,
