@@ -297,6 +297,8 @@ export type {
 } from './identity/ca/authority.js';
 export { importCa, openCaDirectory, rootKeyPair } from './identity/ca/files.js';
 export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
+export { openPkiDirectory } from './identity/ca/directory.js';
+export type { PkiDirectory, SigningIdentity } from './identity/ca/directory.js';
 export { createScepResponder } from './identity/scep/responder.js';
 export type {
   ScepCaCertificates,

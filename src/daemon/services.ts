@@ -25,6 +25,8 @@ import {
   type OutboxWorker,
   type ScepHandler,
   withEnrollmentLinks,
+  openPkiDirectory,
+  type PkiDirectory,
   type AdminStorage,
   type FilePush,
   type PushReloadState,
@@ -39,7 +41,6 @@ import {
 import { registerPushGauges, withPushCount, type OrchardMetrics } from '../http/metrics.js';
 import { openSealedStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
 import type { DaemonConfig } from './config.js';
-import { openDaemonPki, type DaemonPki } from './pki.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices {
@@ -48,7 +49,7 @@ export interface DaemonServices {
   caStorage: SqliteCaStorage;
   /** The issuing CA: SCEP issues through it, the admin API revokes through it. */
   ca: CertificateAuthority;
-  pki: DaemonPki;
+  pki: PkiDirectory;
   core: MdmCore;
   service: MdmService;
   scep: ScepHandler;
@@ -156,7 +157,7 @@ export async function openServices(
   metrics: OrchardMetrics,
   clock: () => Date = () => new Date(),
 ): Promise<DaemonServices> {
-  const pki = await openDaemonPki(config.dataDir, config.caKeyType, clock);
+  const pki = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
   // One secrets key seals every device secret: UnlockTokens (the storage) and escrowed
   // bootstrap tokens (the core).
   // One connection to the one database file: MDM storage, CA, challenges and admin tables.

@@ -30,7 +30,7 @@ describe('openCaDirectory and the RA of an existing CA', () => {
     expect(again.ra?.certificate.raw.equals(withRa.ra!.certificate.raw)).toBe(true);
   });
 
-  test("ok/ra: 'auto' leaves an RSA-2048 root alone (the daemon's RSA-4096 case is in test/daemon/pki.test.ts)", async () => {
+  test("ok/ra: 'auto' leaves an RSA-2048 root alone (the daemon's RSA-4096 case is in test/identity/ca/directory.test.ts)", async () => {
     const dir = caDir();
     const created = await openCaDirectory({ dir, keyType: 'rsa-2048', ra: 'auto' });
     expect(created.ra).toBeUndefined();

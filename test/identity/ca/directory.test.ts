@@ -1,33 +1,36 @@
 /**
- * The daemon's default certificate authority: an RSA-4096 root with an RSA-2048 RA and an
+ * The default certificate authority of a data directory (the daemon's): an RSA-4096 root with an RSA-2048 RA and an
  * RSA-2048 issuing CA, so SCEP's per-enrollment decryption and CertRep signature use the RA key,
  * the issuing CA signs the certificates, and the root key signs nothing per enrollment. Checked
  * with the real files, Debian's scepclient (which encrypts to every certificate GetCACert returns)
  * and `openssl verify`.
  */
-import { createMemoryCertificateStore } from '../../src/index.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyCertificateChain } from '../../src/crypto/chain.js';
-import { createCa } from '../../src/identity/ca/authority.js';
-import { staticChallenge } from '../../src/identity/scep/challenge.js';
-import { createScepHandler } from '../../src/http/scep.js';
-import { openDaemonPki, type DaemonPki } from '../../src/daemon/pki.js';
-import { makeTmpDir, runOpenssl, type TmpDir } from '../support/openssl.js';
-import { startScepServer, type ScepTestServer } from '../support/scep-server.js';
+import { verifyCertificateChain } from '../../../src/crypto/chain.js';
+import { createCa } from '../../../src/identity/ca/authority.js';
+import { staticChallenge } from '../../../src/identity/scep/challenge.js';
+import { createScepHandler } from '../../../src/http/scep.js';
+import {
+  createMemoryCertificateStore,
+  openPkiDirectory,
+  type PkiDirectory,
+} from '../../../src/index.js';
+import { makeTmpDir, runOpenssl, type TmpDir } from '../../support/openssl.js';
+import { startScepServer, type ScepTestServer } from '../../support/scep-server.js';
 
 let tmp: TmpDir;
 let dir: string;
-let pki: DaemonPki;
+let pki: PkiDirectory;
 let server: ScepTestServer;
 
 beforeAll(async () => {
   tmp = makeTmpDir();
   dir = tmp.dir;
-  pki = await openDaemonPki(dir, 'rsa-4096');
+  pki = await openPkiDirectory(dir, 'rsa-4096');
   const ca = createCa({ material: pki.ca, store: createMemoryCertificateStore() });
   server = await startScepServer(
     createScepHandler({ ca, validator: staticChallenge('pki-secret') }, { allowSingleDes: true }),
@@ -64,7 +67,7 @@ describe('daemon PKI, default key type', () => {
   });
 
   test('ok/a restart loads the same root, RA and issuing CA', async () => {
-    const again = await openDaemonPki(dir, 'rsa-4096');
+    const again = await openPkiDirectory(dir, 'rsa-4096');
     expect(again.created).toBe(false);
     expect(again.ca.ra?.certificate.raw.equals(pki.ca.ra?.certificate.raw as Buffer)).toBe(true);
     expect(again.ca.issuer?.certificate.raw.equals(pki.ca.issuer?.certificate.raw as Buffer)).toBe(

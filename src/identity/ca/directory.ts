@@ -1,19 +1,15 @@
 /**
- * The daemon's key material in the data directory: the CA (created on first start by the
- * library's CA module, in `ca/`) and the profile-signing identity (`signing/`), an RSA key with a
- * certificate issued by that CA, so a device that trusts the CA payload sees the profile verified.
+ * A server's key material in its data directory: the CA (created on first start, in `ca/`) and
+ * the profile-signing identity (`signing/`), an RSA key with a certificate issued by that CA, so
+ * a device that trusts the CA payload sees the profile verified.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  generateKeyPairOf,
-  issueCertificate,
-  openCaDirectory,
-  privateKeyToPem,
-  rootKeyPair,
-} from '../index.js';
-import type { CaMaterial } from '../index.js';
+import { generateKeyPairOf, privateKeyToPem } from '../../crypto/keys.js';
+import { issueCertificate } from '../../crypto/x509.js';
+import type { CaMaterial } from './authority.js';
+import { openCaDirectory, rootKeyPair } from './files.js';
 
 /** The profile-signing identity and the chain to include beside it. */
 export interface SigningIdentity {
@@ -22,8 +18,8 @@ export interface SigningIdentity {
   chain: X509Certificate[];
 }
 
-/** What {@link openDaemonPki} resolves. */
-export interface DaemonPki {
+/** What {@link openPkiDirectory} resolves. */
+export interface PkiDirectory {
   ca: CaMaterial;
   signing: SigningIdentity;
   /** Whether the CA and signing identity were created by this call. */
@@ -65,11 +61,11 @@ async function createSigning(dir: string, ca: CaMaterial, now: Date): Promise<Si
  * Opens the CA and signing identity under `dataDir`, creating them on first start. Throws the
  * CA module's errors (`ERR_CA_KEY`, ...) or a file-system error when the directory is unusable.
  */
-export async function openDaemonPki(
+export async function openPkiDirectory(
   dataDir: string,
   keyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048',
   clock: () => Date = () => new Date(),
-): Promise<DaemonPki> {
+): Promise<PkiDirectory> {
   // A root larger than RSA-2048 or EC gets an RSA-2048 RA and an RSA-2048 issuing CA (also an
   // existing one): SCEP's decryption and CertRep signature use the RA key, the issuing CA signs
   // the certificates, and the root key signs nothing per enrollment (with RSA-4096, 15 ms of CPU
