@@ -1,9 +1,12 @@
 /**
- * Parsing of the optional features of `orchard serve`: webhooks, command retention, push
- * certificate hot reload and topic changes, and rate limits. Each refusal is a
- * {@link ConfigError} naming the flag.
+ * The optional features of `orchard serve` (webhooks, command retention, push certificate hot
+ * reload and topic changes, rate limits, identity renewal) and the value parsers every part of
+ * the configuration shares. Each refusal is a {@link ConfigError} naming the flag.
  */
 import { ConfigError } from '../index.js';
+
+/** Reads a flag's value (the flag over its `ORCHARD_*` variable). */
+export type Read = (flag: string) => string | undefined;
 
 /** The event shapes `--webhook-format` offers. */
 export type WebhookFormatConfig = 'orchard' | 'nanomdm';
@@ -36,16 +39,8 @@ export interface FeatureConfig {
   enrollmentChallengeTtlMs: number;
 }
 
-/** Default lead time of identity renewal: 30 days before the device certificate expires. */
-export const DEFAULT_IDENTITY_RENEWAL_MS = 30 * 86_400_000;
-
-/** Default of {@link FeatureConfig.enrollmentChallengeTtlMs}: 7 days. */
-export const DEFAULT_ENROLLMENT_CHALLENGE_TTL_MS = 7 * 86_400_000;
-
-/** Default requests per minute per client address (see {@link FeatureConfig.rateLimitPerMinute}). */
-export const DEFAULT_RATE_LIMIT = 60;
-
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DAY = 86_400_000;
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: DAY };
 
 /** Parses `30d`, `12h`, `90m` or `45s` into milliseconds; throws ConfigError naming `flag`. */
 export function parseDuration(flag: string, value: string): number {
@@ -57,28 +52,47 @@ export function parseDuration(flag: string, value: string): number {
   return n * unit;
 }
 
-function parseWebhookFormat(value: string | undefined): WebhookFormatConfig | undefined {
-  if (value === undefined || value === 'orchard' || value === 'nanomdm') return value;
-  throw new ConfigError('--webhook-format', `must be orchard or nanomdm, got "${value}"`);
+/** The duration of `--name`, `fallback` when unset; refused under `min` ms (named `minText`). */
+export function durationOf(read: Read, name: string, fallback: number, min?: [number, string]) {
+  const value = read(name);
+  if (value === undefined) return fallback;
+  const ms = parseDuration(`--${name}`, value);
+  if (min && ms < min[0]) throw new ConfigError(`--${name}`, `must be at least ${min[1]}`);
+  return ms;
 }
 
-function parseWebhook(read: (flag: string) => string | undefined): WebhookConfig | undefined {
+/** A switch: unset, `false` or `0` is off, `true` or `1` on; anything else is refused. */
+export function parseSwitch(flag: string, value: string | undefined): boolean {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new ConfigError(flag, 'must be true or false');
+}
+
+/** Parses a URL of one of `protocols` without credentials; throws ConfigError naming `flag`. */
+export function parseUrlFlag(flag: string, value: string, protocols: readonly string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(flag, `not a URL: "${value}"`);
+  }
+  if (!protocols.includes(url.protocol))
+    throw new ConfigError(flag, `must be ${protocols.join(' or ')} (got ${url.protocol})`);
+  return url;
+}
+
+function parseWebhook(read: Read): WebhookConfig | undefined {
   const url = read('webhook-url');
   const secret = read('webhook-secret');
-  const format = parseWebhookFormat(read('webhook-format'));
+  const format = read('webhook-format');
+  if (format !== undefined && format !== 'orchard' && format !== 'nanomdm')
+    throw new ConfigError('--webhook-format', `must be orchard or nanomdm, got "${format}"`);
   if (url === undefined) {
     if (secret !== undefined) throw new ConfigError('--webhook-secret', 'needs --webhook-url');
     if (format !== undefined) throw new ConfigError('--webhook-format', 'needs --webhook-url');
     return undefined;
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('--webhook-url', `not a URL: "${url}"`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-    throw new ConfigError('--webhook-url', `must be http: or https: (got ${parsed.protocol})`);
+  const parsed = parseUrlFlag('--webhook-url', url, ['http:', 'https:']);
   if (parsed.username !== '' || parsed.password !== '')
     throw new ConfigError('--webhook-url', 'must not carry credentials');
   if (secret === undefined || secret === '')
@@ -89,49 +103,31 @@ function parseWebhook(read: (flag: string) => string | undefined): WebhookConfig
 }
 
 function parseRateLimit(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_RATE_LIMIT;
+  if (value === undefined) return 60;
   if (value === 'off' || value === '0') return 0;
   const m = /^(\d{1,6})(\/min)?$/.exec(value);
   if (!m) throw new ConfigError('--rate-limit', `expected N/min (or off), got "${value}"`);
   return Number(m[1]);
 }
 
-function parseSwitch(flag: string, value: string | undefined): boolean {
-  if (value === undefined || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
-  throw new ConfigError(flag, 'must be true or false');
-}
-
 /**
- * Reads the feature flags through `read` (flag over `ORCHARD_*` variable). Throws
- * {@link ConfigError} naming the flag on an invalid value.
+ * Reads the feature flags through `read`. Throws {@link ConfigError} naming the flag on an
+ * invalid value.
  */
-export function parseFeatures(read: (flag: string) => string | undefined): FeatureConfig {
+export function parseFeatures(read: Read): FeatureConfig {
   const out: FeatureConfig = {
     pushAllowTopicChange: parseSwitch('--push-allow-topic-change', read('push-allow-topic-change')),
-    pushWatchIntervalMs: 60_000,
+    pushWatchIntervalMs: durationOf(read, 'push-watch-interval', 60_000),
     rateLimitPerMinute: parseRateLimit(read('rate-limit')),
-    identityRenewalLeadMs: DEFAULT_IDENTITY_RENEWAL_MS,
-    enrollmentChallengeTtlMs: DEFAULT_ENROLLMENT_CHALLENGE_TTL_MS,
+    identityRenewalLeadMs: durationOf(read, 'identity-renewal', 30 * DAY, [DAY, '1d']),
+    enrollmentChallengeTtlMs: durationOf(read, 'enrollment-challenge-ttl', 7 * DAY, [
+      3_600_000,
+      '1h',
+    ]),
   };
-  const challengeTtl = read('enrollment-challenge-ttl');
-  if (challengeTtl !== undefined) {
-    out.enrollmentChallengeTtlMs = parseDuration('--enrollment-challenge-ttl', challengeTtl);
-    if (out.enrollmentChallengeTtlMs < 3_600_000)
-      throw new ConfigError('--enrollment-challenge-ttl', 'must be at least 1h');
-  }
-  const lead = read('identity-renewal');
-  if (lead !== undefined) {
-    out.identityRenewalLeadMs = parseDuration('--identity-renewal', lead);
-    if (out.identityRenewalLeadMs < 86_400_000)
-      throw new ConfigError('--identity-renewal', 'must be at least 1d');
-  }
   const webhook = parseWebhook(read);
   if (webhook) out.webhook = webhook;
-  const retention = read('command-retention');
-  if (retention !== undefined)
-    out.commandRetentionMs = parseDuration('--command-retention', retention);
-  const watch = read('push-watch-interval');
-  if (watch !== undefined) out.pushWatchIntervalMs = parseDuration('--push-watch-interval', watch);
+  if (read('command-retention') !== undefined)
+    out.commandRetentionMs = durationOf(read, 'command-retention', 0);
   return out;
 }

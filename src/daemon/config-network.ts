@@ -5,7 +5,7 @@
  */
 import { createProxyTrust } from '../http/node.js';
 import type { FlagSpec } from './config.js';
-import { parseDuration } from './config-features.js';
+import { durationOf, type Read } from './config-features.js';
 import { ConfigError } from '../index.js';
 
 /** The network flags of `orchard serve`, in help order. */
@@ -84,38 +84,19 @@ function parseCount(flag: string, value: string | undefined, fallback: number): 
   return Number(value);
 }
 
-function duration(flag: string, value: string | undefined, fallback: number): number {
-  return value === undefined ? fallback : parseDuration(flag, value);
-}
-
 /**
  * Reads the network flags through `read` (flag over `ORCHARD_*` variable). Throws
  * {@link ConfigError} naming the flag on an invalid value, and naming `--cert-header` and
  * `--trusted-proxy` when a certificate header is configured without a proxy to trust it from.
  */
-export function parseNetwork(read: (flag: string) => string | undefined): NetworkConfig {
+export function parseNetwork(read: Read): NetworkConfig {
+  const d = NETWORK_DEFAULTS;
   const config: NetworkConfig = {
     trustedProxies: parseProxies(read('trusted-proxy')),
-    maxConnections: parseCount(
-      '--max-connections',
-      read('max-connections'),
-      NETWORK_DEFAULTS.maxConnections,
-    ),
-    headersTimeoutMs: duration(
-      '--headers-timeout',
-      read('headers-timeout'),
-      NETWORK_DEFAULTS.headersTimeoutMs,
-    ),
-    requestTimeoutMs: duration(
-      '--request-timeout',
-      read('request-timeout'),
-      NETWORK_DEFAULTS.requestTimeoutMs,
-    ),
-    keepAliveTimeoutMs: duration(
-      '--keep-alive-timeout',
-      read('keep-alive-timeout'),
-      NETWORK_DEFAULTS.keepAliveTimeoutMs,
-    ),
+    maxConnections: parseCount('--max-connections', read('max-connections'), d.maxConnections),
+    headersTimeoutMs: durationOf(read, 'headers-timeout', d.headersTimeoutMs),
+    requestTimeoutMs: durationOf(read, 'request-timeout', d.requestTimeoutMs),
+    keepAliveTimeoutMs: durationOf(read, 'keep-alive-timeout', d.keepAliveTimeoutMs),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs)
     throw new ConfigError('--headers-timeout', 'must not be longer than --request-timeout');

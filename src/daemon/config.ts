@@ -4,9 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseFeatures, type FeatureConfig } from './config-features.js';
+import {
+  parseFeatures,
+  parseSwitch,
+  parseUrlFlag,
+  type FeatureConfig,
+  type Read,
+} from './config-features.js';
 import { NETWORK_FLAGS, parseNetwork, type NetworkConfig } from './config-network.js';
-import { ConfigError } from '../index.js';
+import { ConfigError, type PushCertificateFiles } from '../index.js';
 
 /** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
 export interface FlagSpec {
@@ -104,11 +110,6 @@ export function envName(flag: string): string {
   return `ORCHARD_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-/** Where the push certificate comes from. */
-export type PushSource =
-  | { kind: 'pem'; certFile: string; keyFile: string }
-  | { kind: 'p12'; file: string; password: string };
-
 /** The validated configuration of the daemon. */
 export interface DaemonConfig extends FeatureConfig, NetworkConfig {
   host: string;
@@ -124,7 +125,7 @@ export interface DaemonConfig extends FeatureConfig, NetworkConfig {
   scepChallenge?: string;
   /** Accept single-DES SCEP envelopes (weak; only for old clients). */
   scepAllowDes: boolean;
-  push?: PushSource;
+  push?: PushCertificateFiles;
   apnsUrl?: string;
   apnsCaFile?: string;
   logLevel: string;
@@ -142,13 +143,22 @@ const CA_TYPES = ['rsa-4096', 'ec-p384', 'rsa-2048'] as const;
 const camel = (flag: string): string =>
   flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-function reader(flags: RawValues, env: Readonly<Record<string, string | undefined>>) {
-  return (flag: string): string | undefined => {
+type Env = Readonly<Record<string, string | undefined>>;
+
+function reader(flags: RawValues, env: Env): Read {
+  return (flag) => {
     const value = flags[camel(flag)] ?? flags[flag];
     if (typeof value === 'string') return value;
     if (value === true) return 'true';
     return env[envName(flag)];
   };
+}
+
+/** `--data-dir`, absolute (default `./orchard-data`); refused when empty. */
+function dataDirOf(read: Read): string {
+  const dir = read('data-dir');
+  if (dir === '') throw new ConfigError('--data-dir', 'must not be empty');
+  return resolve(dir ?? './orchard-data');
 }
 
 function parseListen(value: string): { host: string; port: number } {
@@ -160,14 +170,7 @@ function parseListen(value: string): { host: string; port: number } {
 }
 
 function parseUrl(flag: string, value: string, protocols: readonly string[]): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(flag, `not a URL: "${value}"`);
-  }
-  if (!protocols.includes(url.protocol))
-    throw new ConfigError(flag, `must be ${protocols.join(' or ')} (got ${url.protocol})`);
+  const url = parseUrlFlag(flag, value, protocols);
   if (url.search !== '' || url.hash !== '' || url.username !== '')
     throw new ConfigError(flag, 'must not carry a query, fragment or credentials');
   return url.href.replace(/\/+$/, '');
@@ -186,12 +189,9 @@ function parseDatabase(value: string | undefined, dataDir: string): string {
  * The database file named by `--database`/`ORCHARD_DATABASE` (default `<data-dir>/orchard.db`),
  * for the offline subcommands. Throws ConfigError naming the flag.
  */
-export function resolveDatabasePath(
-  flags: RawValues,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): string {
+export function resolveDatabasePath(flags: RawValues, env: Env = process.env): string {
   const read = reader(flags, env);
-  return parseDatabase(read('database'), resolve(read('data-dir') ?? './orchard-data'));
+  return parseDatabase(read('database'), dataDirOf(read));
 }
 
 /**
@@ -201,12 +201,12 @@ export function resolveDatabasePath(
  */
 export function resolveSecretsKeyFile(
   flags: RawValues,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Env = process.env,
 ): { path: string; given: boolean } {
   const read = reader(flags, env);
   const file = parseSecretsKeyFile(read('secrets-key-file'));
   if (file !== undefined) return { path: file, given: true };
-  return { path: resolve(read('data-dir') ?? './orchard-data', 'secrets.key'), given: false };
+  return { path: resolve(dataDirOf(read), 'secrets.key'), given: false };
 }
 
 function parseSecretsKeyFile(value: string | undefined): string | undefined {
@@ -215,11 +215,7 @@ function parseSecretsKeyFile(value: string | undefined): string | undefined {
   return resolve(value);
 }
 
-function pair(
-  read: (flag: string) => string | undefined,
-  a: string,
-  b: string,
-): [string, string] | undefined {
+function pair(read: Read, a: string, b: string): [string, string] | undefined {
   const x = read(a);
   const y = read(b);
   if (x === undefined && y === undefined) return undefined;
@@ -228,7 +224,7 @@ function pair(
   return [resolve(x), resolve(y)];
 }
 
-function parsePush(read: (flag: string) => string | undefined): PushSource | undefined {
+function parsePush(read: Read): PushCertificateFiles | undefined {
   const pem = pair(read, 'push-cert', 'push-key');
   const p12 = read('push-p12');
   if (pem && p12 !== undefined)
@@ -244,7 +240,7 @@ function parsePush(read: (flag: string) => string | undefined): PushSource | und
 }
 
 /** `--push-p12-password`, else `--push-p12-password-file` less one trailing newline, else empty. */
-function pushP12Password(read: (flag: string) => string | undefined): string {
+function pushP12Password(read: Read): string {
   const password = read('push-p12-password');
   const file = read('push-p12-password-file');
   if (file === undefined) return password ?? '';
@@ -261,7 +257,7 @@ function pushP12Password(read: (flag: string) => string | undefined): string {
   }
 }
 
-function parseSecrets(read: (flag: string) => string | undefined): Partial<DaemonConfig> {
+function parseSecrets(read: Read): Partial<DaemonConfig> {
   const out: Partial<DaemonConfig> = {};
   const apiKey = read('api-key');
   if (apiKey !== undefined) {
@@ -302,13 +298,7 @@ function parseCertHeader(value: string | undefined): string | undefined {
   return value.toLowerCase();
 }
 
-function parseBool(flag: string, value: string | undefined): boolean {
-  if (value === undefined || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
-  throw new ConfigError(flag, 'must be true or false');
-}
-
-function parseTls(read: (flag: string) => string | undefined): DaemonConfig['tls'] {
+function parseTls(read: Read): DaemonConfig['tls'] {
   const files = pair(read, 'tls-cert', 'tls-key');
   const client = read('tls-client-cert');
   if (!files) {
@@ -318,7 +308,7 @@ function parseTls(read: (flag: string) => string | undefined): DaemonConfig['tls
   return {
     certFile: files[0],
     keyFile: files[1],
-    requestClientCert: parseBool('--tls-client-cert', client),
+    requestClientCert: parseSwitch('--tls-client-cert', client),
   };
 }
 
@@ -326,14 +316,10 @@ function parseTls(read: (flag: string) => string | undefined): DaemonConfig['tls
  * Resolves flags (over `ORCHARD_*` variables) into a {@link DaemonConfig}. Throws
  * {@link ConfigError} naming the flag on any invalid value; files are checked later, at open.
  */
-export function resolveConfig(
-  flags: RawValues,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): DaemonConfig {
+export function resolveConfig(flags: RawValues, env: Env = process.env): DaemonConfig {
   const read = reader(flags, env);
   const { host, port } = parseListen(read('listen') ?? '127.0.0.1:8080');
-  const dataDir = resolve(read('data-dir') ?? './orchard-data');
-  if (read('data-dir') === '') throw new ConfigError('--data-dir', 'must not be empty');
+  const dataDir = dataDirOf(read);
   const config: DaemonConfig = {
     host,
     port,
@@ -341,7 +327,7 @@ export function resolveConfig(
     databasePath: parseDatabase(read('database'), dataDir),
     logLevel: parseLogLevel(read('log-level')),
     caKeyType: parseCaKeyType(read('ca-key-type')),
-    scepAllowDes: parseBool('--scep-allow-des', read('scep-allow-des')),
+    scepAllowDes: parseSwitch('--scep-allow-des', read('scep-allow-des')),
     ...parseSecrets(read),
     ...parseFeatures(read),
     ...parseNetwork(read),

@@ -4,11 +4,15 @@
  * gracefully, draining in-flight requests.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { createEdgeListener, guardConnections } from '../http/node.js';
+import {
+  closeServer,
+  createEdgeListener,
+  createNodeServer,
+  guardConnections,
+  listenServer,
+} from '../http/node.js';
 import { createMetrics, enrollmentCounter } from '../http/metrics.js';
 import {
   createApiKey,
@@ -45,45 +49,15 @@ export interface RunningDaemon {
   close(graceMs?: number): Promise<void>;
 }
 
-/**
- * Timeouts as configured. Node checks headers and request timeouts only every
- * `connectionsCheckingInterval` (30 s by default), which stretched 10 s to about 27 s.
- */
-function timeouts(config: DaemonConfig) {
-  const shortest = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
-  return {
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortest / 4))),
-  };
-}
-
+/** The server of `config`: HTTP, or HTTPS with the `--tls-cert` files. */
 async function createServer(config: DaemonConfig): Promise<Server> {
-  if (!config.tls) return createHttpServer(timeouts(config));
-  const [cert, key] = await Promise.all([
-    readFile(config.tls.certFile),
-    readFile(config.tls.keyFile),
-  ]);
-  return createHttpsServer({
-    ...timeouts(config),
-    // A handshake gets no longer than the headers that follow it (Node's default is 120 s).
-    handshakeTimeout: config.headersTimeoutMs,
-    cert,
-    key,
-    // The chain is checked by withCertAuth, which answers 400 instead of dropping the connection.
-    requestCert: config.tls.requestClientCert,
-    rejectUnauthorized: false,
-  });
-}
-
-function listen(server: Server, config: DaemonConfig): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, tls } = config;
+  const timeouts = { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
+  if (!tls) return createNodeServer(timeouts);
+  const [cert, key] = await Promise.all([readFile(tls.certFile), readFile(tls.keyFile)]);
+  return createNodeServer({
+    ...timeouts,
+    tls: { cert, key, requestClientCert: tls.requestClientCert },
   });
 }
 
@@ -104,20 +78,6 @@ function firstStartBanner(apiKey: string, link: string | undefined): string {
   const enroll =
     link === undefined ? pushHelp() : `  Enrollment URL (single use, 7 days): ${link}\n`;
   return `\nOrchard first start.\n  Admin API key (shown once, stored hashed): ${apiKey}\n${enroll}\n`;
-}
-
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-    }, graceMs);
-    timer.unref();
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
 
 /**
@@ -184,7 +144,7 @@ export async function startDaemon(
   server.on('request', createEdgeListener({ routes, logger, metrics, trustedProxies }));
   let port: number;
   try {
-    port = await listen(server, config);
+    port = await listenServer(server, config.port, config.host);
   } catch (error) {
     await services.close();
     throw error;

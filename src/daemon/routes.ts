@@ -1,40 +1,23 @@
 /**
  * The daemon's route table: the MDM endpoints on the node fast path, SCEP, enrollment links, the
- * admin API, `/healthz` and `/metrics`, with their rate limits (enrollment and SCEP PKIOperation
- * per client address, failed admin logins per address and in total; a valid API key and the
- * device MDM routes are never limited).
+ * admin API, `/healthz` and `/metrics`, with their rate limits (`--rate-limit`: enrollment and
+ * SCEP PKIOperation per client address, failed admin logins per address and in total; a valid
+ * API key and the device MDM routes are never limited).
  */
-import {
-  authenticate,
-  createAdminApi,
-  matchRoute,
-  serveAdminRequest,
-  type EnrollmentService,
-} from '../http/admin/index.js';
+import { adminRoute, type EnrollmentService } from '../http/admin/index.js';
 import { metricsResponse, type OrchardMetrics } from '../http/metrics.js';
 import {
   createFailedLoginLimiter,
   createHealthCheck,
   createNodeListener,
   createRateLimiter,
+  enrollmentRoute,
   perAddress,
-  readNodeBody,
+  scepRoute,
   type EdgeRoute,
-  type FailedLoginLimiter,
-  type RateLimiter,
 } from '../http/node.js';
 import type { IdentityRenewalService, Logger } from '../index.js';
 import type { DaemonServices } from './services.js';
-
-/** Largest SCEP POST body. */
-export const SCEP_BODY_LIMIT = 64 * 1024;
-
-/** The daemon's limiters, keyed by client address (after the trusted-proxy rules). */
-interface DaemonLimits {
-  enroll: RateLimiter;
-  scep: RateLimiter;
-  adminAuth: FailedLoginLimiter;
-}
 
 /** What the route table serves. */
 export interface RouteDeps {
@@ -50,106 +33,16 @@ export interface RouteDeps {
 }
 
 /** The limiters of `--rate-limit N/min` (failed logins also at most 10 N/min in all). */
-function limitsOf(perMinute: number): DaemonLimits | undefined {
-  if (perMinute === 0) return undefined;
+function limitsOf(perMinute: number) {
+  if (perMinute === 0) return {};
   return {
     enroll: perAddress(createRateLimiter({ perMinute })),
     scep: perAddress(createRateLimiter({ perMinute })),
-    adminAuth: createFailedLoginLimiter({ perMinute }),
+    failedLogins: createFailedLoginLimiter({ perMinute }),
   };
 }
 
-/** Whether the request carries an active API key (of any scope); a wrong scope is no failed login. */
-function hasValidKey(deps: RouteDeps, authorization: string | undefined): boolean {
-  try {
-    authenticate(deps.services.admin, authorization, 'read');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function adminRoute(deps: RouteDeps, limits: DaemonLimits | undefined): EdgeRoute {
-  const { services } = deps;
-  const app = createAdminApi(
-    {
-      core: services.core,
-      storage: services.storage,
-      admin: services.admin,
-      enrollment: deps.enrollment,
-      identity: deps.identity,
-      pushEnabled: services.push !== undefined,
-      ca: services.ca,
-      certificates: services.caStorage.certificates,
-    },
-    {
-      logger: deps.logger,
-      onLoginFailure: ({ client }) => {
-        if (client !== undefined) limits?.adminAuth.failed(client);
-      },
-    },
-  );
-  return {
-    path: '/api/',
-    prefix: true,
-    label: (method, path) => {
-      try {
-        return matchRoute(method, path).route.path;
-      } catch {
-        return '/api/unmatched';
-      }
-    },
-    // The key is checked first: a valid key is never refused because others failed to log in.
-    limit: ({ req, client }) =>
-      limits && !hasValidKey(deps, req.headers.authorization)
-        ? limits.adminAuth.blocked(client)
-        : undefined,
-    serve: ({ req, path, client }) => serveAdminRequest(app, req, path, { client }),
-  };
-}
-
-function enrollRoute(deps: RouteDeps, limits: DaemonLimits | undefined): EdgeRoute {
-  return {
-    path: '/enroll/',
-    prefix: true,
-    label: '/enroll/{token}',
-    methods: ['GET'],
-    limit: ({ client }) => limits?.enroll.take(client),
-    async serve({ path }) {
-      const { profile, record } = await deps.enrollment.serveProfile(path.slice('/enroll/'.length));
-      deps.services.admin.audit({
-        actor: 'device',
-        action: 'enrollment-token.use',
-        target: record.id,
-        detail: {},
-      });
-      deps.metrics.enrollment('profile');
-      return {
-        status: 200,
-        headers: {
-          'content-type': 'application/x-apple-aspen-config',
-          'content-disposition': 'attachment; filename="orchard-enroll.mobileconfig"',
-          'cache-control': 'no-store',
-        },
-        body: profile,
-      };
-    },
-  };
-}
-
-function scepRoute(deps: RouteDeps, limits: DaemonLimits | undefined): EdgeRoute {
-  return {
-    path: '/scep',
-    limit: ({ query, client }) =>
-      query.get('operation') === 'PKIOperation' ? limits?.scep.take(client) : undefined,
-    async serve({ req, method, query }) {
-      const body = method === 'POST' ? await readNodeBody(req, SCEP_BODY_LIMIT) : undefined;
-      return deps.services.scep({ method, query, ...(body ? { body } : {}) });
-    },
-  };
-}
-
-/** The health check of `/healthz` over the daemon's parts. */
+/** `/healthz` over the daemon's parts. */
 function healthRoute(services: DaemonServices): EdgeRoute {
   const serve = createHealthCheck({
     probeStorage: async () => {
@@ -169,22 +62,38 @@ function healthRoute(services: DaemonServices): EdgeRoute {
  * validated them already).
  */
 export function daemonRoutes(deps: RouteDeps): EdgeRoute[] {
-  const { ca } = deps.services;
+  const { services, logger } = deps;
+  const { ca } = services;
   const limits = limitsOf(deps.rateLimitPerMinute);
-  const mdm = createNodeListener(deps.services.service, {
-    logger: deps.logger,
+  const mdm = createNodeListener(services.service, {
+    logger,
     // Signature and chain are checked on the raw body, before it is decoded; withCertAuth binds.
-    trust: { roots: [ca.certificate], intermediates: ca.intermediates, clock: deps.services.clock },
+    trust: { roots: [ca.certificate], intermediates: ca.intermediates, clock: services.clock },
     ...(deps.certHeader === undefined ? {} : { identity: { certHeader: deps.certHeader } }),
     trustedProxies: deps.trustedProxies,
   });
+  const admin = {
+    ...{ core: services.core, storage: services.storage, admin: services.admin, ca },
+    ...{ enrollment: deps.enrollment, identity: deps.identity },
+    pushEnabled: services.push !== undefined,
+    certificates: services.caStorage.certificates,
+  };
   return [
     { path: '/mdm', node: mdm },
     { path: '/mdm/checkin', node: mdm },
-    scepRoute(deps, limits),
-    enrollRoute(deps, limits),
-    adminRoute(deps, limits),
-    healthRoute(deps.services),
+    scepRoute(services.scep, limits.scep),
+    enrollmentRoute({
+      ...{ enrollment: deps.enrollment, audit: services.admin },
+      ...(limits.enroll ? { limiter: limits.enroll } : {}),
+      onServed: () => {
+        deps.metrics.enrollment('profile');
+      },
+    }),
+    adminRoute(admin, {
+      logger,
+      ...(limits.failedLogins ? { failedLogins: limits.failedLogins } : {}),
+    }),
+    healthRoute(services),
     { path: '/metrics', serve: () => metricsResponse(deps.metrics) },
   ];
 }

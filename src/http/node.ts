@@ -21,6 +21,13 @@ export {
 } from './trusted-proxy.js';
 export { readNodeBody } from './body.js';
 export {
+  enrollmentRoute,
+  scepRoute,
+  SCEP_BODY_LIMIT,
+  type EnrollmentRouteOptions,
+} from './routes.js';
+export { closeServer, createNodeServer, listenServer, type NodeServerOptions } from './serve.js';
+export {
   createEdgeListener,
   findRoute,
   jsonResponse,

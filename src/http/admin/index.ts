@@ -8,7 +8,8 @@ export * from '../../admin/index.js';
 export { ADMIN_BODY_LIMIT, createAdminApi, openApiDocument } from './app.js';
 export type { AdminApi, AdminApiOptions, AdminBindings, AdminEnv } from './app.js';
 export { matchRoute } from './path.js';
-export { serveAdminRequest } from './node.js';
+export { adminRoute, serveAdminRequest } from './node.js';
+export type { AdminRouteOptions } from './node.js';
 export type { RouteMatch } from './path.js';
 export type {
   AdminAnswer,

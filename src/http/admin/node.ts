@@ -6,8 +6,20 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { readNodeBody } from '../body.js';
+import { authenticate } from '../../admin/api-keys.js';
+import type { ApiKeyStore } from '../../storage/ports.js';
 import type { EdgeResponse } from '../edge.js';
-import { ADMIN_BODY_LIMIT, type AdminApi, type AdminBindings } from './app.js';
+import type { EdgeRoute } from '../listener.js';
+import type { FailedLoginLimiter } from '../rate-limit.js';
+import {
+  ADMIN_BODY_LIMIT,
+  createAdminApi,
+  type AdminApi,
+  type AdminApiOptions,
+  type AdminBindings,
+} from './app.js';
+import { matchRoute } from './path.js';
+import type { AdminApiDeps } from './route.js';
 
 /** A body stream that starts reading `req` only when the app reads it. */
 function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
@@ -75,5 +87,53 @@ export async function serveAdminRequest(
     status: response.status,
     headers: Object.fromEntries(response.headers),
     body: Buffer.from(await response.arrayBuffer()),
+  };
+}
+
+/** Options of {@link adminRoute}. */
+export interface AdminRouteOptions extends AdminApiOptions {
+  /** Failed logins; while it blocks a client, requests without a valid key are 429. */
+  failedLogins?: FailedLoginLimiter;
+}
+
+/** Whether `authorization` carries an active API key (any scope: a wrong scope is no failed login). */
+function hasValidKey(keys: ApiKeyStore, authorization: string | undefined): boolean {
+  try {
+    authenticate(keys, authorization, 'read');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The admin API under `/api/` as an edge route: labelled by route template (`/api/unmatched`
+ * otherwise), failed logins counted against the client. The key is checked before the limit, so
+ * a valid key is never refused because others failed to log in.
+ */
+export function adminRoute(deps: AdminApiDeps, options: AdminRouteOptions = {}): EdgeRoute {
+  const { failedLogins, ...appOptions } = options;
+  const app = createAdminApi(deps, {
+    ...appOptions,
+    onLoginFailure: (bindings) => {
+      if (bindings.client !== undefined) failedLogins?.failed(bindings.client);
+      appOptions.onLoginFailure?.(bindings);
+    },
+  });
+  return {
+    path: '/api/',
+    prefix: true,
+    label: (method, path) => {
+      try {
+        return matchRoute(method, path).route.path;
+      } catch {
+        return '/api/unmatched';
+      }
+    },
+    limit: ({ req, client }) =>
+      failedLogins && !hasValidKey(deps.admin, req.headers.authorization)
+        ? failedLogins.blocked(client)
+        : undefined,
+    serve: ({ req, path, client }) => serveAdminRequest(app, req, path, { client }),
   };
 }
