@@ -151,6 +151,7 @@ export function createEdgeListener(
       })
       .catch((err: unknown) => {
         log.error({ err }, 'could not write a response');
+        res.destroy();
       });
   };
 }
