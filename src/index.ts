@@ -298,6 +298,8 @@ export type {
 export { importCa, openCaDirectory, rootKeyPair } from './identity/ca/files.js';
 export type { CaKeyType, ImportCaOptions, OpenCaDirectoryOptions } from './identity/ca/files.js';
 export { openPkiDirectory } from './identity/ca/directory.js';
+export { prepareDataDirectory } from './identity/ca/data-directory.js';
+export type { DataDirectoryFs } from './identity/ca/data-directory.js';
 export type { PkiDirectory, SigningIdentity } from './identity/ca/directory.js';
 export { createScepResponder } from './identity/scep/responder.js';
 export type {

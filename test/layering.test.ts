@@ -124,6 +124,15 @@ describe('the import graph of src/', () => {
     expect(wrong).toEqual([]);
   });
 
+  test('ok/server/ composes the library: it imports no daemon or CLI, only they import it', () => {
+    const wrong = ALL.filter(
+      (e) =>
+        (e.from === 'server' && ['daemon', 'cli'].includes(e.to)) ||
+        (e.to === 'server' && !['daemon', 'cli'].includes(e.from)),
+    ).map((e) => `${e.file} imports ${e.spec}`);
+    expect(wrong).toEqual([]);
+  });
+
   test('fail/the cycle finder sees a planted cycle', () => {
     const planted = new Map([
       ['a', new Set(['b'])],

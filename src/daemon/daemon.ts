@@ -16,15 +16,13 @@ import {
 import { createMetrics, enrollmentCounter } from '../http/metrics.js';
 import {
   createApiKey,
-  createEnrollmentService,
-  createIdentityRenewal,
   ensureApiKey,
+  prepareDataDirectory,
   PUSH_CERTIFICATE_HELP,
   PUSH_CERTIFICATE_STEPS,
   PUSH_TOPIC_META,
 } from '../index.js';
 import type { DaemonConfig } from './config.js';
-import { prepareDataDirectory } from './data-dir.js';
 import { daemonRoutes } from './routes.js';
 import { openServices } from './services.js';
 
@@ -100,30 +98,7 @@ export async function startDaemon(
   await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
   const clock = options.clock ?? (() => new Date());
-  const services = await openServices(config, logger.child({ component: 'mdm' }), metrics, clock);
-  let publicUrl = config.publicUrl ?? '';
-  const enrollment = createEnrollmentService({
-    admin: services.admin,
-    issueChallenge: (boundTo, ttl) => services.issueChallenge(boundTo, ttl),
-    ca: services.pki.ca.certificate,
-    signing: services.pki.signing,
-    topic: () => services.push?.topic,
-    publicUrl: () => publicUrl,
-    clock,
-    challengeTtlSeconds: config.enrollmentChallengeTtlMs / 1000,
-  });
-  const identity = createIdentityRenewal(
-    {
-      store: services.storage,
-      core: services.core,
-      profile: (id, ttl) => enrollment.renewalProfile(id, ttl),
-      clock,
-      logger: logger.child({ component: 'identity' }),
-    },
-    { leadDays: config.identityRenewalLeadMs / 86_400_000 },
-  );
-  // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
-  if (services.push) identity.start();
+  const services = await openServices(config, logger, metrics, clock);
   let generatedApiKey: string | undefined;
   if (config.apiKey !== undefined) ensureApiKey(services.admin, config.apiKey, 'from --api-key');
   else if (services.admin.countActiveApiKeys() === 0)
@@ -138,7 +113,7 @@ export async function startDaemon(
   guardConnections(server, { maxConnections: config.maxConnections, logger });
   const { trustedProxies, certHeader, rateLimitPerMinute } = config;
   const routes = daemonRoutes({
-    ...{ services, enrollment, identity, metrics, logger, trustedProxies, rateLimitPerMinute },
+    ...{ services, metrics, logger, trustedProxies, rateLimitPerMinute },
     ...(certHeader === undefined ? {} : { certHeader }),
   });
   server.on('request', createEdgeListener({ routes, logger, metrics, trustedProxies }));
@@ -150,7 +125,8 @@ export async function startDaemon(
     throw error;
   }
   const url = `${config.tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${port}`;
-  publicUrl ||= url;
+  const publicUrl = config.publicUrl ?? url;
+  services.setPublicUrl(publicUrl);
   services.admin.setMeta('public_url', publicUrl);
   if (publicUrl.startsWith('http:'))
     logger.warn(
@@ -161,7 +137,9 @@ export async function startDaemon(
   services.admin.setMeta(PUSH_TOPIC_META, services.push?.topic ?? '');
   if (!services.push) logger.warn({}, `no push certificate: ${PUSH_CERTIFICATE_HELP}`);
   if (generatedApiKey !== undefined) {
-    const link = services.push ? enrollment.createToken({ singleUse: true }).url : undefined;
+    const link = services.push
+      ? services.enrollment.createToken({ singleUse: true }).url
+      : undefined;
     print(firstStartBanner(generatedApiKey, link));
   } else if (!services.push) print(`\n${pushHelp()}\n`);
   logger.info({ url, publicUrl, push: services.push !== undefined }, 'listening');
@@ -174,7 +152,6 @@ export async function startDaemon(
     close(graceMs = 10_000) {
       closing ??= (async () => {
         await closeServer(server, graceMs);
-        await identity.stop();
         await services.close();
         logger.info({}, 'stopped');
         logger.flush();

@@ -4,7 +4,7 @@
  * SCEP PKIOperation per client address, failed admin logins per address and in total; a valid
  * API key and the device MDM routes are never limited).
  */
-import { adminRoute, type EnrollmentService } from '../http/admin/index.js';
+import { adminRoute } from '../http/admin/index.js';
 import { metricsResponse, type OrchardMetrics } from '../http/metrics.js';
 import {
   createFailedLoginLimiter,
@@ -16,14 +16,12 @@ import {
   scepRoute,
   type EdgeRoute,
 } from '../http/node.js';
-import type { IdentityRenewalService, Logger } from '../index.js';
+import type { Logger } from '../index.js';
 import type { DaemonServices } from './services.js';
 
 /** What the route table serves. */
 export interface RouteDeps {
   services: DaemonServices;
-  enrollment: EnrollmentService;
-  identity: IdentityRenewalService;
   metrics: OrchardMetrics;
   logger: Logger;
   certHeader?: string;
@@ -74,7 +72,7 @@ export function daemonRoutes(deps: RouteDeps): EdgeRoute[] {
   });
   const admin = {
     ...{ core: services.core, storage: services.storage, admin: services.admin, ca },
-    ...{ enrollment: deps.enrollment, identity: deps.identity },
+    ...{ enrollment: services.enrollment, identity: services.identity },
     pushEnabled: services.push !== undefined,
     certificates: services.caStorage.certificates,
   };
@@ -83,7 +81,7 @@ export function daemonRoutes(deps: RouteDeps): EdgeRoute[] {
     { path: '/mdm/checkin', node: mdm },
     scepRoute(services.scep, limits.scep),
     enrollmentRoute({
-      ...{ enrollment: deps.enrollment, audit: services.admin },
+      ...{ enrollment: services.enrollment, audit: services.admin },
       ...(limits.enroll ? { limiter: limits.enroll } : {}),
       onServed: () => {
         deps.metrics.enrollment('profile');

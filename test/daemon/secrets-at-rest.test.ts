@@ -22,11 +22,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { resolveConfig, resolveSecretsKeyFile } from '../../src/daemon/config.js';
-import { prepareDataDirectory } from '../../src/daemon/data-dir.js';
 import {
   createSecretsKeyring,
   decodeSecretsKeyFile,
   encodeSecretsKeyFile,
+  prepareDataDirectory,
   silentLogger,
 } from '../../src/index.js';
 import { createSqliteStorage } from '../../src/storage/sqlite/index.js';

@@ -1,11 +1,12 @@
 /**
- * The data directory holds the database, the CA keys and the secrets key: it is created 0700,
- * and an existing one with another mode is set to 0700 with a log line. One that cannot be
- * changed (another user owns it) refuses the start instead of running readable by others.
+ * A server's data directory holds the database, the CA keys (see `openPkiDirectory`) and the
+ * secrets key: it is created 0700, and an existing one with another mode is set to 0700 with a
+ * log line. One that cannot be changed (another user owns it) refuses the start instead of
+ * running readable by others.
  */
 import { chmod as fsChmod, mkdir, stat } from 'node:fs/promises';
-import type { Logger } from '../index.js';
-import { ConfigError } from '../index.js';
+import { ConfigError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 
 /** The file-system call {@link prepareDataDirectory} may fail on; injectable to test refusals. */
 export interface DataDirectoryFs {

@@ -1,0 +1,13 @@
+/**
+ * `orchard-mdm/server`: Orchard's MDM and SCEP side wired from opened parts, for an embedder that
+ * runs it in its own process (`orchard serve` is one such embedder).
+ */
+export { createOrchardServices } from './services.js';
+export type {
+  OrchardMetricsSink,
+  OrchardPush,
+  OrchardServices,
+  OrchardServicesDeps,
+  OrchardServicesOptions,
+} from './services.js';
+export type { OrchardWebhooks } from './webhooks.js';
