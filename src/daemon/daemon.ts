@@ -12,8 +12,14 @@ import {
   createNodeServer,
   guardConnections,
   listenServer,
+  type EdgeRoute,
 } from '../http/node.js';
-import { createMetrics, enrollmentCounter } from '../http/metrics.js';
+import {
+  createMetrics,
+  enrollmentCounter,
+  metricsResponse,
+  type OrchardMetrics,
+} from '../http/metrics.js';
 import {
   createApiKey,
   ensureApiKey,
@@ -23,8 +29,8 @@ import {
   PUSH_TOPIC_META,
 } from '../index.js';
 import type { DaemonConfig } from './config.js';
-import { daemonRoutes } from './routes.js';
-import { openServices } from './services.js';
+import { orchardRoutes } from '../server/index.js';
+import { openServices, type DaemonServices } from './services.js';
 
 /** Options of {@link startDaemon} beyond the configuration. */
 export interface StartOptions {
@@ -78,6 +84,28 @@ function firstStartBanner(apiKey: string, link: string | undefined): string {
   return `\nOrchard first start.\n  Admin API key (shown once, stored hashed): ${apiKey}\n${enroll}\n`;
 }
 
+/** The route table: Orchard's routes (rate limits from `--rate-limit`) and `/metrics`. */
+function routeTable(
+  config: DaemonConfig,
+  services: DaemonServices,
+  metrics: OrchardMetrics,
+  logger: PinoLogger,
+): EdgeRoute[] {
+  const { storage, admin, push, clock, caStorage } = services;
+  const { trustedProxies, certHeader, rateLimitPerMinute } = config;
+  const deps = { services, storage, admin, push, clock, logger };
+  const orchard = orchardRoutes(
+    {
+      ...{ ...deps, certificates: caStorage.certificates, pushReload: () => services.pushReload },
+      onProfileServed: () => {
+        metrics.enrollment('profile');
+      },
+    },
+    { trustedProxies, rateLimitPerMinute, ...(certHeader === undefined ? {} : { certHeader }) },
+  );
+  return [...orchard, { path: '/metrics', serve: () => metricsResponse(metrics) }];
+}
+
 /**
  * Starts the daemon. Throws ConfigError (naming the flag) for unusable files, StorageError for
  * an unusable database, and the listen error (e.g. EADDRINUSE) when the address is taken.
@@ -111,11 +139,8 @@ export async function startDaemon(
   );
   const server = await createServer(config);
   guardConnections(server, { maxConnections: config.maxConnections, logger });
-  const { trustedProxies, certHeader, rateLimitPerMinute } = config;
-  const routes = daemonRoutes({
-    ...{ services, metrics, logger, trustedProxies, rateLimitPerMinute },
-    ...(certHeader === undefined ? {} : { certHeader }),
-  });
+  const routes = routeTable(config, services, metrics, logger);
+  const { trustedProxies } = config;
   server.on('request', createEdgeListener({ routes, logger, metrics, trustedProxies }));
   let port: number;
   try {

@@ -11,3 +11,5 @@ export type {
   OrchardServicesOptions,
 } from './services.js';
 export type { OrchardWebhooks } from './webhooks.js';
+export { orchardRoutes } from './routes.js';
+export type { OrchardRouteDeps, OrchardRouteOptions } from './routes.js';

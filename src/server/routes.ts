@@ -1,0 +1,111 @@
+/**
+ * Orchard's route table over {@link createOrchardServices}: the MDM endpoints on the node fast
+ * path, SCEP, enrollment links, the admin API and `/healthz`, with their rate limits (enrollment
+ * and SCEP PKIOperation per client address, failed admin logins per address and in total; a
+ * valid API key and the device MDM routes are never limited). Mount it with `createEdgeListener`.
+ */
+import { adminRoute } from '../http/admin/index.js';
+import {
+  createFailedLoginLimiter,
+  createHealthCheck,
+  createNodeListener,
+  createRateLimiter,
+  enrollmentRoute,
+  perAddress,
+  scepRoute,
+  type EdgeRoute,
+} from '../http/node.js';
+import type { Logger } from '../logger.js';
+import type { PushReloadState } from '../push/apns/reload.js';
+import type { AdminStorage, CertificateStore, MdmStorage } from '../storage/ports.js';
+import type { OrchardPush, OrchardServices } from './services.js';
+
+/** What {@link orchardRoutes} serves: the services and the parts they were created from. */
+export interface OrchardRouteDeps {
+  services: OrchardServices;
+  storage: MdmStorage;
+  admin: AdminStorage;
+  certificates: CertificateStore;
+  push: OrchardPush | undefined;
+  /** The outcome of the latest push certificate reload, for `/healthz`. */
+  pushReload?: () => PushReloadState | undefined;
+  clock: () => Date;
+  logger: Logger;
+  /** Called for every enrollment profile served (e.g. a metrics counter). */
+  onProfileServed?: () => void;
+}
+
+/** Policy of {@link orchardRoutes}. */
+export interface OrchardRouteOptions {
+  /** A header carrying the device certificate from a trusted proxy. */
+  certHeader?: string;
+  /** Proxies whose certificate header and `X-Forwarded-For` are believed (default none). */
+  trustedProxies?: readonly string[];
+  /** Requests per minute per client address; 0 or absent turns limits off. */
+  rateLimitPerMinute?: number;
+}
+
+/** The limiters of `perMinute` (failed logins also at most 10 × `perMinute` in all). */
+function limitsOf(perMinute = 0) {
+  if (perMinute === 0) return {};
+  return {
+    enroll: perAddress(createRateLimiter({ perMinute })),
+    scep: perAddress(createRateLimiter({ perMinute })),
+    failedLogins: createFailedLoginLimiter({ perMinute }),
+  };
+}
+
+function healthRoute(deps: OrchardRouteDeps): EdgeRoute {
+  const serve = createHealthCheck({
+    probeStorage: async () => {
+      await deps.storage.findEnrollment('healthz-probe');
+      deps.admin.getMeta('public_url');
+    },
+    push: () => deps.push?.health(),
+    pushReload: () => deps.pushReload?.(),
+    pushActivity: () => deps.services.pushStats.snapshot(),
+    clock: deps.clock,
+  });
+  return { path: '/healthz', serve };
+}
+
+/**
+ * The routes of `/mdm`, `/mdm/checkin`, `/scep`, `/enroll`, `/api/` and `/healthz`. Throws
+ * TypeError on an invalid `trustedProxies` entry.
+ */
+export function orchardRoutes(
+  deps: OrchardRouteDeps,
+  options: OrchardRouteOptions = {},
+): EdgeRoute[] {
+  const { services, logger } = deps;
+  const { ca, enrollment } = services;
+  const trustedProxies = options.trustedProxies ?? [];
+  const limits = limitsOf(options.rateLimitPerMinute);
+  const mdm = createNodeListener(services.service, {
+    logger,
+    // Signature and chain are checked on the raw body, before it is decoded; withCertAuth binds.
+    trust: { roots: [ca.certificate], intermediates: ca.intermediates, clock: deps.clock },
+    ...(options.certHeader === undefined ? {} : { identity: { certHeader: options.certHeader } }),
+    trustedProxies,
+  });
+  const admin = {
+    ...{ core: services.core, storage: deps.storage, admin: deps.admin, ca, enrollment },
+    ...{ identity: services.identity, pushEnabled: deps.push !== undefined },
+    certificates: deps.certificates,
+  };
+  return [
+    { path: '/mdm', node: mdm },
+    { path: '/mdm/checkin', node: mdm },
+    scepRoute(services.scep, limits.scep),
+    enrollmentRoute({
+      ...{ enrollment, audit: deps.admin },
+      ...(limits.enroll ? { limiter: limits.enroll } : {}),
+      onServed: () => deps.onProfileServed?.(),
+    }),
+    adminRoute(admin, {
+      logger,
+      ...(limits.failedLogins ? { failedLogins: limits.failedLogins } : {}),
+    }),
+    healthRoute(deps),
+  ];
+}
