@@ -4,7 +4,7 @@
 import type { ValidationIssue } from '../errors.js';
 import type { CommandPayload } from '../protocol/command.js';
 import type { ResolvedEnrollment } from '../protocol/enrollment-id.js';
-import type { PushProvider, PushTarget } from '../push/ports.js';
+import type { PushProvider } from '../push/ports.js';
 import type {
   BootstrapTokenStore,
   CheckinStore,
