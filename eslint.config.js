@@ -54,6 +54,27 @@ const layering = [
     [...others('apns'), ...ABOVE],
     'adapters never import each other',
   ),
+  restrict(['src/server/**/*.ts'], ABOVE, 'the server composition is below the daemon and the CLI'),
+  // The daemon and the CLI use the library through its public entries only (package.json
+  // "exports"); the CLI reaches the daemon through its one entry.
+  {
+    files: ['src/daemon/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^\\.\\./(?!(index|http/node|http/fetch|http/admin/index|http/metrics|storage/sqlite/index|server/index|daemon/index)\\.js$)',
+              message:
+                'the daemon and the CLI import the library through its public entries (package.json exports)',
+            },
+          ],
+        },
+      ],
+    },
+  },
   restrict(
     ['src/http/**/*.ts'],
     [...others('http'), 'better-sqlite3', 'pg', 'postgres', ...ABOVE],
