@@ -88,6 +88,7 @@ export default tseslint.config(
       'node_modules/',
       'dist/',
       'coverage/',
+      '.tmp/',
       'fixtures/',
       'bin/',
       'eslint.config.js',
