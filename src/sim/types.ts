@@ -1,0 +1,71 @@
+import type { KeyObject } from 'node:crypto';
+
+/** The Apple platform a simulated device reports (drives DeviceInformation values). */
+export type SimPlatform = 'iOS' | 'iPadOS' | 'macOS';
+
+/** How often a simulated device answers NotNow or Error instead of doing the work; `random` defaults to `Math.random`. */
+export interface SimBehaviour {
+  notNowRate?: number;
+  errorRate?: number;
+  random?: () => number;
+}
+
+/** Options of {@link SimDevice} creation: platform and OS version, identity, key pool, injected fetch and clock. */
+export interface SimDeviceOptions {
+  platform: SimPlatform;
+  osVersion: string;
+  supervised?: boolean;
+  /** Random when absent. */
+  udid?: string;
+  /** Random when absent. */
+  serialNumber?: string;
+  /** Pre-generated RSA-2048 keys; default: generate one. */
+  keys?: SimKeyPool;
+  behaviour?: SimBehaviour;
+  /** Default `globalThis.fetch` (tests may inject). */
+  fetch?: typeof fetch;
+  clock?: () => Date;
+}
+
+/** One connection's outcome: Idle, then answers until the server sends nothing. */
+export interface SimSessionResult {
+  /** By reported status: Acknowledged, Error, NotNow, CommandFormatError. */
+  commands: Record<string, number>;
+  requestTypes: Record<string, number>;
+  /** Per HTTP round trip. */
+  latenciesMs: number[];
+  /** Protocol errors (non-200 answers, undecodable bodies). */
+  errors: string[];
+}
+
+/** A profile installed on a simulated device, as ProfileList reports it. */
+export interface SimInstalledProfile {
+  identifier: string;
+  uuid: string;
+  removalDisallowed: boolean;
+}
+
+/** A simulated Apple device: enrolls over SCEP, checks in, and answers commands when it connects. */
+export interface SimDevice {
+  readonly udid: string;
+  readonly serialNumber: string;
+  readonly platform: SimPlatform;
+  /** Hex, 32 bytes, sent in TokenUpdate. */
+  readonly pushToken: string;
+  readonly pushMagic: string;
+  /** Topic from the enrollment profile; undefined before enrollment. */
+  readonly topic: string | undefined;
+  readonly enrolled: boolean;
+  /** Profile -> SCEP -> Authenticate -> TokenUpdate. */
+  enroll(source: { url: string } | { profile: Uint8Array }): Promise<void>;
+  /** What a push makes a device do: Idle, then answer commands until the server sends nothing. */
+  connect(): Promise<SimSessionResult>;
+  installedProfiles(): readonly SimInstalledProfile[];
+}
+
+/** A pool of pre-generated RSA-2048 private keys handed out one per device. */
+export interface SimKeyPool {
+  /** A private key; throws when the pool is exhausted unless it generates on demand. */
+  take(): KeyObject;
+  readonly size: number;
+}
