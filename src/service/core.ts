@@ -29,7 +29,12 @@ import {
   type MdmCoreOptions,
 } from './core-context.js';
 import { createCorePushes } from './core-push.js';
-import { createEventSink, type IdentityEventFields, type MdmEvents } from './events.js';
+import {
+  createEventSink,
+  type IdentityEventFields,
+  type MdmEvent,
+  type MdmEvents,
+} from './events.js';
 import { silentLogger, type MdmService } from './ports.js';
 
 /** The MDM core: an {@link MdmService} for devices plus the embedder's API. */
@@ -65,8 +70,10 @@ export interface MdmCore extends MdmService {
    */
   pushWithResults(enrollmentIds: readonly string[]): Promise<EnrollmentPushResult[]>;
   /**
-   * Unenrolls deliberately: marks the enrollment checked out and cancels its queue; its next
-   * command poll is answered 403 `com.apple.unrecognized.device`. Resolves false when absent.
+   * Unenrolls deliberately: marks the enrollment checked out (with a `checked-out` event, as a
+   * CheckOut) and cancels its queue; its next command poll is answered 403
+   * `com.apple.unrecognized.device`. Resolves false when absent; an enrollment already checked out
+   * is announced no second time.
    */
   unenroll(id: string): Promise<boolean>;
   /**
@@ -146,9 +153,15 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     push: (ids) => pushEnrollments(ctx, ids),
     pushWithResults: (ids) => pushes.pushNow(ids),
     unenroll: async (id) => {
-      const found = await storage.markCheckedOut(id);
-      if (found) await storage.clearQueue(id);
-      return found;
+      const found = await storage.findEnrollment(id);
+      if (!found) return false;
+      // Announced like a device's CheckOut, written with the state change; once only.
+      const event: MdmEvent = { ...eventBase(ctx, found), type: 'checked-out' };
+      const announce = found.enrolled ? events.withEvent(() => event) : {};
+      const done = await storage.markCheckedOut(id, announce);
+      await storage.clearQueue(id);
+      if (done && found.enrolled) events.notify(event);
+      return done;
     },
     announce: (enrollment, event) => events.emit({ ...eventBase(ctx, enrollment), ...event }),
     flush: () => Promise.resolve(),
