@@ -306,4 +306,16 @@ describe('operations', () => {
     expect(h.logs.some((l) => l.includes('"reqId":"trace-123"'))).toBe(true);
     expect(h.logs.join('\n')).not.toContain(h.apiKey);
   });
+
+  test('ok/an admin refusal is logged with the request id', async () => {
+    const res = await h.raw('GET', '/api/v1/enrollments/NO-SUCH-DEVICE', {
+      'x-request-id': 'trace-admin',
+      authorization: `Bearer ${h.apiKey}`,
+    });
+    expect(res.status).toBe(404);
+    const refusal = h.logs.find(
+      (l) => l.includes('"code":"ERR_NOT_FOUND"') && l.includes('"reqId":"trace-admin"'),
+    );
+    expect(refusal).toBeDefined();
+  });
 });

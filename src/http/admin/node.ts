@@ -134,6 +134,6 @@ export function adminRoute(deps: AdminApiDeps, options: AdminRouteOptions = {}):
       failedLogins && !hasValidKey(deps.admin, req.headers.authorization)
         ? failedLogins.blocked(client)
         : undefined,
-    serve: ({ req, path, client }) => serveAdminRequest(app, req, path, { client }),
+    serve: ({ req, path, client, logger }) => serveAdminRequest(app, req, path, { client, logger }),
   };
 }
