@@ -1,0 +1,229 @@
+/**
+ * A fleet of simulated devices: created with a platform mix, enrolled with bounded concurrency
+ * from single-use enrollment URLs, woken by pushes through the simulator's APNs endpoint, and
+ * optionally checking in on an interval; the result is a {@link FleetSummary}.
+ */
+import {
+  createSummaryCollector,
+  formatProgress,
+  type FleetSummary,
+  type SummaryCollector,
+} from './summary.js';
+import type { SimDevice, SimDeviceOptions, SimPlatform } from './types.js';
+
+/** One share of the fleet: a platform, its weight, and the OS version its devices report. */
+export interface OsMixEntry {
+  platform: SimPlatform;
+  weight: number;
+  osVersion?: string;
+}
+
+/** 70% iOS, 10% iPadOS, 20% macOS. */
+export const DEFAULT_OS_MIX: readonly OsMixEntry[] = [
+  { platform: 'iOS', weight: 70 },
+  { platform: 'iPadOS', weight: 10 },
+  { platform: 'macOS', weight: 20 },
+];
+
+/** The OS version of a platform when the mix names none. */
+export const DEFAULT_OS_VERSIONS: Readonly<Record<SimPlatform, string>> = {
+  iOS: '17.5',
+  iPadOS: '17.5',
+  macOS: '14.5',
+};
+
+/** Options of {@link createFleet}. */
+export interface FleetOptions {
+  devices: number;
+  /** Most enrollments (and interval check-ins) in progress at once; default 16. */
+  concurrency?: number;
+  osMix?: readonly OsMixEntry[];
+  /** A fresh single-use enrollment URL per device. */
+  enrollmentUrl: () => Promise<string>;
+  /** Creates one device (`createSimDevice` in the shipped simulator). */
+  createDevice: (options: SimDeviceOptions) => SimDevice;
+  /** Passed to every device (key pool, behaviour, fetch, clock). */
+  deviceOptions?: Omit<SimDeviceOptions, 'platform' | 'osVersion'>;
+  /** Where enrolled devices' push tokens are registered (the simulator's APNs endpoint). */
+  apns?: { register(token: string): void; readonly pushes: number };
+  /** Check-in interval while `durationMs` runs; default 60 s. */
+  intervalMs?: number;
+  /** Keep checking in this long after enrollment; default 0 (no interval check-ins). */
+  durationMs?: number;
+  /** Runs after enrollment, before the interval check-ins (e.g. queue commands). */
+  afterEnroll?: (fleet: Fleet) => Promise<void>;
+  /** Gets a progress line at most every `progressEveryMs` (default 1,000) and one at the end. */
+  onProgress?: (line: string) => void;
+  progressEveryMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A fleet being run. */
+export interface Fleet {
+  /** Devices enrolled so far. */
+  readonly devices: readonly SimDevice[];
+  /** A push reached `token`: its device connects (once more if it is connected already). */
+  push(token: string): void;
+  /** Resolves when no device is connected or about to reconnect. */
+  settled(): Promise<void>;
+  summary(): FleetSummary;
+  /** Enrolls, runs `afterEnroll` and the interval check-ins, settles; resolves the summary. */
+  run(): Promise<FleetSummary>;
+}
+
+/** Parses `ios:70,ipados:10,macos:20` (an OS version may follow: `ios@16.4:30`). Throws `TypeError`. */
+export function parseOsMix(text: string): OsMixEntry[] {
+  const names: Record<string, SimPlatform> = { ios: 'iOS', ipados: 'iPadOS', macos: 'macOS' };
+  const mix = text.split(',').map((part) => {
+    const m = /^\s*([a-z]+)(?:@([0-9.]+))?:(\d+)\s*$/i.exec(part);
+    const platform = names[m?.[1]?.toLowerCase() ?? ''];
+    if (m === null || platform === undefined)
+      throw new TypeError(`expected PLATFORM:WEIGHT with ios, ipados or macos, got '${part}'`);
+    return { platform, weight: Number(m[3]), ...(m[2] === undefined ? {} : { osVersion: m[2] }) };
+  });
+  if (mix.every((e) => e.weight === 0)) throw new TypeError('the weights add up to 0');
+  return mix;
+}
+
+/** The mix entry of each of `n` devices, spread evenly (largest remainder, interleaved). */
+export function assignPlatforms(n: number, mix: readonly OsMixEntry[]): OsMixEntry[] {
+  const total = mix.reduce((a, e) => a + e.weight, 0);
+  const out: OsMixEntry[] = [];
+  const given = mix.map(() => 0);
+  for (let i = 0; i < n; i++) {
+    // The entry furthest below its share of the first i+1 devices gets device i.
+    let best = 0;
+    let gap = -Infinity;
+    mix.forEach((e, k) => {
+      const g = ((i + 1) * e.weight) / total - (given[k] ?? 0);
+      if (g > gap) [best, gap] = [k, g];
+    });
+    given[best] = (given[best] ?? 0) + 1;
+    const entry = mix[best];
+    if (entry !== undefined) out.push(entry);
+  }
+  return out;
+}
+
+/** Runs `work` over `items` with at most `limit` in progress. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** `CODE: message` for an error with a code (OrchardError), else its message. */
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+}
+
+/** Creates a fleet; nothing happens before `run()` (or `push`). */
+export function createFleet(options: FleetOptions): Fleet {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
+  const collector: SummaryCollector = createSummaryCollector(options.devices);
+  const devices: SimDevice[] = [];
+  const byToken = new Map<string, SimDevice>();
+  const running = new Map<SimDevice, { again: boolean; done: Promise<void> }>();
+  let lastProgress = -Infinity;
+
+  const summary = (): FleetSummary =>
+    collector.snapshot({ pushes: options.apns?.pushes ?? 0, elapsedMs: now() - started });
+  const progress = (force = false): void => {
+    if (options.onProgress === undefined) return;
+    const at = now();
+    if (!force && at - lastProgress < (options.progressEveryMs ?? 1000)) return;
+    lastProgress = at;
+    options.onProgress(formatProgress(summary()));
+  };
+
+  const connect = (device: SimDevice): Promise<void> => {
+    const current = running.get(device);
+    if (current !== undefined) {
+      current.again = true;
+      return current.done;
+    }
+    const state = { again: true, done: Promise.resolve() };
+    state.done = (async () => {
+      while (state.again) {
+        state.again = false;
+        try {
+          collector.session(await device.connect());
+        } catch (error) {
+          collector.error(`connect: ${messageOf(error)}`);
+        }
+        progress();
+      }
+      running.delete(device);
+    })();
+    running.set(device, state);
+    return state.done;
+  };
+
+  const enrollOne = async (entry: OsMixEntry): Promise<void> => {
+    try {
+      const url = await options.enrollmentUrl();
+      const device = options.createDevice({
+        ...options.deviceOptions,
+        platform: entry.platform,
+        osVersion: entry.osVersion ?? DEFAULT_OS_VERSIONS[entry.platform],
+      });
+      await device.enroll({ url });
+      devices.push(device);
+      byToken.set(device.pushToken.toLowerCase(), device);
+      options.apns?.register(device.pushToken);
+      collector.enrolled();
+      progress();
+      await connect(device); // a device checks in right after enrolling
+    } catch (error) {
+      collector.failed(`enroll: ${messageOf(error)}`);
+      progress();
+    }
+  };
+
+  const fleet: Fleet = {
+    devices,
+    push(token) {
+      const device = byToken.get(token.toLowerCase());
+      if (device !== undefined) void connect(device);
+    },
+    async settled() {
+      while (running.size > 0) await Promise.all([...running.values()].map((s) => s.done));
+    },
+    summary,
+    async run() {
+      const concurrency = options.concurrency ?? 16;
+      await pool(
+        assignPlatforms(options.devices, options.osMix ?? DEFAULT_OS_MIX),
+        concurrency,
+        enrollOne,
+      );
+      await fleet.settled();
+      await options.afterEnroll?.(fleet);
+      const end = now() + (options.durationMs ?? 0);
+      const interval = options.intervalMs ?? 60_000;
+      while (now() + interval <= end) {
+        await sleep(interval);
+        await pool([...devices], concurrency, connect);
+      }
+      await fleet.settled();
+      progress(true);
+      return summary();
+    },
+  };
+  return fleet;
+}
+
+/** Creates a fleet and runs it: see {@link createFleet}. */
+export function runFleet(options: FleetOptions): Promise<FleetSummary> {
+  return createFleet(options).run();
+}
