@@ -27,6 +27,7 @@ function fakeDevices(track: { inFlight: number; peak: number }) {
       platform: options.platform,
       pushToken: randomBytes(32).toString('hex'),
       pushMagic: 'magic',
+      certificate: undefined,
       topic: 'com.apple.mgmt.External.test',
       get enrolled() {
         return enrolled;
