@@ -2,6 +2,20 @@
  * Orchard's device simulator: simulated iOS, iPadOS and macOS devices that enroll over SCEP,
  * check in with `Mdm-Signature`, and answer commands shaped by Apple's schema.
  */
+export { createSimDevice } from './device.js';
+export { createKeyPool, keyPoolOf, loadKeyPool, generateRsaKey } from './key-pool.js';
+export type { SavableKeyPool } from './key-pool.js';
+export { RESPONDERS, answerCommand, errorChain } from './commands.js';
+export type { SimAnswer, SimCommandContext, SimCommandStatus, SimResponder } from './commands.js';
+export type {
+  SimBehaviour,
+  SimDevice,
+  SimDeviceOptions,
+  SimInstalledProfile,
+  SimKeyPool,
+  SimPlatform,
+  SimSessionResult,
+} from './types.js';
 export { createSimApns } from './apns.js';
 export type { SimApns, SimApnsOptions, SimPemPair } from './apns.js';
 export {

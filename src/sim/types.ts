@@ -1,4 +1,5 @@
-import type { KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { PlistDict } from '../protocol/plist.js';
 
 /** The Apple platform a simulated device reports (drives DeviceInformation values). */
 export type SimPlatform = 'iOS' | 'iPadOS' | 'macOS';
@@ -25,6 +26,10 @@ export interface SimDeviceOptions {
   /** Default `globalThis.fetch` (tests may inject). */
   fetch?: typeof fetch;
   clock?: () => Date;
+  /** Profiles the user installed by hand before enrolling: this MDM may not remove them. */
+  manualProfiles?: readonly PlistDict[];
+  /** The name the device reports; default the model name and the serial number's last four characters. */
+  deviceName?: string;
 }
 
 /** One connection's outcome: Idle, then answers until the server sends nothing. */
@@ -61,6 +66,8 @@ export interface SimDevice {
   /** What a push makes a device do: Idle, then answer commands until the server sends nothing. */
   connect(): Promise<SimSessionResult>;
   installedProfiles(): readonly SimInstalledProfile[];
+  /** The identity certificate the device signs with now; undefined before enrollment. */
+  readonly certificate?: X509Certificate | undefined;
 }
 
 /** A pool of pre-generated RSA-2048 private keys handed out one per device. */

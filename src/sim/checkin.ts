@@ -1,0 +1,51 @@
+/**
+ * The check-in messages a simulated device sends: Authenticate and TokenUpdate on the device
+ * channel. A user channel (macOS user, User Enrollment) would add its keys here.
+ * See https://developer.apple.com/documentation/devicemanagement/authenticaterequest
+ */
+import type { PlistDict } from '../protocol/plist.js';
+import type { SimPlatform } from './types.js';
+
+/** What check-in messages say about the device. */
+export interface SimCheckinFacts {
+  udid: string;
+  serialNumber: string;
+  platform: SimPlatform;
+  osVersion: string;
+  deviceName: string;
+  topic: string;
+  pushToken: Uint8Array;
+  pushMagic: string;
+}
+
+const PRODUCTS: Record<SimPlatform, { ProductName: string; Model: string; ModelName: string }> = {
+  iOS: { ProductName: 'iPhone16,1', Model: 'iPhone16,1', ModelName: 'iPhone' },
+  iPadOS: { ProductName: 'iPad14,3', Model: 'iPad14,3', ModelName: 'iPad' },
+  macOS: { ProductName: 'Mac14,2', Model: 'Mac14,2', ModelName: 'MacBook Air' },
+};
+
+/** The Authenticate message of the device channel. */
+export function authenticateMessage(f: SimCheckinFacts): PlistDict {
+  return {
+    MessageType: 'Authenticate',
+    UDID: f.udid,
+    Topic: f.topic,
+    DeviceName: f.deviceName,
+    SerialNumber: f.serialNumber,
+    OSVersion: f.osVersion,
+    BuildVersion: '22A100',
+    ...PRODUCTS[f.platform],
+  };
+}
+
+/** The TokenUpdate message of the device channel (with an UnlockToken on iOS and iPadOS). */
+export function tokenUpdateMessage(f: SimCheckinFacts): PlistDict {
+  return {
+    MessageType: 'TokenUpdate',
+    UDID: f.udid,
+    Topic: f.topic,
+    Token: f.pushToken,
+    PushMagic: f.pushMagic,
+    ...(f.platform === 'macOS' ? {} : { UnlockToken: new TextEncoder().encode('sim-unlock') }),
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * A simulated Apple device: fetches an enrollment profile, enrolls an identity over SCEP, sends
+ * Authenticate and TokenUpdate signed with `Mdm-Signature`, and on `connect()` runs the command
+ * loop as a pushed device does. Device channel only for now: a user channel (macOS user, User
+ * Enrollment) would be a second session sharing this identity with extra keys in every message
+ * (see checkin.ts), exposed as `device.user(name)`.
+ */
+import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
+import { ProfileError, ProtocolError } from '../errors.js';
+import type { PlistDict } from '../protocol/plist.js';
+import { authenticateMessage, tokenUpdateMessage, type SimCheckinFacts } from './checkin.js';
+import { answerCommand, type SimCommandContext } from './commands.js';
+import {
+  openProfile,
+  readEnrollmentProfile,
+  scepEnroll,
+  type SimMdmPayload,
+  type SimScepPayload,
+} from './enroll.js';
+import { generateRsaKey } from './key-pool.js';
+import { createProfileStore } from './profiles.js';
+import { runSession } from './session.js';
+import { sendSigned, type SimIdentity } from './transport.js';
+import type { SimDevice, SimDeviceOptions } from './types.js';
+
+const CHECKIN_TYPE = 'application/x-apple-aspen-mdm-checkin';
+const SERIAL_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
+
+function randomSerial(): string {
+  return [...randomBytes(12)].map((b) => SERIAL_ALPHABET[b % SERIAL_ALPHABET.length]).join('');
+}
+
+function defaultName(options: SimDeviceOptions, serial: string): string {
+  const model = { iOS: 'iPhone', iPadOS: 'iPad', macOS: 'Mac' }[options.platform];
+  return `${model} ${serial.slice(-4)}`;
+}
+
+/**
+ * Creates a device that is not enrolled yet; nothing is sent until `enroll`. Throws `TypeError`
+ * for an unknown platform.
+ */
+export function createSimDevice(options: SimDeviceOptions): SimDevice {
+  if (!['iOS', 'iPadOS', 'macOS'].includes(options.platform)) {
+    throw new TypeError(`createSimDevice: unknown platform ${options.platform as string}`);
+  }
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  const clock = options.clock ?? (() => new Date());
+  const udid = options.udid ?? randomUUID().toUpperCase();
+  const serialNumber = options.serialNumber ?? randomSerial();
+  const deviceName = options.deviceName ?? defaultName(options, serialNumber);
+  const token = randomBytes(32);
+  const pushMagic = randomUUID().toUpperCase();
+  let identity: SimIdentity | undefined;
+  let cas: X509Certificate[] = [];
+  let mdm: SimMdmPayload | undefined;
+  let enrolled = false;
+
+  const profiles = createProfileStore(() => ({
+    platform: options.platform,
+    osVersion: options.osVersion,
+    supervised: options.supervised === true,
+    enrollment: enrolled ? 'device' : 'none',
+  }));
+  for (const p of options.manualProfiles ?? []) profiles.install(p, 'configuration', 'manual');
+
+  const facts = (): SimCheckinFacts => ({
+    udid,
+    serialNumber,
+    platform: options.platform,
+    osVersion: options.osVersion,
+    deviceName,
+    topic: mdm?.Topic ?? '',
+    pushToken: token,
+    pushMagic,
+  });
+  const held = (): SimIdentity => {
+    if (identity === undefined) throw new TypeError('the simulated device is not enrolled');
+    return identity;
+  };
+  const checkin = async (message: PlistDict, what: string): Promise<void> => {
+    const url = mdm?.CheckInURL ?? '';
+    const res = await sendSigned(fetchFn, url, message, held(), CHECKIN_TYPE);
+    if (res.status !== 200) {
+      throw new ProtocolError('ERR_ENDPOINT', `${what} answered ${res.status}`);
+    }
+  };
+  const enrollIdentity = async (scep: SimScepPayload): Promise<void> => {
+    const privateKey = options.keys?.take() ?? (await generateRsaKey());
+    const issued = await scepEnroll(fetchFn, scep, privateKey, clock());
+    identity = { certificate: issued.certificate, privateKey };
+    cas = issued.cas;
+    await checkin(authenticateMessage(facts()), 'Authenticate');
+    await checkin(tokenUpdateMessage(facts()), 'TokenUpdate');
+  };
+
+  const ctx: SimCommandContext = {
+    platform: options.platform,
+    osVersion: options.osVersion,
+    supervised: options.supervised === true,
+    udid,
+    serialNumber,
+    deviceName,
+    profiles,
+    identity: held,
+    certificates: () => (identity === undefined ? [] : [identity.certificate, ...cas]),
+    renewIdentity: enrollIdentity,
+  };
+
+  return {
+    udid,
+    serialNumber,
+    platform: options.platform,
+    pushToken: token.toString('hex'),
+    pushMagic,
+    get topic() {
+      return mdm?.Topic;
+    },
+    get enrolled() {
+      return enrolled;
+    },
+    get certificate() {
+      return identity?.certificate;
+    },
+    async enroll(source) {
+      const bytes = 'url' in source ? await download(fetchFn, source.url) : source.profile;
+      const profile = openProfile(bytes);
+      const read = readEnrollmentProfile(profile);
+      if (read.mdm === undefined || read.scep === undefined) {
+        throw new ProfileError(
+          'ERR_PROFILE_FORMAT',
+          'not an enrollment profile (MDM and SCEP payloads)',
+        );
+      }
+      mdm = read.mdm;
+      await enrollIdentity(read.scep);
+      enrolled = true;
+      profiles.install(profile, 'enrollment');
+    },
+    connect() {
+      if (!enrolled || mdm === undefined) {
+        return Promise.reject(new TypeError('connect: the simulated device is not enrolled'));
+      }
+      const serverUrl = mdm.ServerURL;
+      return runSession({
+        send: (message) =>
+          sendSigned(
+            fetchFn,
+            serverUrl,
+            { UDID: udid, ...message },
+            held(),
+            'application/x-apple-aspen-mdm',
+          ),
+        answer: (command) => answerCommand(command, ctx, options.behaviour),
+      });
+    },
+    installedProfiles: () =>
+      profiles.list().map(({ identifier, uuid, removalDisallowed }) => ({
+        identifier,
+        uuid,
+        removalDisallowed,
+      })),
+  };
+}
+
+async function download(fetchFn: typeof fetch, url: string): Promise<Uint8Array> {
+  const res = await fetchFn(url);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200) {
+    throw new ProtocolError('ERR_ENDPOINT', `the enrollment profile answered ${res.status}`);
+  }
+  return bytes;
+}
