@@ -95,6 +95,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   'identity/scep': [...CORE_PORTS, 'identity', 'identity/ca'],
   service: [...CORE_PORTS, 'identity', 'identity/ca', 'profile'],
   admin: [...CORE_PORTS, 'identity', 'identity/ca', 'identity/scep', 'profile', 'service'],
+  sim: [
+    ...BOTTOM,
+    'protocol',
+    'crypto',
+    'schema',
+    'profile',
+    'identity',
+    'identity/scep',
+    'identity/ca',
+  ],
 };
 
 describe('the import graph of src/', () => {
