@@ -1,0 +1,160 @@
+/**
+ * Simulated devices against a real in-process daemon: enrollment from a link (profile, SCEP,
+ * Authenticate, TokenUpdate), commands queued with the admin API and answered on `connect()`,
+ * results read back through the API; removal refused by the removal rules; identity renewal.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { signProfile, type PlistDict } from '../../src/index.js';
+import {
+  createKeyPool,
+  createSimDevice,
+  type SimDevice,
+  type SimKeyPool,
+} from '../../src/sim/index.js';
+import { startHarness, type Harness } from '../daemon/harness.js';
+
+let h: Harness;
+let keys: SimKeyPool;
+
+beforeAll(async () => {
+  [h, keys] = await Promise.all([startHarness(), createKeyPool(1)]);
+}, 60_000);
+
+afterAll(async () => {
+  await h.close();
+});
+
+function fontsProfile(identifier: string): PlistDict {
+  return {
+    PayloadType: 'Configuration',
+    PayloadVersion: 1,
+    PayloadIdentifier: identifier,
+    PayloadUUID: '2B1F1C7E-5A44-4C9B-9D55-6C1E2A3B4C5D',
+    PayloadDisplayName: 'Fonts',
+    PayloadContent: [
+      {
+        PayloadType: 'com.apple.font',
+        PayloadVersion: 1,
+        PayloadIdentifier: `${identifier}.one`,
+        PayloadUUID: '8F0E1D2C-3B4A-4596-8778-695A4B3C2D1E',
+        Font: new Uint8Array([0, 1, 0, 0]),
+      },
+    ],
+  };
+}
+
+function signed(profile: PlistDict): Buffer {
+  const ca = join(h.dataDir, 'ca');
+  return signProfile(profile, {
+    certificate: new X509Certificate(readFileSync(join(ca, 'ca.pem'))),
+    privateKey: createPrivateKey(readFileSync(join(ca, 'ca.key'))),
+  });
+}
+
+async function enrolled(
+  extra: Partial<Parameters<typeof createSimDevice>[0]> = {},
+): Promise<SimDevice> {
+  const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
+  expect(link.status).toBe(201);
+  const device = createSimDevice({ platform: 'iOS', osVersion: '18.1', keys, ...extra });
+  await device.enroll({ url: link.body.url as string });
+  return device;
+}
+
+async function queue(device: SimDevice, command: Record<string, unknown>): Promise<string> {
+  const res = await h.api('POST', `/api/v1/enrollments/${device.udid}/commands`, command);
+  expect(res.status).toBe(201);
+  return res.body.commandUuid as string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON
+async function target(uuid: string): Promise<any> {
+  const read = await h.api('GET', `/api/v1/commands/${uuid}`);
+  expect(read.status).toBe(200);
+  return read.body.targets[0];
+}
+
+describe('a simulated device against the daemon', () => {
+  test('ok/enrolls from a link and answers the queued commands', async () => {
+    const device = await enrolled({ supervised: true });
+    expect(device.enrolled).toBe(true);
+    expect(device.topic).toBe(h.topic);
+    expect(device.pushToken).toMatch(/^[0-9a-f]{64}$/);
+    const info = await queue(device, {
+      RequestType: 'DeviceInformation',
+      Queries: ['UDID', 'SerialNumber', 'OSVersion', 'ProductName', 'IsSupervised'],
+    });
+    const list = await queue(device, { RequestType: 'ProfileList' });
+    const install = await queue(device, {
+      RequestType: 'InstallProfile',
+      Payload: { $data: signed(fontsProfile('com.example.fonts')).toString('base64') },
+    });
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    expect(session.commands).toEqual({ Acknowledged: 3 });
+    expect(session.requestTypes).toEqual({
+      DeviceInformation: 1,
+      ProfileList: 1,
+      InstallProfile: 1,
+    });
+    expect(session.latenciesMs).toHaveLength(4);
+    const infoTarget = await target(info);
+    expect(infoTarget.status).toBe('Acknowledged');
+    expect(JSON.stringify(infoTarget.result)).toContain(device.serialNumber);
+    expect(JSON.stringify(infoTarget.result)).toContain('iPhone16,1');
+    expect((await target(list)).status).toBe('Acknowledged');
+    expect((await target(install)).status).toBe('Acknowledged');
+    expect(device.installedProfiles().map((p) => p.identifier)).toContain('com.example.fonts');
+
+    const remove = await queue(device, {
+      RequestType: 'RemoveProfile',
+      Identifier: 'com.example.fonts',
+    });
+    const again = await queue(device, { RequestType: 'ProfileList' });
+    const second = await device.connect();
+    expect(second.errors).toEqual([]);
+    expect(second.commands).toEqual({ Acknowledged: 2 });
+    expect((await target(remove)).status).toBe('Acknowledged');
+    expect(JSON.stringify((await target(again)).result)).not.toContain('com.example.fonts');
+    expect(device.installedProfiles().map((p) => p.identifier)).not.toContain('com.example.fonts');
+  }, 60_000);
+
+  test('fail/a profile the user installed by hand is not removed by the MDM', async () => {
+    const device = await enrolled({
+      platform: 'macOS',
+      osVersion: '15.1',
+      manualProfiles: [fontsProfile('com.example.manual')],
+    });
+    const remove = await queue(device, {
+      RequestType: 'RemoveProfile',
+      Identifier: 'com.example.manual',
+    });
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    expect(session.commands).toEqual({ Error: 1 });
+    const t = await target(remove);
+    expect(t.status).toBe('Error');
+    expect(JSON.stringify(t.result)).toContain('rule 3');
+    expect(device.installedProfiles().map((p) => p.identifier)).toContain('com.example.manual');
+  }, 60_000);
+
+  test('ok/identity renewal: the new enrollment profile re-enrolls over SCEP and the device goes on', async () => {
+    const device = await enrolled({ platform: 'iPadOS', osVersion: '18.1' });
+    const before = device.certificate?.serialNumber;
+    const renew = await h.api('POST', `/api/v1/enrollments/${device.udid}/identity/renew`);
+    expect(renew.status).toBe(202);
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    expect(session.commands).toEqual({ Acknowledged: 1 });
+    expect(device.certificate?.serialNumber).not.toBe(before);
+    const identity = await h.api('GET', `/api/v1/enrollments/${device.udid}/identity`);
+    expect(identity.body.renewal).toBeNull();
+    const info = await queue(device, { RequestType: 'SecurityInfo' });
+    const after = await device.connect();
+    expect(after.errors).toEqual([]);
+    expect((await target(info)).status).toBe('Acknowledged');
+  }, 60_000);
+});
