@@ -14,6 +14,7 @@ import { registerProfile } from './profile.js';
 import { registerPush } from './push.js';
 import { registerSecrets } from './secrets.js';
 import { registerServe } from './serve.js';
+import { registerSim } from './sim.js';
 
 /** The version in package.json, which sits two levels above this file in src/ and dist/ alike. */
 export function packageVersion(): string {
@@ -51,6 +52,7 @@ export function createProgram(): Command {
   registerPush(program);
   registerProfile(program);
   registerSecrets(program);
+  registerSim(program);
   oneLineUsageErrors(program);
   return program;
 }

@@ -68,6 +68,8 @@ export interface Fleet {
   /** Resolves when no device is connected or about to reconnect. */
   settled(): Promise<void>;
   summary(): FleetSummary;
+  /** Counts an error of the run itself (listed with the devices' errors). */
+  error(message: string): void;
   /** Enrolls, runs `afterEnroll` and the interval check-ins, settles; resolves the summary. */
   run(): Promise<FleetSummary>;
 }
@@ -200,6 +202,9 @@ export function createFleet(options: FleetOptions): Fleet {
       while (running.size > 0) await Promise.all([...running.values()].map((s) => s.done));
     },
     summary,
+    error: (message) => {
+      collector.error(message);
+    },
     async run() {
       const concurrency = options.concurrency ?? 16;
       await pool(

@@ -1,0 +1,184 @@
+/**
+ * `orchard sim`: a fleet of simulated devices against a running daemon (`--url`, `--api-key`) or,
+ * with `--demo`, against a daemon, push identity and APNs endpoint started in this process. It
+ * prints a progress line on stderr while it runs and the summary at the end (`--json`: one
+ * object on stdout). Exit 0 when every device enrolled without errors, 1 otherwise, 2 on misuse.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import {
+  createFleet,
+  createKeyPool,
+  createSimApns,
+  createSimDevice,
+  DEFAULT_OS_MIX,
+  formatSummary,
+  parseOsMix,
+  type Fleet,
+  type FleetSummary,
+  type OsMixEntry,
+  type SimApns,
+} from '../sim/index.js';
+import { DEFAULT_DAEMON_URL } from './command.js';
+import { runAction, UsageProblem } from './input.js';
+import { simAdminApi, type SimAdminApi } from './sim-api.js';
+import { startSimDemo } from './sim-demo.js';
+
+interface SimOptions {
+  url?: string;
+  apiKey?: string;
+  demo?: boolean;
+  devices: string;
+  concurrency: string;
+  osMix?: string;
+  interval?: string;
+  duration?: string;
+  apnsPort?: string;
+  apnsCaOut?: string;
+  json?: boolean;
+}
+
+/** The parsed options of one run. */
+interface SimPlan {
+  devices: number;
+  concurrency: number;
+  osMix: readonly OsMixEntry[];
+  intervalMs: number;
+  durationMs: number;
+  json: boolean;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const KEY_POOL = 32;
+/** Polls (of 50 ms) for command results after queueing: a count, so a slow machine only waits. */
+const RESULT_POLLS = 6000;
+
+function count(flag: string, value: string, max = 1_000_000): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw new UsageProblem(`${flag}: expected a whole number from 1 to ${max}, got '${value}'`);
+  return n;
+}
+
+function duration(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d{1,7})(ms|s|m|h)$/.exec(value);
+  if (m === null)
+    throw new UsageProblem(`${flag}: expected a duration such as 30s, 5m or 1h, got '${value}'`);
+  return Number(m[1]) * (UNITS[m[2] ?? ''] ?? 0);
+}
+
+function planOf(opts: SimOptions): SimPlan {
+  let osMix: readonly OsMixEntry[] = DEFAULT_OS_MIX;
+  try {
+    if (opts.osMix !== undefined) osMix = parseOsMix(opts.osMix);
+  } catch (error) {
+    throw new UsageProblem(`--os-mix: ${(error as Error).message}`);
+  }
+  return {
+    devices: count('--devices', opts.devices),
+    concurrency: count('--concurrency', opts.concurrency, 10_000),
+    osMix,
+    intervalMs: duration('--interval', opts.interval, 60_000),
+    durationMs: duration('--duration', opts.duration, 0),
+    json: opts.json === true,
+  };
+}
+
+/** Queues DeviceInformation to the fleet's devices and waits until each has answered. */
+async function exercise(fleet: Fleet, api: SimAdminApi): Promise<void> {
+  const answered = (): number => Object.values(fleet.summary().commands).reduce((a, b) => a + b, 0);
+  const ids = await api.enrollmentIdsOf(new Set(fleet.devices.map((d) => d.udid)));
+  const target = answered() + ids.length;
+  await api.sendCommand(ids, { RequestType: 'DeviceInformation', Queries: ['DeviceName'] });
+  for (let i = 0; i < RESULT_POLLS && answered() < target; i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await fleet.settled();
+  if (answered() < target)
+    fleet.error(`only ${answered()} of ${target} commands answered (pushes lost?)`);
+}
+
+async function runPlan(
+  plan: SimPlan,
+  api: SimAdminApi,
+  apns: SimApns | undefined,
+  hook: (f: Fleet) => void,
+) {
+  const keys = await createKeyPool(Math.min(plan.devices, KEY_POOL));
+  const fleet = createFleet({
+    devices: plan.devices,
+    concurrency: plan.concurrency,
+    osMix: plan.osMix,
+    enrollmentUrl: () => api.mintEnrollmentUrl(),
+    createDevice: createSimDevice,
+    deviceOptions: { keys },
+    ...(apns === undefined ? {} : { apns }),
+    intervalMs: plan.intervalMs,
+    durationMs: plan.durationMs,
+    afterEnroll: (f) => exercise(f, api),
+    onProgress: (line) => process.stderr.write(`orchard sim: ${line}\n`),
+  });
+  hook(fleet);
+  return fleet.run();
+}
+
+function print(plan: SimPlan, summary: FleetSummary): number {
+  process.stdout.write(plan.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+  return summary.enrolled === summary.devices && summary.errors.count === 0 ? 0 : 1;
+}
+
+async function runDemo(plan: SimPlan): Promise<number> {
+  let fleet: Fleet | undefined;
+  const demo = await startSimDemo((token) => fleet?.push(token));
+  try {
+    const api = simAdminApi(demo.url, demo.apiKey);
+    return print(plan, await runPlan(plan, api, demo.apns, (f) => (fleet = f)));
+  } finally {
+    await demo.close();
+  }
+}
+
+/** Against a running daemon; pushes reach devices only if it was started with `--apns-url` here. */
+async function runAgainst(opts: SimOptions, plan: SimPlan): Promise<number> {
+  const key = opts.apiKey ?? process.env.ORCHARD_API_KEY;
+  if (key === undefined || key === '')
+    throw new UsageProblem('an API key is needed: --api-key or ORCHARD_API_KEY');
+  const base = (opts.url ?? process.env.ORCHARD_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(base)) throw new UsageProblem(`--url ${base} is not an http(s) URL`);
+  let fleet: Fleet | undefined;
+  const port = opts.apnsPort === undefined ? 0 : count('--apns-port', opts.apnsPort, 65_535);
+  const apns = await createSimApns({ port, onPush: (token) => fleet?.push(token) });
+  try {
+    if (opts.apnsCaOut !== undefined) await writeFile(opts.apnsCaOut, apns.caPem);
+    process.stderr.write(`orchard sim: APNs endpoint ${apns.url}\n`);
+    return print(plan, await runPlan(plan, simAdminApi(base, key), apns, (f) => (fleet = f)));
+  } finally {
+    await apns.close();
+  }
+}
+
+/** Registers `orchard sim` on the program. */
+export function registerSim(program: Command): void {
+  const sim = program
+    .command('sim')
+    .description('run simulated devices against a daemon, or everything in one process (--demo)')
+    .option('--url <url>', `the daemon's base URL (env ORCHARD_URL; default ${DEFAULT_DAEMON_URL})`)
+    .option('--api-key <key>', 'a write-scope admin API key (env ORCHARD_API_KEY)')
+    .option('--demo', 'start a daemon, a test push identity and the APNs endpoint in this process')
+    .option('--devices <n>', 'how many devices', '10')
+    .option('--concurrency <n>', 'most enrollments at once', '16')
+    .option('--os-mix <mix>', 'platform weights, e.g. ios:70,ipados:10,macos:20 (ios@16.4:70)')
+    .option('--interval <duration>', 'check-in interval while --duration runs (default 60s)')
+    .option('--duration <duration>', 'keep checking in this long after enrolling (default 0)')
+    .option('--apns-port <port>', 'port of the APNs endpoint on 127.0.0.1 (without --demo)')
+    .option('--apns-ca-out <file>', "write the APNs endpoint's CA (PEM) here, for --apns-ca")
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (opts: SimOptions) => {
+      await runAction(sim, async () => {
+        if (opts.demo === true && opts.url !== undefined)
+          throw new UsageProblem('--demo starts its own daemon: drop --url');
+        const plan = planOf(opts);
+        return opts.demo === true ? runDemo(plan) : runAgainst(opts, plan);
+      });
+    });
+}
