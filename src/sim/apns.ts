@@ -14,7 +14,7 @@ import {
   Oid,
   privateKeyToPem,
   type IssueCertificateOptions,
-} from '../index.js';
+} from '../crypto/index.js';
 
 /** A CA certificate and its key. */
 interface SimCa {
