@@ -6,6 +6,8 @@ import { InputProblem, UsageProblem } from './input.js';
 
 /** The admin API of one daemon, as `orchard sim` uses it. */
 export interface SimAdminApi {
+  /** Throws `InputProblem` when the daemon cannot be reached, `UsageProblem` when it refuses the key. */
+  check(): Promise<void>;
   /** A new single-use enrollment URL. */
   mintEnrollmentUrl(): Promise<string>;
   /** The enrollment ids whose UDID is in `udids`. */
@@ -41,6 +43,9 @@ export function simAdminApi(base: string, apiKey: string): SimAdminApi {
     return JSON.parse(text) as unknown;
   };
   return {
+    async check() {
+      await call('GET', '/api/v1/enrollments?limit=1');
+    },
     async mintEnrollmentUrl() {
       const answer = (await call('POST', '/api/v1/enrollment-tokens', { singleUse: true })) as {
         url: string;

@@ -88,6 +88,7 @@ function planOf(opts: SimOptions): SimPlan {
 /** Queues DeviceInformation to the fleet's devices and waits until each has answered. */
 async function exercise(fleet: Fleet, api: SimAdminApi): Promise<void> {
   const answered = (): number => Object.values(fleet.summary().commands).reduce((a, b) => a + b, 0);
+  if (fleet.devices.length === 0) return;
   const ids = await api.enrollmentIdsOf(new Set(fleet.devices.map((d) => d.udid)));
   const target = answered() + ids.length;
   await api.sendCommand(ids, { RequestType: 'DeviceInformation', Queries: ['DeviceName'] });
@@ -151,7 +152,9 @@ async function runAgainst(opts: SimOptions, plan: SimPlan): Promise<number> {
   try {
     if (opts.apnsCaOut !== undefined) await writeFile(opts.apnsCaOut, apns.caPem);
     process.stderr.write(`orchard sim: APNs endpoint ${apns.url}\n`);
-    return print(plan, await runPlan(plan, simAdminApi(base, key), apns, (f) => (fleet = f)));
+    const api = simAdminApi(base, key);
+    await api.check();
+    return print(plan, await runPlan(plan, api, apns, (f) => (fleet = f)));
   } finally {
     await apns.close();
   }

@@ -1,0 +1,61 @@
+/**
+ * `orchard sim` through the real bin: `--demo` starts a daemon, a push identity, the APNs endpoint
+ * and N devices in one process (N = 5 × ORCHARD_SCALE), every device enrolls, is pushed and
+ * answers, and `--json` prints the summary as one object. Misuse exits 2 with one line.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { orchard } from '../support/cli.js';
+
+const SCALE = Math.max(1, Number(process.env.ORCHARD_SCALE ?? '1') || 1);
+const DEVICES = 5 * SCALE;
+
+describe('orchard sim', () => {
+  test(`ok/--demo --devices ${DEVICES} --json enrolls every device with zero errors`, async () => {
+    const run = await orchard('sim', '--demo', '--devices', String(DEVICES), '--json');
+    expect(run.stderr).not.toMatch(/Error|at .*\.ts/);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0]!);
+    expect(summary).toMatchObject({
+      devices: DEVICES,
+      enrolled: DEVICES,
+      failed: 0,
+      errors: { count: 0, first: [] },
+      commands: { Acknowledged: DEVICES },
+      pushes: DEVICES,
+    });
+    expect(summary.requestTypes.DeviceInformation).toBe(DEVICES);
+    expect(summary.latencyMs.count).toBeGreaterThan(0);
+    expect(run.stderr).toMatch(new RegExp(`orchard sim: enrolled ${DEVICES}/${DEVICES}`));
+  }, 180_000);
+
+  test.each([
+    ['fail/--demo with --url', ['--demo', '--url', 'http://127.0.0.1:1'], /drop --url/],
+    ['fail/a bad device count', ['--demo', '--devices', 'many'], /--devices: expected a whole/],
+    ['fail/a bad OS mix', ['--demo', '--os-mix', 'android:5'], /--os-mix: expected/],
+    ['fail/a bad duration', ['--demo', '--duration', '5 minutes'], /--duration: expected/],
+    ['fail/no API key against a daemon', ['--url', 'http://127.0.0.1:1'], /an API key is needed/],
+  ])('%s exits 2 with one line and a hint', async (_name, args, message) => {
+    const run = await orchard('sim', ...args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toMatch(/Try 'orchard sim --help'/);
+    expect(run.stdout).toBe('');
+  });
+
+  test('fail/an unreachable daemon exits 1 naming it', async () => {
+    const run = await orchard(
+      'sim',
+      '--url',
+      'http://127.0.0.1:1',
+      '--api-key',
+      'k',
+      '--devices',
+      '1',
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^orchard sim: cannot reach http:\/\/127\.0\.0\.1:1/m);
+  });
+});
