@@ -20,10 +20,10 @@ import {
 import { generateRsaKey } from './key-pool.js';
 import { createProfileStore } from './profiles.js';
 import { runSession } from './session.js';
-import { sendSigned, type SimIdentity } from './transport.js';
-import type { SimDevice, SimDeviceOptions } from './types.js';
+import { REPORT_CONTENT_TYPE, sendCheckin, sendSigned, type SimIdentity } from './transport.js';
+import { createUserChannel } from './user-channel.js';
+import type { SimDevice, SimDeviceOptions, SimUserChannel } from './types.js';
 
-const CHECKIN_TYPE = 'application/x-apple-aspen-mdm-checkin';
 const SERIAL_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
 
 function randomSerial(): string {
@@ -39,7 +39,9 @@ function defaultName(options: SimDeviceOptions, serial: string): string {
  * Creates a device that is not enrolled yet; nothing is sent until `enroll`. Throws `TypeError`
  * for an unknown platform.
  */
-export function createSimDevice(options: SimDeviceOptions): SimDevice {
+export function createSimDevice(
+  options: SimDeviceOptions,
+): SimDevice & { user(shortName: string): SimUserChannel } {
   if (!['iOS', 'iPadOS', 'macOS'].includes(options.platform)) {
     throw new TypeError(`createSimDevice: unknown platform ${options.platform as string}`);
   }
@@ -77,20 +79,15 @@ export function createSimDevice(options: SimDeviceOptions): SimDevice {
     if (identity === undefined) throw new TypeError('the simulated device is not enrolled');
     return identity;
   };
-  const checkin = async (message: PlistDict, what: string): Promise<void> => {
-    const url = mdm?.CheckInURL ?? '';
-    const res = await sendSigned(fetchFn, url, message, held(), CHECKIN_TYPE);
-    if (res.status !== 200) {
-      throw new ProtocolError('ERR_ENDPOINT', `${what} answered ${res.status}`);
-    }
-  };
+  const checkin = (message: PlistDict): Promise<void> =>
+    sendCheckin(fetchFn, mdm?.CheckInURL ?? '', message, held());
   const enrollIdentity = async (scep: SimScepPayload): Promise<void> => {
     const privateKey = options.keys?.take() ?? (await generateRsaKey());
     const issued = await scepEnroll(fetchFn, scep, privateKey, clock());
     identity = { certificate: issued.certificate, privateKey };
     cas = issued.cas;
-    await checkin(authenticateMessage(facts()), 'Authenticate');
-    await checkin(tokenUpdateMessage(facts()), 'TokenUpdate');
+    await checkin(authenticateMessage(facts()));
+    await checkin(tokenUpdateMessage(facts()));
   };
 
   const ctx: SimCommandContext = {
@@ -143,15 +140,27 @@ export function createSimDevice(options: SimDeviceOptions): SimDevice {
       const serverUrl = mdm.ServerURL;
       return runSession({
         send: (message) =>
-          sendSigned(
-            fetchFn,
-            serverUrl,
-            { UDID: udid, ...message },
-            held(),
-            'application/x-apple-aspen-mdm',
-          ),
+          sendSigned(fetchFn, serverUrl, { UDID: udid, ...message }, held(), REPORT_CONTENT_TYPE),
         answer: (command) => answerCommand(command, ctx, options.behaviour),
       });
+    },
+    user(shortName) {
+      if (options.platform !== 'macOS') {
+        throw new TypeError(
+          'user channels are simulated on macOS only (User Enrollment comes later)',
+        );
+      }
+      if (!enrolled || mdm === undefined) throw new TypeError('user: the device is not enrolled');
+      return createUserChannel(
+        {
+          fetch: fetchFn,
+          identity: held,
+          mdm,
+          context: ctx,
+          ...(options.behaviour === undefined ? {} : { behaviour: options.behaviour }),
+        },
+        shortName,
+      );
     },
     installedProfiles: () =>
       profiles.list().map(({ identifier, uuid, removalDisallowed }) => ({

@@ -15,6 +15,7 @@ export type {
   SimKeyPool,
   SimPlatform,
   SimSessionResult,
+  SimUserChannel,
 } from './types.js';
 export { createSimApns } from './apns.js';
 export type { SimApns, SimApnsOptions, SimPemPair } from './apns.js';

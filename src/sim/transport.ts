@@ -4,6 +4,7 @@
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { signCms } from '../crypto/cms-sign.js';
+import { ProtocolError } from '../errors.js';
 import { isDict } from '../protocol/checkin.js';
 import { decodePlist, encodePlist, type PlistDict, type PlistValue } from '../protocol/plist.js';
 
@@ -53,3 +54,22 @@ export async function sendSigned(
   }
   return { status: res.status, body: undefined, latencyMs, undecodable: true };
 }
+
+/** Sends a check-in message; throws `ProtocolError` `ERR_ENDPOINT` unless the server answers 200. */
+export async function sendCheckin(
+  fetchFn: typeof fetch,
+  url: string,
+  message: PlistDict,
+  identity: SimIdentity,
+): Promise<void> {
+  const res = await sendSigned(fetchFn, url, message, identity, CHECKIN_CONTENT_TYPE);
+  if (res.status !== 200) {
+    const what = typeof message.MessageType === 'string' ? message.MessageType : 'check-in';
+    throw new ProtocolError('ERR_ENDPOINT', `${what} answered ${res.status}`);
+  }
+}
+
+/** The content type of check-in messages. */
+export const CHECKIN_CONTENT_TYPE = 'application/x-apple-aspen-mdm-checkin';
+/** The content type of command reports. */
+export const REPORT_CONTENT_TYPE = 'application/x-apple-aspen-mdm';

@@ -66,8 +66,30 @@ export interface SimDevice {
   /** What a push makes a device do: Idle, then answer commands until the server sends nothing. */
   connect(): Promise<SimSessionResult>;
   installedProfiles(): readonly SimInstalledProfile[];
+  /**
+   * A user channel of this enrolled device (macOS only for now): same identity, its own push
+   * token and profiles. Throws `TypeError` on other platforms or before enrollment.
+   */
+  user?(shortName: string): SimUserChannel;
   /** The identity certificate the device signs with now; undefined before enrollment. */
   readonly certificate?: X509Certificate | undefined;
+}
+
+/** A user channel of a simulated device: TokenUpdate to enroll, then the command loop. */
+export interface SimUserChannel {
+  /** `UDID:UserID`, the enrollment id the server derives. */
+  readonly enrollmentId: string;
+  readonly userId: string;
+  readonly shortName: string;
+  /** Hex, 32 bytes, sent in the channel's TokenUpdate. */
+  readonly pushToken: string;
+  readonly pushMagic: string;
+  readonly enrolled: boolean;
+  /** Sends the user channel's TokenUpdate (user channels send no Authenticate). */
+  enroll(): Promise<void>;
+  /** Idle on the user channel, then answer commands until the server sends nothing. */
+  connect(): Promise<SimSessionResult>;
+  installedProfiles(): readonly SimInstalledProfile[];
 }
 
 /** A pool of pre-generated RSA-2048 private keys handed out one per device. */

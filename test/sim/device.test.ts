@@ -56,7 +56,7 @@ function signed(profile: PlistDict): Buffer {
 
 async function enrolled(
   extra: Partial<Parameters<typeof createSimDevice>[0]> = {},
-): Promise<SimDevice> {
+): Promise<ReturnType<typeof createSimDevice>> {
   const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
   expect(link.status).toBe(201);
   const device = createSimDevice({ platform: 'iOS', osVersion: '18.1', keys, ...extra });
@@ -64,8 +64,16 @@ async function enrolled(
   return device;
 }
 
-async function queue(device: SimDevice, command: Record<string, unknown>): Promise<string> {
-  const res = await h.api('POST', `/api/v1/enrollments/${device.udid}/commands`, command);
+async function queue(
+  device: SimDevice | string,
+  command: Record<string, unknown>,
+): Promise<string> {
+  const id = typeof device === 'string' ? device : device.udid;
+  const res = await h.api(
+    'POST',
+    `/api/v1/enrollments/${encodeURIComponent(id)}/commands`,
+    command,
+  );
   expect(res.status).toBe(201);
   return res.body.commandUuid as string;
 }
@@ -156,5 +164,26 @@ describe('a simulated device against the daemon', () => {
     const after = await device.connect();
     expect(after.errors).toEqual([]);
     expect((await target(info)).status).toBe('Acknowledged');
+  }, 60_000);
+});
+
+describe('a macOS user channel', () => {
+  test('ok/enrolls with TokenUpdate and answers its own commands', async () => {
+    const device = createSimDevice({ platform: 'macOS', osVersion: '15.1', keys });
+    const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
+    await device.enroll({ url: link.body.url as string });
+    const alice = device.user('alice');
+    await alice.enroll();
+    const uuid = await queue(alice.enrollmentId, { RequestType: 'ProfileList' });
+    const session = await alice.connect();
+    expect(session.errors).toEqual([]);
+    expect(session.commands).toEqual({ Acknowledged: 1 });
+    expect((await target(uuid)).enrollmentId).toBe(alice.enrollmentId);
+    expect((await device.connect()).commands).toEqual({});
+  }, 60_000);
+
+  test('fail/an iPhone has no user channel yet', async () => {
+    const device = await enrolled();
+    expect(() => device.user('bob')).toThrow(TypeError);
   }, 60_000);
 });
