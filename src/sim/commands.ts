@@ -40,6 +40,8 @@ export interface SimCommandContext {
   certificates(): readonly X509Certificate[];
   /** Enrolls a new identity over SCEP and authenticates with it. */
   renewIdentity(scep: SimScepPayload): Promise<void>;
+  /** The enrollment profile is gone: send CheckOut and stop being enrolled. */
+  unenroll(): Promise<void>;
 }
 
 /** Answers one command; may throw, which the dispatcher turns into an Error report. */

@@ -20,7 +20,13 @@ import {
 import { generateRsaKey } from './key-pool.js';
 import { createProfileStore } from './profiles.js';
 import { runSession } from './session.js';
-import { REPORT_CONTENT_TYPE, sendCheckin, sendSigned, type SimIdentity } from './transport.js';
+import {
+  CHECKIN_CONTENT_TYPE,
+  REPORT_CONTENT_TYPE,
+  sendCheckin,
+  sendSigned,
+  type SimIdentity,
+} from './transport.js';
 import { createUserChannel } from './user-channel.js';
 import type { SimDevice, SimDeviceOptions, SimUserChannel } from './types.js';
 
@@ -101,6 +107,18 @@ export function createSimDevice(
     identity: held,
     certificates: () => (identity === undefined ? [] : [identity.certificate, ...cas]),
     renewIdentity: enrollIdentity,
+    async unenroll() {
+      // Devices check out when the enrollment profile goes (CheckOutWhenRemoved);
+      // the server may already have forgotten the device, so its answer does not matter.
+      await sendSigned(
+        fetchFn,
+        mdm?.CheckInURL ?? '',
+        { MessageType: 'CheckOut', UDID: udid, Topic: mdm?.Topic ?? '' },
+        held(),
+        CHECKIN_CONTENT_TYPE,
+      ).catch(() => undefined);
+      enrolled = false;
+    },
   };
 
   return {

@@ -44,6 +44,7 @@ export function createUserChannel(host: SimChannelHost, shortName: string): SimU
     ...host.context,
     profiles,
     renewIdentity: () => Promise.reject(new Error('identity renewal runs on the device channel')),
+    unenroll: () => Promise.reject(new Error('the enrollment profile is on the device channel')),
   };
   let enrolled = false;
   return {

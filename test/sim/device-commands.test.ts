@@ -43,6 +43,7 @@ function context(platform: SimPlatform = 'iOS'): SimCommandContext {
     identity: () => ({ certificate, privateKey: key }),
     certificates: () => [certificate],
     renewIdentity: () => Promise.resolve(),
+    unenroll: () => Promise.resolve(),
   };
 }
 

@@ -187,3 +187,17 @@ describe('a macOS user channel', () => {
     expect(() => device.user('bob')).toThrow(TypeError);
   }, 60_000);
 });
+
+describe('removing the enrollment profile', () => {
+  test('ok/the device checks out and is no longer enrolled', async () => {
+    const device = await enrolled();
+    const enrollment = device.installedProfiles().find((p) => p.identifier !== '');
+    expect(enrollment).toBeDefined();
+    await queue(device, { RequestType: 'RemoveProfile', Identifier: enrollment?.identifier });
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    expect(session.commands).toEqual({ Acknowledged: 1 });
+    expect(device.enrolled).toBe(false);
+    expect(device.installedProfiles()).toEqual([]);
+  }, 60_000);
+});

@@ -71,6 +71,7 @@ export function installProfile(command: PlistDict, ctx: SimCommandContext): SimA
 export function removeProfile(command: PlistDict, ctx: SimCommandContext): SimAnswer {
   const identifier = command.Identifier;
   if (typeof identifier !== 'string') return { status: 'CommandFormatError' };
+  const kind = ctx.profiles.find(identifier)?.kind;
   const decision = ctx.profiles.remove(identifier);
   if (decision === undefined) {
     return {
@@ -81,5 +82,7 @@ export function removeProfile(command: PlistDict, ctx: SimCommandContext): SimAn
   if (decision.outcome !== 'allowed') {
     return { status: 'Error', fields: errorChain(PROFILE_DOMAIN, 1005, decision.reason) };
   }
-  return { status: 'Acknowledged' };
+  return kind === 'enrollment'
+    ? { status: 'Acknowledged', after: () => ctx.unenroll() }
+    : { status: 'Acknowledged' };
 }
