@@ -4,7 +4,8 @@
  * prints a progress line on stderr while it runs and the summary at the end (`--json`: one
  * object on stdout). Exit 0 when every device enrolled without errors, 1 otherwise, 2 on misuse.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   createFleet,
@@ -18,9 +19,10 @@ import {
   type FleetSummary,
   type OsMixEntry,
   type SimApns,
+  type SimPemPair,
 } from '../sim/index.js';
 import { DEFAULT_DAEMON_URL } from './command.js';
-import { runAction, UsageProblem } from './input.js';
+import { InputProblem, runAction, UsageProblem } from './input.js';
 import { simAdminApi, type SimAdminApi } from './sim-api.js';
 import { startSimDemo } from './sim-demo.js';
 
@@ -34,7 +36,7 @@ interface SimOptions {
   interval?: string;
   duration?: string;
   apnsPort?: string;
-  apnsCaOut?: string;
+  apnsDir?: string;
   json?: boolean;
 }
 
@@ -139,6 +141,27 @@ async function runDemo(plan: SimPlan): Promise<number> {
   }
 }
 
+const CA_FILES = ['apns-ca.pem', 'apns-ca.key'] as const;
+
+/** The APNs CA saved in `dir` by an earlier run, or undefined when there is none yet. */
+async function savedCa(dir: string): Promise<SimPemPair | undefined> {
+  try {
+    const [certPem, keyPem] = await Promise.all(
+      CA_FILES.map((name) => readFile(join(dir, name), 'utf8')),
+    );
+    return { certPem: certPem ?? '', keyPem: keyPem ?? '' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InputProblem(`cannot read the APNs CA in ${dir}: ${(error as Error).message}`);
+  }
+}
+
+async function saveCa(dir: string, ca: SimPemPair): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, CA_FILES[0]), ca.certPem);
+  await writeFile(join(dir, CA_FILES[1]), ca.keyPem, { mode: 0o600 });
+}
+
 /** Against a running daemon; pushes reach devices only if it was started with `--apns-url` here. */
 async function runAgainst(opts: SimOptions, plan: SimPlan): Promise<number> {
   const key = opts.apiKey ?? process.env.ORCHARD_API_KEY;
@@ -148,10 +171,19 @@ async function runAgainst(opts: SimOptions, plan: SimPlan): Promise<number> {
   if (!/^https?:\/\/[^/]/.test(base)) throw new UsageProblem(`--url ${base} is not an http(s) URL`);
   let fleet: Fleet | undefined;
   const port = opts.apnsPort === undefined ? 0 : count('--apns-port', opts.apnsPort, 65_535);
-  const apns = await createSimApns({ port, onPush: (token) => fleet?.push(token) });
+  const ca = opts.apnsDir === undefined ? undefined : await savedCa(opts.apnsDir);
+  const apns = await createSimApns({
+    port,
+    onPush: (token) => fleet?.push(token),
+    ...(ca === undefined ? {} : { ca }),
+  });
   try {
-    if (opts.apnsCaOut !== undefined) await writeFile(opts.apnsCaOut, apns.caPem);
-    process.stderr.write(`orchard sim: APNs endpoint ${apns.url}\n`);
+    if (opts.apnsDir !== undefined && ca === undefined) await saveCa(opts.apnsDir, apns.ca);
+    const caFile = opts.apnsDir === undefined ? 'FILE' : join(opts.apnsDir, CA_FILES[0]);
+    process.stderr.write(
+      `orchard sim: APNs endpoint ${apns.url}; pushes reach the devices when the daemon runs ` +
+        `with --apns-url ${apns.url} --apns-ca ${caFile}\n`,
+    );
     const api = simAdminApi(base, key);
     await api.check();
     return print(plan, await runPlan(plan, api, apns, (f) => (fleet = f)));
@@ -174,7 +206,10 @@ export function registerSim(program: Command): void {
     .option('--interval <duration>', 'check-in interval while --duration runs (default 60s)')
     .option('--duration <duration>', 'keep checking in this long after enrolling (default 0)')
     .option('--apns-port <port>', 'port of the APNs endpoint on 127.0.0.1 (without --demo)')
-    .option('--apns-ca-out <file>', "write the APNs endpoint's CA (PEM) here, for --apns-ca")
+    .option(
+      '--apns-dir <dir>',
+      "keep the APNs endpoint's CA here (apns-ca.pem: the daemon's --apns-ca) across runs",
+    )
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts: SimOptions) => {
       await runAction(sim, async () => {

@@ -13,6 +13,8 @@ import {
   issueCertificate,
   Oid,
   privateKeyToPem,
+  toCertificate,
+  toPrivateKey,
   type IssueCertificateOptions,
 } from '../crypto/index.js';
 
@@ -34,6 +36,8 @@ export interface SimApnsOptions {
   onPush?: (token: string, payload: { mdm: string }, topic: string) => void;
   /** Port on 127.0.0.1; default 0 (a free one). */
   port?: number;
+  /** The CA to issue the server certificate from (e.g. one saved from `ca` of an earlier run); default a new one. */
+  ca?: SimPemPair;
 }
 
 /** A running APNs-compatible endpoint. */
@@ -42,6 +46,8 @@ export interface SimApns {
   readonly url: string;
   /** The CA that issued the server certificate (PEM), for `--apns-ca`. */
   readonly caPem: string;
+  /** That CA with its private key, to save and pass back as `ca` so a daemon's `--apns-ca` stays valid. */
+  readonly ca: SimPemPair;
   /** Pushes accepted (200). */
   readonly pushes: number;
   /** Pushes refused, by APNs reason (`BadDeviceToken`, `Unregistered`, ...). */
@@ -61,12 +67,15 @@ const TOKEN = /^[0-9a-fA-F]{16,200}$/;
 const PREFIX = '/3/device/';
 
 /** The CA of the endpoint and its TLS server certificate for 127.0.0.1 and localhost. */
-async function createTls(): Promise<{ ca: SimCa; server: SimPemPair }> {
-  const ca = await createCertificateAuthority({
-    subject: 'CN=Orchard Simulated APNs CA',
-    keyType: 'ec-p256',
-    validityDays: 30,
-  });
+async function createTls(given?: SimPemPair): Promise<{ ca: SimCa; server: SimPemPair }> {
+  const ca =
+    given === undefined
+      ? await createCertificateAuthority({
+          subject: 'CN=Orchard Simulated APNs CA',
+          keyType: 'ec-p256',
+          validityDays: 365,
+        })
+      : { certificate: toCertificate(given.certPem), privateKey: toPrivateKey(given.keyPem) };
   const server = await issuePair(ca, 'CN=127.0.0.1', {
     extendedKeyUsage: [Oid.serverAuth],
     subjectAltNames: [
@@ -141,7 +150,7 @@ function respond(stream: http2.ServerHttp2Stream, apnsId: string, refused?: Refu
  * ones 410 `Unregistered`.
  */
 export async function createSimApns(options: SimApnsOptions = {}): Promise<SimApns> {
-  const { ca, server } = await createTls();
+  const { ca, server } = await createTls(options.ca);
   const known = new Set<string>();
   const removed = new Set<string>();
   const rejected: Record<string, number> = {};
@@ -195,6 +204,7 @@ export async function createSimApns(options: SimApnsOptions = {}): Promise<SimAp
   return {
     url: `https://127.0.0.1:${port}`,
     caPem: ca.certificate.toString(),
+    ca: { certPem: ca.certificate.toString(), keyPem: privateKeyToPem(ca.privateKey) },
     get pushes() {
       return pushes;
     },

@@ -1,10 +1,18 @@
 /**
  * `orchard sim` through the real bin: `--demo` starts a daemon, a push identity, the APNs endpoint
  * and N devices in one process (N = 5 × ORCHARD_SCALE), every device enrolls, is pushed and
- * answers, and `--json` prints the summary as one object. Misuse exits 2 with one line.
+ * answers, and `--json` prints the summary as one object. Against a running daemon (`--url`), the
+ * APNs CA kept in `--apns-dir` is the one the daemon trusts. Misuse exits 2 with one line.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import { createSimApns } from '../../src/sim/index.js';
 import { orchard } from '../support/cli.js';
+import { spawnDaemon } from '../support/daemon.js';
 
 const SCALE = Math.max(1, Number(process.env.ORCHARD_SCALE ?? '1') || 1);
 const DEVICES = 5 * SCALE;
@@ -58,4 +66,55 @@ describe('orchard sim', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^orchard sim: cannot reach http:\/\/127\.0\.0\.1:1/m);
   });
+});
+
+/** A port free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+  });
+}
+
+describe('orchard sim --url', () => {
+  test('ok/devices enroll into a running daemon and are pushed through the --apns-dir CA', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orchard-sim-url-'));
+    // A first endpoint makes the CA and a push identity; the sim run below reuses that CA.
+    const first = await createSimApns();
+    const push = await first.issuePushIdentity(`com.apple.mgmt.External.${randomUUID()}`);
+    await first.close();
+    writeFileSync(join(dir, 'apns-ca.pem'), first.ca.certPem);
+    writeFileSync(join(dir, 'apns-ca.key'), first.ca.keyPem);
+    writeFileSync(join(dir, 'push.pem'), push.certPem);
+    writeFileSync(join(dir, 'push.key'), push.keyPem);
+    const port = await freePort();
+    const daemon = await spawnDaemon({
+      args: [
+        ...['--push-cert', join(dir, 'push.pem'), '--push-key', join(dir, 'push.key')],
+        ...['--apns-url', `https://127.0.0.1:${port}`, '--apns-ca', join(dir, 'apns-ca.pem')],
+        ...['--rate-limit', 'off'],
+      ],
+    });
+    try {
+      const run = await orchard(
+        ...['sim', '--url', daemon.url, '--api-key', daemon.apiKey!, '--devices', '3'],
+        ...['--apns-dir', dir, '--apns-port', String(port), '--json'],
+      );
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        enrolled: 3,
+        pushes: 3,
+        commands: { Acknowledged: 3 },
+        errors: { count: 0 },
+      });
+      expect(run.stderr).toContain(`--apns-ca ${join(dir, 'apns-ca.pem')}`);
+    } finally {
+      await daemon.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
