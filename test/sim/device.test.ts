@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signProfile, type PlistDict } from '../../src/index.js';
+import { encryptProfile, signProfile, type PlistDict } from '../../src/index.js';
 import {
   createKeyPool,
   createSimDevice,
@@ -164,6 +164,24 @@ describe('a simulated device against the daemon', () => {
     const after = await device.connect();
     expect(after.errors).toEqual([]);
     expect((await target(info)).status).toBe('Acknowledged');
+  }, 60_000);
+});
+
+describe('an encrypted profile', () => {
+  test('ok/is decrypted with the identity key the device enrolled over SCEP', async () => {
+    const device = await enrolled();
+    const recipient = device.certificate;
+    expect(recipient).toBeDefined();
+    if (recipient === undefined) return;
+    const encrypted = encryptProfile(fontsProfile('com.example.secret'), { recipient });
+    const uuid = await queue(device, {
+      RequestType: 'InstallProfile',
+      Payload: { $data: signed(encrypted).toString('base64') },
+    });
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    expect((await target(uuid)).status).toBe('Acknowledged');
+    expect(device.installedProfiles().map((p) => p.identifier)).toContain('com.example.secret');
   }, 60_000);
 });
 
