@@ -28,7 +28,7 @@ import {
   type SimIdentity,
 } from './transport.js';
 import { createUserChannel } from './user-channel.js';
-import type { SimDevice, SimDeviceOptions, SimUserChannel } from './types.js';
+import type { SimDevice, SimDeviceOptions, SimSessionResult, SimUserChannel } from './types.js';
 
 const SERIAL_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
 
@@ -62,6 +62,7 @@ export function createSimDevice(
   let cas: X509Certificate[] = [];
   let mdm: SimMdmPayload | undefined;
   let enrolled = false;
+  let sessions: Promise<unknown> = Promise.resolve();
 
   const profiles = createProfileStore(() => ({
     platform: options.platform,
@@ -156,11 +157,16 @@ export function createSimDevice(
         return Promise.reject(new TypeError('connect: the simulated device is not enrolled'));
       }
       const serverUrl = mdm.ServerURL;
-      return runSession({
-        send: (message) =>
-          sendSigned(fetchFn, serverUrl, { UDID: udid, ...message }, held(), REPORT_CONTENT_TYPE),
-        answer: (command) => answerCommand(command, ctx, options.behaviour),
-      });
+      const session = (): Promise<SimSessionResult> =>
+        runSession({
+          send: (message) =>
+            sendSigned(fetchFn, serverUrl, { UDID: udid, ...message }, held(), REPORT_CONTENT_TYPE),
+          answer: (command) => answerCommand(command, ctx, options.behaviour),
+        });
+      // A device runs one session at a time: a push during a session starts the next one after it.
+      const next = sessions.then(session, session);
+      sessions = next;
+      return next;
     },
     user(shortName) {
       if (options.platform !== 'macOS') {

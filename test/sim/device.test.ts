@@ -219,3 +219,15 @@ describe('removing the enrollment profile', () => {
     expect(device.installedProfiles()).toEqual([]);
   }, 60_000);
 });
+
+describe('overlapping pushes', () => {
+  test('ok/two connects run one after the other and each command is answered once', async () => {
+    const device = await enrolled();
+    await queue(device, { RequestType: 'ProfileList' });
+    await queue(device, { RequestType: 'SecurityInfo' });
+    const [a, b] = await Promise.all([device.connect(), device.connect()]);
+    expect([...a.errors, ...b.errors]).toEqual([]);
+    expect(a.commands).toEqual({ Acknowledged: 2 });
+    expect(b.commands).toEqual({});
+  }, 60_000);
+});
