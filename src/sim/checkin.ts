@@ -8,7 +8,9 @@ import type { SimPlatform } from './types.js';
 
 /** What check-in messages say about the device. */
 export interface SimCheckinFacts {
-  udid: string;
+  /** `{ UDID }`, or `{ EnrollmentID }` under User Enrollment. */
+  keys: PlistDict;
+  userEnrollment: boolean;
   serialNumber: string;
   platform: SimPlatform;
   osVersion: string;
@@ -27,11 +29,12 @@ const PRODUCTS: Record<SimPlatform, { ProductName: string; Model: string; ModelN
 /** The Authenticate message of the device channel. */
 export function authenticateMessage(f: SimCheckinFacts): PlistDict {
   return {
+    ...f.keys,
     MessageType: 'Authenticate',
-    UDID: f.udid,
     Topic: f.topic,
     DeviceName: f.deviceName,
-    SerialNumber: f.serialNumber,
+    // User Enrollment keeps the hardware identifiers private.
+    ...(f.userEnrollment ? {} : { SerialNumber: f.serialNumber }),
     OSVersion: f.osVersion,
     BuildVersion: '22A100',
     ...PRODUCTS[f.platform],
@@ -41,8 +44,8 @@ export function authenticateMessage(f: SimCheckinFacts): PlistDict {
 /** The TokenUpdate message of the device channel (with an UnlockToken on iOS and iPadOS). */
 export function tokenUpdateMessage(f: SimCheckinFacts): PlistDict {
   return {
+    ...f.keys,
     MessageType: 'TokenUpdate',
-    UDID: f.udid,
     Topic: f.topic,
     Token: f.pushToken,
     PushMagic: f.pushMagic,

@@ -31,6 +31,8 @@ export interface SimCommandContext {
   readonly osVersion: string;
   readonly supervised: boolean;
   readonly udid: string;
+  /** User Enrollment: hardware identifiers stay private. */
+  readonly userEnrollment: boolean;
   readonly serialNumber: string;
   readonly deviceName: string;
   readonly profiles: SimProfileStore;

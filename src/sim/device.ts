@@ -47,7 +47,7 @@ function defaultName(options: SimDeviceOptions, serial: string): string {
  */
 export function createSimDevice(
   options: SimDeviceOptions,
-): SimDevice & { user(shortName: string): SimUserChannel } {
+): SimDevice & { readonly enrollmentId: string; user(shortName: string): SimUserChannel } {
   if (!['iOS', 'iPadOS', 'macOS'].includes(options.platform)) {
     throw new TypeError(`createSimDevice: unknown platform ${options.platform as string}`);
   }
@@ -63,17 +63,21 @@ export function createSimDevice(
   let mdm: SimMdmPayload | undefined;
   let enrolled = false;
   let sessions: Promise<unknown> = Promise.resolve();
+  const userEnrollment = options.userEnrollment === true;
+  const enrollmentId = userEnrollment ? randomUUID().toUpperCase() : udid;
+  const keys: PlistDict = userEnrollment ? { EnrollmentID: enrollmentId } : { UDID: udid };
 
   const profiles = createProfileStore(() => ({
     platform: options.platform,
     osVersion: options.osVersion,
     supervised: options.supervised === true,
-    enrollment: enrolled ? 'device' : 'none',
+    enrollment: !enrolled ? 'none' : userEnrollment ? 'user' : 'device',
   }));
   for (const p of options.manualProfiles ?? []) profiles.install(p, 'configuration', 'manual');
 
   const facts = (): SimCheckinFacts => ({
-    udid,
+    keys,
+    userEnrollment,
     serialNumber,
     platform: options.platform,
     osVersion: options.osVersion,
@@ -102,6 +106,7 @@ export function createSimDevice(
     osVersion: options.osVersion,
     supervised: options.supervised === true,
     udid,
+    userEnrollment,
     serialNumber,
     deviceName,
     profiles,
@@ -114,7 +119,7 @@ export function createSimDevice(
       await sendSigned(
         fetchFn,
         mdm?.CheckInURL ?? '',
-        { MessageType: 'CheckOut', UDID: udid, Topic: mdm?.Topic ?? '' },
+        { ...keys, MessageType: 'CheckOut', Topic: mdm?.Topic ?? '' },
         held(),
         CHECKIN_CONTENT_TYPE,
       ).catch(() => undefined);
@@ -125,6 +130,7 @@ export function createSimDevice(
   return {
     udid,
     serialNumber,
+    enrollmentId,
     platform: options.platform,
     pushToken: token.toString('hex'),
     pushMagic,
@@ -160,7 +166,7 @@ export function createSimDevice(
       const session = (): Promise<SimSessionResult> =>
         runSession({
           send: (message) =>
-            sendSigned(fetchFn, serverUrl, { UDID: udid, ...message }, held(), REPORT_CONTENT_TYPE),
+            sendSigned(fetchFn, serverUrl, { ...keys, ...message }, held(), REPORT_CONTENT_TYPE),
           answer: (command) => answerCommand(command, ctx, options.behaviour),
         });
       // A device runs one session at a time: a push during a session starts the next one after it.
@@ -169,7 +175,7 @@ export function createSimDevice(
       return next;
     },
     user(shortName) {
-      if (options.platform !== 'macOS') {
+      if (options.platform !== 'macOS' || userEnrollment) {
         throw new TypeError(
           'user channels are simulated on macOS only (User Enrollment comes later)',
         );

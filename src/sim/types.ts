@@ -28,6 +28,11 @@ export interface SimDeviceOptions {
   clock?: () => Date;
   /** Profiles the user installed by hand before enrolling: this MDM may not remove them. */
   manualProfiles?: readonly PlistDict[];
+  /**
+   * User Enrollment (BYOD): the device identifies itself by a random `EnrollmentID` instead of
+   * its UDID and keeps its serial number and UDID to itself. Default false.
+   */
+  userEnrollment?: boolean;
   /** The name the device reports; default the model name and the serial number's last four characters. */
   deviceName?: string;
 }
@@ -55,6 +60,8 @@ export interface SimDevice {
   readonly udid: string;
   readonly serialNumber: string;
   readonly platform: SimPlatform;
+  /** The id the server knows the device channel by: the UDID, or the EnrollmentID under User Enrollment. */
+  readonly enrollmentId?: string;
   /** Hex, 32 bytes, sent in TokenUpdate. */
   readonly pushToken: string;
   readonly pushMagic: string;

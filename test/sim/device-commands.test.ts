@@ -35,6 +35,7 @@ function context(platform: SimPlatform = 'iOS'): SimCommandContext {
   return {
     platform,
     osVersion: platform === 'macOS' ? '15.1' : '18.1',
+    userEnrollment: false,
     supervised: false,
     udid: 'UDID-1',
     serialNumber: 'SERIAL1',

@@ -30,6 +30,7 @@ function context(platform: SimPlatform): SimCommandContext {
   return {
     platform,
     osVersion: platform === 'macOS' ? '15.1' : '18.1',
+    userEnrollment: false,
     supervised: true,
     udid: 'UDID-SCHEMA',
     serialNumber: 'SERIALSCHEMA',
@@ -64,7 +65,8 @@ describe('answers shaped by Apple’s schema', () => {
 
   test.each(PLATFORMS)('ok/%s check-in messages', (platform) => {
     const facts = {
-      udid: 'UDID-SCHEMA',
+      keys: { UDID: 'UDID-SCHEMA' },
+      userEnrollment: false,
       serialNumber: 'SERIALSCHEMA',
       platform,
       osVersion: platform === 'macOS' ? '15.1' : '18.1',

@@ -231,3 +231,21 @@ describe('overlapping pushes', () => {
     expect(b.commands).toEqual({});
   }, 60_000);
 });
+
+describe('User Enrollment', () => {
+  test('ok/the device is known by its EnrollmentID and keeps its serial number private', async () => {
+    const device = await enrolled({ userEnrollment: true });
+    expect(device.enrollmentId).not.toBe(device.udid);
+    const uuid = await queue(device.enrollmentId, {
+      RequestType: 'DeviceInformation',
+      Queries: ['SerialNumber', 'UDID', 'OSVersion'],
+    });
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    const t = await target(uuid);
+    expect(t.status).toBe('Acknowledged');
+    expect(JSON.stringify(t.result)).toContain('18.1');
+    expect(JSON.stringify(t.result)).not.toContain(device.serialNumber);
+    expect(JSON.stringify(t.result)).not.toContain(device.udid);
+  }, 60_000);
+});

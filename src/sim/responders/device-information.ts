@@ -28,7 +28,26 @@ const MODELS: Record<SimPlatform, PlistDict> = {
   },
 };
 
+/** What a User Enrollment device does not report. */
+const PRIVATE_UNDER_USER_ENROLLMENT = [
+  'UDID',
+  'SerialNumber',
+  'IMEI',
+  'PhoneNumber',
+  'WiFiMAC',
+  'BluetoothMAC',
+  'DeviceName',
+];
+
 function valuesOf(ctx: SimCommandContext): PlistDict {
+  const values = allValuesOf(ctx);
+  if (!ctx.userEnrollment) return values;
+  return Object.fromEntries(
+    Object.entries(values).filter(([key]) => !PRIVATE_UNDER_USER_ENROLLMENT.includes(key)),
+  );
+}
+
+function allValuesOf(ctx: SimCommandContext): PlistDict {
   const mobile = ctx.platform !== 'macOS';
   const common: PlistDict = {
     ...MODELS[ctx.platform],
