@@ -15,6 +15,7 @@ export interface SimDemo {
   url: string;
   apiKey: string;
   apns: SimApns;
+  /** Stops the daemon and the endpoint and removes the directory; later calls share the first. */
   close(): Promise<void>;
 }
 
@@ -52,15 +53,17 @@ export async function startSimDemo(onPush: (token: string) => void): Promise<Sim
     );
     const daemon = await startDaemon(config, { print: () => undefined });
     const started = apns;
+    let closing: Promise<void> | undefined;
+    const close = async (): Promise<void> => {
+      await daemon.close(1000);
+      await started.close();
+      await rm(dir, { recursive: true, force: true });
+    };
     return {
       url: daemon.url,
       apiKey,
       apns: started,
-      async close() {
-        await daemon.close(1000);
-        await started.close();
-        await rm(dir, { recursive: true, force: true });
-      },
+      close: () => (closing ??= close()),
     };
   } catch (error) {
     await apns?.close();

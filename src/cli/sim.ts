@@ -133,10 +133,16 @@ function print(plan: SimPlan, summary: FleetSummary): number {
 async function runDemo(plan: SimPlan): Promise<number> {
   let fleet: Fleet | undefined;
   const demo = await startSimDemo((token) => fleet?.push(token));
+  // Ctrl-C still removes the temporary data directory.
+  const interrupted = (): void => {
+    void demo.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
   try {
     const api = simAdminApi(demo.url, demo.apiKey);
     return print(plan, await runPlan(plan, api, demo.apns, (f) => (fleet = f)));
   } finally {
+    process.off('SIGINT', interrupted);
     await demo.close();
   }
 }
