@@ -84,3 +84,29 @@ describe('answers shaped by Apple’s schema', () => {
     }
   });
 });
+
+test.each(PLATFORMS)(
+  'ok/%s User Enrollment check-ins carry EnrollmentID and no serial number',
+  (platform) => {
+    const facts = {
+      keys: { EnrollmentID: 'ENROLLMENT-ID' },
+      userEnrollment: true,
+      serialNumber: 'SERIALSCHEMA',
+      platform,
+      osVersion: platform === 'macOS' ? '15.1' : '18.1',
+      deviceName: 'Schema device',
+      topic: 'com.apple.mgmt.External.test',
+      pushToken: randomBytes(32),
+      pushMagic: 'MAGIC',
+    };
+    const authenticate = authenticateMessage(facts);
+    expect(authenticate.SerialNumber).toBeUndefined();
+    for (const message of [authenticate, tokenUpdateMessage(facts)]) {
+      const errors = validateCheckin(message, {
+        platform: platform === 'macOS' ? 'macOS' : 'iOS',
+        enrollment: 'user',
+      }).filter((i) => i.severity === 'error');
+      expect(errors).toEqual([]);
+    }
+  },
+);
