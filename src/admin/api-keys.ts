@@ -20,26 +20,26 @@ export function generateApiKey(random: (n: number) => Buffer = randomBytes): str
 }
 
 /** Creates and stores a key; returns the record and the key itself (show it once, never store it). */
-export function createApiKey(
+export async function createApiKey(
   store: Pick<ApiKeyStore, 'createApiKey'>,
   name: string,
   scope: ApiKeyScope,
-): { record: ApiKeyRecord; key: string } {
+): Promise<{ record: ApiKeyRecord; key: string }> {
   const key = generateApiKey();
-  return { record: store.createApiKey({ name, scope, hash: hashApiKey(key) }), key };
+  return { record: await store.createApiKey({ name, scope, hash: hashApiKey(key) }), key };
 }
 
 /**
  * Stores an operator-given key (from `--api-key`) with write scope unless its hash is already
  * stored. Returns the record of that key.
  */
-export function ensureApiKey(
+export async function ensureApiKey(
   store: Pick<ApiKeyStore, 'createApiKey' | 'findApiKeyByHash'>,
   key: string,
   name: string,
-): ApiKeyRecord {
+): Promise<ApiKeyRecord> {
   const hash = hashApiKey(key);
-  return store.findApiKeyByHash(hash) ?? store.createApiKey({ name, scope: 'write', hash });
+  return (await store.findApiKeyByHash(hash)) ?? store.createApiKey({ name, scope: 'write', hash });
 }
 
 /** Reads the bearer key of an `Authorization` header; `undefined` when absent or empty. */
@@ -51,20 +51,21 @@ export function bearerKey(header: string | undefined): string | undefined {
 
 /**
  * Authenticates a request's `Authorization` header for `need` scope and returns the key's record.
- * Throws AdminError `ERR_API_KEY_MISSING`, `ERR_API_KEY_INVALID` or `ERR_API_SCOPE` (all 403).
+ * Rejects with AdminError `ERR_API_KEY_MISSING`, `ERR_API_KEY_INVALID` or `ERR_API_SCOPE` (all
+ * 403), or with the store's StorageError.
  */
-export function authenticate(
+export async function authenticate(
   store: Pick<ApiKeyStore, 'listActiveApiKeys'>,
   header: string | undefined,
   need: ApiKeyScope,
-): ApiKeyRecord {
+): Promise<ApiKeyRecord> {
   const key = bearerKey(header);
   if (key === undefined || key.length === 0)
     throw new AdminError('ERR_API_KEY_MISSING', 'an API key is required (Authorization: Bearer)');
   const given = Buffer.from(hashApiKey(key), 'hex');
   // Compare against every active key in constant time rather than looking the key up.
   let record: ApiKeyRecord | undefined;
-  for (const candidate of store.listActiveApiKeys()) {
+  for (const candidate of await store.listActiveApiKeys()) {
     if (timingSafeEqual(given, Buffer.from(candidate.hash, 'hex'))) record = candidate.record;
   }
   if (record === undefined)

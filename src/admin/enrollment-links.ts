@@ -38,15 +38,15 @@ export function newTokenSecret(random: (n: number) => Buffer = randomBytes): str
  * the only place the secret ever appears. Callers check first that a push certificate is
  * configured: without one the link could only fail.
  */
-export function issueEnrollmentToken(
+export async function issueEnrollmentToken(
   links: Pick<EnrollmentLinkStore, 'createEnrollmentToken'>,
   clock: () => Date,
   publicUrl: string,
   input: CreateTokenInput,
-): { record: EnrollmentTokenRecord; url: string } {
+): Promise<{ record: EnrollmentTokenRecord; url: string }> {
   const secret = newTokenSecret();
   const ttl = input.expiresInSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-  const record = links.createEnrollmentToken({
+  const record = await links.createEnrollmentToken({
     hash: hashApiKey(secret),
     singleUse: input.singleUse,
     ...(ttl > 0 ? { expiresAt: new Date(clock().getTime() + ttl * 1000) } : {}),
@@ -83,10 +83,10 @@ export function withEnrollmentLinks(
     if (decision.outcome !== 'accept' || decision.enrollmentId?.startsWith(LINK_TARGET) !== true)
       return decision;
     const id = decision.enrollmentId.slice(LINK_TARGET.length);
-    const link = deps.admin.redeemEnrollmentToken(id, deps.clock());
+    const link = await deps.admin.redeemEnrollmentToken(id, deps.clock());
     if (link === undefined)
       return { outcome: 'reject', reason: 'the enrollment link is used, expired or revoked' };
-    recordAudit(deps.admin, 'device', 'enrollment-token.enroll', id, {
+    await recordAudit(deps.admin, 'device', 'enrollment-token.enroll', id, {
       enrollments: link.enrollments,
     });
     return decision;

@@ -76,10 +76,11 @@ export interface EnrollmentServiceDeps {
 /** Enrollment links and the profiles they serve. */
 export interface EnrollmentService {
   /**
-   * Stores a new link; returns its record and URL (the only place the secret appears). Throws
-   * AdminError `ERR_PUSH_DISABLED` without a push certificate: the link could only fail.
+   * Stores a new link; resolves to its record and URL (the only place the secret appears).
+   * Rejects with AdminError `ERR_PUSH_DISABLED` without a push certificate: the link could only
+   * fail.
    */
-  createToken(input: CreateTokenInput): { record: EnrollmentTokenRecord; url: string };
+  createToken(input: CreateTokenInput): Promise<{ record: EnrollmentTokenRecord; url: string }>;
   /**
    * Counts one download of `token` and answers the signed profile (DER) with a fresh challenge.
    * Throws AdminError `ERR_TOKEN_INVALID` (404) for an unknown, revoked or expired token or a
@@ -129,7 +130,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
   const challengeTtl = deps.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS;
   const invalid = () => new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
   return {
-    createToken(input) {
+    async createToken(input) {
       requireTopic(deps);
       return issueEnrollmentToken(deps.admin, deps.clock, deps.publicUrl(), input);
     },
@@ -137,7 +138,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       const topic = requireTopic(deps);
       if (!TOKEN.test(token)) throw invalid();
       const now = deps.clock();
-      const record = deps.admin.downloadEnrollmentToken(hashApiKey(token), now);
+      const record = await deps.admin.downloadEnrollmentToken(hashApiKey(token), now);
       if (!record) throw invalid();
       const ttl = linkChallengeTtl(record, now, challengeTtl);
       const challenge = await deps.issueChallenge(linkTarget(record.id), ttl);

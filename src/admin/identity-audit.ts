@@ -21,7 +21,7 @@ export function identityAuditObservers(
   };
   return {
     async onRefused(refusal) {
-      log.audit({
+      await log.audit({
         actor: 'device',
         action: 'identity.refused',
         target: refusal.enrollmentId,
@@ -35,7 +35,7 @@ export function identityAuditObservers(
     },
     async onBound(change) {
       if (change.reason === 'enrollment') return;
-      log.audit({
+      await log.audit({
         actor: 'device',
         action: `identity.${change.reason}`,
         target: change.enrollmentId,

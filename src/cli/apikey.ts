@@ -13,22 +13,25 @@ import { InputProblem, runAction, UsageProblem } from './input.js';
 type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
 type Flags = DatabaseFlags & { json?: boolean };
 
-function withStore(options: DatabaseFlags, fn: (store: AdminStorage) => number): number {
+async function withStore(
+  options: DatabaseFlags,
+  fn: (store: AdminStorage) => Promise<number>,
+): Promise<number> {
   const store = openAdminFromOptions(options);
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
     store.close();
   }
 }
 
-function create(opts: Flags & { name: string; scope: string }): number {
+async function create(opts: Flags & { name: string; scope: string }): Promise<number> {
   if (opts.scope !== 'read' && opts.scope !== 'write')
     throw new UsageProblem('--scope must be read or write');
   const scope = opts.scope;
-  return withStore(opts, (store) => {
-    const { record, key } = createApiKey(store, opts.name, scope);
-    store.audit({
+  return withStore(opts, async (store) => {
+    const { record, key } = await createApiKey(store, opts.name, scope);
+    await store.audit({
       actor: cliActor(),
       action: 'api-key.create',
       target: record.id,
@@ -39,10 +42,10 @@ function create(opts: Flags & { name: string; scope: string }): number {
   });
 }
 
-function revoke(id: string, opts: Flags): number {
-  return withStore(opts, (store) => {
-    if (!store.revokeApiKey(id)) throw new InputProblem(`no active key ${id}`);
-    store.audit({ actor: cliActor(), action: 'api-key.revoke', target: id, detail: {} });
+function revoke(id: string, opts: Flags): Promise<number> {
+  return withStore(opts, async (store) => {
+    if (!(await store.revokeApiKey(id))) throw new InputProblem(`no active key ${id}`);
+    await store.audit({ actor: cliActor(), action: 'api-key.revoke', target: id, detail: {} });
     process.stdout.write(
       opts.json === true ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${id}\n`,
     );
@@ -72,8 +75,8 @@ export function registerApiKey(program: Command): void {
       .option('--json', JSON_ALWAYS),
   ).action((opts: Flags) =>
     runAction(list, () =>
-      withStore(opts, (store) => {
-        for (const k of store.listApiKeys())
+      withStore(opts, async (store) => {
+        for (const k of await store.listApiKeys())
           process.stdout.write(`${JSON.stringify(apiKeyView(k))}\n`);
         return 0;
       }),

@@ -39,7 +39,7 @@ function fail(message: string, code: number): void {
   process.exitCode = code;
 }
 
-function create(opts: EnrollOptions): void {
+async function create(opts: EnrollOptions): Promise<void> {
   const expires = opts.expires === undefined ? undefined : parseDuration(opts.expires);
   if (opts.expires !== undefined && expires === undefined) {
     fail('--expires must be like 3600, 90m, 24h or 7d (0 = never)', EXIT_USAGE);
@@ -57,7 +57,7 @@ function create(opts: EnrollOptions): void {
   }
   try {
     // Empty: the daemon last ran without a push certificate; absent: it never ran on this database.
-    const topic = store.getMeta(PUSH_TOPIC_META);
+    const topic = await store.getMeta(PUSH_TOPIC_META);
     if (topic === undefined || topic === '') {
       const unknown =
         topic === undefined ? ' (the daemon has not started on this database yet)' : '';
@@ -70,18 +70,18 @@ function create(opts: EnrollOptions): void {
     const base = (
       opts.publicUrl ??
       process.env.ORCHARD_PUBLIC_URL ??
-      store.getMeta('public_url')
+      (await store.getMeta('public_url'))
     )?.replace(/\/+$/, '');
     if (base === undefined || !/^https?:\/\//.test(base)) {
       fail('--public-url is needed (the daemon has not recorded one yet)', EXIT_USAGE);
       return;
     }
-    const { record, url } = issueEnrollmentToken(store, () => new Date(), base, {
+    const { record, url } = await issueEnrollmentToken(store, () => new Date(), base, {
       singleUse: opts.multiUse !== true,
       ...(expires === undefined ? {} : { expiresInSeconds: expires }),
       ...(opts.user === undefined ? {} : { user: opts.user }),
     });
-    recordAudit(store, cliActor(), 'enrollment-token.create', record.id, {
+    await recordAudit(store, cliActor(), 'enrollment-token.create', record.id, {
       singleUse: record.singleUse,
     });
     process.stdout.write(`${JSON.stringify({ ...tokenView(record), url })}\n`);
@@ -101,7 +101,5 @@ export function registerEnroll(program: Command): void {
       .option('--expires <duration>', 'lifetime: 3600, 90m, 24h, 7d (default 7d; 0 = never)')
       .option('--user <name>', 'the user the enrollment is for')
       .option('--public-url <url>', 'base URL (default: the one the daemon recorded)'),
-  ).action((opts: EnrollOptions) => {
-    create(opts);
-  });
+  ).action((opts: EnrollOptions) => create(opts));
 }

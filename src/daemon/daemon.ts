@@ -128,9 +128,10 @@ export async function startDaemon(
   const clock = options.clock ?? (() => new Date());
   const services = await openServices(config, logger, metrics, clock);
   let generatedApiKey: string | undefined;
-  if (config.apiKey !== undefined) ensureApiKey(services.admin, config.apiKey, 'from --api-key');
-  else if (services.admin.countActiveApiKeys() === 0)
-    generatedApiKey = createApiKey(services.admin, 'initial', 'write').key;
+  if (config.apiKey !== undefined)
+    await ensureApiKey(services.admin, config.apiKey, 'from --api-key');
+  else if ((await services.admin.countActiveApiKeys()) === 0)
+    generatedApiKey = (await createApiKey(services.admin, 'initial', 'write')).key;
   metrics.gauge(
     'orchard_enrollments',
     'Enrollments by state.',
@@ -152,18 +153,18 @@ export async function startDaemon(
   const url = `${config.tls ? 'https' : 'http'}://${hostForUrl(config.host)}:${port}`;
   const publicUrl = config.publicUrl ?? url;
   services.setPublicUrl(publicUrl);
-  services.admin.setMeta('public_url', publicUrl);
+  await services.admin.setMeta('public_url', publicUrl);
   if (publicUrl.startsWith('http:'))
     logger.warn(
       { publicUrl },
       'the public URL is plain http: devices require https, so enrollment profiles will not validate on a device; serve TLS or put a TLS proxy in front and set --public-url https://...',
     );
   // `orchard enroll create` reads this: it prints no link the daemon would refuse.
-  services.admin.setMeta(PUSH_TOPIC_META, services.push?.topic ?? '');
+  await services.admin.setMeta(PUSH_TOPIC_META, services.push?.topic ?? '');
   if (!services.push) logger.warn({}, `no push certificate: ${PUSH_CERTIFICATE_HELP}`);
   if (generatedApiKey !== undefined) {
     const link = services.push
-      ? services.enrollment.createToken({ singleUse: true }).url
+      ? (await services.enrollment.createToken({ singleUse: true })).url
       : undefined;
     print(firstStartBanner(generatedApiKey, link));
   } else if (!services.push) print(`\n${pushHelp()}\n`);

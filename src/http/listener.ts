@@ -37,8 +37,11 @@ export interface EdgeRoute {
   label?: string | ((method: string, path: string) => string);
   /** Methods served; another is refused 405 `ERR_METHOD` before the limit. Default: all. */
   methods?: readonly string[];
-  /** Seconds the request must wait (answered 429), or `undefined` to serve it. */
-  limit?: (ctx: EdgeContext) => number | undefined;
+  /**
+   * Seconds the request must wait (answered 429), or `undefined` to serve it; may resolve to
+   * either (a limit that asks a store). A rejection is rendered like a throw of `serve`.
+   */
+  limit?: (ctx: EdgeContext) => number | undefined | Promise<number | undefined>;
   /** The fast path: a node listener that writes the response itself (device routes). */
   node?: (req: IncomingMessage, res: ServerResponse) => void;
   /** The answer of a request; a throw is rendered by {@link renderError}. */
@@ -107,7 +110,9 @@ async function answer(route: EdgeRoute | undefined, ctx: EdgeContext): Promise<E
   if (route?.serve === undefined) throw new RequestError('ERR_NOT_FOUND', 'not found');
   if (route.methods !== undefined && !route.methods.includes(ctx.method))
     throw new RequestError('ERR_METHOD', `only ${route.methods.join(', ')} is allowed`);
-  const wait = route.limit?.(ctx);
+  // Only a limit that answers a promise (one asking a store) is awaited; others stay synchronous.
+  const limited = route.limit?.(ctx);
+  const wait = limited instanceof Promise ? await limited : limited;
   if (wait !== undefined) return rateLimited(wait);
   return route.serve(ctx);
 }

@@ -3,6 +3,7 @@
  * (`/enroll/{token}`) that serve a signed enrollment profile. Import from `orchard-mdm/node`.
  */
 import type { EnrollmentService } from '../admin/enrollment-service.js';
+import type { Logger } from '../logger.js';
 import type { AuditLog } from '../storage/ports.js';
 import { readNodeBody } from './body.js';
 import type { EdgeRoute } from './listener.js';
@@ -37,6 +38,23 @@ export interface EnrollmentRouteOptions {
 }
 
 /**
+ * Audits a served profile. The download is already counted, so a failed write is logged rather
+ * than refusing a profile the device could not fetch again without spending another use.
+ */
+async function auditUse(audit: AuditLog, linkId: string, logger: Logger): Promise<void> {
+  try {
+    await audit.audit({
+      actor: 'device',
+      action: 'enrollment-token.use',
+      target: linkId,
+      detail: {},
+    });
+  } catch (error) {
+    logger.error({ err: error, linkId }, 'audit of an enrollment link use failed');
+  }
+}
+
+/**
  * `GET /enroll/{token}` (label `/enroll/{token}`): the link's enrollment profile as
  * `application/x-apple-aspen-config`, never cached. Another method is 405 `ERR_METHOD`.
  */
@@ -48,14 +66,9 @@ export function enrollmentRoute(options: EnrollmentRouteOptions): EdgeRoute {
     label: '/enroll/{token}',
     methods: ['GET'],
     limit: ({ client }) => limiter?.take(client),
-    async serve({ path }) {
+    async serve({ path, logger }) {
       const { profile, record } = await enrollment.serveProfile(path.slice('/enroll/'.length));
-      audit.audit({
-        actor: 'device',
-        action: 'enrollment-token.use',
-        target: record.id,
-        detail: {},
-      });
+      await auditUse(audit, record.id, logger);
       options.onServed?.();
       return {
         status: 200,

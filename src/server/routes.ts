@@ -59,7 +59,7 @@ function healthRoute(deps: OrchardRouteDeps): EdgeRoute {
   const serve = createHealthCheck({
     probeStorage: async () => {
       await deps.storage.findEnrollment('healthz-probe');
-      deps.admin.getMeta('public_url');
+      await deps.admin.getMeta('public_url');
     },
     push: () => deps.push?.health(),
     pushReload: () => deps.pushReload?.(),

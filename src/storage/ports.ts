@@ -504,9 +504,9 @@ export interface ChallengeStore {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Administration: API keys, the audit log, enrollment links, settings. These ports are
-// synchronous (SQLite's driver is; memory follows); they throw StorageError on a
-// backend fault and TypeError on misuse, like the asynchronous ones above.
+// Administration: API keys, the audit log, enrollment links, settings. Like the ports above,
+// every method resolves or rejects (StorageError on a backend fault, TypeError on misuse); none
+// throws synchronously, so a store on a networked database can implement them.
 // ---------------------------------------------------------------------------------------------
 
 /** Scope of an API key: `read` may only GET; `write` may do everything. */
@@ -523,18 +523,18 @@ export interface ApiKeyRecord {
 
 /** API keys of the administrative API, kept by hash. */
 export interface ApiKeyStore {
-  /** Stores a key by its hash; throws TypeError on a bad scope, StorageError on a duplicate hash. */
-  createApiKey(input: { name: string; scope: ApiKeyScope; hash: string }): ApiKeyRecord;
+  /** Stores a key by its hash; rejects with TypeError on a bad scope, StorageError on a duplicate hash. */
+  createApiKey(input: { name: string; scope: ApiKeyScope; hash: string }): Promise<ApiKeyRecord>;
   /** The unrevoked key with this hash, or `undefined`. */
-  findApiKeyByHash(hash: string): ApiKeyRecord | undefined;
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** Every key, revoked ones too, oldest first. */
-  listApiKeys(): ApiKeyRecord[];
+  listApiKeys(): Promise<ApiKeyRecord[]>;
   /** Every unrevoked key with its hash, for constant-time comparison. */
-  listActiveApiKeys(): { record: ApiKeyRecord; hash: string }[];
+  listActiveApiKeys(): Promise<{ record: ApiKeyRecord; hash: string }[]>;
   /** Revokes a key; false when unknown or already revoked. */
-  revokeApiKey(id: string): boolean;
+  revokeApiKey(id: string): Promise<boolean>;
   /** Number of unrevoked keys. */
-  countActiveApiKeys(): number;
+  countActiveApiKeys(): Promise<number>;
 }
 
 /** One audit entry: who (`actor`), what (`action` on `target`), when, and non-secret details. */
@@ -550,9 +550,9 @@ export interface AuditEntry {
 /** The append-only audit log. */
 export interface AuditLog {
   /** Appends an audit entry, stamped by the store's clock, and returns it. */
-  audit(entry: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry;
-  /** Audit entries, newest first; a cursor this list did not return throws TypeError. */
-  listAudit(options: { limit: number; cursor?: string }): Page<AuditEntry>;
+  audit(entry: Omit<AuditEntry, 'seq' | 'at'>): Promise<AuditEntry>;
+  /** Audit entries, newest first; a cursor this list did not return rejects with TypeError. */
+  listAudit(options: { limit: number; cursor?: string }): Promise<Page<AuditEntry>>;
 }
 
 /** An enrollment link (token) as stored, without its secret. */
@@ -580,43 +580,40 @@ export interface NewEnrollmentToken {
 /** Enrollment links, kept by the hash of their secret. */
 export interface EnrollmentLinkStore {
   /** Stores a new link and returns its record. */
-  createEnrollmentToken(input: NewEnrollmentToken): EnrollmentTokenRecord;
+  createEnrollmentToken(input: NewEnrollmentToken): Promise<EnrollmentTokenRecord>;
   /**
    * Counts one profile download of the link with this hash when it is unrevoked, unexpired at
    * `now` and (if single use) not yet enrolled with; the updated record, or `undefined` when it
    * may not be used.
    */
-  downloadEnrollmentToken(hash: string, now: Date): EnrollmentTokenRecord | undefined;
+  downloadEnrollmentToken(hash: string, now: Date): Promise<EnrollmentTokenRecord | undefined>;
   /**
    * Counts one enrollment (a certificate issued against one of the link's challenges) under the
    * same conditions; the updated record, or `undefined`. Of two concurrent calls on a single-use
    * link one succeeds.
    */
-  redeemEnrollmentToken(id: string, now: Date): EnrollmentTokenRecord | undefined;
+  redeemEnrollmentToken(id: string, now: Date): Promise<EnrollmentTokenRecord | undefined>;
   /** Links in id order. */
-  listEnrollmentTokens(options: { limit: number; cursor?: string }): Page<EnrollmentTokenRecord>;
+  listEnrollmentTokens(options: {
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<EnrollmentTokenRecord>>;
   /** The link, or `undefined`. */
-  findEnrollmentToken(id: string): EnrollmentTokenRecord | undefined;
+  findEnrollmentToken(id: string): Promise<EnrollmentTokenRecord | undefined>;
   /** Revokes a link; false when unknown or already revoked. */
-  revokeEnrollmentToken(id: string): boolean;
+  revokeEnrollmentToken(id: string): Promise<boolean>;
 }
 
 /** Small named settings the administrative side records (public URL, push topic). */
 export interface SettingsStore {
   /** A stored setting, or `undefined`. */
-  getMeta(key: string): string | undefined;
+  getMeta(key: string): Promise<string | undefined>;
   /** Stores (or replaces) a setting. */
-  setMeta(key: string, value: string): void;
+  setMeta(key: string, value: string): Promise<void>;
 }
 
 /** Every administrative port in one object, as the memory and SQLite adapters provide it. */
 export interface AdminStorage extends ApiKeyStore, AuditLog, EnrollmentLinkStore, SettingsStore {
-  /**
-   * Runs `fn` in one write transaction of the store: if it throws, its writes are undone and a
-   * TypeError or OrchardError passes on as it is. A nested call is a savepoint; a `fn` returning
-   * a promise is a TypeError.
-   */
-  transaction<T>(fn: () => T): T;
-  /** Releases the store; later calls throw StorageError. */
+  /** Releases the store; later calls reject with StorageError. */
   close(): void;
 }

@@ -32,32 +32,36 @@ function setup() {
 const secretOf = (url: string): string => url.split('/enroll/')[1] ?? '';
 
 describe('issueEnrollmentToken', () => {
-  test('ok/the URL carries the secret once; the store keeps its hash and the default expiry', () => {
+  test('ok/the URL carries the secret once; the store keeps its hash and the default expiry', async () => {
     const { admin, clock } = setup();
-    const { record, url } = issueEnrollmentToken(admin, clock, 'https://mdm.example', {
+    const { record, url } = await issueEnrollmentToken(admin, clock, 'https://mdm.example', {
       singleUse: true,
       user: 'alice',
     });
     expect(url).toMatch(/^https:\/\/mdm\.example\/enroll\/[A-Za-z0-9_-]{43}$/);
     expect(record).toMatchObject({ singleUse: true, user: 'alice', uses: 0, enrollments: 0 });
     expect(record.expiresAt).toEqual(new Date(T0.getTime() + DEFAULT_TOKEN_TTL_SECONDS * 1000));
-    expect(admin.downloadEnrollmentToken(hashApiKey(secretOf(url)), T0)?.uses).toBe(1);
+    expect((await admin.downloadEnrollmentToken(hashApiKey(secretOf(url)), T0))?.uses).toBe(1);
   });
 
-  test('ok/0 s never expires; fail/an expired link is not downloaded', () => {
+  test('ok/0 s never expires; fail/an expired link is not downloaded', async () => {
     const { admin, clock } = setup();
-    const forever = issueEnrollmentToken(admin, clock, 'https://x', {
+    const forever = await issueEnrollmentToken(admin, clock, 'https://x', {
       singleUse: false,
       expiresInSeconds: 0,
     });
     expect(forever.record.expiresAt).toBeUndefined();
-    const short = issueEnrollmentToken(admin, clock, 'https://x', {
+    const short = await issueEnrollmentToken(admin, clock, 'https://x', {
       singleUse: false,
       expiresInSeconds: 60,
     });
     const later = new Date(T0.getTime() + 61_000);
-    expect(admin.downloadEnrollmentToken(hashApiKey(secretOf(short.url)), later)).toBeUndefined();
-    expect(admin.downloadEnrollmentToken(hashApiKey(secretOf(forever.url)), later)).toBeDefined();
+    expect(
+      await admin.downloadEnrollmentToken(hashApiKey(secretOf(short.url)), later),
+    ).toBeUndefined();
+    expect(
+      await admin.downloadEnrollmentToken(hashApiKey(secretOf(forever.url)), later),
+    ).toBeDefined();
   });
 
   test.each([
@@ -77,12 +81,12 @@ describe('withEnrollmentLinks', () => {
 
   test('ok/a single-use link is spent by its first enrollment, audited; fail/then refused', async () => {
     const { admin, clock } = setup();
-    const { record } = issueEnrollmentToken(admin, clock, 'https://x', { singleUse: true });
+    const { record } = await issueEnrollmentToken(admin, clock, 'https://x', { singleUse: true });
     const validator = withEnrollmentLinks(accept(linkTarget(record.id)), { admin, clock });
     expect(await validator({} as never)).toMatchObject({ outcome: 'accept' });
     expect(await validator({} as never)).toMatchObject({ outcome: 'reject' });
-    expect(admin.findEnrollmentToken(record.id)?.enrollments).toBe(1);
-    const entries = admin.listAudit({ limit: 10 }).items;
+    expect((await admin.findEnrollmentToken(record.id))?.enrollments).toBe(1);
+    const entries = (await admin.listAudit({ limit: 10 })).items;
     expect(entries.map((e) => [e.actor, e.action, e.target])).toEqual([
       ['device', 'enrollment-token.enroll', record.id],
     ]);
@@ -90,12 +94,15 @@ describe('withEnrollmentLinks', () => {
 
   test('fail/a revoked or expired link refuses its challenges', async () => {
     const { admin, clock, advance } = setup();
-    const revoked = issueEnrollmentToken(admin, clock, 'https://x', { singleUse: false }).record;
-    admin.revokeEnrollmentToken(revoked.id);
-    const expiring = issueEnrollmentToken(admin, clock, 'https://x', {
-      singleUse: false,
-      expiresInSeconds: 10,
-    }).record;
+    const revoked = (await issueEnrollmentToken(admin, clock, 'https://x', { singleUse: false }))
+      .record;
+    await admin.revokeEnrollmentToken(revoked.id);
+    const expiring = (
+      await issueEnrollmentToken(admin, clock, 'https://x', {
+        singleUse: false,
+        expiresInSeconds: 10,
+      })
+    ).record;
     advance(11);
     for (const id of [revoked.id, expiring.id])
       expect(
@@ -107,6 +114,6 @@ describe('withEnrollmentLinks', () => {
     const { admin, clock } = setup();
     const decision = await withEnrollmentLinks(accept('renewal:E1'), { admin, clock })({} as never);
     expect(decision).toEqual({ outcome: 'accept', enrollmentId: 'renewal:E1' });
-    expect(admin.listAudit({ limit: 10 }).items).toEqual([]);
+    expect((await admin.listAudit({ limit: 10 })).items).toEqual([]);
   });
 });

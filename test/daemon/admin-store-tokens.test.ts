@@ -26,7 +26,7 @@ afterEach(() => {
 });
 
 describe('upgrading a table from before the enrollments column', () => {
-  test('ok/single-use links downloaded before stay spent; others keep working', () => {
+  test('ok/single-use links downloaded before stay spent; others keep working', async () => {
     store.close();
     const path = join(dir, 'old.db');
     const db = new Database(path);
@@ -44,8 +44,11 @@ describe('upgrading a table from before the enrollments column', () => {
     store = openSqliteAdminStore({ path, clock: () => T0 });
     const again = openSqliteAdminStore({ path, clock: () => T0 });
     again.close();
-    expect(store.downloadEnrollmentToken('used', T0)).toBeUndefined();
-    expect(store.downloadEnrollmentToken('fresh', T0)).toMatchObject({ enrollments: 0 });
-    expect(store.downloadEnrollmentToken('multi', T0)).toMatchObject({ uses: 4, enrollments: 0 });
+    expect(await store.downloadEnrollmentToken('used', T0)).toBeUndefined();
+    expect(await store.downloadEnrollmentToken('fresh', T0)).toMatchObject({ enrollments: 0 });
+    expect(await store.downloadEnrollmentToken('multi', T0)).toMatchObject({
+      uses: 4,
+      enrollments: 0,
+    });
   });
 });

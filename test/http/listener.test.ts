@@ -27,6 +27,7 @@ const logger: Logger & { child(bindings: object): Logger } = {
   child: () => logger,
 };
 let waits: (number | undefined)[] = [];
+let asyncWaits: (number | undefined)[] = [];
 
 const routes: EdgeRoute[] = [
   {
@@ -42,6 +43,11 @@ const routes: EdgeRoute[] = [
     methods: ['GET'],
     limit: () => waits.shift(),
     serve: ({ path, client }) => jsonResponse(200, { path, client }),
+  },
+  {
+    path: '/async-limit',
+    limit: () => Promise.resolve(asyncWaits.shift()),
+    serve: () => jsonResponse(200, { served: true }),
   },
   {
     path: '/boom',
@@ -128,6 +134,17 @@ describe('createEdgeListener', () => {
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('7');
     expect(JSON.parse(res.body)).toMatchObject({ code: 'ERR_RATE_LIMITED' });
+  });
+
+  test('ok/a limit may answer a promise: 429 when it resolves to a wait, served otherwise', async () => {
+    asyncWaits = [9, undefined];
+    const limited = await call('GET', '/async-limit');
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('9');
+    const served = await call('GET', '/async-limit');
+    expect(served.status).toBe(200);
+    expect(JSON.parse(served.body)).toEqual({ served: true });
+    expect(asyncWaits).toEqual([]);
   });
 
   test('fail/another method is 405 ERR_METHOD, before the limit takes a token', async () => {

@@ -32,7 +32,7 @@ test('ok/keys, the audit log and the CA listing work on the memory stores', asyn
     pushEnabled: false,
   };
   const app = createAdminApi(deps);
-  const headers = { authorization: `Bearer ${createApiKey(admin, 'root', 'write').key}` };
+  const headers = { authorization: `Bearer ${(await createApiKey(admin, 'root', 'write')).key}` };
   const created = await app.request('/api/v1/api-keys', {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },

@@ -28,7 +28,9 @@ describe('openSqliteDatabase', () => {
   test('ok/a store closed alone leaves the others working; close() ends them all', async () => {
     const db = openSqliteDatabase({ path: freshPath() });
     db.admin.close();
-    expect(() => db.admin.getMeta('x')).toThrow(expect.objectContaining({ code: 'ERR_STORAGE' }));
+    await expect(db.admin.getMeta('x')).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_STORAGE' }),
+    );
     await db.storage.storeAuthenticate({ ...identity, facts: {} });
     await db.ca.challenges.put({ digest, expiresAt: new Date(Date.now() + 60_000) });
     await db.close();
@@ -43,10 +45,10 @@ describe('openSqliteDatabase', () => {
     await ca.challenges.put({ digest, expiresAt: new Date(Date.now() + 60_000) });
     ca.close();
     const admin = openSqliteAdminStore({ path, clock: () => new Date(0) });
-    admin.setMeta('public_url', 'https://mdm.example.com');
+    await admin.setMeta('public_url', 'https://mdm.example.com');
     admin.close();
     const db = openSqliteDatabase({ path });
-    expect(db.admin.getMeta('public_url')).toBe('https://mdm.example.com');
+    expect(await db.admin.getMeta('public_url')).toBe('https://mdm.example.com');
     expect(await db.ca.challenges.consume(digest, new Date())).toBeDefined();
     await db.close();
   });
@@ -62,7 +64,7 @@ describe('openSqliteDatabase', () => {
     expect(await ca.certificates.countIssued()).toBe(0);
     ca.close();
     const admin = openSqliteAdminStore({ path });
-    expect(admin.countActiveApiKeys()).toBe(0);
+    expect(await admin.countActiveApiKeys()).toBe(0);
     admin.close();
   });
 });

@@ -98,20 +98,20 @@ describe('a 0.1 data directory', () => {
     expect(challenge?.enrollmentId).toBe(`enrollment-token:${m.multiUseLinkId}`);
   });
 
-  test('ok/API keys, audit log, enrollment links and settings read back', () => {
+  test('ok/API keys, audit log, enrollment links and settings read back', async () => {
     withCopy();
     const { admin } = open();
     const hash = createHash('sha256').update(m.readApiKey).digest('hex');
-    expect(admin.findApiKeyByHash(hash)).toMatchObject({ id: m.readApiKeyId, scope: 'read' });
-    expect(admin.countActiveApiKeys()).toBe(2);
-    const audit = admin.listAudit({ limit: 100 }).items.map((e) => e.action);
+    expect(await admin.findApiKeyByHash(hash)).toMatchObject({ id: m.readApiKeyId, scope: 'read' });
+    expect(await admin.countActiveApiKeys()).toBe(2);
+    const audit = (await admin.listAudit({ limit: 100 })).items.map((e) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['api-key.create', 'certificate.revoke']));
-    expect(admin.findEnrollmentToken(m.singleUseLinkId)).toMatchObject({
+    expect(await admin.findEnrollmentToken(m.singleUseLinkId)).toMatchObject({
       singleUse: true,
       enrollments: 1,
     });
-    expect(admin.findEnrollmentToken(m.multiUseLinkId)).toMatchObject({ user: 'alice' });
-    expect(admin.getMeta('push_topic')).toBe(m.topic);
+    expect(await admin.findEnrollmentToken(m.multiUseLinkId)).toMatchObject({ user: 'alice' });
+    expect(await admin.getMeta('push_topic')).toBe(m.topic);
   });
 
   test('ok/a second open is a no-op: same schema, same version record', async () => {

@@ -92,7 +92,8 @@ function authorize(
     if (route.auth === 'public') c.set('actor', 'anonymous');
     else {
       try {
-        c.set('actor', authenticate(deps.admin, c.req.header('authorization'), route.auth).id);
+        const key = await authenticate(deps.admin, c.req.header('authorization'), route.auth);
+        c.set('actor', key.id);
       } catch (error) {
         if (error instanceof OrchardError && FAILED_LOGIN.has(error.code))
           options.onLoginFailure?.(bindingsOf(c));
@@ -104,10 +105,14 @@ function authorize(
 }
 
 /** Whether the request's key may call `route` (so it may send the route's larger body). */
-function keyMayCall(deps: AdminApiDeps, route: AdminRoute, c: Context<AdminEnv>): boolean {
+async function keyMayCall(
+  deps: AdminApiDeps,
+  route: AdminRoute,
+  c: Context<AdminEnv>,
+): Promise<boolean> {
   if (route.auth === 'public') return false;
   try {
-    authenticate(deps.admin, c.req.header('authorization'), route.auth);
+    await authenticate(deps.admin, c.req.header('authorization'), route.auth);
     return true;
   } catch {
     return false;

@@ -97,9 +97,9 @@ export interface AdminRouteOptions extends AdminApiOptions {
 }
 
 /** Whether `authorization` carries an active API key (any scope: a wrong scope is no failed login). */
-function hasValidKey(keys: ApiKeyStore, authorization: string | undefined): boolean {
+async function hasValidKey(keys: ApiKeyStore, authorization: string | undefined): Promise<boolean> {
   try {
-    authenticate(keys, authorization, 'read');
+    await authenticate(keys, authorization, 'read');
     return true;
   } catch {
     return false;
@@ -130,8 +130,8 @@ export function adminRoute(deps: AdminApiDeps, options: AdminRouteOptions = {}):
         return '/api/unmatched';
       }
     },
-    limit: ({ req, client }) =>
-      failedLogins && !hasValidKey(deps.admin, req.headers.authorization)
+    limit: async ({ req, client }) =>
+      failedLogins && !(await hasValidKey(deps.admin, req.headers.authorization))
         ? failedLogins.blocked(client)
         : undefined,
     serve: ({ req, path, client, logger }) => serveAdminRequest(app, req, path, { client, logger }),

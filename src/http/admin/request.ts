@@ -62,10 +62,10 @@ function checkBody(route: AdminRoute, body: unknown): unknown {
 export function receiveBody(
   route: AdminRoute,
   limit: number,
-  mayUseLimit: (c: Context<AdminEnv>) => boolean,
+  mayUseLimit: (c: Context<AdminEnv>) => Promise<boolean>,
 ): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
-    const max = route.bodyLimit !== undefined && mayUseLimit(c) ? route.bodyLimit : limit;
+    const max = route.bodyLimit !== undefined && (await mayUseLimit(c)) ? route.bodyLimit : limit;
     const raw = c.req.raw;
     const bytes =
       raw.method === 'GET' || raw.method === 'HEAD'

@@ -125,13 +125,16 @@ export function defineRoute<R extends RouteConfig>(def: Omit<AdminRoute<R>, 'met
   } as unknown as AdminRoute;
 }
 
-/** Appends an audit entry for the request's actor. */
-export function audit(
+/**
+ * Appends an audit entry for the request's actor. Rejects with the store's StorageError: a
+ * change whose audit failed answers 503, as a failed change does.
+ */
+export async function audit(
   deps: Pick<AdminApiDeps, 'admin'>,
   req: Pick<RouteRequest, 'actor'>,
   action: string,
   target: string,
   detail: Record<string, unknown> = {},
-): void {
-  recordAudit(deps.admin, req.actor, action, target, detail);
+): Promise<void> {
+  await recordAudit(deps.admin, req.actor, action, target, detail);
 }

@@ -105,7 +105,7 @@ export async function countEnrolledForTopic(
 }
 
 async function guardRecordedTopic(options: FilePushOptions, topic: string): Promise<void> {
-  const recorded = options.settings.getMeta(TOPIC_META_KEY);
+  const recorded = await options.settings.getMeta(TOPIC_META_KEY);
   if (recorded !== undefined && recorded !== topic) {
     const orphaned = await countEnrolledForTopic(options.storage, recorded);
     const what = `the push certificate has topic ${topic}, but devices enrolled with ${recorded}: ${orphaned} enrolled device${orphaned === 1 ? '' : 's'} would be orphaned and have to re-enroll`;
@@ -119,7 +119,7 @@ async function guardRecordedTopic(options: FilePushOptions, topic: string): Prom
       `${what} (allowed by --push-allow-topic-change)`,
     );
   }
-  options.settings.setMeta(TOPIC_META_KEY, topic);
+  await options.settings.setMeta(TOPIC_META_KEY, topic);
 }
 
 function reloadHandlers(
@@ -131,8 +131,11 @@ function reloadHandlers(
   const onReload = (): void => {
     state.lastReloadAt = new Date();
     delete state.lastError;
-    settings.setMeta(TOPIC_META_KEY, provider().topic);
     const h = provider().health();
+    // The certificate is already in use: a failed write of its topic is logged, not fatal.
+    settings.setMeta(TOPIC_META_KEY, provider().topic).catch((error: unknown) => {
+      logger.error({ err: error, topic: h.topic }, 'recording the push topic failed');
+    });
     logger.info({ topic: h.topic, notAfter: h.notAfter }, 'push certificate reloaded');
   };
   const onError = (error: unknown): void => {

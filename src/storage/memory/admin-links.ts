@@ -1,11 +1,12 @@
 /**
  * Enrollment links in memory: kept by the hash of their secret, downloads and enrollments counted
  * apart. A single-use link stays downloadable until its first enrollment, which spends it; each
- * count is one synchronous step, so of two calls on a single-use link one succeeds.
+ * count is one synchronous step (no await inside), so of two calls on a single-use link one
+ * succeeds.
  */
 import type { EnrollmentLinkStore, EnrollmentTokenRecord } from '../ports.js';
 import {
-  assertAdminOpen,
+  adminStep,
   byBytes,
   insertUnique,
   newAdminId,
@@ -40,53 +41,53 @@ function usable(row: LinkRow, now: Date): boolean {
 /** The {@link EnrollmentLinkStore} on the memory admin state. */
 export function memoryEnrollmentLinks(s: AdminState): EnrollmentLinkStore {
   const count = (column: 'uses' | 'enrollments', id: string | undefined, now: Date) => {
-    assertAdminOpen(s);
     const row = s.links.get(id ?? '');
     if (row === undefined || !usable(row, now)) return undefined;
     const next = { ...row, [column]: row[column] + 1 };
-    put(s, s.links, row.id, next);
+    put(s.links, row.id, next);
     return record(next);
   };
   return {
-    createEnrollmentToken(input) {
-      assertAdminOpen(s);
-      const row: LinkRow = {
-        id: newAdminId('et'),
-        hash: input.hash,
-        singleUse: input.singleUse,
-        uses: 0,
-        enrollments: 0,
-        createdAt: s.clock().getTime(),
-      };
-      if (input.expiresAt !== undefined) row.expiresAt = input.expiresAt.getTime();
-      if (input.user !== undefined) row.user = input.user;
-      insertUnique(s, s.links, s.linkHashes, row);
-      return record(row);
-    },
-    downloadEnrollmentToken: (hash, now) => count('uses', s.linkHashes.get(hash), now),
-    redeemEnrollmentToken: (id, now) => count('enrollments', id, now),
-    listEnrollmentTokens({ limit, cursor }) {
-      assertAdminOpen(s);
-      const after = cursor ?? '';
-      const rows = [...s.links.values()]
-        .filter((row) => byBytes(row.id, after) > 0)
-        .sort((a, b) => byBytes(a.id, b.id))
-        .slice(0, limit + 1);
-      const items = rows.slice(0, limit).map(record);
-      const last = items.at(-1);
-      return rows.length > limit && last ? { items, nextCursor: last.id } : { items };
-    },
-    findEnrollmentToken(id) {
-      assertAdminOpen(s);
-      const row = s.links.get(id);
-      return row && record(row);
-    },
-    revokeEnrollmentToken(id) {
-      assertAdminOpen(s);
-      const row = s.links.get(id);
-      if (row === undefined || row.revokedAt !== undefined) return false;
-      put(s, s.links, id, { ...row, revokedAt: s.clock().getTime() });
-      return true;
-    },
+    createEnrollmentToken: (input) =>
+      adminStep(s, () => {
+        const row: LinkRow = {
+          id: newAdminId('et'),
+          hash: input.hash,
+          singleUse: input.singleUse,
+          uses: 0,
+          enrollments: 0,
+          createdAt: s.clock().getTime(),
+        };
+        if (input.expiresAt !== undefined) row.expiresAt = input.expiresAt.getTime();
+        if (input.user !== undefined) row.user = input.user;
+        insertUnique(s.links, s.linkHashes, row);
+        return record(row);
+      }),
+    downloadEnrollmentToken: (hash, now) =>
+      adminStep(s, () => count('uses', s.linkHashes.get(hash), now)),
+    redeemEnrollmentToken: (id, now) => adminStep(s, () => count('enrollments', id, now)),
+    listEnrollmentTokens: ({ limit, cursor }) =>
+      adminStep(s, () => {
+        const after = cursor ?? '';
+        const rows = [...s.links.values()]
+          .filter((row) => byBytes(row.id, after) > 0)
+          .sort((a, b) => byBytes(a.id, b.id))
+          .slice(0, limit + 1);
+        const items = rows.slice(0, limit).map(record);
+        const last = items.at(-1);
+        return rows.length > limit && last ? { items, nextCursor: last.id } : { items };
+      }),
+    findEnrollmentToken: (id) =>
+      adminStep(s, () => {
+        const row = s.links.get(id);
+        return row && record(row);
+      }),
+    revokeEnrollmentToken: (id) =>
+      adminStep(s, () => {
+        const row = s.links.get(id);
+        if (row === undefined || row.revokedAt !== undefined) return false;
+        put(s.links, id, { ...row, revokedAt: s.clock().getTime() });
+        return true;
+      }),
   };
 }

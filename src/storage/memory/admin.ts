@@ -1,7 +1,8 @@
 /**
  * The administrative stores in memory: API keys (by hash), the audit log, enrollment links and
  * settings, with the SQLite adapter's semantics (one conformance suite runs against both), so an
- * embedder can run the admin domain without a database. Methods are synchronous.
+ * embedder can run the admin domain without a database. Each method does its work at once and
+ * reports it as a promise, as the SQLite adapter does.
  */
 import type {
   AdminStorage,
@@ -12,14 +13,12 @@ import type {
   SettingsStore,
 } from '../ports.js';
 import {
-  assertAdminOpen,
+  adminStep,
   byBytes,
   createAdminState,
   insertUnique,
   newAdminId,
-  onUndo,
   put,
-  runTransaction,
   type AdminState,
   type AuditRow,
   type KeyRow,
@@ -57,44 +56,40 @@ function auditRecord(row: AuditRow): AuditEntry {
 const active = (row: KeyRow): boolean => row.revokedAt === undefined;
 
 function memoryApiKeys(s: AdminState): ApiKeyStore {
-  const open = <T>(fn: () => T): T => {
-    assertAdminOpen(s);
-    return fn();
-  };
+  const step = <T>(fn: () => T): Promise<T> => adminStep(s, fn);
   return {
-    createApiKey(input) {
-      if (!['read', 'write'].includes(input.scope)) throw new TypeError('bad scope');
-      return open(() => {
+    createApiKey: (input) =>
+      step(() => {
+        if (!['read', 'write'].includes(input.scope)) throw new TypeError('bad scope');
         const row: KeyRow = { id: newAdminId('ak'), ...input, createdAt: s.clock().getTime() };
-        insertUnique(s, s.keys, s.keyHashes, row);
+        insertUnique(s.keys, s.keyHashes, row);
         return keyRecord(row);
-      });
-    },
+      }),
     findApiKeyByHash: (hash) =>
-      open(() => {
+      step(() => {
         const row = s.keys.get(s.keyHashes.get(hash) ?? '');
         return row && active(row) ? keyRecord(row) : undefined;
       }),
     listApiKeys: () =>
-      open(() =>
+      step(() =>
         [...s.keys.values()]
           .sort((a, b) => a.createdAt - b.createdAt || byBytes(a.id, b.id))
           .map(keyRecord),
       ),
     listActiveApiKeys: () =>
-      open(() =>
+      step(() =>
         [...s.keys.values()]
           .filter(active)
           .map((row) => ({ record: keyRecord(row), hash: row.hash })),
       ),
     revokeApiKey: (id) =>
-      open(() => {
+      step(() => {
         const row = s.keys.get(id);
         if (row === undefined || !active(row)) return false;
-        put(s, s.keys, id, { ...row, revokedAt: s.clock().getTime() });
+        put(s.keys, id, { ...row, revokedAt: s.clock().getTime() });
         return true;
       }),
-    countActiveApiKeys: () => open(() => [...s.keys.values()].filter(active).length),
+    countActiveApiKeys: () => step(() => [...s.keys.values()].filter(active).length),
   };
 }
 
@@ -119,51 +114,44 @@ function firstAtOrAfter(rows: readonly AuditRow[], seq: number): number {
 
 function memoryAuditLog(s: AdminState): AuditLog {
   return {
-    audit(entry) {
-      const at = s.clock();
-      const detail = JSON.stringify(entry.detail);
-      assertAdminOpen(s);
-      const seq = ++s.auditSeq;
-      const { actor, action, target } = entry;
-      s.audit.push({ seq, at: at.getTime(), actor, action, target, detail });
-      onUndo(s, () => {
-        s.audit.pop();
-        s.auditSeq = seq - 1;
-      });
-      return { ...entry, seq, at };
-    },
-    listAudit(options) {
-      const before =
-        options.cursor === undefined ? Number.MAX_SAFE_INTEGER : auditCursor(options.cursor);
-      assertAdminOpen(s);
-      const end = firstAtOrAfter(s.audit, before);
-      const rows = s.audit.slice(Math.max(0, end - options.limit - 1), end).reverse();
-      const items = rows.slice(0, options.limit).map(auditRecord);
-      const last = items.at(-1);
-      return rows.length > options.limit && last
-        ? { items, nextCursor: String(last.seq) }
-        : { items };
-    },
+    audit: (entry) =>
+      adminStep(s, () => {
+        const at = s.clock();
+        const detail = JSON.stringify(entry.detail);
+        const seq = ++s.auditSeq;
+        const { actor, action, target } = entry;
+        s.audit.push({ seq, at: at.getTime(), actor, action, target, detail });
+        return { ...entry, seq, at };
+      }),
+    listAudit: (options) =>
+      adminStep(s, () => {
+        const before =
+          options.cursor === undefined ? Number.MAX_SAFE_INTEGER : auditCursor(options.cursor);
+        const end = firstAtOrAfter(s.audit, before);
+        const rows = s.audit.slice(Math.max(0, end - options.limit - 1), end).reverse();
+        const items = rows.slice(0, options.limit).map(auditRecord);
+        const last = items.at(-1);
+        return rows.length > options.limit && last
+          ? { items, nextCursor: String(last.seq) }
+          : { items };
+      }),
   };
 }
 
 function memorySettings(s: AdminState): SettingsStore {
   return {
-    getMeta(key) {
-      assertAdminOpen(s);
-      return s.meta.get(key);
-    },
-    setMeta(key, value) {
-      assertAdminOpen(s);
-      put(s, s.meta, key, value);
-    },
+    getMeta: (key) => adminStep(s, () => s.meta.get(key)),
+    setMeta: (key, value) =>
+      adminStep(s, () => {
+        put(s.meta, key, value);
+      }),
   };
 }
 
 /**
  * An {@link AdminStorage} held in process memory, lost on exit: API keys, the audit log,
- * enrollment links and settings, with the SQLite adapter's semantics. `transaction` undoes the
- * writes of a function that throws; after `close()` every call throws StorageError.
+ * enrollment links and settings, with the SQLite adapter's semantics. After `close()` every call
+ * rejects with StorageError.
  */
 export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}): AdminStorage {
   const state = createAdminState(options.clock ?? (() => new Date()));
@@ -172,7 +160,6 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryAuditLog(state),
     ...memoryEnrollmentLinks(state),
     ...memorySettings(state),
-    transaction: (fn) => runTransaction(state, fn),
     close() {
       state.closed = true;
     },

@@ -42,21 +42,22 @@ const USABLE =
 /** The {@link EnrollmentLinkStore} on a connection context. */
 export function sqliteEnrollmentLinks(ctx: SqliteContext): EnrollmentLinkStore {
   const find = (id: string): EnrollmentTokenRecord | undefined => {
-    const row = adminGuard(ctx, () =>
-      stmt(ctx, `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ?`).get(id),
-    ) as Row | undefined;
+    const row = stmt(ctx, `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ?`).get(id) as
+      Row | undefined;
     return row ? record(row) : undefined;
   };
   const count = (column: 'uses' | 'enrollments', key: 'hash' | 'id', value: string, now: Date) => {
     const sql = `UPDATE ${TABLE} SET ${column} = ${column} + 1 WHERE ${key} = ? AND ${USABLE}
       RETURNING ${COLUMNS}`;
-    const row = adminGuard(ctx, () => stmt(ctx, sql).get(value, now.getTime())) as Row | undefined;
-    return row ? record(row) : undefined;
+    return adminGuard(ctx, () => {
+      const row = stmt(ctx, sql).get(value, now.getTime()) as Row | undefined;
+      return row ? record(row) : undefined;
+    });
   };
   return {
-    createEnrollmentToken(input) {
-      const id = newAdminId('et');
-      adminGuard(ctx, () =>
+    createEnrollmentToken: (input) =>
+      adminGuard(ctx, () => {
+        const id = newAdminId('et');
         stmt(
           ctx,
           `INSERT INTO ${TABLE} (id, hash, single_use, expires_at, user_name, created_at)
@@ -68,24 +69,22 @@ export function sqliteEnrollmentLinks(ctx: SqliteContext): EnrollmentLinkStore {
           input.expiresAt?.getTime() ?? null,
           input.user ?? null,
           ctx.clock().getTime(),
-        ),
-      );
-      return find(id) as EnrollmentTokenRecord;
-    },
+        );
+        return find(id) as EnrollmentTokenRecord;
+      }),
     downloadEnrollmentToken: (hash, now) => count('uses', 'hash', hash, now),
     redeemEnrollmentToken: (id, now) => count('enrollments', 'id', id, now),
-    listEnrollmentTokens({ limit, cursor }) {
-      const rows = adminGuard(ctx, () =>
-        stmt(ctx, `SELECT ${COLUMNS} FROM ${TABLE} WHERE id > ? ORDER BY id LIMIT ?`).all(
-          cursor ?? '',
-          limit + 1,
-        ),
-      ) as Row[];
-      const items = rows.slice(0, limit).map(record);
-      const last = items.at(-1);
-      return rows.length > limit && last ? { items, nextCursor: last.id } : { items };
-    },
-    findEnrollmentToken: find,
+    listEnrollmentTokens: ({ limit, cursor }) =>
+      adminGuard(ctx, () => {
+        const rows = stmt(
+          ctx,
+          `SELECT ${COLUMNS} FROM ${TABLE} WHERE id > ? ORDER BY id LIMIT ?`,
+        ).all(cursor ?? '', limit + 1) as Row[];
+        const items = rows.slice(0, limit).map(record);
+        const last = items.at(-1);
+        return rows.length > limit && last ? { items, nextCursor: last.id } : { items };
+      }),
+    findEnrollmentToken: (id) => adminGuard(ctx, () => find(id)),
     revokeEnrollmentToken: (id) =>
       adminGuard(
         ctx,

@@ -5,11 +5,17 @@ import { closedError } from '../support.js';
 import type { SqliteContext } from './db.js';
 
 /**
- * Runs a synchronous admin operation: after close it throws StorageError; TypeError and
- * OrchardError (StorageError, or a caller's own error out of `transaction`) pass through; any
- * other (driver) failure becomes StorageError with it as `cause`.
+ * Runs a synchronous admin operation as a promise: after close it rejects with StorageError;
+ * TypeError and OrchardError pass through; any other (driver) failure becomes StorageError with
+ * it as `cause`. It never throws synchronously.
  */
-export function adminGuard<T>(ctx: SqliteContext, fn: () => T): T {
+export function adminGuard<T>(ctx: SqliteContext, fn: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    resolve(guarded(ctx, fn));
+  });
+}
+
+function guarded<T>(ctx: SqliteContext, fn: () => T): T {
   if (ctx.closed) throw closedError();
   try {
     return fn();

@@ -1,7 +1,7 @@
 /**
  * The administrative stores in SQLite (tables `orchard_admin_*`, migration 6): API keys (by
- * hash), the audit log, enrollment links and settings. Methods are synchronous; driver failures
- * become StorageError (503).
+ * hash), the audit log, enrollment links and settings. better-sqlite3 runs each method at once;
+ * its result or failure (driver failures become StorageError, 503) comes back as a promise.
  */
 import type {
   AdminStorage,
@@ -59,33 +59,33 @@ const KEYS = 'orchard_admin_api_keys';
 
 /** The {@link ApiKeyStore} on a connection context. */
 export function sqliteApiKeys(ctx: SqliteContext): ApiKeyStore {
-  const run = <T>(fn: () => T): T => adminGuard(ctx, fn);
+  const run = <T>(fn: () => T): Promise<T> => adminGuard(ctx, fn);
   return {
-    createApiKey(input) {
-      if (!['read', 'write'].includes(input.scope)) throw new TypeError('bad scope');
-      const row: KeyRow = {
-        id: newAdminId('ak'),
-        name: input.name,
-        scope: input.scope,
-        created_at: ctx.clock().getTime(),
-        revoked_at: null,
-      };
-      run(() =>
+    createApiKey: (input) =>
+      run(() => {
+        if (!['read', 'write'].includes(input.scope)) throw new TypeError('bad scope');
+        const row: KeyRow = {
+          id: newAdminId('ak'),
+          name: input.name,
+          scope: input.scope,
+          created_at: ctx.clock().getTime(),
+          revoked_at: null,
+        };
         stmt(ctx, `INSERT INTO ${KEYS} VALUES (?, ?, ?, ?, ?, NULL)`).run(
           row.id,
           row.name,
           row.scope,
           input.hash,
           row.created_at,
-        ),
-      );
-      return keyRecord(row);
-    },
-    findApiKeyByHash(hash) {
-      const sql = `SELECT * FROM ${KEYS} WHERE hash = ? AND revoked_at IS NULL`;
-      const row = run(() => stmt(ctx, sql).get(hash)) as KeyRow | undefined;
-      return row ? keyRecord(row) : undefined;
-    },
+        );
+        return keyRecord(row);
+      }),
+    findApiKeyByHash: (hash) =>
+      run(() => {
+        const sql = `SELECT * FROM ${KEYS} WHERE hash = ? AND revoked_at IS NULL`;
+        const row = stmt(ctx, sql).get(hash) as KeyRow | undefined;
+        return row ? keyRecord(row) : undefined;
+      }),
     listApiKeys: () =>
       run(() =>
         (stmt(ctx, `SELECT * FROM ${KEYS} ORDER BY created_at, id`).all() as KeyRow[]).map(
@@ -128,29 +128,33 @@ function auditCursor(cursor: string): number {
 /** The {@link AuditLog} on a connection context. */
 export function sqliteAuditLog(ctx: SqliteContext): AuditLog {
   return {
-    audit(entry) {
-      const at = ctx.clock();
-      const sql =
-        'INSERT INTO orchard_admin_audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)';
-      const detail = JSON.stringify(entry.detail);
-      const info = adminGuard(ctx, () =>
-        stmt(ctx, sql).run(at.getTime(), entry.actor, entry.action, entry.target, detail),
-      );
-      return { ...entry, seq: Number(info.lastInsertRowid), at };
-    },
-    listAudit(options) {
-      const before =
-        options.cursor === undefined ? Number.MAX_SAFE_INTEGER : auditCursor(options.cursor);
-      const sql = 'SELECT * FROM orchard_admin_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?';
-      const rows = adminGuard(ctx, () =>
-        stmt(ctx, sql).all(before, options.limit + 1),
-      ) as AuditRow[];
-      const items = rows.slice(0, options.limit).map(auditRecord);
-      const last = items.at(-1);
-      return rows.length > options.limit && last
-        ? { items, nextCursor: String(last.seq) }
-        : { items };
-    },
+    audit: (entry) =>
+      adminGuard(ctx, () => {
+        const at = ctx.clock();
+        const sql =
+          'INSERT INTO orchard_admin_audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)';
+        const detail = JSON.stringify(entry.detail);
+        const info = stmt(ctx, sql).run(
+          at.getTime(),
+          entry.actor,
+          entry.action,
+          entry.target,
+          detail,
+        );
+        return { ...entry, seq: Number(info.lastInsertRowid), at };
+      }),
+    listAudit: (options) =>
+      adminGuard(ctx, () => {
+        const before =
+          options.cursor === undefined ? Number.MAX_SAFE_INTEGER : auditCursor(options.cursor);
+        const sql = 'SELECT * FROM orchard_admin_audit WHERE seq < ? ORDER BY seq DESC LIMIT ?';
+        const rows = stmt(ctx, sql).all(before, options.limit + 1) as AuditRow[];
+        const items = rows.slice(0, options.limit).map(auditRecord);
+        const last = items.at(-1);
+        return rows.length > options.limit && last
+          ? { items, nextCursor: String(last.seq) }
+          : { items };
+      }),
   };
 }
 
@@ -164,14 +168,13 @@ export function sqliteSettings(ctx: SqliteContext): SettingsStore {
           stmt(ctx, 'SELECT value FROM orchard_admin_meta WHERE key = ?').pluck().get(key) as
             string | undefined,
       ),
-    setMeta: (key, value) => {
-      adminGuard(ctx, () =>
+    setMeta: (key, value) =>
+      adminGuard(ctx, () => {
         stmt(ctx, 'INSERT OR REPLACE INTO orchard_admin_meta (key, value) VALUES (?, ?)').run(
           key,
           value,
-        ),
-      );
-    },
+        );
+      }),
   };
 }
 
@@ -182,7 +185,6 @@ export function sqliteAdminStorage(ctx: SqliteContext, close: () => void): Admin
     ...sqliteAuditLog(ctx),
     ...sqliteEnrollmentLinks(ctx),
     ...sqliteSettings(ctx),
-    transaction: (fn) => adminGuard(ctx, () => ctx.db.transaction(fn).immediate()),
     close,
   };
 }

@@ -23,7 +23,7 @@ let doc: {
 };
 
 beforeAll(async () => {
-  fixture = adminApiFixture();
+  fixture = await adminApiFixture();
   const res = await fixture.app.request('/api/v1/openapi.json');
   expect(res.status).toBe(200);
   doc = (await res.json()) as typeof doc;

@@ -32,7 +32,7 @@ export interface AdminApiFixture {
 }
 
 /** Creates the app over an in-memory admin store and trap dependencies. */
-export function adminApiFixture(): AdminApiFixture {
+export async function adminApiFixture(): Promise<AdminApiFixture> {
   const admin = openSqliteAdminStore({ path: ':memory:' });
   const deps: AdminApiDeps = {
     admin,
@@ -46,8 +46,8 @@ export function adminApiFixture(): AdminApiFixture {
   };
   return {
     app: createAdminApi(deps),
-    writeKey: createApiKey(admin, 'writer', 'write').key,
-    readKey: createApiKey(admin, 'reader', 'read').key,
+    writeKey: (await createApiKey(admin, 'writer', 'write')).key,
+    readKey: (await createApiKey(admin, 'reader', 'read')).key,
     close: () => {
       admin.close();
     },

@@ -10,8 +10,8 @@ import { adminApiFixture, type AdminApiFixture } from './support.js';
 
 let fixture: AdminApiFixture;
 
-beforeAll(() => {
-  fixture = adminApiFixture();
+beforeAll(async () => {
+  fixture = await adminApiFixture();
 });
 
 afterAll(() => {

@@ -67,14 +67,14 @@ const createToken = defineRoute({
       ),
     },
   }),
-  handle(deps, req) {
+  async handle(deps, req) {
     const body = req.body ?? {};
-    const { record, url } = deps.enrollment.createToken({
+    const { record, url } = await deps.enrollment.createToken({
       singleUse: body.singleUse ?? true,
       ...(body.expiresInSeconds === undefined ? {} : { expiresInSeconds: body.expiresInSeconds }),
       ...(body.user === undefined ? {} : { user: body.user }),
     });
-    audit(deps, req, 'enrollment-token.create', record.id, { singleUse: record.singleUse });
+    await audit(deps, req, 'enrollment-token.create', record.id, { singleUse: record.singleUse });
     return json(201, { ...tokenView(record), url });
   },
 });
@@ -107,9 +107,10 @@ const revokeToken = defineRoute({
     request: { params: IdParams },
     responses: { 200: jsonResponse('revoked', Revoked) },
   }),
-  handle(deps, req) {
-    if (!deps.admin.revokeEnrollmentToken(req.params.id)) throw notFound('active enrollment token');
-    audit(deps, req, 'enrollment-token.revoke', req.params.id);
+  async handle(deps, req) {
+    if (!(await deps.admin.revokeEnrollmentToken(req.params.id)))
+      throw notFound('active enrollment token');
+    await audit(deps, req, 'enrollment-token.revoke', req.params.id);
     return json(200, { revoked: true });
   },
 });
@@ -124,7 +125,7 @@ const listKeys = defineRoute({
       200: jsonResponse('every key', z.object({ items: z.array(ApiKeyView) })),
     },
   }),
-  handle: (deps) => json(200, { items: deps.admin.listApiKeys().map(apiKeyView) }),
+  handle: async (deps) => json(200, { items: (await deps.admin.listApiKeys()).map(apiKeyView) }),
 });
 
 const createKey = defineRoute({
@@ -140,10 +141,10 @@ const createKey = defineRoute({
       201: jsonResponse('the key, shown once', ApiKeyView.extend({ key: z.string() })),
     },
   }),
-  handle(deps, req) {
+  async handle(deps, req) {
     const { name, scope } = req.body;
-    const { record, key } = createApiKey(deps.admin, name, scope);
-    audit(deps, req, 'api-key.create', record.id, { name, scope: record.scope });
+    const { record, key } = await createApiKey(deps.admin, name, scope);
+    await audit(deps, req, 'api-key.create', record.id, { name, scope: record.scope });
     return json(201, { ...apiKeyView(record), key });
   },
 });
@@ -157,9 +158,9 @@ const revokeKey = defineRoute({
     request: { params: IdParams },
     responses: { 200: jsonResponse('revoked', Revoked) },
   }),
-  handle(deps, req) {
-    if (!deps.admin.revokeApiKey(req.params.id)) throw notFound('active API key');
-    audit(deps, req, 'api-key.revoke', req.params.id);
+  async handle(deps, req) {
+    if (!(await deps.admin.revokeApiKey(req.params.id))) throw notFound('active API key');
+    await audit(deps, req, 'api-key.revoke', req.params.id);
     return json(200, { revoked: true });
   },
 });

@@ -158,7 +158,7 @@ const revoke = defineRoute({
     // The CA throws ERR_CA_NOT_FOUND (404) for a serial it never issued.
     await deps.ca.revoke(serial, reason);
     const record = await existing(deps, serial);
-    audit(deps, req, 'certificate.revoke', serial, {
+    await audit(deps, req, 'certificate.revoke', serial, {
       reason,
       recordedReason: record.revocationReason ?? null,
     });

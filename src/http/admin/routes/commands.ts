@@ -43,7 +43,7 @@ const batch = defineRoute({
     const command = commandField(body.command, 'command');
     for (const id of body.enrollmentIds) await existingEnrollment(deps, id);
     const uuid = await deps.core.enqueue(body.enrollmentIds, command as never);
-    audit(deps, req, 'command.create', body.enrollmentIds.join(','), {
+    await audit(deps, req, 'command.create', body.enrollmentIds.join(','), {
       commandUuid: uuid,
       requestType: command.RequestType,
     });

@@ -138,7 +138,7 @@ const queue = defineRoute({
     const command = commandField(req.body, 'body');
     const e = await existingEnrollment(deps, req.params.id);
     const uuid = await deps.core.enqueue([e.id], command as never);
-    audit(deps, req, 'command.create', e.id, {
+    await audit(deps, req, 'command.create', e.id, {
       commandUuid: uuid,
       requestType: command.RequestType,
     });
@@ -164,7 +164,7 @@ const cancel = defineRoute({
     if (!command?.targets.some((t) => t.enrollmentId === e.id)) throw notFound('command');
     if (!(await deps.core.cancel(e.id, uuid)))
       throw new AdminError('ERR_CONFLICT', 'the command was already answered or canceled');
-    audit(deps, req, 'command.cancel', e.id, { commandUuid: uuid });
+    await audit(deps, req, 'command.cancel', e.id, { commandUuid: uuid });
     return json(200, { canceled: true });
   },
 });
@@ -195,7 +195,7 @@ const push = defineRoute({
     // `pushed` stays for older clients: the number APNs accepted.
     const pushed = results.filter((r) => r.outcome === 'accepted').length;
     const outcome = results[0]?.outcome ?? null;
-    audit(deps, req, 'enrollment.push', e.id, { pushed, outcome });
+    await audit(deps, req, 'enrollment.push', e.id, { pushed, outcome });
     return json(200, { pushed, results: results.map(pushResultView) });
   },
 });

@@ -103,7 +103,7 @@ const renew = defineRoute({
       throw new AdminError('ERR_PUSH_DISABLED', 'no push certificate is configured');
     try {
       const renewal = await deps.identity.renew(binding.enrollmentId);
-      audit(deps, req, 'identity.renew', binding.enrollmentId, {
+      await audit(deps, req, 'identity.renew', binding.enrollmentId, {
         commandUuid: renewal.commandUuid,
       });
       return json(202, {
@@ -151,7 +151,7 @@ const allow = defineRoute({
     const seconds = req.body?.expiresInSeconds ?? DEFAULT_REENROLLMENT_SECONDS;
     const until = new Date(Date.now() + seconds * 1000);
     await deps.storage.allowReenrollment(binding.enrollmentId, until);
-    audit(deps, req, 'identity.reenrollment.allow', binding.enrollmentId, {
+    await audit(deps, req, 'identity.reenrollment.allow', binding.enrollmentId, {
       reenrollUntil: until.toISOString(),
     });
     return json(200, { reenrollUntil: until.toISOString() });
@@ -170,7 +170,7 @@ const close = defineRoute({
   async handle(deps, req) {
     const binding = await bindingOf(deps, req.params.id);
     await deps.storage.allowReenrollment(binding.enrollmentId, undefined);
-    audit(deps, req, 'identity.reenrollment.close', binding.enrollmentId);
+    await audit(deps, req, 'identity.reenrollment.close', binding.enrollmentId);
     return json(200, { reenrollUntil: null });
   },
 });
