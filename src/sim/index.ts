@@ -7,6 +7,9 @@ export { createKeyPool, keyPoolOf, loadKeyPool, generateRsaKey } from './key-poo
 export type { SavableKeyPool } from './key-pool.js';
 export { RESPONDERS, answerCommand, errorChain } from './commands.js';
 export type { SimAnswer, SimCommandContext, SimCommandStatus, SimResponder } from './commands.js';
+export type { SimProfileRecord, SimProfileStore } from './profiles.js';
+export type { SimEnrollmentProfile, SimMdmPayload, SimScepPayload } from './enroll.js';
+export type { SimIdentity } from './transport.js';
 export type {
   SimBehaviour,
   SimDevice,
