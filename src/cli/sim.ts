@@ -52,8 +52,8 @@ interface SimPlan {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const KEY_POOL = 32;
-/** Polls (of 50 ms) for command results after queueing: a count, so a slow machine only waits. */
-const RESULT_POLLS = 6000;
+/** Polls (of 50 ms) for command results after queueing, per device and at least: a count, not a deadline. */
+const RESULT_POLLS = { base: 200, perDevice: 2 };
 
 function count(flag: string, value: string, max = 1_000_000): number {
   const n = Number(value);
@@ -94,7 +94,8 @@ async function exercise(fleet: Fleet, api: SimAdminApi): Promise<void> {
   const ids = await api.enrollmentIdsOf(new Set(fleet.devices.map((d) => d.udid)));
   const target = answered() + ids.length;
   await api.sendCommand(ids, { RequestType: 'DeviceInformation', Queries: ['DeviceName'] });
-  for (let i = 0; i < RESULT_POLLS && answered() < target; i++)
+  const polls = RESULT_POLLS.base + RESULT_POLLS.perDevice * ids.length;
+  for (let i = 0; i < polls && answered() < target; i++)
     await new Promise((resolve) => setTimeout(resolve, 50));
   await fleet.settled();
   if (answered() < target)
