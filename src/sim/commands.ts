@@ -1,7 +1,8 @@
 /**
  * How a simulated device answers a command: one responder per RequestType (see `responders/`),
  * NotNow and Error injected at the configured rates, and Error for every RequestType the
- * simulator does not know. Later features add a responder to {@link RESPONDERS}.
+ * simulator does not know. Later features (declarative management...) add a responder here, and
+ * embedders pass their own per device (`SimDeviceOptions.responders`).
  * See https://developer.apple.com/documentation/devicemanagement/commands-and-queries
  */
 import type { X509Certificate } from 'node:crypto';
@@ -76,12 +77,14 @@ export function errorChain(domain: string, code: number, description: string): P
 
 /**
  * Answers `command` as the device described by `ctx`: NotNow or Error at the behaviour's rates
- * (rolled in that order), else its responder, else Error for an unknown RequestType. Never throws.
+ * (rolled in that order), else its responder in `responders`, else Error for an unknown
+ * RequestType. Never throws.
  */
 export async function answerCommand(
   command: PlistDict,
   ctx: SimCommandContext,
   behaviour: SimBehaviour = {},
+  responders: Readonly<Record<string, SimResponder>> = RESPONDERS,
 ): Promise<SimAnswer> {
   const random = behaviour.random ?? Math.random;
   if (random() < (behaviour.notNowRate ?? 0)) return { status: 'NotNow' };
@@ -92,7 +95,7 @@ export async function answerCommand(
     };
   }
   const type = typeof command.RequestType === 'string' ? command.RequestType : '';
-  const responder = Object.hasOwn(RESPONDERS, type) ? RESPONDERS[type] : undefined;
+  const responder = Object.hasOwn(responders, type) ? responders[type] : undefined;
   if (responder === undefined) {
     return {
       status: 'Error',

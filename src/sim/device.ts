@@ -9,7 +9,7 @@ import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
 import { ProfileError, ProtocolError } from '../errors.js';
 import type { PlistDict } from '../protocol/plist.js';
 import { authenticateMessage, tokenUpdateMessage, type SimCheckinFacts } from './checkin.js';
-import { answerCommand, type SimCommandContext } from './commands.js';
+import { answerCommand, RESPONDERS, type SimCommandContext } from './commands.js';
 import {
   openProfile,
   readEnrollmentProfile,
@@ -64,6 +64,7 @@ export function createSimDevice(
   let enrolled = false;
   let sessions: Promise<unknown> = Promise.resolve();
   const userEnrollment = options.userEnrollment === true;
+  const responders = { ...RESPONDERS, ...options.responders };
   const enrollmentId = userEnrollment ? randomUUID().toUpperCase() : udid;
   const keys: PlistDict = userEnrollment ? { EnrollmentID: enrollmentId } : { UDID: udid };
 
@@ -167,7 +168,7 @@ export function createSimDevice(
         runSession({
           send: (message) =>
             sendSigned(fetchFn, serverUrl, { ...keys, ...message }, held(), REPORT_CONTENT_TYPE),
-          answer: (command) => answerCommand(command, ctx, options.behaviour),
+          answer: (command) => answerCommand(command, ctx, options.behaviour, responders),
         });
       // A device runs one session at a time: a push during a session starts the next one after it.
       const next = sessions.then(session, session);
@@ -187,6 +188,7 @@ export function createSimDevice(
           identity: held,
           mdm,
           context: ctx,
+          responders,
           ...(options.behaviour === undefined ? {} : { behaviour: options.behaviour }),
         },
         shortName,

@@ -1,5 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PlistDict } from '../protocol/plist.js';
+import type { SimResponder } from './commands.js';
 
 /** The Apple platform a simulated device reports (drives DeviceInformation values). */
 export type SimPlatform = 'iOS' | 'iPadOS' | 'macOS';
@@ -33,6 +34,8 @@ export interface SimDeviceOptions {
    * its UDID and keeps its serial number and UDID to itself. Default false.
    */
   userEnrollment?: boolean;
+  /** Extra or replacing command responders by RequestType, over the built-in ones. */
+  responders?: Readonly<Record<string, SimResponder>>;
   /** The name the device reports; default the model name and the serial number's last four characters. */
   deviceName?: string;
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PlistDict } from '../protocol/plist.js';
-import { answerCommand, type SimCommandContext } from './commands.js';
+import { answerCommand, type SimCommandContext, type SimResponder } from './commands.js';
 import type { SimMdmPayload } from './enroll.js';
 import { createProfileStore } from './profiles.js';
 import { runSession } from './session.js';
@@ -21,6 +21,8 @@ export interface SimChannelHost {
   /** The device's command context; the channel swaps in its own profiles. */
   context: SimCommandContext;
   behaviour?: SimBehaviour;
+  /** The device's responders by RequestType; default the built-in ones. */
+  responders?: Readonly<Record<string, SimResponder>>;
 }
 
 /** Creates the user channel of `shortName` on an enrolled macOS device; nothing is sent until `enroll`. */
@@ -79,7 +81,7 @@ export function createUserChannel(host: SimChannelHost, shortName: string): SimU
             host.identity(),
             REPORT_CONTENT_TYPE,
           ),
-        answer: (command) => answerCommand(command, context, host.behaviour),
+        answer: (command) => answerCommand(command, context, host.behaviour, host.responders),
       });
     },
     installedProfiles: () =>

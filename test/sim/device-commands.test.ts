@@ -112,6 +112,18 @@ describe('answerCommand', () => {
     expect(JSON.stringify(answer.fields)).toContain('Teleport');
   });
 
+  test('ok/a responder passed in answers a RequestType the simulator does not know', async () => {
+    const answer = await answerCommand(
+      { RequestType: 'DeviceLock' },
+      context(),
+      {},
+      {
+        DeviceLock: () => ({ status: 'Acknowledged', fields: { MessageResult: 'locked' } }),
+      },
+    );
+    expect(answer).toEqual({ status: 'Acknowledged', fields: { MessageResult: 'locked' } });
+  });
+
   test('ok/an encrypted profile is decrypted with the identity key and listed', async () => {
     const ctx = context();
     const encrypted = encryptProfile(PROFILE, { recipient: ctx.identity().certificate });
