@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChallengeValidator } from '../identity/scep/challenge.js';
+import type { Logger } from '../logger.js';
 import type { AuditLog, EnrollmentLinkStore, EnrollmentTokenRecord } from '../storage/ports.js';
 import { hashApiKey } from './api-keys.js';
 import { recordAudit } from './audit.js';
@@ -72,11 +73,17 @@ export function linkChallengeTtl(
  * Wraps the one-time challenge validator so an enrollment link is spent by enrollment: when a
  * challenge bound to a link is accepted, the link counts one enrollment, atomically; a link that
  * is revoked, expired, or single use and already enrolled with refuses every challenge it gave
- * out (audited as `enrollment-token.enroll`). Other decisions pass unchanged.
+ * out (audited as `enrollment-token.enroll`). Other decisions pass unchanged. The link is spent
+ * before its audit: with `logger`, a failed audit write is logged and the decision stands;
+ * without, the failure rejects.
  */
 export function withEnrollmentLinks(
   next: ChallengeValidator,
-  deps: { admin: Pick<EnrollmentLinkStore, 'redeemEnrollmentToken'> & AuditLog; clock: () => Date },
+  deps: {
+    admin: Pick<EnrollmentLinkStore, 'redeemEnrollmentToken'> & AuditLog;
+    clock: () => Date;
+    logger?: Logger;
+  },
 ): ChallengeValidator {
   return async (context) => {
     const decision = await next(context);
@@ -86,9 +93,15 @@ export function withEnrollmentLinks(
     const link = await deps.admin.redeemEnrollmentToken(id, deps.clock());
     if (link === undefined)
       return { outcome: 'reject', reason: 'the enrollment link is used, expired or revoked' };
-    await recordAudit(deps.admin, 'device', 'enrollment-token.enroll', id, {
+    const audited = recordAudit(deps.admin, 'device', 'enrollment-token.enroll', id, {
       enrollments: link.enrollments,
     });
+    const { logger } = deps;
+    await (logger === undefined
+      ? audited
+      : audited.catch((error: unknown) => {
+          logger.error({ err: error, linkId: id }, 'audit of an enrollment failed');
+        }));
     return decision;
   };
 }

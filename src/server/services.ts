@@ -156,7 +156,11 @@ function challenges(deps: OrchardServicesDeps, options: OrchardServicesOptions) 
     { store: deps.ca.challenges, clock: deps.clock },
     { ttlSeconds: 3600 },
   );
-  const linked = withEnrollmentLinks(oneTime.validator, { admin: deps.admin, clock: deps.clock });
+  const linked = withEnrollmentLinks(oneTime.validator, {
+    admin: deps.admin,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
   const validator: ChallengeValidator =
     options.scepChallenge === undefined
       ? linked

@@ -9,6 +9,8 @@ import {
   issueEnrollmentToken,
   linkChallengeTtl,
   linkTarget,
+  silentLogger,
+  StorageError,
   withEnrollmentLinks,
   type ChallengeValidator,
 } from '../../src/index.js';
@@ -90,6 +92,27 @@ describe('withEnrollmentLinks', () => {
     expect(entries.map((e) => [e.actor, e.action, e.target])).toEqual([
       ['device', 'enrollment-token.enroll', record.id],
     ]);
+  });
+
+  test('fail/a failed audit write is logged with a logger, and rejects without one', async () => {
+    const { admin, clock } = setup();
+    const { record } = await issueEnrollmentToken(admin, clock, 'https://x', { singleUse: false });
+    const failing = {
+      ...admin,
+      audit: () => Promise.reject(new StorageError('audit store down')),
+    };
+    const errors: unknown[] = [];
+    const logger = { ...silentLogger, error: (obj: object) => errors.push(obj) };
+    const logged = withEnrollmentLinks(accept(linkTarget(record.id)), {
+      admin: failing,
+      clock,
+      logger,
+    });
+    expect(await logged({} as never)).toMatchObject({ outcome: 'accept' });
+    expect(errors).toEqual([expect.objectContaining({ linkId: record.id })]);
+    const bare = withEnrollmentLinks(accept(linkTarget(record.id)), { admin: failing, clock });
+    await expect(bare({} as never)).rejects.toThrow(StorageError);
+    expect((await admin.findEnrollmentToken(record.id))?.enrollments).toBe(2);
   });
 
   test('fail/a revoked or expired link refuses its challenges', async () => {
