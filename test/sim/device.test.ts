@@ -249,3 +249,20 @@ describe('User Enrollment', () => {
     expect(JSON.stringify(t.result)).not.toContain(device.udid);
   }, 60_000);
 });
+
+describe('NotNow on demand', () => {
+  test('ok/a command answered NotNow comes back on the next connection', async () => {
+    let roll = 0;
+    const device = await enrolled({ behaviour: { notNowRate: 0.5, random: () => roll } });
+    const uuid = await queue(device, { RequestType: 'SecurityInfo' });
+    const busy = await device.connect();
+    expect(busy.errors).toEqual([]);
+    expect(busy.commands).toEqual({ NotNow: 1 });
+    expect((await target(uuid)).status).toBe('NotNow');
+    roll = 0.9;
+    const free = await device.connect();
+    expect(free.errors).toEqual([]);
+    expect(free.commands).toEqual({ Acknowledged: 1 });
+    expect((await target(uuid)).status).toBe('Acknowledged');
+  }, 60_000);
+});
