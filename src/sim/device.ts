@@ -1,15 +1,19 @@
 /**
  * A simulated Apple device: fetches an enrollment profile, enrolls an identity over SCEP, sends
  * Authenticate and TokenUpdate signed with `Mdm-Signature`, and on `connect()` runs the command
- * loop as a pushed device does. Device channel only for now: a user channel (macOS user, User
- * Enrollment) would be a second session sharing this identity with extra keys in every message
- * (see checkin.ts), exposed as `device.user(name)`.
+ * loop as a pushed device does. Device enrollment or User Enrollment; macOS user channels come
+ * from `device.user(name)` (see user-channel.ts).
  */
 import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
 import { ProfileError, ProtocolError } from '../errors.js';
 import type { PlistDict } from '../protocol/plist.js';
 import { authenticateMessage, tokenUpdateMessage, type SimCheckinFacts } from './checkin.js';
-import { answerCommand, RESPONDERS, type SimCommandContext } from './commands.js';
+import {
+  answerCommand,
+  RESPONDERS,
+  type SimCommandContext,
+  type SimResponder,
+} from './commands.js';
 import {
   openProfile,
   readEnrollmentProfile,
@@ -18,7 +22,7 @@ import {
   type SimScepPayload,
 } from './enroll.js';
 import { generateRsaKey } from './key-pool.js';
-import { createProfileStore } from './profiles.js';
+import { createProfileStore, type SimProfileStore } from './profiles.js';
 import { runSession } from './session.js';
 import {
   CHECKIN_CONTENT_TYPE,
@@ -27,8 +31,15 @@ import {
   sendSigned,
   type SimIdentity,
 } from './transport.js';
-import { createUserChannel } from './user-channel.js';
-import type { SimDevice, SimDeviceOptions, SimSessionResult, SimUserChannel } from './types.js';
+import { createUserChannel, type SimChannelHost } from './user-channel.js';
+import type {
+  SimDevice,
+  SimDeviceOptions,
+  SimInstalledProfile,
+  SimPlatform,
+  SimSessionResult,
+  SimUserChannel,
+} from './types.js';
 
 const SERIAL_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
 
@@ -41,166 +52,206 @@ function defaultName(options: SimDeviceOptions, serial: string): string {
   return `${model} ${serial.slice(-4)}`;
 }
 
+/** A simulated device together with the extras the factory's callers may use. */
+export type SimDeviceHandle = SimDevice & {
+  readonly enrollmentId: string;
+  user(shortName: string): SimUserChannel;
+};
+
 /**
  * Creates a device that is not enrolled yet; nothing is sent until `enroll`. Throws `TypeError`
  * for an unknown platform.
  */
-export function createSimDevice(
-  options: SimDeviceOptions,
-): SimDevice & { readonly enrollmentId: string; user(shortName: string): SimUserChannel } {
+export function createSimDevice(options: SimDeviceOptions): SimDeviceHandle {
   if (!['iOS', 'iPadOS', 'macOS'].includes(options.platform)) {
     throw new TypeError(`createSimDevice: unknown platform ${options.platform as string}`);
   }
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  const clock = options.clock ?? (() => new Date());
-  const udid = options.udid ?? randomUUID().toUpperCase();
-  const serialNumber = options.serialNumber ?? randomSerial();
-  const deviceName = options.deviceName ?? defaultName(options, serialNumber);
-  const token = randomBytes(32);
-  const pushMagic = randomUUID().toUpperCase();
-  let identity: SimIdentity | undefined;
-  let cas: X509Certificate[] = [];
-  let mdm: SimMdmPayload | undefined;
-  let enrolled = false;
-  let sessions: Promise<unknown> = Promise.resolve();
-  const userEnrollment = options.userEnrollment === true;
-  const responders = { ...RESPONDERS, ...options.responders };
-  const enrollmentId = userEnrollment ? randomUUID().toUpperCase() : udid;
-  const keys: PlistDict = userEnrollment ? { EnrollmentID: enrollmentId } : { UDID: udid };
+  return new SimulatedDevice(options);
+}
 
-  const profiles = createProfileStore(() => ({
-    platform: options.platform,
-    osVersion: options.osVersion,
-    supervised: options.supervised === true,
-    enrollment: !enrolled ? 'none' : userEnrollment ? 'user' : 'device',
-  }));
-  for (const p of options.manualProfiles ?? []) profiles.install(p, 'configuration', 'manual');
+class SimulatedDevice implements SimDeviceHandle {
+  readonly udid: string;
+  readonly serialNumber: string;
+  readonly enrollmentId: string;
+  readonly platform: SimPlatform;
+  readonly pushMagic = randomUUID().toUpperCase();
+  private readonly token = randomBytes(32);
+  private readonly fetchFn: typeof fetch;
+  private readonly keys: PlistDict;
+  private readonly userEnrollment: boolean;
+  private readonly responders: Readonly<Record<string, SimResponder>>;
+  private readonly profiles: SimProfileStore;
+  private readonly ctx: SimCommandContext;
+  private identity: SimIdentity | undefined;
+  private cas: X509Certificate[] = [];
+  private mdm: SimMdmPayload | undefined;
+  private isEnrolled = false;
+  private sessions: Promise<unknown> = Promise.resolve();
 
-  const facts = (): SimCheckinFacts => ({
-    keys,
-    userEnrollment,
-    serialNumber,
-    platform: options.platform,
-    osVersion: options.osVersion,
-    deviceName,
-    topic: mdm?.Topic ?? '',
-    pushToken: token,
-    pushMagic,
-  });
-  const held = (): SimIdentity => {
-    if (identity === undefined) throw new TypeError('the simulated device is not enrolled');
-    return identity;
-  };
-  const checkin = (message: PlistDict): Promise<void> =>
-    sendCheckin(fetchFn, mdm?.CheckInURL ?? '', message, held());
-  const enrollIdentity = async (scep: SimScepPayload): Promise<void> => {
-    const privateKey = options.keys?.take() ?? (await generateRsaKey());
-    const issued = await scepEnroll(fetchFn, scep, privateKey, clock());
-    identity = { certificate: issued.certificate, privateKey };
-    cas = issued.cas;
-    await checkin(authenticateMessage(facts()));
-    await checkin(tokenUpdateMessage(facts()));
-  };
+  constructor(private readonly options: SimDeviceOptions) {
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.platform = options.platform;
+    this.udid = options.udid ?? randomUUID().toUpperCase();
+    this.serialNumber = options.serialNumber ?? randomSerial();
+    this.userEnrollment = options.userEnrollment === true;
+    this.enrollmentId = this.userEnrollment ? randomUUID().toUpperCase() : this.udid;
+    this.keys = this.userEnrollment ? { EnrollmentID: this.enrollmentId } : { UDID: this.udid };
+    this.responders = { ...RESPONDERS, ...options.responders };
+    this.profiles = createProfileStore(() => ({
+      platform: options.platform,
+      osVersion: options.osVersion,
+      supervised: options.supervised === true,
+      enrollment: !this.isEnrolled ? 'none' : this.userEnrollment ? 'user' : 'device',
+    }));
+    for (const p of options.manualProfiles ?? []) {
+      this.profiles.install(p, 'configuration', 'manual');
+    }
+    this.ctx = this.commandContext();
+  }
 
-  const ctx: SimCommandContext = {
-    platform: options.platform,
-    osVersion: options.osVersion,
-    supervised: options.supervised === true,
-    udid,
-    userEnrollment,
-    serialNumber,
-    deviceName,
-    profiles,
-    identity: held,
-    certificates: () => (identity === undefined ? [] : [identity.certificate, ...cas]),
-    renewIdentity: enrollIdentity,
-    async unenroll() {
-      // Devices check out when the enrollment profile goes (CheckOutWhenRemoved);
-      // the server may already have forgotten the device, so its answer does not matter.
-      await sendSigned(
-        fetchFn,
-        mdm?.CheckInURL ?? '',
-        { ...keys, MessageType: 'CheckOut', Topic: mdm?.Topic ?? '' },
-        held(),
-        CHECKIN_CONTENT_TYPE,
-      ).catch(() => undefined);
-      enrolled = false;
-    },
-  };
+  get pushToken(): string {
+    return this.token.toString('hex');
+  }
 
-  return {
-    udid,
-    serialNumber,
-    enrollmentId,
-    platform: options.platform,
-    pushToken: token.toString('hex'),
-    pushMagic,
-    get topic() {
-      return mdm?.Topic;
-    },
-    get enrolled() {
-      return enrolled;
-    },
-    get certificate() {
-      return identity?.certificate;
-    },
-    async enroll(source) {
-      const bytes = 'url' in source ? await download(fetchFn, source.url) : source.profile;
-      const profile = openProfile(bytes);
-      const read = readEnrollmentProfile(profile);
-      if (read.mdm === undefined || read.scep === undefined) {
-        throw new ProfileError(
-          'ERR_PROFILE_FORMAT',
-          'not an enrollment profile (MDM and SCEP payloads)',
-        );
-      }
-      mdm = read.mdm;
-      await enrollIdentity(read.scep);
-      enrolled = true;
-      profiles.install(profile, 'enrollment');
-    },
-    connect() {
-      if (!enrolled || mdm === undefined) {
-        return Promise.reject(new TypeError('connect: the simulated device is not enrolled'));
-      }
-      const serverUrl = mdm.ServerURL;
-      const session = (): Promise<SimSessionResult> =>
-        runSession({
-          send: (message) =>
-            sendSigned(fetchFn, serverUrl, { ...keys, ...message }, held(), REPORT_CONTENT_TYPE),
-          answer: (command) => answerCommand(command, ctx, options.behaviour, responders),
-        });
-      // A device runs one session at a time: a push during a session starts the next one after it.
-      const next = sessions.then(session, session);
-      sessions = next;
-      return next;
-    },
-    user(shortName) {
-      if (options.platform !== 'macOS' || userEnrollment) {
-        throw new TypeError(
-          'user channels are simulated on macOS only (User Enrollment comes later)',
-        );
-      }
-      if (!enrolled || mdm === undefined) throw new TypeError('user: the device is not enrolled');
-      return createUserChannel(
-        {
-          fetch: fetchFn,
-          identity: held,
-          mdm,
-          context: ctx,
-          responders,
-          ...(options.behaviour === undefined ? {} : { behaviour: options.behaviour }),
-        },
-        shortName,
+  get topic(): string | undefined {
+    return this.mdm?.Topic;
+  }
+
+  get enrolled(): boolean {
+    return this.isEnrolled;
+  }
+
+  get certificate(): X509Certificate | undefined {
+    return this.identity?.certificate;
+  }
+
+  async enroll(source: { url: string } | { profile: Uint8Array }): Promise<void> {
+    const bytes = 'url' in source ? await download(this.fetchFn, source.url) : source.profile;
+    const profile = openProfile(bytes);
+    const read = readEnrollmentProfile(profile);
+    if (read.mdm === undefined || read.scep === undefined) {
+      throw new ProfileError(
+        'ERR_PROFILE_FORMAT',
+        'not an enrollment profile (MDM and SCEP payloads)',
       );
-    },
-    installedProfiles: () =>
-      profiles.list().map(({ identifier, uuid, removalDisallowed }) => ({
-        identifier,
-        uuid,
-        removalDisallowed,
-      })),
-  };
+    }
+    this.mdm = read.mdm;
+    await this.enrollIdentity(read.scep);
+    this.isEnrolled = true;
+    this.profiles.install(profile, 'enrollment');
+  }
+
+  connect(): Promise<SimSessionResult> {
+    const mdm = this.mdm;
+    if (!this.isEnrolled || mdm === undefined) {
+      return Promise.reject(new TypeError('connect: the simulated device is not enrolled'));
+    }
+    const session = (): Promise<SimSessionResult> =>
+      runSession({
+        send: (message) =>
+          sendSigned(
+            this.fetchFn,
+            mdm.ServerURL,
+            { ...this.keys, ...message },
+            this.held(),
+            REPORT_CONTENT_TYPE,
+          ),
+        answer: (command) =>
+          answerCommand(command, this.ctx, this.options.behaviour, this.responders),
+      });
+    // A device runs one session at a time: a push during a session starts the next one after it.
+    const next = this.sessions.then(session, session);
+    this.sessions = next;
+    return next;
+  }
+
+  user(shortName: string): SimUserChannel {
+    if (this.platform !== 'macOS' || this.userEnrollment) {
+      throw new TypeError('user channels are simulated on macOS device enrollments only for now');
+    }
+    if (!this.isEnrolled || this.mdm === undefined) {
+      throw new TypeError('user: the device is not enrolled');
+    }
+    const behaviour = this.options.behaviour;
+    const host: SimChannelHost = {
+      fetch: this.fetchFn,
+      identity: () => this.held(),
+      mdm: this.mdm,
+      context: this.ctx,
+      responders: this.responders,
+      ...(behaviour === undefined ? {} : { behaviour }),
+    };
+    return createUserChannel(host, shortName);
+  }
+
+  installedProfiles(): readonly SimInstalledProfile[] {
+    return this.profiles
+      .list()
+      .map(({ identifier, uuid, removalDisallowed }) => ({ identifier, uuid, removalDisallowed }));
+  }
+
+  private held(): SimIdentity {
+    if (this.identity === undefined) throw new TypeError('the simulated device is not enrolled');
+    return this.identity;
+  }
+
+  private facts(): SimCheckinFacts {
+    return {
+      keys: this.keys,
+      userEnrollment: this.userEnrollment,
+      serialNumber: this.serialNumber,
+      platform: this.platform,
+      osVersion: this.options.osVersion,
+      deviceName: this.ctx.deviceName,
+      topic: this.mdm?.Topic ?? '',
+      pushToken: this.token,
+      pushMagic: this.pushMagic,
+    };
+  }
+
+  private async enrollIdentity(scep: SimScepPayload): Promise<void> {
+    const privateKey = this.options.keys?.take() ?? (await generateRsaKey());
+    const now = (this.options.clock ?? (() => new Date()))();
+    const issued = await scepEnroll(this.fetchFn, scep, privateKey, now);
+    this.identity = { certificate: issued.certificate, privateKey };
+    this.cas = issued.cas;
+    const url = this.mdm?.CheckInURL ?? '';
+    await sendCheckin(this.fetchFn, url, authenticateMessage(this.facts()), this.identity);
+    await sendCheckin(this.fetchFn, url, tokenUpdateMessage(this.facts()), this.identity);
+  }
+
+  private async unenroll(): Promise<void> {
+    // Devices check out when the enrollment profile goes (CheckOutWhenRemoved); the server may
+    // already have forgotten the device, so its answer does not matter.
+    const message = { ...this.keys, MessageType: 'CheckOut', Topic: this.mdm?.Topic ?? '' };
+    await sendSigned(
+      this.fetchFn,
+      this.mdm?.CheckInURL ?? '',
+      message,
+      this.held(),
+      CHECKIN_CONTENT_TYPE,
+    ).catch(() => undefined);
+    this.isEnrolled = false;
+  }
+
+  private commandContext(): SimCommandContext {
+    const o = this.options;
+    return {
+      platform: o.platform,
+      osVersion: o.osVersion,
+      supervised: o.supervised === true,
+      udid: this.udid,
+      userEnrollment: this.userEnrollment,
+      serialNumber: this.serialNumber,
+      deviceName: o.deviceName ?? defaultName(o, this.serialNumber),
+      profiles: this.profiles,
+      identity: () => this.held(),
+      certificates: () =>
+        this.identity === undefined ? [] : [this.identity.certificate, ...this.cas],
+      renewIdentity: (scep) => this.enrollIdentity(scep),
+      unenroll: () => this.unenroll(),
+    };
+  }
 }
 
 async function download(fetchFn: typeof fetch, url: string): Promise<Uint8Array> {

@@ -3,6 +3,7 @@
  * check in with `Mdm-Signature`, and answer commands shaped by Apple's schema.
  */
 export { createSimDevice } from './device.js';
+export type { SimDeviceHandle } from './device.js';
 export { createKeyPool, keyPoolOf, loadKeyPool, generateRsaKey } from './key-pool.js';
 export type { SavableKeyPool } from './key-pool.js';
 export { RESPONDERS, answerCommand, errorChain } from './commands.js';
