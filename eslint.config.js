@@ -55,6 +55,22 @@ const layering = [
     'adapters never import each other',
   ),
   restrict(['src/server/**/*.ts'], ABOVE, 'the server composition is below the daemon and the CLI'),
+  restrict(
+    ['src/sim/**/*.ts'],
+    [
+      ...Object.values(ADAPTERS).flat(),
+      '**/service/**',
+      '**/admin/**',
+      '**/server/**',
+      '**/daemon/**',
+      '**/cli/**',
+      '../index.js',
+      'better-sqlite3',
+      'hono',
+      '@hono/*',
+    ],
+    'the simulator is a device: it uses the wire, crypto, profile and identity layers, not the server',
+  ),
   // The daemon and the CLI use the library through its public entries only (package.json
   // "exports"); the CLI reaches the daemon through its one entry.
   {
