@@ -210,7 +210,7 @@ describe('Secrets readable at rest', () => {
 
     // The running daemon held only key 1: it re-reads the key file and opens key 2's values.
     expect(await bootstrapToken(a)).toEqual({ status: 200, token: bootstrapA });
-    expect(d.stdout.some((l) => l.includes('secrets key file reloaded'))).toBe(true);
+    expect(await d.waitForLine('secrets key file reloaded')).toContain('reloaded');
     const renewed = randomBytes(64);
     expectOk(await a.checkin('SetBootstrapToken', { BootstrapToken: renewed }), 'Set again');
     expect(row(dbPath, BOOTSTRAP, a.enrollmentId)[1]).toBe(2);

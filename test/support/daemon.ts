@@ -42,6 +42,11 @@ export interface TestDaemon {
   readonly stdout: string[];
   /** Everything on stderr so far, across restarts. */
   stderr(): string;
+  /**
+   * Resolves once a stdout line contains `text` (a line may arrive after the HTTP answer it goes
+   * with: the pipe and the socket are not ordered); rejects after `timeoutMs` with the lines.
+   */
+  waitForLine(text: string, timeoutMs?: number): Promise<string>;
   /** JSON request to the admin API (or any path); `key` defaults to the admin key, `null` sends none. */
   api(method: string, path: string, body?: unknown, key?: string | null): Promise<ApiAnswer>;
   /** Sends a signal and resolves the exit code (or the signal name). */
@@ -132,8 +137,20 @@ export async function spawnDaemon(options: SpawnOptions = {}): Promise<TestDaemo
     });
   }
 
+  async function waitForLine(text: string, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = stdout.find((l) => l.includes(text));
+      if (found !== undefined) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no stdout line with ${text} after ${timeoutMs} ms:\n${stdout.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   await start([]);
   return {
+    waitForLine,
     get url() {
       return url;
     },
