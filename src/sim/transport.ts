@@ -23,6 +23,16 @@ export interface SimExchange {
   undecodable?: boolean;
 }
 
+/** The `Mdm-Signature` header value of `body`: a detached CMS signature by `identity`, base64. */
+export function mdmSignature(body: Uint8Array, identity: SimIdentity): string {
+  const signature = signCms(body, {
+    certificate: identity.certificate,
+    privateKey: identity.privateKey,
+    detached: true,
+  });
+  return signature.toString('base64');
+}
+
 /** Sends `message` to `url` as a device would; never throws on HTTP statuses, only on network failures. */
 export async function sendSigned(
   fetchFn: typeof fetch,
@@ -32,15 +42,10 @@ export async function sendSigned(
   contentType: string,
 ): Promise<SimExchange> {
   const body = encodePlist(message, { format: 'xml' });
-  const signature = signCms(body, {
-    certificate: identity.certificate,
-    privateKey: identity.privateKey,
-    detached: true,
-  });
   const started = performance.now();
   const res = await fetchFn(url, {
     method: 'PUT',
-    headers: { 'content-type': contentType, 'mdm-signature': signature.toString('base64') },
+    headers: { 'content-type': contentType, 'mdm-signature': mdmSignature(body, identity) },
     body,
   });
   const bytes = new Uint8Array(await res.arrayBuffer());

@@ -1,12 +1,14 @@
 /**
- * A device emulator for end-to-end tests: real P-256 identity keys, `Mdm-Signature` over every
- * body (or the certificate in a proxy header), XML plists built with the independent `plist`
- * package, real HTTP to a server on 127.0.0.1. Supports the device channel, macOS user
- * channels, User Enrollment and Shared iPad users.
+ * A device emulator for protocol and attack tests that craft arbitrary messages (wrong identity,
+ * forged headers, junk bodies): real P-256 identity keys, `Mdm-Signature` over every body signed
+ * by the simulator's `mdmSignature` (or the certificate in a proxy header), XML plists built with
+ * the independent `plist` package, real HTTP to a server on 127.0.0.1. Honest device journeys
+ * use the simulator (`src/sim`) instead. Supports the device channel, macOS user channels, User
+ * Enrollment and Shared iPad users.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as plist from 'plist';
-import { signCms } from '../../src/crypto/cms-sign.js';
+import { mdmSignature } from '../../src/sim/index.js';
 import type { TestIdentity } from './device-pki.js';
 
 /** A decoded server answer. */
@@ -97,15 +99,11 @@ export class DeviceEmulator {
     return out;
   }
 
+  /** The headers that present this channel's identity: the simulator's `Mdm-Signature`, a proxy header, or none. */
   identityHeaders(body: Uint8Array): Record<string, string> {
     const { identity, mode = 'signature', certHeader = 'client-cert' } = this.options;
     if (mode === 'signature') {
-      const cms = signCms(body, {
-        certificate: identity.certificate,
-        privateKey: identity.privateKey,
-        detached: true,
-      });
-      return { 'mdm-signature': cms.toString('base64') };
+      return { 'mdm-signature': mdmSignature(body, identity) };
     }
     if (mode === 'header')
       return { [certHeader]: `:${identity.certificate.raw.toString('base64')}:` };
