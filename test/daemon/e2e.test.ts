@@ -1,43 +1,74 @@
 /**
  * End to end through HTTP only, like a real device and a real operator: an enrollment link from
- * the API, the signed profile verified against the CA from GetCACert, a certificate from Debian's
- * scepclient with the profile's one-time challenge, Authenticate and TokenUpdate signed with that
- * identity, a DeviceInformation command queued with the API, the push at the mock APNs, poll,
- * acknowledge, the result read back; then a restart and everything still there. The daemon's
- * whole log (at debug level) must contain no key, token, challenge or push magic.
+ * the API, the signed profile verified against the CA from GetCACert, a simulated device
+ * (`src/sim`) that enrolls from the link over SCEP with the profile's one-time challenge and sends
+ * Authenticate and TokenUpdate signed with that identity, a DeviceInformation command queued with
+ * the API, the push at the simulator's APNs endpoint, which makes the device connect, poll and
+ * acknowledge, the result read back; then a restart and everything still there. Debian's
+ * scepclient checks that the spent challenge issues nothing more. The daemon's whole log (at
+ * debug level) must contain no key, token, challenge or push magic.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyProfile, type PlistDict } from '../../src/index.js';
-import { createApnsMock, type ApnsMock } from '../support/apns-mock.js';
+import {
+  createKeyPool,
+  createSimApns,
+  createSimDevice,
+  type SimApns,
+  type SimDeviceHandle,
+  type SimKeyPool,
+  type SimSessionResult,
+} from '../../src/sim/index.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
-import { commandOf, DeviceEmulator, expectOk } from '../support/device-emulator.js';
-import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
+import { newTopic } from '../push/pki.js';
+
+/** A push the APNs endpoint accepted, with the session it made the pushed device run. */
+interface Pushed {
+  token: string;
+  topic: string;
+  pushMagic: string;
+  session: Promise<SimSessionResult>;
+}
 
 const secrets: string[] = [];
 let daemon: TestDaemon;
-let mock: ApnsMock;
+let apns: SimApns;
+let keys: SimKeyPool;
 let topic: string;
+const devices = new Map<string, SimDeviceHandle>();
+const waiting: ((p: Pushed) => void)[] = [];
+
+/** A pushed device connects, as a real one does; the next waiter gets the push. */
+function onPush(token: string, payload: { mdm: string }, pushTopic: string): void {
+  const device = devices.get(token);
+  const session =
+    device === undefined ? Promise.reject(new Error('unknown token')) : device.connect();
+  waiting.shift()?.({ token, topic: pushTopic, pushMagic: payload.mdm, session });
+}
+
+function nextPush(): Promise<Pushed> {
+  return new Promise((resolve) => waiting.push(resolve));
+}
 
 beforeAll(async () => {
-  const pki = await createApnsTestPki();
+  [apns, keys] = await Promise.all([createSimApns({ onPush }), createKeyPool(1)]);
   topic = newTopic();
-  const push = await issuePushCertificate(pki, { topic });
-  mock = await createApnsMock({ server: pki.server, ca: pki.ca.certPem });
+  const push = await apns.issuePushIdentity(topic);
   const dir = mkdtempSync(join(tmpdir(), 'orchard-e2e-'));
   writeFileSync(join(dir, 'push.pem'), push.certPem);
   writeFileSync(join(dir, 'push.key'), push.keyPem);
-  writeFileSync(join(dir, 'apns-ca.pem'), pki.ca.certPem);
+  writeFileSync(join(dir, 'apns-ca.pem'), apns.caPem);
   daemon = await spawnDaemon({
     args: [
       ...['--push-cert', join(dir, 'push.pem'), '--push-key', join(dir, 'push.key')],
       ...[
         '--apns-url',
-        mock.url,
+        apns.url,
         '--apns-ca',
         join(dir, 'apns-ca.pem'),
         '--log-level',
@@ -51,7 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon.cleanup();
-  await mock.close();
+  await apns.close();
 });
 
 async function fetchCa(): Promise<X509Certificate> {
@@ -66,7 +97,7 @@ function payloadOf(profile: PlistDict, type: string): PlistDict {
   return found;
 }
 
-function scepEnroll(challenge: string): { certificate: X509Certificate; keyPem: string } {
+function scepclientEnroll(challenge: string): { certificate: X509Certificate; keyPem: string } {
   const dir = mkdtempSync(join(tmpdir(), 'orchard-scepclient-'));
   try {
     execFileSync(
@@ -87,18 +118,8 @@ function scepEnroll(challenge: string): { certificate: X509Certificate; keyPem: 
   };
 }
 
-async function waitFor<T>(fn: () => T | undefined, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('orchard serve end to end', () => {
-  let device: DeviceEmulator;
+  let device: SimDeviceHandle;
   let commandUuid: string;
   let caDer: Buffer;
 
@@ -132,25 +153,31 @@ describe('orchard serve end to end', () => {
     expect(again.status).toBe(200);
     await again.arrayBuffer();
 
-    const issued = scepEnroll(challenge);
-    expect((await fetch(link.body.url as string)).status).toBe(404);
-    expect(issued.certificate.checkIssued(ca)).toBe(true);
-    device = new DeviceEmulator({
-      baseUrl: daemon.url,
-      topic,
-      identity: { certificate: issued.certificate, privateKey: createPrivateKey(issued.keyPem) },
+    device = createSimDevice({
+      platform: 'iOS',
+      osVersion: '18.1',
+      keys,
+      serialNumber: 'EMU0001',
+      deviceName: 'E2E Phone',
     });
-    secrets.push(device.pushMagic, device.token.toString('hex'));
-    await device.enroll();
+    devices.set(device.pushToken, device);
+    apns.register(device.pushToken);
+    secrets.push(device.pushMagic, device.pushToken);
+    await device.enroll({ url: link.body.url as string });
+    expect(device.enrolled).toBe(true);
+    expect(device.topic).toBe(topic);
+    expect((await fetch(link.body.url as string)).status).toBe(404);
+    expect(device.certificate?.checkIssued(ca)).toBe(true);
   }, 90_000);
 
   test('fail/the used challenge does not issue a second certificate', () => {
     const used = secrets[2] ?? '';
-    expect(() => scepEnroll(used)).toThrow(/failInfo: badRequest/);
+    expect(() => scepclientEnroll(used)).toThrow(/failInfo: badRequest/);
   }, 60_000);
 
   test('ok/a command queued with the API is pushed, polled, acknowledged and read back', async () => {
     const id = device.enrollmentId;
+    const pushed = nextPush();
     const listed = await daemon.api('GET', '/api/v1/enrollments?enrolled=true');
     expect(listed.body.items.map((e: { id: string }) => e.id)).toContain(id);
     const queued = await daemon.api('POST', `/api/v1/enrollments/${id}/commands`, {
@@ -159,20 +186,14 @@ describe('orchard serve end to end', () => {
     });
     expect(queued.status).toBe(201);
     commandUuid = queued.body.commandUuid as string;
-    const push = await waitFor(() =>
-      mock.pushes.find((p) => p.token === device.token.toString('hex')),
-    );
-    expect(push).toMatchObject({ topic, pushMagic: device.pushMagic });
+    const push = await pushed;
+    expect(push).toMatchObject({ token: device.pushToken, topic, pushMagic: device.pushMagic });
 
-    const polled = await device.idle();
-    expectOk(polled, 'Idle');
-    expect(commandOf(polled)).toEqual({ uuid: commandUuid, requestType: 'DeviceInformation' });
-    expectOk(
-      await device.answer(commandUuid, 'Acknowledged', {
-        QueryResponses: { DeviceName: 'E2E Phone' },
-      }),
-      'report',
-    );
+    // The pushed device polled, got the command, and acknowledged it.
+    const session = await push.session;
+    expect(session.errors).toEqual([]);
+    expect(session.requestTypes).toEqual({ DeviceInformation: 1 });
+    expect(session.commands).toEqual({ Acknowledged: 1 });
     const read = await daemon.api('GET', `/api/v1/commands/${commandUuid}`);
     expect(read.body.targets).toEqual([
       expect.objectContaining({
@@ -192,7 +213,9 @@ describe('orchard serve end to end', () => {
     const enrollment = await daemon.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
     expect(enrollment.body).toMatchObject({ enrolled: true, serialNumber: 'EMU0001' });
     expect((await fetchCa()).raw.equals(caDer)).toBe(true);
-    expectOk(await device.idle(), 'Idle after restart');
+    const after = await device.connect();
+    expect(after.errors).toEqual([]);
+    expect(after.commands).toEqual({});
     const audit = await daemon.api('GET', '/api/v1/audit');
     expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(
       expect.arrayContaining(['enrollment-token.create', 'enrollment-token.use', 'command.create']),
