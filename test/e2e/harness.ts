@@ -1,6 +1,7 @@
 /**
  * Test harness: the MDM core behind withCertAuth, served by the node:http adapter on
- * 127.0.0.1:0, with a test CA and a device emulator factory.
+ * 127.0.0.1:0, with a test CA and a device emulator factory (for crafted messages), plus a SCEP
+ * server whose CA it also trusts, so simulated devices (`src/sim`) enroll as real ones do.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -16,6 +17,12 @@ import type { MdmHandlerOptions } from '../../src/http/mdm.js';
 import type { MdmStorage } from '../../src/storage/ports.js';
 import { DeviceEmulator, type EmulatorOptions } from '../support/device-emulator.js';
 import { createTestCa, issueDeviceIdentity, type TestCa } from '../support/device-pki.js';
+import {
+  createSimDevice,
+  type SimDeviceHandle,
+  type SimDeviceOptions,
+} from '../../src/sim/index.js';
+import { startSimEnrollment } from './sim-enroll.js';
 
 /** The APNs topic the test server expects. */
 export const TOPIC = 'com.apple.mgmt.External.00000000-0000-4000-8000-000000000001';
@@ -30,6 +37,8 @@ export interface Harness {
   pushes: PushTarget[][];
   /** A new emulated device with a fresh identity from the test CA. */
   device(options?: Partial<EmulatorOptions>): Promise<DeviceEmulator>;
+  /** A simulated device (an iPhone unless `options` say otherwise) enrolled over SCEP. */
+  simDevice(options?: Partial<SimDeviceOptions>): Promise<SimDeviceHandle>;
   close(): Promise<void>;
 }
 
@@ -42,7 +51,7 @@ export async function startHarness(
     service?: 'plain' | 'cert-auth';
   } = {},
 ): Promise<Harness> {
-  const ca = await createTestCa();
+  const [ca, enrollment] = await Promise.all([createTestCa(), startSimEnrollment()]);
   const pushes: PushTarget[][] = [];
   const core = createMdmCore(
     {
@@ -64,7 +73,7 @@ export async function startHarness(
   const service =
     options.service === 'plain'
       ? core
-      : withCertAuth(core, { store: storage, roots: [ca.certificate] });
+      : withCertAuth(core, { store: storage, roots: [ca.certificate, enrollment.ca] });
   const server: Server = createServer(
     createNodeListener(service, { identity: { certHeader: 'client-cert' }, ...options.handler }),
   );
@@ -81,6 +90,16 @@ export async function startHarness(
       const identity = opts.identity ?? (await issueDeviceIdentity(ca, `device-${randomUUID()}`));
       return new DeviceEmulator({ baseUrl: url, identity, topic: TOPIC, ...opts });
     },
+    async simDevice(opts = {}) {
+      const sim = createSimDevice({
+        platform: 'iOS',
+        osVersion: '18.1',
+        keys: enrollment.keys,
+        ...opts,
+      });
+      await sim.enroll({ profile: enrollment.profile(url, TOPIC) });
+      return sim;
+    },
     async close() {
       await core.close();
       server.closeAllConnections();
@@ -90,6 +109,7 @@ export async function startHarness(
         }),
       );
       await storage.close();
+      await enrollment.close();
     },
   };
 }

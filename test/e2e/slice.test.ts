@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createMemoryStorage } from '../../src/storage/memory/index.js';
-import { commandOf } from '../support/device-emulator.js';
 import { startHarness, type Harness } from './harness.js';
 
 describe('vertical slice over real HTTP (memory store)', () => {
@@ -11,21 +10,21 @@ describe('vertical slice over real HTTP (memory store)', () => {
   afterAll(() => h.close());
 
   test('ok/enroll, queue, poll, acknowledge', async () => {
-    const dev = await h.device();
-    await dev.enroll();
+    const dev = await h.simDevice();
     const uuid = await h.core.enqueue([dev.enrollmentId], {
       RequestType: 'DeviceInformation',
       Queries: ['DeviceName'],
     });
-    expect(h.pushes.at(-1)?.[0]?.token).toBe(dev.token.toString('hex'));
-    const poll = await dev.idle();
-    expect(poll.status).toBe(200);
-    expect(commandOf(poll)).toEqual({ uuid, requestType: 'DeviceInformation' });
-    const done = await dev.answer(uuid, 'Acknowledged', { QueryResponses: { DeviceName: 'x' } });
-    expect(done.status).toBe(200);
-    expect(done.body.length).toBe(0);
+    expect(h.pushes.at(-1)?.[0]?.token).toBe(dev.pushToken);
+    // One connection: Idle answered with the command, the acknowledgement answered empty.
+    const session = await dev.connect();
+    expect(session.errors).toEqual([]);
+    expect(session.requestTypes).toEqual({ DeviceInformation: 1 });
+    expect(session.commands).toEqual({ Acknowledged: 1 });
+    expect(session.latenciesMs).toHaveLength(2);
     const record = await h.core.findCommand(uuid);
     expect(record?.targets[0]?.status).toBe('Acknowledged');
+    expect(Buffer.from(record?.targets[0]?.result ?? []).toString()).toContain(dev.udid);
     expect(h.events.map((e) => e.type)).toEqual(['enrolled', 'command-result']);
   });
 });

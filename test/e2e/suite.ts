@@ -1,6 +1,7 @@
 /**
- * The end-to-end suite: emulated devices over real HTTP against the core with a given storage
- * adapter. `runE2eSuite` is called once per adapter (memory, SQLite).
+ * The end-to-end suite over real HTTP against the core with a given storage adapter, called once
+ * per adapter (memory, SQLite). Device journeys use simulated devices (`src/sim`); tests that
+ * answer a command by hand, skip an answer, or forge an identity use the emulator.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { MdmStorage } from '../../src/storage/ports.js';
@@ -39,12 +40,12 @@ export function runE2eSuite(
     afterAll(() => h.close());
 
     test('ok/enroll stores facts and push info, emits enrolled', async () => {
-      const dev = await enrolled(h);
+      const dev = await h.simDevice({ serialNumber: 'EMU0001' });
       const record = await h.core.findEnrollment(dev.enrollmentId);
       expect(record).toMatchObject({ type: 'device', enrolled: true, tokenUpdateCount: 1 });
       expect(record?.facts.SerialNumber).toBe('EMU0001');
       const [push] = await h.storage.findPushInfo([dev.enrollmentId]);
-      expect(push).toMatchObject({ token: dev.token.toString('hex'), pushMagic: dev.pushMagic });
+      expect(push).toMatchObject({ token: dev.pushToken, pushMagic: dev.pushMagic });
       expect(
         h.events.some((e) => e.type === 'enrolled' && e.enrollmentId === dev.enrollmentId),
       ).toBe(true);
