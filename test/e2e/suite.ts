@@ -130,10 +130,27 @@ export function runE2eSuite(
       expect(await statusOf(h, uuid, d2.enrollmentId)).toBeUndefined();
     });
 
-    test.each([
-      ['macos', 'user'],
-      ['shared-ipad', 'shared-ipad-user'],
-    ] as const)(
+    test('ok/macos user channel is its own enrollment with its own queue', async () => {
+      const dev = await h.simDevice({ platform: 'macOS', osVersion: '15.1' });
+      const user = dev.user('alice');
+      await user.enroll();
+      expect(user.enrollmentId.startsWith(`${dev.enrollmentId}:`)).toBe(true);
+      expect(await h.core.findEnrollment(user.enrollmentId)).toMatchObject({
+        type: 'user',
+        parentId: dev.enrollmentId,
+      });
+      const forUser = await h.core.enqueue([user.enrollmentId], { RequestType: 'ProfileList' });
+      const device = await dev.connect();
+      expect(device.errors).toEqual([]);
+      expect(device.requestTypes).toEqual({});
+      const session = await user.connect();
+      expect(session.errors).toEqual([]);
+      expect(session.requestTypes).toEqual({ ProfileList: 1 });
+      expect(await statusOf(h, forUser, user.enrollmentId)).toBe('Acknowledged');
+    });
+
+    // The simulator has no Shared iPad yet: this channel is crafted with the emulator.
+    test.each([['shared-ipad', 'shared-ipad-user']] as const)(
       'ok/%s user channel is its own enrollment with its own queue',
       async (kind, type) => {
         const dev = await enrolled(h);
