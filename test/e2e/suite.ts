@@ -91,23 +91,27 @@ export function runE2eSuite(
     });
 
     test('ok/cancel before answer; cancel after acknowledgement refused', async () => {
-      const dev = await enrolled(h);
+      const dev = await h.simDevice();
       const a = await h.core.enqueue([dev.enrollmentId], INFO);
       expect(await h.core.cancel(dev.enrollmentId, a)).toBe(true);
-      expect((await dev.idle()).body.length).toBe(0);
+      const first = await dev.connect();
+      expect(first.errors).toEqual([]);
+      expect(first.requestTypes).toEqual({});
       expect(await statusOf(h, a, dev.enrollmentId)).toBe('canceled');
       const b = await h.core.enqueue([dev.enrollmentId], INFO);
-      await dev.idle();
-      await dev.answer(b, 'Acknowledged');
+      const second = await dev.connect();
+      expect(second.commands).toEqual({ Acknowledged: 1 });
       expect(await h.core.cancel(dev.enrollmentId, b)).toBe(false);
     });
 
     test('ok/expired command is not sent', async () => {
-      const dev = await enrolled(h);
+      const dev = await h.simDevice();
       const a = await h.core.enqueue([dev.enrollmentId], INFO, {
         expiresAt: new Date(Date.now() - 1000),
       });
-      expect((await dev.idle()).body.length).toBe(0);
+      const session = await dev.connect();
+      expect(session.errors).toEqual([]);
+      expect(session.requestTypes).toEqual({});
       expect(await statusOf(h, a, dev.enrollmentId)).toBe('expired');
     });
 
