@@ -10,6 +10,8 @@ export { RESPONDERS, answerCommand, errorChain } from './commands.js';
 export type { SimAnswer, SimCommandContext, SimCommandStatus, SimResponder } from './commands.js';
 export type { SimProfileRecord, SimProfileStore } from './profiles.js';
 export type { SimEnrollmentProfile, SimMdmPayload, SimScepPayload } from './enroll.js';
+export { authenticateMessage, tokenUpdateMessage } from './checkin.js';
+export type { SimCheckinFacts } from './checkin.js';
 export { mdmSignature } from './transport.js';
 export type { SimIdentity } from './transport.js';
 export type {

@@ -1,14 +1,20 @@
 /**
  * A device emulator for protocol and attack tests that craft arbitrary messages (wrong identity,
  * forged headers, junk bodies): real P-256 identity keys, `Mdm-Signature` over every body signed
- * by the simulator's `mdmSignature` (or the certificate in a proxy header), XML plists built with
- * the independent `plist` package, real HTTP to a server on 127.0.0.1. Honest device journeys
+ * by the simulator's `mdmSignature` (or the certificate in a proxy header), Authenticate and
+ * TokenUpdate from the simulator's builders, serialized with the independent `plist` package (so
+ * the server's decoder is not only tested against Orchard's own encoder), real HTTP to a server on 127.0.0.1. Honest device journeys
  * use the simulator (`src/sim`) instead. Supports the device channel, macOS user channels, User
  * Enrollment and Shared iPad users.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as plist from 'plist';
-import { mdmSignature } from '../../src/sim/index.js';
+import {
+  authenticateMessage,
+  mdmSignature,
+  tokenUpdateMessage,
+  type SimCheckinFacts,
+} from '../../src/sim/index.js';
 import type { TestIdentity } from './device-pki.js';
 
 /** A decoded server answer. */
@@ -118,23 +124,30 @@ export class DeviceEmulator {
     });
   }
 
-  authenticate(fields: Record<string, unknown> = {}): Promise<EmulatorResponse> {
-    return this.checkin('Authenticate', {
-      Topic: this.options.topic,
-      DeviceName: 'Emulated',
-      Model: 'iPhone16,1',
-      ModelName: 'iPhone',
-      SerialNumber: 'EMU0001',
-      OSVersion: '18.1',
-      ...fields,
-    });
+  /** What the simulator's check-in builders say about this channel: an iPhone on iOS 18.1. */
+  private facts(): SimCheckinFacts {
+    return {
+      keys: this.keys,
+      userEnrollment: false,
+      serialNumber: 'EMU0001',
+      platform: 'iOS',
+      osVersion: '18.1',
+      deviceName: 'Emulated',
+      topic: this.options.topic,
+      pushToken: this.token,
+      pushMagic: this.pushMagic,
+    };
   }
 
+  /** The simulator's Authenticate for this channel; `fields` add to or override it. */
+  authenticate(fields: Record<string, unknown> = {}): Promise<EmulatorResponse> {
+    return this.checkin('Authenticate', { ...authenticateMessage(this.facts()), ...fields });
+  }
+
+  /** The simulator's TokenUpdate for this channel (UnlockToken `unlock-token`); `fields` add to or override it. */
   tokenUpdate(fields: Record<string, unknown> = {}): Promise<EmulatorResponse> {
     return this.checkin('TokenUpdate', {
-      Topic: this.options.topic,
-      Token: this.token,
-      PushMagic: this.pushMagic,
+      ...tokenUpdateMessage(this.facts()),
       UnlockToken: Buffer.from('unlock-token'),
       ...fields,
     });
