@@ -49,6 +49,25 @@ const cases = PLATFORMS.flatMap((platform) =>
     .map((type) => [platform, type] as const),
 );
 
+/** Check-in facts of a device on `platform`, known by `keys`. */
+function checkinFacts(
+  platform: SimPlatform,
+  keys: Record<string, string>,
+  userEnrollment: boolean,
+) {
+  return {
+    keys,
+    userEnrollment,
+    serialNumber: 'SERIALSCHEMA',
+    platform,
+    osVersion: platform === 'macOS' ? '15.1' : '18.1',
+    deviceName: 'Schema device',
+    topic: 'com.apple.mgmt.External.test',
+    pushToken: randomBytes(32),
+    pushMagic: 'MAGIC',
+  };
+}
+
 describe('answers shaped by Apple’s schema', () => {
   test.each(cases)('ok/%s %s', async (platform, type) => {
     const answer = await answerCommand({ RequestType: type }, context(platform));
@@ -64,17 +83,7 @@ describe('answers shaped by Apple’s schema', () => {
   });
 
   test.each(PLATFORMS)('ok/%s check-in messages', (platform) => {
-    const facts = {
-      keys: { UDID: 'UDID-SCHEMA' },
-      userEnrollment: false,
-      serialNumber: 'SERIALSCHEMA',
-      platform,
-      osVersion: platform === 'macOS' ? '15.1' : '18.1',
-      deviceName: 'Schema device',
-      topic: 'com.apple.mgmt.External.test',
-      pushToken: randomBytes(32),
-      pushMagic: 'MAGIC',
-    };
+    const facts = checkinFacts(platform, { UDID: 'UDID-SCHEMA' }, false);
     for (const message of [authenticateMessage(facts), tokenUpdateMessage(facts)]) {
       const errors = validateCheckin(message, {
         platform: platform === 'macOS' ? 'macOS' : 'iOS',
@@ -88,17 +97,7 @@ describe('answers shaped by Apple’s schema', () => {
 test.each(PLATFORMS)(
   'ok/%s User Enrollment check-ins carry EnrollmentID and no serial number',
   (platform) => {
-    const facts = {
-      keys: { EnrollmentID: 'ENROLLMENT-ID' },
-      userEnrollment: true,
-      serialNumber: 'SERIALSCHEMA',
-      platform,
-      osVersion: platform === 'macOS' ? '15.1' : '18.1',
-      deviceName: 'Schema device',
-      topic: 'com.apple.mgmt.External.test',
-      pushToken: randomBytes(32),
-      pushMagic: 'MAGIC',
-    };
+    const facts = checkinFacts(platform, { EnrollmentID: 'ENROLLMENT-ID' }, true);
     const authenticate = authenticateMessage(facts);
     expect(authenticate.SerialNumber).toBeUndefined();
     for (const message of [authenticate, tokenUpdateMessage(facts)]) {
