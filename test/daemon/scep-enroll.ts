@@ -1,12 +1,14 @@
 /**
  * Devices enrolled against the in-process daemon like real ones: an enrollment link, its signed
- * profile, a SCEP certificate from the daemon's CA, Authenticate and TokenUpdate; plus SCEP
- * renewals and the challenge inside any enrollment profile (a link's, or a renewal's
- * InstallProfile payload).
+ * profile, and the simulator's SCEP enrollment (`src/sim/enroll.ts`) for the identity, then
+ * Authenticate and TokenUpdate from a `DeviceEmulator` that tests can drive off the honest path.
+ * `pkiOperation` stays hand-built: it sends what the simulator never does (RenewalReq signed by
+ * any certificate, any challenge) and returns the raw CertRep, failures included.
  */
 import { expect } from '@jest/globals';
-import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { createCsr } from '../../src/crypto/csr.js';
+import { parseNameText } from '../../src/crypto/name.js';
 import {
   createScepRequest,
   createTransientCertificate,
@@ -14,13 +16,17 @@ import {
   readCertRep,
   verifyProfile,
   type CertRepResult,
-  type PlistDict,
 } from '../../src/index.js';
+import { readEnrollmentProfile, scepEnroll, type SimScepPayload } from '../../src/sim/enroll.js';
+import { generateRsaKey } from '../../src/sim/index.js';
 import { DeviceEmulator } from '../support/device-emulator.js';
 import type { Harness } from './harness.js';
 
-/** The subject every device here asks for: the daemon's profiles give every device one subject. */
-export const DEVICE_SUBJECT = 'CN=Orchard device,O=Orchard';
+/**
+ * The subject every device here asks for, in encoded order: the daemon's enrollment profiles give
+ * every device `[[['O', 'Orchard']], [['CN', 'Orchard device']]]`.
+ */
+export const DEVICE_SUBJECT = 'O=Orchard,CN=Orchard device';
 
 /** A device enrolled through SCEP, with the certificate and key it holds. */
 export interface ScepDevice {
@@ -81,35 +87,44 @@ export async function scepEnroller(h: Harness): Promise<ScepEnroller> {
     return readCertRep(body, request, { privateKey: signer.privateKey, responders: [ca] });
   };
 
-  const challengeOf = (signed: Uint8Array): string => {
-    const { profile } = verifyProfile(signed, { roots: [ca] });
-    const scep = (profile.PayloadContent as PlistDict[]).find(
-      (p) => p.PayloadType === 'com.apple.security.scep',
-    );
-    return (scep?.PayloadContent as PlistDict).Challenge as string;
+  // Honest enrollment is the simulator's: read the profile's SCEP payload as a device does and
+  // enroll a fresh key through `scepEnroll`.
+  const scepPayloadOf = (signed: Uint8Array): SimScepPayload => {
+    const { scep } = readEnrollmentProfile(verifyProfile(signed, { roots: [ca] }).profile);
+    expect(scep?.Challenge).toEqual(expect.any(String));
+    return scep as SimScepPayload;
   };
+  const challengeOf = (signed: Uint8Array): string => scepPayloadOf(signed).Challenge as string;
 
-  const challengeFromLink = async (): Promise<string> => {
+  const linkProfile = async (): Promise<Uint8Array> => {
     const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
     expect(link.status).toBe(201);
-    return challengeOf(Buffer.from(await (await fetch(link.body.url as string)).arrayBuffer()));
+    return new Uint8Array(await (await fetch(link.body.url as string)).arrayBuffer());
   };
 
-  const certificateFor: ScepEnroller['certificateFor'] = async (challenge) => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const rep = await pkiOperation(privateKey, { challenge });
-    expect(rep.status).toBe('SUCCESS');
-    return { certificate: rep.certificate as X509Certificate, privateKey };
+  const identityFor = async (
+    scep: SimScepPayload,
+  ): Promise<{ certificate: X509Certificate; privateKey: KeyObject }> => {
+    const privateKey = await generateRsaKey();
+    const { certificate } = await scepEnroll(fetch, scep, privateKey, new Date());
+    return { certificate, privateKey };
   };
+
+  const certificateFor: ScepEnroller['certificateFor'] = (challenge) =>
+    identityFor({
+      URL: `${h.daemon.url}/scep`,
+      Challenge: challenge,
+      Subject: parseNameText(DEVICE_SUBJECT),
+    });
 
   return {
     ca,
     pkiOperation,
-    challengeFromLink,
+    challengeFromLink: async () => challengeOf(await linkProfile()),
     challengeOf,
     certificateFor,
     async enrollDevice(keys) {
-      const identity = await certificateFor(await challengeFromLink());
+      const identity = await identityFor(scepPayloadOf(await linkProfile()));
       const device = new DeviceEmulator({
         baseUrl: h.daemon.url,
         topic: h.topic,
