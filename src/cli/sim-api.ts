@@ -10,8 +10,8 @@ export interface SimAdminApi {
   check(): Promise<void>;
   /** A new single-use enrollment URL. */
   mintEnrollmentUrl(): Promise<string>;
-  /** The enrollment ids whose UDID is in `udids`. */
-  enrollmentIdsOf(udids: ReadonlySet<string>): Promise<string[]>;
+  /** The enrollments of `ids` that the daemon knows (device channels: UDID or EnrollmentID). */
+  enrollmentIdsOf(ids: ReadonlySet<string>): Promise<string[]>;
   /** Queues `command` to every enrollment of `ids`, in batches. */
   sendCommand(ids: readonly string[], command: Record<string, unknown>): Promise<void>;
 }
@@ -52,7 +52,7 @@ export function simAdminApi(base: string, apiKey: string): SimAdminApi {
       };
       return answer.url;
     },
-    async enrollmentIdsOf(udids) {
+    async enrollmentIdsOf(wanted) {
       const ids: string[] = [];
       let cursor: string | null = null;
       do {
@@ -61,7 +61,7 @@ export function simAdminApi(base: string, apiKey: string): SimAdminApi {
           items: { id: string; udid?: string }[];
           nextCursor: string | null;
         };
-        for (const e of page.items) if (e.udid !== undefined && udids.has(e.udid)) ids.push(e.id);
+        for (const e of page.items) if (wanted.has(e.id)) ids.push(e.id);
         cursor = page.nextCursor;
       } while (cursor !== null);
       return ids;

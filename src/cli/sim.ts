@@ -38,6 +38,9 @@ interface SimOptions {
   apnsPort?: string;
   apnsDir?: string;
   json?: boolean;
+  notNowRate?: string;
+  errorRate?: string;
+  userChannels?: boolean;
 }
 
 /** The parsed options of one run. */
@@ -48,6 +51,9 @@ interface SimPlan {
   intervalMs: number;
   durationMs: number;
   json: boolean;
+  notNowRate: number;
+  errorRate: number;
+  userChannels: boolean;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -70,6 +76,14 @@ function duration(flag: string, value: string | undefined, fallback: number): nu
   return Number(m[1]) * (UNITS[m[2] ?? ''] ?? 0);
 }
 
+function rate(flag: string, value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || n > 1)
+    throw new UsageProblem(`${flag}: expected a rate from 0 to 1 such as 0.1, got '${value}'`);
+  return n;
+}
+
 function planOf(opts: SimOptions): SimPlan {
   let osMix: readonly OsMixEntry[] = DEFAULT_OS_MIX;
   try {
@@ -84,6 +98,9 @@ function planOf(opts: SimOptions): SimPlan {
     intervalMs: duration('--interval', opts.interval, 60_000),
     durationMs: duration('--duration', opts.duration, 0),
     json: opts.json === true,
+    notNowRate: rate('--not-now-rate', opts.notNowRate),
+    errorRate: rate('--error-rate', opts.errorRate),
+    userChannels: opts.userChannels === true,
   };
 }
 
@@ -91,7 +108,9 @@ function planOf(opts: SimOptions): SimPlan {
 async function exercise(fleet: Fleet, api: SimAdminApi): Promise<void> {
   const answered = (): number => Object.values(fleet.summary().commands).reduce((a, b) => a + b, 0);
   if (fleet.devices.length === 0) return;
-  const ids = await api.enrollmentIdsOf(new Set(fleet.devices.map((d) => d.udid)));
+  const ids = await api.enrollmentIdsOf(
+    new Set(fleet.devices.map((d) => d.enrollmentId ?? d.udid)),
+  );
   const target = answered() + ids.length;
   await api.sendCommand(ids, { RequestType: 'DeviceInformation', Queries: ['DeviceName'] });
   const polls = RESULT_POLLS.base + RESULT_POLLS.perDevice * ids.length;
@@ -115,7 +134,11 @@ async function runPlan(
     osMix: plan.osMix,
     enrollmentUrl: () => api.mintEnrollmentUrl(),
     createDevice: createSimDevice,
-    deviceOptions: { keys },
+    deviceOptions: {
+      keys,
+      behaviour: { notNowRate: plan.notNowRate, errorRate: plan.errorRate },
+    },
+    userChannels: plan.userChannels,
     ...(apns === undefined ? {} : { apns }),
     intervalMs: plan.intervalMs,
     durationMs: plan.durationMs,
@@ -209,7 +232,13 @@ export function registerSim(program: Command): void {
     .option('--demo', 'start a daemon, a test push identity and the APNs endpoint in this process')
     .option('--devices <n>', 'how many devices', '10')
     .option('--concurrency <n>', 'most enrollments at once', '16')
-    .option('--os-mix <mix>', 'platform weights, e.g. ios:70,ipados:10,macos:20 (ios@16.4:70)')
+    .option(
+      '--os-mix <mix>',
+      'platform weights, e.g. ios:70,ipados:10,macos:20 (ios@16.4:70; ios-ue:20 User Enrollment)',
+    )
+    .option('--user-channels', 'macOS device enrollments also enroll and check in a user channel')
+    .option('--not-now-rate <r>', 'share of commands answered NotNow, 0 to 1 (default 0)')
+    .option('--error-rate <r>', 'share of commands answered Error, 0 to 1 (default 0)')
     .option('--interval <duration>', 'check-in interval while --duration runs (default 60s)')
     .option('--duration <duration>', 'keep checking in this long after enrolling (default 0)')
     .option('--apns-port <port>', 'port of the APNs endpoint on 127.0.0.1 (without --demo)')

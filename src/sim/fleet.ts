@@ -9,13 +9,15 @@ import {
   type FleetSummary,
   type SummaryCollector,
 } from './summary.js';
-import type { SimDevice, SimDeviceOptions, SimPlatform } from './types.js';
+import type { SimDevice, SimDeviceOptions, SimPlatform, SimSessionResult } from './types.js';
 
-/** One share of the fleet: a platform, its weight, and the OS version its devices report. */
+/** One share of the fleet: a platform, its weight, the OS version, and whether it is User Enrollment. */
 export interface OsMixEntry {
   platform: SimPlatform;
   weight: number;
   osVersion?: string;
+  /** User Enrollment (BYOD) devices of this platform (`ios-ue` in the mix text). */
+  userEnrollment?: boolean;
 }
 
 /** 70% iOS, 10% iPadOS, 20% macOS. */
@@ -50,6 +52,11 @@ export interface FleetOptions {
   intervalMs?: number;
   /** Keep checking in this long after enrollment; default 0 (no interval check-ins). */
   durationMs?: number;
+  /**
+   * macOS device enrollments also open a user channel (`device.user(name)`), enroll it with its
+   * TokenUpdate and check it in; its sessions count with the devices'. Default false.
+   */
+  userChannels?: boolean;
   /** Runs after enrollment, before the interval check-ins (e.g. queue commands). */
   afterEnroll?: (fleet: Fleet) => Promise<void>;
   /** Gets a progress line at most every `progressEveryMs` (default 1,000) and one at the end. */
@@ -74,15 +81,25 @@ export interface Fleet {
   run(): Promise<FleetSummary>;
 }
 
-/** Parses `ios:70,ipados:10,macos:20` (an OS version may follow: `ios@16.4:30`). Throws `TypeError`. */
+/**
+ * Parses `ios:70,ipados:10,macos:20` (an OS version may follow: `ios@16.4:30`; a `-ue` suffix
+ * makes User Enrollment devices: `ios-ue:20`). Throws `TypeError`.
+ */
 export function parseOsMix(text: string): OsMixEntry[] {
   const names: Record<string, SimPlatform> = { ios: 'iOS', ipados: 'iPadOS', macos: 'macOS' };
   const mix = text.split(',').map((part) => {
-    const m = /^\s*([a-z]+)(?:@([0-9.]+))?:(\d+)\s*$/i.exec(part);
+    const m = /^\s*([a-z]+)(-ue)?(?:@([0-9.]+))?:(\d+)\s*$/i.exec(part);
     const platform = names[m?.[1]?.toLowerCase() ?? ''];
     if (m === null || platform === undefined)
-      throw new TypeError(`expected PLATFORM:WEIGHT with ios, ipados or macos, got '${part}'`);
-    return { platform, weight: Number(m[3]), ...(m[2] === undefined ? {} : { osVersion: m[2] }) };
+      throw new TypeError(
+        `expected PLATFORM:WEIGHT with ios, ipados or macos (-ue: User Enrollment), got '${part}'`,
+      );
+    return {
+      platform,
+      weight: Number(m[4]),
+      ...(m[3] === undefined ? {} : { osVersion: m[3] }),
+      ...(m[2] === undefined ? {} : { userEnrollment: true }),
+    };
   });
   if (mix.every((e) => e.weight === 0)) throw new TypeError('the weights add up to 0');
   return mix;
@@ -106,6 +123,12 @@ export function assignPlatforms(n: number, mix: readonly OsMixEntry[]): OsMixEnt
     if (entry !== undefined) out.push(entry);
   }
   return out;
+}
+
+/** What the fleet pushes and connects: a device channel or a user channel. */
+interface Channel {
+  readonly pushToken: string;
+  connect(): Promise<SimSessionResult>;
 }
 
 /** Runs `work` over `items` with at most `limit` in progress. */
@@ -134,8 +157,8 @@ export function createFleet(options: FleetOptions): Fleet {
   const started = now();
   const collector: SummaryCollector = createSummaryCollector(options.devices);
   const devices: SimDevice[] = [];
-  const byToken = new Map<string, SimDevice>();
-  const running = new Map<SimDevice, { again: boolean; done: Promise<void> }>();
+  const byToken = new Map<string, Channel>();
+  const running = new Map<Channel, { again: boolean; done: Promise<void> }>();
   let lastProgress = -Infinity;
 
   const summary = (): FleetSummary =>
@@ -148,7 +171,7 @@ export function createFleet(options: FleetOptions): Fleet {
     options.onProgress(formatProgress(summary()));
   };
 
-  const connect = (device: SimDevice): Promise<void> => {
+  const connect = (device: Channel): Promise<void> => {
     const current = running.get(device);
     if (current !== undefined) {
       current.again = true;
@@ -172,23 +195,45 @@ export function createFleet(options: FleetOptions): Fleet {
   };
 
   const enrollOne = async (entry: OsMixEntry): Promise<void> => {
+    let device: SimDevice;
     try {
       const url = await options.enrollmentUrl();
-      const device = options.createDevice({
+      device = options.createDevice({
         ...options.deviceOptions,
         platform: entry.platform,
         osVersion: entry.osVersion ?? DEFAULT_OS_VERSIONS[entry.platform],
+        ...(entry.userEnrollment === true ? { userEnrollment: true } : {}),
       });
       await device.enroll({ url });
       devices.push(device);
-      byToken.set(device.pushToken.toLowerCase(), device);
-      options.apns?.register(device.pushToken);
+      listen(device);
       collector.enrolled();
       progress();
       await connect(device); // a device checks in right after enrolling
     } catch (error) {
       collector.failed(`enroll: ${messageOf(error)}`);
       progress();
+      return;
+    }
+    if (options.userChannels === true) await openUserChannel(device, entry);
+  };
+
+  const listen = (channel: Channel): void => {
+    byToken.set(channel.pushToken.toLowerCase(), channel);
+    options.apns?.register(channel.pushToken);
+  };
+
+  // The user channel of a macOS device enrollment: TokenUpdate, then a first check-in.
+  const openUserChannel = async (device: SimDevice, entry: OsMixEntry): Promise<void> => {
+    if (entry.platform !== 'macOS' || entry.userEnrollment === true || device.user === undefined)
+      return;
+    try {
+      const channel = device.user(`user${devices.length}`);
+      await channel.enroll();
+      listen(channel);
+      await connect(channel);
+    } catch (error) {
+      collector.error(`user channel: ${messageOf(error)}`);
     }
   };
 

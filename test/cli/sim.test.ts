@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { createSimApns } from '../../src/sim/index.js';
+import { createSimApns, type FleetSummary } from '../../src/sim/index.js';
 import { orchard } from '../support/cli.js';
 import { spawnDaemon } from '../support/daemon.js';
 
@@ -38,11 +38,31 @@ describe('orchard sim', () => {
     expect(run.stderr).toMatch(new RegExp(`orchard sim: enrolled ${DEVICES}/${DEVICES}`));
   }, 180_000);
 
+  test('ok/--demo with User Enrollment, user channels and injected NotNow and Error answers', async () => {
+    const run = await orchard(
+      ...['sim', '--demo', '--devices', '4', '--os-mix', 'ios-ue:1,macos:1', '--user-channels'],
+      ...['--not-now-rate', '0.5', '--error-rate', '1', '--json'],
+    );
+    expect(run.stderr).not.toMatch(/Error:|at .*\.ts/);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as FleetSummary;
+    expect(summary).toMatchObject({ enrolled: 4, failed: 0, errors: { count: 0, first: [] } });
+    // Every device channel answers DeviceInformation, NotNow or an injected Error.
+    const { NotNow = 0, Error: failed = 0, ...rest } = summary.commands;
+    expect(rest).toEqual({});
+    expect(NotNow + failed).toBe(4);
+    expect(summary.requestTypes.DeviceInformation).toBe(4);
+    // Two macOS device enrollments also checked in on a user channel: 4 + 2 first sessions.
+    expect(summary.sessions).toBeGreaterThanOrEqual(6);
+  }, 180_000);
+
   test.each([
     ['fail/--demo with --url', ['--demo', '--url', 'http://127.0.0.1:1'], /drop --url/],
     ['fail/a bad device count', ['--demo', '--devices', 'many'], /--devices: expected a whole/],
     ['fail/a bad OS mix', ['--demo', '--os-mix', 'android:5'], /--os-mix: expected/],
     ['fail/a bad duration', ['--demo', '--duration', '5 minutes'], /--duration: expected/],
+    ['fail/a rate above 1', ['--demo', '--error-rate', '2'], /--error-rate: expected a rate/],
+    ['fail/a rate not a number', ['--demo', '--not-now-rate', 'x'], /--not-now-rate: expected/],
     ['fail/no API key against a daemon', ['--url', 'http://127.0.0.1:1'], /an API key is needed/],
   ])('%s exits 2 with one line and a hint', async (_name, args, message) => {
     const run = await orchard('sim', ...args);

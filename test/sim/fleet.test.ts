@@ -7,7 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { assignPlatforms, createFleet, parseOsMix, runFleet } from '../../src/sim/fleet.js';
 import { latencySummary } from '../../src/sim/summary.js';
-import type { SimDevice, SimDeviceOptions, SimSessionResult } from '../../src/sim/types.js';
+import type {
+  SimDevice,
+  SimDeviceOptions,
+  SimSessionResult,
+  SimUserChannel,
+} from '../../src/sim/types.js';
 
 interface Fake extends SimDevice {
   options: SimDeviceOptions;
@@ -17,6 +22,7 @@ interface Fake extends SimDevice {
 /** A device that enrolls unless its URL says `fail`, and answers one DeviceInformation per connect. */
 function fakeDevices(track: { inFlight: number; peak: number }) {
   const made: Fake[] = [];
+  const users: SimUserChannel[] = [];
   const create = (options: SimDeviceOptions): SimDevice => {
     let enrolled = false;
     const device: Fake = {
@@ -49,11 +55,30 @@ function fakeDevices(track: { inFlight: number; peak: number }) {
         });
       },
       installedProfiles: () => [],
+      user: (shortName) => {
+        const channel = {
+          enrollmentId: `${device.udid}:${shortName}`,
+          userId: shortName,
+          shortName,
+          pushToken: randomBytes(32).toString('hex'),
+          pushMagic: 'magic',
+          enrolled: false,
+          enroll: () => {
+            channel.enrolled = true;
+            return Promise.resolve();
+          },
+          connect: () =>
+            Promise.resolve({ commands: {}, requestTypes: {}, latenciesMs: [1], errors: [] }),
+          installedProfiles: () => [],
+        };
+        users.push(channel);
+        return channel;
+      },
     };
     made.push(device);
     return device;
   };
-  return { made, create };
+  return { made, create, users };
 }
 
 describe('runFleet', () => {
@@ -137,10 +162,61 @@ describe('runFleet', () => {
   });
 });
 
+describe('runFleet channels and behaviour', () => {
+  test('ok/User Enrollment shares, user channels on macOS device enrollments, behaviour passed on', async () => {
+    const { made, create, users } = fakeDevices({ inFlight: 0, peak: 0 });
+    const registered: string[] = [];
+    const summary = await runFleet({
+      devices: 6,
+      osMix: parseOsMix('ios-ue:1,macos:1,macos-ue:1'),
+      enrollmentUrl: () => Promise.resolve('http://x/enroll'),
+      createDevice: create,
+      deviceOptions: { behaviour: { notNowRate: 0.5, errorRate: 0.25 } },
+      userChannels: true,
+      apns: { register: (t) => registered.push(t), pushes: 0 },
+    });
+    const ue = made.filter((d) => d.options.userEnrollment === true).map((d) => d.platform);
+    expect(ue.sort()).toEqual(['iOS', 'iOS', 'macOS', 'macOS']);
+    expect(made.every((d) => d.options.behaviour?.notNowRate === 0.5)).toBe(true);
+    expect(made.every((d) => d.options.behaviour?.errorRate === 0.25)).toBe(true);
+    // Only the two macOS device enrollments open a user channel; it enrolls, is pushable, checks in.
+    expect(users).toHaveLength(2);
+    expect(users.every((u) => u.enrolled)).toBe(true);
+    expect(registered).toEqual(expect.arrayContaining(users.map((u) => u.pushToken)));
+    expect(registered).toHaveLength(8);
+    expect(summary).toMatchObject({ devices: 6, enrolled: 6, failed: 0, sessions: 8 });
+    expect(summary.commands).toEqual({ Acknowledged: 6 });
+    expect(summary.errors.count).toBe(0);
+  });
+
+  test('fail/a user channel that cannot enroll is an error, not a failed device', async () => {
+    const { create } = fakeDevices({ inFlight: 0, peak: 0 });
+    const summary = await runFleet({
+      devices: 1,
+      osMix: parseOsMix('macos:1'),
+      enrollmentUrl: () => Promise.resolve('http://x/enroll'),
+      createDevice: (options) => {
+        const device = create(options);
+        return {
+          ...device,
+          connect: () => device.connect(),
+          user: () => {
+            throw new TypeError('no user channel here');
+          },
+        };
+      },
+      userChannels: true,
+    });
+    expect(summary).toMatchObject({ enrolled: 1, failed: 0, sessions: 1 });
+    expect(summary.errors).toEqual({ count: 1, first: ['user channel: no user channel here'] });
+  });
+});
+
 describe('mix and percentiles', () => {
   test.each([
     ['ok/default shape', 'ios:70,ipados:10,macos:20', 3],
     ['ok/version', 'iOS@16.4:1', 1],
+    ['ok/User Enrollment', 'ios:60,ios-ue:20,macos-ue@14.1:20', 3],
   ])('%s', (_name, text, length) => {
     expect(parseOsMix(text)).toHaveLength(length);
   });
@@ -149,6 +225,7 @@ describe('mix and percentiles', () => {
     ['fail/unknown', 'android:5'],
     ['fail/no weight', 'ios'],
     ['fail/zero', 'ios:0'],
+    ['fail/unknown suffix', 'ios-byod:5'],
   ])('%s', (_name, text) => {
     expect(() => parseOsMix(text)).toThrow(TypeError);
   });
