@@ -1,10 +1,10 @@
 /**
  * In-process daemon for the admin API tests: `startDaemon` on 127.0.0.1:0 with a tmp data dir,
  * a push certificate (APNs unreachable, pushes fail without blocking), an in-memory log, and
- * devices whose identities are issued by the daemon's own CA.
+ * devices enrolled as real ones are: an enrollment link and SCEP (see `scep-enroll.ts`).
  */
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,9 @@ import { Writable } from 'node:stream';
 import { resolveConfig } from '../../src/daemon/config.js';
 import { startDaemon, type RunningDaemon } from '../../src/daemon/daemon.js';
 import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
-import { DeviceEmulator } from '../support/device-emulator.js';
-import { makeLeaf } from '../support/pki.js';
+import type { DeviceEmulator } from '../support/device-emulator.js';
+import { fetchFrom } from './peer.js';
+import { scepEnroller, type ScepEnroller } from './scep-enroll.js';
 
 /** A running in-process daemon. */
 export interface Harness {
@@ -35,8 +36,11 @@ export interface Harness {
     headers?: Record<string, string>,
     body?: Buffer,
   ): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
-  /** An enrolled device with an identity from the daemon's CA. */
-  device(): Promise<DeviceEmulator>;
+  /**
+   * A device enrolled from a fresh enrollment link over SCEP (Authenticate and TokenUpdate sent);
+   * `from` sends the link fetch and SCEP requests from that loopback address instead.
+   */
+  device(options?: { from?: string }): Promise<DeviceEmulator>;
   close(): Promise<void>;
 }
 
@@ -91,10 +95,6 @@ export async function startHarness(
     print: options.print ?? (() => undefined),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
-  const caIdentity = () => ({
-    certificate: new X509Certificate(readFileSync(join(dataDir, 'ca', 'ca.pem'))),
-    privateKey: createPrivateKey(readFileSync(join(dataDir, 'ca', 'ca.key'))),
-  });
   const raw: Harness['raw'] = (method, path, headers = {}, body) =>
     new Promise((resolve, reject) => {
       const req = request(daemon.url + '/', { method, path, headers }, (res) => {
@@ -111,7 +111,8 @@ export async function startHarness(
       req.on('error', reject);
       req.end(body);
     });
-  return {
+  let enroller: Promise<ScepEnroller> | undefined;
+  const harness: Harness = {
     daemon,
     dataDir,
     apiKey,
@@ -137,23 +138,17 @@ export async function startHarness(
       return { status: res.status, body: parsed };
     },
     raw,
-    async device() {
-      const ca = caIdentity();
-      const leaf = await makeLeaf(
-        { ...ca, certPem: '', keyPem: '' },
-        { subject: `CN=device-${randomBytes(4).toString('hex')}`, keyType: 'ec-p256' },
-      );
-      const emulator = new DeviceEmulator({
-        baseUrl: daemon.url,
-        topic,
-        identity: { certificate: leaf.certificate, privateKey: leaf.privateKey },
-      });
-      await emulator.enroll();
-      return emulator;
+    async device(options = {}) {
+      const from =
+        options.from === undefined
+          ? (enroller ??= scepEnroller(harness))
+          : scepEnroller(harness, fetchFrom(options.from));
+      return (await (await from).enrollDevice()).device;
     },
     async close() {
       await daemon.close(1000);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return harness;
 }

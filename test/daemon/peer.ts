@@ -40,3 +40,39 @@ export function requestFrom(
     req.end(body);
   });
 }
+
+/**
+ * A `fetch` whose requests leave from `localAddress` (each on a new connection), for a client
+ * that must not share another's rate-limit bucket. Takes string URLs and byte or string bodies.
+ */
+export function fetchFrom(localAddress: string): typeof fetch {
+  const peerFetch = (input: string | URL | Request, init: RequestInit = {}) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    return new Promise<Response>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          localAddress,
+          method: init.method ?? 'GET',
+          path: url.pathname + url.search,
+          headers: (init.headers ?? {}) as Record<string, string>,
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const headers = Object.entries(res.headers).flatMap(([k, v]) =>
+              v === undefined ? [] : [[k, String(v)] as [string, string]],
+            );
+            resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers }));
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end((init.body ?? undefined) as Uint8Array | string | undefined);
+    });
+  };
+  return peerFetch;
+}

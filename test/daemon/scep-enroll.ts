@@ -57,8 +57,14 @@ export interface ScepEnroller {
   enrollDevice(keys?: Record<string, string>): Promise<ScepDevice>;
 }
 
-/** Creates the SCEP helpers for `h`'s daemon. */
-export async function scepEnroller(h: Harness): Promise<ScepEnroller> {
+/**
+ * Creates the SCEP helpers for `h`'s daemon. Link fetches and SCEP requests of honest enrollment
+ * go through `fetchFn` (e.g. from an address of their own, to spare a rate-limit bucket).
+ */
+export async function scepEnroller(
+  h: Harness,
+  fetchFn: typeof fetch = fetch,
+): Promise<ScepEnroller> {
   const res = await fetch(`${h.daemon.url}/scep?operation=GetCACert`);
   const ca = new X509Certificate(Buffer.from(await res.arrayBuffer()));
 
@@ -99,14 +105,14 @@ export async function scepEnroller(h: Harness): Promise<ScepEnroller> {
   const linkProfile = async (): Promise<Uint8Array> => {
     const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
     expect(link.status).toBe(201);
-    return new Uint8Array(await (await fetch(link.body.url as string)).arrayBuffer());
+    return new Uint8Array(await (await fetchFn(link.body.url as string)).arrayBuffer());
   };
 
   const identityFor = async (
     scep: SimScepPayload,
   ): Promise<{ certificate: X509Certificate; privateKey: KeyObject }> => {
     const privateKey = await generateRsaKey();
-    const { certificate } = await scepEnroll(fetch, scep, privateKey, new Date());
+    const { certificate } = await scepEnroll(fetchFn, scep, privateKey, new Date());
     return { certificate, privateKey };
   };
 
