@@ -1,6 +1,7 @@
 /**
  * The check-in messages a simulated device sends: Authenticate and TokenUpdate on the device
- * channel. A user channel (macOS user, User Enrollment) would add its keys here.
+ * channel, SetBootstrapToken and GetBootstrapToken of a supervised Mac. User channels build
+ * their keys in user-channel.ts.
  * See https://developer.apple.com/documentation/devicemanagement/authenticaterequest
  */
 import type { PlistDict } from '../protocol/plist.js';
@@ -51,4 +52,14 @@ export function tokenUpdateMessage(f: SimCheckinFacts): PlistDict {
     PushMagic: f.pushMagic,
     ...(f.platform === 'macOS' ? {} : { UnlockToken: new TextEncoder().encode('sim-unlock') }),
   };
+}
+
+/** The SetBootstrapToken message of a supervised Mac escrowing `token` with the server. */
+export function setBootstrapTokenMessage(f: SimCheckinFacts, token: Uint8Array): PlistDict {
+  return { ...f.keys, MessageType: 'SetBootstrapToken', Topic: f.topic, BootstrapToken: token };
+}
+
+/** The GetBootstrapToken message: a Mac asking for the escrowed token back. */
+export function getBootstrapTokenMessage(f: SimCheckinFacts): PlistDict {
+  return { ...f.keys, MessageType: 'GetBootstrapToken', Topic: f.topic };
 }

@@ -7,7 +7,13 @@
 import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
 import { ProfileError, ProtocolError } from '../errors.js';
 import type { PlistDict } from '../protocol/plist.js';
-import { authenticateMessage, tokenUpdateMessage, type SimCheckinFacts } from './checkin.js';
+import {
+  authenticateMessage,
+  getBootstrapTokenMessage,
+  setBootstrapTokenMessage,
+  tokenUpdateMessage,
+  type SimCheckinFacts,
+} from './checkin.js';
 import {
   answerCommand,
   RESPONDERS,
@@ -31,7 +37,7 @@ import {
   sendSigned,
   type SimIdentity,
 } from './transport.js';
-import { createUserChannel, type SimChannelHost } from './user-channel.js';
+import { createUserChannel, type SimChannelHost, type SimUserChannelKind } from './user-channel.js';
 import type {
   SimDevice,
   SimDeviceOptions,
@@ -56,6 +62,10 @@ function defaultName(options: SimDeviceOptions, serial: string): string {
 export type SimDeviceHandle = SimDevice & {
   readonly enrollmentId: string;
   user(shortName: string): SimUserChannel;
+  /** The bootstrap token a supervised Mac escrowed with SetBootstrapToken; undefined otherwise. */
+  readonly bootstrapToken: Uint8Array | undefined;
+  /** Sends GetBootstrapToken; resolves the token the server holds (undefined when none). */
+  getBootstrapToken(): Promise<Uint8Array | undefined>;
 };
 
 /**
@@ -86,6 +96,7 @@ class SimulatedDevice implements SimDeviceHandle {
   private cas: X509Certificate[] = [];
   private mdm: SimMdmPayload | undefined;
   private isEnrolled = false;
+  private escrowed: Uint8Array | undefined;
   private sessions: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: SimDeviceOptions) {
@@ -121,13 +132,19 @@ class SimulatedDevice implements SimDeviceHandle {
     return this.isEnrolled;
   }
 
+  get bootstrapToken(): Uint8Array | undefined {
+    return this.escrowed;
+  }
+
   get certificate(): X509Certificate | undefined {
     return this.identity?.certificate;
   }
 
   async enroll(source: { url: string } | { profile: Uint8Array }): Promise<void> {
     const bytes = 'url' in source ? await download(this.fetchFn, source.url) : source.profile;
-    const profile = openProfile(bytes);
+    const o = this.options;
+    const at = (o.clock ?? (() => new Date()))();
+    const profile = openProfile(bytes, o.trust === undefined ? undefined : { roots: o.trust, at });
     const read = readEnrollmentProfile(profile);
     if (read.mdm === undefined || read.scep === undefined) {
       throw new ProfileError(
@@ -166,9 +183,7 @@ class SimulatedDevice implements SimDeviceHandle {
   }
 
   user(shortName: string): SimUserChannel {
-    if (this.platform !== 'macOS' || this.userEnrollment) {
-      throw new TypeError('user channels are simulated on macOS device enrollments only for now');
-    }
+    const kind = this.userChannelKind();
     if (!this.isEnrolled || this.mdm === undefined) {
       throw new TypeError('user: the device is not enrolled');
     }
@@ -177,11 +192,41 @@ class SimulatedDevice implements SimDeviceHandle {
       fetch: this.fetchFn,
       identity: () => this.held(),
       mdm: this.mdm,
+      kind,
+      deviceId: this.enrollmentId,
       context: this.ctx,
       responders: this.responders,
       ...(behaviour === undefined ? {} : { behaviour }),
     };
     return createUserChannel(host, shortName);
+  }
+
+  async getBootstrapToken(): Promise<Uint8Array | undefined> {
+    const mdm = this.mdm;
+    if (!this.isEnrolled || mdm === undefined) throw new TypeError('the device is not enrolled');
+    const message = getBootstrapTokenMessage(this.facts());
+    const res = await sendSigned(
+      this.fetchFn,
+      mdm.CheckInURL,
+      message,
+      this.held(),
+      CHECKIN_CONTENT_TYPE,
+    );
+    if (res.status !== 200) {
+      throw new ProtocolError('ERR_ENDPOINT', `GetBootstrapToken answered ${res.status}`);
+    }
+    const token = res.body?.BootstrapToken;
+    return token instanceof Uint8Array ? token : undefined;
+  }
+
+  /** Which user channel this device opens; throws `TypeError` when it has none. */
+  private userChannelKind(): SimUserChannelKind {
+    if (this.userEnrollment) return 'user-enrollment';
+    if (this.platform === 'macOS') return 'user';
+    if (this.platform === 'iPadOS' && this.options.sharedIpad === true) return 'shared-ipad';
+    throw new TypeError(
+      'user channels: macOS, Shared iPad (sharedIpad) and User Enrollment devices only',
+    );
   }
 
   installedProfiles(): readonly SimInstalledProfile[] {
@@ -218,6 +263,27 @@ class SimulatedDevice implements SimDeviceHandle {
     const url = this.mdm?.CheckInURL ?? '';
     await sendCheckin(this.fetchFn, url, authenticateMessage(this.facts()), this.identity);
     await sendCheckin(this.fetchFn, url, tokenUpdateMessage(this.facts()), this.identity);
+    if (this.escrowsBootstrapToken()) {
+      // A supervised Mac escrows its bootstrap token when the server says it can hold one.
+      const token = this.escrowed ?? randomBytes(32);
+      await sendCheckin(
+        this.fetchFn,
+        url,
+        setBootstrapTokenMessage(this.facts(), token),
+        this.identity,
+      );
+      this.escrowed = token;
+    }
+  }
+
+  private escrowsBootstrapToken(): boolean {
+    const caps = this.mdm?.ServerCapabilities ?? [];
+    return (
+      this.platform === 'macOS' &&
+      this.options.supervised === true &&
+      !this.userEnrollment &&
+      caps.includes('com.apple.mdm.bootstraptoken')
+    );
   }
 
   private async unenroll(): Promise<void> {

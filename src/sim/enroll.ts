@@ -23,6 +23,8 @@ export interface SimMdmPayload {
   ServerURL: string;
   CheckInURL: string;
   Topic: string;
+  /** What the server says it supports, e.g. `com.apple.mdm.bootstraptoken`. */
+  ServerCapabilities?: string[];
 }
 
 /** The `com.apple.security.scep` payload content a device acts on. */
@@ -57,8 +59,18 @@ function subjectOf(value: unknown): NameAttribute[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
-/** Decodes a profile as a device would: a signed one must verify, a plain plist is read as is. */
-export function openProfile(bytes: Uint8Array): PlistDict {
+/**
+ * Decodes a profile as a device would: a signed one must verify, a plain plist is read as is.
+ * With `trust` (root certificates) the profile must be signed by a signer chaining to one of
+ * them: throws `ProfileError` `ERR_PROFILE_NOT_SIGNED` for a plain plist, `CryptoError`
+ * `ERR_CERT_UNTRUSTED` for a signer that does not chain to them.
+ */
+export function openProfile(
+  bytes: Uint8Array,
+  trust?: { roots: readonly X509Certificate[]; at: Date },
+): PlistDict {
+  if (trust !== undefined)
+    return verifyProfile(bytes, { roots: [...trust.roots], at: trust.at }).profile;
   return looksLikePlist(bytes) ? decodeProfile(bytes) : verifyProfile(bytes).profile;
 }
 
@@ -76,7 +88,15 @@ export function readEnrollmentProfile(profile: PlistDict): SimEnrollmentProfile 
     if (typeof ServerURL !== 'string' || typeof Topic !== 'string') {
       throw new ProfileError('ERR_PROFILE_FORMAT', 'the MDM payload lacks ServerURL or Topic');
     }
-    mdm = { ServerURL, CheckInURL: typeof CheckInURL === 'string' ? CheckInURL : ServerURL, Topic };
+    const caps = mdmDict.ServerCapabilities;
+    mdm = {
+      ServerURL,
+      CheckInURL: typeof CheckInURL === 'string' ? CheckInURL : ServerURL,
+      Topic,
+      ...(Array.isArray(caps)
+        ? { ServerCapabilities: caps.filter((c) => typeof c === 'string') }
+        : {}),
+    };
   }
   let scep: SimScepPayload | undefined;
   if (scepDict !== undefined) {

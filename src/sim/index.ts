@@ -4,6 +4,7 @@
  */
 export { createSimDevice } from './device.js';
 export type { SimDeviceHandle } from './device.js';
+export type { SimUserChannelKind } from './user-channel.js';
 export { createKeyPool, keyPoolOf, loadKeyPool, generateRsaKey } from './key-pool.js';
 export type { SavableKeyPool } from './key-pool.js';
 export { RESPONDERS, answerCommand, errorChain } from './commands.js';

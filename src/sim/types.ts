@@ -34,6 +34,17 @@ export interface SimDeviceOptions {
    * its UDID and keeps its serial number and UDID to itself. Default false.
    */
   userEnrollment?: boolean;
+  /**
+   * A Shared iPad (iPadOS only): `device.user(name)` opens a Shared iPad user channel. Default false.
+   */
+  sharedIpad?: boolean;
+  /**
+   * Trusted roots for the enrollment profile: when given, the device refuses a profile that is
+   * unsigned or whose signer does not chain to one of them (`ERR_PROFILE_NOT_SIGNED`,
+   * `ERR_CERT_UNTRUSTED`). Default: any
+   * signature that verifies, or none.
+   */
+  trust?: readonly X509Certificate[];
   /** Extra or replacing command responders by RequestType, over the built-in ones. */
   responders?: Readonly<Record<string, SimResponder>>;
   /** The name the device reports; default the model name and the serial number's last four characters. */
@@ -77,8 +88,9 @@ export interface SimDevice {
   connect(): Promise<SimSessionResult>;
   installedProfiles(): readonly SimInstalledProfile[];
   /**
-   * A user channel of this enrolled device (macOS only for now): same identity, its own push
-   * token and profiles. Throws `TypeError` on other platforms or before enrollment.
+   * A user channel of this enrolled device: a macOS user, a Shared iPad user (`sharedIpad`), or
+   * the User Enrollment user; same identity, its own push token and profiles. Throws `TypeError`
+   * on other devices or before enrollment.
    */
   user?(shortName: string): SimUserChannel;
   /** The identity certificate the device signs with now; undefined before enrollment. */
@@ -87,7 +99,7 @@ export interface SimDevice {
 
 /** A user channel of a simulated device: TokenUpdate to enroll, then the command loop. */
 export interface SimUserChannel {
-  /** `UDID:UserID`, the enrollment id the server derives. */
+  /** The enrollment id the server derives: `UDID:UserID`, `UDID:UserShortName` (Shared iPad), `EnrollmentID:EnrollmentUserID`. */
   readonly enrollmentId: string;
   readonly userId: string;
   readonly shortName: string;

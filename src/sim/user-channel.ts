@@ -1,11 +1,13 @@
 /**
- * A macOS user channel: the device's identity and MDM payload, extra keys in every message
- * (`UserID`, `UserShortName`, `UserLongName`), its own push token and user-scoped profiles.
- * User Enrollment and Shared iPad users would be further variants of these keys.
+ * User channels of a simulated device: the device's identity and MDM payload, extra keys in every
+ * message and their own push token and user-scoped profiles. Three kinds: a macOS user
+ * (`UDID`, `UserID`, `UserShortName`, `UserLongName`), a Shared iPad user (`UserID` all F's, named
+ * by `UserShortName`) and the User Enrollment user (`EnrollmentID`, `EnrollmentUserID`).
  * See https://developer.apple.com/documentation/devicemanagement/tokenupdaterequest
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PlistDict } from '../protocol/plist.js';
+import { SHARED_IPAD_USER_ID } from '../protocol/enrollment-id.js';
 import { answerCommand, type SimCommandContext, type SimResponder } from './commands.js';
 import type { SimMdmPayload } from './enroll.js';
 import { createProfileStore } from './profiles.js';
@@ -13,11 +15,17 @@ import { runSession } from './session.js';
 import { REPORT_CONTENT_TYPE, sendCheckin, sendSigned, type SimIdentity } from './transport.js';
 import type { SimBehaviour, SimUserChannel } from './types.js';
 
+/** Which user channel: macOS user, Shared iPad user, or the User Enrollment user. */
+export type SimUserChannelKind = 'user' | 'shared-ipad' | 'user-enrollment';
+
 /** What a user channel shares with its device. */
 export interface SimChannelHost {
   fetch: typeof fetch;
   identity(): SimIdentity;
   mdm: SimMdmPayload;
+  kind: SimUserChannelKind;
+  /** The device channel's id: its UDID, or its EnrollmentID under User Enrollment. */
+  deviceId: string;
   /** The device's command context; the channel swaps in its own profiles. */
   context: SimCommandContext;
   behaviour?: SimBehaviour;
@@ -25,22 +33,36 @@ export interface SimChannelHost {
   responders?: Readonly<Record<string, SimResponder>>;
 }
 
-/** Creates the user channel of `shortName` on an enrolled macOS device; nothing is sent until `enroll`. */
-export function createUserChannel(host: SimChannelHost, shortName: string): SimUserChannel {
+/** The channel's identity keys and the enrollment id the server derives from them. */
+function channelKeys(
+  host: SimChannelHost,
+  shortName: string,
+): { keys: PlistDict; userId: string; enrollmentId: string } {
+  const names = { UserShortName: shortName, UserLongName: `User ${shortName}` };
+  if (host.kind === 'user-enrollment') {
+    const userId = randomUUID().toUpperCase();
+    const keys = { EnrollmentID: host.deviceId, EnrollmentUserID: userId, ...names };
+    return { keys, userId, enrollmentId: `${host.deviceId}:${userId}` };
+  }
+  if (host.kind === 'shared-ipad') {
+    const keys = { UDID: host.deviceId, UserID: SHARED_IPAD_USER_ID, ...names };
+    return { keys, userId: SHARED_IPAD_USER_ID, enrollmentId: `${host.deviceId}:${shortName}` };
+  }
   const userId = randomUUID().toUpperCase();
+  const keys = { UDID: host.deviceId, UserID: userId, ...names };
+  return { keys, userId, enrollmentId: `${host.deviceId}:${userId}` };
+}
+
+/** Creates the user channel of `shortName` on an enrolled device; nothing is sent until `enroll`. */
+export function createUserChannel(host: SimChannelHost, shortName: string): SimUserChannel {
+  const { keys, userId, enrollmentId } = channelKeys(host, shortName);
   const token = randomBytes(32);
   const pushMagic = randomUUID().toUpperCase();
-  const keys: PlistDict = {
-    UDID: host.context.udid,
-    UserID: userId,
-    UserShortName: shortName,
-    UserLongName: `User ${shortName}`,
-  };
   const profiles = createProfileStore(() => ({
     platform: host.context.platform,
     osVersion: host.context.osVersion,
     supervised: host.context.supervised,
-    enrollment: 'device',
+    enrollment: host.kind === 'user-enrollment' ? 'user' : 'device',
   }));
   const context: SimCommandContext = {
     ...host.context,
@@ -50,7 +72,7 @@ export function createUserChannel(host: SimChannelHost, shortName: string): SimU
   };
   let enrolled = false;
   return {
-    enrollmentId: `${host.context.udid}:${userId}`,
+    enrollmentId,
     userId,
     shortName,
     pushToken: token.toString('hex'),
