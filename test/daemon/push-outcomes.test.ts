@@ -5,15 +5,13 @@
  * recent outcomes; and queueing a command answers 201 while its push is still pending, the
  * outcome being recorded on the command afterwards. No assertion depends on wall-clock time.
  */
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
 import { createApnsMock, type ApnsMock } from '../support/apns-mock.js';
-import { DeviceEmulator } from '../support/device-emulator.js';
-import { makeLeaf } from '../support/pki.js';
+import type { DeviceEmulator } from '../support/device-emulator.js';
 import { startHarness, type Harness } from './harness.js';
 
 interface LogLine {
@@ -141,32 +139,13 @@ describe('a mock APNs', () => {
   let h: Harness;
   let mock: ApnsMock;
   let dir: string;
-  let topic: string;
 
-  /** An enrolled device with the mock's topic and an identity from the daemon's CA. */
-  async function device(): Promise<DeviceEmulator> {
-    const ca = {
-      certificate: new X509Certificate(readFileSync(join(h.dataDir, 'ca', 'ca.pem'))),
-      privateKey: createPrivateKey(readFileSync(join(h.dataDir, 'ca', 'ca.key'))),
-      certPem: '',
-      keyPem: '',
-    };
-    const leaf = await makeLeaf(ca, {
-      subject: `CN=device-${randomBytes(4).toString('hex')}`,
-      keyType: 'ec-p256',
-    });
-    const d = new DeviceEmulator({
-      baseUrl: h.daemon.url,
-      topic,
-      identity: { certificate: leaf.certificate, privateKey: leaf.privateKey },
-    });
-    await d.enroll();
-    return d;
-  }
+  /** An enrolled device: its profile carries the mock's topic, the daemon's push topic. */
+  const device = (): Promise<DeviceEmulator> => h.device();
 
   beforeAll(async () => {
     const pki = await createApnsTestPki();
-    topic = newTopic();
+    const topic = newTopic();
     const push = await issuePushCertificate(pki, { topic });
     dir = mkdtempSync(join(tmpdir(), 'orchard-push-outcomes-'));
     writeFileSync(join(dir, 'push.pem'), push.certPem);

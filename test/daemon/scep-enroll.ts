@@ -17,7 +17,12 @@ import {
   verifyProfile,
   type CertRepResult,
 } from '../../src/index.js';
-import { readEnrollmentProfile, scepEnroll, type SimScepPayload } from '../../src/sim/enroll.js';
+import {
+  readEnrollmentProfile,
+  scepEnroll,
+  type SimEnrollmentProfile,
+  type SimScepPayload,
+} from '../../src/sim/enroll.js';
 import { generateRsaKey } from '../../src/sim/index.js';
 import { DeviceEmulator } from '../support/device-emulator.js';
 import type { Harness } from './harness.js';
@@ -95,12 +100,12 @@ export async function scepEnroller(
 
   // Honest enrollment is the simulator's: read the profile's SCEP payload as a device does and
   // enroll a fresh key through `scepEnroll`.
-  const scepPayloadOf = (signed: Uint8Array): SimScepPayload => {
-    const { scep } = readEnrollmentProfile(verifyProfile(signed, { roots: [ca] }).profile);
-    expect(scep?.Challenge).toEqual(expect.any(String));
-    return scep as SimScepPayload;
+  const readProfile = (signed: Uint8Array): SimEnrollmentProfile => {
+    const read = readEnrollmentProfile(verifyProfile(signed, { roots: [ca] }).profile);
+    expect(read.scep?.Challenge).toEqual(expect.any(String));
+    return read;
   };
-  const challengeOf = (signed: Uint8Array): string => scepPayloadOf(signed).Challenge as string;
+  const challengeOf = (signed: Uint8Array): string => readProfile(signed).scep?.Challenge as string;
 
   const linkProfile = async (): Promise<Uint8Array> => {
     const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
@@ -130,10 +135,11 @@ export async function scepEnroller(
     challengeOf,
     certificateFor,
     async enrollDevice(keys) {
-      const identity = await identityFor(scepPayloadOf(await linkProfile()));
+      const { scep, mdm } = readProfile(await linkProfile());
+      const identity = await identityFor(scep as SimScepPayload);
       const device = new DeviceEmulator({
         baseUrl: h.daemon.url,
-        topic: h.topic,
+        topic: mdm?.Topic ?? h.topic,
         identity,
         ...(keys === undefined ? {} : { keys }),
       });
