@@ -1,19 +1,15 @@
 /**
  * A simulated Apple device: fetches an enrollment profile, enrolls an identity over SCEP, sends
  * Authenticate and TokenUpdate signed with `Mdm-Signature`, and on `connect()` runs the command
- * loop as a pushed device does. Device enrollment or User Enrollment; macOS user channels come
- * from `device.user(name)` (see user-channel.ts).
+ * loop as a pushed device does. Device enrollment or User Enrollment; user channels (macOS user,
+ * Shared iPad user, User Enrollment user) come from `device.user(name)` (see user-channel.ts), a
+ * supervised Mac's bootstrap token from bootstrap.ts.
  */
 import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
 import { ProfileError, ProtocolError } from '../errors.js';
 import type { PlistDict } from '../protocol/plist.js';
-import {
-  authenticateMessage,
-  getBootstrapTokenMessage,
-  setBootstrapTokenMessage,
-  tokenUpdateMessage,
-  type SimCheckinFacts,
-} from './checkin.js';
+import { authenticateMessage, tokenUpdateMessage, type SimCheckinFacts } from './checkin.js';
+import { escrowBootstrapToken, escrowsBootstrapToken, requestBootstrapToken } from './bootstrap.js';
 import {
   answerCommand,
   RESPONDERS,
@@ -201,22 +197,11 @@ class SimulatedDevice implements SimDeviceHandle {
     return createUserChannel(host, shortName);
   }
 
-  async getBootstrapToken(): Promise<Uint8Array | undefined> {
+  getBootstrapToken(): Promise<Uint8Array | undefined> {
     const mdm = this.mdm;
-    if (!this.isEnrolled || mdm === undefined) throw new TypeError('the device is not enrolled');
-    const message = getBootstrapTokenMessage(this.facts());
-    const res = await sendSigned(
-      this.fetchFn,
-      mdm.CheckInURL,
-      message,
-      this.held(),
-      CHECKIN_CONTENT_TYPE,
-    );
-    if (res.status !== 200) {
-      throw new ProtocolError('ERR_ENDPOINT', `GetBootstrapToken answered ${res.status}`);
-    }
-    const token = res.body?.BootstrapToken;
-    return token instanceof Uint8Array ? token : undefined;
+    if (!this.isEnrolled || mdm === undefined)
+      return Promise.reject(new TypeError('the device is not enrolled'));
+    return requestBootstrapToken(this.fetchFn, mdm.CheckInURL, this.facts(), this.held());
   }
 
   /** Which user channel this device opens; throws `TypeError` when it has none. */
@@ -263,27 +248,11 @@ class SimulatedDevice implements SimDeviceHandle {
     const url = this.mdm?.CheckInURL ?? '';
     await sendCheckin(this.fetchFn, url, authenticateMessage(this.facts()), this.identity);
     await sendCheckin(this.fetchFn, url, tokenUpdateMessage(this.facts()), this.identity);
-    if (this.escrowsBootstrapToken()) {
-      // A supervised Mac escrows its bootstrap token when the server says it can hold one.
+    if (escrowsBootstrapToken(this.facts(), this.options.supervised === true, this.mdm)) {
       const token = this.escrowed ?? randomBytes(32);
-      await sendCheckin(
-        this.fetchFn,
-        url,
-        setBootstrapTokenMessage(this.facts(), token),
-        this.identity,
-      );
+      await escrowBootstrapToken(this.fetchFn, url, this.facts(), this.identity, token);
       this.escrowed = token;
     }
-  }
-
-  private escrowsBootstrapToken(): boolean {
-    const caps = this.mdm?.ServerCapabilities ?? [];
-    return (
-      this.platform === 'macOS' &&
-      this.options.supervised === true &&
-      !this.userEnrollment &&
-      caps.includes('com.apple.mdm.bootstraptoken')
-    );
   }
 
   private async unenroll(): Promise<void> {
