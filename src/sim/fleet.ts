@@ -54,7 +54,8 @@ export interface FleetOptions {
   durationMs?: number;
   /**
    * macOS device enrollments also open a user channel (`device.user(name)`), enroll it with its
-   * TokenUpdate and check it in; its sessions count with the devices'. Default false.
+   * TokenUpdate and check it in (after a push and on the interval too); its sessions count with
+   * the devices'. Default false.
    */
   userChannels?: boolean;
   /** Runs after enrollment, before the interval check-ins (e.g. queue commands). */
@@ -158,6 +159,7 @@ export function createFleet(options: FleetOptions): Fleet {
   const collector: SummaryCollector = createSummaryCollector(options.devices);
   const devices: SimDevice[] = [];
   const byToken = new Map<string, Channel>();
+  const channels: Channel[] = []; // device and user channels, for the interval check-ins
   const running = new Map<Channel, { again: boolean; done: Promise<void> }>();
   let lastProgress = -Infinity;
 
@@ -219,6 +221,7 @@ export function createFleet(options: FleetOptions): Fleet {
   };
 
   const listen = (channel: Channel): void => {
+    channels.push(channel);
     byToken.set(channel.pushToken.toLowerCase(), channel);
     options.apns?.register(channel.pushToken);
   };
@@ -263,7 +266,7 @@ export function createFleet(options: FleetOptions): Fleet {
       const interval = options.intervalMs ?? 60_000;
       while (now() + interval <= end) {
         await sleep(interval);
-        await pool([...devices], concurrency, connect);
+        await pool([...channels], concurrency, connect);
       }
       await fleet.settled();
       progress(true);

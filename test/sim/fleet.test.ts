@@ -189,6 +189,28 @@ describe('runFleet channels and behaviour', () => {
     expect(summary.errors.count).toBe(0);
   });
 
+  test('ok/user channels check in on the interval too', async () => {
+    const { create } = fakeDevices({ inFlight: 0, peak: 0 });
+    let t = 0;
+    const summary = await runFleet({
+      devices: 1,
+      osMix: parseOsMix('macos:1'),
+      enrollmentUrl: () => Promise.resolve('http://x/enroll'),
+      createDevice: create,
+      userChannels: true,
+      intervalMs: 10,
+      durationMs: 25,
+      now: () => t,
+      sleep: (ms) => {
+        t += ms;
+        return Promise.resolve();
+      },
+    });
+    // Device and user channel: a first check-in each, then two intervals each.
+    expect(summary.sessions).toBe(6);
+    expect(summary.commands).toEqual({ Acknowledged: 3 });
+  });
+
   test('fail/a user channel that cannot enroll is an error, not a failed device', async () => {
     const { create } = fakeDevices({ inFlight: 0, peak: 0 });
     const summary = await runFleet({
