@@ -56,6 +56,13 @@ describe('orchard sim', () => {
     expect(summary.sessions).toBeGreaterThanOrEqual(6);
   }, 180_000);
 
+  test('ok/--help documents the channel and behaviour flags', async () => {
+    const run = await orchard('sim', '--help');
+    expect(run.code).toBe(0);
+    for (const flag of ['--user-channels', '--not-now-rate <r>', '--error-rate <r>', 'ios-ue:20'])
+      expect(run.stdout).toContain(flag);
+  });
+
   test.each([
     ['fail/--demo with --url', ['--demo', '--url', 'http://127.0.0.1:1'], /drop --url/],
     ['fail/a bad device count', ['--demo', '--devices', 'many'], /--devices: expected a whole/],
