@@ -1,12 +1,15 @@
 /**
- * Devices enrolled against the in-process daemon like real ones: an enrollment link, its signed
- * profile, and the simulator's SCEP enrollment (`src/sim/enroll.ts`) for the identity, then
+ * Devices enrolled against a daemon (in-process or spawned) like real ones: an enrollment link,
+ * its signed profile, and the simulator's SCEP enrollment (`src/sim/enroll.ts`) for the identity, then
  * Authenticate and TokenUpdate from a `DeviceEmulator` that tests can drive off the honest path.
  * `pkiOperation` stays hand-built: it sends what the simulator never does (RenewalReq signed by
  * any certificate, any challenge) and returns the raw CertRep, failures included.
  */
 import { expect } from '@jest/globals';
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createCsr } from '../../src/crypto/csr.js';
 import { parseNameText } from '../../src/crypto/name.js';
 import {
@@ -24,6 +27,7 @@ import {
   type SimScepPayload,
 } from '../../src/sim/enroll.js';
 import { generateRsaKey } from '../../src/sim/index.js';
+import { createApnsTestPki, issuePushCertificate } from '../push/pki.js';
 import { DeviceEmulator } from '../support/device-emulator.js';
 import type { Harness } from './harness.js';
 
@@ -63,14 +67,45 @@ export interface ScepEnroller {
 }
 
 /**
- * Creates the SCEP helpers for `h`'s daemon. Link fetches and SCEP requests of honest enrollment
- * go through `fetchFn` (e.g. from an address of their own, to spare a rate-limit bucket).
+ * A daemon to enroll against, e.g. a spawned one (`test/support/daemon.ts`): its base URL, its
+ * admin API, and the push topic a device falls back to when a profile names none.
+ */
+export interface EnrollTarget {
+  url: string;
+  api: Harness['api'];
+  topic: string;
+}
+
+/**
+ * `orchard serve` flags for a push certificate on `topic` (APNs unreachable): a daemon hands out
+ * enrollment links only with one. The files go to a fresh tmp directory.
+ */
+export async function pushCertificateArgs(topic: string): Promise<string[]> {
+  const push = await issuePushCertificate(await createApnsTestPki(), { topic });
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-push-'));
+  writeFileSync(join(dir, 'push.pem'), push.certPem);
+  writeFileSync(join(dir, 'push.key'), push.keyPem);
+  return [
+    ...['--push-cert', join(dir, 'push.pem'), '--push-key', join(dir, 'push.key')],
+    ...['--apns-url', 'https://127.0.0.1:9'],
+  ];
+}
+
+function targetOf(t: Harness | EnrollTarget): EnrollTarget {
+  return 'daemon' in t ? { url: t.daemon.url, api: (...a) => t.api(...a), topic: t.topic } : t;
+}
+
+/**
+ * Creates the SCEP helpers for a harness's daemon or any {@link EnrollTarget}. Link fetches and
+ * SCEP requests of honest enrollment go through `fetchFn` (e.g. from an address of their own, to
+ * spare a rate-limit bucket).
  */
 export async function scepEnroller(
-  h: Harness,
+  target: Harness | EnrollTarget,
   fetchFn: typeof fetch = fetch,
 ): Promise<ScepEnroller> {
-  const res = await fetch(`${h.daemon.url}/scep?operation=GetCACert`);
+  const h = targetOf(target);
+  const res = await fetch(`${h.url}/scep?operation=GetCACert`);
   const ca = new X509Certificate(Buffer.from(await res.arrayBuffer()));
 
   const pkiOperation: ScepEnroller['pkiOperation'] = async (key, o) => {
@@ -89,7 +124,7 @@ export async function scepEnroller(
       signer,
       recipient: ca,
     });
-    const reply = await fetch(`${h.daemon.url}/scep?operation=PKIOperation`, {
+    const reply = await fetch(`${h.url}/scep?operation=PKIOperation`, {
       method: 'POST',
       body: request.der,
     });
@@ -123,7 +158,7 @@ export async function scepEnroller(
 
   const certificateFor: ScepEnroller['certificateFor'] = (challenge) =>
     identityFor({
-      URL: `${h.daemon.url}/scep`,
+      URL: `${h.url}/scep`,
       Challenge: challenge,
       Subject: parseNameText(DEVICE_SUBJECT),
     });
@@ -138,7 +173,7 @@ export async function scepEnroller(
       const { scep, mdm } = readProfile(await linkProfile());
       const identity = await identityFor(scep as SimScepPayload);
       const device = new DeviceEmulator({
-        baseUrl: h.daemon.url,
+        baseUrl: h.url,
         topic: mdm?.Topic ?? h.topic,
         identity,
         ...(keys === undefined ? {} : { keys }),
