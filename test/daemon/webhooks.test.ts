@@ -5,15 +5,14 @@
  * restart and is delivered afterwards.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createPrivateKey, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { verifyWebhookSignature } from '../../src/index.js';
+import { newTopic } from '../push/pki.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
-import { DeviceEmulator } from '../support/device-emulator.js';
-import { makeLeaf } from '../support/pki.js';
+import type { DeviceEmulator } from '../support/device-emulator.js';
+import { pushCertificateArgs, scepEnroller, type ScepEnroller } from './scep-enroll.js';
 
 interface Delivery {
   headers: IncomingHttpHeaders;
@@ -25,6 +24,8 @@ const deliveries: Delivery[] = [];
 let receiver: Server;
 let port = 0;
 let daemon: TestDaemon;
+let enroller: ScepEnroller;
+const topic = newTopic();
 
 async function listen(): Promise<void> {
   receiver = createServer((req, res) => {
@@ -47,9 +48,13 @@ async function closeReceiver(): Promise<void> {
 beforeAll(async () => {
   await listen();
   daemon = await spawnDaemon({
-    args: ['--command-retention', '30d', '--webhook-url', `http://127.0.0.1:${port}/hook`],
+    args: [
+      ...['--command-retention', '30d', '--webhook-url', `http://127.0.0.1:${port}/hook`],
+      ...(await pushCertificateArgs(topic)),
+    ],
     env: { ORCHARD_WEBHOOK_SECRET: secret },
   });
+  enroller = await scepEnroller({ url: daemon.url, api: (...a) => daemon.api(...a), topic });
 }, 90_000);
 
 afterAll(async () => {
@@ -57,20 +62,9 @@ afterAll(async () => {
   await closeReceiver().catch(() => undefined);
 });
 
+/** A device enrolled as a real one is: an enrollment link, its profile, SCEP, check-ins. */
 async function enrollDevice(): Promise<DeviceEmulator> {
-  const certificate = new X509Certificate(readFileSync(join(daemon.dataDir, 'ca', 'ca.pem')));
-  const privateKey = createPrivateKey(readFileSync(join(daemon.dataDir, 'ca', 'ca.key')));
-  const leaf = await makeLeaf(
-    { certificate, privateKey, certPem: '', keyPem: '' },
-    { subject: `CN=${randomUUID()}`, keyType: 'ec-p256' },
-  );
-  const dev = new DeviceEmulator({
-    baseUrl: daemon.url,
-    topic: 'com.apple.mgmt.External.webhooks',
-    identity: leaf,
-  });
-  await dev.enroll();
-  return dev;
+  return (await enroller.enrollDevice()).device;
 }
 
 async function waitForEnrolled(id: string, timeoutMs: number): Promise<Delivery> {
