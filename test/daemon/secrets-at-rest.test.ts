@@ -7,7 +7,7 @@
  * missing or wrong key file is a start-up error naming `--secrets-key-file`.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -33,7 +33,7 @@ import { createSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { orchard } from '../support/cli.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
 import { commandOf, DeviceEmulator, expectOk } from '../support/device-emulator.js';
-import { makeLeaf } from '../support/pki.js';
+import { pushCertificateArgs, scepEnroller } from './scep-enroll.js';
 
 const TOPIC = 'com.apple.mgmt.External.secrets-at-rest';
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8).padStart(3, '0');
@@ -50,22 +50,11 @@ async function spawnUnderOpenUmask(options: Parameters<typeof spawnDaemon>[0] = 
   }
 }
 
+/** A device enrolled from an enrollment link over SCEP that sends `unlockToken` in TokenUpdate. */
 async function device(d: TestDaemon, unlockToken: Buffer): Promise<DeviceEmulator> {
-  const ca = {
-    certificate: new X509Certificate(readFileSync(join(d.dataDir, 'ca', 'ca.pem'))),
-    privateKey: createPrivateKey(readFileSync(join(d.dataDir, 'ca', 'ca.key'))),
-    certPem: '',
-    keyPem: '',
-  };
-  const leaf = await makeLeaf(ca, {
-    subject: `CN=device-${randomBytes(4).toString('hex')}`,
-    keyType: 'ec-p256',
-  });
-  const emulator = new DeviceEmulator({
-    baseUrl: d.url,
-    topic: TOPIC,
-    identity: { certificate: leaf.certificate, privateKey: leaf.privateKey },
-  });
+  const enroller = await scepEnroller({ url: d.url, api: (...a) => d.api(...a), topic: TOPIC });
+  const identity = await enroller.certificateFor(await enroller.challengeFromLink());
+  const emulator = new DeviceEmulator({ baseUrl: d.url, topic: TOPIC, identity });
   expectOk(await emulator.authenticate(), 'Authenticate');
   expectOk(await emulator.tokenUpdate({ UnlockToken: unlockToken }), 'TokenUpdate');
   return emulator;
@@ -115,7 +104,7 @@ describe('Secrets readable at rest', () => {
   const bootstrapB = randomBytes(64);
 
   beforeAll(async () => {
-    d = await spawnUnderOpenUmask();
+    d = await spawnUnderOpenUmask({ args: await pushCertificateArgs(TOPIC) });
     dbPath = join(d.dataDir, 'orchard.db');
     a = await device(d, unlockA);
     b = await device(d, unlockB);
