@@ -12,14 +12,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApnsTestPki, issuePushCertificate, newTopic } from '../push/pki.js';
+import { newTopic } from '../push/pki.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
 import { commandOf, DeviceEmulator } from '../support/device-emulator.js';
-import { makeLeaf, type TestIdentity } from '../support/pki.js';
+import { pushCertificateArgs, scepEnroller, type ScepEnroller } from './scep-enroll.js';
 
 const SEEDS = (process.env.ORCHARD_CRASH_SEEDS ?? '20261206,977')
   .split(',')
@@ -34,25 +31,12 @@ const MIN_KILL = 5;
 const TOPIC = newTopic();
 
 let d: TestDaemon;
-let ca: TestIdentity;
+let enroller: ScepEnroller;
 
 beforeAll(async () => {
-  const push = await issuePushCertificate(await createApnsTestPki(), { topic: TOPIC });
-  const dir = mkdtempSync(join(tmpdir(), 'orchard-crash-push-'));
-  writeFileSync(join(dir, 'push.pem'), push.certPem);
-  writeFileSync(join(dir, 'push.key'), push.keyPem);
-  d = await spawnDaemon({
-    args: [
-      ...['--push-cert', join(dir, 'push.pem'), '--push-key', join(dir, 'push.key')],
-      ...['--apns-url', 'https://127.0.0.1:9'],
-    ],
-  });
-  ca = {
-    certificate: new X509Certificate(readFileSync(join(d.dataDir, 'ca', 'ca.pem'))),
-    privateKey: createPrivateKey(readFileSync(join(d.dataDir, 'ca', 'ca.key'))),
-    certPem: '',
-    keyPem: '',
-  };
+  // Every new device fetches a link's profile and asks SCEP: no per-address limit on those.
+  d = await spawnDaemon({ args: [...(await pushCertificateArgs(TOPIC)), '--rate-limit', 'off'] });
+  enroller = await scepEnroller({ url: d.url, api: (...a) => d.api(...a), topic: TOPIC });
 }, 90_000);
 
 afterAll(async () => {
@@ -104,13 +88,13 @@ class Round {
   }
 }
 
-async function newDevice(name: string): Promise<DeviceEmulator> {
-  const leaf = await makeLeaf(ca, { subject: `CN=${name}`, keyType: 'ec-p256' });
-  return new DeviceEmulator({
-    baseUrl: d.url,
-    topic: TOPIC,
-    identity: { certificate: leaf.certificate, privateKey: leaf.privateKey },
-  });
+/**
+ * A device with an identity from a fresh enrollment link over SCEP, before its Authenticate.
+ * Those requests are writes too, but not counted: only the device's check-ins are.
+ */
+async function newDevice(): Promise<DeviceEmulator> {
+  const identity = await enroller.certificateFor(await enroller.challengeFromLink());
+  return new DeviceEmulator({ baseUrl: d.url, topic: TOPIC, identity });
 }
 
 type Op = (r: Round, device: DeviceEmulator, own: DeviceEmulator[]) => Promise<void>;
@@ -138,7 +122,7 @@ const answerCommand: Op = async (r, device) => {
 };
 
 const enrollNew: Op = async (r, device, own) => {
-  const fresh = await newDevice(`crash-${device.enrollmentId}-${own.length}`);
+  const fresh = await newDevice();
   const auth = await fresh.authenticate();
   if (auth.status !== 200) {
     r.fault('Authenticate', auth.status);
@@ -197,12 +181,12 @@ async function client(r: Round, random: () => number, own: DeviceEmulator[]): Pr
 }
 
 /** Two enrolled devices per client, each with two commands queued (not counted in the round). */
-async function setUp(seed: number): Promise<DeviceEmulator[][]> {
+async function setUp(): Promise<DeviceEmulator[][]> {
   const clients: DeviceEmulator[][] = [];
   for (let c = 0; c < CLIENTS; c++) {
     const own: DeviceEmulator[] = [];
     for (let i = 0; i < 2; i++) {
-      const device = await newDevice(`crash-${seed}-${c}-${i}`);
+      const device = await newDevice();
       await device.enroll();
       for (let q = 0; q < 2; q++)
         expect(
@@ -283,7 +267,7 @@ describe('SIGKILL after N acknowledged writes', () => {
       const random = prng(seed);
       const maxKill = Math.floor(0.6 * CLIENTS * OPS_PER_CLIENT);
       const killAfter = MIN_KILL + Math.floor(random() * (maxKill - MIN_KILL));
-      const clients = await setUp(seed);
+      const clients = await setUp();
       const round = new Round(killAfter);
       await Promise.all(clients.map((own, c) => client(round, prng(seed * 31 + c), own)));
       expect({ killAfter, stopped: round.stopped }).toEqual({ killAfter, stopped: true });
