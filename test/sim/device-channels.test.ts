@@ -17,6 +17,7 @@ import {
   type SimKeyPool,
 } from '../../src/sim/index.js';
 import { startHarness, type Harness } from '../daemon/harness.js';
+import { commandTarget, enrolledSimDevice, queueCommand } from './daemon-support.js';
 
 let h: Harness;
 let keys: SimKeyPool;
@@ -35,29 +36,12 @@ async function link(): Promise<string> {
   return res.body.url as string;
 }
 
-async function enrolled(options: Partial<SimDeviceOptions> & Pick<SimDeviceOptions, 'platform'>) {
-  const device = createSimDevice({ osVersion: '17.5', keys, ...options });
-  await device.enroll({ url: await link() });
-  return device;
-}
+const enrolled = (options: Partial<SimDeviceOptions> & Pick<SimDeviceOptions, 'platform'>) =>
+  enrolledSimDevice(h, keys, { osVersion: '17.5', ...options });
 
-/** Queues `RequestType` to enrollment `id`; the command's uuid. */
-async function queue(id: string, command: Record<string, unknown>): Promise<string> {
-  const res = await h.api(
-    'POST',
-    `/api/v1/enrollments/${encodeURIComponent(id)}/commands`,
-    command,
-  );
-  expect(res.status).toBe(201);
-  return res.body.commandUuid as string;
-}
+const queue = (id: string, command: Record<string, unknown>) => queueCommand(h, id, command);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON
-async function target(uuid: string): Promise<any> {
-  const read = await h.api('GET', `/api/v1/commands/${uuid}`);
-  expect(read.status).toBe(200);
-  return read.body.targets[0];
-}
+const target = (uuid: string) => commandTarget(h, uuid);
 
 describe('user channels beyond macOS', () => {
   test('ok/the User Enrollment user channel enrolls by EnrollmentUserID and answers its commands', async () => {

@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { encryptProfile, signProfile, type PlistDict } from '../../src/index.js';
 import {
   createKeyPool,
-  createSimDevice,
   type SimDevice,
+  type SimDeviceOptions,
   type SimKeyPool,
 } from '../../src/sim/index.js';
 import { startHarness, type Harness } from '../daemon/harness.js';
+import { commandTarget, enrolledSimDevice, queueCommand } from './daemon-support.js';
 
 let h: Harness;
 let keys: SimKeyPool;
@@ -54,36 +55,12 @@ function signed(profile: PlistDict): Buffer {
   });
 }
 
-async function enrolled(
-  extra: Partial<Parameters<typeof createSimDevice>[0]> = {},
-): Promise<ReturnType<typeof createSimDevice>> {
-  const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
-  expect(link.status).toBe(201);
-  const device = createSimDevice({ platform: 'iOS', osVersion: '18.1', keys, ...extra });
-  await device.enroll({ url: link.body.url as string });
-  return device;
-}
+const enrolled = (extra: Partial<SimDeviceOptions> = {}) => enrolledSimDevice(h, keys, extra);
 
-async function queue(
-  device: SimDevice | string,
-  command: Record<string, unknown>,
-): Promise<string> {
-  const id = typeof device === 'string' ? device : device.udid;
-  const res = await h.api(
-    'POST',
-    `/api/v1/enrollments/${encodeURIComponent(id)}/commands`,
-    command,
-  );
-  expect(res.status).toBe(201);
-  return res.body.commandUuid as string;
-}
+const queue = (device: SimDevice | string, command: Record<string, unknown>): Promise<string> =>
+  queueCommand(h, typeof device === 'string' ? device : device.udid, command);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON
-async function target(uuid: string): Promise<any> {
-  const read = await h.api('GET', `/api/v1/commands/${uuid}`);
-  expect(read.status).toBe(200);
-  return read.body.targets[0];
-}
+const target = (uuid: string) => commandTarget(h, uuid);
 
 describe('a simulated device against the daemon', () => {
   test('ok/enrolls from a link and answers the queued commands', async () => {
@@ -187,9 +164,7 @@ describe('an encrypted profile', () => {
 
 describe('a macOS user channel', () => {
   test('ok/enrolls with TokenUpdate and answers its own commands', async () => {
-    const device = createSimDevice({ platform: 'macOS', osVersion: '15.1', keys });
-    const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
-    await device.enroll({ url: link.body.url as string });
+    const device = await enrolled({ platform: 'macOS', osVersion: '15.1' });
     const alice = device.user('alice');
     await alice.enroll();
     const uuid = await queue(alice.enrollmentId, { RequestType: 'ProfileList' });
