@@ -1,6 +1,6 @@
 /** Admin routes over commands: one command for many enrollments, and one command's state. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { defineRoute, json, jsonResponse, audit } from '../route.js';
+import { defineRoute, json, jsonResponse } from '../route.js';
 import { encodingParam, idSchema, UuidParams } from '../schemas.js';
 import { commandField } from '../validate.js';
 import { CommandView, commandView } from '../views.js';
@@ -8,6 +8,7 @@ import {
   COMMAND_BODY_LIMIT,
   CommandBody,
   commandContent,
+  enqueueAudited,
   existingEnrollment,
   notFound,
 } from './enrollments.js';
@@ -42,12 +43,7 @@ const batch = defineRoute({
     const body = req.body;
     const command = commandField(body.command, 'command');
     for (const id of body.enrollmentIds) await existingEnrollment(deps, id);
-    const uuid = await deps.core.enqueue(body.enrollmentIds, command as never);
-    await audit(deps, req, 'command.create', body.enrollmentIds.join(','), {
-      commandUuid: uuid,
-      requestType: command.RequestType,
-    });
-    return json(201, { commandUuid: uuid });
+    return enqueueAudited(deps, req, body.enrollmentIds, command);
   },
 });
 

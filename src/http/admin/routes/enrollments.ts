@@ -4,7 +4,15 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { AdminError, RequestError } from '../../../errors.js';
-import { defineRoute, json, jsonResponse, audit, type AdminApiDeps } from '../route.js';
+import type { PlistValue } from '../../../protocol/plist.js';
+import {
+  defineRoute,
+  json,
+  jsonResponse,
+  audit,
+  type AdminApiDeps,
+  type RouteRequest,
+} from '../route.js';
 import { encodingParam, IdParams, IdUuidParams, page, PageQuery } from '../schemas.js';
 import { commandField, listWithCursor, PLIST_MEDIA_TYPE } from '../validate.js';
 import {
@@ -30,6 +38,24 @@ export async function existingEnrollment(deps: Pick<AdminApiDeps, 'storage'>, id
   const found = await deps.storage.findEnrollment(id);
   if (!found) throw notFound('enrollment');
   return found;
+}
+
+/**
+ * Queues `command` to `ids` (already checked to exist), audits it as `command.create` and answers
+ * 201 with the command's uuid: the one path of both command routes.
+ */
+export async function enqueueAudited(
+  deps: Pick<AdminApiDeps, 'admin' | 'core'>,
+  req: Pick<RouteRequest, 'actor'>,
+  ids: readonly string[],
+  command: Record<string, PlistValue>,
+) {
+  const uuid = await deps.core.enqueue(ids, command as never);
+  await audit(deps, req, 'command.create', ids.join(','), {
+    commandUuid: uuid,
+    requestType: command.RequestType,
+  });
+  return json(201, { commandUuid: uuid });
 }
 
 /** A command dictionary in Apple's spelling: `RequestType` and the type's keys, as plist values. */
@@ -137,12 +163,7 @@ const queue = defineRoute({
   async handle(deps, req) {
     const command = commandField(req.body, 'body');
     const e = await existingEnrollment(deps, req.params.id);
-    const uuid = await deps.core.enqueue([e.id], command as never);
-    await audit(deps, req, 'command.create', e.id, {
-      commandUuid: uuid,
-      requestType: command.RequestType,
-    });
-    return json(201, { commandUuid: uuid });
+    return enqueueAudited(deps, req, [e.id], command);
   },
 });
 
