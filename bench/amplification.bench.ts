@@ -10,7 +10,7 @@
  * request count.
  */
 import { randomBytes } from 'node:crypto';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -22,7 +22,7 @@ import type { MdmHandlerOptions } from '../src/http/mdm.js';
 import { createMemoryStorage } from '../src/storage/memory/index.js';
 import { DeviceEmulator } from '../test/support/device-emulator.js';
 import { createTestCa, issueDeviceIdentity } from '../test/support/device-pki.js';
-import { benchSeconds } from './lib.js';
+import { benchSeconds, putMdm } from './lib.js';
 
 const TOPIC = 'com.apple.mgmt.External.amplification-bench';
 const MIB = 1024 * 1024;
@@ -83,22 +83,8 @@ Promise.all(Array.from({ length: senders }, (_, i) => sender(i))).then(() =>
 `;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-
-function put(port: number, body: Uint8Array, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/mdm', method: 'PUT', agent, headers },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          resolve(res.statusCode ?? 0);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const put = (port: number, body: Uint8Array, headers: Record<string, string>) =>
+  putMdm(agent, port, body, headers);
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import type { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { Agent, createServer, request, type RequestListener, type Server } from 'node:http';
+import { Agent, createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,7 +18,7 @@ import {
   issueDeviceIdentity,
   type TestIdentity,
 } from '../test/support/device-pki.js';
-import { benchSeconds, measure, report, type Rate } from './lib.js';
+import { benchSeconds, measure, putMdm, report, type Rate } from './lib.js';
 
 const BASELINE_COMMIT = '4ee5096';
 const TOPIC = 'com.apple.mgmt.External.bench';
@@ -68,22 +68,8 @@ async function loadTree(src: string): Promise<Tree> {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-
-function put(port: number, body: Uint8Array, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/mdm', method: 'PUT', agent, headers },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          resolve(res.statusCode ?? 0);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const put = (port: number, body: Uint8Array, headers: Record<string, string>) =>
+  putMdm(agent, port, body, headers);
 
 function ok(status: number): void {
   if (status !== 200) throw new Error(`bench request answered ${status}`);

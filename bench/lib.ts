@@ -3,6 +3,7 @@
  * same run, as a ratio, because the machines are noisy and absolute rates are not comparable
  * between runs.
  */
+import { request, type Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 /** One measured rate. */
@@ -61,4 +62,26 @@ export function report(
     const verdict = goal === undefined ? '' : `${goal} ${ratio >= goal ? 'met' : 'MISSED'}`;
     console.log(`| ${rate.name} | ${fmt(rate.opsPerSec)} | ${ratio.toFixed(2)} | ${verdict} |`);
   }
+}
+
+/** PUTs `body` to `/mdm` on 127.0.0.1:`port` through `agent`; resolves the status, body discarded. */
+export function putMdm(
+  agent: Agent,
+  port: number,
+  body: Uint8Array,
+  headers: Record<string, string>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/mdm', method: 'PUT', agent, headers },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
