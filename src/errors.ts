@@ -31,6 +31,7 @@ import type {
   ScepErrorCode,
   UnrecognizedDeviceError,
 } from './errors/request.js';
+import type { ManagementError, ManagementErrorCode } from './errors/management.js';
 import type {
   CertificateAuthorityError,
   CertificateAuthorityErrorCode,
@@ -47,6 +48,7 @@ export * from './errors/base.js';
 export * from './errors/input.js';
 export * from './errors/request.js';
 export * from './errors/server.js';
+export * from './errors/management.js';
 
 /** Every code of an {@link OrchardError}, one union: a thrown code outside it does not typecheck. */
 export type OrchardHttpErrorCode =
@@ -64,7 +66,8 @@ export type OrchardHttpErrorCode =
   | PushErrorCode
   | CertificateAuthorityErrorCode
   | SecretsErrorCode
-  | IdentityErrorCode;
+  | IdentityErrorCode
+  | ManagementErrorCode;
 
 /** Every code of an {@link OrchardStartupError}. */
 export type OrchardStartupErrorCode = 'ERR_CONFIG';
@@ -92,6 +95,7 @@ export interface OrchardErrorClasses {
   CertificateAuthorityError: CertificateAuthorityError;
   SecretsError: SecretsError;
   IdentityError: IdentityError;
+  ManagementError: ManagementError;
   ConfigError: ConfigError;
 }
 

@@ -5,6 +5,7 @@
  */
 import {
   AdminError,
+  ManagementError,
   hiddenMessage,
   OrchardError,
   UnrecognizedDeviceError,
@@ -56,6 +57,11 @@ function body(format: ErrorFormat, code: string, message: string, error?: Orchar
   if (format === 'admin' && error !== undefined) {
     if (error instanceof AdminError && error.field !== undefined) out.field = error.field;
     if (error instanceof ValidationError) out.issues = error.issues;
+    if (error instanceof ManagementError) {
+      if (error.group !== undefined) out.group = error.group;
+      if (error.field !== undefined) out.field = error.field;
+      if (error.issues !== undefined) out.issues = error.issues;
+    }
   }
   return Buffer.from(JSON.stringify(out));
 }

@@ -517,6 +517,11 @@ export interface ApiKeyRecord {
   id: string;
   name: string;
   scope: ApiKeyScope;
+  /**
+   * The administrator ({@link PrincipalRecord}) the key belongs to; keys made without one belong
+   * to the built-in owner, {@link OWNER_PRINCIPAL_ID}.
+   */
+  principalId: string;
   createdAt: Date;
   revokedAt?: Date;
 }
@@ -524,7 +529,13 @@ export interface ApiKeyRecord {
 /** API keys of the administrative API, kept by hash. */
 export interface ApiKeyStore {
   /** Stores a key by its hash; rejects with TypeError on a bad scope, StorageError on a duplicate hash. */
-  createApiKey(input: { name: string; scope: ApiKeyScope; hash: string }): Promise<ApiKeyRecord>;
+  createApiKey(input: {
+    name: string;
+    scope: ApiKeyScope;
+    hash: string;
+    /** Default {@link OWNER_PRINCIPAL_ID}; an unknown principal rejects with TypeError. */
+    principalId?: string;
+  }): Promise<ApiKeyRecord>;
   /** The unrevoked key with this hash, or `undefined`. */
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** Every key, revoked ones too, oldest first. */
@@ -612,8 +623,199 @@ export interface SettingsStore {
   setMeta(key: string, value: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Management: organization groups with their settings records, administrators (principals) and
+// the profile library. Rules live in `management/`; these ports only keep state. Async like the
+// admin ports above.
+// ---------------------------------------------------------------------------------------------
+
+/** Id of the root organization group, which every store creates and never deletes. */
+export const ROOT_GROUP_ID = 'global';
+
+/** Id of the built-in owner administrator: full role, scoped at the root; it cannot be deleted. */
+export const OWNER_PRINCIPAL_ID = 'owner';
+
+/** An organization group (OG). The root has no `parentId`; every other group has one. */
+export interface OrgGroupRecord {
+  id: string;
+  name: string;
+  parentId?: string;
+  createdAt: Date;
+}
+
+/** Child Permission of a settings page at a group: what groups below may do. */
+export type ChildPermission = 'inherit-only' | 'override-only' | 'inherit-or-override';
+
+/**
+ * A stored Override of one settings page at one group: its values and its Child Permission. No
+ * record means the group inherits (its stored Current Setting is `inherit`). A record may be
+ * dormant (an ancestor forces Inherit); the rules in `management/` decide, the store only keeps it.
+ */
+export interface SettingsRecord {
+  groupId: string;
+  /** Page id, e.g. `profile-options`. */
+  page: string;
+  /** The page's values (JSON). */
+  values: Record<string, unknown>;
+  childPermission: ChildPermission;
+  updatedAt: Date;
+}
+
+/**
+ * The whole tree and every settings record, read in one consistent step, with the revision it
+ * was read at. Writers plan against a snapshot and apply with that revision (optimistic locking),
+ * so several daemons on one database never apply a plan made from stale state.
+ */
+export interface ManagementSnapshot {
+  revision: number;
+  groups: OrgGroupRecord[];
+  settings: SettingsRecord[];
+}
+
+/** One atomic change to the tree and its settings; each part optional. */
+export interface ManagementChange {
+  /** Groups to insert or replace (a re-parent or a rename is a replace). */
+  putGroups?: readonly OrgGroupRecord[];
+  /** Groups to delete (their settings records go with them). */
+  deleteGroups?: readonly string[];
+  /** Settings records to insert or replace, keyed by (groupId, page). */
+  putSettings?: readonly SettingsRecord[];
+  /** Settings records to delete. */
+  deleteSettings?: readonly { groupId: string; page: string }[];
+}
+
+/** The organization-group tree and its settings records. */
+export interface OrgGroupStore {
+  /** Every group and settings record with the current revision, from one consistent read. */
+  loadManagement(): Promise<ManagementSnapshot>;
+  /**
+   * Applies `change` in one transaction when the revision is still `expectedRevision`, and
+   * resolves the new revision; resolves `undefined` (applying nothing) when another writer moved
+   * it. Rejects with TypeError when a change would delete the root or leave a group without its
+   * parent.
+   */
+  applyManagement(change: ManagementChange, expectedRevision: number): Promise<number | undefined>;
+  /** One group, or `undefined`. */
+  findGroup(id: string): Promise<OrgGroupRecord | undefined>;
+}
+
+/** Role of an administrator: `read-only` may only read; `full` may also change. */
+export type AdminRole = 'read-only' | 'full';
+
+/** An administrator: a role and the organization group its scope starts at. */
+export interface PrincipalRecord {
+  id: string;
+  name: string;
+  role: AdminRole;
+  /** Scope: this group and everything below it. */
+  groupId: string;
+  createdAt: Date;
+  /** Set once disabled: its keys stop working. */
+  disabledAt?: Date;
+}
+
+/** Administrators. The owner ({@link OWNER_PRINCIPAL_ID}) always exists. */
+export interface PrincipalStore {
+  /** Creates an administrator with a fresh id (`adm_...`); TypeError on a bad role or unknown group. */
+  createPrincipal(input: { name: string; role: AdminRole; groupId: string }): Promise<PrincipalRecord>;
+  /** The administrator, disabled ones too, or `undefined`. */
+  findPrincipal(id: string): Promise<PrincipalRecord | undefined>;
+  /** Every administrator, oldest first. */
+  listPrincipals(): Promise<PrincipalRecord[]>;
+  /** Changes name, role or scope; the updated record, or `undefined` when unknown. */
+  updatePrincipal(
+    id: string,
+    change: { name?: string; role?: AdminRole; groupId?: string },
+  ): Promise<PrincipalRecord | undefined>;
+  /** Disables an administrator and revokes its keys; false when unknown, already disabled or the owner. */
+  disablePrincipal(id: string, at: Date): Promise<boolean>;
+}
+
+/** How a library profile reaches devices (rules M5, A13). */
+export type AssignmentType = 'auto' | 'optional' | 'interactive';
+
+/** A profile of the library: identity and ownership; its content lives in versions. */
+export interface LibraryProfileRecord {
+  /** `prf_...` */
+  id: string;
+  /** The owning organization group (A12). */
+  groupId: string;
+  /** The profile's `PayloadIdentifier`, unique in the library. */
+  identifier: string;
+  /** `PayloadDisplayName`, or the identifier when absent. */
+  name: string;
+  assignmentType: AssignmentType;
+  /** The newest version number (1 for a new profile). */
+  latestVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One version of a library profile: the unsigned profile as uploaded (signature removed). */
+export interface ProfileVersionRecord {
+  profileId: string;
+  version: number;
+  /** Top-level `PayloadUUID` of this version (a new one for every version). */
+  payloadUuid: string;
+  /** SHA-256 (hex) of `content`. */
+  sha256: string;
+  /** The profile as an XML plist, unsigned. */
+  content: Buffer;
+  /** Subject of the signer when the upload was signed. */
+  uploadedSigner?: string;
+  /** Who uploaded it (an administrator id). */
+  createdBy: string;
+  createdAt: Date;
+}
+
+/** The profile library: profiles owned by groups, each with its versions. */
+export interface ProfileLibraryStore {
+  /**
+   * Stores a new profile with its version 1 (`record.latestVersion` must be 1); rejects with
+   * StorageError code `ERR_STORAGE_CONFLICT` when the identifier is taken.
+   */
+  createLibraryProfile(record: LibraryProfileRecord, first: ProfileVersionRecord): Promise<void>;
+  /**
+   * Adds `version` when the profile's latest version is still `version.version - 1`; resolves the
+   * updated record, or `undefined` (adding nothing) when the profile is unknown or another writer
+   * added a version first.
+   */
+  addProfileVersion(version: ProfileVersionRecord): Promise<LibraryProfileRecord | undefined>;
+  /** Changes name, assignment type or owner; the updated record, or `undefined` when unknown. */
+  updateLibraryProfile(
+    id: string,
+    change: { name?: string; assignmentType?: AssignmentType; groupId?: string },
+    at: Date,
+  ): Promise<LibraryProfileRecord | undefined>;
+  /** The profile, or `undefined`. */
+  findLibraryProfile(id: string): Promise<LibraryProfileRecord | undefined>;
+  /** The profile with this `PayloadIdentifier`, or `undefined`. */
+  findLibraryProfileByIdentifier(identifier: string): Promise<LibraryProfileRecord | undefined>;
+  /**
+   * Profiles in id order, those owned by `groupIds` only when given; a cursor this list did not
+   * return rejects with TypeError.
+   */
+  listLibraryProfiles(options: {
+    limit: number;
+    cursor?: string;
+    groupIds?: readonly string[];
+  }): Promise<Page<LibraryProfileRecord>>;
+  /** One version, or `undefined`. */
+  findProfileVersion(profileId: string, version: number): Promise<ProfileVersionRecord | undefined>;
+  /** Every version of a profile without content (`content` empty), newest first. */
+  listProfileVersions(profileId: string): Promise<ProfileVersionRecord[]>;
+  /** Deletes a profile and its versions; false when unknown. */
+  deleteLibraryProfile(id: string): Promise<boolean>;
+  /** How many profiles `groupId` owns (a group that owns any cannot be deleted). */
+  countLibraryProfiles(groupId: string): Promise<number>;
+}
+
+/** The management ports in one object. */
+export interface ManagementStorage extends OrgGroupStore, PrincipalStore, ProfileLibraryStore {}
+
 /** Every administrative port in one object, as the memory and SQLite adapters provide it. */
-export interface AdminStorage extends ApiKeyStore, AuditLog, EnrollmentLinkStore, SettingsStore {
+export interface AdminStorage
+  extends ApiKeyStore, AuditLog, EnrollmentLinkStore, SettingsStore, ManagementStorage {
   /** Releases the store; later calls reject with StorageError. */
   close(): void;
 }

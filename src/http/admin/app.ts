@@ -8,7 +8,8 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { baseRoutePath } from 'hono/route';
 import { authenticate } from '../../admin/api-keys.js';
-import { OrchardError, RequestError } from '../../errors.js';
+import { isGlobalCaller, type Caller } from '../../admin/principals.js';
+import { AdminError, ManagementError, OrchardError, RequestError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { renderError } from '../errors.js';
 import { matchRoute } from './path.js';
@@ -50,6 +51,7 @@ export interface AdminApiOptions {
 /** Variables the middlewares set for the handler. */
 interface AdminVariables {
   actor: string;
+  caller: Caller | undefined;
   bytes: Uint8Array;
   body: unknown;
 }
@@ -89,11 +91,14 @@ function authorize(
   options: AdminApiOptions,
 ): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
-    if (route.auth === 'public') c.set('actor', 'anonymous');
-    else {
+    if (route.auth === 'public') {
+      c.set('actor', 'anonymous');
+      c.set('caller', undefined);
+    } else {
       try {
         const key = await authenticate(deps.admin, c.req.header('authorization'), route.auth);
         c.set('actor', key.id);
+        c.set('caller', await callerOf(deps, key.principalId, key.scope, route));
       } catch (error) {
         if (error instanceof OrchardError && FAILED_LOGIN.has(error.code))
           options.onLoginFailure?.(bindingsOf(c));
@@ -102,6 +107,32 @@ function authorize(
     }
     await next();
   };
+}
+
+/**
+ * The administrator behind a key: a disabled or vanished one is an invalid key (403), a read-only
+ * one may not call a write route, and an administrator scoped below the root may call only the
+ * routes that check group scope themselves.
+ */
+async function callerOf(
+  deps: AdminApiDeps,
+  principalId: string,
+  keyScope: Caller['keyScope'],
+  route: AdminRoute,
+): Promise<Caller> {
+  const principal = await deps.admin.findPrincipal(principalId);
+  if (principal === undefined || principal.disabledAt !== undefined)
+    throw new AdminError('ERR_API_KEY_INVALID', 'unknown or revoked API key');
+  if (route.auth === 'write' && principal.role !== 'full')
+    throw new AdminError('ERR_API_SCOPE', 'this administrator may only read');
+  const caller: Caller = { principal, keyScope };
+  if (route.scoped !== true && !isGlobalCaller(caller))
+    throw new ManagementError(
+      'ERR_ADMIN_SCOPE',
+      'only administrators scoped at the root group may use this route',
+      { group: principal.groupId },
+    );
+  return caller;
 }
 
 /** Whether the request's key may call `route` (so it may send the route's larger body). */
@@ -122,7 +153,11 @@ async function keyMayCall(
 function handler(deps: AdminApiDeps, route: AdminRoute, api: AdminApiContext) {
   return async (c: Context<AdminEnv>): Promise<Response> => {
     const req = validateRequest(route, c, c.get('body'));
-    const answer = await route.handle(deps, { ...req, actor: c.get('actor') } as never, api);
+    const answer = await route.handle(
+      deps,
+      { ...req, actor: c.get('actor'), caller: c.get('caller') } as never,
+      api,
+    );
     return c.body(JSON.stringify(answer.body), answer.status as 200, {
       'content-type': 'application/json; charset=utf-8',
     });

@@ -36,12 +36,13 @@ async function bytesOf(request: Request, limit: number): Promise<Uint8Array> {
 
 /**
  * Every body the API takes is an object (JSON, or a plist dictionary where the route says
- * `plistBody`), and only on POST; a POST route that declares no body takes none (or `{}`).
+ * `plistBody`), and only on POST, PUT and PATCH; such a route that declares no body takes none
+ * (or `{}`).
  * Refusals are `ERR_BAD_REQUEST` naming `body`.
  */
 function checkBody(route: AdminRoute, body: unknown): unknown {
   if (body === undefined) return undefined;
-  if (route.method !== 'POST') throw badField('body', `${route.method} takes no body`);
+  if (route.method === 'GET' || route.method === 'DELETE') throw badField('body', `${route.method} takes no body`);
   if (!isJsonObject(body))
     throw badField(
       'body',
@@ -112,7 +113,7 @@ export function validateRequest(
   route: AdminRoute,
   c: Context<AdminEnv>,
   body: unknown,
-): Omit<RouteRequest, 'actor'> {
+): Omit<RouteRequest, 'actor' | 'caller'> {
   const request = route.route.request;
   const query = request?.query ? validatePart('query', request.query, queryOf(c.req.url)) : {};
   const params = request?.params ? validatePart('param', request.params, c.req.param()) : {};

@@ -5,6 +5,7 @@
  */
 import type { RouteConfig, z } from '@hono/zod-openapi';
 import { recordAudit } from '../../admin/audit.js';
+import type { Caller } from '../../admin/principals.js';
 import type { EnrollmentService } from '../../admin/enrollment-service.js';
 import type { CertificateAuthority } from '../../identity/ca/authority.js';
 import type { MdmCore } from '../../service/core.js';
@@ -14,6 +15,7 @@ import type {
   AuditLog,
   CertificateStore,
   EnrollmentLinkStore,
+  ManagementStorage,
   MdmStorage,
 } from '../../storage/ports.js';
 import { ErrorBody } from './schemas.js';
@@ -22,8 +24,8 @@ import { ErrorBody } from './schemas.js';
 export interface AdminApiDeps {
   core: MdmCore;
   storage: MdmStorage;
-  /** API keys, the audit log and enrollment links. */
-  admin: ApiKeyStore & AuditLog & EnrollmentLinkStore;
+  /** API keys, the audit log, enrollment links, and the management stores (groups, administrators, profiles). */
+  admin: ApiKeyStore & AuditLog & EnrollmentLinkStore & ManagementStorage;
   enrollment: EnrollmentService;
   /** Device identity renewal: queue one now, and the lead time it works with. */
   identity: IdentityRenewalService;
@@ -65,15 +67,23 @@ export interface RouteRequest<P = Record<string, string>, Q = Record<string, str
   /** The validated body; `undefined` when none was sent. */
   body: B;
   actor: string;
+  /** The administrator and key scope behind `actor`; `undefined` on public routes only. */
+  caller: Caller | undefined;
 }
 
 /** One admin route: its `createRoute` config and what the config cannot say. */
 export interface AdminRoute<R extends RouteConfig = RouteConfig> {
   /** Upper-case method, from the config. */
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Template with `{name}` segments, from the config, e.g. `/api/v1/enrollments/{id}`. */
   path: string;
   auth: RouteAuth;
+  /**
+   * The handler checks the caller's organization-group scope itself (management routes).
+   * Otherwise only administrators scoped at the root group may call the route (403
+   * `ERR_ADMIN_SCOPE` for others): devices, commands and keys are not yet owned by groups.
+   */
+  scoped?: boolean;
   route: R;
   /**
    * The body may also be a plist (`application/x-apple-plist`), and a JSON body is read in the
