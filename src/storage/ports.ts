@@ -717,7 +717,11 @@ export interface PrincipalRecord {
 /** Administrators. The owner ({@link OWNER_PRINCIPAL_ID}) always exists. */
 export interface PrincipalStore {
   /** Creates an administrator with a fresh id (`adm_...`); TypeError on a bad role or unknown group. */
-  createPrincipal(input: { name: string; role: AdminRole; groupId: string }): Promise<PrincipalRecord>;
+  createPrincipal(input: {
+    name: string;
+    role: AdminRole;
+    groupId: string;
+  }): Promise<PrincipalRecord>;
   /** The administrator, disabled ones too, or `undefined`. */
   findPrincipal(id: string): Promise<PrincipalRecord | undefined>;
   /** Every administrator, oldest first. */
@@ -771,10 +775,10 @@ export interface ProfileVersionRecord {
 /** The profile library: profiles owned by groups, each with its versions. */
 export interface ProfileLibraryStore {
   /**
-   * Stores a new profile with its version 1 (`record.latestVersion` must be 1); rejects with
-   * StorageError code `ERR_STORAGE_CONFLICT` when the identifier is taken.
+   * Stores a new profile with its version 1 (`record.latestVersion` must be 1); resolves false
+   * (storing nothing) when the identifier is taken; true when stored.
    */
-  createLibraryProfile(record: LibraryProfileRecord, first: ProfileVersionRecord): Promise<void>;
+  createLibraryProfile(record: LibraryProfileRecord, first: ProfileVersionRecord): Promise<boolean>;
   /**
    * Adds `version` when the profile's latest version is still `version.version - 1`; resolves the
    * updated record, or `undefined` (adding nothing) when the profile is unknown or another writer

@@ -4,7 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { StorageError } from '../../errors.js';
-import type { ApiKeyScope } from '../ports.js';
+import {
+  OWNER_PRINCIPAL_ID,
+  ROOT_GROUP_ID,
+  type AdminRole,
+  type ApiKeyScope,
+  type AssignmentType,
+  type ChildPermission,
+} from '../ports.js';
 import { closedError } from '../support.js';
 
 /** An API key as kept: its hash and its fields (times in ms). */
@@ -13,6 +20,7 @@ export interface KeyRow {
   name: string;
   scope: ApiKeyScope;
   hash: string;
+  principalId: string;
   createdAt: number;
   revokedAt?: number;
 }
@@ -40,6 +48,57 @@ export interface LinkRow {
   revokedAt?: number;
 }
 
+/** An organization group as kept (times in ms). */
+export interface GroupRow {
+  id: string;
+  name: string;
+  parentId?: string;
+  createdAt: number;
+}
+
+/** A settings record as kept: `values` as JSON text, so no caller can reach the stored object. */
+export interface SettingsRow {
+  groupId: string;
+  page: string;
+  values: string;
+  childPermission: ChildPermission;
+  updatedAt: number;
+}
+
+/** An administrator as kept (times in ms). */
+export interface PrincipalRow {
+  id: string;
+  name: string;
+  role: AdminRole;
+  groupId: string;
+  createdAt: number;
+  disabledAt?: number;
+}
+
+/** A library profile as kept (times in ms). */
+export interface ProfileRow {
+  id: string;
+  groupId: string;
+  identifier: string;
+  name: string;
+  assignmentType: AssignmentType;
+  latestVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A profile version as kept: `content` is a private copy. */
+export interface VersionRow {
+  profileId: string;
+  version: number;
+  payloadUuid: string;
+  sha256: string;
+  content: Buffer;
+  uploadedSigner?: string;
+  createdBy: string;
+  createdAt: number;
+}
+
 /** Everything the memory admin store holds. */
 export interface AdminState {
   clock: () => Date;
@@ -55,10 +114,33 @@ export interface AdminState {
   /** hash -> link id. */
   linkHashes: Map<string, string>;
   meta: Map<string, string>;
+  groups: Map<string, GroupRow>;
+  /** settingsKey(groupId, page) -> record. */
+  settings: Map<string, SettingsRow>;
+  /** Bumped by every applied management change; 0 for a fresh store. */
+  revision: number;
+  principals: Map<string, PrincipalRow>;
+  profiles: Map<string, ProfileRow>;
+  /** PayloadIdentifier -> profile id. */
+  profileIdentifiers: Map<string, string>;
+  /** Profile id -> its versions, oldest first. */
+  versions: Map<string, VersionRow[]>;
 }
 
-/** A fresh, empty state on `clock`. */
+/**
+ * A fresh state on `clock`: no keys, links or profiles; the root group and the owner, both
+ * stamped with the clock's time, at revision 0.
+ */
 export function createAdminState(clock: () => Date): AdminState {
+  const createdAt = clock().getTime();
+  const root: GroupRow = { id: ROOT_GROUP_ID, name: 'Global', createdAt };
+  const owner: PrincipalRow = {
+    id: OWNER_PRINCIPAL_ID,
+    name: 'Owner',
+    role: 'full',
+    groupId: ROOT_GROUP_ID,
+    createdAt,
+  };
   return {
     clock,
     closed: false,
@@ -69,6 +151,13 @@ export function createAdminState(clock: () => Date): AdminState {
     links: new Map(),
     linkHashes: new Map(),
     meta: new Map(),
+    groups: new Map([[root.id, root]]),
+    settings: new Map(),
+    revision: 0,
+    principals: new Map([[owner.id, owner]]),
+    profiles: new Map(),
+    profileIdentifiers: new Map(),
+    versions: new Map(),
   };
 }
 

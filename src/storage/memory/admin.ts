@@ -1,16 +1,17 @@
 /**
- * The administrative stores in memory: API keys (by hash), the audit log, enrollment links and
- * settings, with the SQLite adapter's semantics (one conformance suite runs against both), so an
+ * The administrative stores in memory: API keys (by hash), the audit log, enrollment links,
+ * settings and the management stores (groups, administrators, profile library), with the SQLite adapter's semantics (one conformance suite runs against both), so an
  * embedder can run the admin domain without a database. Each method does its work at once and
  * reports it as a promise, as the SQLite adapter does.
  */
-import type {
-  AdminStorage,
-  ApiKeyRecord,
-  ApiKeyStore,
-  AuditEntry,
-  AuditLog,
-  SettingsStore,
+import {
+  OWNER_PRINCIPAL_ID,
+  type AdminStorage,
+  type ApiKeyRecord,
+  type ApiKeyStore,
+  type AuditEntry,
+  type AuditLog,
+  type SettingsStore,
 } from '../ports.js';
 import {
   adminStep,
@@ -24,6 +25,8 @@ import {
   type KeyRow,
 } from './admin-state.js';
 import { memoryEnrollmentLinks } from './admin-links.js';
+import { memoryOrgGroups, memoryPrincipals } from './management.js';
+import { memoryProfileLibrary } from './management-profiles.js';
 
 /** Options of {@link createMemoryAdminStorage}. */
 export interface MemoryAdminStorageOptions {
@@ -36,6 +39,7 @@ function keyRecord(row: KeyRow): ApiKeyRecord {
     id: row.id,
     name: row.name,
     scope: row.scope,
+    principalId: row.principalId,
     createdAt: new Date(row.createdAt),
   };
   if (row.revokedAt !== undefined) r.revokedAt = new Date(row.revokedAt);
@@ -61,7 +65,13 @@ function memoryApiKeys(s: AdminState): ApiKeyStore {
     createApiKey: (input) =>
       step(() => {
         if (!['read', 'write'].includes(input.scope)) throw new TypeError('bad scope');
-        const row: KeyRow = { id: newAdminId('ak'), ...input, createdAt: s.clock().getTime() };
+        const principalId = input.principalId ?? OWNER_PRINCIPAL_ID;
+        const principal = s.principals.get(principalId);
+        if (principal === undefined || principal.disabledAt !== undefined)
+          throw new TypeError(`unknown or disabled principal ${principalId}`);
+        const { name, scope, hash } = input;
+        const id = newAdminId('ak');
+        const row: KeyRow = { id, name, scope, hash, principalId, createdAt: s.clock().getTime() };
         insertUnique(s.keys, s.keyHashes, row);
         return keyRecord(row);
       }),
@@ -150,7 +160,8 @@ function memorySettings(s: AdminState): SettingsStore {
 
 /**
  * An {@link AdminStorage} held in process memory, lost on exit: API keys, the audit log,
- * enrollment links and settings, with the SQLite adapter's semantics. After `close()` every call
+ * enrollment links, settings and the management stores (seeded with the root group and the
+ * owner, stamped by `clock`), with the SQLite adapter's semantics. After `close()` every call
  * rejects with StorageError.
  */
 export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}): AdminStorage {
@@ -160,6 +171,9 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryAuditLog(state),
     ...memoryEnrollmentLinks(state),
     ...memorySettings(state),
+    ...memoryOrgGroups(state),
+    ...memoryPrincipals(state),
+    ...memoryProfileLibrary(state),
     close() {
       state.closed = true;
     },
