@@ -19,14 +19,23 @@ export function generateApiKey(random: (n: number) => Buffer = randomBytes): str
   return API_KEY_PREFIX + random(32).toString('base64url');
 }
 
-/** Creates and stores a key; returns the record and the key itself (show it once, never store it). */
+/**
+ * Creates and stores a key for the administrator `principalId` (default the owner); returns the
+ * record and the key itself (show it once, never store it). The caller checks the administrator
+ * may hold a key of `scope`.
+ */
 export async function createApiKey(
   store: Pick<ApiKeyStore, 'createApiKey'>,
   name: string,
   scope: ApiKeyScope,
+  principalId?: string,
 ): Promise<{ record: ApiKeyRecord; key: string }> {
   const key = generateApiKey();
-  return { record: await store.createApiKey({ name, scope, hash: hashApiKey(key) }), key };
+  const input = { name, scope, hash: hashApiKey(key) };
+  const record = await store.createApiKey(
+    principalId === undefined ? input : { ...input, principalId },
+  );
+  return { record, key };
 }
 
 /**

@@ -46,5 +46,19 @@ export {
   signEnrollmentProfile,
 } from './enrollment-profile.js';
 export type { EnrollmentProfileInput } from './enrollment-profile.js';
-export { apiKeyView, tokenView } from './views.js';
-export type { ApiKeyJson, EnrollmentTokenJson } from './views.js';
+export { adminView, apiKeyView, tokenView } from './views.js';
+export type { AdminJson, ApiKeyJson, EnrollmentTokenJson } from './views.js';
+export {
+  authorizeAdmin,
+  authorizeGroup,
+  canEdit,
+  canSee,
+  checkAdminChange,
+  checkAdminDisable,
+  checkKeyFor,
+  checkKeyListing,
+  checkKeyScope,
+  isGlobalCaller,
+  mayWrite,
+} from './principals.js';
+export type { Access, Caller } from './principals.js';

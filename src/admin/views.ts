@@ -2,7 +2,12 @@
  * The JSON forms of API keys and enrollment links, without their secrets: what the admin API
  * answers and `orchard apikey` / `orchard enroll` print.
  */
-import type { ApiKeyRecord, EnrollmentTokenRecord } from '../storage/ports.js';
+import type {
+  AdminRole,
+  ApiKeyRecord,
+  EnrollmentTokenRecord,
+  PrincipalRecord,
+} from '../storage/ports.js';
 
 const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
 
@@ -11,6 +16,8 @@ export interface ApiKeyJson {
   id: string;
   name: string;
   scope: 'read' | 'write';
+  /** The administrator the key belongs to. */
+  principalId: string;
   createdAt: string | null;
   revokedAt: string | null;
 }
@@ -21,6 +28,7 @@ export function apiKeyView(k: ApiKeyRecord): ApiKeyJson {
     id: k.id,
     name: k.name,
     scope: k.scope,
+    principalId: k.principalId,
     createdAt: iso(k.createdAt),
     revokedAt: iso(k.revokedAt),
   };
@@ -52,5 +60,28 @@ export function tokenView(t: EnrollmentTokenRecord): EnrollmentTokenJson {
     expiresAt: iso(t.expiresAt),
     createdAt: iso(t.createdAt),
     revokedAt: iso(t.revokedAt),
+  };
+}
+
+/** The JSON form of an administrator: times as ISO 8601, `disabledAt` `null` while active. */
+export interface AdminJson {
+  id: string;
+  name: string;
+  role: AdminRole;
+  /** The organization group its scope starts at. */
+  groupId: string;
+  createdAt: string | null;
+  disabledAt: string | null;
+}
+
+/** An administrator (principal) as the admin API answers it and `orchard admins` prints it. */
+export function adminView(p: PrincipalRecord): AdminJson {
+  return {
+    id: p.id,
+    name: p.name,
+    role: p.role,
+    groupId: p.groupId,
+    createdAt: iso(p.createdAt),
+    disabledAt: iso(p.disabledAt),
   };
 }

@@ -6,6 +6,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { defineRoute, json, jsonResponse, type AdminRoute } from './route.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminsRoutes } from './routes/admins.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
@@ -34,5 +35,6 @@ export const ROUTES: readonly AdminRoute[] = [
   ...commandRoutes,
   ...certificateRoutes,
   ...adminRoutes,
+  ...adminsRoutes,
   openapi,
 ];

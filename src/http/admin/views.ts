@@ -14,7 +14,7 @@ import type {
   EnrollmentRecord,
   PushOutcomeRecord,
 } from '../../storage/ports.js';
-export { apiKeyView, tokenView } from '../../admin/views.js';
+export { adminView, apiKeyView, tokenView } from '../../admin/views.js';
 import { Instant, PlistValue } from './schemas.js';
 import { COMMAND_BODY_DEPTH, type ResultEncoding } from './validate.js';
 
@@ -215,10 +215,23 @@ export const ApiKeyView = z
     id: z.string(),
     name: z.string(),
     scope: z.enum(['read', 'write']),
+    principalId: z.string().openapi({ description: 'the administrator the key belongs to' }),
     createdAt: Instant,
     revokedAt: Instant,
   })
   .openapi('ApiKey');
+
+/** An administrator: a role and the organization group its scope starts at. */
+export const AdminView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(['read-only', 'full']),
+    groupId: z.string().openapi({ description: 'scope: this group and everything below it' }),
+    createdAt: Instant,
+    disabledAt: Instant,
+  })
+  .openapi('Admin');
 
 /** An enrollment link without its secret. */
 export const TokenView = z

@@ -133,7 +133,7 @@ const createKey = defineRoute({
   route: createRoute({
     method: 'post',
     path: '/api/v1/api-keys',
-    summary: 'Create an API key; the key is in this answer only',
+    summary: "Create an API key for the caller's own administrator; the key is in this answer only",
     request: {
       body: { required: true as const, content: { 'application/json': { schema: ApiKeyBody } } },
     },
@@ -143,8 +143,9 @@ const createKey = defineRoute({
   }),
   async handle(deps, req) {
     const { name, scope } = req.body;
-    const { record, key } = await createApiKey(deps.admin, name, scope);
-    await audit(deps, req, 'api-key.create', record.id, { name, scope: record.scope });
+    const principalId = req.caller?.principal.id;
+    const { record, key } = await createApiKey(deps.admin, name, scope, principalId);
+    await audit(deps, req, 'api-key.create', record.id, { name, scope, principalId });
     return json(201, { ...apiKeyView(record), key });
   },
 });
