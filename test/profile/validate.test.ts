@@ -183,7 +183,7 @@ describe('validateProfile (structure)', () => {
   });
 
   test('fail/too deep a value in a recursive structure stops with too-deep, not a stack overflow', () => {
-    let folder: PlistDict = { Type: 'App', BundleID: 'com.example.app' };
+    let folder: PlistDict = { Type: 'Application', BundleID: 'com.example.app' };
     for (let i = 0; i < 200; i++)
       folder = { Type: 'Folder', DisplayName: `f${i}`, Pages: [[folder]] };
     const p = profile([payload('com.apple.homescreenlayout', { Dock: [folder], Pages: [] })]);
@@ -192,7 +192,7 @@ describe('validateProfile (structure)', () => {
   });
 
   test('ok/a recursive structure of legal depth is walked to the bottom', () => {
-    let folder: PlistDict = { Type: 'App', BundleID: 'com.example.app', Bogus: true };
+    let folder: PlistDict = { Type: 'Application', BundleID: 'com.example.app', Bogus: true };
     for (let i = 0; i < 10; i++)
       folder = { Type: 'Folder', DisplayName: `f${i}`, Pages: [[folder]] };
     const p = profile([payload('com.apple.homescreenlayout', { Dock: [folder], Pages: [] })]);
