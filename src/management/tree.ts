@@ -21,6 +21,10 @@ export interface GroupTree {
   isWithin(id: string, ancestor: string): boolean;
   /** `id` and every group below it, parents before children; empty when unknown. */
   subtree(id: string): string[];
+  /** Every group record, in no particular order. */
+  groups(): readonly OrgGroupRecord[];
+  /** The names from the root down to `id` (e.g. `['Global', 'Europe', 'Paris']`); empty when unknown. */
+  path(id: string): string[];
 }
 
 /**
@@ -49,7 +53,11 @@ export function buildGroupTree(groups: readonly OrgGroupRecord[]): GroupTree {
     children: (id) => kids.get(id) ?? [],
     chain(id) {
       const out: string[] = [];
-      for (let g = byId.get(id); g; g = g.parentId === undefined ? undefined : byId.get(g.parentId)) {
+      for (
+        let g = byId.get(id);
+        g;
+        g = g.parentId === undefined ? undefined : byId.get(g.parentId)
+      ) {
         out.push(g.id);
         if (out.length > byId.size) throw new TypeError('the group tree has a cycle');
       }
@@ -69,6 +77,12 @@ export function buildGroupTree(groups: readonly OrgGroupRecord[]): GroupTree {
         for (const child of kids.get(out[i] as string) ?? []) out.push(child.id);
       return out;
     },
+    groups: () => groups,
+    path: (id) =>
+      tree
+        .chain(id)
+        .map((g) => byId.get(g)?.name ?? g)
+        .reverse(),
   };
   if (tree.subtree(ROOT_GROUP_ID).length !== byId.size)
     throw new TypeError('the group tree has a cycle');
