@@ -6,16 +6,20 @@ import { afterAll } from '@jest/globals';
 import { createMemoryAdminStorage } from '../../src/storage/memory/index.js';
 import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
 import { runAdminConformance } from './conformance-admin.js';
+import { runManagementConformance } from './conformance-management.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-admin-'));
 let n = 0;
 
 runAdminConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
+runManagementConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
 
-runAdminConformance('sqlite', ({ clock }) => {
+const sqlite = ({ clock }: { clock: () => Date }) => {
   n += 1;
   return openSqliteAdminStore({ path: join(dir, `admin-${String(n)}.db`), clock });
-});
+};
+runAdminConformance('sqlite', sqlite);
+runManagementConformance('sqlite', sqlite);
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,13 @@ function apiKeySuite(ctx: AdminSuiteContext): void {
     test('ok/a key is found by its hash, listed, counted, and listed with its hash while active', async () => {
       const store = ctx.store();
       const k = await store.createApiKey({ name: 'ci', scope: 'read', hash: 'h1' });
-      expect(k).toEqual({ id: k.id, name: 'ci', scope: 'read', createdAt: ctx.clock.now() });
+      expect(k).toEqual({
+        id: k.id,
+        name: 'ci',
+        scope: 'read',
+        principalId: 'owner',
+        createdAt: ctx.clock.now(),
+      });
       expect(k.id).toMatch(/^ak_[0-9a-f]{12}$/);
       expect(await store.findApiKeyByHash('h1')).toEqual(k);
       expect(await store.findApiKeyByHash('h2')).toBeUndefined();

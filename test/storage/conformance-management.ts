@@ -1,0 +1,299 @@
+/**
+ * The management storage conformance suite: organization groups with their settings records
+ * (optimistic revisions, atomic changes, integrity refusals), administrators and their keys, and
+ * the profile library, which every {@link AdminStorage} adapter must pass. Call
+ * `runManagementConformance(name, factory)` from a `*.test.ts`.
+ */
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import type { AdminStorage, ManagementChange } from '../../src/storage/ports.js';
+import type { AdminStorageFactory, AdminSuiteContext } from './conformance-admin.js';
+import { profileLibrarySuite } from './conformance-management-profiles.js';
+import { createTestClock } from './conformance.js';
+import { apply, group, settings } from './management-fixtures.js';
+
+function groupSuite(ctx: AdminSuiteContext): void {
+  describe('organization groups', () => {
+    test('ok/a fresh store holds the root group and the owner', async () => {
+      const store = ctx.store();
+      const root = { id: 'global', name: 'Global', createdAt: ctx.clock.now() };
+      const snapshot = await store.loadManagement();
+      expect(snapshot).toEqual({ revision: snapshot.revision, groups: [root], settings: [] });
+      expect(Number.isSafeInteger(snapshot.revision)).toBe(true);
+      expect(await store.findGroup('global')).toEqual(root);
+      expect(await store.findGroup('nope')).toBeUndefined();
+      const owner = { id: 'owner', name: 'Owner', role: 'full', groupId: 'global' };
+      expect(await store.listPrincipals()).toEqual([{ ...owner, createdAt: ctx.clock.now() }]);
+    });
+
+    test('ok/one apply puts groups and settings together and bumps the revision by one', async () => {
+      const store = ctx.store();
+      const { revision } = await store.loadManagement();
+      const a = group(ctx, 'a', 'global');
+      const b = group(ctx, 'b', 'a');
+      const s = settings(ctx, 'b', 'profile-options');
+      expect(await store.applyManagement({ putGroups: [b, a], putSettings: [s] }, revision)).toBe(
+        revision + 1,
+      );
+      const snapshot = await store.loadManagement();
+      expect(snapshot.revision).toBe(revision + 1);
+      expect(snapshot.groups).toEqual(expect.arrayContaining([a, b]));
+      expect(snapshot.groups).toHaveLength(3);
+      expect(snapshot.settings).toEqual([s]);
+      expect(await store.findGroup('b')).toEqual(b);
+    });
+
+    test('ok/rename, re-parent, replace and delete settings; a deleted group takes its settings', async () => {
+      const store = ctx.store();
+      const [a, b] = [group(ctx, 'a', 'global'), group(ctx, 'b', 'global')];
+      await apply(store, {
+        putGroups: [a, b, group(ctx, 'c', 'a')],
+        putSettings: [settings(ctx, 'a', 'p1'), settings(ctx, 'b', 'p1'), settings(ctx, 'c', 'p1')],
+      });
+      const moved = { ...group(ctx, 'c', 'b'), name: 'Renamed' };
+      const replaced = { ...settings(ctx, 'a', 'p1'), values: { x: 1 } };
+      await apply(store, {
+        putGroups: [moved],
+        putSettings: [replaced],
+        deleteSettings: [{ groupId: 'b', page: 'p1' }],
+      });
+      await apply(store, { putGroups: [{ ...moved, parentId: 'global' }], deleteGroups: ['b'] });
+      const snapshot = await store.loadManagement();
+      expect(snapshot.groups.map((g) => g.id).sort()).toEqual(['a', 'c', 'global']);
+      expect(await store.findGroup('c')).toEqual({ ...moved, parentId: 'global' });
+      expect(snapshot.settings).toEqual(
+        expect.arrayContaining([replaced, settings(ctx, 'c', 'p1')]),
+      );
+      expect(snapshot.settings).toHaveLength(2);
+      await apply(store, { deleteGroups: ['c'] });
+      expect((await store.loadManagement()).settings).toEqual([replaced]);
+    });
+
+    test('ok/a stale revision applies nothing and resolves undefined', async () => {
+      const store = ctx.store();
+      const { revision } = await store.loadManagement();
+      await apply(store, { putGroups: [group(ctx, 'a', 'global')] });
+      const before = await store.loadManagement();
+      const stale = { putGroups: [group(ctx, 'b', 'global')] };
+      expect(await store.applyManagement(stale, revision)).toBeUndefined();
+      expect(await store.applyManagement(stale, before.revision + 1)).toBeUndefined();
+      expect(await store.loadManagement()).toEqual(before);
+    });
+
+    test('ok/of two concurrent applies on one revision exactly one wins', async () => {
+      const store = ctx.store();
+      const { revision } = await store.loadManagement();
+      const results = await Promise.all(
+        ['a', 'b'].map((id) =>
+          store.applyManagement({ putGroups: [group(ctx, id, 'global')] }, revision),
+        ),
+      );
+      expect(results.filter((r) => r === revision + 1)).toHaveLength(1);
+      expect(results.filter((r) => r === undefined)).toHaveLength(1);
+      expect((await store.loadManagement()).groups).toHaveLength(2);
+    });
+
+    test('ok/an empty change is applied and bumps the revision', async () => {
+      const store = ctx.store();
+      const { revision } = await store.loadManagement();
+      expect(await store.applyManagement({}, revision)).toBe(revision + 1);
+    });
+
+    const refusals: [string, (c: AdminSuiteContext) => ManagementChange][] = [
+      ['deleting the root', () => ({ deleteGroups: ['global'] })],
+      ['orphaning a child', () => ({ deleteGroups: ['a'] })],
+      ['an unknown parent', (c) => ({ putGroups: [group(c, 'x', 'missing')] })],
+      ['a group without a parent', (c) => ({ putGroups: [group(c, 'x')] })],
+      ['its own parent', (c) => ({ putGroups: [group(c, 'x', 'x')] })],
+      ['a parent for the root', (c) => ({ putGroups: [group(c, 'global', 'a')] })],
+      ['a cycle', (c) => ({ putGroups: [group(c, 'a', 'b')] })],
+      ['the same group twice', (c) => ({ putGroups: [group(c, 'x', 'a'), group(c, 'x', 'b')] })],
+      ['settings of an unknown group', (c) => ({ putSettings: [settings(c, 'zz', 'p')] })],
+      [
+        'settings of a deleted group',
+        (c) => ({ deleteGroups: ['b'], putSettings: [settings(c, 'b', 'p')] }),
+      ],
+      [
+        'a bad child permission',
+        (c) => ({
+          putSettings: [{ ...settings(c, 'a', 'p'), childPermission: 'any' as 'inherit-only' }],
+        }),
+      ],
+    ];
+    test.each(refusals)('fail/%s is a TypeError and applies nothing', async (_, change) => {
+      const store = ctx.store();
+      await apply(store, {
+        putGroups: [group(ctx, 'a', 'global'), group(ctx, 'b', 'a')],
+        putSettings: [settings(ctx, 'a', 'p')],
+      });
+      const before = await store.loadManagement();
+      const bad = { ...change(ctx), putSettings: [...(change(ctx).putSettings ?? [])] };
+      bad.putSettings.push({ ...settings(ctx, 'global', 'sneaky') });
+      await expect(store.applyManagement(bad, before.revision)).rejects.toThrow(TypeError);
+      expect(await store.loadManagement()).toEqual(before);
+    });
+
+    test('fail/a group owning a profile or an active administrator cannot be deleted', async () => {
+      const store = ctx.store();
+      await apply(store, { putGroups: [group(ctx, 'a', 'global'), group(ctx, 'b', 'global')] });
+      const admin = await store.createPrincipal({ name: 'x', role: 'full', groupId: 'a' });
+      const { revision } = await store.loadManagement();
+      await expect(store.applyManagement({ deleteGroups: ['a'] }, revision)).rejects.toThrow(
+        TypeError,
+      );
+      await store.disablePrincipal(admin.id, ctx.clock.now());
+      expect(await store.applyManagement({ deleteGroups: ['a'] }, revision)).toBe(revision + 1);
+    });
+
+    test('ok/snapshots are copies, and so is what was applied', async () => {
+      const store = ctx.store();
+      const a = group(ctx, 'a', 'global');
+      const s = settings(ctx, 'a', 'p');
+      await apply(store, { putGroups: [a], putSettings: [s] });
+      const before = await store.loadManagement();
+      a.name = 'changed';
+      s.values.interactiveEnabled = false;
+      const snapshot = await store.loadManagement();
+      const first = snapshot.settings[0];
+      if (first) first.values.interactiveEnabled = 'mutated';
+      snapshot.groups.forEach((g) => g.createdAt.setTime(0));
+      const found = await store.findGroup('a');
+      if (found) found.name = 'mutated';
+      expect(await store.loadManagement()).toEqual(before);
+    });
+  });
+}
+
+function principalSuite(ctx: AdminSuiteContext): void {
+  describe('administrators', () => {
+    test('ok/created, found, listed oldest first, updated', async () => {
+      const store = ctx.store();
+      await apply(store, { putGroups: [group(ctx, 'a', 'global')] });
+      ctx.clock.advance(1000);
+      const p = await store.createPrincipal({ name: 'Ann', role: 'read-only', groupId: 'a' });
+      expect(p).toEqual({
+        id: p.id,
+        name: 'Ann',
+        role: 'read-only',
+        groupId: 'a',
+        createdAt: ctx.clock.now(),
+      });
+      expect(p.id).toMatch(/^adm_[0-9a-f]{12}$/);
+      expect(await store.findPrincipal(p.id)).toEqual(p);
+      expect((await store.listPrincipals()).map((r) => r.id)).toEqual(['owner', p.id]);
+      const updated = { ...p, name: 'Anna', role: 'full' as const, groupId: 'global' };
+      expect(
+        await store.updatePrincipal(p.id, { name: 'Anna', role: 'full', groupId: 'global' }),
+      ).toEqual(updated);
+      expect(await store.findPrincipal(p.id)).toEqual(updated);
+      expect(await store.updatePrincipal('adm_unknown', { name: 'x' })).toBeUndefined();
+      expect(await store.findPrincipal('adm_unknown')).toBeUndefined();
+    });
+
+    test.each([
+      ['ok/the owner may be renamed', { name: 'Boss' }, true],
+      ['fail/the owner may not become read-only', { role: 'read-only' as const }, false],
+      ['fail/the owner may not leave the root', { groupId: 'a' }, false],
+      ['fail/a bad role', { role: 'admin' as 'full' }, false],
+      ['fail/an unknown group', { groupId: 'missing' }, false],
+    ])('%s', async (_, change, ok) => {
+      const store = ctx.store();
+      await apply(store, { putGroups: [group(ctx, 'a', 'global')] });
+      const before = await store.findPrincipal('owner');
+      const answer = store.updatePrincipal('owner', change);
+      if (ok) expect(await answer).toMatchObject(change);
+      else {
+        await expect(answer).rejects.toThrow(TypeError);
+        expect(await store.findPrincipal('owner')).toEqual(before);
+      }
+    });
+
+    test.each([
+      ['a bad role', { name: 'x', role: 'admin' as 'full', groupId: 'global' }],
+      ['an unknown group', { name: 'x', role: 'full' as const, groupId: 'missing' }],
+    ])('fail/creating with %s is a TypeError', async (_, input) => {
+      const store = ctx.store();
+      await expect(store.createPrincipal(input)).rejects.toThrow(TypeError);
+      expect(await store.listPrincipals()).toHaveLength(1);
+    });
+
+    test('ok/disabling stamps the time and revokes the keys; the owner cannot be disabled', async () => {
+      const store = ctx.store();
+      const p = await store.createPrincipal({ name: 'Ann', role: 'full', groupId: 'global' });
+      await store.createApiKey({ name: 'k1', scope: 'write', hash: 'h1', principalId: p.id });
+      const other = await store.createApiKey({ name: 'k2', scope: 'read', hash: 'h2' });
+      ctx.clock.advance(5000);
+      const at = ctx.clock.now();
+      expect(await store.disablePrincipal(p.id, at)).toBe(true);
+      expect(await store.findPrincipal(p.id)).toEqual({ ...p, disabledAt: at });
+      expect(await store.findApiKeyByHash('h1')).toBeUndefined();
+      expect(await store.findApiKeyByHash('h2')).toEqual(other);
+      expect((await store.listApiKeys()).find((k) => k.name === 'k1')?.revokedAt).toBeDefined();
+      expect(await store.disablePrincipal(p.id, at)).toBe(false);
+      expect(await store.disablePrincipal('adm_unknown', at)).toBe(false);
+      expect(await store.disablePrincipal('owner', at)).toBe(false);
+      expect(await store.findPrincipal('owner')).not.toHaveProperty('disabledAt');
+      await expect(
+        store.createApiKey({ name: 'k3', scope: 'read', hash: 'h3', principalId: p.id }),
+      ).rejects.toThrow(TypeError);
+    });
+
+    test('ok/a key belongs to the owner unless it names its administrator', async () => {
+      const store = ctx.store();
+      const p = await store.createPrincipal({ name: 'Ann', role: 'full', groupId: 'global' });
+      const mine = await store.createApiKey({
+        name: 'a',
+        scope: 'read',
+        hash: 'ha',
+        principalId: p.id,
+      });
+      const owners = await store.createApiKey({ name: 'b', scope: 'read', hash: 'hb' });
+      expect(mine.principalId).toBe(p.id);
+      expect(owners.principalId).toBe('owner');
+      expect(await store.findApiKeyByHash('ha')).toEqual(mine);
+      expect((await store.listActiveApiKeys()).map((k) => k.record.principalId).sort()).toEqual(
+        ['owner', p.id].sort(),
+      );
+      const unknown = { name: 'c', scope: 'read' as const, hash: 'hc', principalId: 'adm_x' };
+      await expect(store.createApiKey(unknown)).rejects.toThrow(TypeError);
+      expect(await store.countActiveApiKeys()).toBe(2);
+    });
+
+    test('ok/administrators handed out are copies', async () => {
+      const store = ctx.store();
+      const p = await store.createPrincipal({ name: 'Ann', role: 'full', groupId: 'global' });
+      const copy = { ...p, createdAt: new Date(p.createdAt) };
+      p.name = 'changed';
+      const listed = await store.listPrincipals();
+      listed.forEach((r) => r.createdAt.setTime(0));
+      expect(await store.findPrincipal(p.id)).toEqual(copy);
+    });
+  });
+}
+
+/** Runs the whole management conformance suite against the adapter `factory` makes. */
+export function runManagementConformance(name: string, factory: AdminStorageFactory): void {
+  describe(`management storage conformance: ${name}`, () => {
+    let current: AdminStorage | undefined;
+    let clock = createTestClock();
+    const context: AdminSuiteContext = {
+      store: () => {
+        if (current === undefined) throw new Error('store not ready');
+        return current;
+      },
+      get clock() {
+        return clock;
+      },
+    };
+    beforeEach(() => {
+      clock = createTestClock();
+      current = factory({ clock: clock.now });
+    });
+    afterEach(() => {
+      current?.close();
+      current = undefined;
+    });
+    groupSuite(context);
+    principalSuite(context);
+    profileLibrarySuite(context);
+  });
+}
