@@ -125,7 +125,11 @@ describe('authorizeGroup', () => {
     ['ok/a Sales writer writes below Sales', as(sales), 'east', 'write', undefined],
     ['ok/a Sales reader reads Global', as(salesReader), 'global', 'read', undefined],
   ] as const)('%s', (_name, caller, group, access, code) => {
-    expect(codeOf(() => authorizeGroup(tree, caller, group, access))).toBe(code);
+    expect(
+      codeOf(() => {
+        authorizeGroup(tree, caller, group, access);
+      }),
+    ).toBe(code);
   });
 });
 
@@ -230,7 +234,11 @@ describe('checkAdminChange', () => {
       undefined,
     ],
   ] as const)('%s', (_name, caller, target, change, code) => {
-    expect(codeOf(() => checkAdminChange(tree, caller, target, change))).toBe(code);
+    expect(
+      codeOf(() => {
+        checkAdminChange(tree, caller, target, change);
+      }),
+    ).toBe(code);
   });
 });
 
@@ -247,7 +255,11 @@ describe('checkAdminDisable', () => {
     ['fail/twice is refused', as(sales), { ...east, disabledAt: AT }, 'ERR_ADMIN_DISABLED'],
     ['ok/a peer', as(sales), salesPeer, undefined],
   ] as const)('%s', (_name, caller, target, code) => {
-    expect(codeOf(() => checkAdminDisable(caller, target))).toBe(code);
+    expect(
+      codeOf(() => {
+        checkAdminDisable(caller, target);
+      }),
+    ).toBe(code);
   });
 });
 
@@ -271,7 +283,11 @@ describe('keys', () => {
     ['ok/a read key for a read-only administrator', as(sales), salesReader, 'read', undefined],
     ["ok/the owner's key by the owner", as(owner), owner, 'write', undefined],
   ] as const)('%s', (_name, caller, target, scope, code) => {
-    expect(codeOf(() => checkKeyFor(caller, target, scope))).toBe(code);
+    expect(
+      codeOf(() => {
+        checkKeyFor(caller, target, scope);
+      }),
+    ).toBe(code);
   });
 
   test('fail/ERR_ADMIN_READ_ONLY names the scope field and answers 422', () => {
@@ -289,6 +305,10 @@ describe('keys', () => {
     ['ok/keys of an administrator below', as(salesReader, 'read'), east, undefined],
     ["fail/an ancestor's administrator's keys", as(sales), rootAdmin, 'ERR_ADMIN_SCOPE'],
   ] as const)('%s', (_name, caller, target, code) => {
-    expect(codeOf(() => checkKeyListing(tree, caller, target))).toBe(code);
+    expect(
+      codeOf(() => {
+        checkKeyListing(tree, caller, target);
+      }),
+    ).toBe(code);
   });
 });
