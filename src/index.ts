@@ -393,7 +393,13 @@ export type { PushCertificateSummary } from './push/apns/certificate.js';
 export {
   API_KEY_PREFIX,
   ALL_ACCESS_RIGHTS,
+  adminView,
   apiKeyView,
+  authorizeAdmin,
+  authorizeGroup,
+  canEdit,
+  canSee,
+  checkKeyScope,
   authenticate,
   bearerKey,
   buildEnrollmentProfile,
@@ -422,8 +428,11 @@ export {
   withEnrollmentLinks,
 } from './admin/index.js';
 export type {
+  Access,
+  AdminJson,
   ApiKeyJson,
   AuditInput,
+  Caller,
   EnrollmentTokenJson,
   CreateTokenInput,
   EnrollmentProfileInput,

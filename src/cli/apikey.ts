@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { apiKeyView, createApiKey, type AdminStorage } from '../index.js';
 import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
+import { createKeyFor } from './admins.js';
 import { InputProblem, runAction, UsageProblem } from './input.js';
 
 /** The database flags `withDatabaseOptions` adds. */
@@ -25,11 +26,18 @@ async function withStore(
   }
 }
 
-async function create(opts: Flags & { name: string; scope: string }): Promise<number> {
+async function create(
+  opts: Flags & { name: string; scope: string; admin?: string },
+): Promise<number> {
   if (opts.scope !== 'read' && opts.scope !== 'write')
     throw new UsageProblem('--scope must be read or write');
   const scope = opts.scope;
   return withStore(opts, async (store) => {
+    if (opts.admin !== undefined) {
+      const created = await createKeyFor(store, opts.name, scope, opts.admin);
+      process.stdout.write(`${JSON.stringify(created)}\n`);
+      return 0;
+    }
     const { record, key } = await createApiKey(store, opts.name, scope);
     await store.audit({
       actor: cliActor(),
@@ -64,8 +72,9 @@ export function registerApiKey(program: Command): void {
       .description('create a key (printed once) with read or write scope')
       .requiredOption('--name <name>', 'what the key is for')
       .option('--scope <scope>', 'read or write', 'read')
+      .option('--admin <id>', 'the administrator it belongs to (default: the owner)')
       .option('--json', JSON_ALWAYS),
-  ).action((opts: Flags & { name: string; scope: string }) =>
+  ).action((opts: Flags & { name: string; scope: string; admin?: string }) =>
     runAction(createCommand, () => create(opts)),
   );
   const list = withDatabaseOptions(

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAdmins } from './admins.js';
 import { registerApiKey } from './apikey.js';
 import { registerCommand } from './command.js';
 import { registerEnroll } from './enroll.js';
@@ -47,6 +48,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerApiKey(program);
+  registerAdmins(program);
   registerEnroll(program);
   registerCommand(program);
   registerPush(program);
