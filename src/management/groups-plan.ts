@@ -119,16 +119,24 @@ export function planReparent(
   };
 }
 
+/** What still belongs to a group about to be deleted, besides its child groups. */
+export interface GroupContents {
+  /** Library profiles it owns. */
+  profiles: number;
+  /** Active administrators scoped at it. */
+  administrators: number;
+}
+
 /**
  * Plans deleting `groupId` with its settings records (A11). Devices are not yet attached to
- * groups, so only children and owned library profiles (`profileCount`) keep a group alive.
- * Throws ManagementError: 404 `ERR_GROUP_NOT_FOUND`, 409 `ERR_GROUP_ROOT`, 409
+ * groups, so only children, owned library profiles and administrators scoped at it keep a group
+ * alive. Throws ManagementError: 404 `ERR_GROUP_NOT_FOUND`, 409 `ERR_GROUP_ROOT`, 409
  * `ERR_GROUP_NOT_EMPTY` (naming the group).
  */
 export function planDeleteGroup(
   tree: GroupTree,
   groupId: string,
-  profileCount: number,
+  contents: GroupContents,
 ): ManagementChange {
   const group = tree.get(groupId);
   if (group === undefined) throw notFound(groupId);
@@ -137,10 +145,11 @@ export function planDeleteGroup(
       group: groupId,
     });
   const children = tree.children(groupId).length;
-  if (children > 0 || profileCount > 0)
+  const { profiles, administrators } = contents;
+  if (children + profiles + administrators > 0)
     throw new ManagementError(
       'ERR_GROUP_NOT_EMPTY',
-      `${groupId} still has ${children} child group(s) and owns ${profileCount} profile(s)`,
+      `${groupId} still has ${children} child group(s), ${profiles} profile(s) and ${administrators} administrator(s)`,
       { group: groupId },
     );
   return { deleteGroups: [groupId] };

@@ -10,6 +10,7 @@ import type {
   ManagementChange,
   OrgGroupRecord,
   OrgGroupStore,
+  PrincipalStore,
   ProfileLibraryStore,
   SettingsRecord,
 } from '../storage/ports.js';
@@ -101,6 +102,8 @@ export interface GroupService {
 /** What {@link createGroupService} needs. */
 export interface GroupServiceDeps {
   store: OrgGroupStore & Pick<ProfileLibraryStore, 'countLibraryProfiles'>;
+  /** Administrators, so a group that scopes an active one is not deleted; default none checked. */
+  principals?: Pick<PrincipalStore, 'listPrincipals'>;
   clock?: () => Date;
   /** Called after each applied change with every group whose effective page changed (A10). */
   onSettingsChanged?: (changes: readonly SettingsChange[]) => void;
@@ -194,6 +197,11 @@ export function createGroupService(
     throw new ManagementError('ERR_MANAGEMENT_BUSY', 'the group tree is changing: try again');
   }
 
+  const administratorsAt = async (groupId: string): Promise<number> => {
+    const all = (await deps.principals?.listPrincipals()) ?? [];
+    return all.filter((p) => p.groupId === groupId && p.disabledAt === undefined).length;
+  };
+
   const effective = (state: ManagementState, groupId: string, page: SettingsPage) => {
     requireGroup(state, groupId);
     return state.resolver(page).resolve(groupId);
@@ -248,13 +256,16 @@ export function createGroupService(
     deleteGroup(id, opts = {}) {
       return run(opts, async (state) => {
         const group = requireGroup(state, id);
-        const change = planDeleteGroup(state.tree, id, await deps.store.countLibraryProfiles(id));
+        const change = planDeleteGroup(state.tree, id, {
+          profiles: await deps.store.countLibraryProfiles(id),
+          administrators: await administratorsAt(id),
+        });
         return { change, reports: [], result: () => group };
       });
     },
-    writeSettings(groupId, pageId, write, opts = {}) {
+    async writeSettings(groupId, pageId, write, opts = {}) {
       const page = requirePage(pageId);
-      return run(opts, (state) => {
+      return await run(opts, (state) => {
         requireGroup(state, groupId);
         const plan = planSettingsWrite(
           state.tree,

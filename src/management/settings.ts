@@ -135,10 +135,12 @@ export function createResolver(
     if (hit) return hit;
     const chain = tree.chain(groupId);
     if (chain.length === 0) throw new TypeError(`unknown organization group ${groupId}`);
-    let i = chain.length - 1;
-    while (i > 0 && !memo.has(chain[i] as string)) i--;
-    let eff = memo.get(chain[i] as string);
-    if (eff === undefined) eff = one(chain[i] as string, undefined);
+    // The nearest memoized ancestor, else the root; then down the chain from there.
+    let i = 1;
+    while (i < chain.length && !memo.has(chain[i] as string)) i++;
+    let eff: EffectiveSettings;
+    if (i < chain.length) eff = memo.get(chain[i] as string) as EffectiveSettings;
+    else eff = one(chain[--i] as string, undefined);
     for (i--; i >= 0; i--) eff = one(chain[i] as string, eff);
     return eff;
   };
