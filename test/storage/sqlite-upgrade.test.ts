@@ -102,7 +102,13 @@ describe('a 0.1 data directory', () => {
     withCopy();
     const { admin } = open();
     const hash = createHash('sha256').update(m.readApiKey).digest('hex');
-    expect(await admin.findApiKeyByHash(hash)).toMatchObject({ id: m.readApiKeyId, scope: 'read' });
+    expect(await admin.findApiKeyByHash(hash)).toMatchObject({
+      id: m.readApiKeyId,
+      scope: 'read',
+      principalId: 'owner',
+    });
+    expect((await admin.loadManagement()).groups.map((g) => g.id)).toEqual(['global']);
+    expect(await admin.findPrincipal('owner')).toMatchObject({ role: 'full', groupId: 'global' });
     expect(await admin.countActiveApiKeys()).toBe(2);
     const audit = (await admin.listAudit({ limit: 100 })).items.map((e) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['api-key.create', 'certificate.revoke']));

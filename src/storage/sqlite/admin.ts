@@ -1,25 +1,30 @@
 /**
  * The administrative stores in SQLite (tables `orchard_admin_*`, migration 6): API keys (by
- * hash), the audit log, enrollment links and settings. better-sqlite3 runs each method at once;
+ * hash, each owned by an administrator since migration 7), the audit log, enrollment links and
+ * settings; the management stores (`management*.ts`) join them in one {@link AdminStorage}. better-sqlite3 runs each method at once;
  * its result or failure (driver failures become StorageError, 503) comes back as a promise.
  */
-import type {
-  AdminStorage,
-  ApiKeyRecord,
-  ApiKeyScope,
-  ApiKeyStore,
-  AuditEntry,
-  AuditLog,
-  SettingsStore,
+import {
+  OWNER_PRINCIPAL_ID,
+  type AdminStorage,
+  type ApiKeyRecord,
+  type ApiKeyScope,
+  type ApiKeyStore,
+  type AuditEntry,
+  type AuditLog,
+  type SettingsStore,
 } from '../ports.js';
 import { sqliteEnrollmentLinks } from './admin-tokens.js';
 import { adminGuard, newAdminId } from './admin-util.js';
-import { stmt, type SqliteContext } from './db.js';
+import { stmt, writeTx, type SqliteContext } from './db.js';
+import { activePrincipal, sqliteOrgGroups, sqlitePrincipals } from './management.js';
+import { sqliteProfileLibrary } from './management-profiles.js';
 
 interface KeyRow {
   id: string;
   name: string;
   scope: ApiKeyScope;
+  principal_id: string;
   created_at: number;
   revoked_at: number | null;
 }
@@ -38,6 +43,7 @@ function keyRecord(row: KeyRow): ApiKeyRecord {
     id: row.id,
     name: row.name,
     scope: row.scope,
+    principalId: row.principal_id,
     createdAt: new Date(row.created_at),
   };
   if (row.revoked_at !== null) r.revokedAt = new Date(row.revoked_at);
@@ -68,16 +74,19 @@ export function sqliteApiKeys(ctx: SqliteContext): ApiKeyStore {
           id: newAdminId('ak'),
           name: input.name,
           scope: input.scope,
+          principal_id: input.principalId ?? OWNER_PRINCIPAL_ID,
           created_at: ctx.clock().getTime(),
           revoked_at: null,
         };
-        stmt(ctx, `INSERT INTO ${KEYS} VALUES (?, ?, ?, ?, ?, NULL)`).run(
-          row.id,
-          row.name,
-          row.scope,
-          input.hash,
-          row.created_at,
-        );
+        // One transaction with the check, so a key never lands on a principal disabled meanwhile.
+        writeTx(ctx, () => {
+          activePrincipal(ctx, row.principal_id);
+          stmt(
+            ctx,
+            `INSERT INTO ${KEYS} (id, name, scope, hash, principal_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)`,
+          ).run(row.id, row.name, row.scope, input.hash, row.principal_id, row.created_at);
+        });
         return keyRecord(row);
       }),
     findApiKeyByHash: (hash) =>
@@ -185,6 +194,9 @@ export function sqliteAdminStorage(ctx: SqliteContext, close: () => void): Admin
     ...sqliteAuditLog(ctx),
     ...sqliteEnrollmentLinks(ctx),
     ...sqliteSettings(ctx),
+    ...sqliteOrgGroups(ctx),
+    ...sqlitePrincipals(ctx),
+    ...sqliteProfileLibrary(ctx),
     close,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The one versioned schema of Orchard's SQLite database: MDM storage, certificate authority,
- * SCEP challenges, sealed-secrets bookkeeping and the admin tables. Each migration runs once, in
+ * SCEP challenges, sealed-secrets bookkeeping, the admin tables and the management tables. Each migration runs once, in
  * its own transaction, and is recorded in `schema_migrations`, the only version record. The SQL
  * stays close to what PostgreSQL accepts (partial indexes, no SQLite-only column types) so a
  * later adapter can reuse its shape. Times are integer milliseconds since the epoch.
@@ -8,6 +8,7 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
 import { adoptAdminTables, adoptCaTables } from './migrations-adopt.js';
+import { MANAGEMENT_SCHEMA, seedManagement } from './migrations-management.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface Migration {
@@ -18,9 +19,9 @@ export interface Migration {
   /**
    * What `sql` cannot say: a change that depends on what the file already holds, such as
    * adopting the tables of Orchard 0.1's separately versioned stores. Runs after `sql`, in the
-   * same transaction.
+   * same transaction; `now` is the migrating store's clock (ms).
    */
-  apply?: (db: Database.Database) => void;
+  apply?: (db: Database.Database, now: number) => void;
 }
 
 const PENDING = `('queued', 'sent', 'NotNow')`;
@@ -173,6 +174,14 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     sql: '',
     apply: adoptAdminTables,
   },
+  {
+    version: 7,
+    name: 'organization groups, administrators and the profile library',
+    // Groups with their settings records and one revision row, administrators (existing API keys
+    // belong to the owner), library profiles and their versions; seeds the root and the owner.
+    sql: MANAGEMENT_SCHEMA,
+    apply: seedManagement,
+  },
 ];
 
 /** SQL fragment: the pending statuses, matching the partial index. */
@@ -212,7 +221,7 @@ export function migrate(db: Database.Database, now: number, migrations = MIGRATI
     db.transaction(() => {
       if (currentVersion(db) >= migration.version) return;
       db.exec(migration.sql);
-      migration.apply?.(db);
+      migration.apply?.(db, now);
       record.run(migration.version, migration.name, now);
     }).immediate();
   }
