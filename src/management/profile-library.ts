@@ -213,7 +213,7 @@ export function createProfileLibrary(deps: ProfileLibraryDeps): ProfileLibrary {
       if (await store.findLibraryProfileByIdentifier(parsed.identifier))
         throw taken(parsed.identifier);
       const at = clock();
-      const id = `prf_${uuid().replace(/-/g, '').slice(0, 16)}`;
+      const id = `prf_${uuid().replace(/-/g, '')}`;
       const display = parsed.profile.PayloadDisplayName;
       const record: LibraryProfileRecord = {
         ...{ id, groupId: input.groupId, identifier: parsed.identifier },
