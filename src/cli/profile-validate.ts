@@ -53,7 +53,7 @@ function targetOf(o: ValidateOptions): Target | undefined {
   };
 }
 
-/** One line per platform: availability, minimum version, verdict per mode. */
+/** One line per platform: availability, minimum version, removal and deprecation versions, verdict per mode. */
 export function formatCompatibility(rows: readonly PlatformCompatibility[]): string {
   const lines = rows.map((r) => {
     if (!r.available) {
@@ -68,7 +68,8 @@ export function formatCompatibility(rows: readonly PlatformCompatibility[]): str
         : `${m.mode} no (${first ? `${first.path}: ${first.message}` : ''})`;
     });
     const removed = r.removedIn ? `, until ${r.removedIn}` : '';
-    return `  ${r.platform} ${r.minVersion ?? ''}+${removed}: ${modes.join('; ')}; manual install ${r.manualInstall ? 'yes' : 'no'}`;
+    const deprecated = r.deprecatedIn ? `, deprecated from ${r.deprecatedIn}` : '';
+    return `  ${r.platform} ${r.minVersion ?? ''}+${removed}${deprecated}: ${modes.join('; ')}; manual install ${r.manualInstall ? 'yes' : 'no'}`;
   });
   return `compatibility (from Apple's schema):\n${lines.join('\n')}\n`;
 }

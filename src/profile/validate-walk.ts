@@ -5,7 +5,7 @@
  */
 import type { ValidationIssue } from '../errors.js';
 import type { PlistDict, PlistValue } from '../protocol/plist.js';
-import type { EntryFacts, OsTable } from '../schema/facts.js';
+import type { EntryFacts, KeyFacts, OsTable, SchemaArea } from '../schema/facts.js';
 import { profileFacts } from '../schema/generated/profile-facts.js';
 import { isDict, typeName } from '../schema/values.js';
 import type { Usage } from '../schema/walk.js';
@@ -31,6 +31,31 @@ export function findPayloadFacts(payloadType: string): EntryFacts | undefined {
     ? profileFacts.entries[payloadType]
     : undefined;
 }
+
+/**
+ * Top-level keys Apple's schema listed up to 18.x and dropped at 26.x. Orchard still writes
+ * them (`encryptProfile`, `setRemovalPassword`) because earlier OS versions read them, devices
+ * report both in ProfileList, and Apple's 26.4 text still refers to `IsEncrypted`; so they are
+ * known booleans here, not unknown keys.
+ */
+const RETIRED_TOP_LEVEL: readonly KeyFacts[] = [
+  { key: 'IsEncrypted', type: 'boolean', default: false },
+  { key: 'HasRemovalPasscode', type: 'boolean', default: false },
+];
+
+/** The profile facts plus {@link RETIRED_TOP_LEVEL} the schema no longer has, and the top-level key ids. */
+function withRetiredKeys(): { area: SchemaArea; topKeys: readonly number[] } {
+  const top = meta('TopLevel').keys;
+  const present = new Set(top.map((id) => profileFacts.nodes[id]?.key));
+  const extra = RETIRED_TOP_LEVEL.filter((k) => !present.has(k.key));
+  const base = profileFacts.nodes.length;
+  return {
+    area: { ...profileFacts, nodes: [...profileFacts.nodes, ...extra] },
+    topKeys: [...top, ...extra.map((_, i) => base + i)],
+  };
+}
+
+let retired: ReturnType<typeof withRetiredKeys> | undefined;
 
 function meta(name: 'TopLevel' | 'CommonPayloadKeys'): EntryFacts {
   const entry = profileFacts.entries[name];
@@ -117,7 +142,8 @@ function duplicates(w: SchemaWalker, profile: PlistDict, content: readonly Plist
 
 /** Walks `profile` structurally; never throws on bad input. */
 export function walkProfile(profile: PlistValue): WalkedProfile {
-  const w = new SchemaWalker(profileFacts);
+  retired ??= withRetiredKeys();
+  const w = new SchemaWalker(retired.area);
   const payloads = new Map<string, string[]>();
   if (!isDict(profile)) {
     w.issue('', 'wrong-type', `a profile must be a dictionary, got ${typeName(profile)}`);
@@ -126,7 +152,7 @@ export function walkProfile(profile: PlistValue): WalkedProfile {
   const top = meta('TopLevel');
   const table = entryTable(top);
   w.use('', 'The profile', table);
-  w.dict(profile, top.keys, '', table, 0, new Set(['PayloadContent']));
+  w.dict(profile, retired.topKeys, '', table, 0, new Set(['PayloadContent']));
   const content = profile.PayloadContent;
   if (Array.isArray(content)) {
     content.forEach((p, i) => {

@@ -7,7 +7,7 @@ import type { ValidationIssue } from '../errors.js';
 import type { PlistValue } from '../protocol/plist.js';
 import type { PlatformCompatibility } from '../schema/compat.js';
 import { summarizeCompatibility } from '../schema/compat.js';
-import { judgeMissingAnywhere, judgeUsages } from '../schema/judge.js';
+import { judgeLifecycleAnywhere, judgeMissingAnywhere, judgeUsages } from '../schema/judge.js';
 import type { Target } from '../schema/target.js';
 import { PLATFORMS } from '../schema/facts.js';
 import { isVersion } from '../schema/version.js';
@@ -88,7 +88,11 @@ function multipleIssues(walked: WalkedProfile, target: Target | undefined): Vali
 }
 
 function noTargetIssues(walked: WalkedProfile): ValidationIssue[] {
-  return [...judgeMissingAnywhere(walked.usages), ...multipleIssues(walked, undefined)];
+  return [
+    ...judgeMissingAnywhere(walked.usages),
+    ...multipleIssues(walked, undefined),
+    ...judgeLifecycleAnywhere(walked.usages),
+  ];
 }
 
 function targetIssues(walked: WalkedProfile, target: Target): ValidationIssue[] {
@@ -100,8 +104,9 @@ function targetIssues(walked: WalkedProfile, target: Target): ValidationIssue[] 
 
 /**
  * Checks `profile` (a decoded plist) against Apple's schema. With a `target`, also checks
- * availability on that device; without one, reports payload counts only allowed on some
- * platforms as warnings. Returns every issue (empty when clean); never throws on bad input.
+ * availability on that device (a place removed at or before the target's OS version is an
+ * error, a deprecated one a warning); without one, reports payload counts only allowed on some
+ * platforms and every deprecated or removed place as warnings naming platform and version. Returns every issue (empty when clean); never throws on bad input.
  */
 export function validateProfile(profile: PlistValue, target?: Target): ValidationIssue[] {
   const walked = walkProfile(profile);

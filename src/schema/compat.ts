@@ -6,6 +6,8 @@
 import type { ValidationIssue } from '../errors.js';
 import type { Platform } from './facts.js';
 import { PLATFORMS } from './facts.js';
+import type { LifecycleMarker } from './judge.js';
+import { lifecycleMarkers } from './judge.js';
 import type { Target } from './target.js';
 import { compareVersions, isVersion } from './version.js';
 import type { Usage } from './walk.js';
@@ -29,6 +31,10 @@ export interface PlatformCompatibility {
   readonly minVersion?: string;
   /** First OS version that removed something used, if any. */
   readonly removedIn?: string;
+  /** First OS version from which something used is deprecated, if any. */
+  readonly deprecatedIn?: string;
+  /** Each place used that is deprecated or removed on this platform; absent when none (or unavailable). */
+  readonly lifecycle?: readonly LifecycleMarker[];
   /** Whether a user may install it by hand (not only through MDM). */
   readonly manualInstall: boolean;
   readonly modes: readonly ModeVerdict[];
@@ -53,31 +59,50 @@ function modesOf(platform: Platform): CompatibilityMode[] {
   return base;
 }
 
-function versionBounds(
-  usages: readonly Usage[],
-  platform: Platform,
-): { min?: string; removed?: string } {
-  let min: string | undefined;
-  let removed: string | undefined;
+interface Bounds {
+  min?: string;
+  removed?: string;
+  deprecated?: string;
+}
+
+/** The lower of two versions; `v` counts only when it is a version above 0. */
+function earliest(current: string | undefined, v: string | undefined): string | undefined {
+  if (v === undefined || !isVersion(v) || compareVersions(v, '0') === 0) return current;
+  return current === undefined || compareVersions(v, current) < 0 ? v : current;
+}
+
+function versionBounds(usages: readonly Usage[], platform: Platform): Bounds {
+  const out: Bounds = {};
   for (const u of usages) {
     if (u.kind !== 'present') continue;
     const f = u.table?.[platform];
     if (f?.introduced !== undefined && isVersion(f.introduced)) {
-      if (min === undefined || compareVersions(f.introduced, min) > 0) min = f.introduced;
+      if (out.min === undefined || compareVersions(f.introduced, out.min) > 0)
+        out.min = f.introduced;
     }
-    if (f?.removed !== undefined && isVersion(f.removed) && compareVersions(f.removed, '0') > 0) {
-      if (removed === undefined || compareVersions(f.removed, removed) < 0) removed = f.removed;
-    }
+    const removed = earliest(out.removed, f?.removed);
+    if (removed !== undefined) out.removed = removed;
+    const deprecated = earliest(out.deprecated, f?.deprecated);
+    if (deprecated !== undefined) out.deprecated = deprecated;
   }
-  return { ...(min === undefined ? {} : { min }), ...(removed === undefined ? {} : { removed }) };
+  return out;
+}
+
+function lifecycleOf(
+  usages: readonly Usage[],
+  platform: Platform,
+): { lifecycle?: LifecycleMarker[] } {
+  const lifecycle = lifecycleMarkers(usages).filter((m) => m.platform === platform);
+  return lifecycle.length > 0 ? { lifecycle } : {};
 }
 
 const errorsOf = (issues: readonly ValidationIssue[]): ValidationIssue[] =>
   issues.filter((i) => i.severity === 'error');
 
 /**
- * Summarises, for every platform, availability, minimum OS version, manual installation and
- * a verdict per enrollment mode. `judge` gives the target-dependent issues of the value.
+ * Summarises, for every platform, availability, minimum OS version, the first versions that
+ * deprecate or remove something used (with the places), manual installation and a verdict per
+ * enrollment mode. `judge` gives the target-dependent issues of the value.
  */
 export function summarizeCompatibility(
   usages: readonly Usage[],
@@ -107,6 +132,8 @@ export function summarizeCompatibility(
       available: true,
       minVersion: bounds.min,
       ...(bounds.removed === undefined ? {} : { removedIn: bounds.removed }),
+      ...(bounds.deprecated === undefined ? {} : { deprecatedIn: bounds.deprecated }),
+      ...lifecycleOf(usages, platform),
       manualInstall: manual,
       modes,
       problems: [],

@@ -21,7 +21,9 @@ export type AvailabilityMode = 'allowed' | 'required' | 'forbidden' | 'ignored';
 export interface OsFacts {
   /** First OS version; `n/a` when never supported. */
   readonly introduced?: string;
+  /** First OS version on which Apple deprecates it (still works; validators warn). */
   readonly deprecated?: string;
+  /** First OS version without it (validators report an error from there on); `0` for never usable. */
   readonly removed?: string;
   readonly accessrights?: string;
   readonly multiple?: boolean;

@@ -1,10 +1,10 @@
 /** Turns the usages collected by a walk into issues for one target. */
 import type { ValidationIssue } from '../errors.js';
-import type { OsFacts } from './facts.js';
+import type { OsFacts, Platform } from './facts.js';
 import { PLATFORMS } from './facts.js';
 import type { Target } from './target.js';
 import { findingsFor } from './target.js';
-import { isVersion } from './version.js';
+import { compareVersions, isVersion } from './version.js';
 import type { Usage } from './walk.js';
 
 /**
@@ -63,6 +63,81 @@ export function judgeMissingAnywhere(usages: readonly Usage[]): ValidationIssue[
         message: `required key ${u.label} is missing`,
         severity: 'error',
       });
+    }
+  }
+  return out;
+}
+
+/** Where a place was deprecated or removed on one platform, by its own marker (not its parent's). */
+export interface LifecycleMarker {
+  readonly platform: Platform;
+  readonly path: string;
+  /** Key name, payload type or request type. */
+  readonly label: string;
+  readonly deprecated?: string;
+  readonly removed?: string;
+}
+
+function ownMarker(u: Usage, p: Platform, field: 'deprecated' | 'removed'): string | undefined {
+  const f = u.table?.[p];
+  const v = f?.[field];
+  if (v === undefined || !isVersion(v) || compareVersions(v, '0') === 0) return undefined;
+  // A marker on a platform where the place (or what holds it) never existed says nothing.
+  if (!isVersion(f?.introduced ?? 'n/a')) return undefined;
+  if (u.parent !== undefined && !isVersion(u.parent[p]?.introduced ?? 'n/a')) return undefined;
+  return u.parent?.[p]?.[field] === v ? undefined : v;
+}
+
+/**
+ * The `deprecated` and `removed` markers of the places used, one per place and platform, in
+ * walk order. Markers inherited unchanged from the parent are left out, so a deprecated payload
+ * is listed once, not once per key. Empty when nothing used is deprecated or removed.
+ */
+export function lifecycleMarkers(usages: readonly Usage[]): LifecycleMarker[] {
+  const out: LifecycleMarker[] = [];
+  for (const u of usages) {
+    if (u.kind !== 'present') continue;
+    for (const platform of PLATFORMS) {
+      const deprecated = ownMarker(u, platform, 'deprecated');
+      const removed = ownMarker(u, platform, 'removed');
+      if (deprecated === undefined && removed === undefined) continue;
+      out.push({
+        platform,
+        path: u.path,
+        label: u.label,
+        ...(deprecated === undefined ? {} : { deprecated }),
+        ...(removed === undefined ? {} : { removed }),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Without a target: one warning per place and kind listing every platform and version where it
+ * is deprecated (`deprecated`) or removed (`removed`), e.g. "is deprecated since macOS 26.0".
+ */
+export function judgeLifecycleAnywhere(usages: readonly Usage[]): ValidationIssue[] {
+  // An enumerated value shares its key's path, so a place is its path and its label.
+  const byPlace = new Map<string, LifecycleMarker[]>();
+  for (const m of lifecycleMarkers(usages)) {
+    const place = `${m.path}\u0000${m.label}`;
+    byPlace.set(place, [...(byPlace.get(place) ?? []), m]);
+  }
+  const out: ValidationIssue[] = [];
+  for (const list of byPlace.values()) {
+    const first = list[0];
+    if (!first) continue;
+    const { path, label } = first;
+    const removed = list.flatMap((m) => (m.removed ? [`${m.platform} ${m.removed}`] : []));
+    const deprecated = list.flatMap((m) => (m.deprecated ? [`${m.platform} ${m.deprecated}`] : []));
+    if (removed.length > 0) {
+      const message = `${label} was removed in ${removed.join(', ')}`;
+      out.push({ path, code: 'removed', message, severity: 'warning' });
+    }
+    if (deprecated.length > 0) {
+      const message = `${label} is deprecated since ${deprecated.join(', ')}`;
+      out.push({ path, code: 'deprecated', message, severity: 'warning' });
     }
   }
   return out;

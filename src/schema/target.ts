@@ -61,11 +61,13 @@ function versionFindings(f: OsFacts, t: Target): Finding[] {
   const introduced = f.introduced;
   if (introduced === undefined || !isVersion(introduced))
     return [err('unavailable', `is not available on ${p}`)];
-  if (f.removed !== undefined && isVersion(f.removed)) {
-    if (compareVersions(f.removed, '0') === 0)
+  const removed = f.removed !== undefined && isVersion(f.removed) ? f.removed : undefined;
+  if (removed !== undefined) {
+    if (compareVersions(removed, '0') === 0)
       return [err('removed', `is no longer available on ${p}`)];
-    if (t.osVersion !== undefined && compareVersions(t.osVersion, f.removed) >= 0) {
-      return [err('removed', `was removed in ${p} ${f.removed}`)];
+    // The device ignores a removed key or refuses a removed payload: either way it does nothing.
+    if (t.osVersion !== undefined && compareVersions(t.osVersion, removed) >= 0) {
+      return [err('removed', `was removed in ${p} ${removed}`)];
     }
   }
   if (t.osVersion !== undefined && compareVersions(t.osVersion, introduced) < 0) {
@@ -77,6 +79,9 @@ function versionFindings(f: OsFacts, t: Target): Finding[] {
       out.push(warn('deprecated', `is deprecated since ${p} ${f.deprecated}`));
     }
   }
+  // Without a version the removal cannot be judged, only announced.
+  if (removed !== undefined && t.osVersion === undefined)
+    out.push(warn('removed', `was removed in ${p} ${removed}`));
   return out;
 }
 

@@ -29,16 +29,19 @@ export interface RawDoc {
   responsekeys?: RawKey[];
 }
 
+/** Parses `dir/file`; throws on a file without a `payload` block. */
+export function loadSchemaFile(dir: string, file: string): RawDoc {
+  const doc = parse(readFileSync(join(dir, file), 'utf8'), { maxAliasCount: -1 }) as unknown;
+  if (typeof doc !== 'object' || doc === null || !('payload' in doc)) {
+    throw new Error(`${file}: no payload block`);
+  }
+  return { ...(doc as Omit<RawDoc, 'file'>), file };
+}
+
 /** Parses every `.yaml` file of `dir`, sorted by file name; throws on a file without a `payload` block. */
 export function loadSchemaDir(dir: string): RawDoc[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort();
-  return files.map((file) => {
-    const doc = parse(readFileSync(join(dir, file), 'utf8'), { maxAliasCount: -1 }) as unknown;
-    if (typeof doc !== 'object' || doc === null || !('payload' in doc)) {
-      throw new Error(`${file}: no payload block`);
-    }
-    return { ...(doc as Omit<RawDoc, 'file'>), file };
-  });
+  return files.map((file) => loadSchemaFile(dir, file));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildArea } from './areas.js';
 import { emitFacts, GENERATED_HEADER } from './emit-facts.js';
 import { emitTypes, pascal } from './emit-types.js';
-import { loadSchemaDir } from './load.js';
+import { loadSchemaDir, loadSchemaFile } from './load.js';
 
 const TYPE_IMPORTS =
   "import type { PlistDict, PlistReal, PlistValue } from '../../protocol/plist.js';\n";
@@ -24,6 +24,10 @@ export function renderSchema(schemaDir: string): Map<string, string> {
   const profiles = buildArea(loadSchemaDir(join(mdm, 'profiles')), 'payloadtype');
   const commands = buildArea(loadSchemaDir(join(mdm, 'commands')), 'requesttype');
   const checkin = buildArea(loadSchemaDir(join(mdm, 'checkin')), 'requesttype');
+  const skipKeys = buildArea(
+    [loadSchemaFile(join(schemaDir, 'other'), 'skipkeys.yaml')],
+    'payloadtype',
+  );
   const types = (body: string): string =>
     `${GENERATED_HEADER}/* eslint-disable */\n${TYPE_IMPORTS}\n${body}`;
   return new Map([
@@ -37,6 +41,10 @@ export function renderSchema(schemaDir: string): Map<string, string> {
     ],
     ['command-facts.ts', emitFacts('commandFacts', 'MDM commands by `RequestType`.', commands)],
     ['checkin-facts.ts', emitFacts('checkinFacts', 'Check-in messages by `MessageType`.', checkin)],
+    [
+      'skipkey-facts.ts',
+      emitFacts('skipKeyFacts', 'Setup Assistant skip keys: one entry, `SkipKeys`.', skipKeys),
+    ],
     [
       'profile-types.ts',
       types(
