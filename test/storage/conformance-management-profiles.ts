@@ -94,6 +94,17 @@ export function profileLibrarySuite(ctx: AdminSuiteContext): void {
       expect(await store.countLibraryProfiles('global')).toBe(0);
     });
 
+    test('fail/a taken id is ERR_STORAGE and the first profile stays', async () => {
+      const store = ctx.store();
+      const a = await create(store, profile(ctx, 'prf_a'));
+      const again = profile(ctx, 'prf_a', 'global', 'com.example.other');
+      await expect(store.createLibraryProfile(...again)).rejects.toThrow(
+        expect.objectContaining({ code: 'ERR_STORAGE' }),
+      );
+      expect(await store.findLibraryProfile('prf_a')).toEqual(a);
+      expect(await store.findLibraryProfileByIdentifier('com.example.other')).toBeUndefined();
+    });
+
     test('ok/a version is added only on the latest; a stale or unknown one resolves undefined', async () => {
       const store = ctx.store();
       const a = await create(store, profile(ctx, 'prf_a'));

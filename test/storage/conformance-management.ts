@@ -142,6 +142,25 @@ function groupSuite(ctx: AdminSuiteContext): void {
       );
       await store.disablePrincipal(admin.id, ctx.clock.now());
       expect(await store.applyManagement({ deleteGroups: ['a'] }, revision)).toBe(revision + 1);
+      const first = { profileId: 'prf_b', version: 1, payloadUuid: 'u', sha256: 's' };
+      const now = ctx.clock.now();
+      await store.createLibraryProfile(
+        {
+          id: 'prf_b',
+          groupId: 'b',
+          identifier: 'i',
+          name: 'n',
+          assignmentType: 'auto',
+          latestVersion: 1,
+          createdAt: now,
+          updatedAt: now,
+        },
+        { ...first, content: Buffer.from('x'), createdBy: 'owner', createdAt: now },
+      );
+      await expect(store.applyManagement({ deleteGroups: ['b'] }, revision + 1)).rejects.toThrow(
+        TypeError,
+      );
+      expect(await store.findGroup('b')).toBeDefined();
     });
 
     test('ok/snapshots are copies, and so is what was applied', async () => {
@@ -270,6 +289,34 @@ function principalSuite(ctx: AdminSuiteContext): void {
   });
 }
 
+function closedSuite(ctx: AdminSuiteContext): void {
+  test('fail/every management call after close rejects with ERR_STORAGE', async () => {
+    const store = ctx.store();
+    store.close();
+    const now = ctx.clock.now();
+    const calls: (() => Promise<unknown>)[] = [
+      () => store.loadManagement(),
+      () => store.applyManagement({}, 0),
+      () => store.findGroup('global'),
+      () => store.createPrincipal({ name: 'x', role: 'full', groupId: 'global' }),
+      () => store.findPrincipal('owner'),
+      () => store.listPrincipals(),
+      () => store.updatePrincipal('owner', { name: 'x' }),
+      () => store.disablePrincipal('adm_x', now),
+      () => store.findLibraryProfile('prf_a'),
+      () => store.findLibraryProfileByIdentifier('i'),
+      () => store.listLibraryProfiles({ limit: 1 }),
+      () => store.findProfileVersion('prf_a', 1),
+      () => store.listProfileVersions('prf_a'),
+      () => store.updateLibraryProfile('prf_a', { name: 'x' }, now),
+      () => store.deleteLibraryProfile('prf_a'),
+      () => store.countLibraryProfiles('global'),
+    ];
+    for (const call of calls)
+      await expect(call()).rejects.toMatchObject({ code: 'ERR_STORAGE', status: 503 });
+  });
+}
+
 /** Runs the whole management conformance suite against the adapter `factory` makes. */
 export function runManagementConformance(name: string, factory: AdminStorageFactory): void {
   describe(`management storage conformance: ${name}`, () => {
@@ -295,5 +342,6 @@ export function runManagementConformance(name: string, factory: AdminStorageFact
     groupSuite(context);
     principalSuite(context);
     profileLibrarySuite(context);
+    closedSuite(context);
   });
 }

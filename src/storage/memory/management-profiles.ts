@@ -3,6 +3,7 @@
  * versions. Content is copied in and out, so neither the uploader nor a reader can change what
  * is stored; adding a version is one synchronous compare-and-set on `latestVersion`.
  */
+import { StorageError } from '../../errors.js';
 import { checkAssignment, checkProfileId } from '../management-check.js';
 import type { LibraryProfileRecord, ProfileLibraryStore, ProfileVersionRecord } from '../ports.js';
 import {
@@ -87,7 +88,8 @@ export function memoryProfileLibrary(s: AdminState): ProfileLibraryStore {
         checkNewProfile(record, first);
         knownGroup(record.groupId);
         if (s.profileIdentifiers.has(record.identifier)) return false;
-        if (s.profiles.has(record.id)) throw new TypeError(`profile ${record.id} exists`);
+        if (s.profiles.has(record.id))
+          throw new StorageError('admin store operation failed: duplicate profile id');
         const row = profileRow(record);
         s.profiles.set(row.id, row);
         s.profileIdentifiers.set(row.identifier, row.id);

@@ -3,6 +3,7 @@
  * in full before anything is touched, and applied in one synchronous step (no await inside), so
  * of two applies on one revision exactly one wins, as in SQLite.
  */
+import { StorageError } from '../../errors.js';
 import {
   checkManagementChange,
   checkPrincipalChange,
@@ -131,7 +132,8 @@ export function memoryPrincipals(s: AdminState): PrincipalStore {
           groupId: input.groupId,
           createdAt: s.clock().getTime(),
         };
-        if (s.principals.has(row.id)) throw new TypeError('duplicate principal id');
+        if (s.principals.has(row.id))
+          throw new StorageError('admin store operation failed: duplicate principal id');
         s.principals.set(row.id, row);
         return principalRecord(row);
       }),
