@@ -67,6 +67,12 @@ export interface GroupChangeResult {
   applied: boolean;
 }
 
+/** A change of a group's name or parent. */
+export interface GroupUpdate {
+  name?: string;
+  parentId?: string;
+}
+
 /** Groups and their settings, as the admin API and the daemon use them. */
 export interface GroupService {
   /** The current tree. */
@@ -88,6 +94,8 @@ export interface GroupService {
   renameGroup(id: string, name: string, options?: ChangeOptions): Promise<GroupChangeResult>;
   /** Moves a group under `parentId` (A11); 409 on a cycle or for the root. */
   moveGroup(id: string, parentId: string, options?: ChangeOptions): Promise<GroupChangeResult>;
+  /** Renames and/or moves a group in one change (A11 when it moves). */
+  updateGroup(id: string, change: GroupUpdate, options?: ChangeOptions): Promise<GroupChangeResult>;
   /** Deletes an empty group (no children, no profiles; devices are not yet attached to groups). */
   deleteGroup(id: string, options?: ChangeOptions): Promise<OrgGroupRecord>;
   /** Writes `page` at `groupId` (A4-A10); the report also on a dry run. */
@@ -202,6 +210,29 @@ export function createGroupService(
     return all.filter((p) => p.groupId === groupId && p.disabledAt === undefined).length;
   };
 
+  function update(id: string, change: GroupUpdate, opts: ChangeOptions = {}) {
+    return run(opts, (state): Planned<GroupChangeResult> => {
+      const current = requireGroup(state, id);
+      const rename = change.name === undefined ? {} : { name: change.name };
+      if (change.parentId === undefined || change.parentId === current.parentId) {
+        const group = { ...current, ...rename };
+        const reports: SettingsReport[] = [];
+        return {
+          change: { putGroups: [group] },
+          reports,
+          result: (applied) => ({ group, reports, applied }),
+        };
+      }
+      const plan = planReparent(state.tree, state.records, id, change.parentId, clock());
+      const group = { ...current, ...rename, parentId: change.parentId };
+      return {
+        change: { ...plan.change, putGroups: [group] },
+        reports: plan.reports,
+        result: (applied) => ({ group, reports: plan.reports, applied }),
+      };
+    });
+  }
+
   const effective = (state: ManagementState, groupId: string, page: SettingsPage) => {
     requireGroup(state, groupId);
     return state.resolver(page).resolve(groupId);
@@ -236,23 +267,9 @@ export function createGroupService(
         return { ...plan, result: (applied) => ({ group, reports: plan.reports, applied }) };
       });
     },
-    renameGroup(id, name, opts = {}) {
-      return run(opts, (state) => {
-        const group = { ...requireGroup(state, id), name };
-        return {
-          change: { putGroups: [group] },
-          reports: [],
-          result: (applied) => ({ group, reports: [], applied }),
-        };
-      });
-    },
-    moveGroup(id, parentId, opts = {}) {
-      return run(opts, (state) => {
-        const plan = planReparent(state.tree, state.records, id, parentId, clock());
-        const group = requireGroup({ ...state, tree: plan.tree }, id);
-        return { ...plan, result: (applied) => ({ group, reports: plan.reports, applied }) };
-      });
-    },
+    renameGroup: (id, name, opts) => update(id, { name }, opts),
+    moveGroup: (id, parentId, opts) => update(id, { parentId }, opts),
+    updateGroup: update,
     deleteGroup(id, opts = {}) {
       return run(opts, async (state) => {
         const group = requireGroup(state, id);

@@ -50,10 +50,10 @@ export interface SettingsPlan {
 
 /** A write of one page at one group; every part optional. */
 export interface SettingsWrite {
-  currentSetting?: 'inherit' | 'override';
-  childPermission?: ChildPermission;
+  currentSetting?: 'inherit' | 'override' | undefined;
+  childPermission?: ChildPermission | undefined;
   /** Values to change (partial): overlaid on the current effective values, then validated. */
-  values?: Record<string, unknown>;
+  values?: Record<string, unknown> | undefined;
 }
 
 /** Input of {@link recomputeSubtree}. */

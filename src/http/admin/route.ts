@@ -7,6 +7,8 @@ import type { RouteConfig, z } from '@hono/zod-openapi';
 import { recordAudit } from '../../admin/audit.js';
 import type { Caller } from '../../admin/principals.js';
 import type { EnrollmentService } from '../../admin/enrollment-service.js';
+import type { GroupService } from '../../management/groups-service.js';
+import type { ProfileLibrary } from '../../management/profile-library.js';
 import type { CertificateAuthority } from '../../identity/ca/authority.js';
 import type { MdmCore } from '../../service/core.js';
 import type { IdentityRenewalService } from '../../service/identity-renewal.js';
@@ -34,6 +36,10 @@ export interface AdminApiDeps {
   ca: CertificateAuthority;
   /** The CA's store, for listing what it issued. */
   certificates: CertificateStore;
+  /** Organization groups and their settings pages. */
+  groups: GroupService;
+  /** The profile library: uploads, versions, compatibility, rendering for devices. */
+  profiles: ProfileLibrary;
 }
 
 /** Authentication class of a route: no key, a key of any scope, or a write key. */

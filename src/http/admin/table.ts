@@ -10,7 +10,9 @@ import { adminsRoutes } from './routes/admins.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
+import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
+import { profileRoutes } from './routes/profiles.js';
 
 const openapi = defineRoute({
   auth: 'public',
@@ -35,6 +37,8 @@ export const ROUTES: readonly AdminRoute[] = [
   ...commandRoutes,
   ...certificateRoutes,
   ...adminRoutes,
+  ...groupRoutes,
+  ...profileRoutes,
   ...adminsRoutes,
   openapi,
 ];

@@ -9,6 +9,7 @@ import {
   type AdminApi,
   type AdminApiDeps,
 } from '../../../src/http/admin/index.js';
+import { createGroupService } from '../../../src/management/groups-service.js';
 import { openSqliteAdminStore } from '../../../src/storage/sqlite/index.js';
 
 /** A dependency no test should reach. */
@@ -42,6 +43,7 @@ export async function adminApiFixture(): Promise<AdminApiFixture> {
     identity: trap('identity'),
     ca: trap('ca'),
     certificates: trap('certificates'),
+    groups: createGroupService({ store: admin, principals: admin }),
     pushEnabled: true,
   };
   return {
