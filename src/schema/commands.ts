@@ -11,7 +11,7 @@ import { checkinFacts } from './generated/checkin-facts.js';
 import { commandFacts } from './generated/command-facts.js';
 import type { CheckinMessages } from './generated/checkin-types.js';
 import type { CommandRequests, CommandResponses } from './generated/command-types.js';
-import { judgeMissingAnywhere, judgeUsages } from './judge.js';
+import { judgeLifecycleAnywhere, judgeMissingAnywhere, judgeUsages } from './judge.js';
 import type { Target } from './target.js';
 import { SchemaWalker } from './walk.js';
 
@@ -56,7 +56,11 @@ function walkEntry(
   const table = tableOf(area, entry);
   walker.use('', name, table);
   walker.dict(dict, keys, '', table);
-  if (!target) return [...walker.issues, ...judgeMissingAnywhere(walker.usages)];
+  if (!target) {
+    // Deprecations concern what we send; a device's own keys are its business.
+    const lifecycle = lenient ? [] : judgeLifecycleAnywhere(walker.usages);
+    return [...walker.issues, ...judgeMissingAnywhere(walker.usages), ...lifecycle];
+  }
   // What a device sends is judged leniently: only a missing required key stays an error.
   const judged = judgeUsages(walker.usages, target).map((i) =>
     lenient && i.code !== 'missing-key' ? { ...i, severity: 'warning' as const } : i,

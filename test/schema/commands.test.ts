@@ -187,3 +187,36 @@ describe('check-ins and replies (lenient)', () => {
     ]);
   });
 });
+
+describe('validateCommand: deprecated query values', () => {
+  const command: PlistDict = {
+    RequestType: 'DeviceInformation',
+    Queries: ['DeviceName', 'IsActivationLockEnabled'],
+  };
+  const lifecycle = (target?: Target): [string, string, string][] =>
+    validateCommand(command, target)
+      .filter((i) => i.code === 'deprecated')
+      .map((i) => [i.path, i.severity, i.message]);
+
+  test.each<[string, Target | undefined, [string, string, string][]]>([
+    [
+      'ok/without a target: a warning listing the versions',
+      undefined,
+      [
+        [
+          'Queries[1]',
+          'warning',
+          'IsActivationLockEnabled is deprecated since iOS 16.0, macOS 13.0, watchOS 10.0',
+        ],
+      ],
+    ],
+    [
+      'ok/on iOS 17: a warning',
+      { platform: 'iOS', osVersion: '17.0' },
+      [['Queries[1]', 'warning', 'IsActivationLockEnabled is deprecated since iOS 16.0']],
+    ],
+    ['ok/on iOS 15: nothing', { platform: 'iOS', osVersion: '15.0' }, []],
+  ])('%s', (_name, target, expected) => {
+    expect(lifecycle(target)).toEqual(expected);
+  });
+});
