@@ -51,6 +51,17 @@ describe('a Sales administrator', () => {
     expect(listed.body.items).toEqual([expect.objectContaining({ id: key.body.id })]);
   });
 
+  test.each([
+    ['ok/sees Global (an ancestor owns it)', 'global', 200, undefined],
+    ['ok/sees Sales', 'sales', 200, undefined],
+    ['ok/sees East below Sales', 'east', 200, undefined],
+    ['fail/does not see the sibling Engineering (404, not 403)', 'eng', 404, 'ERR_GROUP_NOT_FOUND'],
+  ])('%s through the groups routes', async (_name, id, status, code) => {
+    const res = await f.call(f.sales.key, 'GET', `/api/v1/groups/${id}`);
+    expect(res.status).toBe(status);
+    if (code !== undefined) expect(res.body.code).toBe(code);
+  });
+
   test('ok/writes at Sales and below: renames and demotes a peer, moves it down', async () => {
     const res = await f.call(f.sales.key, 'PATCH', `/api/v1/admins/${f.salesReader.id}`, {
       name: 'Renamed',

@@ -20,7 +20,7 @@ import {
   type Caller,
 } from '../../../admin/principals.js';
 import { adminView } from '../../../admin/views.js';
-import { buildGroupTree, type GroupTree } from '../../../management/tree.js';
+import type { GroupTree } from '../../../management/tree.js';
 import type { PrincipalRecord } from '../../../storage/ports.js';
 import { audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, idSchema } from '../schemas.js';
@@ -28,8 +28,8 @@ import { AdminView, ApiKeyView, apiKeyView } from '../views.js';
 import { ApiKeyBody } from './admin.js';
 
 /** The group tree scope is judged on: one snapshot per request. */
-async function treeOf(deps: AdminApiDeps): Promise<GroupTree> {
-  return buildGroupTree((await deps.admin.loadManagement()).groups);
+function treeOf(deps: AdminApiDeps): Promise<GroupTree> {
+  return deps.groups.tree();
 }
 
 /** The caller of a scoped route, which is never public. */
