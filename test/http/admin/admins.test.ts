@@ -62,6 +62,37 @@ describe('a Sales administrator', () => {
     if (code !== undefined) expect(res.body.code).toBe(code);
   });
 
+  test('ok/revokes a key of an administrator below it; its key then opens nothing', async () => {
+    const made = await f.call(f.sales.key, 'POST', `/api/v1/admins/${f.salesReader.id}/api-keys`, {
+      name: 'ro',
+      scope: 'read',
+    });
+    const path = `/api/v1/admins/${f.salesReader.id}/api-keys/${made.body.id as string}`;
+    expect(await f.call(f.sales.key, 'DELETE', path)).toMatchObject({ status: 200 });
+    const again = await f.call(f.sales.key, 'DELETE', path);
+    expect(again).toMatchObject({ status: 404, body: { code: 'ERR_NOT_FOUND' } });
+    const res = await f.call(made.body.key as string, 'GET', '/api/v1/admins');
+    expect(res).toMatchObject({ status: 403, body: { code: 'ERR_API_KEY_INVALID' } });
+  });
+
+  test.each([
+    ["fail/a sibling's administrator's key", 'eng', 404, 'ERR_ADMIN_NOT_FOUND'],
+    ["fail/a Global administrator's key", 'root', 403, 'ERR_ADMIN_SCOPE'],
+    [
+      "fail/another administrator's key named under one in scope",
+      'salesReader',
+      404,
+      'ERR_NOT_FOUND',
+    ],
+  ] as const)('%s is not revoked', async (_name, who, status, code) => {
+    const victim = (await f.admin.listApiKeys()).find((k) => k.principalId === f.root.id);
+    const path = `/api/v1/admins/${f[who].id}/api-keys/${victim?.id ?? 'none'}`;
+    expect(await f.call(f.sales.key, 'DELETE', path)).toMatchObject({ status, body: { code } });
+    expect(
+      (await f.admin.listApiKeys()).find((k) => k.id === victim?.id)?.revokedAt,
+    ).toBeUndefined();
+  });
+
   test('ok/writes at Sales and below: renames and demotes a peer, moves it down', async () => {
     const res = await f.call(f.sales.key, 'PATCH', `/api/v1/admins/${f.salesReader.id}`, {
       name: 'Renamed',

@@ -20,6 +20,7 @@ import {
   type Caller,
 } from '../../../admin/principals.js';
 import { adminView } from '../../../admin/views.js';
+import { ManagementError, RequestError } from '../../../errors.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { PrincipalRecord } from '../../../storage/ports.js';
 import { audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
@@ -168,7 +169,9 @@ const disable = defineRoute({
   async handle(deps, req) {
     const { caller, admin } = await target(deps, req, 'write');
     checkAdminDisable(caller, admin);
-    await deps.admin.disablePrincipal(admin.id, new Date());
+    // Another request may have disabled it since it was read: say so rather than audit twice.
+    if (!(await deps.admin.disablePrincipal(admin.id, new Date())))
+      throw new ManagementError('ERR_ADMIN_DISABLED', `administrator ${admin.id} is disabled`);
     await audit(deps, req, 'admin.disable', admin.id);
     return json(200, adminView((await deps.admin.findPrincipal(admin.id)) ?? admin));
   },
@@ -220,5 +223,33 @@ const listKeys = defineRoute({
   },
 });
 
+/** Path parameters `{id}` and `{keyId}`. */
+const IdKeyParams = IdParams.extend({
+  keyId: idSchema('keyId').openapi({ param: { name: 'keyId', in: 'path' } }),
+});
+
+const revokeKey = defineRoute({
+  auth: 'write',
+  scoped: true,
+  route: createRoute({
+    method: 'delete',
+    path: '/api/v1/admins/{id}/api-keys/{keyId}',
+    summary: "Revoke one of an administrator's API keys",
+    request: { params: IdKeyParams },
+    responses: { 200: jsonResponse('revoked', z.object({ revoked: z.literal(true) })) },
+  }),
+  async handle(deps, req) {
+    const { admin } = await target(deps, req, 'write');
+    const { keyId } = req.params;
+    const key = (await deps.admin.listApiKeys()).find(
+      (k) => k.id === keyId && k.principalId === admin.id && k.revokedAt === undefined,
+    );
+    if (key === undefined || !(await deps.admin.revokeApiKey(keyId)))
+      throw new RequestError('ERR_NOT_FOUND', 'active API key not found');
+    await audit(deps, req, 'api-key.revoke', keyId, { principalId: admin.id });
+    return json(200, { revoked: true });
+  },
+});
+
 /** The administrator routes, all checking scope themselves. */
-export const adminsRoutes = [list, create, show, update, disable, createKey, listKeys];
+export const adminsRoutes = [list, create, show, update, disable, createKey, listKeys, revokeKey];
