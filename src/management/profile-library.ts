@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CertificateInput } from '../crypto/keys.js';
-import { ManagementError, StorageError, type ValidationIssue } from '../errors.js';
+import type { ValidationIssue } from '../errors.js';
+import { decodeProfile } from '../profile/sign.js';
 import type { PlatformCompatibility } from '../profile/validate.js';
 import type { PlistDict } from '../protocol/plist.js';
 import type {
@@ -18,15 +19,22 @@ import type {
   ProfileVersionRecord,
 } from '../storage/ports.js';
 import { describeProfile, type ProfileDescription } from './profile-describe.js';
+import {
+  addProfileVersion,
+  deleteProfile,
+  existingProfile,
+  interactiveEnabled,
+  readProfileVersion,
+  updateProfile,
+  uploadProfile,
+  type LibraryContext,
+} from './profile-operations.js';
 import { renderProfile, type ProfileSigner } from './profile-render.js';
-import { readUpload, type ReadUpload, type UploadSigner } from './profile-upload.js';
-import { decodeProfile } from '../profile/sign.js';
-import { addVersionWithRetry, versionRecord } from './profile-versions.js';
+import { readUpload, type UploadSigner } from './profile-upload.js';
 
 export type { ProfileSigner } from './profile-render.js';
 
-/** Settings page holding `interactiveEnabled` (A13). */
-export const PROFILE_OPTIONS_PAGE = 'profile-options';
+export { PROFILE_OPTIONS_PAGE } from './profile-operations.js';
 
 /** Where the library reads effective settings: the groups service's `effectiveSettings`. */
 export interface ProfileOptionsSource {
@@ -135,159 +143,40 @@ export interface ProfileLibrary {
   interactiveEnabled(groupId: string): Promise<boolean>;
 }
 
-const notFound = (id: string): ManagementError =>
-  new ManagementError('ERR_PROFILE_NOT_FOUND', `no profile ${id}`);
+/** Whether `value` is a stored version record rather than a decoded profile. */
+function isVersionRecord(value: ProfileVersionRecord | PlistDict): value is ProfileVersionRecord {
+  return typeof value.profileId === 'string' && value.content instanceof Uint8Array;
+}
 
 /** Creates the profile library over its store, the groups service and a signing identity. */
 export function createProfileLibrary(deps: ProfileLibraryDeps): ProfileLibrary {
   const clock = deps.clock ?? (() => new Date());
-  const uuid = deps.randomUuid ?? randomUUID;
-  const { store } = deps;
   const knownRoots = deps.knownRoots ?? [deps.signing.certificate, ...(deps.signing.chain ?? [])];
-  const read = (content: Uint8Array): ReadUpload =>
-    readUpload(content, { knownRoots, at: clock() });
-
-  async function existing(id: string): Promise<LibraryProfileRecord> {
-    const found = await store.findLibraryProfile(id);
-    if (found === undefined) throw notFound(id);
-    return found;
-  }
-  async function existingGroup(groupId: string): Promise<void> {
-    if ((await store.findGroup(groupId)) === undefined)
-      throw new ManagementError('ERR_GROUP_NOT_FOUND', `no organization group ${groupId}`, {
-        group: groupId,
-      });
-  }
-  async function interactiveEnabled(groupId: string): Promise<boolean> {
-    const effective = await deps.groups.effectiveSettings(groupId, PROFILE_OPTIONS_PAGE);
-    return effective.values.interactiveEnabled === true;
-  }
-  async function requireInteractive(groupId: string): Promise<void> {
-    if (await interactiveEnabled(groupId)) return;
-    throw new ManagementError(
-      'ERR_INTERACTIVE_DISABLED',
-      `the Interactive assignment type is disabled at organization group ${groupId} (profile-options.interactiveEnabled)`,
-      { group: groupId, field: 'assignmentType' },
-    );
-  }
-  const taken = (identifier: string): ManagementError =>
-    new ManagementError(
-      'ERR_PROFILE_IDENTIFIER_TAKEN',
-      `a profile with PayloadIdentifier ${identifier} is already in the library`,
-      { field: 'PayloadIdentifier' },
-    );
-
-  async function create(record: LibraryProfileRecord, first: ProfileVersionRecord): Promise<void> {
-    let created: unknown;
-    try {
-      created = await store.createLibraryProfile(record, first);
-    } catch (error) {
-      // A racing upload of the same identifier: the store refuses; say so as the pre-check would.
-      if (
-        error instanceof StorageError &&
-        (await store.findLibraryProfileByIdentifier(record.identifier))
-      )
-        throw taken(record.identifier);
-      throw error;
-    }
-    if (created === false) throw taken(record.identifier);
-  }
-
-  async function byteVersion(id: string, n?: number): Promise<ProfileVersionContent> {
-    const profile = await existing(id);
-    const version = await store.findProfileVersion(id, n ?? profile.latestVersion);
-    if (version === undefined)
-      throw new ManagementError(
-        'ERR_PROFILE_NOT_FOUND',
-        `no version ${String(n)} of profile ${id}`,
-      );
-    return { profile, version, content: decodeProfile(version.content) };
-  }
-
+  const ctx: LibraryContext = {
+    ...{ deps, store: deps.store, clock, uuid: deps.randomUuid ?? randomUUID },
+    read: (content) => readUpload(content, { knownRoots, at: clock() }),
+  };
   return {
-    async upload(input) {
-      const parsed = read(input.content);
-      await existingGroup(input.groupId);
-      const assignmentType = input.assignmentType ?? 'auto';
-      if (assignmentType === 'interactive') await requireInteractive(input.groupId);
-      if (await store.findLibraryProfileByIdentifier(parsed.identifier))
-        throw taken(parsed.identifier);
-      const at = clock();
-      const id = `prf_${uuid().replace(/-/g, '')}`;
-      const display = parsed.profile.PayloadDisplayName;
-      const record: LibraryProfileRecord = {
-        ...{ id, groupId: input.groupId, identifier: parsed.identifier },
-        name:
-          input.name ??
-          (typeof display === 'string' && display !== '' ? display : parsed.identifier),
-        ...{ assignmentType, latestVersion: 1, createdAt: at, updatedAt: at },
-      };
-      const first = versionRecord(id, 1, parsed.profile, {
-        actor: input.actor,
-        at,
-        ...signerOf(parsed),
-      });
-      await create(record, first);
-      return {
-        profile: record,
-        version: first,
-        warnings: parsed.warnings,
-        compatibility: parsed.compatibility,
-        ...signerOf(parsed),
-      };
+    upload: (input) => uploadProfile(ctx, input),
+    addVersion: (id, content, actor) => addProfileVersion(ctx, id, content, actor),
+    update: (id, change) => updateProfile(ctx, id, change),
+    get: (id) => deps.store.findLibraryProfile(id),
+    list: (options) => deps.store.listLibraryProfiles(options),
+    async versions(id) {
+      await existingProfile(ctx, id);
+      return deps.store.listProfileVersions(id);
     },
-    async addVersion(profileId, content, actor) {
-      const parsed = read(content);
-      const current = await existing(profileId);
-      if (parsed.identifier !== current.identifier)
-        throw new ManagementError(
-          'ERR_PROFILE_IDENTIFIER_MISMATCH',
-          `a new version must keep PayloadIdentifier ${current.identifier} (got ${parsed.identifier})`,
-          { field: 'PayloadIdentifier' },
-        );
-      return addVersionWithRetry({ store, clock, uuid, current, parsed, actor });
-    },
-    async update(profileId, change) {
-      const current = await existing(profileId);
-      const groupId = change.groupId ?? current.groupId;
-      if (change.groupId !== undefined) await existingGroup(change.groupId);
-      const type = change.assignmentType ?? current.assignmentType;
-      const newlyInteractive =
-        type === 'interactive' &&
-        (current.assignmentType !== 'interactive' || groupId !== current.groupId);
-      if (newlyInteractive) await requireInteractive(groupId);
-      const updated = await store.updateLibraryProfile(profileId, change, clock());
-      if (updated === undefined) throw notFound(profileId);
-      return updated;
-    },
-    get: (id) => store.findLibraryProfile(id),
-    list: (options) => store.listLibraryProfiles(options),
-    async versions(profileId) {
-      await existing(profileId);
-      return store.listProfileVersions(profileId);
-    },
-    read: byteVersion,
-    async delete(profileId) {
-      if (!(await store.deleteLibraryProfile(profileId))) throw notFound(profileId);
-    },
-    describe(version) {
-      const isRecord =
-        'content' in version && version.content instanceof Uint8Array && 'profileId' in version;
-      return describeProfile(
-        isRecord ? decodeProfile(version.content as Uint8Array) : (version as PlistDict),
-      );
-    },
-    async renderForDevice(profileId, version, options = {}) {
-      const found = await byteVersion(profileId, version);
+    read: (id, version) => readProfileVersion(ctx, id, version),
+    delete: (id) => deleteProfile(ctx, id),
+    describe: (version) =>
+      describeProfile(isVersionRecord(version) ? decodeProfile(version.content) : version),
+    async renderForDevice(id, version, options = {}) {
+      const found = await readProfileVersion(ctx, id, version);
       return renderProfile(found.version.content, deps.signing, {
         ...(options.encryptTo === undefined ? {} : { encryptTo: options.encryptTo }),
         signingTime: clock(),
       });
     },
-    interactiveEnabled,
+    interactiveEnabled: (groupId) => interactiveEnabled(ctx, groupId),
   };
-}
-
-function signerOf(parsed: ReadUpload): { signer?: UploadSigner } {
-  return parsed.signer === undefined ? {} : { signer: parsed.signer };
 }
