@@ -94,7 +94,16 @@ const ALLOWED: Record<string, readonly string[]> = {
   'identity/ca': [...CORE_PORTS, 'identity'],
   'identity/scep': [...CORE_PORTS, 'identity', 'identity/ca'],
   service: [...CORE_PORTS, 'identity', 'identity/ca', 'profile'],
-  admin: [...CORE_PORTS, 'identity', 'identity/ca', 'identity/scep', 'profile', 'service'],
+  management: [...CORE_PORTS, 'profile'],
+  admin: [
+    ...CORE_PORTS,
+    'identity',
+    'identity/ca',
+    'identity/scep',
+    'profile',
+    'service',
+    'management',
+  ],
   sim: [
     ...BOTTOM,
     'protocol',

@@ -34,6 +34,7 @@ import type {
   ChallengeStore,
   MdmStorage,
 } from '../storage/ports.js';
+import { createManagementServices, type ManagementServices } from './management.js';
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
 
 /** A push provider the services can serve: pushes, its topic, its health, and a close. */
@@ -107,6 +108,10 @@ export interface OrchardServices {
   issueChallenge(boundTo: string, ttlSeconds?: number): Promise<string>;
   /** Recent push outcomes by reason, for a health check. */
   pushStats: PushStats;
+  /** Organization groups with their settings (inheritance rules A1-A11). */
+  groups: ManagementServices['groups'];
+  /** The profile library, signing with the profile-signing identity. */
+  profiles: ManagementServices['profiles'];
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
@@ -215,8 +220,13 @@ export function createOrchardServices(
   );
   // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
   if (push) identity.start();
+  const { groups, profiles } = createManagementServices({
+    ...{ admin, signing: deps.pki.signing, clock, logger },
+    ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
+  });
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
+    ...{ groups, profiles },
     issueChallenge: issue,
     webhooks: webhooks.worker,
     async close() {

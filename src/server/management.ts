@@ -1,0 +1,86 @@
+/**
+ * The management model's services as the daemon runs them: the group service (settings
+ * inheritance) and the profile library over the admin storage, signing with the daemon's
+ * profile-signing identity. Settings changes (rule A10) are logged and, with an Orchard-format
+ * webhook, delivered as `settings-changed` events.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SigningIdentity } from '../identity/ca/directory.js';
+import type { Logger } from '../logger.js';
+import {
+  createGroupService,
+  type GroupService,
+  type SettingsChange,
+} from '../management/groups-service.js';
+import { createProfileLibrary, type ProfileLibrary } from '../management/profile-library.js';
+import type { AdminStorage, OutboxStore } from '../storage/ports.js';
+
+/** The management services {@link createManagementServices} returns. */
+export interface ManagementServices {
+  groups: GroupService;
+  profiles: ProfileLibrary;
+}
+
+/** What {@link createManagementServices} needs. */
+export interface ManagementServicesDeps {
+  admin: AdminStorage;
+  signing: SigningIdentity;
+  clock: () => Date;
+  logger: Logger;
+  /** Where `settings-changed` events go (an Orchard-format webhook's outbox); absent, only logged. */
+  outbox?: Pick<OutboxStore, 'enqueueEvent'>;
+}
+
+/** The JSON of one `settings-changed` event: every group whose effective page changed. */
+function settingsEvent(changes: readonly SettingsChange[], at: Date) {
+  return {
+    id: randomUUID(),
+    type: 'settings-changed',
+    at: at.toISOString(),
+    changes: changes.map((c) => ({
+      groupId: c.groupId,
+      page: c.page,
+      before: { values: c.before.values, sourceGroupId: c.before.sourceGroupId },
+      after: { values: c.after.values, sourceGroupId: c.after.sourceGroupId },
+    })),
+  };
+}
+
+/**
+ * Creates the group service and the profile library on `deps.admin`. A failed event delivery is
+ * logged, never thrown: the change itself is already applied and audited.
+ */
+export function createManagementServices(deps: ManagementServicesDeps): ManagementServices {
+  const { admin, clock, logger, outbox } = deps;
+  const groups = createGroupService({
+    store: admin,
+    principals: admin,
+    clock,
+    onSettingsChanged(changes) {
+      logger.info(
+        { groups: changes.map((c) => `${c.groupId}/${c.page}`) },
+        'effective settings changed',
+      );
+      if (!outbox) return;
+      const event = settingsEvent(changes, clock());
+      outbox
+        .enqueueEvent({
+          id: event.id,
+          type: event.type,
+          payload: JSON.stringify(event),
+          createdAt: new Date(event.at),
+        })
+        .catch((err: unknown) => {
+          logger.error({ err }, 'settings-changed event not queued');
+        });
+    },
+  });
+  const { certificate, privateKey, chain } = deps.signing;
+  const profiles = createProfileLibrary({
+    store: admin,
+    groups,
+    signing: { certificate, privateKey, chain },
+    clock,
+  });
+  return { groups, profiles };
+}
