@@ -276,6 +276,8 @@ export type {
 export type { Enrollment, Target } from './schema/target.js';
 export { compareVersions, isVersion } from './schema/version.js';
 export type { CompatibilityMode, ModeVerdict, PlatformCompatibility } from './schema/compat.js';
+export type { LifecycleMarker } from './schema/judge.js';
+export { SKIP_KEYS, findSkipKey } from './schema/skip-keys.js';
 export { ORCHARD_NAMESPACE, buildProfile, buildProfileFile, uuidV5 } from './profile/build.js';
 export { checkProfileSpec, parseProfileSpec, payloadSpec } from './profile/spec.js';
 export type {
