@@ -1,12 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ManagementError } from '../../src/errors.js';
+import { createGroupService } from '../../src/management/groups-service.js';
+import { createProfileLibrary } from '../../src/management/profile-library.js';
 import { decryptProfile, encryptProfile } from '../../src/profile/encrypt.js';
 import { setRemovalDisallowed } from '../../src/profile/removal-policy.js';
 import { signProfile } from '../../src/profile/sign.js';
 import { verifyProfile } from '../../src/profile/verify.js';
 import { decodePlist, encodePlist, type PlistDict } from '../../src/protocol/plist.js';
 import { ROOT_GROUP_ID } from '../../src/storage/ports.js';
+import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
 import { createTestCa, issueDeviceIdentity } from '../support/device-pki.js';
 import {
   brokenProfile,
@@ -318,5 +322,62 @@ describe('renderForDevice', () => {
     const { library } = libraryFixture();
     const { profile } = await library.upload(upload(wifiXml()));
     expect(await rejectCode(library.renderForDevice(profile.id, 9))).toBe('ERR_PROFILE_NOT_FOUND');
+  });
+});
+
+describe('robustness', () => {
+  const runs = Number(process.env.ORCHARD_PROPERTY_RUNS ?? 200);
+  const signed = signedBy(fixtureProfile('wifi'), uploader);
+
+  test('ok/property: any bytes, or a signed profile with one byte changed, is stored or refused 422', async () => {
+    const { library } = libraryFixture();
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 512 }),
+      fc.tuple(fc.nat(signed.length - 1), fc.integer({ min: 1, max: 255 })).map(([at, xor]) => {
+        const copy = Buffer.from(signed);
+        copy[at] = copy[at]! ^ xor;
+        return copy;
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(bytes, async (content) => {
+        const outcome = await library
+          .upload(upload(content))
+          .then(() => 'stored')
+          .catch((e: unknown) => e);
+        if (outcome === 'stored') return;
+        expect(outcome).toBeInstanceOf(ManagementError);
+        expect((outcome as ManagementError).status).toBeLessThan(500);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  test('fail/a racing upload of the same identifier: the store says taken, 409', async () => {
+    const { library } = libraryFixture((s) => ({
+      ...s,
+      findGroup: (id) => s.findGroup(id),
+      findLibraryProfileByIdentifier: () => Promise.resolve(undefined),
+      createLibraryProfile: () => Promise.resolve(false),
+    }));
+    expect(await rejectCode(library.upload(upload(wifiXml())))).toBe(
+      'ERR_PROFILE_IDENTIFIER_TAKEN',
+    );
+  });
+
+  test('ok/the same flow on the SQLite store', async () => {
+    const store = openSqliteAdminStore({ path: ':memory:' });
+    const groups = createGroupService({ store, principals: store });
+    const library = createProfileLibrary({ store, groups, signing: { ...signing, chain: [] } });
+    const first = await library.upload(upload(wifiXml()));
+    const second = await library.addVersion(first.profile.id, wifiXml(), actor);
+    expect(second.version.payloadUuid).not.toBe(first.version.payloadUuid);
+    expect((await library.read(first.profile.id, 2)).content.PayloadUUID).toBe(
+      second.version.payloadUuid,
+    );
+    expect(await rejectCode(library.upload(upload(wifiXml())))).toBe(
+      'ERR_PROFILE_IDENTIFIER_TAKEN',
+    );
+    store.close();
   });
 });
