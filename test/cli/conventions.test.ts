@@ -288,6 +288,8 @@ describe('--json', () => {
           program,
         );
     const printing = [
+      'admins add',
+      'admins list',
       'apikey create',
       'apikey list',
       'apikey revoke',
