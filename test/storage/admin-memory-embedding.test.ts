@@ -5,6 +5,7 @@
 import { expect, test } from '@jest/globals';
 import { createAdminApi, createApiKey, type AdminApiDeps } from '../../src/http/admin/index.js';
 import { createMemoryAdminStorage, createMemoryCaStorage } from '../../src/index.js';
+import { createGroupService } from '../../src/management/groups-service.js';
 
 function trap(name: string): never {
   return new Proxy(
@@ -29,6 +30,8 @@ test('ok/keys, the audit log and the CA listing work on the memory stores', asyn
     enrollment: trap('enrollment'),
     identity: trap('identity'),
     ca: trap('ca'),
+    groups: createGroupService({ store: admin, principals: admin }),
+    profiles: trap('profiles'),
     pushEnabled: false,
   };
   const app = createAdminApi(deps);
