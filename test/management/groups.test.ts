@@ -12,7 +12,8 @@ import {
 } from '../../src/management/groups-plan.js';
 import { indexSettings } from '../../src/management/settings.js';
 import { createMemoryAdminStorage } from '../../src/storage/memory/index.js';
-import type { OrgGroupStore } from '../../src/storage/ports.js';
+import type { AdminStorage, OrgGroupStore } from '../../src/storage/ports.js';
+import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
 import { NOW, rec, World } from './support.js';
 
 const SPEC = { eu: 'global', fr: 'eu', paris: 'fr', de: 'eu', us: 'global' };
@@ -106,8 +107,13 @@ describe('A11 re-parenting and deleting', () => {
   });
 });
 
-describe('group service', () => {
-  function service(store = createMemoryAdminStorage({ clock: () => NOW })) {
+const STORES: [string, () => AdminStorage][] = [
+  ['memory', () => createMemoryAdminStorage({ clock: () => NOW })],
+  ['sqlite', () => openSqliteAdminStore({ path: ':memory:' })],
+];
+
+describe.each(STORES)('group service on %s', (_name, open) => {
+  function service(store = open()) {
     const changes: SettingsChange[] = [];
     let n = 0;
     const groups = createGroupService(
@@ -165,7 +171,7 @@ describe('group service', () => {
   });
 
   test('ok/re-plans when another writer moved the revision; fail/busy after the attempts', async () => {
-    const inner = createMemoryAdminStorage({ clock: () => NOW });
+    const inner = open();
     let stale = 0;
     const store: OrgGroupStore & { countLibraryProfiles: (id: string) => Promise<number> } = {
       loadManagement: () => inner.loadManagement(),
