@@ -7,6 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { isGlobalCaller } from '../../../admin/principals.js';
 import { AdminError, ManagementError } from '../../../errors.js';
 import type { VersionResult } from '../../../management/profile-library.js';
+import { normaliseSerial } from '../../../identity/ca/store.js';
 import { toReadableJson } from '../../../profile/inspect.js';
 import { audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, idSchema } from '../schemas.js';
@@ -168,14 +169,23 @@ const oneVersion = defineRoute({
   },
 });
 
+/** A bound serial as the CA store spells it; `undefined` when it is not a hex serial. */
+function serialOf(serial: string): string | undefined {
+  try {
+    return normaliseSerial(serial);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The DER of the identity certificate bound to `enrollmentId`, when Orchard's CA issued it. */
 async function deviceCertificate(
   deps: Pick<AdminApiDeps, 'storage' | 'certificates'>,
   enrollmentId: string,
 ): Promise<Uint8Array> {
   const binding = await deps.storage.findCertificateBinding(enrollmentId);
-  const issued =
-    binding?.serial === undefined ? undefined : await deps.certificates.findIssued(binding.serial);
+  const serial = binding?.serial === undefined ? undefined : serialOf(binding.serial);
+  const issued = serial === undefined ? undefined : await deps.certificates.findIssued(serial);
   if (issued === undefined)
     throw new AdminError(
       'ERR_CONFLICT',
