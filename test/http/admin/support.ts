@@ -44,6 +44,7 @@ export async function adminApiFixture(): Promise<AdminApiFixture> {
     ca: trap('ca'),
     certificates: trap('certificates'),
     groups: createGroupService({ store: admin, principals: admin }),
+    profiles: trap('profiles'),
     pushEnabled: true,
   };
   return {
