@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { decryptProfile } from '../../../src/profile/encrypt.js';
-import { setRemovalDisallowed } from '../../../src/profile/removal-policy.js';
+import { setRemovalDate, setRemovalDisallowed } from '../../../src/profile/removal-policy.js';
 import { signProfile } from '../../../src/profile/sign.js';
 import { verifyProfile } from '../../../src/profile/verify.js';
 import { decodePlist, encodePlist, type PlistDict } from '../../../src/protocol/plist.js';
@@ -261,7 +261,10 @@ describe('versions', () => {
 
   test('ok/removal rules of a locked profile', async () => {
     const api = await profilesApi();
-    const locked = encodePlist(setRemovalDisallowed(fixtureProfile('wifi'), true));
+    const date = new Date('2027-01-01T00:00:00Z');
+    const locked = encodePlist(
+      setRemovalDate(setRemovalDisallowed(fixtureProfile('wifi'), true), date),
+    );
     const res = await api.call(
       api.keys.root,
       'POST',
@@ -270,6 +273,10 @@ describe('versions', () => {
     );
     const cases = (res.body.removal as { cases: { case: string; outcome: string }[] }).cases;
     expect(cases.find((c) => c.case === 'user/iphone-ade-supervised')?.outcome).toBe('denied');
+    expect(res.body.removal).toMatchObject({
+      removalDisallowed: true,
+      removalDate: '2027-01-01T00:00:00.000Z',
+    });
   });
 });
 
