@@ -27,6 +27,7 @@ export type ManagementErrorCode =
   | 'ERR_PROFILE_IDENTIFIER_TAKEN'
   | 'ERR_PROFILE_IDENTIFIER_MISMATCH'
   | 'ERR_INTERACTIVE_DISABLED'
+  | 'ERR_PROFILE_INTERACTIVE'
   | 'ERR_MANAGEMENT_BUSY';
 
 const managementStatus: Record<ManagementErrorCode, number> = {
@@ -50,6 +51,7 @@ const managementStatus: Record<ManagementErrorCode, number> = {
   ERR_PROFILE_IDENTIFIER_TAKEN: 409,
   ERR_PROFILE_IDENTIFIER_MISMATCH: 422,
   ERR_INTERACTIVE_DISABLED: 422,
+  ERR_PROFILE_INTERACTIVE: 409,
   ERR_MANAGEMENT_BUSY: 503,
 };
 

@@ -144,6 +144,15 @@ export function structureIssues(profile: PlistDict): ValidationIssue[] {
     out.push(
       issue('PayloadContent', 'missing', 'PayloadContent must be an array of payload dictionaries'),
     );
+  else if (profile.PayloadContent.some((p) => isPlistDict(p) && p.PayloadType === 'com.apple.mdm'))
+    // A device refuses an MDM payload through InstallProfile; enrollment has its own links.
+    out.push(
+      issue(
+        'PayloadContent',
+        'mdm-payload',
+        'enrollment profiles (com.apple.mdm) are not library profiles: enroll devices with enrollment links',
+      ),
+    );
   return out;
 }
 

@@ -81,6 +81,10 @@ export const ErrorBody = z
     field: z.string().optional().openapi({
       description: 'on ERR_BAD_REQUEST: the query parameter, path parameter or body field at fault',
     }),
+    group: z.string().optional().openapi({
+      description:
+        'on management refusals: the organization group that blocks the change (e.g. the Inherit-Only ancestor)',
+    }),
     issues: z.array(z.record(z.string(), z.unknown())).optional(),
   })
   .openapi('Error');

@@ -357,3 +357,47 @@ describe('POST /api/v1/profiles/{id}/install', () => {
     if (code !== undefined) expect(res.body.code).toBe(code);
   });
 });
+
+describe('what the library refuses to send', () => {
+  test('M5 an Interactive profile is never installed by an administrator: 409', async () => {
+    const api = await profilesApi();
+    await api.enroll('DEV-1');
+    await api.deps.groups.writeSettings('global', 'profile-options', {
+      values: { interactiveEnabled: true },
+    });
+    const body = uploadBody('global', wifiXml('com.example.i'), { assignmentType: 'interactive' });
+    const created = await api.call(api.keys.root, 'POST', '/api/v1/profiles', body);
+    expect(created.status).toBe(201);
+    const id = (created.body.profile as { id: string }).id;
+    const res = await api.call(api.keys.root, 'POST', `/api/v1/profiles/${id}/install`, {
+      enrollmentIds: ['DEV-1'],
+    });
+    expect([res.status, res.body.code]).toEqual([409, 'ERR_PROFILE_INTERACTIVE']);
+    const queued = await api.storage.listForEnrollment('DEV-1', { limit: 10 });
+    expect(queued.items).toEqual([]);
+  });
+
+  test('fail/an enrollment profile (com.apple.mdm payload) is not a library profile: 422', async () => {
+    const api = await profilesApi();
+    const profile = fixtureProfile('wifi');
+    const mdm = {
+      PayloadType: 'com.apple.mdm',
+      PayloadIdentifier: 'com.example.mdm',
+      PayloadUUID: '7D5F0C52-6C59-4C77-9E0B-2E0F1C4F6C11',
+      PayloadVersion: 1,
+      ServerURL: 'https://mdm.example.com/mdm',
+      Topic: 'com.apple.mgmt.External.x',
+      IdentityCertificateUUID: '7D5F0C52-6C59-4C77-9E0B-2E0F1C4F6C12',
+      AccessRights: 8191,
+    };
+    profile.PayloadContent = [...(profile.PayloadContent as PlistDict[]), mdm];
+    const res = await api.call(
+      api.keys.root,
+      'POST',
+      '/api/v1/profiles',
+      uploadBody('global', encodePlist(profile)),
+    );
+    expect([res.status, res.body.code]).toEqual([422, 'ERR_PROFILE_INVALID']);
+    expect((res.body.issues as { code: string }[]).map((i) => i.code)).toContain('mdm-payload');
+  });
+});

@@ -219,6 +219,12 @@ const install = defineRoute({
         { group: caller.principal.groupId },
       );
     const { profile } = await visibleProfile(deps, caller, req.params.id, 'write');
+    // Rule M5: nobody but the enrolled user starts an Interactive install (from the portal).
+    if (profile.assignmentType === 'interactive')
+      throw new ManagementError(
+        'ERR_PROFILE_INTERACTIVE',
+        'an Interactive profile is installed only when its user presses Install in the self-service portal',
+      );
     const { enrollmentIds: ids, version, encrypt } = req.body;
     for (const id of ids) await existingEnrollment(deps, id);
     // Render every payload before queueing any, so a device we cannot encrypt to queues nothing.
