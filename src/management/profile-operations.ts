@@ -13,11 +13,10 @@ import type {
   UploadInput,
   VersionResult,
 } from './profile-library.js';
+import { PROFILE_OPTIONS_PAGE } from './pages.js';
 import type { ReadUpload } from './profile-upload.js';
 import { addVersionWithRetry, versionRecord } from './profile-versions.js';
 
-/** Settings page holding `interactiveEnabled` (A13). */
-export const PROFILE_OPTIONS_PAGE = 'profile-options';
 
 /** What every operation works with. */
 export interface LibraryContext {
@@ -58,7 +57,7 @@ async function existingGroup(ctx: LibraryContext, groupId: string): Promise<void
 
 /** Whether the effective `profile-options` at `groupId` allow Interactive profiles (A13). */
 export async function interactiveEnabled(ctx: LibraryContext, groupId: string): Promise<boolean> {
-  const effective = await ctx.deps.groups.effectiveSettings(groupId, PROFILE_OPTIONS_PAGE);
+  const effective = await ctx.deps.groups.effectiveSettings(groupId, PROFILE_OPTIONS_PAGE.id);
   return effective.values.interactiveEnabled === true;
 }
 

@@ -1,0 +1,91 @@
+/**
+ * The management model (`orchard-mdm/management`): organization groups with settings inherited
+ * or overridden page by page (rules A1-A11 of the management rules), the settings pages, and the
+ * profile library (A12, A13). Pure rules (`resolveSettings`, `planSettingsWrite`, `planReparent`)
+ * plus services over the storage ports (`createGroupService`, `createProfileLibrary`).
+ */
+export { buildGroupTree } from './tree.js';
+export type { GroupTree } from './tree.js';
+export {
+  ENROLLMENT_PAGE,
+  ENROLLMENT_TYPES,
+  PROFILE_OPTIONS_PAGE,
+  SELF_SERVICE_PAGE,
+  SETTINGS_PAGES,
+  completeValues,
+  findSettingsPage,
+} from './pages.js';
+export type { SettingsPage } from './pages.js';
+export {
+  createResolver,
+  effectiveChanged,
+  indexSettings,
+  pageRecords,
+  resolveSettings,
+} from './settings.js';
+export type {
+  EffectiveSettings,
+  PageRecords,
+  RecordIndex,
+  RecordLookup,
+  SettingsResolver,
+} from './settings.js';
+export { mergeValues, planSettingsWrite, recomputeSubtree } from './settings-plan.js';
+export type {
+  SettingsChange,
+  SettingsPlan,
+  SettingsReport,
+  SettingsWrite,
+} from './settings-plan.js';
+export { planCreateGroup, planDeleteGroup, planReparent } from './groups-plan.js';
+export type { GroupContents, GroupPlan } from './groups-plan.js';
+export { createGroupService } from './groups-service.js';
+export type {
+  ChangeOptions,
+  GroupChangeResult,
+  GroupService,
+  GroupServiceDeps,
+  GroupServiceOptions,
+  GroupUpdate,
+  ManagementState,
+  SettingsWriteResult,
+} from './groups-service.js';
+export { createProfileLibrary } from './profile-library.js';
+export type {
+  ProfileChange,
+  ProfileLibrary,
+  ProfileLibraryDeps,
+  ProfileOptionsSource,
+  ProfileSigner,
+  ProfileVersionContent,
+  UploadInput,
+  VersionResult,
+} from './profile-library.js';
+export { describeProfile, removalSummary } from './profile-describe.js';
+export type {
+  CompatibilitySummary,
+  ProfileDescription,
+  RemovalCase,
+  RemovalSummary,
+} from './profile-describe.js';
+export { renderProfile } from './profile-render.js';
+export type { RenderOptions } from './profile-render.js';
+export { MAX_PROFILE_BYTES, readUpload } from './profile-upload.js';
+export type { ReadUpload, ReadUploadOptions, UploadSigner } from './profile-upload.js';
+export { ROOT_GROUP_ID, OWNER_PRINCIPAL_ID } from '../storage/ports.js';
+export type {
+  AdminRole,
+  AssignmentType,
+  ChildPermission,
+  LibraryProfileRecord,
+  ManagementChange,
+  ManagementSnapshot,
+  ManagementStorage,
+  OrgGroupRecord,
+  OrgGroupStore,
+  PrincipalRecord,
+  PrincipalStore,
+  ProfileLibraryStore,
+  ProfileVersionRecord,
+  SettingsRecord,
+} from '../storage/ports.js';
