@@ -334,3 +334,22 @@ describe('validation', () => {
     expect(res).toMatchObject({ status: 400, body: { code: 'ERR_BAD_REQUEST', field } });
   });
 });
+
+describe('a group deleted between the scope check and the write', () => {
+  test('fail/creating an administrator there is 404 ERR_GROUP_NOT_FOUND, not a 500', async () => {
+    const doomed = await f.deps.groups.createGroup({ name: 'Doomed', parentId: 'global' });
+    const id = doomed.group.id;
+    const create = f.admin.createPrincipal.bind(f.admin);
+    // The race, made deterministic: the group goes right before the store write.
+    f.admin.createPrincipal = async (input) => {
+      await f.deps.groups.deleteGroup(id);
+      return create(input);
+    };
+    const res = await f.call(f.owner.key, 'POST', '/api/v1/admins', {
+      name: 'Late',
+      role: 'full',
+      groupId: id,
+    });
+    expect([res.status, res.body.code, res.body.group]).toEqual([404, 'ERR_GROUP_NOT_FOUND', id]);
+  });
+});

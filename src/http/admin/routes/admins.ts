@@ -28,6 +28,30 @@ import { IdParams, idSchema } from '../schemas.js';
 import { AdminView, ApiKeyView, apiKeyView } from '../views.js';
 import { ApiKeyBody } from './admin.js';
 
+/**
+ * Runs a store write whose scope group was checked on an earlier snapshot: when the group was
+ * deleted in between, the store's TypeError becomes 404 `ERR_GROUP_NOT_FOUND`, not a 500.
+ */
+async function inGroup<T>(
+  deps: AdminApiDeps,
+  groupId: string | undefined,
+  write: () => Promise<T>,
+) {
+  try {
+    return await write();
+  } catch (error) {
+    if (
+      error instanceof TypeError &&
+      groupId !== undefined &&
+      !(await deps.admin.findGroup(groupId))
+    )
+      throw new ManagementError('ERR_GROUP_NOT_FOUND', `no organization group ${groupId}`, {
+        group: groupId,
+      });
+    throw error;
+  }
+}
+
 /** The group tree scope is judged on: one snapshot per request. */
 function treeOf(deps: AdminApiDeps): Promise<GroupTree> {
   return deps.groups.tree();
@@ -107,7 +131,7 @@ const create = defineRoute({
   async handle(deps, req) {
     const tree = await treeOf(deps);
     authorizeGroup(tree, callerOf(req), req.body.groupId, 'write');
-    const admin = await deps.admin.createPrincipal(req.body);
+    const admin = await inGroup(deps, req.body.groupId, () => deps.admin.createPrincipal(req.body));
     await audit(deps, req, 'admin.create', admin.id, { ...req.body });
     return json(201, adminView(admin));
   },
@@ -149,7 +173,9 @@ const update = defineRoute({
     };
     checkAdminChange(tree, caller, admin, change);
     if (Object.keys(change).length === 0) return json(200, adminView(admin));
-    const updated = await deps.admin.updatePrincipal(admin.id, change);
+    const updated = await inGroup(deps, change.groupId, () =>
+      deps.admin.updatePrincipal(admin.id, change),
+    );
     if (updated === undefined) throw new TypeError(`administrator ${admin.id} vanished`);
     await audit(deps, req, 'admin.update', admin.id, change);
     return json(200, adminView(updated));
