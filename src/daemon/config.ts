@@ -47,6 +47,8 @@ export interface DaemonConfig {
   logLevel: string;
   certHeader?: string;
   caKeyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048';
+  /** `--profile-signing-cert`/`--profile-signing-key`: the operator's profile-signing identity. */
+  profileSigning?: { certFile: string; keyFile: string };
   /** `--secrets-key-file`: a key file that must exist; absent uses `<dataDir>/secrets.key`. */
   secretsKeyFile?: string;
   webhook?: WebhookConfig;
@@ -293,6 +295,21 @@ export const FLAGS: readonly FlagSpec[] = [
         '1h',
       ]),
     }),
+  },
+  {
+    name: 'profile-signing-cert',
+    arg: 'FILE',
+    description:
+      'sign profiles with this certificate (PEM, chain after it) instead of the generated one',
+    parse: (r) => {
+      const files = pair(r, 'profile-signing-cert', 'profile-signing-key');
+      return optional('profileSigning', files && { certFile: files[0], keyFile: files[1] });
+    },
+  },
+  {
+    name: 'profile-signing-key',
+    arg: 'FILE',
+    description: 'private key of --profile-signing-cert (PEM)',
   },
   {
     name: 'secrets-key-file',

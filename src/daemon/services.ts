@@ -16,6 +16,9 @@ import {
 import { registerPushGauges, type OrchardMetrics } from '../http/metrics.js';
 import { createOrchardServices, type OrchardServices } from '../server/index.js';
 import { openSealedStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
 
 /** Everything the HTTP layer serves. */
@@ -34,6 +37,37 @@ export interface DaemonServices extends OrchardServices {
 }
 
 const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * The operator's profile-signing identity (`--profile-signing-cert`, chain after the leaf, and
+ * `--profile-signing-key`), replacing the generated one; ConfigError naming the flag when the
+ * files are unreadable or the key does not belong to the certificate.
+ */
+async function operatorSigning(files: { certFile: string; keyFile: string }) {
+  const read = (flag: string, file: string) =>
+    readFile(file, 'utf8').catch(() => {
+      throw new ConfigError(flag, `cannot read ${file}`);
+    });
+  const [certPem, keyPem] = await Promise.all([
+    read('--profile-signing-cert', files.certFile),
+    read('--profile-signing-key', files.keyFile),
+  ]);
+  const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  try {
+    const [leaf, ...chain] = blocks.map((b) => new X509Certificate(b));
+    if (!leaf) throw new Error('no certificate');
+    const privateKey = createPrivateKey(keyPem);
+    if (!leaf.checkPrivateKey(privateKey))
+      throw new ConfigError('--profile-signing-key', 'is not the key of --profile-signing-cert');
+    return { certificate: leaf, privateKey, chain };
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(
+      '--profile-signing-cert',
+      'needs a PEM certificate and a PEM private key',
+    );
+  }
+}
 
 /** Storage retention: `--command-retention` for commands and delivered events (7 days with webhooks). */
 function retentionOf(config: DaemonConfig) {
@@ -59,7 +93,10 @@ export async function openServices(
   clock: () => Date = () => new Date(),
 ): Promise<DaemonServices> {
   const mdmLogger = logger.child({ component: 'mdm' });
-  const pki = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
+  const opened = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
+  const pki = config.profileSigning
+    ? { ...opened, signing: await operatorSigning(config.profileSigning) }
+    : opened;
   // One connection to the one database file: MDM storage, CA, challenges and admin tables; one
   // secrets key seals every device secret (UnlockTokens in storage, bootstrap tokens in the core).
   const { database, storage, secrets } = await openSealedStorage(
