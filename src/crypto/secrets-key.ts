@@ -21,10 +21,16 @@ export interface SecretsKey {
  * What a sealed value is: a device's UnlockToken or escrowed bootstrap token, a command body
  * (which may carry an UnlockToken, a PIN or a password), a device's command result (which may
  * carry a recovery key or bypass code) or a webhook event awaiting delivery (which may carry a
- * device's raw check-in). Part of the associated data: a value cannot change kind.
+ * device's raw check-in), or a library profile's content (which may carry Wi-Fi or VPN passwords
+ * and certificate keys). Part of the associated data: a value cannot change kind.
  */
 export type SecretPurpose =
-  'unlock-token' | 'bootstrap-token' | 'command' | 'command-result' | 'webhook-event';
+  | 'unlock-token'
+  | 'bootstrap-token'
+  | 'command'
+  | 'command-result'
+  | 'webhook-event'
+  | 'library-profile';
 
 /** Seals and opens the secrets of one purpose, bound to an enrollment id (a `TokenSealer`). */
 export interface SecretSealer {

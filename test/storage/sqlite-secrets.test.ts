@@ -236,6 +236,7 @@ describe('sqlite sealed secrets', () => {
       commands: 1,
       commandResults: 1,
       webhookEvents: 0,
+      libraryProfiles: 0,
     });
     expect(await rotating.resealSecrets()).toEqual({
       unlockTokens: 0,
@@ -243,6 +244,7 @@ describe('sqlite sealed secrets', () => {
       commands: 0,
       commandResults: 0,
       webhookEvents: 0,
+      libraryProfiles: 0,
     });
     expect(next.keyIdOf(rawRow(path, BODY, 'cmd-1'))).toBe(2);
     expect(next.keyIdOf(rawRow(path, RESULT, 'cmd-1', 'A'))).toBe(2);

@@ -1,6 +1,6 @@
 /**
  * The profile library in SQLite (migration 7): profiles (UNIQUE `identifier`) and their versions
- * (content as a BLOB, stored as uploaded: not sealed). Adding a version is a compare-and-set on
+ * (content as a BLOB, sealed with the secrets key when the store has one). Adding a version is a compare-and-set on
  * `latest_version` in one IMMEDIATE transaction; a group filter is bound as one JSON array
  * (`json_each`), so a list of any length uses one prepared statement.
  */
@@ -13,6 +13,7 @@ import type {
 } from '../ports.js';
 import { adminGuard } from './admin-util.js';
 import { stmt, writeTx, type SqliteContext } from './db.js';
+import { fromStore, libraryProfileOwner, toStore } from './sealed-secrets.js';
 
 interface ProfileRow {
   id: string;
@@ -49,13 +50,17 @@ function profileRecord(row: ProfileRow): LibraryProfileRecord {
   };
 }
 
-function versionRecord(row: VersionRow): ProfileVersionRecord {
+function versionRecord(ctx: SqliteContext, row: VersionRow): ProfileVersionRecord {
+  const owner = libraryProfileOwner(row.profile_id, row.version);
   const r: ProfileVersionRecord = {
     profileId: row.profile_id,
     version: row.version,
     payloadUuid: row.payload_uuid,
     sha256: row.sha256,
-    content: row.content ?? Buffer.alloc(0),
+    // Sealed with the secrets key when the store has one: profiles carry Wi-Fi and VPN passwords.
+    content: row.content
+      ? Buffer.from(fromStore(ctx, 'library-profile', owner, row.content))
+      : Buffer.alloc(0),
     createdBy: row.created_by,
     createdAt: new Date(row.created_at),
   };
@@ -91,7 +96,7 @@ function insertVersion(ctx: SqliteContext, v: ProfileVersionRecord): void {
     v.uploadedSigner ?? null,
     v.createdBy,
     v.createdAt.getTime(),
-    v.content,
+    toStore(ctx, 'library-profile', libraryProfileOwner(v.profileId, v.version), v.content),
   );
 }
 
@@ -199,7 +204,7 @@ export function sqliteProfileLibrary(ctx: SqliteContext): ProfileLibraryStore {
         const sql = `SELECT ${VERSION_COLUMNS}, content FROM orchard_library_profile_versions
           WHERE profile_id = ? AND version = ?`;
         const row = stmt(ctx, sql).get(profileId, version) as VersionRow | undefined;
-        return row && versionRecord(row);
+        return row && versionRecord(ctx, row);
       }),
     listProfileVersions: (profileId) =>
       run(() =>
@@ -209,7 +214,7 @@ export function sqliteProfileLibrary(ctx: SqliteContext): ProfileLibraryStore {
             `SELECT ${VERSION_COLUMNS} FROM orchard_library_profile_versions
              WHERE profile_id = ? ORDER BY version DESC`,
           ).all(profileId) as VersionRow[]
-        ).map(versionRecord),
+        ).map((row) => versionRecord(ctx, row)),
       ),
     deleteLibraryProfile: (id) =>
       run(

@@ -25,6 +25,7 @@ export interface ResealResult {
   commands: number;
   commandResults: number;
   webhookEvents: number;
+  libraryProfiles: number;
 }
 
 type Row = Record<string, unknown> & { v: Uint8Array };
@@ -39,6 +40,11 @@ interface SealedColumn {
   update: string;
   owner(row: Row): string;
   key(row: Row): unknown;
+}
+
+/** What a library profile version's content is bound to: its profile and version. */
+export function libraryProfileOwner(profileId: string, version: number): string {
+  return JSON.stringify([profileId, version]);
 }
 
 /** What a command result is bound to: its command and its enrollment. */
@@ -92,6 +98,16 @@ const COLUMNS: readonly SealedColumn[] = [
     select: 'SELECT seq AS k, id AS i, CAST(payload AS BLOB) AS v FROM outbox',
     update: 'UPDATE outbox SET payload = ? WHERE seq = ?',
     owner: (r) => r.i as string,
+    key: (r) => r.k,
+  },
+  {
+    purpose: 'library-profile',
+    result: 'libraryProfiles',
+    sealedHere: true,
+    select: `SELECT rowid AS k, profile_id AS p, version AS n, content AS v
+      FROM orchard_library_profile_versions`,
+    update: 'UPDATE orchard_library_profile_versions SET content = ? WHERE rowid = ?',
+    owner: (r) => libraryProfileOwner(r.p as string, r.n as number),
     key: (r) => r.k,
   },
 ];
@@ -247,6 +263,7 @@ export function resealSecrets(ctx: SqliteContext): ResealResult {
       commands: 0,
       commandResults: 0,
       webhookEvents: 0,
+      libraryProfiles: 0,
     };
     for (const column of COLUMNS) result[column.result] = resealColumn(ctx, keyring, column);
     return result;
