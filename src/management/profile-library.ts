@@ -34,7 +34,6 @@ import { readUpload, type UploadSigner } from './profile-upload.js';
 
 export type { ProfileSigner } from './profile-render.js';
 
-
 /** Where the library reads effective settings: the groups service's `effectiveSettings`. */
 export interface ProfileOptionsSource {
   effectiveSettings(groupId: string, page: string): Promise<{ values: Record<string, unknown> }>;

@@ -17,7 +17,6 @@ import { PROFILE_OPTIONS_PAGE } from './pages.js';
 import type { ReadUpload } from './profile-upload.js';
 import { addVersionWithRetry, versionRecord } from './profile-versions.js';
 
-
 /** What every operation works with. */
 export interface LibraryContext {
   deps: ProfileLibraryDeps;

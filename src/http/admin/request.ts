@@ -42,7 +42,8 @@ async function bytesOf(request: Request, limit: number): Promise<Uint8Array> {
  */
 function checkBody(route: AdminRoute, body: unknown): unknown {
   if (body === undefined) return undefined;
-  if (route.method === 'GET' || route.method === 'DELETE') throw badField('body', `${route.method} takes no body`);
+  if (route.method === 'GET' || route.method === 'DELETE')
+    throw badField('body', `${route.method} takes no body`);
   if (!isJsonObject(body))
     throw badField(
       'body',
