@@ -3,37 +3,16 @@
  * entry behind `createAdminApi`, with every other dependency a trap that throws when touched.
  */
 import { expect, test } from '@jest/globals';
-import { createAdminApi, createApiKey, type AdminApiDeps } from '../../src/http/admin/index.js';
+import { createAdminApi, createApiKey } from '../../src/http/admin/index.js';
 import { createMemoryAdminStorage, createMemoryCaStorage } from '../../src/index.js';
-import { createGroupService } from '../../src/management/groups-service.js';
-
-function trap(name: string): never {
-  return new Proxy(
-    {},
-    {
-      get(_target, key) {
-        throw new Error(`${name}.${String(key)} was used`);
-      },
-    },
-  ) as never;
-}
+import { trappedDeps } from '../http/admin/support.js';
 
 test('ok/keys, the audit log and the CA listing work on the memory stores', async () => {
   let tick = Date.UTC(2026, 0, 1);
   const admin = createMemoryAdminStorage({ clock: () => new Date((tick += 1000)) });
   const ca = createMemoryCaStorage();
-  const deps: AdminApiDeps = {
-    admin,
-    certificates: ca.certificates,
-    core: trap('core'),
-    storage: trap('storage'),
-    enrollment: trap('enrollment'),
-    identity: trap('identity'),
-    ca: trap('ca'),
-    groups: createGroupService({ store: admin, principals: admin }),
-    profiles: trap('profiles'),
-    pushEnabled: false,
-  };
+  const deps = trappedDeps(admin, { certificates: ca.certificates, pushEnabled: false });
+
   const app = createAdminApi(deps);
   const headers = { authorization: `Bearer ${(await createApiKey(admin, 'root', 'write')).key}` };
   const created = await app.request('/api/v1/api-keys', {

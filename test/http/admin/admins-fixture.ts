@@ -5,21 +5,9 @@
  */
 import { createAdminApi, type AdminApi, type AdminApiDeps } from '../../../src/http/admin/index.js';
 import { createApiKey } from '../../../src/admin/api-keys.js';
-import { createGroupService } from '../../../src/management/groups-service.js';
 import { createMemoryAdminStorage } from '../../../src/storage/memory/index.js';
 import type { AdminRole, AdminStorage, ApiKeyScope } from '../../../src/storage/ports.js';
-
-/** A dependency no test should reach. */
-function trap(name: string): never {
-  return new Proxy(
-    {},
-    {
-      get(_target, key) {
-        throw new Error(`${name}.${String(key)} was used`);
-      },
-    },
-  ) as never;
-}
+import { callApi, trappedDeps } from './support.js';
 
 const AT = new Date('2026-01-01T00:00:00Z');
 
@@ -81,18 +69,7 @@ export async function adminsFixture(): Promise<AdminsFixture> {
     },
     revision,
   );
-  const deps: AdminApiDeps = {
-    admin,
-    core: trap('core'),
-    storage: trap('storage'),
-    enrollment: trap('enrollment'),
-    identity: trap('identity'),
-    ca: trap('ca'),
-    certificates: trap('certificates'),
-    groups: createGroupService({ store: admin, principals: admin }),
-    profiles: trap('profiles'),
-    pushEnabled: true,
-  };
+  const deps = trappedDeps(admin);
   const app = createAdminApi(deps);
   const sales = await actor(admin, 'Sales', 'full', 'sales');
   return {
@@ -108,27 +85,8 @@ export async function adminsFixture(): Promise<AdminsFixture> {
     eng: await actor(admin, 'Engineering', 'full', 'eng'),
     salesReader: await actor(admin, 'Sales reader', 'read-only', 'sales'),
     rootReader: await actor(admin, 'Root reader', 'read-only', 'global'),
-    call: (key, method, path, body) => request(app, key, method, path, body),
+    call: (key, method, path, body) => callApi(app, key, method, path, body),
   };
-}
-
-/** Calls `app` with `key`; a JSON body when given. */
-export async function request(
-  app: AdminApi,
-  key: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await app.request(path, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** `template` with each `{param}` filled with a value every parameter grammar accepts. */

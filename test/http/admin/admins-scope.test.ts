@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import { createApiKey } from '../../../src/admin/api-keys.js';
 import { ROUTES } from '../../../src/http/admin/table.js';
 import { createAdminApi, type AdminApi } from '../../../src/http/admin/index.js';
-import { adminsFixture, fill, request, type AdminsFixture } from './admins-fixture.js';
+import { adminsFixture, fill, type AdminsFixture } from './admins-fixture.js';
+import { callApi } from './support.js';
 
 let f: AdminsFixture;
 
@@ -84,7 +85,7 @@ describe('a disabled administrator', () => {
       [f.app, revoked],
       [racing, live],
     ] as const) {
-      const res = await request(app, key, method, fill(path));
+      const res = await callApi(app, key, method, fill(path));
       expect(res).toMatchObject({ status: 403, body: { code: 'ERR_API_KEY_INVALID' } });
     }
   });

@@ -8,23 +8,13 @@
  */
 import { beforeEach, describe, expect, test } from '@jest/globals';
 import { createApiKey } from '../../../src/admin/api-keys.js';
-import { createAdminApi, type AdminApi, type AdminApiDeps } from '../../../src/http/admin/index.js';
+import { createAdminApi, type AdminApi } from '../../../src/http/admin/index.js';
 import { createGroupService } from '../../../src/management/groups-service.js';
 import { createMemoryAdminStorage } from '../../../src/storage/memory/index.js';
 import type { AdminRole, AdminStorage, ApiKeyScope } from '../../../src/storage/ports.js';
+import { callApi, trappedDeps } from './support.js';
 
 const AT = new Date('2026-12-07T00:00:00Z');
-
-function trap(name: string): never {
-  return new Proxy(
-    {},
-    {
-      get(_target, key) {
-        throw new Error(`${name}.${String(key)} was used`);
-      },
-    },
-  ) as never;
-}
 
 interface Fixture {
   admin: AdminStorage;
@@ -58,21 +48,12 @@ async function fixture(): Promise<Fixture> {
     revision,
   );
   let n = 0;
-  const deps: AdminApiDeps = {
-    admin,
-    core: trap('core'),
-    storage: trap('storage'),
-    enrollment: trap('enrollment'),
-    identity: trap('identity'),
-    ca: trap('ca'),
-    certificates: trap('certificates'),
-    profiles: trap('profiles'),
+  const deps = trappedDeps(admin, {
     groups: createGroupService(
       { store: admin, principals: admin, clock: () => AT },
       { newId: () => `og_${++n}` },
     ),
-    pushEnabled: true,
-  };
+  });
   return {
     admin,
     app: createAdminApi(deps),
@@ -91,17 +72,8 @@ beforeEach(async () => {
   f = await fixture();
 });
 
-async function call(key: string, method: string, path: string, body?: unknown) {
-  const res = await f.app.request(path, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (key: string, method: string, path: string, body?: unknown) =>
+  callApi(f.app, key, method, path, body);
 
 const settings = (id: string, page: string) => `/api/v1/groups/${id}/settings/${page}`;
 

@@ -15,18 +15,7 @@ import {
 } from '../../../src/storage/memory/index.js';
 import type { AdminRole, AdminStorage, MdmStorage } from '../../../src/storage/ports.js';
 import { device, signing } from '../../management/profile-fixtures.js';
-
-/** A dependency no test should reach. */
-function trap(name: string): never {
-  return new Proxy(
-    {},
-    {
-      get(_target, key) {
-        throw new Error(`${name}.${String(key)} was used`);
-      },
-    },
-  ) as never;
-}
+import { callApi, trappedDeps } from './support.js';
 
 /** The app and its parts. */
 export interface ProfilesApi {
@@ -64,11 +53,9 @@ export async function profilesApi(): Promise<ProfilesApi> {
     ...{ store: admin, groups, signing: { ...signing, chain: [] }, clock },
     randomUuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
   });
-  const deps: AdminApiDeps = {
-    ...{ admin, storage, core, groups, profiles, certificates: ca.certificates },
-    ...{ enrollment: trap('enrollment'), identity: trap('identity'), ca: trap('ca') },
-    pushEnabled: true,
-  };
+  const deps = trappedDeps(admin, {
+    ...{ storage, core, groups, profiles, certificates: ca.certificates },
+  });
   const app = createAdminApi(deps);
   const keyOf = async (role: AdminRole, groupId: string, scope: 'read' | 'write' = 'write') => {
     const p = await admin.createPrincipal({ name: `${role}@${groupId}`, role, groupId });
@@ -83,17 +70,7 @@ export async function profilesApi(): Promise<ProfilesApi> {
   };
   return {
     ...{ app, deps, admin, storage, groups: { sales, eng }, keys },
-    async call(key, method, path, body) {
-      const res = await app.request(path, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    },
+    call: (key, method, path, body) => callApi(app, key, method, path, body),
     async enroll(id, options = {}) {
       await storage.storeAuthenticate({ id, type: 'device', deviceId: id, facts: {} });
       await storage.storeTokenUpdate({

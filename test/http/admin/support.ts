@@ -13,7 +13,7 @@ import { createGroupService } from '../../../src/management/groups-service.js';
 import { openSqliteAdminStore } from '../../../src/storage/sqlite/index.js';
 
 /** A dependency no test should reach. */
-function trap(name: string): never {
+export function trap(name: string): never {
   return new Proxy(
     {},
     {
@@ -22,6 +22,48 @@ function trap(name: string): never {
       },
     },
   ) as never;
+}
+
+/**
+ * Admin API dependencies over `admin`: the given `parts`, a group service on `admin` unless one
+ * is given, and a trap for every other part.
+ */
+export function trappedDeps(
+  admin: AdminApiDeps['admin'],
+  parts: Partial<AdminApiDeps> = {},
+): AdminApiDeps {
+  return {
+    admin,
+    core: trap('core'),
+    storage: trap('storage'),
+    enrollment: trap('enrollment'),
+    identity: trap('identity'),
+    ca: trap('ca'),
+    certificates: trap('certificates'),
+    groups: createGroupService({ store: admin, principals: admin }),
+    profiles: trap('profiles'),
+    pushEnabled: true,
+    ...parts,
+  };
+}
+
+/** Calls `app` with `key`, a JSON body when given; the status and the JSON answer. */
+export async function callApi(
+  app: AdminApi,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await app.request(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** The app and keys of each scope. */
@@ -35,20 +77,8 @@ export interface AdminApiFixture {
 /** Creates the app over an in-memory admin store and trap dependencies. */
 export async function adminApiFixture(): Promise<AdminApiFixture> {
   const admin = openSqliteAdminStore({ path: ':memory:' });
-  const deps: AdminApiDeps = {
-    admin,
-    core: trap('core'),
-    storage: trap('storage'),
-    enrollment: trap('enrollment'),
-    identity: trap('identity'),
-    ca: trap('ca'),
-    certificates: trap('certificates'),
-    groups: createGroupService({ store: admin, principals: admin }),
-    profiles: trap('profiles'),
-    pushEnabled: true,
-  };
   return {
-    app: createAdminApi(deps),
+    app: createAdminApi(trappedDeps(admin)),
     writeKey: (await createApiKey(admin, 'writer', 'write')).key,
     readKey: (await createApiKey(admin, 'reader', 'read')).key,
     close: () => {
