@@ -49,8 +49,15 @@ describe('a 0.1 data directory', () => {
     expect(before).toMatchObject({ schema_migrations: 3, orchard_ca_meta: 1 });
     open();
     const after = inspect(copy.db, rowCounts);
-    const { orchard_ca_meta: _meta, schema_migrations: _v, ...kept } = before;
+    const {
+      orchard_ca_meta: _meta,
+      schema_migrations: _v,
+      secrets_sealed: sealed,
+      ...kept
+    } = before;
     expect(after).toMatchObject(kept);
+    // Kinds of secret added since 0.1 (library profiles) are marked sealed on the first keyed open.
+    expect(after.secrets_sealed).toBe((sealed ?? 0) + 1);
     expect(after.orchard_ca_meta).toBeUndefined();
     expect(after.schema_migrations).toBe(LATEST);
     for (const table of ['enrollments', 'commands', 'cert_bindings', 'orchard_ca_certificates'])
