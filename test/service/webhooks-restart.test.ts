@@ -61,8 +61,10 @@ test('ok/a worker killed mid-delivery loses nothing: a restarted worker delivers
       store: restarted,
       url: receiver.url,
       secret: 'restart-secret',
-      timeoutMs: 1000,
-      leaseMs: 2000,
+      // Generous timeout and lease: on a loaded machine a slow answer must not lapse a lease or
+      // count as a failure, either of which would (rightly, at least once) deliver it again.
+      timeoutMs: 15_000,
+      leaseMs: 60_000,
       pollIntervalMs: 20,
       clock: () => new Date(Date.now() + 6000),
     });
