@@ -28,7 +28,11 @@ export type ManagementErrorCode =
   | 'ERR_PROFILE_IDENTIFIER_MISMATCH'
   | 'ERR_INTERACTIVE_DISABLED'
   | 'ERR_PROFILE_INTERACTIVE'
-  | 'ERR_MANAGEMENT_BUSY';
+  | 'ERR_MANAGEMENT_BUSY'
+  | 'ERR_USER_NOT_FOUND'
+  | 'ERR_USER_NO_POLICY'
+  | 'ERR_LINK_NOT_FOUND'
+  | 'ERR_ENROLLMENT_TYPE_DISABLED';
 
 const managementStatus: Record<ManagementErrorCode, number> = {
   ERR_GROUP_NOT_FOUND: 404,
@@ -53,6 +57,10 @@ const managementStatus: Record<ManagementErrorCode, number> = {
   ERR_INTERACTIVE_DISABLED: 422,
   ERR_PROFILE_INTERACTIVE: 409,
   ERR_MANAGEMENT_BUSY: 503,
+  ERR_USER_NOT_FOUND: 404,
+  ERR_USER_NO_POLICY: 409,
+  ERR_LINK_NOT_FOUND: 404,
+  ERR_ENROLLMENT_TYPE_DISABLED: 409,
 };
 
 /** Options of {@link ManagementError}. */
