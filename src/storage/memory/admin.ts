@@ -1,6 +1,6 @@
 /**
  * The administrative stores in memory: API keys (by hash), the audit log, enrollment links,
- * settings and the management stores (groups, administrators, profile library), with the SQLite adapter's semantics (one conformance suite runs against both), so an
+ * settings and the management stores (groups, administrators, profile library, users), with the SQLite adapter's semantics (one conformance suite runs against both), so an
  * embedder can run the admin domain without a database. Each method does its work at once and
  * reports it as a promise, as the SQLite adapter does.
  */
@@ -27,6 +27,7 @@ import {
 import { memoryEnrollmentLinks } from './admin-links.js';
 import { memoryOrgGroups, memoryPrincipals } from './management.js';
 import { memoryProfileLibrary } from './management-profiles.js';
+import { memoryUsers } from './users.js';
 
 /** Options of {@link createMemoryAdminStorage}. */
 export interface MemoryAdminStorageOptions {
@@ -174,6 +175,7 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryOrgGroups(state),
     ...memoryPrincipals(state),
     ...memoryProfileLibrary(state),
+    ...memoryUsers(state),
     close() {
       state.closed = true;
     },
