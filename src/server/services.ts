@@ -34,6 +34,11 @@ import type {
   ChallengeStore,
   MdmStorage,
 } from '../storage/ports.js';
+import {
+  allObservers,
+  DEFAULT_GENERIC_PREFIX,
+  enrollmentOwnerObserver,
+} from '../management/enrollment-owners.js';
 import { createManagementServices, type ManagementServices } from './management.js';
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
 
@@ -130,6 +135,13 @@ function counted(provider: PushProvider, metrics: OrchardMetricsSink | undefined
   };
 }
 
+/** The effective `genericLinkPrefix` of the `enrollment` page at `groupId`. */
+async function genericPrefixOf(groups: ManagementServices['groups'], groupId: string) {
+  const page = await groups.effectiveSettings(groupId, 'enrollment');
+  const prefix = page.values.genericLinkPrefix;
+  return typeof prefix === 'string' ? prefix : DEFAULT_GENERIC_PREFIX;
+}
+
 function createCore(deps: OrchardServicesDeps, outbox: boolean, stats: PushStats): MdmCore {
   const { push, metrics } = deps;
   const core = createMdmCore(
@@ -191,10 +203,21 @@ export function createOrchardServices(
   const ca = createCa({ material: deps.pki.ca, store: deps.ca.certificates, clock });
   // The CA answers isRevoked(serial): a revoked certificate is refused (400, never 401) on the
   // device's next request; its records let a bound enrollment move to a renewed certificate.
+  const { groups, profiles } = createManagementServices({
+    ...{ admin, signing: deps.pki.signing, clock, logger },
+    ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
+  });
+  const audited = identityAuditObservers(core, admin);
+  const owners = enrollmentOwnerObserver({
+    ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
+    genericPrefix: async (groupId) => genericPrefixOf(groups, groupId),
+  });
   const authenticated = withCertAuth(core, {
     ...{ store: storage, roots: [ca.certificate], intermediates: ca.intermediates },
     ...{ revocation: ca, issuance: ca, clock, logger },
-    ...identityAuditObservers(core, admin),
+    ...(audited.onRefused === undefined ? {} : { onRefused: audited.onRefused }),
+    // Who an enrollment belongs to is recorded beside the identity audit; neither breaks a check-in.
+    onBound: allObservers(logger, audited.onBound, owners),
   });
   const webhooks = startWebhooks(authenticated, core, { storage, clock, logger }, options.webhook);
   const { validator, issue } = challenges(deps, options);
@@ -220,10 +243,6 @@ export function createOrchardServices(
   );
   // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
   if (push) identity.start();
-  const { groups, profiles } = createManagementServices({
-    ...{ admin, signing: deps.pki.signing, clock, logger },
-    ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
-  });
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
     ...{ groups, profiles },

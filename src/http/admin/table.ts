@@ -13,6 +13,7 @@ import { enrollmentRoutes } from './routes/enrollments.js';
 import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
 import { profileRoutes } from './routes/profiles.js';
+import { userEnrollmentRoutes } from './routes/user-enrollments.js';
 
 const openapi = defineRoute({
   auth: 'public',
@@ -40,5 +41,6 @@ export const ROUTES: readonly AdminRoute[] = [
   ...groupRoutes,
   ...profileRoutes,
   ...adminsRoutes,
+  ...userEnrollmentRoutes,
   openapi,
 ];
