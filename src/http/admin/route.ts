@@ -9,6 +9,7 @@ import type { Caller } from '../../admin/principals.js';
 import type { EnrollmentService } from '../../admin/enrollment-service.js';
 import type { GroupService } from '../../management/groups-service.js';
 import type { ProfileLibrary } from '../../management/profile-library.js';
+import type { UserService } from '../../management/users.js';
 import type { CertificateAuthority } from '../../identity/ca/authority.js';
 import type { MdmCore } from '../../service/core.js';
 import type { IdentityRenewalService } from '../../service/identity-renewal.js';
@@ -40,6 +41,8 @@ export interface AdminApiDeps {
   groups: GroupService;
   /** The profile library: uploads, versions, compatibility, rendering for devices. */
   profiles: ProfileLibrary;
+  /** Users of organization groups: create, change, delete, list and CSV import. */
+  users: UserService;
 }
 
 /** Authentication class of a route: no key, a key of any scope, or a write key. */

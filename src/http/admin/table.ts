@@ -13,6 +13,7 @@ import { enrollmentRoutes } from './routes/enrollments.js';
 import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
 import { profileRoutes } from './routes/profiles.js';
+import { userRoutes } from './routes/users.js';
 import { userEnrollmentRoutes } from './routes/user-enrollments.js';
 
 const openapi = defineRoute({
@@ -41,6 +42,7 @@ export const ROUTES: readonly AdminRoute[] = [
   ...groupRoutes,
   ...profileRoutes,
   ...adminsRoutes,
+  ...userRoutes,
   ...userEnrollmentRoutes,
   openapi,
 ];
