@@ -14,9 +14,9 @@ export type LinkStatus = 'created' | 'sent' | 'opened' | 'enrolled';
 /** Whether a link still enrolls, and if not why. */
 export type LinkState = 'active' | 'expired' | 'revoked' | 'rotated';
 
-// Error correction M survives a smudged screen or print; 8 pixels a module and a 4-module quiet
+// Error correction M survives a smudged screen or print; 6 pixels a module and a 4-module quiet
 // zone scan well from a phone held at arm's length.
-const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 4, scale: 8 } as const;
+const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 4, scale: 6 } as const;
 
 /**
  * The QR code of `text`: PNG bytes for `png`, an SVG document (string) for `svg`. Rejects with

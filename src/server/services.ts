@@ -27,6 +27,7 @@ import { withCertAuth } from '../service/cert-auth.js';
 import { createMdmCore, type MdmCore } from '../service/core.js';
 import type { MdmService } from '../service/ports.js';
 import { createIdentityRenewal, type IdentityRenewalService } from '../service/identity-renewal.js';
+import type { Mailer } from '../mail/ports.js';
 import type { WebhookFormat } from '../service/outbox-delivery.js';
 import type {
   AdminStorage,
@@ -97,6 +98,8 @@ export interface OrchardServicesOptions {
   enrollmentChallengeTtlSeconds?: number;
   /** Renew device identities this many days before they expire (default 30). */
   identityRenewalLeadDays?: number;
+  /** Sends invitation mail (e.g. `createSmtpMailer`); absent, sending answers 503. */
+  mailer?: Mailer;
 }
 
 /** What {@link createOrchardServices} returns; mount `service` on `/mdm` and `scep` on `/scep`. */
@@ -117,6 +120,8 @@ export interface OrchardServices {
   groups: ManagementServices['groups'];
   /** The profile library, signing with the profile-signing identity. */
   profiles: ManagementServices['profiles'];
+  /** Personal and generic enrollment links, their QR codes and invitation mail. */
+  userLinks: ManagementServices['userLinks'];
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
@@ -203,8 +208,10 @@ export function createOrchardServices(
   const ca = createCa({ material: deps.pki.ca, store: deps.ca.certificates, clock });
   // The CA answers isRevoked(serial): a revoked certificate is refused (400, never 401) on the
   // device's next request; its records let a bound enrollment move to a renewed certificate.
-  const { groups, profiles } = createManagementServices({
+  const { groups, profiles, userLinks } = createManagementServices({
     ...{ admin, signing: deps.pki.signing, clock, logger },
+    publicUrl: options.publicUrl ?? (() => ''),
+    ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
     ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
   });
   const audited = identityAuditObservers(core, admin);
@@ -245,7 +252,7 @@ export function createOrchardServices(
   if (push) identity.start();
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
-    ...{ groups, profiles },
+    ...{ groups, profiles, userLinks },
     issueChallenge: issue,
     webhooks: webhooks.worker,
     async close() {
