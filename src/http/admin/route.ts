@@ -10,6 +10,7 @@ import type { EnrollmentService } from '../../admin/enrollment-service.js';
 import type { GroupService } from '../../management/groups-service.js';
 import type { ProfileLibrary } from '../../management/profile-library.js';
 import type { UserService } from '../../management/users.js';
+import type { UserLinks } from '../../management/user-links.js';
 import type { CertificateAuthority } from '../../identity/ca/authority.js';
 import type { MdmCore } from '../../service/core.js';
 import type { IdentityRenewalService } from '../../service/identity-renewal.js';
@@ -43,6 +44,8 @@ export interface AdminApiDeps {
   profiles: ProfileLibrary;
   /** Users of organization groups: create, change, delete, list and CSV import. */
   users: UserService;
+  /** Users' personal enrollment links and groups' generic links, their QR codes and invitations. */
+  userLinks: UserLinks;
 }
 
 /** Authentication class of a route: no key, a key of any scope, or a write key. */

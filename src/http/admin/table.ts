@@ -13,8 +13,10 @@ import { enrollmentRoutes } from './routes/enrollments.js';
 import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
 import { profileRoutes } from './routes/profiles.js';
-import { userRoutes } from './routes/users.js';
+import { genericLinkRoutes } from './routes/user-links-generic.js';
+import { userLinkRoutes } from './routes/user-links.js';
 import { userEnrollmentRoutes } from './routes/user-enrollments.js';
+import { userRoutes } from './routes/users.js';
 
 const openapi = defineRoute({
   auth: 'public',
@@ -43,6 +45,8 @@ export const ROUTES: readonly AdminRoute[] = [
   ...profileRoutes,
   ...adminsRoutes,
   ...userRoutes,
+  ...userLinkRoutes,
+  ...genericLinkRoutes,
   ...userEnrollmentRoutes,
   openapi,
 ];
