@@ -1,21 +1,13 @@
 /**
- * Users and enrollment owners in SQLite (migration 8). `username` is UNIQUE COLLATE NOCASE, so two
+ * Users in SQLite (migration 8; who owns each enrollment is in `enrollment-owners.ts`). `username` is UNIQUE COLLATE NOCASE, so two
  * daemons on one file never create one name twice; writes that read first (an import, a generic
  * user's number, a rename) run in IMMEDIATE transactions. A group filter is bound as one JSON
  * array (`json_each`), so a list of any length uses one prepared statement.
  */
-import type {
-  EnrollmentOwner,
-  UserFields,
-  UserRecord,
-  UserStore,
-  UserUpsert,
-  UserUpsertOutcome,
-} from '../ports.js';
+import type { UserFields, UserRecord, UserStore, UserUpsert, UserUpsertOutcome } from '../ports.js';
 import {
   applyUserChange,
   checkGenericPrefix,
-  checkOwner,
   checkUserFields,
   checkUserId,
   lowestFreeGeneric,
@@ -24,6 +16,7 @@ import {
 } from '../users-check.js';
 import { adminGuard, newAdminId } from './admin-util.js';
 import { stmt, writeTx, type SqliteContext } from './db.js';
+import { sqliteEnrollmentOwners } from './enrollment-owners.js';
 
 interface UserRow {
   id: string;
@@ -42,14 +35,6 @@ interface UserRow {
   updated_at: number;
 }
 
-interface OwnerRow {
-  enrollment_id: string;
-  user_id: string;
-  group_id: string;
-  link_id: string | null;
-  assigned_at: number;
-}
-
 /** Optional fields and their columns. */
 const OPTIONAL = [
   ['firstName', 'first_name'],
@@ -62,7 +47,6 @@ const OPTIONAL = [
 ] as const;
 
 const USERS = 'orchard_users';
-const OWNERS = 'orchard_enrollment_owners';
 const COLUMNS = `id, username, email, first_name, last_name, group_id, policy, managed_apple_id,
   custom1, custom2, custom3, generic, created_at, updated_at`;
 const BY_NAME = `SELECT ${COLUMNS} FROM ${USERS} WHERE username = ? COLLATE NOCASE`;
@@ -83,17 +67,6 @@ function userRecord(row: UserRow): UserRecord {
     const value = row[column];
     if (value !== null) r[key] = value;
   }
-  return r;
-}
-
-function ownerRecord(row: OwnerRow): EnrollmentOwner {
-  const r: EnrollmentOwner = {
-    enrollmentId: row.enrollment_id,
-    userId: row.user_id,
-    groupId: row.group_id,
-    assignedAt: new Date(row.assigned_at),
-  };
-  if (row.link_id !== null) r.linkId = row.link_id;
   return r;
 }
 
@@ -225,26 +198,6 @@ function createGeneric(
   });
 }
 
-function assignOwner(ctx: SqliteContext, owner: EnrollmentOwner): void {
-  checkOwner(owner);
-  writeTx(ctx, () => {
-    if (get(ctx, BY_ID, owner.userId) === undefined)
-      throw new TypeError(`unknown user ${owner.userId}`);
-    knownGroup(ctx, owner.groupId);
-    stmt(
-      ctx,
-      `INSERT OR REPLACE INTO ${OWNERS} (enrollment_id, user_id, group_id, link_id, assigned_at)
-       VALUES (?, ?, ?, ?, ?)`,
-    ).run(
-      owner.enrollmentId,
-      owner.userId,
-      owner.groupId,
-      owner.linkId ?? null,
-      owner.assignedAt.getTime(),
-    );
-  });
-}
-
 function list(
   ctx: SqliteContext,
   { limit, cursor, groupIds }: { limit: number; cursor?: string; groupIds?: readonly string[] },
@@ -287,24 +240,6 @@ export function sqliteUsers(ctx: SqliteContext): UserStore {
       }),
     listUsers: (options) => run(() => list(ctx, options)),
     createGenericUser: (input) => run(() => createGeneric(ctx, input)),
-    assignEnrollmentOwner: (owner) =>
-      run(() => {
-        assignOwner(ctx, owner);
-      }),
-    findEnrollmentOwner: (enrollmentId) =>
-      run(() => {
-        const sql = `SELECT * FROM ${OWNERS} WHERE enrollment_id = ?`;
-        const row = stmt(ctx, sql).get(enrollmentId) as OwnerRow | undefined;
-        return row && ownerRecord(row);
-      }),
-    listUserEnrollments: (userId) =>
-      run(() =>
-        (
-          stmt(
-            ctx,
-            `SELECT * FROM ${OWNERS} WHERE user_id = ? ORDER BY assigned_at, enrollment_id`,
-          ).all(userId) as OwnerRow[]
-        ).map(ownerRecord),
-      ),
+    ...sqliteEnrollmentOwners(ctx),
   };
 }
