@@ -1,8 +1,9 @@
 /**
- * Users in SQLite (migration 8; who owns each enrollment is in `enrollment-owners.ts`). `username` is UNIQUE COLLATE NOCASE, so two
- * daemons on one file never create one name twice; writes that read first (an import, a generic
- * user's number, a rename) run in IMMEDIATE transactions. A group filter is bound as one JSON
- * array (`json_each`), so a list of any length uses one prepared statement.
+ * Users in SQLite (migration 8; who owns each enrollment is in `enrollment-owners.ts`).
+ * `username` is UNIQUE COLLATE NOCASE, so two daemons on one file never create one name twice;
+ * writes that read first (an import, a generic user's number, a rename) run in IMMEDIATE
+ * transactions. A group filter is bound as one JSON array (`json_each`), so a list of any length
+ * uses one prepared statement.
  */
 import type { UserFields, UserRecord, UserStore, UserUpsert, UserUpsertOutcome } from '../ports.js';
 import {
