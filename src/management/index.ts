@@ -72,6 +72,35 @@ export { renderProfile } from './profile-render.js';
 export type { RenderOptions } from './profile-render.js';
 export { MAX_PROFILE_BYTES, readUpload } from './profile-upload.js';
 export type { ReadUpload, ReadUploadOptions, UploadSigner } from './profile-upload.js';
+export { createUserService, userJson } from './users.js';
+export type {
+  OptionalUserField,
+  UserInput,
+  UserJson,
+  UserPatch,
+  UserScope,
+  UserService,
+  UserServiceDeps,
+} from './users.js';
+export { importUsers } from './user-import.js';
+export type {
+  UserImportDeps,
+  UserImportOptions,
+  UserImportOutcome,
+  UserImportReport,
+  UserImportRow,
+} from './user-import.js';
+export { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, USER_CSV_COLUMNS, parseUserCsv } from './user-csv.js';
+export type { ParsedUserCsv, UserCsvField, UserCsvOptions, UserCsvRow } from './user-csv.js';
+export {
+  MAX_CUSTOM_LENGTH,
+  MAX_EMAIL_LENGTH,
+  MAX_NAME_LENGTH,
+  emailProblem,
+  userFieldProblem,
+  usernameProblem,
+} from './user-fields.js';
+export type { UserField } from './user-fields.js';
 export { ROOT_GROUP_ID, OWNER_PRINCIPAL_ID } from '../storage/ports.js';
 export type {
   AdminRole,
@@ -88,4 +117,7 @@ export type {
   ProfileLibraryStore,
   ProfileVersionRecord,
   SettingsRecord,
+  UserFields,
+  UserRecord,
+  UserStore,
 } from '../storage/ports.js';

@@ -21,13 +21,19 @@ const OPTIONAL_COLUMNS = {
   custom_3: 'custom3',
 } as const;
 
-/** Every column an import file may have, required ones first. */
+/** Every column an import file may have, in the order the documentation lists them. */
 export const USER_CSV_COLUMNS: readonly string[] = [
   'username',
   'email',
-  ...Object.keys(OPTIONAL_COLUMNS),
+  'first_name',
+  'last_name',
   'og',
+  'policy',
+  'managed_apple_id',
   'send_invite',
+  'custom_1',
+  'custom_2',
+  'custom_3',
 ];
 
 /** Default largest number of rows in one import. */

@@ -171,3 +171,41 @@ export function createUserService(deps: UserServiceDeps): UserService {
     importUsers: (text, options = {}) => importUsers({ store, groups }, text, options),
   };
 }
+
+/** A user as JSON (the API's and the CLI's view): absent optional fields are `null`. */
+export interface UserJson {
+  id: string;
+  username: string;
+  email: string;
+  groupId: string;
+  firstName: string | null;
+  lastName: string | null;
+  policy: string | null;
+  managedAppleId: string | null;
+  custom1: string | null;
+  custom2: string | null;
+  custom3: string | null;
+  generic: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The JSON of a user. */
+export function userJson(u: UserRecord): UserJson {
+  return {
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    groupId: u.groupId,
+    firstName: u.firstName ?? null,
+    lastName: u.lastName ?? null,
+    policy: u.policy ?? null,
+    managedAppleId: u.managedAppleId ?? null,
+    custom1: u.custom1 ?? null,
+    custom2: u.custom2 ?? null,
+    custom3: u.custom3 ?? null,
+    generic: u.generic,
+    createdAt: u.createdAt.toISOString(),
+    updatedAt: u.updatedAt.toISOString(),
+  };
+}

@@ -10,7 +10,7 @@ import {
   MAX_NAME_LENGTH,
 } from '../../../management/user-fields.js';
 import type { UserImportReport } from '../../../management/user-import.js';
-import type { UserRecord } from '../../../storage/ports.js';
+import { userJson } from '../../../management/users.js';
 import { idSchema, Instant } from '../schemas.js';
 
 const text = (name: string, max: number) =>
@@ -90,24 +90,7 @@ export const UserView = z
   .openapi('User');
 
 /** The JSON of a user. */
-export function userView(u: UserRecord): z.infer<typeof UserView> {
-  return {
-    id: u.id,
-    username: u.username,
-    email: u.email,
-    groupId: u.groupId,
-    firstName: u.firstName ?? null,
-    lastName: u.lastName ?? null,
-    policy: u.policy ?? null,
-    managedAppleId: u.managedAppleId ?? null,
-    custom1: u.custom1 ?? null,
-    custom2: u.custom2 ?? null,
-    custom3: u.custom3 ?? null,
-    generic: u.generic,
-    createdAt: u.createdAt.toISOString(),
-    updatedAt: u.updatedAt.toISOString(),
-  };
-}
+export const userView = userJson;
 
 /** Body of `POST /api/v1/users/import` as JSON; a `text/csv` body arrives as `{csv}`. */
 export const UserImportBody = z
