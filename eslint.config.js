@@ -56,11 +56,7 @@ const layering = [
     [...others('apns'), ...ABOVE],
     'adapters never import each other',
   ),
-  restrict(
-    ['src/mail/smtp.ts'],
-    [...others('smtp'), ...ABOVE],
-    'adapters never import each other',
-  ),
+  restrict(['src/mail/smtp.ts'], [...others('smtp'), ...ABOVE], 'adapters never import each other'),
   restrict(['src/server/**/*.ts'], ABOVE, 'the server composition is below the daemon and the CLI'),
   restrict(
     ['src/sim/**/*.ts'],
