@@ -54,7 +54,7 @@ describe('createSmtpMailer', () => {
         (e: unknown) => e,
       );
     expect(error).toMatchObject({ code: 'ERR_MAIL', status: 503 });
-    expect(String((error as Error).message)).not.toContain('s3cret-pw');
+    expect((error as Error).message).not.toContain('s3cret-pw');
   });
 
   test.each([
