@@ -15,6 +15,7 @@ import {
   type SettingsChange,
 } from '../management/groups-service.js';
 import { createProfileLibrary, type ProfileLibrary } from '../management/profile-library.js';
+import { createUserService, type UserService } from '../management/users.js';
 import { createUserLinks, type UserLinks } from '../management/user-links.js';
 import type { AdminStorage, OutboxStore } from '../storage/ports.js';
 
@@ -24,6 +25,8 @@ export interface ManagementServices {
   profiles: ProfileLibrary;
   /** Personal and generic enrollment links, their QR codes and invitation mail. */
   userLinks: UserLinks;
+  /** Users of the organization groups, with the CSV import. */
+  users: UserService;
 }
 
 /** What {@link createManagementServices} needs. */
@@ -64,6 +67,7 @@ export function createManagementServices(deps: ManagementServicesDeps): Manageme
   const groups = createGroupService({
     store: admin,
     principals: admin,
+    users: admin,
     clock,
     onSettingsChanged(changes) {
       logger.info(
@@ -96,5 +100,6 @@ export function createManagementServices(deps: ManagementServicesDeps): Manageme
     publicUrl: deps.publicUrl ?? (() => ''),
     ...(deps.mailer === undefined ? {} : { mailer: deps.mailer }),
   });
-  return { groups, profiles, userLinks };
+  const users = createUserService({ store: admin, groups });
+  return { groups, profiles, userLinks, users };
 }

@@ -16,7 +16,6 @@ import {
   type EdgeRoute,
 } from '../http/node.js';
 import type { Logger } from '../logger.js';
-import { createUserService } from '../management/users.js';
 import type { PushReloadState } from '../push/apns/reload.js';
 import type { AdminStorage, CertificateStore, MdmStorage } from '../storage/ports.js';
 import type { OrchardPush, OrchardServices } from './services.js';
@@ -93,7 +92,7 @@ export function orchardRoutes(
     ...{ core: services.core, storage: deps.storage, admin: deps.admin, ca, enrollment },
     ...{ identity: services.identity, pushEnabled: deps.push !== undefined },
     ...{ groups: services.groups, profiles: services.profiles, userLinks: services.userLinks },
-    users: createUserService({ store: deps.admin, groups: services.groups }),
+    users: services.users,
     certificates: deps.certificates,
   };
   return [

@@ -122,6 +122,8 @@ export interface OrchardServices {
   profiles: ManagementServices['profiles'];
   /** Personal and generic enrollment links, their QR codes and invitation mail. */
   userLinks: ManagementServices['userLinks'];
+  /** Users of the organization groups, with the CSV import. */
+  users: ManagementServices['users'];
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
@@ -208,7 +210,7 @@ export function createOrchardServices(
   const ca = createCa({ material: deps.pki.ca, store: deps.ca.certificates, clock });
   // The CA answers isRevoked(serial): a revoked certificate is refused (400, never 401) on the
   // device's next request; its records let a bound enrollment move to a renewed certificate.
-  const { groups, profiles, userLinks } = createManagementServices({
+  const { groups, profiles, userLinks, users } = createManagementServices({
     ...{ admin, signing: deps.pki.signing, clock, logger },
     publicUrl: options.publicUrl ?? (() => ''),
     ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
@@ -252,7 +254,7 @@ export function createOrchardServices(
   if (push) identity.start();
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
-    ...{ groups, profiles, userLinks },
+    ...{ groups, profiles, userLinks, users },
     issueChallenge: issue,
     webhooks: webhooks.worker,
     async close() {
