@@ -101,11 +101,22 @@ export {
   usernameProblem,
 } from './user-fields.js';
 export type { UserField } from './user-fields.js';
+export { MIN_LINK_LIFETIME_SECONDS, createUserLinks } from './user-links.js';
+export type { LinkView, UserLinks, UserLinksDeps } from './user-links.js';
+export { linkState, linkStatus, qrCode } from './user-links-qr.js';
+export type { LinkState, LinkStatus, QrFormat } from './user-links-qr.js';
+export { INVITATION_QR_CID, escapeHtml, invitationMessage } from './invitation.js';
+export type { InvitationInput } from './invitation.js';
+export { DEFAULT_GENERIC_PREFIX, enrollmentOwnerObserver, linkIdOf } from './enrollment-owners.js';
+export type { BoundIdentity, EnrollmentOwnerDeps } from './enrollment-owners.js';
+export type { MailAttachment, MailMessage, Mailer } from '../mail/ports.js';
 export { ROOT_GROUP_ID, OWNER_PRINCIPAL_ID } from '../storage/ports.js';
 export type {
   AdminRole,
   AssignmentType,
   ChildPermission,
+  EnrollmentLinkKind,
+  EnrollmentOwner,
   LibraryProfileRecord,
   ManagementChange,
   ManagementSnapshot,
@@ -120,4 +131,6 @@ export type {
   UserFields,
   UserRecord,
   UserStore,
+  UserUpsert,
+  UserUpsertOutcome,
 } from '../storage/ports.js';
