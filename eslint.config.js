@@ -12,6 +12,7 @@ const DRIVERS = [
   '@hono/*',
   'pino',
   'prom-client',
+  'nodemailer',
 ];
 const TRANSPORTS = ['node:http', 'node:https', 'node:http2'];
 const ABOVE = ['**/daemon/**', '**/cli/**', '**/sim/**', '../index.js', '../../index.js'];
@@ -21,6 +22,7 @@ const ADAPTERS = {
   sqlite: ['**/storage/sqlite/**', '../sqlite/*'],
   postgres: ['**/storage/postgres/**', '../postgres/*'],
   apns: ['**/push/apns/**', '../apns/*'],
+  smtp: ['**/mail/smtp*', './smtp*'],
   http: ['**/http/**'],
 };
 const others = (own) => Object.entries(ADAPTERS).flatMap(([k, v]) => (k === own ? [] : v));
@@ -37,7 +39,7 @@ const layering = [
   restrict(
     [
       'src/{service,identity,profile,admin,management,declarative,schema}/**/*.ts',
-      'src/{storage,push}/ports.ts',
+      'src/{storage,push,mail}/ports.ts',
     ],
     [...DRIVERS, ...TRANSPORTS, ...Object.values(ADAPTERS).flat(), ...ABOVE],
     'the core imports no transport, driver, framework, adapter, daemon or CLI: ask for a port',
@@ -54,6 +56,7 @@ const layering = [
     [...others('apns'), ...ABOVE],
     'adapters never import each other',
   ),
+  restrict(['src/mail/smtp.ts'], [...others('smtp'), ...ABOVE], 'adapters never import each other'),
   restrict(['src/server/**/*.ts'], ABOVE, 'the server composition is below the daemon and the CLI'),
   restrict(
     ['src/sim/**/*.ts'],

@@ -35,6 +35,18 @@ export function newTokenSecret(random: (n: number) => Buffer = randomBytes): str
 }
 
 /**
+ * A new link secret with the hash the store keeps of it: what a kept (personal or generic) link
+ * is made or rotated with.
+ */
+export function mintTokenSecret(random: (n: number) => Buffer = randomBytes): {
+  secret: string;
+  hash: string;
+} {
+  const secret = newTokenSecret(random);
+  return { secret, hash: hashApiKey(secret) };
+}
+
+/**
  * Stores a new enrollment link and returns its record and URL (`<publicUrl>/enroll/<secret>`),
  * the only place the secret ever appears. Callers check first that a push certificate is
  * configured: without one the link could only fail.

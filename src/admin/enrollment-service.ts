@@ -84,7 +84,8 @@ export interface EnrollmentService {
   /**
    * Counts one download of `token` and answers the signed profile (DER) with a fresh challenge.
    * Throws AdminError `ERR_TOKEN_INVALID` (404) for an unknown, revoked or expired token or a
-   * single-use one a device enrolled with, and `ERR_PUSH_DISABLED` (503) without a push certificate.
+   * single-use one a device enrolled with, `ERR_TOKEN_ROTATED` (410) for a personal link replaced
+   * by rotation, and `ERR_PUSH_DISABLED` (503) without a push certificate.
    */
   serveProfile(token: string): Promise<{ profile: Buffer; record: EnrollmentTokenRecord }>;
   /**
@@ -129,6 +130,8 @@ function signedProfile(
 export function createEnrollmentService(deps: EnrollmentServiceDeps): EnrollmentService {
   const challengeTtl = deps.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS;
   const invalid = () => new AdminError('ERR_TOKEN_INVALID', 'unknown or used enrollment link');
+  const rotated = () =>
+    new AdminError('ERR_TOKEN_ROTATED', 'this enrollment link was replaced: ask for the new one');
   return {
     async createToken(input) {
       requireTopic(deps);
@@ -138,8 +141,10 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       const topic = requireTopic(deps);
       if (!TOKEN.test(token)) throw invalid();
       const now = deps.clock();
-      const record = await deps.admin.downloadEnrollmentToken(hashApiKey(token), now);
-      if (!record) throw invalid();
+      const hash = hashApiKey(token);
+      const record = await deps.admin.downloadEnrollmentToken(hash, now);
+      if (!record)
+        throw (await deps.admin.findEnrollmentTokenByHash(hash))?.rotatedAt ? rotated() : invalid();
       const ttl = linkChallengeTtl(record, now, challengeTtl);
       const challenge = await deps.issueChallenge(linkTarget(record.id), ttl);
       return { profile: signedProfile(deps, topic, challenge, record.user), record };

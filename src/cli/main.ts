@@ -16,6 +16,7 @@ import { registerPush } from './push.js';
 import { registerSecrets } from './secrets.js';
 import { registerServe } from './serve.js';
 import { registerSim } from './sim.js';
+import { registerUsers } from './users.js';
 
 /** The version in package.json, which sits two levels above this file in src/ and dist/ alike. */
 export function packageVersion(): string {
@@ -49,6 +50,7 @@ export function createProgram(): Command {
   registerServe(program);
   registerApiKey(program);
   registerAdmins(program);
+  registerUsers(program);
   registerEnroll(program);
   registerCommand(program);
   registerPush(program);

@@ -22,7 +22,8 @@ export interface SecretsKey {
  * (which may carry an UnlockToken, a PIN or a password), a device's command result (which may
  * carry a recovery key or bypass code) or a webhook event awaiting delivery (which may carry a
  * device's raw check-in), or a library profile's content (which may carry Wi-Fi or VPN passwords
- * and certificate keys). Part of the associated data: a value cannot change kind.
+ * and certificate keys), or the kept secret of a personal or generic enrollment link. Part of the
+ * associated data: a value cannot change kind.
  */
 export type SecretPurpose =
   | 'unlock-token'
@@ -30,7 +31,8 @@ export type SecretPurpose =
   | 'command'
   | 'command-result'
   | 'webhook-event'
-  | 'library-profile';
+  | 'library-profile'
+  | 'enrollment-link';
 
 /** Seals and opens the secrets of one purpose, bound to an enrollment id (a `TokenSealer`). */
 export interface SecretSealer {

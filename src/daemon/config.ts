@@ -44,6 +44,10 @@ export interface DaemonConfig {
   push?: PushCertificateFiles;
   apnsUrl?: string;
   apnsCaFile?: string;
+  /** `--smtp-url`: where invitation mail goes (may carry credentials: never logged). */
+  smtpUrl?: string;
+  /** `--smtp-from`: the invitations' sender; absent, `orchard@<public host>`. */
+  smtpFrom?: string;
   logLevel: string;
   certHeader?: string;
   caKeyType: 'rsa-4096' | 'ec-p384' | 'rsa-2048';
@@ -110,6 +114,29 @@ function parseApiKey(value: string | undefined): string | undefined {
       'must be at least 32 characters (an empty key never opens the API)',
     );
   if (/\s/.test(value)) throw new ConfigError('--api-key', 'must not contain whitespace');
+  return value;
+}
+
+/** An `smtp://` or `smtps://` URL with a host; the error never repeats it (it may hold a password). */
+function parseSmtpUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !['smtp:', 'smtps:'].includes(url.protocol) || url.hostname === '')
+    throw new ConfigError(
+      '--smtp-url',
+      'must be smtp://[user:password@]host[:port] or smtps://...',
+    );
+  return value;
+}
+
+function parseSmtpFrom(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^[^\s@<>]+@[^\s@<>]+$/.test(value))
+    throw new ConfigError('--smtp-from', 'must be a mail address such as orchard@example.com');
   return value;
 }
 
@@ -212,6 +239,18 @@ export const FLAGS: readonly FlagSpec[] = [
     description: 'extra CA for the APNs server (tests only)',
     parse: (r) =>
       optional('apnsCaFile', r('apns-ca') === undefined ? undefined : resolve(r('apns-ca') ?? '')),
+  },
+  {
+    name: 'smtp-url',
+    arg: 'URL',
+    description: 'send invitation mail through this SMTP server (smtp:// or smtps://)',
+    parse: (r) => optional('smtpUrl', parseSmtpUrl(r('smtp-url'))),
+  },
+  {
+    name: 'smtp-from',
+    arg: 'ADDRESS',
+    description: 'sender of invitation mail (default orchard@<public host>)',
+    parse: (r) => optional('smtpFrom', parseSmtpFrom(r('smtp-from'))),
   },
   {
     name: 'log-level',

@@ -14,7 +14,12 @@ import {
   type PushReloadState,
 } from '../index.js';
 import { registerPushGauges, type OrchardMetrics } from '../http/metrics.js';
-import { createOrchardServices, type OrchardServices } from '../server/index.js';
+import {
+  createOrchardServices,
+  createSmtpMailer,
+  type Mailer,
+  type OrchardServices,
+} from '../server/index.js';
 import { openSealedStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -82,6 +87,15 @@ function retentionOf(config: DaemonConfig) {
   };
 }
 
+/** The invitation mailer of `--smtp-url`, sending as `--smtp-from` or `orchard@<public host>`. */
+function mailerOf(config: DaemonConfig): { mailer?: Mailer } {
+  if (config.smtpUrl === undefined) return {};
+  const host = config.publicUrl === undefined ? 'localhost' : new URL(config.publicUrl).hostname;
+  return {
+    mailer: createSmtpMailer({ url: config.smtpUrl, from: config.smtpFrom ?? `orchard@${host}` }),
+  };
+}
+
 /**
  * Opens every part, all on `clock`. Throws ConfigError naming the flag for unusable push files,
  * StorageError when the database cannot be opened, and the CA module's errors for unusable keys.
@@ -132,6 +146,7 @@ export async function openServices(
       publicUrl: () => publicUrl,
       enrollmentChallengeTtlSeconds: config.enrollmentChallengeTtlMs / 1000,
       identityRenewalLeadDays: config.identityRenewalLeadMs / 86_400_000,
+      ...mailerOf(config),
     },
   );
   return {

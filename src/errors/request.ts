@@ -139,7 +139,10 @@ export type AdminErrorCode =
   | 'ERR_UNSUPPORTED_MEDIA'
   | 'ERR_CONFLICT'
   | 'ERR_TOKEN_INVALID'
-  | 'ERR_PUSH_DISABLED';
+  | 'ERR_TOKEN_ROTATED'
+  | 'ERR_PUSH_DISABLED'
+  | 'ERR_MAIL_DISABLED'
+  | 'ERR_MAIL';
 
 const adminStatus: Record<AdminErrorCode, number> = {
   ERR_API_KEY_MISSING: 403,
@@ -150,7 +153,11 @@ const adminStatus: Record<AdminErrorCode, number> = {
   ERR_UNSUPPORTED_MEDIA: 415,
   ERR_CONFLICT: 409,
   ERR_TOKEN_INVALID: 404,
+  // A rotated personal link is gone for good and says so, unlike an unknown one.
+  ERR_TOKEN_ROTATED: 410,
   ERR_PUSH_DISABLED: 503,
+  ERR_MAIL_DISABLED: 503,
+  ERR_MAIL: 503,
 };
 
 /** Options of {@link AdminError}: `field` names the request part at fault (`cursor`, `body`, ...). */

@@ -125,12 +125,14 @@ export interface GroupContents {
   profiles: number;
   /** Active administrators scoped at it. */
   administrators: number;
+  /** Users it owns (any number above 0 refuses); default 0. */
+  users?: number;
 }
 
 /**
  * Plans deleting `groupId` with its settings records (A11). Devices are not yet attached to
- * groups, so only children, owned library profiles and administrators scoped at it keep a group
- * alive. Throws ManagementError: 404 `ERR_GROUP_NOT_FOUND`, 409 `ERR_GROUP_ROOT`, 409
+ * groups, so only children, owned library profiles and users, and administrators scoped at it
+ * keep a group alive. Throws ManagementError: 404 `ERR_GROUP_NOT_FOUND`, 409 `ERR_GROUP_ROOT`, 409
  * `ERR_GROUP_NOT_EMPTY` (naming the group).
  */
 export function planDeleteGroup(
@@ -145,11 +147,11 @@ export function planDeleteGroup(
       group: groupId,
     });
   const children = tree.children(groupId).length;
-  const { profiles, administrators } = contents;
-  if (children + profiles + administrators > 0)
+  const { profiles, administrators, users = 0 } = contents;
+  if (children + profiles + administrators + users > 0)
     throw new ManagementError(
       'ERR_GROUP_NOT_EMPTY',
-      `${groupId} still has ${children} child group(s), ${profiles} profile(s) and ${administrators} administrator(s)`,
+      `${groupId} still has ${children} child group(s), ${profiles} profile(s), ${administrators} administrator(s) and ${users > 0 ? 'users' : 'no users'}`,
       { group: groupId },
     );
   return { deleteGroups: [groupId] };

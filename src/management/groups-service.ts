@@ -12,6 +12,7 @@ import type {
   OrgGroupStore,
   PrincipalStore,
   ProfileLibraryStore,
+  UserStore,
   SettingsRecord,
 } from '../storage/ports.js';
 import { planCreateGroup, planDeleteGroup, planReparent } from './groups-plan.js';
@@ -112,6 +113,8 @@ export interface GroupServiceDeps {
   store: OrgGroupStore & Pick<ProfileLibraryStore, 'countLibraryProfiles'>;
   /** Administrators, so a group that scopes an active one is not deleted; default none checked. */
   principals?: Pick<PrincipalStore, 'listPrincipals'>;
+  /** Users, so a group that owns one is not deleted (the store refuses it too); default none checked. */
+  users?: Pick<UserStore, 'listUsers'>;
   clock?: () => Date;
   /** Called after each applied change with every group whose effective page changed (A10). */
   onSettingsChanged?: (changes: readonly SettingsChange[]) => void;
@@ -276,6 +279,7 @@ export function createGroupService(
         const change = planDeleteGroup(state.tree, id, {
           profiles: await deps.store.countLibraryProfiles(id),
           administrators: await administratorsAt(id),
+          users: (await deps.users?.listUsers({ limit: 1, groupIds: [id] }))?.items.length ?? 0,
         });
         return { change, reports: [], result: () => group };
       });

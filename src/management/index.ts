@@ -72,11 +72,51 @@ export { renderProfile } from './profile-render.js';
 export type { RenderOptions } from './profile-render.js';
 export { MAX_PROFILE_BYTES, readUpload } from './profile-upload.js';
 export type { ReadUpload, ReadUploadOptions, UploadSigner } from './profile-upload.js';
+export { createUserService, userJson } from './users.js';
+export type {
+  OptionalUserField,
+  UserInput,
+  UserJson,
+  UserPatch,
+  UserScope,
+  UserService,
+  UserServiceDeps,
+} from './users.js';
+export { importUsers } from './user-import.js';
+export type {
+  UserImportDeps,
+  UserImportOptions,
+  UserImportOutcome,
+  UserImportReport,
+  UserImportRow,
+} from './user-import.js';
+export { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, USER_CSV_COLUMNS, parseUserCsv } from './user-csv.js';
+export type { ParsedUserCsv, UserCsvField, UserCsvOptions, UserCsvRow } from './user-csv.js';
+export {
+  MAX_CUSTOM_LENGTH,
+  MAX_EMAIL_LENGTH,
+  MAX_NAME_LENGTH,
+  emailProblem,
+  userFieldProblem,
+  usernameProblem,
+} from './user-fields.js';
+export type { UserField } from './user-fields.js';
+export { MIN_LINK_LIFETIME_SECONDS, createUserLinks } from './user-links.js';
+export type { LinkView, UserLinks, UserLinksDeps } from './user-links.js';
+export { linkState, linkStatus, qrCode } from './user-links-qr.js';
+export type { LinkState, LinkStatus, QrFormat } from './user-links-qr.js';
+export { INVITATION_QR_CID, escapeHtml, invitationMessage } from './invitation.js';
+export type { InvitationInput } from './invitation.js';
+export { DEFAULT_GENERIC_PREFIX, enrollmentOwnerObserver, linkIdOf } from './enrollment-owners.js';
+export type { BoundIdentity, EnrollmentOwnerDeps } from './enrollment-owners.js';
+export type { MailAttachment, MailMessage, Mailer } from '../mail/ports.js';
 export { ROOT_GROUP_ID, OWNER_PRINCIPAL_ID } from '../storage/ports.js';
 export type {
   AdminRole,
   AssignmentType,
   ChildPermission,
+  EnrollmentLinkKind,
+  EnrollmentOwner,
   LibraryProfileRecord,
   ManagementChange,
   ManagementSnapshot,
@@ -88,4 +128,9 @@ export type {
   ProfileLibraryStore,
   ProfileVersionRecord,
   SettingsRecord,
+  UserFields,
+  UserRecord,
+  UserStore,
+  UserUpsert,
+  UserUpsertOutcome,
 } from '../storage/ports.js';

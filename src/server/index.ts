@@ -12,4 +12,7 @@ export type {
 } from './services.js';
 export type { OrchardWebhooks } from './webhooks.js';
 export { orchardRoutes } from './routes.js';
+export { createSmtpMailer } from '../mail/smtp.js';
+export type { SmtpMailerOptions } from '../mail/smtp.js';
+export type { Mailer, MailMessage, MailAttachment } from '../mail/ports.js';
 export type { OrchardRouteDeps, OrchardRouteOptions } from './routes.js';

@@ -5,20 +5,28 @@
  * webhook, delivered as `settings-changed` events.
  */
 import { randomUUID } from 'node:crypto';
+import { mintTokenSecret } from '../admin/enrollment-links.js';
 import type { SigningIdentity } from '../identity/ca/directory.js';
 import type { Logger } from '../logger.js';
+import type { Mailer } from '../mail/ports.js';
 import {
   createGroupService,
   type GroupService,
   type SettingsChange,
 } from '../management/groups-service.js';
 import { createProfileLibrary, type ProfileLibrary } from '../management/profile-library.js';
+import { createUserService, type UserService } from '../management/users.js';
+import { createUserLinks, type UserLinks } from '../management/user-links.js';
 import type { AdminStorage, OutboxStore } from '../storage/ports.js';
 
 /** The management services {@link createManagementServices} returns. */
 export interface ManagementServices {
   groups: GroupService;
   profiles: ProfileLibrary;
+  /** Personal and generic enrollment links, their QR codes and invitation mail. */
+  userLinks: UserLinks;
+  /** Users of the organization groups, with the CSV import. */
+  users: UserService;
 }
 
 /** What {@link createManagementServices} needs. */
@@ -29,6 +37,10 @@ export interface ManagementServicesDeps {
   logger: Logger;
   /** Where `settings-changed` events go (an Orchard-format webhook's outbox); absent, only logged. */
   outbox?: Pick<OutboxStore, 'enqueueEvent'>;
+  /** The base URL devices use, for enrollment links (default `''`). */
+  publicUrl?: () => string;
+  /** Sends invitations; absent, sending answers 503 `ERR_MAIL_DISABLED`. */
+  mailer?: Mailer;
 }
 
 /** The JSON of one `settings-changed` event: every group whose effective page changed. */
@@ -55,6 +67,7 @@ export function createManagementServices(deps: ManagementServicesDeps): Manageme
   const groups = createGroupService({
     store: admin,
     principals: admin,
+    users: admin,
     clock,
     onSettingsChanged(changes) {
       logger.info(
@@ -82,5 +95,11 @@ export function createManagementServices(deps: ManagementServicesDeps): Manageme
     signing: { certificate, privateKey, chain },
     clock,
   });
-  return { groups, profiles };
+  const userLinks = createUserLinks({
+    ...{ store: admin, groups, mint: () => mintTokenSecret(), clock },
+    publicUrl: deps.publicUrl ?? (() => ''),
+    ...(deps.mailer === undefined ? {} : { mailer: deps.mailer }),
+  });
+  const users = createUserService({ store: admin, groups });
+  return { groups, profiles, userLinks, users };
 }

@@ -91,7 +91,8 @@ export function orchardRoutes(
   const admin = {
     ...{ core: services.core, storage: deps.storage, admin: deps.admin, ca, enrollment },
     ...{ identity: services.identity, pushEnabled: deps.push !== undefined },
-    ...{ groups: services.groups, profiles: services.profiles },
+    ...{ groups: services.groups, profiles: services.profiles, userLinks: services.userLinks },
+    users: services.users,
     certificates: deps.certificates,
   };
   return [

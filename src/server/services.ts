@@ -27,6 +27,7 @@ import { withCertAuth } from '../service/cert-auth.js';
 import { createMdmCore, type MdmCore } from '../service/core.js';
 import type { MdmService } from '../service/ports.js';
 import { createIdentityRenewal, type IdentityRenewalService } from '../service/identity-renewal.js';
+import type { Mailer } from '../mail/ports.js';
 import type { WebhookFormat } from '../service/outbox-delivery.js';
 import type {
   AdminStorage,
@@ -34,6 +35,11 @@ import type {
   ChallengeStore,
   MdmStorage,
 } from '../storage/ports.js';
+import {
+  allObservers,
+  DEFAULT_GENERIC_PREFIX,
+  enrollmentOwnerObserver,
+} from '../management/enrollment-owners.js';
 import { createManagementServices, type ManagementServices } from './management.js';
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
 
@@ -92,6 +98,8 @@ export interface OrchardServicesOptions {
   enrollmentChallengeTtlSeconds?: number;
   /** Renew device identities this many days before they expire (default 30). */
   identityRenewalLeadDays?: number;
+  /** Sends invitation mail (e.g. `createSmtpMailer`); absent, sending answers 503. */
+  mailer?: Mailer;
 }
 
 /** What {@link createOrchardServices} returns; mount `service` on `/mdm` and `scep` on `/scep`. */
@@ -112,6 +120,10 @@ export interface OrchardServices {
   groups: ManagementServices['groups'];
   /** The profile library, signing with the profile-signing identity. */
   profiles: ManagementServices['profiles'];
+  /** Personal and generic enrollment links, their QR codes and invitation mail. */
+  userLinks: ManagementServices['userLinks'];
+  /** Users of the organization groups, with the CSV import. */
+  users: ManagementServices['users'];
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
@@ -128,6 +140,13 @@ function counted(provider: PushProvider, metrics: OrchardMetricsSink | undefined
       return results;
     },
   };
+}
+
+/** The effective `genericLinkPrefix` of the `enrollment` page at `groupId`. */
+async function genericPrefixOf(groups: ManagementServices['groups'], groupId: string) {
+  const page = await groups.effectiveSettings(groupId, 'enrollment');
+  const prefix = page.values.genericLinkPrefix;
+  return typeof prefix === 'string' ? prefix : DEFAULT_GENERIC_PREFIX;
 }
 
 function createCore(deps: OrchardServicesDeps, outbox: boolean, stats: PushStats): MdmCore {
@@ -191,10 +210,23 @@ export function createOrchardServices(
   const ca = createCa({ material: deps.pki.ca, store: deps.ca.certificates, clock });
   // The CA answers isRevoked(serial): a revoked certificate is refused (400, never 401) on the
   // device's next request; its records let a bound enrollment move to a renewed certificate.
+  const { groups, profiles, userLinks, users } = createManagementServices({
+    ...{ admin, signing: deps.pki.signing, clock, logger },
+    publicUrl: options.publicUrl ?? (() => ''),
+    ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
+    ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
+  });
+  const audited = identityAuditObservers(core, admin);
+  const owners = enrollmentOwnerObserver({
+    ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
+    genericPrefix: async (groupId) => genericPrefixOf(groups, groupId),
+  });
   const authenticated = withCertAuth(core, {
     ...{ store: storage, roots: [ca.certificate], intermediates: ca.intermediates },
     ...{ revocation: ca, issuance: ca, clock, logger },
-    ...identityAuditObservers(core, admin),
+    ...(audited.onRefused === undefined ? {} : { onRefused: audited.onRefused }),
+    // Who an enrollment belongs to is recorded beside the identity audit; neither breaks a check-in.
+    onBound: allObservers(logger, audited.onBound, owners),
   });
   const webhooks = startWebhooks(authenticated, core, { storage, clock, logger }, options.webhook);
   const { validator, issue } = challenges(deps, options);
@@ -220,13 +252,9 @@ export function createOrchardServices(
   );
   // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
   if (push) identity.start();
-  const { groups, profiles } = createManagementServices({
-    ...{ admin, signing: deps.pki.signing, clock, logger },
-    ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
-  });
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
-    ...{ groups, profiles },
+    ...{ groups, profiles, userLinks, users },
     issueChallenge: issue,
     webhooks: webhooks.worker,
     async close() {

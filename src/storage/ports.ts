@@ -566,9 +566,18 @@ export interface AuditLog {
   listAudit(options: { limit: number; cursor?: string }): Promise<Page<AuditEntry>>;
 }
 
+/**
+ * What an enrollment link is for: `single` (made through `/api/v1/enrollment-tokens`), a user's
+ * `personal` link (one active per user, re-sendable, rotatable) or a group's `generic` link (many
+ * devices, each enrollment creating a user named from the `enrollment` page's prefix).
+ */
+export type EnrollmentLinkKind = 'single' | 'personal' | 'generic';
+
 /** An enrollment link (token) as stored, without its secret. */
 export interface EnrollmentTokenRecord {
   id: string;
+  /** Default `single` for links stored before kinds existed. */
+  kind: EnrollmentLinkKind;
   singleUse: boolean;
   /** Profile downloads. */
   uses: number;
@@ -576,8 +585,22 @@ export interface EnrollmentTokenRecord {
   enrollments: number;
   expiresAt?: Date;
   user?: string;
+  /** The user a personal link belongs to (`usr_...`). */
+  userId?: string;
+  /** The organization group a personal or generic link enrolls into. */
+  groupId?: string;
+  /** The policy a generic link assigns (a name until policies exist). */
+  policy?: string;
   createdAt: Date;
   revokedAt?: Date;
+  /** Set when the link was replaced by a new one: it then answers 410, not 404. */
+  rotatedAt?: Date;
+  /** Last time the link was sent by mail. */
+  sentAt?: Date;
+  /** First profile download. */
+  openedAt?: Date;
+  /** First enrollment. */
+  enrolledAt?: Date;
 }
 
 /** What creating an enrollment link needs: the SHA-256 of its secret, and its terms. */
@@ -586,6 +609,16 @@ export interface NewEnrollmentToken {
   singleUse: boolean;
   expiresAt?: Date;
   user?: string;
+  /** Default `single`. */
+  kind?: EnrollmentLinkKind;
+  userId?: string;
+  groupId?: string;
+  policy?: string;
+  /**
+   * The link's secret, kept (sealed with the secrets key where the store has one) so the link can
+   * be shown and sent again: personal and generic links only.
+   */
+  secret?: string;
 }
 
 /** Enrollment links, kept by the hash of their secret. */
@@ -613,6 +646,130 @@ export interface EnrollmentLinkStore {
   findEnrollmentToken(id: string): Promise<EnrollmentTokenRecord | undefined>;
   /** Revokes a link; false when unknown or already revoked. */
   revokeEnrollmentToken(id: string): Promise<boolean>;
+  /** The link with this hash whatever its state (revoked, rotated, expired), or `undefined`. */
+  findEnrollmentTokenByHash(hash: string): Promise<EnrollmentTokenRecord | undefined>;
+  /** The kept secret of a personal or generic link, or `undefined` (none kept, or unknown). */
+  findEnrollmentTokenSecret(id: string): Promise<string | undefined>;
+  /** The user's active (unrevoked) personal link, or `undefined`. */
+  findPersonalEnrollmentToken(userId: string): Promise<EnrollmentTokenRecord | undefined>;
+  /**
+   * Marks the link rotated (and revoked) at `at` and stores `next` in one transaction: a user
+   * never has two active personal links. Resolves the new record, or `undefined` (storing
+   * nothing) when `id` is unknown or already revoked.
+   */
+  rotateEnrollmentToken(
+    id: string,
+    next: NewEnrollmentToken,
+    at: Date,
+  ): Promise<EnrollmentTokenRecord | undefined>;
+  /**
+   * Records a mail of the link at `at` and moves its expiry to `expiresAt` when later; the
+   * updated record, or `undefined` when unknown or revoked.
+   */
+  markEnrollmentTokenSent(
+    id: string,
+    at: Date,
+    expiresAt?: Date,
+  ): Promise<EnrollmentTokenRecord | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and who owns an enrollment (issue 17).
+// ---------------------------------------------------------------------------------------------
+
+/** A user: a person (or a generic device user) in an organization group. */
+export interface UserRecord {
+  /** `usr_...` */
+  id: string;
+  /** Unique, compared case-insensitively; stored as given. */
+  username: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  groupId: string;
+  /** The policy assigned to the user (a name until policies exist). */
+  policy?: string;
+  /** Managed Apple Account, for account-driven enrollment later. */
+  managedAppleId?: string;
+  /** Custom fields for profile variables. */
+  custom1?: string;
+  custom2?: string;
+  custom3?: string;
+  /** Made by a generic link's enrollment (`prefix-N`), not by an administrator. */
+  generic: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The fields of a user an administrator (or an import) sets. */
+export type UserFields = Omit<UserRecord, 'id' | 'generic' | 'createdAt' | 'updatedAt'>;
+
+/** One row of an import: created or updated by username. */
+export interface UserUpsert {
+  fields: UserFields;
+}
+
+/** What an upsert did to one row. */
+export type UserUpsertOutcome =
+  | { outcome: 'created'; user: UserRecord }
+  | { outcome: 'updated'; user: UserRecord }
+  | { outcome: 'unchanged'; user: UserRecord };
+
+/** Who an enrollment belongs to. */
+export interface EnrollmentOwner {
+  enrollmentId: string;
+  userId: string;
+  groupId: string;
+  /** The link it enrolled through. */
+  linkId?: string;
+  assignedAt: Date;
+}
+
+/** Users, and which user and group each enrollment belongs to. */
+export interface UserStore {
+  /**
+   * Creates a user with a fresh id; resolves `undefined` (storing nothing) when the username is
+   * taken (case-insensitively). TypeError on an unknown group.
+   */
+  createUser(fields: UserFields, options?: { generic?: boolean }): Promise<UserRecord | undefined>;
+  /**
+   * Creates or updates each row by username, in order; with `atomic` all rows in one transaction
+   * (any failure rolls back every row and rejects), otherwise each row on its own. TypeError on
+   * an unknown group (for the whole call when atomic).
+   */
+  upsertUsers(
+    rows: readonly UserUpsert[],
+    options: { atomic: boolean },
+  ): Promise<UserUpsertOutcome[]>;
+  /** Changes fields; the updated user, `undefined` when unknown; TypeError on a taken username. */
+  updateUser(id: string, change: Partial<UserFields>): Promise<UserRecord | undefined>;
+  /** Deletes a user, its personal links and its enrollment ownerships; false when unknown. */
+  deleteUser(id: string): Promise<boolean>;
+  /** The user, or `undefined`. */
+  findUser(id: string): Promise<UserRecord | undefined>;
+  /** The user with this username (case-insensitively), or `undefined`. */
+  findUserByUsername(username: string): Promise<UserRecord | undefined>;
+  /** Users in id order, of `groupIds` only when given; a foreign cursor rejects with TypeError. */
+  listUsers(options: {
+    limit: number;
+    cursor?: string;
+    groupIds?: readonly string[];
+  }): Promise<Page<UserRecord>>;
+  /**
+   * Creates a generic user named `${prefix}-${n}` with the lowest `n` >= 1 not yet taken for that
+   * prefix, atomically (two concurrent calls never get the same name).
+   */
+  createGenericUser(input: {
+    prefix: string;
+    groupId: string;
+    policy?: string;
+  }): Promise<UserRecord>;
+  /** Records who an enrollment belongs to (replacing an earlier owner). */
+  assignEnrollmentOwner(owner: EnrollmentOwner): Promise<void>;
+  /** The owner of an enrollment, or `undefined`. */
+  findEnrollmentOwner(enrollmentId: string): Promise<EnrollmentOwner | undefined>;
+  /** The enrollments a user owns. */
+  listUserEnrollments(userId: string): Promise<EnrollmentOwner[]>;
 }
 
 /** Small named settings the administrative side records (public URL, push topic). */
@@ -815,7 +972,8 @@ export interface ProfileLibraryStore {
 }
 
 /** The management ports in one object. */
-export interface ManagementStorage extends OrgGroupStore, PrincipalStore, ProfileLibraryStore {}
+export interface ManagementStorage
+  extends OrgGroupStore, PrincipalStore, ProfileLibraryStore, UserStore {}
 
 /** Every administrative port in one object, as the memory and SQLite adapters provide it. */
 export interface AdminStorage

@@ -299,6 +299,9 @@ describe('--json', () => {
       'profile verify',
       'profile inspect',
       'secrets rotate',
+      'users add',
+      'users import',
+      'users list',
     ];
     const without = printing.filter(
       (p) => find(p)?.options.some((o) => o.long === '--json') !== true,

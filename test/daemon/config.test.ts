@@ -135,3 +135,31 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({}, { ORCHARD_API_KEY: '' })).toThrow(/--api-key/);
   });
 });
+
+describe('--smtp-url and --smtp-from', () => {
+  test('ok/an smtp URL with credentials and a sender are taken as given', () => {
+    const c = resolveConfig(
+      { smtpUrl: 'smtps://mailer:s3cret@mail.example.com:465', smtpFrom: 'mdm@example.com' },
+      {},
+    );
+    expect(c).toMatchObject({
+      smtpUrl: 'smtps://mailer:s3cret@mail.example.com:465',
+      smtpFrom: 'mdm@example.com',
+    });
+  });
+
+  test.each([
+    ['fail/an http URL', { smtpUrl: 'http://mailer:hunter2@mail.example.com' }, '--smtp-url'],
+    ['fail/no host', { smtpUrl: 'smtp://' }, '--smtp-url'],
+    ['fail/a sender that is not an address', { smtpFrom: 'not an address' }, '--smtp-from'],
+  ])('%s names the flag and never echoes the URL', (_name, flags, flag) => {
+    let caught: unknown;
+    try {
+      resolveConfig(flags, {});
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'ERR_CONFIG', flag });
+    expect((caught as Error).message).not.toContain('hunter2');
+  });
+});

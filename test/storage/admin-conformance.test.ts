@@ -7,12 +7,14 @@ import { createMemoryAdminStorage } from '../../src/storage/memory/index.js';
 import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
 import { runAdminConformance } from './conformance-admin.js';
 import { runManagementConformance } from './conformance-management.js';
+import { runUserConformance } from './conformance-users.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-admin-'));
 let n = 0;
 
 runAdminConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
 runManagementConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
+runUserConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
 
 const sqlite = ({ clock }: { clock: () => Date }) => {
   n += 1;
@@ -20,6 +22,7 @@ const sqlite = ({ clock }: { clock: () => Date }) => {
 };
 runAdminConformance('sqlite', sqlite);
 runManagementConformance('sqlite', sqlite);
+runUserConformance('sqlite', sqlite);
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ export function adminLinksSuite(ctx: AdminSuiteContext): void {
       });
       expect(t).toEqual({
         id: t.id,
+        kind: 'single',
         singleUse: true,
         uses: 0,
         enrollments: 0,
@@ -34,7 +35,7 @@ export function adminLinksSuite(ctx: AdminSuiteContext): void {
       expect(await store.findEnrollmentToken(t.id)).toEqual(t);
       const bare = await store.createEnrollmentToken({ hash: 'h2', singleUse: false });
       expect(Object.keys(bare).sort()).toEqual(
-        ['createdAt', 'enrollments', 'id', 'singleUse', 'uses'].sort(),
+        ['createdAt', 'enrollments', 'id', 'kind', 'singleUse', 'uses'].sort(),
       );
       expect(await store.findEnrollmentToken('et_unknown')).toBeUndefined();
     });

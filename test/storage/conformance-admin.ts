@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { AdminStorage } from '../../src/storage/ports.js';
+import { adminLinkKindsSuite } from './conformance-admin-link-kinds.js';
 import { adminLinksSuite } from './conformance-admin-links.js';
 import { createTestClock, type TestClock } from './conformance.js';
 
@@ -275,6 +276,7 @@ export function runAdminConformance(name: string, factory: AdminStorageFactory):
     apiKeySuite(context);
     auditSuite(context);
     adminLinksSuite(context);
+    adminLinkKindsSuite(context);
     settingsSuite(context);
     closedSuite(context);
   });

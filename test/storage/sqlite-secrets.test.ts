@@ -237,6 +237,7 @@ describe('sqlite sealed secrets', () => {
       commandResults: 1,
       webhookEvents: 0,
       libraryProfiles: 0,
+      enrollmentLinks: 0,
     });
     expect(await rotating.resealSecrets()).toEqual({
       unlockTokens: 0,
@@ -245,6 +246,7 @@ describe('sqlite sealed secrets', () => {
       commandResults: 0,
       webhookEvents: 0,
       libraryProfiles: 0,
+      enrollmentLinks: 0,
     });
     expect(next.keyIdOf(rawRow(path, BODY, 'cmd-1'))).toBe(2);
     expect(next.keyIdOf(rawRow(path, RESULT, 'cmd-1', 'A'))).toBe(2);

@@ -158,6 +158,14 @@ function handler(deps: AdminApiDeps, route: AdminRoute, api: AdminApiContext) {
       { ...req, actor: c.get('actor'), caller: c.get('caller') } as never,
       api,
     );
+    if (answer.contentType !== undefined) {
+      const content = answer.body as Uint8Array | string;
+      const data = typeof content === 'string' ? content : new Uint8Array(content);
+      return c.body(data, answer.status as 200, {
+        'content-type': answer.contentType,
+        'x-content-type-options': 'nosniff',
+      });
+    }
     return c.body(JSON.stringify(answer.body), answer.status as 200, {
       'content-type': 'application/json; charset=utf-8',
     });

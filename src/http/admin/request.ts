@@ -11,6 +11,7 @@ import type { AdminRoute, RouteRequest } from './route.js';
 import {
   badField,
   isJsonObject,
+  parseCsvOrJsonBody,
   parseJsonBody,
   parsePlistOrJsonBody,
   validatePart,
@@ -85,7 +86,11 @@ export function parseBody(route: AdminRoute): MiddlewareHandler<AdminEnv> {
     const type = c.req.header('content-type');
     const bytes = c.get('bytes');
     const parsed =
-      route.plistBody === true ? parsePlistOrJsonBody(type, bytes) : parseJsonBody(type, bytes);
+      route.plistBody === true
+        ? parsePlistOrJsonBody(type, bytes)
+        : route.csvBody === true
+          ? parseCsvOrJsonBody(type, bytes)
+          : parseJsonBody(type, bytes);
     c.set('body', checkBody(route, parsed));
     await next();
   };

@@ -9,6 +9,8 @@ import type { Caller } from '../../admin/principals.js';
 import type { EnrollmentService } from '../../admin/enrollment-service.js';
 import type { GroupService } from '../../management/groups-service.js';
 import type { ProfileLibrary } from '../../management/profile-library.js';
+import type { UserService } from '../../management/users.js';
+import type { UserLinks } from '../../management/user-links.js';
 import type { CertificateAuthority } from '../../identity/ca/authority.js';
 import type { MdmCore } from '../../service/core.js';
 import type { IdentityRenewalService } from '../../service/identity-renewal.js';
@@ -40,6 +42,10 @@ export interface AdminApiDeps {
   groups: GroupService;
   /** The profile library: uploads, versions, compatibility, rendering for devices. */
   profiles: ProfileLibrary;
+  /** Users of organization groups: create, change, delete, list and CSV import. */
+  users: UserService;
+  /** Users' personal enrollment links and groups' generic links, their QR codes and invitations. */
+  userLinks: UserLinks;
 }
 
 /** Authentication class of a route: no key, a key of any scope, or a write key. */
@@ -48,11 +54,25 @@ export type RouteAuth = 'public' | 'read' | 'write';
 /** An answer before it is written: always JSON. */
 export interface AdminAnswer {
   status: number;
+  /** JSON-serialisable; or, with `contentType`, the bytes or text written as they are. */
   body: unknown;
+  /** Set for a non-JSON answer (an image, a CSV file): `body` is then a `Uint8Array` or string. */
+  contentType?: string;
 }
 
 /** A JSON answer. */
 export const json = (status: number, body: unknown): AdminAnswer => ({ status, body });
+
+/** A non-JSON answer: `body` written as it is, with `contentType` (e.g. `image/png`). */
+export const raw = (
+  status: number,
+  contentType: string,
+  body: Uint8Array | string,
+): AdminAnswer => ({
+  status,
+  body,
+  contentType,
+});
 
 type Out<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
 type Req<R extends RouteConfig> = NonNullable<R['request']>;
@@ -96,6 +116,11 @@ export interface AdminRoute<R extends RouteConfig = RouteConfig> {
    * typed encoding of docs/plist.md: either way the handler gets plist values.
    */
   plistBody?: boolean;
+  /**
+   * The body may also be `text/csv` (UTF-8), handed to validation and the handler as
+   * `{ csv: text }`; declare the JSON body schema with a `csv` string field.
+   */
+  csvBody?: boolean;
   /** Largest body for a caller whose key may call this route (default: the API's body limit). */
   bodyLimit?: number;
   handle(

@@ -13,6 +13,10 @@ import { enrollmentRoutes } from './routes/enrollments.js';
 import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
 import { profileRoutes } from './routes/profiles.js';
+import { genericLinkRoutes } from './routes/user-links-generic.js';
+import { userLinkRoutes } from './routes/user-links.js';
+import { userEnrollmentRoutes } from './routes/user-enrollments.js';
+import { userRoutes } from './routes/users.js';
 
 const openapi = defineRoute({
   auth: 'public',
@@ -40,5 +44,9 @@ export const ROUTES: readonly AdminRoute[] = [
   ...groupRoutes,
   ...profileRoutes,
   ...adminsRoutes,
+  ...userRoutes,
+  ...userLinkRoutes,
+  ...genericLinkRoutes,
+  ...userEnrollmentRoutes,
   openapi,
 ];

@@ -104,6 +104,24 @@ export function parseJsonBody(contentType: string | undefined, body: Uint8Array)
 }
 
 /**
+ * Reads a body that may be CSV (`text/csv`, UTF-8) or JSON: CSV becomes `{ csv: text }`, so one
+ * JSON schema (`{ csv: string, ... }`) validates both. `undefined` when empty; 415 for another
+ * type; `ERR_BAD_REQUEST` naming `body` when the CSV is not UTF-8.
+ */
+export function parseCsvOrJsonBody(contentType: string | undefined, body: Uint8Array): unknown {
+  if (body.length === 0) return undefined;
+  const type = mediaOf(contentType);
+  if (type === 'application/json') return parseJsonBody(contentType, body);
+  if (type !== 'text/csv')
+    throw new AdminError('ERR_UNSUPPORTED_MEDIA', 'the body must be text/csv or application/json');
+  try {
+    return { csv: new TextDecoder('utf-8', { fatal: true }).decode(body) };
+  } catch (cause) {
+    throw new AdminError('ERR_BAD_REQUEST', 'the CSV body is not UTF-8', { cause, field: 'body' });
+  }
+}
+
+/**
  * Reads a body that may be a property list (`application/x-apple-plist`) or JSON in the typed
  * encoding (docs/plist.md), into plist values either way; `undefined` when empty. Throws
  * `ERR_UNSUPPORTED_MEDIA` (415) for another type, `ERR_BAD_JSON` or a `PlistError` (400) when

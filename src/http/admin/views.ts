@@ -11,6 +11,7 @@ import type {
   AuditEntry,
   CommandRecord,
   EnrollmentCommand,
+  EnrollmentOwner,
   EnrollmentRecord,
   PushOutcomeRecord,
 } from '../../storage/ports.js';
@@ -76,13 +77,18 @@ export const EnrollmentSummary = z
     enrolled: z.boolean(),
     createdAt: Instant,
     lastSeenAt: Instant,
+    userId: z.string().optional().openapi({ description: 'the user it belongs to, when owned' }),
+    groupId: z.string().optional().openapi({ description: "the owner's organization group" }),
   })
   .openapi('EnrollmentSummary');
 
 const fact = (facts: Record<string, unknown>, key: string): unknown => facts[key] ?? null;
 
-/** The list view of an enrollment. */
-export function enrollmentSummary(e: EnrollmentRecord): z.infer<typeof EnrollmentSummary> {
+/** The list view of an enrollment, with its owner's user and group when `owner` is given. */
+export function enrollmentSummary(
+  e: EnrollmentRecord,
+  owner?: Pick<EnrollmentOwner, 'userId' | 'groupId'>,
+): z.infer<typeof EnrollmentSummary> {
   return {
     id: e.id,
     type: e.type,
@@ -95,6 +101,7 @@ export function enrollmentSummary(e: EnrollmentRecord): z.infer<typeof Enrollmen
     enrolled: e.enrolled,
     createdAt: iso(e.createdAt),
     lastSeenAt: iso(e.lastSeenAt),
+    ...(owner === undefined ? {} : { userId: owner.userId, groupId: owner.groupId }),
   };
 }
 
@@ -108,9 +115,12 @@ export const EnrollmentDetail = EnrollmentSummary.extend({
 }).openapi('EnrollmentDetail');
 
 /** The detail view: the summary plus every stored fact and user names. */
-export function enrollmentDetail(e: EnrollmentRecord): z.infer<typeof EnrollmentDetail> {
+export function enrollmentDetail(
+  e: EnrollmentRecord,
+  owner?: Pick<EnrollmentOwner, 'userId' | 'groupId'>,
+): z.infer<typeof EnrollmentDetail> {
   return {
-    ...enrollmentSummary(e),
+    ...enrollmentSummary(e, owner),
     ...(e.userShortName === undefined ? {} : { userShortName: e.userShortName }),
     ...(e.userLongName === undefined ? {} : { userLongName: e.userLongName }),
     updatedAt: iso(e.updatedAt),

@@ -1,10 +1,11 @@
 /**
  * Enrollment links in memory: kept by the hash of their secret, downloads and enrollments counted
  * apart. A single-use link stays downloadable until its first enrollment, which spends it; each
- * count is one synchronous step (no await inside), so of two calls on a single-use link one
- * succeeds.
+ * count, rotation and mail is one synchronous step (no await inside), so of two calls on a
+ * single-use link one succeeds and a user never has two active personal links.
  */
-import type { EnrollmentLinkStore, EnrollmentTokenRecord } from '../ports.js';
+import type { EnrollmentLinkStore, EnrollmentTokenRecord, NewEnrollmentToken } from '../ports.js';
+import { checkNewLink } from '../users-check.js';
 import {
   adminStep,
   byBytes,
@@ -15,17 +16,33 @@ import {
   type LinkRow,
 } from './admin-state.js';
 
+const OPTIONAL_TEXT = ['user', 'userId', 'groupId', 'policy'] as const;
+const OPTIONAL_TIMES = [
+  'expiresAt',
+  'revokedAt',
+  'rotatedAt',
+  'sentAt',
+  'openedAt',
+  'enrolledAt',
+] as const;
+
 function record(row: LinkRow): EnrollmentTokenRecord {
   const r: EnrollmentTokenRecord = {
     id: row.id,
+    kind: row.kind,
     singleUse: row.singleUse,
     uses: row.uses,
     enrollments: row.enrollments,
     createdAt: new Date(row.createdAt),
   };
-  if (row.expiresAt !== undefined) r.expiresAt = new Date(row.expiresAt);
-  if (row.user !== undefined) r.user = row.user;
-  if (row.revokedAt !== undefined) r.revokedAt = new Date(row.revokedAt);
+  for (const key of OPTIONAL_TEXT) {
+    const value = row[key];
+    if (value !== undefined) r[key] = value;
+  }
+  for (const key of OPTIONAL_TIMES) {
+    const value = row[key];
+    if (value !== undefined) r[key] = new Date(value);
+  }
   return r;
 }
 
@@ -38,34 +55,96 @@ function usable(row: LinkRow, now: Date): boolean {
   );
 }
 
+/** The user's active personal link row, or `undefined`. */
+function personalRow(s: AdminState, userId: string): LinkRow | undefined {
+  let found: LinkRow | undefined;
+  for (const row of s.links.values())
+    if (row.kind === 'personal' && row.userId === userId && row.revokedAt === undefined)
+      if (found === undefined || row.createdAt > found.createdAt) found = row;
+  return found;
+}
+
+/** Stores a new link row made at `createdAt`; TypeError on a bad input or a second personal link. */
+function insertLink(s: AdminState, input: NewEnrollmentToken, createdAt: number): LinkRow {
+  const kind = checkNewLink(input);
+  if (kind === 'personal' && personalRow(s, input.userId ?? '') !== undefined)
+    throw new TypeError(`user ${String(input.userId)} already has an active personal link`);
+  const row: LinkRow = {
+    id: newAdminId('et'),
+    hash: input.hash,
+    kind,
+    singleUse: input.singleUse,
+    uses: 0,
+    enrollments: 0,
+    createdAt,
+  };
+  if (input.expiresAt !== undefined) row.expiresAt = input.expiresAt.getTime();
+  for (const key of OPTIONAL_TEXT) {
+    const value = input[key];
+    if (value !== undefined) row[key] = value;
+  }
+  if (input.secret !== undefined) row.secret = input.secret;
+  insertUnique(s.links, s.linkHashes, row);
+  return row;
+}
+
+/** Counts one use; the first download stamps `openedAt`, the first enrollment `enrolledAt`. */
+function count(
+  s: AdminState,
+  column: 'uses' | 'enrollments',
+  id: string | undefined,
+  now: Date,
+): EnrollmentTokenRecord | undefined {
+  const row = s.links.get(id ?? '');
+  if (row === undefined || !usable(row, now)) return undefined;
+  const next = { ...row, [column]: row[column] + 1 };
+  const stamp = column === 'uses' ? 'openedAt' : 'enrolledAt';
+  next[stamp] ??= now.getTime();
+  put(s.links, row.id, next);
+  return record(next);
+}
+
+function rotate(
+  s: AdminState,
+  id: string,
+  next: NewEnrollmentToken,
+  at: Date,
+): EnrollmentTokenRecord | undefined {
+  const row = s.links.get(id);
+  if (row === undefined || row.revokedAt !== undefined) return undefined;
+  const old: LinkRow = { ...row, revokedAt: at.getTime(), rotatedAt: at.getTime() };
+  put(s.links, id, old);
+  try {
+    return record(insertLink(s, next, at.getTime()));
+  } catch (error) {
+    put(s.links, id, row);
+    throw error;
+  }
+}
+
+function markSent(
+  s: AdminState,
+  id: string,
+  at: Date,
+  expiresAt: Date | undefined,
+): EnrollmentTokenRecord | undefined {
+  const row = s.links.get(id);
+  if (row === undefined || row.revokedAt !== undefined) return undefined;
+  const next: LinkRow = { ...row, sentAt: at.getTime() };
+  if (expiresAt !== undefined && row.expiresAt !== undefined && expiresAt.getTime() > row.expiresAt)
+    next.expiresAt = expiresAt.getTime();
+  put(s.links, id, next);
+  return record(next);
+}
+
 /** The {@link EnrollmentLinkStore} on the memory admin state. */
 export function memoryEnrollmentLinks(s: AdminState): EnrollmentLinkStore {
-  const count = (column: 'uses' | 'enrollments', id: string | undefined, now: Date) => {
-    const row = s.links.get(id ?? '');
-    if (row === undefined || !usable(row, now)) return undefined;
-    const next = { ...row, [column]: row[column] + 1 };
-    put(s.links, row.id, next);
-    return record(next);
-  };
   return {
     createEnrollmentToken: (input) =>
-      adminStep(s, () => {
-        const row: LinkRow = {
-          id: newAdminId('et'),
-          hash: input.hash,
-          singleUse: input.singleUse,
-          uses: 0,
-          enrollments: 0,
-          createdAt: s.clock().getTime(),
-        };
-        if (input.expiresAt !== undefined) row.expiresAt = input.expiresAt.getTime();
-        if (input.user !== undefined) row.user = input.user;
-        insertUnique(s.links, s.linkHashes, row);
-        return record(row);
-      }),
+      adminStep(s, () => record(insertLink(s, input, s.clock().getTime()))),
     downloadEnrollmentToken: (hash, now) =>
-      adminStep(s, () => count('uses', s.linkHashes.get(hash), now)),
-    redeemEnrollmentToken: (id, now) => adminStep(s, () => count('enrollments', id, now)),
+      adminStep(s, () => count(s, 'uses', s.linkHashes.get(hash), now)),
+    redeemEnrollmentToken: (id, now) => adminStep(s, () => count(s, 'enrollments', id, now)),
     listEnrollmentTokens: ({ limit, cursor }) =>
       adminStep(s, () => {
         const after = cursor ?? '';
@@ -89,5 +168,19 @@ export function memoryEnrollmentLinks(s: AdminState): EnrollmentLinkStore {
         put(s.links, id, { ...row, revokedAt: s.clock().getTime() });
         return true;
       }),
+    findEnrollmentTokenByHash: (hash) =>
+      adminStep(s, () => {
+        const row = s.links.get(s.linkHashes.get(hash) ?? '');
+        return row && record(row);
+      }),
+    findEnrollmentTokenSecret: (id) => adminStep(s, () => s.links.get(id)?.secret),
+    findPersonalEnrollmentToken: (userId) =>
+      adminStep(s, () => {
+        const row = personalRow(s, userId);
+        return row && record(row);
+      }),
+    rotateEnrollmentToken: (id, next, at) => adminStep(s, () => rotate(s, id, next, at)),
+    markEnrollmentTokenSent: (id, at, expiresAt) =>
+      adminStep(s, () => markSent(s, id, at, expiresAt)),
   };
 }

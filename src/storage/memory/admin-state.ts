@@ -11,6 +11,8 @@ import {
   type ApiKeyScope,
   type AssignmentType,
   type ChildPermission,
+  type EnrollmentLinkKind,
+  type UserFields,
 } from '../ports.js';
 import { closedError } from '../support.js';
 
@@ -39,13 +41,40 @@ export interface AuditRow {
 export interface LinkRow {
   id: string;
   hash: string;
+  kind: EnrollmentLinkKind;
   singleUse: boolean;
   uses: number;
   enrollments: number;
   expiresAt?: number;
   user?: string;
+  userId?: string;
+  groupId?: string;
+  policy?: string;
+  /** The kept secret of a personal or generic link. */
+  secret?: string;
   createdAt: number;
   revokedAt?: number;
+  rotatedAt?: number;
+  sentAt?: number;
+  openedAt?: number;
+  enrolledAt?: number;
+}
+
+/** A user as kept (times in ms). */
+export interface UserRow extends UserFields {
+  id: string;
+  generic: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Who an enrollment belongs to, as kept (times in ms). */
+export interface OwnerRow {
+  enrollmentId: string;
+  userId: string;
+  groupId: string;
+  linkId?: string;
+  assignedAt: number;
 }
 
 /** An organization group as kept (times in ms). */
@@ -125,6 +154,11 @@ export interface AdminState {
   profileIdentifiers: Map<string, string>;
   /** Profile id -> its versions, oldest first. */
   versions: Map<string, VersionRow[]>;
+  users: Map<string, UserRow>;
+  /** Folded username (see `foldUsername`) -> user id. */
+  usernames: Map<string, string>;
+  /** Enrollment id -> its owner. */
+  owners: Map<string, OwnerRow>;
 }
 
 /**
@@ -158,6 +192,9 @@ export function createAdminState(clock: () => Date): AdminState {
     profiles: new Map(),
     profileIdentifiers: new Map(),
     versions: new Map(),
+    users: new Map(),
+    usernames: new Map(),
+    owners: new Map(),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The administrative stores in memory: API keys (by hash), the audit log, enrollment links,
- * settings and the management stores (groups, administrators, profile library), with the SQLite adapter's semantics (one conformance suite runs against both), so an
- * embedder can run the admin domain without a database. Each method does its work at once and
- * reports it as a promise, as the SQLite adapter does.
+ * settings and the management stores (groups, administrators, profile library, users), with the
+ * SQLite adapter's semantics (one conformance suite runs against both), so an embedder can run
+ * the admin domain without a database. Each method does its work at once and reports it as a
+ * promise, as the SQLite adapter does.
  */
 import {
   OWNER_PRINCIPAL_ID,
@@ -27,6 +28,7 @@ import {
 import { memoryEnrollmentLinks } from './admin-links.js';
 import { memoryOrgGroups, memoryPrincipals } from './management.js';
 import { memoryProfileLibrary } from './management-profiles.js';
+import { memoryUsers } from './users.js';
 
 /** Options of {@link createMemoryAdminStorage}. */
 export interface MemoryAdminStorageOptions {
@@ -174,6 +176,7 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryOrgGroups(state),
     ...memoryPrincipals(state),
     ...memoryProfileLibrary(state),
+    ...memoryUsers(state),
     close() {
       state.closed = true;
     },

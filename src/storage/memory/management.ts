@@ -57,12 +57,27 @@ function principalRecord(row: PrincipalRow): PrincipalRecord {
   return r;
 }
 
-/** Whether a group owns a library profile or scopes an active administrator. */
+/** Whether a group owns a library profile or a user, or scopes an active administrator. */
 export function memoryGroupInUse(s: AdminState, groupId: string): boolean {
   for (const p of s.profiles.values()) if (p.groupId === groupId) return true;
+  for (const u of s.users.values()) if (u.groupId === groupId) return true;
   for (const p of s.principals.values())
     if (p.groupId === groupId && p.disabledAt === undefined) return true;
   return false;
+}
+
+/**
+ * Deletes a group with its settings records and the ownership records of enrollments in it, and
+ * revokes its active links (a generic link of a deleted group has nowhere to enroll into).
+ */
+function deleteGroup(s: AdminState, id: string): void {
+  s.groups.delete(id);
+  for (const [key, row] of s.settings) if (row.groupId === id) s.settings.delete(key);
+  for (const [key, row] of s.owners) if (row.groupId === id) s.owners.delete(key);
+  const at = s.clock().getTime();
+  for (const link of s.links.values())
+    if (link.groupId === id && link.revokedAt === undefined)
+      put(s.links, link.id, { ...link, revokedAt: at });
 }
 
 function parentsOf(s: AdminState): Map<string, string | undefined> {
@@ -84,10 +99,7 @@ export function memoryOrgGroups(s: AdminState): OrgGroupStore {
       adminStep(s, () => {
         if (expectedRevision !== s.revision) return undefined;
         checkManagementChange(parentsOf(s), change, (id) => memoryGroupInUse(s, id));
-        for (const id of change.deleteGroups ?? []) {
-          s.groups.delete(id);
-          for (const [key, row] of s.settings) if (row.groupId === id) s.settings.delete(key);
-        }
+        for (const id of change.deleteGroups ?? []) deleteGroup(s, id);
         for (const { groupId, page } of change.deleteSettings ?? [])
           s.settings.delete(settingsKey(groupId, page));
         for (const g of change.putGroups ?? []) {

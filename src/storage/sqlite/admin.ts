@@ -19,6 +19,7 @@ import { adminGuard, newAdminId } from './admin-util.js';
 import { stmt, writeTx, type SqliteContext } from './db.js';
 import { activePrincipal, sqliteOrgGroups, sqlitePrincipals } from './management.js';
 import { sqliteProfileLibrary } from './management-profiles.js';
+import { sqliteUsers } from './users.js';
 
 interface KeyRow {
   id: string;
@@ -197,6 +198,7 @@ export function sqliteAdminStorage(ctx: SqliteContext, close: () => void): Admin
     ...sqliteOrgGroups(ctx),
     ...sqlitePrincipals(ctx),
     ...sqliteProfileLibrary(ctx),
+    ...sqliteUsers(ctx),
     close,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The one versioned schema of Orchard's SQLite database: MDM storage, certificate authority,
- * SCEP challenges, sealed-secrets bookkeeping, the admin tables and the management tables. Each migration runs once, in
+ * SCEP challenges, sealed-secrets bookkeeping, the admin tables, the management tables and users. Each migration runs once, in
  * its own transaction, and is recorded in `schema_migrations`, the only version record. The SQL
  * stays close to what PostgreSQL accepts (partial indexes, no SQLite-only column types) so a
  * later adapter can reuse its shape. Times are integer milliseconds since the epoch.
@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
 import { adoptAdminTables, adoptCaTables } from './migrations-adopt.js';
 import { MANAGEMENT_SCHEMA, seedManagement } from './migrations-management.js';
+import { USERS_SCHEMA } from './migrations-users.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface Migration {
@@ -181,6 +182,13 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // belong to the owner), library profiles and their versions; seeds the root and the owner.
     sql: MANAGEMENT_SCHEMA,
     apply: seedManagement,
+  },
+  {
+    version: 8,
+    name: 'users, enrollment owners and personal and generic links',
+    // Users in groups, who each enrollment belongs to, and the kind, owner, kept secret and
+    // life-cycle times of enrollment links (existing links are single).
+    sql: USERS_SCHEMA,
   },
 ];
 

@@ -26,6 +26,7 @@ export interface ResealResult {
   commandResults: number;
   webhookEvents: number;
   libraryProfiles: number;
+  enrollmentLinks: number;
 }
 
 type Row = Record<string, unknown> & { v: Uint8Array };
@@ -108,6 +109,17 @@ const COLUMNS: readonly SealedColumn[] = [
       FROM orchard_library_profile_versions`,
     update: 'UPDATE orchard_library_profile_versions SET content = ? WHERE rowid = ?',
     owner: (r) => libraryProfileOwner(r.p as string, r.n as number),
+    key: (r) => r.k,
+  },
+  {
+    // The kept secret of a personal or generic link, bound to the link's id.
+    purpose: 'enrollment-link',
+    result: 'enrollmentLinks',
+    sealedHere: true,
+    select: `SELECT id AS k, secret AS v FROM orchard_admin_enrollment_tokens
+      WHERE secret IS NOT NULL`,
+    update: 'UPDATE orchard_admin_enrollment_tokens SET secret = ? WHERE id = ?',
+    owner: (r) => r.k as string,
     key: (r) => r.k,
   },
 ];
@@ -264,6 +276,7 @@ export function resealSecrets(ctx: SqliteContext): ResealResult {
       commandResults: 0,
       webhookEvents: 0,
       libraryProfiles: 0,
+      enrollmentLinks: 0,
     };
     for (const column of COLUMNS) result[column.result] = resealColumn(ctx, keyring, column);
     return result;

@@ -65,8 +65,12 @@ describe('the OpenAPI document', () => {
       const codes = Object.keys(op!.responses);
       expect(codes.some((c) => /^2\d\d$/.test(c))).toBe(true);
       expect(codes).toContain('default');
-      for (const response of Object.values(op!.responses))
-        expect(response.content?.['application/json']?.schema).toBeDefined();
+      for (const response of Object.values(op!.responses)) {
+        // A raw answer (a QR image) documents its own media type; every other answer is JSON.
+        const types = Object.keys(response.content ?? {});
+        const type = types.find((t) => t.startsWith('image/')) ?? 'application/json';
+        expect(response.content?.[type]?.schema).toBeDefined();
+      }
       if (route.route.request?.body === undefined) expect(op!.requestBody).toBeUndefined();
       else expect(op!.requestBody?.content['application/json']?.schema).toBeDefined();
     },

@@ -10,6 +10,7 @@ import {
   type AdminApiDeps,
 } from '../../../src/http/admin/index.js';
 import { createGroupService } from '../../../src/management/groups-service.js';
+import { createUserService } from '../../../src/management/users.js';
 import { openSqliteAdminStore } from '../../../src/storage/sqlite/index.js';
 
 /** A dependency no test should reach. */
@@ -25,13 +26,14 @@ export function trap(name: string): never {
 }
 
 /**
- * Admin API dependencies over `admin`: the given `parts`, a group service on `admin` unless one
- * is given, and a trap for every other part.
+ * Admin API dependencies over `admin`: the given `parts`, a group service and a user service on
+ * `admin` unless given, and a trap for every other part.
  */
 export function trappedDeps(
   admin: AdminApiDeps['admin'],
   parts: Partial<AdminApiDeps> = {},
 ): AdminApiDeps {
+  const groups = parts.groups ?? createGroupService({ store: admin, principals: admin });
   return {
     admin,
     core: trap('core'),
@@ -40,8 +42,10 @@ export function trappedDeps(
     identity: trap('identity'),
     ca: trap('ca'),
     certificates: trap('certificates'),
-    groups: createGroupService({ store: admin, principals: admin }),
+    groups,
+    users: createUserService({ store: admin, groups }),
     profiles: trap('profiles'),
+    userLinks: trap('userLinks'),
     pushEnabled: true,
     ...parts,
   };

@@ -101,8 +101,9 @@ const list = defineRoute({
         ...(enrolled === undefined ? {} : { enrolled: enrolled === 'true' }),
       }),
     );
+    const owners = await Promise.all(result.items.map((e) => deps.admin.findEnrollmentOwner(e.id)));
     return json(200, {
-      items: result.items.map(enrollmentSummary),
+      items: result.items.map((e, i) => enrollmentSummary(e, owners[i])),
       nextCursor: result.nextCursor ?? null,
     });
   },
@@ -123,7 +124,8 @@ const one = defineRoute({
     responses: { 200: jsonResponse('the enrollment', EnrollmentDetail) },
   }),
   async handle(deps, req) {
-    return json(200, enrollmentDetail(await existingEnrollment(deps, req.params.id)));
+    const e = await existingEnrollment(deps, req.params.id);
+    return json(200, enrollmentDetail(e, await deps.admin.findEnrollmentOwner(e.id)));
   },
 });
 

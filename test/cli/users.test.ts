@@ -1,0 +1,145 @@
+/**
+ * `orchard users add|import|list`, run in-process on a SQLite database made for the test: a CSV
+ * file is imported with a report per row (exit 1 when a row was refused), a second import
+ * changes nothing, `--atomic` stores nothing when a row is refused, and an unreadable file or a
+ * taken username exits 1.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
+
+let dir: string;
+let database: string;
+
+/** Runs `orchard ...args` on the test database and collects what it printed. */
+async function orchard(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main([...args, '--database', `sqlite:${database}`]);
+    return { code, out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+    process.exitCode = undefined;
+  }
+}
+
+/** Opens the test database for a look behind the CLI. */
+async function withStore<T>(fn: (s: ReturnType<typeof openSqliteAdminStore>) => Promise<T>) {
+  const store = openSqliteAdminStore({ path: database });
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** Writes `text` to a file of the test directory and returns its path. */
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orchard-users-cli-'));
+  database = join(dir, 'orchard.db');
+  await withStore(async (store) => {
+    const { revision } = await store.loadManagement();
+    await store.applyManagement(
+      { putGroups: [{ id: 'sales', name: 'Sales', parentId: 'global', createdAt: new Date() }] },
+      revision,
+    );
+  });
+});
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const CSV = [
+  'username,email,first_name,og,send_invite',
+  'ann,ann@example.com,"Ann, the first",Sales,yes',
+  'ben,ben@example.com,=cmd,,',
+].join('\r\n');
+
+describe('orchard users', () => {
+  test('ok/import prints a row per line, a second run is unchanged, list shows them', async () => {
+    const path = file('users.csv', `\uFEFF${CSV}\r\n`);
+    const first = await orchard('users', 'import', path, '--group', 'sales');
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('line 2 ann: created [invitation: send it from the API]');
+    expect(first.out).toContain('created 2, updated 0, unchanged 0, refused 0');
+    const second = await orchard('users', 'import', path, '--json');
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.out)).toMatchObject({ unchanged: 2, applied: true });
+    const listed = (await orchard('users', 'list', '--group', 'sales')).out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(listed.map((u) => [u.username, u.firstName]).sort()).toEqual([
+      ['ann', 'Ann, the first'],
+      ['ben', '=cmd'],
+    ]);
+    const actions = await withStore(async (s) =>
+      (await s.listAudit({ limit: 5 })).items.map((e) => e.action),
+    );
+    expect(actions.slice(0, 2)).toEqual(['user.import', 'user.import']);
+  });
+
+  test('fail/a refused row exits 1; --atomic then stores nothing', async () => {
+    const path = file('bad.csv', 'username,email\ncyd,cyd@example.com\ndee,not-mail\n');
+    const atomic = await orchard('users', 'import', path, '--atomic', '--json');
+    expect(atomic.code).toBe(1);
+    expect(JSON.parse(atomic.out)).toMatchObject({ applied: false, refused: 2 });
+    expect(await withStore((s) => s.findUserByUsername('cyd'))).toBeUndefined();
+    const loose = await orchard('users', 'import', path);
+    expect(loose.code).toBe(1);
+    expect(loose.out).toContain('line 3 dee: refused (email is not an e-mail address)');
+    expect(await withStore((s) => s.findUserByUsername('cyd'))).toBeDefined();
+  });
+
+  test.each([
+    ['fail/unknown column', 'username,email,phone\n', /unknown columns "phone".*\[ERR_USER_CSV\]/],
+    ['fail/not UTF-8', Buffer.from([0xff, 0xfe, 0x00]), /not UTF-8/],
+  ])('%s exits 1', async (_name, text, problem) => {
+    const r = await orchard('users', 'import', file('x.csv', text as string));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(problem);
+  });
+
+  test('ok/add prints the user; a taken username exits 1', async () => {
+    const args = ['users', 'add', '--username', 'eve', '--email', 'eve@example.com'];
+    const made = await orchard(...args, '--group', 'sales', '--policy', 'std', '--json');
+    expect(made.code).toBe(0);
+    expect(JSON.parse(made.out)).toMatchObject({
+      username: 'eve',
+      groupId: 'sales',
+      policy: 'std',
+    });
+    const again = await orchard(...args.map((a) => (a === 'eve' ? 'EVE' : a)));
+    expect(again).toMatchObject({ code: 1 });
+    expect(again.err).toMatch(/ERR_USERNAME_TAKEN/);
+  });
+
+  test('fail/a missing file exits 1; a missing option exits 2', async () => {
+    expect((await orchard('users', 'import', join(dir, 'none.csv'))).code).toBe(1);
+    expect((await orchard('users', 'add', '--username', 'x')).code).toBe(2);
+  });
+});
