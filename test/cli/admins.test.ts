@@ -4,68 +4,12 @@
  * full one, read for a read-only one), keys belong to the administrator named, a read-only
  * administrator never gets a write key, and misuse exits 2 while bad input exits 1.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { authenticate } from '../../src/admin/api-keys.js';
-import { main } from '../../src/cli/main.js';
-import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
+import { databaseCli } from './database-cli.js';
 
-let dir: string;
-let database: string;
-
-/** Runs `orchard ...args` on the test database and collects what it printed. */
-async function orchard(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main([...args, '--database', `sqlite:${database}`]);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    process.exitCode = undefined;
-  }
-}
-
-/** Opens the test database for a look behind the CLI. */
-async function withStore<T>(fn: (s: ReturnType<typeof openSqliteAdminStore>) => Promise<T>) {
-  const store = openSqliteAdminStore({ path: database });
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
-}
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'orchard-admins-cli-'));
-  database = join(dir, 'orchard.db');
-  await withStore(async (store) => {
-    const { revision } = await store.loadManagement();
-    await store.applyManagement(
-      { putGroups: [{ id: 'sales', name: 'Sales', parentId: 'global', createdAt: new Date() }] },
-      revision,
-    );
-  });
-});
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const cli = databaseCli('orchard-admins-cli-');
+const { orchard, withStore } = cli;
 
 interface Added {
   id: string;

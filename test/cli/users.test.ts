@@ -4,74 +4,20 @@
  * changes nothing, `--atomic` stores nothing when a row is refused, and an unreadable file or a
  * taken username exits 1.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
-import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
+import { databaseCli } from './database-cli.js';
 
-let dir: string;
-let database: string;
-
-/** Runs `orchard ...args` on the test database and collects what it printed. */
-async function orchard(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main([...args, '--database', `sqlite:${database}`]);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    process.exitCode = undefined;
-  }
-}
-
-/** Opens the test database for a look behind the CLI. */
-async function withStore<T>(fn: (s: ReturnType<typeof openSqliteAdminStore>) => Promise<T>) {
-  const store = openSqliteAdminStore({ path: database });
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
-}
+const cli = databaseCli('orchard-users-cli-');
+const { orchard, withStore } = cli;
 
 /** Writes `text` to a file of the test directory and returns its path. */
 function file(name: string, text: string): string {
-  const path = join(dir, name);
+  const path = join(cli.dir(), name);
   writeFileSync(path, text);
   return path;
 }
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'orchard-users-cli-'));
-  database = join(dir, 'orchard.db');
-  await withStore(async (store) => {
-    const { revision } = await store.loadManagement();
-    await store.applyManagement(
-      { putGroups: [{ id: 'sales', name: 'Sales', parentId: 'global', createdAt: new Date() }] },
-      revision,
-    );
-  });
-});
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
-
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const CSV = [
   'username,email,first_name,og,send_invite',
@@ -139,7 +85,7 @@ describe('orchard users', () => {
   });
 
   test('fail/a missing file exits 1; a missing option exits 2', async () => {
-    expect((await orchard('users', 'import', join(dir, 'none.csv'))).code).toBe(1);
+    expect((await orchard('users', 'import', join(cli.dir(), 'none.csv'))).code).toBe(1);
     expect((await orchard('users', 'add', '--username', 'x')).code).toBe(2);
   });
 });
