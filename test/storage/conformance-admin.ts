@@ -251,9 +251,16 @@ function closedSuite(ctx: AdminSuiteContext): void {
   });
 }
 
-/** Runs the whole admin conformance suite against the adapter `factory` makes. */
-export function runAdminConformance(name: string, factory: AdminStorageFactory): void {
-  describe(`admin storage conformance: ${name}`, () => {
+/**
+ * Declares `title` with a fresh store from `factory` (on a fresh test clock) before each test,
+ * closed after it, and runs each suite in it.
+ */
+export function describeAdminSuites(
+  title: string,
+  factory: AdminStorageFactory,
+  suites: readonly ((ctx: AdminSuiteContext) => void)[],
+): void {
+  describe(title, () => {
     let current: AdminStorage | undefined;
     let clock = createTestClock();
     const context: AdminSuiteContext = {
@@ -273,11 +280,18 @@ export function runAdminConformance(name: string, factory: AdminStorageFactory):
       current?.close();
       current = undefined;
     });
-    apiKeySuite(context);
-    auditSuite(context);
-    adminLinksSuite(context);
-    adminLinkKindsSuite(context);
-    settingsSuite(context);
-    closedSuite(context);
+    for (const suite of suites) suite(context);
   });
+}
+
+/** Runs the whole admin conformance suite against the adapter `factory` makes. */
+export function runAdminConformance(name: string, factory: AdminStorageFactory): void {
+  describeAdminSuites(`admin storage conformance: ${name}`, factory, [
+    apiKeySuite,
+    auditSuite,
+    adminLinksSuite,
+    adminLinkKindsSuite,
+    settingsSuite,
+    closedSuite,
+  ]);
 }

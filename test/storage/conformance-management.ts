@@ -4,12 +4,15 @@
  * the profile library, which every {@link AdminStorage} adapter must pass. Call
  * `runManagementConformance(name, factory)` from a `*.test.ts`.
  */
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import type { AdminStorage, ManagementChange } from '../../src/storage/ports.js';
-import type { AdminStorageFactory, AdminSuiteContext } from './conformance-admin.js';
+import { describe, expect, test } from '@jest/globals';
+import type { ManagementChange } from '../../src/storage/ports.js';
+import {
+  describeAdminSuites,
+  type AdminStorageFactory,
+  type AdminSuiteContext,
+} from './conformance-admin.js';
 import { principalSuite } from './conformance-management-principals.js';
 import { profileLibrarySuite } from './conformance-management-profiles.js';
-import { createTestClock } from './conformance.js';
 import { apply, group, settings } from './management-fixtures.js';
 
 function groupSuite(ctx: AdminSuiteContext): void {
@@ -213,29 +216,10 @@ function closedSuite(ctx: AdminSuiteContext): void {
 
 /** Runs the whole management conformance suite against the adapter `factory` makes. */
 export function runManagementConformance(name: string, factory: AdminStorageFactory): void {
-  describe(`management storage conformance: ${name}`, () => {
-    let current: AdminStorage | undefined;
-    let clock = createTestClock();
-    const context: AdminSuiteContext = {
-      store: () => {
-        if (current === undefined) throw new Error('store not ready');
-        return current;
-      },
-      get clock() {
-        return clock;
-      },
-    };
-    beforeEach(() => {
-      clock = createTestClock();
-      current = factory({ clock: clock.now });
-    });
-    afterEach(() => {
-      current?.close();
-      current = undefined;
-    });
-    groupSuite(context);
-    principalSuite(context);
-    profileLibrarySuite(context);
-    closedSuite(context);
-  });
+  describeAdminSuites(`management storage conformance: ${name}`, factory, [
+    groupSuite,
+    principalSuite,
+    profileLibrarySuite,
+    closedSuite,
+  ]);
 }

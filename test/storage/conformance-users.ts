@@ -4,10 +4,13 @@
  * to, and what deleting a user or its group does. Every {@link AdminStorage} adapter must pass
  * it; call `runUserConformance(name, factory)` from a `*.test.ts`.
  */
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import type { AdminStorage, UserFields } from '../../src/storage/ports.js';
-import type { AdminStorageFactory, AdminSuiteContext } from './conformance-admin.js';
-import { createTestClock } from './conformance.js';
+import { describe, expect, test } from '@jest/globals';
+import type { UserFields } from '../../src/storage/ports.js';
+import {
+  describeAdminSuites,
+  type AdminStorageFactory,
+  type AdminSuiteContext,
+} from './conformance-admin.js';
 import { apply, group } from './management-fixtures.js';
 import { ownerSuite } from './conformance-users-owners.js';
 
@@ -256,30 +259,11 @@ function closedSuite(ctx: AdminSuiteContext): void {
 
 /** Runs the whole users conformance suite against the adapter `factory` makes. */
 export function runUserConformance(name: string, factory: AdminStorageFactory): void {
-  describe(`users storage conformance: ${name}`, () => {
-    let current: AdminStorage | undefined;
-    let clock = createTestClock();
-    const context: AdminSuiteContext = {
-      store: () => {
-        if (current === undefined) throw new Error('store not ready');
-        return current;
-      },
-      get clock() {
-        return clock;
-      },
-    };
-    beforeEach(() => {
-      clock = createTestClock();
-      current = factory({ clock: clock.now });
-    });
-    afterEach(() => {
-      current?.close();
-      current = undefined;
-    });
-    userSuite(context);
-    importSuite(context);
-    genericSuite(context);
-    ownerSuite(context);
-    closedSuite(context);
-  });
+  describeAdminSuites(`users storage conformance: ${name}`, factory, [
+    userSuite,
+    importSuite,
+    genericSuite,
+    ownerSuite,
+    closedSuite,
+  ]);
 }
