@@ -1,6 +1,6 @@
 /**
- * Opening the daemon's admin tables from the offline subcommands (`orchard apikey`, `orchard
- * enroll`): the same `--data-dir`/`--database` flags and `ORCHARD_*` variables as `orchard serve`.
+ * Opening the daemon's admin tables from the offline subcommands (`orchard apikey`, `admins`,
+ * `users`, `enroll`): the same `--data-dir`/`--database` flags and `ORCHARD_*` variables as `orchard serve`.
  * SQLite allows this while the daemon runs.
  */
 import { existsSync } from 'node:fs';
@@ -40,6 +40,19 @@ export function openAdminFromOptions(
   } catch (error) {
     if (error instanceof ConfigError) throw attributeConfigError(error, options, env);
     throw error;
+  }
+}
+
+/** Runs `fn` on the admin store the options name, closing it afterwards; resolves `fn`'s exit code. */
+export async function withAdminStore(
+  options: RawValues,
+  fn: (store: AdminStorage) => Promise<number>,
+): Promise<number> {
+  const store = openAdminFromOptions(options);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
   }
 }
 

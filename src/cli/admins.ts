@@ -15,25 +15,12 @@ import {
   type ApiKeyJson,
   type ApiKeyScope,
 } from '../index.js';
-import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
+import { cliActor, openAdminFromOptions, withAdminStore, withDatabaseOptions } from './admin-db.js';
 import { InputProblem, runAction, UsageProblem } from './input.js';
 
 type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
 type Flags = DatabaseFlags & { json?: boolean };
 type AddFlags = Flags & { name: string; role: string; group: string; keyName?: string };
-
-/** Runs `fn` on the admin store the flags name, closing it afterwards. */
-export async function withAdminStore(
-  options: DatabaseFlags,
-  fn: (store: AdminStorage) => Promise<number>,
-): Promise<number> {
-  const store = openAdminFromOptions(options);
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
-}
 
 /**
  * Creates a key of `scope` for the administrator `adminId` and audits it. Throws InputProblem

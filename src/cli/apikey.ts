@@ -5,8 +5,8 @@
  * sentence, or JSON with `--json`.
  */
 import type { Command } from 'commander';
-import { apiKeyView, createApiKey, type AdminStorage } from '../index.js';
-import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
+import { apiKeyView, createApiKey } from '../index.js';
+import { cliActor, openAdminFromOptions, withAdminStore, withDatabaseOptions } from './admin-db.js';
 import { createKeyFor } from './admins.js';
 import { InputProblem, runAction, UsageProblem } from './input.js';
 
@@ -14,25 +14,13 @@ import { InputProblem, runAction, UsageProblem } from './input.js';
 type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
 type Flags = DatabaseFlags & { json?: boolean };
 
-async function withStore(
-  options: DatabaseFlags,
-  fn: (store: AdminStorage) => Promise<number>,
-): Promise<number> {
-  const store = openAdminFromOptions(options);
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
-}
-
 async function create(
   opts: Flags & { name: string; scope: string; admin?: string },
 ): Promise<number> {
   if (opts.scope !== 'read' && opts.scope !== 'write')
     throw new UsageProblem('--scope must be read or write');
   const scope = opts.scope;
-  return withStore(opts, async (store) => {
+  return withAdminStore(opts, async (store) => {
     if (opts.admin !== undefined) {
       const created = await createKeyFor(store, opts.name, scope, opts.admin);
       process.stdout.write(`${JSON.stringify(created)}\n`);
@@ -51,7 +39,7 @@ async function create(
 }
 
 function revoke(id: string, opts: Flags): Promise<number> {
-  return withStore(opts, async (store) => {
+  return withAdminStore(opts, async (store) => {
     if (!(await store.revokeApiKey(id))) throw new InputProblem(`no active key ${id}`);
     await store.audit({ actor: cliActor(), action: 'api-key.revoke', target: id, detail: {} });
     process.stdout.write(
@@ -84,7 +72,7 @@ export function registerApiKey(program: Command): void {
       .option('--json', JSON_ALWAYS),
   ).action((opts: Flags) =>
     runAction(list, () =>
-      withStore(opts, async (store) => {
+      withAdminStore(opts, async (store) => {
         for (const k of await store.listApiKeys())
           process.stdout.write(`${JSON.stringify(apiKeyView(k))}\n`);
         return 0;

@@ -15,8 +15,7 @@ import {
   type UserInput,
   type UserService,
 } from '../management/index.js';
-import { withAdminStore } from './admins.js';
-import { cliActor, openAdminFromOptions, withDatabaseOptions } from './admin-db.js';
+import { cliActor, openAdminFromOptions, withAdminStore, withDatabaseOptions } from './admin-db.js';
 import { InputProblem, readInputFile, runAction } from './input.js';
 
 type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
