@@ -6,7 +6,13 @@
  * says no more about such a user than that the username is taken.
  */
 import { ManagementError } from '../errors.js';
-import type { UserFields, UserRecord, UserStore, UserUpsertOutcome } from '../storage/ports.js';
+import {
+  OPTIONAL_USER_FIELDS,
+  type UserFields,
+  type UserRecord,
+  type UserStore,
+  type UserUpsertOutcome,
+} from '../storage/ports.js';
 import type { GroupService } from './groups-service.js';
 import type { GroupTree } from './tree.js';
 import { parseUserCsv, type UserCsvOptions, type UserCsvRow } from './user-csv.js';
@@ -84,15 +90,7 @@ function groupResolver(tree: GroupTree, scope: string) {
 /** The fields a row leaves `current` (or a new user) with. */
 function mergedFields(row: UserCsvRow, groupId: string, current?: UserRecord): UserFields {
   const fields: UserFields = { username: row.username, email: row.email, groupId };
-  for (const key of [
-    'firstName',
-    'lastName',
-    'policy',
-    'managedAppleId',
-    'custom1',
-    'custom2',
-    'custom3',
-  ] as const) {
+  for (const key of OPTIONAL_USER_FIELDS) {
     const value = key in row.fields ? row.fields[key] : current?.[key];
     if (value !== undefined && value !== '') fields[key] = value;
   }

@@ -704,6 +704,17 @@ export interface UserRecord {
 /** The fields of a user an administrator (or an import) sets. */
 export type UserFields = Omit<UserRecord, 'id' | 'generic' | 'createdAt' | 'updatedAt'>;
 
+/** The optional text fields of a user, in CSV column order. */
+export const OPTIONAL_USER_FIELDS = [
+  'firstName',
+  'lastName',
+  'policy',
+  'managedAppleId',
+  'custom1',
+  'custom2',
+  'custom3',
+] as const satisfies readonly (keyof UserFields)[];
+
 /** One row of an import: created or updated by username. */
 export interface UserUpsert {
   fields: UserFields;

@@ -2,25 +2,15 @@
  * Checks and small rules of users and the new enrollment-link fields, shared by every adapter so
  * memory and SQLite accept, refuse and name things alike. Pure functions on plain values.
  */
-import type {
-  EnrollmentLinkKind,
-  EnrollmentOwner,
-  NewEnrollmentToken,
-  UserFields,
+import {
+  OPTIONAL_USER_FIELDS,
+  type EnrollmentLinkKind,
+  type EnrollmentOwner,
+  type NewEnrollmentToken,
+  type UserFields,
 } from './ports.js';
 
 const KINDS: readonly EnrollmentLinkKind[] = ['single', 'personal', 'generic'];
-
-/** The optional text fields of a user, in column order. */
-export const OPTIONAL_USER_FIELDS = [
-  'firstName',
-  'lastName',
-  'policy',
-  'managedAppleId',
-  'custom1',
-  'custom2',
-  'custom3',
-] as const;
 
 /** Every field an administrator sets, in column order. */
 export const USER_FIELDS = ['username', 'email', 'groupId', ...OPTIONAL_USER_FIELDS] as const;
