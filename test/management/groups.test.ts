@@ -14,31 +14,8 @@ import { indexSettings } from '../../src/management/settings.js';
 import { createMemoryAdminStorage } from '../../src/storage/memory/index.js';
 import type { AdminStorage, OrgGroupStore } from '../../src/storage/ports.js';
 import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
-import { NOW, rec, World } from './support.js';
-
-const SPEC = { eu: 'global', fr: 'eu', paris: 'fr', de: 'eu', us: 'global' };
-const ON = { interactiveEnabled: true };
-const OFF = { interactiveEnabled: false };
-
-async function rejection(p: Promise<unknown>): Promise<ManagementError> {
-  try {
-    await p;
-  } catch (error) {
-    if (error instanceof ManagementError) return error;
-    throw error;
-  }
-  throw new Error('expected a ManagementError');
-}
-
-function thrown(fn: () => unknown): ManagementError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ManagementError) return error;
-    throw error;
-  }
-  throw new Error('expected a ManagementError');
-}
+import { NOW, rec, SPEC, ON, OFF, World } from './support.js';
+import { rejectionOf, thrownBy } from '../support/errors.js';
 
 describe('A11 re-parenting and deleting', () => {
   test('A11 re-parenting under an inherit-only group suppresses overrides; under an override-only one materializes the previous values', () => {
@@ -71,7 +48,10 @@ describe('A11 re-parenting and deleting', () => {
     ['fail/unknown parent', 'fr', 'nowhere', 'ERR_GROUP_NOT_FOUND', 'nowhere'],
   ])('A11 re-parenting refused: %s', (_name, id, parent, code, group) => {
     const w = new World(SPEC);
-    const e = thrown(() => planReparent(w.tree, indexSettings([]), id, parent, NOW));
+    const e = thrownBy(
+      () => planReparent(w.tree, indexSettings([]), id, parent, NOW),
+      ManagementError,
+    );
     expect([e.code, e.group]).toEqual([code, group]);
   });
 
@@ -87,7 +67,9 @@ describe('A11 re-parenting and deleting', () => {
     ['fail/the root', 'global', { profiles: 0, administrators: 0 }, 'ERR_GROUP_ROOT'],
     ['fail/unknown', 'mars', { profiles: 0, administrators: 0 }, 'ERR_GROUP_NOT_FOUND'],
   ])('A11 deleting refused: %s', (_name, id, contents, code) => {
-    expect(thrown(() => planDeleteGroup(new World(SPEC).tree, id, contents)).code).toBe(code);
+    expect(
+      thrownBy(() => planDeleteGroup(new World(SPEC).tree, id, contents), ManagementError).code,
+    ).toBe(code);
   });
 
   test('A11 deleting an empty group deletes it', () => {
@@ -132,7 +114,9 @@ describe.each(STORES)('group service on %s', (_name, open) => {
     await groups.moveGroup('og_2', 'global');
     const tree = await groups.tree();
     expect(tree.path('og_2')).toEqual(['Global', 'Francia']);
-    expect((await rejection(groups.deleteGroup('global'))).code).toBe('ERR_GROUP_ROOT');
+    expect((await rejectionOf(groups.deleteGroup('global'), ManagementError)).code).toBe(
+      'ERR_GROUP_ROOT',
+    );
     await groups.deleteGroup('og_2');
     expect((await groups.tree()).get('og_2')).toBeUndefined();
   });
@@ -166,8 +150,12 @@ describe.each(STORES)('group service on %s', (_name, open) => {
     ['fail/unknown group', 'og_nope', 'enrollment', 'ERR_GROUP_NOT_FOUND'],
   ])('%s', async (_name, id, page, code) => {
     const { groups } = service();
-    expect((await rejection(groups.effectiveSettings(id, page))).code).toBe(code);
-    expect((await rejection(groups.writeSettings(id, page, { values: {} }))).code).toBe(code);
+    expect((await rejectionOf(groups.effectiveSettings(id, page), ManagementError)).code).toBe(
+      code,
+    );
+    expect(
+      (await rejectionOf(groups.writeSettings(id, page, { values: {} }), ManagementError)).code,
+    ).toBe(code);
   });
 
   test('ok/re-plans when another writer moved the revision; fail/busy after the attempts', async () => {
@@ -184,7 +172,10 @@ describe.each(STORES)('group service on %s', (_name, open) => {
     stale = 2;
     expect((await groups.createGroup({ name: 'A', parentId: 'global' })).applied).toBe(true);
     stale = 3;
-    const e = await rejection(groups.createGroup({ name: 'B', parentId: 'global' }));
+    const e = await rejectionOf(
+      groups.createGroup({ name: 'B', parentId: 'global' }),
+      ManagementError,
+    );
     expect([e.code, e.status]).toEqual(['ERR_MANAGEMENT_BUSY', 503]);
   });
 });

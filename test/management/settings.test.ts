@@ -11,21 +11,8 @@ import { ManagementError } from '../../src/errors.js';
 import { ENROLLMENT_PAGE, SELF_SERVICE_PAGE } from '../../src/management/pages.js';
 import type { SettingsWrite } from '../../src/management/settings-plan.js';
 import type { ChildPermission } from '../../src/storage/ports.js';
-import { rec, World } from './support.js';
-
-const SPEC = { eu: 'global', fr: 'eu', paris: 'fr', de: 'eu', us: 'global' };
-const ON = { interactiveEnabled: true };
-const OFF = { interactiveEnabled: false };
-
-function refusal(fn: () => unknown): ManagementError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ManagementError) return error;
-    throw error;
-  }
-  throw new Error('expected a ManagementError');
-}
+import { rec, SPEC, ON, OFF, World } from './support.js';
+import { thrownBy } from '../support/errors.js';
 
 describe('settings inheritance', () => {
   test('A1 root: always Override, defaults when it stores nothing, never Inherit', () => {
@@ -39,7 +26,7 @@ describe('settings inheritance', () => {
       childPermission: 'inherit-or-override',
       dormant: false,
     });
-    const e = refusal(() => w.plan('global', { currentSetting: 'inherit' }));
+    const e = thrownBy(() => w.plan('global', { currentSetting: 'inherit' }), ManagementError);
     expect([e.code, e.status, e.group]).toEqual(['ERR_GROUP_ROOT', 409, 'global']);
     w.write('global', { values: { interactiveEnabled: true } });
     expect(w.stored('global')).toMatchObject({
@@ -158,7 +145,7 @@ describe('settings inheritance', () => {
       SPEC,
       Object.entries(cps).map(([id, cp]) => rec(id, cp as ChildPermission, OFF)),
     );
-    const e = refusal(() => w.plan(at, write));
+    const e = thrownBy(() => w.plan(at, write), ManagementError);
     expect([e.code, e.group]).toEqual([code, group]);
     if (code === 'ERR_SETTINGS_VALUES') expect(e.issues?.length).toBeGreaterThan(0);
   });
@@ -176,8 +163,9 @@ describe('settings inheritance', () => {
       linkLifetimeSeconds: 259_200,
       genericLinkPrefix: 'fr',
     });
-    const e = refusal(() =>
-      w.plan('fr', { values: { linkLifetimeSeconds: 3600 } }, ENROLLMENT_PAGE),
+    const e = thrownBy(
+      () => w.plan('fr', { values: { linkLifetimeSeconds: 3600 } }, ENROLLMENT_PAGE),
+      ManagementError,
     );
     expect([e.code, e.status]).toEqual(['ERR_SETTINGS_VALUES', 422]);
   });
@@ -210,9 +198,9 @@ describe('settings inheritance', () => {
       lockedBy: 'eu',
     });
     expect(w.eff('paris')).toMatchObject({ dormant: true, sourceGroupId: 'eu' });
-    const e = refusal(() => w.plan('fr', { values: OFF }));
+    const e = thrownBy(() => w.plan('fr', { values: OFF }), ManagementError);
     expect([e.code, e.group]).toEqual(['ERR_LOCKED_BY_ANCESTOR', 'eu']);
-    expect(refusal(() => w.plan('fr', { currentSetting: 'inherit' })).code).toBe(
+    expect(thrownBy(() => w.plan('fr', { currentSetting: 'inherit' }), ManagementError).code).toBe(
       'ERR_LOCKED_BY_ANCESTOR',
     );
   });

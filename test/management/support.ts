@@ -31,6 +31,12 @@ import {
 /** A fixed instant for records. */
 export const NOW = new Date('2026-12-07T00:00:00Z');
 
+/** The tree the rule tests use: Global > EU > FR > Paris, EU > DE, Global > US. */
+export const SPEC = { eu: 'global', fr: 'eu', paris: 'fr', de: 'eu', us: 'global' };
+/** `profile-options` values with Interactive on and off. */
+export const ON = { interactiveEnabled: true };
+export const OFF = { interactiveEnabled: false };
+
 /** Groups from `child: parent` pairs; the root `global` is added. */
 export function groupsOf(spec: Record<string, string>): OrgGroupRecord[] {
   return [

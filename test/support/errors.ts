@@ -14,3 +14,34 @@ export function codeOf(fn: () => unknown): string {
   }
   throw new Error('expected an OrchardError, nothing was thrown');
 }
+
+/**
+ * Runs `fn` and returns the error of class `type` it throws. Rethrows anything else, and fails
+ * when nothing is thrown, so a test using it cannot pass by accident.
+ */
+export function thrownBy<E extends Error>(
+  fn: () => unknown,
+  type: abstract new (...args: never[]) => E,
+): E {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof type) return error;
+    throw error;
+  }
+  throw new Error(`expected a ${type.name}, nothing was thrown`);
+}
+
+/** Awaits `promise` and returns its rejection of class `type`, as {@link thrownBy} does. */
+export async function rejectionOf<E extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof type) return error;
+    throw error;
+  }
+  throw new Error(`expected a ${type.name}, nothing was rejected`);
+}
