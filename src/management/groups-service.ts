@@ -2,7 +2,8 @@
  * The organization-group service: groups and their settings pages over an {@link OrgGroupStore}.
  * Every change is planned by the pure rules against one snapshot and applied with that
  * snapshot's revision, retried on a stale one, so several daemons on one database stay
- * consistent. Snapshots are cached by revision only; the store's revision is always checked.
+ * consistent. Snapshots are cached by revision; the store's revision is checked on every call
+ * (one small read) and the tree is read again only when it moved.
  */
 import { randomBytes } from 'node:crypto';
 import { ManagementError } from '../errors.js';
@@ -183,10 +184,13 @@ export function createGroupService(
   const attempts = options.attempts ?? 5;
   let cached: ManagementState | undefined;
 
+  // The cheap revision read decides whether the whole tree must be read again; the snapshot then
+  // carries its own revision, so a change landing in between is simply caught by the next call.
   async function load(): Promise<ManagementState> {
+    if (cached !== undefined && cached.revision === (await deps.store.findManagementRevision()))
+      return cached;
     const snap = await deps.store.loadManagement();
-    if (cached?.revision !== snap.revision)
-      cached = stateOf(snap.revision, snap.groups, snap.settings);
+    cached = stateOf(snap.revision, snap.groups, snap.settings);
     return cached;
   }
 

@@ -856,6 +856,8 @@ export interface ManagementChange {
 export interface OrgGroupStore {
   /** Every group and settings record with the current revision, from one consistent read. */
   loadManagement(): Promise<ManagementSnapshot>;
+  /** The current revision alone: a cheap check of whether a cached snapshot is still current. */
+  findManagementRevision(): Promise<number>;
   /**
    * Applies `change` in one transaction when the revision is still `expectedRevision`, and
    * resolves the new revision; resolves `undefined` (applying nothing) when another writer moved

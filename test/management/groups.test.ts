@@ -121,6 +121,26 @@ describe.each(STORES)('group service on %s', (_name, open) => {
     expect((await groups.tree()).get('og_2')).toBeUndefined();
   });
 
+  test('ok/the tree is read again only when the revision moved, also by another daemon', async () => {
+    const store = open();
+    let loads = 0;
+    const counted = Object.assign(Object.create(store) as AdminStorage, {
+      loadManagement: () => {
+        loads += 1;
+        return store.loadManagement();
+      },
+    });
+    const mine = service(counted).groups;
+    const other = service(store).groups;
+    await mine.tree();
+    await mine.tree();
+    await mine.effectiveSettings('global', 'profile-options');
+    expect(loads).toBe(1);
+    const { group } = await other.createGroup({ name: 'Elsewhere', parentId: 'global' });
+    expect((await mine.tree()).get(group.id)?.name).toBe('Elsewhere');
+    expect(loads).toBe(2);
+  });
+
   test('ok/write reports and announces changes; a dry run applies nothing (A7)', async () => {
     const { groups, changes } = service();
     const eu = (await groups.createGroup({ name: 'Europe', parentId: 'global' })).group.id;
@@ -163,6 +183,7 @@ describe.each(STORES)('group service on %s', (_name, open) => {
     let stale = 0;
     const store: OrgGroupStore & { countLibraryProfiles: (id: string) => Promise<number> } = {
       loadManagement: () => inner.loadManagement(),
+      findManagementRevision: () => inner.findManagementRevision(),
       findGroup: (id) => inner.findGroup(id),
       countLibraryProfiles: (id) => inner.countLibraryProfiles(id),
       applyManagement: (change, revision) =>

@@ -40,6 +40,7 @@ function groupSuite(ctx: AdminSuiteContext): void {
       );
       const snapshot = await store.loadManagement();
       expect(snapshot.revision).toBe(revision + 1);
+      expect(await store.findManagementRevision()).toBe(revision + 1);
       expect(snapshot.groups).toEqual(expect.arrayContaining([a, b]));
       expect(snapshot.groups).toHaveLength(3);
       expect(snapshot.settings).toEqual([s]);
@@ -193,6 +194,7 @@ function closedSuite(ctx: AdminSuiteContext): void {
     const now = ctx.clock.now();
     const calls: (() => Promise<unknown>)[] = [
       () => store.loadManagement(),
+      () => store.findManagementRevision(),
       () => store.applyManagement({}, 0),
       () => store.findGroup('global'),
       () => store.createPrincipal({ name: 'x', role: 'full', groupId: 'global' }),

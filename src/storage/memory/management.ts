@@ -95,6 +95,7 @@ export function memoryOrgGroups(s: AdminState): OrgGroupStore {
           .sort((a, b) => byBytes(a.groupId, b.groupId) || byBytes(a.page, b.page))
           .map(settingsRecord),
       })),
+    findManagementRevision: () => adminStep(s, () => s.revision),
     applyManagement: (change, expectedRevision) =>
       adminStep(s, () => {
         if (expectedRevision !== s.revision) return undefined;

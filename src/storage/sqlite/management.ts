@@ -143,6 +143,7 @@ function apply(
 /** The {@link OrgGroupStore} on a connection context. */
 export function sqliteOrgGroups(ctx: SqliteContext): OrgGroupStore {
   return {
+    findManagementRevision: () => adminGuard(ctx, () => revision(ctx)),
     // One read transaction: the revision, groups and settings come from one snapshot.
     loadManagement: () =>
       adminGuard(ctx, () =>
