@@ -98,7 +98,7 @@ function authorize(
       try {
         const key = await authenticate(deps.admin, c.req.header('authorization'), route.auth);
         c.set('actor', key.id);
-        c.set('caller', await callerOf(deps, key.principalId, key.scope, route));
+        c.set('caller', await resolveCaller(deps, key.principalId, key.scope, route));
       } catch (error) {
         if (error instanceof OrchardError && FAILED_LOGIN.has(error.code))
           options.onLoginFailure?.(bindingsOf(c));
@@ -114,7 +114,7 @@ function authorize(
  * one may not call a write route, and an administrator scoped below the root may call only the
  * routes that check group scope themselves.
  */
-async function callerOf(
+async function resolveCaller(
   deps: AdminApiDeps,
   principalId: string,
   keyScope: Caller['keyScope'],

@@ -130,6 +130,16 @@ export interface AdminRoute<R extends RouteConfig = RouteConfig> {
   ): Promise<AdminAnswer> | AdminAnswer;
 }
 
+/**
+ * The caller of a route that is not public: the app sets it before every such handler, so its
+ * absence is a programming error (TypeError), never a client's.
+ */
+export function callerOf(req: Pick<RouteRequest, 'caller'>): Caller {
+  if (req.caller === undefined)
+    throw new TypeError('a route that is not public ran without a caller');
+  return req.caller;
+}
+
 /** What the app itself offers a handler. */
 export interface AdminApiContext {
   /** The OpenAPI 3.1 document of every route of this app. */

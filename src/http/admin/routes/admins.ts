@@ -23,7 +23,7 @@ import { adminView } from '../../../admin/views.js';
 import { ManagementError, RequestError } from '../../../errors.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { PrincipalRecord } from '../../../storage/ports.js';
-import { audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
+import { callerOf, audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, idSchema } from '../schemas.js';
 import { AdminView, ApiKeyView, apiKeyView } from '../views.js';
 import { ApiKeyBody } from './admin.js';
@@ -52,18 +52,6 @@ async function inGroup<T>(
   }
 }
 
-/** The group tree scope is judged on: one snapshot per request. */
-function treeOf(deps: AdminApiDeps): Promise<GroupTree> {
-  return deps.groups.tree();
-}
-
-/** The caller of a scoped route, which is never public. */
-function callerOf(req: { caller: Caller | undefined }): Caller {
-  if (req.caller === undefined)
-    throw new TypeError('an administrator route was called without a caller');
-  return req.caller;
-}
-
 /** The tree, the caller and the administrator `id` once the caller may `access` it. */
 async function target(
   deps: AdminApiDeps,
@@ -71,7 +59,7 @@ async function target(
   access: Access,
 ): Promise<{ tree: GroupTree; caller: Caller; admin: PrincipalRecord }> {
   const caller = callerOf(req);
-  const tree = await treeOf(deps);
+  const tree = await deps.groups.tree();
   const found = await deps.admin.findPrincipal(req.params.id);
   return { tree, caller, admin: authorizeAdmin(tree, caller, req.params.id, found, access) };
 }
@@ -108,7 +96,7 @@ const list = defineRoute({
   }),
   async handle(deps, req) {
     const caller = callerOf(req);
-    const tree = await treeOf(deps);
+    const tree = await deps.groups.tree();
     const items = (await deps.admin.listPrincipals()).filter(
       (p) => tree.get(p.groupId) !== undefined && canSee(tree, caller, p.groupId),
     );
@@ -129,7 +117,7 @@ const create = defineRoute({
     responses: { 201: jsonResponse('the administrator (no key yet)', AdminView) },
   }),
   async handle(deps, req) {
-    const tree = await treeOf(deps);
+    const tree = await deps.groups.tree();
     authorizeGroup(tree, callerOf(req), req.body.groupId, 'write');
     const admin = await inGroup(deps, req.body.groupId, () => deps.admin.createPrincipal(req.body));
     await audit(deps, req, 'admin.create', admin.id, { ...req.body });

@@ -13,7 +13,6 @@ import {
 } from '../../../management/groups-service.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { OrgGroupRecord, SettingsRecord } from '../../../storage/ports.js';
-import type { RouteRequest } from '../route.js';
 import { idSchema, Instant } from '../schemas.js';
 import { iso } from '../views.js';
 
@@ -177,12 +176,6 @@ export const eventful = (reports: readonly SettingsReport[]) =>
   reports
     .filter((r) => r.changed.length + r.suppressed.length + r.materialized.length > 0)
     .map(reportView);
-
-/** The caller of a scoped route (the app sets it for every keyed route); TypeError when absent. */
-export function callerOf(req: Pick<RouteRequest, 'caller'>): Caller {
-  if (req.caller === undefined) throw new TypeError('a group route needs a caller');
-  return req.caller;
-}
 
 /** The view of one page at a group for this caller; 404 `ERR_SETTINGS_PAGE` for an unknown page. */
 export function pageView(state: ManagementState, caller: Caller, groupId: string, pageId: string) {

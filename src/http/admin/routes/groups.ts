@@ -8,9 +8,8 @@ import { authorizeGroup, canSee } from '../../../admin/principals.js';
 import { SETTINGS_PAGES } from '../../../management/pages.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { OrgGroupRecord } from '../../../storage/ports.js';
-import { audit, defineRoute, json, jsonResponse } from '../route.js';
+import { callerOf, audit, defineRoute, json, jsonResponse } from '../route.js';
 import {
-  callerOf,
   CreateBody,
   EffectiveSettingsView,
   effectiveView,

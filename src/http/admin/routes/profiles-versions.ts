@@ -9,11 +9,10 @@ import { AdminError, ManagementError } from '../../../errors.js';
 import type { VersionResult } from '../../../management/profile-library.js';
 import { normaliseSerial } from '../../../identity/ca/store.js';
 import { toReadableJson } from '../../../profile/inspect.js';
-import { audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
+import { callerOf, audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, idSchema } from '../schemas.js';
 import { enqueueAudited, existingEnrollment } from './enrollments.js';
 import {
-  callerOf,
   descriptionView,
   LibraryProfileView,
   libraryProfileView,

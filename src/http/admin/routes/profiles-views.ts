@@ -114,17 +114,6 @@ export function descriptionView(d: ProfileDescription): z.infer<typeof ProfileDe
   };
 }
 
-/** The caller of a scoped route (always set on non-public routes). */
-export function callerOf(req: { caller: Caller | undefined }): Caller {
-  if (req.caller === undefined) throw new TypeError('a scoped route needs a caller');
-  return req.caller;
-}
-
-/** The current group tree. */
-export function treeOf(deps: Pick<AdminApiDeps, 'groups'>): Promise<GroupTree> {
-  return deps.groups.tree();
-}
-
 /**
  * The profile `id` when the caller may `access` it (A12): 404 `ERR_PROFILE_NOT_FOUND` when it
  * is unknown or out of sight, 403 `ERR_ADMIN_SCOPE` when visible but not editable.
@@ -135,7 +124,7 @@ export async function visibleProfile(
   id: string,
   access: 'read' | 'write',
 ): Promise<{ profile: LibraryProfileRecord; tree: GroupTree }> {
-  const [profile, tree] = await Promise.all([deps.profiles.get(id), treeOf(deps)]);
+  const [profile, tree] = await Promise.all([deps.profiles.get(id), deps.groups.tree()]);
   if (profile === undefined || !canSee(tree, caller, profile.groupId))
     throw new ManagementError('ERR_PROFILE_NOT_FOUND', `no profile ${id}`);
   if (access === 'write') authorizeGroup(tree, caller, profile.groupId, 'write');

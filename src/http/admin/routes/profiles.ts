@@ -6,14 +6,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { authorizeGroup, isGlobalCaller, type Caller } from '../../../admin/principals.js';
 import type { GroupTree } from '../../../management/tree.js';
-import { audit, defineRoute, json, jsonResponse } from '../route.js';
+import { callerOf, audit, defineRoute, json, jsonResponse } from '../route.js';
 import { IdParams, idSchema, page, PageQuery } from '../schemas.js';
 import { badField, listWithCursor } from '../validate.js';
 import { cursorOf } from './enrollments.js';
 import { profileVersionRoutes, UploadedView, uploadedView } from './profiles-versions.js';
 import {
   AssignmentTypeField,
-  callerOf,
   descriptionView,
   LibraryProfileView,
   libraryProfileView,
@@ -23,7 +22,6 @@ import {
   ProfileDescriptionView,
   ProfileVersionView,
   profileVersionView,
-  treeOf,
   visibleProfile,
 } from './profiles-views.js';
 
@@ -86,7 +84,7 @@ const upload = defineRoute({
   async handle(deps, req) {
     const caller = callerOf(req);
     const body = req.body;
-    authorizeGroup(await treeOf(deps), caller, body.groupId, 'write');
+    authorizeGroup(await deps.groups.tree(), caller, body.groupId, 'write');
     const result = await deps.profiles.upload({
       groupId: body.groupId,
       content: mobileconfigBytes(body.mobileconfig),
@@ -115,7 +113,7 @@ const list = defineRoute({
   }),
   async handle(deps, req) {
     const caller = callerOf(req);
-    const tree = await treeOf(deps);
+    const tree = await deps.groups.tree();
     const { groupId } = req.query;
     if (groupId !== undefined) authorizeGroup(tree, caller, groupId, 'read');
     const owners = groupId === undefined ? visibleOwners(tree, caller) : [groupId];

@@ -6,10 +6,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ManagementError } from '../../../errors.js';
 import type { EnrollmentOwner } from '../../../storage/ports.js';
-import { defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
+import { callerOf, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, Instant } from '../schemas.js';
 import { EnrollmentSummary, enrollmentSummary, iso } from '../views.js';
-import { callerOf } from './groups-views.js';
 
 /** One enrollment a user owns. */
 const OwnedEnrollment = z

@@ -7,6 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ManagementError } from '../../../errors.js';
 import type { LinkView } from '../../../management/user-links.js';
 import {
+  callerOf,
   audit,
   defineRoute,
   json,
@@ -15,7 +16,7 @@ import {
   type AdminApiDeps,
   type AdminRoute,
 } from '../route.js';
-import { callerOf, GroupParams } from './groups-views.js';
+import { GroupParams } from './groups-views.js';
 import {
   authorizeGroupLinks,
   GroupLinkParams,

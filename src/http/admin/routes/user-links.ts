@@ -5,9 +5,16 @@
  * write access to the user's group. Every change is audited.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { audit, defineRoute, json, jsonResponse, raw, type AdminRoute } from '../route.js';
+import {
+  callerOf,
+  audit,
+  defineRoute,
+  json,
+  jsonResponse,
+  raw,
+  type AdminRoute,
+} from '../route.js';
 import { IdParams } from '../schemas.js';
-import { callerOf } from './groups-views.js';
 import { authorizeUser, LinkSchema, linkJson, qrResponse, qrType } from './user-links-views.js';
 
 const BASE = '/api/v1/users/{id}/enrollment-link';

@@ -12,7 +12,7 @@ import { ManagementError, OrchardError } from '../../../errors.js';
 import { MAX_IMPORT_BYTES } from '../../../management/user-csv.js';
 import type { UserImportReport } from '../../../management/user-import.js';
 import type { UserInput, UserPatch } from '../../../management/users.js';
-import { audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
+import { callerOf, audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, idSchema, page, PageQuery } from '../schemas.js';
 import { listWithCursor } from '../validate.js';
 import {
@@ -24,12 +24,6 @@ import {
   userView,
   type UserImportReportJson,
 } from './users-views.js';
-
-/** The caller of a scoped route, which is never public. */
-function callerOf(req: { caller: Caller | undefined }): Caller {
-  if (req.caller === undefined) throw new TypeError('a user route was called without a caller');
-  return req.caller;
-}
 
 /** The user service's scope option for this caller. */
 const scopeOf = (caller: Caller) => ({ scope: caller.principal.groupId });
