@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createKeyPool, createSimDevice, type SimKeyPool } from '../../src/sim/index.js';
 import { startHarness, type Harness } from '../daemon/harness.js';
-import { decodeQrPng, startMailSink, type MailSink } from './mail-support.js';
+import { decodeQrPng, startMailSink, type MailSink } from '../support/mail.js';
 
 let h: Harness;
 let mail: MailSink;

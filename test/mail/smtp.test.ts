@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createSmtpMailer } from '../../src/mail/smtp.js';
 import { INVITATION_QR_CID, invitationMessage } from '../../src/management/invitation.js';
 import { qrCode } from '../../src/management/user-links.js';
-import { decodeQrPng, parseMime, startSmtpSink, type SmtpSink } from './support.js';
+import { decodeQrPng, startMailSink, type MailSink } from '../support/mail.js';
 
 const LINK = `https://mdm.example.com/enroll/${'A1b2_-'.repeat(7)}x`;
 
-let sink: SmtpSink;
+let sink: MailSink;
 beforeAll(async () => {
-  sink = await startSmtpSink();
+  sink = await startMailSink();
 });
 afterAll(async () => {
   await sink.close();
@@ -25,11 +25,11 @@ describe('createSmtpMailer', () => {
     const qrPng = (await qrCode(LINK, 'png')) as Uint8Array;
     const user = { email: 'ada@example.com', username: 'ada', firstName: 'Ada <b>' };
     await mailer.send(invitationMessage({ user, url: LINK, qrPng, organization: 'Example' }));
-    expect(sink.received).toHaveLength(1);
-    const mail = sink.received[0];
-    expect(mail?.from).toBe('orchard@mdm.example.com');
-    expect(mail?.to).toEqual(['ada@example.com']);
-    const { headers, parts } = parseMime(mail?.raw ?? '');
+    expect(sink.messages).toHaveLength(1);
+    const mail = await sink.next(1);
+    expect(mail.from).toBe('orchard@mdm.example.com');
+    expect(mail.to).toEqual(['ada@example.com']);
+    const { headers, parts } = mail;
     expect(headers.subject).toBe('Example: enroll your device');
     const text = parts.find((p) => p.headers['content-type']?.startsWith('text/plain'));
     const html = parts.find((p) => p.headers['content-type']?.startsWith('text/html'));
@@ -43,7 +43,7 @@ describe('createSmtpMailer', () => {
   });
 
   test('fail/a server that is not there is 503 ERR_MAIL without the credentials', async () => {
-    const gone = await startSmtpSink();
+    const gone = await startMailSink();
     await gone.close();
     const url = gone.url.replace('smtp://', 'smtp://user:s3cret-pw@');
     const mailer = createSmtpMailer({ url, timeoutMs: 2000 });

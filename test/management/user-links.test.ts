@@ -14,7 +14,7 @@ import { createUserLinks, linkStatus, type UserLinks } from '../../src/managemen
 import type { Mailer, MailMessage } from '../../src/mail/ports.js';
 import { createMemoryAdminStorage } from '../../src/storage/memory/admin.js';
 import { ROOT_GROUP_ID, type AdminStorage, type UserRecord } from '../../src/storage/ports.js';
-import { decodeQrPng } from '../mail/support.js';
+import { decodeQrPng } from '../support/mail.js';
 
 const DAY = 86_400;
 const START = new Date('2026-12-07T02:00:00Z');

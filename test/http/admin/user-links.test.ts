@@ -10,7 +10,7 @@ import { createAdminApi, type AdminApi } from '../../../src/http/admin/index.js'
 import { createUserLinks } from '../../../src/management/user-links.js';
 import type { MailMessage } from '../../../src/mail/ports.js';
 import type { UserRecord } from '../../../src/storage/ports.js';
-import { decodeQrPng } from '../../mail/support.js';
+import { decodeQrPng } from '../../support/mail.js';
 import { adminsFixture, type AdminsFixture } from './admins-fixture.js';
 import { callApi } from './support.js';
 

@@ -1,29 +1,31 @@
 /**
- * A local SMTP server for the end-to-end tests (smtp-server on 127.0.0.1:0, no TLS, no auth) that
- * keeps every message, a small MIME reader (multipart, base64, quoted-printable) to read them,
- * and a QR decoder (pngjs + jsqr) to turn a PNG back into its text.
+ * Mail in tests: a real SMTP server (`smtp-server`, 127.0.0.1:0, no TLS, any login) that keeps
+ * every message, a small MIME reader (nested multipart, base64, quoted-printable) for what
+ * nodemailer writes, and a QR decoder (pngjs + jsqr) that turns a PNG back into its text.
  */
 import type { AddressInfo } from 'node:net';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { SMTPServer } from 'smtp-server';
 
-/** One part of a message: its headers (lower-case names) and its decoded body. */
-export interface MailPart {
+/** One leaf part of a message: its headers (lower-case names) and its decoded body. */
+export interface MimePart {
   headers: Record<string, string>;
   body: Buffer;
 }
 
-/** A message the server received. */
+/** A message the server received: envelope, raw text and decoded leaf parts. */
 export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
-  /** Every leaf part of the message, decoded (the whole message when not multipart). */
-  parts: MailPart[];
+  /** The top-level headers (lower-case names). */
+  headers: Record<string, string>;
+  /** Every leaf part, decoded (the whole message when not multipart). */
+  parts: MimePart[];
 }
 
-/** The running SMTP server. */
+/** The running SMTP server and what it received. */
 export interface MailSink {
   url: string;
   messages: ReceivedMail[];
@@ -59,9 +61,7 @@ function decodeBody(body: string, encoding: string | undefined): Buffer {
   return Buffer.from(body, 'latin1');
 }
 
-/** The leaf parts of a MIME entity, decoded. */
-export function mimeParts(text: string): MailPart[] {
-  const { headers, body } = splitHead(text);
+function leafParts(headers: Record<string, string>, body: string): MimePart[] {
   const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
   if (boundary === undefined)
     return [{ headers, body: decodeBody(body, headers['content-transfer-encoding']) }];
@@ -69,7 +69,16 @@ export function mimeParts(text: string): MailPart[] {
     .split(`--${boundary}`)
     .slice(1)
     .filter((chunk) => !chunk.startsWith('--'))
-    .flatMap((chunk) => mimeParts(chunk.replace(/^\r?\n/, '')));
+    .flatMap((chunk) => {
+      const part = splitHead(chunk.replace(/^\r?\n/, ''));
+      return leafParts(part.headers, part.body.replace(/\r?\n$/, ''));
+    });
+}
+
+/** The top-level headers and every leaf part of a (possibly nested multipart) message. */
+export function parseMime(raw: string): { headers: Record<string, string>; parts: MimePart[] } {
+  const { headers, body } = splitHead(raw);
+  return { headers, parts: leafParts(headers, body) };
 }
 
 /** Starts the server on 127.0.0.1:0. */
@@ -78,7 +87,7 @@ export async function startMailSink(): Promise<MailSink> {
   const waiting: (() => void)[] = [];
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -87,7 +96,7 @@ export async function startMailSink(): Promise<MailSink> {
         const raw = Buffer.concat(chunks).toString('latin1');
         const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
         const to = session.envelope.rcptTo.map((r) => r.address);
-        messages.push({ from, to, raw, parts: mimeParts(raw) });
+        messages.push({ from, to, raw, ...parseMime(raw) });
         for (const wake of waiting.splice(0)) wake();
         callback();
       });
