@@ -92,7 +92,7 @@ export function orchardRoutes(
     ...{ core: services.core, storage: deps.storage, admin: deps.admin, ca, enrollment },
     ...{ identity: services.identity, pushEnabled: deps.push !== undefined },
     ...{ groups: services.groups, profiles: services.profiles, userLinks: services.userLinks },
-    users: services.users,
+    ...{ users: services.users, policies: services.policies, delivery: services.delivery },
     certificates: deps.certificates,
   };
   return [

@@ -40,6 +40,7 @@ import {
   DEFAULT_GENERIC_PREFIX,
   enrollmentOwnerObserver,
 } from '../management/enrollment-owners.js';
+import type { DeliveryService, PolicyService } from '../management/delivery/types.js';
 import { createManagementServices, type ManagementServices } from './management.js';
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
 
@@ -124,6 +125,10 @@ export interface OrchardServices {
   userLinks: ManagementServices['userLinks'];
   /** Users of the organization groups, with the CSV import. */
   users: ManagementServices['users'];
+  /** Policies owned by groups: their profiles, assignment types and removal controls. */
+  policies: PolicyService;
+  /** Delivery of policies to devices: plans, acknowledgements, reconciliation, explain. */
+  delivery: DeliveryService;
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */

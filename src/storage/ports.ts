@@ -118,6 +118,14 @@ export interface CheckinStore {
   markCheckedOut(id: string, options?: StateChangeOptions): Promise<boolean>;
   /** The enrollment, or `undefined` when absent. */
   findEnrollment(id: string): Promise<EnrollmentRecord | undefined>;
+  /** The enrollments of `ids` that exist, in the given order (any number of ids). */
+  findEnrollments(ids: readonly string[]): Promise<EnrollmentRecord[]>;
+  /**
+   * Merges `facts` over the enrollment's stored facts (e.g. `IsSupervised` from a
+   * DeviceInformation answer); false when the enrollment does not exist. The next Authenticate
+   * replaces them all.
+   */
+  mergeFacts(id: string, facts: Record<string, unknown>): Promise<boolean>;
   /** Enrollments ordered by id; `enrolled` filters when given. */
   listEnrollments(options: PageOptions & { enrolled?: boolean }): Promise<Page<EnrollmentRecord>>;
   /**
@@ -589,7 +597,7 @@ export interface EnrollmentTokenRecord {
   userId?: string;
   /** The organization group a personal or generic link enrolls into. */
   groupId?: string;
-  /** The policy a generic link assigns (a name until policies exist). */
+  /** The id (`pol_...`) of the policy a generic link gives the users it creates. */
   policy?: string;
   createdAt: Date;
   revokedAt?: Date;
@@ -687,7 +695,7 @@ export interface UserRecord {
   firstName?: string;
   lastName?: string;
   groupId: string;
-  /** The policy assigned to the user (a name until policies exist). */
+  /** The id (`pol_...`) of the user's own policy; absent, the group's default policy applies. */
   policy?: string;
   /** Managed Apple Account, for account-driven enrollment later. */
   managedAppleId?: string;
@@ -781,6 +789,14 @@ export interface UserStore {
   findEnrollmentOwner(enrollmentId: string): Promise<EnrollmentOwner | undefined>;
   /** The enrollments a user owns. */
   listUserEnrollments(userId: string): Promise<EnrollmentOwner[]>;
+  /**
+   * Owned enrollments matching `filter` with their users, in enrollment id order; `limit` from 1
+   * to 10,000 (TypeError otherwise); a foreign cursor rejects with TypeError.
+   */
+  listOwnedEnrollments(
+    filter: OwnedEnrollmentFilter,
+    options: { limit: number; cursor?: string },
+  ): Promise<Page<OwnedEnrollment>>;
 }
 
 /** Small named settings the administrative side records (public URL, push topic). */
@@ -984,9 +1000,208 @@ export interface ProfileLibraryStore {
   countLibraryProfiles(groupId: string): Promise<number>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Policies and delivery (issue 18): policies owned by groups, their profile assignments, the
+// groups' default policies, and what Orchard sent to or installed on each enrollment (rule M6).
+// ---------------------------------------------------------------------------------------------
+
+/** How a profile assigned through a policy may be removed from a device (rule S8). */
+export type RemovalControl = 'always' | 'with-authorization' | 'never';
+
+/** A policy: a named set of profile assignments owned by an organization group. */
+export interface PolicyRecord {
+  /** `pol_...` */
+  id: string;
+  /** Unique in the store, compared case-insensitively; stored as given. */
+  name: string;
+  description?: string;
+  /** The owning organization group (A12). */
+  groupId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One profile of a policy, with how it reaches devices and how it may be removed. */
+export interface PolicyAssignmentRecord {
+  policyId: string;
+  /** A library profile (`prf_...`). */
+  profileId: string;
+  assignmentType: AssignmentType;
+  removal: RemovalControl;
+  /**
+   * The removal password Orchard generated for `with-authorization` (sent in a
+   * `com.apple.profileRemovalPassword` payload); sealed with the secrets key at rest; absent for
+   * the other controls.
+   */
+  removalPassword?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** How many things name a policy (a policy in use cannot be deleted). */
+export interface PolicyReferences {
+  users: number;
+  /** Groups whose default policy it is. */
+  groups: number;
+  /** Enrollment links (generic ones) that give it to the users they create. */
+  links: number;
+}
+
+/** Policies, their assignments and the groups' default policies. */
+export interface PolicyStore {
+  /** Stores a new policy; resolves false (storing nothing) when the name is taken. */
+  createPolicy(record: PolicyRecord): Promise<boolean>;
+  /**
+   * Changes name, description (`null` clears it) or owner; the updated record, `undefined` when
+   * unknown, or `'name-taken'` (changing nothing) when another policy has the name.
+   */
+  updatePolicy(
+    id: string,
+    change: { name?: string; description?: string | null; groupId?: string },
+    at: Date,
+  ): Promise<PolicyRecord | 'name-taken' | undefined>;
+  /** Deletes a policy and its assignments; false when unknown. References are the caller's. */
+  deletePolicy(id: string): Promise<boolean>;
+  /** The policy, or `undefined`. */
+  findPolicy(id: string): Promise<PolicyRecord | undefined>;
+  /** The policy with this name (case-insensitively), or `undefined`. */
+  findPolicyByName(name: string): Promise<PolicyRecord | undefined>;
+  /** Policies in id order, of `groupIds` only when given; a foreign cursor rejects with TypeError. */
+  listPolicies(options: {
+    limit: number;
+    cursor?: string;
+    groupIds?: readonly string[];
+  }): Promise<Page<PolicyRecord>>;
+  /** How many policies `groupId` owns (a group that owns any cannot be deleted). */
+  countPolicies(groupId: string): Promise<number>;
+  /** What names the policy: users, groups (default policy) and links. */
+  countPolicyReferences(policyId: string): Promise<PolicyReferences>;
+  /** Creates or replaces the assignment of `record.profileId` in `record.policyId`. */
+  putAssignment(record: PolicyAssignmentRecord): Promise<void>;
+  /** Removes a profile from a policy; false when it was not assigned. */
+  deleteAssignment(policyId: string, profileId: string): Promise<boolean>;
+  /** The policy's assignments in profile id order. */
+  listAssignments(policyId: string): Promise<PolicyAssignmentRecord[]>;
+  /** Every assignment of a profile, in policy id order. */
+  listProfileAssignments(profileId: string): Promise<PolicyAssignmentRecord[]>;
+  /** Sets (or with `undefined` clears) the default policy of a group. */
+  setGroupPolicy(groupId: string, policyId: string | undefined): Promise<void>;
+  /** Every group's default policy: group id to policy id (one row per group at most). */
+  listGroupPolicies(): Promise<Map<string, string>>;
+}
+
+/**
+ * Where one library profile stands on one enrollment (rules M6, M7, S3): `pending` an
+ * InstallProfile is queued, `installed` the device acknowledged it (Orchard's provenance),
+ * `failed` the device answered Error, `skipped` incompatible and not sent, `blocked` an
+ * unresolved variable, `removing` a RemoveProfile is queued, `removed` removed (by Orchard, or on
+ * the device by its user, see `reason`).
+ */
+export type DeviceProfileState =
+  'pending' | 'installed' | 'failed' | 'skipped' | 'blocked' | 'removing' | 'removed';
+
+/** Who asked for a profile on a device: a policy's Auto assignment, an administrator, its user. */
+export type DeliveryChannel = 'policy' | 'admin' | 'user';
+
+/** One library profile on one enrollment, keyed by (`enrollmentId`, `identifier`). */
+export interface DeviceProfileRecord {
+  enrollmentId: string;
+  /** The profile's `PayloadIdentifier`. */
+  identifier: string;
+  profileId: string;
+  /** The library version sent (or that would have been sent, when skipped or blocked). */
+  version: number;
+  /** The `PayloadUUID` sent; absent when nothing was sent. */
+  payloadUuid?: string;
+  state: DeviceProfileState;
+  /** Why it is skipped, blocked, failed or removed, in words (e.g. `requires a supervised device`). */
+  reason?: string;
+  channel: DeliveryChannel;
+  /** The InstallProfile or RemoveProfile command awaiting an answer, while pending or removing. */
+  commandUuid?: string;
+  /** When the device first acknowledged this version; set with `installed`. */
+  installedAt?: Date;
+  updatedAt: Date;
+}
+
+/** When an enrollment's installed profiles were last compared with its desired ones. */
+export interface ReconcileRecord {
+  enrollmentId: string;
+  /** The ProfileList command awaiting an answer, if one is queued. */
+  commandUuid?: string;
+  queuedAt?: Date;
+  /** When a ProfileList answer was last compared. */
+  reconciledAt?: Date;
+}
+
+/** What Orchard sent to and installed on each enrollment, and its reconciliation times. */
+export interface DeviceProfileStore {
+  /** Creates or replaces each record by (`enrollmentId`, `identifier`), all in one transaction. */
+  putDeviceProfiles(records: readonly DeviceProfileRecord[]): Promise<void>;
+  /** The enrollment's records in identifier order. */
+  listDeviceProfiles(enrollmentId: string): Promise<DeviceProfileRecord[]>;
+  /** The records of many enrollments at once (any number of ids), in enrollment then identifier order. */
+  listDeviceProfilesOf(enrollmentIds: readonly string[]): Promise<DeviceProfileRecord[]>;
+  /** One record, or `undefined`. */
+  findDeviceProfile(enrollmentId: string, identifier: string): Promise<DeviceProfileRecord | undefined>;
+  /** The record whose `commandUuid` is this command, or `undefined`. */
+  findDeviceProfileByCommand(
+    enrollmentId: string,
+    commandUuid: string,
+  ): Promise<DeviceProfileRecord | undefined>;
+  /**
+   * Records of a library profile across enrollments in enrollment id order, of `states` only when
+   * given (e.g. the devices that have it, to re-queue a new version there).
+   */
+  listProfileDevices(
+    profileId: string,
+    options: { limit: number; cursor?: string; states?: readonly DeviceProfileState[] },
+  ): Promise<Page<DeviceProfileRecord>>;
+  /** Deletes the enrollment's records (those of `identifiers` only, when given); resolves the count. */
+  deleteDeviceProfiles(enrollmentId: string, identifiers?: readonly string[]): Promise<number>;
+  /** Creates or replaces the enrollment's reconciliation record. */
+  putReconcile(record: ReconcileRecord): Promise<void>;
+  /** The enrollment's reconciliation record, or `undefined`. */
+  findReconcile(enrollmentId: string): Promise<ReconcileRecord | undefined>;
+  /**
+   * Up to `limit` of `candidates` (enrollment ids) that were never reconciled or last reconciled
+   * before `before`, and have no ProfileList queued since `before`; in the given order.
+   */
+  listReconcileDue(candidates: readonly string[], before: Date, limit: number): Promise<string[]>;
+}
+
+/** An enrollment with the user who owns it (see {@link UserStore.listOwnedEnrollments}). */
+export interface OwnedEnrollment {
+  enrollmentId: string;
+  /** The owning user as stored now (its group is the device's organization group). */
+  user: UserRecord;
+}
+
+/**
+ * Which owned enrollments {@link UserStore.listOwnedEnrollments} returns: those matching any
+ * given condition (their union); no condition matches every owned enrollment.
+ */
+export interface OwnedEnrollmentFilter {
+  /** Enrollments of users whose own policy is one of these. */
+  userPolicyIds?: readonly string[];
+  /** Enrollments of users with no policy of their own whose group is one of these. */
+  groupsWithoutUserPolicy?: readonly string[];
+  /** Enrollments of users in these groups (whatever their policy). */
+  groupIds?: readonly string[];
+  /** Enrollments of these users. */
+  userIds?: readonly string[];
+  /** These enrollments. */
+  enrollmentIds?: readonly string[];
+}
+
 /** The management ports in one object. */
 export interface ManagementStorage
-  extends OrgGroupStore, PrincipalStore, ProfileLibraryStore, UserStore {}
+  extends OrgGroupStore,
+    PrincipalStore,
+    ProfileLibraryStore,
+    UserStore,
+    PolicyStore,
+    DeviceProfileStore {}
 
 /** Every administrative port in one object, as the memory and SQLite adapters provide it. */
 export interface AdminStorage

@@ -11,6 +11,7 @@ import type { GroupService } from '../../management/groups-service.js';
 import type { ProfileLibrary } from '../../management/profile-library.js';
 import type { UserService } from '../../management/users.js';
 import type { UserLinks } from '../../management/user-links.js';
+import type { DeliveryService, PolicyService } from '../../management/delivery/types.js';
 import type { CertificateAuthority } from '../../identity/ca/authority.js';
 import type { MdmCore } from '../../service/core.js';
 import type { IdentityRenewalService } from '../../service/identity-renewal.js';
@@ -46,6 +47,10 @@ export interface AdminApiDeps {
   users: UserService;
   /** Users' personal enrollment links and groups' generic links, their QR codes and invitations. */
   userLinks: UserLinks;
+  /** Policies: their profiles (Auto, Optional, Interactive), removal controls, groups' defaults. */
+  policies: PolicyService;
+  /** Delivery of policies to devices: previews, device profiles, explain, reconciliation. */
+  delivery: DeliveryService;
 }
 
 /** Authentication class of a route: no key, a key of any scope, or a write key. */

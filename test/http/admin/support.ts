@@ -46,6 +46,8 @@ export function trappedDeps(
     users: createUserService({ store: admin, groups }),
     profiles: trap('profiles'),
     userLinks: trap('userLinks'),
+    policies: trap('policies'),
+    delivery: trap('delivery'),
     pushEnabled: true,
     ...parts,
   };
