@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin.js';
 import { adminsRoutes } from './routes/admins.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { commandRoutes } from './routes/commands.js';
+import { enrollmentProfileRoutes } from './routes/enrollment-profiles.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
@@ -37,6 +38,7 @@ const openapi = defineRoute({
 /** Every admin route. A test enumerates them and checks each declared authentication. */
 export const ROUTES: readonly AdminRoute[] = [
   ...enrollmentRoutes,
+  ...enrollmentProfileRoutes,
   ...identityRoutes,
   ...commandRoutes,
   ...certificateRoutes,
