@@ -25,7 +25,7 @@ const ASSIGNMENTS: readonly AssignmentType[] = ['auto', 'optional', 'interactive
 /** What the check needs of a group: its parent. */
 export type GroupParents = ReadonlyMap<string, string | undefined>;
 
-/** Groups a change may not delete: those owning profiles or users, or scoping active administrators. */
+/** Groups a change may not delete: those owning profiles, policies or users, or scoping active administrators. */
 export type GroupInUse = (groupId: string) => boolean;
 
 /** The key of a settings record, unique per (group, page). */
@@ -90,7 +90,7 @@ export function checkManagementChange(
   for (const id of deleted) {
     if (id === ROOT_GROUP_ID) throw new TypeError('the root group cannot be deleted');
     if (parents.has(id) && inUse(id))
-      throw new TypeError(`group ${id} still owns profiles, users or administrators`);
+      throw new TypeError(`group ${id} still owns profiles, policies, users or administrators`);
     next.delete(id);
   }
   const seen = new Set<string>();

@@ -11,7 +11,10 @@ import {
   type ApiKeyScope,
   type AssignmentType,
   type ChildPermission,
+  type DeliveryChannel,
+  type DeviceProfileState,
   type EnrollmentLinkKind,
+  type RemovalControl,
   type UserFields,
 } from '../ports.js';
 import { closedError } from '../support.js';
@@ -128,6 +131,50 @@ export interface VersionRow {
   createdAt: number;
 }
 
+/** A policy as kept (times in ms). */
+export interface PolicyRow {
+  id: string;
+  name: string;
+  description?: string;
+  groupId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A policy's assignment of one profile as kept (times in ms). */
+export interface AssignmentRow {
+  policyId: string;
+  profileId: string;
+  assignmentType: AssignmentType;
+  removal: RemovalControl;
+  removalPassword?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One library profile on one enrollment as kept (times in ms). */
+export interface DeviceProfileRow {
+  enrollmentId: string;
+  identifier: string;
+  profileId: string;
+  version: number;
+  payloadUuid?: string;
+  state: DeviceProfileState;
+  reason?: string;
+  channel: DeliveryChannel;
+  commandUuid?: string;
+  installedAt?: number;
+  updatedAt: number;
+}
+
+/** An enrollment's reconciliation times as kept (ms). */
+export interface ReconcileRow {
+  enrollmentId: string;
+  commandUuid?: string;
+  queuedAt?: number;
+  reconciledAt?: number;
+}
+
 /** Everything the memory admin store holds. */
 export interface AdminState {
   clock: () => Date;
@@ -159,6 +206,17 @@ export interface AdminState {
   usernames: Map<string, string>;
   /** Enrollment id -> its owner. */
   owners: Map<string, OwnerRow>;
+  policies: Map<string, PolicyRow>;
+  /** Policy name key (see `policyNameKey`) -> policy id. */
+  policyNames: Map<string, string>;
+  /** Policy id -> profile id -> assignment. */
+  assignments: Map<string, Map<string, AssignmentRow>>;
+  /** Group id -> its default policy id. */
+  groupPolicies: Map<string, string>;
+  /** Enrollment id -> identifier -> record. */
+  deviceProfiles: Map<string, Map<string, DeviceProfileRow>>;
+  /** Enrollment id -> reconciliation record. */
+  reconciles: Map<string, ReconcileRow>;
 }
 
 /**
@@ -195,6 +253,12 @@ export function createAdminState(clock: () => Date): AdminState {
     users: new Map(),
     usernames: new Map(),
     owners: new Map(),
+    policies: new Map(),
+    policyNames: new Map(),
+    assignments: new Map(),
+    groupPolicies: new Map(),
+    deviceProfiles: new Map(),
+    reconciles: new Map(),
   };
 }
 
@@ -232,7 +296,22 @@ export function newAdminId(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
-/** Orders strings as SQLite's BINARY collation does: by their UTF-8 bytes. */
+const isSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdfff;
+
+/**
+ * Orders strings as SQLite's BINARY collation does: by their UTF-8 bytes, which is code point
+ * order. UTF-16 units only disagree with it where a surrogate (a code point above U+FFFF) meets a
+ * unit from U+E000; compared unit by unit without allocating, as sorting 100,000 ids needs.
+ */
 export function byBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i += 1) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = isSurrogate(x);
+    if (xs === isSurrogate(y)) return x < y ? -1 : 1;
+    return xs ? 1 : -1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

@@ -28,6 +28,8 @@ import {
 import { memoryEnrollmentLinks } from './admin-links.js';
 import { memoryOrgGroups, memoryPrincipals } from './management.js';
 import { memoryProfileLibrary } from './management-profiles.js';
+import { memoryDeviceProfiles } from './device-profiles.js';
+import { memoryPolicies } from './policies.js';
 import { memoryUsers } from './users.js';
 
 /** Options of {@link createMemoryAdminStorage}. */
@@ -177,6 +179,8 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryPrincipals(state),
     ...memoryProfileLibrary(state),
     ...memoryUsers(state),
+    ...memoryPolicies(state),
+    ...memoryDeviceProfiles(state),
     close() {
       state.closed = true;
     },

@@ -12,6 +12,7 @@ import type {
   StateChangeOptions,
   TokenUpdateInput,
 } from '../ports.js';
+import { checkFacts, checkIds, unique } from '../policies-check.js';
 import { checkId, checkPage, copyBytes, decodeCursor, encodeCursor } from '../support.js';
 import { outboxEntryOf } from './outbox.js';
 import type { MemoryState } from './state.js';
@@ -123,6 +124,25 @@ export function memoryCheckin(state: MemoryState): CheckinStore {
       return op(state, () => {
         const record = state.enrollments.get(id);
         return record === undefined ? undefined : cloneRecord(record);
+      });
+    },
+    findEnrollments(ids) {
+      return op(state, () => {
+        checkIds(ids, 'enrollment id');
+        return unique(ids).flatMap((id) => {
+          const record = state.enrollments.get(id);
+          return record === undefined ? [] : [cloneRecord(record)];
+        });
+      });
+    },
+    mergeFacts(id, facts) {
+      return op(state, () => {
+        checkFacts(facts);
+        const previous = state.enrollments.get(id);
+        if (previous === undefined) return false;
+        const merged = { ...previous.facts, ...structuredClone(facts) };
+        state.enrollments.set(id, { ...previous, facts: merged, updatedAt: state.clock() });
+        return true;
       });
     },
     listEnrollments(options) {

@@ -14,6 +14,7 @@ import {
   type ProfileRow,
   type VersionRow,
 } from './admin-state.js';
+import { deleteProfileAssignments } from './policies.js';
 
 function profileRecord(row: ProfileRow): LibraryProfileRecord {
   return {
@@ -165,6 +166,7 @@ export function memoryProfileLibrary(s: AdminState): ProfileLibraryStore {
         s.profiles.delete(id);
         s.profileIdentifiers.delete(row.identifier);
         s.versions.delete(id);
+        deleteProfileAssignments(s, id);
         return true;
       }),
     countLibraryProfiles: (groupId) =>

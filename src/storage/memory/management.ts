@@ -57,9 +57,10 @@ function principalRecord(row: PrincipalRow): PrincipalRecord {
   return r;
 }
 
-/** Whether a group owns a library profile or a user, or scopes an active administrator. */
+/** Whether a group owns a library profile, a policy or a user, or scopes an active administrator. */
 export function memoryGroupInUse(s: AdminState, groupId: string): boolean {
   for (const p of s.profiles.values()) if (p.groupId === groupId) return true;
+  for (const p of s.policies.values()) if (p.groupId === groupId) return true;
   for (const u of s.users.values()) if (u.groupId === groupId) return true;
   for (const p of s.principals.values())
     if (p.groupId === groupId && p.disabledAt === undefined) return true;
@@ -67,11 +68,13 @@ export function memoryGroupInUse(s: AdminState, groupId: string): boolean {
 }
 
 /**
- * Deletes a group with its settings records and the ownership records of enrollments in it, and
- * revokes its active links (a generic link of a deleted group has nowhere to enroll into).
+ * Deletes a group with its settings records, its default policy and the ownership records of
+ * enrollments in it, and revokes its active links (a generic link of a deleted group has nowhere
+ * to enroll into).
  */
 function deleteGroup(s: AdminState, id: string): void {
   s.groups.delete(id);
+  s.groupPolicies.delete(id);
   for (const [key, row] of s.settings) if (row.groupId === id) s.settings.delete(key);
   for (const [key, row] of s.owners) if (row.groupId === id) s.owners.delete(key);
   const at = s.clock().getTime();

@@ -32,6 +32,7 @@ import {
   type OwnerRow,
   type UserRow,
 } from './admin-state.js';
+import { memoryOwnedEnrollments } from './owned-enrollments.js';
 
 /** The users and usernames an operation works on: the state's own, or copies. */
 interface UserMaps {
@@ -221,5 +222,6 @@ export function memoryUsers(s: AdminState): UserStore {
           .sort((a, b) => a.assignedAt - b.assignedAt || byBytes(a.enrollmentId, b.enrollmentId))
           .map(ownerRecord),
       ),
+    ...memoryOwnedEnrollments(s),
   };
 }

@@ -1,0 +1,65 @@
+/**
+ * {@link UserStore.listOwnedEnrollments} in memory: owned enrollments joined with their users'
+ * current fields, filtered by the union of the filter's conditions, in enrollment id order.
+ */
+import { checkLimit, checkOwnedFilter, filterIsEmpty, MAX_OWNED_PAGE } from '../policies-check.js';
+import type { OwnedEnrollment, OwnedEnrollmentFilter, UserRecord, UserStore } from '../ports.js';
+import { decodeCursor, encodeCursor } from '../support.js';
+import { adminStep, byBytes, type AdminState, type UserRow } from './admin-state.js';
+
+type Match = (enrollmentId: string, user: UserRow) => boolean;
+
+/** The filter as one predicate: any given condition matches (none given: everything). */
+function matcher(filter: OwnedEnrollmentFilter): Match {
+  if (filterIsEmpty(filter)) return () => true;
+  const set = (ids: readonly string[] | undefined) => new Set(ids ?? []);
+  const policies = set(filter.userPolicyIds);
+  const defaults = set(filter.groupsWithoutUserPolicy);
+  const groups = set(filter.groupIds);
+  const users = set(filter.userIds);
+  const enrollments = set(filter.enrollmentIds);
+  return (enrollmentId, u) =>
+    (u.policy !== undefined && policies.has(u.policy)) ||
+    (u.policy === undefined && defaults.has(u.groupId)) ||
+    groups.has(u.groupId) ||
+    users.has(u.id) ||
+    enrollments.has(enrollmentId);
+}
+
+function userRecord(row: UserRow): UserRecord {
+  const { createdAt, updatedAt, ...rest } = row;
+  return { ...rest, createdAt: new Date(createdAt), updatedAt: new Date(updatedAt) };
+}
+
+function list(
+  s: AdminState,
+  filter: OwnedEnrollmentFilter,
+  options: { limit: number; cursor?: string },
+) {
+  checkOwnedFilter(filter);
+  checkLimit(options.limit, MAX_OWNED_PAGE);
+  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, 'string');
+  const match = matcher(filter);
+  const hits: { enrollmentId: string; user: UserRow }[] = [];
+  for (const owner of s.owners.values()) {
+    if (after !== undefined && byBytes(owner.enrollmentId, after) <= 0) continue;
+    const user = s.users.get(owner.userId);
+    if (user !== undefined && match(owner.enrollmentId, user))
+      hits.push({ enrollmentId: owner.enrollmentId, user });
+  }
+  hits.sort((a, b) => byBytes(a.enrollmentId, b.enrollmentId));
+  const items: OwnedEnrollment[] = hits
+    .slice(0, options.limit)
+    .map((h) => ({ enrollmentId: h.enrollmentId, user: userRecord(h.user) }));
+  const last = items.at(-1);
+  return hits.length > options.limit && last
+    ? { items, nextCursor: encodeCursor(last.enrollmentId) }
+    : { items };
+}
+
+/** The owned-enrollment listing of the memory {@link UserStore}. */
+export function memoryOwnedEnrollments(s: AdminState): Pick<UserStore, 'listOwnedEnrollments'> {
+  return {
+    listOwnedEnrollments: (filter, options) => adminStep(s, () => list(s, filter, options)),
+  };
+}
