@@ -11,6 +11,7 @@ import type {
   ManagementChange,
   OrgGroupRecord,
   OrgGroupStore,
+  PolicyStore,
   PrincipalStore,
   ProfileLibraryStore,
   UserStore,
@@ -98,7 +99,10 @@ export interface GroupService {
   moveGroup(id: string, parentId: string, options?: ChangeOptions): Promise<GroupChangeResult>;
   /** Renames and/or moves a group in one change (A11 when it moves). */
   updateGroup(id: string, change: GroupUpdate, options?: ChangeOptions): Promise<GroupChangeResult>;
-  /** Deletes an empty group (no children, no profiles; devices are not yet attached to groups). */
+  /**
+   * Deletes an empty group: no children, profiles, policies, administrators or users (409
+   * `ERR_GROUP_NOT_EMPTY`); a group whose policy is another group's default owns that policy.
+   */
   deleteGroup(id: string, options?: ChangeOptions): Promise<OrgGroupRecord>;
   /** Writes `page` at `groupId` (A4-A10); the report also on a dry run. */
   writeSettings(
@@ -111,7 +115,13 @@ export interface GroupService {
 
 /** What {@link createGroupService} needs. */
 export interface GroupServiceDeps {
-  store: OrgGroupStore & Pick<ProfileLibraryStore, 'countLibraryProfiles'>;
+  /**
+   * Groups and settings; a group owning profiles or policies (`countPolicies`, checked when the
+   * store has it, as every admin store does) is not deleted.
+   */
+  store: OrgGroupStore &
+    Pick<ProfileLibraryStore, 'countLibraryProfiles'> &
+    Partial<Pick<PolicyStore, 'countPolicies'>>;
   /** Administrators, so a group that scopes an active one is not deleted; default none checked. */
   principals?: Pick<PrincipalStore, 'listPrincipals'>;
   /** Users, so a group that owns one is not deleted (the store refuses it too); default none checked. */
@@ -285,6 +295,13 @@ export function createGroupService(
           administrators: await administratorsAt(id),
           users: (await deps.users?.listUsers({ limit: 1, groupIds: [id] }))?.items.length ?? 0,
         });
+        const policies = (await deps.store.countPolicies?.(id)) ?? 0;
+        if (policies > 0)
+          throw new ManagementError(
+            'ERR_GROUP_NOT_EMPTY',
+            `${id} still owns ${policies} policy(ies): delete them or move them to another group`,
+            { group: id },
+          );
         return { change, reports: [], result: () => group };
       });
     },
