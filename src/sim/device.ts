@@ -6,7 +6,7 @@
  * supervised Mac's bootstrap token from bootstrap.ts.
  */
 import { randomBytes, randomUUID, type X509Certificate } from 'node:crypto';
-import { ProfileError, ProtocolError } from '../errors.js';
+import { ProfileError } from '../errors.js';
 import type { PlistDict } from '../protocol/plist.js';
 import { authenticateMessage, tokenUpdateMessage, type SimCheckinFacts } from './checkin.js';
 import { escrowBootstrapToken, escrowsBootstrapToken, requestBootstrapToken } from './bootstrap.js';
@@ -17,6 +17,7 @@ import {
   type SimResponder,
 } from './commands.js';
 import {
+  download,
   openProfile,
   readEnrollmentProfile,
   scepEnroll,
@@ -24,7 +25,8 @@ import {
   type SimScepPayload,
 } from './enroll.js';
 import { generateRsaKey } from './key-pool.js';
-import { createProfileStore, type SimProfileStore } from './profiles.js';
+import type { RemovalDecision } from '../profile/removal.js';
+import { createProfileStore, type SimProfileStore, type SimUserRemoval } from './profiles.js';
 import { runSession } from './session.js';
 import {
   CHECKIN_CONTENT_TYPE,
@@ -62,6 +64,14 @@ export type SimDeviceHandle = SimDevice & {
   readonly bootstrapToken: Uint8Array | undefined;
   /** Sends GetBootstrapToken; resolves the token the server holds (undefined when none). */
   getBootstrapToken(): Promise<Uint8Array | undefined>;
+  /**
+   * The user removes a profile by hand, as the removal rules allow (`SimProfileStore.removeByUser`);
+   * removing the enrollment profile checks out. Undefined when the profile is not installed.
+   */
+  removeProfileByUser(
+    identifier: string,
+    options?: SimUserRemoval,
+  ): Promise<RemovalDecision | undefined>;
 };
 
 /**
@@ -214,6 +224,14 @@ class SimulatedDevice implements SimDeviceHandle {
     );
   }
 
+  async removeProfileByUser(identifier: string, options?: SimUserRemoval) {
+    const kind = this.profiles.find(identifier)?.kind;
+    const decision = this.profiles.removeByUser(identifier, options);
+    if (kind === 'enrollment' && this.profiles.find(identifier) === undefined)
+      await this.unenroll();
+    return decision;
+  }
+
   installedProfiles(): readonly SimInstalledProfile[] {
     return this.profiles
       .list()
@@ -287,13 +305,4 @@ class SimulatedDevice implements SimDeviceHandle {
       unenroll: () => this.unenroll(),
     };
   }
-}
-
-async function download(fetchFn: typeof fetch, url: string): Promise<Uint8Array> {
-  const res = await fetchFn(url);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (res.status !== 200) {
-    throw new ProtocolError('ERR_ENDPOINT', `the enrollment profile answered ${res.status}`);
-  }
-  return bytes;
 }

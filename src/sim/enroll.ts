@@ -8,7 +8,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { parseSignedData } from '../crypto/cms-parse.js';
 import { createCsr } from '../crypto/csr.js';
 import type { NameAttribute } from '../crypto/name.js';
-import { ProfileError, ScepError } from '../errors.js';
+import { ProfileError, ProtocolError, ScepError } from '../errors.js';
 import {
   createScepRequest,
   createTransientCertificate,
@@ -170,4 +170,14 @@ export async function scepEnroll(
     );
   }
   return { certificate: rep.certificate, cas };
+}
+
+/** GETs an enrollment profile from `url`; `ERR_ENDPOINT` unless it answers 200. */
+export async function download(fetchFn: typeof fetch, url: string): Promise<Uint8Array> {
+  const res = await fetchFn(url);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200) {
+    throw new ProtocolError('ERR_ENDPOINT', `the enrollment profile answered ${res.status}`);
+  }
+  return bytes;
 }

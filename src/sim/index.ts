@@ -9,7 +9,7 @@ export { createKeyPool, keyPoolOf, loadKeyPool, generateRsaKey } from './key-poo
 export type { SavableKeyPool } from './key-pool.js';
 export { RESPONDERS, answerCommand, errorChain } from './commands.js';
 export type { SimAnswer, SimCommandContext, SimCommandStatus, SimResponder } from './commands.js';
-export type { SimProfileRecord, SimProfileStore } from './profiles.js';
+export type { SimProfileRecord, SimProfileStore, SimUserRemoval } from './profiles.js';
 export type { SimEnrollmentProfile, SimMdmPayload, SimScepPayload } from './enroll.js';
 export { authenticateMessage, tokenUpdateMessage } from './checkin.js';
 export type { SimCheckinFacts } from './checkin.js';

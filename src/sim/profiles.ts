@@ -8,6 +8,7 @@ import {
   type ProfileInstaller,
   type RemovalDecision,
   type RemovalDevice,
+  type RemovalRequester,
 } from '../profile/removal.js';
 import type { SimInstalledProfile } from './types.js';
 
@@ -31,16 +32,69 @@ export interface SimProfileStore {
   find(identifier: string): SimProfileRecord | undefined;
   /** Asks the removal rules on behalf of this MDM and removes when allowed (the enrollment profile takes all); undefined when absent. */
   remove(identifier: string): RemovalDecision | undefined;
+  /**
+   * The device's user removing a profile by hand in Settings: asks the removal rules as `user`,
+   * or as `user-with-password` when `password` matches the profile's removal password, and
+   * removes when allowed (or when macOS asks for an administrator and `adminAuthenticated`).
+   */
+  removeByUser(identifier: string, options?: SimUserRemoval): RemovalDecision | undefined;
   list(): readonly SimProfileRecord[];
+}
+
+/** What the user offers when removing a profile by hand. */
+export interface SimUserRemoval {
+  /** The removal password typed (a `com.apple.profileRemovalPassword` payload's `RemovalPassword`). */
+  password?: string;
+  /** macOS only: an administrator's name and password were given when asked. */
+  adminAuthenticated?: boolean;
 }
 
 function stringOf(value: unknown, fallback: string): string {
   return typeof value === 'string' ? value : fallback;
 }
 
+/** The `RemovalPassword` of a profile's removal password payload, if it has one. */
+function removalPasswordOf(profile: PlistDict): string | undefined {
+  const payloads = Array.isArray(profile.PayloadContent) ? profile.PayloadContent : [];
+  for (const p of payloads as PlistDict[]) {
+    if (
+      p.PayloadType === 'com.apple.profileRemovalPassword' &&
+      typeof p.RemovalPassword === 'string'
+    )
+      return p.RemovalPassword;
+  }
+  return undefined;
+}
+
 /** Creates an empty store for a device described by `device` (platform, supervision, enrollment). */
 export function createProfileStore(device: () => RemovalDevice): SimProfileStore {
   const byId = new Map<string, SimProfileRecord>();
+  /** Asks the rules as `requester`; removes when allowed (the enrollment profile takes all). */
+  const removeAs = (
+    identifier: string,
+    requester: RemovalRequester,
+    adminAuthenticated: boolean,
+  ): RemovalDecision | undefined => {
+    const record = byId.get(identifier);
+    if (record === undefined) return undefined;
+    const decision = canRemove({
+      profile: {
+        kind: record.kind,
+        installedBy: record.installedBy,
+        removalDisallowed: record.removalDisallowed,
+        hasRemovalPassword: record.hasRemovalPassword,
+      },
+      device: device(),
+      requester,
+    });
+    const allowed =
+      decision.outcome === 'allowed' ||
+      (adminAuthenticated && decision.outcome === 'needs-admin-authentication');
+    if (!allowed) return decision;
+    if (record.kind === 'enrollment') byId.clear();
+    else byId.delete(identifier);
+    return decision;
+  };
   return {
     install(profile, kind, installedBy = 'this-mdm') {
       const payloads = Array.isArray(profile.PayloadContent)
@@ -62,22 +116,18 @@ export function createProfileStore(device: () => RemovalDevice): SimProfileStore
     },
     find: (identifier) => byId.get(identifier),
     remove(identifier) {
+      return removeAs(identifier, 'this-mdm', false);
+    },
+    removeByUser(identifier, options = {}) {
       const record = byId.get(identifier);
-      if (record === undefined) return undefined;
-      const decision = canRemove({
-        profile: {
-          kind: record.kind,
-          installedBy: record.installedBy,
-          removalDisallowed: record.removalDisallowed,
-          hasRemovalPassword: record.hasRemovalPassword,
-        },
-        device: device(),
-        requester: 'this-mdm',
-      });
-      if (decision.outcome !== 'allowed') return decision;
-      if (record.kind === 'enrollment') byId.clear();
-      else byId.delete(identifier);
-      return decision;
+      const typed = options.password;
+      const known = record === undefined ? undefined : removalPasswordOf(record.profile);
+      const withPassword = typed !== undefined && known !== undefined && typed === known;
+      return removeAs(
+        identifier,
+        withPassword ? 'user-with-password' : 'user',
+        options.adminAuthenticated === true,
+      );
     },
     list: () => [...byId.values()],
   };
