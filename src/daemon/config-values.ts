@@ -37,6 +37,20 @@ export function durationOf(read: Read, name: string, fallback: number, min?: [nu
   return ms;
 }
 
+/** The default of `--profile-reconcile-interval`: one ProfileList per device a day. */
+export const DEFAULT_PROFILE_RECONCILE_INTERVAL_MS = DAY;
+
+/**
+ * `--profile-reconcile-interval`: how often each enrolled device's profiles are compared with a
+ * ProfileList answer (default 24h); refused under 5 minutes, which would flood devices.
+ */
+export function reconcileIntervalOf(read: Read): number {
+  return durationOf(read, 'profile-reconcile-interval', DEFAULT_PROFILE_RECONCILE_INTERVAL_MS, [
+    5 * 60_000,
+    '5m',
+  ]);
+}
+
 /** A switch: unset, `false` or `0` is off, `true` or `1` on; anything else is refused. */
 export function parseSwitch(flag: string, value: string | undefined): boolean {
   if (value === undefined || value === 'false' || value === '0') return false;

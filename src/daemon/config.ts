@@ -21,6 +21,7 @@ import {
   parseRateLimit,
   parseSwitch,
   parseWebhook,
+  reconcileIntervalOf,
   secretOf,
   type Read,
   type WebhookConfig,
@@ -68,6 +69,8 @@ export interface DaemonConfig {
   identityRenewalLeadMs: number;
   /** Lifetime of the SCEP challenge from a link that never expires (default 7 days). */
   enrollmentChallengeTtlMs: number;
+  /** How often each enrolled device's profiles are reconciled with a ProfileList (default 24 h). */
+  profileReconcileIntervalMs: number;
   /** Proxy addresses and CIDRs (IPv4 or IPv6) whose certificate header and XFF are believed. */
   trustedProxies: readonly string[];
   /** Most open connections. */
@@ -334,6 +337,13 @@ export const FLAGS: readonly FlagSpec[] = [
         '1h',
       ]),
     }),
+  },
+  {
+    name: 'profile-reconcile-interval',
+    arg: 'DURATION',
+    description:
+      "compare each device's profiles with a ProfileList this often (default 24h, at least 5m)",
+    parse: (r) => ({ profileReconcileIntervalMs: reconcileIntervalOf(r) }),
   },
   {
     name: 'profile-signing-cert',
