@@ -10,7 +10,6 @@ import type { AdminStorage } from '../index.js';
 import {
   createGroupService,
   createUserService,
-  userJson,
   type UserImportReport,
   type UserInput,
   type UserService,
@@ -61,7 +60,7 @@ async function add(opts: AddFlags): Promise<number> {
       target: user.id,
       detail: { username: user.username, groupId: user.groupId },
     });
-    process.stdout.write(`${JSON.stringify(userJson(user))}\n`);
+    process.stdout.write(`${JSON.stringify((await users.views([user]))[0])}\n`);
     return 0;
   });
 }
@@ -115,7 +114,7 @@ async function list(opts: ListFlags): Promise<number> {
         ...(cursor === undefined ? {} : { cursor }),
         ...(opts.group === undefined ? {} : { groupId: opts.group }),
       });
-      for (const u of page.items) process.stdout.write(`${JSON.stringify(userJson(u))}\n`);
+      for (const u of await users.views(page.items)) process.stdout.write(`${JSON.stringify(u)}\n`);
       cursor = page.nextCursor;
     } while (cursor !== undefined);
     return 0;

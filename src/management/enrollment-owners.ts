@@ -2,7 +2,8 @@
  * Who an enrollment belongs to (rules M9, M10): when a device first binds its identity, the
  * certificate's issuance record names the enrollment link whose challenge it answered; a
  * personal link's enrollment belongs to the link's user, a generic link's to a new generic user
- * `${genericLinkPrefix}-${n}` of the link's group, a single link's to nobody.
+ * `${genericLinkPrefix}-${n}` of the link's group (with the link's policy id as their own, when
+ * it has one), a single link's to nobody.
  */
 import type { Logger } from '../logger.js';
 import type {
@@ -131,6 +132,8 @@ export async function assignOwnerOnBind(
     detail: {
       ...{ userId: owner.userId, username, groupId: owner.groupId, linkId: link.id },
       ...{ kind: link.kind, generic, serial: change.serial },
+      // A generic link's policy (an id) is what the new generic user got as their own.
+      ...(generic && link.policy !== undefined ? { policyId: link.policy } : {}),
     },
   });
   return owner;

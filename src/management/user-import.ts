@@ -8,6 +8,7 @@
 import { ManagementError } from '../errors.js';
 import {
   OPTIONAL_USER_FIELDS,
+  type PolicyStore,
   type UserFields,
   type UserRecord,
   type UserStore,
@@ -17,6 +18,7 @@ import type { GroupService } from './groups-service.js';
 import type { GroupTree } from './tree.js';
 import { parseUserCsv, type UserCsvOptions, type UserCsvRow } from './user-csv.js';
 import { groupNotFound, inScope } from './user-fields.js';
+import { findPolicyRef, policyVisible } from './policies-ref.js';
 
 /** How {@link importUsers} runs. */
 export interface UserImportOptions extends UserCsvOptions {
@@ -63,12 +65,37 @@ export interface UserImportReport {
 
 /** What {@link importUsers} reads and writes. */
 export interface UserImportDeps {
-  store: Pick<UserStore, 'findUserByUsername' | 'upsertUsers'>;
+  /** Users, and the policies a `policy` cell names (by id or name). */
+  store: Pick<UserStore, 'findUserByUsername' | 'upsertUsers'> &
+    Pick<PolicyStore, 'findPolicy' | 'findPolicyByName'>;
   groups: Pick<GroupService, 'tree'>;
+  /** Called (awaited) with the users created, or whose policy or group changed, once stored. */
+  onUsersChanged?: (userIds: readonly string[]) => Promise<unknown>;
 }
 
 /** A row judged against the tree and the store: the fields to store, or why not. */
-type Planned = { row: UserCsvRow; fields: UserFields } | { row: UserCsvRow; reason: string };
+type Planned =
+  | { row: UserCsvRow; fields: UserFields; current: UserRecord | undefined }
+  | { row: UserCsvRow; reason: string };
+
+/**
+ * Resolves a `policy` cell: a policy id or name the caller sees, to its id; memoized for the
+ * import (files repeat a few policy names over thousands of rows).
+ */
+function policyResolver(deps: UserImportDeps, tree: GroupTree, scope: string) {
+  const seen = new Map<string, Promise<{ id: string } | { reason: string }>>();
+  const lookup = async (ref: string) => {
+    const found = await findPolicyRef(deps.store, ref);
+    if (found === undefined || !policyVisible(tree, found.groupId, scope))
+      return { reason: `policy ${ref}: no such policy in this administrator's scope` };
+    return { id: found.id };
+  };
+  return (ref: string) => {
+    let answer = seen.get(ref.toLowerCase());
+    if (answer === undefined) seen.set(ref.toLowerCase(), (answer = lookup(ref)));
+    return answer;
+  };
+}
 
 /** Resolves an `og` cell: a group id in scope, else the one group in scope of that exact name. */
 function groupResolver(tree: GroupTree, scope: string) {
@@ -87,13 +114,19 @@ function groupResolver(tree: GroupTree, scope: string) {
   };
 }
 
-/** The fields a row leaves `current` (or a new user) with. */
-function mergedFields(row: UserCsvRow, groupId: string, current?: UserRecord): UserFields {
+/** The fields a row leaves `current` (or a new user) with; `policyId` replaces the `policy` cell. */
+function mergedFields(
+  row: UserCsvRow,
+  groupId: string,
+  current: UserRecord | undefined,
+  policyId: string | undefined,
+): UserFields {
   const fields: UserFields = { username: row.username, email: row.email, groupId };
   for (const key of OPTIONAL_USER_FIELDS) {
     const value = key in row.fields ? row.fields[key] : current?.[key];
     if (value !== undefined && value !== '') fields[key] = value;
   }
+  if (policyId !== undefined) fields.policy = policyId;
   return fields;
 }
 
@@ -106,6 +139,7 @@ async function plan(
   defaultGroup: string,
 ): Promise<Planned[]> {
   const resolve = groupResolver(tree, scope);
+  const policyOf = policyResolver(deps, tree, scope);
   const out: Planned[] = [];
   for (const row of rows) {
     if (row.problems.length > 0) {
@@ -117,13 +151,19 @@ async function plan(
       out.push({ row, reason: target.reason });
       continue;
     }
+    const ref = row.fields.policy;
+    const policy = ref === undefined || ref === '' ? undefined : await policyOf(ref);
+    if (policy !== undefined && 'reason' in policy) {
+      out.push({ row, reason: policy.reason });
+      continue;
+    }
     const current = await deps.store.findUserByUsername(row.username);
     // Same words as the API's 409: whether the holder is out of scope is not said.
     if (current !== undefined && !inScope(tree, current.groupId, scope))
       out.push({ row, reason: `username ${row.username} is taken` });
     else {
       const groupId = target?.groupId ?? current?.groupId ?? defaultGroup;
-      out.push({ row, fields: mergedFields(row, groupId, current) });
+      out.push({ row, current, fields: mergedFields(row, groupId, current, policy?.id) });
     }
   }
   return out;
@@ -181,7 +221,9 @@ function reportOf(rows: UserImportRow[], atomic: boolean, applied: boolean): Use
  * an empty cell clears its field, a column the file lacks leaves the field as it is, an empty
  * `og` keeps an existing user's group and puts a new one in `groupId`. Throws ManagementError
  * 422 `ERR_USER_CSV` when the file cannot be read, 404 `ERR_GROUP_NOT_FOUND` when `groupId` is
- * unknown or out of scope (or a group vanished while storing).
+ * unknown or out of scope (or a group vanished while storing). A `policy` cell names a policy by
+ * id or name (stored as its id); one the caller does not see refuses its row. Once stored,
+ * `deps.onUsersChanged` hears of the users created or whose policy or group changed.
  */
 export async function importUsers(
   deps: UserImportDeps,
@@ -203,8 +245,12 @@ export async function importUsers(
     );
     return reportOf(report, atomic, false);
   }
-  const valid = planned.flatMap((p) => ('fields' in p ? [p.fields] : []));
-  const outcomes = await apply(deps, valid, atomic);
+  const valid = planned.flatMap((p) => ('fields' in p ? [p] : []));
+  const outcomes = await apply(
+    deps,
+    valid.map((p) => p.fields),
+    atomic,
+  );
   let next = 0;
   const report = planned.map((p) => {
     if ('reason' in p) return reportRow(p.row, 'refused', { reason: p.reason });
@@ -212,5 +258,12 @@ export async function importUsers(
     if (done === undefined) throw new TypeError('the store answered fewer rows than it was given');
     return reportRow(p.row, done.outcome, { userId: done.user.id });
   });
+  const changed = valid.flatMap((p, i) => {
+    const done = outcomes[i];
+    if (done === undefined || done.outcome === 'unchanged') return [];
+    const moved = p.current?.groupId !== done.user.groupId || p.current.policy !== done.user.policy;
+    return moved ? [done.user.id] : [];
+  });
+  if (changed.length > 0) await deps.onUsersChanged?.(changed);
   return reportOf(report, atomic, true);
 }

@@ -14,11 +14,13 @@ import type {
   EnrollmentLinkStore,
   EnrollmentTokenRecord,
   NewEnrollmentToken,
+  PolicyStore,
   UserRecord,
   UserStore,
 } from '../storage/ports.js';
 import type { GroupService } from './groups-service.js';
 import { invitationMessage } from './invitation.js';
+import { readEffectivePolicy, resolvePolicyRef } from './policies-ref.js';
 import { linkState, linkStatus, qrCode, type LinkState, type LinkStatus } from './user-links-qr.js';
 
 export {
@@ -33,12 +35,14 @@ export {
 /** The least lifetime of a link and of its challenges (S9): 24 hours. */
 export const MIN_LINK_LIFETIME_SECONDS = 86_400;
 
-/** A personal or generic link as shown: its record, URL, status and state. */
+/** A personal or generic link as shown: its record, URL, status, state and policy. */
 export interface LinkView {
   record: EnrollmentTokenRecord;
   url: string;
   status: LinkStatus;
   state: LinkState;
+  /** The policy `record.policy` names (a generic link's, or a personal link's user's own). */
+  policy?: { id: string; name: string };
 }
 
 /** What {@link createUserLinks} needs. */
@@ -54,8 +58,10 @@ export interface UserLinksDeps {
     | 'revokeEnrollmentToken'
     | 'listEnrollmentTokens'
   > &
-    Pick<UserStore, 'findUser'>;
-  groups: Pick<GroupService, 'effectiveSettings'>;
+    Pick<UserStore, 'findUser'> &
+    Pick<PolicyStore, 'findPolicy' | 'findPolicyByName' | 'listGroupPolicies'>;
+  /** Effective `enrollment` settings, and the tree a user's effective policy is found on. */
+  groups: Pick<GroupService, 'effectiveSettings' | 'tree'>;
   /** A fresh link secret and its hash (`mintTokenSecret` of the admin side). */
   mint: () => { secret: string; hash: string };
   /** The base URL devices use, without a trailing slash. */
@@ -71,7 +77,8 @@ export interface UserLinksDeps {
 export interface UserLinks {
   /**
    * The user's active personal link, made on first use and replaced (rotated) once expired.
-   * 404 `ERR_USER_NOT_FOUND`; 409 `ERR_USER_NO_POLICY` while the user has no policy; 409
+   * 404 `ERR_USER_NOT_FOUND`; 409 `ERR_USER_NO_POLICY` while the user has no effective policy
+   * (neither their own nor a default of their group or one above it); 409
    * `ERR_ENROLLMENT_TYPE_DISABLED` when the user's group does not allow `device` enrollment.
    */
   personal(userId: string): Promise<LinkView>;
@@ -84,13 +91,14 @@ export interface UserLinks {
    */
   send(userId: string): Promise<LinkView>;
   /**
-   * Makes a generic link of `groupId` with an optional policy, living `expiresInSeconds` (at least
-   * 86400; default the page's lifetime). 404 `ERR_GROUP_NOT_FOUND`, 409
-   * `ERR_ENROLLMENT_TYPE_DISABLED`; TypeError on a lifetime under 24 hours.
+   * Makes a generic link of `groupId` with an optional policy (an id or a name, seen from `scope`
+   * when given), living `expiresInSeconds` (at least 86400; default the page's lifetime). 404
+   * `ERR_GROUP_NOT_FOUND`, 409 `ERR_ENROLLMENT_TYPE_DISABLED`, 422 `ERR_POLICY_UNKNOWN`;
+   * TypeError on a lifetime under 24 hours.
    */
   createGeneric(
     groupId: string,
-    options?: { policy?: string; expiresInSeconds?: number },
+    options?: { policy?: string; expiresInSeconds?: number; scope?: string },
   ): Promise<LinkView>;
   /** The generic links of `groupId` (revoked ones too), oldest id first. */
   listGeneric(groupId: string): Promise<LinkView[]>;
@@ -133,22 +141,25 @@ export function createUserLinks(deps: UserLinksDeps): UserLinks {
   async function view(record: EnrollmentTokenRecord, secret?: string): Promise<LinkView> {
     const kept = secret ?? (await store.findEnrollmentTokenSecret(record.id));
     if (kept === undefined) throw new TypeError(`the store kept no secret for link ${record.id}`);
+    const policy = record.policy === undefined ? undefined : await store.findPolicy(record.policy);
     return {
       record,
       url: `${deps.publicUrl()}/enroll/${kept}`,
       status: linkStatus(record),
       state: linkState(record, clock()),
+      ...(policy === undefined ? {} : { policy: { id: policy.id, name: policy.name } }),
     };
   }
 
-  /** The user with a policy, and the lifetime of its links. */
+  /** The user with an effective policy, and the lifetime of its links. */
   async function eligible(userId: string): Promise<{ user: UserRecord; lifetime: number }> {
     const user = await store.findUser(userId);
     if (user === undefined) throw userNotFound(userId);
-    if (user.policy === undefined)
+    const effective = await readEffectivePolicy(store, await deps.groups.tree(), user);
+    if (effective.policy === undefined)
       throw new ManagementError(
         'ERR_USER_NO_POLICY',
-        `user ${user.username} has no policy yet: assign one before handing out an enrollment link`,
+        `user ${user.username} has no policy yet (neither their own nor a default policy of their group or one above it): assign one before handing out an enrollment link`,
         { field: 'policy' },
       );
     return { user, lifetime: await lifetimeOf(user.groupId) };
@@ -223,11 +234,17 @@ export function createUserLinks(deps: UserLinksDeps): UserLinks {
       const seconds = options.expiresInSeconds ?? lifetime;
       if (!Number.isInteger(seconds) || seconds < MIN_LINK_LIFETIME_SECONDS)
         throw new TypeError('a generic link lives at least 86400 seconds (24 hours)');
+      const policy =
+        options.policy === undefined
+          ? undefined
+          : await resolvePolicyRef(store, await deps.groups.tree(), options.policy, {
+              scope: options.scope,
+            });
       const { secret, hash } = deps.mint();
       const record = await store.createEnrollmentToken({
         ...{ hash, secret, kind: 'generic', singleUse: false, groupId },
         expiresAt: until(seconds),
-        ...(options.policy === undefined ? {} : { policy: options.policy }),
+        ...(policy === undefined ? {} : { policy: policy.id }),
       });
       return view(record, secret);
     },

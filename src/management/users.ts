@@ -7,6 +7,8 @@
 import { ManagementError } from '../errors.js';
 import type { Page, UserFields, UserRecord, UserStore } from '../storage/ports.js';
 import type { GroupService } from './groups-service.js';
+import { policyNames, resolvePolicyRef, type PolicyRefStore } from './policies-ref.js';
+import type { GroupTree } from './tree.js';
 import { importUsers, type UserImportOptions, type UserImportReport } from './user-import.js';
 import {
   groupNotFound,
@@ -21,7 +23,10 @@ import {
 export type OptionalUserField =
   'firstName' | 'lastName' | 'policy' | 'managedAppleId' | 'custom1' | 'custom2' | 'custom3';
 
-/** A new user: what `POST /api/v1/users` and `orchard users add` take. */
+/**
+ * A new user: what `POST /api/v1/users` and `orchard users add` take. `policy` names a policy by
+ * id or name (stored as its id).
+ */
 export type UserInput = UserFields;
 
 /** A change of a user: the fields given change, `null` clears an optional one. */
@@ -40,16 +45,24 @@ export interface UserScope {
 
 /** What {@link createUserService} works on. */
 export interface UserServiceDeps {
-  store: UserStore;
+  /** Users, and the policies a user's `policy` names (by id or name). */
+  store: UserStore & PolicyRefStore;
   /** The group tree scope and `og` references are judged on. */
   groups: Pick<GroupService, 'tree'>;
+  /**
+   * Called (and awaited) after users were created, or their policy or group changed, by a
+   * create, an update or an import: e.g. delivery re-evaluating their devices. A rejection
+   * reaches the caller (the change itself is stored).
+   */
+  onUsersChanged?: (userIds: readonly string[]) => Promise<unknown>;
 }
 
 /** Users of organization groups, as administrators manage them. */
 export interface UserService {
   /**
    * Creates a user. Throws ManagementError 422 `ERR_USER_INVALID` (with `field`), 404
-   * `ERR_GROUP_NOT_FOUND` (unknown or out of scope), 409 `ERR_USERNAME_TAKEN`.
+   * `ERR_GROUP_NOT_FOUND` (unknown or out of scope), 409 `ERR_USERNAME_TAKEN`, 422
+   * `ERR_POLICY_UNKNOWN` when `policy` names no policy the caller sees.
    */
   create(input: UserInput, options?: UserScope): Promise<UserRecord>;
   /** The user; throws 404 `ERR_USER_NOT_FOUND` when unknown or out of scope. */
@@ -74,6 +87,8 @@ export interface UserService {
    * the file cannot be read, 404 `ERR_GROUP_NOT_FOUND` for a default group out of scope.
    */
   importUsers(text: string, options?: UserImportOptions): Promise<UserImportReport>;
+  /** The JSON of each user, with its policy's name (`policy`) and id (`policyId`). */
+  views(users: readonly UserRecord[]): Promise<UserJson[]>;
 }
 
 /** Throws 422 `ERR_USER_INVALID` naming the first field of `fields` that is not valid. */
@@ -95,9 +110,24 @@ function storeChange(patch: UserPatch): Partial<UserFields> {
   return change;
 }
 
+/** `fields` with `policy` (a reference) replaced by the id of the policy it names. */
+async function withPolicyId<T extends { policy?: string | null }>(
+  store: PolicyRefStore,
+  tree: GroupTree,
+  fields: T,
+  scope: string | undefined,
+): Promise<T> {
+  if (typeof fields.policy !== 'string') return fields;
+  const policy = await resolvePolicyRef(store, tree, fields.policy, { scope });
+  return { ...fields, policy: policy.id };
+}
+
 /** Creates the user service over `deps`. */
 export function createUserService(deps: UserServiceDeps): UserService {
   const { store, groups } = deps;
+  const changed = async (ids: readonly string[]) => {
+    if (ids.length > 0) await deps.onUsersChanged?.(ids);
+  };
 
   async function visible(id: string, scope: string | undefined) {
     const tree = await groups.tree();
@@ -129,10 +159,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
       checkFields(input);
       const tree = await groups.tree();
       if (!inScope(tree, input.groupId, options.scope)) throw groupNotFound(input.groupId);
+      const fields = await withPolicyId(store, tree, input, options.scope);
       const user = await guarded(input.groupId, undefined, undefined, () =>
-        store.createUser(input),
+        store.createUser(fields),
       );
       if (user === undefined) throw usernameTaken(input.username);
+      await changed([user.id]);
       return user;
     },
     get: async (id, options = {}) => (await visible(id, options.scope)).user,
@@ -145,10 +177,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
         const holder = await store.findUserByUsername(patch.username);
         if (holder !== undefined && holder.id !== id) throw usernameTaken(patch.username);
       }
+      const resolved = await withPolicyId(store, tree, patch, options.scope);
       const updated = await guarded(groupId, patch.username, id, () =>
-        store.updateUser(id, storeChange(patch)),
+        store.updateUser(id, storeChange(resolved)),
       );
       if (updated === undefined) throw userNotFound(id);
+      if (updated.policy !== user.policy || updated.groupId !== user.groupId) await changed([id]);
       return updated;
     },
     async delete(id, options = {}) {
@@ -168,7 +202,19 @@ export function createUserService(deps: UserServiceDeps): UserService {
         top === tree.rootId ? paging : { ...paging, groupIds: tree.subtree(top) },
       );
     },
-    importUsers: (text, options = {}) => importUsers({ store, groups }, text, options),
+    importUsers: (text, options = {}) =>
+      importUsers(
+        { store, groups, ...(deps.onUsersChanged ? { onUsersChanged: deps.onUsersChanged } : {}) },
+        text,
+        options,
+      ),
+    async views(users) {
+      const names = await policyNames(
+        store,
+        users.map((u) => u.policy),
+      );
+      return users.map((u) => userJson(u, names));
+    },
   };
 }
 
@@ -180,7 +226,10 @@ export interface UserJson {
   groupId: string;
   firstName: string | null;
   lastName: string | null;
+  /** The name of the user's own policy (`null` when none: the group's default applies). */
   policy: string | null;
+  /** The id (`pol_...`) of the user's own policy. */
+  policyId: string | null;
   managedAppleId: string | null;
   custom1: string | null;
   custom2: string | null;
@@ -190,8 +239,11 @@ export interface UserJson {
   updatedAt: string;
 }
 
-/** The JSON of a user. */
-export function userJson(u: UserRecord): UserJson {
+/**
+ * The JSON of a user; `names` maps policy ids to names (see `UserService.views`), and a policy
+ * missing from it is shown by its id.
+ */
+export function userJson(u: UserRecord, names: ReadonlyMap<string, string> = new Map()): UserJson {
   return {
     id: u.id,
     username: u.username,
@@ -199,7 +251,8 @@ export function userJson(u: UserRecord): UserJson {
     groupId: u.groupId,
     firstName: u.firstName ?? null,
     lastName: u.lastName ?? null,
-    policy: u.policy ?? null,
+    policy: u.policy === undefined ? null : (names.get(u.policy) ?? u.policy),
+    policyId: u.policy ?? null,
     managedAppleId: u.managedAppleId ?? null,
     custom1: u.custom1 ?? null,
     custom2: u.custom2 ?? null,

@@ -34,7 +34,10 @@ const CreateBody = z.strictObject({
     .min(1, { error: 'policy must be a string of 1 to 128 characters' })
     .max(128, { error: 'policy must be a string of 1 to 128 characters' })
     .optional()
-    .openapi({ description: 'the policy enrolled devices get' }),
+    .openapi({
+      description:
+        'the policy (id or name) the users it creates get; absent, the group default policy applies',
+    }),
   expiresInSeconds: z
     .number({ error: 'expiresInSeconds must be an integer from 86400 to 31536000' })
     .int({ error: 'expiresInSeconds must be an integer from 86400 to 31536000' })
@@ -67,15 +70,17 @@ const createLink = defineRoute({
   }),
   async handle(deps, req) {
     const { id } = req.params;
-    await authorizeGroupLinks(deps, callerOf(req), id, 'write');
+    const caller = callerOf(req);
+    await authorizeGroupLinks(deps, caller, id, 'write');
     const { policy, expiresInSeconds } = req.body ?? {};
     const link = await deps.userLinks.createGeneric(id, {
       ...(policy === undefined ? {} : { policy }),
       ...(expiresInSeconds === undefined ? {} : { expiresInSeconds }),
+      scope: caller.principal.groupId,
     });
     await audit(deps, req, 'group.enrollment-link.create', id, {
       linkId: link.record.id,
-      ...(policy === undefined ? {} : { policy }),
+      ...(link.record.policy === undefined ? {} : { policyId: link.record.policy }),
     });
     return json(201, linkJson(link));
   },

@@ -24,7 +24,11 @@ export const LinkSchema = z
     state: z.enum(['active', 'expired', 'revoked', 'rotated']),
     userId: z.string().nullable(),
     groupId: z.string().nullable(),
-    policy: z.string().nullable(),
+    policy: z.string().nullable().openapi({
+      description:
+        "the name of the link's policy: a generic link's, or a personal link's user's own (null: none; the group default applies)",
+    }),
+    policyId: z.string().nullable().openapi({ description: 'the id of that policy' }),
     uses: z.number().int().openapi({ description: 'profile downloads' }),
     enrollments: z.number().int(),
     createdAt: Instant,
@@ -42,7 +46,8 @@ export function linkJson(link: LinkView): z.infer<typeof LinkSchema> {
   const r = link.record;
   return {
     ...{ id: r.id, kind: r.kind, url: link.url, status: link.status, state: link.state },
-    ...{ userId: r.userId ?? null, groupId: r.groupId ?? null, policy: r.policy ?? null },
+    ...{ userId: r.userId ?? null, groupId: r.groupId ?? null },
+    ...{ policy: link.policy?.name ?? r.policy ?? null, policyId: r.policy ?? null },
     ...{ uses: r.uses, enrollments: r.enrollments, createdAt: iso(r.createdAt) },
     ...{ expiresAt: iso(r.expiresAt), sentAt: iso(r.sentAt), openedAt: iso(r.openedAt) },
     ...{ enrolledAt: iso(r.enrolledAt), rotatedAt: iso(r.rotatedAt), revokedAt: iso(r.revokedAt) },

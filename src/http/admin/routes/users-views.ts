@@ -10,7 +10,9 @@ import {
   MAX_NAME_LENGTH,
 } from '../../../management/user-fields.js';
 import type { UserImportReport } from '../../../management/user-import.js';
-import { userJson } from '../../../management/users.js';
+import type { UserJson } from '../../../management/users.js';
+import type { UserRecord } from '../../../storage/ports.js';
+import type { AdminApiDeps } from '../route.js';
 import { idSchema, Instant } from '../schemas.js';
 
 const text = (name: string, max: number) =>
@@ -22,7 +24,8 @@ const optional = {
   firstName: text('firstName', MAX_NAME_LENGTH),
   lastName: text('lastName', MAX_NAME_LENGTH),
   policy: text('policy', MAX_NAME_LENGTH).openapi({
-    description: 'the policy assigned to the user (a name until policies exist)',
+    description:
+      "the user's own policy, by id (pol_...) or name; absent or null, the nearest group default policy applies",
   }),
   managedAppleId: text('managedAppleId', MAX_EMAIL_LENGTH).openapi({
     description: 'Managed Apple Account, for account-driven enrollment',
@@ -78,7 +81,13 @@ export const UserView = z
     groupId: z.string(),
     firstName: z.string().nullable(),
     lastName: z.string().nullable(),
-    policy: z.string().nullable(),
+    policy: z
+      .string()
+      .nullable()
+      .openapi({
+        description: "the name of the user's own policy (null: the group default applies)",
+      }),
+    policyId: z.string().nullable().openapi({ description: "the id of the user's own policy" }),
     managedAppleId: z.string().nullable(),
     custom1: z.string().nullable(),
     custom2: z.string().nullable(),
@@ -89,8 +98,15 @@ export const UserView = z
   })
   .openapi('User');
 
-/** The JSON of a user. */
-export const userView = userJson;
+/** The JSON of a user, with its policy's name and id. */
+export async function userView(
+  deps: Pick<AdminApiDeps, 'users'>,
+  user: UserRecord,
+): Promise<UserJson> {
+  const [view] = await deps.users.views([user]);
+  if (view === undefined) throw new TypeError('the user service answered no view');
+  return view;
+}
 
 /** Body of `POST /api/v1/users/import` as JSON; a `text/csv` body arrives as `{csv}`. */
 export const UserImportBody = z

@@ -72,7 +72,10 @@ const list = defineRoute({
     const result = await listWithCursor(paging, () =>
       deps.users.list({ ...paging, ...scopeOf(caller), ...(groupId ? { groupId } : {}) }),
     );
-    return json(200, { items: result.items.map(userView), nextCursor: result.nextCursor ?? null });
+    return json(200, {
+      items: await deps.users.views(result.items),
+      nextCursor: result.nextCursor ?? null,
+    });
   },
 });
 
@@ -96,7 +99,7 @@ const create = defineRoute({
       username: user.username,
       groupId: user.groupId,
     });
-    return json(201, userView(user));
+    return json(201, await userView(deps, user));
   },
 });
 
@@ -111,7 +114,7 @@ const show = defineRoute({
     responses: { 200: jsonResponse('the user', UserView) },
   }),
   handle: async (deps, req) =>
-    json(200, userView(await deps.users.get(req.params.id, scopeOf(callerOf(req))))),
+    json(200, await userView(deps, await deps.users.get(req.params.id, scopeOf(callerOf(req))))),
 });
 
 const update = defineRoute({
@@ -132,13 +135,13 @@ const update = defineRoute({
     const user = await deps.users.get(req.params.id, scopeOf(caller));
     const patch = definedOnly(req.body) as UserPatch;
     await authorizeWrite(deps, caller, user.groupId, ...(patch.groupId ? [patch.groupId] : []));
-    if (Object.keys(patch).length === 0) return json(200, userView(user));
+    if (Object.keys(patch).length === 0) return json(200, await userView(deps, user));
     const updated = await deps.users.update(user.id, patch, scopeOf(caller));
     await audit(deps, req, 'user.update', user.id, {
       fields: givenKeys(patch),
       groupId: updated.groupId,
     });
-    return json(200, userView(updated));
+    return json(200, await userView(deps, updated));
   },
 });
 
@@ -161,7 +164,7 @@ const remove = defineRoute({
       username: deleted.username,
       groupId: deleted.groupId,
     });
-    return json(200, userView(deleted));
+    return json(200, await userView(deps, deleted));
   },
 });
 
