@@ -1,0 +1,170 @@
+/**
+ * Previewing and applying a policy change (rule S4), and delivering to one device: every owned
+ * enrollment the change can reach is read in pages of 10,000 and planned; applying queues the
+ * plans of enrolled devices through one execution (one command per distinct body, one push).
+ * An enrollment that is not enrolled is planned and counted, but nothing is queued or recorded
+ * for it: it is planned again when it enrolls.
+ */
+import type { OwnedEnrollment, OwnedEnrollmentFilter, UserRecord } from '../../storage/ports.js';
+import { createExecution, type Execution } from './batch.js';
+import type { DeliveryContext } from './service-context.js';
+import {
+  deviceContextOf,
+  forEachOwnedPage,
+  OWNED_PAGE,
+  planPage,
+  planWork,
+  prepareRun,
+  desiredFor,
+  type PlanRun,
+} from './service-plan.js';
+import { applyChange, groupsWithDefault, reachOf, userAfter } from './snapshot.js';
+import type { ChangeReport, DevicePlan, PolicyChange, PolicySnapshot } from './types.js';
+
+const DEFAULT_LIMIT = 100;
+
+/** Accumulates a change report; keeps the `limit` plans of the lowest enrollment ids. */
+function reportBuilder(limit: number, applied: boolean) {
+  const totals = { added: 0, removed: 0, updated: 0, unchanged: 0, skipped: 0, blocked: 0 };
+  let plans: DevicePlan[] = [];
+  let devices = 0;
+  const trim = () => {
+    plans.sort((a, b) =>
+      a.enrollmentId < b.enrollmentId ? -1 : a.enrollmentId > b.enrollmentId ? 1 : 0,
+    );
+    plans = plans.slice(0, limit);
+  };
+  return {
+    add(plan: DevicePlan) {
+      devices++;
+      for (const key of Object.keys(totals) as (keyof typeof totals)[])
+        totals[key] += plan[key].length;
+      plans.push(plan);
+      if (plans.length > 2 * limit + 100) trim();
+    },
+    done(commandsQueued: number): ChangeReport {
+      trim();
+      return { applied, devices, totals, plans, truncated: devices > plans.length, commandsQueued };
+    },
+  };
+}
+
+/** Owned enrollments whose effective policy is one of `policyIds`, in `snapshot`. */
+function policyFilter(
+  snapshot: PolicySnapshot,
+  policyIds: readonly string[],
+): OwnedEnrollmentFilter {
+  const groups = new Set<string>();
+  for (const id of policyIds) for (const g of groupsWithDefault(snapshot, id)) groups.add(g);
+  return { userPolicyIds: policyIds, groupsWithoutUserPolicy: [...groups] };
+}
+
+/**
+ * A new version reaches the devices whose record is installed or pending (M6) and the devices
+ * whose effective policy assigns the profile Auto (convergence), each once.
+ */
+async function forEachVersionPage(
+  ctx: DeliveryContext,
+  snapshot: PolicySnapshot,
+  profileId: string,
+  fn: (page: OwnedEnrollment[]) => Promise<void>,
+): Promise<void> {
+  const auto = [...snapshot.assignments]
+    .filter(([, list]) =>
+      list.some((a) => a.profileId === profileId && a.assignmentType === 'auto'),
+    )
+    .map(([policyId]) => policyId);
+  const seen = new Set<string>();
+  const visit = async (page: OwnedEnrollment[]) => {
+    const fresh = page.filter((o) => !seen.has(o.enrollmentId));
+    for (const o of fresh) seen.add(o.enrollmentId);
+    if (fresh.length > 0) await fn(fresh);
+  };
+  if (auto.length > 0) await forEachOwnedPage(ctx, policyFilter(snapshot, auto), visit);
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.deps.store.listProfileDevices(profileId, {
+      limit: OWNED_PAGE,
+      states: ['installed', 'pending'],
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const ids = page.items.map((r) => r.enrollmentId).filter((id) => !seen.has(id));
+    if (ids.length > 0) await forEachOwnedPage(ctx, { enrollmentIds: ids }, visit);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+}
+
+/** Previews (`execute` false) or applies a change; see {@link PolicyEffects}. */
+export async function runChange(
+  ctx: DeliveryContext,
+  change: PolicyChange,
+  options: { limit?: number } | undefined,
+  execute: boolean,
+): Promise<ChangeReport> {
+  const limit = options?.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit must be a whole number');
+  const current = await ctx.snapshot(true);
+  // Applied: the store already holds the change. Previewed: lay it over what is stored.
+  let after = current;
+  if (!execute) {
+    const profile =
+      change.kind === 'assign'
+        ? await ctx.deps.store.findLibraryProfile(change.profileId)
+        : undefined;
+    after = applyChange(current, change, ctx.deps.clock(), profile);
+  }
+  const run = await prepareRun(ctx, after);
+  const report = reportBuilder(limit, execute);
+  const execution = execute ? createExecution(ctx) : undefined;
+  const userOf = execute ? undefined : (u: UserRecord) => userAfter(u, change);
+  const handle = async (page: OwnedEnrollment[]) => {
+    for (const work of await planPage(ctx, run, page, userOf)) {
+      report.add(work.plan);
+      if (execution && work.device.enrollment.enrolled) await execution.add(work);
+    }
+  };
+  if (change.kind === 'profile-version')
+    await forEachVersionPage(ctx, after, change.profileId, handle);
+  else await forEachOwnedPage(ctx, reachOf(current, after, change) ?? {}, handle);
+  const done = execution ? await execution.finish() : undefined;
+  return report.done(done?.commandsQueued ?? 0);
+}
+
+/** An empty plan, for an enrollment nobody owns or that is not enrolled. */
+export function emptyPlan(enrollmentId: string): DevicePlan {
+  return {
+    ...{ enrollmentId, added: [], removed: [], updated: [], unchanged: [] },
+    ...{ skipped: [], blocked: [], actions: [] },
+  };
+}
+
+/** The run and owner of one enrollment, for single-device work (undefined: nobody owns it). */
+export async function ownerOf(
+  ctx: DeliveryContext,
+  enrollmentId: string,
+): Promise<UserRecord | undefined> {
+  const owner = await ctx.deps.store.findEnrollmentOwner(enrollmentId);
+  return owner ? ctx.deps.store.findUser(owner.userId) : undefined;
+}
+
+/**
+ * Plans one enrollment now and carries the plan out (nothing for an enrollment nobody owns or
+ * that is not enrolled); `execution` lets a caller add records or coalesce with other work.
+ */
+export async function deliverOne(
+  ctx: DeliveryContext,
+  enrollmentId: string,
+  execution: Execution = createExecution(ctx),
+  run?: PlanRun,
+): Promise<DevicePlan> {
+  const enrollment = await ctx.requireEnrollment(enrollmentId);
+  const user = await ownerOf(ctx, enrollmentId);
+  if (!user || !enrollment.enrolled) return emptyPlan(enrollmentId);
+  const planRun = run ?? (await prepareRun(ctx, await ctx.snapshot()));
+  const device = deviceContextOf(planRun, enrollment, user);
+  const records = await ctx.deps.store.listDeviceProfiles(enrollmentId);
+  const work = planWork(ctx, planRun, device, desiredFor(planRun, user), records);
+  await execution.add(work);
+  await execution.finish();
+  return work.plan;
+}

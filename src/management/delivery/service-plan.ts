@@ -1,0 +1,170 @@
+/**
+ * Planning one run of the delivery service: the snapshot with the content of every profile it
+ * assigns, each device's context (facts, owner, group) and records, read in pages, and the
+ * planner's verdict per device. Nothing here writes.
+ */
+import type {
+  DeviceProfileRecord,
+  EnrollmentRecord,
+  OwnedEnrollment,
+  OwnedEnrollmentFilter,
+  UserRecord,
+} from '../../storage/ports.js';
+import { planDevice } from './plan.js';
+import type { DeliveryContext, VersionContent } from './service-context.js';
+import { desiredProfiles } from './snapshot.js';
+import { deviceTargetOf } from './target.js';
+import type { DesiredProfile, DeviceContext, DevicePlan, PolicySnapshot } from './types.js';
+import { resolveVariables } from './variables.js';
+
+/** The snapshot a run plans against, with the latest content of every profile it assigns. */
+export interface PlanRun {
+  snapshot: PolicySnapshot;
+  /** Latest version content by profile id (profiles whose version is gone are left out). */
+  contents: ReadonlyMap<string, VersionContent>;
+  /** Desired profiles by (user policy, user group): users alike share one list. */
+  desired: Map<string, DesiredProfile[]>;
+}
+
+/** One device as a run sees it: context, records and desired profiles by identifier, and plan. */
+export interface DeviceWork {
+  device: DeviceContext;
+  records: Map<string, DeviceProfileRecord>;
+  desired: Map<string, DesiredProfile>;
+  plan: DevicePlan;
+}
+
+/** Page size of owned enrollments read at once. */
+export const OWNED_PAGE = 10_000;
+
+/** Loads the latest content of every profile `snapshot` assigns (cached by version). */
+export async function prepareRun(ctx: DeliveryContext, snapshot: PolicySnapshot): Promise<PlanRun> {
+  const contents = new Map<string, VersionContent>();
+  for (const profile of snapshot.profiles.values()) {
+    try {
+      contents.set(profile.id, await ctx.version(profile.id, profile.latestVersion));
+    } catch (err) {
+      // A profile deleted since the snapshot was read: nothing can be sent for it.
+      ctx.deps.logger.warn({ err, profileId: profile.id }, 'profile version not found');
+    }
+  }
+  return { snapshot, contents, desired: new Map() };
+}
+
+/**
+ * The profiles `user`'s effective policy assigns, in profile id order (one whose version cannot
+ * be read is judged incompatible, so it is skipped rather than removed).
+ */
+export function desiredFor(run: PlanRun, user: UserRecord): DesiredProfile[] {
+  const key = `${user.policy ?? ''}|${user.groupId}`;
+  let list = run.desired.get(key);
+  if (!list) {
+    list = desiredProfiles(run.snapshot, user);
+    run.desired.set(key, list);
+  }
+  return list;
+}
+
+/** The planner's context of an enrollment owned by `user` (or nobody). */
+export function deviceContextOf(
+  run: PlanRun,
+  enrollment: EnrollmentRecord,
+  user: UserRecord | undefined,
+): DeviceContext {
+  const group = user ? run.snapshot.tree.get(user.groupId) : undefined;
+  return {
+    enrollment,
+    target: deviceTargetOf(enrollment),
+    ...(user ? { user } : {}),
+    ...(group ? { group } : {}),
+  };
+}
+
+/** Unresolved variables of `d` on `device` (none for a profile without variables). */
+export function unresolvedOf(
+  content: VersionContent | undefined,
+  device: DeviceContext,
+): readonly string[] {
+  if (!content || content.variables.length === 0) return [];
+  return resolveVariables(content.variables, device).unresolved;
+}
+
+/** Plans one device against `desired` (every assignment type) and its records. */
+export function planWork(
+  ctx: DeliveryContext,
+  run: PlanRun,
+  device: DeviceContext,
+  desired: readonly DesiredProfile[],
+  records: readonly DeviceProfileRecord[],
+  onDevice?: ReadonlyMap<string, { payloadUuid: string }>,
+): DeviceWork {
+  const judge = (d: DesiredProfile) => {
+    const c = run.contents.get(d.profile.id);
+    if (!c) return { ok: false, checks: [], reason: 'the profile version is not stored' };
+    return ctx.judge.judge(d.profile, c.version, c.content, device.target);
+  };
+  const unresolved = (d: DesiredProfile) => unresolvedOf(run.contents.get(d.profile.id), device);
+  const plan = planDevice({
+    ...{ device, desired, records, judge, unresolved },
+    ...(onDevice ? { onDevice } : {}),
+  });
+  return {
+    device,
+    records: new Map(records.map((r) => [r.identifier, r])),
+    desired: new Map(desired.map((d) => [d.profile.identifier, d])),
+    plan,
+  };
+}
+
+/** Groups records by enrollment id. */
+function byEnrollment(records: readonly DeviceProfileRecord[]) {
+  const out = new Map<string, DeviceProfileRecord[]>();
+  for (const r of records) {
+    const list = out.get(r.enrollmentId);
+    if (list) list.push(r);
+    else out.set(r.enrollmentId, [r]);
+  }
+  return out;
+}
+
+/**
+ * Plans a page of owned enrollments: facts and records read in one call each; `userOf` lays a
+ * change over each owner (for previews). Enrollments whose record is gone are left out.
+ */
+export async function planPage(
+  ctx: DeliveryContext,
+  run: PlanRun,
+  owned: readonly OwnedEnrollment[],
+  userOf: (user: UserRecord) => UserRecord = (u) => u,
+): Promise<DeviceWork[]> {
+  const ids = owned.map((o) => o.enrollmentId);
+  const found = await ctx.deps.enrollments.findEnrollments(ids);
+  const facts = new Map(found.map((e) => [e.id, e]));
+  const records = byEnrollment(await ctx.deps.store.listDeviceProfilesOf(ids));
+  const out: DeviceWork[] = [];
+  for (const o of owned) {
+    const enrollment = facts.get(o.enrollmentId);
+    if (!enrollment) continue;
+    const user = userOf(o.user);
+    const device = deviceContextOf(run, enrollment, user);
+    out.push(planWork(ctx, run, device, desiredFor(run, user), records.get(enrollment.id) ?? []));
+  }
+  return out;
+}
+
+/** Calls `fn` with each page of owned enrollments matching `filter`, in enrollment id order. */
+export async function forEachOwnedPage(
+  ctx: DeliveryContext,
+  filter: OwnedEnrollmentFilter,
+  fn: (page: OwnedEnrollment[]) => Promise<void>,
+): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.deps.store.listOwnedEnrollments(filter, {
+      limit: OWNED_PAGE,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    if (page.items.length > 0) await fn(page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+}

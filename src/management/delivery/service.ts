@@ -1,0 +1,123 @@
+/**
+ * The delivery service (rules M5-M7, S3, S4, S8, B1): previews and applies policy changes in
+ * bulk, delivers to a device at enrollment and when its facts change, installs and removes at
+ * request, records what devices answer, reconciles with ProfileList, and explains. Core events
+ * are fed to `onEvent`, which never throws: a failed delivery is logged, and devices never see it.
+ */
+import type { MdmEvent } from '../../service/events.js';
+import { factsAnswered, FACTS_PREFIX, profileAnswered, queueFactsQuery } from './acks.js';
+import { profileListAnswered, reconcileDue, reconcileNow } from './reconcile.js';
+import { runChange, deliverOne } from './service-changes.js';
+import {
+  createDeliveryContext,
+  type DeliveryContext,
+  type DeliveryDeps,
+  type DeliveryOptions,
+} from './service-context.js';
+import { installOne, removeOne } from './service-install.js';
+import type { DeliveryService } from './types.js';
+import { deviceProfiles, explain } from './view.js';
+
+export type { DeliveryDeps, DeliveryOptions } from './service-context.js';
+
+/** The delivery service plus the entry point of core events. */
+export interface DeliveryEngine extends DeliveryService {
+  /**
+   * Handles one core event (`enrolled`, `re-enrolled`, `command-result`, `checked-out`; others
+   * are ignored); events of one enrollment are handled in order. Never rejects.
+   */
+  onEvent(event: MdmEvent): Promise<void>;
+  /** Resolves once every event handed to `onEvent` so far is handled. */
+  idle(): Promise<void>;
+}
+
+/** Runs `fn` after the work already queued for `key`, so one device's events never interleave. */
+function serializer() {
+  const tails = new Map<string, Promise<void>>();
+  return {
+    run(key: string, fn: () => Promise<void>): Promise<void> {
+      const next = (tails.get(key) ?? Promise.resolve()).then(fn);
+      tails.set(key, next);
+      void next.finally(() => {
+        if (tails.get(key) === next) tails.delete(key);
+      });
+      return next;
+    },
+    async idle() {
+      while (tails.size > 0) await Promise.allSettled([...tails.values()]);
+    },
+  };
+}
+
+async function enrolled(ctx: DeliveryContext, enrollmentId: string): Promise<void> {
+  await queueFactsQuery(ctx, enrollmentId);
+  const plan = await deliverOne(ctx, enrollmentId);
+  // The execution pushed when it queued something; otherwise the query still needs a push.
+  if (plan.added.length + plan.updated.length + plan.removed.length === 0)
+    await ctx.deps.commands.push([enrollmentId]);
+}
+
+async function commandResult(
+  ctx: DeliveryContext,
+  event: Extract<MdmEvent, { type: 'command-result' }>,
+): Promise<void> {
+  const { enrollmentId, commandUuid } = event;
+  if (commandUuid.startsWith(FACTS_PREFIX)) {
+    if (await factsAnswered(ctx, event)) await deliverOne(ctx, enrollmentId);
+    return;
+  }
+  const record = await ctx.deps.store.findDeviceProfileByCommand(enrollmentId, commandUuid);
+  if (record) return profileAnswered(ctx, record, event);
+  const reconcile = await ctx.deps.store.findReconcile(enrollmentId);
+  if (reconcile?.commandUuid === commandUuid) await profileListAnswered(ctx, reconcile, event);
+}
+
+async function handle(ctx: DeliveryContext, event: MdmEvent): Promise<void> {
+  switch (event.type) {
+    case 'enrolled':
+    case 're-enrolled':
+      return enrolled(ctx, event.enrollmentId);
+    case 'command-result':
+      return commandResult(ctx, event);
+    default:
+      // checked-out: the records stay as they are, as history; a re-enrollment plans again.
+      return;
+  }
+}
+
+/**
+ * Creates the delivery service over the admin store, the check-in store's enrollments, the MDM
+ * core's queue, the group service and the signing identity. Throws TypeError on a bad option.
+ */
+export function createDeliveryService(
+  deps: DeliveryDeps,
+  options: DeliveryOptions = {},
+): DeliveryEngine {
+  const ctx = createDeliveryContext(deps, options);
+  const queue = serializer();
+  return {
+    preview: (change, opts) => runChange(ctx, change, opts, false),
+    apply: (change, opts) => runChange(ctx, change, opts, true),
+    deliverTo: (enrollmentId) => deliverOne(ctx, enrollmentId),
+    install: (enrollmentId, profileId, channel) =>
+      installOne(ctx, enrollmentId, profileId, channel),
+    remove: (enrollmentId, identifier) => removeOne(ctx, enrollmentId, identifier),
+    reconcile: (enrollmentId) => reconcileNow(ctx, enrollmentId),
+    reconcileDue: (now, limit) => reconcileDue(ctx, now, limit),
+    deviceProfiles: (enrollmentId) => deviceProfiles(ctx, enrollmentId),
+    explain: (enrollmentId, identifier) => explain(ctx, enrollmentId, identifier),
+    onEvent(event) {
+      return queue.run(event.enrollmentId, async () => {
+        try {
+          await handle(ctx, event);
+        } catch (err) {
+          deps.logger.error(
+            { err, event: event.type, enrollmentId: event.enrollmentId },
+            'delivery on a device event failed',
+          );
+        }
+      });
+    },
+    idle: () => queue.idle(),
+  };
+}
