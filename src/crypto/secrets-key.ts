@@ -22,8 +22,8 @@ export interface SecretsKey {
  * (which may carry an UnlockToken, a PIN or a password), a device's command result (which may
  * carry a recovery key or bypass code) or a webhook event awaiting delivery (which may carry a
  * device's raw check-in), or a library profile's content (which may carry Wi-Fi or VPN passwords
- * and certificate keys), or the kept secret of a personal or generic enrollment link. Part of the
- * associated data: a value cannot change kind.
+ * and certificate keys), or the kept secret of a personal or generic enrollment link, or the
+ * removal password of a policy assignment. Part of the associated data: a value cannot change kind.
  */
 export type SecretPurpose =
   | 'unlock-token'
@@ -32,7 +32,8 @@ export type SecretPurpose =
   | 'command-result'
   | 'webhook-event'
   | 'library-profile'
-  | 'enrollment-link';
+  | 'enrollment-link'
+  | 'removal-password';
 
 /** Seals and opens the secrets of one purpose, bound to an enrollment id (a `TokenSealer`). */
 export interface SecretSealer {

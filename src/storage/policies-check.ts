@@ -120,9 +120,11 @@ export function checkDeviceProfile(record: DeviceProfileRecord): void {
   checkId(record.profileId, 'profile id');
   if (!Number.isInteger(record.version) || record.version < 1)
     throw new TypeError('device profile version must be a positive integer');
-  if (!STATES.includes(record.state)) throw new TypeError(`bad state ${String(record.state)}`);
-  if (!CHANNELS.includes(record.channel))
-    throw new TypeError(`bad channel ${String(record.channel)}`);
+  const { state, channel } = record as { state: unknown; channel: unknown };
+  if (!STATES.includes(state as DeviceProfileState))
+    throw new TypeError(`bad state ${String(state)}`);
+  if (!CHANNELS.includes(channel as DeliveryChannel))
+    throw new TypeError(`bad channel ${String(channel)}`);
   for (const key of ['payloadUuid', 'reason', 'commandUuid'] as const) {
     const value: unknown = record[key];
     if (value !== undefined && typeof value !== 'string')
@@ -134,7 +136,8 @@ export function checkDeviceProfile(record: DeviceProfileRecord): void {
 
 /** Throws TypeError unless `records` holds valid records, each (enrollment, identifier) once. */
 export function checkDeviceProfiles(records: readonly DeviceProfileRecord[]): void {
-  if (!Array.isArray(records)) throw new TypeError('device profile records must be an array');
+  const given: unknown = records;
+  if (!Array.isArray(given)) throw new TypeError('device profile records must be an array');
   const seen = new Set<string>();
   for (const record of records) {
     checkDeviceProfile(record);
@@ -172,7 +175,8 @@ export function checkLimit(limit: unknown, max: number): asserts limit is number
 
 /** Throws TypeError unless every id of `ids` is a non-empty string. */
 export function checkIds(ids: readonly string[], what: string): void {
-  if (!Array.isArray(ids)) throw new TypeError(`${what} must be an array`);
+  const given: unknown = ids;
+  if (!Array.isArray(given)) throw new TypeError(`${what} must be an array`);
   for (const id of ids) checkId(id, what);
 }
 
@@ -230,4 +234,24 @@ export function decodePairCursor(cursor: string): [string, string] {
   )
     throw new TypeError('invalid cursor');
   return [value[0], value[1]];
+}
+
+const isSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdfff;
+
+/**
+ * Orders strings as SQLite's BINARY collation does: by their UTF-8 bytes, which is code point
+ * order. UTF-16 units only disagree with it where a surrogate (a code point above U+FFFF) meets a
+ * unit from U+E000; compared unit by unit without allocating, as sorting 100,000 ids needs.
+ */
+export function compareBytes(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i += 1) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = isSurrogate(x);
+    if (xs === isSurrogate(y)) return x < y ? -1 : 1;
+    return xs ? 1 : -1;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }

@@ -994,7 +994,7 @@ export interface ProfileLibraryStore {
   findProfileVersion(profileId: string, version: number): Promise<ProfileVersionRecord | undefined>;
   /** Every version of a profile without content (`content` empty), newest first. */
   listProfileVersions(profileId: string): Promise<ProfileVersionRecord[]>;
-  /** Deletes a profile and its versions; false when unknown. */
+  /** Deletes a profile, its versions and its policy assignments; false when unknown. */
   deleteLibraryProfile(id: string): Promise<boolean>;
   /** How many profiles `groupId` owns (a group that owns any cannot be deleted). */
   countLibraryProfiles(groupId: string): Promise<number>;

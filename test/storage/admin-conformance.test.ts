@@ -7,6 +7,7 @@ import { createMemoryAdminStorage } from '../../src/storage/memory/index.js';
 import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
 import { runAdminConformance } from './conformance-admin.js';
 import { runManagementConformance } from './conformance-management.js';
+import { runPolicyConformance } from './conformance-policies.js';
 import { runUserConformance } from './conformance-users.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-admin-'));
@@ -15,6 +16,7 @@ let n = 0;
 runAdminConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
 runManagementConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
 runUserConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
+runPolicyConformance('memory', ({ clock }) => createMemoryAdminStorage({ clock }));
 
 const sqlite = ({ clock }: { clock: () => Date }) => {
   n += 1;
@@ -23,6 +25,7 @@ const sqlite = ({ clock }: { clock: () => Date }) => {
 runAdminConformance('sqlite', sqlite);
 runManagementConformance('sqlite', sqlite);
 runUserConformance('sqlite', sqlite);
+runPolicyConformance('sqlite', sqlite);
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import type { MdmStorage } from '../../src/storage/ports.js';
 import { atomicSuite } from './conformance-atomic.js';
 import { checkinSuite } from './conformance-checkin.js';
+import { checkinFactsSuite } from './conformance-checkin-facts.js';
 import { commandSuite } from './conformance-commands.js';
 import { outboxSuite } from './conformance-outbox.js';
 
@@ -62,6 +63,7 @@ export function runStorageConformance(name: string, factory: StorageFactory): vo
     });
 
     checkinSuite(context);
+    checkinFactsSuite(context);
     commandSuite(context);
     outboxSuite(context);
     atomicSuite(context);

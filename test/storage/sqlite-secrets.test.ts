@@ -238,6 +238,7 @@ describe('sqlite sealed secrets', () => {
       webhookEvents: 0,
       libraryProfiles: 0,
       enrollmentLinks: 0,
+      removalPasswords: 0,
     });
     expect(await rotating.resealSecrets()).toEqual({
       unlockTokens: 0,
@@ -247,6 +248,7 @@ describe('sqlite sealed secrets', () => {
       webhookEvents: 0,
       libraryProfiles: 0,
       enrollmentLinks: 0,
+      removalPasswords: 0,
     });
     expect(next.keyIdOf(rawRow(path, BODY, 'cmd-1'))).toBe(2);
     expect(next.keyIdOf(rawRow(path, RESULT, 'cmd-1', 'A'))).toBe(2);

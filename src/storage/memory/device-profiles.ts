@@ -145,7 +145,10 @@ function reconcileDueOf(
 export function memoryDeviceProfiles(s: AdminState): DeviceProfileStore {
   const step = <T>(fn: () => T): Promise<T> => adminStep(s, fn);
   return {
-    putDeviceProfiles: (records) => step(() => put(s, records)),
+    putDeviceProfiles: (records) =>
+      step(() => {
+        put(s, records);
+      }),
     listDeviceProfiles: (enrollmentId) => step(() => recordsOf(s, enrollmentId)),
     listDeviceProfilesOf: (enrollmentIds) =>
       step(() => {

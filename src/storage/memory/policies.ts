@@ -182,7 +182,10 @@ export function memoryPolicies(s: AdminState): PolicyStore {
     countPolicies: (groupId) =>
       step(() => [...s.policies.values()].filter((p) => p.groupId === groupId).length),
     countPolicyReferences: (policyId) => step(() => countReferences(s, policyId)),
-    putAssignment: (record) => step(() => putAssignment(s, record)),
+    putAssignment: (record) =>
+      step(() => {
+        putAssignment(s, record);
+      }),
     deleteAssignment: (policyId, profileId) =>
       step(() => s.assignments.get(policyId)?.delete(profileId) ?? false),
     listAssignments: (policyId) =>
@@ -199,7 +202,10 @@ export function memoryPolicies(s: AdminState): PolicyStore {
           .sort(byPolicy)
           .map(assignmentRecord),
       ),
-    setGroupPolicy: (groupId, policyId) => step(() => setGroupPolicy(s, groupId, policyId)),
+    setGroupPolicy: (groupId, policyId) =>
+      step(() => {
+        setGroupPolicy(s, groupId, policyId);
+      }),
     listGroupPolicies: () =>
       step(() => new Map([...s.groupPolicies].sort(([a], [b]) => byBytes(a, b)))),
   };

@@ -19,6 +19,8 @@ import { adminGuard, newAdminId } from './admin-util.js';
 import { stmt, writeTx, type SqliteContext } from './db.js';
 import { activePrincipal, sqliteOrgGroups, sqlitePrincipals } from './management.js';
 import { sqliteProfileLibrary } from './management-profiles.js';
+import { sqliteDeviceProfiles } from './device-profiles.js';
+import { sqlitePolicies } from './policies.js';
 import { sqliteUsers } from './users.js';
 
 interface KeyRow {
@@ -199,6 +201,8 @@ export function sqliteAdminStorage(ctx: SqliteContext, close: () => void): Admin
     ...sqlitePrincipals(ctx),
     ...sqliteProfileLibrary(ctx),
     ...sqliteUsers(ctx),
+    ...sqlitePolicies(ctx),
+    ...sqliteDeviceProfiles(ctx),
     close,
   };
 }

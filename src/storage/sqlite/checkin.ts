@@ -8,6 +8,7 @@ import type {
   StateChangeOptions,
   TokenUpdateInput,
 } from '../ports.js';
+import { checkFacts, checkIds, chunks, unique } from '../policies-check.js';
 import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { date, op, setIf, stmt, writeTx } from './db.js';
@@ -185,6 +186,39 @@ function listEnrollments(
     : { items };
 }
 
+/** The enrollments of `ids` that exist, in first-seen order, read in chunks of JSON arrays. */
+function findMany(ctx: SqliteContext, ids: readonly string[]): EnrollmentRecord[] {
+  checkIds(ids, 'enrollment id');
+  const sql = `SELECT ${COLUMNS} FROM enrollments WHERE id IN (SELECT value FROM json_each(?))`;
+  const out: EnrollmentRecord[] = [];
+  for (const chunk of chunks(unique(ids))) {
+    const rows = stmt(ctx, sql).all(JSON.stringify(chunk)) as EnrollmentRow[];
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const id of chunk) {
+      const row = byId.get(id);
+      if (row !== undefined) out.push(toRecord(row));
+    }
+  }
+  return out;
+}
+
+/** Merges `facts` over the stored ones in one transaction; false when the enrollment is absent. */
+function mergeFacts(ctx: SqliteContext, id: string, facts: Record<string, unknown>): boolean {
+  checkFacts(facts);
+  return writeTx(ctx, () => {
+    const sql = 'SELECT facts FROM enrollments WHERE id = ?';
+    const stored = stmt(ctx, sql).pluck().get(id) as string | undefined;
+    if (stored === undefined) return false;
+    const merged = { ...(JSON.parse(stored) as Record<string, unknown>), ...facts };
+    stmt(ctx, 'UPDATE enrollments SET facts = ?, updated_at = ? WHERE id = ?').run(
+      JSON.stringify(merged),
+      ctx.clock().getTime(),
+      id,
+    );
+    return true;
+  });
+}
+
 /** The {@link CheckinStore} of the SQLite adapter; `lastSeen` buffers `touchLastSeen`. */
 export function sqliteCheckin(ctx: SqliteContext, lastSeen: LastSeenBuffer): CheckinStore {
   return {
@@ -196,6 +230,9 @@ export function sqliteCheckin(ctx: SqliteContext, lastSeen: LastSeenBuffer): Che
         const record = find(ctx, id);
         return record === undefined ? undefined : lastSeen.overlay(record);
       }),
+    findEnrollments: (ids) =>
+      op(ctx, () => findMany(ctx, ids).map((record) => lastSeen.overlay(record))),
+    mergeFacts: (id, facts) => op(ctx, () => mergeFacts(ctx, id, facts)),
     listEnrollments: (options) =>
       op(ctx, () => {
         const page = listEnrollments(ctx, options);

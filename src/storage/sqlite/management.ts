@@ -75,7 +75,8 @@ const GROUPS = 'SELECT id, name, parent_id, created_at FROM orchard_groups';
 const REVISION = 'SELECT revision FROM orchard_management_revision WHERE id = 1';
 const IN_USE = `SELECT EXISTS (SELECT 1 FROM orchard_library_profiles WHERE group_id = ?)
   OR EXISTS (SELECT 1 FROM orchard_principals WHERE group_id = ? AND disabled_at IS NULL)
-  OR EXISTS (SELECT 1 FROM orchard_users WHERE group_id = ?)`;
+  OR EXISTS (SELECT 1 FROM orchard_users WHERE group_id = ?)
+  OR EXISTS (SELECT 1 FROM orchard_policies WHERE group_id = ?)`;
 /** A deleted group's active links are revoked: a generic link would have nowhere to enroll into. */
 const REVOKE_LINKS = `UPDATE orchard_admin_enrollment_tokens SET revoked_at = ?
   WHERE group_id = ? AND revoked_at IS NULL`;
@@ -86,7 +87,7 @@ function revision(ctx: SqliteContext): number {
 
 /** Writes a checked change; the caller holds the write lock. */
 function write(ctx: SqliteContext, change: ManagementChange): void {
-  // Settings records and enrollment ownerships in the group go by ON DELETE CASCADE.
+  // Settings records, the default policy and enrollment ownerships go by ON DELETE CASCADE.
   for (const id of change.deleteGroups ?? []) {
     stmt(ctx, 'DELETE FROM orchard_groups WHERE id = ?').run(id);
     stmt(ctx, REVOKE_LINKS).run(ctx.clock().getTime(), id);
@@ -129,7 +130,11 @@ function apply(
     if (revision(ctx) !== expectedRevision) return undefined;
     const rows = stmt(ctx, GROUPS).all() as GroupRow[];
     const parents = new Map(rows.map((g) => [g.id, g.parent_id ?? undefined]));
-    checkManagementChange(parents, change, (id) => stmt(ctx, IN_USE).pluck().get(id, id, id) === 1);
+    checkManagementChange(
+      parents,
+      change,
+      (id) => stmt(ctx, IN_USE).pluck().get(id, id, id, id) === 1,
+    );
     write(ctx, change);
     return stmt(
       ctx,

@@ -1,6 +1,7 @@
 /**
  * The one versioned schema of Orchard's SQLite database: MDM storage, certificate authority,
- * SCEP challenges, sealed-secrets bookkeeping, the admin tables, the management tables and users. Each migration runs once, in
+ * SCEP challenges, sealed-secrets bookkeeping, the admin tables, the management tables, users and
+ * policies. Each migration runs once, in
  * its own transaction, and is recorded in `schema_migrations`, the only version record. The SQL
  * stays close to what PostgreSQL accepts (partial indexes, no SQLite-only column types) so a
  * later adapter can reuse its shape. Times are integer milliseconds since the epoch.
@@ -9,6 +10,7 @@ import type Database from 'better-sqlite3';
 import { StorageError } from '../../errors.js';
 import { adoptAdminTables, adoptCaTables } from './migrations-adopt.js';
 import { MANAGEMENT_SCHEMA, seedManagement } from './migrations-management.js';
+import { convertPolicyNames, POLICIES_SCHEMA } from './migrations-policies.js';
 import { USERS_SCHEMA } from './migrations-users.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
@@ -189,6 +191,15 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // Users in groups, who each enrollment belongs to, and the kind, owner, kept secret and
     // life-cycle times of enrollment links (existing links are single).
     sql: USERS_SCHEMA,
+  },
+  {
+    version: 9,
+    name: 'policies, assignments and device profile records',
+    // Policies owned by groups with their assignments (removal passwords sealed), the groups'
+    // default policies, what Orchard sent to each enrollment and when it was last reconciled;
+    // the policy names users and links held become policies of the root group.
+    sql: POLICIES_SCHEMA,
+    apply: convertPolicyNames,
   },
 ];
 

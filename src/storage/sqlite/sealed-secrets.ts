@@ -27,6 +27,8 @@ export interface ResealResult {
   webhookEvents: number;
   libraryProfiles: number;
   enrollmentLinks: number;
+  /** Removal passwords of `with-authorization` policy assignments. */
+  removalPasswords: number;
 }
 
 type Row = Record<string, unknown> & { v: Uint8Array };
@@ -46,6 +48,11 @@ interface SealedColumn {
 /** What a library profile version's content is bound to: its profile and version. */
 export function libraryProfileOwner(profileId: string, version: number): string {
   return JSON.stringify([profileId, version]);
+}
+
+/** What an assignment's removal password is bound to: its policy and its profile. */
+export function removalPasswordOwner(policyId: string, profileId: string): string {
+  return JSON.stringify([policyId, profileId]);
 }
 
 /** What a command result is bound to: its command and its enrollment. */
@@ -120,6 +127,17 @@ const COLUMNS: readonly SealedColumn[] = [
       WHERE secret IS NOT NULL`,
     update: 'UPDATE orchard_admin_enrollment_tokens SET secret = ? WHERE id = ?',
     owner: (r) => r.k as string,
+    key: (r) => r.k,
+  },
+  {
+    // The removal password of a with-authorization assignment, bound to its policy and profile.
+    purpose: 'removal-password',
+    result: 'removalPasswords',
+    sealedHere: true,
+    select: `SELECT rowid AS k, policy_id AS p, profile_id AS f, removal_password AS v
+      FROM orchard_policy_assignments WHERE removal_password IS NOT NULL`,
+    update: 'UPDATE orchard_policy_assignments SET removal_password = ? WHERE rowid = ?',
+    owner: (r) => removalPasswordOwner(r.p as string, r.f as string),
     key: (r) => r.k,
   },
 ];
@@ -277,6 +295,7 @@ export function resealSecrets(ctx: SqliteContext): ResealResult {
       webhookEvents: 0,
       libraryProfiles: 0,
       enrollmentLinks: 0,
+      removalPasswords: 0,
     };
     for (const column of COLUMNS) result[column.result] = resealColumn(ctx, keyring, column);
     return result;

@@ -18,8 +18,10 @@ import {
 import { adminGuard, newAdminId } from './admin-util.js';
 import { stmt, writeTx, type SqliteContext } from './db.js';
 import { sqliteEnrollmentOwners } from './enrollment-owners.js';
+import { sqliteOwnedEnrollments } from './owned-enrollments.js';
 
-interface UserRow {
+/** A row of `orchard_users`. */
+export interface UserRow {
   id: string;
   username: string;
   email: string;
@@ -54,7 +56,8 @@ const BY_NAME = `SELECT ${COLUMNS} FROM ${USERS} WHERE username = ? COLLATE NOCA
 const BY_ID = `SELECT ${COLUMNS} FROM ${USERS} WHERE id = ?`;
 const GROUP = 'SELECT 1 FROM orchard_groups WHERE id = ?';
 
-function userRecord(row: UserRow): UserRecord {
+/** The record of a user row. */
+export function userRecord(row: UserRow): UserRecord {
   const r: UserRecord = {
     id: row.id,
     username: row.username,
@@ -242,5 +245,6 @@ export function sqliteUsers(ctx: SqliteContext): UserStore {
     listUsers: (options) => run(() => list(ctx, options)),
     createGenericUser: (input) => run(() => createGeneric(ctx, input)),
     ...sqliteEnrollmentOwners(ctx),
+    ...sqliteOwnedEnrollments(ctx),
   };
 }
