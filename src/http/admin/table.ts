@@ -13,6 +13,7 @@ import { enrollmentProfileRoutes } from './routes/enrollment-profiles.js';
 import { enrollmentRoutes } from './routes/enrollments.js';
 import { groupRoutes } from './routes/groups.js';
 import { identityRoutes } from './routes/identity.js';
+import { policyRoutes } from './routes/policies.js';
 import { profileRoutes } from './routes/profiles.js';
 import { genericLinkRoutes } from './routes/user-links-generic.js';
 import { userLinkRoutes } from './routes/user-links.js';
@@ -45,6 +46,7 @@ export const ROUTES: readonly AdminRoute[] = [
   ...adminRoutes,
   ...groupRoutes,
   ...profileRoutes,
+  ...policyRoutes,
   ...adminsRoutes,
   ...userRoutes,
   ...userLinkRoutes,

@@ -113,7 +113,8 @@ const updateGroup = defineRoute({
   route: createRoute({
     method: 'patch',
     path: '/api/v1/groups/{id}',
-    summary: 'Rename or move a group (A11: its subtree is recomputed under the new parent)',
+    summary:
+      "Rename or move a group (A11: its subtree is recomputed under the new parent; its users' devices get their new effective policy)",
     request: {
       params: GroupParams,
       body: { required: true as const, content: { 'application/json': { schema: UpdateBody } } },
@@ -129,6 +130,7 @@ const updateGroup = defineRoute({
     const caller = callerOf(req);
     const { id } = req.params;
     const { name, parentId, dryRun } = req.body;
+    let from: string | undefined;
     const result = await deps.groups.updateGroup(
       id,
       { ...(name === undefined ? {} : { name }), ...(parentId === undefined ? {} : { parentId }) },
@@ -137,6 +139,7 @@ const updateGroup = defineRoute({
         authorize: (s) => {
           authorizeGroup(s.tree, caller, id, 'write');
           if (parentId !== undefined) authorizeGroup(s.tree, caller, parentId, 'write');
+          from = s.tree.get(id)?.parentId;
         },
       },
     );
@@ -148,6 +151,10 @@ const updateGroup = defineRoute({
         suppressed: result.reports.flatMap((r) => r.suppressed.map((g) => `${r.page}:${g}`)),
       });
     const { tree } = await deps.groups.state();
+    // Moved users may now get another group default policy: delivery re-evaluates the subtree.
+    // The move is stored already; a delivery failure surfaces (503) and the next change retries.
+    if (result.applied && parentId !== undefined && parentId !== from)
+      await deps.delivery.apply({ kind: 'groups', groupIds: tree.subtree(id) });
     const view = {
       ...groupView(tree, result.group),
       path: [...tree.path(result.group.parentId ?? ''), result.group.name],
@@ -162,7 +169,7 @@ const deleteGroup = defineRoute({
   route: createRoute({
     method: 'delete',
     path: '/api/v1/groups/{id}',
-    summary: 'Delete an empty group (no child groups, profiles or administrators)',
+    summary: 'Delete an empty group (no child groups, profiles, policies, administrators or users)',
     request: { params: GroupParams },
     responses: { 200: jsonResponse('deleted', z.object({ deleted: z.literal(true) })) },
   }),
