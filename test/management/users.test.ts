@@ -2,7 +2,9 @@
  * The user service on the memory admin store (rule M9): create, update, delete and list within
  * an administrator's scope, and CSV import with created, updated, unchanged and refused rows,
  * atomic all-or-nothing, an idempotent second run, `og` by id or unique name, and refusals that
- * say nothing about users outside the caller's scope.
+ * say nothing about users outside the caller's scope. A user's `policy` names a policy by id or
+ * name, is stored as its id, and is shown by name with its `policyId`; changes of a user's
+ * policy or group are reported to `onUsersChanged`.
  */
 import { beforeEach, describe, expect, test } from '@jest/globals';
 import { createGroupService } from '../../src/management/groups-service.js';
@@ -14,6 +16,13 @@ const NOW = new Date('2026-12-07T00:00:00Z');
 
 let store: AdminStorage;
 let users: UserService;
+/** Every `onUsersChanged` call, in order. */
+let changed: string[][];
+
+/** A policy record owned by `groupId`, with id `pol_${name}`. */
+async function policy(name: string, groupId = 'global'): Promise<void> {
+  await store.createPolicy({ id: `pol_${name}`, name, groupId, createdAt: NOW, updatedAt: NOW });
+}
 
 /** Global > Europe (europe) > France (france), Paris (paris-eu); Global > US (us) > Paris (paris-us). */
 beforeEach(async () => {
@@ -37,9 +46,17 @@ beforeEach(async () => {
     },
     revision,
   );
+  await policy('standard');
+  await policy('std');
+  await policy('usonly', 'us');
+  changed = [];
   users = createUserService({
     store,
     groups: createGroupService({ store, principals: store }),
+    onUsersChanged: async (ids) => {
+      changed.push([...ids]);
+      return Promise.resolve();
+    },
   });
 });
 
@@ -56,7 +73,7 @@ const ALICE = { username: 'alice', email: 'alice@example.com', groupId: 'france'
 describe('users', () => {
   test('ok/create, get, update (clearing with null), delete', async () => {
     const user = await users.create({ ...ALICE, firstName: 'Alice', policy: 'standard' });
-    expect(await users.get(user.id)).toMatchObject({ username: 'alice', policy: 'standard' });
+    expect(await users.get(user.id)).toMatchObject({ username: 'alice', policy: 'pol_standard' });
     const updated = await users.update(user.id, {
       policy: null,
       custom1: '=cmd',
@@ -100,6 +117,41 @@ describe('users', () => {
     expect(await codeOf(users.update(mine.id, { username: 'ALICE' }, scope))).toBe(
       'ERR_USERNAME_TAKEN',
     );
+  });
+
+  test('ok/policy by id or name (any case) is stored as its id, shown by name and id', async () => {
+    const a = await users.create({ ...ALICE, policy: 'STANDARD' });
+    const b = await users.create({ ...ALICE, username: 'b', policy: 'pol_std' });
+    const c = await users.create({ ...ALICE, username: 'c' });
+    expect([a.policy, b.policy, c.policy]).toEqual(['pol_standard', 'pol_std', undefined]);
+    const views = await users.views([a, b, c]);
+    expect(views.map((v) => [v.policy, v.policyId])).toEqual([
+      ['standard', 'pol_standard'],
+      ['std', 'pol_std'],
+      [null, null],
+    ]);
+    expect((await users.update(c.id, { policy: 'std' })).policy).toBe('pol_std');
+  });
+
+  test.each([
+    ['fail/an unknown policy', {}, 'nothing'],
+    ['fail/a policy owned outside the scope', { scope: 'europe' }, 'usonly'],
+  ])('%s is 422 ERR_POLICY_UNKNOWN', async (_name, scope, ref) => {
+    const e = await users.create({ ...ALICE, policy: ref }, scope).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'ERR_POLICY_UNKNOWN', status: 422, field: 'policy' });
+    const mine = await users.create(ALICE, scope);
+    expect(await codeOf(users.update(mine.id, { policy: ref }, scope))).toBe('ERR_POLICY_UNKNOWN');
+    expect((await users.get(mine.id)).policy).toBeUndefined();
+  });
+
+  test("ok/onUsersChanged hears of created users and of changes of a user's policy or group", async () => {
+    const user = await users.create(ALICE);
+    await users.update(user.id, { email: 'other@example.com', firstName: 'A' });
+    await users.update(user.id, { policy: 'std' });
+    await users.update(user.id, { policy: 'pol_std' });
+    await users.update(user.id, { groupId: 'europe' });
+    await users.update(user.id, { policy: null });
+    expect(changed).toEqual([[user.id], [user.id], [user.id], [user.id]]);
   });
 
   test('ok/list pages within the scope, of a group and the groups below it', async () => {
@@ -170,6 +222,46 @@ describe('importUsers', () => {
     expect(await store.findUserByUsername('erin')).toMatchObject({ groupId: 'europe' });
     await users.importUsers('username,email\nfay,fay@example.com\n', { groupId: 'us' });
     expect(await store.findUserByUsername('fay')).toMatchObject({ groupId: 'us' });
+  });
+
+  test('ok/a policy cell names a policy by id or name; an unknown one refuses its row', async () => {
+    const text = [
+      'username,email,policy',
+      'ann,ann@example.com,Standard',
+      'ben,ben@example.com,pol_std',
+      'cy,cy@example.com,gold',
+      'dee,dee@example.com,usonly',
+    ].join('\n');
+    const report = await users.importUsers(text, { scope: 'europe' });
+    expect(report.rows.map((r) => [r.username, r.outcome, r.reason])).toEqual([
+      ['ann', 'created', undefined],
+      ['ben', 'created', undefined],
+      ['cy', 'refused', "policy gold: no such policy in this administrator's scope"],
+      ['dee', 'refused', "policy usonly: no such policy in this administrator's scope"],
+    ]);
+    expect((await store.findUserByUsername('ann'))?.policy).toBe('pol_standard');
+    expect((await store.findUserByUsername('ben'))?.policy).toBe('pol_std');
+    const again = await users.importUsers(text, { scope: 'europe' });
+    expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 2, refused: 2 });
+  });
+
+  test('ok/onUsersChanged hears of rows created or whose policy or group changed', async () => {
+    const bob = await users.create({ username: 'bob', email: 'bob@example.com', groupId: 'us' });
+    const carl = await users.create({ username: 'carl', email: 'c@example.com', groupId: 'us' });
+    changed = [];
+    const text = [
+      'username,email,og,policy',
+      'ann,ann@example.com,,',
+      'bob,bob@example.com,,std',
+      'carl,carl@example.com,,',
+    ].join('\n');
+    const report = await users.importUsers(text);
+    expect(report).toMatchObject({ created: 1, updated: 2 });
+    expect(changed).toEqual([[report.rows[0]?.userId, bob.id]]);
+    expect(changed.flat()).not.toContain(carl.id);
+    changed = [];
+    await users.importUsers(text);
+    expect(changed).toEqual([]);
   });
 
   test('ok/an empty cell clears its field, a missing column keeps it', async () => {
