@@ -56,9 +56,9 @@ describe('a 0.1 data directory', () => {
       ...kept
     } = before;
     expect(after).toMatchObject(kept);
-    // Kinds of secret added since 0.1 (library profiles, enrollment links) are marked sealed on
-    // the first keyed open.
-    expect(after.secrets_sealed).toBe((sealed ?? 0) + 2);
+    // Kinds of secret added since 0.1 (library profiles, enrollment links, removal passwords)
+    // are marked sealed on the first keyed open.
+    expect(after.secrets_sealed).toBe((sealed ?? 0) + 3);
     expect(after.orchard_ca_meta).toBeUndefined();
     expect(after.schema_migrations).toBe(LATEST);
     for (const table of ['enrollments', 'commands', 'cert_bindings', 'orchard_ca_certificates'])

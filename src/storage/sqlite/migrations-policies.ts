@@ -83,15 +83,18 @@ export function newPolicyId(): string {
 
 /**
  * Turns the policy names of users and links (free text before policies existed) into policies of
- * the root group, one per name (names differing only in case become one), and rewrites both
+ * the root group, one per name (names differing only in case become one, named by the spelling
+ * most rows use), and rewrites both
  * columns to the new ids (a blank name becomes no policy). Runs inside migration 9's transaction; `now` stamps the policies.
  */
 export function convertPolicyNames(db: Database.Database, now: number): void {
+  // Most used spelling first, so it names the policy its case variants join.
   const names = db
     .prepare(
-      `SELECT policy FROM orchard_users WHERE policy IS NOT NULL
-       UNION SELECT policy FROM orchard_admin_enrollment_tokens WHERE policy IS NOT NULL
-       ORDER BY 1`,
+      `SELECT policy FROM (
+         SELECT policy FROM orchard_users WHERE policy IS NOT NULL
+         UNION ALL SELECT policy FROM orchard_admin_enrollment_tokens WHERE policy IS NOT NULL)
+       GROUP BY policy ORDER BY count(*) DESC, policy`,
     )
     .pluck()
     .all() as string[];
