@@ -1,0 +1,206 @@
+/**
+ * Issue 18 performance: a policy change reaching 100,000 enrolled, owned iPhones on a real SQLite
+ * data dir (`delivery.apply` of an Auto assignment already stored: plan, judge, sign once, queue
+ * one command for every target, record, one coalesced push) next to the bare `core.enqueue` of
+ * one InstallProfile to the same 100,000 enrollments with its push, in the same run. Each is the
+ * median of three runs, interleaved; a push provider stub counts the pushes. Goal: the change
+ * queues in under 5 s. `BENCH_POLICY_SCALE` (else `ORCHARD_SCALE`, default 1) scales the fleet.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as tick } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { silentLogger } from '../src/logger.js';
+import { createDeliveryService } from '../src/management/delivery/service.js';
+import { createGroupService } from '../src/management/groups-service.js';
+import { createProfileLibrary } from '../src/management/profile-library.js';
+import { renderProfile } from '../src/management/profile-render.js';
+import { encodePlist, type PlistDict } from '../src/protocol/plist.js';
+import type { PushTarget } from '../src/push/ports.js';
+import { createMdmCore } from '../src/service/core.js';
+import { openSqliteDatabase, type SqliteDatabase } from '../src/storage/sqlite/index.js';
+import { signing } from '../test/management/profile-fixtures.js';
+
+const scale = Number(process.env.BENCH_POLICY_SCALE ?? process.env.ORCHARD_SCALE ?? '1');
+const ENROLLMENTS = Math.max(1, Math.round(100_000 * scale));
+const RUNS = 3;
+const GOAL_SECONDS = 5;
+const TOPIC = 'com.apple.mgmt.External.policy-delivery-bench';
+const POLICY = 'pol_bench';
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Enrolled iPhones with push tokens, each owned by its own user of the root group. */
+function populate(path: string, n: number): number {
+  const db = new Database(path);
+  db.pragma('cache_size = -262144');
+  const started = performance.now();
+  const series = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1)`;
+  db.transaction(() => {
+    db.prepare(
+      `${series} INSERT INTO enrollments (id, type, device_id, enrolled, facts,
+         token_update_count, created_at, updated_at)
+       SELECT printf('DEV-%06d', i), 'device', printf('DEV-%06d', i), 1,
+         '{"ProductName":"iPhone16,1","Model":"iPhone16,1","OSVersion":"17.4","IsSupervised":false,"SerialNumber":"' || printf('S%06d', i) || '"}',
+         1, ?, ? FROM n`,
+    ).run(n, T0, T0);
+    db.prepare(
+      `${series} INSERT INTO push_info (enrollment_id, token, push_magic, topic)
+       SELECT printf('DEV-%06d', i), printf('%064x', i), 'MAGIC', ? FROM n`,
+    ).run(n, TOPIC);
+    db.prepare(
+      `${series} INSERT INTO orchard_users (id, username, email, group_id, policy, generic,
+         created_at, updated_at)
+       SELECT printf('usr_%06d', i), printf('user%06d', i), printf('user%06d@example.com', i),
+         'global', ?, 0, ?, ? FROM n`,
+    ).run(n, POLICY, T0, T0);
+    db.prepare(
+      `${series} INSERT INTO orchard_enrollment_owners (enrollment_id, user_id, group_id, assigned_at)
+       SELECT printf('DEV-%06d', i), printf('usr_%06d', i), 'global', ? FROM n`,
+    ).run(n, T0);
+  })();
+  db.exec('ANALYZE');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  return (performance.now() - started) / 1000;
+}
+
+/** A Wi-Fi profile (any iPhone takes it, no variables): one body for the whole fleet. */
+function wifi(run: number): Uint8Array {
+  const id = `com.example.bench.wifi.${run}`;
+  const profile: PlistDict = {
+    ...{ PayloadType: 'Configuration', PayloadVersion: 1, PayloadIdentifier: id },
+    ...{ PayloadUUID: `6F1D0C52-0000-4000-8000-00000000000${run}`, PayloadDisplayName: id },
+    PayloadContent: [
+      {
+        ...{ PayloadType: 'com.apple.wifi.managed', PayloadVersion: 1 },
+        ...{
+          PayloadIdentifier: `${id}.wifi`,
+          PayloadUUID: `6F1D0C52-0000-4000-8001-00000000000${run}`,
+        },
+        ...{ SSID_STR: `Office ${run}`, AutoJoin: true, EncryptionType: 'None' },
+      },
+    ],
+  };
+  return encodePlist(profile, { format: 'xml' });
+}
+
+/** The stores, core, library and delivery service over the populated file; pushes counted. */
+async function world(db: SqliteDatabase) {
+  const pushed = { targets: 0 };
+  const push = {
+    push(targets: readonly PushTarget[]) {
+      pushed.targets += targets.length;
+      return Promise.resolve(
+        targets.map((t) => ({ enrollmentId: t.enrollmentId, outcome: 'sent' as const })),
+      );
+    },
+  };
+  const core = createMdmCore(
+    { storage: db.storage, push, logger: silentLogger },
+    { topic: TOPIC, outbox: false, push: { maxQueued: 4 * ENROLLMENTS } },
+  );
+  const { admin } = db;
+  const groups = createGroupService({ store: admin, principals: admin });
+  const signer = { ...signing, chain: [] };
+  const library = createProfileLibrary({ store: admin, groups, signing: signer });
+  const at = new Date(T0);
+  await admin.createPolicy({
+    id: POLICY,
+    name: 'bench',
+    groupId: 'global',
+    createdAt: at,
+    updatedAt: at,
+  });
+  const delivery = createDeliveryService({
+    ...{ store: admin, enrollments: db.storage, commands: core, groups, signing: signer },
+    ...{ clock: () => new Date(), logger: silentLogger },
+  });
+  return { core, admin, library, delivery, pushed, signer };
+}
+
+type World = Awaited<ReturnType<typeof world>>;
+
+/** Waits (yielding to the background pushes) until the stub has seen `count` targets. */
+async function pushesReach(w: World, count: number): Promise<void> {
+  while (w.pushed.targets < count) await tick();
+}
+
+/** (a) One InstallProfile queued to every enrollment by the core, pushed: seconds. */
+async function bareEnqueue(w: World, ids: readonly string[], run: number): Promise<number> {
+  const payload = renderProfile(wifi(100 + run), w.signer);
+  const before = w.pushed.targets;
+  const t0 = performance.now();
+  await w.core.enqueue(ids, { RequestType: 'InstallProfile', Payload: payload });
+  await pushesReach(w, before + ids.length);
+  return (performance.now() - t0) / 1000;
+}
+
+/** (b) An Auto assignment stored, then applied to every device it reaches: seconds. */
+async function policyChange(w: World, run: number): Promise<number> {
+  const { profile } = await w.library.upload({
+    groupId: 'global',
+    content: wifi(run),
+    actor: 'bench',
+  });
+  const at = new Date();
+  const assignment = {
+    policyId: POLICY,
+    profileId: profile.id,
+    assignmentType: 'auto',
+    removal: 'always',
+  } as const;
+  await w.admin.putAssignment({ ...assignment, createdAt: at, updatedAt: at });
+  const before = w.pushed.targets;
+  const t0 = performance.now();
+  const report = await w.delivery.apply({ kind: 'assign', ...assignment });
+  const seconds = (performance.now() - t0) / 1000;
+  if (report.totals.added !== ENROLLMENTS || w.pushed.targets - before < ENROLLMENTS)
+    throw new Error(
+      `the change reached ${report.totals.added} devices and pushed ${w.pushed.targets - before}, not ${ENROLLMENTS}`,
+    );
+  return seconds;
+}
+
+const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** Runs the policy delivery benchmark and prints its table. */
+export default async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-policy-bench-'));
+  const path = join(dir, 'orchard.db');
+  try {
+    await openSqliteDatabase({ path }).close();
+    const loadSeconds = populate(path, ENROLLMENTS);
+    const db = openSqliteDatabase({ path, cacheSizeKiB: 262_144 });
+    const w = await world(db);
+    const ids = Array.from({ length: ENROLLMENTS }, (_, i) => `DEV-${String(i).padStart(6, '0')}`);
+    const bare: number[] = [];
+    const change: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await bareEnqueue(w, ids, i));
+      change.push(await policyChange(w, i));
+    }
+    await w.core.close();
+    await db.close();
+    const fmt = (s: number) => `${s.toFixed(2)} s`;
+    const a = median(bare);
+    const b = median(change);
+    console.log(
+      `\n## Policy delivery: one Auto profile to ${ENROLLMENTS.toLocaleString('en-US')} enrolled devices (SQLite, loaded in ${loadSeconds.toFixed(1)} s; median of ${RUNS})`,
+    );
+    console.log(
+      '| measurement | median | runs | ratio to baseline | goal |\n|---|---:|---|---:|---:|',
+    );
+    console.log(
+      `| core.enqueue of one InstallProfile to every device, pushed (baseline) | ${fmt(a)} | ${bare.map(fmt).join(', ')} | 1.00 | |`,
+    );
+    const verdict = b < GOAL_SECONDS ? 'met' : 'MISSED';
+    console.log(
+      `| delivery.apply of an Auto assignment (plan, sign, queue, record, push) | ${fmt(b)} | ${change.map(fmt).join(', ')} | ${(b / a).toFixed(2)} | < ${GOAL_SECONDS} s ${verdict} |`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
