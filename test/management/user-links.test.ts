@@ -1,6 +1,6 @@
 /**
  * Personal and generic enrollment links (M9, M10, S9): a personal link is made once and stays
- * the same, refuses a user without a policy, rotates (the old hash is marked rotated), follows
+ * the same, refuses a user without an effective policy (own or a group default), rotates (the old hash is marked rotated), follows
  * the `enrollment` page's lifetime (at least 24 h), is extended by sending, and reports its
  * status; generic links belong to a group; the invitation escapes what users typed.
  */
@@ -41,11 +41,16 @@ function minter() {
   };
 }
 
-function world(options: { mailer?: boolean } = {}): World {
+async function world(options: { mailer?: boolean } = {}): Promise<World> {
   let now = START;
   const clock = () => now;
   const admin = createMemoryAdminStorage({ clock });
   const groups = createGroupService({ store: admin, principals: admin, clock });
+  for (const name of ['standard', 'kiosk'])
+    await admin.createPolicy({
+      ...{ id: `pol_${name}`, name, groupId: ROOT_GROUP_ID },
+      ...{ createdAt: START, updatedAt: START },
+    });
   const sent: MailMessage[] = [];
   const mailer: Mailer = {
     send: (m) => {
@@ -68,7 +73,7 @@ function world(options: { mailer?: boolean } = {}): World {
       n += 1;
       const user = await admin.createUser({
         ...{ username: `user${n}`, email: `user${n}@example.com`, groupId: ROOT_GROUP_ID },
-        policy: 'standard',
+        policy: 'pol_standard',
         ...fields,
       });
       if (user === undefined) throw new Error('username taken');
@@ -87,7 +92,7 @@ const expiresIn = (w: World, at: Date | undefined) =>
 
 describe('personal links', () => {
   test('ok/made once, then the same link every time', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user();
     const first = await w.links.personal(user.id);
     const again = await w.links.personal(user.id);
@@ -99,7 +104,7 @@ describe('personal links', () => {
   });
 
   test('fail/a user without a policy gets 409 ERR_USER_NO_POLICY, and no link is made', async () => {
-    const w = world();
+    const w = await world();
     const { policy: _, ...fields } = await w.user();
     const user = await w.admin.createUser({ ...fields, username: 'nopolicy' });
     await expect(w.links.personal(user?.id ?? '')).rejects.toMatchObject({
@@ -109,14 +114,28 @@ describe('personal links', () => {
     expect(await w.admin.findPersonalEnrollmentToken(user?.id ?? '')).toBeUndefined();
   });
 
+  test('ok/a user without a policy of their own gets a link once a group up the tree has a default', async () => {
+    const w = await world();
+    const { policy: _, ...fields } = await w.user();
+    const user = await w.admin.createUser({ ...fields, username: 'inherits' });
+    await w.admin.setGroupPolicy(ROOT_GROUP_ID, 'pol_kiosk');
+    const link = await w.links.personal(user?.id ?? '');
+    expect(link.record).toMatchObject({ kind: 'personal', userId: user?.id });
+    expect(link.record.policy).toBeUndefined();
+    await w.admin.setGroupPolicy(ROOT_GROUP_ID, undefined);
+    await expect(w.links.rotate(user?.id ?? '')).rejects.toMatchObject({
+      code: 'ERR_USER_NO_POLICY',
+    });
+  });
+
   test('fail/an unknown user is 404 ERR_USER_NOT_FOUND', async () => {
-    await expect(world().links.personal('usr_nobody')).rejects.toMatchObject({
+    await expect((await world()).links.personal('usr_nobody')).rejects.toMatchObject({
       code: 'ERR_USER_NOT_FOUND',
     });
   });
 
   test('ok/rotating gives a new link; the old hash is marked rotated', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user();
     const old = await w.links.personal(user.id);
     const next = await w.links.rotate(user.id);
@@ -132,7 +151,7 @@ describe('personal links', () => {
     ['ok/the minimum: 24 hours', DAY, DAY],
     ['ok/30 days', 30 * DAY, 30 * DAY],
   ])('%s', async (_name, lifetime, expected) => {
-    const w = world();
+    const w = await world();
     if (lifetime !== undefined) await w.setLifetime(lifetime);
     const user = await w.user();
     const link = await w.links.personal(user.id);
@@ -141,13 +160,13 @@ describe('personal links', () => {
   });
 
   test('fail/the page refuses a lifetime under 24 hours', async () => {
-    await expect(world().setLifetime(DAY - 1)).rejects.toMatchObject({
+    await expect((await world()).setLifetime(DAY - 1)).rejects.toMatchObject({
       code: 'ERR_SETTINGS_VALUES',
     });
   });
 
   test('ok/an expired personal link is replaced on the next view', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user();
     const old = await w.links.personal(user.id);
     w.advance(7 * DAY);
@@ -157,7 +176,7 @@ describe('personal links', () => {
   });
 
   test('ok/sending mails the same link and extends its expiry', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user({ firstName: 'Ada' });
     const link = await w.links.personal(user.id);
     w.advance(3 * DAY);
@@ -173,7 +192,7 @@ describe('personal links', () => {
   });
 
   test('fail/sending without a mailer is 503 ERR_MAIL_DISABLED', async () => {
-    const w = world({ mailer: false });
+    const w = await world({ mailer: false });
     const user = await w.user();
     await expect(w.links.send(user.id)).rejects.toMatchObject({
       code: 'ERR_MAIL_DISABLED',
@@ -182,7 +201,7 @@ describe('personal links', () => {
   });
 
   test('fail/no link while the group does not allow device enrollment', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user();
     const groups = createGroupService({ store: w.admin, principals: w.admin });
     await groups.writeSettings(ROOT_GROUP_ID, 'enrollment', {
@@ -212,7 +231,7 @@ describe('status', () => {
   });
 
   test('ok/a download through the enrollment service moves the link to opened', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user();
     const link = await w.links.personal(user.id);
     const secret = link.url.split('/').pop() ?? '';
@@ -223,7 +242,7 @@ describe('status', () => {
 
 describe('the enrollment route of a rotated link', () => {
   test('fail/a rotated link answers 410 ERR_TOKEN_ROTATED, an unknown one 404', async () => {
-    const w = world();
+    const w = await world();
     const user = await w.user();
     const old = await w.links.personal(user.id);
     await w.links.rotate(user.id);
@@ -250,9 +269,20 @@ describe('the enrollment route of a rotated link', () => {
 
 describe('generic links', () => {
   test('ok/made, listed, shown and revoked per group', async () => {
-    const w = world();
-    const made = await w.links.createGeneric(ROOT_GROUP_ID, { policy: 'kiosk' });
-    expect(made.record).toMatchObject({ kind: 'generic', groupId: ROOT_GROUP_ID, policy: 'kiosk' });
+    const w = await world();
+    const made = await w.links.createGeneric(ROOT_GROUP_ID, { policy: 'Kiosk' });
+    expect(made.record).toMatchObject({
+      kind: 'generic',
+      groupId: ROOT_GROUP_ID,
+      policy: 'pol_kiosk',
+    });
+    expect(made.policy).toEqual({ id: 'pol_kiosk', name: 'kiosk' });
+    await expect(
+      w.links.createGeneric(ROOT_GROUP_ID, { policy: 'pol_kiosk', scope: 'nowhere' }),
+    ).rejects.toMatchObject({ code: 'ERR_POLICY_UNKNOWN', status: 422 });
+    await expect(w.links.createGeneric(ROOT_GROUP_ID, { policy: 'gold' })).rejects.toMatchObject({
+      code: 'ERR_POLICY_UNKNOWN',
+    });
     expect(expiresIn(w, made.record.expiresAt)).toBe(7 * DAY);
     const other = await w.links.createGeneric(ROOT_GROUP_ID, { expiresInSeconds: 2 * DAY });
     expect(expiresIn(w, other.record.expiresAt)).toBe(2 * DAY);
@@ -269,12 +299,12 @@ describe('generic links', () => {
 
   test('fail/a lifetime under 24 hours is a TypeError', async () => {
     await expect(
-      world().links.createGeneric(ROOT_GROUP_ID, { expiresInSeconds: DAY - 1 }),
+      (await world()).links.createGeneric(ROOT_GROUP_ID, { expiresInSeconds: DAY - 1 }),
     ).rejects.toThrow(TypeError);
   });
 
   test('fail/a personal link is not a generic one', async () => {
-    const w = world();
+    const w = await world();
     const link = await w.links.personal((await w.user()).id);
     await expect(w.links.generic(link.record.id)).rejects.toMatchObject({
       code: 'ERR_LINK_NOT_FOUND',
@@ -284,7 +314,7 @@ describe('generic links', () => {
 
 describe('QR codes', () => {
   test('ok/the PNG decodes to the link; the SVG is an SVG document', async () => {
-    const { links } = world();
+    const { links } = await world();
     const url = `${URL_BASE}/enroll/${'x'.repeat(43)}`;
     expect(decodeQrPng((await links.qr(url, 'png')) as Uint8Array)).toBe(url);
     expect(await links.qr(url, 'svg')).toMatch(
