@@ -10,6 +10,8 @@ import { createAdminApi, type AdminApi } from '../../../src/http/admin/index.js'
 import { createUserLinks } from '../../../src/management/user-links.js';
 import { adminsFixture, type AdminsFixture } from './admins-fixture.js';
 
+const AT = new Date('2026-01-01T00:00:00Z');
+
 let f: AdminsFixture;
 let app: AdminApi;
 
@@ -24,7 +26,13 @@ beforeEach(async () => {
     clock: () => new Date(),
   });
   app = createAdminApi({ ...f.deps, userLinks });
+  for (const [name, groupId] of [
+    ['std', 'sales'],
+    ['engonly', 'eng'],
+  ] as const)
+    await f.admin.createPolicy({ id: `pol_${name}`, name, groupId, createdAt: AT, updatedAt: AT });
 });
+
 
 /** Posts a CSV file as `text/csv`. */
 async function importCsv(key: string, csv: string, query = '') {
@@ -44,7 +52,11 @@ const BOB = { username: 'bob', email: 'bob@example.com', groupId: 'east' };
 describe('users API', () => {
   test('ok/create, show, patch (null clears), list, delete; audited', async () => {
     const made = await call(f.sales.key, 'POST', '/api/v1/users', { ...BOB, policy: 'std' });
-    expect(made).toMatchObject({ status: 201, body: { username: 'bob', policy: 'std' } });
+    expect(made).toMatchObject({
+      status: 201,
+      body: { username: 'bob', policy: 'std', policyId: 'pol_std' },
+    });
+    expect((await f.admin.findUser(made.body.id as string))?.policy).toBe('pol_std');
     const id = made.body.id as string;
     expect((await call(f.sales.readKey, 'GET', `/api/v1/users/${id}`)).body).toMatchObject({
       email: 'bob@example.com',
@@ -55,7 +67,12 @@ describe('users API', () => {
       firstName: 'Bob',
       groupId: 'sales',
     });
-    expect(patched.body).toMatchObject({ policy: null, firstName: 'Bob', groupId: 'sales' });
+    expect(patched.body).toMatchObject({
+      policy: null,
+      policyId: null,
+      firstName: 'Bob',
+      groupId: 'sales',
+    });
     const page = await call(f.sales.key, 'GET', '/api/v1/users?groupId=sales&limit=10');
     expect(page.body).toMatchObject({ items: [{ id }], nextCursor: null });
     expect((await call(f.sales.key, 'DELETE', `/api/v1/users/${id}`)).status).toBe(200);
@@ -73,6 +90,18 @@ describe('users API', () => {
       { ...BOB, username: 'x', groupId: 'eng' },
       404,
       'ERR_GROUP_NOT_FOUND',
+    ],
+    [
+      'fail/unknown policy (422)',
+      { ...BOB, username: 'x', policy: 'gold' },
+      422,
+      'ERR_POLICY_UNKNOWN',
+    ],
+    [
+      'fail/policy owned out of sight (422)',
+      { ...BOB, username: 'x', policy: 'pol_engonly' },
+      422,
+      'ERR_POLICY_UNKNOWN',
     ],
     [
       'fail/ancestor group (403)',
