@@ -44,11 +44,23 @@ async function world(): Promise<World> {
     },
   });
   const app = createAdminApi({ ...f.deps, userLinks });
+  for (const [name, groupId] of [
+    ['standard', 'global'],
+    ['kiosk', 'sales'],
+    ['engonly', 'eng'],
+  ] as const)
+    await f.admin.createPolicy({
+      id: `pol_${name}`,
+      name,
+      groupId,
+      createdAt: NOW,
+      updatedAt: NOW,
+    });
   let u = 0;
   return {
     ...{ f, app, sent },
     call: (key, method, path, body) => callApi(app, key, method, path, body),
-    async user(groupId, policy = 'standard') {
+    async user(groupId, policy = 'pol_standard') {
       u += 1;
       const user = await f.admin.createUser({
         ...{ username: `u${u}`, email: `u${u}@example.com`, groupId },
@@ -95,6 +107,13 @@ describe('personal links', () => {
     const res = await w.call(w.f.sales.key, 'GET', `/api/v1/users/${user.id}/enrollment-link`);
     expect(res.status).toBe(409);
     expect(res.body.code).toBe('ERR_USER_NO_POLICY');
+  });
+
+  test('ok/a user without a policy of their own gets a link from a group default', async () => {
+    const user = await w.user('east', '');
+    await w.f.admin.setGroupPolicy('sales', 'pol_kiosk');
+    const res = await w.call(w.f.sales.key, 'GET', `/api/v1/users/${user.id}/enrollment-link`);
+    expect(res).toMatchObject({ status: 200, body: { kind: 'personal', policy: null } });
   });
 
   test.each([
@@ -159,7 +178,13 @@ describe('generic links', () => {
       policy: 'kiosk',
     });
     expect(made.status).toBe(201);
-    expect(made.body).toMatchObject({ kind: 'generic', groupId: 'sales', policy: 'kiosk' });
+    expect(made.body).toMatchObject({
+      kind: 'generic',
+      groupId: 'sales',
+      policy: 'kiosk',
+      policyId: 'pol_kiosk',
+    });
+    expect((await w.f.admin.findEnrollmentToken(made.body.id as string))?.policy).toBe('pol_kiosk');
     const id = made.body.id as string;
     const list = await w.call(w.f.sales.readKey, 'GET', '/api/v1/groups/sales/enrollment-links');
     expect((list.body.items as { id: string }[]).map((l) => l.id)).toEqual([id]);
@@ -181,6 +206,18 @@ describe('generic links', () => {
     expect(audit.items.map((e) => e.action)).toEqual(
       expect.arrayContaining(['group.enrollment-link.create', 'group.enrollment-link.revoke']),
     );
+  });
+
+  test.each([
+    ['an unknown policy', 'gold'],
+    ['a policy owned out of sight', 'pol_engonly'],
+  ])('fail/%s: 422 ERR_POLICY_UNKNOWN, no link made', async (_name, policy) => {
+    const res = await w.call(w.f.sales.key, 'POST', '/api/v1/groups/sales/enrollment-links', {
+      policy,
+    });
+    expect(res).toMatchObject({ status: 422, body: { code: 'ERR_POLICY_UNKNOWN' } });
+    const list = await w.call(w.f.sales.key, 'GET', '/api/v1/groups/sales/enrollment-links');
+    expect(list.body.items).toEqual([]);
   });
 
   test.each([
