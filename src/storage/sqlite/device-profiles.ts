@@ -90,9 +90,17 @@ function put(ctx: SqliteContext, records: readonly DeviceProfileRecord[]): void 
   writeTx(ctx, () => {
     for (const r of records)
       insert.run(
-        ...[r.enrollmentId, r.identifier, r.profileId, r.version, r.payloadUuid ?? null],
-        ...[r.state, r.reason ?? null, r.channel, r.commandUuid ?? null],
-        ...[ms(r.installedAt), r.updatedAt.getTime()],
+        r.enrollmentId,
+        r.identifier,
+        r.profileId,
+        r.version,
+        r.payloadUuid ?? null,
+        r.state,
+        r.reason ?? null,
+        r.channel,
+        r.commandUuid ?? null,
+        ms(r.installedAt),
+        r.updatedAt.getTime(),
       );
   });
 }
