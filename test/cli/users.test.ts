@@ -1,8 +1,8 @@
 /**
  * `orchard users add|import|list`, run in-process on a SQLite database made for the test: a CSV
  * file is imported with a report per row (exit 1 when a row was refused), a second import
- * changes nothing, `--atomic` stores nothing when a row is refused, and an unreadable file or a
- * taken username exits 1.
+ * changes nothing, `--atomic` stores nothing when a row is refused, and an unreadable file, a
+ * taken username or an unknown policy exits 1; a user's policy is shown by name and id.
  */
 import { describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
@@ -71,6 +71,16 @@ describe('orchard users', () => {
   });
 
   test('ok/add prints the user; a taken username exits 1', async () => {
+    const at = new Date();
+    await withStore((s) =>
+      s.createPolicy({
+        id: 'pol_std',
+        name: 'std',
+        groupId: 'sales',
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
     const args = ['users', 'add', '--username', 'eve', '--email', 'eve@example.com'];
     const made = await orchard(...args, '--group', 'sales', '--policy', 'std', '--json');
     expect(made.code).toBe(0);
@@ -78,7 +88,20 @@ describe('orchard users', () => {
       username: 'eve',
       groupId: 'sales',
       policy: 'std',
+      policyId: 'pol_std',
     });
+    const unknown = await orchard(
+      'users',
+      'add',
+      '--username',
+      'fay',
+      '--email',
+      'f@x.example',
+      '--policy',
+      'gold',
+    );
+    expect(unknown).toMatchObject({ code: 1 });
+    expect(unknown.err).toMatch(/ERR_POLICY_UNKNOWN/);
     const again = await orchard(...args.map((a) => (a === 'eve' ? 'EVE' : a)));
     expect(again).toMatchObject({ code: 1 });
     expect(again.err).toMatch(/ERR_USERNAME_TAKEN/);
