@@ -6,7 +6,7 @@
  * for it: it is planned again when it enrolls.
  */
 import type { OwnedEnrollment, OwnedEnrollmentFilter, UserRecord } from '../../storage/ports.js';
-import { createExecution, type Execution } from './batch.js';
+import { createExecution } from './batch.js';
 import type { DeliveryContext } from './service-context.js';
 import {
   deviceContextOf,
@@ -16,7 +16,6 @@ import {
   planWork,
   prepareRun,
   desiredFor,
-  type PlanRun,
 } from './service-plan.js';
 import { applyChange, groupsWithDefault, reachOf, userAfter } from './snapshot.js';
 import type { ChangeReport, DevicePlan, PolicyChange, PolicySnapshot } from './types.js';
@@ -149,21 +148,22 @@ export async function ownerOf(
 
 /**
  * Plans one enrollment now and carries the plan out (nothing for an enrollment nobody owns or
- * that is not enrolled); `execution` lets a caller add records or coalesce with other work.
+ * that is not enrolled). `fresh` reads the policies again; device events reuse a snapshot a
+ * few seconds old, so a burst of enrollments reads them once.
  */
 export async function deliverOne(
   ctx: DeliveryContext,
   enrollmentId: string,
-  execution: Execution = createExecution(ctx),
-  run?: PlanRun,
+  fresh = false,
 ): Promise<DevicePlan> {
   const enrollment = await ctx.requireEnrollment(enrollmentId);
   const user = await ownerOf(ctx, enrollmentId);
   if (!user || !enrollment.enrolled) return emptyPlan(enrollmentId);
-  const planRun = run ?? (await prepareRun(ctx, await ctx.snapshot()));
-  const device = deviceContextOf(planRun, enrollment, user);
+  const run = await prepareRun(ctx, await ctx.snapshot(fresh));
+  const device = deviceContextOf(run, enrollment, user);
   const records = await ctx.deps.store.listDeviceProfiles(enrollmentId);
-  const work = planWork(ctx, planRun, device, desiredFor(planRun, user), records);
+  const work = planWork(ctx, run, device, desiredFor(run, user), records);
+  const execution = createExecution(ctx);
   await execution.add(work);
   await execution.finish();
   return work.plan;

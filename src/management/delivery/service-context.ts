@@ -46,7 +46,7 @@ export interface DeliveryOptions {
   reconcileIntervalMs?: number;
   /** Most targets of one queued command; a body for more devices is queued in chunks. Default 100,000. */
   maxTargetsPerCommand?: number;
-  /** How long a policy snapshot is reused by single-device deliveries; default 2 s (0 disables). */
+  /** How long deliveries on device events reuse a policy snapshot; default 2 s (0 disables). */
   snapshotTtlMs?: number;
 }
 
@@ -109,7 +109,8 @@ function versionCache(deps: DeliveryDeps) {
 function snapshotCache(deps: DeliveryDeps, ttlMs: number) {
   let held: { at: number; snapshot: PolicySnapshot } | undefined;
   return async (fresh = false): Promise<PolicySnapshot> => {
-    const now = deps.clock().getTime();
+    // Monotonic time: the cache's age is not a domain time (an injected clock may stand still).
+    const now = performance.now();
     if (!fresh && held && ttlMs > 0 && now - held.at < ttlMs) return held.snapshot;
     const snapshot = await loadPolicySnapshot(deps.store, await deps.groups.tree());
     held = { at: now, snapshot };

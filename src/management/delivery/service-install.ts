@@ -105,7 +105,7 @@ export async function installOne(
   const enrollment = await enrolledDevice(ctx, enrollmentId);
   const user = await ownerOf(ctx, enrollmentId);
   if (!user) throw notOffered(profileId, enrollmentId, 'nobody owns the enrollment');
-  const run = await prepareRun(ctx, await ctx.snapshot());
+  const run = await prepareRun(ctx, await ctx.snapshot(true));
   const d = await offered(ctx, user, desiredFor(run, user), { enrollmentId, profileId }, channel);
   const device = deviceContextOf(run, enrollment, user);
   const content = await ctx.version(d.profile.id, d.profile.latestVersion);
@@ -152,7 +152,7 @@ export async function removeOne(
     );
   const action: PlannedAction = { action: 'remove', identifier, profileId: record.profileId };
   const plan = { ...emptyPlan(enrollmentId), removed: [identifier], actions: [action] };
-  const run = await prepareRun(ctx, await ctx.snapshot());
+  const run = await prepareRun(ctx, await ctx.snapshot(true));
   const execution = createExecution(ctx);
   await execution.add({
     device: deviceContextOf(run, enrollment, await ownerOf(ctx, enrollmentId)),

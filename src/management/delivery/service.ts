@@ -98,7 +98,8 @@ export function createDeliveryService(
   return {
     preview: (change, opts) => runChange(ctx, change, opts, false),
     apply: (change, opts) => runChange(ctx, change, opts, true),
-    deliverTo: (enrollmentId) => deliverOne(ctx, enrollmentId),
+    deliverTo: (enrollmentId, reason) =>
+      deliverOne(ctx, enrollmentId, reason === 'admin' || reason === 'reconcile'),
     install: (enrollmentId, profileId, channel) =>
       installOne(ctx, enrollmentId, profileId, channel),
     remove: (enrollmentId, identifier) => removeOne(ctx, enrollmentId, identifier),

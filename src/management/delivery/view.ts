@@ -58,7 +58,7 @@ export async function deviceProfiles(
 ): Promise<DeviceProfilesView> {
   await ctx.requireEnrollment(enrollmentId);
   const user = await ownerOf(ctx, enrollmentId);
-  const snapshot = await ctx.snapshot();
+  const snapshot = await ctx.snapshot(true);
   const desired = user ? desiredProfiles(snapshot, user) : [];
   const records = await ctx.deps.store.listDeviceProfiles(enrollmentId);
   const byRecord = new Map(records.map((r) => [r.identifier, r]));
@@ -148,7 +148,7 @@ export async function explain(
 ): Promise<ExplainTrace> {
   const enrollment = await ctx.requireEnrollment(enrollmentId);
   const user = await ownerOf(ctx, enrollmentId);
-  const run = await prepareRun(ctx, await ctx.snapshot());
+  const run = await prepareRun(ctx, await ctx.snapshot(true));
   const device = deviceContextOf(run, enrollment, user);
   const policy = user ? effectivePolicy(run.snapshot, user) : { source: { kind: 'none' as const } };
   const desired = user
