@@ -12,6 +12,8 @@ import { createAdminApi, type AdminApi } from '../../../src/http/admin/index.js'
 import { createGroupService } from '../../../src/management/groups-service.js';
 import { createMemoryAdminStorage } from '../../../src/storage/memory/index.js';
 import type { AdminRole, AdminStorage, ApiKeyScope } from '../../../src/storage/ports.js';
+import type { EffectCall } from '../../management/policies-fixture.js';
+import { recordingDelivery } from '../../management/policies-fixture.js';
 import { callApi, trappedDeps } from './support.js';
 
 const AT = new Date('2026-12-07T00:00:00Z');
@@ -19,6 +21,8 @@ const AT = new Date('2026-12-07T00:00:00Z');
 interface Fixture {
   admin: AdminStorage;
   app: AdminApi;
+  /** What delivery was asked to do (a moved group's users get their new effective policy). */
+  delivery: EffectCall[];
   keys: { owner: string; ownerRead: string; eu: string; euReader: string; us: string };
 }
 
@@ -48,7 +52,9 @@ async function fixture(): Promise<Fixture> {
     revision,
   );
   let n = 0;
+  const { delivery, calls } = recordingDelivery();
   const deps = trappedDeps(admin, {
+    delivery,
     groups: createGroupService(
       { store: admin, principals: admin, clock: () => AT },
       { newId: () => `og_${++n}` },
@@ -56,6 +62,7 @@ async function fixture(): Promise<Fixture> {
   });
   return {
     admin,
+    delivery: calls,
     app: createAdminApi(deps),
     keys: {
       owner: (await createApiKey(admin, 'owner', 'write')).key,
@@ -147,6 +154,36 @@ describe('groups API', () => {
     expect(
       (await call(f.keys.eu, 'GET', settings('global', 'profile-options'))).body.writable,
     ).toBe(false);
+  });
+
+  test('ok/moving a group asks delivery to re-evaluate its subtree; renames and dry runs do not', async () => {
+    await call(f.keys.owner, 'PATCH', '/api/v1/groups/fr', { name: 'France' });
+    await call(f.keys.owner, 'PATCH', '/api/v1/groups/fr', { parentId: 'us', dryRun: true });
+    await call(f.keys.owner, 'PATCH', '/api/v1/groups/fr', { parentId: 'eu' });
+    expect(f.delivery).toEqual([]);
+    const moved = await call(f.keys.owner, 'PATCH', '/api/v1/groups/fr', { parentId: 'us' });
+    expect(moved.status).toBe(200);
+    expect(f.delivery).toEqual([
+      { op: 'apply', change: { kind: 'groups', groupIds: ['fr', 'paris'] } },
+    ]);
+  });
+
+  test('fail/a group that owns a policy is not deleted (409 ERR_GROUP_NOT_EMPTY)', async () => {
+    await f.admin.createPolicy({
+      id: 'pol_p',
+      name: 'P',
+      groupId: 'paris',
+      createdAt: AT,
+      updatedAt: AT,
+    });
+    const res = await call(f.keys.owner, 'DELETE', '/api/v1/groups/paris');
+    expect(res).toMatchObject({
+      status: 409,
+      body: { code: 'ERR_GROUP_NOT_EMPTY', group: 'paris' },
+    });
+    expect(res.body.message).toMatch(/1 policy/);
+    await f.admin.deletePolicy('pol_p');
+    expect((await call(f.keys.owner, 'DELETE', '/api/v1/groups/paris')).status).toBe(200);
   });
 
   test('ok/writes with a report and an audit entry listing suppressed groups (A6); a dry run applies nothing (A7)', async () => {
