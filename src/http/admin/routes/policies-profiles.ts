@@ -24,7 +24,6 @@ import {
   PolicyView,
   policyView,
   reportView,
-  UnassignBody,
   visiblePolicy,
 } from './policies-views.js';
 
@@ -124,7 +123,6 @@ const unassign = defineRoute({
     request: {
       params: AssignmentParams,
       query: DryRunQuery,
-      body: { required: false, content: { 'application/json': { schema: UnassignBody } } },
     },
     responses: {
       200: jsonResponse('what it does to devices', z.object({ report: ChangeReportView })),
@@ -133,7 +131,7 @@ const unassign = defineRoute({
   async handle(deps, req) {
     const { policy } = await visiblePolicy(deps, callerOf(req), req.params.id, 'write');
     const { profileId } = req.params;
-    const dryRun = req.query.dryRun === 'true' || req.body?.dryRun === true;
+    const dryRun = req.query.dryRun === 'true';
     const result = await deps.policies.unassign(policy.id, profileId, { dryRun });
     if (!dryRun)
       await audit(deps, req, 'policy.unassign', policy.id, {

@@ -141,9 +141,6 @@ export const AssignBody = z
   })
   .openapi('PolicyAssign');
 
-/** Body of `DELETE /api/v1/policies/{id}/profiles/{profileId}` (optional). */
-export const UnassignBody = z.strictObject({ dryRun: DryRun }).openapi('PolicyUnassign');
-
 /** Query of `DELETE /api/v1/policies/{id}/profiles/{profileId}`. */
 export const DryRunQuery = z.strictObject({
   dryRun: z
