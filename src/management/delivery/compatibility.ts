@@ -150,9 +150,44 @@ export function judgeCompatibility(content: PlistDict, target: DeviceTarget): Co
   return verdictOf(validateProfile(content, schemaTargetOf({ ...target, platform })), target);
 }
 
+/** One cached verdict; `used` is its second chance at eviction (set on every hit). */
+interface Entry {
+  verdict: CompatibilityVerdict;
+  used: boolean;
+}
+
+/** Target keys by target object: a device's target is judged once per profile, keyed once. */
+const keys = new WeakMap<DeviceTarget, string>();
+
+function keyOf(target: DeviceTarget): string {
+  let key = keys.get(target);
+  if (key === undefined) {
+    key = targetKey(target);
+    keys.set(target, key);
+  }
+  return key;
+}
+
+/** Adds `entry`, then evicts the oldest entries not used since they last had a chance. */
+function insert(cache: Map<string, Entry>, key: string, entry: Entry, max: number): void {
+  cache.set(key, entry);
+  for (let turns = cache.size; cache.size > max && turns > 0; turns--) {
+    const oldest = cache.entries().next();
+    if (oldest.done === true) return;
+    const [k, e] = oldest.value;
+    cache.delete(k);
+    if (e.used && k !== key) {
+      e.used = false;
+      cache.set(k, e);
+    }
+  }
+  if (cache.size > max) cache.delete(cache.keys().next().value as string);
+}
+
 /**
- * A {@link CompatibilityJudge} with a least-recently-used cache of at most `maxEntries`
- * verdicts (default {@link DEFAULT_VERDICT_ENTRIES}); a hit costs one key and two map operations.
+ * A {@link CompatibilityJudge} caching at most `maxEntries` verdicts (default
+ * {@link DEFAULT_VERDICT_ENTRIES}), evicting the least recently used ones (second-chance LRU:
+ * a hit costs one key and one map lookup).
  */
 export function createCompatibilityJudge(
   options: { maxEntries?: number } = {},
@@ -160,22 +195,17 @@ export function createCompatibilityJudge(
   const max = options.maxEntries ?? DEFAULT_VERDICT_ENTRIES;
   if (!Number.isInteger(max) || max < 1)
     throw new TypeError('createCompatibilityJudge: maxEntries must be a positive integer');
-  const cache = new Map<string, CompatibilityVerdict>();
+  const cache = new Map<string, Entry>();
   return {
     judge(profile, version, content, target) {
-      const key = `${profile.id}\u0000${version}\u0000${targetKey(target)}`;
+      const key = `${profile.id}\u0000${version}\u0000${keyOf(target)}`;
       const hit = cache.get(key);
       if (hit !== undefined) {
-        cache.delete(key);
-        cache.set(key, hit);
-        return hit;
+        hit.used = true;
+        return hit.verdict;
       }
       const verdict = judgeCompatibility(content, target);
-      cache.set(key, verdict);
-      if (cache.size > max) {
-        const oldest = cache.keys().next();
-        if (oldest.done !== true) cache.delete(oldest.value);
-      }
+      insert(cache, key, { verdict, used: false }, max);
       return verdict;
     },
   };

@@ -59,7 +59,7 @@ function osVersionOf(facts: Readonly<Record<string, unknown>>): string | undefin
  * version from `OSVersion`, supervision from the boolean fact `IsSupervised`; enrollment `user`
  * for User Enrollment types, else `device`; channel `user` for user channels. Facts that are
  * missing (or malformed) are absent and listed in `unknown`, in the order platform, osVersion,
- * supervised.
+ * supervised. The target is frozen (derive a changed one by spreading it).
  */
 export function deviceTargetOf(enrollment: EnrollmentRecord): DeviceTarget {
   const facts = enrollment.facts;
@@ -70,15 +70,16 @@ export function deviceTargetOf(enrollment: EnrollmentRecord): DeviceTarget {
   if (platform === undefined) unknown.push('platform');
   if (osVersion === undefined) unknown.push('osVersion');
   if (supervised === undefined) unknown.push('supervised');
-  return {
+  // Frozen: the compatibility judge remembers a target's key by the object.
+  return Object.freeze({
     ...(platform === undefined ? {} : { platform }),
     ...(osVersion === undefined ? {} : { osVersion }),
     ...(supervised === undefined ? {} : { supervised }),
     enrollment: USER_ENROLLMENT.has(enrollment.type) ? 'user' : 'device',
     channel: USER_CHANNEL.has(enrollment.type) ? 'user' : 'device',
     sharedIPad: enrollment.type === 'shared-ipad-user',
-    unknown,
-  };
+    unknown: Object.freeze(unknown),
+  });
 }
 
 /**
