@@ -66,7 +66,7 @@ export function whoMayRemove(
     device: {
       platform,
       ...(device.target.osVersion === undefined ? {} : { osVersion: device.target.osVersion }),
-      supervised: device.target.supervised === true,
+      supervised: device.target.supervised === true || device.target.enrollment === 'ade',
       enrollment: device.target.enrollment,
     },
     requester: 'user',

@@ -49,6 +49,11 @@ export function removalControlPossible(compatibility: readonly PlatformCompatibi
   );
 }
 
+/** Supervised as far as removal goes: reported supervised, or enrolled by ADE (always supervised). */
+function isSupervised(target: DeviceTarget): boolean {
+  return target.supervised === true || target.enrollment === 'ade';
+}
+
 function isEncrypted(content: PlistDict): boolean {
   return content.IsEncrypted === true || content.EncryptedPayloadContent !== undefined;
 }
@@ -93,7 +98,7 @@ function withPassword(
   if (isEncrypted(open))
     return { content: open, effect: 'not honoured: the profile payloads are encrypted' };
   const sent = setRemovalPassword(open, password, { uuid: passwordUuid(content) });
-  const honoured = target.platform === 'macOS' || target.supervised === true;
+  const honoured = target.platform === 'macOS' || isSupervised(target);
   return {
     content: sent,
     effect: honoured
@@ -117,7 +122,7 @@ function neverRemovable(
       content: open,
       effect: `not honoured: ${target.platform} has no PayloadRemovalDisallowed`,
     };
-  if (target.supervised !== true) {
+  if (!isSupervised(target)) {
     const why =
       target.supervised === undefined
         ? 'the device has not reported supervision yet (judged as not supervised)'
