@@ -12,24 +12,11 @@ import type {
   StateChangeOptions,
   TokenUpdateInput,
 } from '../ports.js';
-import { checkFacts, checkIds, unique } from '../policies-check.js';
 import { checkId, checkPage, copyBytes, decodeCursor, encodeCursor } from '../support.js';
 import { outboxEntryOf } from './outbox.js';
+import { memoryCheckinFacts } from './checkin-facts.js';
 import type { MemoryState } from './state.js';
-import { op } from './state.js';
-
-// Field by field rather than structuredClone, whose Dates belong to the host realm and fail
-// `instanceof Date` inside vm contexts (jest).
-function cloneRecord(record: EnrollmentRecord): EnrollmentRecord {
-  const copy: EnrollmentRecord = {
-    ...record,
-    facts: structuredClone(record.facts),
-    createdAt: new Date(record.createdAt.getTime()),
-    updatedAt: new Date(record.updatedAt.getTime()),
-  };
-  if (record.lastSeenAt !== undefined) copy.lastSeenAt = new Date(record.lastSeenAt.getTime());
-  return copy;
-}
+import { cloneRecord, op } from './state.js';
 
 function identityOf(input: EnrollmentIdentity): EnrollmentIdentity {
   checkId(input.id, 'enrollment id');
@@ -84,6 +71,7 @@ function commit(
 /** The {@link CheckinStore} half of the memory adapter. */
 export function memoryCheckin(state: MemoryState): CheckinStore {
   return {
+    ...memoryCheckinFacts(state),
     storeAuthenticate(input: AuthenticateInput, options?: StateChangeOptions) {
       return op(state, () => {
         const facts = structuredClone(input.facts);
@@ -124,25 +112,6 @@ export function memoryCheckin(state: MemoryState): CheckinStore {
       return op(state, () => {
         const record = state.enrollments.get(id);
         return record === undefined ? undefined : cloneRecord(record);
-      });
-    },
-    findEnrollments(ids) {
-      return op(state, () => {
-        checkIds(ids, 'enrollment id');
-        return unique(ids).flatMap((id) => {
-          const record = state.enrollments.get(id);
-          return record === undefined ? [] : [cloneRecord(record)];
-        });
-      });
-    },
-    mergeFacts(id, facts) {
-      return op(state, () => {
-        checkFacts(facts);
-        const previous = state.enrollments.get(id);
-        if (previous === undefined) return false;
-        const merged = { ...previous.facts, ...structuredClone(facts) };
-        state.enrollments.set(id, { ...previous, facts: merged, updatedAt: state.clock() });
-        return true;
       });
     },
     listEnrollments(options) {

@@ -31,6 +31,20 @@ export interface StoredCommand {
   targets: Map<string, TargetState>;
 }
 
+// Field by field rather than structuredClone, whose Dates belong to the host realm and fail
+// `instanceof Date` inside vm contexts (jest).
+/** A copy of `record` no caller can change the stored one through. */
+export function cloneRecord(record: EnrollmentRecord): EnrollmentRecord {
+  const copy: EnrollmentRecord = {
+    ...record,
+    facts: structuredClone(record.facts),
+    createdAt: new Date(record.createdAt.getTime()),
+    updatedAt: new Date(record.updatedAt.getTime()),
+  };
+  if (record.lastSeenAt !== undefined) copy.lastSeenAt = new Date(record.lastSeenAt.getTime());
+  return copy;
+}
+
 /** Everything the memory adapter holds. */
 export interface MemoryState {
   clock: () => Date;
