@@ -144,6 +144,13 @@ describe('S8 never', () => {
     expect(unknown.effect).toMatch(/^not honoured: the device has not reported supervision yet/);
   });
 
+  test('S8 an ADE enrollment is supervised, whatever IsSupervised says', () => {
+    const ade: DeviceTarget = { ...unsupervised, enrollment: 'ade' };
+    const { content, effect } = applyRemovalControl(wifi, { removal: 'never' }, ade);
+    expect(content.PayloadRemovalDisallowed).toBe(true);
+    expect(effect).toBe('PayloadRemovalDisallowed is set');
+  });
+
   test('M7 PayloadRemovalDisallowed is never sent to a User Enrollment', () => {
     const ueSupervised: DeviceTarget = { ...userEnrollment, supervised: true };
     for (const removal of ['always', 'with-authorization', 'never'] as const) {
