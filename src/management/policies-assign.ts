@@ -19,12 +19,12 @@ import type {
   PolicyChangeOptions,
   PolicyChangeResult,
 } from './delivery/types.js';
+import { removalControlPossible } from './delivery/removal-control.js';
 import { PROFILE_OPTIONS_PAGE } from './pages.js';
 import type { PolicyContext } from './policies.js';
 import {
   assignmentNotFound,
   interactiveDisabled,
-  neverPossible,
   policyNotFound,
   removalControlRefused,
 } from './policies-rules.js';
@@ -65,7 +65,7 @@ async function requireNeverPossible(ctx: PolicyContext, profile: LibraryProfileR
   if (version === undefined)
     throw new ManagementError('ERR_PROFILE_NOT_FOUND', `profile ${profile.id} has no version`);
   const compatibility = profileCompatibility(decodeProfile(version.content));
-  if (!neverPossible(compatibility)) throw removalControlRefused(profile.id);
+  if (!removalControlPossible(compatibility)) throw removalControlRefused(profile.id);
 }
 
 /** Previews `change` on a dry run, else runs `write` and applies it. */

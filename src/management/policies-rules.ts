@@ -1,11 +1,9 @@
 /**
- * The rules of policies that need no store: what a policy name may be, the refusals the policy
- * service answers, the removal password it generates for `with-authorization` (S8), and whether
- * `never` can be honoured anywhere for a profile (some supervised mode accepts it).
+ * The rules of policies that need no store: what a policy name and description may be, and the
+ * refusals the policy service answers. Removal passwords and whether `never` can be honoured for
+ * a profile are the planner's (`delivery/removal-control.ts`).
  */
-import { randomBytes } from 'node:crypto';
 import { AdminError, ManagementError } from '../errors.js';
-import type { PlatformCompatibility } from '../profile/validate.js';
 import type { PolicyReferences } from '../storage/ports.js';
 import { MAX_NAME_LENGTH, nameProblem } from './user-fields.js';
 
@@ -13,42 +11,6 @@ import { MAX_NAME_LENGTH, nameProblem } from './user-fields.js';
 export const MAX_POLICY_NAME_LENGTH = MAX_NAME_LENGTH;
 /** Longest policy description. */
 export const MAX_POLICY_DESCRIPTION_LENGTH = 1024;
-
-/** Letters and digits that cannot be mistaken for one another (no 0/O, 1/l/I). */
-const PASSWORD_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789';
-/** Length of a generated removal password. */
-export const REMOVAL_PASSWORD_LENGTH = 24;
-
-/**
- * A fresh removal password: {@link REMOVAL_PASSWORD_LENGTH} characters of an unambiguous
- * alphabet drawn with `node:crypto` (rejection sampling, so every character is equally likely).
- */
-export function newRemovalPassword(): string {
-  const limit = 256 - (256 % PASSWORD_ALPHABET.length);
-  let out = '';
-  while (out.length < REMOVAL_PASSWORD_LENGTH) {
-    for (const byte of randomBytes(REMOVAL_PASSWORD_LENGTH * 2)) {
-      if (byte >= limit) continue;
-      out += PASSWORD_ALPHABET[byte % PASSWORD_ALPHABET.length] ?? '';
-      if (out.length === REMOVAL_PASSWORD_LENGTH) break;
-    }
-  }
-  return out;
-}
-
-/** Compatibility modes that mean a supervised device. */
-const SUPERVISED_MODES = new Set(['supervised', 'ade', 'shared-ipad']);
-
-/**
- * Whether removal control `never` can be honoured for a profile of this compatibility: some
- * available platform has a supervised mode that accepts it (`PayloadRemovalDisallowed` is only
- * honoured on supervised devices).
- */
-export function neverPossible(compatibility: readonly PlatformCompatibility[]): boolean {
-  return compatibility.some(
-    (p) => p.available && p.modes.some((m) => m.ok && SUPERVISED_MODES.has(m.mode)),
-  );
-}
 
 /** 400 `ERR_BAD_REQUEST` naming `field` unless `value` is a one-line name of 1 to 128 characters. */
 export function checkPolicyName(value: string, field = 'name'): void {

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { ManagementError } from '../errors.js';
 import type { EnrollmentLinkStore, ManagementStorage, PolicyRecord } from '../storage/ports.js';
+import { generateRemovalPassword } from './delivery/removal-control.js';
 import { loadPolicySnapshot } from './delivery/snapshot.js';
 import type { PolicyEffects, PolicyService } from './delivery/types.js';
 import type { GroupService } from './groups-service.js';
@@ -26,7 +27,6 @@ import {
   checkPolicyName,
   checkUnused,
   interactiveDisabled,
-  newRemovalPassword,
   policyNameTaken,
   policyNotFound,
 } from './policies-rules.js';
@@ -117,7 +117,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
   const ctx: PolicyContext = {
     ...{ store: deps.store, groups: deps.groups, effects: deps.effects },
     clock: deps.clock ?? (() => new Date()),
-    password: deps.password ?? newRemovalPassword,
+    password: deps.password ?? generateRemovalPassword,
   };
   const { store } = deps;
   return {

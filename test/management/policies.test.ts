@@ -9,7 +9,10 @@
 import { beforeEach, describe, expect, test } from '@jest/globals';
 import { createGroupService, type GroupService } from '../../src/management/groups-service.js';
 import { createPolicyService } from '../../src/management/policies.js';
-import { REMOVAL_PASSWORD_LENGTH } from '../../src/management/policies-rules.js';
+import {
+  REMOVAL_PASSWORD_ALPHABET,
+  REMOVAL_PASSWORD_LENGTH,
+} from '../../src/management/delivery/removal-control.js';
 import type { PolicyService } from '../../src/management/delivery/types.js';
 import type { AdminStorage, UserRecord } from '../../src/storage/ports.js';
 import {
@@ -302,7 +305,8 @@ describe('S8 removal controls', () => {
     const b = await service.removalPassword(p.id, 'prf_camera');
     for (const pw of [a, b]) {
       expect(pw).toHaveLength(REMOVAL_PASSWORD_LENGTH);
-      expect(pw).toMatch(/^[A-HJ-NP-Za-km-z2-9]+$/);
+      expect(Array.from(pw, (c) => REMOVAL_PASSWORD_ALPHABET.includes(c))).not.toContain(false);
+      expect(pw).not.toMatch(/[0O1lI]/);
     }
     expect(a).not.toBe(b);
   });
