@@ -12,7 +12,7 @@ import type {
   PolicyAssignmentRecord,
 } from '../../storage/ports.js';
 import { applyRemovalControl } from './removal-control.js';
-import type { DeliveryContext } from './service-context.js';
+import type { DeliveryContext, VersionContent } from './service-context.js';
 import type { DeviceWork } from './service-plan.js';
 import type { PlannedAction } from './types.js';
 import { targetKey } from './target.js';
@@ -60,6 +60,8 @@ export function createExecution(ctx: DeliveryContext): Execution {
   const installs = new Map<string, Fanout>();
   const removes = new Map<string, Fanout>();
   const bodies = new Map<string, string>();
+  // Read without awaiting once known: most devices get the same few versions.
+  const versions = new Map<string, VersionContent>();
   const commandStatus = new Map<string, Map<string, CommandStatus>>();
   const records: DeviceProfileRecord[] = [];
   const touched = new Set<string>();
@@ -72,12 +74,14 @@ export function createExecution(ctx: DeliveryContext): Execution {
   };
 
   /** The hash of the body `action` sends to `work`'s device, building and signing it once. */
-  async function bodyOf(work: DeviceWork, action: InstallAction) {
-    const v = await ctx.version(action.profileId, action.version);
+  async function bodyOf(work: DeviceWork, action: InstallAction, device: string) {
+    const vkey = `${action.profileId}@${action.version}`;
+    let v = versions.get(vkey);
+    if (!v) versions.set(vkey, (v = await ctx.version(action.profileId, action.version)));
     const assignment: Pick<PolicyAssignmentRecord, 'removal' | 'removalPassword' | 'policyId'> =
       work.desired.get(action.identifier)?.assignment ?? { removal: 'always', policyId: '' };
     const shared = v.variables.length === 0;
-    const key = `${v.profileId}@${v.version}|${assignment.policyId}|${assignment.removal}|${targetKey(work.device.target)}`;
+    const key = `${v.profileId}@${v.version}|${assignment.policyId}|${assignment.removal}|${device}`;
     const known = shared ? bodies.get(key) : undefined;
     if (known !== undefined) return { hash: known, payloadUuid: v.payloadUuid };
     let content = v.content;
@@ -94,14 +98,19 @@ export function createExecution(ctx: DeliveryContext): Execution {
     return { hash, payloadUuid: v.payloadUuid };
   }
 
-  async function install(work: DeviceWork, action: InstallAction) {
-    const { hash, payloadUuid } = await bodyOf(work, action);
+  async function install(work: DeviceWork, action: InstallAction, device: string) {
+    const { hash, payloadUuid } = await bodyOf(work, action, device);
     const enrollmentId = work.device.enrollment.id;
-    const commandUuid = target(installs.get(hash) as Fanout, enrollmentId);
     records.push({
-      ...{ enrollmentId, identifier: action.identifier, profileId: action.profileId },
-      ...{ version: action.version, payloadUuid, state: 'pending', channel: action.channel },
-      ...{ commandUuid, updatedAt: now },
+      enrollmentId,
+      identifier: action.identifier,
+      profileId: action.profileId,
+      version: action.version,
+      payloadUuid,
+      state: 'pending',
+      channel: action.channel,
+      commandUuid: target(installs.get(hash) as Fanout, enrollmentId),
+      updatedAt: now,
     });
   }
 
@@ -179,8 +188,10 @@ export function createExecution(ctx: DeliveryContext): Execution {
   return {
     async add(work, extra = []) {
       records.push(...extra);
+      let device: string | undefined;
       for (const action of work.plan.actions) {
-        if (action.action === 'install') await install(work, action);
+        if (action.action === 'install')
+          await install(work, action, (device ??= targetKey(work.device.target)));
         else if (action.action === 'remove') await remove(work, action);
         else if (action.action === 'skip' || action.action === 'block') judged(work, action);
       }

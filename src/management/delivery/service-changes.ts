@@ -36,8 +36,12 @@ function reportBuilder(limit: number, applied: boolean) {
   return {
     add(plan: DevicePlan) {
       devices++;
-      for (const key of Object.keys(totals) as (keyof typeof totals)[])
-        totals[key] += plan[key].length;
+      totals.added += plan.added.length;
+      totals.removed += plan.removed.length;
+      totals.updated += plan.updated.length;
+      totals.unchanged += plan.unchanged.length;
+      totals.skipped += plan.skipped.length;
+      totals.blocked += plan.blocked.length;
       plans.push(plan);
       if (plans.length > 2 * limit + 100) trim();
     },

@@ -14,7 +14,13 @@ import { planDevice } from './plan.js';
 import type { DeliveryContext, VersionContent } from './service-context.js';
 import { desiredProfiles } from './snapshot.js';
 import { deviceTargetOf } from './target.js';
-import type { DesiredProfile, DeviceContext, DevicePlan, PolicySnapshot } from './types.js';
+import type {
+  DesiredProfile,
+  DeviceContext,
+  DevicePlan,
+  DeviceTarget,
+  PolicySnapshot,
+} from './types.js';
 import { resolveVariables } from './variables.js';
 
 /** The snapshot a run plans against, with the latest content of every profile it assigns. */
@@ -24,6 +30,8 @@ export interface PlanRun {
   contents: ReadonlyMap<string, VersionContent>;
   /** Desired profiles by (user policy, user group): users alike share one list. */
   desired: Map<string, DesiredProfile[]>;
+  /** Device targets by the facts they are read from: devices alike share one (and its verdicts). */
+  targets: Map<string, DeviceTarget>;
 }
 
 /** One device as a run sees it: context, records and desired profiles by identifier, and plan. */
@@ -48,7 +56,7 @@ export async function prepareRun(ctx: DeliveryContext, snapshot: PolicySnapshot)
       ctx.deps.logger.warn({ err, profileId: profile.id }, 'profile version not found');
     }
   }
-  return { snapshot, contents, desired: new Map() };
+  return { snapshot, contents, desired: new Map(), targets: new Map() };
 }
 
 /**
@@ -65,19 +73,37 @@ export function desiredFor(run: PlanRun, user: UserRecord): DesiredProfile[] {
   return list;
 }
 
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/**
+ * The target of `enrollment`, shared by every enrollment with the same facts that
+ * {@link deviceTargetOf} reads (type, ProductName, Model, OSVersion, IsSupervised): one object
+ * per kind of device, so the judge keys and caches it once.
+ */
+function targetOf(run: PlanRun, enrollment: EnrollmentRecord): DeviceTarget {
+  const f = enrollment.facts;
+  const supervised = typeof f.IsSupervised === 'boolean' ? String(f.IsSupervised) : '?';
+  const key = `${enrollment.type}\u0000${text(f.ProductName)}\u0000${text(f.Model)}\u0000${text(f.OSVersion)}\u0000${supervised}`;
+  let target = run.targets.get(key);
+  if (!target) {
+    target = deviceTargetOf(enrollment);
+    run.targets.set(key, target);
+  }
+  return target;
+}
+
 /** The planner's context of an enrollment owned by `user` (or nobody). */
 export function deviceContextOf(
   run: PlanRun,
   enrollment: EnrollmentRecord,
   user: UserRecord | undefined,
 ): DeviceContext {
-  const group = user ? run.snapshot.tree.get(user.groupId) : undefined;
-  return {
-    enrollment,
-    target: deviceTargetOf(enrollment),
-    ...(user ? { user } : {}),
-    ...(group ? { group } : {}),
-  };
+  const device: DeviceContext = { enrollment, target: targetOf(run, enrollment) };
+  if (!user) return device;
+  device.user = user;
+  const group = run.snapshot.tree.get(user.groupId);
+  if (group) device.group = group;
+  return device;
 }
 
 /** Unresolved variables of `d` on `device` (none for a profile without variables). */
@@ -111,9 +137,21 @@ export function planWork(
   return {
     device,
     records: new Map(records.map((r) => [r.identifier, r])),
-    desired: new Map(desired.map((d) => [d.profile.identifier, d])),
+    desired: byIdentifier(desired),
     plan,
   };
+}
+
+// Devices alike share one desired list; its index is built once per list.
+const indexes = new WeakMap<readonly DesiredProfile[], Map<string, DesiredProfile>>();
+
+function byIdentifier(desired: readonly DesiredProfile[]): Map<string, DesiredProfile> {
+  let index = indexes.get(desired);
+  if (!index) {
+    index = new Map(desired.map((d) => [d.profile.identifier, d]));
+    indexes.set(desired, index);
+  }
+  return index;
 }
 
 /** Groups records by enrollment id. */
