@@ -96,8 +96,8 @@ export interface Harness {
     user: UserRecord | undefined,
     options?: { facts?: Record<string, unknown>; supervised?: boolean; type?: EnrollmentType },
   ): Promise<EnrollmentRecord>;
-  /** Feeds the `enrolled` event and waits for it. */
-  enroll(id: string): Promise<void>;
+  /** Feeds the `enrolled` (or `re-enrolled`) event and waits for it. */
+  enroll(id: string, type?: 'enrolled' | 're-enrolled'): Promise<void>;
   /** Commands still queued for a device. */
   queued(id: string): Promise<EnrollmentCommand[]>;
   /** Stores a device's report and feeds the `command-result` event. */
@@ -274,9 +274,9 @@ export function createHarness(options: DeliveryOptions = {}): Harness {
       });
       return record;
     },
-    async enroll(id) {
+    async enroll(id, type = 'enrolled') {
       await delivery.onEvent({
-        type: 'enrolled',
+        type,
         id: `ev-${++n}`,
         at: NOW.toISOString(),
         enrollmentId: id,

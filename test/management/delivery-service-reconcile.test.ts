@@ -72,6 +72,19 @@ describe('reconciliation', () => {
     });
   });
 
+  test('ok/a device enrolling again is reconciled: Auto back, Optional removed', async () => {
+    // The MDM profile was removed (and Orchard's profiles with it), then installed again.
+    await h.device('D1', ann);
+    await h.enroll('D1', 're-enrolled');
+    expect(await types('D1')).toEqual(['DeviceInformation', 'ProfileList']);
+    expect(await h.connect('D1')).toEqual(['DeviceInformation', 'ProfileList', 'InstallProfile']);
+    expect(await record('D1', auto.identifier)).toMatchObject({ state: 'installed' });
+    expect(await record('D1', optional.identifier)).toMatchObject({
+      state: 'removed',
+      reason: 'removed on the device',
+    });
+  });
+
   test('ok/a pending profile the device shows with our PayloadUUID is installed', async () => {
     const extra = await h.profile('extra');
     await h.assign(policy, extra, 'auto');

@@ -24,7 +24,11 @@ import {
 } from './service-plan.js';
 import type { DevicePlan } from './types.js';
 
-async function queueProfileList(ctx: DeliveryContext, enrollmentId: string): Promise<string> {
+/** Queues a ProfileList (without a push) and records it as the reconciliation awaited. */
+export async function queueProfileList(
+  ctx: DeliveryContext,
+  enrollmentId: string,
+): Promise<string> {
   const uuid = ctx.newUuid();
   await ctx.deps.commands.enqueue(
     [enrollmentId],

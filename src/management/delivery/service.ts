@@ -6,7 +6,7 @@
  */
 import type { MdmEvent } from '../../service/events.js';
 import { factsAnswered, FACTS_PREFIX, profileAnswered, queueFactsQuery } from './acks.js';
-import { profileListAnswered, reconcileDue, reconcileNow } from './reconcile.js';
+import { profileListAnswered, queueProfileList, reconcileDue, reconcileNow } from './reconcile.js';
 import { runChange, deliverOne } from './service-changes.js';
 import {
   createDeliveryContext,
@@ -49,8 +49,14 @@ function serializer() {
   };
 }
 
-async function enrolled(ctx: DeliveryContext, enrollmentId: string): Promise<void> {
+/**
+ * A (re-)enrolled device is asked its facts and gets what it lacks at once. A device enrolled
+ * before may have lost Orchard's profiles with its MDM profile (or kept them): a ProfileList
+ * tells, and its answer reinstalls missing Auto profiles and marks the others removed.
+ */
+async function enrolled(ctx: DeliveryContext, enrollmentId: string, again: boolean): Promise<void> {
   await queueFactsQuery(ctx, enrollmentId);
+  if (again) await queueProfileList(ctx, enrollmentId);
   const plan = await deliverOne(ctx, enrollmentId);
   // The execution pushed when it queued something; otherwise the query still needs a push.
   if (plan.added.length + plan.updated.length + plan.removed.length === 0)
@@ -76,7 +82,7 @@ async function handle(ctx: DeliveryContext, event: MdmEvent): Promise<void> {
   switch (event.type) {
     case 'enrolled':
     case 're-enrolled':
-      return enrolled(ctx, event.enrollmentId);
+      return enrolled(ctx, event.enrollmentId, event.type === 're-enrolled');
     case 'command-result':
       return commandResult(ctx, event);
     default:
