@@ -96,28 +96,40 @@ function changed(a: DeviceTarget, b: DeviceTarget): boolean {
   return a.platform !== b.platform || a.osVersion !== b.osVersion || a.supervised !== b.supervised;
 }
 
-/**
- * Merges a DeviceInformation answer's facts; resolves true when platform, OS version or
- * supervision changed (the device is then planned again).
- */
+/** What a DeviceInformation answer changed: `changed` the device is planned again. */
+export interface FactsChange {
+  /** Platform, OS version or supervision changed. */
+  changed: boolean;
+  /** It is now known to be supervised, and was not before. */
+  supervisedNow: boolean;
+}
+
+const NO_CHANGE: FactsChange = { changed: false, supervisedNow: false };
+
+/** Merges a DeviceInformation answer's facts; says whether the device is to be planned again. */
 export async function factsAnswered(
   ctx: DeliveryContext,
   event: CommandResultEvent,
-): Promise<boolean> {
-  if (event.status !== 'Acknowledged') return false;
+): Promise<FactsChange> {
+  if (event.status !== 'Acknowledged') return NO_CHANGE;
   const report = await reportOf(ctx, event.enrollmentId, event.commandUuid);
   const responses = report?.QueryResponses;
-  if (!isPlistDict(responses)) return false;
+  if (!isPlistDict(responses)) return NO_CHANGE;
   const facts: Record<string, unknown> = {};
   for (const key of MERGED_FACTS) {
     const value = responses[key];
     if (typeof value === 'string' || typeof value === 'boolean') facts[key] = value;
   }
-  if (Object.keys(facts).length === 0) return false;
-  const before = await ctx.deps.enrollments.findEnrollment(event.enrollmentId);
-  if (!before || !(await ctx.deps.enrollments.mergeFacts(event.enrollmentId, facts))) return false;
-  const after = deviceTargetOf({ ...before, facts: { ...before.facts, ...facts } });
-  return changed(deviceTargetOf(before), after);
+  if (Object.keys(facts).length === 0) return NO_CHANGE;
+  const found = await ctx.deps.enrollments.findEnrollment(event.enrollmentId);
+  if (!found || !(await ctx.deps.enrollments.mergeFacts(event.enrollmentId, facts)))
+    return NO_CHANGE;
+  const before = deviceTargetOf(found);
+  const after = deviceTargetOf({ ...found, facts: { ...found.facts, ...facts } });
+  return {
+    changed: changed(before, after),
+    supervisedNow: after.supervised === true && before.supervised !== true,
+  };
 }
 
 /** Queues the DeviceInformation query of a newly enrolled device (without a push). */

@@ -16,6 +16,7 @@ import {
   planWork,
   prepareRun,
   desiredFor,
+  type DeviceWork,
 } from './service-plan.js';
 import { applyChange, groupsWithDefault, reachOf, userAfter } from './snapshot.js';
 import type { ChangeReport, DevicePlan, PolicyChange, PolicySnapshot } from './types.js';
@@ -151,22 +152,50 @@ export async function ownerOf(
 }
 
 /**
+ * Turns `keep` into a resend of the latest version for profiles assigned `never` the device has:
+ * they went out before it was known to be supervised, so without `PayloadRemovalDisallowed`.
+ */
+function relock(work: DeviceWork): void {
+  const plan = work.plan;
+  plan.actions = plan.actions.map((a) => {
+    const d = work.desired.get(a.identifier);
+    const r = work.records.get(a.identifier);
+    if (a.action !== 'keep' || d?.assignment.removal !== 'never' || !r) return a;
+    if (r.state !== 'installed' && r.state !== 'pending') return a;
+    plan.unchanged = plan.unchanged.filter((i) => i !== a.identifier);
+    plan.updated.push(a.identifier);
+    const { identifier, profileId } = a;
+    const version = d.profile.latestVersion;
+    return {
+      action: 'install',
+      identifier,
+      profileId,
+      version,
+      channel: r.channel,
+      why: 'updated',
+    };
+  });
+}
+
+/**
  * Plans one enrollment now and carries the plan out (nothing for an enrollment nobody owns or
  * that is not enrolled). `fresh` reads the policies again; device events reuse a snapshot a
- * few seconds old, so a burst of enrollments reads them once.
+ * few seconds old, so a burst of enrollments reads them once. `supervisedNow` resends what was
+ * sent unlocked before supervision was known ({@link relock}).
  */
 export async function deliverOne(
   ctx: DeliveryContext,
   enrollmentId: string,
-  fresh = false,
+  options: { fresh?: boolean; supervisedNow?: boolean } = {},
 ): Promise<DevicePlan> {
   const enrollment = await ctx.requireEnrollment(enrollmentId);
   const user = await ownerOf(ctx, enrollmentId);
   if (!user || !enrollment.enrolled) return emptyPlan(enrollmentId);
-  const run = await prepareRun(ctx, await ctx.snapshot(fresh));
+  const run = await prepareRun(ctx, await ctx.snapshot(options.fresh === true));
   const device = deviceContextOf(run, enrollment, user);
   const records = await ctx.deps.store.listDeviceProfiles(enrollmentId);
   const work = planWork(ctx, run, device, desiredFor(run, user), records);
+  if (options.supervisedNow === true) relock(work);
   const execution = createExecution(ctx);
   await execution.add(work);
   await execution.finish();

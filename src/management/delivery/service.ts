@@ -69,7 +69,8 @@ async function commandResult(
 ): Promise<void> {
   const { enrollmentId, commandUuid } = event;
   if (commandUuid.startsWith(FACTS_PREFIX)) {
-    if (await factsAnswered(ctx, event)) await deliverOne(ctx, enrollmentId);
+    const facts = await factsAnswered(ctx, event);
+    if (facts.changed) await deliverOne(ctx, enrollmentId, { supervisedNow: facts.supervisedNow });
     return;
   }
   const record = await ctx.deps.store.findDeviceProfileByCommand(enrollmentId, commandUuid);
@@ -105,7 +106,7 @@ export function createDeliveryService(
     preview: (change, opts) => runChange(ctx, change, opts, false),
     apply: (change, opts) => runChange(ctx, change, opts, true),
     deliverTo: (enrollmentId, reason) =>
-      deliverOne(ctx, enrollmentId, reason === 'admin' || reason === 'reconcile'),
+      deliverOne(ctx, enrollmentId, { fresh: reason === 'admin' || reason === 'reconcile' }),
     install: (enrollmentId, profileId, channel) =>
       installOne(ctx, enrollmentId, profileId, channel),
     remove: (enrollmentId, identifier) => removeOne(ctx, enrollmentId, identifier),
