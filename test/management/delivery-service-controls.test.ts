@@ -95,4 +95,19 @@ describe('S4 previews and plans', () => {
       unchanged: [wifi.identifier],
     });
   });
+
+  test('ok/changes are applied one at a time; a failed one does not stop the next', async () => {
+    await h.device('D1', ann);
+    await h.assign(policy, wifi, 'auto');
+    const change = { kind: 'users', userIds: [ann.id] } as const;
+    const [failed, a, b] = await Promise.allSettled([
+      h.delivery.apply(change, { limit: -1 }),
+      h.delivery.apply(change),
+      h.delivery.apply(change),
+    ]);
+    expect(failed.status).toBe('rejected');
+    const queued = [a, b].map((r) => (r.status === 'fulfilled' ? r.value.commandsQueued : -1));
+    expect(queued).toEqual([1, 0]);
+    expect(await h.queued('D1')).toHaveLength(1);
+  });
 });

@@ -157,10 +157,15 @@ function answerOf(
   }
 }
 
-/** Creates a world; `options` go to the delivery service. */
-export function createHarness(options: DeliveryOptions = {}): Harness {
-  const admin = createMemoryAdminStorage();
-  const mdm = createMemoryStorage();
+/** Creates a world (over `stores`, default fresh memory stores); `options` go to the service. */
+export function createHarness(
+  options: DeliveryOptions = {},
+  stores: { admin: AdminStorage; mdm: MdmStorage } = {
+    admin: createMemoryAdminStorage(),
+    mdm: createMemoryStorage(),
+  },
+): Harness {
+  const { admin, mdm } = stores;
   const clock = () => NOW;
   const core = createMdmCore({ storage: mdm, logger: silentLogger, clock });
   const groups = createGroupService({ store: admin, principals: admin, clock });

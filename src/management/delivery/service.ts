@@ -31,16 +31,20 @@ export interface DeliveryEngine extends DeliveryService {
   idle(): Promise<void>;
 }
 
-/** Runs `fn` after the work already queued for `key`, so one device's events never interleave. */
+/**
+ * Runs `fn` after the work already queued for `key` (whether it succeeded or not), so one
+ * device's events never interleave and changes are applied one at a time.
+ */
 function serializer() {
-  const tails = new Map<string, Promise<void>>();
+  const tails = new Map<string, Promise<unknown>>();
   return {
-    run(key: string, fn: () => Promise<void>): Promise<void> {
-      const next = (tails.get(key) ?? Promise.resolve()).then(fn);
+    run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+      const next = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
       tails.set(key, next);
-      void next.finally(() => {
+      const done = () => {
         if (tails.get(key) === next) tails.delete(key);
-      });
+      };
+      next.then(done, done);
       return next;
     },
     async idle() {
@@ -102,9 +106,11 @@ export function createDeliveryService(
 ): DeliveryEngine {
   const ctx = createDeliveryContext(deps, options);
   const queue = serializer();
+  // Changes are applied one at a time: two at once could plan the same install twice.
+  const APPLY = '\u0000apply';
   return {
     preview: (change, opts) => runChange(ctx, change, opts, false),
-    apply: (change, opts) => runChange(ctx, change, opts, true),
+    apply: (change, opts) => queue.run(APPLY, () => runChange(ctx, change, opts, true)),
     deliverTo: (enrollmentId, reason) =>
       deliverOne(ctx, enrollmentId, { fresh: reason === 'admin' || reason === 'reconcile' }),
     install: (enrollmentId, profileId, channel) =>
