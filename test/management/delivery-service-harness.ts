@@ -180,6 +180,7 @@ export function createHarness(
         push: (ids) => (counts.push++, core.push(ids)),
         cancel: (id, uuid) => (counts.cancel++, core.cancel(id, uuid)),
         findCommand: (uuid) => core.findCommand(uuid),
+        listCommands: (id, opts) => core.listCommands(id, opts),
       },
       sign: (xml) => (counts.sign++, renderProfile(xml, signing, { signingTime: NOW })),
     },

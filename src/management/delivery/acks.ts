@@ -36,14 +36,41 @@ const MERGED_FACTS = [
   'BuildVersion',
 ];
 
-/** The device's report plist for `uuid`, or `undefined` when none is stored. */
-export async function reportOf(
+/**
+ * The raw report of `uuid` by `enrollmentId`. An error is looked up among the device's own
+ * commands of that status (a bulk InstallProfile may have 100,000 targets: reading them all for
+ * each device's error would not scale); other answers come from the command (one target).
+ */
+async function resultOf(
   ctx: DeliveryContext,
   enrollmentId: string,
   uuid: string,
-): Promise<PlistDict | undefined> {
+  status: CommandResultEvent['status'],
+): Promise<Uint8Array | undefined> {
+  if (status === 'Error' || status === 'CommandFormatError') {
+    let cursor: string | undefined;
+    do {
+      const page = await ctx.deps.commands.listCommands(enrollmentId, {
+        limit: 100,
+        status,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      const hit = page.items.find((c) => c.uuid === uuid);
+      if (hit) return hit.result;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return undefined;
+  }
   const command = await ctx.deps.commands.findCommand(uuid);
-  const result = command?.targets.find((t) => t.enrollmentId === enrollmentId)?.result;
+  return command?.targets.find((t) => t.enrollmentId === enrollmentId)?.result;
+}
+
+/** The device's report plist for the event's command, or `undefined` when none is stored. */
+export async function reportOf(
+  ctx: DeliveryContext,
+  event: Pick<CommandResultEvent, 'enrollmentId' | 'commandUuid' | 'status'>,
+): Promise<PlistDict | undefined> {
+  const result = await resultOf(ctx, event.enrollmentId, event.commandUuid, event.status);
   if (!result || result.length === 0) return undefined;
   try {
     const value = decodePlist(result);
@@ -82,10 +109,7 @@ export async function profileAnswered(
         ? { ...rest, state: 'installed', installedAt: now, updatedAt: now }
         : { ...rest, state: 'removed', reason: 'removed by Orchard', updatedAt: now };
   } else {
-    const words = errorText(
-      await reportOf(ctx, event.enrollmentId, event.commandUuid),
-      event.status,
-    );
+    const words = errorText(await reportOf(ctx, event), event.status);
     const reason = record.state === 'pending' ? words : `removal failed: ${words}`;
     next = { ...rest, state: 'failed', reason, updatedAt: now };
   }
@@ -112,7 +136,7 @@ export async function factsAnswered(
   event: CommandResultEvent,
 ): Promise<FactsChange> {
   if (event.status !== 'Acknowledged') return NO_CHANGE;
-  const report = await reportOf(ctx, event.enrollmentId, event.commandUuid);
+  const report = await reportOf(ctx, event);
   const responses = report?.QueryResponses;
   if (!isPlistDict(responses)) return NO_CHANGE;
   const facts: Record<string, unknown> = {};

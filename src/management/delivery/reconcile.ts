@@ -144,10 +144,7 @@ export async function profileListAnswered(
     ...(reconcile.queuedAt ? { queuedAt: reconcile.queuedAt } : {}),
     ...(reconcile.reconciledAt ? { reconciledAt: reconcile.reconciledAt } : {}),
   };
-  const report =
-    event.status === 'Acknowledged'
-      ? await reportOf(ctx, event.enrollmentId, event.commandUuid)
-      : undefined;
+  const report = event.status === 'Acknowledged' ? await reportOf(ctx, event) : undefined;
   if (!report) {
     ctx.deps.logger.warn(
       { enrollmentId: event.enrollmentId, status: event.status },

@@ -28,7 +28,7 @@ export interface DeliveryDeps {
     'findEnrollment' | 'findEnrollments' | 'mergeFacts' | 'listEnrollments'
   >;
   /** The MDM core's queue: commands are queued without a push, then pushed once. */
-  commands: Pick<MdmCore, 'enqueue' | 'cancel' | 'findCommand' | 'push'>;
+  commands: Pick<MdmCore, 'enqueue' | 'cancel' | 'findCommand' | 'listCommands' | 'push'>;
   groups: GroupService;
   /** The identity every profile sent is signed with (the profile library's). */
   signing: ProfileSigner;
