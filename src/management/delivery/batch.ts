@@ -6,11 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { encodePlist, type PlistDict } from '../../protocol/plist.js';
-import type {
-  CommandStatus,
-  DeviceProfileRecord,
-  PolicyAssignmentRecord,
-} from '../../storage/ports.js';
+import type { DeviceProfileRecord, PolicyAssignmentRecord } from '../../storage/ports.js';
 import { applyRemovalControl } from './removal-control.js';
 import type { DeliveryContext, VersionContent } from './service-context.js';
 import type { DeviceWork } from './service-plan.js';
@@ -62,7 +58,6 @@ export function createExecution(ctx: DeliveryContext): Execution {
   const bodies = new Map<string, string>();
   // Read without awaiting once known: most devices get the same few versions.
   const versions = new Map<string, VersionContent>();
-  const commandStatus = new Map<string, Map<string, CommandStatus>>();
   const records: DeviceProfileRecord[] = [];
   const touched = new Set<string>();
 
@@ -114,23 +109,27 @@ export function createExecution(ctx: DeliveryContext): Execution {
     });
   }
 
-  async function statusOf(uuid: string, enrollmentId: string) {
-    let byDevice = commandStatus.get(uuid);
-    if (!byDevice) {
-      const found = await deps.commands.findCommand(uuid);
-      byDevice = new Map(found?.targets.map((t) => [t.enrollmentId, t.status]) ?? []);
-      commandStatus.set(uuid, byDevice);
-    }
-    return byDevice.get(enrollmentId);
+  /** Whether `uuid` is still queued (never sent) for the device: read from its own queue. */
+  async function stillQueued(enrollmentId: string, uuid: string): Promise<boolean> {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.commands.listCommands(enrollmentId, {
+        limit: 1000,
+        status: 'queued',
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      if (page.items.some((c) => c.uuid === uuid)) return true;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return false;
   }
 
-  /** Cancels a still-queued install; true when the device never received it. */
+  /** Cancels a pending install; true when the device never received it (no removal needed). */
   async function cancelled(record: DeviceProfileRecord): Promise<boolean> {
     if (record.state !== 'pending' || record.commandUuid === undefined) return false;
-    const status = await statusOf(record.commandUuid, record.enrollmentId);
-    if (status !== 'queued' && status !== 'sent' && status !== 'NotNow') return false;
+    const queued = await stillQueued(record.enrollmentId, record.commandUuid);
     const done = await deps.commands.cancel(record.enrollmentId, record.commandUuid);
-    return done && status === 'queued';
+    return done && queued;
   }
 
   async function remove(work: DeviceWork, action: RemoveAction) {
