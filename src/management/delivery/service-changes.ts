@@ -142,7 +142,7 @@ export function emptyPlan(enrollmentId: string): DevicePlan {
   };
 }
 
-/** The run and owner of one enrollment, for single-device work (undefined: nobody owns it). */
+/** The user who owns an enrollment, or `undefined` when nobody does. */
 export async function ownerOf(
   ctx: DeliveryContext,
   enrollmentId: string,

@@ -106,7 +106,7 @@ export function deviceContextOf(
   return device;
 }
 
-/** Unresolved variables of `d` on `device` (none for a profile without variables). */
+/** Unresolved variables of a version on `device` (none for a profile without variables). */
 export function unresolvedOf(
   content: VersionContent | undefined,
   device: DeviceContext,
