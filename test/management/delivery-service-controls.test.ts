@@ -110,4 +110,29 @@ describe('S4 previews and plans', () => {
     expect(queued).toEqual([1, 0]);
     expect(await h.queued('D1')).toHaveLength(1);
   });
+
+  test('ok/without listCommands a device error and a cancel are read from the command', async () => {
+    h = createHarness({}, undefined, { listCommands: false });
+    policy = await h.policy('phones');
+    wifi = await h.profile('wifi');
+    await h.assign(policy, wifi, 'auto');
+    await h.admin.setGroupPolicy('global', policy.id);
+    ann = await h.user('ann');
+    await h.device('D1', ann);
+    await h.device('D2', ann);
+    const device = h.devices.get('D1');
+    if (device) device.failInstall = 'Profile installation failed.';
+    for (const id of ['D1', 'D2']) await h.enroll(id);
+    await h.connect('D1');
+    expect(await h.admin.findDeviceProfile('D1', wifi.identifier)).toMatchObject({
+      state: 'failed',
+      reason: 'Profile installation failed.',
+    });
+    await h.admin.deleteAssignment(policy.id, wifi.id);
+    await h.delivery.apply({ kind: 'unassign', policyId: policy.id, profileId: wifi.id });
+    expect(await h.admin.findDeviceProfile('D2', wifi.identifier)).toMatchObject({
+      state: 'removed',
+      reason: 'canceled before it was sent',
+    });
+  });
 });

@@ -21,11 +21,13 @@ import { createMemoryAdminStorage, createMemoryStorage } from '../../src/storage
 import type {
   AdminStorage,
   AssignmentType,
+  CommandStatus,
   EnrollmentCommand,
   EnrollmentRecord,
   EnrollmentType,
   LibraryProfileRecord,
   MdmStorage,
+  PageOptions,
   PolicyRecord,
   RemovalControl,
   ReportStatus,
@@ -164,6 +166,7 @@ export function createHarness(
     admin: createMemoryAdminStorage(),
     mdm: createMemoryStorage(),
   },
+  queue: { listCommands?: boolean } = {},
 ): Harness {
   const { admin, mdm } = stores;
   const clock = () => NOW;
@@ -180,7 +183,12 @@ export function createHarness(
         push: (ids) => (counts.push++, core.push(ids)),
         cancel: (id, uuid) => (counts.cancel++, core.cancel(id, uuid)),
         findCommand: (uuid) => core.findCommand(uuid),
-        listCommands: (id, opts) => core.listCommands(id, opts),
+        ...(queue.listCommands === false
+          ? {}
+          : {
+              listCommands: (id: string, opts: PageOptions & { status?: CommandStatus }) =>
+                core.listCommands(id, opts),
+            }),
       },
       sign: (xml) => (counts.sign++, renderProfile(xml, signing, { signingTime: NOW })),
     },

@@ -47,10 +47,11 @@ async function resultOf(
   uuid: string,
   status: CommandResultEvent['status'],
 ): Promise<Uint8Array | undefined> {
-  if (status === 'Error' || status === 'CommandFormatError') {
+  const list = ctx.deps.commands.listCommands?.bind(ctx.deps.commands);
+  if (list && (status === 'Error' || status === 'CommandFormatError')) {
     let cursor: string | undefined;
     do {
-      const page = await ctx.deps.commands.listCommands(enrollmentId, {
+      const page = await list(enrollmentId, {
         limit: 100,
         status,
         ...(cursor === undefined ? {} : { cursor }),

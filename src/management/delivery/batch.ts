@@ -111,9 +111,17 @@ export function createExecution(ctx: DeliveryContext): Execution {
 
   /** Whether `uuid` is still queued (never sent) for the device: read from its own queue. */
   async function stillQueued(enrollmentId: string, uuid: string): Promise<boolean> {
+    const list = deps.commands.listCommands?.bind(deps.commands);
+    if (!list) {
+      const found = await deps.commands.findCommand(uuid);
+      return (
+        found?.targets.some((t) => t.enrollmentId === enrollmentId && t.status === 'queued') ??
+        false
+      );
+    }
     let cursor: string | undefined;
     do {
-      const page = await deps.commands.listCommands(enrollmentId, {
+      const page = await list(enrollmentId, {
         limit: 1000,
         status: 'queued',
         ...(cursor === undefined ? {} : { cursor }),

@@ -27,8 +27,13 @@ export interface DeliveryDeps {
     CheckinStore,
     'findEnrollment' | 'findEnrollments' | 'mergeFacts' | 'listEnrollments'
   >;
-  /** The MDM core's queue: commands are queued without a push, then pushed once. */
-  commands: Pick<MdmCore, 'enqueue' | 'cancel' | 'findCommand' | 'listCommands' | 'push'>;
+  /**
+   * The MDM core's queue: commands are queued without a push, then pushed once. With
+   * `listCommands` (the core has it), a device's own answer is read from its own queue instead
+   * of from every target of a bulk command.
+   */
+  commands: Pick<MdmCore, 'enqueue' | 'cancel' | 'findCommand' | 'push'> &
+    Partial<Pick<MdmCore, 'listCommands'>>;
   groups: GroupService;
   /** The identity every profile sent is signed with (the profile library's). */
   signing: ProfileSigner;
