@@ -181,16 +181,17 @@ function relock(work: DeviceWork): void {
  * Plans one enrollment now and carries the plan out (nothing for an enrollment nobody owns or
  * that is not enrolled). `fresh` reads the policies again; device events reuse a snapshot a
  * few seconds old, so a burst of enrollments reads them once. `supervisedNow` resends what was
- * sent unlocked before supervision was known ({@link relock}).
+ * sent unlocked before supervision was known ({@link relock}). `pushed`: a command was queued
+ * (and the device pushed).
  */
 export async function deliverOne(
   ctx: DeliveryContext,
   enrollmentId: string,
   options: { fresh?: boolean; supervisedNow?: boolean } = {},
-): Promise<DevicePlan> {
+): Promise<DevicePlan & { pushed: boolean }> {
   const enrollment = await ctx.requireEnrollment(enrollmentId);
   const user = await ownerOf(ctx, enrollmentId);
-  if (!user || !enrollment.enrolled) return emptyPlan(enrollmentId);
+  if (!user || !enrollment.enrolled) return { ...emptyPlan(enrollmentId), pushed: false };
   const run = await prepareRun(ctx, await ctx.snapshot(options.fresh === true));
   const device = deviceContextOf(run, enrollment, user);
   const records = await ctx.deps.store.listDeviceProfiles(enrollmentId);
@@ -198,6 +199,6 @@ export async function deliverOne(
   if (options.supervisedNow === true) relock(work);
   const execution = createExecution(ctx);
   await execution.add(work);
-  await execution.finish();
-  return work.plan;
+  const { touched } = await execution.finish();
+  return { ...work.plan, pushed: touched > 0 };
 }

@@ -61,10 +61,8 @@ function serializer() {
 async function enrolled(ctx: DeliveryContext, enrollmentId: string, again: boolean): Promise<void> {
   await queueFactsQuery(ctx, enrollmentId);
   if (again) await queueProfileList(ctx, enrollmentId);
-  const plan = await deliverOne(ctx, enrollmentId);
   // The execution pushed when it queued something; otherwise the query still needs a push.
-  if (plan.added.length + plan.updated.length + plan.removed.length === 0)
-    await ctx.deps.commands.push([enrollmentId]);
+  if (!(await deliverOne(ctx, enrollmentId)).pushed) await ctx.deps.commands.push([enrollmentId]);
 }
 
 async function commandResult(
@@ -111,8 +109,11 @@ export function createDeliveryService(
   return {
     preview: (change, opts) => runChange(ctx, change, opts, false),
     apply: (change, opts) => queue.run(APPLY, () => runChange(ctx, change, opts, true)),
-    deliverTo: (enrollmentId, reason) =>
-      deliverOne(ctx, enrollmentId, { fresh: reason === 'admin' || reason === 'reconcile' }),
+    async deliverTo(enrollmentId, reason) {
+      const fresh = reason === 'admin' || reason === 'reconcile';
+      const { pushed: _pushed, ...plan } = await deliverOne(ctx, enrollmentId, { fresh });
+      return plan;
+    },
     install: (enrollmentId, profileId, channel) =>
       installOne(ctx, enrollmentId, profileId, channel),
     remove: (enrollmentId, identifier) => removeOne(ctx, enrollmentId, identifier),
