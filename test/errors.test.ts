@@ -219,6 +219,7 @@ const TABLE: { [K in ClassName]: Row<OrchardErrorClasses[K]> } = {
       ERR_NOT_INSTALLED_BY_ORCHARD: 409,
       ERR_PROFILE_NOT_OFFERED: 409,
       ERR_DEVICE_NOT_ENROLLED: 409,
+      ERR_PROFILE_ASSIGNED: 409,
     },
   },
   ConfigError: { make: () => new ConfigError('--listen', M), statuses: { ERR_CONFIG: null } },

@@ -146,6 +146,7 @@ export async function openServices(
       publicUrl: () => publicUrl,
       enrollmentChallengeTtlSeconds: config.enrollmentChallengeTtlMs / 1000,
       identityRenewalLeadDays: config.identityRenewalLeadMs / 86_400_000,
+      reconcileIntervalMs: config.profileReconcileIntervalMs,
       ...mailerOf(config),
     },
   );

@@ -46,7 +46,8 @@ export type ManagementErrorCode =
   | 'ERR_DEVICE_PROFILE_NOT_FOUND'
   | 'ERR_NOT_INSTALLED_BY_ORCHARD'
   | 'ERR_PROFILE_NOT_OFFERED'
-  | 'ERR_DEVICE_NOT_ENROLLED';
+  | 'ERR_DEVICE_NOT_ENROLLED'
+  | 'ERR_PROFILE_ASSIGNED';
 
 const managementStatus: Record<ManagementErrorCode, number> = {
   ERR_GROUP_NOT_FOUND: 404,
@@ -89,6 +90,7 @@ const managementStatus: Record<ManagementErrorCode, number> = {
   ERR_NOT_INSTALLED_BY_ORCHARD: 409,
   ERR_PROFILE_NOT_OFFERED: 409,
   ERR_DEVICE_NOT_ENROLLED: 409,
+  ERR_PROFILE_ASSIGNED: 409,
 };
 
 /** Options of {@link ManagementError}. */

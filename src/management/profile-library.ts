@@ -15,6 +15,7 @@ import type {
   LibraryProfileRecord,
   OrgGroupStore,
   Page,
+  PolicyStore,
   ProfileLibraryStore,
   ProfileVersionRecord,
 } from '../storage/ports.js';
@@ -41,7 +42,10 @@ export interface ProfileOptionsSource {
 
 /** What {@link createProfileLibrary} needs. */
 export interface ProfileLibraryDeps {
-  store: ProfileLibraryStore & Pick<OrgGroupStore, 'findGroup'>;
+  /** The library and group stores; with `listProfileAssignments`, an assigned profile is not deleted. */
+  store: ProfileLibraryStore &
+    Pick<OrgGroupStore, 'findGroup'> &
+    Partial<Pick<PolicyStore, 'listProfileAssignments'>>;
   groups: ProfileOptionsSource;
   /** The identity that signs every profile sent: the daemon's profile-signing one or the operator's. */
   signing: ProfileSigner;

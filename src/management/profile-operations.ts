@@ -172,5 +172,14 @@ export async function readProfileVersion(
 
 /** See `ProfileLibrary.delete`. */
 export async function deleteProfile(ctx: LibraryContext, id: string): Promise<void> {
+  // A profile a policy assigns is unassigned first, so its devices are planned (and previewed).
+  const assigned = (await ctx.store.listProfileAssignments?.(id)) ?? [];
+  if (assigned.length > 0)
+    throw new ManagementError(
+      'ERR_PROFILE_ASSIGNED',
+      `profile ${id} is assigned in ${String(assigned.length)} policy(ies) (${assigned
+        .map((a) => a.policyId)
+        .join(', ')}): remove it from them first`,
+    );
   if (!(await ctx.store.deleteLibraryProfile(id))) throw notFound(id);
 }

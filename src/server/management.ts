@@ -17,7 +17,11 @@ import {
 import { createProfileLibrary, type ProfileLibrary } from '../management/profile-library.js';
 import { createUserService, type UserService } from '../management/users.js';
 import { createUserLinks, type UserLinks } from '../management/user-links.js';
-import type { AdminStorage, OutboxStore } from '../storage/ports.js';
+import { createPolicyService } from '../management/policies.js';
+import { createDeliveryService, type DeliveryEngine } from '../management/delivery/service.js';
+import type { PolicyService } from '../management/delivery/types.js';
+import type { MdmCore } from '../service/core.js';
+import type { AdminStorage, CheckinStore, OutboxStore } from '../storage/ports.js';
 
 /** The management services {@link createManagementServices} returns. */
 export interface ManagementServices {
@@ -27,6 +31,10 @@ export interface ManagementServices {
   userLinks: UserLinks;
   /** Users of the organization groups, with the CSV import. */
   users: UserService;
+  /** Policies owned by groups: profiles with assignment types and removal controls. */
+  policies: PolicyService;
+  /** Delivery of policies to devices; feed it the core's events (see `startDelivery`). */
+  delivery: DeliveryEngine;
 }
 
 /** What {@link createManagementServices} needs. */
@@ -41,6 +49,15 @@ export interface ManagementServicesDeps {
   publicUrl?: () => string;
   /** Sends invitations; absent, sending answers 503 `ERR_MAIL_DISABLED`. */
   mailer?: Mailer;
+  /** The MDM core the delivery service queues and pushes through. */
+  core: Pick<MdmCore, 'enqueue' | 'cancel' | 'findCommand' | 'push'>;
+  /** The check-in store: enrollments and their facts. */
+  enrollments: Pick<
+    CheckinStore,
+    'findEnrollment' | 'findEnrollments' | 'mergeFacts' | 'listEnrollments'
+  >;
+  /** A device is reconciled (ProfileList) when not reconciled within this; default 24 h. */
+  reconcileIntervalMs?: number;
 }
 
 /** The JSON of one `settings-changed` event: every group whose effective page changed. */
@@ -100,6 +117,19 @@ export function createManagementServices(deps: ManagementServicesDeps): Manageme
     publicUrl: deps.publicUrl ?? (() => ''),
     ...(deps.mailer === undefined ? {} : { mailer: deps.mailer }),
   });
-  const users = createUserService({ store: admin, groups });
-  return { groups, profiles, userLinks, users };
+  const delivery = createDeliveryService(
+    {
+      ...{ store: admin, enrollments: deps.enrollments, commands: deps.core, groups },
+      ...{ signing: { certificate, privateKey, chain }, clock, logger },
+    },
+    deps.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: deps.reconcileIntervalMs },
+  );
+  const policies = createPolicyService({ store: admin, groups, effects: delivery, clock });
+  // A user's policy or group changed: their devices are planned again.
+  const users = createUserService({
+    store: admin,
+    groups,
+    onUsersChanged: (userIds) => delivery.apply({ kind: 'users', userIds }),
+  });
+  return { groups, profiles, userLinks, users, policies, delivery };
 }

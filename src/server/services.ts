@@ -43,6 +43,7 @@ import {
 import type { DeliveryService, PolicyService } from '../management/delivery/types.js';
 import { createManagementServices, type ManagementServices } from './management.js';
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
+import { startDelivery } from './delivery.js';
 
 /** A push provider the services can serve: pushes, its topic, its health, and a close. */
 export interface OrchardPush extends PushProvider {
@@ -99,6 +100,8 @@ export interface OrchardServicesOptions {
   enrollmentChallengeTtlSeconds?: number;
   /** Renew device identities this many days before they expire (default 30). */
   identityRenewalLeadDays?: number;
+  /** Reconcile (ProfileList) each device not reconciled within this many ms (default 24 h). */
+  reconcileIntervalMs?: number;
   /** Sends invitation mail (e.g. `createSmtpMailer`); absent, sending answers 503. */
   mailer?: Mailer;
 }
@@ -215,12 +218,17 @@ export function createOrchardServices(
   const ca = createCa({ material: deps.pki.ca, store: deps.ca.certificates, clock });
   // The CA answers isRevoked(serial): a revoked certificate is refused (400, never 401) on the
   // device's next request; its records let a bound enrollment move to a renewed certificate.
-  const { groups, profiles, userLinks, users } = createManagementServices({
-    ...{ admin, signing: deps.pki.signing, clock, logger },
+  const management = createManagementServices({
+    ...{ admin, signing: deps.pki.signing, clock, logger, core, enrollments: storage },
+    ...(options.reconcileIntervalMs === undefined
+      ? {}
+      : { reconcileIntervalMs: options.reconcileIntervalMs }),
     publicUrl: options.publicUrl ?? (() => ''),
     ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
     ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
   });
+  const { groups, profiles, userLinks, users, policies, delivery } = management;
+  const running = startDelivery(core, delivery, { clock, logger });
   const audited = identityAuditObservers(core, admin);
   const owners = enrollmentOwnerObserver({
     ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
@@ -259,11 +267,12 @@ export function createOrchardServices(
   if (push) identity.start();
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
-    ...{ groups, profiles, userLinks, users },
+    ...{ groups, profiles, userLinks, users, policies, delivery },
     issueChallenge: issue,
     webhooks: webhooks.worker,
     async close() {
       await identity.stop();
+      await running.stop();
       await core.close();
       await webhooks.worker?.stop();
       await push?.close();

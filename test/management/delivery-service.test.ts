@@ -130,11 +130,11 @@ describe('M5 assignment types', () => {
     expect(await rejectCode(h.delivery.reconcile('D1'))).toBe('ERR_DEVICE_NOT_ENROLLED');
   });
 
-  test('ok/an enrollment nobody owns gets nothing but the facts query', async () => {
+  test('ok/an enrollment nobody owns gets nothing queued by Orchard (no policy, no facts query)', async () => {
     await h.device('D9', undefined);
     await h.enroll('D9');
-    expect(await types('D9')).toEqual(['DeviceInformation']);
-    expect(h.counts.push).toBe(1);
+    expect(await types('D9')).toEqual([]);
+    expect(h.counts.push).toBe(0);
   });
 });
 

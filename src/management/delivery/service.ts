@@ -59,6 +59,9 @@ function serializer() {
  * tells, and its answer reinstalls missing Auto profiles and marks the others removed.
  */
 async function enrolled(ctx: DeliveryContext, enrollmentId: string, again: boolean): Promise<void> {
+  // An enrollment nobody owns has no policy: Orchard queues nothing on its own (M5 applies to
+  // devices enrolled through a user's or a generic link).
+  if ((await ctx.deps.store.findEnrollmentOwner(enrollmentId)) === undefined) return;
   await queueFactsQuery(ctx, enrollmentId);
   if (again) await queueProfileList(ctx, enrollmentId);
   // The execution pushed when it queued something; otherwise the query still needs a push.

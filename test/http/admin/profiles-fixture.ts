@@ -7,6 +7,8 @@ import { createApiKey } from '../../../src/admin/api-keys.js';
 import { createAdminApi, type AdminApi, type AdminApiDeps } from '../../../src/http/admin/index.js';
 import { createGroupService } from '../../../src/management/groups-service.js';
 import { createProfileLibrary } from '../../../src/management/profile-library.js';
+import { createDeliveryService } from '../../../src/management/delivery/service.js';
+import { silentLogger } from '../../../src/logger.js';
 import { createMdmCore } from '../../../src/service/core.js';
 import {
   createMemoryAdminStorage,
@@ -53,8 +55,12 @@ export async function profilesApi(): Promise<ProfilesApi> {
     ...{ store: admin, groups, signing: { ...signing, chain: [] }, clock },
     randomUuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
   });
+  const delivery = createDeliveryService({
+    ...{ store: admin, enrollments: storage, commands: core, groups },
+    ...{ signing: { ...signing, chain: [] }, clock, logger: silentLogger },
+  });
   const deps = trappedDeps(admin, {
-    ...{ storage, core, groups, profiles, certificates: ca.certificates },
+    ...{ storage, core, groups, profiles, certificates: ca.certificates, delivery },
   });
   const app = createAdminApi(deps);
   const keyOf = async (role: AdminRole, groupId: string, scope: 'read' | 'write' = 'write') => {

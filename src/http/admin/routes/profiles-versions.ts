@@ -7,6 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { isGlobalCaller } from '../../../admin/principals.js';
 import { AdminError, ManagementError } from '../../../errors.js';
 import type { VersionResult } from '../../../management/profile-library.js';
+import type { LibraryProfileRecord } from '../../../storage/ports.js';
 import { normaliseSerial } from '../../../identity/ca/store.js';
 import { toReadableJson } from '../../../profile/inspect.js';
 import { callerOf, audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
@@ -129,9 +130,17 @@ const addVersion = defineRoute({
     const { profile } = await visibleProfile(deps, caller, req.params.id, 'write');
     const content = mobileconfigBytes(req.body.mobileconfig);
     const result = await deps.profiles.addVersion(profile.id, content, caller.principal.id);
+    // Rule M6: the new version goes only to devices that have (or are getting) the profile.
+    const report = await deps.delivery.apply({
+      kind: 'profile-version',
+      profileId: profile.id,
+      version: result.version.version,
+    });
     await audit(deps, req, 'profile.version.create', profile.id, {
       version: result.version.version,
       payloadUuid: result.version.payloadUuid,
+      devices: report.devices,
+      commandsQueued: report.commandsQueued,
     });
     return json(201, uploadedView(deps, result));
   },
@@ -194,6 +203,27 @@ async function deviceCertificate(
   return issued.der;
 }
 
+/**
+ * Records each queued install as Orchard's (rule M6): `pending` with its command, so the device's
+ * acknowledgement makes it `installed` and only then may Orchard remove it.
+ */
+async function recordProvenance(
+  deps: Pick<AdminApiDeps, 'admin' | 'profiles'>,
+  profile: LibraryProfileRecord,
+  version: number,
+  commands: readonly { enrollmentId: string; commandUuid: string }[],
+): Promise<void> {
+  const { version: stored } = await deps.profiles.read(profile.id, version);
+  const updatedAt = new Date();
+  await deps.admin.putDeviceProfiles(
+    commands.map(({ enrollmentId, commandUuid }) => ({
+      ...{ enrollmentId, identifier: profile.identifier, profileId: profile.id, version },
+      ...{ payloadUuid: stored.payloadUuid, state: 'pending' as const, channel: 'admin' as const },
+      ...{ commandUuid, updatedAt },
+    })),
+  );
+}
+
 const install = defineRoute({
   auth: 'write',
   scoped: true,
@@ -245,6 +275,7 @@ const install = defineRoute({
       const { commandUuid } = answer.body as { commandUuid: string };
       for (const enrollmentId of p.ids) commands.push({ enrollmentId, commandUuid });
     }
+    await recordProvenance(deps, profile, version ?? profile.latestVersion, commands);
     await audit(deps, req, 'profile.install', profile.id, {
       version: version ?? profile.latestVersion,
       encrypt: encrypt === true,
