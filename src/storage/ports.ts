@@ -1143,7 +1143,10 @@ export interface DeviceProfileStore {
   /** The records of many enrollments at once (any number of ids), in enrollment then identifier order. */
   listDeviceProfilesOf(enrollmentIds: readonly string[]): Promise<DeviceProfileRecord[]>;
   /** One record, or `undefined`. */
-  findDeviceProfile(enrollmentId: string, identifier: string): Promise<DeviceProfileRecord | undefined>;
+  findDeviceProfile(
+    enrollmentId: string,
+    identifier: string,
+  ): Promise<DeviceProfileRecord | undefined>;
   /** The record whose `commandUuid` is this command, or `undefined`. */
   findDeviceProfileByCommand(
     enrollmentId: string,
@@ -1196,7 +1199,8 @@ export interface OwnedEnrollmentFilter {
 
 /** The management ports in one object. */
 export interface ManagementStorage
-  extends OrgGroupStore,
+  extends
+    OrgGroupStore,
     PrincipalStore,
     ProfileLibraryStore,
     UserStore,

@@ -33,7 +33,6 @@ beforeEach(async () => {
     await f.admin.createPolicy({ id: `pol_${name}`, name, groupId, createdAt: AT, updatedAt: AT });
 });
 
-
 /** Posts a CSV file as `text/csv`. */
 async function importCsv(key: string, csv: string, query = '') {
   const res = await app.request(`/api/v1/users/import${query}`, {

@@ -81,12 +81,9 @@ export const UserView = z
     groupId: z.string(),
     firstName: z.string().nullable(),
     lastName: z.string().nullable(),
-    policy: z
-      .string()
-      .nullable()
-      .openapi({
-        description: "the name of the user's own policy (null: the group default applies)",
-      }),
+    policy: z.string().nullable().openapi({
+      description: "the name of the user's own policy (null: the group default applies)",
+    }),
     policyId: z.string().nullable().openapi({ description: "the id of the user's own policy" }),
     managedAppleId: z.string().nullable(),
     custom1: z.string().nullable(),
