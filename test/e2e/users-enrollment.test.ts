@@ -18,6 +18,11 @@ let keys: SimKeyPool;
 beforeAll(async () => {
   [mail, keys] = await Promise.all([startMailSink(), createKeyPool(1)]);
   h = await startHarness({ smtpUrl: mail.url, smtpFrom: 'it@example.com' });
+  // Users and links name policies that exist (by name here; ids work as well).
+  for (const name of ['standard', 'kiosk-policy']) {
+    const made = await h.api('POST', '/api/v1/policies', { name, groupId: 'global' });
+    expect(made.status).toBe(201);
+  }
 }, 60_000);
 
 afterAll(async () => {
