@@ -4,7 +4,7 @@
  * policy route starts with (a policy out of the caller's sight is 404, as if it did not exist).
  */
 import { z } from '@hono/zod-openapi';
-import { authorizeGroup, canSee, type Caller } from '../../../admin/principals.js';
+import type { Caller } from '../../../admin/principals.js';
 import { ManagementError } from '../../../errors.js';
 import type { ChangeReport } from '../../../management/delivery/types.js';
 import {
@@ -20,6 +20,7 @@ import type {
 import type { AdminApiDeps } from '../route.js';
 import { idSchema, Instant } from '../schemas.js';
 import { iso } from '../views.js';
+import { findVisibleOwned } from './owned-list.js';
 import { AssignmentTypeField } from './profiles-views.js';
 
 const nameError = `name must be a string of 1 to ${MAX_POLICY_NAME_LENGTH} characters`;
@@ -201,9 +202,12 @@ export async function visiblePolicy(
   id: string,
   access: 'read' | 'write',
 ): Promise<{ policy: PolicyRecord; tree: GroupTree }> {
-  const [policy, tree] = await Promise.all([deps.admin.findPolicy(id), deps.groups.tree()]);
-  if (policy === undefined || !canSee(tree, caller, policy.groupId))
-    throw new ManagementError('ERR_POLICY_NOT_FOUND', `no policy ${id}`);
-  if (access === 'write') authorizeGroup(tree, caller, policy.groupId, 'write');
-  return { policy, tree };
+  const { record, tree } = await findVisibleOwned(
+    deps,
+    caller,
+    access,
+    () => deps.admin.findPolicy(id),
+    () => new ManagementError('ERR_POLICY_NOT_FOUND', `no policy ${id}`),
+  );
+  return { policy: record, tree };
 }

@@ -5,12 +5,11 @@
  * profiles of a policy and the groups' default policies are in `policies-profiles.ts`.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { authorizeGroup, isGlobalCaller, type Caller } from '../../../admin/principals.js';
-import type { GroupTree } from '../../../management/tree.js';
+import { authorizeGroup } from '../../../admin/principals.js';
 import { callerOf, audit, defineRoute, json, jsonResponse } from '../route.js';
 import { IdParams, idSchema, page, PageQuery } from '../schemas.js';
-import { badField, listWithCursor } from '../validate.js';
-import { cursorOf } from './enrollments.js';
+import { badField } from '../validate.js';
+import { listOwned, pageJson } from './owned-list.js';
 import { policyProfileRoutes } from './policies-profiles.js';
 import {
   PolicyCreateBody,
@@ -23,13 +22,6 @@ import {
 const ListQuery = PageQuery.extend({
   groupId: idSchema('groupId').optional().openapi({ description: 'only policies owned here' }),
 });
-
-/** Owners whose policies the caller sees (A12); `undefined` for a root-scoped caller (all). */
-function visibleOwners(tree: GroupTree, caller: Caller): string[] | undefined {
-  if (isGlobalCaller(caller)) return undefined;
-  const scope = caller.principal.groupId;
-  return [...new Set([...tree.subtree(scope), ...tree.chain(scope)])];
-}
 
 const create = defineRoute({
   auth: 'write',
@@ -69,19 +61,10 @@ const list = defineRoute({
     responses: { 200: jsonResponse('a page of policies, in id order', page(PolicyView)) },
   }),
   async handle(deps, req) {
-    const caller = callerOf(req);
-    const tree = await deps.groups.tree();
-    const { groupId } = req.query;
-    if (groupId !== undefined) authorizeGroup(tree, caller, groupId, 'read');
-    const owners = groupId === undefined ? visibleOwners(tree, caller) : [groupId];
-    const paging = { limit: Number(req.query.limit ?? 100), ...cursorOf(req.query) };
-    const result = await listWithCursor(paging, () =>
-      deps.policies.list({ ...paging, ...(owners === undefined ? {} : { groupIds: owners }) }),
+    const result = await listOwned(deps, callerOf(req), req.query, (options) =>
+      deps.policies.list(options),
     );
-    return json(200, {
-      items: result.items.map(policyView),
-      nextCursor: result.nextCursor ?? null,
-    });
+    return json(200, pageJson(result, policyView));
   },
 });
 

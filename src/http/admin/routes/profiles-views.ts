@@ -4,7 +4,7 @@
  * route starts with (a profile out of the caller's sight is 404, as if it did not exist).
  */
 import { z } from '@hono/zod-openapi';
-import { authorizeGroup, canSee, type Caller } from '../../../admin/principals.js';
+import type { Caller } from '../../../admin/principals.js';
 import { ManagementError } from '../../../errors.js';
 import type { ProfileDescription } from '../../../management/profile-describe.js';
 import type { GroupTree } from '../../../management/tree.js';
@@ -13,6 +13,7 @@ import type { AdminApiDeps } from '../route.js';
 import { Instant } from '../schemas.js';
 import { badField } from '../validate.js';
 import { iso } from '../views.js';
+import { findVisibleOwned } from './owned-list.js';
 
 /** Largest body of the upload routes: a 3 MiB profile in base64 plus the other fields. */
 export const PROFILE_BODY_LIMIT = 4 * 1024 * 1024 + 64 * 1024;
@@ -124,9 +125,12 @@ export async function visibleProfile(
   id: string,
   access: 'read' | 'write',
 ): Promise<{ profile: LibraryProfileRecord; tree: GroupTree }> {
-  const [profile, tree] = await Promise.all([deps.profiles.get(id), deps.groups.tree()]);
-  if (profile === undefined || !canSee(tree, caller, profile.groupId))
-    throw new ManagementError('ERR_PROFILE_NOT_FOUND', `no profile ${id}`);
-  if (access === 'write') authorizeGroup(tree, caller, profile.groupId, 'write');
-  return { profile, tree };
+  const { record, tree } = await findVisibleOwned(
+    deps,
+    caller,
+    access,
+    () => deps.profiles.get(id),
+    () => new ManagementError('ERR_PROFILE_NOT_FOUND', `no profile ${id}`),
+  );
+  return { profile: record, tree };
 }

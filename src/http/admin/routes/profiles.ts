@@ -4,12 +4,11 @@
  * profiles owned at, below or above its scope group and changes those at or below it.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { authorizeGroup, isGlobalCaller, type Caller } from '../../../admin/principals.js';
-import type { GroupTree } from '../../../management/tree.js';
+import { authorizeGroup } from '../../../admin/principals.js';
 import { callerOf, audit, defineRoute, json, jsonResponse } from '../route.js';
 import { IdParams, idSchema, page, PageQuery } from '../schemas.js';
-import { badField, listWithCursor } from '../validate.js';
-import { cursorOf } from './enrollments.js';
+import { badField } from '../validate.js';
+import { listOwned, pageJson } from './owned-list.js';
 import { profileVersionRoutes, UploadedView, uploadedView } from './profiles-versions.js';
 import {
   AssignmentTypeField,
@@ -60,13 +59,6 @@ const DetailView = LibraryProfileView.extend({
   ...ProfileDescriptionView.shape,
 }).openapi('LibraryProfileDetail');
 
-/** Owners whose profiles the caller sees (A12); `undefined` for a root-scoped caller (all). */
-function visibleOwners(tree: GroupTree, caller: Caller): string[] | undefined {
-  if (isGlobalCaller(caller)) return undefined;
-  const scope = caller.principal.groupId;
-  return [...new Set([...tree.subtree(scope), ...tree.chain(scope)])];
-}
-
 const upload = defineRoute({
   auth: 'write',
   scoped: true,
@@ -112,19 +104,10 @@ const list = defineRoute({
     responses: { 200: jsonResponse('a page of profiles', page(LibraryProfileView)) },
   }),
   async handle(deps, req) {
-    const caller = callerOf(req);
-    const tree = await deps.groups.tree();
-    const { groupId } = req.query;
-    if (groupId !== undefined) authorizeGroup(tree, caller, groupId, 'read');
-    const owners = groupId === undefined ? visibleOwners(tree, caller) : [groupId];
-    const paging = { limit: Number(req.query.limit ?? 100), ...cursorOf(req.query) };
-    const result = await listWithCursor(paging, () =>
-      deps.profiles.list({ ...paging, ...(owners === undefined ? {} : { groupIds: owners }) }),
+    const result = await listOwned(deps, callerOf(req), req.query, (options) =>
+      deps.profiles.list(options),
     );
-    return json(200, {
-      items: result.items.map(libraryProfileView),
-      nextCursor: result.nextCursor ?? null,
-    });
+    return json(200, pageJson(result, libraryProfileView));
   },
 });
 

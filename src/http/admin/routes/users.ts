@@ -15,6 +15,7 @@ import type { UserInput, UserPatch } from '../../../management/users.js';
 import { callerOf, audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
 import { IdParams, idSchema, page, PageQuery } from '../schemas.js';
 import { listWithCursor } from '../validate.js';
+import { pagingOf } from './owned-list.js';
 import {
   UserBody,
   UserImportBody,
@@ -57,7 +58,7 @@ const list = defineRoute({
   }),
   async handle(deps, req) {
     const caller = callerOf(req);
-    const { groupId, cursor } = req.query;
+    const { groupId } = req.query;
     if (groupId !== undefined) {
       const tree = await deps.groups.tree();
       authorizeGroup(tree, caller, groupId, 'read');
@@ -68,7 +69,7 @@ const list = defineRoute({
           { group: groupId },
         );
     }
-    const paging = { limit: Number(req.query.limit ?? 100), ...(cursor ? { cursor } : {}) };
+    const paging = pagingOf(req.query);
     const result = await listWithCursor(paging, () =>
       deps.users.list({ ...paging, ...scopeOf(caller), ...(groupId ? { groupId } : {}) }),
     );
