@@ -109,12 +109,82 @@ export { INVITATION_QR_CID, escapeHtml, invitationMessage } from './invitation.j
 export type { InvitationInput } from './invitation.js';
 export { DEFAULT_GENERIC_PREFIX, enrollmentOwnerObserver, linkIdOf } from './enrollment-owners.js';
 export type { BoundIdentity, EnrollmentOwnerDeps } from './enrollment-owners.js';
+export { createPolicyService } from './policies.js';
+export type { PolicyServiceDeps } from './policies.js';
+export { MAX_POLICY_DESCRIPTION_LENGTH, MAX_POLICY_NAME_LENGTH } from './policies-rules.js';
+export { policyNames, readEffectivePolicy, resolvePolicyRef } from './policies-ref.js';
+export {
+  applyChange,
+  desiredProfiles,
+  effectivePolicy,
+  groupsWithDefault,
+  loadPolicySnapshot,
+  reachOf,
+  userAfter,
+} from './delivery/snapshot.js';
+export type { SnapshotStore } from './delivery/snapshot.js';
+export { deviceTargetOf, platformOf, targetKey } from './delivery/target.js';
+export { createCompatibilityJudge, judgeCompatibility } from './delivery/compatibility.js';
+export type { CompatibilityJudge } from './delivery/compatibility.js';
+export { resolveVariables, substituteVariables, variablesIn } from './delivery/variables.js';
+export {
+  applyRemovalControl,
+  generateRemovalPassword,
+  removalControlPossible,
+} from './delivery/removal-control.js';
+export { REMOVED_ON_DEVICE, planDevice } from './delivery/plan.js';
+export type { PlanInput } from './delivery/plan.js';
+export { buildExplainTrace } from './delivery/explain.js';
+export type { ExplainInput } from './delivery/explain.js';
+export { createDeliveryService } from './delivery/service.js';
+export type { DeliveryDeps, DeliveryEngine, DeliveryOptions } from './delivery/service.js';
+export { PROFILE_VARIABLES } from './delivery/types.js';
+export type {
+  AssignmentInput,
+  ChangeReport,
+  CompatibilityCheck,
+  CompatibilityVerdict,
+  DeliveryService,
+  DesiredProfile,
+  DeviceContext,
+  DevicePlan,
+  DeviceProfileView,
+  DeviceProfilesView,
+  DeviceTarget,
+  EffectivePolicy,
+  ExplainDecision,
+  ExplainGroup,
+  ExplainTrace,
+  PlannedAction,
+  PolicyChange,
+  PolicyChangeOptions,
+  PolicyChangeResult,
+  PolicyEffects,
+  PolicyService,
+  PolicySnapshot,
+  PolicySource,
+  ProfileVariable,
+  UnknownFact,
+  VariableResolution,
+} from './delivery/types.js';
 export type { MailAttachment, MailMessage, Mailer } from '../mail/ports.js';
 export { ROOT_GROUP_ID, OWNER_PRINCIPAL_ID } from '../storage/ports.js';
 export type {
   AdminRole,
   AssignmentType,
   ChildPermission,
+  DeliveryChannel,
+  DeviceProfileRecord,
+  DeviceProfileState,
+  DeviceProfileStore,
+  OwnedEnrollment,
+  OwnedEnrollmentFilter,
+  PolicyAssignmentRecord,
+  PolicyRecord,
+  PolicyReferences,
+  PolicyStore,
+  ReconcileRecord,
+  RemovalControl,
   EnrollmentLinkKind,
   EnrollmentOwner,
   LibraryProfileRecord,

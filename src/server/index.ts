@@ -12,6 +12,8 @@ export type {
 } from './services.js';
 export type { OrchardWebhooks } from './webhooks.js';
 export { orchardRoutes } from './routes.js';
+export { startDelivery } from './delivery.js';
+export type { DeliveryRunOptions, RunningDelivery } from './delivery.js';
 export { createSmtpMailer } from '../mail/smtp.js';
 export type { SmtpMailerOptions } from '../mail/smtp.js';
 export type { Mailer, MailMessage, MailAttachment } from '../mail/ports.js';
