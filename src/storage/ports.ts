@@ -1197,6 +1197,82 @@ export interface OwnedEnrollmentFilter {
   enrollmentIds?: readonly string[];
 }
 
+// ---------------------------------------------------------------------------------------------
+// The self-service portal and the administrators' console (issue 19): sign-in sessions and
+// passwords. Sessions live in the store so several daemons on one database share them.
+// ---------------------------------------------------------------------------------------------
+
+/** Which web area a session signs into: the users' portal or the administrators' console. */
+export type WebSessionKind = 'portal' | 'console';
+
+/** One signed-in browser session; the cookie carries a random token, the store only its hash. */
+export interface WebSessionRecord {
+  /** SHA-256 (hex) of the session token in the cookie. */
+  idHash: string;
+  kind: WebSessionKind;
+  /** The signed-in user (`usr_...`, portal) or administrator (principal id, console). */
+  subjectId: string;
+  createdAt: Date;
+  /** The session ends at this instant unless touched (idle timeout), never after `createdAt` + the absolute lifetime. */
+  expiresAt: Date;
+  lastSeenAt: Date;
+}
+
+/** Browser sessions of the portal and the console. */
+export interface WebSessionStore {
+  /** Stores a new session (a duplicate `idHash` throws TypeError). */
+  createWebSession(record: WebSessionRecord): Promise<void>;
+  /** The session, or `undefined` (expired ones included: the caller checks `expiresAt`). */
+  findWebSession(idHash: string): Promise<WebSessionRecord | undefined>;
+  /** Moves `lastSeenAt` and `expiresAt`; false when the session is gone. */
+  touchWebSession(idHash: string, lastSeenAt: Date, expiresAt: Date): Promise<boolean>;
+  /** Ends one session; false when it was gone. */
+  deleteWebSession(idHash: string): Promise<boolean>;
+  /** Ends every session of a subject (password change, user deleted, administrator disabled). */
+  deleteWebSessionsOf(kind: WebSessionKind, subjectId: string): Promise<number>;
+  /** Deletes sessions expired before `now`; resolves the count. */
+  purgeWebSessions(now: Date): Promise<number>;
+}
+
+/** Whose password: a user's (portal) or an administrator's (console). */
+export type CredentialSubject = 'user' | 'admin';
+
+/** A stored password hash (scrypt, self-describing: parameters, salt and hash in one string). */
+export interface PasswordRecord {
+  subject: CredentialSubject;
+  subjectId: string;
+  hash: string;
+  updatedAt: Date;
+}
+
+/** A one-time token that lets its subject set a password (sent in the invitation mail). */
+export interface SetupTokenRecord {
+  /** SHA-256 (hex) of the token. */
+  hash: string;
+  subject: CredentialSubject;
+  subjectId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt?: Date;
+}
+
+/** Passwords and password-setup tokens. */
+export interface CredentialStore {
+  /** Creates or replaces the password of a subject. */
+  setPassword(record: PasswordRecord): Promise<void>;
+  /** The subject's password record, or `undefined`. */
+  findPassword(subject: CredentialSubject, subjectId: string): Promise<PasswordRecord | undefined>;
+  /** Deletes the subject's password; false when none. */
+  deletePassword(subject: CredentialSubject, subjectId: string): Promise<boolean>;
+  /** Stores a setup token (a duplicate hash throws TypeError). */
+  createSetupToken(record: SetupTokenRecord): Promise<void>;
+  /**
+   * Marks the token used and resolves it, atomically: only the first call for an unused token
+   * whose `expiresAt` is after `now` gets it; every other call resolves `undefined`.
+   */
+  consumeSetupToken(hash: string, now: Date): Promise<SetupTokenRecord | undefined>;
+}
+
 /** The management ports in one object. */
 export interface ManagementStorage
   extends
@@ -1209,7 +1285,14 @@ export interface ManagementStorage
 
 /** Every administrative port in one object, as the memory and SQLite adapters provide it. */
 export interface AdminStorage
-  extends ApiKeyStore, AuditLog, EnrollmentLinkStore, SettingsStore, ManagementStorage {
+  extends
+    ApiKeyStore,
+    AuditLog,
+    EnrollmentLinkStore,
+    SettingsStore,
+    ManagementStorage,
+    WebSessionStore,
+    CredentialStore {
   /** Releases the store; later calls reject with StorageError. */
   close(): void;
 }
