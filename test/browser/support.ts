@@ -1,0 +1,202 @@
+/**
+ * What the browser tests share: one daemon per test file (SQLite in a tmp data dir, an API key,
+ * an SMTP sink), users and simulated devices made through the admin API and personal links, one
+ * headless Debian chromium per file (contexts per person), and the sign-in steps of both areas.
+ * A missing `/usr/bin/chromium` fails the file: `.ci/run` installs it, tests never skip.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from '@jest/globals';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  createKeyPool,
+  createSimDevice,
+  type SimDeviceHandle,
+  type SimKeyPool,
+} from '../../src/sim/index.js';
+import { startHarness, type Harness } from '../daemon/harness.js';
+import { startMailSink, type MailSink } from '../support/mail.js';
+
+/** Where `.ci/run` installs Debian's chromium. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** A portal password long enough for the 12-character rule. */
+export const PASSWORD = 'correct horse battery staple';
+
+/** One browser test file's world: the daemon, its mail, a device key pool and a browser. */
+export interface World {
+  h: Harness;
+  mail: MailSink;
+  keys: SimKeyPool;
+  browser: Browser;
+  /** The daemon's base URL (`http://127.0.0.1:port`). */
+  base: string;
+  close(): Promise<void>;
+}
+
+/** Launches headless chromium (flags for root, containers and small /dev/shm). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+}
+
+/** Starts the daemon, the SMTP sink, one device key and the browser, all at once. */
+export async function startWorld(): Promise<World> {
+  const mail = await startMailSink();
+  const [h, keys, browser] = await Promise.all([
+    startHarness({ smtpUrl: mail.url, smtpFrom: 'it@example.com' }),
+    createKeyPool(1),
+    launchBrowser(),
+  ]);
+  return {
+    h,
+    mail,
+    keys,
+    browser,
+    base: h.daemon.url.replace(/\/$/, ''),
+    async close() {
+      await browser.close();
+      await h.close();
+      await mail.close();
+    },
+  };
+}
+
+/** Creates a group under `parentId`; its id. */
+export async function createGroup(h: Harness, name: string, parentId = 'global'): Promise<string> {
+  const res = await h.api('POST', '/api/v1/groups', { name, parentId });
+  expect([name, res.status]).toEqual([name, 201]);
+  return res.body.id as string;
+}
+
+/** Creates a user (with a policy by name or id when given); its id. */
+export async function createUser(
+  h: Harness,
+  input: { username: string; email: string; groupId?: string; policy?: string },
+): Promise<string> {
+  const res = await h.api('POST', '/api/v1/users', { groupId: 'global', ...input });
+  expect([input.username, res.status]).toEqual([input.username, 201]);
+  return res.body.id as string;
+}
+
+/** A simulated iPhone (no declarative management: profiles travel as InstallProfile) enrolled through the user's personal link. */
+export async function enrollFor(
+  w: World,
+  userId: string,
+  deviceName?: string,
+): Promise<SimDeviceHandle> {
+  const link = await w.h.api('GET', `/api/v1/users/${userId}/enrollment-link`);
+  expect(link.status).toBe(200);
+  const device = createSimDevice({
+    platform: 'iOS',
+    osVersion: '18.1',
+    keys: w.keys,
+    ...(deviceName === undefined ? {} : { deviceName }),
+  });
+  await device.enroll({ url: link.body.url as string });
+  const owned = await w.h.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
+  expect(owned.body).toMatchObject({ userId });
+  return device;
+}
+
+/** The `/portal/setup?token=...` link of the next invitation mail sent to the user. */
+export async function setupLinkFor(w: World, userId: string): Promise<string> {
+  const before = w.mail.messages.length;
+  const sent = await w.h.api('POST', `/api/v1/users/${userId}/enrollment-link/send`);
+  expect(sent.status).toBe(200);
+  const message = await w.mail.next(before + 1);
+  const texts = message.parts
+    .filter((p) => /^text\/plain/.test(p.headers['content-type'] ?? ''))
+    .map((p) => p.body.toString('utf8'));
+  const found = texts.join('\n').match(/https?:\/\/[^\s"'<>]*\/portal\/setup\?token=[^\s"'<>]+/);
+  expect(found).not.toBeNull();
+  return (found?.[0] ?? '').replace(/&amp;/g, '&');
+}
+
+/** A fresh browser context (its own cookies) with a page that records every dialog. */
+export async function openPage(
+  w: World,
+): Promise<{ context: BrowserContext; page: Page; dialogs: string[] }> {
+  const context = await w.browser.newContext({ baseURL: w.base });
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return { context, page, dialogs };
+}
+
+/** Sets the user's portal password through the invitation's setup link: the page signs them in. */
+export async function setPasswordThroughMail(w: World, page: Page, userId: string): Promise<void> {
+  const link = await setupLinkFor(w, userId);
+  await page.goto(new URL(link).pathname + new URL(link).search);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await page.locator('input[name="confirm"]').fill(PASSWORD);
+  await Promise.all([page.waitForURL(/\/portal\/(\?.*)?$/), submit(page)]);
+}
+
+/** Signs in to the portal with `login` and {@link PASSWORD}; lands on the device list. */
+export async function portalSignIn(page: Page, login: string): Promise<void> {
+  await page.goto('/portal/sign-in');
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await Promise.all([page.waitForURL(/\/portal\/(\?.*)?$/), submit(page)]);
+}
+
+/** Signs in to the console with the daemon's API key; lands on the dashboard. */
+export async function consoleSignIn(w: World, page: Page): Promise<void> {
+  await page.goto('/console/sign-in');
+  await page.locator('input[name="apiKey"]').fill(w.h.apiKey);
+  await Promise.all([
+    page.waitForURL(/\/console\/(\?.*)?$/),
+    page
+      .locator(
+        'form:has(input[name="apiKey"]) button[type="submit"], form:has(input[name="apiKey"]) button:not([type])',
+      )
+      .first()
+      .click(),
+  ]);
+}
+
+/** Presses the submit button of the form on the page that holds a password field. */
+function submit(page: Page): Promise<void> {
+  return page
+    .locator(
+      'form:has(input[name="password"]) button[type="submit"], form:has(input[name="password"]) button:not([type])',
+    )
+    .first()
+    .click();
+}
+
+/**
+ * Connects `device` and reloads `page` until `done` holds, at most `rounds` times (counted,
+ * never timed): delivery queues on core events, so one connection may queue more for the next.
+ */
+export async function settleOnPage(
+  device: Pick<SimDeviceHandle, 'connect'>,
+  page: Page,
+  done: () => Promise<boolean>,
+  rounds = 20,
+): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    const session = await device.connect();
+    expect(session.errors).toEqual([]);
+    await page.reload();
+    if (await done()) return;
+    await sleep(50);
+  }
+  throw new Error(`the page did not settle in ${rounds} connections`);
+}
+
+/** The request types of the commands queued to an enrollment, oldest first. */
+export async function commandTypes(h: Harness, enrollmentId: string): Promise<string[]> {
+  const res = await h.api(
+    'GET',
+    `/api/v1/enrollments/${encodeURIComponent(enrollmentId)}/commands?limit=1000`,
+  );
+  expect(res.status).toBe(200);
+  return (res.body.items as { requestType: string }[]).map((c) => c.requestType);
+}
