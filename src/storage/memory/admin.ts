@@ -31,6 +31,7 @@ import { memoryProfileLibrary } from './management-profiles.js';
 import { memoryDeviceProfiles } from './device-profiles.js';
 import { memoryPolicies } from './policies.js';
 import { memoryUsers } from './users.js';
+import { memoryCredentials, memoryWebSessions } from './web.js';
 
 /** Options of {@link createMemoryAdminStorage}. */
 export interface MemoryAdminStorageOptions {
@@ -181,6 +182,8 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryUsers(state),
     ...memoryPolicies(state),
     ...memoryDeviceProfiles(state),
+    ...memoryWebSessions(state),
+    ...memoryCredentials(state),
     close() {
       state.closed = true;
     },

@@ -22,6 +22,7 @@ import { sqliteProfileLibrary } from './management-profiles.js';
 import { sqliteDeviceProfiles } from './device-profiles.js';
 import { sqlitePolicies } from './policies.js';
 import { sqliteUsers } from './users.js';
+import { sqliteCredentials, sqliteWebSessions } from './web.js';
 
 interface KeyRow {
   id: string;
@@ -203,6 +204,8 @@ export function sqliteAdminStorage(ctx: SqliteContext, close: () => void): Admin
     ...sqliteUsers(ctx),
     ...sqlitePolicies(ctx),
     ...sqliteDeviceProfiles(ctx),
+    ...sqliteWebSessions(ctx),
+    ...sqliteCredentials(ctx),
     close,
   };
 }

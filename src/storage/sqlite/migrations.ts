@@ -12,6 +12,7 @@ import { adoptAdminTables, adoptCaTables } from './migrations-adopt.js';
 import { MANAGEMENT_SCHEMA, seedManagement } from './migrations-management.js';
 import { convertPolicyNames, POLICIES_SCHEMA } from './migrations-policies.js';
 import { USERS_SCHEMA } from './migrations-users.js';
+import { WEB_SCHEMA } from './migrations-web.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface Migration {
@@ -200,6 +201,13 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // the policy names users and links held become policies of the root group.
     sql: POLICIES_SCHEMA,
     apply: convertPolicyNames,
+  },
+  {
+    version: 10,
+    name: 'portal and console sessions, passwords and password-setup tokens',
+    // Browser sessions by token hash (shared by every daemon on the database), scrypt password
+    // hashes of users and administrators, one-time setup tokens by hash.
+    sql: WEB_SCHEMA,
   },
 ];
 
