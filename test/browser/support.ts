@@ -2,10 +2,10 @@
  * What the browser tests share: one daemon per test file (SQLite in a tmp data dir, an API key,
  * an SMTP sink), users and simulated devices made through the admin API and personal links, one
  * headless Debian chromium per file (contexts per person), and the sign-in steps of both areas.
- * A missing `/usr/bin/chromium` fails the file: `.ci/run` installs it, tests never skip.
+ * A missing `/usr/bin/chromium` fails the file: `.ci/run` installs it, tests never skip. No jest
+ * import here: `test/browser/screenshots.ts` uses the same steps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import {
   createKeyPool,
@@ -15,6 +15,11 @@ import {
 } from '../../src/sim/index.js';
 import { startHarness, type Harness } from '../daemon/harness.js';
 import { startMailSink, type MailSink } from '../support/mail.js';
+
+/** Throws `message` unless `ok` (support runs outside jest too: `npm run screenshots`). */
+export function must(ok: boolean, message: string): asserts ok {
+  if (!ok) throw new Error(message);
+}
 
 /** Where `.ci/run` installs Debian's chromium. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -67,7 +72,7 @@ export async function startWorld(): Promise<World> {
 /** Creates a group under `parentId`; its id. */
 export async function createGroup(h: Harness, name: string, parentId = 'global'): Promise<string> {
   const res = await h.api('POST', '/api/v1/groups', { name, parentId });
-  expect([name, res.status]).toEqual([name, 201]);
+  must(res.status === 201, `group ${name}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id as string;
 }
 
@@ -77,7 +82,7 @@ export async function createUser(
   input: { username: string; email: string; groupId?: string; policy?: string },
 ): Promise<string> {
   const res = await h.api('POST', '/api/v1/users', { groupId: 'global', ...input });
-  expect([input.username, res.status]).toEqual([input.username, 201]);
+  must(res.status === 201, `user ${input.username}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id as string;
 }
 
@@ -88,7 +93,7 @@ export async function enrollFor(
   deviceName?: string,
 ): Promise<SimDeviceHandle> {
   const link = await w.h.api('GET', `/api/v1/users/${userId}/enrollment-link`);
-  expect(link.status).toBe(200);
+  must(link.status === 200, `enrollment link: ${link.status}`);
   const device = createSimDevice({
     platform: 'iOS',
     osVersion: '18.1',
@@ -97,7 +102,7 @@ export async function enrollFor(
   });
   await device.enroll({ url: link.body.url as string });
   const owned = await w.h.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
-  expect(owned.body).toMatchObject({ userId });
+  must(owned.body.userId === userId, `the device is not ${userId}'s`);
   return device;
 }
 
@@ -105,14 +110,14 @@ export async function enrollFor(
 export async function setupLinkFor(w: World, userId: string): Promise<string> {
   const before = w.mail.messages.length;
   const sent = await w.h.api('POST', `/api/v1/users/${userId}/enrollment-link/send`);
-  expect(sent.status).toBe(200);
+  must(sent.status === 200, `invitation: ${sent.status} ${JSON.stringify(sent.body)}`);
   const message = await w.mail.next(before + 1);
   const texts = message.parts
     .filter((p) => /^text\/plain/.test(p.headers['content-type'] ?? ''))
     .map((p) => p.body.toString('utf8'));
   const found = texts.join('\n').match(/https?:\/\/[^\s"'<>]*\/portal\/setup\?token=[^\s"'<>]+/);
-  expect(found).not.toBeNull();
-  return (found?.[0] ?? '').replace(/&amp;/g, '&');
+  must(found !== null, `no /portal/setup link in the invitation mail:\n${texts.join('\n')}`);
+  return found[0].replace(/&amp;/g, '&');
 }
 
 /** A fresh browser context (its own cookies) with a page that records every dialog. */
@@ -183,7 +188,7 @@ export async function settleOnPage(
 ): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     const session = await device.connect();
-    expect(session.errors).toEqual([]);
+    must(session.errors.length === 0, `device errors: ${session.errors.join('; ')}`);
     await page.reload();
     if (await done()) return;
     await sleep(50);
@@ -197,6 +202,6 @@ export async function commandTypes(h: Harness, enrollmentId: string): Promise<st
     'GET',
     `/api/v1/enrollments/${encodeURIComponent(enrollmentId)}/commands?limit=1000`,
   );
-  expect(res.status).toBe(200);
+  must(res.status === 200, `commands: ${res.status}`);
   return (res.body.items as { requestType: string }[]).map((c) => c.requestType);
 }
