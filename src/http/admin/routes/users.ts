@@ -7,12 +7,11 @@
  * counts.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { authorizeGroup, type Caller } from '../../../admin/principals.js';
-import { ManagementError, OrchardError } from '../../../errors.js';
+import { authorizeGroup } from '../../../admin/principals.js';
+import { ManagementError } from '../../../errors.js';
 import { MAX_IMPORT_BYTES } from '../../../management/user-csv.js';
-import type { UserImportReport } from '../../../management/user-import.js';
 import type { UserInput, UserPatch } from '../../../management/users.js';
-import { callerOf, audit, defineRoute, json, jsonResponse, type AdminApiDeps } from '../route.js';
+import { callerOf, audit, defineRoute, json, jsonResponse } from '../route.js';
 import { IdParams, idSchema, page, PageQuery } from '../schemas.js';
 import { listWithCursor } from '../validate.js';
 import { pagingOf } from './owned-list.js';
@@ -23,17 +22,8 @@ import {
   UserPatchBody,
   UserView,
   userView,
-  type UserImportReportJson,
 } from './users-views.js';
-
-/** The user service's scope option for this caller. */
-const scopeOf = (caller: Caller) => ({ scope: caller.principal.groupId });
-
-/** Throws 404/403 unless the caller may change what each of `groupIds` owns. */
-async function authorizeWrite(deps: AdminApiDeps, caller: Caller, ...groupIds: string[]) {
-  const tree = await deps.groups.tree();
-  for (const groupId of groupIds) authorizeGroup(tree, caller, groupId, 'write');
-}
+import { authorizeWrite, invite, scopeOf } from './users-shared.js';
 
 /** `body` without its `undefined` members (an optional field the client left out). */
 const definedOnly = (body: object): Record<string, unknown> =>
@@ -168,28 +158,6 @@ const remove = defineRoute({
     return json(200, await userView(deps, deleted));
   },
 });
-
-/**
- * Mails the invitation of each applied row that asked for one, one after the other, and notes
- * the outcome on the row: `sent`, or the refusal (no policy, mail not configured, mail failed).
- */
-async function invite(deps: AdminApiDeps, report: UserImportReport): Promise<UserImportReportJson> {
-  const rows: UserImportReportJson['rows'] = [];
-  for (const row of report.rows) {
-    if (!row.sendInvite || row.outcome === 'refused' || row.userId === undefined) {
-      rows.push(row);
-      continue;
-    }
-    try {
-      await deps.userLinks.send(row.userId);
-      rows.push({ ...row, invitation: 'sent' });
-    } catch (error) {
-      if (!(error instanceof OrchardError)) throw error;
-      rows.push({ ...row, invitation: `not sent: ${error.message} [${error.code}]` });
-    }
-  }
-  return { ...report, rows };
-}
 
 const importUsers = defineRoute({
   auth: 'write',
