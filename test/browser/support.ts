@@ -2,8 +2,8 @@
  * What the browser tests share: one daemon per test file (SQLite in a tmp data dir, an API key,
  * an SMTP sink), users and simulated devices made through the admin API and personal links, one
  * headless Debian chromium per file (contexts per person), and the sign-in steps of both areas.
- * A missing `/usr/bin/chromium` fails the file: `.ci/run` installs it, tests never skip. No jest
- * import here: `test/browser/screenshots.ts` uses the same steps.
+ * A missing `/usr/bin/chromium` fails the file: `.ci/run` installs it, tests never skip.
+ * `test/browser/screenshots.ts` uses the same steps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -16,7 +16,7 @@ import {
 import { startHarness, type Harness } from '../daemon/harness.js';
 import { startMailSink, type MailSink } from '../support/mail.js';
 
-/** Throws `message` unless `ok` (support runs outside jest too: `npm run screenshots`). */
+/** Throws `message` unless `ok`, with what was received (messages read better than matchers here). */
 export function must(ok: boolean, message: string): asserts ok {
   if (!ok) throw new Error(message);
 }
