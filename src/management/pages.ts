@@ -74,7 +74,7 @@ export const SELF_SERVICE_PAGE: SettingsPage = {
   id: 'self-service',
   title: 'Self-service',
   description:
-    'What users may do in the portal: install Optional or Interactive profiles, remove Optional ones, lock, clear the passcode, query or erase their devices.',
+    'What users may do in the portal: install Optional or Interactive profiles, remove Optional ones, lock, clear the passcode, query or erase their devices, download Optional profiles to install by hand.',
   schema: z.strictObject({
     installOptional: z.boolean(),
     installInteractive: z.boolean(),
@@ -83,6 +83,7 @@ export const SELF_SERVICE_PAGE: SettingsPage = {
     clearPasscode: z.boolean(),
     deviceQuery: z.boolean(),
     erase: z.boolean(),
+    downloadProfiles: z.boolean(),
   }),
   defaults: {
     installOptional: true,
@@ -92,6 +93,7 @@ export const SELF_SERVICE_PAGE: SettingsPage = {
     clearPasscode: false,
     deviceQuery: true,
     erase: false,
+    downloadProfiles: false,
   },
 };
 
