@@ -1,0 +1,191 @@
+/**
+ * The profile library in the console: the profiles the administrator sees (A12), uploading a
+ * `.mobileconfig` owned by a group (the library's 422 lists every issue), and one profile with
+ * its compatibility (platforms, minimum OS, supervision, enrollment types, deprecations) and its
+ * removal rules with `canRemove`'s answers, as the admin API describes them.
+ */
+import { authorizeGroup, type Caller } from '../../../admin/principals.js';
+import type { ProfileDescription } from '../../../management/profile-describe.js';
+import type { GroupTree } from '../../../management/tree.js';
+import { MAX_IMPORT_BYTES } from '../../../management/user-csv.js';
+import type { AssignmentType, LibraryProfileRecord } from '../../../storage/ports.js';
+import { listOwned, visibleOwners } from '../../admin/routes/owned-list.js';
+import { visibleProfile } from '../../admin/routes/profiles-views.js';
+import type { WebDeps } from '../types.js';
+import {
+  auditAs,
+  csrf,
+  groupLink,
+  guarded,
+  h,
+  noticeOf,
+  readForm,
+  render,
+  seeOther,
+  seg,
+  viewerOf,
+  when,
+  writes,
+  type ConsoleApp,
+  type ConsoleContext,
+  type Html,
+} from './kit.js';
+import { groupOptions } from './users.js';
+import { ManagementError } from '../../../errors.js';
+
+/** Every library profile the caller sees, by name. */
+export async function visibleProfiles(
+  deps: Pick<WebDeps, 'profiles'>,
+  tree: GroupTree,
+  caller: Caller,
+): Promise<LibraryProfileRecord[]> {
+  const owners = visibleOwners(tree, caller);
+  const out: LibraryProfileRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.profiles.list({
+      limit: 1000,
+      ...(cursor === undefined ? {} : { cursor }),
+      ...(owners === undefined ? {} : { groupIds: owners }),
+    });
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && out.length < 10_000);
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
+
+async function listPage(deps: WebDeps, c: ConsoleContext) {
+  const viewer = viewerOf(c);
+  const cursor = c.req.query('cursor');
+  const page = await listOwned(
+    deps,
+    viewer.caller,
+    { limit: '100', ...(cursor === undefined ? {} : { cursor }) },
+    (o) => deps.profiles.list(o),
+  );
+  const tree = await deps.groups.tree();
+  const rows = page.items.map(
+    (
+      p,
+    ) => h`<tr data-testid="library-${p.id}"><th scope="row"><a href="/console/profiles/${seg(p.id)}">${p.name}</a></th>
+<td>${p.identifier}</td><td>${p.assignmentType}</td><td>${p.latestVersion}</td><td>${groupLink(tree, p.groupId)}</td></tr>`,
+  );
+  const next =
+    page.nextCursor === undefined
+      ? ''
+      : h`<p><a href="/console/profiles?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
+  const form = writes(viewer)
+    ? h`<section class="card"><h2>Upload a profile</h2>
+<form method="post" action="/console/profiles" enctype="multipart/form-data">${csrf(viewer)}
+<p><label for="mobileconfig">.mobileconfig file (plain or signed)</label> <input id="mobileconfig" name="mobileconfig" type="file" accept=".mobileconfig,application/x-apple-aspen-config" required></p>
+<p><label for="pr-groupId">Owner group</label> <select id="pr-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>
+<p><label for="pr-type">Default assignment type</label> <select id="pr-type" name="assignmentType">${TYPES.map((t) => h`<option value="${t}">${t}</option>`)}</select></p>
+<p><label for="pr-name">Name (default: its PayloadDisplayName)</label> <input id="pr-name" name="name" maxlength="256"></p>
+<p><button type="submit">Upload</button></p></form></section>`
+    : '';
+  const table =
+    rows.length === 0
+      ? h`<p>The library is empty.</p>`
+      : h`<table><thead><tr><th scope="col">Profile</th>
+<th scope="col">Identifier</th><th scope="col">Type</th><th scope="col">Version</th><th scope="col">Owner</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return render(c, 'Profile library', h`<h1>Profile library</h1>${table}${next}${form}`);
+}
+
+async function upload(deps: WebDeps, c: ConsoleContext) {
+  const viewer = viewerOf(c);
+  const form = await readForm(c);
+  const groupId = form.get('groupId') ?? '';
+  authorizeGroup(await deps.groups.tree(), viewer.caller, groupId, 'write');
+  const file = form.file('mobileconfig');
+  if (file === undefined || file.size === 0)
+    throw new ManagementError('ERR_PROFILE_INVALID', 'choose a .mobileconfig file to upload', {
+      field: 'mobileconfig',
+    });
+  const assignmentType = TYPES.find((t) => t === form.get('assignmentType'));
+  const name = (form.get('name') ?? '').trim();
+  const { profile, version } = await deps.profiles.upload({
+    groupId,
+    content: new Uint8Array(await file.arrayBuffer()),
+    ...(assignmentType === undefined ? {} : { assignmentType }),
+    ...(name === '' ? {} : { name }),
+    actor: viewer.caller.principal.id,
+  });
+  await auditAs(deps, viewer, 'profile.create', profile.id, {
+    ...{ groupId: profile.groupId, identifier: profile.identifier },
+    ...{ assignmentType: profile.assignmentType, payloadUuid: version.payloadUuid },
+  });
+  return seeOther(c, `/console/profiles/${seg(profile.id)}`, 'uploaded');
+}
+
+function compatibilityTable(d: ProfileDescription): Html {
+  const cmp = d.compatibility;
+  const rows = cmp.platforms.map(
+    (
+      p,
+    ) => h`<tr><th scope="row">${p}</th><td>${cmp.minimumOs[p] ?? '—'}</td><td>${cmp.removedIn[p] ?? '—'}</td>
+<td>${cmp.requiresSupervision.includes(p) ? 'yes' : 'no'}</td><td>${(cmp.enrollmentTypes[p] ?? []).join(', ')}</td>
+<td>${cmp.manualInstall.includes(p) ? 'yes' : 'no'}</td></tr>`,
+  );
+  const deprecations = cmp.deprecations.map((i) => h`<li>${i.path}: ${i.message}</li>`);
+  return h`<h2>Compatibility</h2>${
+    rows.length === 0
+      ? h`<p>No platform takes every payload of this profile.</p>`
+      : h`<table><thead><tr><th scope="col">Platform</th>
+<th scope="col">Minimum OS</th><th scope="col">Removed in</th><th scope="col">Needs supervision</th>
+<th scope="col">Enrollment types</th><th scope="col">Manual install</th></tr></thead><tbody>${rows}</tbody></table>`
+  }
+${deprecations.length === 0 ? '' : h`<h3>Deprecations</h3><ul>${deprecations}</ul>`}`;
+}
+
+function removalTable(d: ProfileDescription): Html {
+  const r = d.removal;
+  const cases = r.cases.map(
+    (k) => h`<tr><th scope="row">${k.case}</th><td>${k.outcome}</td><td>${k.reason}</td></tr>`,
+  );
+  return h`<h2>Removal rules</h2><table><tbody>
+<tr><th scope="row">Removal disallowed</th><td>${r.removalDisallowed ? 'yes' : 'no'}</td></tr>
+<tr><th scope="row">Removal password</th><td>${r.hasRemovalPassword ? 'yes' : 'no'}</td></tr>
+<tr><th scope="row">Removal date</th><td>${when(r.removalDate)}</td></tr></tbody></table>
+<table><thead><tr><th scope="col">Who, on what</th><th scope="col">Outcome</th><th scope="col">Why</th></tr></thead><tbody>${cases}</tbody></table>`;
+}
+
+async function onePage(deps: WebDeps, c: ConsoleContext) {
+  const viewer = viewerOf(c);
+  const { profile, tree } = await visibleProfile(
+    deps,
+    viewer.caller,
+    c.req.param('id') ?? '',
+    'read',
+  );
+  const latest = await deps.profiles.read(profile.id);
+  const description = deps.profiles.describe(latest.content);
+  const body = h`<h1>${profile.name}</h1>${noticeOf(c, { uploaded: 'Profile uploaded.' })}
+<table><tbody><tr><th scope="row">Identifier</th><td>${profile.identifier}</td></tr>
+<tr><th scope="row">Owner</th><td>${groupLink(tree, profile.groupId)}</td></tr>
+<tr><th scope="row">Default assignment type</th><td>${profile.assignmentType}</td></tr>
+<tr><th scope="row">Latest version</th><td>${profile.latestVersion} (${when(latest.version.createdAt)})</td></tr>
+<tr><th scope="row">Upload signer</th><td>${latest.version.uploadedSigner ?? 'unsigned'}</td></tr></tbody></table>
+${compatibilityTable(description)}${removalTable(description)}`;
+  return render(c, profile.name, body);
+}
+
+/** Largest upload body: the CSV import's 5 MiB (a profile is at most 3 MiB). */
+export const UPLOAD_LIMIT = MAX_IMPORT_BYTES;
+
+/** Registers the profile library pages. */
+export function profileRoutes(app: ConsoleApp, deps: WebDeps): void {
+  app.get(
+    '/console/profiles',
+    guarded((c) => listPage(deps, c)),
+  );
+  app.post(
+    '/console/profiles',
+    guarded((c) => upload(deps, c)),
+  );
+  app.get(
+    '/console/profiles/:id',
+    guarded((c) => onePage(deps, c)),
+  );
+}
