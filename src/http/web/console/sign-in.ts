@@ -80,6 +80,12 @@ async function signIn(deps: WebDeps, limiter: FailedLoginLimiter, c: ConsoleCont
     limiter.failed(client);
     return signInPage(c, 403, { kind: 'error', text: 'Those credentials were not accepted.' });
   }
+  // A session carries no key scope (it follows the role): a read key must not open a full console.
+  if (caller.keyScope === 'read' && caller.principal.role === 'full') {
+    const text =
+      'A read-only API key cannot open the console of a full administrator: use a write key or your password.';
+    return signInPage(c, 403, { kind: 'error', text });
+  }
   const old = sessionToken(c, 'console');
   if (old !== undefined) await deps.sessions.end(old);
   const { token } = await deps.sessions.create('console', caller.principal.id);
