@@ -10,6 +10,7 @@ import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Logger } from '../../logger.js';
 import type { WebSessionKind } from '../../storage/ports.js';
+import type { FailedLoginLimiter } from '../rate-limit.js';
 import { page } from './layout.js';
 import type { ActiveSession, ConsoleViewer, PortalViewer, WebDeps } from './types.js';
 
@@ -20,10 +21,13 @@ export interface WebBindings {
   logger?: Logger;
 }
 
-/** The Hono environment of the web app: bindings, and the viewer the middleware resolved. */
+/**
+ * The Hono environment of the web app: bindings, the viewer the middleware resolved, and the
+ * failed sign-in limiter both areas' sign-in forms share (`c.get('failedLogins')`).
+ */
 export type WebEnv = {
   Bindings: WebBindings;
-  Variables: { portal: PortalViewer; console: ConsoleViewer };
+  Variables: { portal: PortalViewer; console: ConsoleViewer; failedLogins: FailedLoginLimiter };
 };
 
 /** The Content-Security-Policy of every page: no inline script or style, no framing. */
@@ -187,10 +191,16 @@ export function sameOrigin(c: Context, publicUrl: string): boolean {
   } catch {
     return false;
   }
-  if (host === c.req.header('host')) return true;
+  // Without a Host header (an embedder's fetch), the request URL's host is this host.
+  if (host === (c.req.header('host') ?? new URL(c.req.url).host)) return true;
   try {
     return new URL(publicUrl).origin === origin;
   } catch {
     return false;
   }
+}
+
+/** The client address the edge bound to the request (`unknown` when embedded without one). */
+export function clientOf(c: Context): string {
+  return (c.env as WebBindings | undefined)?.client ?? 'unknown';
 }

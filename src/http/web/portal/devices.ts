@@ -1,0 +1,222 @@
+/**
+ * The portal's device pages: the list of the user's own devices, and one device with its facts,
+ * the profiles offered and installed (with what removing them takes), pending work (the page
+ * refreshes itself until the device answers) and the actions the group's self-service settings
+ * allow (M13).
+ */
+import type { Context } from 'hono';
+import { html } from 'hono/html';
+import type { DeviceProfileView, DeviceProfilesView } from '../../../management/delivery/types.js';
+import type { EnrollmentRecord } from '../../../storage/ports.js';
+import { notice, type Markup } from '../layout.js';
+import { csrfField } from '../security.js';
+import type { PortalViewer, WebDeps } from '../types.js';
+import { actionsSection } from './actions-view.js';
+import { portalRemoval } from './removal.js';
+import {
+  deviceModel,
+  deviceName,
+  deviceOs,
+  enrollmentWords,
+  lastSeen,
+  portalPage,
+  selfService,
+  type SelfService,
+} from './view.js';
+
+/** The list of the viewer's devices (`GET /portal/`). */
+export async function deviceList(c: Context, deps: WebDeps, viewer: PortalViewer) {
+  const owned = await deps.admin.listUserEnrollments(viewer.user.id);
+  const found = await Promise.all(owned.map((o) => deps.storage.findEnrollment(o.enrollmentId)));
+  const devices = found.filter((e): e is EnrollmentRecord => e !== undefined);
+  const rows = devices.map(
+    (e) =>
+      html`<tr data-testid="device-${e.id}">
+        <th scope="row">
+          <a href="/portal/devices/${encodeURIComponent(e.id)}">${deviceName(e)}</a>
+        </th>
+        <td>${deviceModel(e)}</td>
+        <td>${deviceOs(e)}</td>
+        <td>${lastSeen(e)}</td>
+        <td>${enrollmentWords(e)}</td>
+      </tr>`,
+  );
+  const table =
+    devices.length === 0
+      ? html`<p>You have no enrolled devices yet. <a href="/portal/enroll">Enroll one</a>.</p>`
+      : html`<table>
+          <caption class="muted">
+            Devices enrolled with your account
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Model</th>
+              <th scope="col">OS</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">Enrollment</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${rows}
+          </tbody>
+        </table>`;
+  return c.html(
+    portalPage(
+      viewer,
+      'My devices',
+      html`<h1>My devices</h1>
+        ${table}`,
+    ),
+  );
+}
+
+type RowState = 'offered' | 'pending' | 'installed' | 'failed' | 'skipped' | 'removed';
+
+const STATE_WORDS: Record<RowState, string> = {
+  offered: 'Available',
+  pending: 'Waiting for the device',
+  installed: 'Installed',
+  failed: 'Failed',
+  skipped: 'Not for this device',
+  removed: 'Removed',
+};
+
+/** Where the page goes after a POST on this device. */
+export const devicePath = (id: string, done?: string): string =>
+  `/portal/devices/${encodeURIComponent(id)}${done === undefined ? '' : `?done=${done}`}`;
+
+function row(
+  p: DeviceProfileView,
+  state: RowState,
+  detail: Markup | string,
+  action: Markup | string,
+) {
+  return html`<tr data-testid="profile-${p.identifier}" data-state="${state}">
+    <th scope="row">${p.name}</th>
+    <td><span class="state state-${state}">${STATE_WORDS[state]}</span></td>
+    <td>${detail}</td>
+    <td>${action}</td>
+  </tr>`;
+}
+
+interface DeviceCtx {
+  deps: WebDeps;
+  viewer: PortalViewer;
+  enrollment: EnrollmentRecord;
+  settings: SelfService;
+}
+
+function mayInstall(p: DeviceProfileView, settings: SelfService): boolean {
+  return p.assignmentType === 'interactive'
+    ? settings.installInteractive
+    : settings.installOptional;
+}
+
+function offeredRow(d: DeviceCtx, p: DeviceProfileView): Markup {
+  const base = devicePath(d.enrollment.id);
+  const install = mayInstall(p, d.settings)
+    ? html`<form method="post" action="${base}/profiles/${encodeURIComponent(p.profileId)}/install">
+        ${csrfField(d.viewer.session)}<button type="submit">Install</button>
+      </form>`
+    : html`<span class="muted">Ask IT to install it</span>`;
+  const download =
+    d.settings.downloadProfiles && p.assignmentType === 'optional'
+      ? html` <a href="${base}/profiles/${encodeURIComponent(p.profileId)}/download">Download</a>`
+      : '';
+  const kind = p.assignmentType === 'interactive' ? 'Install when you need it' : 'Optional';
+  return row(p, 'offered', kind, html`${install}${download}`);
+}
+
+function installedRow(d: DeviceCtx, p: DeviceProfileView): Markup {
+  const { words, remove } = portalRemoval(d.enrollment, p, d.settings);
+  const action = remove
+    ? html`<form
+        method="post"
+        action="${devicePath(d.enrollment.id)}/profiles/${encodeURIComponent(p.identifier)}/remove"
+      >
+        ${csrfField(d.viewer.session)}<button type="submit" class="secondary">Remove</button>
+      </form>`
+    : '';
+  return row(p, 'installed', words, action);
+}
+
+function profileRows(d: DeviceCtx, view: DeviceProfilesView): Markup[] {
+  const reason = (p: DeviceProfileView): string => p.reason ?? '';
+  return [
+    ...view.pending.map((p) =>
+      row(p, 'pending', p.state === 'removing' ? 'Being removed' : 'Being installed', ''),
+    ),
+    ...view.installed.map((p) => installedRow(d, p)),
+    ...view.offered.map((p) => offeredRow(d, p)),
+    ...view.failed.map((p) => row(p, 'failed', reason(p) || 'The device refused it.', '')),
+    ...view.blocked.map((p) => row(p, 'failed', reason(p) || 'It cannot be sent yet.', '')),
+    ...view.skipped.map((p) => row(p, 'skipped', reason(p), '')),
+    ...view.removed.map((p) => row(p, 'removed', '', '')),
+  ];
+}
+
+const DONE: Record<string, string> = {
+  install: 'The profile is on its way to the device.',
+  remove: 'The device was asked to remove the profile.',
+  lock: 'The device was asked to lock.',
+  'clear-passcode': 'The device was asked to clear its passcode.',
+  query: 'The device was asked for its details.',
+  erase: 'The device was asked to erase itself.',
+};
+
+/** Options of {@link devicePage}: a message to show and the status to answer with. */
+export interface DevicePageOptions {
+  error?: string;
+  status?: 200 | 400 | 403 | 409 | 422;
+}
+
+/** One of the viewer's devices (`GET /portal/devices/{id}`). */
+export async function devicePage(
+  c: Context,
+  d: Omit<DeviceCtx, 'settings'>,
+  options: DevicePageOptions = {},
+) {
+  const settings = await selfService(d.deps, d.viewer);
+  const ctx: DeviceCtx = { ...d, settings };
+  const view = await d.deps.delivery.deviceProfiles(d.enrollment.id);
+  const e = d.enrollment;
+  const done = DONE[c.req.query('done') ?? ''];
+  const rows = profileRows(ctx, view);
+  const profiles =
+    rows.length === 0
+      ? html`<p>No profiles are available for this device.</p>`
+      : html`<table>
+          <thead>
+            <tr>
+              <th scope="col">Profile</th>
+              <th scope="col">Status</th>
+              <th scope="col">Removing it</th>
+              <th scope="col">Action</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${rows}
+          </tbody>
+        </table>`;
+  const body = html`<h1>${deviceName(e)}</h1>
+    ${done === undefined ? '' : notice('info', done)}
+    ${options.error === undefined ? '' : notice('error', options.error)}
+    <section class="panel" aria-labelledby="facts">
+      <h2 id="facts">About this device</h2>
+      <dl class="facts">
+        <dt>Model</dt>
+        <dd>${deviceModel(e)}</dd>
+        <dt>OS</dt>
+        <dd>${deviceOs(e)}</dd>
+        <dt>Last seen</dt>
+        <dd>${lastSeen(e)}</dd>
+        <dt>Enrollment</dt>
+        <dd>${enrollmentWords(e)}</dd>
+      </dl>
+    </section>
+    <h2>Profiles</h2>
+    ${profiles} ${actionsSection(e, settings, d.viewer)}`;
+  const refresh = view.pending.length > 0 ? 3 : undefined;
+  return c.html(portalPage(d.viewer, deviceName(e), body, refresh), options.status ?? 200);
+}
