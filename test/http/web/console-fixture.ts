@@ -46,6 +46,13 @@ export interface ConsoleWorld {
     who: { cookie: string; csrf: string },
     form: Record<string, string | string[]>,
   ): Promise<Response>;
+  /** POSTs `multipart/form-data` with one file field (and the session's CSRF). */
+  upload(
+    path: string,
+    who: { cookie: string; csrf: string },
+    file: { field: string; name: string; type: string; bytes: Uint8Array | string },
+    fields?: Record<string, string>,
+  ): Promise<Response>;
 }
 
 const AT = new Date('2026-12-07T04:00:00Z');
@@ -114,6 +121,14 @@ export async function consoleWorld(): Promise<ConsoleWorld> {
         });
     },
     get: (path, who) => request(path, { headers: { cookie: who.cookie } }),
+    upload(path, who, file, fields = {}) {
+      const body = new FormData();
+      body.append('_csrf', who.csrf);
+      for (const [k, v] of Object.entries(fields)) body.append(k, v);
+      const bytes = typeof file.bytes === 'string' ? Buffer.from(file.bytes) : file.bytes;
+      body.append(file.field, new Blob([bytes], { type: file.type }), file.name);
+      return request(path, { method: 'POST', headers: { cookie: who.cookie }, body });
+    },
     post(path, who, form) {
       const body = new URLSearchParams();
       if (!Object.hasOwn(form, '_csrf')) body.append('_csrf', who.csrf);
