@@ -5,6 +5,8 @@
  */
 import { enrollmentCommandView } from '../../admin/views.js';
 import type { DeviceProfileView, DeviceProfilesView } from '../../../management/delivery/types.js';
+import type { GroupTree } from '../../../management/tree.js';
+import type { UserRecord } from '../../../storage/ports.js';
 import type { WebDeps } from '../types.js';
 import { deviceActionRoutes, deviceActionsPanel } from './device-actions.js';
 import { explainRoutes } from './device-explain.js';
@@ -19,6 +21,7 @@ import {
 } from './device-scope.js';
 import {
   asText,
+  groupLink,
   guarded,
   h,
   noticeOf,
@@ -39,21 +42,28 @@ const NOTICES = {
   removing: 'RemoveProfile queued.',
 };
 
-function deviceRow(d: ConsoleDevice): Html {
+function deviceRow(d: ConsoleDevice, names: ReadonlyMap<string, string>): Html {
   const e = d.enrollment;
   return h`<tr data-testid="device-${e.id}">
 <th scope="row"><a href="/console/devices/${seg(e.id)}">${deviceName(e)}</a></th>
 <td>${factText(e, 'ProductName') || factText(e, 'Model')}</td><td>${factText(e, 'OSVersion')}</td>
 <td>${factText(e, 'SerialNumber')}</td>
-<td>${d.owner === undefined ? '—' : h`<a href="/console/users/${seg(d.owner.userId)}">${d.owner.userId}</a>`}</td>
+<td>${d.owner === undefined ? '—' : h`<a href="/console/users/${seg(d.owner.userId)}">${names.get(d.owner.userId) ?? d.owner.userId}</a>`}</td>
 <td>${e.enrolled ? 'enrolled' : 'not enrolled'}</td><td>${when(e.lastSeenAt)}</td></tr>`;
 }
 
-function deviceTable(items: readonly ConsoleDevice[]): Html {
+function deviceTable(items: readonly ConsoleDevice[], names: ReadonlyMap<string, string>): Html {
   if (items.length === 0) return h`<p>No devices.</p>`;
   return h`<table><thead><tr><th scope="col">Name</th><th scope="col">Model</th>
 <th scope="col">OS</th><th scope="col">Serial</th><th scope="col">User</th><th scope="col">State</th>
-<th scope="col">Last seen</th></tr></thead><tbody>${items.map(deviceRow)}</tbody></table>`;
+<th scope="col">Last seen</th></tr></thead><tbody>${items.map((d) => deviceRow(d, names))}</tbody></table>`;
+}
+
+/** The usernames of the devices' owners, by user id. */
+async function ownerNames(deps: WebDeps, items: readonly ConsoleDevice[]) {
+  const ids = [...new Set(items.flatMap((d) => (d.owner === undefined ? [] : [d.owner.userId])))];
+  const users = await Promise.all(ids.map((id) => deps.admin.findUser(id)));
+  return new Map(users.flatMap((u) => (u === undefined ? [] : [[u.id, u.username] as const])));
 }
 
 async function listPage(deps: WebDeps, c: ConsoleContext) {
@@ -66,7 +76,11 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
   if (q !== '') {
     const found = await searchDevices(deps, tree, caller, q, PAGE);
     const more = found.truncated ? h`<p>Only the first ${PAGE} matches are shown.</p>` : '';
-    return render(c, 'Devices', h`<h1>Devices</h1>${search}${deviceTable(found.items)}${more}`);
+    return render(
+      c,
+      'Devices',
+      h`<h1>Devices</h1>${search}${deviceTable(found.items, await ownerNames(deps, found.items))}${more}`,
+    );
   }
   const cursor = c.req.query('cursor');
   const page = await listDevices(deps, tree, caller, {
@@ -80,7 +94,11 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
     page.nextCursor === undefined
       ? ''
       : h`<p><a href="/console/devices?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
-  return render(c, 'Devices', h`<h1>Devices</h1>${search}${deviceTable(page.items)}${next}`);
+  return render(
+    c,
+    'Devices',
+    h`<h1>Devices</h1>${search}${deviceTable(page.items, await ownerNames(deps, page.items))}${next}`,
+  );
 }
 
 const FACTS = [
@@ -94,15 +112,19 @@ const FACTS = [
   'IsSupervised',
 ];
 
-function factsTable(d: ConsoleDevice): Html {
+function factsTable(d: ConsoleDevice, tree: GroupTree, user?: UserRecord): Html {
   const e = d.enrollment;
+  const who =
+    user === undefined
+      ? (d.owner?.userId ?? '')
+      : `${user.username}${user.firstName || user.lastName ? ` (${[user.firstName, user.lastName].filter(Boolean).join(' ')})` : ''}`;
   const rows = [
     h`<tr><th scope="row">Enrollment id</th><td>${e.id}</td></tr>`,
     h`<tr><th scope="row">Enrollment type</th><td>${e.type}</td></tr>`,
     h`<tr><th scope="row">State</th><td>${e.enrolled ? 'enrolled' : 'not enrolled'}</td></tr>`,
     h`<tr><th scope="row">Last seen</th><td>${when(e.lastSeenAt)}</td></tr>`,
-    h`<tr><th scope="row">User</th><td>${d.owner === undefined ? 'nobody owns it' : h`<a href="/console/users/${seg(d.owner.userId)}">${d.owner.userId}</a>`}</td></tr>`,
-    h`<tr><th scope="row">Group</th><td>${d.owner === undefined ? '—' : h`<a href="/console/groups/${seg(d.owner.groupId)}">${d.owner.groupId}</a>`}</td></tr>`,
+    h`<tr><th scope="row">User</th><td>${d.owner === undefined ? 'nobody owns it' : h`<a href="/console/users/${seg(d.owner.userId)}">${who}</a>`}</td></tr>`,
+    h`<tr><th scope="row">Group</th><td>${d.owner === undefined ? '—' : groupLink(tree, d.owner.groupId)}</td></tr>`,
     ...FACTS.filter((k) => e.facts[k] !== undefined).map(
       (k) => h`<tr><th scope="row">${k}</th><td>${asText(e.facts[k])}</td></tr>`,
     ),
@@ -166,11 +188,12 @@ async function commandsSection(deps: WebDeps, id: string): Promise<Html> {
 
 async function onePage(deps: WebDeps, c: ConsoleContext) {
   const viewer = viewerOf(c);
-  const { device } = await visibleDevice(deps, viewer.caller, c.req.param('id') ?? '');
+  const { device, tree } = await visibleDevice(deps, viewer.caller, c.req.param('id') ?? '');
   const id = device.enrollment.id;
   const profiles = await deps.delivery.deviceProfiles(id);
+  const user = device.owner && (await deps.admin.findUser(device.owner.userId));
   const body = h`<h1>${deviceName(device.enrollment)}</h1>${noticeOf(c, NOTICES)}
-${factsTable(device)}${deviceActionsPanel(viewer, id, profiles)}${profilesSection(id, profiles)}
+${factsTable(device, tree, user)}${deviceActionsPanel(viewer, id, profiles)}${profilesSection(id, profiles)}
 ${await commandsSection(deps, id)}`;
   return render(c, deviceName(device.enrollment), body);
 }
