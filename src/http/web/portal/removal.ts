@@ -32,9 +32,7 @@ export function portalRemoval(
   const type = profile.assignmentType;
   const offered = type === 'optional' || type === 'interactive';
   if (!offered || control === 'never') return { words: 'Only IT can remove it', remove: false };
-  // On the device itself the user may sometimes remove it (older macOS), which the words say.
-  const user = removalDecision(device, control, profile.identifier, 'user');
-  if (control === 'with-authorization' && user?.outcome !== 'allowed')
+  if (control === 'with-authorization')
     return { words: 'Needs the removal password', remove: false };
   if (!settings.removeOptional) return { words: 'Only IT can remove it', remove: false };
   return { words: 'You can remove it', remove: true };
