@@ -20,6 +20,8 @@ export interface InvitationInput {
   expiresAt?: Date;
   /** Who invites (shown in the subject); default `Orchard`. */
   organization?: string;
+  /** The self-service portal's "set your password" link (`/portal/setup?token=...`), if any. */
+  portalSetupUrl?: string;
 }
 
 const ENTITIES: Record<string, string> = {
@@ -57,6 +59,14 @@ export function invitationMessage(input: InvitationInput): MailMessage {
     input.url,
     '',
     `The link is personal: do not share it.${until}`,
+    ...(input.portalSetupUrl === undefined
+      ? []
+      : [
+          '',
+          'To see your devices and install what they offer, set your password for the self-service portal (the link works once, for 7 days):',
+          '',
+          input.portalSetupUrl,
+        ]),
   ].join('\n');
   const html = [
     '<!doctype html><html><body>',
@@ -65,6 +75,11 @@ export function invitationMessage(input: InvitationInput): MailMessage {
     `<p><a href="${escapeHtml(input.url)}">${escapeHtml(input.url)}</a></p>`,
     `<p><img src="cid:${INVITATION_QR_CID}" alt="enrollment QR code" width="256" height="256"></p>`,
     `<p>The link is personal: do not share it.${escapeHtml(until)}</p>`,
+    ...(input.portalSetupUrl === undefined
+      ? []
+      : [
+          `<p>To see your devices and install what they offer, <a href="${escapeHtml(input.portalSetupUrl)}">set your password for the self-service portal</a> (the link works once, for 7 days).</p>`,
+        ]),
     '</body></html>',
   ].join('\n');
   return {

@@ -71,6 +71,11 @@ export interface UserLinksDeps {
   clock: () => Date;
   /** Who invites, in the invitation's subject and text. */
   organization?: string;
+  /**
+   * Mints a one-time portal password-setup token for a user (`WebAccounts.setupToken`); when
+   * given, each invitation also carries `${publicUrl}/portal/setup?token=...` (a fresh token).
+   */
+  passwordSetup?: (userId: string) => Promise<string>;
 }
 
 /** Personal links of users and generic links of groups. */
@@ -217,6 +222,7 @@ export function createUserLinks(deps: UserLinksDeps): UserLinks {
       const link = await personal(userId);
       const qrPng = (await qrCode(link.url, 'png')) as Uint8Array;
       const expiresAt = until(lifetime);
+      const setup = deps.passwordSetup && (await deps.passwordSetup(user.id));
       await mailer.send(
         invitationMessage({
           user,
@@ -224,6 +230,9 @@ export function createUserLinks(deps: UserLinksDeps): UserLinks {
           qrPng,
           expiresAt,
           ...(deps.organization === undefined ? {} : { organization: deps.organization }),
+          ...(setup === undefined
+            ? {}
+            : { portalSetupUrl: `${deps.publicUrl()}/portal/setup?token=${setup}` }),
         }),
       );
       const sent = await store.markEnrollmentTokenSent(link.record.id, clock(), expiresAt);
