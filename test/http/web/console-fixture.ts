@@ -1,10 +1,10 @@
 /**
  * The console over real parts: memory admin and MDM stores, the MDM core (push a no-op), the
  * management services the daemon builds (groups, profiles, users, links, policies, delivery),
- * browser sessions and accounts, in a Hono app with the web security headers. The organization
+ * browser sessions and accounts, in the web app (`createWebApp`). The organization
  * is Global > Europe > France and Global > US, with an administrator of each kind.
  */
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { createWebAccounts } from '../../../src/admin/web-accounts.js';
 import { createWebSessions } from '../../../src/admin/web-sessions.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -20,8 +20,8 @@ import type {
   MdmStorage,
   UserRecord,
 } from '../../../src/storage/ports.js';
-import { consoleRoutes } from '../../../src/http/web/console/index.js';
-import { securityHeaders, type WebEnv } from '../../../src/http/web/security.js';
+import { createWebApp } from '../../../src/http/web/app.js';
+import type { WebEnv } from '../../../src/http/web/security.js';
 import type { WebDeps } from '../../../src/http/web/types.js';
 import { signing } from '../../management/profile-fixtures.js';
 import { trap } from '../admin/support.js';
@@ -97,9 +97,7 @@ export async function consoleWorld(): Promise<ConsoleWorld> {
     europe: await adminOf('europe-admin', 'full', europe),
     us: await adminOf('us-admin', 'full', us),
   };
-  const app = new Hono<WebEnv>();
-  app.use('*', securityHeaders());
-  consoleRoutes(app, deps);
+  const app = createWebApp(deps);
   const request = async (path: string, init: RequestInit): Promise<Response> =>
     app.request(`http://localhost${path}`, init);
   return {
