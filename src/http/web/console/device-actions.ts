@@ -8,7 +8,7 @@ import { AdminError } from '../../../errors.js';
 import type { DeviceProfilesView } from '../../../management/delivery/types.js';
 import { enqueueAudited } from '../../admin/routes/enrollments.js';
 import type { ConsoleViewer, WebDeps } from '../types.js';
-import { actsOnDevice, deviceName, visibleDevice } from './device-scope.js';
+import { actsOnDevice, deviceName, identifierParam, visibleDevice } from './device-scope.js';
 import {
   actorOf,
   auditAs,
@@ -112,7 +112,7 @@ async function doAction(deps: WebDeps, c: ConsoleContext) {
 
 async function confirmRemove(deps: WebDeps, c: ConsoleContext) {
   const { device, id } = await writableDevice(deps, c);
-  const identifier = c.req.param('identifier') ?? '';
+  const identifier = identifierParam(c.req.param('identifier'));
   const what = `Queue RemoveProfile for ${identifier}. Only a profile Orchard installed is removed.`;
   const path = `/console/devices/${seg(id)}/profiles/${seg(identifier)}/remove`;
   return confirmPage(c, 'Remove the profile', what, path, deviceName(device.enrollment));
@@ -120,7 +120,7 @@ async function confirmRemove(deps: WebDeps, c: ConsoleContext) {
 
 async function doRemove(deps: WebDeps, c: ConsoleContext) {
   const { viewer, id } = await writableDevice(deps, c);
-  const identifier = c.req.param('identifier') ?? '';
+  const identifier = identifierParam(c.req.param('identifier'));
   const form = await readForm(c);
   const path = `/console/devices/${seg(id)}/profiles/${seg(identifier)}/remove`;
   if (form.get('confirm') !== 'yes') return seeOther(c, path);

@@ -6,7 +6,7 @@
  */
 import type { ExplainTrace } from '../../../management/delivery/types.js';
 import type { WebDeps } from '../types.js';
-import { deviceName, visibleDevice } from './device-scope.js';
+import { deviceName, identifierParam, visibleDevice } from './device-scope.js';
 import {
   asText,
   guarded,
@@ -108,7 +108,7 @@ export function explainRoutes(app: ConsoleApp, deps: WebDeps): void {
       const { device } = await visibleDevice(deps, viewerOf(c).caller, c.req.param('id') ?? '');
       const trace = await deps.delivery.explain(
         device.enrollment.id,
-        c.req.param('identifier') ?? '',
+        identifierParam(c.req.param('identifier')),
       );
       return render(
         c,

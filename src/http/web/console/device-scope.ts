@@ -8,6 +8,7 @@ import { isGlobalCaller, mayWrite, type Caller } from '../../../admin/principals
 import { RequestError } from '../../../errors.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { EnrollmentOwner, EnrollmentRecord } from '../../../storage/ports.js';
+import { IDENTIFIER_PATTERN } from '../../admin/routes/enrollment-profiles-views.js';
 import type { WebDeps } from '../types.js';
 
 /** A device as the console shows it: its enrollment and owner (when someone owns it). */
@@ -28,6 +29,15 @@ export const actsOnDevice = (caller: Caller): boolean => mayWrite(caller);
 /** 404 `ERR_NOT_FOUND`: the same for an unknown device and one out of sight. */
 export const deviceNotFound = (): RequestError =>
   new RequestError('ERR_NOT_FOUND', 'no such device');
+
+/**
+ * A profile identifier from a path: 404 (the same page as an unknown device) unless it has the
+ * admin API's grammar (printable, no slash, at most 512 characters).
+ */
+export function identifierParam(value: string | undefined): string {
+  if (value === undefined || !IDENTIFIER_PATTERN.test(value)) throw deviceNotFound();
+  return value;
+}
 
 /** The device `id` when the caller sees it, with the group tree; 404 otherwise. */
 export async function visibleDevice(
