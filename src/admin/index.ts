@@ -13,6 +13,17 @@ export {
   hashApiKey,
 } from './api-keys.js';
 export { recordAudit } from './audit.js';
+export {
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  passwordProblem,
+  verifyPassword,
+} from './passwords.js';
+export { createWebAccounts, SETUP_TOKEN_TTL_SECONDS } from './web-accounts.js';
+export type { WebAccountsOptions } from './web-accounts.js';
+export { createWebSessions, DEFAULT_LIFETIMES } from './web-sessions.js';
+export type { SessionLifetime, WebSessionsOptions } from './web-sessions.js';
 export { identityAuditObservers } from './identity-audit.js';
 export type { AuditInput } from './audit.js';
 export {

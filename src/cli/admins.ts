@@ -1,8 +1,9 @@
 /**
- * `orchard admins add|list`: administrators (a role and an organization-group scope) in the
- * daemon's database, offline. `add` creates one and a first API key for it, printed once (write
- * scope for a full administrator, read for a read-only one); every change is audited. Both print
- * JSON, one object per line, with or without `--json`.
+ * `orchard admins add|list|set-password`: administrators (a role and an organization-group
+ * scope) in the daemon's database, offline. `add` creates one and a first API key for it, printed
+ * once (write scope for a full administrator, read for a read-only one); `set-password` sets the
+ * console password read from stdin (never from argv); every change is audited. They print JSON,
+ * one object per line, with or without `--json`.
  */
 import type { Command } from 'commander';
 import {
@@ -10,6 +11,8 @@ import {
   apiKeyView,
   checkKeyScope,
   createApiKey,
+  createWebAccounts,
+  passwordProblem,
   type AdminRole,
   type AdminStorage,
   type ApiKeyJson,
@@ -21,6 +24,46 @@ import { InputProblem, runAction, UsageProblem } from './input.js';
 type DatabaseFlags = Parameters<typeof openAdminFromOptions>[0];
 type Flags = DatabaseFlags & { json?: boolean };
 type AddFlags = Flags & { name: string; role: string; group: string; keyName?: string };
+type PasswordFlags = Flags & { admin: string };
+
+/** The most a password on stdin may be (bytes); more is refused, not read on. */
+const STDIN_LIMIT = 64 * 1024;
+
+/** Reads the password from stdin: everything up to EOF, without one trailing newline. */
+export async function readPasswordFromStdin(
+  input: NodeJS.ReadableStream = process.stdin,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += bytes.length;
+    if (size > STDIN_LIMIT) throw new InputProblem('the password on stdin is too long');
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+async function setPassword(opts: PasswordFlags): Promise<number> {
+  const password = await readPasswordFromStdin();
+  const problem = passwordProblem(password);
+  if (problem !== undefined) throw new InputProblem(`${problem} (read from stdin)`);
+  return withAdminStore(opts, async (store) => {
+    const admin = await store.findPrincipal(opts.admin);
+    if (admin === undefined) throw new InputProblem(`no administrator ${opts.admin}`);
+    await createWebAccounts({ store }).setAdminPassword(admin.id, password);
+    await store.audit({
+      actor: cliActor(),
+      action: 'admin.password.set',
+      target: admin.id,
+      detail: {},
+    });
+    process.stdout.write(`${JSON.stringify({ ...adminView(admin), passwordSet: true })}\n`);
+    return 0;
+  });
+}
 
 /**
  * Creates a key of `scope` for the administrator `adminId` and audits it. Throws InputProblem
@@ -77,7 +120,9 @@ const JSON_ALWAYS = 'print JSON (what this command always prints; accepted for s
 export function registerAdmins(program: Command): void {
   const admins = program
     .command('admins')
-    .description('add and list administrators (a role and an organization-group scope)');
+    .description(
+      'add and list administrators (a role and an organization-group scope), set their console passwords',
+    );
   const addCommand = withDatabaseOptions(
     admins
       .command('add')
@@ -88,6 +133,15 @@ export function registerAdmins(program: Command): void {
       .option('--key-name <name>', 'name of its first API key (default: --name)')
       .option('--json', JSON_ALWAYS),
   ).action((opts: AddFlags) => runAction(addCommand, () => add(opts)));
+  const password = withDatabaseOptions(
+    admins
+      .command('set-password')
+      .description(
+        "set an administrator's console password, read from stdin (e.g. a pipe); ends its console sessions",
+      )
+      .requiredOption('--admin <id>', 'the administrator (owner for the owner)')
+      .option('--json', JSON_ALWAYS),
+  ).action((opts: PasswordFlags) => runAction(password, () => setPassword(opts)));
   const list = withDatabaseOptions(
     admins
       .command('list')
