@@ -57,7 +57,7 @@ export function deviceActionsPanel(
   const removable = [...profiles.installed, ...profiles.pending].map(
     (p) => h`<li><a href="${base}/profiles/${seg(p.identifier)}/remove">Remove ${p.name}…</a></li>`,
   );
-  return h`<section class="card"><h2>Actions</h2><ul class="actions">${actions}</ul>
+  return h`<section class="panel"><h2>Actions</h2><ul class="actions">${actions}</ul>
 ${removable.length === 0 ? '' : h`<h3>Remove a profile</h3><ul>${removable}</ul>`}</section>`;
 }
 

@@ -55,7 +55,7 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
       ? ''
       : h`<p><a href="/console/policies?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
   const form = writes(viewer)
-    ? h`<section class="card"><h2>New policy</h2><form method="post" action="/console/policies">${csrf(viewer)}
+    ? h`<section class="panel"><h2>New policy</h2><form method="post" action="/console/policies">${csrf(viewer)}
 <p><label for="p-name">Name</label> <input id="p-name" name="name" required maxlength="128"></p>
 <p><label for="p-description">Description</label> <input id="p-description" name="description"></p>
 <p><label for="p-groupId">Owner group</label> <select id="p-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>
@@ -94,7 +94,7 @@ async function assignForm(deps: WebDeps, c: ConsoleContext, policyId: string): P
   );
   const select = (name: string, label: string, values: readonly string[]) =>
     h`<p><label for="a-${name}">${label}</label> <select id="a-${name}" name="${name}">${values.map((v) => h`<option value="${v}">${v}</option>`)}</select></p>`;
-  return h`<section class="card"><h2>Assign a profile</h2>
+  return h`<section class="panel"><h2>Assign a profile</h2>
 <form method="post" action="/console/policies/${seg(policyId)}/profiles">${csrf(viewer)}
 <p><label for="a-profileId">Profile</label> <select id="a-profileId" name="profileId">${options}</select></p>
 ${select('assignmentType', 'Assignment type', TYPES)}${select('removal', 'Removal', REMOVALS)}
@@ -125,7 +125,7 @@ async function onePage(deps: WebDeps, c: ConsoleContext) {
     rows.length === 0
       ? h`<p>No profiles assigned.</p>`
       : h`<table><thead><tr><th scope="col">Profile</th>
-<th scope="col">Identifier</th><th scope="col">Assignment</th><th scope="col">Removal</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>${rows}</tbody></table>`;
+<th scope="col">Identifier</th><th scope="col">Assignment</th><th scope="col">Removal</th><th scope="col">Actions</th></tr></thead><tbody>${rows}</tbody></table>`;
   const body = h`<h1>${policy.name}</h1>${noticeOf(c, { created: 'Policy created.' })}
 <p>${policy.description ?? ''}</p><p>Owner: ${groupLink(tree, policy.groupId)}</p><h2>Profiles</h2>${table}
 ${editable ? await assignForm(deps, c, policy.id) : ''}`;

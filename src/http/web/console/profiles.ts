@@ -77,7 +77,7 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
       ? ''
       : h`<p><a href="/console/profiles?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
   const form = writes(viewer)
-    ? h`<section class="card"><h2>Upload a profile</h2>
+    ? h`<section class="panel"><h2>Upload a profile</h2>
 <form method="post" action="/console/profiles" enctype="multipart/form-data">${csrf(viewer)}
 <p><label for="mobileconfig">.mobileconfig file (plain or signed)</label> <input id="mobileconfig" name="mobileconfig" type="file" accept=".mobileconfig,application/x-apple-aspen-config" required></p>
 <p><label for="pr-groupId">Owner group</label> <select id="pr-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>

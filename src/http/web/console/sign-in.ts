@@ -26,14 +26,14 @@ const MAX_FIELD = 1024;
 function signInBody(message?: { kind: 'info' | 'error'; text: string }): Html {
   return h`<h1>Sign in to the console</h1>
 ${message === undefined ? '' : notice(message.kind, message.text)}
-<section class="card"><h2>With your name and password</h2>
+<section class="panel"><h2>With your name and password</h2>
 <form method="post" action="/console/sign-in">
 <p><label for="name">Administrator name</label>
 <input id="name" name="name" autocomplete="username" required maxlength="${MAX_FIELD}"></p>
 <p><label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${MAX_FIELD}"></p>
 <p><button type="submit">Sign in</button></p></form></section>
-<section class="card"><h2>With an API key</h2>
+<section class="panel"><h2>With an API key</h2>
 <form method="post" action="/console/sign-in">
 <p><label for="apiKey">API key</label>
 <input id="apiKey" name="apiKey" type="password" autocomplete="off" required maxlength="${MAX_FIELD}"></p>

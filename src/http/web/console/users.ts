@@ -43,7 +43,7 @@ export function groupOptions(tree: GroupTree, viewer: ConsoleViewer, selected?: 
 function addForm(tree: GroupTree, viewer: ConsoleViewer): Html {
   const field = (name: string, label: string, type = 'text', required = false) =>
     h`<p><label for="u-${name}">${label}</label> <input id="u-${name}" name="${name}" type="${type}" ${required ? 'required' : ''}></p>`;
-  return h`<section class="card"><h2>Add a user</h2>
+  return h`<section class="panel"><h2>Add a user</h2>
 <form method="post" action="/console/users">${csrf(viewer)}
 ${field('username', 'Username', 'text', true)}${field('email', 'E-mail', 'email', true)}
 ${field('firstName', 'First name')}${field('lastName', 'Last name')}
