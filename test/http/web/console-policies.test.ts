@@ -72,6 +72,7 @@ describe('policies', () => {
     const path = `/console/policies/${policy?.id ?? ''}`;
     const page = await (await w.get(path, root)).text();
     expect(page).toMatch(/<select id="a-assignmentType" name="assignmentType">/);
+    expect(page).toContain("Interactive is off for this policy's group");
     const form = { profileId: profile.id, assignmentType: 'interactive', removal: 'always' };
     const refused = await w.post(`${path}/profiles`, root, form);
     expect(refused.status).toBe(422);
@@ -81,6 +82,7 @@ describe('policies', () => {
       currentSetting: 'override',
       values: { interactiveEnabled: true },
     });
+    expect(await (await w.get(path, root)).text()).toContain('Interactive is allowed here');
     const assigned = await w.post(`${path}/profiles`, root, form);
     expect(assigned.status).toBe(200);
     expect(await assigned.text()).toMatch(/data-testid="report">0 devices reached/);

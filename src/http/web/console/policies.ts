@@ -84,7 +84,12 @@ async function create(deps: WebDeps, c: ConsoleContext) {
   return seeOther(c, `/console/policies/${seg(policy.id)}`, 'created');
 }
 
-async function assignForm(deps: WebDeps, c: ConsoleContext, policyId: string): Promise<Html> {
+async function assignForm(
+  deps: WebDeps,
+  c: ConsoleContext,
+  policyId: string,
+  ownerId: string,
+): Promise<Html> {
   const viewer = viewerOf(c);
   const tree = await deps.groups.tree();
   const profiles = await visibleProfiles(deps, tree, viewer.caller);
@@ -94,7 +99,10 @@ async function assignForm(deps: WebDeps, c: ConsoleContext, policyId: string): P
   );
   const select = (name: string, label: string, values: readonly string[]) =>
     h`<p><label for="a-${name}">${label}</label> <select id="a-${name}" name="${name}">${values.map((v) => h`<option value="${v}">${v}</option>`)}</select></p>`;
-  return h`<section class="panel"><h2>Assign a profile</h2>
+  const interactive = (await deps.profiles.interactiveEnabled(ownerId))
+    ? h`<p>Interactive is allowed here: the user installs such a profile from the portal.</p>`
+    : h`<p>Interactive is off for this policy's group (its Profile options page): assigning a profile as Interactive is refused.</p>`;
+  return h`<section class="panel"><h2>Assign a profile</h2>${interactive}
 <form method="post" action="/console/policies/${seg(policyId)}/profiles">${csrf(viewer)}
 <p><label for="a-profileId">Profile</label> <select id="a-profileId" name="profileId">${options}</select></p>
 ${select('assignmentType', 'Assignment type', TYPES)}${select('removal', 'Removal', REMOVALS)}
@@ -128,7 +136,7 @@ async function onePage(deps: WebDeps, c: ConsoleContext) {
 <th scope="col">Identifier</th><th scope="col">Assignment</th><th scope="col">Removal</th><th scope="col">Actions</th></tr></thead><tbody>${rows}</tbody></table>`;
   const body = h`<h1>${policy.name}</h1>${noticeOf(c, { created: 'Policy created.' })}
 <p>${policy.description ?? ''}</p><p>Owner: ${groupLink(tree, policy.groupId)}</p><h2>Profiles</h2>${table}
-${editable ? await assignForm(deps, c, policy.id) : ''}`;
+${editable ? await assignForm(deps, c, policy.id, policy.groupId) : ''}`;
   return render(c, policy.name, body);
 }
 
