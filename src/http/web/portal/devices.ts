@@ -191,7 +191,7 @@ export async function devicePage(
             <tr>
               <th scope="col">Profile</th>
               <th scope="col">Status</th>
-              <th scope="col">Removing it</th>
+              <th scope="col">Details</th>
               <th scope="col">Action</th>
             </tr>
           </thead>
