@@ -52,7 +52,11 @@ export const DEFAULT_LIFETIMES: Readonly<Record<WebSessionKind, SessionLifetime>
 export interface WebSessionsOptions {
   store: Pick<
     WebSessionStore,
-    'createWebSession' | 'findWebSession' | 'touchWebSession' | 'deleteWebSession'
+    | 'createWebSession'
+    | 'findWebSession'
+    | 'touchWebSession'
+    | 'deleteWebSession'
+    | 'purgeWebSessions'
   >;
   /** Default `() => new Date()`. */
   clock?: () => Date;
@@ -64,6 +68,11 @@ export interface WebSessionsOptions {
    * a write per request; default 60 s.
    */
   touchEverySeconds?: number;
+  /**
+   * Expired sessions are deleted at a sign-in at most this often (so the table stays small with
+   * no timer); default 3600 s.
+   */
+  purgeEverySeconds?: number;
 }
 
 /** SHA-256 (hex) of a session token: the store key. */
@@ -92,6 +101,13 @@ export function createWebSessions(options: WebSessionsOptions): WebSessions {
   const clock = options.clock ?? (() => new Date());
   const random = options.random ?? randomBytes;
   const touchMs = (options.touchEverySeconds ?? 60) * 1000;
+  const purgeMs = (options.purgeEverySeconds ?? 3600) * 1000;
+  let purgedAt = -Infinity;
+  const purgeIfDue = async (now: Date): Promise<void> => {
+    if (now.getTime() - purgedAt < purgeMs) return;
+    purgedAt = now.getTime();
+    await store.purgeWebSessions(now);
+  };
   const life = (kind: WebSessionKind): SessionLifetime =>
     options.lifetimes?.[kind] ?? DEFAULT_LIFETIMES[kind];
   const expiry = (kind: WebSessionKind, createdAt: Date, now: Date): Date => {
@@ -111,6 +127,7 @@ export function createWebSessions(options: WebSessionsOptions): WebSessions {
         expiresAt: expiry(kind, now, now),
         lastSeenAt: now,
       };
+      await purgeIfDue(now);
       await store.createWebSession(record);
       return { token, session: active(record, token) };
     },

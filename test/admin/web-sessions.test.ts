@@ -87,6 +87,24 @@ describe('web sessions', () => {
     expect(touches).toBe(1);
   });
 
+  test('ok/expired sessions are purged at a sign-in, at most once an hour', async () => {
+    const { sessions, store, advance } = setup();
+    const old = await sessions.create('portal', 'usr_1');
+    let purges = 0;
+    const purge = store.purgeWebSessions.bind(store);
+    store.purgeWebSessions = (now) => {
+      purges++;
+      return purge(now);
+    };
+    advance(3600);
+    await sessions.create('portal', 'usr_2');
+    expect(purges).toBe(1);
+    expect(await store.findWebSession(old.session.idHash)).toBeUndefined();
+    advance(60);
+    await sessions.create('portal', 'usr_3');
+    expect(purges).toBe(1);
+  });
+
   test('ok/the CSRF token is HMAC(token, "csrf") and checked exactly', async () => {
     const { sessions } = setup();
     const a = await sessions.create('portal', 'usr_1');
