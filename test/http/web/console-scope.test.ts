@@ -86,6 +86,15 @@ describe('another branch', () => {
       expect(text.includes('data-testid="device-dev-texas"')).toBe(false);
     }
   });
+  test("A12 ok/a device follows its owner's group when the user moves", async () => {
+    const w = await world();
+    await w.deps.users.update(w.users.texas, { groupId: w.groups.france });
+    const europe = await w.session(w.admins.europe);
+    expect((await w.get('/console/devices/dev-texas', europe)).status).toBe(200);
+    expect(await (await w.get('/console/devices', europe)).text()).toContain('Tex iPhone');
+    const us = await w.session(w.admins.us);
+    expect((await w.get('/console/devices/dev-texas', us)).status).toBe(404);
+  });
 });
 
 describe('read-only', () => {

@@ -7,18 +7,32 @@
 import { isGlobalCaller, mayWrite, type Caller } from '../../../admin/principals.js';
 import { RequestError } from '../../../errors.js';
 import type { GroupTree } from '../../../management/tree.js';
-import type { EnrollmentOwner, EnrollmentRecord } from '../../../storage/ports.js';
+import type { EnrollmentRecord, UserRecord } from '../../../storage/ports.js';
 import { IDENTIFIER_PATTERN } from '../../admin/routes/enrollment-profiles-views.js';
 import type { WebDeps } from '../types.js';
+
+/** Who owns a device: the user as stored now (its group is the device's organization group). */
+export interface DeviceOwner {
+  userId: string;
+  groupId: string;
+  user: UserRecord;
+}
 
 /** A device as the console shows it: its enrollment and owner (when someone owns it). */
 export interface ConsoleDevice {
   enrollment: EnrollmentRecord;
-  owner?: EnrollmentOwner;
+  owner?: DeviceOwner;
 }
 
+/** The owner of a user record. */
+const ownerOf = (user: UserRecord): DeviceOwner => ({
+  userId: user.id,
+  groupId: user.groupId,
+  user,
+});
+
 /** Whether the caller sees a device owned by `owner` (none: only root-scoped callers). */
-export function seesDevice(tree: GroupTree, caller: Caller, owner?: EnrollmentOwner): boolean {
+export function seesDevice(tree: GroupTree, caller: Caller, owner?: DeviceOwner): boolean {
   if (isGlobalCaller(caller)) return true;
   return owner !== undefined && tree.isWithin(owner.groupId, caller.principal.groupId);
 }
@@ -39,6 +53,21 @@ export function identifierParam(value: string | undefined): string {
   return value;
 }
 
+/** The owner of enrollment `id` as stored now, or `undefined` when nobody (or no user left) owns it. */
+async function findOwner(
+  deps: Pick<WebDeps, 'admin'>,
+  id: string,
+): Promise<DeviceOwner | undefined> {
+  const owner = await deps.admin.findEnrollmentOwner(id);
+  const user = owner && (await deps.admin.findUser(owner.userId));
+  return user && ownerOf(user);
+}
+
+/** `enrollment` with its owner. */
+function withOwner(enrollment: EnrollmentRecord, owner?: DeviceOwner): ConsoleDevice {
+  return { enrollment, ...(owner === undefined ? {} : { owner }) };
+}
+
 /** The device `id` when the caller sees it, with the group tree; 404 otherwise. */
 export async function visibleDevice(
   deps: Pick<WebDeps, 'storage' | 'admin' | 'groups'>,
@@ -47,48 +76,55 @@ export async function visibleDevice(
 ): Promise<{ device: ConsoleDevice; tree: GroupTree }> {
   const [enrollment, owner, tree] = await Promise.all([
     deps.storage.findEnrollment(id),
-    deps.admin.findEnrollmentOwner(id),
+    findOwner(deps, id),
     deps.groups.tree(),
   ]);
   if (enrollment === undefined || !seesDevice(tree, caller, owner)) throw deviceNotFound();
-  return { device: { enrollment, ...(owner === undefined ? {} : { owner }) }, tree };
+  return { device: withOwner(enrollment, owner), tree };
 }
 
-/** The caller's devices as pages: every enrollment for a root-scoped caller, else owned ones. */
+/** A page of devices. */
 export interface DevicePage {
   items: ConsoleDevice[];
   nextCursor?: string;
 }
 
-/** One page of the devices the caller sees, in id order. */
+const pageOf = (items: ConsoleDevice[], nextCursor: string | undefined): DevicePage => ({
+  items,
+  ...(nextCursor === undefined ? {} : { nextCursor }),
+});
+
+/**
+ * One page of the devices the caller sees, in id order: every enrollment for a root-scoped
+ * caller, else those owned by users of its scope group and below. Owners are looked up only
+ * when `owners` is true (a search matches first and looks up what it shows).
+ */
 export async function listDevices(
   deps: Pick<WebDeps, 'storage' | 'admin'>,
   tree: GroupTree,
   caller: Caller,
   paging: { limit: number; cursor?: string },
+  owners = true,
 ): Promise<DevicePage> {
   if (isGlobalCaller(caller)) {
     const page = await deps.storage.listEnrollments(paging);
-    const owners = await Promise.all(page.items.map((e) => deps.admin.findEnrollmentOwner(e.id)));
-    const items = page.items.map((enrollment, i) => withOwner(enrollment, owners[i]));
-    return { items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
+    const found = owners
+      ? await Promise.all(page.items.map((e) => findOwner(deps, e.id)))
+      : page.items.map(() => undefined);
+    return pageOf(
+      page.items.map((e, i) => withOwner(e, found[i])),
+      page.nextCursor,
+    );
   }
   const groupIds = tree.subtree(caller.principal.groupId);
   const page = await deps.admin.listOwnedEnrollments({ groupIds }, paging);
   const records = await deps.storage.findEnrollments(page.items.map((o) => o.enrollmentId));
   const byId = new Map(records.map((r) => [r.id, r]));
-  const items: ConsoleDevice[] = [];
-  for (const owned of page.items) {
-    const enrollment = byId.get(owned.enrollmentId);
-    if (enrollment === undefined) continue;
-    const owner = await deps.admin.findEnrollmentOwner(owned.enrollmentId);
-    items.push(withOwner(enrollment, owner));
-  }
-  return { items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
-}
-
-function withOwner(enrollment: EnrollmentRecord, owner?: EnrollmentOwner): ConsoleDevice {
-  return { enrollment, ...(owner === undefined ? {} : { owner }) };
+  const items = page.items.flatMap((o) => {
+    const enrollment = byId.get(o.enrollmentId);
+    return enrollment === undefined ? [] : [withOwner(enrollment, ownerOf(o.user))];
+  });
+  return pageOf(items, page.nextCursor);
 }
 
 const fact = (e: EnrollmentRecord, key: string): string => {
@@ -102,51 +138,79 @@ export const deviceName = (e: EnrollmentRecord): string => fact(e, 'DeviceName')
 /** A fact as text ('' when absent or not a string or number). */
 export const factText = fact;
 
-/** Whether a device matches a search: name, serial, UDID, enrollment id or owner's username. */
-export function matches(device: ConsoleDevice, q: string, username?: string): boolean {
-  const needle = q.toLowerCase();
-  const e = device.enrollment;
-  const fields = [fact(e, 'DeviceName'), fact(e, 'SerialNumber'), fact(e, 'UDID'), e.id];
-  if (username !== undefined) fields.push(username);
-  return fields.some((f) => f.toLowerCase().includes(needle));
+const has = (fields: readonly (string | undefined)[], needle: string): boolean =>
+  fields.some((f) => f !== undefined && f.toLowerCase().includes(needle));
+
+/** Whether a device's own fields match: name, serial, UDID or enrollment id. */
+export function matchesDevice(e: EnrollmentRecord, needle: string): boolean {
+  return has([fact(e, 'DeviceName'), fact(e, 'SerialNumber'), fact(e, 'UDID'), e.id], needle);
+}
+
+/** Whether a user matches: username, e-mail or name. */
+export function matchesUser(u: UserRecord, needle: string): boolean {
+  return has([u.username, u.email, u.firstName, u.lastName], needle);
 }
 
 const SCAN_PAGE = 1000;
 const MAX_SCANNED = 200_000;
 
+/** Walks every page of `list` (at most {@link MAX_SCANNED} items), calling `each` per page. */
+async function scan<T>(
+  list: (paging: {
+    limit: number;
+    cursor?: string;
+  }) => Promise<{ items: T[]; nextCursor?: string }>,
+  each: (items: T[]) => Promise<boolean> | boolean,
+): Promise<void> {
+  let cursor: string | undefined;
+  let scanned = 0;
+  do {
+    const page = await list({ limit: SCAN_PAGE, ...(cursor === undefined ? {} : { cursor }) });
+    if (!(await each(page.items))) return;
+    scanned += page.items.length;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && scanned < MAX_SCANNED);
+}
+
 /**
- * The devices matching `q` the caller sees, at most `limit`, scanning pages in id order (owners'
- * usernames looked up once each).
+ * The devices matching `q` (case-insensitively, in their name, serial, UDID, enrollment id, or
+ * their owner's username, e-mail or name) that the caller sees, at most `limit`: one pass over
+ * the devices and one over the users in scope, owners looked up only for what is shown.
  */
 export async function searchDevices(
-  deps: Pick<WebDeps, 'storage' | 'admin'>,
+  deps: Pick<WebDeps, 'storage' | 'admin' | 'users'>,
   tree: GroupTree,
   caller: Caller,
   q: string,
   limit: number,
 ): Promise<{ items: ConsoleDevice[]; truncated: boolean }> {
-  const names = new Map<string, Promise<string | undefined>>();
-  const username = (userId: string) => {
-    let found = names.get(userId);
-    if (found === undefined)
-      names.set(userId, (found = deps.admin.findUser(userId).then((u) => u?.username)));
-    return found;
-  };
+  const needle = q.toLowerCase();
+  const ids = new Set<string>();
+  const full = () => ids.size > limit;
+  await scan(
+    (paging) => listDevices(deps, tree, caller, paging, false),
+    (items) => {
+      for (const d of items)
+        if (matchesDevice(d.enrollment, needle) || (d.owner && matchesUser(d.owner.user, needle)))
+          ids.add(d.enrollment.id);
+      return !full();
+    },
+  );
+  if (!full())
+    await scan(
+      (paging) => deps.users.list({ ...paging, scope: caller.principal.groupId }),
+      async (users) => {
+        for (const u of users.filter((x) => matchesUser(x, needle)))
+          for (const o of await deps.admin.listUserEnrollments(u.id)) ids.add(o.enrollmentId);
+        return !full();
+      },
+    );
+  const shown = [...ids].sort().slice(0, limit);
+  const records = await deps.storage.findEnrollments(shown);
   const items: ConsoleDevice[] = [];
-  let cursor: string | undefined;
-  let scanned = 0;
-  do {
-    const page = await listDevices(deps, tree, caller, {
-      limit: SCAN_PAGE,
-      ...(cursor === undefined ? {} : { cursor }),
-    });
-    for (const d of page.items) {
-      const name = d.owner === undefined ? undefined : await username(d.owner.userId);
-      if (matches(d, q, name)) items.push(d);
-      if (items.length > limit) return { items: items.slice(0, limit), truncated: true };
-    }
-    scanned += page.items.length;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && scanned < MAX_SCANNED);
-  return { items, truncated: false };
+  for (const e of records.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const owner = await findOwner(deps, e.id);
+    if (seesDevice(tree, caller, owner)) items.push(withOwner(e, owner));
+  }
+  return { items, truncated: ids.size > limit };
 }

@@ -42,28 +42,21 @@ const NOTICES = {
   removing: 'RemoveProfile queued.',
 };
 
-function deviceRow(d: ConsoleDevice, names: ReadonlyMap<string, string>): Html {
+function deviceRow(d: ConsoleDevice): Html {
   const e = d.enrollment;
   return h`<tr data-testid="device-${e.id}">
 <th scope="row"><a href="/console/devices/${seg(e.id)}">${deviceName(e)}</a></th>
 <td>${factText(e, 'ProductName') || factText(e, 'Model')}</td><td>${factText(e, 'OSVersion')}</td>
 <td>${factText(e, 'SerialNumber')}</td>
-<td>${d.owner === undefined ? '—' : h`<a href="/console/users/${seg(d.owner.userId)}">${names.get(d.owner.userId) ?? d.owner.userId}</a>`}</td>
+<td>${d.owner === undefined ? '—' : h`<a href="/console/users/${seg(d.owner.userId)}">${d.owner.user.username}</a>`}</td>
 <td>${e.enrolled ? 'enrolled' : 'not enrolled'}</td><td>${when(e.lastSeenAt)}</td></tr>`;
 }
 
-function deviceTable(items: readonly ConsoleDevice[], names: ReadonlyMap<string, string>): Html {
+function deviceTable(items: readonly ConsoleDevice[]): Html {
   if (items.length === 0) return h`<p>No devices.</p>`;
   return h`<table><thead><tr><th scope="col">Name</th><th scope="col">Model</th>
 <th scope="col">OS</th><th scope="col">Serial</th><th scope="col">User</th><th scope="col">State</th>
-<th scope="col">Last seen</th></tr></thead><tbody>${items.map((d) => deviceRow(d, names))}</tbody></table>`;
-}
-
-/** The usernames of the devices' owners, by user id. */
-async function ownerNames(deps: WebDeps, items: readonly ConsoleDevice[]) {
-  const ids = [...new Set(items.flatMap((d) => (d.owner === undefined ? [] : [d.owner.userId])))];
-  const users = await Promise.all(ids.map((id) => deps.admin.findUser(id)));
-  return new Map(users.flatMap((u) => (u === undefined ? [] : [[u.id, u.username] as const])));
+<th scope="col">Last seen</th></tr></thead><tbody>${items.map(deviceRow)}</tbody></table>`;
 }
 
 async function listPage(deps: WebDeps, c: ConsoleContext) {
@@ -76,11 +69,7 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
   if (q !== '') {
     const found = await searchDevices(deps, tree, caller, q, PAGE);
     const more = found.truncated ? h`<p>Only the first ${PAGE} matches are shown.</p>` : '';
-    return render(
-      c,
-      'Devices',
-      h`<h1>Devices</h1>${search}${deviceTable(found.items, await ownerNames(deps, found.items))}${more}`,
-    );
+    return render(c, 'Devices', h`<h1>Devices</h1>${search}${deviceTable(found.items)}${more}`);
   }
   const cursor = c.req.query('cursor');
   const page = await listDevices(deps, tree, caller, {
@@ -94,11 +83,7 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
     page.nextCursor === undefined
       ? ''
       : h`<p><a href="/console/devices?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
-  return render(
-    c,
-    'Devices',
-    h`<h1>Devices</h1>${search}${deviceTable(page.items, await ownerNames(deps, page.items))}${next}`,
-  );
+  return render(c, 'Devices', h`<h1>Devices</h1>${search}${deviceTable(page.items)}${next}`);
 }
 
 const FACTS = [
@@ -191,7 +176,7 @@ async function onePage(deps: WebDeps, c: ConsoleContext) {
   const { device, tree } = await visibleDevice(deps, viewer.caller, c.req.param('id') ?? '');
   const id = device.enrollment.id;
   const profiles = await deps.delivery.deviceProfiles(id);
-  const user = device.owner && (await deps.admin.findUser(device.owner.userId));
+  const user = device.owner?.user;
   const body = h`<h1>${deviceName(device.enrollment)}</h1>${noticeOf(c, NOTICES)}
 ${factsTable(device, tree, user)}${deviceActionsPanel(viewer, id, profiles)}${profilesSection(id, profiles)}
 ${await commandsSection(deps, id)}`;
