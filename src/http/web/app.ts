@@ -16,8 +16,8 @@ import type { WebDeps } from './types.js';
 
 /** The most a form body may hold (urlencoded or multipart without files). */
 export const FORM_BODY_LIMIT = 64 * 1024;
-/** The most an upload (`multipart/form-data`: a CSV, a profile) may hold. */
-export const UPLOAD_BODY_LIMIT = 5 * 1024 * 1024;
+/** The most an upload (`multipart/form-data`: a 5 MiB CSV or profile, plus the form around it) may hold. */
+export const UPLOAD_BODY_LIMIT = 5 * 1024 * 1024 + FORM_BODY_LIMIT;
 
 /** The body limit of a request by its content type. */
 export function bodyLimitOf(contentType: string | undefined): number {
