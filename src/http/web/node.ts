@@ -6,12 +6,15 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import { RequestError } from '../../errors.js';
 import { readNodeBody } from '../body.js';
 import type { EdgeResponse } from '../edge.js';
 import type { EdgeContext, EdgeRoute } from '../listener.js';
 import { bodyLimitOf, createWebApp, type WebAppOptions } from './app.js';
 import type { ConsoleStatusDeps } from './console/index.js';
-import type { WebEnv } from './security.js';
+import { page } from './layout.js';
+import { SECURITY_HEADERS, type WebEnv } from './security.js';
 import type { WebDeps } from './types.js';
 
 /** The fetch `Request` of `req` (whose path is `path`), its body read within the limit. */
@@ -35,9 +38,37 @@ async function toRequest(req: IncomingMessage, path: string): Promise<Request> {
   });
 }
 
+/** The 413 page of a body past its limit (the connection is closed: the rest is unread). */
+async function tooLarge(path: string): Promise<EdgeResponse> {
+  const body = await page({
+    title: 'Too large',
+    area: path.startsWith('/console') ? 'console' : 'portal',
+    body: html`<h1>Too large</h1>
+      <p>The form sent more than this page accepts, so nothing was changed.</p>`,
+  });
+  return {
+    status: 413,
+    headers: {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/html; charset=UTF-8',
+      'cache-control': 'no-store',
+      connection: 'close',
+    },
+    body: Buffer.from(String(body)),
+  };
+}
+
 /** Serves one edge request with the web app. */
 export async function serveWebRequest(app: Hono<WebEnv>, ctx: EdgeContext): Promise<EdgeResponse> {
-  const response = await app.fetch(await toRequest(ctx.req, ctx.path), {
+  let request: Request;
+  try {
+    request = await toRequest(ctx.req, ctx.path);
+  } catch (error) {
+    if (error instanceof RequestError && error.code === 'ERR_BODY_TOO_LARGE')
+      return tooLarge(ctx.path);
+    throw error;
+  }
+  const response = await app.fetch(request, {
     client: ctx.client,
     logger: ctx.logger,
   });

@@ -118,6 +118,9 @@ describe('web routes on the edge', () => {
       form({ login: 'x'.repeat(70 * 1024), password: 'y' }),
     );
     expect(r.status).toBe(413);
+    expect(r.headers['content-type']).toBe('text/html; charset=UTF-8');
+    expect(r.headers['x-frame-options']).toBe('DENY');
+    expect(r.body).toContain('Too large');
   });
 
   test('ok/the stylesheet and a bare /portal answer through the edge', async () => {
