@@ -45,7 +45,11 @@ beforeAll(async () => {
   expect(made.status).toBe(201);
   ids.profile = made.body.profile.id as string;
   ids.policy = await policyApi.create(w.h, 'engineering', ids.parent);
-  const owner = await createUser(w.h, { username: 'mallory', email: 'm@example.com' });
+  // Users need an effective policy before their link exists (409 otherwise).
+  const basic = await policyApi.create(w.h, 'basic', 'global');
+  const owner = await createUser(w.h, {
+    ...{ username: 'mallory', email: 'm@example.com', policy: basic },
+  });
   device = await enrollFor(w, owner, XSS);
   const opened = await openPage(w);
   page = opened.page;
@@ -100,7 +104,7 @@ describe('groups, settings and policies', () => {
     await choose(form, 'profileId', ids.profile ?? '');
     await choose(form, 'assignmentType', 'interactive');
     await submitForm(form);
-    const policy = await w.h.api('GET', `/api/v1/policies/${ids.policy ?? ''}`);
+    const policy = await w.h.api('GET', `/api/v1/policies/${ids.policy ?? ''}/profiles`);
     expect(JSON.stringify(policy.body)).toMatch(/"assignmentType":"interactive"/);
     await expect(page.locator('main').innerText()).resolves.toMatch(/interactive/i);
   }, 60_000);
@@ -111,6 +115,17 @@ describe('groups, settings and policies', () => {
     expect(text).toMatch(/lock/i);
     expect(text).toContain('Engineering');
     await expect(settingsForm(ids.child ?? '').count()).resolves.toBe(0);
+    // A post with this session's valid CSRF token (taken from the sign-out form) is refused too.
+    const csrf = await page.locator('input[name="_csrf"]').first().getAttribute('value');
+    const forced = await page.request.post(
+      `/console/groups/${ids.child ?? ''}/settings/profile-options`,
+      {
+        form: { _csrf: csrf ?? '', currentSetting: 'override', childPermission: 'inherit-only' },
+        maxRedirects: 0,
+      },
+    );
+    expect(forced.status()).toBeGreaterThanOrEqual(400);
+    expect(await forced.text()).toMatch(/locked/i);
     const stored = await w.h.api(
       'GET',
       `/api/v1/groups/${ids.child ?? ''}/settings/profile-options`,
@@ -120,9 +135,9 @@ describe('groups, settings and policies', () => {
 });
 
 const CSV = [
-  'username,email,first_name,last_name',
-  'alice,alice@example.com,Alice,Liddell',
-  'carol,not-an-address,Carol,',
+  'username,email,first_name,last_name,policy',
+  'alice,alice@example.com,Alice,Liddell,basic',
+  'carol,not-an-address,Carol,,basic',
 ].join('\r\n');
 
 describe('users', () => {
