@@ -54,7 +54,7 @@ export function identifierParam(value: string | undefined): string {
 }
 
 /** The owner of enrollment `id` as stored now, or `undefined` when nobody (or no user left) owns it. */
-async function findOwner(
+export async function findOwner(
   deps: Pick<WebDeps, 'admin'>,
   id: string,
 ): Promise<DeviceOwner | undefined> {
@@ -64,7 +64,7 @@ async function findOwner(
 }
 
 /** `enrollment` with its owner. */
-function withOwner(enrollment: EnrollmentRecord, owner?: DeviceOwner): ConsoleDevice {
+export function withOwner(enrollment: EnrollmentRecord, owner?: DeviceOwner): ConsoleDevice {
   return { enrollment, ...(owner === undefined ? {} : { owner }) };
 }
 
@@ -137,80 +137,3 @@ export const deviceName = (e: EnrollmentRecord): string => fact(e, 'DeviceName')
 
 /** A fact as text ('' when absent or not a string or number). */
 export const factText = fact;
-
-const has = (fields: readonly (string | undefined)[], needle: string): boolean =>
-  fields.some((f) => f !== undefined && f.toLowerCase().includes(needle));
-
-/** Whether a device's own fields match: name, serial, UDID or enrollment id. */
-export function matchesDevice(e: EnrollmentRecord, needle: string): boolean {
-  return has([fact(e, 'DeviceName'), fact(e, 'SerialNumber'), fact(e, 'UDID'), e.id], needle);
-}
-
-/** Whether a user matches: username, e-mail or name. */
-export function matchesUser(u: UserRecord, needle: string): boolean {
-  return has([u.username, u.email, u.firstName, u.lastName], needle);
-}
-
-const SCAN_PAGE = 1000;
-const MAX_SCANNED = 200_000;
-
-/** Walks every page of `list` (at most {@link MAX_SCANNED} items), calling `each` per page. */
-async function scan<T>(
-  list: (paging: {
-    limit: number;
-    cursor?: string;
-  }) => Promise<{ items: T[]; nextCursor?: string }>,
-  each: (items: T[]) => Promise<boolean> | boolean,
-): Promise<void> {
-  let cursor: string | undefined;
-  let scanned = 0;
-  do {
-    const page = await list({ limit: SCAN_PAGE, ...(cursor === undefined ? {} : { cursor }) });
-    if (!(await each(page.items))) return;
-    scanned += page.items.length;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && scanned < MAX_SCANNED);
-}
-
-/**
- * The devices matching `q` (case-insensitively, in their name, serial, UDID, enrollment id, or
- * their owner's username, e-mail or name) that the caller sees, at most `limit`: one pass over
- * the devices and one over the users in scope, owners looked up only for what is shown.
- */
-export async function searchDevices(
-  deps: Pick<WebDeps, 'storage' | 'admin' | 'users'>,
-  tree: GroupTree,
-  caller: Caller,
-  q: string,
-  limit: number,
-): Promise<{ items: ConsoleDevice[]; truncated: boolean }> {
-  const needle = q.toLowerCase();
-  const ids = new Set<string>();
-  const full = () => ids.size > limit;
-  await scan(
-    (paging) => listDevices(deps, tree, caller, paging, false),
-    (items) => {
-      for (const d of items)
-        if (matchesDevice(d.enrollment, needle) || (d.owner && matchesUser(d.owner.user, needle)))
-          ids.add(d.enrollment.id);
-      return !full();
-    },
-  );
-  if (!full())
-    await scan(
-      (paging) => deps.users.list({ ...paging, scope: caller.principal.groupId }),
-      async (users) => {
-        for (const u of users.filter((x) => matchesUser(x, needle)))
-          for (const o of await deps.admin.listUserEnrollments(u.id)) ids.add(o.enrollmentId);
-        return !full();
-      },
-    );
-  const shown = [...ids].sort().slice(0, limit);
-  const records = await deps.storage.findEnrollments(shown);
-  const items: ConsoleDevice[] = [];
-  for (const e of records.sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    const owner = await findOwner(deps, e.id);
-    if (seesDevice(tree, caller, owner)) items.push(withOwner(e, owner));
-  }
-  return { items, truncated: ids.size > limit };
-}

@@ -10,11 +10,11 @@ import type { UserRecord } from '../../../storage/ports.js';
 import type { WebDeps } from '../types.js';
 import { deviceActionRoutes, deviceActionsPanel } from './device-actions.js';
 import { explainRoutes } from './device-explain.js';
+import { createSearchIndex, searchDevices, type SearchIndex } from './device-search.js';
 import {
   deviceName,
   factText,
   listDevices,
-  searchDevices,
   visibleDevice,
   type ConsoleDevice,
   type DevicePage,
@@ -59,7 +59,7 @@ function deviceTable(items: readonly ConsoleDevice[]): Html {
 <th scope="col">Last seen</th></tr></thead><tbody>${items.map(deviceRow)}</tbody></table>`;
 }
 
-async function listPage(deps: WebDeps, c: ConsoleContext) {
+async function listPage(deps: WebDeps, index: SearchIndex, c: ConsoleContext) {
   const { caller } = viewerOf(c);
   const tree = await deps.groups.tree();
   const q = (c.req.query('q') ?? '').trim().slice(0, 256);
@@ -67,7 +67,7 @@ async function listPage(deps: WebDeps, c: ConsoleContext) {
 <label for="q">Search by name, serial, UDID or user</label>
 <input id="q" name="q" value="${q}"> <button type="submit">Search</button></form>`;
   if (q !== '') {
-    const found = await searchDevices(deps, tree, caller, q, PAGE);
+    const found = await searchDevices(deps, index, tree, caller, q, PAGE);
     const more = found.truncated ? h`<p>Only the first ${PAGE} matches are shown.</p>` : '';
     return render(c, 'Devices', h`<h1>Devices</h1>${search}${deviceTable(found.items)}${more}`);
   }
@@ -185,9 +185,10 @@ ${await commandsSection(deps, id)}`;
 
 /** Registers the device pages, their explain traces and actions. */
 export function deviceRoutes(app: ConsoleApp, deps: WebDeps): void {
+  const index = createSearchIndex(deps);
   app.get(
     '/console/devices',
-    guarded((c) => listPage(deps, c)),
+    guarded((c) => listPage(deps, index, c)),
   );
   app.get(
     '/console/devices/:id',
