@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { encodePlist, type PlistDict } from '../../src/index.js';
-import { createSimDevice } from '../../src/sim/index.js';
+import { createSimDevice, type SimDeviceHandle } from '../../src/sim/index.js';
 import {
   consoleSignIn,
   createUser,
@@ -104,13 +104,15 @@ async function main(): Promise<void> {
     const people = [
       ['alice', 'Alice Liddell', "Alice's iPhone"],
       ['bob', 'Bob Builder', "Bob's iPhone"],
-      ['carol', 'Carol Danvers', 'Carol’s iPad'],
+      ['carol', 'Carol Danvers', "Carol's iPhone"],
     ] as const;
     const users: string[] = [];
+    const sims: SimDeviceHandle[] = [];
     for (const [username, , device] of people) {
       const id = await createUser(w.h, { username, email: `${username}@example.com`, policy });
       users.push(id);
       const sim = await enrollFor(w, id, device);
+      sims.push(sim);
       await sim.connect();
     }
     const mac = createSimDevice({
@@ -127,9 +129,18 @@ async function main(): Promise<void> {
     await portal.page.setViewportSize(VIEWPORT);
     await shoot(portal.page, '/portal/sign-in', 'portal-sign-in.png');
     await setPasswordThroughMail(w, portal.page, users[0] ?? '');
-    const owned = await w.h.api('GET', `/api/v1/users/${users[0] ?? ''}/enrollments`);
-    const deviceId = (owned.body.items as { enrollmentId: string }[])[0]?.enrollmentId ?? '';
-    await shoot(portal.page, `/portal/devices/${deviceId}`, 'portal-device.png');
+    const alice = sims[0] as SimDeviceHandle;
+    await portal.page.goto(`/portal/devices/${alice.enrollmentId}`);
+    // The Interactive passcode policy, installed from the portal and acknowledged by the device.
+    await Promise.all([
+      portal.page.waitForLoadState('load'),
+      portal.page
+        .getByTestId('profile-com.example.passcode')
+        .getByRole('button', { name: /install/i })
+        .click(),
+    ]);
+    for (let i = 0; i < 3; i++) await alice.connect();
+    await shoot(portal.page, `/portal/devices/${alice.enrollmentId}`, 'portal-device.png');
 
     const admin = await openPage(w);
     await admin.page.setViewportSize(VIEWPORT);
