@@ -90,6 +90,29 @@ describe('portal devices', () => {
     const res = await w.post('/portal/devices/dev-ann/profiles/com.example.guest-wifi/remove', ann);
     expect(res.status).toBe(303);
     expect(await requestTypes(w, 'dev-ann')).toEqual(['InstallProfile', 'RemoveProfile']);
+    const removing = await (await w.get('/portal/devices/dev-ann', ann)).text();
+    expect(removing.match(/data-testid="profile-com\.example\.guest-wifi"/g)).toHaveLength(1);
+    expect(removing).toMatch(/data-testid="profile-com\.example\.guest-wifi" data-state="pending"/);
+    expect(removing).toContain('Being removed');
+  });
+
+  test('ok/a refused install shows as failed (one row, with the reason in words and Try again); the page stops refreshing', async () => {
+    const w = await portalWorld();
+    await w.enroll('dev-ann', w.ann);
+    const ann = await w.signIn('ann');
+    await w.post(`/portal/devices/dev-ann/profiles/${w.interactive.id}/install`, ann);
+    const record = await w.admin.findDeviceProfile('dev-ann', 'com.example.vpn-on-demand');
+    if (record === undefined) throw new Error('no record');
+    const { commandUuid: _sent, ...rest } = record;
+    await w.admin.putDeviceProfiles([
+      { ...rest, state: 'failed', reason: 'The device <refused> it: MDM profile error 4001' },
+    ]);
+    const page = await (await w.get('/portal/devices/dev-ann', ann)).text();
+    expect(page).toMatch(/data-testid="profile-com\.example\.vpn-on-demand" data-state="failed"/);
+    expect(page).toContain('The device &lt;refused&gt; it: MDM profile error 4001');
+    expect(page).not.toContain('http-equiv="refresh"');
+    expect(page.match(/data-testid="profile-com\.example\.vpn-on-demand"/g)).toHaveLength(1);
+    expect(page).toContain('Try again');
   });
 
   test('fail/with removal turned off for users, the page says only IT can remove it and Remove is refused', async () => {

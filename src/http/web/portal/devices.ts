@@ -113,19 +113,24 @@ function mayInstall(p: DeviceProfileView, settings: SelfService): boolean {
     : settings.installOptional;
 }
 
-function offeredRow(d: DeviceCtx, p: DeviceProfileView): Markup {
+/** An offered profile's row; a failed earlier attempt keeps the `failed` state and its reason. */
+function offeredRow(d: DeviceCtx, p: DeviceProfileView, failed?: DeviceProfileView): Markup {
   const base = devicePath(d.enrollment.id);
+  const label = failed === undefined ? 'Install' : 'Try again';
   const install = mayInstall(p, d.settings)
     ? html`<form method="post" action="${base}/profiles/${encodeURIComponent(p.profileId)}/install">
-        ${csrfField(d.viewer.session)}<button type="submit">Install</button>
+        ${csrfField(d.viewer.session)}<button type="submit">${label}</button>
       </form>`
     : html`<span class="muted">Ask IT to install it</span>`;
   const download =
     d.settings.downloadProfiles && p.assignmentType === 'optional'
       ? html` <a href="${base}/profiles/${encodeURIComponent(p.profileId)}/download">Download</a>`
       : '';
+  const action = html`${install}${download}`;
+  if (failed !== undefined)
+    return row(p, 'failed', failed.reason ?? 'The device refused it.', action);
   const kind = p.assignmentType === 'interactive' ? 'Install when you need it' : 'Optional';
-  return row(p, 'offered', kind, html`${install}${download}`);
+  return row(p, 'offered', kind, action);
 }
 
 function installedRow(d: DeviceCtx, p: DeviceProfileView): Markup {
@@ -141,18 +146,24 @@ function installedRow(d: DeviceCtx, p: DeviceProfileView): Markup {
   return row(p, 'installed', words, action);
 }
 
+/** One row per profile: pending, installed, offered (failed attempts included), then the rest. */
 function profileRows(d: DeviceCtx, view: DeviceProfilesView): Markup[] {
-  const reason = (p: DeviceProfileView): string => p.reason ?? '';
+  // Being removed, a profile is offered again already: it shows once, as pending.
+  const pending = new Set(view.pending.map((p) => p.identifier));
+  const offers = view.offered.filter((p) => !pending.has(p.identifier));
+  const offered = new Set([...offers, ...view.pending].map((p) => p.identifier));
+  const failed = new Map(view.failed.map((p) => [p.identifier, p]));
+  const rest = (list: DeviceProfileView[]) => list.filter((p) => !offered.has(p.identifier));
   return [
     ...view.pending.map((p) =>
       row(p, 'pending', p.state === 'removing' ? 'Being removed' : 'Being installed', ''),
     ),
     ...view.installed.map((p) => installedRow(d, p)),
-    ...view.offered.map((p) => offeredRow(d, p)),
-    ...view.failed.map((p) => row(p, 'failed', reason(p) || 'The device refused it.', '')),
-    ...view.blocked.map((p) => row(p, 'failed', reason(p) || 'It cannot be sent yet.', '')),
-    ...view.skipped.map((p) => row(p, 'skipped', reason(p), '')),
-    ...view.removed.map((p) => row(p, 'removed', '', '')),
+    ...offers.map((p) => offeredRow(d, p, failed.get(p.identifier))),
+    ...rest(view.failed).map((p) => row(p, 'failed', p.reason ?? 'The device refused it.', '')),
+    ...rest(view.blocked).map((p) => row(p, 'failed', p.reason ?? 'It cannot be sent yet.', '')),
+    ...rest(view.skipped).map((p) => row(p, 'skipped', p.reason ?? '', '')),
+    ...rest(view.removed).map((p) => row(p, 'removed', '', '')),
   ];
 }
 
