@@ -130,6 +130,21 @@ describe('the portal in a browser', () => {
     expect(await commandTypes(w.h, id)).toEqual(before);
   }, 30_000);
 
+  test("M13 fail/a post with a valid token to another user's device is refused", async () => {
+    const page = state.bobPage as Page;
+    const theirs = state.aliceDevice?.enrollmentId ?? '';
+    const before = await commandTypes(w.h, theirs);
+    await page.goto('/portal/');
+    const csrf = await page.locator('input[name="_csrf"]').first().getAttribute('value');
+    expect(csrf).toBeTruthy();
+    const res = await page.request.post(
+      `/portal/devices/${theirs}/profiles/${state.profiles?.font ?? ''}/install`,
+      { form: { _csrf: csrf ?? '' }, maxRedirects: 0 },
+    );
+    expect(res.status()).toBe(403);
+    expect(await commandTypes(w.h, theirs)).toEqual(before);
+  }, 30_000);
+
   test('XSS ok/a device named <script>alert(1)</script> shows as text and runs nothing', async () => {
     const page = state.bobPage as Page;
     const id = state.bobDevice?.enrollmentId ?? '';
