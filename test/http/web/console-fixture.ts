@@ -20,7 +20,7 @@ import type {
   MdmStorage,
   UserRecord,
 } from '../../../src/storage/ports.js';
-import { createWebApp } from '../../../src/http/web/app.js';
+import { createWebApp, type WebAppOptions } from '../../../src/http/web/app.js';
 import type { WebEnv } from '../../../src/http/web/security.js';
 import type { WebDeps } from '../../../src/http/web/types.js';
 import { signing } from '../../management/profile-fixtures.js';
@@ -57,8 +57,8 @@ export interface ConsoleWorld {
 
 const AT = new Date('2026-12-07T04:00:00Z');
 
-/** Creates a world; each call has its own stores. */
-export async function consoleWorld(): Promise<ConsoleWorld> {
+/** Creates a world; each call has its own stores; `options` go to the web app. */
+export async function consoleWorld(options: WebAppOptions = {}): Promise<ConsoleWorld> {
   const clock = () => AT;
   const admin = createMemoryAdminStorage();
   const storage = createMemoryStorage({ clock });
@@ -97,7 +97,7 @@ export async function consoleWorld(): Promise<ConsoleWorld> {
     europe: await adminOf('europe-admin', 'full', europe),
     us: await adminOf('us-admin', 'full', us),
   };
-  const app = createWebApp(deps);
+  const app = createWebApp(deps, options);
   const request = async (path: string, init: RequestInit): Promise<Response> =>
     app.request(`http://localhost${path}`, init);
   return {

@@ -55,6 +55,36 @@ describe('settings', () => {
     ]);
   });
 
+  test('A6 ok/an override stored under a lock is shown as dormant, with the lock and no form', async () => {
+    const w = await consoleWorld();
+    const root = await w.session(w.admins.root);
+    const france = `/console/groups/${w.groups.france}/settings/self-service`;
+    expect((await w.post(france, root, { currentSetting: 'override', erase: 'true' })).status).toBe(
+      303,
+    );
+    const europe = `/console/groups/${w.groups.europe}/settings/self-service`;
+    const lock = { currentSetting: 'override', childPermission: 'inherit-only', lock: 'true' };
+    expect((await w.post(europe, root, lock)).status).toBe(303);
+    const text = await (await w.get(france, root)).text();
+    expect(text).toContain('Stored here (dormant while the lock holds)');
+    expect(text).toMatch(/<th scope="row">erase<\/th><td>true<\/td>/);
+    expect(text).toContain('data-testid="locked"');
+    expect(text).not.toContain(`action="${france}"`);
+  });
+
+  test('fail/a form body past 64 KiB answers 413 and changes nothing', async () => {
+    const w = await consoleWorld();
+    const root = await w.session(w.admins.root);
+    const res = await w.post('/console/users', root, {
+      username: 'big',
+      email: 'big@example.com',
+      groupId: 'global',
+      firstName: 'x'.repeat(70 * 1024),
+    });
+    expect(res.status).toBe(413);
+    expect(await w.admin.findUserByUsername('big')).toBeUndefined();
+  });
+
   test('A3 ok/the group page lists each settings page with its mode and source', async () => {
     const w = await consoleWorld();
     const root = await w.session(w.admins.root);

@@ -7,6 +7,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { createApiKey } from '../../../src/admin/api-keys.js';
 import { CONSOLE_SIGN_IN_PER_MINUTE } from '../../../src/http/web/console/sign-in.js';
+import { createFailedLoginLimiter } from '../../../src/http/rate-limit.js';
 import { consoleWorld, type ConsoleWorld } from './console-fixture.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -77,7 +78,12 @@ describe('sign-in', () => {
   });
 
   test('fail/failures past the limit are refused 429 with Retry-After, even the right password', async () => {
-    const w = await consoleWorld();
+    // The limiter's clock stands still: no token refills however long the sign-ins take.
+    const failedLogins = createFailedLoginLimiter({
+      perMinute: CONSOLE_SIGN_IN_PER_MINUTE,
+      now: () => 0,
+    });
+    const w = await consoleWorld({ failedLogins });
     await w.deps.accounts.setAdminPassword(w.admins.root, PASSWORD);
     for (let i = 0; i < CONSOLE_SIGN_IN_PER_MINUTE; i++)
       expect(

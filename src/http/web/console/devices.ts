@@ -157,8 +157,13 @@ function resultText(result: unknown): string {
   return JSON.stringify(result, null, 2).slice(0, 4000);
 }
 
-async function commandsSection(deps: WebDeps, id: string): Promise<Html> {
-  const page = await deps.core.listCommands(id, { limit: 50 });
+async function commandsSection(deps: WebDeps, id: string, cursor?: string): Promise<Html> {
+  const page = await deps.core
+    .listCommands(id, { limit: 50, ...(cursor === undefined ? {} : { cursor }) })
+    .catch((error: unknown) => {
+      if (error instanceof TypeError) return { items: [], nextCursor: undefined }; // a foreign cursor
+      throw error;
+    });
   if (page.items.length === 0) return h`<section><h2>Commands</h2><p>No commands.</p></section>`;
   const rows = page.items.map((cmd) => {
     const v = enrollmentCommandView(cmd, 'readable');
@@ -168,7 +173,11 @@ async function commandsSection(deps: WebDeps, id: string): Promise<Html> {
   });
   return h`<section><h2>Commands</h2><table><thead><tr><th scope="col">Command</th>
 <th scope="col">Status</th><th scope="col">Queued</th><th scope="col">Updated</th>
-<th scope="col">Result</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+<th scope="col">Result</th></tr></thead><tbody>${rows}</tbody></table>${
+    page.nextCursor === undefined
+      ? ''
+      : h`<p><a href="/console/devices/${seg(id)}?commands=${seg(page.nextCursor)}">Later commands</a></p>`
+  }</section>`;
 }
 
 async function onePage(deps: WebDeps, c: ConsoleContext) {
@@ -179,7 +188,7 @@ async function onePage(deps: WebDeps, c: ConsoleContext) {
   const user = device.owner?.user;
   const body = h`<h1>${deviceName(device.enrollment)}</h1>${noticeOf(c, NOTICES)}
 ${factsTable(device, tree, user)}${deviceActionsPanel(viewer, id, profiles)}${profilesSection(id, profiles)}
-${await commandsSection(deps, id)}`;
+${await commandsSection(deps, id, c.req.query('commands'))}`;
   return render(c, deviceName(device.enrollment), body);
 }
 

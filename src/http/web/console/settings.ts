@@ -112,16 +112,20 @@ async function showPage(deps: WebDeps, c: ConsoleContext) {
     v.lockedBy === null
       ? ''
       : h`<p class="notice notice-error" role="alert" data-testid="locked">This page is locked by ${groupLink(tree, v.lockedBy)}: its Child Permission is ${v.childPermission === 'override-only' ? 'Override only' : 'Inherit only'}, so it cannot be changed here.</p>`;
-  const dormant = v.dormant
-    ? h`<p>An override stored here is dormant while the lock holds.</p>`
-    : '';
+  const stored =
+    v.stored === null
+      ? ''
+      : h`<h2>Stored here${v.dormant ? ' (dormant while the lock holds)' : ''}</h2><table><tbody>${Object.entries(
+          v.stored.values,
+        ).map(([k, value]) => h`<tr><th scope="row">${k}</th><td>${shown(value)}</td></tr>`)}
+<tr><th scope="row">Child Permission</th><td>${v.stored.childPermission}</td></tr></tbody></table>`;
   const form = v.writable ? settingsForm(c, page, id, v) : '';
   const body = h`<h1>${page.title} · ${tree.get(id)?.name ?? id}</h1>${noticeOf(c, { saved: 'Settings saved.' })}
-<p>${page.description}</p>${locked}${dormant}
+<p>${page.description}</p>${locked}
 <table><tbody><tr><th scope="row">Current Setting</th><td data-testid="current-setting">${v.currentSetting}</td></tr>
 <tr><th scope="row">Values come from</th><td>${groupLink(tree, v.sourceGroupId)}</td></tr>
 <tr><th scope="row">Child Permission</th><td>${v.childPermission}</td></tr></tbody></table>
-<h2>Effective values</h2><table><tbody>${values}</tbody></table>${form}
+<h2>Effective values</h2><table><tbody>${values}</tbody></table>${stored}${form}
 <p><a href="/console/groups/${seg(id)}">Back to the group</a></p>`;
   return render(c, `${page.title} · ${tree.get(id)?.name ?? id}`, body);
 }
