@@ -13,6 +13,7 @@ import { decodeQrPng } from '../support/mail.js';
 import { oneProfile, policyApi } from '../e2e/policies-support.js';
 import { encodePlist } from '../../src/index.js';
 import {
+  clickAndLoad,
   consoleSignIn,
   createGroup,
   createUser,
@@ -70,10 +71,7 @@ async function choose(form: Locator, name: string, value: string): Promise<void>
 
 /** Submits `form` and waits for the page it leads to (303 after POST). */
 async function submitForm(form: Locator): Promise<void> {
-  await Promise.all([
-    page.waitForLoadState('load'),
-    form.locator('button[type="submit"], button:not([type])').first().click(),
-  ]);
+  await clickAndLoad(page, form.locator('button[type="submit"], button:not([type])').first());
 }
 
 const settingsForm = (groupId: string) =>

@@ -16,6 +16,7 @@ import {
   type ProfileRole,
 } from '../e2e/policies-support.js';
 import {
+  clickAndLoad,
   commandTypes,
   createUser,
   enrollFor,
@@ -87,10 +88,7 @@ describe('the portal in a browser', () => {
     await page.goto(`/portal/devices/${encodeURIComponent(device.enrollmentId)}`);
     await expect(profileState(page, PASSCODE)).resolves.toBe('offered');
     const row = page.getByTestId(`profile-${PASSCODE}`);
-    await Promise.all([
-      page.waitForLoadState('load'),
-      row.getByRole('button', { name: /install/i }).click(),
-    ]);
+    await clickAndLoad(page, row.getByRole('button', { name: /install/i }));
     await expect(profileState(page, PASSCODE)).resolves.toMatch(/pending|installed/);
     expect(await commandTypes(w.h, device.enrollmentId)).toContain('InstallProfile');
     await settleOnPage(

@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { encodePlist, type PlistDict } from '../../src/index.js';
 import { createSimDevice, type SimDeviceHandle } from '../../src/sim/index.js';
 import {
+  clickAndLoad,
   consoleSignIn,
   createUser,
   enrollFor,
@@ -132,13 +133,12 @@ async function main(): Promise<void> {
     const alice = sims[0] as SimDeviceHandle;
     await portal.page.goto(`/portal/devices/${alice.enrollmentId}`);
     // The Interactive passcode policy, installed from the portal and acknowledged by the device.
-    await Promise.all([
-      portal.page.waitForLoadState('load'),
+    await clickAndLoad(
+      portal.page,
       portal.page
         .getByTestId('profile-com.example.passcode')
-        .getByRole('button', { name: /install/i })
-        .click(),
-    ]);
+        .getByRole('button', { name: /install/i }),
+    );
     for (let i = 0; i < 3; i++) await alice.connect();
     await shoot(portal.page, `/portal/devices/${alice.enrollmentId}`, 'portal-device.png');
 
@@ -157,10 +157,10 @@ async function main(): Promise<void> {
     await admin.page
       .locator('input[name="csv"]')
       .setInputFiles({ name: 'users.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
-    await Promise.all([
-      admin.page.waitForLoadState('load'),
-      admin.page.locator('form:has(input[name="csv"]) button').first().click(),
-    ]);
+    await clickAndLoad(
+      admin.page,
+      admin.page.locator('form:has(input[name="csv"]) button').first(),
+    );
     await admin.page.screenshot({ path: join(OUT, 'console-users-import.png') });
     console.log('docs/screenshots/console-users-import.png');
   } finally {

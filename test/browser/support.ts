@@ -6,7 +6,13 @@
  * `test/browser/screenshots.ts` uses the same steps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 import {
   createKeyPool,
   createSimDevice,
@@ -164,6 +170,18 @@ export async function consoleSignIn(w: World, page: Page): Promise<void> {
       .first()
       .click(),
   ]);
+}
+
+/**
+ * Clicks `target` (a submit button) and waits for the page the post leads to: the main frame's
+ * next navigation (after the 303), then its load. Waiting on the load state alone could read
+ * the old page.
+ */
+export async function clickAndLoad(page: Page, target: Locator): Promise<void> {
+  const navigated = page.waitForEvent('framenavigated', (f) => f === page.mainFrame());
+  await target.click();
+  await navigated;
+  await page.waitForLoadState('load');
 }
 
 /** Presses the submit button of the form on the page that holds a password field. */
