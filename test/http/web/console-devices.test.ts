@@ -78,6 +78,27 @@ describe('one device', () => {
     expect(page).toMatch(/<th scope="row">DeviceLock<\/th><td>queued<\/td>/);
   });
 
+  test('fail/erase needs the device name typed; with it, EraseDevice is queued', async () => {
+    const w = await consoleWorld();
+    await withDevice(w);
+    const root = await w.session(w.admins.root);
+    const confirm = await (await w.get('/console/devices/dev-1/actions/erase', root)).text();
+    expect(confirm).toContain('<label for="confirm-name">');
+    const wrong = await w.post('/console/devices/dev-1/actions/erase', root, {
+      confirm: 'yes',
+      name: 'other',
+    });
+    expect(wrong.status).toBe(422);
+    expect((await w.deps.core.listCommands('dev-1', { limit: 10 })).items).toEqual([]);
+    const ok = await w.post('/console/devices/dev-1/actions/erase', root, {
+      confirm: 'yes',
+      name: 'Ann iPhone',
+    });
+    expect(ok.status).toBe(303);
+    const commands = (await w.deps.core.listCommands('dev-1', { limit: 10 })).items;
+    expect(commands.map((c) => c.requestType)).toEqual(['EraseDevice']);
+  });
+
   test('ok/push now is audited with its outcome', async () => {
     const w = await consoleWorld();
     await withDevice(w);

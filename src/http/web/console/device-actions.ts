@@ -1,6 +1,6 @@
 /**
  * Actions on one device, each behind a confirmation page (GET shows what will happen, the POST
- * of its form does it): an APNs push now, lock, erase, and removing a profile Orchard installed.
+ * of its form does it; erasing also needs the device's name typed): an APNs push now, lock, erase, and removing a profile Orchard installed.
  * Commands go through the admin API's own queueing path (`command.create` audit); the push and
  * the removal are audited as the API audits them.
  */
@@ -61,10 +61,20 @@ export function deviceActionsPanel(
 ${removable.length === 0 ? '' : h`<h3>Remove a profile</h3><ul>${removable}</ul>`}</section>`;
 }
 
-function confirmPage(c: ConsoleContext, title: string, what: string, action: string, name: string) {
+function confirmPage(
+  c: ConsoleContext,
+  title: string,
+  what: string,
+  action: string,
+  name: string,
+  typeName = false,
+) {
   const viewer = viewerOf(c);
+  const typed = typeName
+    ? h`<p><label for="confirm-name">Type the device's name to confirm</label> <input id="confirm-name" name="name" autocomplete="off" required></p>`
+    : '';
   const body = h`<h1>${title}</h1><p>Device: <strong>${name}</strong></p><p>${what}</p>
-<form method="post" action="${action}">${csrf(viewer)}<input type="hidden" name="confirm" value="yes">
+<form method="post" action="${action}">${csrf(viewer)}<input type="hidden" name="confirm" value="yes">${typed}
 <button type="submit">${title}</button> <a href="${action.replace(/\/(actions|profiles)\/.*$/, '')}">Cancel</a></form>`;
   return render(c, title, body);
 }
@@ -83,16 +93,18 @@ async function confirmAction(deps: WebDeps, c: ConsoleContext) {
   if (!isAction(action)) return refusalPage(c, 404, 'no such action');
   const { label, what } = ACTIONS[action];
   const path = `/console/devices/${seg(id)}/actions/${action}`;
-  return confirmPage(c, label, what, path, deviceName(device.enrollment));
+  return confirmPage(c, label, what, path, deviceName(device.enrollment), action === 'erase');
 }
 
 async function doAction(deps: WebDeps, c: ConsoleContext) {
   const action = c.req.param('action') ?? '';
-  const { viewer, id } = await writableDevice(deps, c);
+  const { viewer, device, id } = await writableDevice(deps, c);
   if (!isAction(action)) return refusalPage(c, 404, 'no such action');
   const form = await readForm(c);
   if (form.get('confirm') !== 'yes')
     return seeOther(c, `/console/devices/${seg(id)}/actions/${action}`);
+  if (action === 'erase' && form.get('name') !== deviceName(device.enrollment))
+    return refusalPage(c, 422, "The name typed is not the device's name: nothing was erased.");
   const back = `/console/devices/${seg(id)}`;
   if (action === 'push') {
     if (!deps.pushEnabled)
