@@ -5,6 +5,7 @@
  * A missing `/usr/bin/chromium` fails the file: `.ci/run` installs it, tests never skip.
  * `test/browser/screenshots.ts` uses the same steps.
  */
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   chromium,
@@ -44,8 +45,10 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Launches headless chromium (flags for root, containers and small /dev/shm). */
-export function launchBrowser(): Promise<Browser> {
+/** Launches headless chromium (flags for root, containers and small /dev/shm); throws when it is not installed. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
