@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mintTokenSecret } from '../admin/enrollment-links.js';
+import { createWebAccounts } from '../admin/web-accounts.js';
 import type { SigningIdentity } from '../identity/ca/directory.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/ports.js';
@@ -112,10 +113,13 @@ export function createManagementServices(deps: ManagementServicesDeps): Manageme
     signing: { certificate, privateKey, chain },
     clock,
   });
+  const accounts = createWebAccounts({ store: admin, clock });
   const userLinks = createUserLinks({
     ...{ store: admin, groups, mint: () => mintTokenSecret(), clock },
     publicUrl: deps.publicUrl ?? (() => ''),
     ...(deps.mailer === undefined ? {} : { mailer: deps.mailer }),
+    // Each invitation carries a fresh one-time link to set the user's portal password.
+    passwordSetup: (userId) => accounts.setupToken(userId),
   });
   const delivery = createDeliveryService(
     {

@@ -5,6 +5,8 @@
  * valid API key and the device MDM routes are never limited). Mount it with `createEdgeListener`.
  */
 import { adminRoute } from '../http/admin/index.js';
+import { webRoutes } from '../http/web/index.js';
+import { createWebAccounts, createWebSessions } from '../admin/index.js';
 import {
   createFailedLoginLimiter,
   createHealthCheck,
@@ -70,7 +72,8 @@ function healthRoute(deps: OrchardRouteDeps): EdgeRoute {
 }
 
 /**
- * The routes of `/mdm`, `/mdm/checkin`, `/scep`, `/enroll`, `/api/` and `/healthz`. Throws
+ * The routes of `/mdm`, `/mdm/checkin`, `/scep`, `/enroll`, `/api/`, `/healthz`, and the web
+ * areas `/portal/`, `/console/` and `/static/`. Throws
  * TypeError on an invalid `trustedProxies` entry.
  */
 export function orchardRoutes(
@@ -109,5 +112,17 @@ export function orchardRoutes(
       ...(limits.failedLogins ? { failedLogins: limits.failedLogins } : {}),
     }),
     healthRoute(deps),
+    ...webRoutes(
+      {
+        ...admin,
+        sessions: createWebSessions({ store: deps.admin, clock: deps.clock }),
+        accounts: createWebAccounts({ store: deps.admin, clock: deps.clock }),
+        ...{ clock: deps.clock, logger, publicUrl: services.publicUrl },
+        secureCookies: services.publicUrl().startsWith('https:'),
+        ...(services.mailer === undefined ? {} : { mailer: services.mailer }),
+        pushHealth: () => deps.push?.health(),
+      },
+      limits.failedLogins ? { failedLogins: limits.failedLogins } : {},
+    ),
   ];
 }

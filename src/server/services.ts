@@ -132,6 +132,10 @@ export interface OrchardServices {
   policies: PolicyService;
   /** Delivery of policies to devices: plans, acknowledgements, reconciliation, explain. */
   delivery: DeliveryService;
+  /** The base URL devices and browsers use (links, QR codes, the portal's cookies). */
+  publicUrl: () => string;
+  /** The invitation mailer, when one was given. */
+  mailer?: Mailer;
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
@@ -269,6 +273,8 @@ export function createOrchardServices(
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
     ...{ groups, profiles, userLinks, users, policies, delivery },
     issueChallenge: issue,
+    publicUrl: options.publicUrl ?? (() => ''),
+    ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
     webhooks: webhooks.worker,
     async close() {
       await identity.stop();
