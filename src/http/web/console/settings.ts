@@ -146,16 +146,42 @@ function writeFrom(page: SettingsPage, form: Form): SettingsWrite {
   };
 }
 
+/**
+ * The refusal with the groups its message names by id shown by name too (`Europe (og_...)`), so
+ * a locked page's refusal says which group locks it in words.
+ */
+async function withGroupNames(
+  deps: Pick<WebDeps, 'groups'>,
+  error: ManagementError,
+): Promise<ManagementError> {
+  const tree = await deps.groups.tree();
+  const message = error.message.replace(/\b(og_[0-9a-f]+|global)\b/g, (id) => {
+    const name = tree.get(id)?.name;
+    return name === undefined || name === id ? id : `${name} (${id})`;
+  });
+  if (message === error.message) return error;
+  return new ManagementError(error.code, message, {
+    cause: error,
+    ...(error.group === undefined ? {} : { group: error.group }),
+    ...(error.field === undefined ? {} : { field: error.field }),
+    ...(error.issues === undefined ? {} : { issues: error.issues }),
+  });
+}
+
 async function writePage(deps: WebDeps, c: ConsoleContext) {
   const viewer = viewerOf(c);
   const id = c.req.param('id') ?? '';
   const page = requirePage(c.req.param('page') ?? '');
   const write = writeFrom(page, await readForm(c));
-  const result = await deps.groups.writeSettings(id, page.id, write, {
-    authorize: (s) => {
-      authorizeGroup(s.tree, viewer.caller, id, 'write');
-    },
-  });
+  const result = await deps.groups
+    .writeSettings(id, page.id, write, {
+      authorize: (s) => {
+        authorizeGroup(s.tree, viewer.caller, id, 'write');
+      },
+    })
+    .catch(async (error: unknown) => {
+      throw error instanceof ManagementError ? await withGroupNames(deps, error) : error;
+    });
   const { report } = result;
   if (result.applied)
     await auditAs(deps, viewer, 'group.settings.write', id, {
