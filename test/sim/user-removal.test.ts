@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { PlistDict } from '../../src/index.js';
+import { FACT_QUERIES } from '../../src/management/delivery/acks.js';
 import type { RemovalDevice } from '../../src/profile/removal.js';
 import { answerCommand, createKeyPool, type SimKeyPool } from '../../src/sim/index.js';
 import { createProfileStore, type SimProfileStore } from '../../src/sim/profiles.js';
@@ -106,15 +107,8 @@ function context(platform: 'iOS' | 'macOS', store: SimProfileStore, userEnrollme
   };
 }
 
-const FACTS = [
-  'IsSupervised',
-  'OSVersion',
-  'ProductName',
-  'Model',
-  'SerialNumber',
-  'BuildVersion',
-  'UDID',
-];
+/** What Orchard asks a device at enrollment, as the simulator must answer it. */
+const FACTS = [...FACT_QUERIES];
 
 describe('what reconciliation and the compatibility filter read', () => {
   test('ok/ProfileList carries each PayloadIdentifier and PayloadUUID, managed or not', async () => {
