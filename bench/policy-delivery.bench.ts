@@ -30,6 +30,8 @@ const GOAL_SECONDS = 5;
 const TOPIC = 'com.apple.mgmt.External.policy-delivery-bench';
 const POLICY = 'pol_bench';
 const T0 = Date.UTC(2026, 0, 1);
+/** `BENCH_POLICY_SPLIT=1` prints the seconds each port method took during the policy changes. */
+const SPLIT = process.env.BENCH_POLICY_SPLIT === '1';
 
 /** Enrolled iPhones with push tokens, each owned by its own user of the root group. */
 function populate(path: string, n: number): number {
@@ -86,6 +88,27 @@ function wifi(run: number): Uint8Array {
   return encodePlist(profile, { format: 'xml' });
 }
 
+/**
+ * `port` with every method timed into `split` (seconds by method name, awaited), for the split
+ * printed with `BENCH_POLICY_SPLIT=1`.
+ */
+function timedPort<T extends object>(port: T, split: Map<string, number>): T {
+  return new Proxy(port, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function' || typeof key !== 'string') return value;
+      return async (...args: unknown[]) => {
+        const t0 = performance.now();
+        try {
+          return await (value as (...a: unknown[]) => unknown).apply(target, args);
+        } finally {
+          split.set(key, (split.get(key) ?? 0) + (performance.now() - t0) / 1000);
+        }
+      };
+    },
+  });
+}
+
 /** The stores, core, library and delivery service over the populated file; pushes counted. */
 async function world(db: SqliteDatabase) {
   const pushed = { targets: 0 };
@@ -113,11 +136,13 @@ async function world(db: SqliteDatabase) {
     createdAt: at,
     updatedAt: at,
   });
+  const split = new Map<string, number>();
+  const timed = <T extends object>(target: T): T => (SPLIT ? timedPort(target, split) : target);
   const delivery = createDeliveryService({
-    ...{ store: admin, enrollments: db.storage, commands: core, groups, signing: signer },
-    ...{ clock: () => new Date(), logger: silentLogger },
+    ...{ store: timed(admin), enrollments: timed(db.storage), commands: timed(core) },
+    ...{ groups, signing: signer, clock: () => new Date(), logger: silentLogger },
   });
-  return { core, admin, library, delivery, pushed, signer };
+  return { core, admin, library, delivery, pushed, signer, split };
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -163,6 +188,17 @@ async function policyChange(w: World, run: number): Promise<number> {
   return seconds;
 }
 
+/** Prints the per-run mean seconds of each timed port method and what is left (planning). */
+function printSplit(split: ReadonlyMap<string, number>, total: number): void {
+  const rows = [...split].sort((a, b) => b[1] - a[1]);
+  const io = rows.reduce((n, [, s]) => n + s, 0) / RUNS;
+  console.log('\n| port method (policy change, mean per run) | seconds |\n|---|---:|');
+  for (const [name, s] of rows) console.log(`| ${name} | ${(s / RUNS).toFixed(2)} |`);
+  console.log(
+    `| everything else (planning, signing; vs the median) | ${(total - io).toFixed(2)} |`,
+  );
+}
+
 const median = (xs: readonly number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -200,6 +236,7 @@ export default async function run(): Promise<void> {
     console.log(
       `| delivery.apply of an Auto assignment (plan, sign, queue, record, push) | ${fmt(b)} | ${change.map(fmt).join(', ')} | ${(b / a).toFixed(2)} | < ${GOAL_SECONDS} s ${verdict} |`,
     );
+    if (SPLIT) printSplit(w.split, b);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
