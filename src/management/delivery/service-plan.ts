@@ -15,6 +15,7 @@ import type { DeliveryContext, VersionContent } from './service-context.js';
 import { desiredProfiles } from './snapshot.js';
 import { deviceTargetOf } from './target.js';
 import type {
+  CompatibilityVerdict,
   DesiredProfile,
   DeviceContext,
   DevicePlan,
@@ -32,6 +33,11 @@ export interface PlanRun {
   desired: Map<string, Map<string, DesiredProfile[]>>;
   /** Device targets by the facts they are read from: devices alike share one (and its verdicts). */
   targets: Map<string, DeviceTarget>;
+  /**
+   * Verdicts of this run's versions by target object, then profile id: the judge's own cache
+   * builds a key string per call, this one none (contents are fixed for the run).
+   */
+  verdicts: WeakMap<DeviceTarget, Map<string, CompatibilityVerdict>>;
 }
 
 /** One device as a run sees it: context, records and desired profiles by identifier, and plan. */
@@ -56,7 +62,7 @@ export async function prepareRun(ctx: DeliveryContext, snapshot: PolicySnapshot)
       ctx.deps.logger.warn({ err, profileId: profile.id }, 'profile version not found');
     }
   }
-  return { snapshot, contents, desired: new Map(), targets: new Map() };
+  return { snapshot, contents, desired: new Map(), targets: new Map(), verdicts: new WeakMap() };
 }
 
 /**
@@ -113,6 +119,26 @@ export function unresolvedOf(
   return resolveVariables(content.variables, device).unresolved;
 }
 
+/** The verdict of `d`'s latest version on `target`, judged once per run. */
+function judgeOnce(
+  ctx: DeliveryContext,
+  run: PlanRun,
+  d: DesiredProfile,
+  target: DeviceTarget,
+): CompatibilityVerdict {
+  let byProfile = run.verdicts.get(target);
+  if (!byProfile) run.verdicts.set(target, (byProfile = new Map<string, CompatibilityVerdict>()));
+  let verdict = byProfile.get(d.profile.id);
+  if (verdict === undefined) {
+    const c = run.contents.get(d.profile.id);
+    verdict = c
+      ? ctx.judge.judge(d.profile, c.version, c.content, target)
+      : { ok: false, checks: [], reason: 'the profile version is not stored' };
+    byProfile.set(d.profile.id, verdict);
+  }
+  return verdict;
+}
+
 /** Plans one device against `desired` (every assignment type) and its records. */
 export function planWork(
   ctx: DeliveryContext,
@@ -126,11 +152,7 @@ export function planWork(
     device,
     desired,
     records,
-    judge(d: DesiredProfile) {
-      const c = run.contents.get(d.profile.id);
-      if (!c) return { ok: false, checks: [], reason: 'the profile version is not stored' };
-      return ctx.judge.judge(d.profile, c.version, c.content, device.target);
-    },
+    judge: (d: DesiredProfile) => judgeOnce(ctx, run, d, device.target),
     unresolved: (d: DesiredProfile) => unresolvedOf(run.contents.get(d.profile.id), device),
   };
   if (onDevice) input.onDevice = onDevice;
