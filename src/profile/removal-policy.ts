@@ -6,7 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.js';
-import { PlistReal, type PlistDict, type PlistValue } from '../protocol/plist-types.js';
+import {
+  isPlistDict,
+  PlistReal,
+  type PlistDict,
+  type PlistValue,
+} from '../protocol/plist-types.js';
 import type { RemovalProfile } from './removal.js';
 
 /** Payload type of the removal password payload. */
@@ -34,17 +39,7 @@ export interface RemovalPasswordOptions {
 function payloads(profile: PlistDict): PlistDict[] | undefined {
   const content = profile.PayloadContent;
   if (!Array.isArray(content)) return undefined;
-  return content.filter((p): p is PlistDict => isDict(p));
-}
-
-function isDict(value: PlistValue | undefined): value is PlistDict {
-  return (
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    !(value instanceof Uint8Array) &&
-    !(value instanceof Date) &&
-    !(value instanceof PlistReal)
-  );
+  return content.filter((p): p is PlistDict => isPlistDict(p));
 }
 
 function editablePayloads(profile: PlistDict, what: string): PlistValue[] {
@@ -73,7 +68,7 @@ function editablePayloads(profile: PlistDict, what: string): PlistValue[] {
 }
 
 function isPasswordPayload(p: PlistValue): boolean {
-  return isDict(p) && p.PayloadType === REMOVAL_PASSWORD_PAYLOAD_TYPE;
+  return isPlistDict(p) && p.PayloadType === REMOVAL_PASSWORD_PAYLOAD_TYPE;
 }
 
 /**
@@ -98,7 +93,7 @@ export function setRemovalPassword(
     PayloadVersion: 1,
     PayloadIdentifier: `${base}.removal-password`,
     PayloadUUID: options.uuid ?? randomUUID().toUpperCase(),
-    ...(isDict(existing) ? existing : {}),
+    ...(isPlistDict(existing) ? existing : {}),
     RemovalPassword: password,
   };
   const rest = content.filter((p) => !isPasswordPayload(p));

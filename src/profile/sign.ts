@@ -13,13 +13,7 @@ import {
 } from '../crypto/keys.js';
 import type { DigestName } from '../crypto/oids.js';
 import { CryptoError, ProfileError } from '../errors.js';
-import {
-  PlistReal,
-  decodePlist,
-  encodePlist,
-  type PlistDict,
-  type PlistValue,
-} from '../protocol/plist.js';
+import { decodePlist, encodePlist, isPlistDict, type PlistDict } from '../protocol/plist.js';
 
 /** A profile as a decoded dictionary, or its XML or binary plist bytes (or XML text). */
 export type ProfileInput = PlistDict | Uint8Array | string;
@@ -50,16 +44,8 @@ export function looksLikePlist(bytes: Uint8Array): boolean {
   return text.startsWith('<?xml') || text.startsWith('<plist') || text.startsWith('<!DOCTYPE');
 }
 
-/** Whether a plist value is a dictionary (not an array, data, date or real). */
-export function isPlistDict(value: PlistValue | undefined): value is PlistDict {
-  return (
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    !(value instanceof Uint8Array) &&
-    !(value instanceof Date) &&
-    !(value instanceof PlistReal)
-  );
-}
+/** Whether a plist value is a dictionary; the plist codec's, re-exported for this module's importers. */
+export { isPlistDict };
 
 /**
  * Decodes profile bytes and checks the result is a dictionary. Throws `PlistError` on a

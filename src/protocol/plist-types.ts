@@ -34,6 +34,17 @@ export interface PlistDict {
   [key: string]: PlistValue;
 }
 
+/** Whether a plist value is a dictionary (not an array, data, date or real). */
+export function isPlistDict(value: PlistValue | undefined): value is PlistDict {
+  return (
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array) &&
+    !(value instanceof Date) &&
+    !(value instanceof PlistReal)
+  );
+}
+
 /** Limits and options of `decodePlist`; every limit has a safe default. */
 export interface DecodePlistOptions {
   /** Largest accepted input in bytes (default 16 MiB). */

@@ -8,7 +8,7 @@ import { type DecodePlistOptions, type PlistValue, fail, resolveLimits } from '.
 import { decodeXml } from './plist-xml-decode.js';
 import { encodeXml } from './plist-xml-encode.js';
 
-export { PlistReal } from './plist-types.js';
+export { isPlistDict, PlistReal } from './plist-types.js';
 export type { DecodePlistOptions, PlistDict, PlistValue } from './plist-types.js';
 export { fromTypedJson, toTypedJson } from './plist-json.js';
 export type { FromTypedJsonOptions, TypedJson } from './plist-json.js';

@@ -218,8 +218,12 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
     async pushNow(ids) {
       const found = await lookup(ids);
       const sent = await send(found.targets);
-      const byId = new Map([...sent, ...found.noToken].map((r) => [r.enrollmentId, r]));
-      const results = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+      // Every id had a token (the usual case): `sent` is already in the ids' order.
+      let results = sent;
+      if (found.noToken.length > 0) {
+        const byId = new Map([...sent, ...found.noToken].map((r) => [r.enrollmentId, r]));
+        results = [...new Set(ids)].flatMap((id) => byId.get(id) ?? []);
+      }
       report(results);
       return results;
     },

@@ -7,30 +7,15 @@
  * same UDID resets the one record in place instead of closing it and starting a new one, and the
  * store takes whatever type a check-in names for an existing id.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createKeyPool, createSimDevice, type SimKeyPool } from '../../src/sim/index.js';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { createMemoryStorage } from '../../src/storage/memory/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { enrolledSimDevice, useSimDaemon } from '../sim/daemon-support.js';
 
-let h: Harness;
-let keys: SimKeyPool;
+const sim = useSimDaemon(1);
 
-beforeAll(async () => {
-  [h, keys] = await Promise.all([startHarness(), createKeyPool(1)]);
-}, 60_000);
-
-afterAll(async () => {
-  await h.close();
-});
-
-/** A simulated iPhone enrolled from a fresh single-use link. */
-async function enrolled(options: { udid?: string; userEnrollment?: boolean } = {}) {
-  const link = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
-  expect(link.status).toBe(201);
-  const device = createSimDevice({ platform: 'iOS', osVersion: '18.1', keys, ...options });
-  await device.enroll({ url: link.body.url as string });
-  return device;
-}
+/** A simulated iPhone (iOS 18.1) enrolled from a fresh single-use link. */
+const enrolled = (options: { udid?: string; userEnrollment?: boolean } = {}) =>
+  enrolledSimDevice(sim.h, sim.keys, options);
 
 const path = (id: string) => `/api/v1/enrollments/${encodeURIComponent(id)}`;
 
@@ -40,43 +25,49 @@ describe('M11 enrollment type', () => {
 
   beforeAll(async () => {
     udid = (await enrolled()).udid;
-    createdAt = (await h.api('GET', path(udid))).body.createdAt as string;
+    createdAt = (await sim.h.api('GET', path(udid))).body.createdAt as string;
   }, 30_000);
 
   test('M11 ok/the type is stored at enrollment and no admin route changes it', async () => {
-    expect((await h.api('GET', path(udid))).body).toMatchObject({ type: 'device', enrolled: true });
+    expect((await sim.h.api('GET', path(udid))).body).toMatchObject({
+      type: 'device',
+      enrolled: true,
+    });
     for (const method of ['PATCH', 'PUT']) {
-      const res = await h.api(method, path(udid), { type: 'user-enrollment-device' });
+      const res = await sim.h.api(method, path(udid), { type: 'user-enrollment-device' });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
     }
     // The one write route that takes a body about an enrollment's enrollment refuses a type.
-    const window = await h.api('POST', `${path(udid)}/identity/reenrollment`, {
+    const window = await sim.h.api('POST', `${path(udid)}/identity/reenrollment`, {
       type: 'user-enrollment-device',
     });
     expect(window).toMatchObject({ status: 400, body: { code: 'ERR_BAD_REQUEST' } });
-    expect((await h.api('GET', path(udid))).body.type).toBe('device');
+    expect((await sim.h.api('GET', path(udid))).body.type).toBe('device');
   });
 
   test('M11 ok/a User Enrollment of the same hardware is a new record of its own type', async () => {
     const ue = await enrolled({ udid, userEnrollment: true });
     expect(ue.enrollmentId).not.toBe(udid);
-    expect((await h.api('GET', path(ue.enrollmentId))).body).toMatchObject({
+    expect((await sim.h.api('GET', path(ue.enrollmentId))).body).toMatchObject({
       id: ue.enrollmentId,
       type: 'user-enrollment-device',
       enrolled: true,
     });
     // The device record is untouched: User Enrollment hides the UDID, so the server cannot tell
     // the two apart; the old record ends when the device checks out (removing its profile).
-    expect((await h.api('GET', path(udid))).body).toMatchObject({ type: 'device', enrolled: true });
+    expect((await sim.h.api('GET', path(udid))).body).toMatchObject({
+      type: 'device',
+      enrolled: true,
+    });
   });
 
   test('M11 ok/a second enrollment of the same UDID needs the old binding ended or a window', async () => {
     await expect(enrolled({ udid })).rejects.toThrow();
-    const window = await h.api('POST', `${path(udid)}/identity/reenrollment`, {});
+    const window = await sim.h.api('POST', `${path(udid)}/identity/reenrollment`, {});
     expect(window.status).toBe(200);
     await enrolled({ udid });
-    const after = (await h.api('GET', path(udid))).body;
+    const after = (await sim.h.api('GET', path(udid))).body;
     // Today the one record is reset in place: same id, same type, same creation time.
     expect(after).toMatchObject({ id: udid, type: 'device', enrolled: true, createdAt });
     expect(after.facts['orchard:reenrollment']).toBe(true);
@@ -84,7 +75,7 @@ describe('M11 enrollment type', () => {
 
   test.failing('M11 gap/a new enrollment of the same UDID starts a new record', async () => {
     // Runs after the previous test re-enrolled `udid`: a new record would have a new createdAt.
-    expect((await h.api('GET', path(udid))).body.createdAt).not.toBe(createdAt);
+    expect((await sim.h.api('GET', path(udid))).body.createdAt).not.toBe(createdAt);
   });
 });
 

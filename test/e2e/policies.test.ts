@@ -7,14 +7,9 @@
  * never removed, even when the policy changes (M6); a profile the user removed by hand comes back
  * at reconciliation only when it is Auto. The steps run in order and build on each other.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import {
-  createKeyPool,
-  createSimDevice,
-  type SimDeviceHandle,
-  type SimKeyPool,
-} from '../../src/sim/index.js';
-import { startHarness, type Harness } from '../daemon/harness.js';
+import { describe, expect, test } from '@jest/globals';
+import { createSimDevice, type SimDeviceHandle } from '../../src/sim/index.js';
+import { useSimDaemon } from '../sim/daemon-support.js';
 import {
   identifierOf,
   identifiersIn,
@@ -27,16 +22,7 @@ import {
   type ProfileRole,
 } from './policies-support.js';
 
-let h: Harness;
-let keys: SimKeyPool;
-
-beforeAll(async () => {
-  [h, keys] = await Promise.all([startHarness(), createKeyPool(2)]);
-}, 60_000);
-
-afterAll(async () => {
-  await h.close();
-});
+const sim = useSimDaemon(2);
 
 const MANUAL = oneProfile('com.example.by-hand', 'com.apple.wifi.managed', {
   ...{ SSID_STR: 'Home', AutoJoin: true, EncryptionType: 'None' },
@@ -63,34 +49,34 @@ async function enrollFor(
   username: string,
   options: Parameters<typeof createSimDevice>[0],
 ): Promise<SimDeviceHandle> {
-  const link = await h.api('GET', `/api/v1/users/${state.users?.[username]}/enrollment-link`);
+  const link = await sim.h.api('GET', `/api/v1/users/${state.users?.[username]}/enrollment-link`);
   expect(link.status).toBe(200);
   const device = createSimDevice(options);
   await device.enroll({ url: link.body.url as string });
-  const owned = await h.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
+  const owned = await sim.h.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
   expect(owned.body).toMatchObject({ userId: state.users?.[username] });
   return device;
 }
 
 describe('policies end to end', () => {
   test('ok/Interactive enabled at the group; a policy of five profiles', async () => {
-    const page = await h.api('PUT', '/api/v1/groups/global/settings/profile-options', {
+    const page = await sim.h.api('PUT', '/api/v1/groups/global/settings/profile-options', {
       currentSetting: 'override',
       values: { interactiveEnabled: true },
     });
     expect(page.status).toBe(200);
-    state.profiles = await uploadProfiles(h, 'global');
-    state.policy = await policyApi.create(h, 'standard', 'global');
-    for (const id of Object.values(state.profiles)) await policyApi.assign(h, state.policy, id);
+    state.profiles = await uploadProfiles(sim.h, 'global');
+    state.policy = await policyApi.create(sim.h, 'standard', 'global');
+    for (const id of Object.values(state.profiles)) await policyApi.assign(sim.h, state.policy, id);
   });
 
   test('ok/users imported from CSV with the policy', async () => {
     const csv = ['username,email,policy', 'alice,alice@example.com,standard'];
     csv.push('bob,bob@example.com,standard');
-    const res = await h.raw(
+    const res = await sim.h.raw(
       'POST',
       '/api/v1/users/import',
-      { authorization: `Bearer ${h.apiKey}`, 'content-type': 'text/csv' },
+      { authorization: `Bearer ${sim.h.apiKey}`, 'content-type': 'text/csv' },
       Buffer.from(`${csv.join('\r\n')}\r\n`),
     );
     expect(res.status).toBe(200);
@@ -100,20 +86,20 @@ describe('policies end to end', () => {
     };
     expect(report.created).toBe(2);
     state.users = Object.fromEntries(report.rows.map((r) => [r.username, r.userId]));
-    const alice = await h.api('GET', `/api/v1/users/${state.users.alice}`);
+    const alice = await sim.h.api('GET', `/api/v1/users/${state.users.alice}`);
     expect(alice.body).toMatchObject({ policy: 'standard', policyId: state.policy });
   });
 
   test("M5 ok/an iPhone enrolled through alice's link: Auto installed, Interactive not", async () => {
     const iphone = await enrollFor('alice', {
-      ...{ platform: 'iOS', osVersion: '18.1', keys, manualProfiles: [MANUAL] },
+      ...{ platform: 'iOS', osVersion: '18.1', keys: sim.keys, manualProfiles: [MANUAL] },
     });
     state.iphone = iphone;
     await settle(iphone, async () => {
-      const view = await profilesOf(h, iphone.enrollmentId);
+      const view = await profilesOf(sim.h, iphone.enrollmentId);
       return identifiersIn(view, 'installed').length === 2;
     });
-    const view = await profilesOf(h, iphone.enrollmentId);
+    const view = await profilesOf(sim.h, iphone.enrollmentId);
     expect(identifiersIn(view, 'installed')).toEqual([CELLULAR, WIFI].sort());
     expect(view.installed).toEqual(
       expect.arrayContaining([expect.objectContaining({ identifier: WIFI, channel: 'policy' })]),
@@ -131,7 +117,7 @@ describe('policies end to end', () => {
 
   test('B1 ok/explain says why the Interactive profile is not installed', async () => {
     const id = state.iphone?.enrollmentId ?? '';
-    const res = await h.api('GET', `/api/v1/enrollments/${id}/profiles/${PASSCODE}/explain`);
+    const res = await sim.h.api('GET', `/api/v1/enrollments/${id}/profiles/${PASSCODE}/explain`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       enrollmentId: id,
@@ -147,12 +133,12 @@ describe('policies end to end', () => {
   });
 
   test("M7 ok/bob's Mac gets the iOS-only profile skipped with a reason", async () => {
-    const mac = await enrollFor('bob', { platform: 'macOS', osVersion: '10.14.6', keys });
+    const mac = await enrollFor('bob', { platform: 'macOS', osVersion: '10.14.6', keys: sim.keys });
     state.mac = mac;
     await settle(mac, async () =>
-      identifiersIn(await profilesOf(h, mac.enrollmentId), 'installed').includes(WIFI),
+      identifiersIn(await profilesOf(sim.h, mac.enrollmentId), 'installed').includes(WIFI),
     );
-    const view = await profilesOf(h, mac.enrollmentId);
+    const view = await profilesOf(sim.h, mac.enrollmentId);
     expect(identifiersIn(view, 'installed')).toEqual([WIFI]);
     const skipped = Object.fromEntries(
       (view.skipped as { identifier: string; reason: string }[]).map((p) => [
@@ -162,7 +148,7 @@ describe('policies end to end', () => {
     );
     expect(Object.keys(skipped).sort()).toEqual([CELLULAR, RESTRICT].sort());
     expect(skipped[CELLULAR]).toMatch(/macOS/);
-    const why = await h.api(
+    const why = await sim.h.api(
       'GET',
       `/api/v1/enrollments/${mac.enrollmentId}/profiles/${CELLULAR}/explain`,
     );
@@ -175,27 +161,27 @@ describe('policies end to end', () => {
 
   test('M6 ok/a profile the user installed by hand is never removed, even as the policy changes', async () => {
     const iphone = state.iphone as SimDeviceHandle;
-    await policyApi.unassign(h, state.policy ?? '', state.profiles?.cellular ?? '');
+    await policyApi.unassign(sim.h, state.policy ?? '', state.profiles?.cellular ?? '');
     await settle(iphone, () => Promise.resolve(!onSim(iphone).includes(CELLULAR)));
-    const reconcile = await h.api(
+    const reconcile = await sim.h.api(
       'POST',
       `/api/v1/enrollments/${iphone.enrollmentId}/profiles/reconcile`,
     );
     expect(reconcile.status).toBe(202);
     await settle(iphone, async () => {
-      const view = await profilesOf(h, iphone.enrollmentId);
+      const view = await profilesOf(sim.h, iphone.enrollmentId);
       return view.reconciledAt !== undefined;
     });
     expect(onSim(iphone)).toEqual(expect.arrayContaining([WIFI, MANUAL.PayloadIdentifier]));
-    expect(await removeProfileTargets(h, iphone.enrollmentId)).toEqual([CELLULAR]);
-    expect(await removeProfileTargets(h, state.mac?.enrollmentId ?? '')).toEqual([]);
-    const manual = await h.api(
+    expect(await removeProfileTargets(sim.h, iphone.enrollmentId)).toEqual([CELLULAR]);
+    expect(await removeProfileTargets(sim.h, state.mac?.enrollmentId ?? '')).toEqual([]);
+    const manual = await sim.h.api(
       'GET',
       `/api/v1/enrollments/${iphone.enrollmentId}/profiles/${MANUAL.PayloadIdentifier as string}/explain`,
     );
     // Orchard has no record of it and no library profile names it: it is someone else's.
     expect([manual.status, manual.body.code]).toEqual([404, 'ERR_DEVICE_PROFILE_NOT_FOUND']);
-    const refused = await h.api(
+    const refused = await sim.h.api(
       'DELETE',
       `/api/v1/enrollments/${iphone.enrollmentId}/profiles/${MANUAL.PayloadIdentifier as string}`,
     );
@@ -207,13 +193,13 @@ describe('policies end to end', () => {
 
   test('ok/removed by hand: the Auto profile comes back at reconciliation, the Optional one stays removed', async () => {
     const mac = state.mac as SimDeviceHandle;
-    const installed = await h.api('POST', `/api/v1/enrollments/${mac.enrollmentId}/profiles`, {
+    const installed = await sim.h.api('POST', `/api/v1/enrollments/${mac.enrollmentId}/profiles`, {
       profileId: state.profiles?.font,
     });
     expect(installed.status).toBe(201);
     expect(installed.body).toMatchObject({ identifier: FONT, channel: 'admin' });
     await settle(mac, async () =>
-      identifiersIn(await profilesOf(h, mac.enrollmentId), 'installed').includes(FONT),
+      identifiersIn(await profilesOf(sim.h, mac.enrollmentId), 'installed').includes(FONT),
     );
     expect(onSim(mac)).toEqual(expect.arrayContaining([WIFI, FONT]));
     for (const identifier of [WIFI, FONT]) {
@@ -221,13 +207,13 @@ describe('policies end to end', () => {
       expect(decision?.outcome).toBe('needs-admin-authentication');
     }
     expect(onSim(mac)).not.toEqual(expect.arrayContaining([WIFI]));
-    const reconcile = await h.api(
+    const reconcile = await sim.h.api(
       'POST',
       `/api/v1/enrollments/${mac.enrollmentId}/profiles/reconcile`,
     );
     expect(reconcile.status).toBe(202);
     await settle(mac, () => Promise.resolve(onSim(mac).includes(WIFI)));
-    const view = await profilesOf(h, mac.enrollmentId);
+    const view = await profilesOf(sim.h, mac.enrollmentId);
     expect(onSim(mac)).not.toContain(FONT);
     expect(view.removed).toEqual(
       expect.arrayContaining([
@@ -236,13 +222,16 @@ describe('policies end to end', () => {
     );
     expect(identifiersIn(view, 'installed')).not.toContain(FONT);
     await settle(mac, async () =>
-      identifiersIn(await profilesOf(h, mac.enrollmentId), 'installed').includes(WIFI),
+      identifiersIn(await profilesOf(sim.h, mac.enrollmentId), 'installed').includes(WIFI),
     );
-    const again = await h.api('POST', `/api/v1/enrollments/${mac.enrollmentId}/profiles/reconcile`);
+    const again = await sim.h.api(
+      'POST',
+      `/api/v1/enrollments/${mac.enrollmentId}/profiles/reconcile`,
+    );
     expect(again.status).toBe(202);
     await settle(
       mac,
-      async () => (await profilesOf(h, mac.enrollmentId)).reconciledAt !== view.reconciledAt,
+      async () => (await profilesOf(sim.h, mac.enrollmentId)).reconciledAt !== view.reconciledAt,
     );
     expect(onSim(mac)).not.toContain(FONT);
   });

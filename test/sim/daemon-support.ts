@@ -1,10 +1,37 @@
 /**
- * What the simulator's tests against the daemon harness share: a device enrolled from a fresh
- * single-use link, a command queued through the admin API, and a command's result read back.
+ * What the simulator's tests against the daemon harness share: a daemon with a key pool for the
+ * whole file, a device enrolled from a fresh single-use link, a command queued through the admin
+ * API, and a command's result read back.
  */
-import { expect } from '@jest/globals';
-import { createSimDevice, type SimDeviceOptions, type SimKeyPool } from '../../src/sim/index.js';
-import type { Harness } from '../daemon/harness.js';
+import { afterAll, beforeAll, expect } from '@jest/globals';
+import {
+  createKeyPool,
+  createSimDevice,
+  type SimDeviceOptions,
+  type SimKeyPool,
+} from '../../src/sim/index.js';
+import { startHarness, type Harness } from '../daemon/harness.js';
+
+/** An in-process daemon and the keys of the simulated devices that enroll in it. */
+export interface SimDaemon {
+  h: Harness;
+  keys: SimKeyPool;
+}
+
+/**
+ * Starts a daemon and a pool of `keyCount` device keys before the enclosing block's tests and
+ * closes the daemon after them. The fields are set once the block's `beforeAll` has run.
+ */
+export function useSimDaemon(keyCount: number): SimDaemon {
+  const sim = {} as SimDaemon;
+  beforeAll(async () => {
+    [sim.h, sim.keys] = await Promise.all([startHarness(), createKeyPool(keyCount)]);
+  }, 60_000);
+  afterAll(async () => {
+    await sim.h.close();
+  });
+  return sim;
+}
 
 /** A simulated device (iOS 18.1 unless `options` say otherwise) enrolled from a new link. */
 export async function enrolledSimDevice(

@@ -4,44 +4,29 @@
  * SetBootstrapToken on enrollment, read back with GetBootstrapToken), and the enrollment
  * profile's signer traced to trusted roots when the device is given some.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTransientCertificate } from '../../src/identity/scep/client.js';
 import { encodePlist } from '../../src/protocol/plist.js';
-import {
-  createKeyPool,
-  createSimDevice,
-  type SimDeviceOptions,
-  type SimKeyPool,
-} from '../../src/sim/index.js';
-import { startHarness, type Harness } from '../daemon/harness.js';
-import { commandTarget, enrolledSimDevice, queueCommand } from './daemon-support.js';
+import { createSimDevice, type SimDeviceOptions } from '../../src/sim/index.js';
+import { commandTarget, enrolledSimDevice, queueCommand, useSimDaemon } from './daemon-support.js';
 
-let h: Harness;
-let keys: SimKeyPool;
-
-beforeAll(async () => {
-  [h, keys] = await Promise.all([startHarness(), createKeyPool(2)]);
-}, 60_000);
-
-afterAll(async () => {
-  await h.close();
-});
+const sim = useSimDaemon(2);
 
 async function link(): Promise<string> {
-  const res = await h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
+  const res = await sim.h.api('POST', '/api/v1/enrollment-tokens', { singleUse: true });
   expect(res.status).toBe(201);
   return res.body.url as string;
 }
 
 const enrolled = (options: Partial<SimDeviceOptions> & Pick<SimDeviceOptions, 'platform'>) =>
-  enrolledSimDevice(h, keys, { osVersion: '17.5', ...options });
+  enrolledSimDevice(sim.h, sim.keys, { osVersion: '17.5', ...options });
 
-const queue = (id: string, command: Record<string, unknown>) => queueCommand(h, id, command);
+const queue = (id: string, command: Record<string, unknown>) => queueCommand(sim.h, id, command);
 
-const target = (uuid: string) => commandTarget(h, uuid);
+const target = (uuid: string) => commandTarget(sim.h, uuid);
 
 describe('user channels beyond macOS', () => {
   test('ok/the User Enrollment user channel enrolls by EnrollmentUserID and answers its commands', async () => {
@@ -90,14 +75,19 @@ describe('bootstrap token', () => {
 
 describe('trusted roots for the enrollment profile', () => {
   test('ok/a profile signed under a trusted root is accepted', async () => {
-    const root = new X509Certificate(readFileSync(join(h.dataDir, 'ca', 'ca.pem')));
+    const root = new X509Certificate(readFileSync(join(sim.h.dataDir, 'ca', 'ca.pem')));
     const device = await enrolled({ platform: 'iOS', trust: [root] });
     expect(device.enrolled).toBe(true);
   }, 60_000);
 
   test('fail/a profile whose signer does not chain to the trusted roots is refused', async () => {
-    const stranger = createTransientCertificate(keys.take(), 'CN=Stranger', new Date());
-    const device = createSimDevice({ platform: 'iOS', osVersion: '17.5', keys, trust: [stranger] });
+    const stranger = createTransientCertificate(sim.keys.take(), 'CN=Stranger', new Date());
+    const device = createSimDevice({
+      platform: 'iOS',
+      osVersion: '17.5',
+      keys: sim.keys,
+      trust: [stranger],
+    });
     await expect(device.enroll({ url: await link() })).rejects.toMatchObject({
       code: 'ERR_CERT_UNTRUSTED',
     });
@@ -105,8 +95,13 @@ describe('trusted roots for the enrollment profile', () => {
   }, 60_000);
 
   test('fail/an unsigned profile is refused once roots are given', async () => {
-    const root = new X509Certificate(readFileSync(join(h.dataDir, 'ca', 'ca.pem')));
-    const device = createSimDevice({ platform: 'iOS', osVersion: '17.5', keys, trust: [root] });
+    const root = new X509Certificate(readFileSync(join(sim.h.dataDir, 'ca', 'ca.pem')));
+    const device = createSimDevice({
+      platform: 'iOS',
+      osVersion: '17.5',
+      keys: sim.keys,
+      trust: [root],
+    });
     const plain = encodePlist(
       { PayloadType: 'Configuration', PayloadContent: [] },
       { format: 'xml' },

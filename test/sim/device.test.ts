@@ -3,30 +3,15 @@
  * Authenticate, TokenUpdate), commands queued with the admin API and answered on `connect()`,
  * results read back through the API; removal refused by the removal rules; identity renewal.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encryptProfile, signProfile, type PlistDict } from '../../src/index.js';
-import {
-  createKeyPool,
-  type SimDevice,
-  type SimDeviceOptions,
-  type SimKeyPool,
-} from '../../src/sim/index.js';
-import { startHarness, type Harness } from '../daemon/harness.js';
-import { commandTarget, enrolledSimDevice, queueCommand } from './daemon-support.js';
+import type { SimDevice, SimDeviceOptions } from '../../src/sim/index.js';
+import { commandTarget, enrolledSimDevice, queueCommand, useSimDaemon } from './daemon-support.js';
 
-let h: Harness;
-let keys: SimKeyPool;
-
-beforeAll(async () => {
-  [h, keys] = await Promise.all([startHarness(), createKeyPool(1)]);
-}, 60_000);
-
-afterAll(async () => {
-  await h.close();
-});
+const sim = useSimDaemon(1);
 
 function fontsProfile(identifier: string): PlistDict {
   return {
@@ -48,25 +33,26 @@ function fontsProfile(identifier: string): PlistDict {
 }
 
 function signed(profile: PlistDict): Buffer {
-  const ca = join(h.dataDir, 'ca');
+  const ca = join(sim.h.dataDir, 'ca');
   return signProfile(profile, {
     certificate: new X509Certificate(readFileSync(join(ca, 'ca.pem'))),
     privateKey: createPrivateKey(readFileSync(join(ca, 'ca.key'))),
   });
 }
 
-const enrolled = (extra: Partial<SimDeviceOptions> = {}) => enrolledSimDevice(h, keys, extra);
+const enrolled = (extra: Partial<SimDeviceOptions> = {}) =>
+  enrolledSimDevice(sim.h, sim.keys, extra);
 
 const queue = (device: SimDevice | string, command: Record<string, unknown>): Promise<string> =>
-  queueCommand(h, typeof device === 'string' ? device : device.udid, command);
+  queueCommand(sim.h, typeof device === 'string' ? device : device.udid, command);
 
-const target = (uuid: string) => commandTarget(h, uuid);
+const target = (uuid: string) => commandTarget(sim.h, uuid);
 
 describe('a simulated device against the daemon', () => {
   test('ok/enrolls from a link and answers the queued commands', async () => {
     const device = await enrolled({ supervised: true });
     expect(device.enrolled).toBe(true);
-    expect(device.topic).toBe(h.topic);
+    expect(device.topic).toBe(sim.h.topic);
     expect(device.pushToken).toMatch(/^[0-9a-f]{64}$/);
     const info = await queue(device, {
       RequestType: 'DeviceInformation',
@@ -129,13 +115,13 @@ describe('a simulated device against the daemon', () => {
   test('ok/identity renewal: the new enrollment profile re-enrolls over SCEP and the device goes on', async () => {
     const device = await enrolled({ platform: 'iPadOS', osVersion: '18.1' });
     const before = device.certificate?.serialNumber;
-    const renew = await h.api('POST', `/api/v1/enrollments/${device.udid}/identity/renew`);
+    const renew = await sim.h.api('POST', `/api/v1/enrollments/${device.udid}/identity/renew`);
     expect(renew.status).toBe(202);
     const session = await device.connect();
     expect(session.errors).toEqual([]);
     expect(session.commands).toEqual({ Acknowledged: 1 });
     expect(device.certificate?.serialNumber).not.toBe(before);
-    const identity = await h.api('GET', `/api/v1/enrollments/${device.udid}/identity`);
+    const identity = await sim.h.api('GET', `/api/v1/enrollments/${device.udid}/identity`);
     expect(identity.body.renewal).toBeNull();
     const info = await queue(device, { RequestType: 'SecurityInfo' });
     const after = await device.connect();

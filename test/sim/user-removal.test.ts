@@ -5,13 +5,13 @@
  * and the answers reconciliation and the compatibility filter read (ProfileList identifiers and
  * UUIDs, DeviceInformation facts) on each platform. One device runs against the daemon harness.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import type { PlistDict } from '../../src/index.js';
+import { FACT_QUERIES } from '../../src/management/delivery/acks.js';
 import type { RemovalDevice } from '../../src/profile/removal.js';
-import { answerCommand, createKeyPool, type SimKeyPool } from '../../src/sim/index.js';
+import { answerCommand } from '../../src/sim/index.js';
 import { createProfileStore, type SimProfileStore } from '../../src/sim/profiles.js';
-import { startHarness, type Harness } from '../daemon/harness.js';
-import { enrolledSimDevice } from './daemon-support.js';
+import { enrolledSimDevice, useSimDaemon } from './daemon-support.js';
 
 const IPHONE: RemovalDevice = { platform: 'iOS', supervised: false, enrollment: 'device' };
 const SUPERVISED: RemovalDevice = { ...IPHONE, supervised: true };
@@ -106,15 +106,8 @@ function context(platform: 'iOS' | 'macOS', store: SimProfileStore, userEnrollme
   };
 }
 
-const FACTS = [
-  'IsSupervised',
-  'OSVersion',
-  'ProductName',
-  'Model',
-  'SerialNumber',
-  'BuildVersion',
-  'UDID',
-];
+/** What Orchard asks a device at enrollment, as the simulator must answer it. */
+const FACTS = [...FACT_QUERIES];
 
 describe('what reconciliation and the compatibility filter read', () => {
   test('ok/ProfileList carries each PayloadIdentifier and PayloadUUID, managed or not', async () => {
@@ -163,19 +156,10 @@ describe('what reconciliation and the compatibility filter read', () => {
 });
 
 describe('a simulated device against the daemon', () => {
-  let h: Harness;
-  let keys: SimKeyPool;
-
-  beforeAll(async () => {
-    [h, keys] = await Promise.all([startHarness(), createKeyPool(1)]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await h.close();
-  });
+  const sim = useSimDaemon(1);
 
   test('ok/the user removes a manual profile and then the enrollment profile: the device checks out', async () => {
-    const device = await enrolledSimDevice(h, keys, {
+    const device = await enrolledSimDevice(sim.h, sim.keys, {
       manualProfiles: [profile('com.example.manual')],
     });
     expect(await device.removeProfileByUser('com.example.manual')).toMatchObject({ rule: 6 });
@@ -184,7 +168,7 @@ describe('a simulated device against the daemon', () => {
     expect(decision).toMatchObject({ outcome: 'allowed', rule: 3 });
     expect(device.enrolled).toBe(false);
     expect(device.installedProfiles()).toEqual([]);
-    const read = await h.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
+    const read = await sim.h.api('GET', `/api/v1/enrollments/${device.enrollmentId}`);
     expect(read.body.enrolled).toBe(false);
   }, 60_000);
 });

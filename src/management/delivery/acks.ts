@@ -26,15 +26,8 @@ export const FACT_QUERIES = [
   'UDID',
 ] as const;
 
-/** The facts merged from a DeviceInformation answer. */
-const MERGED_FACTS = [
-  'IsSupervised',
-  'OSVersion',
-  'ProductName',
-  'Model',
-  'SerialNumber',
-  'BuildVersion',
-];
+/** The facts merged from a DeviceInformation answer: all that is asked but the UDID. */
+const MERGED_FACTS: readonly string[] = FACT_QUERIES.filter((key) => key !== 'UDID');
 
 /**
  * The raw report of `uuid` by `enrollmentId`. An error is looked up among the device's own

@@ -10,8 +10,7 @@ import type { DeviceProfileRecord, PolicyAssignmentRecord } from '../../storage/
 import { applyRemovalControl } from './removal-control.js';
 import type { DeliveryContext, VersionContent } from './service-context.js';
 import type { DeviceWork } from './service-plan.js';
-import type { PlannedAction } from './types.js';
-import { targetKey } from './target.js';
+import type { DeviceTarget, PlannedAction } from './types.js';
 import { resolveVariables, substituteVariables } from './variables.js';
 
 /** Records written per `putDeviceProfiles` call. */
@@ -45,6 +44,12 @@ export interface Execution {
   finish(): Promise<ExecutionResult>;
 }
 
+/** What a body depends on from its assignment. */
+type BodyAssignment = Pick<PolicyAssignmentRecord, 'removal' | 'removalPassword' | 'policyId'>;
+
+/** Installs outside any assignment (an admin's install of a profile no longer assigned). */
+const NO_ASSIGNMENT: BodyAssignment = { removal: 'always', policyId: '' };
+
 type InstallAction = Extract<PlannedAction, { action: 'install' }>;
 type RemoveAction = Extract<PlannedAction, { action: 'remove' }>;
 type JudgedAction = Extract<PlannedAction, { action: 'skip' | 'block' }>;
@@ -55,7 +60,10 @@ export function createExecution(ctx: DeliveryContext): Execution {
   const now = deps.clock();
   const installs = new Map<string, Fanout>();
   const removes = new Map<string, Fanout>();
-  const bodies = new Map<string, string>();
+  // Body hashes of shared (variable-free) versions: assignment -> version -> device target.
+  // Targets are shared by devices alike (service-plan.ts), so a fleet hits this without any
+  // per-device key building.
+  const bodies = new WeakMap<object, Map<VersionContent, Map<DeviceTarget, string>>>();
   // Read without awaiting once known: most devices get the same few versions.
   const versions = new Map<string, VersionContent>();
   const records: DeviceProfileRecord[] = [];
@@ -68,19 +76,20 @@ export function createExecution(ctx: DeliveryContext): Execution {
     return fanout.uuids[fanout.uuids.length - 1] as string;
   };
 
+  /** The body hash cache of one (assignment, shared version), created on first use. */
+  function bodiesOf(assignment: object, v: VersionContent): Map<DeviceTarget, string> {
+    let byVersion = bodies.get(assignment);
+    if (!byVersion)
+      bodies.set(assignment, (byVersion = new Map<VersionContent, Map<DeviceTarget, string>>()));
+    let byTarget = byVersion.get(v);
+    if (!byTarget) byVersion.set(v, (byTarget = new Map<DeviceTarget, string>()));
+    return byTarget;
+  }
+
   /** The hash of the body `action` sends to `work`'s device, building and signing it once. */
-  async function bodyOf(work: DeviceWork, action: InstallAction, device: string) {
-    const vkey = `${action.profileId}@${action.version}`;
-    let v = versions.get(vkey);
-    if (!v) versions.set(vkey, (v = await ctx.version(action.profileId, action.version)));
-    const assignment: Pick<PolicyAssignmentRecord, 'removal' | 'removalPassword' | 'policyId'> =
-      work.desired.get(action.identifier)?.assignment ?? { removal: 'always', policyId: '' };
-    const shared = v.variables.length === 0;
-    const key = `${v.profileId}@${v.version}|${assignment.policyId}|${assignment.removal}|${device}`;
-    const known = shared ? bodies.get(key) : undefined;
-    if (known !== undefined) return { hash: known, payloadUuid: v.payloadUuid };
+  function buildBody(work: DeviceWork, v: VersionContent, assignment: BodyAssignment): string {
     let content = v.content;
-    if (!shared)
+    if (v.variables.length > 0)
       content = substituteVariables(content, resolveVariables(v.variables, work.device).values);
     const sent = applyRemovalControl(content, assignment, work.device.target).content;
     const xml = encodePlist(sent, { format: 'xml' });
@@ -89,19 +98,37 @@ export function createExecution(ctx: DeliveryContext): Execution {
       const command = { RequestType: 'InstallProfile', Payload: ctx.sign(xml) };
       installs.set(hash, { command, uuids: [], ids: [] });
     }
-    if (shared) bodies.set(key, hash);
-    return { hash, payloadUuid: v.payloadUuid };
+    return hash;
   }
 
-  async function install(work: DeviceWork, action: InstallAction, device: string) {
-    const { hash, payloadUuid } = await bodyOf(work, action, device);
+  /** The body hash of a version already read; cached per target when it has no variables. */
+  function bodyOf(work: DeviceWork, action: InstallAction, v: VersionContent): string {
+    const assignment = work.desired.get(action.identifier)?.assignment ?? NO_ASSIGNMENT;
+    if (v.variables.length > 0) return buildBody(work, v, assignment);
+    const cache = bodiesOf(assignment, v);
+    const target = work.device.target;
+    let hash = cache.get(target);
+    if (hash === undefined) cache.set(target, (hash = buildBody(work, v, assignment)));
+    return hash;
+  }
+
+  /** The version an install sends, read once per execution. */
+  async function versionOf(action: InstallAction): Promise<VersionContent> {
+    const vkey = `${action.profileId}@${action.version}`;
+    let v = versions.get(vkey);
+    if (!v) versions.set(vkey, (v = await ctx.version(action.profileId, action.version)));
+    return v;
+  }
+
+  function install(work: DeviceWork, action: InstallAction, v: VersionContent) {
+    const hash = bodyOf(work, action, v);
     const enrollmentId = work.device.enrollment.id;
     records.push({
       enrollmentId,
       identifier: action.identifier,
       profileId: action.profileId,
       version: action.version,
-      payloadUuid,
+      payloadUuid: v.payloadUuid,
       state: 'pending',
       channel: action.channel,
       commandUuid: target(installs.get(hash) as Fanout, enrollmentId),
@@ -194,12 +221,13 @@ export function createExecution(ctx: DeliveryContext): Execution {
 
   return {
     async add(work, extra = []) {
-      records.push(...extra);
-      let device: string | undefined;
+      for (const r of extra) records.push(r);
       for (const action of work.plan.actions) {
-        if (action.action === 'install')
-          await install(work, action, (device ??= targetKey(work.device.target)));
-        else if (action.action === 'remove') await remove(work, action);
+        if (action.action === 'install') {
+          // Most devices get a version already read: no await for them.
+          const v = versions.get(`${action.profileId}@${action.version}`);
+          install(work, action, v ?? (await versionOf(action)));
+        } else if (action.action === 'remove') await remove(work, action);
         else if (action.action === 'skip' || action.action === 'block') judged(work, action);
       }
     },

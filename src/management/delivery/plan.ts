@@ -33,36 +33,44 @@ export const REMOVED_ON_DEVICE = 'removed on the device';
 /** States in which Orchard sent the profile, so it may remove it (M6). */
 const SENT: ReadonlySet<string> = new Set(['installed', 'pending', 'failed']);
 
-type Why = 'added' | 'updated' | 'reinstalled';
+/** Why a profile is installed, as an install action says it. */
+export type PlannedWhy = Extract<PlannedAction, { action: 'install' }>['why'];
 
 /** The reason of a block: every unresolved variable named. */
 export function unresolvedReason(names: readonly string[]): string {
   return `unresolved variable${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
 }
 
-/** An install of `d`'s latest version, unless it is incompatible (skip) or unresolved (block). */
-function installOrNot(
-  input: PlanInput,
+/**
+ * An install of `d`'s latest version through `channel`, unless its compatibility `verdict` fails
+ * (skip, M7) or `unresolved` names variables the device cannot fill (block, S3). `unresolved` is
+ * asked only for a compatible profile.
+ */
+export function installOrSkip(
   d: DesiredProfile,
-  why: Why,
-  channel: DeviceProfileRecord['channel'],
+  verdict: CompatibilityVerdict,
+  unresolved: () => readonly string[],
+  target: { channel: DeviceProfileRecord['channel']; why: PlannedWhy },
 ): PlannedAction {
   const { identifier, id: profileId, latestVersion: version } = d.profile;
-  const verdict = input.judge(d);
   if (!verdict.ok) {
     const reason = verdict.reason ?? verdict.checks.find((c) => !c.ok)?.detail ?? 'incompatible';
     return { action: 'skip', identifier, profileId, version, reason };
   }
-  const unresolved = input.unresolved(d);
-  if (unresolved.length > 0)
-    return {
-      action: 'block',
-      identifier,
-      profileId,
-      version,
-      reason: unresolvedReason(unresolved),
-    };
-  return { action: 'install', identifier, profileId, version, channel, why };
+  const names = unresolved();
+  if (names.length > 0)
+    return { action: 'block', identifier, profileId, version, reason: unresolvedReason(names) };
+  return { action: 'install', identifier, profileId, version, ...target };
+}
+
+/** An install of `d`'s latest version, unless it is incompatible (skip) or unresolved (block). */
+function installOrNot(
+  input: PlanInput,
+  d: DesiredProfile,
+  why: PlannedWhy,
+  channel: DeviceProfileRecord['channel'],
+): PlannedAction {
+  return installOrSkip(d, input.judge(d), () => input.unresolved(d), { channel, why });
 }
 
 function keep(d: DesiredProfile): PlannedAction {

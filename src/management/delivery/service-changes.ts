@@ -28,11 +28,14 @@ function reportBuilder(limit: number, applied: boolean) {
   const totals = { added: 0, removed: 0, updated: 0, unchanged: 0, skipped: 0, blocked: 0 };
   let plans: DevicePlan[] = [];
   let devices = 0;
+  // Once `limit` plans are kept, the highest kept id: a plan above it can never be reported.
+  let highest: string | undefined;
   const trim = () => {
     plans.sort((a, b) =>
       a.enrollmentId < b.enrollmentId ? -1 : a.enrollmentId > b.enrollmentId ? 1 : 0,
     );
     plans = plans.slice(0, limit);
+    highest = plans.length >= limit ? plans.at(-1)?.enrollmentId : undefined;
   };
   return {
     add(plan: DevicePlan) {
@@ -43,6 +46,8 @@ function reportBuilder(limit: number, applied: boolean) {
       totals.unchanged += plan.unchanged.length;
       totals.skipped += plan.skipped.length;
       totals.blocked += plan.blocked.length;
+      // Pages come in enrollment id order: past the first `limit`, plans are counted only.
+      if (highest !== undefined && plan.enrollmentId > highest) return;
       plans.push(plan);
       if (plans.length > 2 * limit + 100) trim();
     },

@@ -8,7 +8,7 @@
 import { ManagementError } from '../../errors/management.js';
 import type { DeviceProfileRecord, EnrollmentRecord, UserRecord } from '../../storage/ports.js';
 import { createExecution, SENT_STATES } from './batch.js';
-import { unresolvedReason } from './plan.js';
+import { installOrSkip } from './plan.js';
 import type { DeliveryContext } from './service-context.js';
 import { emptyPlan, ownerOf } from './service-changes.js';
 import { deviceContextOf, desiredFor, prepareRun, unresolvedOf } from './service-plan.js';
@@ -73,26 +73,9 @@ function actionFor(
   d: DesiredProfile,
   channel: 'admin' | 'user',
 ): PlannedAction {
-  const { identifier, id: profileId, latestVersion: version } = d.profile;
-  const verdict = ctx.judge.judge(d.profile, version, content.content, device.target);
-  if (!verdict.ok)
-    return {
-      action: 'skip',
-      identifier,
-      profileId,
-      version,
-      reason: verdict.reason ?? 'incompatible',
-    };
-  const unresolved = unresolvedOf(content, device);
-  if (unresolved.length > 0)
-    return {
-      action: 'block',
-      identifier,
-      profileId,
-      version,
-      reason: unresolvedReason(unresolved),
-    };
-  return { action: 'install', identifier, profileId, version, channel, why: 'added' };
+  const { latestVersion } = d.profile;
+  const verdict = ctx.judge.judge(d.profile, latestVersion, content.content, device.target);
+  return installOrSkip(d, verdict, () => unresolvedOf(content, device), { channel, why: 'added' });
 }
 
 /** See {@link DeliveryService.install}. */

@@ -10,11 +10,12 @@ import type {
   OwnedEnrollmentFilter,
   UserRecord,
 } from '../../storage/ports.js';
-import { planDevice } from './plan.js';
+import { planDevice, type PlanInput } from './plan.js';
 import type { DeliveryContext, VersionContent } from './service-context.js';
 import { desiredProfiles } from './snapshot.js';
 import { deviceTargetOf } from './target.js';
 import type {
+  CompatibilityVerdict,
   DesiredProfile,
   DeviceContext,
   DevicePlan,
@@ -28,10 +29,15 @@ export interface PlanRun {
   snapshot: PolicySnapshot;
   /** Latest version content by profile id (profiles whose version is gone are left out). */
   contents: ReadonlyMap<string, VersionContent>;
-  /** Desired profiles by (user policy, user group): users alike share one list. */
-  desired: Map<string, DesiredProfile[]>;
+  /** Desired profiles by user policy (`''` for none), then user group: users alike share one list. */
+  desired: Map<string, Map<string, DesiredProfile[]>>;
   /** Device targets by the facts they are read from: devices alike share one (and its verdicts). */
   targets: Map<string, DeviceTarget>;
+  /**
+   * Verdicts of this run's versions by target object, then profile id: the judge's own cache
+   * builds a key string per call, this one none (contents are fixed for the run).
+   */
+  verdicts: WeakMap<DeviceTarget, Map<string, CompatibilityVerdict>>;
 }
 
 /** One device as a run sees it: context, records and desired profiles by identifier, and plan. */
@@ -56,7 +62,7 @@ export async function prepareRun(ctx: DeliveryContext, snapshot: PolicySnapshot)
       ctx.deps.logger.warn({ err, profileId: profile.id }, 'profile version not found');
     }
   }
-  return { snapshot, contents, desired: new Map(), targets: new Map() };
+  return { snapshot, contents, desired: new Map(), targets: new Map(), verdicts: new WeakMap() };
 }
 
 /**
@@ -64,12 +70,10 @@ export async function prepareRun(ctx: DeliveryContext, snapshot: PolicySnapshot)
  * be read is judged incompatible, so it is skipped rather than removed).
  */
 export function desiredFor(run: PlanRun, user: UserRecord): DesiredProfile[] {
-  const key = `${user.policy ?? ''}|${user.groupId}`;
-  let list = run.desired.get(key);
-  if (!list) {
-    list = desiredProfiles(run.snapshot, user);
-    run.desired.set(key, list);
-  }
+  let byGroup = run.desired.get(user.policy ?? '');
+  if (!byGroup) run.desired.set(user.policy ?? '', (byGroup = new Map<string, DesiredProfile[]>()));
+  let list = byGroup.get(user.groupId);
+  if (!list) byGroup.set(user.groupId, (list = desiredProfiles(run.snapshot, user)));
   return list;
 }
 
@@ -115,6 +119,26 @@ export function unresolvedOf(
   return resolveVariables(content.variables, device).unresolved;
 }
 
+/** The verdict of `d`'s latest version on `target`, judged once per run. */
+function judgeOnce(
+  ctx: DeliveryContext,
+  run: PlanRun,
+  d: DesiredProfile,
+  target: DeviceTarget,
+): CompatibilityVerdict {
+  let byProfile = run.verdicts.get(target);
+  if (!byProfile) run.verdicts.set(target, (byProfile = new Map<string, CompatibilityVerdict>()));
+  let verdict = byProfile.get(d.profile.id);
+  if (verdict === undefined) {
+    const c = run.contents.get(d.profile.id);
+    verdict = c
+      ? ctx.judge.judge(d.profile, c.version, c.content, target)
+      : { ok: false, checks: [], reason: 'the profile version is not stored' };
+    byProfile.set(d.profile.id, verdict);
+  }
+  return verdict;
+}
+
 /** Plans one device against `desired` (every assignment type) and its records. */
 export function planWork(
   ctx: DeliveryContext,
@@ -124,22 +148,17 @@ export function planWork(
   records: readonly DeviceProfileRecord[],
   onDevice?: ReadonlyMap<string, { payloadUuid: string }>,
 ): DeviceWork {
-  const judge = (d: DesiredProfile) => {
-    const c = run.contents.get(d.profile.id);
-    if (!c) return { ok: false, checks: [], reason: 'the profile version is not stored' };
-    return ctx.judge.judge(d.profile, c.version, c.content, device.target);
-  };
-  const unresolved = (d: DesiredProfile) => unresolvedOf(run.contents.get(d.profile.id), device);
-  const plan = planDevice({
-    ...{ device, desired, records, judge, unresolved },
-    ...(onDevice ? { onDevice } : {}),
-  });
-  return {
+  const input: PlanInput = {
     device,
-    records: new Map(records.map((r) => [r.identifier, r])),
-    desired: byIdentifier(desired),
-    plan,
+    desired,
+    records,
+    judge: (d: DesiredProfile) => judgeOnce(ctx, run, d, device.target),
+    unresolved: (d: DesiredProfile) => unresolvedOf(run.contents.get(d.profile.id), device),
   };
+  if (onDevice) input.onDevice = onDevice;
+  const byId = new Map<string, DeviceProfileRecord>();
+  for (const r of records) byId.set(r.identifier, r);
+  return { device, records: byId, desired: byIdentifier(desired), plan: planDevice(input) };
 }
 
 // Devices alike share one desired list; its index is built once per list.
@@ -177,11 +196,15 @@ export async function planPage(
 ): Promise<DeviceWork[]> {
   const ids = owned.map((o) => o.enrollmentId);
   const found = await ctx.deps.enrollments.findEnrollments(ids);
-  const facts = new Map(found.map((e) => [e.id, e]));
   const records = byEnrollment(await ctx.deps.store.listDeviceProfilesOf(ids));
   const out: DeviceWork[] = [];
+  // `found` follows `ids` (gone ones left out): walked alongside, indexed only if it does not.
+  let next = 0;
+  let index: Map<string, EnrollmentRecord> | undefined;
   for (const o of owned) {
-    const enrollment = facts.get(o.enrollmentId);
+    let enrollment = found[next];
+    if (enrollment?.id === o.enrollmentId) next++;
+    else enrollment = (index ??= new Map(found.map((e) => [e.id, e]))).get(o.enrollmentId);
     if (!enrollment) continue;
     const user = userOf(o.user);
     const device = deviceContextOf(run, enrollment, user);

@@ -4,7 +4,7 @@
  * substituted into a copy. Only these exact tokens are variables; a token ends where no letter,
  * digit or underscore follows. Resolutions name where a value comes from, never the value.
  */
-import { PlistReal, type PlistDict, type PlistValue } from '../../protocol/plist.js';
+import { isPlistDict, PlistReal, type PlistDict, type PlistValue } from '../../protocol/plist.js';
 import type { DeviceContext, ProfileVariable, VariableResolution } from './types.js';
 import { PROFILE_VARIABLES } from './types.js';
 
@@ -19,23 +19,13 @@ const TOKEN = new RegExp(`(?:${ALTERNATIVES})(?![A-Za-z0-9_])`, 'g');
 
 const ORDER = new Map<string, number>(PROFILE_VARIABLES.map((v, i) => [v, i]));
 
-function isDict(value: PlistValue): value is PlistDict {
-  return (
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    !(value instanceof Uint8Array) &&
-    !(value instanceof Date) &&
-    !(value instanceof PlistReal)
-  );
-}
-
 function collect(value: PlistValue, found: Set<ProfileVariable>): void {
   if (typeof value === 'string') {
     if (!value.includes('$')) return;
     for (const m of value.matchAll(TOKEN)) found.add(m[0] as ProfileVariable);
   } else if (Array.isArray(value)) {
     for (const v of value) collect(v, found);
-  } else if (isDict(value)) {
+  } else if (isPlistDict(value)) {
     for (const v of Object.values(value)) collect(v, found);
   }
 }
@@ -142,7 +132,7 @@ function substitute(value: PlistValue, values: ReadonlyMap<ProfileVariable, stri
   // Data is never substituted; it is shared with the input, which nobody writes to.
   if (value instanceof Uint8Array) return value;
   if (value instanceof PlistReal) return new PlistReal(value.value);
-  if (isDict(value)) {
+  if (isPlistDict(value)) {
     const out: PlistDict = {};
     for (const [k, v] of Object.entries(value)) out[k] = substitute(v, values);
     return out;

@@ -11,7 +11,7 @@ import type {
 import { checkFacts, checkIds, chunks, unique } from '../policies-check.js';
 import { checkId, checkPage, decodeCursor, encodeCursor } from '../support.js';
 import type { SqliteContext } from './db.js';
-import { date, op, setIf, stmt, writeTx } from './db.js';
+import { allRows, date, op, setIf, stmt, writeTx } from './db.js';
 import { endBinding } from './cert-bindings.js';
 import type { LastSeenBuffer } from './last-seen.js';
 import { insertOutboxEvent } from './outbox.js';
@@ -192,7 +192,7 @@ function findMany(ctx: SqliteContext, ids: readonly string[]): EnrollmentRecord[
   const sql = `SELECT ${COLUMNS} FROM enrollments WHERE id IN (SELECT value FROM json_each(?))`;
   const out: EnrollmentRecord[] = [];
   for (const chunk of chunks(unique(ids))) {
-    const rows = stmt(ctx, sql).all(JSON.stringify(chunk)) as EnrollmentRow[];
+    const rows = allRows<EnrollmentRow>(ctx, sql, JSON.stringify(chunk));
     const byId = new Map(rows.map((row) => [row.id, row]));
     for (const id of chunk) {
       const row = byId.get(id);

@@ -26,7 +26,7 @@ import type {
 } from '../ports.js';
 import { checkDate, checkId } from '../support.js';
 import { adminGuard } from './admin-util.js';
-import { ms, setIf, stmt, writeTx, type SqliteContext } from './db.js';
+import { allRows, ms, setIf, stmt, writeTx, type SqliteContext } from './db.js';
 
 interface Row {
   enrollment_id: string;
@@ -110,9 +110,7 @@ function listOf(ctx: SqliteContext, enrollmentIds: readonly string[]): DevicePro
   const sql = `${SELECT} WHERE enrollment_id ${IN_IDS} ORDER BY enrollment_id, identifier`;
   const sorted = unique(enrollmentIds).sort(compareBytes);
   // Chunks of sorted ids keep the whole result in (enrollment, identifier) order.
-  return chunks(sorted).flatMap((ids) =>
-    (stmt(ctx, sql).all(JSON.stringify(ids)) as Row[]).map(record),
-  );
+  return chunks(sorted).flatMap((ids) => allRows<Row>(ctx, sql, JSON.stringify(ids)).map(record));
 }
 
 function listProfileDevices(

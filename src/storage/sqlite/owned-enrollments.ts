@@ -7,7 +7,7 @@ import { checkLimit, checkOwnedFilter, filterIsEmpty, MAX_OWNED_PAGE } from '../
 import type { OwnedEnrollment, OwnedEnrollmentFilter, UserStore } from '../ports.js';
 import { decodeCursor, encodeCursor } from '../support.js';
 import { adminGuard } from './admin-util.js';
-import { stmt, type SqliteContext } from './db.js';
+import { allRows, type SqliteContext } from './db.js';
 import { userRecord, type UserRow } from './users.js';
 
 const IN = 'IN (SELECT value FROM json_each(?))';
@@ -50,9 +50,11 @@ function list(
   checkLimit(options.limit, MAX_OWNED_PAGE);
   const after = options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
   const { sql, lists } = ownedQuery(filter);
-  const rows = stmt(ctx, sql).all(after, ...lists, options.limit + 1) as (UserRow & {
-    owned_enrollment_id: string;
-  })[];
+  const rows = allRows<UserRow & { owned_enrollment_id: string }>(
+    ctx,
+    sql,
+    ...[after, ...lists, options.limit + 1],
+  );
   const items: OwnedEnrollment[] = rows
     .slice(0, options.limit)
     .map((row) => ({ enrollmentId: row.owned_enrollment_id, user: userRecord(row) }));

@@ -2,7 +2,7 @@
 import type { BootstrapTokenStore, PushInfo, PushInfoStore } from '../ports.js';
 import { checkId } from '../support.js';
 import type { SqliteContext } from './db.js';
-import { bytes, date, op, setIf, stmt } from './db.js';
+import { allRows, bytes, date, op, setIf, stmt } from './db.js';
 
 interface PushRow {
   enrollment_id: string;
@@ -20,9 +20,10 @@ function findPushInfo(ctx: SqliteContext, ids: readonly string[]): PushInfo[] {
   const out: PushInfo[] = [];
   for (let i = 0; i < unique.length; i += CHUNK) {
     const chunk = unique.slice(i, i + CHUNK);
+    // One statement for any chunk (a JSON array), rows built from arrays (db.ts `allRows`).
     const sql = `SELECT enrollment_id, token, push_magic, topic, invalidated_at FROM push_info
-      WHERE enrollment_id IN (${chunk.map(() => '?').join(', ')})`;
-    for (const row of stmt(ctx, sql).all(...chunk) as PushRow[]) {
+      WHERE enrollment_id IN (SELECT value FROM json_each(?))`;
+    for (const row of allRows<PushRow>(ctx, sql, JSON.stringify(chunk))) {
       const info: PushInfo = {
         enrollmentId: row.enrollment_id,
         token: row.token,
