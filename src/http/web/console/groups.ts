@@ -7,9 +7,8 @@ import { authorizeGroup, canEdit, canSee } from '../../../admin/principals.js';
 import { SETTINGS_PAGES } from '../../../management/pages.js';
 import type { GroupTree } from '../../../management/tree.js';
 import { policyUnknown } from '../../../management/policies-ref.js';
-import type { OrgGroupRecord, PolicyRecord } from '../../../storage/ports.js';
+import type { OrgGroupRecord } from '../../../storage/ports.js';
 import { pageView } from '../../admin/routes/groups-views.js';
-import { visibleOwners } from '../../admin/routes/owned-list.js';
 import type { WebDeps } from '../types.js';
 import {
   auditAs,
@@ -27,6 +26,7 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
+import { allVisible } from './lists.js';
 import { settingsRoutes } from './settings.js';
 
 function branch(tree: GroupTree, visible: (id: string) => boolean, g: OrgGroupRecord): Html {
@@ -47,27 +47,6 @@ async function treePage(deps: WebDeps, c: ConsoleContext) {
   );
 }
 
-/** Every policy the caller sees (A12), by name. */
-export async function visiblePolicies(
-  deps: Pick<WebDeps, 'policies'>,
-  tree: GroupTree,
-  caller: Parameters<typeof visibleOwners>[1],
-): Promise<PolicyRecord[]> {
-  const owners = visibleOwners(tree, caller);
-  const out: PolicyRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.policies.list({
-      limit: 1000,
-      ...(cursor === undefined ? {} : { cursor }),
-      ...(owners === undefined ? {} : { groupIds: owners }),
-    });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && out.length < 10_000);
-  return out.sort((a, b) => a.name.localeCompare(b.name));
-}
-
 async function policySection(deps: WebDeps, c: ConsoleContext, tree: GroupTree, id: string) {
   const viewer = viewerOf(c);
   const defaults = await deps.admin.listGroupPolicies();
@@ -80,7 +59,7 @@ async function policySection(deps: WebDeps, c: ConsoleContext, tree: GroupTree, 
     : h`<p>No default policy applies here.</p>`;
   if (!canEdit(tree, viewer.caller, id))
     return h`<section><h2>Default policy</h2>${line}</section>`;
-  const policies = await visiblePolicies(deps, tree, viewer.caller);
+  const policies = await allVisible(tree, viewer.caller, (o) => deps.policies.list(o));
   const options = policies.map(
     (p) => h`<option value="${p.id}" ${p.id === own ? 'selected' : ''}>${p.name}</option>`,
   );

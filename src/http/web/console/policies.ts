@@ -6,12 +6,10 @@
  */
 import { authorizeGroup, canEdit } from '../../../admin/principals.js';
 import type { ChangeReport } from '../../../management/delivery/types.js';
-import type { AssignmentType, RemovalControl } from '../../../storage/ports.js';
-import { listOwned } from '../../admin/routes/owned-list.js';
+import type { AssignmentType, RemovalControl, PolicyRecord } from '../../../storage/ports.js';
 import { visiblePolicy } from '../../admin/routes/policies-views.js';
 import { visibleProfile } from '../../admin/routes/profiles-views.js';
 import type { WebDeps } from '../types.js';
-import { visibleProfiles } from './profiles.js';
 import {
   auditAs,
   csrf,
@@ -29,45 +27,30 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { groupOptions } from './users.js';
+import { allVisible, groupOptions, listPage, ownedLoader } from './lists.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
 const REMOVALS: readonly RemovalControl[] = ['always', 'with-authorization', 'never'];
 
-async function listPage(deps: WebDeps, c: ConsoleContext) {
-  const viewer = viewerOf(c);
-  const cursor = c.req.query('cursor');
-  const page = await listOwned(
-    deps,
-    viewer.caller,
-    { limit: '100', ...(cursor === undefined ? {} : { cursor }) },
-    (o) => deps.policies.list(o),
-  );
-  const tree = await deps.groups.tree();
-  const rows = page.items.map(
-    (
-      p,
-    ) => h`<tr data-testid="policy-${p.id}"><th scope="row"><a href="/console/policies/${seg(p.id)}">${p.name}</a></th>
+const listPolicies = (deps: WebDeps, c: ConsoleContext) =>
+  listPage<PolicyRecord>(c, deps, {
+    title: 'Policies',
+    path: '/console/policies',
+    load: ownedLoader(deps, (o) => deps.policies.list(o)),
+    row: (p, tree) =>
+      h`<tr data-testid="policy-${p.id}"><th scope="row"><a href="/console/policies/${seg(p.id)}">${p.name}</a></th>
 <td>${p.description ?? ''}</td><td>${groupLink(tree, p.groupId)}</td></tr>`,
-  );
-  const next =
-    page.nextCursor === undefined
-      ? ''
-      : h`<p><a href="/console/policies?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
-  const form = writes(viewer)
-    ? h`<section class="panel"><h2>New policy</h2><form method="post" action="/console/policies">${csrf(viewer)}
+    headers: ['Policy', 'Description', 'Owner'],
+    empty: 'No policies.',
+    form: (tree, viewer) =>
+      writes(viewer)
+        ? h`<section class="panel"><h2>New policy</h2><form method="post" action="/console/policies">${csrf(viewer)}
 <p><label for="p-name">Name</label> <input id="p-name" name="name" required maxlength="128"></p>
 <p><label for="p-description">Description</label> <input id="p-description" name="description"></p>
 <p><label for="p-groupId">Owner group</label> <select id="p-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>
 <p><button type="submit">Create</button></p></form></section>`
-    : '';
-  const table =
-    rows.length === 0
-      ? h`<p>No policies.</p>`
-      : h`<table><thead><tr><th scope="col">Policy</th>
-<th scope="col">Description</th><th scope="col">Owner</th></tr></thead><tbody>${rows}</tbody></table>`;
-  return render(c, 'Policies', h`<h1>Policies</h1>${table}${next}${form}`);
-}
+        : '',
+  });
 
 async function create(deps: WebDeps, c: ConsoleContext) {
   const viewer = viewerOf(c);
@@ -92,7 +75,7 @@ async function assignForm(
 ): Promise<Html> {
   const viewer = viewerOf(c);
   const tree = await deps.groups.tree();
-  const profiles = await visibleProfiles(deps, tree, viewer.caller);
+  const profiles = await allVisible(tree, viewer.caller, (o) => deps.profiles.list(o));
   if (profiles.length === 0) return h`<p>The profile library has no profile to assign yet.</p>`;
   const options = profiles.map(
     (p) => h`<option value="${p.id}">${p.name} (${p.identifier})</option>`,
@@ -205,7 +188,7 @@ async function unassign(deps: WebDeps, c: ConsoleContext) {
 export function policyRoutes(app: ConsoleApp, deps: WebDeps): void {
   app.get(
     '/console/policies',
-    guarded((c) => listPage(deps, c)),
+    guarded((c) => listPolicies(deps, c)),
   );
   app.post(
     '/console/policies',

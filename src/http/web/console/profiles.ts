@@ -4,12 +4,10 @@
  * its compatibility (platforms, minimum OS, supervision, enrollment types, deprecations) and its
  * removal rules with `canRemove`'s answers, as the admin API describes them.
  */
-import { authorizeGroup, type Caller } from '../../../admin/principals.js';
+import { authorizeGroup } from '../../../admin/principals.js';
 import type { ProfileDescription } from '../../../management/profile-describe.js';
-import type { GroupTree } from '../../../management/tree.js';
 import { MAX_IMPORT_BYTES } from '../../../management/user-csv.js';
 import type { AssignmentType, LibraryProfileRecord } from '../../../storage/ports.js';
-import { listOwned, visibleOwners } from '../../admin/routes/owned-list.js';
 import { visibleProfile } from '../../admin/routes/profiles-views.js';
 import type { WebDeps } from '../types.js';
 import {
@@ -30,68 +28,32 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { groupOptions } from './users.js';
+import { groupOptions, listPage, ownedLoader } from './lists.js';
 import { ManagementError } from '../../../errors.js';
-
-/** Every library profile the caller sees, by name. */
-export async function visibleProfiles(
-  deps: Pick<WebDeps, 'profiles'>,
-  tree: GroupTree,
-  caller: Caller,
-): Promise<LibraryProfileRecord[]> {
-  const owners = visibleOwners(tree, caller);
-  const out: LibraryProfileRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.profiles.list({
-      limit: 1000,
-      ...(cursor === undefined ? {} : { cursor }),
-      ...(owners === undefined ? {} : { groupIds: owners }),
-    });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && out.length < 10_000);
-  return out.sort((a, b) => a.name.localeCompare(b.name));
-}
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
 
-async function listPage(deps: WebDeps, c: ConsoleContext) {
-  const viewer = viewerOf(c);
-  const cursor = c.req.query('cursor');
-  const page = await listOwned(
-    deps,
-    viewer.caller,
-    { limit: '100', ...(cursor === undefined ? {} : { cursor }) },
-    (o) => deps.profiles.list(o),
-  );
-  const tree = await deps.groups.tree();
-  const rows = page.items.map(
-    (
-      p,
-    ) => h`<tr data-testid="library-${p.id}"><th scope="row"><a href="/console/profiles/${seg(p.id)}">${p.name}</a></th>
+const listProfiles = (deps: WebDeps, c: ConsoleContext) =>
+  listPage<LibraryProfileRecord>(c, deps, {
+    title: 'Profile library',
+    path: '/console/profiles',
+    load: ownedLoader(deps, (o) => deps.profiles.list(o)),
+    row: (p, tree) =>
+      h`<tr data-testid="library-${p.id}"><th scope="row"><a href="/console/profiles/${seg(p.id)}">${p.name}</a></th>
 <td>${p.identifier}</td><td>${p.assignmentType}</td><td>${p.latestVersion}</td><td>${groupLink(tree, p.groupId)}</td></tr>`,
-  );
-  const next =
-    page.nextCursor === undefined
-      ? ''
-      : h`<p><a href="/console/profiles?cursor=${seg(page.nextCursor)}">Next page</a></p>`;
-  const form = writes(viewer)
-    ? h`<section class="panel"><h2>Upload a profile</h2>
+    headers: ['Profile', 'Identifier', 'Type', 'Version', 'Owner'],
+    empty: 'The library is empty.',
+    form: (tree, viewer) =>
+      writes(viewer)
+        ? h`<section class="panel"><h2>Upload a profile</h2>
 <form method="post" action="/console/profiles" enctype="multipart/form-data">${csrf(viewer)}
 <p><label for="mobileconfig">.mobileconfig file (plain or signed)</label> <input id="mobileconfig" name="mobileconfig" type="file" accept=".mobileconfig,application/x-apple-aspen-config" required></p>
 <p><label for="pr-groupId">Owner group</label> <select id="pr-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>
 <p><label for="pr-type">Default assignment type</label> <select id="pr-type" name="assignmentType">${TYPES.map((t) => h`<option value="${t}">${t}</option>`)}</select></p>
 <p><label for="pr-name">Name (default: its PayloadDisplayName)</label> <input id="pr-name" name="name" maxlength="256"></p>
 <p><button type="submit">Upload</button></p></form></section>`
-    : '';
-  const table =
-    rows.length === 0
-      ? h`<p>The library is empty.</p>`
-      : h`<table><thead><tr><th scope="col">Profile</th>
-<th scope="col">Identifier</th><th scope="col">Type</th><th scope="col">Version</th><th scope="col">Owner</th></tr></thead><tbody>${rows}</tbody></table>`;
-  return render(c, 'Profile library', h`<h1>Profile library</h1>${table}${next}${form}`);
-}
+        : '',
+  });
 
 async function upload(deps: WebDeps, c: ConsoleContext) {
   const viewer = viewerOf(c);
@@ -178,7 +140,7 @@ export const UPLOAD_LIMIT = MAX_IMPORT_BYTES;
 export function profileRoutes(app: ConsoleApp, deps: WebDeps): void {
   app.get(
     '/console/profiles',
-    guarded((c) => listPage(deps, c)),
+    guarded((c) => listProfiles(deps, c)),
   );
   app.post(
     '/console/profiles',

@@ -15,7 +15,6 @@ import {
   groupLink,
   guarded,
   h,
-  noticeOf,
   readForm,
   render,
   seeOther,
@@ -26,19 +25,10 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
+import { groupOptions, listPage } from './lists.js';
 import { userPageRoutes } from './user.js';
 
 const PAGE = 50;
-
-/** The groups a writer may put users in: its scope group and below, as `<option>`s. */
-export function groupOptions(tree: GroupTree, viewer: ConsoleViewer, selected?: string): Html[] {
-  return tree
-    .subtree(viewer.caller.principal.groupId)
-    .map(
-      (id) =>
-        h`<option value="${id}" ${id === selected ? 'selected' : ''}>${tree.path(id).join(' › ')}</option>`,
-    );
-}
 
 function addForm(tree: GroupTree, viewer: ConsoleViewer): Html {
   const field = (name: string, label: string, type = 'text', required = false) =>
@@ -53,37 +43,30 @@ ${field('policy', 'Own policy (name or id; empty: the group default)')}
 <p><a href="/console/users/import">Import users from a CSV file</a></p></section>`;
 }
 
-async function listPage(deps: WebDeps, c: ConsoleContext) {
-  const viewer = viewerOf(c);
-  const tree = await deps.groups.tree();
-  const cursor = c.req.query('cursor');
+async function loadUsers(deps: WebDeps, viewer: ConsoleViewer, cursor: string | undefined) {
   const page = await deps.users
     .list({ limit: PAGE, ...scopeOf(viewer.caller), ...(cursor === undefined ? {} : { cursor }) })
     .catch((error: unknown): Page<UserRecord> => {
       if (error instanceof TypeError) return { items: [] }; // a foreign cursor
       throw error;
     });
-  const views = await deps.users.views(page.items);
-  const rows = views.map(
-    (
-      u,
-    ) => h`<tr data-testid="user-${u.id}"><th scope="row"><a href="/console/users/${seg(u.id)}">${u.username}</a></th>
+  return { ...page, items: await deps.users.views(page.items) };
+}
+
+const listUsers = (deps: WebDeps, c: ConsoleContext) =>
+  listPage(c, deps, {
+    title: 'Users',
+    path: '/console/users',
+    load: (viewer, cursor) => loadUsers(deps, viewer, cursor),
+    row: (u, tree) =>
+      h`<tr data-testid="user-${u.id}"><th scope="row"><a href="/console/users/${seg(u.id)}">${u.username}</a></th>
 <td>${[u.firstName, u.lastName].filter((n) => n !== null).join(' ')}</td><td>${u.email}</td>
 <td>${groupLink(tree, u.groupId)}</td><td>${u.policy ?? '(group default)'}</td></tr>`,
-  );
-  const next =
-    page.nextCursor !== undefined
-      ? h`<p><a href="/console/users?cursor=${seg(page.nextCursor)}">Next page</a></p>`
-      : '';
-  const table =
-    rows.length === 0
-      ? h`<p>No users.</p>`
-      : h`<table><thead><tr><th scope="col">Username</th><th scope="col">Name</th><th scope="col">E-mail</th>
-<th scope="col">Group</th><th scope="col">Policy</th></tr></thead><tbody>${rows}</tbody></table>`;
-  const body = h`<h1>Users</h1>${noticeOf(c, { deleted: 'User deleted.' })}${table}${next}
-${writes(viewer) ? addForm(tree, viewer) : ''}`;
-  return render(c, 'Users', body);
-}
+    headers: ['Username', 'Name', 'E-mail', 'Group', 'Policy'],
+    empty: 'No users.',
+    form: (tree, viewer) => (writes(viewer) ? addForm(tree, viewer) : ''),
+    notices: { deleted: 'User deleted.' },
+  });
 
 const FIELDS = ['username', 'email', 'groupId', 'firstName', 'lastName', 'policy'] as const;
 
@@ -161,7 +144,7 @@ async function importUsers(deps: WebDeps, c: ConsoleContext) {
 export function userRoutes(app: ConsoleApp, deps: WebDeps): void {
   app.get(
     '/console/users',
-    guarded((c) => listPage(deps, c)),
+    guarded((c) => listUsers(deps, c)),
   );
   app.post(
     '/console/users',
