@@ -134,6 +134,8 @@ export async function openPage(
   w: World,
 ): Promise<{ context: BrowserContext; page: Page; dialogs: string[] }> {
   const context = await w.browser.newContext({ baseURL: w.base });
+  // Pages answer in milliseconds: a missing element or navigation fails fast, not after 30 s.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const dialogs: string[] = [];
   page.on('dialog', (d) => {
@@ -149,7 +151,7 @@ export async function setPasswordThroughMail(w: World, page: Page, userId: strin
   await page.goto(new URL(link).pathname + new URL(link).search);
   await page.locator('input[name="password"]').fill(PASSWORD);
   await page.locator('input[name="confirm"]').fill(PASSWORD);
-  await Promise.all([page.waitForURL(/\/portal\/(\?.*)?$/), submit(page)]);
+  await submitAndLand(page, passwordForm(page), /\/portal\/(\?.*)?$/);
 }
 
 /** Signs in to the portal with `login` and {@link PASSWORD}; lands on the device list. */
@@ -157,22 +159,29 @@ export async function portalSignIn(page: Page, login: string): Promise<void> {
   await page.goto('/portal/sign-in');
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill(PASSWORD);
-  await Promise.all([page.waitForURL(/\/portal\/(\?.*)?$/), submit(page)]);
+  await submitAndLand(page, passwordForm(page), /\/portal\/(\?.*)?$/);
 }
 
 /** Signs in to the console with the daemon's API key; lands on the dashboard. */
 export async function consoleSignIn(w: World, page: Page): Promise<void> {
   await page.goto('/console/sign-in');
   await page.locator('input[name="apiKey"]').fill(w.h.apiKey);
-  await Promise.all([
-    page.waitForURL(/\/console\/(\?.*)?$/),
-    page
-      .locator(
-        'form:has(input[name="apiKey"]) button[type="submit"], form:has(input[name="apiKey"]) button:not([type])',
-      )
-      .first()
-      .click(),
-  ]);
+  const button = page.locator('form:has(input[name="apiKey"]) button').first();
+  await submitAndLand(page, button, /\/console\/(\?.*)?$/);
+}
+
+/**
+ * Presses `button` and checks the post landed on a page whose URL matches `landing`; otherwise
+ * throws with where it stayed, its status and its alert text (e.g. a refused sign-in).
+ */
+async function submitAndLand(page: Page, button: Locator, landing: RegExp): Promise<void> {
+  const answer = page.waitForResponse((r) => r.request().method() === 'POST');
+  await clickAndLoad(page, button);
+  if (landing.test(page.url())) return;
+  const alert = await page.locator('[role="alert"]').allInnerTexts();
+  throw new Error(
+    `the form led to ${page.url()} (POST answered ${(await answer).status()}): ${alert.join(' ') || '(no alert)'}`,
+  );
 }
 
 /**
@@ -187,14 +196,9 @@ export async function clickAndLoad(page: Page, target: Locator): Promise<void> {
   await page.waitForLoadState('load');
 }
 
-/** Presses the submit button of the form on the page that holds a password field. */
-function submit(page: Page): Promise<void> {
-  return page
-    .locator(
-      'form:has(input[name="password"]) button[type="submit"], form:has(input[name="password"]) button:not([type])',
-    )
-    .first()
-    .click();
+/** The submit button of the form on the page that holds a password field. */
+function passwordForm(page: Page): Locator {
+  return page.locator('form:has(input[name="password"]) button').first();
 }
 
 /**
