@@ -15,7 +15,7 @@ import type { PortalViewer, WebDeps } from '../types.js';
 import { PORTAL_ACTIONS, isPortalAction, type PortalAction } from './actions-view.js';
 import { devicePage, devicePath } from './devices.js';
 import { portalRemoval } from './removal.js';
-import { deviceName, notYours, ownedEnrollment, selfService } from './view.js';
+import { deviceName, mayInstall, notYours, ownedEnrollment, selfService } from './view.js';
 
 type PortalContext = Context<WebEnv>;
 
@@ -61,12 +61,8 @@ export async function installProfile(c: PortalContext, deps: WebDeps): Promise<R
   const offered = view.offered.find((p) => p.profileId === profileId);
   if (offered === undefined)
     return refuse(c, deps, o, 'That profile is not offered to this device.', 409);
-  const settings = await selfService(deps, o.viewer);
-  const allowed =
-    offered.assignmentType === 'interactive'
-      ? settings.installInteractive
-      : settings.installOptional;
-  if (!allowed) return refuse(c, deps, o, 'Installing profiles yourself is turned off.', 403);
+  if (!mayInstall(offered, await selfService(deps, o.viewer)))
+    return refuse(c, deps, o, 'Installing profiles yourself is turned off.', 403);
   return attempt(c, deps, o, async () => {
     await deps.delivery.install(o.enrollment.id, profileId, 'user');
     await audit(deps, o, 'portal.profile.install', { profileId, identifier: offered.identifier });

@@ -19,7 +19,9 @@ import {
   deviceOs,
   enrollmentWords,
   lastSeen,
+  mayInstall,
   portalPage,
+  portalTable,
   selfService,
   type SelfService,
 } from './view.js';
@@ -44,23 +46,11 @@ export async function deviceList(c: Context, deps: WebDeps, viewer: PortalViewer
   const table =
     devices.length === 0
       ? html`<p>You have no enrolled devices yet. <a href="/portal/enroll">Enroll one</a>.</p>`
-      : html`<table>
-          <caption class="muted">
-            Devices enrolled with your account
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Model</th>
-              <th scope="col">OS</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Enrollment</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${rows}
-          </tbody>
-        </table>`;
+      : portalTable(
+          ['Name', 'Model', 'OS', 'Last seen', 'Enrollment'],
+          rows,
+          'Devices enrolled with your account',
+        );
   return c.html(
     portalPage(
       viewer,
@@ -105,12 +95,6 @@ interface DeviceCtx {
   viewer: PortalViewer;
   enrollment: EnrollmentRecord;
   settings: SelfService;
-}
-
-function mayInstall(p: DeviceProfileView, settings: SelfService): boolean {
-  return p.assignmentType === 'interactive'
-    ? settings.installInteractive
-    : settings.installOptional;
 }
 
 /** An offered profile's row; a failed earlier attempt keeps the `failed` state and its reason. */
@@ -197,19 +181,7 @@ export async function devicePage(
   const profiles =
     rows.length === 0
       ? html`<p>No profiles are available for this device.</p>`
-      : html`<table>
-          <thead>
-            <tr>
-              <th scope="col">Profile</th>
-              <th scope="col">Status</th>
-              <th scope="col">Details</th>
-              <th scope="col">Action</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${rows}
-          </tbody>
-        </table>`;
+      : portalTable(['Profile', 'Status', 'Details', 'Action'], rows);
   const body = html`<h1>${deviceName(e)}</h1>
     ${done === undefined ? '' : notice('info', done)}
     ${options.error === undefined ? '' : notice('error', options.error)}

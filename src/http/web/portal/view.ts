@@ -127,3 +127,31 @@ export function lastSeen(e: EnrollmentRecord): string {
   const at = e.lastSeenAt;
   return at === undefined ? 'Never' : `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
+
+/** A table with a column header per `headers`, `rows`, and a muted caption when given. */
+export function portalTable(headers: readonly string[], rows: readonly Markup[], caption?: string) {
+  const captionRow =
+    caption === undefined
+      ? ''
+      : html`<caption class="muted">
+          ${caption}
+        </caption>`;
+  return html`<table>
+    ${captionRow}
+    <thead>
+      <tr>
+        ${headers.map((t) => html`<th scope="col">${t}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}
+
+/** Whether the user may install `p` themselves: Interactive and Optional have a switch each (M13). */
+export function mayInstall(p: { assignmentType?: string }, settings: SelfService): boolean {
+  return p.assignmentType === 'interactive'
+    ? settings.installInteractive
+    : settings.installOptional;
+}
