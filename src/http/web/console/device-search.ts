@@ -21,29 +21,43 @@ import {
 const has = (fields: readonly (string | undefined)[], needle: string): boolean =>
   fields.some((f) => f !== undefined && f.toLowerCase().includes(needle));
 
+const deviceFields = (e: EnrollmentRecord): (string | undefined)[] => [
+  factText(e, 'DeviceName'),
+  factText(e, 'SerialNumber'),
+  factText(e, 'UDID'),
+  e.id,
+];
+
+const userFields = (u: UserRecord): (string | undefined)[] => [
+  u.username,
+  u.email,
+  u.firstName,
+  u.lastName,
+];
+
 /** Whether a device's own fields match: name, serial, UDID or enrollment id. */
 export function matchesDevice(e: EnrollmentRecord, needle: string): boolean {
-  return has(
-    [factText(e, 'DeviceName'), factText(e, 'SerialNumber'), factText(e, 'UDID'), e.id],
-    needle,
-  );
+  return has(deviceFields(e), needle);
 }
 
 /** Whether a user matches: username, e-mail or name. */
 export function matchesUser(u: UserRecord, needle: string): boolean {
-  return has([u.username, u.email, u.firstName, u.lastName], needle);
+  return has(userFields(u), needle);
 }
 
 const SCAN_PAGE = 1000;
 const MAX_SCANNED = 200_000;
 const INDEX_TTL_MS = 15_000;
 
+/** A store's list call, one page at a time. */
+type Lister<T> = (paging: {
+  limit: number;
+  cursor?: string;
+}) => Promise<{ items: T[]; nextCursor?: string }>;
+
 /** Walks every page of `list` (at most {@link MAX_SCANNED} items), calling `each` per page. */
 async function scan<T>(
-  list: (paging: {
-    limit: number;
-    cursor?: string;
-  }) => Promise<{ items: T[]; nextCursor?: string }>,
+  list: Lister<T>,
   each: (items: T[]) => Promise<boolean> | boolean,
 ): Promise<void> {
   let cursor: string | undefined;
@@ -83,46 +97,29 @@ function cached(load: () => Promise<Row[]>): () => Promise<readonly Row[]> {
   };
 }
 
+/** Every record's row: its id and its `fields`, lower-cased, read again at most every 15 s. */
+function indexed<T extends { id: string }>(
+  list: Lister<T>,
+  fields: (item: T) => (string | undefined)[],
+): () => Promise<readonly Row[]> {
+  return cached(async () => {
+    const rows: Row[] = [];
+    await scan(list, (items) => {
+      for (const item of items) {
+        const text = fields(item).filter((f) => f !== undefined && f !== '');
+        rows.push({ id: item.id, text: text.join('\n').toLowerCase() });
+      }
+      return true;
+    });
+    return rows;
+  });
+}
+
 /** Creates the index over the stores (built on first use, then at most every 15 seconds). */
 export function createSearchIndex(deps: Pick<WebDeps, 'storage' | 'users'>): SearchIndex {
-  const text = (...fields: (string | undefined)[]) =>
-    fields
-      .filter((f) => f !== undefined && f !== '')
-      .join('\n')
-      .toLowerCase();
   return {
-    devices: cached(async () => {
-      const rows: Row[] = [];
-      await scan(
-        (paging) => deps.storage.listEnrollments(paging),
-        (items) => {
-          for (const e of items)
-            rows.push({
-              id: e.id,
-              text: text(
-                factText(e, 'DeviceName'),
-                factText(e, 'SerialNumber'),
-                factText(e, 'UDID'),
-                e.id,
-              ),
-            });
-          return true;
-        },
-      );
-      return rows;
-    }),
-    users: cached(async () => {
-      const rows: Row[] = [];
-      await scan(
-        (paging) => deps.users.list(paging),
-        (items) => {
-          for (const u of items)
-            rows.push({ id: u.id, text: text(u.username, u.email, u.firstName, u.lastName) });
-          return true;
-        },
-      );
-      return rows;
-    }),
+    devices: indexed((paging) => deps.storage.listEnrollments(paging), deviceFields),
+    users: indexed((paging) => deps.users.list(paging), userFields),
   };
 }
 

@@ -95,20 +95,13 @@ ${row('Own policy', view?.policy ?? '(the group default)')}${row('Managed Apple 
   return render(c, user.username, body);
 }
 
-async function rotate(deps: WebDeps, c: ConsoleContext) {
+/** Rotates or sends the user's link, audited as the admin API does, back to the user's page. */
+async function linkAction(deps: WebDeps, c: ConsoleContext, which: 'rotate' | 'send') {
   const viewer = viewerOf(c);
   const user = await authorizeUser(deps, viewer.caller, c.req.param('id') ?? '', 'write');
-  const link = await deps.userLinks.rotate(user.id);
-  await auditAs(deps, viewer, 'user.enrollment-link.rotate', user.id, { linkId: link.record.id });
-  return seeOther(c, `/console/users/${seg(user.id)}`, 'rotated');
-}
-
-async function send(deps: WebDeps, c: ConsoleContext) {
-  const viewer = viewerOf(c);
-  const user = await authorizeUser(deps, viewer.caller, c.req.param('id') ?? '', 'write');
-  const link = await deps.userLinks.send(user.id);
-  await auditAs(deps, viewer, 'user.enrollment-link.send', user.id, { linkId: link.record.id });
-  return seeOther(c, `/console/users/${seg(user.id)}`, 'sent');
+  const link = await deps.userLinks[which](user.id);
+  await auditAs(deps, viewer, `user.enrollment-link.${which}`, user.id, { linkId: link.record.id });
+  return seeOther(c, `/console/users/${seg(user.id)}`, which === 'rotate' ? 'rotated' : 'sent');
 }
 
 /** Registers `GET /console/users/{id}` and its `send` and `rotate` forms. */
@@ -119,10 +112,10 @@ export function userPageRoutes(app: ConsoleApp, deps: WebDeps): void {
   );
   app.post(
     '/console/users/:id/send',
-    guarded((c) => send(deps, c)),
+    guarded((c) => linkAction(deps, c, 'send')),
   );
   app.post(
     '/console/users/:id/rotate',
-    guarded((c) => rotate(deps, c)),
+    guarded((c) => linkAction(deps, c, 'rotate')),
   );
 }
