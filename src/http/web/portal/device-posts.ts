@@ -31,6 +31,14 @@ async function owned(c: PortalContext, deps: WebDeps): Promise<Owned | Response>
   return enrollment === undefined ? notYours(c, viewer) : { viewer, enrollment };
 }
 
+/** A handler of the viewer's own device; any other `:id` gets the M13 403 answer first. */
+const ofOwned =
+  (handler: (c: PortalContext, deps: WebDeps, o: Owned) => Promise<Response>) =>
+  async (c: PortalContext, deps: WebDeps): Promise<Response> => {
+    const o = await owned(c, deps);
+    return o instanceof Response ? o : handler(c, deps, o);
+  };
+
 const refuse = (c: PortalContext, deps: WebDeps, o: Owned, error: string, status: 403 | 409) =>
   devicePage(c, { deps, ...o }, { error, status });
 
@@ -53,9 +61,7 @@ async function attempt(
 }
 
 /** `POST /portal/devices/{id}/profiles/{profileId}/install`. */
-export async function installProfile(c: PortalContext, deps: WebDeps): Promise<Response> {
-  const o = await owned(c, deps);
-  if (o instanceof Response) return o;
+export const installProfile = ofOwned(async (c, deps, o) => {
   const profileId = c.req.param('profileId') ?? '';
   const view = await deps.delivery.deviceProfiles(o.enrollment.id);
   const offered = view.offered.find((p) => p.profileId === profileId);
@@ -68,12 +74,10 @@ export async function installProfile(c: PortalContext, deps: WebDeps): Promise<R
     await audit(deps, o, 'portal.profile.install', { profileId, identifier: offered.identifier });
     return 'install';
   });
-}
+});
 
 /** `POST /portal/devices/{id}/profiles/{identifier}/remove`. */
-export async function removeProfile(c: PortalContext, deps: WebDeps): Promise<Response> {
-  const o = await owned(c, deps);
-  if (o instanceof Response) return o;
+export const removeProfile = ofOwned(async (c, deps, o) => {
   const identifier = c.req.param('identifier') ?? '';
   const view = await deps.delivery.deviceProfiles(o.enrollment.id);
   const installed = view.installed.find((p) => p.identifier === identifier);
@@ -90,12 +94,10 @@ export async function removeProfile(c: PortalContext, deps: WebDeps): Promise<Re
     await audit(deps, o, 'portal.profile.remove', { identifier });
     return 'remove';
   });
-}
+});
 
 /** `GET /portal/devices/{id}/profiles/{profileId}/download`: the signed `.mobileconfig`. */
-export async function downloadProfile(c: PortalContext, deps: WebDeps): Promise<Response> {
-  const o = await owned(c, deps);
-  if (o instanceof Response) return o;
+export const downloadProfile = ofOwned(async (c, deps, o) => {
   const profileId = c.req.param('profileId') ?? '';
   if (!(await selfService(deps, o.viewer)).downloadProfiles)
     return refuse(c, deps, o, 'Downloading profiles is turned off.', 403);
@@ -116,7 +118,7 @@ export async function downloadProfile(c: PortalContext, deps: WebDeps): Promise<
     'content-type': 'application/x-apple-aspen-config',
     'content-disposition': `attachment; filename="${file}.mobileconfig"`,
   });
-}
+});
 
 /** The command of a portal action; `undefined` when it cannot be built (no unlock token). */
 async function commandOf(
@@ -142,9 +144,7 @@ async function commandOf(
 }
 
 /** `POST /portal/devices/{id}/actions/{lock|clear-passcode|query|erase}`. */
-export async function deviceAction(c: PortalContext, deps: WebDeps): Promise<Response> {
-  const o = await owned(c, deps);
-  if (o instanceof Response) return o;
+export const deviceAction = ofOwned(async (c, deps, o) => {
   const action = c.req.param('action') ?? '';
   if (!isPortalAction(action)) return refuse(c, deps, o, 'There is no such action.', 409);
   const settings = await selfService(deps, o.viewer);
@@ -170,4 +170,4 @@ export async function deviceAction(c: PortalContext, deps: WebDeps): Promise<Res
     await audit(deps, o, `portal.device.${action}`, { command: command.RequestType, uuid });
     return action;
   });
-}
+});
