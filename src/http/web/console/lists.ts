@@ -3,12 +3,22 @@
  * link and the form under it, every record of group-owned kinds the administrator sees (A12) for
  * the pickers, and the owner-group `<option>`s of the create forms.
  */
-import type { Caller } from '../../../admin/principals.js';
+import { authorizeGroup, type Caller } from '../../../admin/principals.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { Page } from '../../../storage/ports.js';
 import { listOwned, visibleOwners } from '../../admin/routes/owned-list.js';
 import type { ConsoleViewer, WebDeps } from '../types.js';
-import { h, noticeOf, render, seg, viewerOf, type ConsoleContext, type Html } from './kit.js';
+import {
+  h,
+  noticeOf,
+  readForm,
+  render,
+  seg,
+  viewerOf,
+  type ConsoleContext,
+  type Form,
+  type Html,
+} from './kit.js';
 
 /** The groups a writer may put records in: its scope group and below, as `<option>`s. */
 export function groupOptions(tree: GroupTree, viewer: ConsoleViewer, selected?: string): Html[] {
@@ -103,3 +113,15 @@ export const ownedLoader =
       { limit: '100', ...(cursor === undefined ? {} : { cursor }) },
       list,
     );
+
+/** A create form of a group-owned kind, read, with its owner `groupId` the viewer may change. */
+export async function ownedForm(
+  deps: Pick<WebDeps, 'groups'>,
+  c: ConsoleContext,
+): Promise<{ viewer: ConsoleViewer; form: Form; groupId: string }> {
+  const viewer = viewerOf(c);
+  const form = await readForm(c);
+  const groupId = form.get('groupId') ?? '';
+  authorizeGroup(await deps.groups.tree(), viewer.caller, groupId, 'write');
+  return { viewer, form, groupId };
+}

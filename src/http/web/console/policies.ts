@@ -4,7 +4,7 @@
  * Auto, Optional or Interactive with its removal control (Interactive only where Profile Options
  * allows it: the service's 422 is shown), and unassign. Each applied change shows its report.
  */
-import { authorizeGroup, canEdit } from '../../../admin/principals.js';
+import { canEdit } from '../../../admin/principals.js';
 import type { ChangeReport } from '../../../management/delivery/types.js';
 import type { AssignmentType, RemovalControl, PolicyRecord } from '../../../storage/ports.js';
 import { visiblePolicy } from '../../admin/routes/policies-views.js';
@@ -27,7 +27,7 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { allVisible, groupOptions, listPage, ownedLoader } from './lists.js';
+import { allVisible, groupOptions, listPage, ownedForm, ownedLoader } from './lists.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
 const REMOVALS: readonly RemovalControl[] = ['always', 'with-authorization', 'never'];
@@ -53,10 +53,7 @@ const listPolicies = (deps: WebDeps, c: ConsoleContext) =>
   });
 
 async function create(deps: WebDeps, c: ConsoleContext) {
-  const viewer = viewerOf(c);
-  const form = await readForm(c);
-  const groupId = form.get('groupId') ?? '';
-  authorizeGroup(await deps.groups.tree(), viewer.caller, groupId, 'write');
+  const { viewer, form, groupId } = await ownedForm(deps, c);
   const description = (form.get('description') ?? '').trim();
   const policy = await deps.policies.create({
     name: (form.get('name') ?? '').trim(),

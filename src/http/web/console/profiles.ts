@@ -4,7 +4,6 @@
  * its compatibility (platforms, minimum OS, supervision, enrollment types, deprecations) and its
  * removal rules with `canRemove`'s answers, as the admin API describes them.
  */
-import { authorizeGroup } from '../../../admin/principals.js';
 import type { ProfileDescription } from '../../../management/profile-describe.js';
 import { MAX_IMPORT_BYTES } from '../../../management/user-csv.js';
 import type { AssignmentType, LibraryProfileRecord } from '../../../storage/ports.js';
@@ -17,7 +16,6 @@ import {
   guarded,
   h,
   noticeOf,
-  readForm,
   render,
   seeOther,
   seg,
@@ -28,7 +26,7 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { groupOptions, listPage, ownedLoader } from './lists.js';
+import { groupOptions, listPage, ownedForm, ownedLoader } from './lists.js';
 import { ManagementError } from '../../../errors.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
@@ -56,10 +54,7 @@ const listProfiles = (deps: WebDeps, c: ConsoleContext) =>
   });
 
 async function upload(deps: WebDeps, c: ConsoleContext) {
-  const viewer = viewerOf(c);
-  const form = await readForm(c);
-  const groupId = form.get('groupId') ?? '';
-  authorizeGroup(await deps.groups.tree(), viewer.caller, groupId, 'write');
+  const { viewer, form, groupId } = await ownedForm(deps, c);
   const file = form.file('mobileconfig');
   if (file === undefined || file.size === 0)
     throw new ManagementError('ERR_PROFILE_INVALID', 'choose a .mobileconfig file to upload', {
