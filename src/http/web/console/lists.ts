@@ -15,6 +15,7 @@ import {
   render,
   seg,
   viewerOf,
+  writes,
   type ConsoleContext,
   type Form,
   type Html,
@@ -75,8 +76,8 @@ export interface ListPageSpec<T> {
   row: (item: T, tree: GroupTree) => Html;
   headers: readonly string[];
   empty: string;
-  /** The form under the table, or nothing (read-only viewers, typically). */
-  form: (tree: GroupTree, viewer: ConsoleViewer) => Html | '';
+  /** The form under the table, shown only to viewers who may write. */
+  form: (tree: GroupTree, viewer: ConsoleViewer) => Html;
   notices?: Record<string, string>;
 }
 
@@ -99,7 +100,7 @@ export async function listPage<T>(
     page.items.map((item) => spec.row(item, tree)),
   );
   const notice = spec.notices === undefined ? '' : noticeOf(c, spec.notices);
-  const body = h`<h1>${spec.title}</h1>${notice}${table}${next}${spec.form(tree, viewer)}`;
+  const body = h`<h1>${spec.title}</h1>${notice}${table}${next}${writes(viewer) ? spec.form(tree, viewer) : ''}`;
   return render(c, spec.title, body);
 }
 

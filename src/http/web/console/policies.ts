@@ -22,7 +22,6 @@ import {
   seeOther,
   seg,
   viewerOf,
-  writes,
   type ConsoleApp,
   type ConsoleContext,
   type Html,
@@ -43,13 +42,11 @@ const listPolicies = (deps: WebDeps, c: ConsoleContext) =>
     headers: ['Policy', 'Description', 'Owner'],
     empty: 'No policies.',
     form: (tree, viewer) =>
-      writes(viewer)
-        ? h`<section class="panel"><h2>New policy</h2><form method="post" action="/console/policies">${csrf(viewer)}
+      h`<section class="panel"><h2>New policy</h2><form method="post" action="/console/policies">${csrf(viewer)}
 <p><label for="p-name">Name</label> <input id="p-name" name="name" required maxlength="128"></p>
 <p><label for="p-description">Description</label> <input id="p-description" name="description"></p>
 <p><label for="p-groupId">Owner group</label> <select id="p-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>
-<p><button type="submit">Create</button></p></form></section>`
-        : '',
+<p><button type="submit">Create</button></p></form></section>`,
   });
 
 async function create(deps: WebDeps, c: ConsoleContext) {

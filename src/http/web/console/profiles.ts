@@ -21,7 +21,6 @@ import {
   seg,
   viewerOf,
   when,
-  writes,
   type ConsoleApp,
   type ConsoleContext,
   type Html,
@@ -42,15 +41,13 @@ const listProfiles = (deps: WebDeps, c: ConsoleContext) =>
     headers: ['Profile', 'Identifier', 'Type', 'Version', 'Owner'],
     empty: 'The library is empty.',
     form: (tree, viewer) =>
-      writes(viewer)
-        ? h`<section class="panel"><h2>Upload a profile</h2>
+      h`<section class="panel"><h2>Upload a profile</h2>
 <form method="post" action="/console/profiles" enctype="multipart/form-data">${csrf(viewer)}
 <p><label for="mobileconfig">.mobileconfig file (plain or signed)</label> <input id="mobileconfig" name="mobileconfig" type="file" accept=".mobileconfig,application/x-apple-aspen-config" required></p>
 <p><label for="pr-groupId">Owner group</label> <select id="pr-groupId" name="groupId">${groupOptions(tree, viewer)}</select></p>
 <p><label for="pr-type">Default assignment type</label> <select id="pr-type" name="assignmentType">${TYPES.map((t) => h`<option value="${t}">${t}</option>`)}</select></p>
 <p><label for="pr-name">Name (default: its PayloadDisplayName)</label> <input id="pr-name" name="name" maxlength="256"></p>
-<p><button type="submit">Upload</button></p></form></section>`
-        : '',
+<p><button type="submit">Upload</button></p></form></section>`,
   });
 
 async function upload(deps: WebDeps, c: ConsoleContext) {

@@ -64,7 +64,7 @@ const listUsers = (deps: WebDeps, c: ConsoleContext) =>
 <td>${groupLink(tree, u.groupId)}</td><td>${u.policy ?? '(group default)'}</td></tr>`,
     headers: ['Username', 'Name', 'E-mail', 'Group', 'Policy'],
     empty: 'No users.',
-    form: (tree, viewer) => (writes(viewer) ? addForm(tree, viewer) : ''),
+    form: addForm,
     notices: { deleted: 'User deleted.' },
   });
 
