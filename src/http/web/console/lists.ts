@@ -104,16 +104,21 @@ export async function listPage<T>(
   return render(c, spec.title, body);
 }
 
-/** {@link ListPageSpec.load} of a group-owned kind: 100 a page of what the viewer sees (A12). */
-export const ownedLoader =
-  <T>(deps: Pick<WebDeps, 'groups'>, list: OwnedLister<T>) =>
-  (viewer: ConsoleViewer, cursor: string | undefined): Promise<Page<T>> =>
+/** A list page of a group-owned kind (policies, library profiles): 100 a page of what the viewer sees (A12). */
+export function ownedListPage<T>(
+  deps: Pick<WebDeps, 'groups'>,
+  c: ConsoleContext,
+  spec: Omit<ListPageSpec<T>, 'load'> & { list: OwnedLister<T> },
+) {
+  const load = (viewer: ConsoleViewer, cursor: string | undefined): Promise<Page<T>> =>
     listOwned(
       deps,
       viewer.caller,
       { limit: '100', ...(cursor === undefined ? {} : { cursor }) },
-      list,
+      spec.list,
     );
+  return listPage(c, deps, { ...spec, load });
+}
 
 /** A create form of a group-owned kind, read, with its owner `groupId` the viewer may change. */
 export async function ownedForm(

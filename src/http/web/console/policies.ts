@@ -26,16 +26,16 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { allVisible, groupOptions, listPage, ownedForm, ownedLoader } from './lists.js';
+import { allVisible, groupOptions, ownedForm, ownedListPage } from './lists.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
 const REMOVALS: readonly RemovalControl[] = ['always', 'with-authorization', 'never'];
 
 const listPolicies = (deps: WebDeps, c: ConsoleContext) =>
-  listPage<PolicyRecord>(c, deps, {
+  ownedListPage<PolicyRecord>(deps, c, {
     title: 'Policies',
     path: '/console/policies',
-    load: ownedLoader(deps, (o) => deps.policies.list(o)),
+    list: (o) => deps.policies.list(o),
     row: (p, tree) =>
       h`<tr data-testid="policy-${p.id}"><th scope="row"><a href="/console/policies/${seg(p.id)}">${p.name}</a></th>
 <td>${p.description ?? ''}</td><td>${groupLink(tree, p.groupId)}</td></tr>`,

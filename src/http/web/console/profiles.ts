@@ -25,16 +25,16 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { groupOptions, listPage, ownedForm, ownedLoader } from './lists.js';
+import { groupOptions, ownedForm, ownedListPage } from './lists.js';
 import { ManagementError } from '../../../errors.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
 
 const listProfiles = (deps: WebDeps, c: ConsoleContext) =>
-  listPage<LibraryProfileRecord>(c, deps, {
+  ownedListPage<LibraryProfileRecord>(deps, c, {
     title: 'Profile library',
     path: '/console/profiles',
-    load: ownedLoader(deps, (o) => deps.profiles.list(o)),
+    list: (o) => deps.profiles.list(o),
     row: (p, tree) =>
       h`<tr data-testid="library-${p.id}"><th scope="row"><a href="/console/profiles/${seg(p.id)}">${p.name}</a></th>
 <td>${p.identifier}</td><td>${p.assignmentType}</td><td>${p.latestVersion}</td><td>${groupLink(tree, p.groupId)}</td></tr>`,
