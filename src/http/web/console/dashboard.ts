@@ -21,6 +21,7 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
+import { dataTable } from './lists.js';
 
 /** What the dashboard reads beyond {@link WebDeps}: the push provider's state, when push is on. */
 export interface ConsoleStatusDeps {
@@ -127,11 +128,7 @@ async function auditPage(deps: WebDeps, c: ConsoleContext) {
     page.nextCursor === undefined
       ? ''
       : h`<p><a href="/console/audit?cursor=${seg(page.nextCursor)}">Older entries</a></p>`;
-  const table =
-    rows.length === 0
-      ? h`<p>No entries.</p>`
-      : h`<table><thead><tr><th scope="col">When</th><th scope="col">Who</th>
-<th scope="col">Action</th><th scope="col">Target</th><th scope="col">Detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const table = dataTable('No entries.', ['When', 'Who', 'Action', 'Target', 'Detail'], rows);
   return render(c, 'Audit log', h`<h1>Audit log</h1>${table}${next}`);
 }
 

@@ -26,7 +26,7 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { allVisible, groupOptions, ownedForm, ownedListPage } from './lists.js';
+import { allVisible, dataTable, groupOptions, ownedForm, ownedListPage } from './lists.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
 const REMOVALS: readonly RemovalControl[] = ['always', 'with-authorization', 'never'];
@@ -106,11 +106,8 @@ async function onePage(deps: WebDeps, c: ConsoleContext) {
 <td>${profile?.identifier ?? ''}</td><td>${a.assignmentType}</td><td>${a.removal}</td><td>${unassign}</td></tr>`;
     }),
   );
-  const table =
-    rows.length === 0
-      ? h`<p>No profiles assigned.</p>`
-      : h`<table><thead><tr><th scope="col">Profile</th>
-<th scope="col">Identifier</th><th scope="col">Assignment</th><th scope="col">Removal</th><th scope="col">Actions</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const headers = ['Profile', 'Identifier', 'Assignment', 'Removal', 'Actions'];
+  const table = dataTable('No profiles assigned.', headers, rows);
   const body = h`<h1>${policy.name}</h1>${noticeOf(c, { created: 'Policy created.' })}
 <p>${policy.description ?? ''}</p><p>Owner: ${groupLink(tree, policy.groupId)}</p><h2>Profiles</h2>${table}
 ${editable ? await assignForm(deps, c, policy.id, policy.groupId) : ''}`;

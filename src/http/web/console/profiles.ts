@@ -25,7 +25,7 @@ import {
   type ConsoleContext,
   type Html,
 } from './kit.js';
-import { groupOptions, ownedForm, ownedListPage } from './lists.js';
+import { dataTable, groupOptions, ownedForm, ownedListPage } from './lists.js';
 import { ManagementError } from '../../../errors.js';
 
 const TYPES: readonly AssignmentType[] = ['auto', 'optional', 'interactive'];
@@ -73,6 +73,15 @@ async function upload(deps: WebDeps, c: ConsoleContext) {
   return seeOther(c, `/console/profiles/${seg(profile.id)}`, 'uploaded');
 }
 
+const COMPAT_COLUMNS = [
+  'Platform',
+  'Minimum OS',
+  'Removed in',
+  'Needs supervision',
+  'Enrollment types',
+  'Manual install',
+];
+
 function compatibilityTable(d: ProfileDescription): Html {
   const cmp = d.compatibility;
   const rows = cmp.platforms.map(
@@ -83,13 +92,8 @@ function compatibilityTable(d: ProfileDescription): Html {
 <td>${cmp.manualInstall.includes(p) ? 'yes' : 'no'}</td></tr>`,
   );
   const deprecations = cmp.deprecations.map((i) => h`<li>${i.path}: ${i.message}</li>`);
-  return h`<h2>Compatibility</h2>${
-    rows.length === 0
-      ? h`<p>No platform takes every payload of this profile.</p>`
-      : h`<table><thead><tr><th scope="col">Platform</th>
-<th scope="col">Minimum OS</th><th scope="col">Removed in</th><th scope="col">Needs supervision</th>
-<th scope="col">Enrollment types</th><th scope="col">Manual install</th></tr></thead><tbody>${rows}</tbody></table>`
-  }
+  const table = dataTable('No platform takes every payload of this profile.', COMPAT_COLUMNS, rows);
+  return h`<h2>Compatibility</h2>${table}
 ${deprecations.length === 0 ? '' : h`<h3>Deprecations</h3><ul>${deprecations}</ul>`}`;
 }
 
