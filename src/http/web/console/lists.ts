@@ -104,7 +104,10 @@ export async function listPage<T>(
   return render(c, spec.title, body);
 }
 
-/** A list page of a group-owned kind (policies, library profiles): 100 a page of what the viewer sees (A12). */
+/**
+ * A list page of a group-owned kind (policies, library profiles): 100 a page of what the viewer
+ * sees (A12).
+ */
 export function ownedListPage<T>(
   deps: Pick<WebDeps, 'groups'>,
   c: ConsoleContext,
