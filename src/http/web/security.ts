@@ -182,7 +182,12 @@ export function requireConsole(deps: WebDeps): MiddlewareHandler<WebEnv> {
  * the public URL. A cross-site `Sec-Fetch-Site` is refused too.
  */
 export function sameOrigin(c: Context, publicUrl: string): boolean {
-  if (c.req.header('sec-fetch-site') === 'cross-site') return false;
+  // A browser's fetch metadata decides first: our pages send `Referrer-Policy: no-referrer`, so
+  // Chromium posts their forms with `Origin: null` and `Sec-Fetch-Site: same-origin`. Any other
+  // site (a sibling subdomain included) is refused.
+  const site = c.req.header('sec-fetch-site');
+  if (site === 'same-origin') return true;
+  if (site !== undefined && site !== 'none') return false;
   const origin = c.req.header('origin');
   if (origin === undefined) return true;
   let host: string;

@@ -73,6 +73,49 @@ describe('portal sign-in', () => {
     expect(res.headers.get('set-cookie')).toBeNull();
   });
 
+  test('ok/a browser posting our own form with Origin: null (no-referrer pages) and Sec-Fetch-Site: same-origin signs in', async () => {
+    const w = await portalWorld();
+    const res = await w.request('/portal/sign-in', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'null',
+        'sec-fetch-site': 'same-origin',
+      },
+      body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('set-cookie')).toMatch(/^orchard_portal=/);
+  });
+
+  test.each(['same-site', 'cross-site'])(
+    'fail/a sign-in with Origin: null from a %s page is refused',
+    async (site) => {
+      const w = await portalWorld();
+      const res = await w.request('/portal/sign-in', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: 'null',
+          'sec-fetch-site': site,
+        },
+        body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
+      });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('set-cookie')).toBeNull();
+    },
+  );
+
+  test('fail/Origin: null without fetch metadata is refused', async () => {
+    const w = await portalWorld();
+    const res = await w.request('/portal/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+      body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
+    });
+    expect(res.status).toBe(403);
+  });
+
   test('ok/signing in again rotates the session: the old cookie stops working', async () => {
     const w = await portalWorld();
     const first = await w.signIn('ann');
