@@ -48,12 +48,39 @@ export function checkValidity(cert: X509Certificate, at: Date): void {
   }
 }
 
+/**
+ * Issuer links already proven, by the SHA-256 fingerprints of child and parent. Whether one
+ * certificate's signature verifies under another's key depends only on their bytes, so a proven
+ * link stays proven; dates are checked on every call and revocation is the callers' own check.
+ * Only successes are kept, so junk certificates cannot crowd out real ones; bounded, oldest out.
+ */
+const provenLinks = new Map<string, true>();
+
+/** Most proven links kept (a few per device CA; devices' leaves one each). */
+export const PROVEN_LINKS_MAX = 50_000;
+
 function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  const key = `${child.fingerprint256}>${parent.fingerprint256}`;
+  if (provenLinks.has(key)) return true;
+  let ok: boolean;
   try {
-    return child.checkIssued(parent) && child.verify(parent.publicKey);
+    ok = child.checkIssued(parent) && child.verify(parent.publicKey);
   } catch {
-    return false;
+    ok = false;
   }
+  if (ok) {
+    if (provenLinks.size >= PROVEN_LINKS_MAX) {
+      const oldest = provenLinks.keys().next().value;
+      if (oldest !== undefined) provenLinks.delete(oldest);
+    }
+    provenLinks.set(key, true);
+  }
+  return ok;
+}
+
+/** How many issuer links are remembered as proven (for tests and metrics). */
+export function provenLinkCount(): number {
+  return provenLinks.size;
 }
 
 function untrusted(cert: X509Certificate): CryptoError {
