@@ -59,30 +59,27 @@ describe('portal sign-in', () => {
     expect((await w.signInRaw('ann', PASSWORD, '203.0.113.9')).status).toBe(303);
   });
 
-  test('fail/a sign-in posted from another site is refused', async () => {
-    const w = await portalWorld();
-    const res = await w.request('/portal/sign-in', {
+  /** Posts Ann's correct credentials to the sign-in form with these extra headers. */
+  const postSignIn = (
+    w: Awaited<ReturnType<typeof portalWorld>>,
+    headers: Record<string, string>,
+  ) =>
+    w.request('/portal/sign-in', {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        origin: 'https://evil.example',
-      },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
     });
+
+  test('fail/a sign-in posted from another site is refused', async () => {
+    const res = await postSignIn(await portalWorld(), { origin: 'https://evil.example' });
     expect(res.status).toBe(403);
     expect(res.headers.get('set-cookie')).toBeNull();
   });
 
   test('ok/a browser posting our own form with Origin: null (no-referrer pages) and Sec-Fetch-Site: same-origin signs in', async () => {
-    const w = await portalWorld();
-    const res = await w.request('/portal/sign-in', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        origin: 'null',
-        'sec-fetch-site': 'same-origin',
-      },
-      body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
+    const res = await postSignIn(await portalWorld(), {
+      origin: 'null',
+      'sec-fetch-site': 'same-origin',
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('set-cookie')).toMatch(/^orchard_portal=/);
@@ -91,43 +88,21 @@ describe('portal sign-in', () => {
   test.each(['same-site', 'cross-site'])(
     'fail/a sign-in with Origin: null from a %s page is refused',
     async (site) => {
-      const w = await portalWorld();
-      const res = await w.request('/portal/sign-in', {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          origin: 'null',
-          'sec-fetch-site': site,
-        },
-        body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
-      });
+      const res = await postSignIn(await portalWorld(), { origin: 'null', 'sec-fetch-site': site });
       expect(res.status).toBe(403);
       expect(res.headers.get('set-cookie')).toBeNull();
     },
   );
 
   test('fail/Origin: null without fetch metadata is refused', async () => {
-    const w = await portalWorld();
-    const res = await w.request('/portal/sign-in', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
-      body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
-    });
+    const res = await postSignIn(await portalWorld(), { origin: 'null' });
     expect(res.status).toBe(403);
   });
 
   test('ok/signing in again rotates the session: the old cookie stops working', async () => {
     const w = await portalWorld();
     const first = await w.signIn('ann');
-    const res = await w.request('/portal/sign-in', {
-      method: 'POST',
-      headers: {
-        cookie: first.cookie,
-        origin: ORIGIN,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ login: 'ann', password: PASSWORD }),
-    });
+    const res = await postSignIn(w, { cookie: first.cookie, origin: ORIGIN });
     expect(res.status).toBe(303);
     expect(res.headers.get('set-cookie')).not.toContain(first.cookie);
     expect((await w.get('/portal/', first)).status).toBe(303);
