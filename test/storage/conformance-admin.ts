@@ -11,7 +11,9 @@ import { adminLinksSuite } from './conformance-admin-links.js';
 import { createTestClock, type TestClock } from './conformance.js';
 
 /** Makes a fresh, empty admin store whose own timestamps come from `clock`. */
-export type AdminStorageFactory = (context: { clock: () => Date }) => AdminStorage;
+export type AdminStorageFactory = (context: {
+  clock: () => Date;
+}) => AdminStorage | Promise<AdminStorage>;
 
 /** What each admin sub-suite gets: the current store and its clock (reset before every test). */
 export interface AdminSuiteContext {
@@ -272,9 +274,9 @@ export function describeAdminSuites(
         return clock;
       },
     };
-    beforeEach(() => {
+    beforeEach(async () => {
       clock = createTestClock();
-      current = factory({ clock: clock.now });
+      current = await factory({ clock: clock.now });
     });
     afterEach(() => {
       current?.close();

@@ -17,11 +17,11 @@ import type {
 export interface CaStores {
   certificates: CertificateStore;
   challenges: ChallengeStore;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** Makes fresh, empty CA stores. */
-export type CaStorageFactory = () => CaStores;
+export type CaStorageFactory = () => CaStores | Promise<CaStores>;
 
 /** An issued-certificate record for `serial` (its DER is the serial's bytes). */
 export function issuedRecord(
@@ -213,11 +213,11 @@ export function runCaConformance(name: string, factory: CaStorageFactory): void 
       if (current === undefined) throw new Error('stores not ready');
       return current;
     };
-    beforeEach(() => {
-      current = factory();
+    beforeEach(async () => {
+      current = await factory();
     });
-    afterEach(() => {
-      current?.close();
+    afterEach(async () => {
+      await current?.close();
       current = undefined;
     });
     certificateSuite(open);
@@ -226,7 +226,7 @@ export function runCaConformance(name: string, factory: CaStorageFactory): void 
     test('fail/every call after close rejects with ERR_STORAGE', async () => {
       const stores = open();
       const { certificates, challenges } = stores;
-      stores.close();
+      await stores.close();
       const calls: (() => Promise<unknown>)[] = [
         () => certificates.recordIssued(issuedRecord('01')),
         () => certificates.findIssued('01'),

@@ -18,18 +18,6 @@ import { SecretsError, StorageError } from '../../errors.js';
 import type { SqliteContext } from './db.js';
 import { bytes, writeTx } from './db.js';
 
-/** What {@link resealSecrets} re-sealed under the current key, per kind. */
-export interface ResealResult {
-  unlockTokens: number;
-  bootstrapTokens: number;
-  commands: number;
-  commandResults: number;
-  webhookEvents: number;
-  libraryProfiles: number;
-  enrollmentLinks: number;
-  /** Removal passwords of `with-authorization` policy assignments. */
-  removalPasswords: number;
-}
 
 type Row = Record<string, unknown> & { v: Uint8Array };
 
@@ -45,20 +33,14 @@ interface SealedColumn {
   key(row: Row): unknown;
 }
 
-/** What a library profile version's content is bound to: its profile and version. */
-export function libraryProfileOwner(profileId: string, version: number): string {
-  return JSON.stringify([profileId, version]);
-}
+import {
+  libraryProfileOwner,
+  removalPasswordOwner,
+  resultOwner,
+  type ResealResult,
+} from '../sealed-owners.js';
 
-/** What an assignment's removal password is bound to: its policy and its profile. */
-export function removalPasswordOwner(policyId: string, profileId: string): string {
-  return JSON.stringify([policyId, profileId]);
-}
-
-/** What a command result is bound to: its command and its enrollment. */
-export function resultOwner(uuid: string, enrollmentId: string): string {
-  return JSON.stringify([uuid, enrollmentId]);
-}
+export { libraryProfileOwner, removalPasswordOwner, resultOwner, type ResealResult };
 
 const COLUMNS: readonly SealedColumn[] = [
   {

@@ -1,0 +1,170 @@
+/**
+ * The PostgreSQL adapter's connection context and query helpers: named prepared statements,
+ * transactions with retry on serialization failures and deadlocks, and the mapping of driver
+ * failures to StorageError (503 to devices, never 401). Only files in this folder import `pg`.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { SecretsKeyring } from '../../crypto/secrets-key.js';
+import { OrchardError, StorageError } from '../../errors.js';
+import { closedError } from '../support.js';
+
+/** A pool or one checked-out client: what a query runs on. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+/** What every PostgreSQL port module shares (one per store; the pool is shared). */
+export interface PgContext {
+  pool: pg.Pool;
+  /** Source of every timestamp the stores write (the database's `now()` is never used). */
+  clock: () => Date;
+  /** True once this store was closed: every later call rejects with StorageError. */
+  closed: boolean;
+  /** Seals device secrets at rest; absent stores them as given. */
+  secrets?: SecretsKeyring;
+}
+
+const names = new Map<string, string>();
+
+/** The prepared-statement name of `text` (stable across connections and processes). */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `o_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Runs `text` with `values` as a named prepared statement on `on` (parsed once per connection)
+ * and resolves its rows. Errors are the driver's; callers run inside {@link op} or {@link tx}.
+ */
+export async function query<R = Record<string, unknown>>(
+  on: Queryable,
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<R[]> {
+  const result = await on.query({ name: statementName(text), text, values: values as unknown[] });
+  return result.rows as R[];
+}
+
+/** The first row of {@link query}, or undefined. */
+export async function one<R = Record<string, unknown>>(
+  on: Queryable,
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<R | undefined> {
+  const rows = await query<R>(on, text, values);
+  return rows[0];
+}
+
+/** The number of rows `text` changed (INSERT/UPDATE/DELETE). */
+export async function run(
+  on: Queryable,
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<number> {
+  const result = await on.query({ name: statementName(text), text, values: values as unknown[] });
+  return result.rowCount ?? 0;
+}
+
+/** The SQLSTATE of a driver error, if it has one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** True for a unique-constraint violation (SQLSTATE 23505), optionally of one constraint. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (sqlState(error) !== '23505') return false;
+  return constraint === undefined || (error as { constraint?: string }).constraint === constraint;
+}
+
+/** True for a failure a transaction retry can fix: serialization failure or deadlock. */
+export function isRetryable(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '40001' || state === '40P01';
+}
+
+/** The error a caller sees: TypeError and Orchard's own errors pass, the rest is StorageError. */
+export function storageError(error: unknown): Error {
+  if (error instanceof TypeError || error instanceof OrchardError) return error;
+  return new StorageError('PostgreSQL operation failed', { cause: error });
+}
+
+/**
+ * Runs an operation of a store: rejects with StorageError after close; TypeError and
+ * OrchardError (SecretsError included) pass through; any driver failure (the database gone,
+ * a timeout) becomes StorageError with it as `cause`. Never throws synchronously.
+ */
+export async function op<T>(ctx: PgContext, fn: () => Promise<T>): Promise<T> {
+  if (ctx.closed) throw closedError();
+  try {
+    return await fn();
+  } catch (error) {
+    throw storageError(error);
+  }
+}
+
+/** Options of {@link tx}. */
+export interface TxOptions {
+  /** Isolation level; default `read committed` (PostgreSQL's default). */
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+  /** Attempts on serialization failure or deadlock; default 5. */
+  attempts?: number;
+}
+
+/**
+ * Runs `fn` in one transaction on a client of the pool (BEGIN … COMMIT, ROLLBACK on failure),
+ * retrying the whole function on serialization failures and deadlocks, and maps failures as
+ * {@link op} does. `fn` may run more than once: keep side effects outside the database out of it.
+ */
+export async function tx<T>(
+  ctx: PgContext,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  options: TxOptions = {},
+): Promise<T> {
+  if (ctx.closed) throw closedError();
+  const attempts = options.attempts ?? 5;
+  const begin =
+    options.isolation === undefined ? 'BEGIN' : `BEGIN ISOLATION LEVEL ${options.isolation}`;
+  for (let attempt = 1; ; attempt++) {
+    let client: pg.PoolClient;
+    try {
+      client = await ctx.pool.connect();
+    } catch (error) {
+      throw storageError(error);
+    }
+    let broken = false;
+    try {
+      await client.query(begin);
+      const value = await fn(client);
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if (attempt < attempts && isRetryable(error)) continue;
+      throw storageError(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** A plain Uint8Array copy of a stored bytea (the driver returns Buffers). */
+export function bytes(value: Uint8Array): Uint8Array {
+  return new Uint8Array(value);
+}
+
+/** Sets `target[key]` only when `value` is neither null nor undefined. */
+export function setIf<T extends object, K extends keyof T>(
+  target: T,
+  key: K,
+  value: T[K] | null | undefined,
+): void {
+  if (value !== null && value !== undefined) target[key] = value;
+}
