@@ -8,6 +8,7 @@
  * The status is protocol, not decoration: an Apple device that receives 401 removes its MDM
  * profile, so nothing here maps to 401 unless unenrolling is the intent.
  */
+import type { AcmeError, AcmeErrorCode } from './errors/acme.js';
 import type { ConfigError } from './errors/base.js';
 import type {
   CryptoError,
@@ -49,6 +50,7 @@ export * from './errors/input.js';
 export * from './errors/request.js';
 export * from './errors/server.js';
 export * from './errors/management.js';
+export * from './errors/acme.js';
 
 /** Every code of an {@link OrchardError}, one union: a thrown code outside it does not typecheck. */
 export type OrchardHttpErrorCode =
@@ -67,7 +69,8 @@ export type OrchardHttpErrorCode =
   | CertificateAuthorityErrorCode
   | SecretsErrorCode
   | IdentityErrorCode
-  | ManagementErrorCode;
+  | ManagementErrorCode
+  | AcmeErrorCode;
 
 /** Every code of an {@link OrchardStartupError}. */
 export type OrchardStartupErrorCode = 'ERR_CONFIG';
@@ -96,6 +99,7 @@ export interface OrchardErrorClasses {
   SecretsError: SecretsError;
   IdentityError: IdentityError;
   ManagementError: ManagementError;
+  AcmeError: AcmeError;
   ConfigError: ConfigError;
 }
 

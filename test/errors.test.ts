@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import {
+  AcmeError,
   AdminError,
   CertificateAuthorityError,
   ConfigError,
@@ -220,6 +221,27 @@ const TABLE: { [K in ClassName]: Row<OrchardErrorClasses[K]> } = {
       ERR_PROFILE_NOT_OFFERED: 409,
       ERR_DEVICE_NOT_ENROLLED: 409,
       ERR_PROFILE_ASSIGNED: 409,
+    },
+  },
+  AcmeError: {
+    make: (c) => new AcmeError(c, M),
+    statuses: {
+      ERR_ACME_MALFORMED: 400,
+      ERR_ACME_BAD_NONCE: 400,
+      ERR_ACME_BAD_SIGNATURE_ALGORITHM: 400,
+      ERR_ACME_BAD_PUBLIC_KEY: 400,
+      ERR_ACME_UNAUTHORIZED: 403,
+      ERR_ACME_ACCOUNT_DOES_NOT_EXIST: 400,
+      ERR_ACME_UNSUPPORTED_IDENTIFIER: 400,
+      ERR_ACME_REJECTED_IDENTIFIER: 400,
+      ERR_ACME_ORDER_NOT_READY: 403,
+      ERR_ACME_BAD_CSR: 400,
+      ERR_ACME_INCORRECT_RESPONSE: 400,
+      ERR_ACME_BAD_ATTESTATION: 400,
+      ERR_ACME_NOT_FOUND: 404,
+      ERR_ACME_CONFLICT: 409,
+      ERR_ACME_UNSUPPORTED_MEDIA_TYPE: 415,
+      ERR_ACME_SERVER_INTERNAL: 500,
     },
   },
   ConfigError: { make: () => new ConfigError('--listen', M), statuses: { ERR_CONFIG: null } },

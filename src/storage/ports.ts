@@ -1296,3 +1296,197 @@ export interface AdminStorage
   /** Releases the store; later calls reject with StorageError. */
   close(): void;
 }
+
+// ---------------------------------------------------------------------------------------------
+// ACME (issue 22): nonces, accounts, orders, authorizations and challenges of the ACME server in
+// `acme/`. Every one-time step is one conditional statement on a SQL backend: a nonce is
+// consumed by `DELETE ... WHERE value = ? AND expires_at > ? RETURNING`, a state moves by
+// `UPDATE ... WHERE id = ? AND status IN (...) RETURNING`, an account key changes by
+// `UPDATE ... WHERE id = ? AND thumbprint = ?`. Async like the admin ports above.
+// ---------------------------------------------------------------------------------------------
+
+/** Status of an ACME account (RFC 8555 section 7.1.6). */
+export type AcmeAccountStatus = 'valid' | 'deactivated' | 'revoked';
+
+/** An ACME account: its key (a public JWK as JSON text) and the key's RFC 7638 thumbprint. */
+export interface AcmeAccountRecord {
+  id: string;
+  /** RFC 7638 SHA-256 thumbprint of `jwk`, base64url; unique across accounts. */
+  thumbprint: string;
+  /** The public JWK as JSON text. */
+  jwk: string;
+  status: AcmeAccountStatus;
+  contact: string[];
+  createdAt: Date;
+}
+
+/** What {@link AcmeStore.changeAccountKey} found. */
+export type AcmeKeyChangeOutcome = 'changed' | 'stale' | 'conflict';
+
+/** Status of an ACME order. */
+export type AcmeOrderStatus = 'pending' | 'ready' | 'processing' | 'valid' | 'invalid';
+
+/** Status of an ACME authorization. */
+export type AcmeAuthorizationStatus =
+  'pending' | 'valid' | 'invalid' | 'deactivated' | 'expired' | 'revoked';
+
+/** Status of an ACME challenge. */
+export type AcmeChallengeStatus = 'pending' | 'processing' | 'valid' | 'invalid';
+
+/** An identifier as ACME spells it (`{ type: 'permanent-identifier', value }`). */
+export interface AcmeIdentifier {
+  type: string;
+  value: string;
+}
+
+/** A problem document kept on an order or challenge (RFC 7807, as ACME renders it). */
+export interface AcmeProblemRecord {
+  type: string;
+  detail: string;
+  status: number;
+}
+
+/** An ACME order. */
+export interface AcmeOrderRecord {
+  id: string;
+  accountId: string;
+  status: AcmeOrderStatus;
+  identifiers: AcmeIdentifier[];
+  /** Ids of its authorizations, in identifier order. */
+  authorizationIds: string[];
+  /** What the identifier policy bound the order to (issued certificates carry it). */
+  enrollmentId?: string;
+  createdAt: Date;
+  expiresAt: Date;
+  error?: AcmeProblemRecord;
+  /** Serial (normalised hex) of the certificate issued for it, once `valid`. */
+  certificateSerial?: string;
+}
+
+/** An ACME authorization of one identifier. */
+export interface AcmeAuthorizationRecord {
+  id: string;
+  orderId: string;
+  accountId: string;
+  identifier: AcmeIdentifier;
+  status: AcmeAuthorizationStatus;
+  expiresAt: Date;
+  /** DER SubjectPublicKeyInfo of the key the challenge proved (finalize requires it in the CSR). */
+  boundKey?: Buffer;
+  /** Serial number and UDID the device attestation named. */
+  attestedSerial?: string;
+  attestedUdid?: string;
+}
+
+/** An ACME challenge of an authorization. */
+export interface AcmeChallengeRecord {
+  id: string;
+  authorizationId: string;
+  accountId: string;
+  type: string;
+  /** The challenge token, base64url (not secret: the client reads it from the challenge). */
+  token: string;
+  status: AcmeChallengeStatus;
+  validatedAt?: Date;
+  error?: AcmeProblemRecord;
+}
+
+/** Fields an order transition may set (`error` and `certificateSerial`). */
+export interface AcmeOrderChange {
+  status: AcmeOrderStatus;
+  error?: AcmeProblemRecord;
+  certificateSerial?: string;
+}
+
+/** Fields an authorization transition may set. */
+export interface AcmeAuthorizationChange {
+  status: AcmeAuthorizationStatus;
+  boundKey?: Buffer;
+  attestedSerial?: string;
+  attestedUdid?: string;
+}
+
+/** Fields a challenge transition may set. */
+export interface AcmeChallengeChange {
+  status: AcmeChallengeStatus;
+  validatedAt?: Date;
+  error?: AcmeProblemRecord;
+}
+
+/** What {@link AcmeStore.purgeAcme} deleted. */
+export interface AcmePurgeResult {
+  nonces: number;
+  orders: number;
+}
+
+/**
+ * The ACME server's state. Every method resolves or rejects (StorageError on a backend fault,
+ * TypeError on misuse). Transitions name the statuses they move from: only one of two racing
+ * callers moves a record, the other resolves `undefined`.
+ */
+export interface AcmeStore {
+  /** Stores a fresh nonce valid until `expiresAt`. */
+  putNonce(nonce: string, expiresAt: Date): Promise<void>;
+  /** Removes the nonce; true only for the one call that found it unexpired at `now`. */
+  consumeNonce(nonce: string, now: Date): Promise<boolean>;
+  /**
+   * Stores the account unless one with its thumbprint exists; resolves the stored account (the
+   * new one, or the existing one with that key).
+   */
+  createAccount(record: AcmeAccountRecord): Promise<AcmeAccountRecord>;
+  /** The account `id`, or `undefined`. */
+  findAccount(id: string): Promise<AcmeAccountRecord | undefined>;
+  /** The account whose key has `thumbprint`, or `undefined`. */
+  findAccountByThumbprint(thumbprint: string): Promise<AcmeAccountRecord | undefined>;
+  /** Sets the status or contact of a `valid` account; `undefined` when none is valid by that id. */
+  updateAccount(
+    id: string,
+    change: { status?: AcmeAccountStatus; contact?: string[] },
+  ): Promise<AcmeAccountRecord | undefined>;
+  /**
+   * Replaces the key of account `id` if it still has `oldThumbprint`: `stale` when it does not
+   * (or is unknown), `conflict` when another account has the new key.
+   */
+  changeAccountKey(
+    id: string,
+    oldThumbprint: string,
+    next: { thumbprint: string; jwk: string },
+  ): Promise<AcmeKeyChangeOutcome>;
+  /** Stores an order with its authorizations and their challenges, all or nothing. */
+  createOrder(
+    order: AcmeOrderRecord,
+    authorizations: readonly AcmeAuthorizationRecord[],
+    challenges: readonly AcmeChallengeRecord[],
+  ): Promise<void>;
+  /** The order `id`, or `undefined`. */
+  findOrder(id: string): Promise<AcmeOrderRecord | undefined>;
+  /** The authorization `id`, or `undefined`. */
+  findAuthorization(id: string): Promise<AcmeAuthorizationRecord | undefined>;
+  /** The challenge `id`, or `undefined`. */
+  findChallenge(id: string): Promise<AcmeChallengeRecord | undefined>;
+  /** The challenges of an authorization, in creation order. */
+  listChallenges(authorizationId: string): Promise<AcmeChallengeRecord[]>;
+  /** Moves the order from one of `from` to `change.status`; `undefined` when it was in none. */
+  updateOrder(
+    id: string,
+    from: readonly AcmeOrderStatus[],
+    change: AcmeOrderChange,
+  ): Promise<AcmeOrderRecord | undefined>;
+  /** Moves the authorization like {@link AcmeStore.updateOrder}. */
+  updateAuthorization(
+    id: string,
+    from: readonly AcmeAuthorizationStatus[],
+    change: AcmeAuthorizationChange,
+  ): Promise<AcmeAuthorizationRecord | undefined>;
+  /** Moves the challenge like {@link AcmeStore.updateOrder}. */
+  updateChallenge(
+    id: string,
+    from: readonly AcmeChallengeStatus[],
+    change: AcmeChallengeChange,
+  ): Promise<AcmeChallengeRecord | undefined>;
+  /**
+   * Deletes nonces expired at `now`, orders past `expiresAt` at `now` that are not `valid`, and
+   * `valid` orders that expired before `validBefore` (with their authorizations and challenges).
+   */
+  purgeAcme(now: Date, validBefore: Date): Promise<AcmePurgeResult>;
+}

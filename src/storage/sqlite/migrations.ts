@@ -12,6 +12,7 @@ import { adoptAdminTables, adoptCaTables } from './migrations-adopt.js';
 import { MANAGEMENT_SCHEMA, seedManagement } from './migrations-management.js';
 import { convertPolicyNames, POLICIES_SCHEMA } from './migrations-policies.js';
 import { USERS_SCHEMA } from './migrations-users.js';
+import { ACME_SCHEMA } from './migrations-acme.js';
 import { WEB_SCHEMA } from './migrations-web.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
@@ -208,6 +209,13 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // Browser sessions by token hash (shared by every daemon on the database), scrypt password
     // hashes of users and administrators, one-time setup tokens by hash.
     sql: WEB_SCHEMA,
+  },
+  {
+    version: 11,
+    name: 'ACME nonces, accounts, orders, authorizations and challenges',
+    // The ACME server's state (issue 22): nonces consumed by one DELETE, accounts unique by key
+    // thumbprint, orders with their authorizations and challenges moved by conditional UPDATEs.
+    sql: ACME_SCHEMA,
   },
 ];
 
