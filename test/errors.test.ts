@@ -240,6 +240,7 @@ const TABLE: { [K in ClassName]: Row<OrchardErrorClasses[K]> } = {
       ERR_ACME_BAD_ATTESTATION: 400,
       ERR_ACME_NOT_FOUND: 404,
       ERR_ACME_CONFLICT: 409,
+      ERR_ACME_METHOD: 405,
       ERR_ACME_UNSUPPORTED_MEDIA_TYPE: 415,
       ERR_ACME_SERVER_INTERNAL: 500,
     },

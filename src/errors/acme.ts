@@ -21,6 +21,7 @@ export type AcmeErrorCode =
   | 'ERR_ACME_BAD_ATTESTATION'
   | 'ERR_ACME_NOT_FOUND'
   | 'ERR_ACME_CONFLICT'
+  | 'ERR_ACME_METHOD'
   | 'ERR_ACME_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_ACME_SERVER_INTERNAL';
 
@@ -41,6 +42,7 @@ export const ACME_ERROR_TYPES: Readonly<Record<AcmeErrorCode, { type: string; st
   ERR_ACME_BAD_ATTESTATION: { type: 'badAttestationStatement', status: 400 },
   ERR_ACME_NOT_FOUND: { type: 'malformed', status: 404 },
   ERR_ACME_CONFLICT: { type: 'malformed', status: 409 },
+  ERR_ACME_METHOD: { type: 'malformed', status: 405 },
   ERR_ACME_UNSUPPORTED_MEDIA_TYPE: { type: 'malformed', status: 415 },
   ERR_ACME_SERVER_INTERNAL: { type: 'serverInternal', status: 500 },
 };
