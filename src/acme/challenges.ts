@@ -16,7 +16,9 @@ import { challengeView } from './views.js';
 const malformed = (message: string): AcmeError => new AcmeError('ERR_ACME_MALFORMED', message);
 
 function spki(key: KeyObject): Buffer {
-  return key.export({ format: 'der', type: 'spki' });
+  // A verifier may hand back the key pair's private half; only the public half is kept.
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return pub.export({ format: 'der', type: 'spki' });
 }
 
 /** `test-01`: binds `attestKey` (a public JWK) when the client names one. */
