@@ -37,9 +37,27 @@ export function capturedLogger(): CapturedLogger {
   return logger;
 }
 
+/** Spreads calls over `servers` in turn, as a load balancer in front of several daemons would. */
+function roundRobin(servers: AcmeServer[]): AcmeServer {
+  let next = 0;
+  const pick = (): AcmeServer => {
+    const s = servers[next % servers.length] as AcmeServer;
+    next += 1;
+    return s;
+  };
+  return {
+    directoryUrl: () => pick().directoryUrl(),
+    newNonce: () => pick().newNonce(),
+    handle: (request) => pick().handle(request),
+    sweep: () => pick().sweep(),
+  };
+}
+
 /** Options of {@link startAcme}. */
 export interface AcmeFixtureOptions {
   store?: AcmeStore;
+  /** More stores: one more ACME server per store, requests spread round-robin over all. */
+  moreStores?: AcmeStore[];
   certificates?: CertificateStore;
   testChallenge?: boolean;
   verifyAttestation?: DeviceAttestationVerifier;
@@ -74,25 +92,27 @@ export async function startAcme(options: AcmeFixtureOptions = {}): Promise<AcmeF
   const logger = capturedLogger();
   const issued: AcmeIssuedEvent[] = [];
   let base = '';
-  const acme = createAcmeServer(
-    {
-      store,
-      ca,
-      clock,
-      logger,
-      authorizeIdentifier: ({ identifier }) =>
-        Promise.resolve(
-          identifier.value.startsWith('client-')
-            ? { enrollmentId: `enrollment-token:${identifier.value}` }
-            : undefined,
-        ),
-      onIssued: (event) => {
-        issued.push(event);
+  const make = (one: AcmeStore): AcmeServer =>
+    createAcmeServer(
+      {
+        store: one,
+        ca,
+        clock,
+        logger,
+        authorizeIdentifier: ({ identifier }) =>
+          Promise.resolve(
+            identifier.value.startsWith('client-')
+              ? { enrollmentId: `enrollment-token:${identifier.value}` }
+              : undefined,
+          ),
+        onIssued: (event) => {
+          issued.push(event);
+        },
+        ...(options.verifyAttestation ? { verifyAttestation: options.verifyAttestation } : {}),
       },
-      ...(options.verifyAttestation ? { verifyAttestation: options.verifyAttestation } : {}),
-    },
-    { baseUrl: () => base, testChallenge: options.testChallenge ?? true },
-  );
+      { baseUrl: () => base, testChallenge: options.testChallenge ?? true },
+    );
+  const acme = roundRobin([store, ...(options.moreStores ?? [])].map(make));
   const server: Server = createServer(createEdgeListener({ routes: [acmeRoute(acme)], logger }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/acme`;
