@@ -38,7 +38,7 @@ const layering = [
   ),
   restrict(
     [
-      'src/{service,identity,profile,admin,management,declarative,schema}/**/*.ts',
+      'src/{service,identity,profile,admin,management,declarative,schema,acme}/**/*.ts',
       'src/{storage,push,mail}/ports.ts',
     ],
     [...DRIVERS, ...TRANSPORTS, ...Object.values(ADAPTERS).flat(), ...ABOVE],

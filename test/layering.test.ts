@@ -95,6 +95,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'identity/ca': [...CORE_PORTS, 'identity'],
   'identity/scep': [...CORE_PORTS, 'identity', 'identity/ca'],
   service: [...CORE_PORTS, 'identity', 'identity/ca', 'profile'],
+  // The ACME server issues through the CA; the edge (http) and the composition (server) import it.
+  acme: [...CORE_PORTS, 'identity', 'identity/ca'],
   // Delivery queues through the MDM core and listens to its events: management sits above it.
   management: [...CORE_PORTS, 'profile', 'mail', 'service'],
   admin: [
