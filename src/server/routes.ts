@@ -4,6 +4,8 @@
  * and SCEP PKIOperation per client address, failed admin logins per address and in total; a
  * valid API key and the device MDM routes are never limited). Mount it with `createEdgeListener`.
  */
+import type { AcmeServer } from '../acme/server.js';
+import { acmeRoute } from '../http/acme.js';
 import { adminRoute } from '../http/admin/index.js';
 import { webRoutes } from '../http/web/index.js';
 import { createWebAccounts, createWebSessions } from '../admin/index.js';
@@ -35,6 +37,8 @@ export interface OrchardRouteDeps {
   logger: Logger;
   /** Called for every enrollment profile served (e.g. a metrics counter). */
   onProfileServed?: () => void;
+  /** The ACME server (`createAcmeServer`), mounted on `/acme/` beside SCEP when given. */
+  acme?: AcmeServer;
 }
 
 /** Policy of {@link orchardRoutes}. */
@@ -53,6 +57,7 @@ function limitsOf(perMinute = 0) {
   return {
     enroll: perAddress(createRateLimiter({ perMinute })),
     scep: perAddress(createRateLimiter({ perMinute })),
+    acme: perAddress(createRateLimiter({ perMinute })),
     failedLogins: createFailedLoginLimiter({ perMinute }),
   };
 }
@@ -72,9 +77,9 @@ function healthRoute(deps: OrchardRouteDeps): EdgeRoute {
 }
 
 /**
- * The routes of `/mdm`, `/mdm/checkin`, `/scep`, `/enroll`, `/api/`, `/healthz`, and the web
- * areas `/portal/`, `/console/` and `/static/`. Throws
- * TypeError on an invalid `trustedProxies` entry.
+ * The routes of `/mdm`, `/mdm/checkin`, `/scep`, `/acme/` (when `deps.acme` is given),
+ * `/enroll`, `/api/`, `/healthz`, and the web areas `/portal/`, `/console/` and `/static/`.
+ * Throws TypeError on an invalid `trustedProxies` entry.
  */
 export function orchardRoutes(
   deps: OrchardRouteDeps,
@@ -102,6 +107,9 @@ export function orchardRoutes(
     { path: '/mdm', node: mdm },
     { path: '/mdm/checkin', node: mdm },
     scepRoute(services.scep, limits.scep),
+    ...(deps.acme === undefined
+      ? []
+      : [acmeRoute(deps.acme, limits.acme === undefined ? {} : { limiter: limits.acme })]),
     enrollmentRoute({
       ...{ enrollment, audit: deps.admin },
       ...(limits.enroll ? { limiter: limits.enroll } : {}),
