@@ -7,6 +7,7 @@ import { memoryOutbox } from './outbox.js';
 import { createState } from './state.js';
 
 export { createMemoryAdminStorage, type MemoryAdminStorageOptions } from './admin.js';
+export { createMemoryAcmeStore, type MemoryAcmeStore } from './acme.js';
 export { createMemoryCaStorage, type MemoryCaStorage } from './ca.js';
 
 /** Options of {@link createMemoryStorage}. */

@@ -330,7 +330,7 @@ function transitionPart(ctx: SqliteContext) {
   };
 }
 
-/** The {@link AcmeStore} on a connection context (what `openSqliteDatabase` would add). */
+/** The {@link AcmeStore} on a connection context (`openSqliteDatabase`'s `acme`). */
 export function sqliteAcmeStore(ctx: SqliteContext): AcmeStore {
   return {
     putNonce: (nonce, expiresAt) =>

@@ -3,7 +3,8 @@
  * the daemon does), or one kind of store on a connection of its own. Whichever opens the file
  * first migrates it, to the one schema every store shares.
  */
-import type { AdminStorage, CertificateStore, ChallengeStore } from '../ports.js';
+import type { AcmeStore, AdminStorage, CertificateStore, ChallengeStore } from '../ports.js';
+import { sqliteAcmeStore } from './acme.js';
 import { sqliteAdminStorage } from './admin.js';
 import { sqliteCertificateStore, sqliteChallengeStore } from './ca.js';
 import { openSqliteConnection, type SqliteConnection } from './connection.js';
@@ -47,6 +48,8 @@ export interface SqliteDatabase {
   ca: SqliteCaStorage;
   /** API keys, audit log, enrollment links and settings. */
   admin: AdminStorage;
+  /** The ACME server's nonces, accounts, orders, authorizations and challenges. */
+  acme: AcmeStore & { close(): void };
   /** Closes every store, then the connection (each store's own `close` also works). */
   close(): Promise<void>;
 }
@@ -76,13 +79,17 @@ export function openSqliteDatabase(options: SqliteStorageOptions): SqliteDatabas
   const storage = sqliteMdmStorage(ctx, release, options);
   const ca = caPart(connection);
   const admin = adminPart(connection);
+  const acmePart = connection.part();
+  const acme = { ...sqliteAcmeStore(acmePart.ctx), close: acmePart.release };
   return {
     storage,
     ca,
     admin,
+    acme,
     async close() {
       ca.close();
       admin.close();
+      acme.close();
       await storage.close();
     },
   };

@@ -13,6 +13,7 @@ import {
   type SqliteStorageOptions,
 } from './mdm.js';
 
+export { openSqliteAcmeStore, type SqliteAcmeStore, type SqliteAcmeStoreOptions } from './acme.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { ResealResult } from './sealed-secrets.js';
