@@ -100,11 +100,12 @@ async function checkNonce(ctx: AcmeContext, header: AcmeProtectedHeader): Promis
 }
 
 function decode(ctx: AcmeContext, body: Uint8Array, url: string) {
+  // An empty base would make every `url` a bare path a client could sign for any server.
+  if (!/^https?:\/\/./.test(ctx.urls.base())) throw new TypeError('the ACME base URL is not set');
   const jws: FlattenedJws = parseJws(body);
   const header = protectedHeader(jws);
   if (header.url !== url)
     throw new AcmeError('ERR_ACME_UNAUTHORIZED', 'the JWS url is not the URL requested');
-  if (ctx.urls.base() === '') throw new TypeError('the ACME base URL is empty');
   return { jws, header };
 }
 
