@@ -28,9 +28,15 @@ export interface AcmeServer {
    * (503), or another error for a server fault.
    */
   handle(request: AcmeRequest): Promise<AcmeReply>;
-  /** Deletes expired nonces and orders; run it every few minutes. */
+  /**
+   * Deletes expired nonces and orders; the server also starts one every 1000 nonces, and a
+   * daemon may run it on a timer.
+   */
   sweep(): Promise<AcmePurgeResult>;
 }
+
+/** Nonces handed out between two sweeps started by the server itself. */
+const SWEEP_EVERY_NONCES = 1000;
 
 type Handler = (ctx: AcmeContext, id: string, body: Uint8Array) => Promise<AcmeReply>;
 
@@ -79,17 +85,26 @@ async function dispatch(ctx: AcmeContext, request: AcmeRequest): Promise<AcmeRep
  */
 export function createAcmeServer(deps: AcmeServerDeps, options: AcmeServerOptions): AcmeServer {
   const ctx = acmeContext(deps, options);
+  const sweep = (): Promise<AcmePurgeResult> => {
+    const now = ctx.clock();
+    return ctx.store.purgeAcme(now, new Date(now.getTime() - ctx.keepValidMs));
+  };
+  let issued = 0;
   return {
     directoryUrl: () => ctx.urls.of('/directory'),
     async newNonce() {
       const nonce = ctx.newId();
       await ctx.store.putNonce(nonce, new Date(ctx.clock().getTime() + ctx.nonceTtlMs));
+      // Every response stores a nonce; a sweep now and then keeps unused ones from piling up
+      // even where no timer calls `sweep`.
+      issued += 1;
+      if (issued % SWEEP_EVERY_NONCES === 0)
+        sweep().catch((error: unknown) => {
+          ctx.logger.error({ err: error }, 'ACME sweep failed');
+        });
       return nonce;
     },
     handle: (request) => dispatch(ctx, request),
-    sweep() {
-      const now = ctx.clock();
-      return ctx.store.purgeAcme(now, new Date(now.getTime() - ctx.keepValidMs));
-    },
+    sweep,
   };
 }
