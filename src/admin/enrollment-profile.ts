@@ -9,6 +9,7 @@ import type { ValidationIssue } from '../errors.js';
 import { signProfile } from '../profile/sign.js';
 import { validateProfile } from '../profile/validate.js';
 import type { PlistDict } from '../protocol/plist.js';
+import { acmePayloadKeys, type AcmePayloadOptions } from './acme-payload.js';
 
 /** Every access right (AccessRights bitmask 1..4096). */
 export const ALL_ACCESS_RIGHTS = 8191;
@@ -32,6 +33,11 @@ export interface EnrollmentProfileInput {
   user?: string;
   /** UUID generator; default `crypto.randomUUID` (inject for stable output). */
   uuid?: () => string;
+  /**
+   * The identity by ACME (`com.apple.security.acme`) instead of SCEP: the directory URL and this
+   * download's one-time ClientIdentifier (`challenge` is then unused).
+   */
+  acme?: Omit<AcmePayloadOptions, 'subject'>;
 }
 
 function payload(type: string, id: string, uuid: string, extra: PlistDict): PlistDict {
@@ -64,19 +70,12 @@ export function buildEnrollmentProfile(input: EnrollmentProfileInput): PlistDict
     PayloadContent: new Uint8Array(input.ca.raw),
     PayloadCertificateFileName: 'orchard-ca.cer',
   });
-  const scep = payload('com.apple.security.scep', 'scep', scepUuid, {
-    PayloadDisplayName: 'Device identity',
-    PayloadContent: {
-      URL: `${input.publicUrl}/scep`,
-      Name: 'Orchard',
-      Subject: [[['O', org]], [['CN', subject]]],
-      Challenge: input.challenge,
-      Keysize: 2048,
-      'Key Type': 'RSA',
-      'Key Usage': 5,
-      CAFingerprint: scepCaFingerprint(input.ca),
-    },
-  });
+  const identity = input.acme
+    ? payload('com.apple.security.acme', 'acme', scepUuid, {
+        PayloadDisplayName: 'Device identity',
+        ...acmePayloadKeys({ ...input.acme, subject: [[['O', org]], [['CN', subject]]] }),
+      })
+    : scepPayload(input, scepUuid, org, subject);
   const mdm = payload('com.apple.mdm', 'mdm', uuid(), {
     PayloadDisplayName: 'Device management',
     IdentityCertificateUUID: scepUuid,
@@ -96,8 +95,29 @@ export function buildEnrollmentProfile(input: EnrollmentProfileInput): PlistDict
     PayloadDisplayName: `${org} enrollment`,
     PayloadOrganization: org,
     PayloadDescription: 'Enrolls this device in Orchard device management.',
-    PayloadContent: [root, scep, mdm],
+    PayloadContent: [root, identity, mdm],
   };
+}
+
+function scepPayload(
+  input: EnrollmentProfileInput,
+  scepUuid: string,
+  org: string,
+  subject: string,
+): PlistDict {
+  return payload('com.apple.security.scep', 'scep', scepUuid, {
+    PayloadDisplayName: 'Device identity',
+    PayloadContent: {
+      URL: `${input.publicUrl}/scep`,
+      Name: 'Orchard',
+      Subject: [[['O', org]], [['CN', subject]]],
+      Challenge: input.challenge,
+      Keysize: 2048,
+      'Key Type': 'RSA',
+      'Key Usage': 5,
+      CAFingerprint: scepCaFingerprint(input.ca),
+    },
+  });
 }
 
 /** Whether an issue is only the schema's `https://` requirement on a URL (plain-HTTP test setups). */
