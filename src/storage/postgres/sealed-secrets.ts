@@ -26,7 +26,8 @@ type Row = Record<string, unknown> & { v: Buffer | string };
 /** A column of sealed values: where it is, what identifies a row, what a value is bound to. */
 interface SealedColumn {
   purpose: SecretPurpose;
-  result: keyof ResealResult;
+  /** Where `resealSecrets` counts it (shared files have no count in {@link ResealResult} yet). */
+  result: keyof ResealResult | undefined;
   /** False for values that arrive sealed (bootstrap tokens): never plain text here. */
   sealedHere: boolean;
   table: string;
@@ -38,7 +39,10 @@ interface SealedColumn {
   owner(row: Row): string;
 }
 
-/** SQLite's `COLUMNS` (src/storage/sqlite/sealed-secrets.ts), with PostgreSQL's row keys. */
+/**
+ * SQLite's `COLUMNS` (src/storage/sqlite/sealed-secrets.ts) with PostgreSQL's row keys, and the
+ * shared files only PostgreSQL has.
+ */
 const COLUMNS: readonly SealedColumn[] = [
   {
     purpose: 'unlock-token',
@@ -125,6 +129,18 @@ const COLUMNS: readonly SealedColumn[] = [
     ],
     extra: [],
     owner: (r) => removalPasswordOwner(r.policy_id as string, r.profile_id as string),
+  },
+  {
+    // The CA's and the signing identity's files every daemon shares (migration 2), sealed by
+    // `sharedFiles` (never plain), bound to the file's name.
+    purpose: 'shared-file',
+    result: undefined,
+    sealedHere: false,
+    table: 'orchard_shared_files',
+    column: 'content',
+    keys: [['name', 'text']],
+    extra: [],
+    owner: (r) => r.name as string,
   },
 ];
 
@@ -344,15 +360,11 @@ export async function resealSecrets(ctx: PgContext): Promise<ResealResult> {
     };
     for (const column of COLUMNS) {
       if (!(await present(client, column))) continue;
-      result[column.result] = await rewriteColumn(
-        client,
-        column,
-        keyring.currentKeyId,
-        (row, v) => {
-          const owner = column.owner(row);
-          return keyring.seal(column.purpose, owner, keyring.open(column.purpose, owner, v));
-        },
-      );
+      const count = await rewriteColumn(client, column, keyring.currentKeyId, (row, v) => {
+        const owner = column.owner(row);
+        return keyring.seal(column.purpose, owner, keyring.open(column.purpose, owner, v));
+      });
+      if (column.result !== undefined) result[column.result] = count;
     }
     return result;
   });
