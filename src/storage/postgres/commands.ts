@@ -1,9 +1,391 @@
-/** PostgreSQL adapter: the command queue: enqueue, next command (SKIP LOCKED), results, push outcomes, expiry, retention. Owner: area B (stub until written). */
-import type { CommandQueue } from '../ports.js';
+/**
+ * PostgreSQL adapter: the command queue. Several daemons share it: the next command is read
+ * through the partial index of pending targets and its rows locked in queue order, a result is
+ * stored by a conditional update (a target a device answered takes no second result), bulk work
+ * runs in few statements (`unnest`), and retention runs in short batches. Command bodies and
+ * results are sealed with a secrets keyring. Owner: area B.
+ */
+import type pg from 'pg';
+import type {
+  CommandQueue,
+  CommandRecord,
+  CommandResultInput,
+  CommandStatus,
+  CommandTarget,
+  EnrollmentCommand,
+  EnrollmentPushOutcome,
+  NewCommand,
+  Page,
+  QueuedCommand,
+  TargetPushOutcome,
+} from '../ports.js';
+import { resultOwner } from '../sealed-owners.js';
+import {
+  checkDate,
+  checkId,
+  checkNewCommand,
+  checkPage,
+  checkPushOutcomes,
+  decodeCursor,
+  encodeCursor,
+} from '../support.js';
 import type { PgContext } from './db.js';
+import { one, op, query, run, setIf, tx } from './db.js';
+import { purgeFinished } from './commands-retention.js';
+import {
+  ANSWERED_STATUSES_SQL,
+  FINISHED_STATUSES_SQL,
+  PENDING_STATUSES_SQL,
+} from './schema-queue.js';
+import { fromStore, toStore } from './sealed-secrets.js';
+
+interface TargetRow {
+  seq: number;
+  command_uuid: string;
+  enrollment_id: string;
+  status: CommandStatus;
+  result: Uint8Array | null;
+  updated_at: Date;
+  push_outcome: EnrollmentPushOutcome | null;
+  push_reason: string | null;
+  push_apns_id: string | null;
+  push_at: Date | null;
+}
+
+const TARGET_COLUMNS = `t.seq, t.command_uuid, t.enrollment_id, t.status, t.result, t.updated_at,
+  t.push_outcome, t.push_reason, t.push_apns_id, t.push_at`;
+
+/** Pending rows locked per round of {@link nextCommand}. */
+const SCAN = 16;
+
+function toTarget(ctx: PgContext, row: TargetRow): CommandTarget {
+  const target: CommandTarget = {
+    enrollmentId: row.enrollment_id,
+    status: row.status,
+    updatedAt: row.updated_at,
+  };
+  if (row.result !== null) {
+    const owner = resultOwner(row.command_uuid, row.enrollment_id);
+    target.result = fromStore(ctx, 'command-result', owner, row.result);
+  }
+  if (row.push_outcome !== null && row.push_at !== null) {
+    target.lastPush = { outcome: row.push_outcome, at: row.push_at };
+    setIf(target.lastPush, 'reason', row.push_reason);
+    setIf(target.lastPush, 'apnsId', row.push_apns_id);
+  }
+  return target;
+}
+
+/**
+ * Stores the command once and its targets in one statement: the command row, then its targets
+ * by INSERT … SELECT FROM unnest (duplicates dropped, order kept). A uuid already stored inserts
+ * nothing (`ON CONFLICT DO NOTHING` feeds no row to the targets) and is a TypeError.
+ */
+async function insertCommand(
+  ctx: PgContext,
+  command: NewCommand,
+  ids: readonly string[],
+): Promise<void> {
+  const now = ctx.clock();
+  const body = toStore(ctx, 'command', command.uuid, command.body);
+  const inserted = await run(
+    ctx.pool,
+    `WITH c AS (INSERT INTO commands (uuid, request_type, body, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uuid) DO NOTHING RETURNING uuid)
+     INSERT INTO command_targets (command_uuid, enrollment_id, status, updated_at)
+     SELECT c.uuid, u.e, 'queued', $4 FROM c
+       CROSS JOIN unnest($6::text[]) WITH ORDINALITY AS u (e, n) ORDER BY u.n`,
+    [command.uuid, command.requestType, body, now, command.expiresAt ?? null, [...new Set(ids)]],
+  );
+  if (inserted === 0) throw new TypeError(`command ${command.uuid} is already stored`);
+}
+
+/**
+ * Queues commands of one store one after another, in call order: a target's seq is taken when
+ * its row is inserted and becomes visible at commit, so two enqueues overlapping on two
+ * connections could number (or show) their targets out of call order. One statement each keeps
+ * the wait short.
+ */
+function enqueuer(ctx: PgContext): CommandQueue['enqueue'] {
+  let last: Promise<unknown> = Promise.resolve();
+  return (command, ids) => {
+    const next = last.then(() =>
+      op(ctx, async () => {
+        checkNewCommand(command, ids);
+        await insertCommand(ctx, command, ids);
+      }),
+    );
+    last = next.catch(() => undefined);
+    return next;
+  };
+}
+
+interface ScanRow {
+  seq: number;
+  status: CommandStatus;
+  command_uuid: string;
+  expires_at: Date | null;
+}
+
+/**
+ * The first deliverable target among the enrollment's pending ones after `after`, expiring the
+ * lapsed ones on the way; `undefined` with the last seq looked at when this round found none.
+ * Rows are locked in queue order and waited for (not skipped): a device polling through two
+ * daemons at once gets the same head of its queue from both, never a later command first.
+ */
+async function scanRound(
+  client: pg.PoolClient,
+  ctx: PgContext,
+  enrollmentId: string,
+  after: number,
+  options: { skipNotNow: boolean; now: Date },
+): Promise<{ found?: ScanRow; last?: number }> {
+  // FOR UPDATE with LIMIT may return fewer rows than the limit when a row changed while
+  // waited for, so the caller stops on an empty round only.
+  const rows = await query<ScanRow>(
+    client,
+    `SELECT t.seq, t.status, t.command_uuid, c.expires_at FROM command_targets t
+     JOIN commands c ON c.uuid = t.command_uuid
+     WHERE t.enrollment_id = $1 AND t.seq > $2 AND t.status IN ${PENDING_STATUSES_SQL}
+     ORDER BY t.seq LIMIT ${SCAN} FOR UPDATE OF t`,
+    [enrollmentId, after],
+  );
+  const expired: number[] = [];
+  let found: ScanRow | undefined;
+  for (const row of rows) {
+    if (row.expires_at !== null && row.expires_at.getTime() <= options.now.getTime()) {
+      expired.push(row.seq);
+    } else if (!(options.skipNotNow && row.status === 'NotNow')) {
+      found = row;
+      break;
+    }
+  }
+  const at = ctx.clock();
+  if (expired.length > 0) {
+    const sql = `UPDATE command_targets SET status = 'expired', updated_at = $1
+      WHERE seq = ANY($2::bigint[])`;
+    await run(client, sql, [at, expired]);
+  }
+  if (found !== undefined) {
+    const sql = `UPDATE command_targets SET status = 'sent', updated_at = $1 WHERE seq = $2`;
+    await run(client, sql, [at, found.seq]);
+    return { found };
+  }
+  const last = rows.at(-1)?.seq;
+  return last === undefined ? {} : { last };
+}
+
+async function nextCommand(
+  ctx: PgContext,
+  enrollmentId: string,
+  options: { skipNotNow: boolean; now: Date },
+): Promise<QueuedCommand | undefined> {
+  checkId(enrollmentId, 'enrollment id');
+  checkDate(options.now, 'now');
+  return tx(ctx, async (client) => {
+    let after = 0;
+    for (;;) {
+      const round = await scanRound(client, ctx, enrollmentId, after, options);
+      if (round.found !== undefined) {
+        const uuid = round.found.command_uuid;
+        const c = await one<{ request_type: string; body: Uint8Array }>(
+          client,
+          'SELECT request_type, body FROM commands WHERE uuid = $1',
+          [uuid],
+        );
+        if (c === undefined) throw new Error(`command ${uuid} vanished under its target`);
+        const body = fromStore(ctx, 'command', uuid, c.body);
+        return { uuid, requestType: c.request_type, body };
+      }
+      if (round.last === undefined) return undefined;
+      after = round.last;
+    }
+  });
+}
+
+/**
+ * Stores a device's report by one conditional update: a target already answered (Acknowledged,
+ * Error, CommandFormatError) takes no second result, so of two daemons storing a report for the
+ * same target one wins and the other resolves false; a late NotNow keeps a finished status.
+ */
+async function storeResult(
+  ctx: PgContext,
+  enrollmentId: string,
+  input: CommandResultInput,
+): Promise<boolean> {
+  checkId(enrollmentId, 'enrollment id');
+  checkId(input.uuid, 'command uuid');
+  if (!(input.result instanceof Uint8Array)) throw new TypeError('result must be a Uint8Array');
+  const owner = resultOwner(input.uuid, enrollmentId);
+  const result = toStore(ctx, 'command-result', owner, input.result);
+  const changed = await run(
+    ctx.pool,
+    `UPDATE command_targets SET result = $3, updated_at = $4,
+       status = CASE WHEN $5 = 'NotNow' AND status IN ${FINISHED_STATUSES_SQL}
+                     THEN status ELSE $5 END
+     WHERE command_uuid = $1 AND enrollment_id = $2
+       AND status NOT IN ${ANSWERED_STATUSES_SQL}`,
+    [input.uuid, enrollmentId, result, ctx.clock(), input.status],
+  );
+  return changed > 0;
+}
+
+async function findCommand(ctx: PgContext, uuid: string): Promise<CommandRecord | undefined> {
+  const row = await one<{
+    request_type: string;
+    body: Uint8Array;
+    created_at: Date;
+    expires_at: Date | null;
+  }>(ctx.pool, 'SELECT request_type, body, created_at, expires_at FROM commands WHERE uuid = $1', [
+    uuid,
+  ]);
+  if (row === undefined) return undefined;
+  const targets = await query<TargetRow>(
+    ctx.pool,
+    `SELECT ${TARGET_COLUMNS} FROM command_targets t WHERE t.command_uuid = $1 ORDER BY t.seq`,
+    [uuid],
+  );
+  const record: CommandRecord = {
+    uuid,
+    requestType: row.request_type,
+    body: fromStore(ctx, 'command', uuid, row.body),
+    createdAt: row.created_at,
+    targets: targets.map((t) => toTarget(ctx, t)),
+  };
+  setIf(record, 'expiresAt', row.expires_at);
+  return record;
+}
+
+async function listForEnrollment(
+  ctx: PgContext,
+  enrollmentId: string,
+  options: Parameters<CommandQueue['listForEnrollment']>[1],
+): Promise<Page<EnrollmentCommand>> {
+  checkPage(options);
+  const after = options.cursor === undefined ? 0 : decodeCursor(options.cursor, 'number');
+  const filter = options.status === undefined ? '' : 'AND t.status = $4';
+  const values: unknown[] = [enrollmentId, after, options.limit + 1];
+  if (options.status !== undefined) values.push(options.status);
+  const rows = await query<TargetRow & { request_type: string; created_at: Date }>(
+    ctx.pool,
+    `SELECT ${TARGET_COLUMNS}, c.request_type, c.created_at FROM command_targets t
+     JOIN commands c ON c.uuid = t.command_uuid
+     WHERE t.enrollment_id = $1 AND t.seq > $2 ${filter} ORDER BY t.seq LIMIT $3`,
+    values,
+  );
+  const page = rows.slice(0, options.limit);
+  const items = page.map((row) => ({
+    ...toTarget(ctx, row),
+    uuid: row.command_uuid,
+    requestType: row.request_type,
+    createdAt: row.created_at,
+  }));
+  const last = page.at(-1);
+  return rows.length > options.limit && last !== undefined
+    ? { items, nextCursor: encodeCursor(last.seq) }
+    : { items };
+}
+
+/**
+ * Records the outcomes in one UPDATE … FROM unnest (the last outcome of an id repeated wins);
+ * resolves how many outcomes named an existing target, as the other adapters count.
+ */
+async function recordPushOutcomes(
+  ctx: PgContext,
+  uuid: string,
+  outcomes: readonly TargetPushOutcome[],
+): Promise<number> {
+  checkPushOutcomes(uuid, outcomes);
+  if (outcomes.length === 0) return 0;
+  const latest = new Map(outcomes.map((o) => [o.enrollmentId, o]));
+  const rows = [...latest.values()].sort((a, b) => (a.enrollmentId < b.enrollmentId ? -1 : 1));
+  const pick = <T>(f: (o: TargetPushOutcome) => T): T[] => rows.map(f);
+  // In a transaction only for its retry: two pushes of one command may lock rows in any order.
+  const updated = await tx(ctx, (client) =>
+    query<{ enrollment_id: string }>(
+      client,
+      `UPDATE command_targets t SET push_outcome = u.outcome, push_reason = u.reason,
+         push_apns_id = u.apns_id, push_at = u.at
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS u (enrollment_id, outcome, reason, apns_id, at)
+       WHERE t.command_uuid = $1 AND t.enrollment_id = u.enrollment_id
+       RETURNING t.enrollment_id`,
+      [
+        uuid,
+        pick((o) => o.enrollmentId),
+        pick((o) => o.outcome),
+        pick((o) => o.reason ?? null),
+        pick((o) => o.apnsId ?? null),
+        pick((o) => o.at),
+      ],
+    ),
+  );
+  const recorded = new Set(updated.map((row) => row.enrollment_id));
+  return outcomes.filter((o) => recorded.has(o.enrollmentId)).length;
+}
+
+/** Cancels pending targets of one enrollment (all, or one command), locked in queue order. */
+async function cancelPending(
+  ctx: PgContext,
+  enrollmentId: string,
+  uuid: string | undefined,
+): Promise<number> {
+  const filter = uuid === undefined ? '' : 'AND command_uuid = $3';
+  const values: unknown[] = [ctx.clock(), enrollmentId];
+  if (uuid !== undefined) values.push(uuid);
+  return run(
+    ctx.pool,
+    `UPDATE command_targets SET status = 'canceled', updated_at = $1
+     WHERE seq IN (SELECT seq FROM command_targets
+       WHERE enrollment_id = $2 ${filter} AND status IN ${PENDING_STATUSES_SQL}
+       ORDER BY seq FOR UPDATE)
+       AND status IN ${PENDING_STATUSES_SQL}`,
+    values,
+  );
+}
+
+/** Targets expired per statement by {@link expireCommands}. */
+const EXPIRE_BATCH = 2000;
+
+/**
+ * Marks pending targets of lapsed commands `expired` in short statements of at most
+ * {@link EXPIRE_BATCH} rows (rows another daemon holds are skipped and caught next time).
+ */
+async function expireCommands(ctx: PgContext, now: Date): Promise<number> {
+  checkDate(now, 'now');
+  let total = 0;
+  for (;;) {
+    const changed = await op(ctx, () =>
+      run(
+        ctx.pool,
+        `UPDATE command_targets SET status = 'expired', updated_at = $1
+         WHERE seq IN (SELECT t.seq FROM commands c
+           JOIN command_targets t ON t.command_uuid = c.uuid
+           WHERE c.expires_at IS NOT NULL AND c.expires_at <= $2
+             AND t.status IN ${PENDING_STATUSES_SQL}
+           ORDER BY t.seq LIMIT ${EXPIRE_BATCH} FOR UPDATE OF t SKIP LOCKED)
+           AND status IN ${PENDING_STATUSES_SQL}`,
+        [ctx.clock(), now],
+      ),
+    );
+    total += changed;
+    if (changed < EXPIRE_BATCH) return total;
+  }
+}
 
 /** The {@link CommandQueue} on a context. */
 export function pgCommands(ctx: PgContext): CommandQueue {
-  void ctx;
-  return {} as CommandQueue;
+  return {
+    enqueue: enqueuer(ctx),
+    nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
+    storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
+    cancel: (enrollmentId, uuid) =>
+      op(ctx, async () => (await cancelPending(ctx, enrollmentId, uuid)) > 0),
+    clearQueue: (enrollmentId) => op(ctx, () => cancelPending(ctx, enrollmentId, undefined)),
+    findCommand: (uuid) => op(ctx, () => findCommand(ctx, uuid)),
+    listForEnrollment: (id, options) => op(ctx, () => listForEnrollment(ctx, id, options)),
+    recordPushOutcomes: (uuid, outcomes) => op(ctx, () => recordPushOutcomes(ctx, uuid, outcomes)),
+    expireCommands: (now) => expireCommands(ctx, now),
+    purgeFinished: (olderThan) => purgeFinished(ctx, olderThan),
+  };
 }
