@@ -5,7 +5,6 @@
 import {
   openFilePush,
   openPkiDirectory,
-  secretsKeyLocation,
   type AdminStorage,
   type ApnsPushProvider,
   type Logger,
@@ -20,17 +19,19 @@ import {
   type Mailer,
   type OrchardServices,
 } from '../server/index.js';
-import { openSealedStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
+import { openDaemonDatabase, shareKeyMaterial, type DaemonDatabase } from './database.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices extends OrchardServices {
   storage: MdmStorage;
   admin: AdminStorage;
-  caStorage: SqliteCaStorage;
+  caStorage: DaemonDatabase['ca'];
+  /** The database's engine and, on PostgreSQL, its pool (coordination between daemons). */
+  database: DaemonDatabase;
   pki: PkiDirectory;
   /** The clock every part runs on (the CA, challenges, certificate checks, admin records). */
   clock: () => Date;
@@ -107,18 +108,36 @@ export async function openServices(
   clock: () => Date = () => new Date(),
 ): Promise<DaemonServices> {
   const mdmLogger = logger.child({ component: 'mdm' });
-  const opened = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
-  const pki = config.profileSigning
-    ? { ...opened, signing: await operatorSigning(config.profileSigning) }
-    : opened;
-  // One connection to the one database file: MDM storage, CA, challenges and admin tables; one
-  // secrets key seals every device secret (UnlockTokens in storage, bootstrap tokens in the core).
-  const { database, storage, secrets } = await openSealedStorage(
-    secretsKeyLocation(config),
-    { path: config.databasePath, clock, ...retentionOf(config) },
-    mdmLogger,
-  );
-  const { ca: caStorage, admin } = database;
+  // One database (a SQLite file, or PostgreSQL shared by several daemons): MDM storage, CA,
+  // challenges and admin tables; one secrets key seals every device secret.
+  const database = await openDaemonDatabase(config, { clock, ...retentionOf(config) }, mdmLogger);
+  const { storage, ca: caStorage, admin, secrets } = database;
+  let pki: PkiDirectory;
+  try {
+    if (database.postgres !== undefined) {
+      // Every daemon on the database issues and signs with the same CA and signing identity.
+      const shared = await shareKeyMaterial(
+        database.postgres,
+        secrets,
+        config.dataDir,
+        async () => {
+          await openPkiDirectory(config.dataDir, config.caKeyType, clock);
+        },
+        clock,
+      );
+      mdmLogger.info(
+        { keyMaterial: shared },
+        'CA and signing identity shared through the database',
+      );
+    }
+    const opened = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
+    pki = config.profileSigning
+      ? { ...opened, signing: await operatorSigning(config.profileSigning) }
+      : opened;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const filePush = config.push
     ? await openFilePush({
         ...{ files: config.push, storage, settings: admin, logger: mdmLogger },
@@ -152,7 +171,7 @@ export async function openServices(
   );
   return {
     ...services,
-    ...{ storage, admin, caStorage, pki, clock, push, pushReload: filePush?.reload },
+    ...{ storage, admin, caStorage, database, pki, clock, push, pushReload: filePush?.reload },
     setPublicUrl: (url) => {
       publicUrl = url;
     },

@@ -16,3 +16,9 @@ export {
 export type { PostgresStorage, PostgresStorageOptions } from './mdm.js';
 export type { PgConnection, PgPoolOptions } from './connection.js';
 export { PG_MIGRATIONS, type MigrationOutcome, type PgMigration } from './migrations.js';
+export {
+  openSealedPostgres,
+  rotatePostgresSecrets,
+  type PostgresRotationResult,
+} from './sealed-open.js';
+export { sharedFiles, type SharedFile, type SharedFileStore } from './shared-files.js';
