@@ -191,14 +191,14 @@ async function listEnrollments(
     options.enrolled === undefined
       ? await query<EnrollmentRow>(
           ctx.pool,
-          `SELECT ${COLUMNS} FROM enrollments WHERE id COLLATE "C" > $1
-            ORDER BY id COLLATE "C" LIMIT $2`,
+          `SELECT ${COLUMNS} FROM enrollments WHERE id > $1
+            ORDER BY id LIMIT $2`,
           [after, options.limit + 1],
         )
       : await query<EnrollmentRow>(
           ctx.pool,
-          `SELECT ${COLUMNS} FROM enrollments WHERE enrolled = $1 AND id COLLATE "C" > $2
-            ORDER BY id COLLATE "C" LIMIT $3`,
+          `SELECT ${COLUMNS} FROM enrollments WHERE enrolled = $1 AND id > $2
+            ORDER BY id LIMIT $3`,
           [options.enrolled, after, options.limit + 1],
         );
   const items = rows.slice(0, options.limit).map(toRecord);
