@@ -120,6 +120,16 @@ function enqueuer(ctx: PgContext): CommandQueue['enqueue'] {
   };
 }
 
+/**
+ * One round of the next-command lookup (`$1` enrollment id, `$2` the seq to start after): the
+ * pending targets, through the partial index `command_targets_pending`, locked in queue order.
+ * Exported for the plan test: its cost must not grow with the finished targets.
+ */
+export const NEXT_COMMAND_SCAN = `SELECT t.seq, t.status, t.command_uuid, c.expires_at
+  FROM command_targets t JOIN commands c ON c.uuid = t.command_uuid
+  WHERE t.enrollment_id = $1 AND t.seq > $2 AND t.status IN ${PENDING_STATUSES_SQL}
+  ORDER BY t.seq LIMIT ${SCAN} FOR UPDATE OF t`;
+
 interface ScanRow {
   seq: number;
   status: CommandStatus;
@@ -142,14 +152,7 @@ async function scanRound(
 ): Promise<{ found?: ScanRow; last?: number }> {
   // FOR UPDATE with LIMIT may return fewer rows than the limit when a row changed while
   // waited for, so the caller stops on an empty round only.
-  const rows = await query<ScanRow>(
-    client,
-    `SELECT t.seq, t.status, t.command_uuid, c.expires_at FROM command_targets t
-     JOIN commands c ON c.uuid = t.command_uuid
-     WHERE t.enrollment_id = $1 AND t.seq > $2 AND t.status IN ${PENDING_STATUSES_SQL}
-     ORDER BY t.seq LIMIT ${SCAN} FOR UPDATE OF t`,
-    [enrollmentId, after],
-  );
+  const rows = await query<ScanRow>(client, NEXT_COMMAND_SCAN, [enrollmentId, after]);
   const expired: number[] = [];
   let found: ScanRow | undefined;
   for (const row of rows) {
