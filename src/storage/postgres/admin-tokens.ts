@@ -21,6 +21,7 @@ import {
   op,
   query,
   run,
+  setIf,
   tx,
   type PgContext,
   type Queryable,
@@ -46,11 +47,13 @@ interface Row {
   enrolled_at: Date | null;
 }
 
-const OPTIONAL = [
+const TEXT = [
   ['user', 'user_name'],
   ['userId', 'user_id'],
   ['groupId', 'group_id'],
   ['policy', 'policy'],
+] as const;
+const TIMES = [
   ['expiresAt', 'expires_at'],
   ['revokedAt', 'revoked_at'],
   ['rotatedAt', 'rotated_at'],
@@ -68,11 +71,8 @@ function record(row: Row): EnrollmentTokenRecord {
     enrollments: row.enrollments,
     createdAt: row.created_at,
   };
-  const fields = r as unknown as Record<string, unknown>;
-  for (const [key, column] of OPTIONAL) {
-    const value = row[column];
-    if (value !== null) fields[key] = value;
-  }
+  for (const [key, column] of TEXT) setIf(r, key, row[column]);
+  for (const [key, column] of TIMES) setIf(r, key, row[column]);
   return r;
 }
 
