@@ -22,3 +22,5 @@ export {
   type PostgresRotationResult,
 } from './sealed-open.js';
 export { sharedFiles, type SharedFile, type SharedFileStore } from './shared-files.js';
+export { copyIntoPostgres, migratePostgres, type CopyIntoPostgresOptions } from './copy.js';
+export type { TableCopyReport, TableSource } from '../copy-format.js';
