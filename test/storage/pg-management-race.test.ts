@@ -178,4 +178,31 @@ describe('two admin stores on one database', () => {
     }
     expect(await a.listProfileVersions(id)).toHaveLength(1 + ROUNDS);
   });
+
+  test('ok/a group deleted while another store puts an administrator or a user in it: never an orphan', async () => {
+    const settle = <T>(p: Promise<T>) =>
+      p.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+    for (let round = 0; round < ROUNDS; round++) {
+      const id = `g${String(round)}`;
+      const at = await a.findManagementRevision();
+      expect(await a.applyManagement({ putGroups: [group(id)] }, at)).toBe(at + 1);
+      const [deleted, admin, user] = await Promise.all([
+        settle(a.applyManagement({ deleteGroups: [id] }, at + 1)),
+        settle(b.createPrincipal({ name: id, role: 'full', groupId: id })),
+        settle(b.createUser({ username: id, email: '', groupId: id })),
+      ]);
+      for (const r of [deleted, admin, user]) if (!r.ok) expect(r.error).toBeInstanceOf(TypeError);
+      const exists = (await a.findGroup(id)) !== undefined;
+      expect(deleted.ok).toBe(!exists);
+      expect(exists).toBe(admin.ok || user.ok);
+    }
+    const orphans = await db.query(
+      `SELECT p.id FROM orchard_principals p
+        WHERE p.disabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM orchard_groups g WHERE g.id = p.group_id)`,
+    );
+    expect(orphans).toEqual([]);
+  });
 });

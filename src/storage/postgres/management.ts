@@ -130,6 +130,16 @@ async function apply(
   return tx(ctx, async (c) => {
     const locked = await one<{ revision: number }>(c, `${REVISION} FOR UPDATE`);
     if (locked?.revision !== expectedRevision) return undefined;
+    // Groups to delete are locked before their use is checked: a concurrent insert naming one
+    // (a user, a profile, an administrator) either committed first and is seen, or waits and
+    // then finds the group gone.
+    const deleting = [...new Set(change.deleteGroups ?? [])];
+    if (deleting.length > 0)
+      await query(
+        c,
+        'SELECT id FROM orchard_groups WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+        [deleting],
+      );
     const rows = await query<GroupRow>(c, GROUPS);
     const inUse = new Map<string, boolean>();
     for (const id of change.deleteGroups ?? []) {
@@ -177,9 +187,12 @@ export function pgOrgGroups(ctx: PgContext): OrgGroupStore {
 const PRINCIPALS =
   'SELECT id, name, role, group_id, created_at, disabled_at FROM orchard_principals';
 
-/** Throws TypeError unless the group exists. */
+/**
+ * Throws TypeError unless the group exists. In a transaction it holds the group (`FOR KEY
+ * SHARE`) until commit, so a management change deleting it waits, then sees what was written.
+ */
 export async function knownGroup(on: Queryable, groupId: string): Promise<void> {
-  const row = await one(on, 'SELECT 1 FROM orchard_groups WHERE id = $1', [groupId]);
+  const row = await one(on, 'SELECT 1 FROM orchard_groups WHERE id = $1 FOR KEY SHARE', [groupId]);
   if (row === undefined) throw new TypeError(`unknown group ${groupId}`);
 }
 
@@ -227,12 +240,21 @@ async function disablePrincipal(ctx: PgContext, id: string, at: Date): Promise<b
   });
 }
 
-async function createPrincipal(
+function createPrincipal(
   ctx: PgContext,
   input: { name: string; role: AdminRole; groupId: string },
 ): Promise<PrincipalRecord> {
+  return tx(ctx, (c) => insertPrincipal(ctx, c, input));
+}
+
+/** Inserts an administrator in a group held until commit (no foreign key: see the schema). */
+async function insertPrincipal(
+  ctx: PgContext,
+  c: pg.PoolClient,
+  input: { name: string; role: AdminRole; groupId: string },
+): Promise<PrincipalRecord> {
   checkRole(input.role);
-  await knownGroup(ctx.pool, input.groupId);
+  await knownGroup(c, input.groupId);
   const row: PrincipalRow = {
     id: `adm_${randomBytes(6).toString('hex')}`,
     name: input.name,
@@ -242,7 +264,7 @@ async function createPrincipal(
     disabled_at: null,
   };
   await run(
-    ctx.pool,
+    c,
     'INSERT INTO orchard_principals (id, name, role, group_id, created_at) VALUES ($1, $2, $3, $4, $5)',
     [row.id, row.name, row.role, row.group_id, row.created_at],
   );
@@ -252,7 +274,7 @@ async function createPrincipal(
 /** The {@link PrincipalStore} on a context. */
 export function pgPrincipals(ctx: PgContext): PrincipalStore {
   return {
-    createPrincipal: (input) => op(ctx, () => createPrincipal(ctx, input)),
+    createPrincipal: (input) => createPrincipal(ctx, input),
     findPrincipal: (id) => op(ctx, () => findPrincipal(ctx.pool, id)),
     listPrincipals: () =>
       op(ctx, async () =>

@@ -351,14 +351,16 @@ function createGeneric(
   });
 }
 
-async function createUser(
+function createUser(
   ctx: PgContext,
   fields: UserFields,
   generic: boolean,
 ): Promise<UserRecord | undefined> {
-  checkUserFields(fields, true);
-  await knownGroup(ctx.pool, fields.groupId);
-  return insert(ctx, ctx.pool, pickUserFields(fields), generic);
+  return tx(ctx, async (c) => {
+    checkUserFields(fields, true);
+    await knownGroup(c, fields.groupId);
+    return insert(ctx, c, pickUserFields(fields), generic);
+  });
 }
 
 async function list(
@@ -403,15 +405,19 @@ function ownerRecord(row: OwnerRow): EnrollmentOwner {
   return r;
 }
 
-async function assignOwner(ctx: PgContext, owner: EnrollmentOwner): Promise<void> {
+/** Records (or replaces) an enrollment's owner; the user and group are held until commit. */
+async function assignOwner(
+  ctx: PgContext,
+  c: pg.PoolClient,
+  owner: EnrollmentOwner,
+): Promise<void> {
   checkOwner(owner);
-  if (
-    (await one(ctx.pool, 'SELECT 1 FROM orchard_users WHERE id = $1', [owner.userId])) === undefined
-  )
+  const user = 'SELECT 1 FROM orchard_users WHERE id = $1 FOR KEY SHARE';
+  if ((await one(c, user, [owner.userId])) === undefined)
     throw new TypeError(`unknown user ${owner.userId}`);
-  await knownGroup(ctx.pool, owner.groupId);
+  await knownGroup(c, owner.groupId);
   await run(
-    ctx.pool,
+    c,
     `INSERT INTO orchard_enrollment_owners (${OWNER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (enrollment_id) DO UPDATE SET user_id = excluded.user_id,
        group_id = excluded.group_id, link_id = excluded.link_id,
@@ -477,8 +483,7 @@ async function listOwned(
 /** The {@link UserStore} on a context. */
 export function pgUsers(ctx: PgContext): UserStore {
   return {
-    createUser: (fields, options) =>
-      op(ctx, () => createUser(ctx, fields, options?.generic ?? false)),
+    createUser: (fields, options) => createUser(ctx, fields, options?.generic ?? false),
     upsertUsers: (rows, { atomic }) => op(ctx, () => upsertAll(ctx, rows, atomic)),
     updateUser: (id, change) => update(ctx, id, change),
     deleteUser: (id) => remove(ctx, id),
@@ -486,7 +491,7 @@ export function pgUsers(ctx: PgContext): UserStore {
     findUserByUsername: (username) => op(ctx, () => get(ctx.pool, BY_NAME, foldUsername(username))),
     listUsers: (options) => op(ctx, () => list(ctx, options)),
     createGenericUser: (input) => createGeneric(ctx, input),
-    assignEnrollmentOwner: (owner) => op(ctx, () => assignOwner(ctx, owner)),
+    assignEnrollmentOwner: (owner) => tx(ctx, (c) => assignOwner(ctx, c, owner)),
     findEnrollmentOwner: (enrollmentId) =>
       op(ctx, async () => {
         const row = await one<OwnerRow>(
