@@ -366,7 +366,7 @@ async function expireCommands(ctx: PgContext, now: Date): Promise<number> {
            JOIN command_targets t ON t.command_uuid = c.uuid
            WHERE c.expires_at IS NOT NULL AND c.expires_at <= $2
              AND t.status IN ${PENDING_STATUSES_SQL}
-           ORDER BY t.seq LIMIT ${EXPIRE_BATCH} FOR UPDATE OF t SKIP LOCKED)
+           LIMIT ${EXPIRE_BATCH} FOR UPDATE OF t SKIP LOCKED)
            AND status IN ${PENDING_STATUSES_SQL}`,
         [ctx.clock(), now],
       ),
