@@ -60,21 +60,30 @@ export function createPgLastSeen(ctx: PgContext, flushMs: number): PgLastSeen {
   const writing = new Set<Map<string, number>>();
   let timer: NodeJS.Timeout | undefined;
 
+  const flights = new Set<Promise<void>>();
+
+  /** Writes what is buffered now; also waits for writes already under way (close needs both). */
   const flush = async (): Promise<void> => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (buffered.size === 0) return;
-    const entries = buffered;
-    buffered = new Map();
-    writing.add(entries);
-    try {
-      await write(ctx, entries);
-    } catch (error) {
-      for (const [id, at] of entries) keepLatest(buffered, id, at);
-      throw error;
-    } finally {
-      writing.delete(entries);
+    const earlier = [...flights];
+    if (buffered.size > 0) {
+      const entries = buffered;
+      buffered = new Map();
+      writing.add(entries);
+      const flight: Promise<void> = write(ctx, entries)
+        .catch((error: unknown) => {
+          for (const [id, at] of entries) keepLatest(buffered, id, at);
+          throw error;
+        })
+        .finally(() => {
+          writing.delete(entries);
+          flights.delete(flight);
+        });
+      flights.add(flight);
+      await flight;
     }
+    await Promise.allSettled(earlier);
   };
 
   const schedule = (): void => {
