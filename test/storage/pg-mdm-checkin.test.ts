@@ -106,6 +106,31 @@ describe('postgres last seen', () => {
   });
 });
 
+describe('postgres check-ins from several daemons', () => {
+  test('ok/token updates and merged facts of one device from two pools at once all count', async () => {
+    const a = await open();
+    const b = await open();
+    await authenticate(a, ['A']);
+    const push = { token: 'ab', pushMagic: 'm', topic: 't' };
+    const updates = Array.from({ length: 10 }, (_, i) =>
+      (i % 2 === 0 ? a : b).storeTokenUpdate({
+        ...{ id: 'A', type: 'device', deviceId: 'A', push },
+        facts: { [`t${i}`]: i },
+      }),
+    );
+    const merges = Array.from({ length: 10 }, (_, i) =>
+      (i % 2 === 0 ? b : a).mergeFacts('A', { [`m${i}`]: i }),
+    );
+    await Promise.all([...updates, ...merges]);
+    const record = await a.findEnrollment('A');
+    expect(record?.tokenUpdateCount).toBe(10);
+    const keys = Array.from({ length: 10 }, (_, i) => [`t${i}`, `m${i}`]).flat();
+    expect(Object.keys(record?.facts ?? {}).sort()).toEqual(keys.sort());
+    await a.close();
+    await b.close();
+  });
+});
+
 describe('postgres certificate bindings', () => {
   test('ok/two pools re-binding one enrollment at once leave one whole binding, found by its hash', async () => {
     const a = await open();
