@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { resolveDatabase, type RawValues } from '../daemon/index.js';
 import { ConfigError } from '../index.js';
 import { copyIntoPostgres, migratePostgres } from '../storage/postgres/index.js';
-import { openSqliteDatabase, openSqliteTableSource, MIGRATIONS } from '../storage/sqlite/index.js';
+import { MIGRATIONS, openSqliteCaStorage, openSqliteTableSource } from '../storage/sqlite/index.js';
 import { withDatabaseOptions } from './admin-db.js';
 import { attributeConfigError } from './config-errors.js';
 import { runAction, UsageProblem } from './input.js';
@@ -36,7 +36,8 @@ async function migrate(opts: RawValues): Promise<number> {
     if (typeof detail?.schemaVersion !== 'number') throw error;
     from = detail.schemaVersion;
   }
-  await openSqliteDatabase({ path: location.path }).close();
+  // The CA stores open (and migrate) a sealed file without its key: no sealed value is read.
+  openSqliteCaStorage({ path: location.path }).close();
   const to = MIGRATIONS.at(-1)?.version ?? 0;
   process.stdout.write(
     `${JSON.stringify({ database: 'sqlite', path: location.path, from, to })}\n`,
