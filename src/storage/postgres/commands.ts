@@ -137,9 +137,28 @@ interface ScanRow {
   expires_at: Date | null;
 }
 
+/** Marks the target `sent` and reads its command, in one statement. */
+async function markSent(
+  client: pg.PoolClient,
+  ctx: PgContext,
+  target: ScanRow,
+  at: Date,
+): Promise<QueuedCommand> {
+  const uuid = target.command_uuid;
+  const c = await one<{ request_type: string; body: Uint8Array }>(
+    client,
+    `WITH s AS (UPDATE command_targets SET status = 'sent', updated_at = $1 WHERE seq = $2
+       RETURNING command_uuid)
+     SELECT c.request_type, c.body FROM commands c JOIN s ON c.uuid = s.command_uuid`,
+    [at, target.seq],
+  );
+  if (c === undefined) throw new Error(`command ${uuid} vanished under its target`);
+  return { uuid, requestType: c.request_type, body: fromStore(ctx, 'command', uuid, c.body) };
+}
+
 /**
  * The first deliverable target among the enrollment's pending ones after `after`, expiring the
- * lapsed ones on the way; `undefined` with the last seq looked at when this round found none.
+ * lapsed ones on the way, marked `sent`; else the last seq this round looked at (none: the end).
  * Rows are locked in queue order and waited for (not skipped): a device polling through two
  * daemons at once gets the same head of its queue from both, never a later command first.
  */
@@ -149,7 +168,7 @@ async function scanRound(
   enrollmentId: string,
   after: number,
   options: { skipNotNow: boolean; now: Date },
-): Promise<{ found?: ScanRow; last?: number }> {
+): Promise<{ sent?: QueuedCommand; last?: number }> {
   // FOR UPDATE with LIMIT may return fewer rows than the limit when a row changed while
   // waited for, so the caller stops on an empty round only.
   const rows = await query<ScanRow>(client, NEXT_COMMAND_SCAN, [enrollmentId, after]);
@@ -169,11 +188,7 @@ async function scanRound(
       WHERE seq = ANY($2::bigint[])`;
     await run(client, sql, [at, expired]);
   }
-  if (found !== undefined) {
-    const sql = `UPDATE command_targets SET status = 'sent', updated_at = $1 WHERE seq = $2`;
-    await run(client, sql, [at, found.seq]);
-    return { found };
-  }
+  if (found !== undefined) return { sent: await markSent(client, ctx, found, at) };
   const last = rows.at(-1)?.seq;
   return last === undefined ? {} : { last };
 }
@@ -189,17 +204,7 @@ async function nextCommand(
     let after = 0;
     for (;;) {
       const round = await scanRound(client, ctx, enrollmentId, after, options);
-      if (round.found !== undefined) {
-        const uuid = round.found.command_uuid;
-        const c = await one<{ request_type: string; body: Uint8Array }>(
-          client,
-          'SELECT request_type, body FROM commands WHERE uuid = $1',
-          [uuid],
-        );
-        if (c === undefined) throw new Error(`command ${uuid} vanished under its target`);
-        const body = fromStore(ctx, 'command', uuid, c.body);
-        return { uuid, requestType: c.request_type, body };
-      }
+      if (round.sent !== undefined) return round.sent;
       if (round.last === undefined) return undefined;
       after = round.last;
     }
