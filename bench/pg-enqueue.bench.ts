@@ -22,6 +22,8 @@ interface Timing {
   seconds: number;
   /** CPU seconds of the database's server processes (when on this machine), else NaN. */
   serverCpu: number;
+  /** CPU seconds of this process (building and sending the statement). */
+  clientCpu: number;
   goal?: number;
 }
 
@@ -56,14 +58,18 @@ const median = (values: number[]): number => {
 async function timed(db: Db, name: string, fn: (run: number) => Promise<unknown>): Promise<Timing> {
   const seconds: number[] = [];
   const cpu: number[] = [];
+  const client: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     const cpu0 = await serverCpu(db);
+    const own = process.cpuUsage();
     const t0 = performance.now();
     await fn(run);
     seconds.push((performance.now() - t0) / 1000);
+    const used = process.cpuUsage(own);
+    client.push((used.user + used.system) / 1e6);
     cpu.push((await serverCpu(db)) - cpu0);
   }
-  return { name, seconds: median(seconds), serverCpu: median(cpu) };
+  return { name, seconds: median(seconds), serverCpu: median(cpu), clientCpu: median(client) };
 }
 
 function print(baseline: Timing, rows: readonly Timing[]): void {
@@ -72,9 +78,9 @@ function print(baseline: Timing, rows: readonly Timing[]): void {
     `\n## PostgreSQL enqueue of one command to ${fmt(N)} enrollments (median of ${RUNS})`,
   );
   console.log(
-    '| measurement | wall s | rows/s | wall / baseline | server CPU s | CPU / baseline | goal |',
+    '| measurement | wall s | rows/s | wall / baseline | server CPU s | CPU / baseline | client CPU s | goal |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of [baseline, ...rows]) {
     const goal =
       row.goal === undefined ? '' : `< ${row.goal} s ${row.seconds < row.goal ? 'met' : 'MISSED'}`;
@@ -82,7 +88,7 @@ function print(baseline: Timing, rows: readonly Timing[]): void {
     console.log(
       `| ${name} | ${row.seconds.toFixed(3)} | ${fmt(N / row.seconds)} | ` +
         `${(row.seconds / baseline.seconds).toFixed(2)} | ${row.serverCpu.toFixed(2)} | ` +
-        `${(row.serverCpu / baseline.serverCpu).toFixed(2)} | ${goal} |`,
+        `${(row.serverCpu / baseline.serverCpu).toFixed(2)} | ${row.clientCpu.toFixed(2)} | ${goal} |`,
     );
   }
 }
