@@ -1296,3 +1296,42 @@ export interface AdminStorage
   /** Releases the store; later calls reject with StorageError. */
   close(): void;
 }
+
+/** A token bucket every daemon on one database shares: `perMinute` tokens, refilled per minute. */
+export interface SharedBucket {
+  /** What the bucket limits, e.g. `enroll` or `failed-login` (one namespace per limiter). */
+  scope: string;
+  /** The client's bucket within `scope` (an address bucket, or `*` for a global ceiling). */
+  key: string;
+  /** Bucket size and refill per minute; a positive integer. */
+  perMinute: number;
+  /** The caller's time in milliseconds (each daemon's clock; a clock behind never refills). */
+  now: number;
+}
+
+/**
+ * Coordination between daemons that share one database: singleton jobs, shared rate-limit
+ * buckets and cache invalidation. On PostgreSQL these are advisory locks, one upserted row per
+ * bucket and LISTEN/NOTIFY; memory and SQLite (one daemon) coordinate within the process.
+ */
+export interface Coordination {
+  /**
+   * Runs `fn` unless another holder (any daemon) is running the job `name` right now; resolves
+   * `fn`'s value, or `{ skipped: true }` when it was held elsewhere. A crashed holder's job is
+   * free again as soon as its connection is gone.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ value: T } | { skipped: true }>;
+  /** Takes one token of the shared bucket; resolves the seconds to wait when it is empty. */
+  take(bucket: SharedBucket): Promise<number | undefined>;
+  /** The seconds to wait when the shared bucket is empty, without taking a token. */
+  blocked(bucket: SharedBucket): Promise<number | undefined>;
+  /**
+   * Tells every daemon (this one included, at once) that `topic` changed. Delivery is best effort:
+   * a listener may miss it, so it may only shorten a cache's life, never be needed for correctness.
+   */
+  notify(topic: string): Promise<void>;
+  /** Calls `listener` when `topic` changes (also after a lost listener connection is back). */
+  listen(topic: string, listener: () => void): () => void;
+  /** Stops listening and releases connections; later calls reject (exclusive, take) or no-op. */
+  close(): Promise<void>;
+}
