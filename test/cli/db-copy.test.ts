@@ -161,6 +161,28 @@ describe('orchard db copy', () => {
     });
   });
 
+  test('ok/an unsealed installation: text kept in byte columns (webhook payloads) arrives as its UTF-8 bytes', async () => {
+    const plainPath = join(dir, 'plain.db');
+    const plain = openSqliteDatabase({ path: plainPath, clock });
+    const payload = JSON.stringify({ path: 'C:\\Users\\x', quote: '"', emoji: '🍏' });
+    await plain.storage.enqueueEvent({ id: 'ev-1', type: 'test', payload, createdAt: clock() });
+    await plain.close();
+    const target = await createTestDatabase('dbcopyplain');
+    try {
+      const result = await run('db', 'copy', '--from', `sqlite:${plainPath}`, '--to', target.url);
+      expect(result.code).toBe(0);
+      const db = await openPostgresDatabase({ url: target.url, clock });
+      try {
+        const [entry] = await db.storage.claimDue(10, clock(), 60_000);
+        expect(entry).toMatchObject({ id: 'ev-1', payload });
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await target.drop();
+    }
+  });
+
   test('fail/misuse: --from must be sqlite:PATH, --to a postgres:// URL', async () => {
     expect((await run('db', 'copy', '--from', sqlitePath, '--to', pg.url)).code).toBe(2);
     expect((await run('db', 'copy', '--from', `sqlite:${sqlitePath}`, '--to', 'x')).code).toBe(2);

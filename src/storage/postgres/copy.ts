@@ -102,6 +102,9 @@ function toTarget(value: unknown, type: string): unknown {
       return typeof value === 'number' ? new Date(value) : value;
     case 'bool':
       return typeof value === 'number' || typeof value === 'bigint' ? Number(value) !== 0 : value;
+    case 'bytea':
+      // SQLite keeps some byte columns as TEXT when nothing is sealed (outbox payloads).
+      return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     default:
       return value;
   }
@@ -121,6 +124,8 @@ function normalised(value: unknown, type: string, fromSource: boolean): string {
   if (value === null || value === undefined) return '\u0000';
   if (value instanceof Date) return String(value.getTime());
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (type === 'bytea' && typeof value === 'string')
+    return Buffer.from(value, 'utf8').toString('hex');
   if (type === 'bool')
     return (typeof value === 'boolean' ? value : Number(value) !== 0) ? 't' : 'f';
   if (type === 'jsonb' || type === 'json') {
