@@ -16,7 +16,8 @@
  *
  * Scale with `BENCH_PG_DEVICES` (200), `BENCH_PG_SECONDS` (3 per run), `BENCH_PG_CONCURRENCY`
  * (`16,50`), `BENCH_PG_AB=0` (skip ab), `BENCH_PG_ENQUEUE_RUNS` (3), `BENCH_PG_ENQUEUE_PARALLEL`
- * (API requests in flight, 4). `BENCH_PG_CPU_PROF=DIR` writes the daemons' CPU profiles there.
+ * (API requests in flight, 4), `BENCH_PG_CHECKINS=0` (the enqueue only). `BENCH_PG_CPU_PROF=DIR` writes the daemons' CPU profiles there;
+ * `BENCH_PG_LOG_MS=N` sets `log_min_duration_statement` on the bench database (server log).
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import {
@@ -54,6 +55,8 @@ const TARGETS = Number(env.BENCH_PG_ENQUEUE_TARGETS ?? '100000');
 const ENQUEUE_RUNS = Math.max(1, Number(env.BENCH_PG_ENQUEUE_RUNS ?? '3'));
 const PARALLEL = Math.max(1, Number(env.BENCH_PG_ENQUEUE_PARALLEL ?? '4'));
 const CPU_PROF = env.BENCH_PG_CPU_PROF;
+const LOG_MS = env.BENCH_PG_LOG_MS;
+const CHECKINS = env.BENCH_PG_CHECKINS !== '0';
 const BATCH = 1000;
 const GOAL_SECONDS = 2;
 
@@ -397,6 +400,8 @@ export default async function run(): Promise<void> {
   writeFileSync(join(dir, 'apns-ca.pem'), pki.ca.certPem);
   const mock = await createApnsMock({ server: pki.server, ca: pki.ca.certPem, record: false });
   const db = await createTestDatabase('bench_instances');
+  if (LOG_MS !== undefined)
+    await db.query(`ALTER DATABASE ${db.name} SET log_min_duration_statement = ${Number(LOG_MS)}`);
   const profDir = CPU_PROF === undefined ? undefined : resolve(CPU_PROF);
   if (profDir) mkdirSync(profDir, { recursive: true });
   const common = [
@@ -405,7 +410,7 @@ export default async function run(): Promise<void> {
     ...['--log-level', 'info', '--rate-limit', 'off'],
   ];
   const spawnOptions = profDir
-    ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } }
+    ? { env: { NODE_OPTIONS: `--require ${profiler(dir, profDir)}` } }
     : {};
   const daemons: TestDaemon[] = [];
   let client: Client | undefined;
@@ -435,7 +440,7 @@ export default async function run(): Promise<void> {
       { name: 'PostgreSQL, two daemons', daemons: [pgA, pgB], pg: db },
     ];
     const load = client;
-    for (const concurrency of CONCURRENCY) {
+    for (const concurrency of CHECKINS ? CONCURRENCY : []) {
       await checkinRows(targets, `${concurrency} keep-alive connections`, (target) =>
         withCpu(target, async () => {
           const r = await load.run(
@@ -452,7 +457,7 @@ export default async function run(): Promise<void> {
         }),
       );
     }
-    if (AB && (await hasAb())) {
+    if (CHECKINS && AB && (await hasAb())) {
       for (const keepAlive of [true, false]) {
         const concurrency = CONCURRENCY[0] ?? 16;
         await checkinRows(
@@ -532,6 +537,31 @@ export default async function run(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     console.log(`\npg-instances bench ran ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
+}
+
+/**
+ * A preload that CPU-profiles a daemon through `node:inspector` and writes the profile to
+ * `outDir` when it exits (`--cpu-prof` is refused in NODE_OPTIONS); resolves the preload's path.
+ */
+function profiler(dir: string, outDir: string): string {
+  const path = join(dir, 'cpu-profiler.cjs');
+  writeFileSync(
+    path,
+    `const { Session } = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+const session = new Session();
+session.connect();
+session.post('Profiler.enable');
+session.post('Profiler.setSamplingInterval', { interval: 1000 });
+session.post('Profiler.start');
+process.on('exit', () => {
+  session.post('Profiler.stop', (err, res) => {
+    if (!err) writeFileSync(${JSON.stringify(outDir)} + '/daemon-' + process.pid + '.cpuprofile', JSON.stringify(res.profile));
+  });
+});
+`,
+  );
+  return path;
 }
 
 function hasAb(): Promise<boolean> {
