@@ -25,6 +25,8 @@ export interface CoordinationListener {
   local(topic: string): void;
   /** True while the listener connection is up and listening. */
   readonly connected: boolean;
+  /** Resolves once the listener connection is up and listening (at once when it is). */
+  whenListening(): Promise<void>;
   /** Ends the connection and stops reconnecting. */
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export function coordinationListener(options: ListenerOptions): CoordinationList
   let connected = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  let waiters: (() => void)[] = [];
 
   // Read through a function: `closed` and `client` change while a connect is awaited.
   const current = (c: pg.Client): boolean => !closed && client === c;
@@ -97,6 +100,9 @@ export function coordinationListener(options: ListenerOptions): CoordinationList
         return;
       }
       connected = true;
+      const woken = waiters;
+      waiters = [];
+      for (const wake of woken) wake();
       fireAll();
     } catch {
       lost(c);
@@ -120,6 +126,10 @@ export function coordinationListener(options: ListenerOptions): CoordinationList
     local: fire,
     get connected() {
       return connected;
+    },
+    whenListening() {
+      if (connected) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
     },
     async close() {
       closed = true;

@@ -46,6 +46,14 @@ const TAKE = `INSERT INTO orchard_rate_buckets AS b (scope, key, tokens, at_ms, 
 
 const PEEK = `SELECT ${LEVEL} AS tokens FROM orchard_rate_buckets b WHERE scope = $1 AND key = $2`;
 
+/** The PostgreSQL coordination, with what tests and health checks may ask of its listener. */
+export interface PgCoordination extends Coordination {
+  /** True while the listener connection is up (notifications arrive). */
+  readonly listening: boolean;
+  /** Resolves once the listener connection is up and listening. */
+  whenListening(): Promise<void>;
+}
+
 /** Options of {@link pgCoordination}. */
 export interface PgCoordinationOptions {
   /** The database URL, for the listener connection (LISTEN needs a connection of its own). */
@@ -93,7 +101,7 @@ async function prepareBuckets(pool: pg.Pool): Promise<void> {
 export async function pgCoordination(
   pool: pg.Pool,
   options: PgCoordinationOptions,
-): Promise<Coordination> {
+): Promise<PgCoordination> {
   try {
     await prepareBuckets(pool);
   } catch (error) {
@@ -106,13 +114,18 @@ export async function pgCoordination(
   const guard = (): void => {
     if (closed) throw closedError();
   };
-  const sweep = (now: number): void => {
+  // Beside a take, at most once a minute: rows of full buckets (a concurrent take re-creates its
+  // row, so nothing is lost). A failed sweep is logged; the next one catches up.
+  const sweep = async (now: number): Promise<void> => {
     if (now - sweptAt < FULL_REFILL_MS) return;
     sweptAt = now;
-    // Full buckets only: a concurrent take re-creates its row, so nothing is lost.
-    run(pool, 'DELETE FROM orchard_rate_buckets WHERE at_ms < $1::float8', [
-      now - FULL_REFILL_MS,
-    ]).catch((err: unknown) => options.logger?.warn({ err }, 'rate bucket sweep failed'));
+    try {
+      await run(pool, 'DELETE FROM orchard_rate_buckets WHERE at_ms < $1::float8', [
+        now - FULL_REFILL_MS,
+      ]);
+    } catch (err) {
+      options.logger?.warn({ err }, 'rate bucket sweep failed');
+    }
   };
   return {
     async exclusive(name, fn) {
@@ -124,6 +137,11 @@ export async function pgCoordination(
         throw storageError(error);
       }
       let broken = false;
+      // A held connection that dies emits 'error' on the client: unhandled, it would end the process.
+      const onError = (): void => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         const got = await one<{ got: boolean }>(
           client,
@@ -145,16 +163,19 @@ export async function pgCoordination(
             });
         }
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
     async take(bucket) {
       guard();
       checkBucket(bucket);
-      sweep(bucket.now);
       try {
-        const row = await one<{ tokens: number; taken: boolean }>(pool, TAKE, [
-          ...[bucket.scope, bucket.key, bucket.perMinute, bucket.now],
+        const [row] = await Promise.all([
+          one<{ tokens: number; taken: boolean }>(pool, TAKE, [
+            ...[bucket.scope, bucket.key, bucket.perMinute, bucket.now],
+          ]),
+          sweep(bucket.now),
         ]);
         return row?.taken === true ? undefined : waitSeconds(row?.tokens ?? 0, bucket.perMinute);
       } catch (error) {
@@ -186,6 +207,10 @@ export async function pgCoordination(
       }
     },
     listen: (topic, fn) => listener.on(topic, fn),
+    get listening() {
+      return listener.connected;
+    },
+    whenListening: () => listener.whenListening(),
     async close() {
       if (closed) return;
       closed = true;

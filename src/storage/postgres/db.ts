@@ -25,6 +25,42 @@ export interface PgContext {
 
 const names = new Map<string, string>();
 
+// PostgreSQL refuses U+0000 in text and jsonb (a device can send it in any string it reports).
+// The JSON escape of U+0000 (`\u0000` after an odd number of backslashes) in a `$n::jsonb` text.
+const JSON_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+const jsonParams = new Map<string, ReadonlySet<number>>();
+
+/** The (0-based) positions of the parameters `text` casts to jsonb (`$n::jsonb`). */
+function jsonPositions(text: string): ReadonlySet<number> {
+  let found = jsonParams.get(text);
+  if (found === undefined) {
+    found = new Set([...text.matchAll(/\$(\d+)::jsonb/g)].map((m) => Number(m[1]) - 1));
+    jsonParams.set(text, found);
+  }
+  return found;
+}
+
+/** `value` with every U+0000 (in text and in the strings of a text array) replaced by U+FFFD. */
+function withoutNul(value: unknown, json: boolean): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('\u0000') && !(json && value.includes('\\u0000'))) return value;
+    const text = value.replaceAll('\u0000', '\uFFFD');
+    return json ? text.replace(JSON_NUL, '$1\\ufffd') : text;
+  }
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutNul(v, false));
+  return value;
+}
+
+/**
+ * The parameters as PostgreSQL can hold them: U+0000 (which it refuses in text and jsonb with an
+ * error that would otherwise fail the same device request forever) becomes U+FFFD, in writes and
+ * in lookups alike, so a device reporting one is stored, and found again, with U+FFFD instead.
+ */
+export function storableValues(text: string, values: readonly unknown[]): unknown[] {
+  const json = jsonPositions(text);
+  return values.map((v, i) => withoutNul(v, json.has(i)));
+}
+
 /** The prepared-statement name of `text` (stable across connections and processes). */
 function statementName(text: string): string {
   let name = names.get(text);
@@ -44,7 +80,8 @@ export async function query<R = Record<string, unknown>>(
   text: string,
   values: readonly unknown[] = [],
 ): Promise<R[]> {
-  const result = await on.query({ name: statementName(text), text, values: values as unknown[] });
+  const params = storableValues(text, values);
+  const result = await on.query({ name: statementName(text), text, values: params });
   return result.rows as R[];
 }
 
@@ -64,7 +101,8 @@ export async function run(
   text: string,
   values: readonly unknown[] = [],
 ): Promise<number> {
-  const result = await on.query({ name: statementName(text), text, values: values as unknown[] });
+  const params = storableValues(text, values);
+  const result = await on.query({ name: statementName(text), text, values: params });
   return result.rowCount ?? 0;
 }
 
