@@ -11,13 +11,15 @@
  *    daemons, PostgreSQL and the client, and the ratios two/one and PostgreSQL/SQLite.
  * 2. One command to `BENCH_PG_ENQUEUE_TARGETS` (100,000) enrollments inserted directly into the
  *    tables, through the admin API (`POST /api/v1/commands`, 1,000 ids a request, the API's
- *    limit) with pushes to a mock APNs: seconds until the API answered and until the mock got
- *    every push, PostgreSQL against SQLite in the same run (goal: under 2 s on PostgreSQL).
+ *    limit) with pushes to a mock APNs: seconds until the API answered and until the last push
+ *    reached the mock (pushes past the core's 50,000-push backlog are deferred, not sent), PostgreSQL against SQLite in the same run (goal: under 2 s on PostgreSQL).
  *
  * Scale with `BENCH_PG_DEVICES` (200), `BENCH_PG_SECONDS` (3 per run), `BENCH_PG_CONCURRENCY`
- * (`16,50`), `BENCH_PG_AB=0` (skip ab), `BENCH_PG_ENQUEUE_RUNS` (3), `BENCH_PG_ENQUEUE_PARALLEL`
- * (API requests in flight, 4), `BENCH_PG_CHECKINS=0` (the enqueue only). `BENCH_PG_CPU_PROF=DIR` writes the daemons' CPU profiles there;
- * `BENCH_PG_LOG_MS=N` sets `log_min_duration_statement` on the bench database (server log).
+ * (`16,50`), `BENCH_PG_AB=0` (skip ab), `BENCH_PG_ENQUEUE_RUNS` (1: with 100,000 pushes a run
+ * takes about a minute per engine on a busy machine; 3 for a median), `BENCH_PG_ENQUEUE_PARALLEL`
+ * (API requests in flight, 4), `BENCH_PG_CHECKINS=0` (the enqueue only). Diagnosis:
+ * `BENCH_PG_CPU_PROF=DIR` writes the daemons' CPU profiles there; `BENCH_PG_LOG_MS=N` sets
+ * `log_min_duration_statement` on the bench database (see the server log).
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import {
@@ -52,7 +54,7 @@ const RUNS = Math.max(3, Number(env.BENCH_PG_RUNS ?? '3'));
 const CONCURRENCY = (env.BENCH_PG_CONCURRENCY ?? '16,50').split(',').map(Number);
 const AB = env.BENCH_PG_AB !== '0';
 const TARGETS = Number(env.BENCH_PG_ENQUEUE_TARGETS ?? '100000');
-const ENQUEUE_RUNS = Math.max(1, Number(env.BENCH_PG_ENQUEUE_RUNS ?? '3'));
+const ENQUEUE_RUNS = Math.max(1, Number(env.BENCH_PG_ENQUEUE_RUNS ?? '1'));
 const PARALLEL = Math.max(1, Number(env.BENCH_PG_ENQUEUE_PARALLEL ?? '4'));
 const CPU_PROF = env.BENCH_PG_CPU_PROF;
 const LOG_MS = env.BENCH_PG_LOG_MS;
@@ -157,9 +159,13 @@ async function startClient(devices: LoadDevice[]): Promise<Client> {
   });
   const next = (): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      child.once('message', resolve);
-      child.once('exit', (code) => {
+      const exited = (code: number | null): void => {
         reject(new Error(`load generator exited with ${String(code)}`));
+      };
+      child.once('exit', exited);
+      child.once('message', (message) => {
+        child.off('exit', exited);
+        resolve(message);
       });
     });
   const ready = next();
@@ -354,13 +360,30 @@ async function emptyQueue(target: { pg?: TestDatabase; sqlite?: string }): Promi
   }
 }
 
-/** Seconds until the API queued one command to `ids` (1,000 a request) and until the mock got every push. */
+/** What one enqueue run measured. */
+interface EnqueueRun {
+  /** Seconds until every API request answered 201. */
+  api: number;
+  /** Seconds until the last push reached the mock (the pushes stopped arriving). */
+  pushes: number;
+  /** Pushes the mock received (the rest were deferred, e.g. QueueFull past 50,000 waiting). */
+  pushed: number;
+}
+
+/**
+ * Queues one command to `ids` through the API (1,000 a request, {@link PARALLEL} in flight),
+ * then waits until every push reached the mock or none arrived for 2 s.
+ */
 async function enqueueThroughApi(
   daemon: TestDaemon,
   ids: readonly string[],
   mock: ApnsMock,
-): Promise<{ api: number; pushes: number; pushed: number }> {
+): Promise<EnqueueRun> {
   const before = mock.count;
+  let lastPush = performance.now();
+  mock.onPush = () => {
+    lastPush = performance.now();
+  };
   const batches: string[][] = [];
   for (let i = 0; i < ids.length; i += BATCH) batches.push(ids.slice(i, i + BATCH));
   const t0 = performance.now();
@@ -378,14 +401,42 @@ async function enqueueThroughApi(
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
   const api = (performance.now() - t0) / 1000;
-  const deadline = performance.now() + 120_000;
-  while (mock.count - before < ids.length && performance.now() < deadline)
+  for (;;) {
+    const now = performance.now();
+    if (mock.count - before >= ids.length || now - lastPush > 2000 || now - t0 > 180_000) break;
     await new Promise((r) => setTimeout(r, 10));
+  }
+  mock.onPush = undefined;
   const pushed = mock.count - before;
-  const pushes = pushed >= ids.length ? (performance.now() - t0) / 1000 : Number.NaN;
   // Let the outcomes be recorded before the next run.
-  await new Promise((r) => setTimeout(r, 1500));
-  return { api, pushes, pushed };
+  await new Promise((r) => setTimeout(r, 1000));
+  return { api, pushes: (lastPush - t0) / 1000, pushed };
+}
+
+function printEnqueue(enq: { sqlite: EnqueueRun[]; pg: EnqueueRun[] }): void {
+  const med = (runs: EnqueueRun[], key: keyof EnqueueRun): number =>
+    median(runs.map((r) => r[key]));
+  const apiS = med(enq.sqlite, 'api');
+  const apiP = med(enq.pg, 'api');
+  const n = TARGETS.toLocaleString('en-US');
+  console.log(
+    `\n## One command to ${n} enrollments through the API (${BATCH} ids a request, ${PARALLEL} in flight), with pushes to a mock APNs (median of ${ENQUEUE_RUNS})`,
+  );
+  console.log(
+    '| database | API answered, s | last push at the mock, s | pushes received | ratio to SQLite (API) | goal |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log(
+    `| SQLite (baseline) | ${fmt(apiS, 2)} | ${fmt(med(enq.sqlite, 'pushes'), 2)} | ${fmt(med(enq.sqlite, 'pushed'))} | 1.00 | |`,
+  );
+  console.log(
+    `| PostgreSQL | ${fmt(apiP, 2)} | ${fmt(med(enq.pg, 'pushes'), 2)} | ${fmt(med(enq.pg, 'pushed'))} | ${(apiP / apiS).toFixed(2)} | < ${GOAL_SECONDS} s ${apiP < GOAL_SECONDS ? 'met' : 'MISSED'} |`,
+  );
+  const list = (runs: EnqueueRun[]): string =>
+    runs.map((r) => `${r.api.toFixed(2)}/${r.pushes.toFixed(2)}/${r.pushed}`).join(', ');
+  console.log(
+    `runs (API s / last push s / pushes): SQLite ${list(enq.sqlite)}; PostgreSQL ${list(enq.pg)}`,
+  );
 }
 
 /** Runs the benchmark and prints its tables. */
@@ -498,10 +549,7 @@ export default async function run(): Promise<void> {
       `\n${TARGETS.toLocaleString('en-US')} enrollments inserted: PostgreSQL ${pgSeconds.toFixed(1)} s, SQLite ${sqliteSeconds.toFixed(1)} s`,
     );
     const ids = Array.from({ length: TARGETS }, (_, i) => `BULK-${String(i).padStart(6, '0')}`);
-    const enq = {
-      sqlite: [] as Awaited<ReturnType<typeof enqueueThroughApi>>[],
-      pg: [] as Awaited<ReturnType<typeof enqueueThroughApi>>[],
-    };
+    const enq = { sqlite: [] as EnqueueRun[], pg: [] as EnqueueRun[] };
     for (let i = 0; i < ENQUEUE_RUNS; i++) {
       const order = i % 2 === 0 ? (['sqlite', 'pg'] as const) : (['pg', 'sqlite'] as const);
       for (const which of order) {
@@ -509,24 +557,7 @@ export default async function run(): Promise<void> {
         enq[which].push(await enqueueThroughApi(which === 'pg' ? pgA : sqlite, ids, mock));
       }
     }
-    const apiS = median(enq.sqlite.map((r) => r.api));
-    const apiP = median(enq.pg.map((r) => r.api));
-    const pushS = median(enq.sqlite.map((r) => r.pushes));
-    const pushP = median(enq.pg.map((r) => r.pushes));
-    console.log(
-      `\n## One command to ${TARGETS.toLocaleString('en-US')} enrollments through the API (${BATCH} ids a request, ${PARALLEL} in flight), with pushes (median of ${ENQUEUE_RUNS})`,
-    );
-    console.log(
-      '| database | API answered, s | every push at the mock, s | ratio to SQLite (API) | goal |',
-    );
-    console.log('|---|---:|---:|---:|---:|');
-    console.log(`| SQLite (baseline) | ${fmt(apiS, 2)} | ${fmt(pushS, 2)} | 1.00 | |`);
-    console.log(
-      `| PostgreSQL | ${fmt(apiP, 2)} | ${fmt(pushP, 2)} | ${(apiP / apiS).toFixed(2)} | < ${GOAL_SECONDS} s ${apiP < GOAL_SECONDS ? 'met' : 'MISSED'} |`,
-    );
-    console.log(
-      `runs (API s / pushes s): SQLite ${enq.sqlite.map((r) => `${r.api.toFixed(2)}/${r.pushes.toFixed(2)}`).join(', ')}; PostgreSQL ${enq.pg.map((r) => `${r.api.toFixed(2)}/${r.pushes.toFixed(2)}`).join(', ')}`,
-    );
+    printEnqueue(enq);
   } finally {
     client?.close();
     // SIGTERM first: a daemon writes its CPU profile on a clean exit.
