@@ -24,6 +24,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { openDaemonDatabase, shareKeyMaterial, type DaemonDatabase } from './database.js';
+import { pgCoordination } from '../storage/postgres/index.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices extends OrchardServices {
@@ -152,11 +153,23 @@ export async function openServices(
     : undefined;
   const push = filePush?.provider;
   registerPushGauges(metrics, push);
+  // Several daemons on one PostgreSQL share rate limits, singleton jobs and cache invalidation.
+  const coordination =
+    database.postgres === undefined || config.database.kind !== 'postgres'
+      ? undefined
+      : await pgCoordination(database.postgres.connection.pool, {
+          ...{ url: config.database.url, logger: mdmLogger },
+        }).catch(async (error: unknown) => {
+          filePush?.watch.stop();
+          await database.close();
+          throw error;
+        });
   let publicUrl = config.publicUrl ?? '';
   const services = createOrchardServices(
     {
       ...{ storage, admin, ca: caStorage, pki, secrets: secrets.keyring, push, clock, metrics },
       ...{ logger: mdmLogger, identityLogger: logger.child({ component: 'identity' }) },
+      ...(coordination === undefined ? {} : { coordination }),
     },
     {
       ...(config.webhook === undefined ? {} : { webhook: config.webhook }),
@@ -178,6 +191,7 @@ export async function openServices(
     async close() {
       filePush?.watch.stop();
       await services.close();
+      await coordination?.close();
       await database.close();
     },
   };

@@ -7,6 +7,13 @@ import { closedError } from '../storage/support.js';
 import type { Logger } from '../logger.js';
 import type { Coordination } from '../storage/ports.js';
 
+const inProcess = new WeakSet<Coordination>();
+
+/** True for a coordination of {@link inProcessCoordination} (no other daemon shares its database). */
+export function isInProcess(coordination: Coordination): boolean {
+  return inProcess.has(coordination);
+}
+
 /**
  * The in-process coordination: a job name is held while its run is under way in this process;
  * shared buckets never refuse (the local bucket in front of them is the whole limit); a
@@ -16,7 +23,7 @@ export function inProcessCoordination(): Coordination {
   const running = new Set<string>();
   const topics = new Map<string, Set<() => void>>();
   let closed = false;
-  return {
+  const coordination: Coordination = {
     async exclusive(name, fn) {
       if (closed) throw closedError();
       if (running.has(name)) return { skipped: true };
@@ -47,6 +54,8 @@ export function inProcessCoordination(): Coordination {
       return Promise.resolve();
     },
   };
+  inProcess.add(coordination);
+  return coordination;
 }
 
 /** Options of {@link startSingletonJob}. */

@@ -22,6 +22,7 @@ import {
   type RateLimiter,
 } from '../http/node.js';
 import { sharedFailedLoginLimiter, sharedRateLimiter } from '../http/rate-limit.js';
+import { isInProcess } from './coordination.js';
 import type { Logger } from '../logger.js';
 import type { PushReloadState } from '../push/apns/reload.js';
 import type { AdminStorage, CertificateStore, Coordination, MdmStorage } from '../storage/ports.js';
@@ -122,8 +123,10 @@ export function orchardRoutes(
   const { services, logger } = deps;
   const { ca, enrollment } = services;
   const trustedProxies = options.trustedProxies ?? [];
-  const sharing =
-    deps.coordination === undefined ? undefined : { coordination: deps.coordination, logger };
+  // The services' coordination is in-process unless the daemon gave one (PostgreSQL): then the
+  // limits are this process's alone, exactly as before.
+  const coordination = deps.coordination ?? services.coordination;
+  const sharing = isInProcess(coordination) ? undefined : { coordination, logger };
   const limits = limitsOf(options.rateLimitPerMinute, sharing);
   const mdm = createNodeListener(services.service, {
     logger,

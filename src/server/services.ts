@@ -145,6 +145,8 @@ export interface OrchardServices {
   mailer?: Mailer;
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
+  /** How this daemon coordinates with others on its database (the one given, or in-process). */
+  coordination: Coordination;
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
   close(): Promise<void>;
 }
@@ -293,6 +295,7 @@ export function createOrchardServices(
     publicUrl: options.publicUrl ?? (() => ''),
     ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
     webhooks: webhooks.worker,
+    coordination,
     async close() {
       await renewal?.stop();
       await identity.stop();

@@ -22,5 +22,6 @@ export {
   type PostgresRotationResult,
 } from './sealed-open.js';
 export { sharedFiles, type SharedFile, type SharedFileStore } from './shared-files.js';
+export { pgCoordination, type PgCoordination, type PgCoordinationOptions } from './coordination.js';
 export { copyIntoPostgres, migratePostgres, type CopyIntoPostgresOptions } from './copy.js';
 export type { TableCopyReport, TableSource } from '../copy-format.js';
