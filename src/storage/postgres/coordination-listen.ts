@@ -80,6 +80,9 @@ export function coordinationListener(options: ListenerOptions): CoordinationList
     const c = new pg.Client({
       connectionString: options.url,
       application_name: 'orchard-listen',
+      // A silently dropped network is noticed (and the connection made again) by TCP keepalive.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     client = c;
     c.on('error', () => {
