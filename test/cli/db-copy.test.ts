@@ -161,11 +161,16 @@ describe('orchard db copy', () => {
     });
   });
 
-  test('ok/an unsealed installation: text kept in byte columns (webhook payloads) arrives as its UTF-8 bytes', async () => {
+  test('ok/an unsealed installation: text in byte columns arrives as UTF-8 bytes, U+0000 as U+FFFD', async () => {
     const plainPath = join(dir, 'plain.db');
     const plain = openSqliteDatabase({ path: plainPath, clock });
     const payload = JSON.stringify({ path: 'C:\\Users\\x', quote: '"', emoji: '🍏' });
     await plain.storage.enqueueEvent({ id: 'ev-1', type: 'test', payload, createdAt: clock() });
+    // A device that reported U+0000 (SQLite keeps it; PostgreSQL stores U+FFFD instead).
+    await plain.storage.storeAuthenticate({
+      ...{ id: 'NUL-DEVICE', type: 'device', deviceId: 'NUL-DEVICE', userShortName: 'a\u0000b' },
+      facts: { DeviceName: 'x\u0000y', ['k\u0000']: ['\u0000'] },
+    });
     await plain.close();
     const target = await createTestDatabase('dbcopyplain');
     try {
@@ -175,6 +180,10 @@ describe('orchard db copy', () => {
       try {
         const [entry] = await db.storage.claimDue(10, clock(), 60_000);
         expect(entry).toMatchObject({ id: 'ev-1', payload });
+        expect(await db.storage.findEnrollment('NUL-DEVICE')).toMatchObject({
+          userShortName: 'a\uFFFDb',
+          facts: { DeviceName: 'x\uFFFDy', ['k\uFFFD']: ['\uFFFD'] },
+        });
       } finally {
         await db.close();
       }

@@ -93,9 +93,28 @@ function insertOrder(tables: Map<string, TargetTable>, names: readonly string[])
   return out;
 }
 
-/** A source value as the target column takes it. */
+/** `value` (parsed JSON) with U+0000 in every key and string replaced by U+FFFD. */
+function jsonWithoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');
+  if (Array.isArray(value)) return value.map(jsonWithoutNul);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+      k.replaceAll('\u0000', '\uFFFD'),
+      jsonWithoutNul(v),
+    ]),
+  );
+}
+
+/**
+ * A source value as the target column takes it. PostgreSQL cannot hold U+0000 in text or jsonb:
+ * it becomes U+FFFD, as the adapter stores it from devices (the check compares the same way).
+ */
 function toTarget(value: unknown, type: string): unknown {
   if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && (type === 'jsonb' || type === 'json'))
+    return value.includes('\\u0000') ? JSON.stringify(jsonWithoutNul(JSON.parse(value))) : value;
+  if (typeof value === 'string' && type !== 'bytea') return value.replaceAll('\u0000', '\uFFFD');
   switch (type) {
     case 'timestamptz':
     case 'timestamp':
@@ -129,13 +148,14 @@ function normalised(value: unknown, type: string, fromSource: boolean): string {
   if (type === 'bool')
     return (typeof value === 'boolean' ? value : Number(value) !== 0) ? 't' : 'f';
   if (type === 'jsonb' || type === 'json') {
-    const parsed: unknown = fromSource && typeof value === 'string' ? JSON.parse(value) : value;
+    const parsed: unknown =
+      fromSource && typeof value === 'string' ? jsonWithoutNul(JSON.parse(value)) : value;
     return canonicalJson(parsed);
   }
   if (typeof value === 'number' || typeof value === 'bigint') return String(Number(value));
   if (type.startsWith('int') || type === 'numeric' || type.startsWith('float'))
     return String(Number(value));
-  return value as string;
+  return fromSource ? (value as string).replaceAll('\u0000', '\uFFFD') : (value as string);
 }
 
 /** A multiset digest: the sum mod 2^128 of each row's SHA-256 prefix, and the row count. */
