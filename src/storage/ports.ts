@@ -241,6 +241,13 @@ export interface CommandQueue {
    */
   enqueue(command: NewCommand, enrollmentIds: readonly string[]): Promise<void>;
   /**
+   * Stores the command once and queues it, in one write, for every enrollment enrolled at that
+   * moment, in id order (no id list crosses the boundary: one statement on a database); resolves
+   * their ids. No enrollment enrolled: nothing is stored and it resolves `[]`. Throws TypeError on
+   * a uuid already stored.
+   */
+  enqueueEnrolled(command: NewCommand): Promise<string[]>;
+  /**
    * The oldest command for the enrollment that is `queued` or `sent` (a `sent` one was never
    * answered, so it is offered again), or `NotNow` unless `skipNotNow`; marks it `sent`.
    * Pending targets past `expiresAt` become `expired` on the way. `undefined` when none.
@@ -278,6 +285,14 @@ export interface CommandQueue {
    * and commands left without targets; resolves the number of targets deleted.
    */
   purgeFinished(olderThan: Date): Promise<number>;
+}
+
+/** What {@link CertBindingStore.findBindingFacts} reads. */
+export interface BindingLookup {
+  /** The enrollment's binding. */
+  binding: CertBinding | undefined;
+  /** The enrollment most recently bound to the certificate's hash. */
+  boundTo: string | undefined;
 }
 
 /** A certificate bound to an enrollment at Authenticate. */
@@ -326,6 +341,12 @@ export interface CertBindingStore {
   findCertificateBinding(enrollmentId: string): Promise<CertBinding | undefined>;
   /** The enrollment most recently bound to this hash, or `undefined` when none. */
   findEnrollmentByCertificate(certHash: string): Promise<string | undefined>;
+  /**
+   * Optional: {@link findCertificateBinding} of `enrollmentId` and
+   * {@link findEnrollmentByCertificate} of `certHash` in one read (one round trip where the
+   * database is remote), as every device request needs both.
+   */
+  findBindingFacts?(enrollmentId: string, certHash: string): Promise<BindingLookup>;
   /**
    * Marks the binding ended at `at` (kept if already ended); resolves false when there is none.
    * `markCheckedOut` does this too, in the same write.
@@ -488,6 +509,11 @@ export interface CertificateStore {
   findIssued(serial: string): Promise<IssuedCertificate | undefined>;
   /** Marks `serial` revoked; resolves false when it is unknown, true otherwise (idempotent). */
   revoke(serial: string, at: Date, reason?: string): Promise<boolean>;
+  /**
+   * Optional: whether `serial` was issued and revoked, reading only that (no DER), for the
+   * per-request revocation check; without it the CA reads the whole record with `findIssued`.
+   */
+  isRevoked?(serial: string): Promise<boolean>;
   /** Records in serial order. */
   listIssued(options?: ListIssuedOptions): Promise<IssuedCertificate[]>;
   /** Number of issued certificates. */

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { createSecretsKeyring, SecretsError } from '../../src/index.js';
-import { NEXT_COMMAND_SCAN } from '../../src/storage/postgres/commands.js';
+import { HAS_PENDING, NEXT_COMMAND_SCAN } from '../../src/storage/postgres/commands.js';
 import { createPostgresStorage, type PostgresStorage } from '../../src/storage/postgres/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
@@ -123,6 +123,7 @@ describe('postgres command queue and outbox', () => {
     const store = await open(false);
     await store.enqueue({ uuid: 'head', requestType: 'X', body: encode('x') }, ['DEV', 'SMALL']);
     const before = await explain(NEXT_COMMAND_SCAN, ['DEV', 0]);
+    const idleBefore = await explain(HAS_PENDING, ['SMALL']);
     // 20,000 finished commands for DEV, older than its pending one.
     await db.query(
       `INSERT INTO commands (uuid, request_type, body, created_at)
@@ -139,6 +140,10 @@ describe('postgres command queue and outbox', () => {
     const after = await explain(NEXT_COMMAND_SCAN, ['DEV', 0]);
     expect(indexesOf(after.plan)).toContain('command_targets_pending');
     expect(after.blocks).toBeLessThan(before.blocks + 10);
+    // The idle pre-check too: DEV's 20,000 finished rows cost it nothing.
+    const idleAfter = await explain(HAS_PENDING, ['DEV']);
+    expect(indexesOf(idleAfter.plan)).toContain('command_targets_pending');
+    expect(idleAfter.blocks).toBeLessThan(idleBefore.blocks + 10);
     expect((await store.nextCommand('DEV', { skipNotNow: false, now: T0 }))?.uuid).toBe('head');
   });
 

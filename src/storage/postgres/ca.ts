@@ -20,6 +20,9 @@ const COLUMNS = `serial, subject, enrollment_id, not_before, not_after, issued_a
   revoked_at, revocation_reason, cert_id, renewal_of`;
 
 const FIND = `SELECT ${COLUMNS} FROM ${TABLE} WHERE serial_len = $1 AND serial = $2`;
+// The per-request revocation check: the unique index's row, no DER.
+const IS_REVOKED = `SELECT revoked_at IS NOT NULL AS revoked FROM ${TABLE}
+  WHERE serial_len = $1 AND serial = $2`;
 const INSERT = `INSERT INTO ${TABLE} (serial, serial_len, subject, enrollment_id, not_before,
   not_after, issued_at, der, cert_id, renewal_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
 // One statement: the row lock makes concurrent revocations keep the first time and reason.
@@ -105,6 +108,13 @@ export function pgCertificateStore(ctx: PgContext): CertificateStore {
         const s = normaliseSerial(serial);
         const row = await one<Row>(ctx.pool, FIND, [s.length, s]);
         return row && toRecord(row);
+      }),
+    isRevoked: (serial) =>
+      op(ctx, async () => {
+        const s = normaliseSerial(serial);
+        return (
+          (await one<{ revoked: boolean }>(ctx.pool, IS_REVOKED, [s.length, s]))?.revoked === true
+        );
       }),
     revoke: (serial, at, reason) =>
       op(ctx, async () => {

@@ -4,7 +4,12 @@
  * daemons changing the same binding at once each see a whole row and the later one wins. Owner:
  * area A.
  */
-import type { BoundCertificateDetails, CertBinding, CertBindingStore } from '../ports.js';
+import type {
+  BindingLookup,
+  BoundCertificateDetails,
+  CertBinding,
+  CertBindingStore,
+} from '../ports.js';
 import { checkId, checkPage } from '../support.js';
 import { one, op, query, run, type PgContext } from './db.js';
 
@@ -90,6 +95,28 @@ async function listExpiringBindings(
   return rows.map(bindingOf);
 }
 
+/**
+ * The enrollment's binding (if any) and the enrollment last bound to the hash, in one statement
+ * and so one snapshot: the outer row always exists, the binding's columns are null without one.
+ */
+const FACTS = `SELECT ${COLUMNS.replace(/(\w+)/g, 'b.$1')},
+    (SELECT h.enrollment_id FROM cert_bindings h WHERE h.cert_hash = $2
+      ORDER BY h.seq DESC LIMIT 1) AS bound_to
+  FROM (SELECT 1) AS one LEFT JOIN cert_bindings b ON b.enrollment_id = $1`;
+
+async function findBindingFacts(
+  ctx: PgContext,
+  enrollmentId: string,
+  certHash: string,
+): Promise<BindingLookup> {
+  const row = await one<BindingRow & { bound_to: string | null }>(ctx.pool, FACTS, [
+    enrollmentId,
+    certHash,
+  ]);
+  const binding = row?.enrollment_id == null ? undefined : bindingOf(row);
+  return { binding, boundTo: row?.bound_to ?? undefined };
+}
+
 /** The {@link CertBindingStore} on a context. */
 export function pgCertBindings(ctx: PgContext): CertBindingStore {
   return {
@@ -107,6 +134,8 @@ export function pgCertBindings(ctx: PgContext): CertBindingStore {
           ORDER BY seq DESC LIMIT 1`;
         return (await one<{ id: string }>(ctx.pool, sql, [certHash]))?.id;
       }),
+    findBindingFacts: (enrollmentId, certHash) =>
+      op(ctx, () => findBindingFacts(ctx, enrollmentId, certHash)),
     endCertificateBinding: (enrollmentId, at) =>
       op(ctx, async () => {
         const sql = `UPDATE cert_bindings SET ended_at = COALESCE(ended_at, $2)

@@ -55,20 +55,41 @@ async function insertCommand(
 }
 
 /**
- * Queues commands of one store one after another, in call order: a target's seq is taken when
- * its row is inserted and becomes visible at commit, so two enqueues overlapping on two
+ * Stores the command and a target for every enrolled enrollment in one statement (INSERT …
+ * SELECT through `enrollments_enrolled`, in id order), resolving the targeted ids; the command
+ * row is inserted only when some enrollment is enrolled. Nothing inserted: `[]`, or a TypeError
+ * when the uuid was already stored.
+ */
+async function insertForEnrolled(ctx: PgContext, command: NewCommand): Promise<string[]> {
+  const now = ctx.clock();
+  const body = toStore(ctx, 'command', command.uuid, command.body);
+  const rows = await query<{ id: string }>(
+    ctx.pool,
+    `WITH c AS (INSERT INTO commands (uuid, request_type, body, created_at, expires_at)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM enrollments WHERE enrolled)
+       ON CONFLICT (uuid) DO NOTHING RETURNING uuid)
+     INSERT INTO command_targets (command_uuid, enrollment_id, status, updated_at)
+     SELECT c.uuid, e.id, 'queued', $4 FROM c CROSS JOIN enrollments e
+       WHERE e.enrolled ORDER BY e.id
+     RETURNING enrollment_id AS id`,
+    [command.uuid, command.requestType, body, now, command.expiresAt ?? null],
+  );
+  if (rows.length > 0) return rows.map((r) => r.id);
+  const stored = await one(ctx.pool, 'SELECT 1 AS s FROM commands WHERE uuid = $1', [command.uuid]);
+  if (stored !== undefined) throw new TypeError(`command ${command.uuid} is already stored`);
+  return [];
+}
+
+/**
+ * Runs the enqueues of one store one after another, in call order: a target's seq is taken
+ * when its row is inserted and becomes visible at commit, so two enqueues overlapping on two
  * connections could number (or show) their targets out of call order. One statement each keeps
  * the wait short.
  */
-function enqueuer(ctx: PgContext): CommandQueue['enqueue'] {
+function inCallOrder(): <T>(work: () => Promise<T>) => Promise<T> {
   let last: Promise<unknown> = Promise.resolve();
-  return (command, ids) => {
-    const next = last.then(() =>
-      op(ctx, async () => {
-        checkNewCommand(command, ids);
-        await insertCommand(ctx, command, ids);
-      }),
-    );
+  return (work) => {
+    const next = last.then(work);
     last = next.catch(() => undefined);
     return next;
   };
@@ -147,6 +168,19 @@ async function scanRound(
   return last === undefined ? {} : { last };
 }
 
+/**
+ * Whether the enrollment has a pending target: one plain read through the partial index
+ * `command_targets_pending`, no lock and no transaction. Exported for the plan test.
+ */
+export const HAS_PENDING = `SELECT 1 AS p FROM command_targets
+  WHERE enrollment_id = $1 AND status IN ${PENDING_STATUSES_SQL} LIMIT 1`;
+
+/**
+ * The next command: an idle queue (the usual poll) costs one indexed read and no transaction;
+ * only when a target is pending are its rows locked in a transaction and scanned. A target
+ * committed after the read is found by the device's next poll, as it would be had it committed
+ * just after the transaction; a target another daemon finishes in between is re-read under lock.
+ */
 async function nextCommand(
   ctx: PgContext,
   enrollmentId: string,
@@ -154,6 +188,7 @@ async function nextCommand(
 ): Promise<QueuedCommand | undefined> {
   checkId(enrollmentId, 'enrollment id');
   checkDate(options.now, 'now');
+  if ((await one(ctx.pool, HAS_PENDING, [enrollmentId])) === undefined) return undefined;
   return tx(ctx, async (client) => {
     let after = 0;
     for (;;) {
@@ -281,8 +316,22 @@ async function expireCommands(ctx: PgContext, now: Date): Promise<number> {
 
 /** The {@link CommandQueue} on a context. */
 export function pgCommands(ctx: PgContext): CommandQueue {
+  const serial = inCallOrder();
   return {
-    enqueue: enqueuer(ctx),
+    enqueue: (command, ids) =>
+      serial(() =>
+        op(ctx, async () => {
+          checkNewCommand(command, ids);
+          await insertCommand(ctx, command, ids);
+        }),
+      ),
+    enqueueEnrolled: (command) =>
+      serial(() =>
+        op(ctx, async () => {
+          checkNewCommand(command);
+          return insertForEnrolled(ctx, command);
+        }),
+      ),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
     storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
     cancel: (enrollmentId, uuid) =>
