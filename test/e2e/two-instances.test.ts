@@ -8,10 +8,13 @@
  * SIGKILL while devices poll and acknowledge, the run goes on through the survivor, the killed one
  * restarts, and the same holds. Cross-instance state: the CA from the database, a portal session,
  * a revocation, sealed values (command bodies, a bootstrap token) written by one and read by the
- * other. The steps run in order and build on each other.
+ * other; webhook events (`enrolled`, `command-result`) delivered at least once, with ids. The steps run in order and build on each other.
  *
  * Devices: 1,000 (`ORCHARD_SCALE` scales them, at least 50; under `CI` the default scale is 0.1).
  */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
@@ -42,13 +45,64 @@ const fleet: SimDeviceHandle[] = [];
 /** Every command the test queued, with its targets. */
 const queued: { uuid: string; targets: string[] }[] = [];
 
+/** Webhook deliveries from both daemons: event id, type and body. */
+const hooks: { id: string; type: string; body: Record<string, unknown> }[] = [];
+let receiver: Server | undefined;
+
+async function startReceiver(): Promise<string> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hooks.push({
+        id: String(req.headers['orchard-event-id'] ?? ''),
+        type: String(req.headers['orchard-event-type'] ?? ''),
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+      });
+      res.writeHead(204).end();
+    });
+  });
+  receiver = server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+}
+
 beforeAll(async () => {
-  [two, keys] = await Promise.all([startTwoDaemons('two'), createKeyPool(1)]);
+  const hook = await startReceiver();
+  const webhook = ['--webhook-url', hook, '--webhook-secret', randomBytes(32).toString('hex')];
+  [two, keys] = await Promise.all([startTwoDaemons('two', webhook), createKeyPool(1)]);
 }, 120_000);
 
 afterAll(async () => {
   await (two as TwoDaemons | undefined)?.close();
+  await new Promise((resolve) => receiver?.close(resolve));
 });
+
+/**
+ * Waits (at most 1,200 short pauses) until a webhook event of `type` arrived for every key of
+ * `keys` (`keyOf` gives an event's key), then expects none missing: at least once, whatever
+ * daemon wrote the event and whatever daemon delivered it. Every delivery carries an event id,
+ * and deliveries of one id carry one body (duplicates can be dropped by id).
+ */
+async function expectEventsFor(
+  type: string,
+  keys: readonly string[],
+  keyOf: (body: Record<string, unknown>) => string,
+): Promise<void> {
+  const missing = () => {
+    const seen = new Set(hooks.filter((h) => h.type === type).map((h) => keyOf(h.body)));
+    return keys.filter((k) => !seen.has(k));
+  };
+  for (let i = 0; i < 1200 && missing().length > 0; i++) await sleep(100);
+  expect(missing()).toEqual([]);
+  expect(hooks.filter((h) => h.id === '')).toEqual([]);
+  const bodies = new Map<string, string>();
+  for (const h of hooks) {
+    const body = JSON.stringify(h.body);
+    expect([h.id, bodies.get(h.id) ?? body]).toEqual([h.id, body]);
+    bodies.set(h.id, body);
+  }
+}
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function eachLimited<T>(
@@ -165,6 +219,11 @@ describe(`two daemons on one database, ${DEVICES} devices`, () => {
     expect(row?.n).toBe(DEVICES);
     const { requests } = two.balancer.journal;
     expect(Math.min(requests.a ?? 0, requests.b ?? 0)).toBeGreaterThan(DEVICES);
+    await expectEventsFor(
+      'enrolled',
+      devices.map((d) => d.enrollmentId),
+      (b) => String(b.enrollmentId),
+    );
   }, 300_000);
 
   test('ok/commands queued through both admin APIs are each acknowledged once and stored', async () => {
@@ -208,9 +267,21 @@ describe(`two daemons on one database, ${DEVICES} devices`, () => {
     // Devices did meet the dead daemon: their sessions failed and were repeated.
     expect(journal.unreachable.a).toBeGreaterThan(0);
     expect(result.failedSessions).toBeGreaterThan(0);
+    // Every result's event arrives at least once, those A claimed before it died included (once
+    // their lease ran out). KNOWN GAP, reported: the core writes a result's event to the outbox
+    // after the result's own transaction, so a daemon killed between the two loses that event;
+    // only results whose acknowledgement no daemon answered may lack one.
+    const lost = (k: string) => journal.unansweredKeys.has(k) && !journal.acknowledged.has(k);
+    await expectEventsFor(
+      'command-result',
+      queued.flatMap((q) => q.targets.map((t) => `${q.uuid} ${t}`)).filter((k) => !lost(k)),
+      (b) => `${String(b.commandUuid)} ${String(b.enrollmentId)}`,
+    );
     if (process.env.ORCHARD_TWO_REPORT)
       console.log({
         result,
+        events: hooks.length,
+        distinctEvents: new Set(hooks.map((h) => h.id)).size,
         unreachable: journal.unreachable,
         unanswered: journal.unansweredKeys.size,
         requests: journal.requests,
