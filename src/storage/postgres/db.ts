@@ -124,6 +124,22 @@ export function isRetryable(error: unknown): boolean {
   return state === '40001' || state === '40P01';
 }
 
+/**
+ * True when `error` means the connection itself is gone or unusable (a client read timeout, a
+ * terminated connection, a socket error, SQLSTATE class 08 or an administrator's shutdown).
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED|HOSTUNREACH)$/.test(code))
+    return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Query read timeout|Connection terminated|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
 /** The error a caller sees: TypeError and Orchard's own errors pass, the rest is StorageError. */
 export function storageError(error: unknown): Error {
   if (error instanceof TypeError || error instanceof OrchardError) return error;
@@ -180,10 +196,15 @@ export async function tx<T>(
       await client.query('COMMIT');
       return value;
     } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
+      // On a connection already lost (a read timeout in a network black hole) a ROLLBACK would
+      // wait out a second timeout: drop the connection instead; the server rolls back itself.
+      if (isConnectionLost(error)) broken = true;
+      else {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
       }
       if (attempt < attempts && isRetryable(error)) continue;
       throw storageError(error);
