@@ -190,6 +190,12 @@ export async function tx<T>(
       throw storageError(error);
     }
     let broken = false;
+    // A checked-out client has no listener of its own: a backend that dies between two queries
+    // would emit an unhandled 'error' (ending the process). Mark it broken instead.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query(begin);
       const value = await fn(client);
@@ -209,6 +215,7 @@ export async function tx<T>(
       if (attempt < attempts && isRetryable(error)) continue;
       throw storageError(error);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -43,6 +43,8 @@ export function sharedFiles(database: PostgresDatabase, keyring: SecretsKeyring)
   return {
     async withLock(name, fn) {
       const client = await pool.connect();
+      const onError = (): void => undefined;
+      client.on('error', onError);
       try {
         await client.query('SELECT pg_advisory_lock(hashtext($1))', [`orchard-${name}`]);
         try {
@@ -51,7 +53,8 @@ export function sharedFiles(database: PostgresDatabase, keyring: SecretsKeyring)
           await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`orchard-${name}`]);
         }
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(true);
       }
     },
     async list() {
