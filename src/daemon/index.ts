@@ -5,11 +5,5 @@
  */
 export { startDaemon } from './daemon.js';
 export type { RunningDaemon, StartOptions } from './daemon.js';
-export {
-  envName,
-  FLAGS,
-  resolveConfig,
-  resolveDatabasePath,
-  resolveSecretsKeyFile,
-} from './config.js';
+export { envName, FLAGS, resolveConfig, resolveDatabase, resolveSecretsKeyFile } from './config.js';
 export type { DaemonConfig, FlagSpec, RawValues } from './config.js';

@@ -69,6 +69,20 @@ function isExpired(command: StoredCommand, now: Date): boolean {
   return command.expiresAt !== undefined && command.expiresAt.getTime() <= now.getTime();
 }
 
+/** Queues `command` for every enrollment enrolled now, in id order; `[]` stores nothing. */
+function enqueueEnrolled(state: MemoryState, command: NewCommand): string[] {
+  checkNewCommand(command);
+  if (state.commands.has(command.uuid)) {
+    throw new TypeError(`command ${command.uuid} is already stored`);
+  }
+  const ids = [...state.enrollments.values()]
+    .filter((e) => e.enrolled)
+    .map((e) => e.id)
+    .sort();
+  if (ids.length > 0) enqueue(state, command, ids);
+  return ids;
+}
+
 function enqueue(state: MemoryState, command: NewCommand, ids: readonly string[]): void {
   checkNewCommand(command, ids);
   if (state.commands.has(command.uuid)) {
@@ -193,6 +207,7 @@ function expireCommands(state: MemoryState, now: Date): number {
 /** The {@link CommandQueue} of the memory adapter. */
 export function memoryCommands(state: MemoryState): CommandQueue {
   return {
+    enqueueEnrolled: (command) => op(state, () => enqueueEnrolled(state, command)),
     enqueue: (command, ids) =>
       op(state, () => {
         enqueue(state, command, ids);

@@ -122,6 +122,41 @@ function enqueue(ctx: SqliteContext, command: NewCommand, ids: readonly string[]
   });
 }
 
+/**
+ * Queues `command` for every enrollment enrolled now, in id order, in one write transaction and
+ * one INSERT … SELECT through the `enrollments_enrolled` index; `[]` stores nothing.
+ */
+function enqueueEnrolled(ctx: SqliteContext, command: NewCommand): string[] {
+  checkNewCommand(command);
+  const now = ctx.clock().getTime();
+  return writeTx(ctx, () => {
+    if (stmt(ctx, 'SELECT 1 FROM commands WHERE uuid = ?').get(command.uuid) !== undefined) {
+      throw new TypeError(`command ${command.uuid} is already stored`);
+    }
+    const ids = stmt(ctx, 'SELECT id FROM enrollments WHERE enrolled = 1 ORDER BY id')
+      .pluck()
+      .all() as string[];
+    if (ids.length === 0) return ids;
+    stmt(
+      ctx,
+      `INSERT INTO commands (uuid, request_type, body, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?)`,
+    ).run(
+      command.uuid,
+      command.requestType,
+      toStore(ctx, 'command', command.uuid, command.body),
+      now,
+      ms(command.expiresAt),
+    );
+    stmt(
+      ctx,
+      `INSERT INTO command_targets (command_uuid, enrollment_id, status, updated_at)
+       SELECT ?, id, 'queued', ? FROM enrollments WHERE enrolled = 1 ORDER BY id`,
+    ).run(command.uuid, now);
+    return ids;
+  });
+}
+
 function setStatus(ctx: SqliteContext, seq: number, status: CommandStatus): void {
   const sql = 'UPDATE command_targets SET status = ?, updated_at = ? WHERE seq = ?';
   stmt(ctx, sql).run(status, ctx.clock().getTime(), seq);
@@ -303,6 +338,7 @@ export function sqliteCommands(ctx: SqliteContext): CommandQueue {
       op(ctx, () => {
         enqueue(ctx, command, ids);
       }),
+    enqueueEnrolled: (command) => op(ctx, () => enqueueEnrolled(ctx, command)),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
     storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
     cancel: (enrollmentId, uuid) =>

@@ -9,7 +9,6 @@ import {
   CommandBody,
   commandContent,
   enqueueAudited,
-  existingEnrollment,
   notFound,
 } from './enrollments.js';
 
@@ -42,7 +41,11 @@ const batch = defineRoute({
   async handle(deps, req) {
     const body = req.body;
     const command = commandField(body.command, 'command');
-    for (const id of body.enrollmentIds) await existingEnrollment(deps, id);
+    // One lookup for the batch (not one round trip per id: 1,000 on PostgreSQL).
+    const found = new Set(
+      (await deps.storage.findEnrollments(body.enrollmentIds)).map((e) => e.id),
+    );
+    if (body.enrollmentIds.some((id) => !found.has(id))) throw notFound('enrollment');
     return enqueueAudited(deps, req, body.enrollmentIds, command);
   },
 });
