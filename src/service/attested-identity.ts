@@ -9,13 +9,18 @@
  */
 import { DeviceAuthError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { AttestedDevice } from '../acme/attestation.js';
 import type { MdmRequest, MdmService } from './ports.js';
+
+/** The device an attestation named (the ACME verifier's `AttestedDevice`, declared here so service stays below acme). */
+export interface AttestedDeviceFacts {
+  serial?: string;
+  udid?: string;
+}
 
 /** What the check reads. */
 export interface AttestedIdentityDeps {
   /** The attested device a certificate (serial, lower-case hex) was issued on, if any. */
-  attestedDeviceOf(certificateSerial: string): Promise<AttestedDevice | undefined>;
+  attestedDeviceOf(certificateSerial: string): Promise<AttestedDeviceFacts | undefined>;
   /** The serial Orchard knows for a UDID (ADE sync, an earlier Authenticate), if any. */
   knownSerialOf?: (udid: string) => Promise<string | undefined>;
   logger?: Logger;
