@@ -3,7 +3,8 @@
  * the daemon does), or one kind of store on a pool of its own. Whichever opens the database
  * first migrates it (under an advisory lock), to the one schema every store shares.
  */
-import type { AdminStorage, CertificateStore, ChallengeStore } from '../ports.js';
+import type { AcmeStore, AdminStorage, CertificateStore, ChallengeStore } from '../ports.js';
+import { pgAcmeStore } from './acme.js';
 import { pgAdminStorage } from './admin.js';
 import { pgCertificateStore, pgChallengeStore } from './ca.js';
 import { openPostgresConnection, type PgConnection, type PgPoolOptions } from './connection.js';
@@ -14,7 +15,7 @@ import {
   type PostgresStorageOptions,
 } from './mdm.js';
 
-/** Options of {@link openPostgresCaStorage} and {@link openPostgresAdminStore}. */
+/** Options of {@link openPostgresCaStorage}, {@link openPostgresAdminStore} and {@link openPostgresAcmeStore}. */
 export interface PostgresPartOptions {
   /** `postgres://user@host:port/database`. */
   url: string;
@@ -40,6 +41,8 @@ export interface PostgresDatabase {
   ca: PostgresCaStorage;
   /** API keys, audit log, enrollment links, settings, management, web sessions. */
   admin: AdminStorage;
+  /** The ACME server's nonces, accounts, orders, authorizations and challenges. */
+  acme: AcmeStore & { close(): Promise<void> };
   /** The pool's connection (coordination: LISTEN/NOTIFY, advisory locks). */
   connection: PgConnection;
   /** Closes every store, then the pool. */
@@ -82,14 +85,18 @@ export async function openPostgresDatabase(
   const storage = pgMdmStorage(ctx, release, options);
   const ca = caPart(connection);
   const admin = adminPart(connection);
+  const acmePart = connection.part();
+  const acme = { ...pgAcmeStore(acmePart.ctx), close: acmePart.release };
   return {
     storage,
     ca,
     admin: admin.admin,
+    acme,
     connection,
     async close() {
       await ca.close();
       await admin.release();
+      await acme.close();
       await storage.close();
     },
   };
@@ -118,4 +125,14 @@ export async function openPostgresCaStorage(
  */
 export async function openPostgresAdminStore(options: PostgresPartOptions): Promise<AdminStorage> {
   return adminPart(await openPostgresConnection({ ...options, checkSecrets: false })).admin;
+}
+
+/** Opens the ACME store on a pool of its own (it reads no sealed value). */
+export async function openPostgresAcmeStore(
+  options: PostgresPartOptions,
+): Promise<AcmeStore & { close(): Promise<void> }> {
+  const { ctx, release } = (
+    await openPostgresConnection({ ...options, checkSecrets: false })
+  ).part();
+  return { ...pgAcmeStore(ctx), close: release };
 }

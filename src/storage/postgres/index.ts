@@ -6,6 +6,7 @@
  */
 export {
   createPostgresStorage,
+  openPostgresAcmeStore,
   openPostgresAdminStore,
   openPostgresCaStorage,
   openPostgresDatabase,

@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import { StorageError } from '../../errors.js';
+import { ACME_SCHEMA } from './schema-acme.js';
 import { ADMIN_SCHEMA } from './schema-admin.js';
 import { MANAGEMENT_SCHEMA } from './schema-management.js';
 import { MDM_SCHEMA } from './schema-mdm.js';
@@ -33,6 +34,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 2,
     name: 'files every daemon shares (CA, signing identity), sealed',
     sql: SHARED_FILES_SCHEMA,
+  },
+  {
+    version: 3,
+    name: 'ACME nonces, accounts, orders, authorizations and challenges',
+    sql: ACME_SCHEMA,
   },
 ];
 
