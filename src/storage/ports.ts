@@ -1555,3 +1555,77 @@ export interface Coordination {
   /** Stops listening and releases connections; later calls reject (exclusive, take) or no-op. */
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// ACME ClientIdentifiers (issue 22): the one-time values enrollment profiles carry as the
+// `permanent-identifier` a device orders, and the attested device of each certificate issued on
+// one. Kept in the database so every daemon on it shares them; every one-time step (bind to the
+// first account, use up) is one conditional statement on a SQL backend.
+// ---------------------------------------------------------------------------------------------
+
+/** One issued ClientIdentifier, by the SHA-256 digest of its value (never the value itself). */
+export interface AcmeClientIdRecord {
+  /** SHA-256 of the value, base64url (43 characters). */
+  digest: string;
+  /** What the download was for (e.g. `enrollment-token:<linkId>`); orders and certificates carry it. */
+  enrollmentId: string;
+  /** The device the download named, when known. */
+  expectedUdid?: string;
+  expectedSerial?: string;
+  createdAt: Date;
+  /** Until when the value may start an order or be used up. */
+  expiresAt: Date;
+  /** The first account that ordered it (bound once, never changed). */
+  accountId?: string;
+  /** When it was used up (the first finalize of an order for it). */
+  usedAt?: Date;
+}
+
+/** The device an ACME certificate was attested for, by the certificate's serial. */
+export interface AcmeAttestedDeviceRecord {
+  /** Certificate serial, lower-case hex without leading zeros. */
+  certificateSerial: string;
+  serial?: string;
+  udid?: string;
+  /** Kept until then: the certificate's notAfter. */
+  expiresAt: Date;
+}
+
+/** What {@link AcmeClientIdStore.purgeClientIds} deleted. */
+export interface AcmeClientIdPurgeResult {
+  clientIds: number;
+  attestedDevices: number;
+}
+
+/**
+ * The store of one-time ACME ClientIdentifiers and attested devices. Resolves or rejects
+ * (StorageError on a backend fault, TypeError on misuse). "Live" means not used up and
+ * `expiresAt` after `now`.
+ */
+export interface AcmeClientIdStore {
+  /** Stores a new value; TypeError when its digest exists. */
+  putClientId(record: AcmeClientIdRecord): Promise<void>;
+  /**
+   * Binds a live value to `accountId` when it has no account yet, in one conditional step, and
+   * resolves the record when it is live and bound to `accountId`; `undefined` otherwise (unknown,
+   * used, expired, or bound to another account).
+   */
+  claimClientId(
+    digest: string,
+    accountId: string,
+    now: Date,
+  ): Promise<AcmeClientIdRecord | undefined>;
+  /** The value when live at `now`, or `undefined`. */
+  findLiveClientId(digest: string, now: Date): Promise<AcmeClientIdRecord | undefined>;
+  /**
+   * Uses the value up when live and bound to `accountId`, in one conditional step; true only for
+   * the one caller that did.
+   */
+  useClientId(digest: string, accountId: string, now: Date): Promise<boolean>;
+  /** Records (or replaces) the attested device of a certificate. */
+  putAttestedDevice(record: AcmeAttestedDeviceRecord): Promise<void>;
+  /** The attested device of a certificate (serial as recorded), or `undefined`. */
+  findAttestedDevice(certificateSerial: string): Promise<AcmeAttestedDeviceRecord | undefined>;
+  /** Deletes values and attested devices whose `expiresAt` is at or before `now`. */
+  purgeClientIds(now: Date): Promise<AcmeClientIdPurgeResult>;
+}

@@ -3,8 +3,15 @@
  * the daemon does), or one kind of store on a connection of its own. Whichever opens the file
  * first migrates it, to the one schema every store shares.
  */
-import type { AcmeStore, AdminStorage, CertificateStore, ChallengeStore } from '../ports.js';
+import type {
+  AcmeClientIdStore,
+  AcmeStore,
+  AdminStorage,
+  CertificateStore,
+  ChallengeStore,
+} from '../ports.js';
 import { sqliteAcmeStore } from './acme.js';
+import { sqliteAcmeClientIdStore } from './acme-identifiers.js';
 import { sqliteAdminStorage } from './admin.js';
 import { sqliteCertificateStore, sqliteChallengeStore } from './ca.js';
 import { openSqliteConnection, type SqliteConnection } from './connection.js';
@@ -50,6 +57,8 @@ export interface SqliteDatabase {
   admin: AdminStorage;
   /** The ACME server's nonces, accounts, orders, authorizations and challenges. */
   acme: AcmeStore & { close(): void };
+  /** The one-time ACME ClientIdentifiers and the attested device of each ACME certificate. */
+  acmeIdentifiers: AcmeClientIdStore & { close(): void };
   /** Closes every store, then the connection (each store's own `close` also works). */
   close(): Promise<void>;
 }
@@ -81,15 +90,19 @@ export function openSqliteDatabase(options: SqliteStorageOptions): SqliteDatabas
   const admin = adminPart(connection);
   const acmePart = connection.part();
   const acme = { ...sqliteAcmeStore(acmePart.ctx), close: acmePart.release };
+  const idsPart = connection.part();
+  const acmeIdentifiers = { ...sqliteAcmeClientIdStore(idsPart.ctx), close: idsPart.release };
   return {
     storage,
     ca,
     admin,
     acme,
+    acmeIdentifiers,
     async close() {
       ca.close();
       admin.close();
       acme.close();
+      acmeIdentifiers.close();
       await storage.close();
     },
   };

@@ -14,6 +14,10 @@ import {
 } from './mdm.js';
 
 export { openSqliteAcmeStore, type SqliteAcmeStore, type SqliteAcmeStoreOptions } from './acme.js';
+export {
+  openSqliteAcmeClientIdStore,
+  type SqliteAcmeClientIdStoreOptions,
+} from './acme-identifiers.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { ResealResult } from './sealed-secrets.js';

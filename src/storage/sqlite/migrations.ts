@@ -13,6 +13,7 @@ import { MANAGEMENT_SCHEMA, seedManagement } from './migrations-management.js';
 import { convertPolicyNames, POLICIES_SCHEMA } from './migrations-policies.js';
 import { USERS_SCHEMA } from './migrations-users.js';
 import { ACME_SCHEMA } from './migrations-acme.js';
+import { ACME_IDENTIFIERS_SCHEMA } from './migrations-acme-identifiers.js';
 import { WEB_SCHEMA } from './migrations-web.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
@@ -216,6 +217,13 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // The ACME server's state (issue 22): nonces consumed by one DELETE, accounts unique by key
     // thumbprint, orders with their authorizations and challenges moved by conditional UPDATEs.
     sql: ACME_SCHEMA,
+  },
+  {
+    version: 12,
+    name: 'ACME one-time ClientIdentifiers and attested devices',
+    // One-time values of enrollment-profile downloads by digest (bound to the first account,
+    // used up by one conditional UPDATE) and the device each ACME certificate was attested for.
+    sql: ACME_IDENTIFIERS_SCHEMA,
   },
 ];
 
