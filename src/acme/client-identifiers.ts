@@ -4,12 +4,21 @@
  * the device then orders as its `permanent-identifier`. The port ties the ACME server to
  * enrollment: new-order is allowed only for an issued, unexpired, unused value (and binds it to
  * the first account that orders it); the attestation must name the device the download named,
- * when it named one; issuing the certificate uses the value up and records the attested device
- * by certificate serial, which the MDM core checks when the certificate authenticates.
- * Values are kept as SHA-256 digests, never in clear.
+ * when it named one; the first finalize of an order for the value uses it up (so two orders for
+ * one value never both issue); the issued certificate's attested device is recorded by serial,
+ * for as long as the certificate lives, which the MDM core checks when the certificate
+ * authenticates. Values are kept as SHA-256 digests, never in clear, in an
+ * {@link AcmeClientIdStore}, so every daemon on one database shares them.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { AcmeIdentifier } from '../storage/ports.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type {
+  AcmeClientIdPurgeResult,
+  AcmeClientIdRecord,
+  AcmeClientIdStore,
+  AcmeIdentifier,
+  AcmeOrderRecord,
+} from '../storage/ports.js';
 import type { AttestationIdentifierCheck, AttestedDevice } from './attestation.js';
 import type { AcmeIdentifierGrant, AcmeIdentifierPolicy, AcmeIssuedEvent } from './types.js';
 
@@ -26,34 +35,32 @@ export interface ClientIdentifierIssue {
 
 /**
  * The ClientIdentifier port. `authorize` is the ACME server's `authorizeIdentifier`,
- * `checkAttested` the attestation verifier's `checkIdentifier`, `onIssued` its `onIssued` hook
- * and `attestedDeviceOf` what the MDM core's attested-device check reads.
+ * `checkAttested` the attestation verifier's `checkIdentifier`, `use` its `useIdentifiers`,
+ * `onIssued` its `onIssued` hook and `attestedDeviceOf` what the MDM core's attested-device
+ * check reads.
  */
 export interface AcmeClientIdentifiers {
   /** A fresh one-time value for one profile download. */
   issue(input: ClientIdentifierIssue): Promise<string>;
   authorize: AcmeIdentifierPolicy;
   checkAttested: AttestationIdentifierCheck;
+  /** Uses up the order's values at its first finalize; false when one was used or expired. */
+  use(order: AcmeOrderRecord): Promise<boolean>;
   onIssued(event: AcmeIssuedEvent): Promise<void>;
-  /** The attested device an ACME certificate was issued on (serial lower-case hex), if any. */
+  /** The attested device an ACME certificate was issued on (serial hex, any case), if any. */
   attestedDeviceOf(certificateSerial: string): Promise<AttestedDevice | undefined>;
+  /** Deletes expired values and the attested devices of expired certificates. */
+  purge(): Promise<AcmeClientIdPurgeResult>;
 }
 
-interface Entry {
-  enrollmentId: string;
-  expectedUdid?: string;
-  expectedSerial?: string;
-  expiresAt: number;
-  accountId?: string;
-  usedAt?: number;
-}
-
-/** Options of {@link createMemoryAcmeClientIdentifiers}. */
-export interface ClientIdentifierOptions {
+/** Dependencies of {@link createAcmeClientIdentifiers}. */
+export interface ClientIdentifierDeps {
+  store: AcmeClientIdStore;
   clock?: () => Date;
   random?: (size: number) => Buffer;
-  /** Most outstanding values kept; the oldest go first. Default 100,000. */
-  maxEntries?: number;
+  logger?: Logger;
+  /** Purge expired rows after every this many issued values; default 1000. */
+  purgeEvery?: number;
 }
 
 const digest = (value: string): string => createHash('sha256').update(value).digest('base64url');
@@ -64,7 +71,7 @@ function normalSerial(hex: string): string {
 }
 
 /** True when the attestation names the device a download named (or none was named). */
-function expectedDevice(entry: Entry, device: AttestedDevice): boolean {
+function expectedDevice(entry: AcmeClientIdRecord, device: AttestedDevice): boolean {
   if (entry.expectedUdid !== undefined && device.udid !== entry.expectedUdid) {
     // A Mac attests its ProvisioningUDID: the serial then decides.
     if (entry.expectedSerial === undefined || device.serial !== entry.expectedSerial) return false;
@@ -73,71 +80,92 @@ function expectedDevice(entry: Entry, device: AttestedDevice): boolean {
   return device.udid !== undefined || device.serial !== undefined;
 }
 
+/** The device the order's authorizations attested, if one did. */
+function attestedOf(event: AcmeIssuedEvent): AttestedDevice | undefined {
+  const authz = event.authorizations.find(
+    (a) => a.attestedUdid !== undefined || a.attestedSerial !== undefined,
+  );
+  if (authz === undefined) return undefined;
+  return {
+    ...(authz.attestedSerial === undefined ? {} : { serial: authz.attestedSerial }),
+    ...(authz.attestedUdid === undefined ? {} : { udid: authz.attestedUdid }),
+  };
+}
+
 /**
- * An in-memory {@link AcmeClientIdentifiers} (one process; tests and single-instance daemons).
- * A deployment with two instances needs a store-backed one with the same semantics.
+ * The {@link AcmeClientIdentifiers} over a store (memory for one process; SQLite or PostgreSQL
+ * for daemons sharing a database). Every one-time step is one conditional store call.
  */
-export function createMemoryAcmeClientIdentifiers(
-  options: ClientIdentifierOptions = {},
-): AcmeClientIdentifiers {
-  const clock = options.clock ?? (() => new Date());
-  const random = options.random ?? randomBytes;
-  const max = options.maxEntries ?? 100_000;
-  const entries = new Map<string, Entry>();
-  const attested = new Map<string, AttestedDevice>();
-  const live = (value: string): Entry | undefined => {
-    const entry = entries.get(digest(value));
-    if (entry === undefined || entry.usedAt !== undefined) return undefined;
-    return entry.expiresAt > clock().getTime() ? entry : undefined;
+export function createAcmeClientIdentifiers(deps: ClientIdentifierDeps): AcmeClientIdentifiers {
+  const { store } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const random = deps.random ?? randomBytes;
+  const logger = deps.logger ?? silentLogger;
+  const purgeEvery = deps.purgeEvery ?? 1000;
+  let issued = 0;
+  const purge = () => store.purgeClientIds(clock());
+  const sweep = (): void => {
+    issued += 1;
+    if (issued % purgeEvery !== 0) return;
+    purge().catch((error: unknown) => {
+      logger.warn({ err: error }, 'purging expired ACME ClientIdentifiers failed');
+    });
   };
   return {
-    issue(input) {
-      const value = random(16).toString('base64url');
+    async issue(input) {
       const ttl = (input.ttlSeconds ?? 86_400) * 1000;
-      if (!(ttl > 0)) return Promise.reject(new TypeError('ttlSeconds must be > 0'));
-      if (entries.size >= max) {
-        const oldest = entries.keys().next();
-        if (oldest.done !== true) entries.delete(oldest.value);
-      }
-      entries.set(digest(value), {
+      if (!(ttl > 0)) throw new TypeError('ttlSeconds must be > 0');
+      const value = random(16).toString('base64url');
+      const now = clock();
+      await store.putClientId({
+        digest: digest(value),
         enrollmentId: input.enrollmentId,
         ...(input.expectedUdid === undefined ? {} : { expectedUdid: input.expectedUdid }),
         ...(input.expectedSerial === undefined ? {} : { expectedSerial: input.expectedSerial }),
-        expiresAt: clock().getTime() + ttl,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + ttl),
       });
-      return Promise.resolve(value);
+      sweep();
+      return value;
     },
-    authorize({ identifier, accountId }: { identifier: AcmeIdentifier; accountId: string }) {
-      const entry = live(identifier.value);
-      if (entry === undefined) return Promise.resolve(undefined);
+    async authorize({ identifier, accountId }: { identifier: AcmeIdentifier; accountId: string }) {
       // The first account to order the value owns it; the device may retry, nobody else may.
-      if (entry.accountId !== undefined && entry.accountId !== accountId)
-        return Promise.resolve(undefined);
-      entry.accountId = accountId;
+      const entry = await store.claimClientId(digest(identifier.value), accountId, clock());
+      if (entry === undefined) return undefined;
       const grant: AcmeIdentifierGrant = { enrollmentId: entry.enrollmentId };
-      return Promise.resolve(grant);
+      return grant;
     },
-    checkAttested(identifier, device) {
-      const entry = live(identifier);
+    async checkAttested(identifier, device) {
+      const entry = await store.findLiveClientId(digest(identifier), clock());
       return entry !== undefined && expectedDevice(entry, device);
     },
-    onIssued(event) {
-      for (const identifier of event.order.identifiers) {
-        const entry = entries.get(digest(identifier.value));
-        if (entry !== undefined) entry.usedAt = clock().getTime();
-      }
-      const authz = event.authorizations.find(
-        (a) => a.attestedUdid !== undefined || a.attestedSerial !== undefined,
-      );
-      if (authz !== undefined)
-        attested.set(normalSerial(event.certificate.serial), {
-          ...(authz.attestedSerial === undefined ? {} : { serial: authz.attestedSerial }),
-          ...(authz.attestedUdid === undefined ? {} : { udid: authz.attestedUdid }),
+    async use(order) {
+      const now = clock();
+      for (const identifier of order.identifiers)
+        if (!(await store.useClientId(digest(identifier.value), order.accountId, now)))
+          return false;
+      return order.identifiers.length > 0;
+    },
+    async onIssued(event) {
+      // Already used at finalize when the server calls `use`; otherwise used here (no-op if so).
+      for (const identifier of event.order.identifiers)
+        await store.useClientId(digest(identifier.value), event.order.accountId, clock());
+      const device = attestedOf(event);
+      if (device !== undefined)
+        await store.putAttestedDevice({
+          certificateSerial: normalSerial(event.certificate.serial),
+          ...device,
+          expiresAt: event.certificate.notAfter,
         });
-      return Promise.resolve();
     },
-    attestedDeviceOf(certificateSerial) {
-      return Promise.resolve(attested.get(normalSerial(certificateSerial)));
+    async attestedDeviceOf(certificateSerial) {
+      const record = await store.findAttestedDevice(normalSerial(certificateSerial));
+      if (record === undefined) return undefined;
+      return {
+        ...(record.serial === undefined ? {} : { serial: record.serial }),
+        ...(record.udid === undefined ? {} : { udid: record.udid }),
+      };
     },
+    purge,
   };
 }

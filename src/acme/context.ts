@@ -35,6 +35,7 @@ export interface AcmeContext {
   verifyAttestation: DeviceAttestationVerifier;
   attestationRoots: readonly X509Certificate[];
   onIssued: AcmeServerDeps['onIssued'];
+  useIdentifiers: AcmeServerDeps['useIdentifiers'];
   nonceTtlMs: number;
   orderTtlMs: number;
   keepValidMs: number;
@@ -64,6 +65,7 @@ export function acmeContext(deps: AcmeServerDeps, options: AcmeServerOptions): A
     verifyAttestation: deps.verifyAttestation ?? verifyDeviceAttestation,
     attestationRoots: deps.attestationRoots ?? [],
     onIssued: deps.onIssued,
+    useIdentifiers: deps.useIdentifiers,
     nonceTtlMs: seconds(options.nonceTtlSeconds, 600, 'nonceTtlSeconds'),
     orderTtlMs: seconds(options.orderTtlSeconds, 3600, 'orderTtlSeconds'),
     keepValidMs: seconds(options.keepValidOrdersSeconds, 30 * 86_400, 'keepValidOrdersSeconds'),

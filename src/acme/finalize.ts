@@ -86,6 +86,35 @@ async function issue(
   }
 }
 
+/**
+ * Uses up the order's identifiers (`useIdentifiers`) before issuing: when refused, or when the
+ * store fails, the processing order becomes invalid and nothing is issued.
+ */
+async function useIdentifiers(ctx: AcmeContext, order: AcmeOrderRecord): Promise<void> {
+  if (ctx.useIdentifiers === undefined) return;
+  let used: boolean;
+  try {
+    used = await ctx.useIdentifiers(order);
+  } catch (error) {
+    const problem = new AcmeError('ERR_ACME_SERVER_INTERNAL', 'the identifier could not be used');
+    await ctx.store.updateOrder(order.id, ['processing'], {
+      status: 'invalid',
+      error: problemRecord(problem),
+    });
+    throw error;
+  }
+  if (used) return;
+  const problem = new AcmeError(
+    'ERR_ACME_REJECTED_IDENTIFIER',
+    'the identifier is used up or expired: download a new enrollment profile',
+  );
+  await ctx.store.updateOrder(order.id, ['processing'], {
+    status: 'invalid',
+    error: problemRecord(problem),
+  });
+  throw problem;
+}
+
 async function notify(
   ctx: AcmeContext,
   event: Parameters<NonNullable<AcmeContext['onIssued']>>[0],
@@ -116,6 +145,7 @@ export async function finalize(ctx: AcmeContext, id: string, body: Uint8Array): 
   const processing = await ctx.store.updateOrder(id, ['ready'], { status: 'processing' });
   if (processing === undefined)
     throw new AcmeError('ERR_ACME_ORDER_NOT_READY', 'the order is being finalized already');
+  await useIdentifiers(ctx, processing);
   const certificate = await issue(ctx, processing, csr);
   const valid = await ctx.store.updateOrder(id, ['processing'], {
     status: 'valid',

@@ -49,6 +49,13 @@ export interface AcmeServerDeps {
   verifyAttestation?: DeviceAttestationVerifier;
   /** Anchors of device attestations, handed to the verifier. */
   attestationRoots?: readonly X509Certificate[];
+  /**
+   * Uses up the order's identifiers at finalize, after the order moved to processing and before
+   * the certificate is issued (e.g. `AcmeClientIdentifiers.use`, one conditional store step).
+   * False refuses the finalize with rejectedIdentifier and the order becomes invalid, so two
+   * orders for one one-time value never both issue. Absent, nothing is used up here.
+   */
+  useIdentifiers?: (order: AcmeOrderRecord) => Promise<boolean>;
   /** Told of every issued certificate (e.g. to bind attested serial and UDID); errors are logged. */
   onIssued?: (event: AcmeIssuedEvent) => Promise<void> | void;
   /** Default `() => new Date()`. */

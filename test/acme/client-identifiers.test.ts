@@ -11,9 +11,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAppleAttestationVerifier } from '../../src/acme/attestation.js';
 import {
-  createMemoryAcmeClientIdentifiers,
+  createAcmeClientIdentifiers,
   type AcmeClientIdentifiers,
 } from '../../src/acme/client-identifiers.js';
+import { createMemoryAcmeClientIdStore } from '../../src/storage/memory/acme-identifiers.js';
 import { createAcmeServer } from '../../src/acme/server.js';
 import { createCsr } from '../../src/crypto/csr.js';
 import { acmeRoute } from '../../src/http/acme.js';
@@ -53,7 +54,7 @@ beforeAll(async () => {
   attCa = await attestationCa();
   const root = await makeCa({ subject: 'CN=ACME identity CA,O=Orchard', keyType: 'rsa-2048' });
   ca = createCa({ material: root, store: createMemoryCertificateStore() });
-  ids = createMemoryAcmeClientIdentifiers();
+  ids = createAcmeClientIdentifiers({ store: createMemoryAcmeClientIdStore() });
   const verify = createAppleAttestationVerifier({ checkIdentifier: ids.checkAttested });
   let base = '';
   const acme = createAcmeServer(
@@ -63,6 +64,7 @@ beforeAll(async () => {
       authorizeIdentifier: ids.authorize,
       verifyAttestation: verify,
       attestationRoots: [attCa.root.certificate],
+      useIdentifiers: (o) => ids.use(o),
       onIssued: (e) => ids.onIssued(e),
     },
     { baseUrl: () => base },
@@ -178,6 +180,40 @@ describe('one-time ClientIdentifiers', () => {
     expect((await first.newOrder(value)).status).toBe(201); // the device may retry
     const second = await enrollAcme(newDevice(), value);
     expect(second.order.json.type).toBe(`${ERR}rejectedIdentifier`);
+  });
+
+  test('fail/two orders of one account for one value both reaching finalize: only the first issues', async () => {
+    const dev = newDevice();
+    const value = await ids.issue({ enrollmentId: 'enrollment-token:link-6' });
+    const client = await acmeTestClient(directoryUrl);
+    await client.newAccount();
+    /** Orders `value` and answers its challenge; resolves the order URL and finalize URL. */
+    const ready = async () => {
+      const order = await client.newOrder(value);
+      expect(order.status).toBe(201);
+      const authz = await client.post((order.json.authorizations as string[])[0] ?? '', '');
+      const chall = (authz.json.challenges as { url: string; token: string }[])[0];
+      const attObj = await attCa.attest({
+        key: dev.key,
+        token: chall?.token ?? '',
+        serial: dev.serial,
+        udid: dev.udid,
+      });
+      const answered = await client.post(chall?.url ?? '', {
+        attObj: attObj.toString('base64url'),
+      });
+      expect(answered.json.status).toBe('valid');
+      const url = order.headers.get('location') ?? '';
+      return { url, finalize: (await client.post(url, '')).json.finalize as string };
+    };
+    const first = await ready();
+    const second = await ready();
+    const csr = createCsr({ subject: 'CN=acme-device,O=Orchard', privateKey: dev.key });
+    const one = await client.post(first.finalize, { csr: csr.toString('base64url') });
+    expect(one.json.status).toBe('valid');
+    const two = await client.post(second.finalize, { csr: csr.toString('base64url') });
+    expect(two.json.type).toBe(`${ERR}rejectedIdentifier`);
+    expect((await client.post(second.url, '')).json.status).toBe('invalid');
   });
 
   test('fail/an attestation of another device than the download named: badAttestationStatement', async () => {

@@ -13,9 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { buildEnrollmentProfile } from '../../src/admin/enrollment-profile.js';
 import { createAppleAttestationVerifier } from '../../src/acme/attestation.js';
 import {
-  createMemoryAcmeClientIdentifiers,
+  createAcmeClientIdentifiers,
   type AcmeClientIdentifiers,
 } from '../../src/acme/client-identifiers.js';
+import { createMemoryAcmeClientIdStore } from '../../src/storage/memory/acme-identifiers.js';
 import { createAcmeServer } from '../../src/acme/server.js';
 import { acmeRoute } from '../../src/http/acme.js';
 import { createEdgeListener, createNodeListener } from '../../src/http/node.js';
@@ -47,7 +48,7 @@ beforeAll(async () => {
   [trusted, untrusted] = await Promise.all([attestationCa(), attestationCa()]);
   caCert = await makeCa({ subject: 'CN=Sim ACME CA,O=Orchard', keyType: 'ec-p384' });
   const ca = createCa({ material: caCert, store: createMemoryCertificateStore() });
-  ids = createMemoryAcmeClientIdentifiers();
+  ids = createAcmeClientIdentifiers({ store: createMemoryAcmeClientIdStore() });
   const acme = createAcmeServer(
     {
       store: createMemoryAcmeStore(),
@@ -55,6 +56,7 @@ beforeAll(async () => {
       authorizeIdentifier: ids.authorize,
       verifyAttestation: createAppleAttestationVerifier({ checkIdentifier: ids.checkAttested }),
       attestationRoots: [trusted.root.certificate],
+      useIdentifiers: (o) => ids.use(o),
       onIssued: (e) => ids.onIssued(e),
     },
     { baseUrl: () => `${publicUrl}/acme` },
