@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import { StorageError } from '../../errors.js';
 import { ACME_SCHEMA } from './schema-acme.js';
+import { ACME_IDENTIFIERS_SCHEMA } from './schema-acme-identifiers.js';
 import { ADMIN_SCHEMA } from './schema-admin.js';
 import { MANAGEMENT_SCHEMA } from './schema-management.js';
 import { MDM_SCHEMA } from './schema-mdm.js';
@@ -39,6 +40,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 3,
     name: 'ACME nonces, accounts, orders, authorizations and challenges',
     sql: ACME_SCHEMA,
+  },
+  {
+    version: 4,
+    name: 'ACME one-time ClientIdentifiers and attested devices',
+    sql: ACME_IDENTIFIERS_SCHEMA,
   },
 ];
 
