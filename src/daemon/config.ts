@@ -82,6 +82,13 @@ export interface DaemonConfig {
   requestTimeoutMs: number;
   /** An idle kept-alive connection is closed after this long. */
   keepAliveTimeoutMs: number;
+  /**
+   * `--acme-attestation-roots`: PEM bundle of the anchors device attestations (ACME
+   * device-attest-01) must chain to; absent, Apple's Enterprise Attestation Root (bundled).
+   */
+  acmeAttestationRootsFile?: string;
+  /** `--acme-test-challenge`: offer ACME's test-only `test-01` (never with an https public URL). */
+  acmeTestChallenge: boolean;
 }
 
 /** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
@@ -155,6 +162,23 @@ function parseCertHeader(read: Read): string | undefined {
   if (!/^[A-Za-z0-9-]{1,64}$/.test(value))
     throw new ConfigError('--cert-header', 'must be an HTTP header name');
   return value.toLowerCase();
+}
+
+/**
+ * `--acme-test-challenge`: a switch, refused when devices reach the daemon over https (an
+ * explicit https `--public-url`, or TLS without one): test-01 proves nothing about a device.
+ */
+function parseAcmeTestChallenge(read: Read): boolean {
+  const on = parseSwitch('--acme-test-challenge', read('acme-test-challenge'));
+  const publicUrl = read('public-url');
+  const https =
+    publicUrl === undefined ? read('tls-cert') !== undefined : /^https:/i.test(publicUrl.trim());
+  if (on && https)
+    throw new ConfigError(
+      '--acme-test-challenge',
+      'is for tests only and refused with an https public URL: test-01 proves nothing about a device',
+    );
+  return on;
 }
 
 function parseTimeouts(read: Read) {
@@ -395,6 +419,23 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: 'DURATION',
     description: 'how long an idle kept-alive connection stays open (default 5s)',
     parse: (r) => ({ keepAliveTimeoutMs: durationOf(r, 'keep-alive-timeout', 5_000) }),
+  },
+  {
+    name: 'acme-attestation-roots',
+    arg: 'FILE',
+    description:
+      "anchors (PEM bundle) ACME device attestations must chain to (default: Apple's Enterprise Attestation Root, bundled)",
+    parse: (r) =>
+      optional(
+        'acmeAttestationRootsFile',
+        fileOf('--acme-attestation-roots', r('acme-attestation-roots')),
+      ),
+  },
+  {
+    name: 'acme-test-challenge',
+    description:
+      'TESTS ONLY: offer the ACME test-01 challenge, valid without any proof (refused with an https public URL)',
+    parse: (r) => ({ acmeTestChallenge: parseAcmeTestChallenge(r) }),
   },
 ];
 

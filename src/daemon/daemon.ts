@@ -97,6 +97,7 @@ function routeTable(
   const orchard = orchardRoutes(
     {
       ...{ ...deps, certificates: caStorage.certificates, pushReload: () => services.pushReload },
+      acme: services.acme,
       onProfileServed: () => {
         metrics.enrollment('profile');
       },

@@ -17,6 +17,7 @@ import {
   type RetentionOptions,
   type SecretsKeyFile,
 } from '../index.js';
+import type { OrchardAcmeDeps } from '../server/index.js';
 import {
   openSealedPostgres,
   sharedFiles,
@@ -34,6 +35,10 @@ export interface DaemonDatabase {
   storage: MdmStorage;
   ca: { certificates: CertificateStore; challenges: ChallengeStore };
   admin: AdminStorage;
+  /** The ACME server's nonces, accounts and orders (shared by every daemon on PostgreSQL). */
+  acme: OrchardAcmeDeps['store'];
+  /** The one-time ACME ClientIdentifiers enrollment profiles carry, and attested devices. */
+  acmeIdentifiers: OrchardAcmeDeps['identifierStore'];
   /** The secrets key file every sealed value is under. */
   secrets: SecretsKeyFile;
   /** The PostgreSQL database (coordination between daemons); absent on SQLite. */
@@ -143,6 +148,8 @@ export async function openDaemonDatabase(
       storage: database.storage,
       ca: database.ca,
       admin: database.admin,
+      acme: database.acme,
+      acmeIdentifiers: database.acmeIdentifiers,
       secrets,
       postgres: database,
       close: () => database.close(),
@@ -158,6 +165,8 @@ export async function openDaemonDatabase(
     storage,
     ca: database.ca,
     admin: database.admin,
+    acme: database.acme,
+    acmeIdentifiers: database.acmeIdentifiers,
     secrets,
     close: () => database.close(),
   };

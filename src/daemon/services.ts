@@ -14,8 +14,11 @@ import {
 } from '../index.js';
 import { registerPushGauges, type OrchardMetrics } from '../http/metrics.js';
 import {
+  createOrchardAcme,
   createOrchardServices,
   createSmtpMailer,
+  type AcmeClientIdentifiers,
+  type AcmeServer,
   type Mailer,
   type OrchardServices,
 } from '../server/index.js';
@@ -25,6 +28,7 @@ import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { openDaemonDatabase, shareKeyMaterial, type DaemonDatabase } from './database.js';
 import { pgCoordination } from '../storage/postgres/index.js';
+import { attestationRootsOf } from './acme.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices extends OrchardServices {
@@ -41,6 +45,10 @@ export interface DaemonServices extends OrchardServices {
   pushReload: PushReloadState | undefined;
   /** Sets the base URL enrollment profiles carry (known once listening). */
   setPublicUrl(url: string): void;
+  /** The ACME server, mounted on `/acme/` (its base URL follows the public URL). */
+  acme: AcmeServer;
+  /** The one-time ClientIdentifiers ACME enrollment profiles carry (shared through the database). */
+  acmeIdentifiers: AcmeClientIdentifiers;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -109,6 +117,8 @@ export async function openServices(
   clock: () => Date = () => new Date(),
 ): Promise<DaemonServices> {
   const mdmLogger = logger.child({ component: 'mdm' });
+  // Read before anything opens: a bad --acme-attestation-roots fails the start at once.
+  const attestationRoots = await attestationRootsOf(config);
   // One database (a SQLite file, or PostgreSQL shared by several daemons): MDM storage, CA,
   // challenges and admin tables; one secrets key seals every device secret.
   const database = await openDaemonDatabase(config, { clock, ...retentionOf(config) }, mdmLogger);
@@ -182,9 +192,19 @@ export async function openServices(
       ...mailerOf(config),
     },
   );
+  // ACME on the database's stores (shared by every daemon on PostgreSQL), issuing with the CA.
+  // TODO(issue 22): pass the enrollment composition's hooks (link spending) once services has them.
+  const { server: acme, identifiers: acmeIdentifiers } = createOrchardAcme(
+    {
+      ...{ store: database.acme, identifierStore: database.acmeIdentifiers, ca: services.ca },
+      ...{ attestationRoots, clock, logger: logger.child({ component: 'acme' }) },
+    },
+    { baseUrl: () => `${publicUrl}/acme`, testChallenge: config.acmeTestChallenge },
+  );
   return {
     ...services,
     ...{ storage, admin, caStorage, database, pki, clock, push, pushReload: filePush?.reload },
+    ...{ acme, acmeIdentifiers },
     setPublicUrl: (url) => {
       publicUrl = url;
     },

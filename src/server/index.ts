@@ -18,3 +18,12 @@ export { createSmtpMailer } from '../mail/smtp.js';
 export type { SmtpMailerOptions } from '../mail/smtp.js';
 export type { Mailer, MailMessage, MailAttachment } from '../mail/ports.js';
 export type { OrchardRouteDeps, OrchardRouteOptions } from './routes.js';
+export { appleAttestationRoots, attestationRootsFromPem, createOrchardAcme } from './acme.js';
+export type {
+  AcmeClientIdentifiers,
+  AcmeServer,
+  OrchardAcme,
+  OrchardAcmeDeps,
+  OrchardAcmeHooks,
+  OrchardAcmeOptions,
+} from './acme.js';

@@ -174,3 +174,58 @@ describe('--smtp-url and --smtp-from', () => {
     expect((caught as Error).message).not.toContain('hunter2');
   });
 });
+
+describe('--acme-attestation-roots and --acme-test-challenge', () => {
+  test('ok/defaults: the bundled Apple root (no file) and no test challenge', () => {
+    const c = resolveConfig({}, {});
+    expect(c.acmeAttestationRootsFile).toBeUndefined();
+    expect(c.acmeTestChallenge).toBe(false);
+  });
+
+  test('ok/from flags and from ORCHARD_ACME_* variables', () => {
+    expect(
+      resolveConfig({ acmeAttestationRoots: 'roots.pem', acmeTestChallenge: true }, {}),
+    ).toMatchObject({ acmeAttestationRootsFile: resolve('roots.pem'), acmeTestChallenge: true });
+    expect(
+      resolveConfig(
+        {},
+        { ORCHARD_ACME_ATTESTATION_ROOTS: '/etc/roots.pem', ORCHARD_ACME_TEST_CHALLENGE: '1' },
+      ),
+    ).toMatchObject({ acmeAttestationRootsFile: '/etc/roots.pem', acmeTestChallenge: true });
+    expect(
+      resolveConfig({ publicUrl: 'http://127.0.0.1:8080', acmeTestChallenge: true }, {})
+        .acmeTestChallenge,
+    ).toBe(true);
+  });
+
+  test.each([
+    ['an https public URL', { publicUrl: 'https://mdm.example.com', acmeTestChallenge: true }],
+    ['TLS without a public URL', { tlsCert: 'c.pem', tlsKey: 'k.pem', acmeTestChallenge: true }],
+    ['an https URL from the variable', { acmeTestChallenge: true }],
+  ])('fail/the test challenge with %s is refused, naming the flag', (_name, flags) => {
+    const env =
+      'publicUrl' in flags || 'tlsCert' in flags ? {} : { ORCHARD_PUBLIC_URL: 'https://x.example' };
+    expect(() => resolveConfig(flags, env)).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG', flag: '--acme-test-challenge' }),
+    );
+  });
+
+  test.each([
+    [{ acmeTestChallenge: 'maybe' }, '--acme-test-challenge'],
+    [{ acmeAttestationRoots: '' }, '--acme-attestation-roots'],
+  ])('fail/%o is refused naming %s', (flags, flag) => {
+    expect(() => resolveConfig(flags, {})).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG', flag }),
+    );
+  });
+
+  test('ok/the flags are in the help table with their variables', () => {
+    const names = FLAGS.map((f) => f.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['acme-attestation-roots', 'acme-test-challenge']),
+    );
+    const roots = FLAGS.find((f) => f.name === 'acme-attestation-roots');
+    expect(roots?.description).toMatch(/Apple/);
+    expect(envName('acme-test-challenge')).toBe('ORCHARD_ACME_TEST_CHALLENGE');
+  });
+});

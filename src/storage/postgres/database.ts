@@ -3,8 +3,15 @@
  * the daemon does), or one kind of store on a pool of its own. Whichever opens the database
  * first migrates it (under an advisory lock), to the one schema every store shares.
  */
-import type { AcmeStore, AdminStorage, CertificateStore, ChallengeStore } from '../ports.js';
+import type {
+  AcmeClientIdStore,
+  AcmeStore,
+  AdminStorage,
+  CertificateStore,
+  ChallengeStore,
+} from '../ports.js';
 import { pgAcmeStore } from './acme.js';
+import { pgAcmeClientIdStore } from './acme-identifiers.js';
 import { pgAdminStorage } from './admin.js';
 import { pgCertificateStore, pgChallengeStore } from './ca.js';
 import { openPostgresConnection, type PgConnection, type PgPoolOptions } from './connection.js';
@@ -43,6 +50,8 @@ export interface PostgresDatabase {
   admin: AdminStorage;
   /** The ACME server's nonces, accounts, orders, authorizations and challenges. */
   acme: AcmeStore & { close(): Promise<void> };
+  /** The one-time ACME ClientIdentifiers and the attested device of each ACME certificate. */
+  acmeIdentifiers: AcmeClientIdStore & { close(): Promise<void> };
   /** The pool's connection (coordination: LISTEN/NOTIFY, advisory locks). */
   connection: PgConnection;
   /** Closes every store, then the pool. */
@@ -87,16 +96,20 @@ export async function openPostgresDatabase(
   const admin = adminPart(connection);
   const acmePart = connection.part();
   const acme = { ...pgAcmeStore(acmePart.ctx), close: acmePart.release };
+  const idsPart = connection.part();
+  const acmeIdentifiers = { ...pgAcmeClientIdStore(idsPart.ctx), close: idsPart.release };
   return {
     storage,
     ca,
     admin: admin.admin,
     acme,
+    acmeIdentifiers,
     connection,
     async close() {
       await ca.close();
       await admin.release();
       await acme.close();
+      await acmeIdentifiers.close();
       await storage.close();
     },
   };
