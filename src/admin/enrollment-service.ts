@@ -1,7 +1,9 @@
 /**
  * The enrollment service: creating a link yields its URL once; each download answers a signed
- * enrollment profile with a fresh one-time SCEP challenge that lives as long as the link; an
- * identity renewal gets a profile whose challenge is bound to the enrollment it renews.
+ * enrollment profile with a fresh one-time SCEP challenge that lives as long as the link, or,
+ * where the link's group's `enrollment` page selects ACME for the requesting device, the
+ * `com.apple.security.acme` payload with a fresh one-time ClientIdentifier; an identity renewal
+ * gets a profile whose challenge is bound to the enrollment it renews.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { AdminError } from '../errors.js';
@@ -18,7 +20,17 @@ import {
   linkTarget,
   type CreateTokenInput,
 } from './enrollment-links.js';
-import type { EnrollmentLinkStore, EnrollmentTokenRecord } from '../storage/ports.js';
+import {
+  chooseEnrollmentIdentity,
+  deviceOsFromUserAgent,
+  identitySetting,
+} from '../management/enrollment-identity.js';
+import {
+  ROOT_GROUP_ID,
+  type EnrollmentLinkStore,
+  type EnrollmentTokenRecord,
+} from '../storage/ports.js';
+import type { AcmePayloadOptions } from './acme-payload.js';
 
 /**
  * Default lifetime of the SCEP challenge in a profile from a link that never expires: 7 days
@@ -54,6 +66,22 @@ export interface ProfileSigner {
   chain: X509Certificate[];
 }
 
+/** ACME enrollment: what a download needs to carry the ACME payload instead of SCEP. */
+export interface EnrollmentAcmeDeps {
+  /** The effective values of the `enrollment` settings page of a group. */
+  enrollmentSettings(groupId: string): Promise<Readonly<Record<string, unknown>>>;
+  /** A fresh one-time ClientIdentifier (`AcmeClientIdentifiers.issue`). */
+  issueClientIdentifier(input: { enrollmentId: string; ttlSeconds?: number }): Promise<string>;
+  /** Key size of the device's ACME key; default 256 (P-256). */
+  keySize?: 256 | 384;
+}
+
+/** What a download tells about the requesting device. */
+export interface ProfileRequest {
+  /** The download's `User-Agent` (its platform and OS version decide `acme-where-supported`). */
+  userAgent?: string;
+}
+
 /** Dependencies of {@link createEnrollmentService}. */
 export interface EnrollmentServiceDeps {
   admin: EnrollmentLinkStore;
@@ -71,6 +99,8 @@ export interface EnrollmentServiceDeps {
   /** Challenge lifetime for links that never expire; default {@link DEFAULT_CHALLENGE_TTL_SECONDS}. */
   challengeTtlSeconds?: number;
   organization?: string;
+  /** ACME enrollment where the `enrollment` page selects it; absent, every profile uses SCEP. */
+  acme?: EnrollmentAcmeDeps;
 }
 
 /** Enrollment links and the profiles they serve. */
@@ -87,7 +117,10 @@ export interface EnrollmentService {
    * single-use one a device enrolled with, `ERR_TOKEN_ROTATED` (410) for a personal link replaced
    * by rotation, and `ERR_PUSH_DISABLED` (503) without a push certificate.
    */
-  serveProfile(token: string): Promise<{ profile: Buffer; record: EnrollmentTokenRecord }>;
+  serveProfile(
+    token: string,
+    request?: ProfileRequest,
+  ): Promise<{ profile: Buffer; record: EnrollmentTokenRecord; identity: 'scep' | 'acme' }>;
   /**
    * A signed enrollment profile renewing the identity of enrollment `enrollmentId`: its SCEP
    * challenge is bound to `renewalTarget(enrollmentId)` and lives `challengeTtlSeconds`. Throws
@@ -105,18 +138,22 @@ function requireTopic(deps: EnrollmentServiceDeps): string {
   return topic;
 }
 
-/** Builds, checks against Apple's schema and signs an enrollment profile around `challenge`. */
+/** The identity of one profile: a SCEP challenge, or the ACME payload's choices. */
+type ProfileIdentity =
+  { challenge: string } | { challenge: string; acme: Omit<AcmePayloadOptions, 'subject'> };
+
+/** Builds, checks against Apple's schema and signs an enrollment profile around `identity`. */
 function signedProfile(
   deps: EnrollmentServiceDeps,
   topic: string,
-  challenge: string,
+  identity: ProfileIdentity,
   user: string | undefined,
 ): Buffer {
   const profile = buildEnrollmentProfile({
     publicUrl: deps.publicUrl(),
     topic,
     ca: deps.ca,
-    challenge,
+    ...identity,
     ...(user === undefined ? {} : { user }),
     ...(deps.organization === undefined ? {} : { organization: deps.organization }),
   });
@@ -124,6 +161,39 @@ function signedProfile(
   if (errors.length > 0)
     throw new TypeError(`enrollment profile fails Apple's schema: ${JSON.stringify(errors)}`);
   return signEnrollmentProfile(profile, deps.signing);
+}
+
+/**
+ * The identity of a link download: ACME with a fresh ClientIdentifier when the link's group
+ * (the root for a link without one) selects it for the requesting device, else a SCEP challenge.
+ */
+async function linkIdentity(
+  deps: EnrollmentServiceDeps,
+  record: EnrollmentTokenRecord,
+  ttlSeconds: number,
+  request: ProfileRequest,
+): Promise<ProfileIdentity> {
+  const target = linkTarget(record.id);
+  const acme = deps.acme;
+  if (acme !== undefined) {
+    const values = await acme.enrollmentSettings(record.groupId ?? ROOT_GROUP_ID);
+    const device = deviceOsFromUserAgent(request.userAgent);
+    if (chooseEnrollmentIdentity(identitySetting(values), device) === 'acme') {
+      const clientIdentifier = await acme.issueClientIdentifier({
+        enrollmentId: target,
+        ttlSeconds,
+      });
+      return {
+        challenge: '',
+        acme: {
+          directoryUrl: `${deps.publicUrl()}/acme/directory`,
+          clientIdentifier,
+          ...(acme.keySize === undefined ? {} : { keySize: acme.keySize }),
+        },
+      };
+    }
+  }
+  return { challenge: await deps.issueChallenge(target, ttlSeconds) };
 }
 
 /** Creates the enrollment service over a link store, a challenge issuer and a signing identity. */
@@ -137,7 +207,7 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       requireTopic(deps);
       return issueEnrollmentToken(deps.admin, deps.clock, deps.publicUrl(), input);
     },
-    async serveProfile(token) {
+    async serveProfile(token, request = {}) {
       const topic = requireTopic(deps);
       if (!TOKEN.test(token)) throw invalid();
       const now = deps.clock();
@@ -146,13 +216,14 @@ export function createEnrollmentService(deps: EnrollmentServiceDeps): Enrollment
       if (!record)
         throw (await deps.admin.findEnrollmentTokenByHash(hash))?.rotatedAt ? rotated() : invalid();
       const ttl = linkChallengeTtl(record, now, challengeTtl);
-      const challenge = await deps.issueChallenge(linkTarget(record.id), ttl);
-      return { profile: signedProfile(deps, topic, challenge, record.user), record };
+      const identity = await linkIdentity(deps, record, ttl, request);
+      const profile = signedProfile(deps, topic, identity, record.user);
+      return { profile, record, identity: 'acme' in identity ? 'acme' : 'scep' };
     },
     async renewalProfile(enrollmentId, challengeTtlSeconds) {
       const topic = requireTopic(deps);
       const challenge = await deps.issueChallenge(renewalTarget(enrollmentId), challengeTtlSeconds);
-      return signedProfile(deps, topic, challenge, undefined);
+      return signedProfile(deps, topic, { challenge }, undefined);
     },
   };
 }

@@ -66,8 +66,13 @@ export function enrollmentRoute(options: EnrollmentRouteOptions): EdgeRoute {
     label: '/enroll/{token}',
     methods: ['GET'],
     limit: ({ client }) => limiter?.take(client),
-    async serve({ path, logger }) {
-      const { profile, record } = await enrollment.serveProfile(path.slice('/enroll/'.length));
+    async serve({ req, path, logger }) {
+      // The User-Agent tells platform and OS version (the enrollment page's identity choice).
+      const ua = req.headers['user-agent'];
+      const { profile, record } = await enrollment.serveProfile(
+        path.slice('/enroll/'.length),
+        ua === undefined ? {} : { userAgent: ua },
+      );
       await auditUse(audit, record.id, logger);
       options.onServed?.();
       return {

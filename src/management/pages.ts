@@ -29,6 +29,14 @@ export const ENROLLMENT_TYPES = [
   'account-driven-device',
 ] as const;
 
+/**
+ * How devices enrolling through a link get their identity: `scep` (every device), `acme` (every
+ * device, the `com.apple.security.acme` payload with a hardware-bound, attested key) or
+ * `acme-where-supported` (ACME for a device whose platform and OS version are known to support
+ * hardware-bound attested ACME identities, SCEP otherwise).
+ */
+export const ENROLLMENT_IDENTITIES = ['scep', 'acme', 'acme-where-supported'] as const;
+
 /** `profile-options`: whether profiles owned here may use the Interactive assignment type (A13). */
 export const PROFILE_OPTIONS_PAGE: SettingsPage = {
   id: 'profile-options',
@@ -38,12 +46,15 @@ export const PROFILE_OPTIONS_PAGE: SettingsPage = {
   defaults: { interactiveEnabled: false },
 };
 
-/** `enrollment`: link lifetime (at least 24 h, S9), allowed enrollment types, generic-link prefix. */
+/**
+ * `enrollment`: link lifetime (at least 24 h, S9), allowed enrollment types, generic-link prefix,
+ * and the identity of link enrollments (SCEP or ACME, see {@link ENROLLMENT_IDENTITIES}).
+ */
 export const ENROLLMENT_PAGE: SettingsPage = {
   id: 'enrollment',
   title: 'Enrollment',
   description:
-    'Enrollment link lifetime (1 to 365 days), allowed enrollment types and the name prefix of generic-link users.',
+    'Enrollment link lifetime (1 to 365 days), allowed enrollment types, the name prefix of generic-link users, and the device identity of link enrollments: scep, acme (hardware-bound attested key) or acme-where-supported (iOS/iPadOS 16+, tvOS 16+, macOS 14+ when the download tells the version; SCEP otherwise).',
   schema: z.strictObject({
     linkLifetimeSeconds: z
       .number()
@@ -61,11 +72,15 @@ export const ENROLLMENT_PAGE: SettingsPage = {
       .min(1)
       .max(32)
       .regex(/^[A-Za-z0-9-]+$/, { error: 'letters, digits and - only' }),
+    identity: z.enum(ENROLLMENT_IDENTITIES, {
+      error: 'identity is one of scep, acme, acme-where-supported',
+    }),
   }),
   defaults: {
     linkLifetimeSeconds: 7 * DAY,
     allowedEnrollmentTypes: [...ENROLLMENT_TYPES],
     genericLinkPrefix: 'device',
+    identity: 'scep',
   },
 };
 

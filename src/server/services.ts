@@ -46,6 +46,8 @@ import { createManagementServices, type ManagementServices } from './management.
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
 import { startDelivery } from './delivery.js';
 import { inProcessCoordination, startSingletonJob } from './coordination.js';
+import type { AcmeClientIdentifiers } from '../acme/client-identifiers.js';
+import { createAcmeEnrollment, type AcmeEnrollment } from './acme-enrollment.js';
 
 /** A push provider the services can serve: pushes, its topic, its health, and a close. */
 export interface OrchardPush extends PushProvider {
@@ -91,6 +93,13 @@ export interface OrchardServicesDeps {
    * process alone. Singleton jobs (profile reconciliation, identity renewal) run under its locks.
    */
   coordination?: Coordination;
+  /**
+   * ACME enrollment (issue 22): the one-time ClientIdentifiers over the database's store. Given,
+   * link downloads carry the ACME payload where the `enrollment` page's `identity` selects it,
+   * the core refuses ACME identities attested for another device, and `acmeEnrollment.serverHooks`
+   * are what `createAcmeServer` takes.
+   */
+  acmeIdentifiers?: AcmeClientIdentifiers;
 }
 
 /** Policy of {@link createOrchardServices}. */
@@ -147,6 +156,8 @@ export interface OrchardServices {
   webhooks: OrchardWebhooks['worker'];
   /** How this daemon coordinates with others on its database (the one given, or in-process). */
   coordination: Coordination;
+  /** ACME enrollment, when `deps.acmeIdentifiers` was given (spread `serverHooks` into the ACME server). */
+  acmeEnrollment?: AcmeEnrollment;
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
   close(): Promise<void>;
 }
@@ -251,7 +262,23 @@ export function createOrchardServices(
     ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
     genericPrefix: async (groupId) => genericPrefixOf(groups, groupId),
   });
-  const authenticated = withCertAuth(core, {
+  // ACME enrollment (issue 22): an ACME identity attested for one device is refused (400) as any
+  // other, checked inside withCertAuth before anything is bound.
+  const acme =
+    deps.acmeIdentifiers === undefined
+      ? undefined
+      : createAcmeEnrollment({
+          ...{
+            identifiers: deps.acmeIdentifiers,
+            links: admin,
+            enrollments: storage,
+            clock,
+            logger,
+          },
+          enrollmentSettings: async (groupId) =>
+            (await groups.effectiveSettings(groupId, 'enrollment')).values,
+        });
+  const authenticated = withCertAuth(acme === undefined ? core : acme.withAttestedIdentity(core), {
     ...{ store: storage, roots: [ca.certificate], intermediates: ca.intermediates },
     ...{ revocation: ca, issuance: ca, clock, logger },
     ...(audited.onRefused === undefined ? {} : { onRefused: audited.onRefused }),
@@ -267,6 +294,7 @@ export function createOrchardServices(
   const enrollment = createEnrollmentService({
     ...{ admin, issueChallenge: issue, ca: deps.pki.ca.certificate, signing: deps.pki.signing },
     ...{ topic: () => push?.topic, publicUrl: options.publicUrl ?? (() => ''), clock },
+    ...(acme === undefined ? {} : { acme: acme.enrollment }),
     ...(options.enrollmentChallengeTtlSeconds === undefined
       ? {}
       : { challengeTtlSeconds: options.enrollmentChallengeTtlSeconds }),
@@ -296,6 +324,7 @@ export function createOrchardServices(
     ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
     webhooks: webhooks.worker,
     coordination,
+    ...(acme === undefined ? {} : { acmeEnrollment: acme }),
     async close() {
       await renewal?.stop();
       await identity.stop();
