@@ -18,6 +18,7 @@ function context(logger: Logger): EdgeContext {
     logger,
     client: '127.0.0.1',
     query: new URLSearchParams(),
+    req: { headers: {} },
   } as unknown as EdgeContext;
 }
 

@@ -120,6 +120,7 @@ describe('settings', () => {
       linkLifetimeSeconds: '172800',
       allowedEnrollmentTypes: ['device', 'ade'],
       genericLinkPrefix: 'phone',
+      identity: 'scep',
     });
     expect(res.status).toBe(303);
     const stored = await w.deps.groups.storedSettings(w.groups.us, 'enrollment');
@@ -127,6 +128,7 @@ describe('settings', () => {
       linkLifetimeSeconds: 172800,
       allowedEnrollmentTypes: ['device', 'ade'],
       genericLinkPrefix: 'phone',
+      identity: 'scep',
     });
     expect(stored?.childPermission).toBe('override-only');
     expect((await w.post(path, root, { currentSetting: 'inherit' })).status).toBe(303);
