@@ -8,6 +8,7 @@ import { createState } from './state.js';
 
 export { createMemoryAdminStorage, type MemoryAdminStorageOptions } from './admin.js';
 export { createMemoryAcmeStore, type MemoryAcmeStore } from './acme.js';
+export { createMemoryAcmeClientIdStore, type MemoryAcmeClientIdStore } from './acme-identifiers.js';
 export { createMemoryCaStorage, type MemoryCaStorage } from './ca.js';
 
 /** Options of {@link createMemoryStorage}. */
