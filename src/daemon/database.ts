@@ -17,7 +17,7 @@ import {
   type RetentionOptions,
   type SecretsKeyFile,
 } from '../index.js';
-import type { OrchardAcmeDeps } from '../server/index.js';
+import type { ClientIdentifierDeps, OrchardAcmeDeps } from '../server/index.js';
 import {
   openSealedPostgres,
   sharedFiles,
@@ -38,7 +38,7 @@ export interface DaemonDatabase {
   /** The ACME server's nonces, accounts and orders (shared by every daemon on PostgreSQL). */
   acme: OrchardAcmeDeps['store'];
   /** The one-time ACME ClientIdentifiers enrollment profiles carry, and attested devices. */
-  acmeIdentifiers: OrchardAcmeDeps['identifierStore'];
+  acmeIdentifiers: ClientIdentifierDeps['store'];
   /** The secrets key file every sealed value is under. */
   secrets: SecretsKeyFile;
   /** The PostgreSQL database (coordination between daemons); absent on SQLite. */

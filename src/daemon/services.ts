@@ -14,6 +14,7 @@ import {
 } from '../index.js';
 import { registerPushGauges, type OrchardMetrics } from '../http/metrics.js';
 import {
+  createAcmeClientIdentifiers,
   createOrchardAcme,
   createOrchardServices,
   createSmtpMailer,
@@ -175,8 +176,14 @@ export async function openServices(
           throw error;
         });
   let publicUrl = config.publicUrl ?? '';
+  // One-time ClientIdentifiers of ACME profiles, in the database (every daemon on it shares them).
+  const acmeLogger = logger.child({ component: 'acme' });
+  const acmeIdentifiers = createAcmeClientIdentifiers({
+    ...{ store: database.acmeIdentifiers, clock, logger: acmeLogger },
+  });
   const services = createOrchardServices(
     {
+      acmeIdentifiers,
       ...{ storage, admin, ca: caStorage, pki, secrets: secrets.keyring, push, clock, metrics },
       ...{ logger: mdmLogger, identityLogger: logger.child({ component: 'identity' }) },
       ...(coordination === undefined ? {} : { coordination }),
@@ -192,12 +199,15 @@ export async function openServices(
       ...mailerOf(config),
     },
   );
-  // ACME on the database's stores (shared by every daemon on PostgreSQL), issuing with the CA.
-  // TODO(issue 22): pass the enrollment composition's hooks (link spending) once services has them.
-  const { server: acme, identifiers: acmeIdentifiers } = createOrchardAcme(
+  // ACME on the database's store (shared by every daemon on PostgreSQL), issuing with the CA;
+  // the enrollment composition's hooks also spend the enrollment link an order was for.
+  const acme = createOrchardAcme(
     {
-      ...{ store: database.acme, identifierStore: database.acmeIdentifiers, ca: services.ca },
-      ...{ attestationRoots, clock, logger: logger.child({ component: 'acme' }) },
+      ...{ store: database.acme, identifiers: acmeIdentifiers, ca: services.ca },
+      ...(services.acmeEnrollment === undefined
+        ? {}
+        : { hooks: services.acmeEnrollment.serverHooks }),
+      ...{ attestationRoots, clock, logger: acmeLogger },
     },
     { baseUrl: () => `${publicUrl}/acme`, testChallenge: config.acmeTestChallenge },
   );

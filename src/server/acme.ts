@@ -8,20 +8,21 @@
 import type { X509Certificate } from 'node:crypto';
 import { createAppleAttestationVerifier } from '../acme/attestation.js';
 import { appleAttestationRoots } from '../acme/attestation-roots.js';
-import {
-  createAcmeClientIdentifiers,
-  type AcmeClientIdentifiers,
-} from '../acme/client-identifiers.js';
+import type { AcmeClientIdentifiers } from '../acme/client-identifiers.js';
 import { createAcmeServer, type AcmeServer } from '../acme/server.js';
 import type { AttestationIdentifierCheck } from '../acme/attestation.js';
 import type { AcmeServerDeps } from '../acme/types.js';
 import type { CertificateAuthority } from '../identity/ca/authority.js';
 import type { Logger } from '../logger.js';
-import type { AcmeClientIdStore, AcmeStore } from '../storage/ports.js';
+import type { AcmeStore } from '../storage/ports.js';
 
 export { appleAttestationRoots, attestationRootsFromPem } from '../acme/attestation-roots.js';
 export type { AcmeServer } from '../acme/server.js';
-export type { AcmeClientIdentifiers } from '../acme/client-identifiers.js';
+export {
+  createAcmeClientIdentifiers,
+  type AcmeClientIdentifiers,
+  type ClientIdentifierDeps,
+} from '../acme/client-identifiers.js';
 
 /** The ClientIdentifier hooks of the ACME server (who may order, use-up, issue record, attest check). */
 export type OrchardAcmeHooks = Required<
@@ -32,9 +33,12 @@ export type OrchardAcmeHooks = Required<
 export interface OrchardAcmeDeps {
   /** Nonces, accounts, orders (the database's, so several daemons share them). */
   store: AcmeStore;
-  /** One-time ClientIdentifiers and attested devices (the database's). */
-  identifierStore: AcmeClientIdStore;
-  /** Hooks of an enrollment composition; default: plain ClientIdentifiers over `identifierStore`. */
+  /** The one-time ClientIdentifiers (`createAcmeClientIdentifiers` over the database's store). */
+  identifiers: AcmeClientIdentifiers;
+  /**
+   * The enrollment composition's hooks (`OrchardServices.acmeEnrollment.serverHooks`: they also
+   * spend the enrollment link); default the plain hooks of `identifiers`.
+   */
   hooks?: OrchardAcmeHooks;
   /** The services' CA: ACME certificates are recorded and revoked like SCEP's. */
   ca: CertificateAuthority;
@@ -52,28 +56,19 @@ export interface OrchardAcmeOptions {
   testChallenge?: boolean;
 }
 
-/** What {@link createOrchardAcme} returns. */
-export interface OrchardAcme {
-  /** Mount it with `orchardRoutes({ acme })`. */
-  server: AcmeServer;
-  /** The ClientIdentifiers over `identifierStore` (issue one per ACME profile download). */
-  identifiers: AcmeClientIdentifiers;
-}
-
 /**
- * Creates the ACME server over `deps.store` and the services' CA. Throws TypeError on invalid
- * options.
+ * Creates the ACME server over `deps.store` and the services' CA; mount it with
+ * `orchardRoutes({ acme })`. Throws TypeError on invalid options.
  */
-export function createOrchardAcme(deps: OrchardAcmeDeps, options: OrchardAcmeOptions): OrchardAcme {
-  const { clock, logger } = deps;
-  const identifiers = createAcmeClientIdentifiers({ store: deps.identifierStore, clock, logger });
+export function createOrchardAcme(deps: OrchardAcmeDeps, options: OrchardAcmeOptions): AcmeServer {
+  const { clock, logger, identifiers } = deps;
   const hooks: OrchardAcmeHooks = deps.hooks ?? {
     authorizeIdentifier: identifiers.authorize,
     useIdentifiers: (order) => identifiers.use(order),
     onIssued: (event) => identifiers.onIssued(event),
     checkIdentifier: identifiers.checkAttested,
   };
-  const server = createAcmeServer(
+  return createAcmeServer(
     {
       ...{ store: deps.store, ca: deps.ca, clock, logger },
       authorizeIdentifier: hooks.authorizeIdentifier,
@@ -84,5 +79,4 @@ export function createOrchardAcme(deps: OrchardAcmeDeps, options: OrchardAcmeOpt
     },
     { baseUrl: options.baseUrl, testChallenge: options.testChallenge ?? false },
   );
-  return { server, identifiers };
 }

@@ -18,11 +18,16 @@ export { createSmtpMailer } from '../mail/smtp.js';
 export type { SmtpMailerOptions } from '../mail/smtp.js';
 export type { Mailer, MailMessage, MailAttachment } from '../mail/ports.js';
 export type { OrchardRouteDeps, OrchardRouteOptions } from './routes.js';
-export { appleAttestationRoots, attestationRootsFromPem, createOrchardAcme } from './acme.js';
+export {
+  appleAttestationRoots,
+  attestationRootsFromPem,
+  createAcmeClientIdentifiers,
+  createOrchardAcme,
+} from './acme.js';
 export type {
   AcmeClientIdentifiers,
   AcmeServer,
-  OrchardAcme,
+  ClientIdentifierDeps,
   OrchardAcmeDeps,
   OrchardAcmeHooks,
   OrchardAcmeOptions,
