@@ -4,13 +4,15 @@
  * balancer; here the test routes each request to the daemon it names). A nonce daemon A handed out
  * is accepted once by daemon B and refused the second time; an order created through A is
  * validated and finalized through B; the certificate downloaded from B is an ECDSA identity that
- * checks in on B with Mdm-Signature. The ClientIdentifier is written as the enrollment service
- * issues one (its SHA-256 digest, in the shared table), and test-01 (`--acme-test-challenge`)
- * stands in for device-attest-01.
+ * checks in on B with Mdm-Signature. The ClientIdentifier comes from an enrollment link's
+ * profile downloaded from A (identity set to ACME), and test-01 (`--acme-test-challenge`) stands
+ * in for device-attest-01.
  */
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { createCsr } from '../../src/crypto/csr.js';
+import { verifyProfile } from '../../src/index.js';
+import type { PlistDict } from '../../src/protocol/plist.js';
 import { acmeTestClient, postRaw, signJws, type AcmeTestClient } from '../support/acme-client.js';
 import { DeviceEmulator } from '../support/device-emulator.js';
 import { startTwoDaemons, type TwoDaemons } from '../support/two-daemons.js';
@@ -43,17 +45,26 @@ afterAll(async () => {
   await two.close();
 });
 
-/** Stores a one-time ClientIdentifier as a profile download would; resolves the value. */
-async function issueClientIdentifier(): Promise<string> {
-  const value = randomBytes(16).toString('base64url');
-  const digest = createHash('sha256').update(value).digest('base64url');
-  const now = Date.now();
-  await two.db.query(
-    `INSERT INTO orchard_acme_client_ids (digest, enrollment_id, created_at, expires_at)
-     VALUES ($1, $2, $3, $4)`,
-    [digest, 'acme-two-daemons', new Date(now), new Date(now + 3_600_000)],
+/**
+ * The one-time ClientIdentifier of an enrollment link's profile downloaded from daemon `from`
+ * (the `enrollment` page's identity set to ACME through the admin API).
+ */
+async function downloadClientIdentifier(from: 'a' | 'b'): Promise<string> {
+  const page = await two[from].api('PUT', '/api/v1/groups/global/settings/enrollment', {
+    currentSetting: 'override',
+    values: { identity: 'acme' },
+  });
+  expect(page.status).toBe(200);
+  const link = await two[from].api('POST', '/api/v1/enrollment-tokens', {});
+  expect(link.status).toBe(201);
+  const res = await realFetch(new URL(new URL(link.body.url as string).pathname, two[from].url));
+  expect(res.status).toBe(200);
+  const { profile } = verifyProfile(new Uint8Array(await res.arrayBuffer()));
+  const acme = (profile.PayloadContent as PlistDict[]).find(
+    (p) => p.PayloadType === 'com.apple.security.acme',
   );
-  return value;
+  expect(acme?.DirectoryURL).toBe(`${PUBLIC}/acme/directory`);
+  return acme?.ClientIdentifier as string;
 }
 
 async function pushTopic(): Promise<string> {
@@ -103,7 +114,8 @@ test('ok/a nonce from A is good once on B; an order made through A is finalized 
   // The order is created through A ...
   via = 'a';
   client.dropNonce();
-  const identifier = await issueClientIdentifier();
+  const identifier = await downloadClientIdentifier('a');
+  expect(identifier.length).toBeGreaterThanOrEqual(22);
   const order = await client.newOrder(identifier);
   expect(order.status).toBe(201);
   expect(order.json.status).toBe('pending');
