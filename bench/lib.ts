@@ -6,6 +6,58 @@
 import { request, type Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
+/**
+ * One row of `npm run bench`'s table: a figure measured next to a baseline in the same run.
+ * `ratio` is always value / baselineValue (so for times and CPU, lower is better, as
+ * `higherIsBetter` says); `met` is set only when the row has a goal.
+ */
+export interface BenchRow {
+  /** Stable identifier for `--compare` and for running one row (e.g. `checkin.idle.keepalive`). */
+  id: string;
+  /** What is measured, in a few words. */
+  what: string;
+  /** The same-run baseline, in a few words. */
+  baseline: string;
+  /** The baseline's figure, in `unit`. */
+  baselineValue: number;
+  /** The measured figure (median of `runs`), in `unit`. */
+  value: number;
+  /** Unit of `value` and `baselineValue`, e.g. `req/s`, `ms`, `MB`. */
+  unit: string;
+  /** value / baselineValue, whichever direction is better. */
+  ratio: number;
+  /** Whether a larger `value` is better. */
+  higherIsBetter: boolean;
+  /** The goal, as text (e.g. `ratio >= 0.8`, `< 1.5 s`). */
+  goal?: string;
+  /** Whether the goal holds in this run. */
+  met?: boolean;
+  /** How many repetitions the median was taken over. */
+  runs: number;
+  /** Anything else worth keeping in the JSON (percentiles, CPU, counts). */
+  detail?: Record<string, unknown>;
+}
+
+/** Options every bench module's `rows()` receives. */
+export interface BenchOptions {
+  /** 1 = the issue's sizes; smaller (e.g. 0.1 from `--quick` or `ORCHARD_SCALE`) for quick runs. */
+  scale: number;
+}
+
+/**
+ * The contract of a `bench/*.bench.ts` module that `npm run bench` runs: it measures its rows
+ * (medians of repeated runs, baselines in the same run) and returns them; it may print detail.
+ */
+export type BenchModule = { rows(options: BenchOptions): Promise<BenchRow[]> };
+
+/** The median of `values` (the mean of the two middle ones for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /** One measured rate. */
 export interface Rate {
   name: string;
