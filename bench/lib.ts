@@ -58,6 +58,103 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** A row's goal: on the ratio to its baseline, or on its own value (in its unit). */
+export type Goal =
+  { ratioAtLeast: number } | { ratioAtMost: number } | { below: number } | { atLeast: number };
+
+/** What {@link benchRow} needs: every repetition's figures, the median is taken here. */
+export interface RowInput {
+  id: string;
+  what: string;
+  baseline: string;
+  /** The baseline's figure in each repetition (one value for a fixed baseline). */
+  baselineValues: readonly number[];
+  /** The measured figure in each repetition. */
+  values: readonly number[];
+  unit: string;
+  higherIsBetter: boolean;
+  goal?: Goal;
+  detail?: Record<string, unknown>;
+}
+
+/** The text of a goal, as the table prints it. */
+export function goalText(goal: Goal, unit: string): string {
+  if ('ratioAtLeast' in goal) return `ratio >= ${String(goal.ratioAtLeast)}`;
+  if ('ratioAtMost' in goal) return `ratio <= ${String(goal.ratioAtMost)}`;
+  if ('below' in goal) return `< ${String(goal.below)} ${unit}`;
+  return `>= ${String(goal.atLeast)} ${unit}`;
+}
+
+/** Whether `goal` holds for a row's median value and ratio. */
+function goalMet(goal: Goal, value: number, ratio: number): boolean {
+  if ('ratioAtLeast' in goal) return ratio >= goal.ratioAtLeast;
+  if ('ratioAtMost' in goal) return ratio <= goal.ratioAtMost;
+  if ('below' in goal) return value < goal.below;
+  return value >= goal.atLeast;
+}
+
+/**
+ * Builds a {@link BenchRow} from the figures of every repetition: medians of both sides, their
+ * ratio, and the goal's verdict. The repetitions themselves are kept in `detail`.
+ */
+export function benchRow(input: RowInput): BenchRow {
+  const value = median(input.values);
+  const baselineValue = median(input.baselineValues);
+  const ratio = value / baselineValue;
+  const row: BenchRow = {
+    id: input.id,
+    what: input.what,
+    baseline: input.baseline,
+    baselineValue,
+    value,
+    unit: input.unit,
+    ratio,
+    higherIsBetter: input.higherIsBetter,
+    runs: input.values.length,
+    detail: {
+      values: [...input.values],
+      baselineValues: [...input.baselineValues],
+      ...input.detail,
+    },
+  };
+  if (input.goal !== undefined) {
+    row.goal = goalText(input.goal, input.unit);
+    row.met = goalMet(input.goal, value, ratio);
+  }
+  return row;
+}
+
+/**
+ * Runs each labelled function `runs` times, alternating between them so that a burst of load
+ * from other processes does not land on one side of a ratio only; returns every result by label.
+ */
+export async function alternate<T>(
+  runs: number,
+  fns: Readonly<Record<string, () => Promise<T>>>,
+): Promise<Record<string, T[]>> {
+  const out: Record<string, T[]> = {};
+  for (const key of Object.keys(fns)) out[key] = [];
+  for (let r = 0; r < runs; r++) {
+    for (const [key, fn] of Object.entries(fns)) out[key]!.push(await fn());
+  }
+  return out;
+}
+
+/** Seconds `fn` takes (wall time), with the CPU seconds this process spent meanwhile. */
+export async function timeIt(fn: () => unknown): Promise<{ seconds: number; cpuSeconds: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** Scales a size by the run's scale, never below `min`. */
+export function scaled(size: number, scale: number, min = 1): number {
+  return Math.max(min, Math.round(size * scale));
+}
+
 /** One measured rate. */
 export interface Rate {
   name: string;
