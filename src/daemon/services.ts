@@ -138,6 +138,8 @@ export async function openServices(
     {
       ...{ storage, admin, ca: caStorage, pki, secrets: secrets.keyring, push, clock, metrics },
       ...{ logger: mdmLogger, identityLogger: logger.child({ component: 'identity' }) },
+      // The CA and the MDM storage share one database: one statement reads binding and revocation.
+      idlePolls: (q) => storage.probeIdle(q),
     },
     {
       ...(config.webhook === undefined ? {} : { webhook: config.webhook }),

@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import { createPushStats, type PushStats } from '../push/apns/stats.js';
 import type { PushHealth, PushProvider } from '../push/ports.js';
 import { withCertAuth } from '../service/cert-auth.js';
+import { withIdlePolls, type IdlePollProbe } from '../service/core-idle.js';
 import { createMdmCore, type MdmCore } from '../service/core.js';
 import type { MdmService } from '../service/ports.js';
 import { createIdentityRenewal, type IdentityRenewalService } from '../service/identity-renewal.js';
@@ -84,6 +85,12 @@ export interface OrchardServicesDeps {
   /** Where identity renewal logs (default `logger`). */
   identityLogger?: Logger;
   metrics?: OrchardMetricsSink;
+  /**
+   * Answers idle polls from one read (see `withIdlePolls`); give it only when it reads the
+   * bindings of `storage` and the revocations of `ca.certificates` (one SQLite database:
+   * `(q) => storage.probeIdle(q)`). Absent: every poll takes the full path.
+   */
+  idlePolls?: IdlePollProbe;
 }
 
 /** Policy of {@link createOrchardServices}. */
@@ -245,7 +252,14 @@ export function createOrchardServices(
     // Who an enrollment belongs to is recorded beside the identity audit; neither breaks a check-in.
     onBound: allObservers(logger, audited.onBound, owners),
   });
-  const webhooks = startWebhooks(authenticated, core, { storage, clock, logger }, options.webhook);
+  const served =
+    deps.idlePolls === undefined
+      ? authenticated
+      : withIdlePolls(authenticated, {
+          ...{ probe: deps.idlePolls, touchLastSeen: (ids, at) => storage.touchLastSeen(ids, at) },
+          ...{ roots: [ca.certificate], intermediates: ca.intermediates, clock, logger },
+        });
+  const webhooks = startWebhooks(served, core, { storage, clock, logger }, options.webhook);
   const { validator, issue } = challenges(deps, options);
   const scep = createScepHandler(
     { ca, validator, logger, clock },
