@@ -9,7 +9,9 @@
  * Run alone: `node --import tsx bench/checkin-floor.bench.ts`. Environment: `BENCH_REPETITIONS`
  * (default 3), `BENCH_AB_SECONDS` (default 4), `ORCHARD_BENCH_PROFILE=<dir>` (the daemon runs
  * under `--cpu-prof` into that directory), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
- * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set).
+ * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `BENCH_CASES`
+ * (e.g. `c16,c16k`: only those cases), `ORCHARD_BENCH_BASELINE_ROOT` (a built checkout whose
+ * daemon is measured beside, as "before").
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -202,11 +204,12 @@ async function spawnUntilHealthy(
   port: number,
   env: NodeJS.ProcessEnv,
   logFile: string,
+  root: string,
 ): Promise<Child> {
   // The log goes to a file, as under a service manager: a pipe read by this busy process would
   // make the daemon's synchronous log writes wait for the bench.
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', log, 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', log, 'pipe'] });
   closeSync(log);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -231,7 +234,7 @@ interface BenchDaemon extends Child {
   close(): Promise<void>;
 }
 
-async function startDaemon(): Promise<BenchDaemon> {
+async function startDaemon(root = ROOT): Promise<BenchDaemon> {
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-floor-'));
   const push = await issuePushCertificate(await createApnsTestPki(), { topic: newTopic() });
   writeFileSync(join(dataDir, 'push.pem'), push.certPem);
@@ -252,7 +255,7 @@ async function startDaemon(): Promise<BenchDaemon> {
     ...(workers === undefined ? [] : ['--workers', workers]),
   ];
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-  const started = await spawnUntilHealthy(args, port, env, join(dataDir, 'daemon.log'));
+  const started = await spawnUntilHealthy(args, port, env, join(dataDir, 'daemon.log'), root);
   return {
     ...started,
     dataDir,
@@ -343,64 +346,107 @@ function checkClean(label: string, r: AbResult): void {
     throw new Error(`${label}: ${r.non2xx} non-2xx and ${r.failed} failed of ${r.complete}`);
 }
 
-/** Measures every case against the floor, alternating the two, and returns the rows. */
+/** A server under load: its URL, process and the signed request its device sends. */
+interface Subject {
+  name: string;
+  server: Child;
+  request: AbRequest;
+}
+
+/** An enrolled device's signed Idle, written where `ab` reads it. */
+async function idleRequest(daemon: BenchDaemon): Promise<AbRequest> {
+  const { device, identity } = await enrollDevice(daemon.url, daemon.apiKey);
+  const body = device.build({ Status: 'Idle' });
+  const bodyFile = join(daemon.dataDir, 'idle.plist');
+  writeFileSync(bodyFile, body);
+  return { bodyFile, headers: { 'Mdm-Signature': mdmSignature(body, identity) } };
+}
+
+/** One `ab` run against `s`, with the server's CPU time per request. */
+async function load(s: Subject, c: (typeof CASES)[number], seconds: number): Promise<AbResult> {
+  const pid = s.server.child.pid ?? 0;
+  const cpu0 = treeCpuSeconds(pid);
+  const r = await ab(`${s.server.url}/mdm`, s.request, c.concurrency, c.keepAlive, seconds);
+  r.cpuUs = ((treeCpuSeconds(pid) - cpu0) * 1e6) / r.complete;
+  checkClean(`${s.name} ${c.id}`, r);
+  return r;
+}
+
+function rowOf(c: (typeof CASES)[number], f: AbResult[], d: AbResult[], b: AbResult[]): BenchRow {
+  const value = median(d.map((r) => r.rps));
+  const baselineValue = median(f.map((r) => r.rps));
+  const p99 = median(d.map((r) => r.p99));
+  const ratio = value / baselineValue;
+  const cpu = (rs: AbResult[]) => median(rs.map((r) => r.cpuUs ?? Number.NaN));
+  return {
+    id: `checkin.idle.${c.id}`,
+    what: `signed idle check-ins, daemon on SQLite, ab ${c.what}`,
+    baseline: 'floor: node:http + signature (cached cert) + plist + one SQLite read',
+    baselineValue,
+    value,
+    unit: 'req/s',
+    ratio,
+    higherIsBetter: true,
+    goal: c.concurrency === 50 ? 'p99 < 50 ms' : 'ratio >= 0.8',
+    met: c.concurrency === 50 ? p99 < 50 : ratio >= 0.8,
+    runs: f.length,
+    detail: {
+      p50: median(d.map((r) => r.p50)),
+      p99,
+      floorP99: median(f.map((r) => r.p99)),
+      cpuUsPerRequest: cpu(d),
+      floorCpuUsPerRequest: cpu(f),
+      cpuRatio: cpu(f) / cpu(d),
+      daemon: d.map((r) => Math.round(r.rps)),
+      floor: f.map((r) => Math.round(r.rps)),
+      ...(b.length === 0
+        ? {}
+        : {
+            before: median(b.map((r) => r.rps)),
+            beforeP99: median(b.map((r) => r.p99)),
+            beforeCpuUsPerRequest: cpu(b),
+          }),
+    },
+  };
+}
+
+/**
+ * Measures every case against the floor (and, with `ORCHARD_BENCH_BASELINE_ROOT` naming a built
+ * checkout, its daemon as "before"), rotating the order each repetition; returns the rows.
+ */
 export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchRow[]> {
-  const daemon = await startDaemon();
+  const baselineRoot = process.env.ORCHARD_BENCH_BASELINE_ROOT;
+  const daemons = [await startDaemon()];
   let floor: Child | undefined;
   try {
-    const { device, identity } = await enrollDevice(daemon.url, daemon.apiKey);
+    if (baselineRoot !== undefined) daemons.push(await startDaemon(baselineRoot));
+    const [daemon, before] = daemons as [BenchDaemon, BenchDaemon | undefined];
+    const request = await idleRequest(daemon);
     floor = await startFloor(join(daemon.dataDir, 'orchard.db'));
-    const body = device.build({ Status: 'Idle' });
-    const bodyFile = join(daemon.dataDir, 'idle.plist');
-    writeFileSync(bodyFile, body);
-    const request = { bodyFile, headers: { 'Mdm-Signature': mdmSignature(body, identity) } };
+    const subjects: Subject[] = [
+      { name: 'floor', server: floor, request },
+      { name: 'daemon', server: daemon, request },
+    ];
+    if (before !== undefined)
+      subjects.push({ name: 'before', server: before, request: await idleRequest(before) });
     const seconds = Math.max(1, Math.round(AB_SECONDS * Math.min(1, options.scale * 4)));
     const out: BenchRow[] = [];
-    for (const c of CASES) {
-      const figures: [AbResult[], AbResult[]] = [[], []];
+    const only = process.env.BENCH_CASES?.split(',');
+    for (const c of CASES.filter((k) => only === undefined || only.includes(k.id))) {
+      const figures = subjects.map((): AbResult[] => []);
       for (let i = 0; i < REPETITIONS; i++) {
-        const order = i % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const);
-        for (const which of order) {
-          const server = which === 0 ? floor : daemon;
-          const cpu0 = treeCpuSeconds(server.child.pid ?? 0);
-          const r = await ab(`${server.url}/mdm`, request, c.concurrency, c.keepAlive, seconds);
-          r.cpuUs = ((treeCpuSeconds(server.child.pid ?? 0) - cpu0) * 1e6) / r.complete;
-          checkClean(`${which === 0 ? 'floor' : 'daemon'} ${c.id}`, r);
-          (which === 0 ? figures[0] : figures[1]).push(r);
+        for (let k = 0; k < subjects.length; k++) {
+          const which = (i + k) % subjects.length;
+          figures[which]?.push(await load(subjects[which] as Subject, c, seconds));
         }
       }
-      const [f, d] = figures;
-      const value = median(d.map((r) => r.rps));
-      const baselineValue = median(f.map((r) => r.rps));
-      const p99 = median(d.map((r) => r.p99));
-      const ratio = value / baselineValue;
-      out.push({
-        id: `checkin.idle.${c.id}`,
-        what: `signed idle check-ins, daemon on SQLite, ab ${c.what}`,
-        baseline: 'floor: node:http + signature (cached cert) + plist + one SQLite read',
-        baselineValue,
-        value,
-        unit: 'req/s',
-        ratio,
-        higherIsBetter: true,
-        goal: c.concurrency === 50 ? 'p99 < 50 ms' : 'ratio >= 0.8',
-        met: c.concurrency === 50 ? p99 < 50 : ratio >= 0.8,
-        runs: REPETITIONS,
-        detail: {
-          p50: median(d.map((r) => r.p50)),
-          p99,
-          floorP99: median(f.map((r) => r.p99)),
-          cpuUsPerRequest: median(d.map((r) => r.cpuUs ?? Number.NaN)),
-          floorCpuUsPerRequest: median(f.map((r) => r.cpuUs ?? Number.NaN)),
-          daemon: d.map((r) => Math.round(r.rps)),
-          floor: f.map((r) => Math.round(r.rps)),
-        },
-      });
+      const [f = [], d = [], b = []] = figures;
+      out.push(rowOf(c, f, d, b));
     }
     return out;
   } finally {
     await floor?.stop();
-    await daemon.close();
+    for (const d of daemons) await d.close();
   }
 }
 
@@ -409,20 +455,27 @@ export default async function main(): Promise<void> {
   const measured = await rows({ scale: 1 });
   console.log('\n## Signed idle check-ins: daemon on SQLite vs the floor (ab)');
   console.log(
-    '| case | floor req/s | daemon req/s | ratio | daemon p50 / p99 ms | CPU µs/req floor / daemon | goal |',
+    '| case | floor req/s | daemon req/s | ratio | daemon p50 / p99 ms | CPU µs/req floor / daemon | before req/s, p99, CPU µs | goal |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of measured) {
     const d = r.detail as {
       p50: number;
       p99: number;
       cpuUsPerRequest: number;
       floorCpuUsPerRequest: number;
+      before?: number;
+      beforeP99?: number;
+      beforeCpuUsPerRequest?: number;
     };
+    const before =
+      d.before === undefined
+        ? ''
+        : `${Math.round(d.before)}, ${d.beforeP99 ?? ''}, ${Math.round(d.beforeCpuUsPerRequest ?? 0)}`;
     const cpu = `${Math.round(d.floorCpuUsPerRequest)} / ${Math.round(d.cpuUsPerRequest)}`;
     const verdict = `${r.goal ?? ''} ${r.met === true ? 'met' : 'MISSED'}`;
     console.log(
-      `| ${r.what} | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${d.p50} / ${d.p99} | ${cpu} | ${verdict} |`,
+      `| ${r.what} | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${d.p50} / ${d.p99} | ${cpu} | ${before} | ${verdict} |`,
     );
   }
   console.log(JSON.stringify(measured));
