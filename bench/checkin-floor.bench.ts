@@ -415,6 +415,9 @@ function rowOf(c: (typeof CASES)[number], f: AbResult[], d: AbResult[], b: AbRes
  * checkout, its daemon as "before"), rotating the order each repetition; returns the rows.
  */
 export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchRow[]> {
+  await run('ab', ['-V']).catch(() => {
+    throw new Error('checkin-floor needs ApacheBench: apt-get install -y apache2-utils');
+  });
   const baselineRoot = process.env.ORCHARD_BENCH_BASELINE_ROOT;
   const daemons = [await startDaemon()];
   let floor: Child | undefined;
