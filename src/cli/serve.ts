@@ -11,6 +11,15 @@ import { OrchardError } from '../index.js';
 import { attributeConfigError } from './config-errors.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
 import { usageLines } from './input.js';
+import { pino } from 'pino';
+import {
+  isOrchardWorker,
+  joinCluster,
+  leaveCluster,
+  superviseWorkers,
+  workerRole,
+  type DaemonConfig,
+} from '../daemon/index.js';
 
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -24,7 +33,32 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * The primary of `--workers N`: supervises the workers until SIGTERM or SIGINT (then drains them
+ * and exits 0), or until the first worker fails to start (its exit code).
+ */
+async function supervise(config: DaemonConfig): Promise<void> {
+  const logger = pino(
+    { level: config.logLevel, base: { service: 'orchard', component: 'cluster' } },
+    process.stdout,
+  );
+  const supervisor = superviseWorkers({ workers: config.workers, logger });
+  const outcome = await Promise.race([waitForSignal(), supervisor.failed]);
+  await supervisor.stop();
+  if (typeof outcome === 'number') {
+    process.exitCode = outcome;
+    return;
+  }
+  logger.info({}, 'stopped');
+  process.exitCode = 0;
+}
+
 async function run(values: RawValues, command: Command): Promise<void> {
+  await serve(values, command);
+  if (isOrchardWorker()) leaveCluster();
+}
+
+async function serve(values: RawValues, command: Command): Promise<void> {
   let config;
   try {
     config = resolveConfig(values);
@@ -34,9 +68,14 @@ async function run(values: RawValues, command: Command): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
+  if (config.workers > 1 && !isOrchardWorker()) {
+    await supervise(config);
+    return;
+  }
+  const worker = isOrchardWorker();
   let daemon;
   try {
-    daemon = await startDaemon(config);
+    daemon = worker ? await startDaemon(config, { role: workerRole() }) : await startDaemon(config);
   } catch (error) {
     const flag = error instanceof ConfigError ? '' : ' (see --data-dir, --database, --listen)';
     const named = error instanceof ConfigError ? attributeConfigError(error, values) : error;
@@ -46,6 +85,7 @@ async function run(values: RawValues, command: Command): Promise<void> {
       error instanceof ConfigError || error instanceof OrchardError ? EXIT_USAGE : EXIT_INPUT;
     return;
   }
+  if (worker) joinCluster(daemon.port, daemon);
   await waitForSignal();
   await daemon.close();
   process.exitCode = 0;

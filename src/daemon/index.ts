@@ -4,6 +4,15 @@
  * of the library API.
  */
 export { startDaemon } from './daemon.js';
+export {
+  isOrchardWorker,
+  joinCluster,
+  leaveCluster,
+  superviseWorkers,
+  workerRole,
+  WORKER_INDEX_ENV,
+} from './cluster.js';
+export type { Supervisor, SupervisorOptions } from './cluster.js';
 export type { RunningDaemon, StartOptions } from './daemon.js';
 export {
   envName,

@@ -39,6 +39,40 @@ export interface DaemonServices extends OrchardServices {
   pushReload: PushReloadState | undefined;
   /** Sets the base URL enrollment profiles carry (known once listening). */
   setPublicUrl(url: string): void;
+  /** Checks the push certificate files now (another process saw them change); true on a reload. */
+  recheckPush(): Promise<boolean>;
+}
+
+/**
+ * The part one process plays among several serving one database (`--workers`): `background`
+ * false only serves requests (no retention sweep, webhook delivery, reconcile timer, identity
+ * renewal scan or push certificate watch); the one with `background` calls `onPushReloaded`
+ * when its watch reloaded the push certificate, so the others can check the files too.
+ */
+export interface ServiceRole {
+  background: boolean;
+  onPushReloaded?: () => void;
+}
+
+/**
+ * Polls the push certificate files every `intervalMs` in place of the watch's own timer, telling
+ * `onReloaded` after each reload; returns its stop.
+ */
+function watchAndTell(
+  watch: { check(): Promise<boolean>; stop(): void },
+  intervalMs: number,
+  onReloaded: () => void,
+): () => void {
+  watch.stop();
+  const timer = setInterval(() => {
+    void watch.check().then((reloaded) => {
+      if (reloaded) onReloaded();
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+  };
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -105,6 +139,7 @@ export async function openServices(
   logger: Logger & { child(bindings: object): Logger },
   metrics: OrchardMetrics,
   clock: () => Date = () => new Date(),
+  role: ServiceRole = { background: true },
 ): Promise<DaemonServices> {
   const mdmLogger = logger.child({ component: 'mdm' });
   const opened = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
@@ -115,7 +150,7 @@ export async function openServices(
   // secrets key seals every device secret (UnlockTokens in storage, bootstrap tokens in the core).
   const { database, storage, secrets } = await openSealedStorage(
     secretsKeyLocation(config),
-    { path: config.databasePath, clock, ...retentionOf(config) },
+    { path: config.databasePath, clock, ...(role.background ? retentionOf(config) : {}) },
     mdmLogger,
   );
   const { ca: caStorage, admin } = database;
@@ -132,6 +167,10 @@ export async function openServices(
       })
     : undefined;
   const push = filePush?.provider;
+  let stopWatch = (): void => filePush?.watch.stop();
+  if (filePush && !role.background) filePush.watch.stop();
+  else if (filePush && role.onPushReloaded)
+    stopWatch = watchAndTell(filePush.watch, config.pushWatchIntervalMs, role.onPushReloaded);
   registerPushGauges(metrics, push);
   let publicUrl = config.publicUrl ?? '';
   const services = createOrchardServices(
@@ -149,6 +188,7 @@ export async function openServices(
       enrollmentChallengeTtlSeconds: config.enrollmentChallengeTtlMs / 1000,
       identityRenewalLeadDays: config.identityRenewalLeadMs / 86_400_000,
       reconcileIntervalMs: config.profileReconcileIntervalMs,
+      backgroundJobs: role.background,
       ...mailerOf(config),
     },
   );
@@ -158,8 +198,9 @@ export async function openServices(
     setPublicUrl: (url) => {
       publicUrl = url;
     },
+    recheckPush: async () => (filePush ? filePush.watch.check() : false),
     async close() {
-      filePush?.watch.stop();
+      stopWatch();
       await services.close();
       await database.close();
     },

@@ -111,6 +111,12 @@ export interface OrchardServicesOptions {
   reconcileIntervalMs?: number;
   /** Sends invitation mail (e.g. `createSmtpMailer`); absent, sending answers 503. */
   mailer?: Mailer;
+  /**
+   * Run the background jobs (default true): webhook delivery, the reconcile timer and identity
+   * renewal scans. False in all but one of several processes over one database: they only
+   * serve requests (and still write events to the outbox for the one that delivers).
+   */
+  backgroundJobs?: boolean;
 }
 
 /** What {@link createOrchardServices} returns; mount `service` on `/mdm` and `scep` on `/scep`. */
@@ -239,7 +245,8 @@ export function createOrchardServices(
     ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
   });
   const { groups, profiles, userLinks, users, policies, delivery } = management;
-  const running = startDelivery(core, delivery, { clock, logger });
+  const background = options.backgroundJobs !== false;
+  const running = startDelivery(core, delivery, { clock, logger, timer: background });
   const audited = identityAuditObservers(core, admin);
   const owners = enrollmentOwnerObserver({
     ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
@@ -259,7 +266,8 @@ export function createOrchardServices(
           ...{ probe: deps.idlePolls, touchLastSeen: (ids, at) => storage.touchLastSeen(ids, at) },
           ...{ roots: [ca.certificate], intermediates: ca.intermediates, clock, logger },
         });
-  const webhooks = startWebhooks(served, core, { storage, clock, logger }, options.webhook);
+  const hooks = { storage, clock, logger };
+  const webhooks = startWebhooks(served, core, hooks, options.webhook, background);
   const { validator, issue } = challenges(deps, options);
   const scep = createScepHandler(
     { ca, validator, logger, clock },
@@ -282,7 +290,7 @@ export function createOrchardServices(
       : { leadDays: options.identityRenewalLeadDays },
   );
   // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
-  if (push) identity.start();
+  if (push && background) identity.start();
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
     ...{ groups, profiles, userLinks, users, policies, delivery },
