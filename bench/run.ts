@@ -5,11 +5,12 @@
  * the goal and whether it was met. The rows and the machine go to JSON for later comparison.
  *
  * `npm run bench -- [names...] [--quick] [--scale N] [--json PATH] [--compare OLD.json]
- * [--against NEW.json] [--verbose] [--list]`: names select modules by file-name prefix (`push`,
+ * [--against NEW.json] [--verbose] [--list] [--all]`: names select modules by file-name prefix (`push`,
  * `scep`) or rows by id prefix (`checkin.idle`); `--quick` is `--scale 0.1`; `ORCHARD_SCALE`
  * sets the default scale; `--compare` prints each row against an earlier JSON (after this run,
  * or against `--against` without running anything). Each module's own output goes to
- * `.tmp/bench/logs/<module>.log` (or to the terminal with `--verbose`).
+ * `.tmp/bench/logs/<module>.log` (or to the terminal with `--verbose`). Modules that export no
+ * `rows()` yet run only by name or with `--all`, their tables in their logs.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ interface Args {
   against?: string;
   verbose: boolean;
   list: boolean;
+  all: boolean;
   child?: { file: string; out: string };
 }
 
@@ -70,6 +72,7 @@ function parseArgs(argv: readonly string[]): Args {
     scale: envScale === undefined ? 1 : Number(envScale),
     verbose: false,
     list: false,
+    all: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
@@ -85,6 +88,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--against') args.against = value();
     else if (a === '--verbose' || a === '-v') args.verbose = true;
     else if (a === '--list') args.list = true;
+    else if (a === '--all') args.all = true;
     else if (a === '--child') args.child = { file: value(), out: value() };
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else args.names.push(a);
@@ -100,13 +104,25 @@ function moduleFiles(): string[] {
     .sort();
 }
 
+/**
+ * Whether a module exports `rows()` (checked on its text, without importing it). Modules that do
+ * not are run only when named or with `--all`; their own tables go to their logs.
+ */
+function hasRows(file: string): boolean {
+  return /export (async )?function rows\(/.test(readFileSync(join(here, file), 'utf8'));
+}
+
 /** The module name of a file: `push.bench.ts` -> `push`. */
 const moduleName = (file: string): string => basename(file, '.bench.ts');
 
 /** Which modules to run and which row ids to keep for the names given. */
-function select(names: readonly string[]): { files: string[]; keep: (id: string) => boolean } {
+function select(
+  names: readonly string[],
+  all: boolean,
+): { files: string[]; keep: (id: string) => boolean } {
   const files = moduleFiles();
-  if (names.length === 0) return { files, keep: () => true };
+  if (names.length === 0)
+    return { files: all ? files : files.filter((f) => hasRows(f)), keep: () => true };
   const byModule = files.filter((f) => names.some((n) => moduleName(f).startsWith(n)));
   const rowNames = names.filter((n) => !files.some((f) => moduleName(f).startsWith(n)));
   // A row id's first segment is usually its module's name or a prefix of it.
@@ -127,8 +143,16 @@ function select(names: readonly string[]): { files: string[]; keep: (id: string)
 
 /** In the child: imports one module, measures its rows and writes them as JSON to `out`. */
 async function runChild(file: string, out: string, scale: number): Promise<void> {
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as Partial<BenchModule>;
-  if (typeof mod.rows !== 'function') throw new Error(`${file} exports no rows()`);
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as Partial<BenchModule> & {
+    default?: () => Promise<void>;
+  };
+  if (typeof mod.rows !== 'function') {
+    // A module not yet converted to rows(): its own tables go to its log, no rows.
+    if (typeof mod.default !== 'function') throw new Error(`${file} exports no rows()`);
+    await mod.default();
+    writeFileSync(out, '[]');
+    return;
+  }
   const rows = await mod.rows({ scale });
   writeFileSync(out, JSON.stringify(rows));
 }
@@ -248,7 +272,10 @@ function git(...a: string[]): string {
 /** Runs the modules, prints the table, writes the JSON. */
 async function main(args: Args): Promise<number> {
   if (args.list) {
-    for (const f of moduleFiles()) console.log(moduleName(f));
+    for (const f of moduleFiles())
+      console.log(
+        `${moduleName(f)}${hasRows(f) ? '' : ' (not converted to rows(): --all or by name)'}`,
+      );
     return 0;
   }
   if (args.compare !== undefined && args.against !== undefined) {
@@ -256,7 +283,7 @@ async function main(args: Args): Promise<number> {
     printComparison(old, JSON.parse(readFileSync(args.against, 'utf8')) as RunRecord);
     return 0;
   }
-  const { files, keep } = select(args.names);
+  const { files, keep } = select(args.names, args.all);
   const started = new Date();
   const load0 = loadavg();
   const t0 = performance.now();
