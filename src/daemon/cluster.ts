@@ -196,9 +196,10 @@ export function isOrchardWorker(): boolean {
 
 /** This worker's role: worker 1 runs the background jobs and tells the others of a push reload. */
 export function workerRole(): ServiceRole {
-  const background = process.env[WORKER_INDEX_ENV] === '1';
+  const index = Number(process.env[WORKER_INDEX_ENV]);
   return {
-    background,
+    background: index === 1,
+    index,
     onPushReloaded: () => {
       process.send?.({ orchard: 'push-reloaded' } satisfies ClusterMessage);
     },

@@ -135,10 +135,11 @@ export async function startDaemon(
   options: StartOptions = {},
 ): Promise<RunningDaemon> {
   const print = options.print ?? ((t: string) => process.stderr.write(t));
+  const role = options.role ?? { background: true };
   const logger: PinoLogger = pino(
     {
       level: config.logLevel,
-      base: { service: 'orchard' },
+      base: { service: 'orchard', ...(role.index === undefined ? {} : { worker: role.index }) },
       redact: ['authorization', '*.authorization'],
     },
     options.logDestination ?? pino.destination({ fd: 1, sync: true }),
@@ -146,7 +147,6 @@ export async function startDaemon(
   await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
   const clock = options.clock ?? (() => new Date());
-  const role = options.role ?? { background: true };
   const services = await openServices(config, logger, metrics, clock, role);
   // Of several workers, the one with the background jobs starts first and does this once.
   const generatedApiKey = role.background ? await firstStartKey(config, services) : undefined;

@@ -51,6 +51,8 @@ export interface DaemonServices extends OrchardServices {
  */
 export interface ServiceRole {
   background: boolean;
+  /** The worker's index among several (1 has `background`); every log line carries it. */
+  index?: number;
   onPushReloaded?: () => void;
 }
 
