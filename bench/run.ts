@@ -125,10 +125,13 @@ function select(
     return { files: all ? files : files.filter((f) => hasRows(f)), keep: () => true };
   const byModule = files.filter((f) => names.some((n) => moduleName(f).startsWith(n)));
   const rowNames = names.filter((n) => !files.some((f) => moduleName(f).startsWith(n)));
-  // A row id's first segment is usually its module's name or a prefix of it.
-  const byRow = files.filter((f) =>
-    rowNames.some((n) => moduleName(f).startsWith(n.split('.')[0] ?? n)),
-  );
+  // A row id's first segment names its module exactly, or else starts its name.
+  const moduleOf = (n: string): string[] => {
+    const head = n.split('.')[0] ?? n;
+    const exact = files.filter((f) => moduleName(f) === head);
+    return exact.length > 0 ? exact : files.filter((f) => moduleName(f).startsWith(head));
+  };
+  const byRow = rowNames.flatMap(moduleOf);
   const chosen = [...new Set([...byModule, ...byRow])].sort();
   if (chosen.length === 0) throw new Error(`no bench module or row matches ${names.join(', ')}`);
   const moduleSet = new Set(byModule);
