@@ -17,6 +17,7 @@ import {
   joinCluster,
   leaveCluster,
   superviseWorkers,
+  workerRateLimit,
   workerRole,
   type DaemonConfig,
 } from '../daemon/index.js';
@@ -75,7 +76,16 @@ async function serve(values: RawValues, command: Command): Promise<void> {
   const worker = isOrchardWorker();
   let daemon;
   try {
-    daemon = worker ? await startDaemon(config, { role: workerRole() }) : await startDaemon(config);
+    daemon = worker
+      ? await startDaemon(
+          // Each worker's share of the per-address limits: in all, never more than configured.
+          {
+            ...config,
+            rateLimitPerMinute: workerRateLimit(config.rateLimitPerMinute, config.workers),
+          },
+          { role: workerRole() },
+        )
+      : await startDaemon(config);
   } catch (error) {
     const flag = error instanceof ConfigError ? '' : ' (see --data-dir, --database, --listen)';
     const named = error instanceof ConfigError ? attributeConfigError(error, values) : error;

@@ -194,6 +194,16 @@ export function isOrchardWorker(): boolean {
   return cluster.isWorker && process.env[WORKER_INDEX_ENV] !== undefined;
 }
 
+/**
+ * A worker's share of the per-address limits: `--rate-limit` divided among the workers (rounded
+ * up), so that however the kernel spreads one client's connections its requests in all stay
+ * within the configured limit. A client whose connections all reach one worker gets its share.
+ */
+export function workerRateLimit(perMinute: number, workers: number): number {
+  if (perMinute === 0 || workers <= 1) return perMinute;
+  return Math.ceil(perMinute / workers);
+}
+
 /** This worker's role: worker 1 runs the background jobs and tells the others of a push reload. */
 export function workerRole(): ServiceRole {
   const index = Number(process.env[WORKER_INDEX_ENV]);

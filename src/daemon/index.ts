@@ -9,6 +9,7 @@ export {
   joinCluster,
   leaveCluster,
   superviseWorkers,
+  workerRateLimit,
   workerRole,
   WORKER_INDEX_ENV,
 } from './cluster.js';

@@ -5,7 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { availableParallelism } from 'node:os';
 import { resolveConfig } from '../../src/daemon/config.js';
-import { superviseWorkers } from '../../src/daemon/cluster.js';
+import { superviseWorkers, workerRateLimit } from '../../src/daemon/cluster.js';
 import { ConfigError, silentLogger } from '../../src/index.js';
 
 describe('--workers', () => {
@@ -31,6 +31,14 @@ describe('--workers', () => {
       expect((error as Error).message).toContain('--workers');
     },
   );
+
+  test('ok/each worker gets its share of --rate-limit, never more in all than configured', () => {
+    expect(workerRateLimit(60, 1)).toBe(60);
+    expect(workerRateLimit(60, 2)).toBe(30);
+    expect(workerRateLimit(61, 2)).toBe(31);
+    expect(workerRateLimit(1, 4)).toBe(1);
+    expect(workerRateLimit(0, 4)).toBe(0);
+  });
 
   test('fail/the supervisor refuses fewer than one worker', () => {
     expect(() => superviseWorkers({ workers: 0, logger: silentLogger })).toThrow(TypeError);
