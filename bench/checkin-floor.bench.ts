@@ -11,7 +11,8 @@
  * under `--cpu-prof` into that directory), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
  * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `BENCH_CASES`
  * (e.g. `c16,c16k`: only those cases), `ORCHARD_BENCH_BASELINE_ROOT` (a built checkout whose
- * daemon is measured beside, as "before").
+ * daemon is measured beside, as "before"), `ORCHARD_BENCH_MULTI` (default 2: a second daemon at
+ * `--workers N` is measured beside, with rows of its own; 0 leaves it out).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -234,7 +235,10 @@ interface BenchDaemon extends Child {
   close(): Promise<void>;
 }
 
-async function startDaemon(root = ROOT): Promise<BenchDaemon> {
+async function startDaemon(
+  root = ROOT,
+  workers = process.env.ORCHARD_BENCH_WORKERS,
+): Promise<BenchDaemon> {
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-floor-'));
   const push = await issuePushCertificate(await createApnsTestPki(), { topic: newTopic() });
   writeFileSync(join(dataDir, 'push.pem'), push.certPem);
@@ -243,7 +247,6 @@ async function startDaemon(root = ROOT): Promise<BenchDaemon> {
   const port = await freePort();
   const profile = process.env.ORCHARD_BENCH_PROFILE;
   const level = process.env.ORCHARD_BENCH_LOG_LEVEL;
-  const workers = process.env.ORCHARD_BENCH_WORKERS;
   const args = [
     ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
     'bin/orchard',
@@ -372,12 +375,57 @@ async function load(s: Subject, c: (typeof CASES)[number], seconds: number): Pro
   return r;
 }
 
+const cpuOf = (rs: AbResult[]): number => median(rs.map((r) => r.cpuUs ?? Number.NaN));
+
+/**
+ * The row of the daemon at `--workers N` (`m`) against the one-process floor: both cores against
+ * one, so its ratio is the gain of the workers; its CPU per request is the whole process tree's.
+ */
+function multiRowOf(
+  c: (typeof CASES)[number],
+  f: AbResult[],
+  d: AbResult[],
+  m: AbResult[],
+  workers: number,
+): BenchRow {
+  const value = median(m.map((r) => r.rps));
+  const baselineValue = median(f.map((r) => r.rps));
+  const p99 = median(m.map((r) => r.p99));
+  const single = median(d.map((r) => r.rps));
+  return {
+    id: `checkin.idle.w${workers}.${c.id}`,
+    what: `signed idle check-ins, daemon --workers ${workers} on SQLite, ab ${c.what}`,
+    baseline: 'floor (one process): node:http + signature (cached cert) + plist + one SQLite read',
+    baselineValue,
+    value,
+    unit: 'req/s',
+    ratio: value / baselineValue,
+    higherIsBetter: true,
+    goal: c.concurrency === 50 ? 'p99 < 50 ms' : 'above the one-process daemon',
+    met: c.concurrency === 50 ? p99 < 50 : value > single,
+    runs: m.length,
+    detail: {
+      p50: median(m.map((r) => r.p50)),
+      p99,
+      floorP99: median(f.map((r) => r.p99)),
+      cpuUsPerRequest: cpuOf(m),
+      floorCpuUsPerRequest: cpuOf(f),
+      cpuRatio: cpuOf(f) / cpuOf(m),
+      singleDaemon: single,
+      singleDaemonCpuUsPerRequest: cpuOf(d),
+      gainOverSingle: value / single,
+      multi: m.map((r) => Math.round(r.rps)),
+      floor: f.map((r) => Math.round(r.rps)),
+    },
+  };
+}
+
 function rowOf(c: (typeof CASES)[number], f: AbResult[], d: AbResult[], b: AbResult[]): BenchRow {
   const value = median(d.map((r) => r.rps));
   const baselineValue = median(f.map((r) => r.rps));
   const p99 = median(d.map((r) => r.p99));
   const ratio = value / baselineValue;
-  const cpu = (rs: AbResult[]) => median(rs.map((r) => r.cpuUs ?? Number.NaN));
+  const cpu = cpuOf;
   return {
     id: `checkin.idle.${c.id}`,
     what: `signed idle check-ins, daemon on SQLite, ab ${c.what}`,
@@ -419,11 +467,15 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
     throw new Error('checkin-floor needs ApacheBench: apt-get install -y apache2-utils');
   });
   const baselineRoot = process.env.ORCHARD_BENCH_BASELINE_ROOT;
+  const workers = Math.max(0, Math.floor(Number(process.env.ORCHARD_BENCH_MULTI ?? '2')) || 0);
   const daemons = [await startDaemon()];
   let floor: Child | undefined;
   try {
-    if (baselineRoot !== undefined) daemons.push(await startDaemon(baselineRoot));
-    const [daemon, before] = daemons as [BenchDaemon, BenchDaemon | undefined];
+    const multi = workers > 1 ? await startDaemon(ROOT, String(workers)) : undefined;
+    if (multi !== undefined) daemons.push(multi);
+    const before = baselineRoot === undefined ? undefined : await startDaemon(baselineRoot);
+    if (before !== undefined) daemons.push(before);
+    const [daemon] = daemons as [BenchDaemon];
     const request = await idleRequest(daemon);
     floor = await startFloor(join(daemon.dataDir, 'orchard.db'));
     const subjects: Subject[] = [
@@ -432,6 +484,13 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
     ];
     if (before !== undefined)
       subjects.push({ name: 'before', server: before, request: await idleRequest(before) });
+    const multiAt = subjects.length;
+    if (multi !== undefined)
+      subjects.push({
+        name: `workers ${workers}`,
+        server: multi,
+        request: await idleRequest(multi),
+      });
     const seconds = Math.max(1, Math.round(AB_SECONDS * Math.min(1, options.scale * 4)));
     const out: BenchRow[] = [];
     const only = process.env.BENCH_CASES?.split(',');
@@ -443,8 +502,10 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
           figures[which]?.push(await load(subjects[which] as Subject, c, seconds));
         }
       }
-      const [f = [], d = [], b = []] = figures;
+      const [f = [], d = []] = figures;
+      const b = before === undefined ? [] : (figures[2] ?? []);
       out.push(rowOf(c, f, d, b));
+      if (multi !== undefined) out.push(multiRowOf(c, f, d, figures[multiAt] ?? [], workers));
     }
     return out;
   } finally {
