@@ -22,6 +22,17 @@ import {
   type DaemonConfig,
 } from '../daemon/index.js';
 
+/**
+ * Ignores further SIGTERM and SIGINT while draining: with `--workers` a service manager or a
+ * terminal signals the whole process group, so each process gets the signal twice (from there
+ * and from the primary), and the second must not cut the drain short.
+ */
+function ignoreRepeatedSignals(): void {
+  const ignore = (): void => undefined;
+  process.on('SIGTERM', ignore);
+  process.on('SIGINT', ignore);
+}
+
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const on = (signal: NodeJS.Signals): void => {
@@ -45,6 +56,7 @@ async function supervise(config: DaemonConfig): Promise<void> {
   );
   const supervisor = superviseWorkers({ workers: config.workers, logger });
   const outcome = await Promise.race([waitForSignal(), supervisor.failed]);
+  ignoreRepeatedSignals();
   await supervisor.stop();
   if (typeof outcome === 'number') {
     process.exitCode = outcome;
@@ -97,6 +109,7 @@ async function serve(values: RawValues, command: Command): Promise<void> {
   }
   if (worker) joinCluster(daemon.port, daemon);
   await waitForSignal();
+  if (worker) ignoreRepeatedSignals();
   await daemon.close();
   process.exitCode = 0;
 }

@@ -5,10 +5,13 @@
  * listens (first-start work done once), the others; the kernel spreads connections among them
  * (`SCHED_NONE`: each worker accepts on the shared socket, the primary never touches a request).
  * A worker that dies is forked again with the same index after a backoff; SIGTERM to the primary
- * drains every worker. Workers' stdout and stderr pass through the primary whole lines at a time,
- * so the log stays one stream of unbroken JSON lines.
+ * drains every worker. The log stays one stream of unbroken JSON lines: when stdout is a regular
+ * file, workers write to it themselves (each line is one write(2), which the kernel never
+ * interleaves on a file); otherwise (a pipe, a socket, a terminal, where a long line could be
+ * split) their stdout passes through the primary whole lines at a time. Stderr always does.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../index.js';
 import type { ServiceRole } from './services.js';
@@ -29,7 +32,10 @@ export interface SupervisorOptions {
   /** How many workers (at least 1). */
   workers: number;
   logger: Logger;
-  /** Where workers' stdout and stderr lines go; default this process's. */
+  /**
+   * Where workers' stdout and stderr lines go; default this process's (workers write to stdout
+   * themselves when it is a regular file).
+   */
   stdout?: Writable;
   stderr?: Writable;
   /** Restart delay after the first death, doubled per quick death up to `maxMs`; default 100 ms to 30 s. */
@@ -67,6 +73,15 @@ function forwardLines(from: Readable | null, to: Writable): void {
   });
 }
 
+/** True when this process's stdout is a regular file (not a pipe, socket or terminal). */
+function stdoutIsFile(): boolean {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+}
+
 interface Slot {
   index: number;
   worker: Worker | undefined;
@@ -93,7 +108,8 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
   // The kernel spreads connections (each worker accepts); NODE_CLUSTER_SCHED_POLICY=rr overrides.
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ silent: true });
+  const direct = options.stdout === undefined && stdoutIsFile();
+  cluster.setupPrimary({ stdio: ['ignore', direct ? 'inherit' : 'pipe', 'pipe', 'ipc'] });
   const slots: Slot[] = Array.from({ length: options.workers }, (_, i) => ({
     ...{ index: i + 1, worker: undefined, listened: false },
     ...{ startedAt: 0, quickDeaths: 0, restart: undefined },
