@@ -8,7 +8,11 @@
  * multiplies devices and commands.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newTopic } from '../push/pki.js';
@@ -205,5 +209,37 @@ describe('orchard serve --workers 2', () => {
     expect(stopped.filter((l) => l.worker === 1)).toHaveLength(1);
     expect(stopped.filter((l) => l.worker === 2)).toHaveLength(1);
     expect(stopped.filter((l) => l.component === 'cluster')).toHaveLength(1);
+  }, 60_000);
+
+  test('fail/worker 1 unable to start (an unreadable push certificate): the primary exits with its code', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orchard-workers-'));
+    const child = spawn(
+      process.execPath,
+      [
+        ...['bin/orchard', 'serve', '--workers', '2', '--listen', '127.0.0.1:0'],
+        ...['--data-dir', dataDir, '--ca-key-type', 'rsa-2048'],
+        ...[
+          '--push-cert',
+          join(dataDir, 'missing.pem'),
+          '--push-key',
+          join(dataDir, 'missing.key'),
+        ],
+      ],
+      {
+        cwd: new URL('../..', import.meta.url).pathname,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--push-cert');
+    expect(stdout).toContain('"msg":"worker failed to start"');
+    expect(stdout).not.toContain('"msg":"worker listening"');
   }, 60_000);
 });
