@@ -85,7 +85,6 @@ function stdoutIsFile(): boolean {
 interface Slot {
   index: number;
   worker: Worker | undefined;
-  listened: boolean;
   startedAt: number;
   quickDeaths: number;
   restart: NodeJS.Timeout | undefined;
@@ -111,7 +110,7 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
   const direct = options.stdout === undefined && stdoutIsFile();
   cluster.setupPrimary({ stdio: ['ignore', direct ? 'inherit' : 'pipe', 'pipe', 'ipc'] });
   const slots: Slot[] = Array.from({ length: options.workers }, (_, i) => ({
-    ...{ index: i + 1, worker: undefined, listened: false },
+    ...{ index: i + 1, worker: undefined },
     ...{ startedAt: 0, quickDeaths: 0, restart: undefined },
   }));
   let stopping = false;
@@ -130,7 +129,6 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
   const onMessage = (slot: Slot, worker: Worker, message: unknown): void => {
     if (!isMessage(message)) return;
     if (message.orchard === 'listening') {
-      slot.listened = true;
       const { port } = message;
       logger.info({ worker: slot.index, pid: worker.process.pid, port }, 'worker listening');
       if (!everListened) {
@@ -168,7 +166,6 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
     // (with port 0, the port of the first; a new one only if every worker died at once).
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(slot.index) });
     slot.worker = worker;
-    slot.listened = false;
     slot.startedAt = Date.now();
     forwardLines(worker.process.stdout, stdout);
     forwardLines(worker.process.stderr, stderr);
