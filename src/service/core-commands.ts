@@ -47,23 +47,42 @@ export async function enqueueCommand(
   options: EnqueueOptions = {},
 ): Promise<string> {
   if (enrollmentIds.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
+  const stored = newCommand(ctx, command, options);
+  await ctx.storage.enqueue(stored, enrollmentIds);
+  if (options.push !== false) await ctx.pushes.schedule(stored.uuid, enrollmentIds);
+  return stored.uuid;
+}
+
+/** Checks and validates `command` and encodes it under its uuid, ready to store. */
+function newCommand(ctx: CoreContext, command: CommandPayload, options: EnqueueOptions) {
   if (typeof command !== 'object' || typeof command.RequestType !== 'string') {
     throw new TypeError('command must be a dictionary with a RequestType');
   }
   if (options.raw !== true) validate(ctx, command);
   const uuid = options.uuid ?? ctx.randomUUID();
-  const body = encodeCommand(uuid, command);
-  await ctx.storage.enqueue(
-    {
-      uuid,
-      requestType: command.RequestType,
-      body,
-      ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
-    },
-    enrollmentIds,
-  );
-  if (options.push !== false) await ctx.pushes.schedule(uuid, enrollmentIds);
-  return uuid;
+  return {
+    uuid,
+    requestType: command.RequestType,
+    body: encodeCommand(uuid, command),
+    ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
+  };
+}
+
+/**
+ * Like {@link enqueueCommand} for every enrollment enrolled now, chosen by the storage in one
+ * write (no id list is sent to it); resolves the uuid and the targeted ids, or `undefined` (and
+ * stores nothing) when no enrollment is enrolled.
+ */
+export async function enqueueToEnrolled(
+  ctx: CoreContext,
+  command: CommandPayload,
+  options: EnqueueOptions = {},
+): Promise<{ uuid: string; enrollmentIds: string[] } | undefined> {
+  const stored = newCommand(ctx, command, options);
+  const ids = await ctx.storage.enqueueEnrolled(stored);
+  if (ids.length === 0) return undefined;
+  if (options.push !== false) await ctx.pushes.schedule(stored.uuid, ids);
+  return { uuid: stored.uuid, enrollmentIds: ids };
 }
 
 /**
