@@ -174,6 +174,20 @@ describe('background pushes after queueing', () => {
     expect((await lastPush(core, uuid, 'B'))?.outcome).toBe('accepted');
   });
 
+  test('ok/a command to every enrolled device resolves once stored; its pushes follow', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B');
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push }, { push: { concurrency: 1 } });
+    const queued = await core.enqueueToEnrolled(COMMAND);
+    expect(queued?.enrollmentIds).toEqual(['A', 'B']);
+    await settle();
+    expect(held.calls.map((c) => c.targets.map((t) => t.enrollmentId))).toEqual([['A', 'B']]);
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await core.close();
+    expect((await lastPush(core, queued!.uuid, 'B'))?.outcome).toBe('accepted');
+  });
+
   test('ok/close waits for the push in progress and defers the ones not started', async () => {
     const storage = createMemoryStorage();
     await enrolled(storage, 'A');
