@@ -629,7 +629,7 @@ function queryCounter(dir: string): string {
   writeFileSync(
     path,
     `const { createRequire } = require('node:module');
-const { writeFileSync } = require('node:fs');
+const { renameSync, writeFileSync } = require('node:fs');
 const pg = createRequire(${pkg})('pg');
 const counts = {};
 const query = pg.Client.prototype.query;
@@ -642,7 +642,11 @@ pg.Client.prototype.query = function (...args) {
 const file = ${JSON.stringify(dir)} + '/queries-' + process.pid;
 // Preloads run in worker threads too (tsx's loader thread): only the main thread writes.
 if (require('node:worker_threads').isMainThread)
-  setInterval(() => writeFileSync(file, JSON.stringify(counts)), 50).unref();
+  setInterval(() => {
+    // Written aside and renamed: a reader never sees half a file.
+    writeFileSync(file + '.tmp', JSON.stringify(counts));
+    renameSync(file + '.tmp', file);
+  }, 50).unref();
 `,
   );
   return path;
