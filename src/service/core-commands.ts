@@ -6,6 +6,7 @@ import { DeviceAuthError, UnrecognizedDeviceError, ValidationError } from '../er
 import { encodeCommand, type CommandPayload, type CommandReport } from '../protocol/command.js';
 import type { CoreContext } from './core-context.js';
 import { eventBase } from './core-context.js';
+import type { MdmEvent } from './events.js';
 import type { MdmRequest, MdmResponse } from './ports.js';
 
 /** Options of {@link enqueueCommand}. */
@@ -126,18 +127,21 @@ export async function commandReport(
   const now = ctx.clock();
   if (report.Status !== 'Idle' && report.CommandUUID !== undefined) {
     const status = report.Status;
-    const stored = await ctx.storage.storeResult(e.id, {
-      uuid: report.CommandUUID,
+    const event: MdmEvent = {
+      ...eventBase(ctx, e),
+      type: 'command-result',
+      commandUuid: report.CommandUUID,
       status,
-      result: req.body,
-    });
+    };
+    // The result and its outbox event in one transaction: a crash between the two can never
+    // keep the result (which the device will not send again) and lose its webhook event.
+    const stored = await ctx.storage.storeResult(
+      e.id,
+      { uuid: report.CommandUUID, status, result: req.body },
+      ctx.events.durable(event),
+    );
     if (stored) {
-      await ctx.events.emit({
-        ...eventBase(ctx, e),
-        type: 'command-result',
-        commandUuid: report.CommandUUID,
-        status,
-      });
+      ctx.events.notify(event);
     } else {
       ctx.logger.warn(
         { enrollmentId: e.id, commandUuid: report.CommandUUID },
