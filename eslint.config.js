@@ -85,7 +85,7 @@ const layering = [
           patterns: [
             {
               regex:
-                '^\\.\\./(?!(index|http/node|http/fetch|http/admin/index|http/metrics|storage/sqlite/index|server/index|daemon/index|sim/index|management/index)\\.js$)',
+                '^\\.\\./(?!(index|http/node|http/fetch|http/admin/index|http/metrics|storage/sqlite/index|storage/postgres/index|server/index|daemon/index|sim/index|management/index)\\.js$)',
               message:
                 'the daemon and the CLI import the library through its public entries (package.json exports)',
             },

@@ -107,8 +107,9 @@ export default async function webPagesBench(): Promise<void> {
     { listen: '127.0.0.1:0', dataDir: dir, caKeyType: 'rsa-2048', logLevel: 'silent' },
     {},
   );
-  await openSqliteDatabase({ path: config.databasePath }).close();
-  populate(config.databasePath, DEVICES);
+  const { path } = config.database as { path: string };
+  await openSqliteDatabase({ path }).close();
+  populate(path, DEVICES);
   const services = await openServices(config, logger, createMetrics(), () => new Date());
   try {
     const { app, accounts } = webApp(services, logger);

@@ -1,12 +1,13 @@
 /**
  * Opening the daemon's admin tables from the offline subcommands (`orchard apikey`, `admins`,
  * `users`, `enroll`): the same `--data-dir`/`--database` flags and `ORCHARD_*` variables as `orchard serve`.
- * SQLite allows this while the daemon runs.
+ * SQLite and PostgreSQL both allow this while daemons run.
  */
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { resolveDatabasePath, type RawValues } from '../daemon/index.js';
+import { resolveDatabase, type RawValues } from '../daemon/index.js';
+import { openPostgresAdminStore } from '../storage/postgres/index.js';
 import { openSqliteAdminStore, type AdminStorage } from '../storage/sqlite/index.js';
 import { ConfigError } from '../index.js';
 import { attributeConfigError } from './config-errors.js';
@@ -15,20 +16,22 @@ import { attributeConfigError } from './config-errors.js';
 export function withDatabaseOptions(command: Command): Command {
   return command
     .option('--data-dir <dir>', 'state directory of the daemon [env ORCHARD_DATA_DIR]')
-    .option('--database <url>', 'sqlite:PATH [env ORCHARD_DATABASE]');
+    .option('--database <url>', 'sqlite:PATH or postgres://... [env ORCHARD_DATABASE]');
 }
 
 /**
- * Opens the admin store named by the options. Throws ConfigError, naming the flag or the
- * `ORCHARD_*` variable the bad value came from, when the value is invalid or the database does
- * not exist.
+ * Opens the admin store named by the options. Rejects with ConfigError, naming the flag or the
+ * `ORCHARD_*` variable the bad value came from, when the value is invalid or the SQLite file does
+ * not exist; StorageError when PostgreSQL cannot be reached.
  */
-export function openAdminFromOptions(
+export async function openAdminFromOptions(
   options: RawValues,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): AdminStorage {
+): Promise<AdminStorage> {
   try {
-    const path = resolveDatabasePath(options, env);
+    const location = resolveDatabase(options, env);
+    if (location.kind === 'postgres') return await openPostgresAdminStore({ url: location.url });
+    const { path } = location;
     if (!existsSync(path)) {
       const given = options.database ?? env.ORCHARD_DATABASE;
       throw new ConfigError(
@@ -48,7 +51,7 @@ export async function withAdminStore(
   options: RawValues,
   fn: (store: AdminStorage) => Promise<number>,
 ): Promise<number> {
-  const store = openAdminFromOptions(options);
+  const store = await openAdminFromOptions(options);
   try {
     return await fn(store);
   } finally {

@@ -47,7 +47,7 @@ async function create(opts: EnrollOptions): Promise<void> {
   }
   let store;
   try {
-    store = openAdminFromOptions(opts);
+    store = await openAdminFromOptions(opts);
   } catch (error) {
     fail(
       error instanceof Error ? error.message : String(error),

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAdmins } from './admins.js';
 import { registerApiKey } from './apikey.js';
 import { registerCommand } from './command.js';
+import { registerDb } from './db.js';
 import { registerEnroll } from './enroll.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { usageLines } from './input.js';
@@ -53,6 +54,7 @@ export function createProgram(): Command {
   registerUsers(program);
   registerEnroll(program);
   registerCommand(program);
+  registerDb(program);
   registerPush(program);
   registerProfile(program);
   registerSecrets(program);

@@ -5,9 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { resolveDatabasePath, resolveSecretsKeyFile, type RawValues } from '../daemon/index.js';
+import { resolveDatabase, resolveSecretsKeyFile, type RawValues } from '../daemon/index.js';
 import { ConfigError } from '../index.js';
 import { OrchardError } from '../index.js';
+import { rotatePostgresSecrets } from '../storage/postgres/index.js';
 import { rotateSecrets } from '../storage/sqlite/index.js';
 import { withDatabaseOptions } from './admin-db.js';
 import { attributeConfigError } from './config-errors.js';
@@ -15,11 +16,14 @@ import { InputProblem, runAction } from './input.js';
 
 async function rotate(opts: RawValues): Promise<number> {
   try {
-    const databasePath = resolveDatabasePath(opts);
-    if (!existsSync(databasePath))
-      throw new ConfigError('--data-dir', `no database at ${databasePath}`);
+    const location = resolveDatabase(opts);
+    if (location.kind === 'sqlite' && !existsSync(location.path))
+      throw new ConfigError('--data-dir', `no database at ${location.path}`);
     const at = resolveSecretsKeyFile(opts);
-    const result = await rotateSecrets(at, databasePath);
+    const result =
+      location.kind === 'postgres'
+        ? await rotatePostgresSecrets(at, location.url)
+        : await rotateSecrets(at, location.path);
     process.stdout.write(`${JSON.stringify({ keyFile: at.path, ...result })}\n`);
     process.stderr.write(
       `orchard secrets rotate: key ${result.keyId} added to ${at.path}; back the key file up now (it still holds the old keys)\n`,

@@ -33,7 +33,8 @@ export type SecretPurpose =
   | 'webhook-event'
   | 'library-profile'
   | 'enrollment-link'
-  | 'removal-password';
+  | 'removal-password'
+  | 'shared-file';
 
 /** Seals and opens the secrets of one purpose, bound to an enrollment id (a `TokenSealer`). */
 export interface SecretSealer {

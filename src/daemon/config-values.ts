@@ -140,14 +140,43 @@ export function dataDirOf(read: Read): string {
   return resolve(dir ?? './orchard-data');
 }
 
-/** `--database sqlite:PATH` (default `<data-dir>/orchard.db`). */
-export function parseDatabase(value: string | undefined, dataDir: string): string {
-  if (value === undefined || value === '') return resolve(dataDir, 'orchard.db');
-  if (/^postgres(ql)?:\/\//.test(value))
-    throw new ConfigError('--database', 'PostgreSQL is not yet supported; use sqlite:PATH');
+/** Where the daemon keeps its state: a SQLite file, or a PostgreSQL database several daemons share. */
+export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/**
+ * `--database sqlite:PATH` (default `<data-dir>/orchard.db`) or `--database postgres://...`
+ * (also `postgresql://`); ConfigError for anything else.
+ */
+export function parseDatabase(value: string | undefined, dataDir: string): DatabaseLocation {
+  if (value === undefined || value === '')
+    return { kind: 'sqlite', path: resolve(dataDir, 'orchard.db') };
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError('--database', 'is not a valid postgres:// URL');
+    }
+    if (url.hostname === '' && !url.searchParams.has('host'))
+      throw new ConfigError('--database', 'a postgres:// URL needs a host');
+    return { kind: 'postgres', url: value };
+  }
   const m = /^sqlite:(.+)$/.exec(value);
-  if (!m?.[1]) throw new ConfigError('--database', `expected sqlite:PATH, got "${value}"`);
-  return isAbsolute(m[1]) ? m[1] : resolve(m[1]);
+  if (!m?.[1])
+    throw new ConfigError('--database', `expected sqlite:PATH or postgres://..., got "${value}"`);
+  return { kind: 'sqlite', path: isAbsolute(m[1]) ? m[1] : resolve(m[1]) };
+}
+
+/** The location with any password in a PostgreSQL URL replaced by `***` (for logs and errors). */
+export function describeDatabase(location: DatabaseLocation): string {
+  if (location.kind === 'sqlite') return `sqlite:${location.path}`;
+  try {
+    const url = new URL(location.url);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return 'postgres://(unparsable)';
+  }
 }
 
 /** `--trusted-proxy CIDR[,CIDR]`: empty trusts no one. */

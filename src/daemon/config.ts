@@ -24,6 +24,7 @@ import {
   parseWebhook,
   reconcileIntervalOf,
   secretOf,
+  type DatabaseLocation,
   type Read,
   type WebhookConfig,
 } from './config-values.js';
@@ -34,8 +35,8 @@ export interface DaemonConfig {
   /** 0 picks a free port (tests). */
   port: number;
   dataDir: string;
-  /** SQLite database file. */
-  databasePath: string;
+  /** The SQLite file or the PostgreSQL database. */
+  database: DatabaseLocation;
   /** Base URL without a trailing slash; absent means `http://<bound address>`. */
   publicUrl?: string;
   tls?: { certFile: string; keyFile: string; requestClientCert: boolean };
@@ -192,8 +193,8 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'database',
     arg: 'URL',
-    description: 'sqlite:PATH (default <data-dir>/orchard.db)',
-    parse: (r) => ({ databasePath: parseDatabase(r('database'), dataDirOf(r)) }),
+    description: 'sqlite:PATH (default <data-dir>/orchard.db) or postgres://USER@HOST:PORT/DB',
+    parse: (r) => ({ database: parseDatabase(r('database'), dataDirOf(r)) }),
   },
   {
     name: 'public-url',
@@ -438,10 +439,10 @@ function reader(flags: RawValues, env: Env): Read {
 }
 
 /**
- * The database file named by `--database`/`ORCHARD_DATABASE` (default `<data-dir>/orchard.db`),
+ * The database named by `--database`/`ORCHARD_DATABASE` (default `<data-dir>/orchard.db`),
  * for the offline subcommands. Throws ConfigError naming the flag.
  */
-export function resolveDatabasePath(flags: RawValues, env: Env = process.env): string {
+export function resolveDatabase(flags: RawValues, env: Env = process.env): DatabaseLocation {
   const read = reader(flags, env);
   return parseDatabase(read('database'), dataDirOf(read));
 }

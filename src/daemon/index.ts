@@ -15,11 +15,5 @@ export {
 } from './cluster.js';
 export type { Supervisor, SupervisorOptions } from './cluster.js';
 export type { RunningDaemon, StartOptions } from './daemon.js';
-export {
-  envName,
-  FLAGS,
-  resolveConfig,
-  resolveDatabasePath,
-  resolveSecretsKeyFile,
-} from './config.js';
+export { envName, FLAGS, resolveConfig, resolveDatabase, resolveSecretsKeyFile } from './config.js';
 export type { DaemonConfig, FlagSpec, RawValues } from './config.js';

@@ -5,7 +5,6 @@
 import {
   openFilePush,
   openPkiDirectory,
-  secretsKeyLocation,
   type AdminStorage,
   type ApnsPushProvider,
   type Logger,
@@ -20,17 +19,20 @@ import {
   type Mailer,
   type OrchardServices,
 } from '../server/index.js';
-import { openSealedStorage, type SqliteCaStorage } from '../storage/sqlite/index.js';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
+import { openDaemonDatabase, shareKeyMaterial, type DaemonDatabase } from './database.js';
+import { pgCoordination } from '../storage/postgres/index.js';
 
 /** Everything the HTTP layer serves. */
 export interface DaemonServices extends OrchardServices {
   storage: MdmStorage;
   admin: AdminStorage;
-  caStorage: SqliteCaStorage;
+  caStorage: DaemonDatabase['ca'];
+  /** The database's engine and, on PostgreSQL, its pool (coordination between daemons). */
+  database: DaemonDatabase;
   pki: PkiDirectory;
   /** The clock every part runs on (the CA, challenges, certificate checks, admin records). */
   clock: () => Date;
@@ -144,18 +146,40 @@ export async function openServices(
   role: ServiceRole = { background: true },
 ): Promise<DaemonServices> {
   const mdmLogger = logger.child({ component: 'mdm' });
-  const opened = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
-  const pki = config.profileSigning
-    ? { ...opened, signing: await operatorSigning(config.profileSigning) }
-    : opened;
-  // One connection to the one database file: MDM storage, CA, challenges and admin tables; one
-  // secrets key seals every device secret (UnlockTokens in storage, bootstrap tokens in the core).
-  const { database, storage, secrets } = await openSealedStorage(
-    secretsKeyLocation(config),
-    { path: config.databasePath, clock, ...(role.background ? retentionOf(config) : {}) },
+  // One database (a SQLite file, or PostgreSQL shared by several daemons): MDM storage, CA,
+  // challenges and admin tables; one secrets key seals every device secret.
+  const database = await openDaemonDatabase(
+    config,
+    { clock, ...(role.background ? retentionOf(config) : {}) },
     mdmLogger,
   );
-  const { ca: caStorage, admin } = database;
+  const { storage, ca: caStorage, admin, secrets } = database;
+  let pki: PkiDirectory;
+  try {
+    if (database.postgres !== undefined) {
+      // Every daemon on the database issues and signs with the same CA and signing identity.
+      const shared = await shareKeyMaterial(
+        database.postgres,
+        secrets,
+        config.dataDir,
+        async () => {
+          await openPkiDirectory(config.dataDir, config.caKeyType, clock);
+        },
+        clock,
+      );
+      mdmLogger.info(
+        { keyMaterial: shared },
+        'CA and signing identity shared through the database',
+      );
+    }
+    const opened = await openPkiDirectory(config.dataDir, config.caKeyType, clock);
+    pki = config.profileSigning
+      ? { ...opened, signing: await operatorSigning(config.profileSigning) }
+      : opened;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const filePush = config.push
     ? await openFilePush({
         ...{ files: config.push, storage, settings: admin, logger: mdmLogger },
@@ -174,13 +198,26 @@ export async function openServices(
   else if (filePush && role.onPushReloaded)
     stopWatch = watchAndTell(filePush.watch, config.pushWatchIntervalMs, role.onPushReloaded);
   registerPushGauges(metrics, push);
+  // Several daemons on one PostgreSQL share rate limits, singleton jobs and cache invalidation.
+  const coordination =
+    database.postgres === undefined || config.database.kind !== 'postgres'
+      ? undefined
+      : await pgCoordination(database.postgres.connection.pool, {
+          ...{ url: config.database.url, logger: mdmLogger },
+        }).catch(async (error: unknown) => {
+          filePush?.watch.stop();
+          await database.close();
+          throw error;
+        });
   let publicUrl = config.publicUrl ?? '';
   const services = createOrchardServices(
     {
       ...{ storage, admin, ca: caStorage, pki, secrets: secrets.keyring, push, clock, metrics },
       ...{ logger: mdmLogger, identityLogger: logger.child({ component: 'identity' }) },
-      // The CA and the MDM storage share one database: one statement reads binding and revocation.
-      idlePolls: (q) => storage.probeIdle(q),
+      // On SQLite the CA and the MDM storage share one file: one statement reads binding and
+      // revocation for an idle poll.
+      ...(database.probeIdle === undefined ? {} : { idlePolls: database.probeIdle }),
+      ...(coordination === undefined ? {} : { coordination }),
     },
     {
       ...(config.webhook === undefined ? {} : { webhook: config.webhook }),
@@ -196,7 +233,7 @@ export async function openServices(
   );
   return {
     ...services,
-    ...{ storage, admin, caStorage, pki, clock, push, pushReload: filePush?.reload },
+    ...{ storage, admin, caStorage, database, pki, clock, push, pushReload: filePush?.reload },
     setPublicUrl: (url) => {
       publicUrl = url;
     },
@@ -204,6 +241,7 @@ export async function openServices(
     async close() {
       stopWatch();
       await services.close();
+      await coordination?.close();
       await database.close();
     },
   };

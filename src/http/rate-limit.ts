@@ -7,16 +7,29 @@
  * `orchard-mdm/node`.
  */
 import { isIP } from 'node:net';
+import type { Logger } from '../logger.js';
+import type { Coordination } from '../storage/ports.js';
 import type { EdgeResponse } from './edge.js';
+
+/** A value, or a promise of it (a limiter shared through the database answers promises). */
+export type MaybePromise<T> = T | Promise<T>;
 
 /** A token bucket per key. */
 export interface RateLimiter {
   /** Takes one token; resolves the seconds to wait when none is left (nothing taken). */
+  take(key: string): MaybePromise<number | undefined>;
+  /** The seconds to wait when the bucket is empty, without taking a token or tracking the key. */
+  blocked(key: string): MaybePromise<number | undefined>;
+  /** How many keys are tracked now in this process (at most `maxKeys`). */
+  readonly size: number;
+}
+
+/** A limiter of this process alone: it answers at once. */
+export interface LocalRateLimiter extends RateLimiter {
+  /** Takes one token; the seconds to wait when none is left (nothing taken). */
   take(key: string): number | undefined;
   /** The seconds to wait when the bucket is empty, without taking a token or tracking the key. */
   blocked(key: string): number | undefined;
-  /** How many keys are tracked now (at most `maxKeys`). */
-  readonly size: number;
 }
 
 /** Options of {@link createRateLimiter}. */
@@ -41,7 +54,7 @@ interface Bucket {
 }
 
 /** Creates a limiter. Throws TypeError when `perMinute` or `maxKeys` is not a positive integer. */
-export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+export function createRateLimiter(options: RateLimiterOptions): LocalRateLimiter {
   const { perMinute } = options;
   const maxKeys = options.maxKeys ?? 10_000;
   if (!Number.isInteger(perMinute) || perMinute <= 0)
@@ -144,9 +157,9 @@ export interface FailedLoginLimiter {
    * The seconds a request without a valid key from `client` must wait (its address's bucket or
    * the global one is empty); `undefined` when it may be served.
    */
-  blocked(client: string): number | undefined;
-  /** Records a failed login (missing or wrong key) from `client` in both buckets. */
-  failed(client: string): void;
+  blocked(client: string): MaybePromise<number | undefined>;
+  /** Records a failed login (missing or wrong key) from `client` in both buckets; never rejects. */
+  failed(client: string): MaybePromise<void>;
 }
 
 /** Options of {@link createFailedLoginLimiter}. */
@@ -157,20 +170,125 @@ export interface FailedLoginLimiterOptions extends RateLimiterOptions {
 
 const GLOBAL = '*';
 
+/** A failed-login limiter of this process alone: it answers at once. */
+export interface LocalFailedLoginLimiter extends FailedLoginLimiter {
+  /** The seconds to wait, or `undefined` when `client` may be served. */
+  blocked(client: string): number | undefined;
+  /** Records a failed login from `client` in both buckets. */
+  failed(client: string): void;
+}
+
 /** Creates the failed-login limiter. Throws TypeError on a rate that is not a positive integer. */
-export function createFailedLoginLimiter(options: FailedLoginLimiterOptions): FailedLoginLimiter {
+export function createFailedLoginLimiter(
+  options: FailedLoginLimiterOptions,
+): LocalFailedLoginLimiter {
   const { globalPerMinute = options.perMinute * 10, ...rest } = options;
-  const address = perAddress(createRateLimiter(rest));
+  const address = createRateLimiter(rest);
   const global = createRateLimiter({ ...rest, perMinute: globalPerMinute, maxKeys: 1 });
   return {
     blocked(client) {
-      const a = address.blocked(client);
+      const a = address.blocked(addressBucket(client));
       const g = global.blocked(GLOBAL);
       return a === undefined ? g : g === undefined ? a : Math.max(a, g);
     },
     failed(client) {
-      address.take(client);
+      address.take(addressBucket(client));
       global.take(GLOBAL);
+    },
+  };
+}
+
+/** Where a limiter shares its counts with the other daemons on the database. */
+export interface SharedLimitOptions {
+  /** The database's coordination (`orchard_rate_buckets` on PostgreSQL). */
+  coordination: Coordination;
+  /** The limiter's namespace among the shared buckets, e.g. `enroll`. */
+  scope: string;
+  /** Logs a shared count that could not be reached (the local bucket then decides alone). */
+  logger?: Logger;
+}
+
+/** The later of two waits. */
+function longer(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+}
+
+/** `work`, or `undefined` (logged) when the shared count cannot be reached: the local one holds. */
+async function orLocal(
+  work: Promise<number | undefined>,
+  options: SharedLimitOptions,
+): Promise<number | undefined> {
+  try {
+    return await work;
+  } catch (err) {
+    options.logger?.warn({ err, scope: options.scope }, 'shared rate limit unavailable');
+    return undefined;
+  }
+}
+
+/**
+ * A limiter every daemon on the database shares: the local bucket refuses first (no database
+ * call), then one atomic upsert of the shared bucket decides, so N daemons together allow what
+ * one allows. When the database cannot be reached the local bucket decides alone.
+ */
+export function sharedRateLimiter(options: RateLimiterOptions & SharedLimitOptions): RateLimiter {
+  const local = createRateLimiter(options);
+  const now = options.now ?? Date.now;
+  const bucket = (key: string) => ({
+    ...{ scope: options.scope, key, perMinute: options.perMinute },
+    now: now(),
+  });
+  return {
+    take(key) {
+      const wait = local.take(key);
+      if (wait !== undefined) return wait;
+      return orLocal(options.coordination.take(bucket(key)), options);
+    },
+    blocked(key) {
+      const wait = local.blocked(key);
+      if (wait !== undefined) return wait;
+      return orLocal(options.coordination.blocked(bucket(key)), options);
+    },
+    get size() {
+      return local.size;
+    },
+  };
+}
+
+/**
+ * The failed-login limiter every daemon on the database shares (per address and global buckets
+ * in the database behind the local ones): a failure counts everywhere, and a client refused by
+ * one daemon is refused by all.
+ */
+export function sharedFailedLoginLimiter(
+  options: FailedLoginLimiterOptions & SharedLimitOptions,
+): FailedLoginLimiter {
+  const { globalPerMinute = options.perMinute * 10 } = options;
+  const local = createFailedLoginLimiter(options);
+  const now = options.now ?? Date.now;
+  const { coordination, scope } = options;
+  const address = (client: string) => ({
+    ...{ scope, key: addressBucket(client), perMinute: options.perMinute },
+    now: now(),
+  });
+  const global = () => ({ scope, key: GLOBAL, perMinute: globalPerMinute, now: now() });
+  return {
+    blocked(client) {
+      const wait = local.blocked(client);
+      if (wait !== undefined) return wait;
+      const both = Promise.all([
+        coordination.blocked(address(client)),
+        coordination.blocked(global()),
+      ]).then(([a, g]) => longer(a, g));
+      return orLocal(both, options);
+    },
+    async failed(client) {
+      local.failed(client);
+      const both = Promise.all([coordination.take(address(client)), coordination.take(global())]);
+      await orLocal(
+        both.then(() => undefined),
+        options,
+      );
     },
   };
 }

@@ -1,11 +1,14 @@
 /**
  * Runs the delivery service beside the MDM core: every enrollment, re-enrollment, check-out and
  * command result is fed to it, and a timer reconciles (ProfileList) devices not reconciled within
- * the interval, a bounded batch per tick. The timer never keeps the process alive.
+ * the interval, a bounded batch per tick. The timer never keeps the process alive. With several
+ * daemons on one database the tick runs under the `profile-reconcile` job lock, so one daemon
+ * reconciles at a time; events are handled by the daemon whose device request raised them.
  */
 import type { Logger } from '../logger.js';
 import type { DeliveryEngine } from '../management/delivery/service.js';
 import type { MdmEvents } from '../service/events.js';
+import type { Coordination } from '../storage/ports.js';
 
 /** Options of {@link startDelivery}. */
 export interface DeliveryRunOptions {
@@ -17,13 +20,18 @@ export interface DeliveryRunOptions {
   timer?: boolean;
   clock: () => Date;
   logger: Logger;
+  /** Daemons sharing the database: one of them runs each tick (default: this process alone). */
+  coordination?: Coordination;
 }
 
 /** A running delivery: stop it before closing the core. */
 export interface RunningDelivery {
   /** Unsubscribes, stops the timer, and waits for events and a tick in progress. */
   stop(): Promise<void>;
-  /** Runs one reconcile tick now (what the timer does); resolves how many were queued. */
+  /**
+   * Runs one reconcile tick now (what the timer does); resolves how many were queued (0 when
+   * another daemon was running it).
+   */
   tick(): Promise<number>;
 }
 
@@ -50,8 +58,14 @@ export function startDelivery(
   );
   let running: Promise<number> | undefined;
   const tick = (): Promise<number> => {
-    running ??= delivery
-      .reconcileDue(options.clock(), batch)
+    if (running) return running;
+    const due = (): Promise<number> => delivery.reconcileDue(options.clock(), batch);
+    const work = options.coordination
+      ? options.coordination
+          .exclusive('profile-reconcile', due)
+          .then((r) => ('value' in r ? r.value : 0))
+      : due();
+    running = work
       .catch((err: unknown) => {
         options.logger.error({ err }, 'profile reconciliation tick failed');
         return 0;

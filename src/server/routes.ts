@@ -2,7 +2,9 @@
  * Orchard's route table over {@link createOrchardServices}: the MDM endpoints on the node fast
  * path, SCEP, enrollment links, the admin API and `/healthz`, with their rate limits (enrollment
  * and SCEP PKIOperation per client address, failed admin logins per address and in total; a
- * valid API key and the device MDM routes are never limited). Mount it with `createEdgeListener`.
+ * valid API key and the device MDM routes are never limited). With a coordination (several daemons
+ * on PostgreSQL) every limit is shared: a local bucket refuses first, then the database's bucket
+ * decides, so the daemons together allow what one allows. Mount it with `createEdgeListener`.
  */
 import { adminRoute } from '../http/admin/index.js';
 import { webRoutes } from '../http/web/index.js';
@@ -16,10 +18,14 @@ import {
   perAddress,
   scepRoute,
   type EdgeRoute,
+  type FailedLoginLimiter,
+  type RateLimiter,
 } from '../http/node.js';
+import { sharedFailedLoginLimiter, sharedRateLimiter } from '../http/rate-limit.js';
+import { isInProcess } from './coordination.js';
 import type { Logger } from '../logger.js';
 import type { PushReloadState } from '../push/apns/reload.js';
-import type { AdminStorage, CertificateStore, MdmStorage } from '../storage/ports.js';
+import type { AdminStorage, CertificateStore, Coordination, MdmStorage } from '../storage/ports.js';
 import type { OrchardPush, OrchardServices } from './services.js';
 
 /** What {@link orchardRoutes} serves: the services and the parts they were created from. */
@@ -35,6 +41,8 @@ export interface OrchardRouteDeps {
   logger: Logger;
   /** Called for every enrollment profile served (e.g. a metrics counter). */
   onProfileServed?: () => void;
+  /** Daemons sharing the database (PostgreSQL): rate limits count across all of them. */
+  coordination?: Coordination;
 }
 
 /** Policy of {@link orchardRoutes}. */
@@ -47,13 +55,45 @@ export interface OrchardRouteOptions {
   rateLimitPerMinute?: number;
 }
 
-/** The limiters of `perMinute` (failed logins also at most 10 × `perMinute` in all). */
-function limitsOf(perMinute = 0) {
-  if (perMinute === 0) return {};
+/** Failed web sign-ins without a configured rate: 10 a minute per address, 100 in all. */
+const WEB_SIGN_IN = { perMinute: 10, globalPerMinute: 100 };
+
+/** A limiter of `perMinute`, shared through `shared` when given. */
+function limiterOf(perMinute: number, scope: string, shared?: LimitSharing): RateLimiter {
+  return shared === undefined
+    ? createRateLimiter({ perMinute })
+    : sharedRateLimiter({ perMinute, scope, ...shared });
+}
+
+/** A failed-login limiter, shared through `shared` when given. */
+function failedLoginsOf(
+  rates: { perMinute: number; globalPerMinute?: number },
+  scope: string,
+  shared?: LimitSharing,
+): FailedLoginLimiter {
+  return shared === undefined
+    ? createFailedLoginLimiter(rates)
+    : sharedFailedLoginLimiter({ ...rates, scope, ...shared });
+}
+
+interface LimitSharing {
+  coordination: Coordination;
+  logger: Logger;
+}
+
+/**
+ * The limiters of `perMinute` (failed logins also at most 10 × `perMinute` in all); the web
+ * sign-in limiter is the failed-login one, or its own default rates when limits are off.
+ */
+function limitsOf(perMinute = 0, shared?: LimitSharing) {
+  const webDefault = (): FailedLoginLimiter => failedLoginsOf(WEB_SIGN_IN, 'web-sign-in', shared);
+  if (perMinute === 0) return { web: shared === undefined ? undefined : webDefault() };
+  const failedLogins = failedLoginsOf({ perMinute }, 'failed-login', shared);
   return {
-    enroll: perAddress(createRateLimiter({ perMinute })),
-    scep: perAddress(createRateLimiter({ perMinute })),
-    failedLogins: createFailedLoginLimiter({ perMinute }),
+    enroll: perAddress(limiterOf(perMinute, 'enroll', shared)),
+    scep: perAddress(limiterOf(perMinute, 'scep', shared)),
+    failedLogins,
+    web: failedLogins,
   };
 }
 
@@ -83,7 +123,11 @@ export function orchardRoutes(
   const { services, logger } = deps;
   const { ca, enrollment } = services;
   const trustedProxies = options.trustedProxies ?? [];
-  const limits = limitsOf(options.rateLimitPerMinute);
+  // The services' coordination is in-process unless the daemon gave one (PostgreSQL): then the
+  // limits are this process's alone, exactly as before.
+  const coordination = deps.coordination ?? services.coordination;
+  const sharing = isInProcess(coordination) ? undefined : { coordination, logger };
+  const limits = limitsOf(options.rateLimitPerMinute, sharing);
   const mdm = createNodeListener(services.service, {
     logger,
     // Signature and chain are checked on the raw body, before it is decoded; withCertAuth binds.
@@ -122,7 +166,7 @@ export function orchardRoutes(
         ...(services.mailer === undefined ? {} : { mailer: services.mailer }),
         pushHealth: () => deps.push?.health(),
       },
-      limits.failedLogins ? { failedLogins: limits.failedLogins } : {},
+      limits.web ? { failedLogins: limits.web } : {},
     ),
   ];
 }

@@ -35,6 +35,7 @@ import type {
   CertificateStore,
   ChallengeStore,
   MdmStorage,
+  Coordination,
 } from '../storage/ports.js';
 import {
   allObservers,
@@ -45,6 +46,7 @@ import type { DeliveryService, PolicyService } from '../management/delivery/type
 import { createManagementServices, type ManagementServices } from './management.js';
 import { startWebhooks, type OrchardWebhooks } from './webhooks.js';
 import { startDelivery } from './delivery.js';
+import { inProcessCoordination, startSingletonJob } from './coordination.js';
 
 /** A push provider the services can serve: pushes, its topic, its health, and a close. */
 export interface OrchardPush extends PushProvider {
@@ -91,6 +93,11 @@ export interface OrchardServicesDeps {
    * `(q) => storage.probeIdle(q)`). Absent: every poll takes the full path.
    */
   idlePolls?: IdlePollProbe;
+  /**
+   * How daemons sharing the database coordinate (PostgreSQL's `pgCoordination`); default this
+   * process alone. Singleton jobs (profile reconciliation, identity renewal) run under its locks.
+   */
+  coordination?: Coordination;
 }
 
 /** Policy of {@link createOrchardServices}. */
@@ -151,9 +158,14 @@ export interface OrchardServices {
   mailer?: Mailer;
   /** The webhook delivery worker (absent without `webhook`). */
   webhooks: OrchardWebhooks['worker'];
+  /** How this daemon coordinates with others on its database (the one given, or in-process). */
+  coordination: Coordination;
   /** Stops identity renewal, the core, the webhook worker and the push provider, in that order. */
   close(): Promise<void>;
 }
+
+/** How often identity renewal sweeps (the renewal service's own default: hourly). */
+const IDENTITY_SWEEP_MS = 3_600_000;
 
 /** `provider`, counting every push result by outcome. */
 function counted(provider: PushProvider, metrics: OrchardMetricsSink | undefined): PushProvider {
@@ -246,7 +258,11 @@ export function createOrchardServices(
   });
   const { groups, profiles, userLinks, users, policies, delivery } = management;
   const background = options.backgroundJobs !== false;
-  const running = startDelivery(core, delivery, { clock, logger, timer: background });
+  const coordination = deps.coordination ?? inProcessCoordination();
+  const running = startDelivery(core, delivery, {
+    ...{ clock, logger, coordination },
+    timer: background,
+  });
   const audited = identityAuditObservers(core, admin);
   const owners = enrollmentOwnerObserver({
     ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
@@ -290,7 +306,15 @@ export function createOrchardServices(
       : { leadDays: options.identityRenewalLeadDays },
   );
   // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
-  if (push && background) identity.start();
+  // One daemon sweeps at a time (two sweeping together could queue one renewal twice); with
+  // several workers over SQLite only the worker running background jobs sweeps.
+  const renewal =
+    push && background
+      ? startSingletonJob(coordination, () => identity.sweep(), {
+          ...{ name: 'identity-renewal', intervalMs: IDENTITY_SWEEP_MS, runAtStart: true },
+          logger: deps.identityLogger ?? logger,
+        })
+      : undefined;
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
     ...{ groups, profiles, userLinks, users, policies, delivery },
@@ -298,7 +322,9 @@ export function createOrchardServices(
     publicUrl: options.publicUrl ?? (() => ''),
     ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
     webhooks: webhooks.worker,
+    coordination,
     async close() {
+      await renewal?.stop();
       await identity.stop();
       await running.stop();
       await core.close();

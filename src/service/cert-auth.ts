@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { verifyCertificateChain } from '../crypto/chain.js';
 import type { CertificateInput } from '../crypto/keys.js';
 import { CryptoError, DeviceAuthError, StorageError } from '../errors.js';
-import type { CertBinding, CertBindingStore } from '../storage/ports.js';
+import type { BindingLookup, CertBinding, CertBindingStore } from '../storage/ports.js';
 import {
   silentLogger,
   type DeviceCertificate,
@@ -229,6 +229,17 @@ async function renewsWhom(
   return owner === deviceId ? 'this-enrollment' : 'other';
 }
 
+/** The enrollment's binding and the enrollment bound to `certHash`: one read when the store can. */
+async function bindingLookup(
+  store: CertBindingStore,
+  deviceId: string,
+  certHash: string,
+): Promise<BindingLookup> {
+  if (store.findBindingFacts !== undefined) return store.findBindingFacts(deviceId, certHash);
+  const boundTo = await store.findEnrollmentByCertificate(certHash);
+  return { boundTo, binding: await store.findCertificateBinding(deviceId) };
+}
+
 /** Runs an observer hook; its failure is logged and never changes the answer. */
 async function tell<T>(
   hook: ((arg: T) => void | Promise<void>) | undefined,
@@ -278,8 +289,7 @@ function createChecker(deps: CertAuthDeps) {
     const deviceId = req.enrollment.deviceId;
     const certHash = certificateHash(cert.der);
     const serial = serialHex(cert);
-    const boundTo = await deps.store.findEnrollmentByCertificate(certHash);
-    const binding = await deps.store.findCertificateBinding(deviceId);
+    const { boundTo, binding } = await bindingLookup(deps.store, deviceId, certHash);
     const facts: BindingFacts = {
       deviceId,
       authenticate,

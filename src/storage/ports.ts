@@ -233,6 +233,15 @@ export interface CommandResultInput {
   result: Uint8Array;
 }
 
+/** Options of {@link CommandQueue.storeResult}. */
+export interface StoreResultOptions {
+  /**
+   * Written to the outbox in the same transaction as the result, only when the result is stored:
+   * a crash can never keep the result and lose its event (a duplicate id throws TypeError).
+   */
+  event?: OutboxEvent;
+}
+
 /** Per-enrollment FIFO command queues. */
 export interface CommandQueue {
   /**
@@ -240,6 +249,13 @@ export interface CommandQueue {
    * ignored). Throws TypeError on an empty id list or a uuid already stored.
    */
   enqueue(command: NewCommand, enrollmentIds: readonly string[]): Promise<void>;
+  /**
+   * Stores the command once and queues it, in one write, for every enrollment enrolled at that
+   * moment, in id order (no id list crosses the boundary: one statement on a database); resolves
+   * their ids. No enrollment enrolled: nothing is stored and it resolves `[]`. Throws TypeError on
+   * a uuid already stored.
+   */
+  enqueueEnrolled(command: NewCommand): Promise<string[]>;
   /**
    * The oldest command for the enrollment that is `queued` or `sent` (a `sent` one was never
    * answered, so it is offered again), or `NotNow` unless `skipNotNow`; marks it `sent`.
@@ -254,7 +270,11 @@ export interface CommandQueue {
    * `NotNow` never revives a finished target). Resolves false, storing nothing, when that
    * enrollment is not a target of that uuid.
    */
-  storeResult(enrollmentId: string, input: CommandResultInput): Promise<boolean>;
+  storeResult(
+    enrollmentId: string,
+    input: CommandResultInput,
+    options?: StoreResultOptions,
+  ): Promise<boolean>;
   /** Cancels one target still `queued`, `sent` or `NotNow`; resolves false otherwise. */
   cancel(enrollmentId: string, uuid: string): Promise<boolean>;
   /** Cancels every pending target of the enrollment (Authenticate, CheckOut); resolves the count. */
@@ -278,6 +298,14 @@ export interface CommandQueue {
    * and commands left without targets; resolves the number of targets deleted.
    */
   purgeFinished(olderThan: Date): Promise<number>;
+}
+
+/** What {@link CertBindingStore.findBindingFacts} reads. */
+export interface BindingLookup {
+  /** The enrollment's binding. */
+  binding: CertBinding | undefined;
+  /** The enrollment most recently bound to the certificate's hash. */
+  boundTo: string | undefined;
 }
 
 /** A certificate bound to an enrollment at Authenticate. */
@@ -326,6 +354,12 @@ export interface CertBindingStore {
   findCertificateBinding(enrollmentId: string): Promise<CertBinding | undefined>;
   /** The enrollment most recently bound to this hash, or `undefined` when none. */
   findEnrollmentByCertificate(certHash: string): Promise<string | undefined>;
+  /**
+   * Optional: {@link findCertificateBinding} of `enrollmentId` and
+   * {@link findEnrollmentByCertificate} of `certHash` in one read (one round trip where the
+   * database is remote), as every device request needs both.
+   */
+  findBindingFacts?(enrollmentId: string, certHash: string): Promise<BindingLookup>;
   /**
    * Marks the binding ended at `at` (kept if already ended); resolves false when there is none.
    * `markCheckedOut` does this too, in the same write.
@@ -488,6 +522,11 @@ export interface CertificateStore {
   findIssued(serial: string): Promise<IssuedCertificate | undefined>;
   /** Marks `serial` revoked; resolves false when it is unknown, true otherwise (idempotent). */
   revoke(serial: string, at: Date, reason?: string): Promise<boolean>;
+  /**
+   * Optional: whether `serial` was issued and revoked, reading only that (no DER), for the
+   * per-request revocation check; without it the CA reads the whole record with `findIssued`.
+   */
+  isRevoked?(serial: string): Promise<boolean>;
   /** Records in serial order. */
   listIssued(options?: ListIssuedOptions): Promise<IssuedCertificate[]>;
   /** Number of issued certificates. */
@@ -1295,4 +1334,43 @@ export interface AdminStorage
     CredentialStore {
   /** Releases the store; later calls reject with StorageError. */
   close(): void;
+}
+
+/** A token bucket every daemon on one database shares: `perMinute` tokens, refilled per minute. */
+export interface SharedBucket {
+  /** What the bucket limits, e.g. `enroll` or `failed-login` (one namespace per limiter). */
+  scope: string;
+  /** The client's bucket within `scope` (an address bucket, or `*` for a global ceiling). */
+  key: string;
+  /** Bucket size and refill per minute; a positive integer. */
+  perMinute: number;
+  /** The caller's time in milliseconds (each daemon's clock; a clock behind never refills). */
+  now: number;
+}
+
+/**
+ * Coordination between daemons that share one database: singleton jobs, shared rate-limit
+ * buckets and cache invalidation. On PostgreSQL these are advisory locks, one upserted row per
+ * bucket and LISTEN/NOTIFY; memory and SQLite (one daemon) coordinate within the process.
+ */
+export interface Coordination {
+  /**
+   * Runs `fn` unless another holder (any daemon) is running the job `name` right now; resolves
+   * `fn`'s value, or `{ skipped: true }` when it was held elsewhere. A crashed holder's job is
+   * free again as soon as its connection is gone.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ value: T } | { skipped: true }>;
+  /** Takes one token of the shared bucket; resolves the seconds to wait when it is empty. */
+  take(bucket: SharedBucket): Promise<number | undefined>;
+  /** The seconds to wait when the shared bucket is empty, without taking a token. */
+  blocked(bucket: SharedBucket): Promise<number | undefined>;
+  /**
+   * Tells every daemon (this one included, at once) that `topic` changed. Delivery is best effort:
+   * a listener may miss it, so it may only shorten a cache's life, never be needed for correctness.
+   */
+  notify(topic: string): Promise<void>;
+  /** Calls `listener` when `topic` changes (also after a lost listener connection is back). */
+  listen(topic: string, listener: () => void): () => void;
+  /** Stops listening and releases connections; later calls reject (exclusive, take) or no-op. */
+  close(): Promise<void>;
 }

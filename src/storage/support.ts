@@ -39,11 +39,12 @@ export function checkDate(at: unknown, what: string): asserts at is Date {
 }
 
 /** Checks the arguments of `enqueue` (both adapters); throws `TypeError` on misuse. */
-export function checkNewCommand(command: NewCommand, ids: readonly string[]): void {
+export function checkNewCommand(command: NewCommand, ids?: readonly string[]): void {
   checkId(command.uuid, 'command uuid');
   checkId(command.requestType, 'requestType');
   if (!(command.body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
   if (command.expiresAt !== undefined) checkDate(command.expiresAt, 'expiresAt');
+  if (ids === undefined) return;
   if (ids.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
   for (const id of ids) checkId(id, 'enrollment id');
 }

@@ -34,7 +34,7 @@ describe('orchard serve configuration errors', () => {
   test.each([
     [['--listen', 'nowhere'], '--listen'],
     [['--api-key', ''], '--api-key'],
-    [['--database', 'postgres://localhost/orchard'], '--database'],
+    [['--database', 'postgres://'], '--database'],
     [
       [
         '--push-cert',

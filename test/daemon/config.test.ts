@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { resolve } from 'node:path';
+import { describeDatabase } from '../../src/daemon/config-values.js';
 import { FLAGS, envName, resolveConfig } from '../../src/daemon/config.js';
 import { ConfigError } from '../../src/index.js';
 
@@ -14,7 +15,7 @@ describe('resolveConfig', () => {
       host: '127.0.0.1',
       port: 8080,
       dataDir: resolve('orchard-data'),
-      databasePath: resolve('orchard-data', 'orchard.db'),
+      database: { kind: 'sqlite', path: resolve('orchard-data', 'orchard.db') },
       logLevel: 'info',
       caKeyType: 'rsa-4096',
       scepAllowDes: false,
@@ -43,7 +44,7 @@ describe('resolveConfig', () => {
     expect(c).toMatchObject({
       host: '0.0.0.0',
       port: 9000,
-      databasePath: '/srv/o/orchard.db',
+      database: { kind: 'sqlite', path: '/srv/o/orchard.db' },
       publicUrl: 'https://mdm.example.com',
       logLevel: 'warn',
       certHeader: 'x-client-cert',
@@ -85,10 +86,20 @@ describe('resolveConfig', () => {
     });
   });
 
+  test('ok/--database postgres:// selects PostgreSQL; the password never shows in its description', () => {
+    const url = 'postgres://orchard:s3cret@db.internal:5432/orchard';
+    const config = resolveConfig({ database: url }, {});
+    expect(config.database).toEqual({ kind: 'postgres', url });
+    expect(describeDatabase(config.database)).toBe(
+      'postgres://orchard:***@db.internal:5432/orchard',
+    );
+    expect(resolveConfig({ database: 'postgresql://db/o' }, {}).database.kind).toBe('postgres');
+  });
+
   test.each([
     [{ listen: 'localhost' }, '--listen'],
     [{ listen: '127.0.0.1:70000' }, '--listen'],
-    [{ database: 'postgres://db/orchard' }, '--database'],
+    [{ database: 'postgres://' }, '--database'],
     [{ database: 'mysql://x' }, '--database'],
     [{ publicUrl: 'ftp://x' }, '--public-url'],
     [{ publicUrl: 'https://x/?q=1' }, '--public-url'],

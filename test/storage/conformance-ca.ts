@@ -106,6 +106,18 @@ function certificateSuite(open: () => CaStores): void {
       expect(await certificates.revoke('0b', new Date(), undefined)).toBe(false);
     });
 
+    test('ok/isRevoked agrees with the record: unknown and unrevoked serials are false', async () => {
+      const { certificates } = open();
+      if (certificates.isRevoked === undefined) throw new Error('every adapter has isRevoked');
+      await certificates.recordIssued(issuedRecord('0d'));
+      await certificates.recordIssued(issuedRecord('0e'));
+      await certificates.revoke('0d', T('2026-02-01T00:00:00Z'));
+      expect(await certificates.isRevoked('0d')).toBe(true);
+      expect(await certificates.isRevoked('000D')).toBe(true);
+      expect(await certificates.isRevoked('0e')).toBe(false);
+      expect(await certificates.isRevoked('0f')).toBe(false);
+    });
+
     test('ok/a revocation without a reason keeps its time and takes a later reason', async () => {
       const { certificates } = open();
       await certificates.recordIssued(issuedRecord('0c'));

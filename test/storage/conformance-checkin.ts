@@ -194,6 +194,29 @@ export function checkinSuite(ctx: SuiteContext): void {
       expect((await store.findCertificateBinding('A'))?.certHash).toBe('h2');
     });
 
+    test('ok/findBindingFacts reads what the two lookups read, in one call', async () => {
+      const store = ctx.store();
+      const facts = store.findBindingFacts?.bind(store);
+      if (facts === undefined) throw new Error('every adapter has findBindingFacts');
+      expect(await facts('A', 'h1')).toEqual({ binding: undefined, boundTo: undefined });
+      await store.bindCertificate('A', 'h1', { serial: 'a1', notAfter: ctx.clock.now() });
+      ctx.clock.advance(10);
+      await store.bindCertificate('B', 'h2');
+      for (const [id, hash] of [
+        ['A', 'h1'],
+        ['A', 'h2'],
+        ['B', 'h1'],
+        ['C', 'h3'],
+      ] as const) {
+        expect(await facts(id, hash)).toEqual({
+          binding: await store.findCertificateBinding(id),
+          boundTo: await store.findEnrollmentByCertificate(hash),
+        });
+      }
+      expect((await facts('A', 'h2')).boundTo).toBe('B');
+      expect((await facts('A', 'h2')).binding?.serial).toBe('a1');
+    });
+
     test('ok/bootstrap token stored, replaced and deleted', async () => {
       const store = ctx.store();
       expect(await store.findBootstrapToken('A')).toBeUndefined();

@@ -102,6 +102,45 @@ export function commandSuite(ctx: SuiteContext): void {
       expect(await poll(store, 'A', ctx.clock.now())).toBe(nextOnIdle);
     });
 
+    test('ok/enqueueEnrolled targets every enrolled enrollment in id order, and only those', async () => {
+      const store = ctx.store();
+      expect(await store.enqueueEnrolled(command('none'))).toEqual([]);
+      expect(await store.findCommand('none')).toBeUndefined();
+      for (const id of ['E', 'B', 'D', 'A', 'C', 'F']) {
+        const identity = { id, type: 'device' as const, deviceId: id };
+        if (id < 'C') await store.storeAuthenticate({ ...identity, facts: {} });
+        else
+          await store.storeTokenUpdate({
+            ...identity,
+            push: { token: 'aa', pushMagic: 'm', topic: 'com.apple.mgmt.X' },
+          });
+      }
+      await store.markCheckedOut('F');
+      await store.enqueue(command('first'), ['E']);
+      expect(await store.enqueueEnrolled(command('all'))).toEqual(['C', 'D', 'E']);
+      const record = await store.findCommand('all');
+      expect(record?.targets.map((t) => t.enrollmentId)).toEqual(['C', 'D', 'E']);
+      expect(record?.targets.every((t) => t.status === 'queued')).toBe(true);
+      expect(await poll(store, 'E', ctx.clock.now())).toBe('first');
+      await store.storeResult('E', report('first', 'Acknowledged'));
+      expect(await poll(store, 'E', ctx.clock.now())).toBe('all');
+      expect(await poll(store, 'A', ctx.clock.now())).toBeUndefined();
+      expect(await poll(store, 'F', ctx.clock.now())).toBeUndefined();
+    });
+
+    test('fail/enqueueEnrolled with a uuid already stored is a TypeError and adds no target', async () => {
+      const store = ctx.store();
+      const identity = { id: 'A', type: 'device' as const, deviceId: 'A' };
+      await store.storeTokenUpdate({
+        ...identity,
+        push: { token: 'aa', pushMagic: 'm', topic: 'com.apple.mgmt.X' },
+      });
+      await store.enqueue(command('dup'), ['B']);
+      await expect(store.enqueueEnrolled(command('dup'))).rejects.toBeInstanceOf(TypeError);
+      expect((await store.findCommand('dup'))?.targets.map((t) => t.enrollmentId)).toEqual(['B']);
+      expect(await poll(store, 'A', ctx.clock.now())).toBeUndefined();
+    });
+
     test('ok/skipNotNow answers nothing when only deferred commands remain', async () => {
       const store = ctx.store();
       await store.enqueue(command('c1'), ['A']);

@@ -116,7 +116,7 @@ export function adminRoute(deps: AdminApiDeps, options: AdminRouteOptions = {}):
   const app = createAdminApi(deps, {
     ...appOptions,
     onLoginFailure: (bindings) => {
-      if (bindings.client !== undefined) failedLogins?.failed(bindings.client);
+      if (bindings.client !== undefined) void failedLogins?.failed(bindings.client);
       appOptions.onLoginFailure?.(bindings);
     },
   });

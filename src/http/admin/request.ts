@@ -14,6 +14,7 @@ import {
   parseCsvOrJsonBody,
   parseJsonBody,
   parsePlistOrJsonBody,
+  refuseNul,
   validatePart,
 } from './validate.js';
 
@@ -91,6 +92,8 @@ export function parseBody(route: AdminRoute): MiddlewareHandler<AdminEnv> {
         : route.csvBody === true
           ? parseCsvOrJsonBody(type, bytes)
           : parseJsonBody(type, bytes);
+    // A plist body is stored as bytes (U+0000 fits); anything else may land in a text column.
+    if (route.plistBody !== true) refuseNul(parsed);
     c.set('body', checkBody(route, parsed));
     await next();
   };

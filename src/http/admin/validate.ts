@@ -17,6 +17,35 @@ export function badField(field: string, message: string, cause?: unknown): Admin
 }
 
 /**
+ * The field of the first string (value or key) in `value` holding U+0000, or `undefined`. JSON
+ * and forms can carry it, PostgreSQL cannot store it: input holding one is refused up front.
+ */
+export function nulField(value: unknown, path = ''): string | undefined {
+  const here = path === '' ? 'body' : path;
+  if (typeof value === 'string') return value.includes('\u0000') ? here : undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = nulField(item, `${path}[]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isJsonObject(value)) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = key.includes('\u0000') ? here : nulField(item, within(path, key));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Throws AdminError `ERR_BAD_REQUEST` naming the field when `value` holds U+0000 anywhere. */
+export function refuseNul(value: unknown, path = ''): void {
+  const field = nulField(value, path);
+  if (field !== undefined)
+    throw badField(field, `${field} holds a NUL character (U+0000), which Orchard does not accept`);
+}
+
+/**
  * Whether `value` is a plain object: a JSON object or a plist dictionary (not `null`, an array,
  * or a plist's data, date or real).
  */

@@ -10,6 +10,7 @@ import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Logger } from '../../logger.js';
 import type { WebSessionKind } from '../../storage/ports.js';
+import { refuseNul } from '../admin/validate.js';
 import type { FailedLoginLimiter } from '../rate-limit.js';
 import { page } from './layout.js';
 import type { ActiveSession, ConsoleViewer, PortalViewer, WebDeps } from './types.js';
@@ -103,7 +104,9 @@ export async function formField(c: Context, name: string): Promise<string | unde
   if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return undefined;
   const body = await c.req.parseBody();
   const value = body[name];
-  return typeof value === 'string' ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  refuseNul(value, name);
+  return value;
 }
 
 /** The 403 page of a form posted without a valid token (stale tab or forged post). */

@@ -246,6 +246,7 @@ export function createCa(
       if (!found) throw new CertificateAuthorityError('ERR_CA_NOT_FOUND', 'no such certificate');
     },
     async isRevoked(serial) {
+      if (store.isRevoked !== undefined) return store.isRevoked(normaliseSerial(serial));
       const r = await store.findIssued(normaliseSerial(serial));
       return r?.revokedAt !== undefined;
     },

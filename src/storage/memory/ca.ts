@@ -83,6 +83,8 @@ function memoryCertificates(closed: () => boolean): CertificateStore {
         const r = records.get(normaliseSerial(serial));
         return r && copy(r);
       }),
+    isRevoked: (serial) =>
+      guarded(closed, () => records.get(normaliseSerial(serial))?.revokedAt !== undefined),
     // Like SQLite's coalesce: the first revocation time stays; a missing reason is filled later.
     revoke: (serial, at, reason) =>
       guarded(closed, () => {

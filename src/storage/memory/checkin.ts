@@ -174,6 +174,13 @@ function cloneBinding(binding: CertBinding): CertBinding {
   return copy;
 }
 
+/** The enrollment most recently bound to `certHash` (the index keeps binding order). */
+function lastBoundTo(state: MemoryState, certHash: string): string | undefined {
+  let last: string | undefined;
+  for (const id of state.certIndex.get(certHash) ?? []) last = id;
+  return last;
+}
+
 /** Ends the binding of `id` at `at` unless already ended; false when there is none. */
 function endBinding(state: MemoryState, id: string, at: Date): boolean {
   const binding = state.certs.get(id);
@@ -238,10 +245,15 @@ export function memoryDeviceSecrets(
       });
     },
     findEnrollmentByCertificate(certHash) {
+      return op(state, () => lastBoundTo(state, certHash));
+    },
+    findBindingFacts(enrollmentId, certHash) {
       return op(state, () => {
-        let last: string | undefined;
-        for (const id of state.certIndex.get(certHash) ?? []) last = id;
-        return last;
+        const binding = state.certs.get(enrollmentId);
+        return {
+          binding: binding === undefined ? undefined : cloneBinding(binding),
+          boundTo: lastBoundTo(state, certHash),
+        };
       });
     },
     endCertificateBinding(enrollmentId, at) {

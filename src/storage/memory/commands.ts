@@ -21,6 +21,7 @@ import {
   isFinished,
 } from '../support.js';
 import type { MemoryState, StoredCommand, TargetState } from './state.js';
+import { outboxEntryOf } from './outbox.js';
 import { mapFor, op } from './state.js';
 
 function setStatus(state: MemoryState, target: TargetState, status: TargetState['status']): void {
@@ -67,6 +68,20 @@ function recordPushOutcomes(
 
 function isExpired(command: StoredCommand, now: Date): boolean {
   return command.expiresAt !== undefined && command.expiresAt.getTime() <= now.getTime();
+}
+
+/** Queues `command` for every enrollment enrolled now, in id order; `[]` stores nothing. */
+function enqueueEnrolled(state: MemoryState, command: NewCommand): string[] {
+  checkNewCommand(command);
+  if (state.commands.has(command.uuid)) {
+    throw new TypeError(`command ${command.uuid} is already stored`);
+  }
+  const ids = [...state.enrollments.values()]
+    .filter((e) => e.enrolled)
+    .map((e) => e.id)
+    .sort();
+  if (ids.length > 0) enqueue(state, command, ids);
+  return ids;
 }
 
 function enqueue(state: MemoryState, command: NewCommand, ids: readonly string[]): void {
@@ -193,15 +208,20 @@ function expireCommands(state: MemoryState, now: Date): number {
 /** The {@link CommandQueue} of the memory adapter. */
 export function memoryCommands(state: MemoryState): CommandQueue {
   return {
+    enqueueEnrolled: (command) => op(state, () => enqueueEnrolled(state, command)),
     enqueue: (command, ids) =>
       op(state, () => {
         enqueue(state, command, ids);
       }),
     nextCommand: (id, options) => op(state, () => nextCommand(state, id, options)),
-    storeResult: (enrollmentId, input) =>
+    storeResult: (enrollmentId, input, options) =>
       op(state, () => {
         const target = state.commands.get(input.uuid)?.targets.get(enrollmentId);
         if (target === undefined) return false;
+        // Built and checked first: a bad or duplicate event throws before anything changes.
+        const entry =
+          options?.event === undefined ? undefined : outboxEntryOf(state, options.event);
+        if (entry !== undefined) state.outbox.set(entry.id, entry);
         target.result = copyBytes(input.result);
         // A late NotNow must not revive a canceled or expired target.
         if (input.status === 'NotNow' && isFinished(target.status))

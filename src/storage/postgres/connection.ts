@@ -23,6 +23,13 @@ export interface PgPoolOptions {
   connectionTimeoutMs?: number;
   /** Any one statement is cancelled after (ms); default 30,000. */
   statementTimeoutMs?: number;
+  /**
+   * The client stops waiting for an answer after (ms) and drops the connection: a database
+   * whose network path silently drops packets would otherwise hold a request for as long as TCP
+   * retries (minutes). Default: the statement timeout plus 5,000, so the server's cancel comes
+   * first whenever the server can still answer.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** How to open the pool. */
@@ -71,12 +78,17 @@ export function checkPostgresUrl(url: unknown): asserts url is string {
 export function createPool(options: PgConnectionOptions): pg.Pool {
   checkPostgresUrl(options.url);
   const p = options.pool ?? {};
+  const statementTimeout = p.statementTimeoutMs ?? 30_000;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: p.max ?? 10,
     idleTimeoutMillis: p.idleTimeoutMs ?? 30_000,
     connectionTimeoutMillis: p.connectionTimeoutMs ?? 5_000,
-    statement_timeout: p.statementTimeoutMs ?? 30_000,
+    statement_timeout: statementTimeout,
+    query_timeout: p.queryTimeoutMs ?? statementTimeout + 5_000,
+    // Idle connections to a server that vanished are found by TCP keepalive, not by a request.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: options.applicationName ?? 'orchard',
     types,
   });

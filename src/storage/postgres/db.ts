@@ -25,6 +25,42 @@ export interface PgContext {
 
 const names = new Map<string, string>();
 
+// PostgreSQL refuses U+0000 in text and jsonb (a device can send it in any string it reports).
+// The JSON escape of U+0000 (`\u0000` after an odd number of backslashes) in a `$n::jsonb` text.
+const JSON_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+const jsonParams = new Map<string, ReadonlySet<number>>();
+
+/** The (0-based) positions of the parameters `text` casts to jsonb (`$n::jsonb`). */
+function jsonPositions(text: string): ReadonlySet<number> {
+  let found = jsonParams.get(text);
+  if (found === undefined) {
+    found = new Set([...text.matchAll(/\$(\d+)::jsonb/g)].map((m) => Number(m[1]) - 1));
+    jsonParams.set(text, found);
+  }
+  return found;
+}
+
+/** `value` with every U+0000 (in text and in the strings of a text array) replaced by U+FFFD. */
+function withoutNul(value: unknown, json: boolean): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('\u0000') && !(json && value.includes('\\u0000'))) return value;
+    const text = value.replaceAll('\u0000', '\uFFFD');
+    return json ? text.replace(JSON_NUL, '$1\\ufffd') : text;
+  }
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutNul(v, false));
+  return value;
+}
+
+/**
+ * The parameters as PostgreSQL can hold them: U+0000 (which it refuses in text and jsonb with an
+ * error that would otherwise fail the same device request forever) becomes U+FFFD, in writes and
+ * in lookups alike, so a device reporting one is stored, and found again, with U+FFFD instead.
+ */
+export function storableValues(text: string, values: readonly unknown[]): unknown[] {
+  const json = jsonPositions(text);
+  return values.map((v, i) => withoutNul(v, json.has(i)));
+}
+
 /** The prepared-statement name of `text` (stable across connections and processes). */
 function statementName(text: string): string {
   let name = names.get(text);
@@ -44,7 +80,8 @@ export async function query<R = Record<string, unknown>>(
   text: string,
   values: readonly unknown[] = [],
 ): Promise<R[]> {
-  const result = await on.query({ name: statementName(text), text, values: values as unknown[] });
+  const params = storableValues(text, values);
+  const result = await on.query({ name: statementName(text), text, values: params });
   return result.rows as R[];
 }
 
@@ -64,7 +101,8 @@ export async function run(
   text: string,
   values: readonly unknown[] = [],
 ): Promise<number> {
-  const result = await on.query({ name: statementName(text), text, values: values as unknown[] });
+  const params = storableValues(text, values);
+  const result = await on.query({ name: statementName(text), text, values: params });
   return result.rowCount ?? 0;
 }
 
@@ -84,6 +122,22 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 export function isRetryable(error: unknown): boolean {
   const state = sqlState(error);
   return state === '40001' || state === '40P01';
+}
+
+/**
+ * True when `error` means the connection itself is gone or unusable (a client read timeout, a
+ * terminated connection, a socket error, SQLSTATE class 08 or an administrator's shutdown).
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^E(CONNRESET|PIPE|TIMEDOUT|CONNREFUSED|HOSTUNREACH)$/.test(code))
+    return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Query read timeout|Connection terminated|Client has encountered a connection error/i.test(
+    message,
+  );
 }
 
 /** The error a caller sees: TypeError and Orchard's own errors pass, the rest is StorageError. */
@@ -136,20 +190,32 @@ export async function tx<T>(
       throw storageError(error);
     }
     let broken = false;
+    // A checked-out client has no listener of its own: a backend that dies between two queries
+    // would emit an unhandled 'error' (ending the process). Mark it broken instead.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query(begin);
       const value = await fn(client);
       await client.query('COMMIT');
       return value;
     } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
+      // On a connection already lost (a read timeout in a network black hole) a ROLLBACK would
+      // wait out a second timeout: drop the connection instead; the server rolls back itself.
+      if (isConnectionLost(error)) broken = true;
+      else {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
       }
       if (attempt < attempts && isRetryable(error)) continue;
       throw storageError(error);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -16,3 +16,12 @@ export {
 export type { PostgresStorage, PostgresStorageOptions } from './mdm.js';
 export type { PgConnection, PgPoolOptions } from './connection.js';
 export { PG_MIGRATIONS, type MigrationOutcome, type PgMigration } from './migrations.js';
+export {
+  openSealedPostgres,
+  rotatePostgresSecrets,
+  type PostgresRotationResult,
+} from './sealed-open.js';
+export { sharedFiles, type SharedFile, type SharedFileStore } from './shared-files.js';
+export { pgCoordination, type PgCoordination, type PgCoordinationOptions } from './coordination.js';
+export { copyIntoPostgres, migratePostgres, type CopyIntoPostgresOptions } from './copy.js';
+export type { TableCopyReport, TableSource } from '../copy-format.js';

@@ -12,6 +12,7 @@ import { MANAGEMENT_SCHEMA } from './schema-management.js';
 import { MDM_SCHEMA } from './schema-mdm.js';
 import { POLICIES_SCHEMA } from './schema-policies.js';
 import { QUEUE_SCHEMA } from './schema-queue.js';
+import { SHARED_FILES_SCHEMA } from './shared-files.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface PgMigration {
@@ -27,6 +28,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 1,
     name: 'initial schema',
     sql: [MDM_SCHEMA, QUEUE_SCHEMA, ADMIN_SCHEMA, MANAGEMENT_SCHEMA, POLICIES_SCHEMA].join('\n'),
+  },
+  {
+    version: 2,
+    name: 'files every daemon shares (CA, signing identity), sealed',
+    sql: SHARED_FILES_SCHEMA,
   },
 ];
 

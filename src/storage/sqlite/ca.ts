@@ -25,6 +25,10 @@ const COLUMNS = `serial, serial_len, subject, enrollment_id, not_before, not_aft
 export const FIND_ISSUED_SQL = `SELECT ${COLUMNS} FROM orchard_ca_certificates
   WHERE serial_len = ? AND serial = ?`;
 
+/** The per-request revocation check: the unique index's row, no DER. */
+const IS_REVOKED_SQL = `SELECT revoked_at IS NOT NULL AS revoked FROM orchard_ca_certificates
+  WHERE serial_len = ? AND serial = ?`;
+
 const INSERT = `INSERT INTO orchard_ca_certificates (serial, serial_len, subject, enrollment_id,
   not_before, not_after, issued_at, der, cert_id, renewal_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const REVOKE = `UPDATE orchard_ca_certificates SET revoked_at = coalesce(revoked_at, ?),
@@ -130,6 +134,12 @@ export function sqliteCertificateStore(ctx: SqliteContext): CertificateStore {
         const s = normaliseSerial(serial);
         const row = stmt(ctx, FIND_ISSUED_SQL).get(s.length, s) as Row | undefined;
         return row ? toRecord(row) : undefined;
+      }),
+    isRevoked: (serial) =>
+      guarded(ctx, () => {
+        const s = normaliseSerial(serial);
+        const row = stmt(ctx, IS_REVOKED_SQL).get(s.length, s) as { revoked: number } | undefined;
+        return row?.revoked === 1;
       }),
     revoke: (serial, at, reason) =>
       guarded(ctx, () => {

@@ -71,6 +71,20 @@ export function endBinding(ctx: SqliteContext, enrollmentId: string, at: number)
   return stmt(ctx, sql).run(at, enrollmentId).changes > 0;
 }
 
+/** The enrollment's binding, or `undefined`. */
+function findBinding(ctx: SqliteContext, enrollmentId: string): CertBinding | undefined {
+  const sql = `SELECT ${COLUMNS} FROM cert_bindings WHERE enrollment_id = ?`;
+  const row = stmt(ctx, sql).get(enrollmentId) as BindingRow | undefined;
+  return row === undefined ? undefined : bindingOf(row);
+}
+
+/** The enrollment most recently bound to `certHash`, or `undefined`. */
+function boundTo(ctx: SqliteContext, certHash: string): string | undefined {
+  const sql = `SELECT enrollment_id AS id FROM cert_bindings WHERE cert_hash = ?
+    ORDER BY seq DESC LIMIT 1`;
+  return (stmt(ctx, sql).get(certHash) as { id: string } | undefined)?.id;
+}
+
 /** The certificate-binding port of the SQLite adapter. */
 export function sqliteCertBindings(ctx: SqliteContext): CertBindingStore {
   return {
@@ -78,18 +92,13 @@ export function sqliteCertBindings(ctx: SqliteContext): CertBindingStore {
       op(ctx, () => {
         bindCertificate(ctx, enrollmentId, certHash, details);
       }),
-    findCertificateBinding: (enrollmentId) =>
-      op(ctx, () => {
-        const sql = `SELECT ${COLUMNS} FROM cert_bindings WHERE enrollment_id = ?`;
-        const row = stmt(ctx, sql).get(enrollmentId) as BindingRow | undefined;
-        return row === undefined ? undefined : bindingOf(row);
-      }),
-    findEnrollmentByCertificate: (certHash) =>
-      op(ctx, () => {
-        const sql = `SELECT enrollment_id AS id FROM cert_bindings WHERE cert_hash = ?
-          ORDER BY seq DESC LIMIT 1`;
-        return (stmt(ctx, sql).get(certHash) as { id: string } | undefined)?.id;
-      }),
+    findCertificateBinding: (enrollmentId) => op(ctx, () => findBinding(ctx, enrollmentId)),
+    findEnrollmentByCertificate: (certHash) => op(ctx, () => boundTo(ctx, certHash)),
+    findBindingFacts: (enrollmentId, certHash) =>
+      op(ctx, () => ({
+        binding: findBinding(ctx, enrollmentId),
+        boundTo: boundTo(ctx, certHash),
+      })),
     endCertificateBinding: (enrollmentId, at) =>
       op(ctx, () => endBinding(ctx, enrollmentId, at.getTime())),
     allowReenrollment: (enrollmentId, until) =>

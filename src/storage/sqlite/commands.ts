@@ -8,6 +8,7 @@ import type {
   EnrollmentCommand,
   EnrollmentPushOutcome,
   NewCommand,
+  OutboxEvent,
   Page,
   QueuedCommand,
   TargetPushOutcome,
@@ -24,6 +25,7 @@ import {
 import type { SqliteContext } from './db.js';
 import { date, ms, op, setIf, stmt, writeTx } from './db.js';
 import { FINISHED_STATUSES_SQL, PENDING_STATUSES_SQL } from './migrations.js';
+import { insertOutboxEvent } from './outbox.js';
 import { fromStore, resultOwner, toStore } from './sealed-secrets.js';
 
 interface TargetRow {
@@ -122,6 +124,41 @@ function enqueue(ctx: SqliteContext, command: NewCommand, ids: readonly string[]
   });
 }
 
+/**
+ * Queues `command` for every enrollment enrolled now, in id order, in one write transaction and
+ * one INSERT … SELECT through the `enrollments_enrolled` index; `[]` stores nothing.
+ */
+function enqueueEnrolled(ctx: SqliteContext, command: NewCommand): string[] {
+  checkNewCommand(command);
+  const now = ctx.clock().getTime();
+  return writeTx(ctx, () => {
+    if (stmt(ctx, 'SELECT 1 FROM commands WHERE uuid = ?').get(command.uuid) !== undefined) {
+      throw new TypeError(`command ${command.uuid} is already stored`);
+    }
+    const ids = stmt(ctx, 'SELECT id FROM enrollments WHERE enrolled = 1 ORDER BY id')
+      .pluck()
+      .all() as string[];
+    if (ids.length === 0) return ids;
+    stmt(
+      ctx,
+      `INSERT INTO commands (uuid, request_type, body, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?)`,
+    ).run(
+      command.uuid,
+      command.requestType,
+      toStore(ctx, 'command', command.uuid, command.body),
+      now,
+      ms(command.expiresAt),
+    );
+    stmt(
+      ctx,
+      `INSERT INTO command_targets (command_uuid, enrollment_id, status, updated_at)
+       SELECT ?, id, 'queued', ? FROM enrollments WHERE enrolled = 1 ORDER BY id`,
+    ).run(command.uuid, now);
+    return ids;
+  });
+}
+
 function setStatus(ctx: SqliteContext, seq: number, status: CommandStatus): void {
   const sql = 'UPDATE command_targets SET status = ?, updated_at = ? WHERE seq = ?';
   stmt(ctx, sql).run(status, ctx.clock().getTime(), seq);
@@ -171,7 +208,12 @@ function nextCommand(
   });
 }
 
-function storeResult(ctx: SqliteContext, enrollmentId: string, input: CommandResultInput): boolean {
+function storeResult(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  input: CommandResultInput,
+  event: OutboxEvent | undefined,
+): boolean {
   return writeTx(ctx, () => {
     const sql = `SELECT seq, status FROM command_targets
       WHERE command_uuid = ? AND enrollment_id = ?`;
@@ -189,6 +231,7 @@ function storeResult(ctx: SqliteContext, enrollmentId: string, input: CommandRes
       ctx.clock().getTime(),
       row.seq,
     );
+    if (event !== undefined) insertOutboxEvent(ctx, event);
     return true;
   });
 }
@@ -303,8 +346,9 @@ export function sqliteCommands(ctx: SqliteContext): CommandQueue {
       op(ctx, () => {
         enqueue(ctx, command, ids);
       }),
+    enqueueEnrolled: (command) => op(ctx, () => enqueueEnrolled(ctx, command)),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
-    storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
+    storeResult: (id, input, options) => op(ctx, () => storeResult(ctx, id, input, options?.event)),
     cancel: (enrollmentId, uuid) =>
       op(ctx, () => {
         const sql = `UPDATE command_targets SET status = 'canceled', updated_at = ?

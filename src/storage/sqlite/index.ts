@@ -54,3 +54,5 @@ export function createSqliteStorage(options: SqliteStorageOptions): SqliteStorag
   const { ctx, release } = openSqliteConnection(options).part();
   return sqliteMdmStorage(ctx, release, options);
 }
+export { openSqliteTableSource, type SqliteTableSource } from './export.js';
+export type { TableCopyReport, TableSource } from '../copy-format.js';

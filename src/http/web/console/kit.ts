@@ -10,6 +10,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { recordAudit } from '../../../admin/audit.js';
 import { isGlobalCaller, mayWrite, type Caller } from '../../../admin/principals.js';
 import { AdminError, hiddenMessage, OrchardError } from '../../../errors.js';
+import { refuseNul } from '../../admin/validate.js';
 import type { GroupTree } from '../../../management/tree.js';
 import type { ConsoleViewer, WebDeps } from '../types.js';
 import { csrfField, notice, page, signOutForm, type WebEnv } from './foundation.js';
@@ -155,9 +156,15 @@ export interface Form {
   file(name: string): File | undefined;
 }
 
-/** Reads a urlencoded or multipart form body. */
+/**
+ * Reads a urlencoded or multipart form body. A text field holding U+0000 is refused (400 page
+ * naming it): nothing typed into a form needs it, and PostgreSQL cannot store it.
+ */
 export async function readForm(c: ConsoleContext): Promise<Form> {
   const body = await c.req.parseBody({ all: true });
+  for (const [name, value] of Object.entries(body))
+    for (const v of Array.isArray(value) ? value : [value])
+      if (typeof v === 'string') refuseNul(v, name);
   const values = (name: string): (string | File)[] => {
     const v = body[name];
     return v === undefined ? [] : Array.isArray(v) ? v : [v];

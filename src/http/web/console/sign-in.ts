@@ -69,7 +69,7 @@ async function signIn(deps: WebDeps, limiter: FailedLoginLimiter, c: ConsoleCont
   if (!sameOrigin(c, deps.publicUrl()))
     return signInPage(c, 403, { kind: 'error', text: 'This form must be sent from this site.' });
   const client = clientOf(c);
-  const wait = limiter.blocked(client);
+  const wait = await limiter.blocked(client);
   if (wait !== undefined) {
     c.header('Retry-After', String(wait));
     const text = `Too many failed sign-ins. Try again in ${wait} seconds.`;
@@ -77,7 +77,7 @@ async function signIn(deps: WebDeps, limiter: FailedLoginLimiter, c: ConsoleCont
   }
   const caller = await check(deps, c);
   if (caller === undefined) {
-    limiter.failed(client);
+    await limiter.failed(client);
     return signInPage(c, 403, { kind: 'error', text: 'Those credentials were not accepted.' });
   }
   // A session carries no key scope (it follows the role): a read key must not open a full console.

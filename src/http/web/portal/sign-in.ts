@@ -73,13 +73,13 @@ export async function signIn(c: PortalContext, deps: WebDeps): Promise<Response>
   if (!sameOrigin(c, deps.publicUrl())) return crossSite(c);
   const limiter = c.get('failedLogins');
   const client = clientOf(c);
-  const wait = limiter.blocked(client);
+  const wait = await limiter.blocked(client);
   if (wait !== undefined) return tooManyAttempts(c, wait);
   const login = (await formField(c, 'login')) ?? '';
   const password = (await formField(c, 'password')) ?? '';
   const user = await deps.accounts.signInUser(login, password);
   if (user === undefined) {
-    limiter.failed(client);
+    await limiter.failed(client);
     return signInForm(c, SIGN_IN_FAILED, 403);
   }
   await recordAudit(deps.admin, `user:${user.id}`, 'portal.sign-in', user.id, { client });
