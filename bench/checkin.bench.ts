@@ -12,7 +12,14 @@ import { createMdmCore } from '../src/service/core.js';
 import { createMemoryStorage } from '../src/storage/memory/index.js';
 import { DeviceEmulator } from '../test/support/device-emulator.js';
 import { createTestCa, issueDeviceIdentity } from '../test/support/device-pki.js';
-import { measure, report } from './lib.js';
+import {
+  alternate,
+  benchRow,
+  benchSeconds,
+  measure,
+  type BenchOptions,
+  type BenchRow,
+} from './lib.js';
 
 const TOPIC = 'com.apple.mgmt.External.bench';
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -56,8 +63,13 @@ function ok(status: number): void {
   if (status !== 200) throw new Error(`bench request answered ${status}`);
 }
 
-/** Runs the benchmark and prints its table. */
-export default async function run(): Promise<void> {
+/**
+ * The in-process core rows: TokenUpdate, an Idle poll, a command out and back, and a signed Idle
+ * poll through `withCertAuth`, over the memory store, each against a bare node:http server that
+ * parses the same plist; medians of three alternating rounds.
+ */
+export async function rows(options: BenchOptions): Promise<BenchRow[]> {
+  const seconds = Math.max(0.3, (benchSeconds / 2) * Math.min(1, options.scale * 2));
   const ca = await createTestCa();
   const identity = await issueDeviceIdentity(ca, 'bench');
   const storage = createMemoryStorage();
@@ -90,33 +102,50 @@ export default async function run(): Promise<void> {
   const idle = dev.build({ Status: 'Idle' });
   const signedIdle = { ...dev.identityHeaders(idle) };
   const command = { RequestType: 'ProfileList' } as const;
-
-  const baseline = await measure('bare node:http + plist parse (TokenUpdate body)', async () => {
-    ok(await put(barePort, '/mdm', tokenUpdate, checkinHeaders));
-  });
-  const rows = [
-    await measure('core: TokenUpdate check-in', async () => {
+  const cases: Record<string, () => Promise<unknown>> = {
+    bare: async () => {
+      ok(await put(barePort, '/mdm', tokenUpdate, checkinHeaders));
+    },
+    tokenUpdate: async () => {
       ok(await put(corePort, '/mdm', tokenUpdate, checkinHeaders));
-    }),
-    await measure('core: Idle poll, empty queue', async () => {
+    },
+    idle: async () => {
       ok(await put(corePort, '/mdm', idle, {}));
-    }),
-    await measure('core: enqueue + Idle (command out) + Acknowledged', async () => {
+    },
+    command: async () => {
       const uuid = await core.enqueue([dev.enrollmentId], command, { push: false });
       ok(await put(corePort, '/mdm', idle, {}));
       ok(await put(corePort, '/mdm', dev.build({ Status: 'Acknowledged', CommandUUID: uuid }), {}));
-    }),
-    await measure('core + withCertAuth + Mdm-Signature: Idle poll', async () => {
+    },
+    signed: async () => {
       ok(await put(authPort, '/mdm', idle, signedIdle));
-    }),
-  ];
-  report(
-    'MDM core over node:http (one request at a time, keep-alive)',
-    baseline,
-    rows.map((rate) => ({ rate })),
+    },
+  };
+  const measured = await alternate(
+    3,
+    Object.fromEntries(Object.entries(cases).map(([k, fn]) => [k, () => measure(k, fn, seconds)])),
   );
   agent.destroy();
   await core.close();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await storage.close();
+  const rates = (k: string): number[] => (measured[k] ?? []).map((r) => r.opsPerSec);
+  const base = {
+    baseline: 'bare node:http + plist parse, keep-alive, one at a time',
+    baselineValues: rates('bare'),
+    unit: 'req/s',
+    higherIsBetter: true,
+  };
+  const row = (id: string, what: string, key: string): BenchRow =>
+    benchRow({ id, what, ...base, values: rates(key) });
+  return [
+    row('checkin.core.token-update', 'core in process, memory store: TokenUpdate', 'tokenUpdate'),
+    row('checkin.core.idle', 'core in process, memory store: Idle poll, empty queue', 'idle'),
+    row(
+      'checkin.core.command',
+      'core in process: enqueue + Idle (command out) + Acknowledged (per command)',
+      'command',
+    ),
+    row('checkin.core.signed-idle', 'core + withCertAuth + Mdm-Signature: Idle poll', 'signed'),
+  ];
 }

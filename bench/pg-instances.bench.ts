@@ -9,10 +9,14 @@
  *    daemons; `ab` (when installed) cross-checks with one device per daemon, with and without
  *    keep-alive. Medians of `BENCH_PG_RUNS` (≥ 3) interleaved runs, p99, CPU per check-in of the
  *    daemons, PostgreSQL and the client, and the ratios two/one and PostgreSQL/SQLite.
+ *    Before the load: statements per signed Idle check-in on PostgreSQL, counted at the `pg`
+ *    driver inside the daemon (`BENCH_PG_COUNT_CHECKINS`, 200 reports in a row; 0 skips it).
  * 2. One command to `BENCH_PG_ENQUEUE_TARGETS` (100,000) enrollments inserted directly into the
- *    tables, through the admin API (`POST /api/v1/commands`, 1,000 ids a request, the API's
- *    limit) with pushes to a mock APNs: seconds until the API answered and until the last push
- *    reached the mock (pushes past the core's 50,000-push backlog are deferred, not sent), PostgreSQL against SQLite in the same run (goal: under 2 s on PostgreSQL).
+ *    tables, through the admin API (`POST /api/v1/commands` with `target: {kind: 'enrolled'}`,
+ *    one request; `BENCH_PG_ENQUEUE_MODE=batches` sends 1,000 ids a request instead, `both` runs
+ *    both) with pushes to a mock APNs: seconds until the API answered and until the last push
+ *    reached the mock (pushes past the core's 50,000-push backlog are deferred, not sent),
+ *    PostgreSQL against SQLite in the same run (goal: under 2 s on PostgreSQL, 1.5 s on SQLite).
  *
  * Scale with `BENCH_PG_DEVICES` (200), `BENCH_PG_SECONDS` (3 per run), `BENCH_PG_CONCURRENCY`
  * (`16,50`), `BENCH_PG_AB=0` (skip ab), `BENCH_PG_ENQUEUE_RUNS` (1: with 100,000 pushes a run
@@ -60,6 +64,16 @@ const CPU_PROF = env.BENCH_PG_CPU_PROF;
 const LOG_MS = env.BENCH_PG_LOG_MS;
 const CHECKINS = env.BENCH_PG_CHECKINS !== '0';
 const BATCH = 1000;
+/**
+ * Which enqueue shapes run: `bulk` (one request with `target: {kind: 'enrolled'}`, the default),
+ * `batches` (1,000 ids a request), or `both` (`BENCH_PG_ENQUEUE_MODE`).
+ */
+const ENQUEUE_MODES: boolean[] = (() => {
+  const mode = env.BENCH_PG_ENQUEUE_MODE ?? 'bulk';
+  return mode === 'both' ? [true, false] : [mode !== 'batches'];
+})();
+/** Signed Idle reports sent one after another to count the statements each costs. */
+const COUNT_CHECKINS = Number(env.BENCH_PG_COUNT_CHECKINS ?? '200');
 const GOAL_SECONDS = 2;
 
 const median = (values: readonly number[]): number => {
@@ -378,15 +392,35 @@ async function enqueueThroughApi(
   daemon: TestDaemon,
   ids: readonly string[],
   mock: ApnsMock,
+  bulk = false,
 ): Promise<EnqueueRun> {
   const before = mock.count;
   let lastPush = performance.now();
   mock.onPush = () => {
     lastPush = performance.now();
   };
+  const t0 = performance.now();
+  if (bulk) await enqueueBulk(daemon);
+  else await enqueueBatches(daemon, ids);
+  const api = (performance.now() - t0) / 1000;
+  // The pushes may start only after the answer (one request): wait 2 s of silence from here.
+  if (mock.count === before) lastPush = performance.now();
+  for (;;) {
+    const now = performance.now();
+    if (mock.count - before >= ids.length || now - lastPush > 2000 || now - t0 > 180_000) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  mock.onPush = undefined;
+  const pushed = mock.count - before;
+  // Let the outcomes be recorded before the next run.
+  await new Promise((r) => setTimeout(r, 1000));
+  return { api, pushes: (lastPush - t0) / 1000, pushed };
+}
+
+/** Queues one command to `ids`, {@link BATCH} ids a request, {@link PARALLEL} requests in flight. */
+async function enqueueBatches(daemon: TestDaemon, ids: readonly string[]): Promise<void> {
   const batches: string[][] = [];
   for (let i = 0; i < ids.length; i += BATCH) batches.push(ids.slice(i, i + BATCH));
-  const t0 = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < batches.length) {
@@ -400,27 +434,29 @@ async function enqueueThroughApi(
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
-  const api = (performance.now() - t0) / 1000;
-  for (;;) {
-    const now = performance.now();
-    if (mock.count - before >= ids.length || now - lastPush > 2000 || now - t0 > 180_000) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  mock.onPush = undefined;
-  const pushed = mock.count - before;
-  // Let the outcomes be recorded before the next run.
-  await new Promise((r) => setTimeout(r, 1000));
-  return { api, pushes: (lastPush - t0) / 1000, pushed };
 }
 
-function printEnqueue(enq: { sqlite: EnqueueRun[]; pg: EnqueueRun[] }): void {
+/** Queues one command to every enrolled device in one request (`target: {kind: 'enrolled'}`). */
+async function enqueueBulk(daemon: TestDaemon): Promise<void> {
+  const res = await daemon.api('POST', '/api/v1/commands', {
+    target: { kind: 'enrolled' },
+    command: { RequestType: 'ProfileList' },
+  });
+  if (res.status !== 201)
+    throw new Error(`bulk enqueue answered ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+function printEnqueue(enq: { sqlite: EnqueueRun[]; pg: EnqueueRun[] }, bulk: boolean): void {
   const med = (runs: EnqueueRun[], key: keyof EnqueueRun): number =>
     median(runs.map((r) => r[key]));
   const apiS = med(enq.sqlite, 'api');
   const apiP = med(enq.pg, 'api');
   const n = TARGETS.toLocaleString('en-US');
+  const how = bulk
+    ? 'one request, `target: {kind: "enrolled"}`'
+    : `${BATCH} ids a request, ${PARALLEL} in flight`;
   console.log(
-    `\n## One command to ${n} enrollments through the API (${BATCH} ids a request, ${PARALLEL} in flight), with pushes to a mock APNs (median of ${ENQUEUE_RUNS})`,
+    `\n## One command to ${n} enrollments through the API (${how}), with pushes to a mock APNs (median of ${ENQUEUE_RUNS})`,
   );
   console.log(
     '| database | API answered, s | last push at the mock, s | pushes received | ratio to SQLite (API) | goal |',
@@ -460,9 +496,10 @@ export default async function run(): Promise<void> {
     ...['--apns-url', mock.url, '--apns-ca', join(dir, 'apns-ca.pem')],
     ...['--log-level', 'info', '--rate-limit', 'off'],
   ];
-  const spawnOptions = profDir
-    ? { env: { NODE_OPTIONS: `--require ${profiler(dir, profDir)}` } }
-    : {};
+  const preloads = [queryCounter(dir), ...(profDir ? [profiler(dir, profDir)] : [])];
+  const spawnOptions = {
+    env: { NODE_OPTIONS: preloads.map((p) => `--require ${p}`).join(' ') },
+  };
   const daemons: TestDaemon[] = [];
   let client: Client | undefined;
   try {
@@ -484,6 +521,13 @@ export default async function run(): Promise<void> {
     console.log(
       `\n${DEVICES} devices enrolled on SQLite and PostgreSQL in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
+    const device = devices[0] as LoadDevice;
+    if (COUNT_CHECKINS > 0) {
+      const perCheckin = await statementsPerCheckin(pgA, device, dir);
+      console.log(
+        `\nStatements per signed Idle check-in on PostgreSQL (one daemon, ${String(COUNT_CHECKINS)} in a row, counted at the driver): ${perCheckin.toFixed(2)}`,
+      );
+    }
     client = await startClient(devices);
     const targets: Target[] = [
       { name: 'SQLite, one daemon', daemons: [sqlite] },
@@ -549,15 +593,19 @@ export default async function run(): Promise<void> {
       `\n${TARGETS.toLocaleString('en-US')} enrollments inserted: PostgreSQL ${pgSeconds.toFixed(1)} s, SQLite ${sqliteSeconds.toFixed(1)} s`,
     );
     const ids = Array.from({ length: TARGETS }, (_, i) => `BULK-${String(i).padStart(6, '0')}`);
-    const enq = { sqlite: [] as EnqueueRun[], pg: [] as EnqueueRun[] };
-    for (let i = 0; i < ENQUEUE_RUNS; i++) {
-      const order = i % 2 === 0 ? (['sqlite', 'pg'] as const) : (['pg', 'sqlite'] as const);
-      for (const which of order) {
-        await emptyQueue(which === 'pg' ? { pg: db } : { sqlite: join(sqliteDir, 'orchard.db') });
-        enq[which].push(await enqueueThroughApi(which === 'pg' ? pgA : sqlite, ids, mock));
+    for (const bulk of ENQUEUE_MODES) {
+      const enq = { sqlite: [] as EnqueueRun[], pg: [] as EnqueueRun[] };
+      for (let i = 0; i < ENQUEUE_RUNS; i++) {
+        const order = i % 2 === 0 ? (['sqlite', 'pg'] as const) : (['pg', 'sqlite'] as const);
+        for (const which of order) {
+          const at = which === 'pg' ? { pg: db } : { sqlite: join(sqliteDir, 'orchard.db') };
+          await emptyQueue(at);
+          const daemon = which === 'pg' ? pgA : sqlite;
+          enq[which].push(await enqueueThroughApi(daemon, ids, mock, bulk));
+        }
       }
+      printEnqueue(enq, bulk);
     }
-    printEnqueue(enq);
   } finally {
     client?.close();
     // SIGTERM first: a daemon writes its CPU profile on a clean exit.
@@ -568,6 +616,77 @@ export default async function run(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     console.log(`\npg-instances bench ran ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
+}
+
+/**
+ * A preload that counts the statements a daemon sends through the `pg` driver (every
+ * `Client#query`, BEGIN and COMMIT included) and writes the count to `dir/queries-PID` every 50 ms;
+ * resolves the preload's path.
+ */
+function queryCounter(dir: string): string {
+  const path = join(dir, 'query-counter.cjs');
+  const pkg = JSON.stringify(resolve(here, '..', 'package.json'));
+  writeFileSync(
+    path,
+    `const { createRequire } = require('node:module');
+const { renameSync, writeFileSync } = require('node:fs');
+const pg = createRequire(${pkg})('pg');
+const counts = {};
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (...args) {
+  const q = args[0];
+  const text = String(typeof q === 'string' ? q : (q && q.text) || '?').replace(/\\s+/g, ' ').slice(0, 90);
+  counts[text] = (counts[text] || 0) + 1;
+  return query.apply(this, args);
+};
+const file = ${JSON.stringify(dir)} + '/queries-' + process.pid;
+// Preloads run in worker threads too (tsx's loader thread): only the main thread writes.
+if (require('node:worker_threads').isMainThread)
+  setInterval(() => {
+    // Written aside and renamed: a reader never sees half a file.
+    writeFileSync(file + '.tmp', JSON.stringify(counts));
+    renameSync(file + '.tmp', file);
+  }, 50).unref();
+`,
+  );
+  return path;
+}
+
+/**
+ * Statements per signed Idle report on `daemon`: {@link COUNT_CHECKINS} reports one after
+ * another, the daemon's statement count (see {@link queryCounter}) read before and after.
+ * Background work in that time (the last-seen flush, once a second) is included.
+ */
+async function statementsPerCheckin(
+  daemon: TestDaemon,
+  device: LoadDevice,
+  dir: string,
+): Promise<number> {
+  const file = join(dir, `queries-${String(pidOf(daemon.dataDir))}`);
+  const count = async (): Promise<Record<string, number>> => {
+    await new Promise((r) => setTimeout(r, 150));
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  };
+  const body = Buffer.from(device.body, 'base64');
+  const headers = {
+    'content-type': 'application/x-apple-aspen-mdm',
+    'mdm-signature': device.signature,
+  };
+  const send = async (): Promise<void> => {
+    const res = await fetch(`${daemon.url}/mdm`, { method: 'PUT', body, headers });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`Idle report answered ${String(res.status)}`);
+  };
+  await send();
+  const before = await count();
+  for (let i = 0; i < COUNT_CHECKINS; i++) await send();
+  const after = await count();
+  const per = Object.entries(after)
+    .map(([text, n]) => [text, (n - (before[text] ?? 0)) / COUNT_CHECKINS] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
+  for (const [text, n] of per) console.log(`  ${n.toFixed(2)}  ${text}`);
+  return per.reduce((sum, [, n]) => sum + n, 0);
 }
 
 /**

@@ -22,6 +22,7 @@ import type { PushTarget } from '../src/push/ports.js';
 import { createMdmCore } from '../src/service/core.js';
 import { openSqliteDatabase, type SqliteDatabase } from '../src/storage/sqlite/index.js';
 import { signing } from '../test/management/profile-fixtures.js';
+import { benchRow, median, type BenchOptions, type BenchRow } from './lib.js';
 
 const scale = Number(process.env.BENCH_POLICY_SCALE ?? process.env.ORCHARD_SCALE ?? '1');
 const ENROLLMENTS = Math.max(1, Math.round(100_000 * scale));
@@ -215,11 +216,13 @@ function printSplit(split: ReadonlyMap<string, number>, total: number): void {
   );
 }
 
-const median = (xs: readonly number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-/** Runs the policy delivery benchmark and prints its table. */
-export default async function run(): Promise<void> {
+/**
+ * The policy-delivery row: `delivery.apply` of an Auto assignment to every enrollment against
+ * the bare `core.enqueue` of one InstallProfile to the same enrollments with its push, medians of
+ * three interleaved runs. The fleet follows `BENCH_POLICY_SCALE`, else `ORCHARD_SCALE` (which
+ * `npm run bench` sets from its scale); the goal stays 5 s.
+ */
+export async function rows(_options: BenchOptions): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orchard-policy-bench-'));
   const path = join(dir, 'orchard.db');
   try {
@@ -236,26 +239,26 @@ export default async function run(): Promise<void> {
     }
     await w.core.close();
     await db.close();
-    const fmt = (s: number) => `${s.toFixed(2)} s`;
-    const a = median(bare.map((x) => x.wall));
     const b = median(change.map((x) => x.wall));
-    const cpuA = median(bare.map((x) => x.cpu));
-    const cpuB = median(change.map((x) => x.cpu));
-    const runs = (xs: Sample[]) => xs.map((x) => fmt(x.wall)).join(', ');
-    console.log(
-      `\n## Policy delivery: one Auto profile to ${ENROLLMENTS.toLocaleString('en-US')} enrolled devices (SQLite, loaded in ${loadSeconds.toFixed(1)} s; median of ${RUNS})`,
-    );
-    console.log(
-      '| measurement | median | runs | ratio to baseline | CPU median (ratio) | goal |\n|---|---:|---|---:|---:|---:|',
-    );
-    console.log(
-      `| core.enqueue of one InstallProfile to every device, pushed (baseline) | ${fmt(a)} | ${runs(bare)} | 1.00 | ${fmt(cpuA)} (1.00) | |`,
-    );
-    const verdict = b < GOAL_SECONDS ? 'met' : 'MISSED';
-    console.log(
-      `| delivery.apply of an Auto assignment (plan, sign, queue, record, push) | ${fmt(b)} | ${runs(change)} | ${(b / a).toFixed(2)} | ${fmt(cpuB)} (${(cpuB / cpuA).toFixed(2)}) | < ${GOAL_SECONDS} s ${verdict} |`,
-    );
     if (SPLIT) printSplit(w.split, b);
+    return [
+      benchRow({
+        id: 'policy.delivery',
+        what: `policy change: one Auto profile to ${ENROLLMENTS.toLocaleString('en-US')} devices (plan, sign, queue, record, push)`,
+        baseline: 'core.enqueue of one InstallProfile to every device, pushed',
+        baselineValues: bare.map((x) => x.wall),
+        values: change.map((x) => x.wall),
+        unit: 's',
+        higherIsBetter: false,
+        goal: { below: GOAL_SECONDS },
+        detail: {
+          enrollments: ENROLLMENTS,
+          loadSeconds,
+          cpuSeconds: median(change.map((x) => x.cpu)),
+          baselineCpuSeconds: median(bare.map((x) => x.cpu)),
+        },
+      }),
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

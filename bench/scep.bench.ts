@@ -27,7 +27,7 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import Database from 'better-sqlite3';
 import type { AddressInfo } from 'node:net';
@@ -51,7 +51,14 @@ import { encryptCms } from '../src/crypto/cms-envelope.js';
 import { createScepHandler } from '../src/http/scep.js';
 import { certsOnly, readPkiMessage, writePkiMessage } from '../src/identity/scep/message.js';
 import { startScepServer } from '../test/support/scep-server.js';
-import { benchSeconds, report, type Rate } from './lib.js';
+import {
+  benchRow,
+  benchSeconds,
+  report,
+  type BenchOptions,
+  type BenchRow,
+  type Rate,
+} from './lib.js';
 
 const ROLE = process.env.ORCHARD_SCEP_BENCH_ROLE;
 const SECRET = 'bench-secret';
@@ -62,8 +69,15 @@ const GOAL_MS = 2.5;
  * functions for the first several hundred enrollments (on its worker threads, which the CPU
  * figure includes); that one-time cost is reported on its own line, not mixed into steady state.
  */
-const WARMUP = Number(process.env.SCEP_BENCH_WARMUP ?? '1200');
-const PREFILL = Number(process.env.SCEP_BENCH_PREFILL ?? '20000');
+const SCALE = Number(process.env.ORCHARD_SCALE ?? '1');
+const WARMUP = Number(
+  process.env.SCEP_BENCH_WARMUP ?? String(Math.max(100, Math.round(1200 * SCALE))),
+);
+const PREFILL = Number(
+  process.env.SCEP_BENCH_PREFILL ?? String(Math.max(1000, Math.round(20000 * SCALE))),
+);
+/** The per-phase and CA-layout tables (slow: RSA-4096 keys) only when asked for. */
+const DETAIL = process.env.SCEP_BENCH_DETAIL === '1';
 const self = fileURLToPath(import.meta.url);
 const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || '100');
 
@@ -501,6 +515,68 @@ function printDetail(sequential: Tally[], parallel: Tally[], caps: Tally[], floo
   );
 }
 
+/** Server CPU ms per successful enrollment. */
+const cpuPerOk = (t: Tally): number => t.cpuMs / Math.max(t.ok, 1);
+
+/**
+ * The SCEP rows from the measured tallies (servers in the order `drive` starts them: micromdm,
+ * Orchard fresh, Orchard prefilled, RSA floor, full node:crypto + SQLite floor). The goal (issue
+ * 20): Orchard's server CPU per enrollment at most 1.15 times the full floor, 8 lanes.
+ */
+function scepRows(sequential: Tally[], parallel: Tally[], rsaFloor: number): BenchRow[] {
+  const [micromdm, fresh, filled, floor, full] = parallel as [Tally, Tally, Tally, Tally, Tally];
+  const one = sequential as [Tally, Tally, Tally, Tally, Tally];
+  const fullFloor = {
+    baseline: 'floor: node:http + the same node:crypto calls + the SQLite insert',
+    baselineValues: [cpuPerOk(full)],
+    unit: 'CPU ms',
+    higherIsBetter: false,
+  };
+  const counts = (t: Tally) => ({ ok: t.ok, failed: t.failed });
+  return [
+    benchRow({
+      id: 'scep.cpu',
+      what: 'SCEP enrollment, server CPU per enrollment (RSA-2048 CA, SQLite, 8 lanes)',
+      ...fullFloor,
+      values: [cpuPerOk(fresh)],
+      goal: { ratioAtMost: 1.15 },
+      detail: {
+        ...counts(fresh),
+        oneLane: cpuPerOk(one[1]),
+        oneLaneFloor: cpuPerOk(one[4]),
+        rsaFloorInProcessMs: rsaFloor,
+        enrollmentsPerSecond: (fresh.ok * 1000) / Math.max(fresh.wallMs, 1),
+      },
+    }),
+    benchRow({
+      id: 'scep.cpu.prefilled',
+      what: `SCEP enrollment, server CPU, ${PREFILL.toLocaleString('en-US')} issued before`,
+      ...fullFloor,
+      values: [cpuPerOk(filled)],
+      detail: counts(filled),
+    }),
+    benchRow({
+      id: 'scep.cpu.rsa-floor',
+      what: 'SCEP enrollment, server CPU, against only its 3 RSA-2048 private-key operations',
+      baseline: 'floor: node:http + 3 RSA-2048 private-key operations',
+      baselineValues: [cpuPerOk(floor)],
+      values: [cpuPerOk(fresh)],
+      unit: 'CPU ms',
+      higherIsBetter: false,
+    }),
+    benchRow({
+      id: 'scep.cpu.micromdm',
+      what: 'SCEP enrollment, server CPU per request, against micromdm scepserver (Go)',
+      baseline: 'micromdm scepserver 2.1.0, CPU per request (ok + failed)',
+      baselineValues: [micromdm.cpuMs / Math.max(micromdm.ok + micromdm.failed, 1)],
+      values: [cpuPerOk(fresh)],
+      unit: 'CPU ms',
+      higherIsBetter: false,
+      detail: counts(micromdm),
+    }),
+  ];
+}
+
 async function drive(): Promise<void> {
   const seconds = Math.max(benchSeconds, 0.5);
   const lanes = makeLanes();
@@ -548,8 +624,12 @@ async function drive(): Promise<void> {
     ours1.map((t) => ({ rate: toRate(t, true) })),
   );
   printDetail(sequential, parallel, caps, floor);
-  await phaseBreakdown(dir, lanes[0] as Lane);
-  await defaultCaRows(dir, lanes[0] as Lane);
+  const out = process.env.ORCHARD_SCEP_BENCH_OUT;
+  if (out !== undefined) writeFileSync(out, JSON.stringify(scepRows(sequential, parallel, floor)));
+  if (DETAIL) {
+    await phaseBreakdown(dir, lanes[0] as Lane);
+    await defaultCaRows(dir, lanes[0] as Lane);
+  }
   console.log(
     `\n| server | CPU ms / request during warm-up (${String(WARMUP)} requests, 50 for micromdm) |`,
   );
@@ -706,8 +786,13 @@ async function phaseBreakdown(dir: string, lane: Lane): Promise<void> {
   console.log(`| RSA-2048 floor (2 signs + 1 raw decrypt) | ${(rsaFloorMs() * 1000).toFixed(0)} |`);
 }
 
-/** Runs the driver inside a private network namespace so scepserver stays on loopback. */
-export default async function scepBench(): Promise<void> {
+/**
+ * The SCEP rows: runs the driver inside a private network namespace (scepserver listens on every
+ * interface), which writes its rows to a file. `SCEP_BENCH_DETAIL=1` adds the per-phase and CA
+ * layout tables to the module's log.
+ */
+export async function rows(options: BenchOptions): Promise<BenchRow[]> {
+  const out = join(mkdtempSync(join(tmpdir(), 'orchard-scep-rows-')), 'rows.json');
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(
       'unshare',
@@ -720,13 +805,19 @@ export default async function scepBench(): Promise<void> {
         self,
       ],
       {
-        env: { ...process.env, ORCHARD_SCEP_BENCH_ROLE: 'driver' },
+        env: {
+          ...process.env,
+          ORCHARD_SCEP_BENCH_ROLE: 'driver',
+          ORCHARD_SCEP_BENCH_OUT: out,
+          ORCHARD_SCALE: String(options.scale),
+        },
         stdio: 'inherit',
       },
     );
     child.on('exit', resolve);
   });
   if (code !== 0) throw new Error(`scep bench driver exited with ${String(code)}`);
+  return JSON.parse(readFileSync(out, 'utf8')) as BenchRow[];
 }
 
 if (ROLE === 'server') await serve();

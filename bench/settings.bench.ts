@@ -1,7 +1,7 @@
 /**
  * Settings inheritance (issue 16): effective settings of a group 10 levels deep, and a write at
  * the root that re-evaluates every group, each next to a naive baseline measured in the same run.
- * `SETTINGS_BENCH_GROUPS` sets the tree size (default 10,000).
+ * `SETTINGS_BENCH_GROUPS` sets the tree size at scale 1 (default 10,000).
  */
 import { PROFILE_OPTIONS_PAGE, completeValues } from '../src/management/pages.js';
 import {
@@ -19,9 +19,19 @@ import {
   type OrgGroupRecord,
   type SettingsRecord,
 } from '../src/storage/ports.js';
-import { measure, type Rate } from './lib.js';
+import {
+  alternate,
+  benchRow,
+  benchSeconds,
+  measure,
+  scaled,
+  type BenchOptions,
+  type BenchRow,
+  type Rate,
+} from './lib.js';
 
 const GROUPS = Number(process.env.SETTINGS_BENCH_GROUPS ?? '10000');
+const RUNS = 3;
 const PAGE = PROFILE_OPTIONS_PAGE;
 const AT = new Date(0);
 
@@ -82,36 +92,29 @@ function naive(
   };
 }
 
-function row(name: string, rate: Rate, baseline: Rate, unit: 'µs' | 'ms'): string {
-  const per = (unit === 'µs' ? 1e6 : 1e3) / rate.opsPerSec;
-  const speedup = rate.opsPerSec / baseline.opsPerSec;
-  return `| ${name} | ${per.toFixed(unit === 'µs' ? 2 : 1)} ${unit} | ${speedup.toFixed(1)}× |`;
-}
+const perCall = (unit: 'µs' | 'ms') => (r: Rate) => (unit === 'µs' ? 1e6 : 1e3) / r.opsPerSec;
 
-/** Runs the settings benchmark and prints its tables. */
-export default async function run(): Promise<void> {
-  const { records, tree } = world(GROUPS);
+/**
+ * The settings rows: effective settings of a group 10 levels deep (cold and memoised) against a
+ * naive recursive resolve, and a write at the root re-evaluating every group against resolving
+ * each group on its own; medians of three alternating repetitions. Goals (issue 16):
+ * microseconds for the deep read, well under a second for the write.
+ */
+export async function rows(options: BenchOptions): Promise<BenchRow[]> {
+  const groups = scaled(GROUPS, options.scale, 1024);
+  const seconds = Math.max(0.3, benchSeconds / 2);
+  const { records, tree } = world(groups);
   const index = pageRecords(indexSettings(records), PAGE.id);
   const lookup = (g: string) => index.get(g);
-  const deep = id(1023 < GROUPS ? 1023 : GROUPS - 1);
+  const deep = id(1023 < groups ? 1023 : groups - 1);
   const depth = tree.chain(deep).length - 1;
-
-  const naiveDeep = await measure('naive', () => naive(tree, records, deep));
-  const cold = await measure('cold', () => resolveSettings(tree, index, deep, PAGE));
   const warmResolver = createResolver(tree, PAGE, lookup);
   warmResolver.resolveSubtree(ROOT_GROUP_ID);
-  const warm = await measure('warm', () => warmResolver.resolve(deep));
-  console.log(
-    `\n## Settings: effective settings of a group ${depth} levels deep (${GROUPS.toLocaleString('en-US')} groups, ${records.length} overrides)`,
-  );
-  console.log('| measurement | per call | speed-up over baseline |\n|---|---:|---:|');
-  console.log(
-    row('naive recursive resolve, records scanned (baseline)', naiveDeep, naiveDeep, 'µs'),
-  );
-  console.log(
-    row('resolveSettings, cold (indexed records, one chain walk)', cold, naiveDeep, 'µs'),
-  );
-  console.log(row('resolver with the subtree resolved (memo hit)', warm, naiveDeep, 'µs'));
+  const reads = await alternate(RUNS, {
+    naive: () => measure('naive', () => naive(tree, records, deep), seconds),
+    cold: () => measure('cold', () => resolveSettings(tree, index, deep, PAGE), seconds),
+    warm: () => measure('warm', () => warmResolver.resolve(deep), seconds),
+  });
 
   let on = false;
   const after = new Map(index).set(ROOT_GROUP_ID, {
@@ -122,45 +125,69 @@ export default async function run(): Promise<void> {
     updatedAt: AT,
   });
   const all = tree.subtree(ROOT_GROUP_ID);
-  const naiveWrite = await measure(
-    'naive write',
-    () => {
-      // The same work without memo: resolve every group on its own, before and after.
-      for (const g of all) resolveSettings(tree, index, g, PAGE);
-      for (const g of all) resolveSettings(tree, after, g, PAGE);
-    },
-    Math.max(1, Number(process.env.BENCH_SECONDS ?? '2')),
-  );
-  const write = await measure('write', () => {
-    on = !on;
-    return planSettingsWrite(
-      tree,
-      index,
-      ROOT_GROUP_ID,
-      PAGE,
-      { values: { interactiveEnabled: on } },
-      AT,
-    );
+  const writes = await alternate(RUNS, {
+    naive: () =>
+      measure(
+        'naive write',
+        () => {
+          // The same work without memo: resolve every group on its own, before and after.
+          for (const g of all) resolveSettings(tree, index, g, PAGE);
+          for (const g of all) resolveSettings(tree, after, g, PAGE);
+        },
+        Math.max(0.5, seconds),
+      ),
+    plan: () =>
+      measure(
+        'write',
+        () => {
+          on = !on;
+          return planSettingsWrite(
+            tree,
+            index,
+            ROOT_GROUP_ID,
+            PAGE,
+            { values: { interactiveEnabled: on } },
+            AT,
+          );
+        },
+        Math.max(0.5, seconds),
+      ),
   });
-  const plan = planSettingsWrite(
-    tree,
-    index,
-    ROOT_GROUP_ID,
-    PAGE,
-    { values: { interactiveEnabled: true } },
-    AT,
-  );
-  console.log(
-    `\n## Settings: a write at the root re-evaluating ${all.length.toLocaleString('en-US')} groups (${plan.reports[0]?.changed.length ?? 0} change)`,
-  );
-  console.log('| measurement | per write | speed-up over baseline |\n|---|---:|---:|');
-  console.log(
-    row(
-      'every group resolved on its own, before and after (baseline)',
-      naiveWrite,
-      naiveWrite,
-      'ms',
-    ),
-  );
-  console.log(row('planSettingsWrite at the root (plan + report, O(n))', write, naiveWrite, 'ms'));
+  const us = perCall('µs');
+  const ms = perCall('ms');
+  const naiveRead = {
+    baseline: `naive recursive resolve, records scanned`,
+    baselineValues: reads.naive!.map(us),
+    unit: 'µs',
+    higherIsBetter: false,
+  };
+  const detail = { groups, overrides: records.length, depth };
+  return [
+    benchRow({
+      id: 'settings.resolve.cold',
+      what: `effective settings ${String(depth)} levels deep, cold (${groups.toLocaleString('en-US')} groups)`,
+      ...naiveRead,
+      values: reads.cold!.map(us),
+      goal: { below: 50 },
+      detail,
+    }),
+    benchRow({
+      id: 'settings.resolve.warm',
+      what: `effective settings ${String(depth)} levels deep, subtree memoised`,
+      ...naiveRead,
+      values: reads.warm!.map(us),
+      detail,
+    }),
+    benchRow({
+      id: 'settings.write.root',
+      what: `settings write at the root, plan + report over ${all.length.toLocaleString('en-US')} groups`,
+      baseline: 'every group resolved on its own, before and after',
+      baselineValues: writes.naive!.map(ms),
+      values: writes.plan!.map(ms),
+      unit: 'ms',
+      higherIsBetter: false,
+      goal: { below: 500 },
+      detail,
+    }),
+  ];
 }

@@ -11,6 +11,27 @@ import { OrchardError } from '../index.js';
 import { attributeConfigError } from './config-errors.js';
 import { EXIT_INPUT, EXIT_USAGE } from './exit-codes.js';
 import { usageLines } from './input.js';
+import { pino } from 'pino';
+import {
+  isOrchardWorker,
+  joinCluster,
+  leaveCluster,
+  superviseWorkers,
+  workerRateLimit,
+  workerRole,
+  type DaemonConfig,
+} from '../daemon/index.js';
+
+/**
+ * Ignores further SIGTERM and SIGINT while draining: with `--workers` a service manager or a
+ * terminal signals the whole process group, so each process gets the signal twice (from there
+ * and from the primary), and the second must not cut the drain short.
+ */
+function ignoreRepeatedSignals(): void {
+  const ignore = (): void => undefined;
+  process.on('SIGTERM', ignore);
+  process.on('SIGINT', ignore);
+}
 
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -24,7 +45,33 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * The primary of `--workers N`: supervises the workers until SIGTERM or SIGINT (then drains them
+ * and exits 0), or until the first worker fails to start (its exit code).
+ */
+async function supervise(config: DaemonConfig): Promise<void> {
+  const logger = pino(
+    { level: config.logLevel, base: { service: 'orchard', component: 'cluster' } },
+    process.stdout,
+  );
+  const supervisor = superviseWorkers({ workers: config.workers, logger });
+  const outcome = await Promise.race([waitForSignal(), supervisor.failed]);
+  ignoreRepeatedSignals();
+  await supervisor.stop();
+  if (typeof outcome === 'number') {
+    process.exitCode = outcome;
+    return;
+  }
+  logger.info({}, 'stopped');
+  process.exitCode = 0;
+}
+
 async function run(values: RawValues, command: Command): Promise<void> {
+  await serve(values, command);
+  if (isOrchardWorker()) leaveCluster();
+}
+
+async function serve(values: RawValues, command: Command): Promise<void> {
   let config;
   try {
     config = resolveConfig(values);
@@ -34,9 +81,23 @@ async function run(values: RawValues, command: Command): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
+  if (config.workers > 1 && !isOrchardWorker()) {
+    await supervise(config);
+    return;
+  }
+  const worker = isOrchardWorker();
   let daemon;
   try {
-    daemon = await startDaemon(config);
+    daemon = worker
+      ? await startDaemon(
+          // Each worker's share of the per-address limits: in all, never more than configured.
+          {
+            ...config,
+            rateLimitPerMinute: workerRateLimit(config.rateLimitPerMinute, config.workers),
+          },
+          { role: workerRole() },
+        )
+      : await startDaemon(config);
   } catch (error) {
     const flag = error instanceof ConfigError ? '' : ' (see --data-dir, --database, --listen)';
     const named = error instanceof ConfigError ? attributeConfigError(error, values) : error;
@@ -46,7 +107,9 @@ async function run(values: RawValues, command: Command): Promise<void> {
       error instanceof ConfigError || error instanceof OrchardError ? EXIT_USAGE : EXIT_INPUT;
     return;
   }
+  if (worker) joinCluster(daemon.port, daemon);
   await waitForSignal();
+  if (worker) ignoreRepeatedSignals();
   await daemon.close();
   process.exitCode = 0;
 }

@@ -3,6 +3,7 @@
  * the resolution of both into a typed {@link DaemonConfig}, validated at start-up with errors
  * naming the flag.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, type PushCertificateFiles } from '../index.js';
 import {
@@ -89,6 +90,8 @@ export interface DaemonConfig {
   acmeAttestationRootsFile?: string;
   /** `--acme-test-challenge`: offer ACME's test-only `test-01` (never with an https public URL). */
   acmeTestChallenge: boolean;
+  /** `--workers`: processes serving the one port over the one database (default 1). */
+  workers: number;
 }
 
 /** One flag of `orchard serve`. `env` is `ORCHARD_` plus the flag in capitals. */
@@ -187,6 +190,14 @@ function parseTimeouts(read: Read) {
   if (headersTimeoutMs > requestTimeoutMs)
     throw new ConfigError('--headers-timeout', 'must not be longer than --request-timeout');
   return { headersTimeoutMs, requestTimeoutMs };
+}
+
+/** `--workers`: a count from 1 to 64, or `auto` (one per CPU the process may use). */
+function parseWorkers(value: string | undefined): number {
+  if (value === 'auto') return Math.max(1, Math.min(64, availableParallelism()));
+  const count = countOf('--workers', value, 1);
+  if (count > 64) throw new ConfigError('--workers', 'must be at most 64 (or auto)');
+  return count;
 }
 
 /** Every flag of `orchard serve`, in help order, each with its parser. */
@@ -436,6 +447,13 @@ export const FLAGS: readonly FlagSpec[] = [
     description:
       'TESTS ONLY: offer the ACME test-01 challenge, valid without any proof (refused with an https public URL)',
     parse: (r) => ({ acmeTestChallenge: parseAcmeTestChallenge(r) }),
+  },
+  {
+    name: 'workers',
+    arg: 'N',
+    description:
+      'processes serving the port over one SQLite database, or auto: one per CPU (default 1)',
+    parse: (r) => ({ workers: parseWorkers(r('workers')) }),
   },
 ];
 

@@ -30,7 +30,7 @@ import {
 } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { orchardRoutes } from '../server/index.js';
-import { openServices, type DaemonServices } from './services.js';
+import { openServices, type DaemonServices, type ServiceRole } from './services.js';
 
 /** Options of {@link startDaemon} beyond the configuration. */
 export interface StartOptions {
@@ -39,6 +39,11 @@ export interface StartOptions {
   /** Where the first-start banner (API key, enrollment URL) goes; default stderr. Never the log. */
   print?: (text: string) => void;
   clock?: () => Date;
+  /**
+   * The part this process plays among several over one database (`--workers`); default the
+   * only process: background jobs, the first-start API key and banner.
+   */
+  role?: ServiceRole;
 }
 
 /** A running daemon. */
@@ -49,6 +54,8 @@ export interface RunningDaemon {
   port: number;
   /** The API key generated on first start (absent on later starts or with --api-key). */
   generatedApiKey?: string;
+  /** Checks the push certificate files now (another worker reloaded them); true on a reload. */
+  recheckPush(): Promise<boolean>;
   /** Stops accepting, drains in-flight requests (at most `graceMs`), closes everything. */
   close(graceMs?: number): Promise<void>;
 }
@@ -107,6 +114,19 @@ function routeTable(
   return [...orchard, { path: '/metrics', serve: () => metricsResponse(metrics) }];
 }
 
+/** Records `--api-key`, or creates the first key when none is active (returned once). */
+async function firstStartKey(
+  config: DaemonConfig,
+  services: DaemonServices,
+): Promise<string | undefined> {
+  if (config.apiKey !== undefined) {
+    await ensureApiKey(services.admin, config.apiKey, 'from --api-key');
+    return undefined;
+  }
+  if ((await services.admin.countActiveApiKeys()) > 0) return undefined;
+  return (await createApiKey(services.admin, 'initial', 'write')).key;
+}
+
 /**
  * Starts the daemon. Throws ConfigError (naming the flag) for unusable files, StorageError for
  * an unusable database, and the listen error (e.g. EADDRINUSE) when the address is taken.
@@ -116,10 +136,11 @@ export async function startDaemon(
   options: StartOptions = {},
 ): Promise<RunningDaemon> {
   const print = options.print ?? ((t: string) => process.stderr.write(t));
+  const role = options.role ?? { background: true };
   const logger: PinoLogger = pino(
     {
       level: config.logLevel,
-      base: { service: 'orchard' },
+      base: { service: 'orchard', ...(role.index === undefined ? {} : { worker: role.index }) },
       redact: ['authorization', '*.authorization'],
     },
     options.logDestination ?? pino.destination({ fd: 1, sync: true }),
@@ -127,12 +148,9 @@ export async function startDaemon(
   await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
   const clock = options.clock ?? (() => new Date());
-  const services = await openServices(config, logger, metrics, clock);
-  let generatedApiKey: string | undefined;
-  if (config.apiKey !== undefined)
-    await ensureApiKey(services.admin, config.apiKey, 'from --api-key');
-  else if ((await services.admin.countActiveApiKeys()) === 0)
-    generatedApiKey = (await createApiKey(services.admin, 'initial', 'write')).key;
+  const services = await openServices(config, logger, metrics, clock, role);
+  // Of several workers, the one with the background jobs starts first and does this once.
+  const generatedApiKey = role.background ? await firstStartKey(config, services) : undefined;
   metrics.gauge(
     'orchard_enrollments',
     'Enrollments by state.',
@@ -168,7 +186,7 @@ export async function startDaemon(
       ? (await services.enrollment.createToken({ singleUse: true })).url
       : undefined;
     print(firstStartBanner(generatedApiKey, link));
-  } else if (!services.push) print(`\n${pushHelp()}\n`);
+  } else if (!services.push && role.background) print(`\n${pushHelp()}\n`);
   logger.info({ url, publicUrl, push: services.push !== undefined }, 'listening');
   let closing: Promise<void> | undefined;
   return {
@@ -176,6 +194,7 @@ export async function startDaemon(
     publicUrl,
     port,
     ...(generatedApiKey === undefined ? {} : { generatedApiKey }),
+    recheckPush: () => services.recheckPush(),
     close(graceMs = 10_000) {
       closing ??= (async () => {
         await closeServer(server, graceMs);

@@ -24,7 +24,7 @@ import {
   type PostgresDatabase,
   type SharedFile,
 } from '../storage/postgres/index.js';
-import { openSealedStorage } from '../storage/sqlite/index.js';
+import { openSealedStorage, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { DaemonConfig } from './config.js';
 import { describeDatabase } from './config-values.js';
 
@@ -43,6 +43,11 @@ export interface DaemonDatabase {
   secrets: SecretsKeyFile;
   /** The PostgreSQL database (coordination between daemons); absent on SQLite. */
   postgres?: PostgresDatabase;
+  /**
+   * Reads everything an idle poll needs in one statement (SQLite, where the CA and the MDM
+   * storage share one file); absent elsewhere, where every poll takes the full path.
+   */
+  probeIdle?: SqliteStorage['probeIdle'];
   /** Closes every store. */
   close(): Promise<void>;
 }
@@ -163,6 +168,7 @@ export async function openDaemonDatabase(
   return {
     kind: 'sqlite',
     storage,
+    probeIdle: (q) => storage.probeIdle(q),
     ca: database.ca,
     admin: database.admin,
     acme: database.acme,

@@ -4,6 +4,16 @@
  * of the library API.
  */
 export { startDaemon } from './daemon.js';
+export {
+  isOrchardWorker,
+  joinCluster,
+  leaveCluster,
+  superviseWorkers,
+  workerRateLimit,
+  workerRole,
+  WORKER_INDEX_ENV,
+} from './cluster.js';
+export type { Supervisor, SupervisorOptions } from './cluster.js';
 export type { RunningDaemon, StartOptions } from './daemon.js';
 export { envName, FLAGS, resolveConfig, resolveDatabase, resolveSecretsKeyFile } from './config.js';
 export type { DaemonConfig, FlagSpec, RawValues } from './config.js';

@@ -50,6 +50,42 @@ export interface DaemonServices extends OrchardServices {
   acme: AcmeServer;
   /** The one-time ClientIdentifiers ACME enrollment profiles carry (shared through the database). */
   acmeIdentifiers: AcmeClientIdentifiers;
+  /** Checks the push certificate files now (another process saw them change); true on a reload. */
+  recheckPush(): Promise<boolean>;
+}
+
+/**
+ * The part one process plays among several serving one database (`--workers`): `background`
+ * false only serves requests (no retention sweep, webhook delivery, reconcile timer, identity
+ * renewal scan or push certificate watch); the one with `background` calls `onPushReloaded`
+ * when its watch reloaded the push certificate, so the others can check the files too.
+ */
+export interface ServiceRole {
+  background: boolean;
+  /** The worker's index among several (1 has `background`); every log line carries it. */
+  index?: number;
+  onPushReloaded?: () => void;
+}
+
+/**
+ * Polls the push certificate files every `intervalMs` in place of the watch's own timer, telling
+ * `onReloaded` after each reload; returns its stop.
+ */
+function watchAndTell(
+  watch: { check(): Promise<boolean>; stop(): void },
+  intervalMs: number,
+  onReloaded: () => void,
+): () => void {
+  watch.stop();
+  const timer = setInterval(() => {
+    void watch.check().then((reloaded) => {
+      if (reloaded) onReloaded();
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+  };
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -116,13 +152,18 @@ export async function openServices(
   logger: Logger & { child(bindings: object): Logger },
   metrics: OrchardMetrics,
   clock: () => Date = () => new Date(),
+  role: ServiceRole = { background: true },
 ): Promise<DaemonServices> {
   const mdmLogger = logger.child({ component: 'mdm' });
   // Read before anything opens: a bad --acme-attestation-roots fails the start at once.
   const attestationRoots = await attestationRootsOf(config);
   // One database (a SQLite file, or PostgreSQL shared by several daemons): MDM storage, CA,
   // challenges and admin tables; one secrets key seals every device secret.
-  const database = await openDaemonDatabase(config, { clock, ...retentionOf(config) }, mdmLogger);
+  const database = await openDaemonDatabase(
+    config,
+    { clock, ...(role.background ? retentionOf(config) : {}) },
+    mdmLogger,
+  );
   const { storage, ca: caStorage, admin, secrets } = database;
   let pki: PkiDirectory;
   try {
@@ -163,6 +204,10 @@ export async function openServices(
       })
     : undefined;
   const push = filePush?.provider;
+  let stopWatch = (): void => filePush?.watch.stop();
+  if (filePush && !role.background) filePush.watch.stop();
+  else if (filePush && role.onPushReloaded)
+    stopWatch = watchAndTell(filePush.watch, config.pushWatchIntervalMs, role.onPushReloaded);
   registerPushGauges(metrics, push);
   // Several daemons on one PostgreSQL share rate limits, singleton jobs and cache invalidation.
   const coordination =
@@ -186,6 +231,9 @@ export async function openServices(
       acmeIdentifiers,
       ...{ storage, admin, ca: caStorage, pki, secrets: secrets.keyring, push, clock, metrics },
       ...{ logger: mdmLogger, identityLogger: logger.child({ component: 'identity' }) },
+      // On SQLite the CA and the MDM storage share one file: one statement reads binding and
+      // revocation for an idle poll.
+      ...(database.probeIdle === undefined ? {} : { idlePolls: database.probeIdle }),
       ...(coordination === undefined ? {} : { coordination }),
     },
     {
@@ -196,6 +244,7 @@ export async function openServices(
       enrollmentChallengeTtlSeconds: config.enrollmentChallengeTtlMs / 1000,
       identityRenewalLeadDays: config.identityRenewalLeadMs / 86_400_000,
       reconcileIntervalMs: config.profileReconcileIntervalMs,
+      backgroundJobs: role.background,
       ...mailerOf(config),
     },
   );
@@ -218,8 +267,9 @@ export async function openServices(
     setPublicUrl: (url) => {
       publicUrl = url;
     },
+    recheckPush: async () => (filePush ? filePush.watch.check() : false),
     async close() {
-      filePush?.watch.stop();
+      stopWatch();
       await services.close();
       await coordination?.close();
       await database.close();

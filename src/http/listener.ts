@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { RequestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { EdgeResponse } from './edge.js';
@@ -128,27 +129,43 @@ export function createEdgeListener(
   const proxies = createProxyTrust(options.trustedProxies ?? []);
   const format = options.errorFormat ?? 'admin';
   const unmatched = options.unmatchedLabel ?? 'unmatched';
+  // A peer's client address depends on the socket alone unless a proxy forwarded one.
+  const peers = new WeakMap<Socket, string>();
+  const clientOf = (req: IncomingMessage): string => {
+    const forwarded = req.headers['x-forwarded-for'];
+    if (forwarded !== undefined) return proxies.clientAddress(req.socket.remoteAddress, forwarded);
+    let client = peers.get(req.socket);
+    if (client === undefined) {
+      client = proxies.clientAddress(req.socket.remoteAddress, undefined);
+      peers.set(req.socket, client);
+    }
+    return client;
+  };
   return (req, res) => {
     const started = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', reqId);
-    const { path, query } = requestTarget(req.url);
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q === -1 ? target : target.slice(0, q);
     const method = req.method ?? 'GET';
     const route = findRoute(routes, path);
     const label = route === undefined ? unmatched : labelOf(route, method, path);
-    const client = proxies.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    const log = logger.child({ reqId });
+    const client = clientOf(req);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics?.request(label, method, res.statusCode, seconds);
       const ms = Math.round(seconds * 1000);
-      log.info({ method, route: label, status: res.statusCode, ms, client }, 'request');
+      // The request's id is a field of the line: no child logger per request on the device path.
+      logger.info({ reqId, method, route: label, status: res.statusCode, ms, client }, 'request');
     });
     if (route?.node !== undefined) {
       route.node(req, res);
       return;
     }
+    const log = logger.child({ reqId });
+    const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
     answer(route, { req, method, path, query, client, logger: log })
       .catch((err: unknown) => renderError(err, format, log))
       .then((out) => {

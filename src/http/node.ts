@@ -108,7 +108,9 @@ function send(
   body: Uint8Array,
 ): void {
   res.writeHead(status, { ...headers, 'content-length': String(body.length) });
-  res.end(body);
+  // An empty answer (most idle polls) goes out with its headers in one write.
+  if (body.length === 0) res.end();
+  else res.end(body);
 }
 
 /**

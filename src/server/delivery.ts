@@ -16,6 +16,8 @@ export interface DeliveryRunOptions {
   tickMs?: number;
   /** Most devices queued a ProfileList per tick; default 500. */
   batch?: number;
+  /** Run the reconcile timer (default true); false in a worker that only serves requests. */
+  timer?: boolean;
   clock: () => Date;
   logger: Logger;
   /** Daemons sharing the database: one of them runs each tick (default: this process alone). */
@@ -73,8 +75,8 @@ export function startDelivery(
       });
     return running;
   };
-  const timer = setInterval(() => void tick(), tickMs);
-  timer.unref();
+  const timer = options.timer === false ? undefined : setInterval(() => void tick(), tickMs);
+  timer?.unref();
   return {
     tick,
     async stop() {

@@ -24,6 +24,7 @@ import type { Logger } from '../logger.js';
 import { createPushStats, type PushStats } from '../push/apns/stats.js';
 import type { PushHealth, PushProvider } from '../push/ports.js';
 import { withCertAuth } from '../service/cert-auth.js';
+import { withIdlePolls, type IdlePollProbe } from '../service/core-idle.js';
 import { createMdmCore, type MdmCore } from '../service/core.js';
 import type { MdmService } from '../service/ports.js';
 import { createIdentityRenewal, type IdentityRenewalService } from '../service/identity-renewal.js';
@@ -89,6 +90,12 @@ export interface OrchardServicesDeps {
   identityLogger?: Logger;
   metrics?: OrchardMetricsSink;
   /**
+   * Answers idle polls from one read (see `withIdlePolls`); give it only when it reads the
+   * bindings of `storage` and the revocations of `ca.certificates` (one SQLite database:
+   * `(q) => storage.probeIdle(q)`). Absent: every poll takes the full path.
+   */
+  idlePolls?: IdlePollProbe;
+  /**
    * How daemons sharing the database coordinate (PostgreSQL's `pgCoordination`); default this
    * process alone. Singleton jobs (profile reconciliation, identity renewal) run under its locks.
    */
@@ -120,6 +127,12 @@ export interface OrchardServicesOptions {
   reconcileIntervalMs?: number;
   /** Sends invitation mail (e.g. `createSmtpMailer`); absent, sending answers 503. */
   mailer?: Mailer;
+  /**
+   * Run the background jobs (default true): webhook delivery, the reconcile timer and identity
+   * renewal scans. False in all but one of several processes over one database: they only
+   * serve requests (and still write events to the outbox for the one that delivers).
+   */
+  backgroundJobs?: boolean;
 }
 
 /** What {@link createOrchardServices} returns; mount `service` on `/mdm` and `scep` on `/scep`. */
@@ -255,8 +268,12 @@ export function createOrchardServices(
     ...(options.webhook !== undefined && !nanomdm ? { outbox: storage } : {}),
   });
   const { groups, profiles, userLinks, users, policies, delivery } = management;
+  const background = options.backgroundJobs !== false;
   const coordination = deps.coordination ?? inProcessCoordination();
-  const running = startDelivery(core, delivery, { clock, logger, coordination });
+  const running = startDelivery(core, delivery, {
+    ...{ clock, logger, coordination },
+    timer: background,
+  });
   const audited = identityAuditObservers(core, admin);
   const owners = enrollmentOwnerObserver({
     ...{ issuance: ca, links: admin, users: admin, audit: admin, clock, logger },
@@ -285,7 +302,15 @@ export function createOrchardServices(
     // Who an enrollment belongs to is recorded beside the identity audit; neither breaks a check-in.
     onBound: allObservers(logger, audited.onBound, owners),
   });
-  const webhooks = startWebhooks(authenticated, core, { storage, clock, logger }, options.webhook);
+  const served =
+    deps.idlePolls === undefined
+      ? authenticated
+      : withIdlePolls(authenticated, {
+          ...{ probe: deps.idlePolls, touchLastSeen: (ids, at) => storage.touchLastSeen(ids, at) },
+          ...{ roots: [ca.certificate], intermediates: ca.intermediates, clock, logger },
+        });
+  const hooks = { storage, clock, logger };
+  const webhooks = startWebhooks(served, core, hooks, options.webhook, background);
   const { validator, issue } = challenges(deps, options);
   const scep = createScepHandler(
     { ca, validator, logger, clock },
@@ -309,13 +334,15 @@ export function createOrchardServices(
       : { leadDays: options.identityRenewalLeadDays },
   );
   // Renewal profiles need the push topic; without a push certificate nothing can be delivered.
-  // One daemon sweeps at a time (two sweeping together could queue one renewal twice).
-  const renewal = push
-    ? startSingletonJob(coordination, () => identity.sweep(), {
-        ...{ name: 'identity-renewal', intervalMs: IDENTITY_SWEEP_MS, runAtStart: true },
-        logger: deps.identityLogger ?? logger,
-      })
-    : undefined;
+  // One daemon sweeps at a time (two sweeping together could queue one renewal twice); with
+  // several workers over SQLite only the worker running background jobs sweeps.
+  const renewal =
+    push && background
+      ? startSingletonJob(coordination, () => identity.sweep(), {
+          ...{ name: 'identity-renewal', intervalMs: IDENTITY_SWEEP_MS, runAtStart: true },
+          logger: deps.identityLogger ?? logger,
+        })
+      : undefined;
   return {
     ...{ core, service: webhooks.service, ca, scep, enrollment, identity, pushStats },
     ...{ groups, profiles, userLinks, users, policies, delivery },

@@ -17,24 +17,30 @@ export interface OrchardWebhooks {
   worker: OutboxWorker | undefined;
 }
 
-/** Starts the worker of `webhook` (none when absent) and wraps `service` for `nanomdm`. */
+/**
+ * Starts the worker of `webhook` (none when absent, or when `deliver` is false: another process
+ * delivers what this one writes to the outbox) and wraps `service` for `nanomdm`.
+ */
 export function startWebhooks(
   service: MdmService,
   core: MdmCore,
   deps: { storage: MdmStorage; clock: () => Date; logger: Logger },
   webhook: { url: string; secret: string; format?: WebhookFormat } | undefined,
+  deliver = true,
 ): OrchardWebhooks {
   if (!webhook) return { service, worker: undefined };
-  const worker = createOutboxWorker({ store: deps.storage, ...webhook, logger: deps.logger });
-  worker.start();
+  const worker = deliver
+    ? createOutboxWorker({ store: deps.storage, ...webhook, logger: deps.logger })
+    : undefined;
+  worker?.start();
   core.events.on('*', () => {
-    worker.wake();
+    worker?.wake();
   });
   if (webhook.format !== 'nanomdm') return { service, worker };
   const wrapped = withNanoMdmWebhook(service, {
     ...{ outbox: deps.storage, enrollments: deps.storage, clock: deps.clock },
     onEvent: () => {
-      worker.wake();
+      worker?.wake();
     },
   });
   return { service: wrapped, worker };

@@ -6,6 +6,7 @@ import { DeviceAuthError, UnrecognizedDeviceError, ValidationError } from '../er
 import { encodeCommand, type CommandPayload, type CommandReport } from '../protocol/command.js';
 import type { CoreContext } from './core-context.js';
 import { eventBase } from './core-context.js';
+import type { MdmEvent } from './events.js';
 import type { MdmRequest, MdmResponse } from './ports.js';
 
 /** Options of {@link enqueueCommand}. */
@@ -47,23 +48,47 @@ export async function enqueueCommand(
   options: EnqueueOptions = {},
 ): Promise<string> {
   if (enrollmentIds.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
+  const stored = newCommand(ctx, command, options);
+  await ctx.storage.enqueue(stored, enrollmentIds);
+  if (options.push !== false) await ctx.pushes.schedule(stored.uuid, enrollmentIds);
+  return stored.uuid;
+}
+
+/** Checks and validates `command` and encodes it under its uuid, ready to store. */
+function newCommand(ctx: CoreContext, command: CommandPayload, options: EnqueueOptions) {
   if (typeof command !== 'object' || typeof command.RequestType !== 'string') {
     throw new TypeError('command must be a dictionary with a RequestType');
   }
   if (options.raw !== true) validate(ctx, command);
   const uuid = options.uuid ?? ctx.randomUUID();
-  const body = encodeCommand(uuid, command);
-  await ctx.storage.enqueue(
-    {
-      uuid,
-      requestType: command.RequestType,
-      body,
-      ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
-    },
-    enrollmentIds,
-  );
-  if (options.push !== false) await ctx.pushes.schedule(uuid, enrollmentIds);
-  return uuid;
+  return {
+    uuid,
+    requestType: command.RequestType,
+    body: encodeCommand(uuid, command),
+    ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}),
+  };
+}
+
+/**
+ * Like {@link enqueueCommand} for every enrollment enrolled now, chosen by the storage in one
+ * write (no id list is sent to it); resolves the uuid and the targeted ids, or `undefined` (and
+ * stores nothing) when no enrollment is enrolled. It resolves once the command is stored: the
+ * push-token lookup of its (perhaps 100,000) targets runs in the background with the pushes.
+ */
+export async function enqueueToEnrolled(
+  ctx: CoreContext,
+  command: CommandPayload,
+  options: EnqueueOptions = {},
+): Promise<{ uuid: string; enrollmentIds: string[] } | undefined> {
+  const stored = newCommand(ctx, command, options);
+  const ids = await ctx.storage.enqueueEnrolled(stored);
+  if (ids.length === 0) return undefined;
+  // `schedule` logs a failed lookup itself; the catch only keeps a surprise from going unhandled.
+  if (options.push !== false)
+    ctx.pushes.schedule(stored.uuid, ids).catch((err: unknown) => {
+      ctx.logger.warn({ err, commandUuid: stored.uuid }, 'push scheduling failed');
+    });
+  return { uuid: stored.uuid, enrollmentIds: ids };
 }
 
 /**
@@ -102,18 +127,21 @@ export async function commandReport(
   const now = ctx.clock();
   if (report.Status !== 'Idle' && report.CommandUUID !== undefined) {
     const status = report.Status;
-    const stored = await ctx.storage.storeResult(e.id, {
-      uuid: report.CommandUUID,
+    const event: MdmEvent = {
+      ...eventBase(ctx, e),
+      type: 'command-result',
+      commandUuid: report.CommandUUID,
       status,
-      result: req.body,
-    });
+    };
+    // The result and its outbox event in one transaction: a crash between the two can never
+    // keep the result (which the device will not send again) and lose its webhook event.
+    const stored = await ctx.storage.storeResult(
+      e.id,
+      { uuid: report.CommandUUID, status, result: req.body },
+      ctx.events.durable(event),
+    );
     if (stored) {
-      await ctx.events.emit({
-        ...eventBase(ctx, e),
-        type: 'command-result',
-        commandUuid: report.CommandUUID,
-        status,
-      });
+      ctx.events.notify(event);
     } else {
       ctx.logger.warn(
         { enrollmentId: e.id, commandUuid: report.CommandUUID },

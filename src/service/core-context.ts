@@ -42,8 +42,8 @@ export interface PushOptions {
   /** Background pushes (those after queueing a command) in progress at once; default 8. */
   concurrency?: number;
   /**
-   * Targets waiting or in progress in the background; past it a command's push is not sent but
-   * recorded `deferred` (`QueueFull`), and the device gets the command at its next check-in.
+   * Targets waiting or in progress in the background; the targets of a command past it are not
+   * pushed but recorded `deferred` (`QueueFull`), and get the command at their next check-in.
    * Default 50,000.
    */
   maxQueued?: number;

@@ -239,13 +239,19 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
       track(finish(uuid, found.noToken));
       const n = found.targets.length;
       if (n === 0) return;
-      if (closed) track(finish(uuid, deferAll(found.targets, 'Shutdown')));
-      else if (backlog + n > maxQueued) track(finish(uuid, deferAll(found.targets, 'QueueFull')));
-      else {
-        backlog += n;
-        queue.push({ uuid, targets: found.targets });
-        pump();
+      if (closed) {
+        track(finish(uuid, deferAll(found.targets, 'Shutdown')));
+        return;
       }
+      // What fits in the backlog is queued; the rest is deferred (one command to 100,000
+      // enrollments pushes the first `maxQueued` instead of none).
+      const room = Math.max(0, Math.min(n, maxQueued - backlog));
+      if (room < n) track(finish(uuid, deferAll(found.targets.slice(room), 'QueueFull')));
+      if (room === 0) return;
+      const targets = room < n ? found.targets.slice(0, room) : found.targets;
+      backlog += room;
+      queue.push({ uuid, targets });
+      pump();
     },
     async close() {
       closed = true;

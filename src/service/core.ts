@@ -18,6 +18,7 @@ import { checkinMethods } from './core-checkin.js';
 import {
   commandReport,
   enqueueCommand,
+  enqueueToEnrolled,
   pushEnrollments,
   type EnqueueOptions,
 } from './core-commands.js';
@@ -50,6 +51,14 @@ export interface MdmCore extends MdmService {
     command: CommandPayload,
     options?: EnqueueOptions,
   ): Promise<string>;
+  /**
+   * Like `enqueue` for every enrollment enrolled now, chosen by the storage in one write;
+   * resolves the uuid and the targeted ids, or `undefined` (nothing stored) when none is enrolled.
+   */
+  enqueueToEnrolled(
+    command: CommandPayload,
+    options?: EnqueueOptions,
+  ): Promise<{ uuid: string; enrollmentIds: string[] } | undefined>;
   /** Cancels the command for one enrollment unless already answered; resolves false otherwise. */
   cancel(enrollmentId: string, uuid: string): Promise<boolean>;
   /** The command and every target's status and result, or `undefined` when absent. */
@@ -146,6 +155,7 @@ export function createMdmCore(deps: MdmCoreDeps, options: MdmCoreOptions = {}): 
     commandReport: (req, report) => commandReport(ctx, req, report),
     events,
     enqueue: (ids, command, opts) => enqueueCommand(ctx, ids, command, opts),
+    enqueueToEnrolled: (command, opts) => enqueueToEnrolled(ctx, command, opts),
     cancel: (id, uuid) => storage.cancel(id, uuid),
     findCommand: (uuid) => storage.findCommand(uuid),
     listCommands: (id, opts) => storage.listForEnrollment(id, opts),

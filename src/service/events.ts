@@ -8,6 +8,7 @@ import type {
   OutboxEvent,
   OutboxStore,
   StateChangeOptions,
+  StoreResultOptions,
 } from '../storage/ports.js';
 import type { Logger } from './ports.js';
 
@@ -125,6 +126,11 @@ export interface MdmEventSink extends MdmEvents {
   withEvent(build: (record: EnrollmentRecord) => MdmEvent): StateChangeOptions;
   /** Calls listeners only, for an event already stored with its state change. */
   notify(event: MdmEvent): void;
+  /**
+   * Options for a `storeResult` that writes `event` to the outbox in the same transaction (none
+   * without an outbox); after it, the caller passes the event to {@link MdmEventSink.notify}.
+   */
+  durable(event: MdmEvent): StoreResultOptions;
 }
 
 /** The outbox form of an event: its id, type, JSON and creation time. */
@@ -178,6 +184,9 @@ export function createEventSink(deps: {
           return durable ? toOutboxEvent(event) : undefined;
         },
       };
+    },
+    durable(event) {
+      return deps.outbox === undefined ? {} : { event: toOutboxEvent(event) };
     },
     notify,
   };

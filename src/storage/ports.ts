@@ -233,6 +233,15 @@ export interface CommandResultInput {
   result: Uint8Array;
 }
 
+/** Options of {@link CommandQueue.storeResult}. */
+export interface StoreResultOptions {
+  /**
+   * Written to the outbox in the same transaction as the result, only when the result is stored:
+   * a crash can never keep the result and lose its event (a duplicate id throws TypeError).
+   */
+  event?: OutboxEvent;
+}
+
 /** Per-enrollment FIFO command queues. */
 export interface CommandQueue {
   /**
@@ -261,7 +270,11 @@ export interface CommandQueue {
    * `NotNow` never revives a finished target). Resolves false, storing nothing, when that
    * enrollment is not a target of that uuid.
    */
-  storeResult(enrollmentId: string, input: CommandResultInput): Promise<boolean>;
+  storeResult(
+    enrollmentId: string,
+    input: CommandResultInput,
+    options?: StoreResultOptions,
+  ): Promise<boolean>;
   /** Cancels one target still `queued`, `sent` or `NotNow`; resolves false otherwise. */
   cancel(enrollmentId: string, uuid: string): Promise<boolean>;
   /** Cancels every pending target of the enrollment (Authenticate, CheckOut); resolves the count. */

@@ -153,6 +153,41 @@ describe('background pushes after queueing', () => {
     expect((await lastPush(core, first, 'B'))?.outcome).toBe('accepted');
   });
 
+  test('ok/a command larger than the backlog pushes what fits and defers the rest (QueueFull)', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B', 'C');
+    const held = heldPush();
+    const core = createMdmCore(
+      { storage, push: held.push },
+      { push: { concurrency: 1, maxQueued: 2 } },
+    );
+    const uuid = await core.enqueue(['A', 'B', 'C'], COMMAND);
+    await settle();
+    expect(held.calls).toHaveLength(1);
+    expect(await lastPush(core, uuid, 'C')).toMatchObject({
+      outcome: 'deferred',
+      reason: 'QueueFull',
+    });
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await core.close();
+    expect((await lastPush(core, uuid, 'A'))?.outcome).toBe('accepted');
+    expect((await lastPush(core, uuid, 'B'))?.outcome).toBe('accepted');
+  });
+
+  test('ok/a command to every enrolled device resolves once stored; its pushes follow', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B');
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push }, { push: { concurrency: 1 } });
+    const queued = await core.enqueueToEnrolled(COMMAND);
+    expect(queued?.enrollmentIds).toEqual(['A', 'B']);
+    await settle();
+    expect(held.calls.map((c) => c.targets.map((t) => t.enrollmentId))).toEqual([['A', 'B']]);
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await core.close();
+    expect((await lastPush(core, queued!.uuid, 'B'))?.outcome).toBe('accepted');
+  });
+
   test('ok/close waits for the push in progress and defers the ones not started', async () => {
     const storage = createMemoryStorage();
     await enrolled(storage, 'A');

@@ -134,4 +134,42 @@ export function atomicSuite(ctx: SuiteContext): void {
       expect(await store.findOutboxEntry('auth')).toMatchObject({ type: 'authenticated' });
     });
   });
+
+  describe('command result with its event', () => {
+    const command = { uuid: 'C-1', requestType: 'DeviceInformation', body: new Uint8Array([1]) };
+    const report = { uuid: 'C-1', status: 'Acknowledged' as const, result: new Uint8Array([2]) };
+
+    test('ok/a stored result and its event commit together', async () => {
+      const store = ctx.store();
+      await store.enqueue(command, [device.id]);
+      const event = eventOf('ev-result', ctx.clock.now(), 'command-result');
+      expect(await store.storeResult(device.id, report, { event })).toBe(true);
+      expect(await store.findOutboxEntry('ev-result')).toMatchObject({ type: 'command-result' });
+      expect((await store.findCommand('C-1'))?.targets[0]?.status).toBe('Acknowledged');
+    });
+
+    test('ok/a result not stored writes no event (not a target; already answered)', async () => {
+      const store = ctx.store();
+      await store.enqueue(command, [device.id]);
+      const at = ctx.clock.now();
+      expect(await store.storeResult('UDID-B', report, { event: eventOf('ev-x', at) })).toBe(false);
+      expect(await store.findOutboxEntry('ev-x')).toBeUndefined();
+      expect(await store.storeResult(device.id, report, { event: eventOf('ev-1', at) })).toBe(true);
+      // A second report for an answered target: the adapters that keep the first answer write no
+      // second event; either way the first event stays the only one for the first answer.
+      await store.storeResult(device.id, report, { event: eventOf('ev-2', at) }).catch(() => false);
+      expect(await store.findOutboxEntry('ev-1')).toBeDefined();
+    });
+
+    test('fail/an event that cannot be written leaves the result unstored', async () => {
+      const store = ctx.store();
+      await store.enqueue(command, [device.id]);
+      const at = ctx.clock.now();
+      await store.enqueueEvent(eventOf('ev-dup', at));
+      await expect(
+        store.storeResult(device.id, report, { event: eventOf('ev-dup', at) }),
+      ).rejects.toThrow(TypeError);
+      expect((await store.findCommand('C-1'))?.targets[0]?.status).toBe('queued');
+    });
+  });
 }

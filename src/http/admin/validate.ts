@@ -21,19 +21,24 @@ export function badField(field: string, message: string, cause?: unknown): Admin
  * and forms can carry it, PostgreSQL cannot store it: input holding one is refused up front.
  */
 export function nulField(value: unknown, path = ''): string | undefined {
-  const here = path === '' ? 'body' : path;
-  if (typeof value === 'string') return value.includes('\u0000') ? here : undefined;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = nulField(item, `${path}[]`);
-      if (found !== undefined) return found;
+  // Iterative (a deeply nested body must not exhaust the stack), depth first in document order.
+  const stack: { value: unknown; path: string }[] = [{ value, path }];
+  while (stack.length > 0) {
+    const next = stack.pop() as { value: unknown; path: string };
+    const here = next.path === '' ? 'body' : next.path;
+    if (typeof next.value === 'string') {
+      if (next.value.includes('\u0000')) return here;
+    } else if (Array.isArray(next.value)) {
+      for (let i = next.value.length - 1; i >= 0; i--)
+        stack.push({ value: next.value[i], path: `${next.path}[]` });
+    } else if (isJsonObject(next.value)) {
+      const entries = Object.entries(next.value);
+      if (entries.some(([key]) => key.includes('\u0000'))) return here;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, item] = entries[i] as [string, unknown];
+        stack.push({ value: item, path: within(next.path, key) });
+      }
     }
-    return undefined;
-  }
-  if (!isJsonObject(value)) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const found = key.includes('\u0000') ? here : nulField(item, within(path, key));
-    if (found !== undefined) return found;
   }
   return undefined;
 }

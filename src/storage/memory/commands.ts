@@ -21,6 +21,7 @@ import {
   isFinished,
 } from '../support.js';
 import type { MemoryState, StoredCommand, TargetState } from './state.js';
+import { outboxEntryOf } from './outbox.js';
 import { mapFor, op } from './state.js';
 
 function setStatus(state: MemoryState, target: TargetState, status: TargetState['status']): void {
@@ -213,10 +214,14 @@ export function memoryCommands(state: MemoryState): CommandQueue {
         enqueue(state, command, ids);
       }),
     nextCommand: (id, options) => op(state, () => nextCommand(state, id, options)),
-    storeResult: (enrollmentId, input) =>
+    storeResult: (enrollmentId, input, options) =>
       op(state, () => {
         const target = state.commands.get(input.uuid)?.targets.get(enrollmentId);
         if (target === undefined) return false;
+        // Built and checked first: a bad or duplicate event throws before anything changes.
+        const entry =
+          options?.event === undefined ? undefined : outboxEntryOf(state, options.event);
+        if (entry !== undefined) state.outbox.set(entry.id, entry);
         target.result = copyBytes(input.result);
         // A late NotNow must not revive a canceled or expired target.
         if (input.status === 'NotNow' && isFinished(target.status))

@@ -11,6 +11,7 @@ import type {
   CommandResultInput,
   CommandStatus,
   NewCommand,
+  OutboxEvent,
   QueuedCommand,
   TargetPushOutcome,
 } from '../ports.js';
@@ -20,6 +21,7 @@ import type { PgContext } from './db.js';
 import { one, op, query, run, tx } from './db.js';
 import { findCommand, listForEnrollment } from './commands-read.js';
 import { purgeFinished } from './commands-retention.js';
+import { insertOutboxEvent } from './outbox.js';
 import {
   ANSWERED_STATUSES_SQL,
   FINISHED_STATUSES_SQL,
@@ -209,22 +211,26 @@ async function storeResult(
   ctx: PgContext,
   enrollmentId: string,
   input: CommandResultInput,
+  event?: OutboxEvent,
 ): Promise<boolean> {
   checkId(enrollmentId, 'enrollment id');
   checkId(input.uuid, 'command uuid');
   if (!(input.result instanceof Uint8Array)) throw new TypeError('result must be a Uint8Array');
   const owner = resultOwner(input.uuid, enrollmentId);
   const result = toStore(ctx, 'command-result', owner, input.result);
-  const changed = await run(
-    ctx.pool,
-    `UPDATE command_targets SET result = $3, updated_at = $4,
+  const text = `UPDATE command_targets SET result = $3, updated_at = $4,
        status = CASE WHEN $5 = 'NotNow' AND status IN ${FINISHED_STATUSES_SQL}
                      THEN status ELSE $5 END
      WHERE command_uuid = $1 AND enrollment_id = $2
-       AND status NOT IN ${ANSWERED_STATUSES_SQL}`,
-    [input.uuid, enrollmentId, result, ctx.clock(), input.status],
-  );
-  return changed > 0;
+       AND status NOT IN ${ANSWERED_STATUSES_SQL}`;
+  const values = [input.uuid, enrollmentId, result, ctx.clock(), input.status];
+  if (event === undefined) return (await run(ctx.pool, text, values)) > 0;
+  // The result and its event in one transaction: a crash keeps both or neither.
+  return tx(ctx, async (client) => {
+    if ((await run(client, text, values)) === 0) return false;
+    await insertOutboxEvent(client, ctx, event);
+    return true;
+  });
 }
 
 /**
@@ -333,7 +339,7 @@ export function pgCommands(ctx: PgContext): CommandQueue {
         }),
       ),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
-    storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
+    storeResult: (id, input, options) => op(ctx, () => storeResult(ctx, id, input, options?.event)),
     cancel: (enrollmentId, uuid) =>
       op(ctx, async () => (await cancelPending(ctx, enrollmentId, uuid)) > 0),
     clearQueue: (enrollmentId) => op(ctx, () => cancelPending(ctx, enrollmentId, undefined)),

@@ -8,6 +8,7 @@ import type {
   EnrollmentCommand,
   EnrollmentPushOutcome,
   NewCommand,
+  OutboxEvent,
   Page,
   QueuedCommand,
   TargetPushOutcome,
@@ -24,6 +25,7 @@ import {
 import type { SqliteContext } from './db.js';
 import { date, ms, op, setIf, stmt, writeTx } from './db.js';
 import { FINISHED_STATUSES_SQL, PENDING_STATUSES_SQL } from './migrations.js';
+import { insertOutboxEvent } from './outbox.js';
 import { fromStore, resultOwner, toStore } from './sealed-secrets.js';
 
 interface TargetRow {
@@ -206,7 +208,12 @@ function nextCommand(
   });
 }
 
-function storeResult(ctx: SqliteContext, enrollmentId: string, input: CommandResultInput): boolean {
+function storeResult(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  input: CommandResultInput,
+  event: OutboxEvent | undefined,
+): boolean {
   return writeTx(ctx, () => {
     const sql = `SELECT seq, status FROM command_targets
       WHERE command_uuid = ? AND enrollment_id = ?`;
@@ -224,6 +231,7 @@ function storeResult(ctx: SqliteContext, enrollmentId: string, input: CommandRes
       ctx.clock().getTime(),
       row.seq,
     );
+    if (event !== undefined) insertOutboxEvent(ctx, event);
     return true;
   });
 }
@@ -340,7 +348,7 @@ export function sqliteCommands(ctx: SqliteContext): CommandQueue {
       }),
     enqueueEnrolled: (command) => op(ctx, () => enqueueEnrolled(ctx, command)),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
-    storeResult: (id, input) => op(ctx, () => storeResult(ctx, id, input)),
+    storeResult: (id, input, options) => op(ctx, () => storeResult(ctx, id, input, options?.event)),
     cancel: (enrollmentId, uuid) =>
       op(ctx, () => {
         const sql = `UPDATE command_targets SET status = 'canceled', updated_at = ?

@@ -6,6 +6,7 @@ import { sqliteCertBindings } from './cert-bindings.js';
 import { sqliteCheckin } from './checkin.js';
 import { sqliteCommands } from './commands.js';
 import { op, type SqliteContext } from './db.js';
+import { sqliteIdleProbe, type IdleProbe } from './idle.js';
 import { createLastSeenBuffer } from './last-seen.js';
 import { sqliteOutbox } from './outbox.js';
 import { resealSecrets, type ResealResult } from './sealed-secrets.js';
@@ -44,7 +45,7 @@ export interface SqliteStorageOptions {
 }
 
 /** The SQLite {@link MdmStorage}, plus what only this adapter can do. */
-export interface SqliteStorage extends MdmStorage {
+export interface SqliteStorage extends MdmStorage, IdleProbe {
   /**
    * Re-seals every sealed value not yet under the current secrets key, in one transaction (after
    * adding a key: `orchard secrets rotate`). Rejects with TypeError without
@@ -71,6 +72,7 @@ export function sqliteMdmStorage(
     ...sqliteCheckin(ctx, lastSeen),
     ...sqliteDeviceSecrets(ctx),
     ...sqliteCertBindings(ctx),
+    ...sqliteIdleProbe(ctx),
     ...commands,
     ...outbox,
     resealSecrets: () => op(ctx, () => resealSecrets(ctx)),

@@ -18,7 +18,6 @@ import { SecretsError, StorageError } from '../../errors.js';
 import type { SqliteContext } from './db.js';
 import { bytes, writeTx } from './db.js';
 
-
 type Row = Record<string, unknown> & { v: Uint8Array };
 
 /** A column of sealed values: how to read it, what each value is bound to, how to rewrite it. */

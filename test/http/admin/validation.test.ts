@@ -79,6 +79,18 @@ describe.each([
     'command',
   ],
   [
+    'fail/a batch with both ids and a target',
+    '/api/v1/commands',
+    '{"enrollmentIds":["E1"],"target":{"kind":"enrolled"},"command":{"RequestType":"X"}}',
+    'target',
+  ],
+  [
+    'fail/a batch with a target of an unknown kind',
+    '/api/v1/commands',
+    '{"target":{"kind":"everyone"},"command":{"RequestType":"X"}}',
+    'target.kind',
+  ],
+  [
     'fail/a batch with a stranger',
     '/api/v1/commands',
     '{"enrollmentIds":["E1"],"command":{"RequestType":"X"},"x":1}',

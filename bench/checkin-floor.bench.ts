@@ -1,0 +1,552 @@
+/**
+ * Signed idle check-ins (an Idle command report with `Mdm-Signature`) through the real daemon
+ * (`orchard serve` on SQLite, a device identity from its own SCEP) against a floor measured in
+ * the same run: a bare node:http server that verifies the signature with a cached certificate,
+ * parses the plist with our codec and reads the enrollment by its primary key from the same
+ * database file. The client is ApacheBench (`ab`), 16 connections with and without keep-alive,
+ * and 50 connections for the p99; the two servers alternate, medians of the repetitions.
+ *
+ * Run alone: `node --import tsx bench/checkin-floor.bench.ts`. Environment: `BENCH_REPETITIONS`
+ * (default 3), `BENCH_AB_SECONDS` (default 4), `ORCHARD_BENCH_PROFILE=<dir>` (the daemon runs
+ * under `--cpu-prof` into that directory), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
+ * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `BENCH_CASES`
+ * (e.g. `c16,c16k`: only those cases), `ORCHARD_BENCH_BASELINE_ROOT` (a built checkout whose
+ * daemon is measured beside, as "before"), `ORCHARD_BENCH_MULTI` (default 2: a second daemon at
+ * `--workers N` is measured beside, with rows of its own; 0 leaves it out).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { parseSignedData } from '../src/crypto/cms-parse.js';
+import { verifyParsedCms } from '../src/crypto/cms-verify.js';
+import { verifyProfile } from '../src/index.js';
+import { decodePlist } from '../src/protocol/plist.js';
+import { readEnrollmentProfile, scepEnroll } from '../src/sim/enroll.js';
+import { generateRsaKey, mdmSignature } from '../src/sim/index.js';
+import { DeviceEmulator } from '../test/support/device-emulator.js';
+import { createApnsTestPki, issuePushCertificate, newTopic } from '../test/push/pki.js';
+import { median, type BenchOptions, type BenchRow } from './lib.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPETITIONS = Math.max(1, Number(process.env.BENCH_REPETITIONS ?? '3'));
+const AB_SECONDS = Math.max(1, Number(process.env.BENCH_AB_SECONDS ?? '4'));
+
+/** One `ab` run's figures. */
+export interface AbResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  non2xx: number;
+  complete: number;
+  /** Server CPU microseconds per request (its process tree), when measured. */
+  cpuUs?: number;
+}
+
+/** What one request looks like to `ab`: the body file and the headers. */
+interface AbRequest {
+  bodyFile: string;
+  headers: Record<string, string>;
+}
+
+function field(text: string, pattern: RegExp): number {
+  const m = pattern.exec(text);
+  return m?.[1] === undefined ? Number.NaN : Number(m[1]);
+}
+
+/** Runs `ab` against `url` for `seconds` with `concurrency` connections. */
+export async function ab(
+  url: string,
+  request: AbRequest,
+  concurrency: number,
+  keepAlive: boolean,
+  seconds = AB_SECONDS,
+): Promise<AbResult> {
+  const args = ['-q', '-r', '-t', String(seconds), '-n', '10000000', '-c', String(concurrency)];
+  if (keepAlive) args.push('-k');
+  args.push('-u', request.bodyFile, '-T', 'application/x-apple-aspen-mdm');
+  for (const [name, value] of Object.entries(request.headers)) args.push('-H', `${name}: ${value}`);
+  args.push(url);
+  const { stdout } = await run('ab', args, { maxBuffer: 1 << 24 });
+  return {
+    rps: field(stdout, /Requests per second:\s+([\d.]+)/),
+    p50: field(stdout, /^\s+50%\s+(\d+)/m),
+    p99: field(stdout, /^\s+99%\s+(\d+)/m),
+    failed: field(stdout, /Failed requests:\s+(\d+)/),
+    non2xx: /Non-2xx responses:\s+(\d+)/.test(stdout)
+      ? field(stdout, /Non-2xx responses:\s+(\d+)/)
+      : 0,
+    complete: field(stdout, /Complete requests:\s+(\d+)/),
+  };
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** One /proc/<pid>/stat: parent and CPU ticks (user + system); `undefined` once gone. */
+function statOf(pid: string): { ppid: string; ticks: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: rest[1] ?? '', ticks: Number(rest[11]) + Number(rest[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds used so far by `pid` and its descendants (workers), from /proc: the server's own
+ * cost, which the other load on a shared machine changes far less than its wall-clock rate.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const stats = new Map<string, { ppid: string; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = statOf(name);
+    if (s !== undefined) stats.set(name, s);
+  }
+  let ticks = 0;
+  const wanted = new Set([String(pid)]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [p, s] of stats)
+      if (!wanted.has(p) && wanted.has(s.ppid)) {
+        wanted.add(p);
+        grew = true;
+      }
+  }
+  for (const p of wanted) ticks += stats.get(p)?.ticks ?? 0;
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** A child process that printed the URL it listens on. */
+interface Child {
+  url: string;
+  child: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Stops `child` with `signal` (default SIGTERM) and resolves once it exited. */
+function stopper(child: ChildProcess): (signal?: NodeJS.Signals) => Promise<void> {
+  return (signal = 'SIGTERM') =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        done();
+        return;
+      }
+      child.once('exit', () => {
+        done();
+      });
+      child.kill(signal);
+    });
+}
+
+/** Spawns `args` and resolves once a stdout line matches `ready` (its group 1 is the URL). */
+function spawnListening(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promise<Child> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const stop = stopper(child);
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    let found = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (found) return; // drained, not kept: log lines of a long run
+      buffer += chunk.toString();
+      const m = ready.exec(buffer);
+      if (m?.[1] !== undefined && m[1] !== '') {
+        found = true;
+        buffer = '';
+        resolve({ url: m[1], child, stop });
+      }
+    });
+    child.once('exit', (code) => {
+      if (!found)
+        reject(new Error(`${args.join(' ')} exited ${String(code)}:\n${stderr}${buffer}`));
+    });
+  });
+}
+
+/** A port free on 127.0.0.1 a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/**
+ * Spawns the daemon on `port` and resolves once `/healthz` answers (at any log level); its
+ * output is drained, not kept.
+ */
+async function spawnUntilHealthy(
+  args: string[],
+  port: number,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  root: string,
+): Promise<Child> {
+  // The log goes to a file, as under a service manager: a pipe read by this busy process would
+  // make the daemon's synchronous log writes wait for the bench.
+  const log = openSync(logFile, 'w');
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', log, 'pipe'] });
+  closeSync(log);
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}:\n${stderr}`);
+    const up = await fetch(`${url}/healthz`).then(
+      (r) => r.status > 0,
+      () => false,
+    );
+    if (up) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  const stop = stopper(child);
+  return { url, child, stop };
+}
+
+/** The running daemon with its data directory, admin key and push topic. */
+interface BenchDaemon extends Child {
+  dataDir: string;
+  apiKey: string;
+  close(): Promise<void>;
+}
+
+async function startDaemon(
+  root = ROOT,
+  workers = process.env.ORCHARD_BENCH_WORKERS,
+): Promise<BenchDaemon> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orchard-floor-'));
+  const push = await issuePushCertificate(await createApnsTestPki(), { topic: newTopic() });
+  writeFileSync(join(dataDir, 'push.pem'), push.certPem);
+  writeFileSync(join(dataDir, 'push.key'), push.keyPem);
+  const apiKey = `bench_${randomBytes(32).toString('base64url')}`;
+  const port = await freePort();
+  const profile = process.env.ORCHARD_BENCH_PROFILE;
+  const level = process.env.ORCHARD_BENCH_LOG_LEVEL;
+  const args = [
+    ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
+    'bin/orchard',
+    'serve',
+    ...['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--api-key', apiKey],
+    ...['--push-cert', join(dataDir, 'push.pem'), '--push-key', join(dataDir, 'push.key')],
+    ...['--apns-url', 'https://127.0.0.1:9', '--ca-key-type', 'rsa-2048'],
+    ...(level === undefined ? [] : ['--log-level', level]),
+    ...(workers === undefined ? [] : ['--workers', workers]),
+  ];
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  const started = await spawnUntilHealthy(args, port, env, join(dataDir, 'daemon.log'), root);
+  return {
+    ...started,
+    dataDir,
+    apiKey,
+    async close() {
+      await started.stop('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A device enrolled as real ones are: a link, its signed profile, SCEP, Authenticate, TokenUpdate. */
+export async function enrollDevice(
+  url: string,
+  apiKey: string,
+): Promise<{
+  device: DeviceEmulator;
+  identity: { certificate: X509Certificate; privateKey: import('node:crypto').KeyObject };
+}> {
+  const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const link = await fetch(`${url}/api/v1/enrollment-tokens`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ singleUse: true }),
+  });
+  const { url: linkUrl } = (await link.json()) as { url: string };
+  const signed = new Uint8Array(await (await fetch(linkUrl)).arrayBuffer());
+  const ca = new X509Certificate(
+    Buffer.from(await (await fetch(`${url}/scep?operation=GetCACert`)).arrayBuffer()),
+  );
+  const read = readEnrollmentProfile(verifyProfile(signed, { roots: [ca] }).profile);
+  if (read.scep === undefined || read.mdm === undefined) throw new Error('profile lacks payloads');
+  const privateKey = await generateRsaKey();
+  const { certificate } = await scepEnroll(fetch, read.scep, privateKey, new Date());
+  const identity = { certificate, privateKey };
+  const device = new DeviceEmulator({ baseUrl: url, topic: read.mdm.Topic, identity });
+  await device.enroll();
+  return { device, identity };
+}
+
+/**
+ * The floor: node:http, the body read, `Mdm-Signature` verified with the signer's certificate
+ * taken from a cache (our CMS code), the plist decoded by our codec, and one read of the
+ * enrollment row by primary key; answers 200 with an empty body.
+ */
+function serveFloor(dbPath: string): void {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const read = db.prepare('SELECT enrolled FROM enrollments WHERE id = ?');
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const header = req.headers['mdm-signature'];
+      const parsed = parseSignedData(Buffer.from(String(header), 'base64'));
+      verifyParsedCms(parsed, { content: body });
+      const message = decodePlist(body) as Record<string, unknown>;
+      const row = read.get(message.UDID) as { enrolled: number } | undefined;
+      res.writeHead(row?.enrolled === 1 ? 200 : 500, { 'content-length': '0' });
+      res.end();
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    console.log(`floor listening http://127.0.0.1:${port}`);
+  });
+}
+
+function startFloor(dbPath: string): Promise<Child> {
+  const self = fileURLToPath(import.meta.url);
+  return spawnListening(
+    ['--import', 'tsx', self, '--floor', dbPath],
+    /floor listening (\S+)/,
+    process.env,
+  );
+}
+
+/** The load cases: connections and keep-alive. */
+const CASES = [
+  { id: 'c16', concurrency: 16, keepAlive: false, what: '16 connections, a new one per request' },
+  { id: 'c16k', concurrency: 16, keepAlive: true, what: '16 connections, keep-alive' },
+  { id: 'c50k', concurrency: 50, keepAlive: true, what: '50 connections, keep-alive' },
+  { id: 'c50', concurrency: 50, keepAlive: false, what: '50 connections, a new one per request' },
+] as const;
+
+function checkClean(label: string, r: AbResult): void {
+  if (r.non2xx > 0 || r.failed > 0)
+    throw new Error(`${label}: ${r.non2xx} non-2xx and ${r.failed} failed of ${r.complete}`);
+}
+
+/** A server under load: its URL, process and the signed request its device sends. */
+interface Subject {
+  name: string;
+  server: Child;
+  request: AbRequest;
+}
+
+/** An enrolled device's signed Idle, written where `ab` reads it. */
+async function idleRequest(daemon: BenchDaemon): Promise<AbRequest> {
+  const { device, identity } = await enrollDevice(daemon.url, daemon.apiKey);
+  const body = device.build({ Status: 'Idle' });
+  const bodyFile = join(daemon.dataDir, 'idle.plist');
+  writeFileSync(bodyFile, body);
+  return { bodyFile, headers: { 'Mdm-Signature': mdmSignature(body, identity) } };
+}
+
+/** One `ab` run against `s`, with the server's CPU time per request. */
+async function load(s: Subject, c: (typeof CASES)[number], seconds: number): Promise<AbResult> {
+  const pid = s.server.child.pid ?? 0;
+  const cpu0 = treeCpuSeconds(pid);
+  const r = await ab(`${s.server.url}/mdm`, s.request, c.concurrency, c.keepAlive, seconds);
+  r.cpuUs = ((treeCpuSeconds(pid) - cpu0) * 1e6) / r.complete;
+  checkClean(`${s.name} ${c.id}`, r);
+  return r;
+}
+
+const cpuOf = (rs: AbResult[]): number => median(rs.map((r) => r.cpuUs ?? Number.NaN));
+
+/**
+ * The row of the daemon at `--workers N` (`m`) against the one-process floor: both cores against
+ * one, so its ratio is the gain of the workers; its CPU per request is the whole process tree's.
+ */
+function multiRowOf(
+  c: (typeof CASES)[number],
+  f: AbResult[],
+  d: AbResult[],
+  m: AbResult[],
+  workers: number,
+): BenchRow {
+  const value = median(m.map((r) => r.rps));
+  const baselineValue = median(f.map((r) => r.rps));
+  const p99 = median(m.map((r) => r.p99));
+  const single = median(d.map((r) => r.rps));
+  return {
+    id: `checkin.idle.w${workers}.${c.id}`,
+    what: `signed idle check-ins, daemon --workers ${workers} on SQLite, ab ${c.what}`,
+    baseline: 'floor (one process): node:http + signature (cached cert) + plist + one SQLite read',
+    baselineValue,
+    value,
+    unit: 'req/s',
+    ratio: value / baselineValue,
+    higherIsBetter: true,
+    goal: c.concurrency === 50 ? 'p99 < 50 ms' : 'above the one-process daemon',
+    met: c.concurrency === 50 ? p99 < 50 : value > single,
+    runs: m.length,
+    detail: {
+      p50: median(m.map((r) => r.p50)),
+      p99,
+      floorP99: median(f.map((r) => r.p99)),
+      cpuUsPerRequest: cpuOf(m),
+      floorCpuUsPerRequest: cpuOf(f),
+      cpuRatio: cpuOf(f) / cpuOf(m),
+      singleDaemon: single,
+      singleDaemonCpuUsPerRequest: cpuOf(d),
+      gainOverSingle: value / single,
+      multi: m.map((r) => Math.round(r.rps)),
+      floor: f.map((r) => Math.round(r.rps)),
+    },
+  };
+}
+
+function rowOf(c: (typeof CASES)[number], f: AbResult[], d: AbResult[], b: AbResult[]): BenchRow {
+  const value = median(d.map((r) => r.rps));
+  const baselineValue = median(f.map((r) => r.rps));
+  const p99 = median(d.map((r) => r.p99));
+  const ratio = value / baselineValue;
+  const cpu = cpuOf;
+  return {
+    id: `checkin.idle.${c.id}`,
+    what: `signed idle check-ins, daemon on SQLite, ab ${c.what}`,
+    baseline: 'floor: node:http + signature (cached cert) + plist + one SQLite read',
+    baselineValue,
+    value,
+    unit: 'req/s',
+    ratio,
+    higherIsBetter: true,
+    goal: c.concurrency === 50 ? 'p99 < 50 ms' : 'ratio >= 0.8',
+    met: c.concurrency === 50 ? p99 < 50 : ratio >= 0.8,
+    runs: f.length,
+    detail: {
+      p50: median(d.map((r) => r.p50)),
+      p99,
+      floorP99: median(f.map((r) => r.p99)),
+      cpuUsPerRequest: cpu(d),
+      floorCpuUsPerRequest: cpu(f),
+      cpuRatio: cpu(f) / cpu(d),
+      daemon: d.map((r) => Math.round(r.rps)),
+      floor: f.map((r) => Math.round(r.rps)),
+      ...(b.length === 0
+        ? {}
+        : {
+            before: median(b.map((r) => r.rps)),
+            beforeP99: median(b.map((r) => r.p99)),
+            beforeCpuUsPerRequest: cpu(b),
+          }),
+    },
+  };
+}
+
+/**
+ * Measures every case against the floor (and, with `ORCHARD_BENCH_BASELINE_ROOT` naming a built
+ * checkout, its daemon as "before"), rotating the order each repetition; returns the rows.
+ */
+export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchRow[]> {
+  await run('ab', ['-V']).catch(() => {
+    throw new Error('checkin-floor needs ApacheBench: apt-get install -y apache2-utils');
+  });
+  const baselineRoot = process.env.ORCHARD_BENCH_BASELINE_ROOT;
+  const workers = Math.max(0, Math.floor(Number(process.env.ORCHARD_BENCH_MULTI ?? '2')) || 0);
+  const daemons = [await startDaemon()];
+  let floor: Child | undefined;
+  try {
+    const multi = workers > 1 ? await startDaemon(ROOT, String(workers)) : undefined;
+    if (multi !== undefined) daemons.push(multi);
+    const before = baselineRoot === undefined ? undefined : await startDaemon(baselineRoot);
+    if (before !== undefined) daemons.push(before);
+    const [daemon] = daemons as [BenchDaemon];
+    const request = await idleRequest(daemon);
+    floor = await startFloor(join(daemon.dataDir, 'orchard.db'));
+    const subjects: Subject[] = [
+      { name: 'floor', server: floor, request },
+      { name: 'daemon', server: daemon, request },
+    ];
+    if (before !== undefined)
+      subjects.push({ name: 'before', server: before, request: await idleRequest(before) });
+    const multiAt = subjects.length;
+    if (multi !== undefined)
+      subjects.push({
+        name: `workers ${workers}`,
+        server: multi,
+        request: await idleRequest(multi),
+      });
+    const seconds = Math.max(1, Math.round(AB_SECONDS * Math.min(1, options.scale * 4)));
+    const out: BenchRow[] = [];
+    const only = process.env.BENCH_CASES?.split(',');
+    for (const c of CASES.filter((k) => only === undefined || only.includes(k.id))) {
+      const figures = subjects.map((): AbResult[] => []);
+      for (let i = 0; i < REPETITIONS; i++) {
+        for (let k = 0; k < subjects.length; k++) {
+          const which = (i + k) % subjects.length;
+          figures[which]?.push(await load(subjects[which] as Subject, c, seconds));
+        }
+      }
+      const [f = [], d = []] = figures;
+      const b = before === undefined ? [] : (figures[2] ?? []);
+      out.push(rowOf(c, f, d, b));
+      if (multi !== undefined) out.push(multiRowOf(c, f, d, figures[multiAt] ?? [], workers));
+    }
+    return out;
+  } finally {
+    await floor?.stop();
+    for (const d of daemons) await d.close();
+  }
+}
+
+/** Prints the rows as a table. */
+export default async function main(): Promise<void> {
+  const measured = await rows({ scale: 1 });
+  console.log('\n## Signed idle check-ins: daemon on SQLite vs the floor (ab)');
+  console.log(
+    '| case | floor req/s | daemon req/s | ratio | daemon p50 / p99 ms | CPU µs/req floor / daemon | before req/s, p99, CPU µs | goal |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of measured) {
+    const d = r.detail as {
+      p50: number;
+      p99: number;
+      cpuUsPerRequest: number;
+      floorCpuUsPerRequest: number;
+      before?: number;
+      beforeP99?: number;
+      beforeCpuUsPerRequest?: number;
+    };
+    const before =
+      d.before === undefined
+        ? ''
+        : `${Math.round(d.before)}, ${d.beforeP99 ?? ''}, ${Math.round(d.beforeCpuUsPerRequest ?? 0)}`;
+    const cpu = `${Math.round(d.floorCpuUsPerRequest)} / ${Math.round(d.cpuUsPerRequest)}`;
+    const verdict = `${r.goal ?? ''} ${r.met === true ? 'met' : 'MISSED'}`;
+    console.log(
+      `| ${r.what} | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${d.p50} / ${d.p99} | ${cpu} | ${before} | ${verdict} |`,
+    );
+  }
+  console.log(JSON.stringify(measured));
+}
+
+const invoked = process.argv[1] === undefined ? '' : resolve(process.argv[1]);
+if (invoked === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--floor') serveFloor(process.argv[3] ?? '');
+  else await main();
+}
