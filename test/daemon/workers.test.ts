@@ -7,6 +7,7 @@
  * worker 1, each enrolled event is delivered once). Driven by counts, not timers; ORCHARD_SCALE
  * multiplies devices and commands.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,7 +68,7 @@ function pidsOf(index: number): number[] {
 }
 
 async function until(what: string, ok: () => boolean, tries = 600): Promise<void> {
-  for (let i = 0; i < tries && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < tries && !ok(); i++) await sleep(50);
   if (!ok()) throw new Error(`${what}: not reached\n${d.stdout.slice(-20).join('\n')}`);
 }
 
@@ -117,7 +118,7 @@ async function retried(send: () => Promise<EmulatorResponse>): Promise<EmulatorR
       return await send();
     } catch (error) {
       last = error;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
   throw last instanceof Error ? last : new Error(String(last));
