@@ -94,9 +94,9 @@ function outcome(fn: () => X509Certificate): string {
   }
 }
 
-const ours = (der: Buffer, content = body): string =>
+const ours = (der: Buffer, content: Uint8Array = body): string =>
   outcome(() => checkMdmSignature(der.toString('base64'), content));
-const full = (der: Buffer, content = body): string =>
+const full = (der: Buffer, content: Uint8Array = body): string =>
   outcome(() => verifyCms(der, { content }).signer);
 
 describe('readDetachedSignedData', () => {
@@ -141,7 +141,7 @@ describe('checkMdmSignature fast path refuses what the full path refuses', () =>
   const wrongType = attr(Oid.contentType, oid(Oid.signedData));
   const mdOf = (b: Buffer): Buffer => attr(Oid.messageDigest, octetString(digestOf(b)));
   const typeAttr = attr(Oid.contentType, oid(Oid.data));
-  const cases: [string, Shape, Buffer?][] = [
+  const cases: [string, Shape, Uint8Array?][] = [
     ['fail/tampered body', {}, Buffer.concat([body, Buffer.from(' ')])],
     ['fail/signature over another body', { content: other }],
     [
