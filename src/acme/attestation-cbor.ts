@@ -190,7 +190,8 @@ export function encodeCbor(value: unknown): Buffer {
   const put = (v: unknown): void => {
     if (v === null) parts.push(Buffer.from([0xf6]));
     else if (v === true || v === false) parts.push(Buffer.from([v ? 0xf5 : 0xf4]));
-    else if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 0xffffffff)
+    else if (typeof v === 'number' && Number.isInteger(v) && v >= -0x100000000 && v <= 0xffffffff)
+      // A negative integer n is encoded as -1 - n, so the range reaches -2^32.
       parts.push(v >= 0 ? head(0, v) : head(1, -1 - v));
     else if (typeof v === 'string') {
       const b = Buffer.from(v, 'utf8');

@@ -85,6 +85,13 @@ describe('decodeCbor', () => {
     expect(({} as Record<string, unknown>).constructor).toBe(Object);
   });
 
+  test('ok/the integer range ends exactly: -2^32 and 2^32 - 1 round-trip, beyond is refused', () => {
+    for (const n of [-(2 ** 32), -(2 ** 32) + 1, -1, 0, 2 ** 32 - 1])
+      expect(decodeCbor(encodeCbor(n))).toBe(n);
+    expect(() => encodeCbor(-(2 ** 32) - 1)).toThrow(TypeError);
+    expect(() => encodeCbor(2 ** 32)).toThrow(TypeError);
+  });
+
   test('ok/encode then decode round-trips supported values; random bytes only throw CborDecodeError', () => {
     const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
       v: fc.oneof(
