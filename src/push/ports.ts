@@ -16,12 +16,20 @@ export interface PushTarget {
   pushMagic: string;
   /** APNs topic the device enrolled with; must equal the push certificate's topic. */
   topic: string;
+  /**
+   * Opts the push into the coalescing window: a push sent to the same token and PushMagic within
+   * the window absorbs this one only when it carried the same key. The MDM core passes the
+   * oldest command the device has not fetched yet, which changes as soon as the device polls.
+   * Absent: only an identical push in flight is shared, nothing is remembered.
+   */
+  coalesceKey?: string;
 }
 
 /**
  * What became of one push:
  * - `sent`: APNs accepted it (200).
- * - `coalesced`: an identical push for the same token was sent or in flight within the window.
+ * - `coalesced`: an identical push for the same token was in flight, or was sent within the window
+ *   with the same `coalesceKey`.
  * - `unregistered`: 410, the token is dead until the next TokenUpdate (or a new PushMagic).
  * - `bad-token`: 400 `BadDeviceToken` / `DeviceTokenNotForTopic`, or a malformed token.
  * - `dead`: not attempted, the token was reported unregistered earlier.

@@ -4,6 +4,14 @@
  * queueing a command runs in the background, bounded in concurrency and backlog, so queueing
  * never waits for APNs; its outcomes are recorded on the command's targets, and `close()` waits
  * for what is in progress.
+ *
+ * Coalescing: each target carries the uuid of its oldest command the device has never fetched
+ * (`PushInfo.queueHead`) as its `coalesceKey`, so the provider lets an earlier push absorb this
+ * one only while that command is still unfetched, read after this command was stored. Then the
+ * device has not polled since the earlier push was looked up (a poll offers the oldest pending
+ * command, and it polls until its queue is empty), so its next poll also finds this command.
+ * The read is on the push path, in whichever process pushes, and needs nothing from the idle
+ * poll path; a push with nothing queued (no key) is never absorbed by a remembered one.
  */
 import type { PushOutcome, PushResult, PushTarget } from '../push/ports.js';
 import type { CommandQueue, EnrollmentPushOutcome, PushInfoStore } from '../storage/ports.js';
@@ -147,8 +155,11 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
     for (const id of unique) {
       const info = infos.get(id);
       if (info !== undefined && info.invalidatedAt === undefined) {
-        const { enrollmentId, token, pushMagic, topic } = info;
-        out.targets.push({ enrollmentId, token, pushMagic, topic });
+        const { enrollmentId, token, pushMagic, topic, queueHead } = info;
+        const target: PushTarget = { enrollmentId, token, pushMagic, topic };
+        // Coalesce only while the oldest unfetched command is the same (see the module comment).
+        if (queueHead !== undefined) target.coalesceKey = queueHead;
+        out.targets.push(target);
       } else {
         const reason = info === undefined ? 'NoPushToken' : 'Unregistered';
         out.noToken.push({ enrollmentId: id, outcome: 'no-token', reason, at });

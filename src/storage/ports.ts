@@ -49,6 +49,12 @@ export interface PushInfo {
   topic: string;
   /** Set when APNs reported the token invalid; cleared by the next TokenUpdate. */
   invalidatedAt?: Date;
+  /**
+   * The uuid of the enrollment's oldest command still `queued` (never offered to the device),
+   * absent when none. It changes whenever the device fetches from its queue, so a push made
+   * while it holds the same value has not been answered yet (see `PushTarget.coalesceKey`).
+   */
+  queueHead?: string;
 }
 
 /** A page of results; `nextCursor` is absent on the last page. Cursors are opaque. */

@@ -78,18 +78,19 @@ describe('circuit breaker', () => {
   });
 });
 
-/** The provider's use of a coalescer: find, else start and finish. */
+/** The provider's use of a coalescer: find, else start and finish (remembering when asked). */
 async function run(
   c: Coalescer<string>,
   key: string,
   send: () => Promise<string>,
+  remember = true,
 ): Promise<{ result: string; coalesced: boolean }> {
   const hit = c.find(key);
   if (hit !== undefined) return { result: await hit, coalesced: true };
   const running = send();
   c.start(key, running);
   const result = await running;
-  c.finish(key, result);
+  c.finish(key, result, remember);
   return { result, coalesced: false };
 }
 
@@ -115,6 +116,26 @@ describe('coalescer', () => {
     clock = 100;
     expect((await run(c, 'k', send)).coalesced).toBe(false);
     expect(calls).toBe(2);
+  });
+
+  test('ok/a push finished without remember is shared in flight but opens no window', async () => {
+    let calls = 0;
+    const c = createCoalescer<string>({
+      windowMs: 1000,
+      maxEntries: 10,
+      now: () => 0,
+      isSent: (r) => r === 'ok',
+    });
+    const send = async (): Promise<string> => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      return 'ok';
+    };
+    const [a, b] = await Promise.all([run(c, 'k', send, false), run(c, 'k', send, false)]);
+    expect([a.coalesced, b.coalesced]).toEqual([false, true]);
+    expect((await run(c, 'k', send, false)).coalesced).toBe(false);
+    expect(calls).toBe(2);
+    expect(c.size).toBe(0);
   });
 
   test('ok/failures do not open a window, and memory stays within maxEntries', async () => {

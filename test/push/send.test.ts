@@ -201,26 +201,50 @@ describe('APNs provider: sending', () => {
     ]);
   });
 
-  test('ok/pushes to the same device within the window are coalesced', async () => {
+  test('ok/pushes to the same device within the window with one coalesceKey are coalesced', async () => {
     const mock = await h.mock();
     let clock = 1_700_000_000_000;
     const provider = h.provider(mock, { coalesceWindowMs: 1000 }, { now: () => clock });
-    const [t] = targets(h.topic, 1);
-    const first = await provider.push([t!, t!, t!]);
+    const t = { ...targets(h.topic, 1)[0]!, coalesceKey: 'command-a' };
+    const first = await provider.push([t, t, t]);
     expect(first.map((r) => r.outcome).sort()).toEqual(['coalesced', 'coalesced', 'sent']);
-    expect((await provider.push([t!]))[0]!.outcome).toBe('coalesced');
+    expect((await provider.push([t]))[0]!.outcome).toBe('coalesced');
     expect(mock.count).toBe(1);
     clock += 1000;
-    expect((await provider.push([t!]))[0]!.outcome).toBe('sent');
+    expect((await provider.push([t]))[0]!.outcome).toBe('sent');
     expect(mock.count).toBe(2);
+  });
+
+  test('ok/a push with another coalesceKey goes out within the window (the device polled)', async () => {
+    const mock = await h.mock();
+    const provider = h.provider(mock, { coalesceWindowMs: 60_000 }, { now: () => 0 });
+    const [t] = targets(h.topic, 1);
+    expect((await provider.push([{ ...t!, coalesceKey: 'a' }]))[0]!.outcome).toBe('sent');
+    expect((await provider.push([{ ...t!, coalesceKey: 'a' }]))[0]!.outcome).toBe('coalesced');
+    expect((await provider.push([{ ...t!, coalesceKey: 'b' }]))[0]!.outcome).toBe('sent');
+    expect((await provider.push([{ ...t!, coalesceKey: 'b' }]))[0]!.outcome).toBe('coalesced');
+    expect(mock.count).toBe(2);
+  });
+
+  test('ok/without a coalesceKey only a push in flight is shared, none is remembered', async () => {
+    const mock = await h.mock();
+    const provider = h.provider(mock, { coalesceWindowMs: 60_000 }, { now: () => 0 });
+    const [t] = targets(h.topic, 1);
+    const burst = await provider.push([t!, t!]);
+    expect(burst.map((r) => r.outcome).sort()).toEqual(['coalesced', 'sent']);
+    expect((await provider.push([t!]))[0]!.outcome).toBe('sent');
+    // A keyed push is not absorbed by an unkeyed one sent just before, nor the other way round.
+    expect((await provider.push([{ ...t!, coalesceKey: 'a' }]))[0]!.outcome).toBe('sent');
+    expect((await provider.push([t!]))[0]!.outcome).toBe('sent');
+    expect(mock.count).toBe(4);
   });
 
   test('ok/a push with a new PushMagic is not coalesced with the old one', async () => {
     const mock = await h.mock();
     const provider = h.provider(mock, { coalesceWindowMs: 60_000 });
-    const [t] = targets(h.topic, 1);
-    await provider.push([t!]);
-    const [r] = await provider.push([{ ...t!, pushMagic: 'after-re-enrollment' }]);
+    const t = { ...targets(h.topic, 1)[0]!, coalesceKey: 'a' };
+    await provider.push([t]);
+    const [r] = await provider.push([{ ...t, pushMagic: 'after-re-enrollment' }]);
     expect(r!.outcome).toBe('sent');
     expect(mock.pushes.map((p) => p.pushMagic)).toEqual(['magic-0', 'after-re-enrollment']);
   });

@@ -292,6 +292,41 @@ describe('pushWithResults', () => {
   });
 });
 
+describe('coalesceKey: the oldest command the device has not fetched', () => {
+  test('ok/the same while the device has not polled, another once it has, absent when none', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B');
+    const held = heldPush();
+    const core = createMdmCore({ storage, clock: () => AT, push: held.push });
+    const keyOf = (call: number, id: string): string | undefined =>
+      held.calls[call]?.targets.find((t) => t.enrollmentId === id)?.coalesceKey;
+    const first = await core.enqueue(['A', 'B'], COMMAND);
+    await settle();
+    const second = await core.enqueue(['A', 'B'], COMMAND);
+    await settle();
+    // Neither device polled: both pushes carry the first command (the provider may coalesce).
+    expect([keyOf(0, 'A'), keyOf(1, 'A'), keyOf(1, 'B')]).toEqual([first, first, first]);
+    // A polls (is offered the first command): its key moves on, B's does not.
+    expect((await storage.nextCommand('A', { skipNotNow: false, now: AT }))?.uuid).toBe(first);
+    const third = await core.enqueue(['A', 'B'], COMMAND);
+    await settle();
+    expect([keyOf(2, 'A'), keyOf(2, 'B')]).toEqual([second, first]);
+    // Everything fetched and answered: a push with nothing queued has no key (never absorbed).
+    for (const uuid of [first, second, third]) {
+      expect((await storage.nextCommand('A', { skipNotNow: false, now: AT }))?.uuid).toBe(uuid);
+      const ack = { uuid, status: 'Acknowledged' as const, result: new Uint8Array() };
+      expect(await storage.storeResult('A', ack)).toBe(true);
+    }
+    void core.pushWithResults(['A']);
+    await settle();
+    expect(held.calls[3]?.targets).toEqual([
+      { enrollmentId: 'A', token: expect.any(String), pushMagic: 'magic-A', topic: TOPIC },
+    ]);
+    for (const call of held.calls) call.settle(held.sent(call));
+    await core.close();
+  });
+});
+
 describe('pushOutcomeOf', () => {
   test.each<[string, PushResult, Partial<EnrollmentPushResult>]>([
     [

@@ -63,6 +63,29 @@ export function commandSuite(ctx: SuiteContext): void {
       expect(await poll(store, 'B', now)).toBeUndefined();
     });
 
+    test('ok/push info names the oldest command never offered (queueHead) until it is', async () => {
+      const store = ctx.store();
+      const push = { token: 'aabb', pushMagic: 'm', topic: 'com.apple.mgmt.X' };
+      for (const id of ['A', 'B'])
+        await store.storeTokenUpdate({ id, type: 'device', deviceId: id, push });
+      const heads = async (): Promise<(string | undefined)[]> => {
+        const infos = await store.findPushInfo(['A', 'B']);
+        return ['A', 'B'].map((id) => infos.find((i) => i.enrollmentId === id)?.queueHead);
+      };
+      expect(await heads()).toEqual([undefined, undefined]);
+      await store.enqueue(command('h1'), ['A', 'B']);
+      await store.enqueue(command('h2'), ['A']);
+      expect(await heads()).toEqual(['h1', 'h1']);
+      const now = ctx.clock.now();
+      expect(await poll(store, 'A', now)).toBe('h1');
+      expect(await heads()).toEqual(['h2', 'h1']);
+      // NotNow is not `queued`: the head moves on; a canceled head too.
+      await store.storeResult('A', report('h1', 'NotNow'));
+      expect(await poll(store, 'A', now, true)).toBe('h2');
+      expect(await store.cancel('B', 'h1')).toBe(true);
+      expect(await heads()).toEqual([undefined, undefined]);
+    });
+
     test('ok/one command to many enrollments is stored once', async () => {
       const store = ctx.store();
       const ids = Array.from({ length: 50 }, (_, i) => `E${String(i).padStart(2, '0')}`);

@@ -1,7 +1,9 @@
 /**
  * Coalesces pushes to the same device: while a push for a key is in flight, or within
- * `windowMs` after one was sent, another push would only wake the device again, so it is
- * answered from the first. Memory is bounded by `maxEntries` (plus what is in flight).
+ * `windowMs` after one was sent and remembered, another push would only wake the device again,
+ * so it is answered from the first. Callers remember a push only when its key says the device
+ * has not answered it yet (the provider's key carries the target's `coalesceKey`). Memory is
+ * bounded by `maxEntries` (plus what is in flight).
  */
 
 /** Options of {@link createCoalescer}. */
@@ -15,13 +17,14 @@ export interface CoalescerOptions<R> {
 
 /**
  * Remembers pushes in flight and recent successes. Usage: `find(key)`; when it returns
- * `undefined`, send, `start(key, promise)`, and `finish(key, result)` once it settles.
+ * `undefined`, send, `start(key, promise)`, and `finish(key, result, remember)` once it settles.
  */
 export interface Coalescer<R> {
   /** The in-flight push for `key`, or its result when sent within the window, else `undefined`. */
   find(key: string): Promise<R> | R | undefined;
   start(key: string, running: Promise<R>): void;
-  finish(key: string, result: R): void;
+  /** Ends the in-flight push of `key`; a sent result opens a window only when `remember`. */
+  finish(key: string, result: R, remember: boolean): void;
   /** Forgets `key` (e.g. on a new TokenUpdate). */
   forget(key: string): void;
   readonly size: number;
@@ -49,9 +52,9 @@ export function createCoalescer<R>(options: CoalescerOptions<R>): Coalescer<R> {
     start(key, running) {
       inflight.set(key, running);
     },
-    finish(key, result) {
+    finish(key, result, remember) {
       inflight.delete(key);
-      if (options.windowMs <= 0 || !options.isSent(result)) return;
+      if (!remember || options.windowMs <= 0 || !options.isSent(result)) return;
       const now = options.now();
       recent.delete(key);
       recent.set(key, { at: now, result });

@@ -32,7 +32,10 @@ export interface ApnsProviderOptions {
    * (default 3, so one push's retries against an unreachable APNs open it).
    */
   breaker?: { threshold: number; cooldownMs: number; connectThreshold?: number };
-  /** Pushes to the same token within this window are coalesced (default 2,000 ms; 0 only shares in-flight pushes). */
+  /**
+   * A push sent to a token absorbs later ones with the same PushMagic and `coalesceKey` for this
+   * long (default 2,000 ms; 0 only shares in-flight pushes). Targets without a key only share.
+   */
   coalesceWindowMs?: number;
   /** Most pushes in progress at once over all `push()` calls (default 10,000). */
   maxPending?: number;

@@ -1,6 +1,6 @@
 /**
  * The APNs {@link PushProvider} for one MDM push certificate: checks each target, coalesces
- * repeated pushes, remembers dead tokens, watches certificate expiry and hot-reloads a renewed
+ * repeated pushes (in flight, or within the window under the same `coalesceKey`), remembers dead tokens, watches certificate expiry and hot-reloads a renewed
  * certificate (refusing a topic change unless forced). Memory and concurrency are bounded by
  * `maxPending` however many targets are pushed at once.
  */
@@ -194,7 +194,13 @@ export function createApnsPushProvider(
     const token = precheck(target);
     if (typeof token !== 'string') return token;
     // The PushMagic is part of the key: a push with a new one (re-enrollment) must not be skipped.
-    const key = token + '/' + target.pushMagic;
+    // Only a push with a coalesceKey is remembered after it is sent, under that key: once the
+    // device has fetched from its queue the caller's key changes and the next push goes out.
+    const { coalesceKey } = target;
+    const remember = coalesceKey !== undefined;
+    const key = remember
+      ? token + '\n' + target.pushMagic + '\n' + coalesceKey
+      : token + '\n' + target.pushMagic;
     const hit = coalescer.find(key);
     if (hit !== undefined) {
       if (!(hit instanceof Promise)) return resultOf(target, hit, true);
@@ -215,7 +221,7 @@ export function createApnsPushProvider(
     coalescer.start(key, running);
     running.then((result) => {
       try {
-        coalescer.finish(key, result);
+        coalescer.finish(key, result, remember);
         if (result.outcome !== 'sent') record(target, token, result);
         settle(i, resultOf(target, result, false));
       } catch (err) {

@@ -189,9 +189,15 @@ function endBinding(state: MemoryState, id: string, at: Date): boolean {
   return true;
 }
 
-function clonePush(info: PushInfo): PushInfo {
+function clonePush(state: MemoryState, info: PushInfo): PushInfo {
   const copy = { ...info };
   if (info.invalidatedAt !== undefined) copy.invalidatedAt = new Date(info.invalidatedAt.getTime());
+  // The oldest target never offered to the device (`PushInfo.queueHead`).
+  for (const target of state.active.get(info.enrollmentId)?.values() ?? []) {
+    if (target.status !== 'queued') continue;
+    copy.queueHead = target.uuid;
+    break;
+  }
   return copy;
 }
 
@@ -205,7 +211,7 @@ export function memoryDeviceSecrets(
         const out: PushInfo[] = [];
         for (const id of new Set(ids)) {
           const info = state.push.get(id);
-          if (info !== undefined) out.push(clonePush(info));
+          if (info !== undefined) out.push(clonePush(state, info));
         }
         return out;
       });

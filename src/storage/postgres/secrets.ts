@@ -3,6 +3,7 @@ import { unique } from '../policies-check.js';
 import type { BootstrapTokenStore, PushInfo, PushInfoStore } from '../ports.js';
 import { checkId } from '../support.js';
 import { bytes, one, op, query, run, setIf, type PgContext } from './db.js';
+import { PENDING_STATUSES_SQL } from './schema-queue.js';
 
 interface PushRow {
   enrollment_id: string;
@@ -10,11 +11,17 @@ interface PushRow {
   push_magic: string;
   topic: string;
   invalidated_at: Date | null;
+  queue_head: string | null;
 }
 
+/** The oldest target never offered to the device (`PushInfo.queueHead`), via the pending index. */
+const QUEUE_HEAD = `(SELECT t.command_uuid FROM command_targets t
+  WHERE t.enrollment_id = p.enrollment_id AND t.status IN ${PENDING_STATUSES_SQL}
+    AND t.status = 'queued' ORDER BY t.seq LIMIT 1) AS queue_head`;
+
 async function findPushInfo(ctx: PgContext, ids: readonly string[]): Promise<PushInfo[]> {
-  const sql = `SELECT enrollment_id, token, push_magic, topic, invalidated_at FROM push_info
-    WHERE enrollment_id = ANY($1::text[])`;
+  const sql = `SELECT enrollment_id, token, push_magic, topic, invalidated_at, ${QUEUE_HEAD}
+    FROM push_info p WHERE enrollment_id = ANY($1::text[])`;
   const rows = await query<PushRow>(ctx.pool, sql, [unique(ids)]);
   return rows.map((row) => {
     const info: PushInfo = {
@@ -24,6 +31,7 @@ async function findPushInfo(ctx: PgContext, ids: readonly string[]): Promise<Pus
       topic: row.topic,
     };
     setIf(info, 'invalidatedAt', row.invalidated_at);
+    setIf(info, 'queueHead', row.queue_head);
     return info;
   });
 }

@@ -3,6 +3,7 @@ import type { BootstrapTokenStore, PushInfo, PushInfoStore } from '../ports.js';
 import { checkId } from '../support.js';
 import type { SqliteContext } from './db.js';
 import { allRows, bytes, date, op, setIf, stmt } from './db.js';
+import { PENDING_STATUSES_SQL } from './migrations.js';
 
 interface PushRow {
   enrollment_id: string;
@@ -10,7 +11,16 @@ interface PushRow {
   push_magic: string;
   topic: string;
   invalidated_at: number | null;
+  queue_head: string | null;
 }
+
+/**
+ * The oldest target never offered to the device (`PushInfo.queueHead`), through the pending
+ * targets' partial index (its condition is repeated so the planner uses it).
+ */
+const QUEUE_HEAD = `(SELECT t.command_uuid FROM command_targets t
+  WHERE t.enrollment_id = p.enrollment_id AND t.status IN ${PENDING_STATUSES_SQL}
+    AND t.status = 'queued' ORDER BY t.seq LIMIT 1) AS queue_head`;
 
 /** Ids per `IN (...)` query; well under SQLite's bound-parameter limit. */
 const CHUNK = 500;
@@ -21,8 +31,8 @@ function findPushInfo(ctx: SqliteContext, ids: readonly string[]): PushInfo[] {
   for (let i = 0; i < unique.length; i += CHUNK) {
     const chunk = unique.slice(i, i + CHUNK);
     // One statement for any chunk (a JSON array), rows built from arrays (db.ts `allRows`).
-    const sql = `SELECT enrollment_id, token, push_magic, topic, invalidated_at FROM push_info
-      WHERE enrollment_id IN (SELECT value FROM json_each(?))`;
+    const sql = `SELECT enrollment_id, token, push_magic, topic, invalidated_at, ${QUEUE_HEAD}
+      FROM push_info p WHERE enrollment_id IN (SELECT value FROM json_each(?))`;
     for (const row of allRows<PushRow>(ctx, sql, JSON.stringify(chunk))) {
       const info: PushInfo = {
         enrollmentId: row.enrollment_id,
@@ -31,6 +41,7 @@ function findPushInfo(ctx: SqliteContext, ids: readonly string[]): PushInfo[] {
         topic: row.topic,
       };
       setIf(info, 'invalidatedAt', row.invalidated_at === null ? null : date(row.invalidated_at));
+      setIf(info, 'queueHead', row.queue_head);
       out.push(info);
     }
   }
