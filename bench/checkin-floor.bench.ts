@@ -12,7 +12,11 @@
  * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `BENCH_CASES`
  * (e.g. `c16,c16k`: only those cases), `ORCHARD_BENCH_BASELINE_ROOT` (a built checkout whose
  * daemon is measured beside, as "before"), `ORCHARD_BENCH_MULTI` (default 2: a second daemon at
- * `--workers N` is measured beside, with rows of its own; 0 leaves it out).
+ * `--workers N` is measured beside, with rows of its own; 0 leaves it out), `ORCHARD_PEERS`
+ * (e.g. `nanomdm=/path/to/nanomdm`, see bench/peers.ts: NanoMDM with each of its `file`,
+ * `filekv` and `inmem` storages joins the rotation for c16, c16k and c50k, enrolled with the
+ * one-process daemon's device identity and sent the very same signed Idle; rows of Orchard
+ * against each, the goals on `--workers N` against `file` and `inmem`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
@@ -41,6 +45,14 @@ import { generateRsaKey, mdmSignature } from '../src/sim/index.js';
 import { DeviceEmulator } from '../test/support/device-emulator.js';
 import { createApnsTestPki, issuePushCertificate, newTopic } from '../test/push/pki.js';
 import { median, type BenchOptions, type BenchRow } from './lib.js';
+import {
+  enrollAtPeer,
+  nanomdmVersion,
+  peersFromEnv,
+  startNanomdm,
+  type NanomdmStorage,
+  type PeerServer,
+} from './peers.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -356,13 +368,36 @@ interface Subject {
   request: AbRequest;
 }
 
-/** An enrolled device's signed Idle, written where `ab` reads it. */
-async function idleRequest(daemon: BenchDaemon): Promise<AbRequest> {
+/** A device enrolled at a daemon: its signed Idle for `ab`, the body, and the issuing CA. */
+interface EnrolledIdle {
+  request: AbRequest;
+  body: Buffer;
+  device: DeviceEmulator;
+  /** The daemon's SCEP CA (PEM), which issued the device identity. */
+  caPem: string;
+}
+
+/** Enrolls a device at `daemon` and writes its signed Idle where `ab` reads it. */
+async function enrolledIdle(daemon: BenchDaemon): Promise<EnrolledIdle> {
   const { device, identity } = await enrollDevice(daemon.url, daemon.apiKey);
   const body = device.build({ Status: 'Idle' });
   const bodyFile = join(daemon.dataDir, 'idle.plist');
   writeFileSync(bodyFile, body);
-  return { bodyFile, headers: { 'Mdm-Signature': mdmSignature(body, identity) } };
+  const ca = new X509Certificate(
+    Buffer.from(await (await fetch(`${daemon.url}/scep?operation=GetCACert`)).arrayBuffer()),
+  );
+  if (!identity.certificate.checkIssued(ca)) throw new Error('the device identity has another CA');
+  return {
+    request: { bodyFile, headers: { 'Mdm-Signature': mdmSignature(body, identity) } },
+    body,
+    device,
+    caPem: ca.toString(),
+  };
+}
+
+/** An enrolled device's signed Idle, written where `ab` reads it. */
+async function idleRequest(daemon: BenchDaemon): Promise<AbRequest> {
+  return (await enrolledIdle(daemon)).request;
 }
 
 /** One `ab` run against `s`, with the server's CPU time per request. */
@@ -458,6 +493,103 @@ function rowOf(c: (typeof CASES)[number], f: AbResult[], d: AbResult[], b: AbRes
   };
 }
 
+/** The cases NanoMDM joins (when `ORCHARD_PEERS` names it). */
+const PEER_CASES: readonly string[] = ['c16', 'c16k', 'c50k'];
+
+/** The NanoMDM storages measured, in this order. */
+const PEER_STORAGES: readonly NanomdmStorage[] = ['file', 'filekv', 'inmem'];
+
+/** An error's message on one line, cut to 400 characters (it lands in a table cell). */
+const oneLine = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 400);
+
+/** A peer server of the run: running (and enrolled), or failed with the reason. */
+interface PeerState {
+  storage: NanomdmStorage;
+  name: string;
+  server?: PeerServer;
+  error?: string;
+}
+
+/**
+ * Starts NanoMDM with each storage backend, trusting the daemon's CA, and enrolls the daemon's
+ * device there; a peer that fails to start, enroll or answer the Idle is kept with its error
+ * (its rows then fail), the others run.
+ */
+async function startPeers(enrolled: EnrolledIdle, workDir: string): Promise<PeerState[]> {
+  const out: PeerState[] = [];
+  for (const spec of peersFromEnv()) {
+    const version = await nanomdmVersion(spec.binary).catch((e: unknown) => {
+      throw new Error(`ORCHARD_PEERS: ${spec.binary} -version failed: ${String(e)}`);
+    });
+    for (const storage of PEER_STORAGES) {
+      const state: PeerState = { storage, name: `NanoMDM ${version} ${storage}` };
+      out.push(state);
+      try {
+        state.server = await startNanomdm(spec, storage, enrolled.caPem, workDir, version);
+        await enrollAtPeer(state.server, enrolled.device, {
+          body: enrolled.body,
+          headers: enrolled.request.headers,
+        });
+      } catch (e) {
+        state.error = oneLine(e);
+        console.error(`PEER FAILED: ${state.name}: ${state.error}`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A row of Orchard (`orchard`, the daemon's figures) against a NanoMDM storage (`peer`): rates
+ * and server CPU per request of both; a peer that failed gives no rate and a failed row.
+ */
+function peerRowOf(
+  c: (typeof CASES)[number],
+  orchard: AbResult[],
+  orchardLabel: string,
+  idPrefix: string,
+  peer: PeerState,
+  figures: AbResult[],
+  goal: number | undefined,
+): BenchRow {
+  const value = median(orchard.map((r) => r.rps));
+  const failed = peer.error !== undefined || figures.length === 0;
+  const baselineValue = failed ? Number.NaN : median(figures.map((r) => r.rps));
+  const ratio = value / baselineValue;
+  return {
+    id: `checkin.idle.${idPrefix}nanomdm-${peer.storage}.${c.id}`,
+    what: `signed idle check-ins, ${orchardLabel} against NanoMDM, ab ${c.what}`,
+    baseline: failed
+      ? `${peer.name} FAILED: ${peer.error ?? 'not measured'}`
+      : `${peer.name} storage (Go), same device identity and signed Idle`,
+    baselineValue,
+    value,
+    unit: 'req/s',
+    ratio,
+    higherIsBetter: true,
+    ...(goal === undefined
+      ? failed
+        ? { goal: 'the peer answers 200', met: false }
+        : {}
+      : { goal: `ratio >= ${goal}`, met: !failed && ratio >= goal }),
+    runs: orchard.length,
+    detail: {
+      p50: median(orchard.map((r) => r.p50)),
+      p99: median(orchard.map((r) => r.p99)),
+      peerP50: median(figures.map((r) => r.p50)),
+      peerP99: median(figures.map((r) => r.p99)),
+      cpuUsPerRequest: cpuOf(orchard),
+      peerCpuUsPerRequest: cpuOf(figures),
+      cpuRatio: cpuOf(figures) / cpuOf(orchard),
+      orchard: orchard.map((r) => Math.round(r.rps)),
+      peer: figures.map((r) => Math.round(r.rps)),
+      peerRuns: figures.length,
+      ...(peer.error === undefined ? {} : { error: peer.error }),
+    },
+  };
+}
+
 /**
  * Measures every case against the floor (and, with `ORCHARD_BENCH_BASELINE_ROOT` naming a built
  * checkout, its daemon as "before"), rotating the order each repetition; returns the rows.
@@ -466,17 +598,20 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
   await run('ab', ['-V']).catch(() => {
     throw new Error('checkin-floor needs ApacheBench: apt-get install -y apache2-utils');
   });
+  peersFromEnv(); // a malformed ORCHARD_PEERS fails now, before anything starts
   const baselineRoot = process.env.ORCHARD_BENCH_BASELINE_ROOT;
   const workers = Math.max(0, Math.floor(Number(process.env.ORCHARD_BENCH_MULTI ?? '2')) || 0);
   const daemons = [await startDaemon()];
   let floor: Child | undefined;
+  let peers: PeerState[] = [];
   try {
     const multi = workers > 1 ? await startDaemon(ROOT, String(workers)) : undefined;
     if (multi !== undefined) daemons.push(multi);
     const before = baselineRoot === undefined ? undefined : await startDaemon(baselineRoot);
     if (before !== undefined) daemons.push(before);
     const [daemon] = daemons as [BenchDaemon];
-    const request = await idleRequest(daemon);
+    const enrolled = await enrolledIdle(daemon);
+    const { request } = enrolled;
     floor = await startFloor(join(daemon.dataDir, 'orchard.db'));
     const subjects: Subject[] = [
       { name: 'floor', server: floor, request },
@@ -492,23 +627,53 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
         request: await idleRequest(multi),
       });
     const seconds = Math.max(1, Math.round(AB_SECONDS * Math.min(1, options.scale * 4)));
+    peers = await startPeers(enrolled, daemon.dataDir);
     const out: BenchRow[] = [];
     const only = process.env.BENCH_CASES?.split(',');
     for (const c of CASES.filter((k) => only === undefined || only.includes(k.id))) {
-      const figures = subjects.map((): AbResult[] => []);
+      // NanoMDM joins the rotation for its cases, with the one-process daemon's device and Idle.
+      const live = PEER_CASES.includes(c.id) ? peers.filter((p) => p.error === undefined) : [];
+      const all: Subject[] = [...subjects];
+      for (const p of live) if (p.server) all.push({ name: p.name, server: p.server, request });
+      const figures = all.map((): AbResult[] => []);
       for (let i = 0; i < REPETITIONS; i++) {
-        for (let k = 0; k < subjects.length; k++) {
-          const which = (i + k) % subjects.length;
-          figures[which]?.push(await load(subjects[which] as Subject, c, seconds));
+        for (let k = 0; k < all.length; k++) {
+          const which = (i + k) % all.length;
+          const peer = live[which - subjects.length];
+          if (peer === undefined) {
+            figures[which]?.push(await load(all[which] as Subject, c, seconds));
+            continue;
+          }
+          if (peer.error !== undefined) continue;
+          try {
+            figures[which]?.push(await load(all[which] as Subject, c, seconds));
+          } catch (e) {
+            // A peer that errors gives no rate: its rows fail, loudly, and it is measured no more.
+            peer.error = `${c.id}: ${oneLine(e)}`;
+            console.error(`PEER FAILED: ${peer.error}`);
+          }
         }
       }
       const [f = [], d = []] = figures;
       const b = before === undefined ? [] : (figures[2] ?? []);
       out.push(rowOf(c, f, d, b));
-      if (multi !== undefined) out.push(multiRowOf(c, f, d, figures[multiAt] ?? [], workers));
+      const m = multi === undefined ? undefined : (figures[multiAt] ?? []);
+      if (m !== undefined) out.push(multiRowOf(c, f, d, m, workers));
+      if (!PEER_CASES.includes(c.id)) continue;
+      for (const p of peers) {
+        const at = live.indexOf(p);
+        const pf = at < 0 ? [] : (figures[subjects.length + at] ?? []);
+        // The goals (issue 20) are on both cores: 2.5 times the file storage, the in-memory rate.
+        if (p.storage !== 'inmem' || m === undefined)
+          out.push(peerRowOf(c, d, 'daemon (one process)', '', p, pf, undefined));
+        if (m === undefined) continue;
+        const goal = { file: 2.5, filekv: undefined, inmem: 1 }[p.storage];
+        out.push(peerRowOf(c, m, `daemon --workers ${workers}`, `w${workers}.`, p, pf, goal));
+      }
     }
     return out;
   } finally {
+    for (const p of peers) await p.server?.close();
     await floor?.stop();
     for (const d of daemons) await d.close();
   }
@@ -516,7 +681,8 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
 
 /** Prints the rows as a table. */
 export default async function main(): Promise<void> {
-  const measured = await rows({ scale: 1 });
+  const all = await rows({ scale: 1 });
+  const measured = all.filter((r) => !r.id.includes('nanomdm'));
   console.log('\n## Signed idle check-ins: daemon on SQLite vs the floor (ab)');
   console.log(
     '| case | floor req/s | daemon req/s | ratio | daemon p50 / p99 ms | CPU µs/req floor / daemon | before req/s, p99, CPU µs | goal |',
@@ -542,7 +708,23 @@ export default async function main(): Promise<void> {
       `| ${r.what} | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${d.p50} / ${d.p99} | ${cpu} | ${before} | ${verdict} |`,
     );
   }
-  console.log(JSON.stringify(measured));
+  const peers = all.filter((r) => r.id.includes('nanomdm'));
+  if (peers.length > 0) {
+    console.log('\n## Signed idle check-ins: Orchard against NanoMDM (ab, same device and Idle)');
+    console.log(
+      '| row | NanoMDM req/s | Orchard req/s | ratio | CPU µs/req NanoMDM / Orchard | goal |',
+    );
+    console.log('|---|---:|---:|---:|---:|---|');
+    for (const r of peers) {
+      const d = r.detail as { cpuUsPerRequest: number; peerCpuUsPerRequest: number };
+      const cpu = `${Math.round(d.peerCpuUsPerRequest)} / ${Math.round(d.cpuUsPerRequest)}`;
+      const verdict = r.goal === undefined ? '' : `${r.goal} ${r.met === true ? 'met' : 'MISSED'}`;
+      console.log(
+        `| ${r.id} (${r.baseline}) | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${cpu} | ${verdict} |`,
+      );
+    }
+  }
+  console.log(JSON.stringify(all));
 }
 
 const invoked = process.argv[1] === undefined ? '' : resolve(process.argv[1]);
