@@ -7,8 +7,14 @@ import { StorageError } from '../../errors.js';
 import type { TableSource } from '../copy-format.js';
 import { migrate, MIGRATIONS } from './migrations.js';
 
-/** Tables of SQLite's own or of its bookkeeping that no other engine has. */
-const NOT_COPIED = new Set(['schema_migrations', 'sqlite_sequence', 'orchard_ca_meta']);
+/**
+ * Tables of SQLite's own or of its bookkeeping that no other engine has, and the coordination
+ * tables (rate buckets, job leases, notification topics: state of the running processes only).
+ */
+const NOT_COPIED = new Set([
+  ...['schema_migrations', 'sqlite_sequence', 'orchard_ca_meta'],
+  ...['orchard_rate_buckets', 'orchard_job_leases', 'orchard_notify_topics'],
+]);
 
 /** An open SQLite database to read tables from. */
 export interface SqliteTableSource {

@@ -18,6 +18,11 @@ export {
   openSqliteAcmeClientIdStore,
   type SqliteAcmeClientIdStoreOptions,
 } from './acme-identifiers.js';
+export {
+  DEFAULT_LEASE_MS,
+  openSqliteCoordination,
+  type SqliteCoordinationOptions,
+} from './coordination.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { ResealResult } from './sealed-secrets.js';
@@ -42,6 +47,7 @@ export type {
   AuditLog,
   CertificateStore,
   ChallengeStore,
+  Coordination,
   EnrollmentLinkStore,
   EnrollmentTokenRecord,
   NewEnrollmentToken,

@@ -15,6 +15,7 @@ import { USERS_SCHEMA } from './migrations-users.js';
 import { ACME_SCHEMA } from './migrations-acme.js';
 import { ACME_IDENTIFIERS_SCHEMA } from './migrations-acme-identifiers.js';
 import { WEB_SCHEMA } from './migrations-web.js';
+import { COORDINATION_SCHEMA } from './migrations-coordination.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface Migration {
@@ -224,6 +225,13 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // One-time values of enrollment-profile downloads by digest (bound to the first account,
     // used up by one conditional UPDATE) and the device each ACME certificate was attested for.
     sql: ACME_IDENTIFIERS_SCHEMA,
+  },
+  {
+    version: 13,
+    name: 'coordination: shared rate buckets, job leases, notification topics',
+    // What the processes on one file share (issue 20): a token bucket per scope and key taken by
+    // one upsert, a lease per singleton job, and a version per topic that listeners poll.
+    sql: COORDINATION_SCHEMA,
   },
 ];
 
