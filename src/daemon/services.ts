@@ -29,6 +29,7 @@ import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { openDaemonDatabase, shareKeyMaterial, type DaemonDatabase } from './database.js';
 import { pgCoordination } from '../storage/postgres/index.js';
+import { openSqliteCoordination, type Coordination } from '../storage/sqlite/index.js';
 import { attestationRootsOf } from './acme.js';
 
 /** Everything the HTTP layer serves. */
@@ -89,6 +90,21 @@ function watchAndTell(
 }
 
 const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * The coordination of the processes on the daemon's database: PostgreSQL's (advisory locks,
+ * LISTEN/NOTIFY), or the SQLite file's own tables (`--workers`, or several daemons on one file).
+ */
+async function openCoordination(
+  config: DaemonConfig,
+  database: DaemonDatabase,
+  logger: Logger,
+): Promise<Coordination> {
+  if (config.database.kind === 'sqlite')
+    return openSqliteCoordination({ path: config.database.path, logger });
+  if (database.postgres === undefined) throw new TypeError('PostgreSQL database not opened');
+  return pgCoordination(database.postgres.connection.pool, { url: config.database.url, logger });
+}
 
 /**
  * The operator's profile-signing identity (`--profile-signing-cert`, chain after the leaf, and
@@ -209,17 +225,15 @@ export async function openServices(
   else if (filePush && role.onPushReloaded)
     stopWatch = watchAndTell(filePush.watch, config.pushWatchIntervalMs, role.onPushReloaded);
   registerPushGauges(metrics, push);
-  // Several daemons on one PostgreSQL share rate limits, singleton jobs and cache invalidation.
-  const coordination =
-    database.postgres === undefined || config.database.kind !== 'postgres'
-      ? undefined
-      : await pgCoordination(database.postgres.connection.pool, {
-          ...{ url: config.database.url, logger: mdmLogger },
-        }).catch(async (error: unknown) => {
-          filePush?.watch.stop();
-          await database.close();
-          throw error;
-        });
+  // The processes on one database (daemons on PostgreSQL; workers or daemons on one SQLite file)
+  // share rate limits, singleton jobs and cache invalidation.
+  const coordination = await openCoordination(config, database, mdmLogger).catch(
+    async (error: unknown) => {
+      filePush?.watch.stop();
+      await database.close();
+      throw error;
+    },
+  );
   let publicUrl = config.publicUrl ?? '';
   // One-time ClientIdentifiers of ACME profiles, in the database (every daemon on it shares them).
   const acmeLogger = logger.child({ component: 'acme' });
@@ -234,7 +248,7 @@ export async function openServices(
       // On SQLite the CA and the MDM storage share one file: one statement reads binding and
       // revocation for an idle poll.
       ...(database.probeIdle === undefined ? {} : { idlePolls: database.probeIdle }),
-      ...(coordination === undefined ? {} : { coordination }),
+      coordination,
     },
     {
       ...(config.webhook === undefined ? {} : { webhook: config.webhook }),
@@ -271,7 +285,7 @@ export async function openServices(
     async close() {
       stopWatch();
       await services.close();
-      await coordination?.close();
+      await coordination.close();
       await database.close();
     },
   };
