@@ -17,7 +17,7 @@ import {
   joinCluster,
   leaveCluster,
   superviseWorkers,
-  workerRateLimit,
+  clusterMetricsResponder,
   workerRole,
   type DaemonConfig,
 } from '../daemon/index.js';
@@ -88,15 +88,9 @@ async function serve(values: RawValues, command: Command): Promise<void> {
   const worker = isOrchardWorker();
   let daemon;
   try {
+    // Workers take the whole --rate-limit each: the SQLite file's shared buckets hold it in all.
     daemon = worker
-      ? await startDaemon(
-          // Each worker's share of the per-address limits: in all, never more than configured.
-          {
-            ...config,
-            rateLimitPerMinute: workerRateLimit(config.rateLimitPerMinute, config.workers),
-          },
-          { role: workerRole() },
-        )
+      ? await startDaemon(config, { role: workerRole(), metricsResponder: clusterMetricsResponder })
       : await startDaemon(config);
   } catch (error) {
     const flag = error instanceof ConfigError ? '' : ' (see --data-dir, --database, --listen)';

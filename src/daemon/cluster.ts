@@ -9,12 +9,16 @@
  * file, workers write to it themselves (each line is one write(2), which the kernel never
  * interleaves on a file); otherwise (a pipe, a socket, a terminal, where a long line could be
  * split) their stdout passes through the primary whole lines at a time. Stderr always does.
+ * `GET /metrics` on any worker answers the whole daemon's metrics, collected by the primary
+ * (`cluster-metrics.ts`); rate limits, singleton jobs and notifications are shared through the
+ * SQLite file (`openSqliteCoordination`).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../index.js';
 import type { ServiceRole } from './services.js';
+import { clusterMetricsCollector } from './cluster-metrics.js';
 
 /** The variable carrying a worker's index (1 runs the background jobs). */
 export const WORKER_INDEX_ENV = 'ORCHARD_WORKER_INDEX';
@@ -42,6 +46,8 @@ export interface SupervisorOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** A worker up this long has its quick-death count reset; default 30 s. */
   stableMs?: number;
+  /** How long `/metrics` waits for each worker's registry; default 2 s (then it is left out). */
+  metricsTimeoutMs?: number;
 }
 
 /** The running supervisor of {@link superviseWorkers}. */
@@ -126,7 +132,17 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
         slot.worker.send(message);
   };
 
+  // `/metrics` of the whole daemon: a worker asks, the primary collects every worker's registry.
+  const metrics = clusterMetricsCollector({
+    workers: function* () {
+      for (const slot of slots) if (slot.worker) yield { index: slot.index, worker: slot.worker };
+    },
+    logger,
+    ...(options.metricsTimeoutMs === undefined ? {} : { timeoutMs: options.metricsTimeoutMs }),
+  });
+
   const onMessage = (slot: Slot, worker: Worker, message: unknown): void => {
+    if (metrics.onMessage({ index: slot.index, worker }, message)) return;
     if (!isMessage(message)) return;
     if (message.orchard === 'listening') {
       const { port } = message;
@@ -208,9 +224,9 @@ export function isOrchardWorker(): boolean {
 }
 
 /**
- * A worker's share of the per-address limits: `--rate-limit` divided among the workers (rounded
- * up), so that however the kernel spreads one client's connections its requests in all stay
- * within the configured limit. A client whose connections all reach one worker gets its share.
+ * `--rate-limit` divided among the workers (rounded up): how workers were limited before they
+ * shared buckets through the SQLite file. Kept for compatibility only; nothing uses it any more
+ * (every worker takes the whole limit, and the shared bucket holds it in all).
  */
 export function workerRateLimit(perMinute: number, workers: number): number {
   if (perMinute === 0 || workers <= 1) return perMinute;

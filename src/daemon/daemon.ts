@@ -27,9 +27,11 @@ import {
   PUSH_CERTIFICATE_HELP,
   PUSH_CERTIFICATE_STEPS,
   PUSH_TOPIC_META,
+  type EdgeResponse,
 } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { orchardRoutes } from '../server/index.js';
+import { createLineBuffer, type LineBuffer } from './log-lines.js';
 import { openServices, type DaemonServices, type ServiceRole } from './services.js';
 
 /** Options of {@link startDaemon} beyond the configuration. */
@@ -44,6 +46,11 @@ export interface StartOptions {
    * only process: background jobs, the first-start API key and banner.
    */
   role?: ServiceRole;
+  /**
+   * The `/metrics` answer over this process's metrics; default this process's registry alone
+   * (a `--workers` worker answers the whole daemon's, aggregated by the primary).
+   */
+  metricsResponder?: (metrics: OrchardMetrics) => () => Promise<EdgeResponse>;
 }
 
 /** A running daemon. */
@@ -95,7 +102,7 @@ function firstStartBanner(apiKey: string, link: string | undefined): string {
 function routeTable(
   config: DaemonConfig,
   services: DaemonServices,
-  metrics: OrchardMetrics,
+  metrics: { metrics: OrchardMetrics; serve: () => Promise<EdgeResponse> },
   logger: PinoLogger,
 ): EdgeRoute[] {
   const { storage, admin, push, clock, caStorage } = services;
@@ -106,12 +113,12 @@ function routeTable(
       ...{ ...deps, certificates: caStorage.certificates, pushReload: () => services.pushReload },
       acme: services.acme,
       onProfileServed: () => {
-        metrics.enrollment('profile');
+        metrics.metrics.enrollment('profile');
       },
     },
     { trustedProxies, rateLimitPerMinute, ...(certHeader === undefined ? {} : { certHeader }) },
   );
-  return [...orchard, { path: '/metrics', serve: () => metricsResponse(metrics) }];
+  return [...orchard, { path: '/metrics', serve: metrics.serve }];
 }
 
 /** Records `--api-key`, or creates the first key when none is active (returned once). */
@@ -137,14 +144,16 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const print = options.print ?? ((t: string) => process.stderr.write(t));
   const role = options.role ?? { background: true };
+  // Lines gathered and written a few at a time (see log-lines.ts); a given destination as it is.
+  const lines = options.logDestination === undefined ? createLineBuffer() : undefined;
+  const destination: DestinationStream = options.logDestination ?? (lines as LineBuffer);
+  const base = { service: 'orchard', ...(role.index === undefined ? {} : { worker: role.index }) };
   const logger: PinoLogger = pino(
-    {
-      level: config.logLevel,
-      base: { service: 'orchard', ...(role.index === undefined ? {} : { worker: role.index }) },
-      redact: ['authorization', '*.authorization'],
-    },
-    options.logDestination ?? pino.destination({ fd: 1, sync: true }),
+    { level: config.logLevel, base, redact: ['authorization', '*.authorization'] },
+    destination,
   );
+  // Request lines carry fixed fields only (no header, body or token): no redaction pass for them.
+  const requestLogger: PinoLogger = pino({ level: config.logLevel, base }, destination);
   await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
   const clock = options.clock ?? (() => new Date());
@@ -159,9 +168,13 @@ export async function startDaemon(
   );
   const server = await createServer(config);
   guardConnections(server, { maxConnections: config.maxConnections, logger });
-  const routes = routeTable(config, services, metrics, logger);
+  const serveMetrics = (options.metricsResponder ?? ((m) => () => metricsResponse(m)))(metrics);
+  const routes = routeTable(config, services, { metrics, serve: serveMetrics }, logger);
   const { trustedProxies } = config;
-  server.on('request', createEdgeListener({ routes, logger, metrics, trustedProxies }));
+  server.on(
+    'request',
+    createEdgeListener({ routes, logger, requestLogger, metrics, trustedProxies }),
+  );
   let port: number;
   try {
     port = await listenServer(server, config.port, config.host);
@@ -201,6 +214,7 @@ export async function startDaemon(
         await services.close();
         logger.info({}, 'stopped');
         logger.flush();
+        lines?.end();
       })();
       return closing;
     },

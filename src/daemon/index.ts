@@ -14,6 +14,7 @@ export {
   WORKER_INDEX_ENV,
 } from './cluster.js';
 export type { Supervisor, SupervisorOptions } from './cluster.js';
+export { clusterMetricsResponder } from './cluster-metrics.js';
 export type { RunningDaemon, StartOptions } from './daemon.js';
 export { envName, FLAGS, resolveConfig, resolveDatabase, resolveSecretsKeyFile } from './config.js';
 export type { DaemonConfig, FlagSpec, RawValues } from './config.js';
