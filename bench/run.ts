@@ -13,7 +13,15 @@
  * `rows()` yet run only by name or with `--all`, their tables in their logs.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, hostname, loadavg, totalmem, type as osType, release } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -272,6 +280,32 @@ function git(...a: string[]): string {
   }
 }
 
+/** Newest mtime under `dir`, directories included. */
+function newestMtime(dir: string): number {
+  let newest = statSync(dir).mtimeMs;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const mtime = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
+    if (mtime > newest) newest = mtime;
+  }
+  return newest;
+}
+
+/**
+ * Builds dist/ when it is older than src/: `bin/orchard` (which the daemon rows start) runs
+ * src/ through tsx otherwise, which would measure tsx's start-up and memory, not Orchard's.
+ */
+function ensureBuilt(): void {
+  const stamp = join(root, 'dist', '.build-stamp');
+  if (existsSync(stamp) && statSync(stamp).mtimeMs > newestMtime(join(root, 'src'))) return;
+  process.stderr.write('bench: dist/ is older than src/: npm run build ... ');
+  execFileSync('npm', ['run', 'build', '--silent'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  process.stderr.write('done\n');
+}
+
 /** Runs the modules, prints the table, writes the JSON. */
 async function main(args: Args): Promise<number> {
   if (args.list) {
@@ -287,6 +321,7 @@ async function main(args: Args): Promise<number> {
     return 0;
   }
   const { files, keep } = select(args.names, args.all);
+  ensureBuilt();
   const started = new Date();
   const load0 = loadavg();
   const t0 = performance.now();

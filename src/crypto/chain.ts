@@ -124,3 +124,45 @@ export function verifyCertificateChain(
   }
   throw untrusted(leaf);
 }
+
+/** The instants between which a verified path stays valid (every certificate on it is). */
+interface PathWindow {
+  from: number;
+  to: number;
+}
+
+/**
+ * Paths already verified, per trust-anchor list (by identity) and leaf object: a path's links
+ * depend on bytes alone, so only its dates can change the answer, and they are kept with it.
+ * Weak on both keys: a dropped root list or certificate takes its entries with it.
+ */
+const verifiedPaths = new WeakMap<
+  readonly CertificateInput[],
+  WeakMap<X509Certificate, PathWindow>
+>();
+
+/**
+ * {@link verifyCertificateChain} for a hot path: a leaf object already verified against the same
+ * `roots` array is accepted again while `at` lies within the validity of every certificate of
+ * the path found then, without rebuilding it. A path proven once stays proven whatever
+ * intermediates later calls offer; revocation remains the caller's own check. Throws what
+ * {@link verifyCertificateChain} throws.
+ */
+export function verifyCertificateChainOnce(leaf: X509Certificate, options: ChainOptions): void {
+  let paths = verifiedPaths.get(options.roots);
+  const t = (options.at ?? new Date()).getTime();
+  const known = paths?.get(leaf);
+  if (known !== undefined && t >= known.from && t <= known.to) return;
+  const chain = verifyCertificateChain(leaf, options);
+  const window: PathWindow = { from: -Infinity, to: Infinity };
+  for (const cert of chain) {
+    const d = validity(cert);
+    window.from = Math.max(window.from, d.from);
+    window.to = Math.min(window.to, d.to);
+  }
+  if (paths === undefined) {
+    paths = new WeakMap();
+    verifiedPaths.set(options.roots, paths);
+  }
+  paths.set(leaf, window);
+}

@@ -53,6 +53,8 @@ export interface EdgeRoute {
 export interface EdgeListenerOptions {
   routes: readonly EdgeRoute[];
   logger: Logger & { child(bindings: object): Logger };
+  /** Where the one line per request goes; default `logger`. */
+  requestLogger?: Logger;
   /** Proxies (CIDRs or addresses) whose `X-Forwarded-For` is believed; default none. */
   trustedProxies?: readonly string[];
   /** Records each finished request, e.g. into Prometheus (`orchard-mdm/metrics`). */
@@ -126,6 +128,7 @@ export function createEdgeListener(
   options: EdgeListenerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { routes, logger, metrics } = options;
+  const requestLogger = options.requestLogger ?? logger;
   const proxies = createProxyTrust(options.trustedProxies ?? []);
   const format = options.errorFormat ?? 'admin';
   const unmatched = options.unmatchedLabel ?? 'unmatched';
@@ -158,7 +161,10 @@ export function createEdgeListener(
       metrics?.request(label, method, res.statusCode, seconds);
       const ms = Math.round(seconds * 1000);
       // The request's id is a field of the line: no child logger per request on the device path.
-      logger.info({ reqId, method, route: label, status: res.statusCode, ms, client }, 'request');
+      requestLogger.info(
+        { reqId, method, route: label, status: res.statusCode, ms, client },
+        'request',
+      );
     });
     if (route?.node !== undefined) {
       route.node(req, res);

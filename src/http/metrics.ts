@@ -98,6 +98,9 @@ function readerGauge(
   });
 }
 
+/** Most (route, method, status) label sets whose counters are kept resolved. */
+const MAX_REQUEST_LABEL_SETS = 1000;
+
 /** Creates the metrics on a fresh registry, with the default process and runtime metrics. */
 export function createMetrics(options: MetricsOptions = {}): OrchardMetrics {
   const registry = new Registry();
@@ -134,10 +137,21 @@ export function createMetrics(options: MetricsOptions = {}): OrchardMetrics {
     labelNames: ['event'],
     registers,
   });
+  // Label sets resolved once: finding a child by a labels object costs more than the count.
+  const children = new Map<string, { count: Counter.Internal; time: Histogram.Internal<string> }>();
   return {
     request(route, method, status, seconds) {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route }, seconds);
+      const key = `${route} ${method} ${status}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = {
+          count: requests.labels(route, method, String(status)),
+          time: latency.labels(route),
+        };
+        if (children.size < MAX_REQUEST_LABEL_SETS) children.set(key, child);
+      }
+      child.count.inc();
+      child.time.observe(seconds);
     },
     pushed(outcome, count = 1) {
       pushes.inc({ outcome }, count);

@@ -6,7 +6,11 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { certInfo, certInfoFromDer, type CertInfo } from '../crypto/cert-info.js';
-import { checkValidity, verifyCertificateChain } from '../crypto/chain.js';
+import {
+  checkValidity,
+  verifyCertificateChain,
+  verifyCertificateChainOnce,
+} from '../crypto/chain.js';
 import {
   detachedCertificates,
   findDetachedSigner,
@@ -110,7 +114,7 @@ function checkDetached(
   const signer = findDetachedSigner(signed, pool);
   if (signer === undefined) return undefined;
   if (options.roots !== undefined) {
-    verifyCertificateChain(signer.x509, {
+    verifyCertificateChainOnce(signer.x509, {
       roots: options.roots,
       intermediates: pool.map((c) => c.x509),
       ...(options.at === undefined ? {} : { at: options.at }),

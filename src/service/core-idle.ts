@@ -8,7 +8,7 @@
  * failed chain or read) goes down the full path unchanged, which refuses, binds or sends.
  */
 import type { X509Certificate } from 'node:crypto';
-import { verifyCertificateChain } from '../crypto/chain.js';
+import { verifyCertificateChainOnce } from '../crypto/chain.js';
 import type { CertificateInput } from '../crypto/keys.js';
 import { certificateHash } from './cert-auth.js';
 import {
@@ -100,7 +100,7 @@ export function withIdlePolls(next: MdmService, deps: IdlePollDeps): MdmService 
     if (cert === undefined) return undefined;
     const now = clock();
     try {
-      verifyCertificateChain(cert.x509, { ...chain, at: now });
+      verifyCertificateChainOnce(cert.x509, { ...chain, at: now });
     } catch {
       return undefined; // the full path refuses with the right code
     }

@@ -48,8 +48,12 @@ function p256(): { privateKey: KeyObject; spki: Buffer; keyId: Buffer } {
   };
 }
 
-/** Creates a self-signed CA valid from `at - 1 day` for ten years. */
-export function createTestCa(name = 'Orchard Test CA', at = new Date()): Promise<TestCa> {
+/** Creates a self-signed CA valid from `at - 1 day` for ten years (or `options.days`). */
+export function createTestCa(
+  name = 'Orchard Test CA',
+  at = new Date(),
+  options: { days?: number } = {},
+): Promise<TestCa> {
   const key = p256();
   const subject = encodeName(`CN=${name}`);
   const der = buildCertificate({
@@ -58,7 +62,7 @@ export function createTestCa(name = 'Orchard Test CA', at = new Date()): Promise
     subjectName: subject,
     spki: key.spki,
     notBefore: new Date(at.getTime() - DAY),
-    notAfter: new Date(at.getTime() + 3650 * DAY),
+    notAfter: new Date(at.getTime() + (options.days ?? 3650) * DAY),
     extensions: [
       extension(Oid.basicConstraints, true, basicConstraintsValue(true)),
       extension(Oid.keyUsage, true, keyUsageValue(['keyCertSign', 'cRLSign'])),
