@@ -1,7 +1,8 @@
 /**
- * Coordination of one daemon alone (memory and SQLite: nothing else shares its database), and
- * the runner of singleton background jobs over any {@link Coordination}: on PostgreSQL the job
- * runs under an advisory lock, so of several daemons at most one runs each tick.
+ * Coordination of one process alone (the default when none is given: nothing else shares the
+ * database), and the runner of singleton background jobs over any {@link Coordination}: on
+ * PostgreSQL the job runs under an advisory lock, on SQLite under a lease row, so of several
+ * processes at most one runs each tick.
  */
 import { closedError } from '../storage/support.js';
 import type { Logger } from '../logger.js';

@@ -2,8 +2,8 @@
  * Orchard's route table over {@link createOrchardServices}: the MDM endpoints on the node fast
  * path, SCEP, enrollment links, the admin API and `/healthz`, with their rate limits (enrollment
  * and SCEP PKIOperation per client address, failed admin logins per address and in total; a
- * valid API key and the device MDM routes are never limited). With a coordination (several daemons
- * on PostgreSQL) every limit is shared: a local bucket refuses first, then the database's bucket
+ * valid API key and the device MDM routes are never limited). With a coordination (daemons on
+ * PostgreSQL, workers or daemons on one SQLite file) every limit is shared: a local bucket refuses first, then the database's bucket
  * decides, so the daemons together allow what one allows. Mount it with `createEdgeListener`.
  */
 import type { AcmeServer } from '../acme/server.js';
@@ -45,7 +45,7 @@ export interface OrchardRouteDeps {
   onProfileServed?: () => void;
   /** The ACME server (`createAcmeServer`), mounted on `/acme/` beside SCEP when given. */
   acme?: AcmeServer;
-  /** Daemons sharing the database (PostgreSQL): rate limits count across all of them. */
+  /** Processes sharing the database (PostgreSQL, one SQLite file): rate limits count across all. */
   coordination?: Coordination;
 }
 
@@ -128,8 +128,8 @@ export function orchardRoutes(
   const { services, logger } = deps;
   const { ca, enrollment } = services;
   const trustedProxies = options.trustedProxies ?? [];
-  // The services' coordination is in-process unless the daemon gave one (PostgreSQL): then the
-  // limits are this process's alone, exactly as before.
+  // The services' coordination is in-process unless the daemon gave one (PostgreSQL, SQLite):
+  // then the limits are this process's alone.
   const coordination = deps.coordination ?? services.coordination;
   const sharing = isInProcess(coordination) ? undefined : { coordination, logger };
   const limits = limitsOf(options.rateLimitPerMinute, sharing);

@@ -1551,13 +1551,14 @@ export interface SharedBucket {
 /**
  * Coordination between daemons that share one database: singleton jobs, shared rate-limit
  * buckets and cache invalidation. On PostgreSQL these are advisory locks, one upserted row per
- * bucket and LISTEN/NOTIFY; memory and SQLite (one daemon) coordinate within the process.
+ * bucket and LISTEN/NOTIFY; on SQLite (workers, or daemons on one file) a row per bucket, a lease
+ * row per job and polled topic versions; memory coordinates within the process.
  */
 export interface Coordination {
   /**
    * Runs `fn` unless another holder (any daemon) is running the job `name` right now; resolves
    * `fn`'s value, or `{ skipped: true }` when it was held elsewhere. A crashed holder's job is
-   * free again as soon as its connection is gone.
+   * free again as soon as its connection is gone (PostgreSQL) or its lease expired (SQLite).
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<{ value: T } | { skipped: true }>;
   /** Takes one token of the shared bucket; resolves the seconds to wait when it is empty. */
