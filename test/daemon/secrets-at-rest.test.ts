@@ -223,7 +223,7 @@ describe('Secrets readable at rest', () => {
       const theirs = await bootstrapToken(b);
       expect(theirs).toEqual({ status: 503 });
       expect(await bootstrapToken(a)).toEqual({ status: 200, token: tokenA });
-      const logged = d.stdout.find((l) => l.includes('could not be opened')) ?? '{}';
+      const logged = await d.waitForLine('could not be opened');
       expect(JSON.parse(logged)).toMatchObject({ code: 'ERR_STORAGE', level: 50 });
     } finally {
       move.run(original, b.enrollmentId);
