@@ -65,6 +65,13 @@ export type SimDeviceHandle = SimDevice & {
   /** Sends GetBootstrapToken; resolves the token the server holds (undefined when none). */
   getBootstrapToken(): Promise<Uint8Array | undefined>;
   /**
+   * Takes over an enrollment made outside the protocol (a benchmark's pre-enrolled fleet): the
+   * identity the server's CA issued for this device and its enrollment profile's MDM payload.
+   * Sends nothing; the server must already hold the device's Authenticate, TokenUpdate (with this
+   * device's `pushToken` and `pushMagic`) and certificate binding.
+   */
+  adopt(enrollment: { identity: SimIdentity; mdm: SimMdmPayload; cas?: X509Certificate[] }): void;
+  /**
    * The user removes a profile by hand, as the removal rules allow (`SimProfileStore.removeByUser`);
    * removing the enrollment profile checks out. Undefined when the profile is not installed.
    */
@@ -162,6 +169,13 @@ class SimulatedDevice implements SimDeviceHandle {
     await this.enrollIdentity(read.scep);
     this.isEnrolled = true;
     this.profiles.install(profile, 'enrollment');
+  }
+
+  adopt(enrollment: { identity: SimIdentity; mdm: SimMdmPayload; cas?: X509Certificate[] }) {
+    this.identity = enrollment.identity;
+    this.mdm = enrollment.mdm;
+    this.cas = [...(enrollment.cas ?? [])];
+    this.isEnrolled = true;
   }
 
   connect(): Promise<SimSessionResult> {
