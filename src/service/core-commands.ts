@@ -73,7 +73,8 @@ function newCommand(ctx: CoreContext, command: CommandPayload, options: EnqueueO
  * Like {@link enqueueCommand} for every enrollment enrolled now, chosen by the storage in one
  * write (no id list is sent to it); resolves the uuid and the targeted ids, or `undefined` (and
  * stores nothing) when no enrollment is enrolled. It resolves once the command is stored: the
- * push-token lookup of its (perhaps 100,000) targets runs in the background with the pushes.
+ * push-token lookup of its (perhaps 100,000) targets starts on a later turn of the event loop and
+ * runs in the background with the pushes, a chunk at a time.
  */
 export async function enqueueToEnrolled(
   ctx: CoreContext,
@@ -83,11 +84,7 @@ export async function enqueueToEnrolled(
   const stored = newCommand(ctx, command, options);
   const ids = await ctx.storage.enqueueEnrolled(stored);
   if (ids.length === 0) return undefined;
-  // `schedule` logs a failed lookup itself; the catch only keeps a surprise from going unhandled.
-  if (options.push !== false)
-    ctx.pushes.schedule(stored.uuid, ids).catch((err: unknown) => {
-      ctx.logger.warn({ err, commandUuid: stored.uuid }, 'push scheduling failed');
-    });
+  if (options.push !== false) ctx.pushes.scheduleInBackground(stored.uuid, ids);
   return { uuid: stored.uuid, enrollmentIds: ids };
 }
 

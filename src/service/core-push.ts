@@ -28,6 +28,13 @@ export interface CorePushes {
    * once it is handed over, not when it is sent. Never rejects: the command stays queued anyway.
    */
   schedule(uuid: string, ids: readonly string[]): Promise<void>;
+  /**
+   * Like {@link schedule} for a command to many targets, off the caller's path: from the next
+   * turn of the event loop, the ids are looked up and queued a chunk at a time, each chunk
+   * waiting for room in half the backlog (so a fleet-wide command never defers for `QueueFull`
+   * and leaves room for other commands). `close()` waits for it and defers what is left.
+   */
+  scheduleInBackground(uuid: string, ids: readonly string[]): void;
   /** Defers what has not started (`Shutdown`), waits for what has, and flushes the failure log. */
   close(): Promise<void>;
 }
@@ -110,6 +117,15 @@ interface Job {
   targets: PushTarget[];
 }
 
+/** Ids looked up and queued at once by `scheduleInBackground`. */
+const BACKGROUND_CHUNK = 10_000;
+
+/** Resolves on the next turn of the event loop (after pending I/O callbacks). */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) => {
+    setImmediate(resolve);
+  });
+
 /**
  * Creates the core's pushes. Throws `TypeError` when `options.concurrency` or
  * `options.maxQueued` is not a positive integer.
@@ -128,6 +144,13 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
   let backlog = 0;
   let closed = false;
   const inflight = new Set<Promise<void>>();
+  /** `scheduleInBackground` loops waiting for room in the backlog. */
+  let roomWaiters: (() => void)[] = [];
+  const wakeRoomWaiters = (): void => {
+    const waiting = roomWaiters;
+    roomWaiters = [];
+    for (const wake of waiting) wake();
+  };
 
   const report = (results: EnrollmentPushResult[]): void => {
     failures.record(results);
@@ -209,6 +232,7 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
     } finally {
       active--;
       backlog -= job.targets.length;
+      wakeRoomWaiters();
       pump();
     }
   }
@@ -225,6 +249,50 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
     }
   }
 
+  async function schedule(uuid: string, ids: readonly string[]): Promise<void> {
+    if (push === undefined) return;
+    let found: Lookup;
+    try {
+      found = await lookup(ids);
+    } catch (err) {
+      logger.warn({ err, commandUuid: uuid }, 'push skipped: push info unreadable');
+      return;
+    }
+    track(finish(uuid, found.noToken));
+    const n = found.targets.length;
+    if (n === 0) return;
+    if (closed) {
+      track(finish(uuid, deferAll(found.targets, 'Shutdown')));
+      return;
+    }
+    // What fits in the backlog is queued; the rest is deferred (one command to 100,000
+    // enrollments pushes the first `maxQueued` instead of none).
+    const room = Math.max(0, Math.min(n, maxQueued - backlog));
+    if (room < n) track(finish(uuid, deferAll(found.targets.slice(room), 'QueueFull')));
+    if (room === 0) return;
+    const targets = room < n ? found.targets.slice(0, room) : found.targets;
+    backlog += room;
+    queue.push({ uuid, targets });
+    pump();
+  }
+
+  /** Waits until `size` more targets fit in half the backlog (or it is empty, or closing). */
+  async function roomFor(size: number): Promise<void> {
+    while (!closed && backlog > 0 && backlog + size > maxQueued / 2)
+      await new Promise<void>((resolve) => roomWaiters.push(resolve));
+  }
+
+  /** The chunks of `scheduleInBackground`, each after a turn of the event loop. */
+  async function scheduleChunks(uuid: string, ids: readonly string[]): Promise<void> {
+    const size = Math.max(1, Math.min(BACKGROUND_CHUNK, Math.floor(maxQueued / 2)));
+    for (let i = 0; i < ids.length; i += size) {
+      await nextTurn();
+      const chunk = ids.slice(i, i + size);
+      await roomFor(chunk.length);
+      await schedule(uuid, chunk);
+    }
+  }
+
   return {
     async pushNow(ids) {
       const found = await lookup(ids);
@@ -238,34 +306,14 @@ export function createCorePushes(deps: CorePushDeps, options: PushOptions = {}):
       report(results);
       return results;
     },
-    async schedule(uuid, ids) {
-      if (push === undefined) return;
-      let found: Lookup;
-      try {
-        found = await lookup(ids);
-      } catch (err) {
-        logger.warn({ err, commandUuid: uuid }, 'push skipped: push info unreadable');
-        return;
-      }
-      track(finish(uuid, found.noToken));
-      const n = found.targets.length;
-      if (n === 0) return;
-      if (closed) {
-        track(finish(uuid, deferAll(found.targets, 'Shutdown')));
-        return;
-      }
-      // What fits in the backlog is queued; the rest is deferred (one command to 100,000
-      // enrollments pushes the first `maxQueued` instead of none).
-      const room = Math.max(0, Math.min(n, maxQueued - backlog));
-      if (room < n) track(finish(uuid, deferAll(found.targets.slice(room), 'QueueFull')));
-      if (room === 0) return;
-      const targets = room < n ? found.targets.slice(0, room) : found.targets;
-      backlog += room;
-      queue.push({ uuid, targets });
-      pump();
+    schedule,
+    scheduleInBackground(uuid, ids) {
+      if (push === undefined || ids.length === 0) return;
+      track(scheduleChunks(uuid, [...new Set(ids)]));
     },
     async close() {
       closed = true;
+      wakeRoomWaiters();
       for (const job of queue.slice(head)) {
         backlog -= job.targets.length;
         track(finish(job.uuid, deferAll(job.targets, 'Shutdown')));

@@ -188,6 +188,84 @@ describe('background pushes after queueing', () => {
     expect((await lastPush(core, queued!.uuid, 'B'))?.outcome).toBe('accepted');
   });
 
+  test('ok/a command to every enrolled device is looked up after it resolves, never on its path', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B');
+    const lookups: string[][] = [];
+    const findPushInfo = storage.findPushInfo.bind(storage);
+    storage.findPushInfo = (ids) => {
+      lookups.push([...ids]);
+      return findPushInfo(ids);
+    };
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push });
+    await core.enqueueToEnrolled(COMMAND);
+    expect(lookups).toEqual([]);
+    await settle();
+    expect(lookups).toEqual([['A', 'B']]);
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await core.close();
+  });
+
+  test('ok/a command to more enrolled devices than half the backlog waits for room: every one pushed, none deferred', async () => {
+    const storage = createMemoryStorage();
+    const ids = ['A', 'B', 'C', 'D', 'E', 'F', 'G'];
+    await enrolled(storage, ...ids);
+    const held = heldPush();
+    const core = createMdmCore(
+      { storage, push: held.push },
+      { push: { concurrency: 1, maxQueued: 4 } },
+    );
+    const queued = await core.enqueueToEnrolled(COMMAND);
+    // Chunks of half the backlog (2), each once the earlier ones left room.
+    for (let i = 0; i < 4; i++) {
+      await settle();
+      expect(held.calls).toHaveLength(i + 1);
+      held.calls[i]!.settle(held.sent(held.calls[i]!));
+    }
+    await core.close();
+    expect(held.calls.map((c) => c.targets.map((t) => t.enrollmentId))).toEqual([
+      ['A', 'B'],
+      ['C', 'D'],
+      ['E', 'F'],
+      ['G'],
+    ]);
+    for (const id of ids)
+      expect((await lastPush(core, queued!.uuid, id))?.outcome).toBe('accepted');
+  });
+
+  test('ok/close during a fleet-wide push waits for the chunk in progress and defers the rest (Shutdown)', async () => {
+    const storage = createMemoryStorage();
+    await enrolled(storage, 'A', 'B', 'C', 'D', 'E');
+    const held = heldPush();
+    const core = createMdmCore(
+      { storage, push: held.push },
+      { push: { concurrency: 1, maxQueued: 4 } },
+    );
+    const queued = await core.enqueueToEnrolled(COMMAND);
+    await settle();
+    expect(held.calls).toHaveLength(1);
+    let closed = false;
+    const closing = core.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    expect(closed).toBe(false);
+    held.calls[0]!.settle(held.sent(held.calls[0]!));
+    await closing;
+    expect(held.calls).toHaveLength(1);
+    const outcomes = [];
+    for (const id of ['A', 'B', 'C', 'D', 'E'])
+      outcomes.push([id, (await lastPush(core, queued!.uuid, id))?.reason ?? 'sent']);
+    expect(outcomes).toEqual([
+      ['A', 'sent'],
+      ['B', 'sent'],
+      ['C', 'Shutdown'],
+      ['D', 'Shutdown'],
+      ['E', 'Shutdown'],
+    ]);
+  });
+
   test('ok/close waits for the push in progress and defers the ones not started', async () => {
     const storage = createMemoryStorage();
     await enrolled(storage, 'A');
