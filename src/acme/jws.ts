@@ -5,7 +5,6 @@
  * caller after the signature, so a forged request cannot spend a client's nonce.
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, flattenedVerify } from 'jose';
 import { AcmeError } from '../errors.js';
 
 /** JWS algorithms accepted for account keys. */
@@ -38,6 +37,10 @@ export interface AccountKey {
 }
 
 const malformed = (message: string): AcmeError => new AcmeError('ERR_ACME_MALFORMED', message);
+
+/** `jose`, loaded with the first ACME request: a daemon that serves none never holds it. */
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = (): Promise<typeof import('jose')> => (joseModule ??= import('jose'));
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,6 +119,7 @@ export async function accountKeyOf(jwk: unknown, alg: AcmeAlgorithm): Promise<Ac
   }
   checkKeyFitsAlg(key, alg);
   const canonical = key.export({ format: 'jwk' });
+  const { calculateJwkThumbprint } = await jose();
   const thumbprint = await calculateJwkThumbprint(canonical, 'sha256');
   return { key, jwk: canonical, thumbprint };
 }
@@ -129,6 +133,7 @@ export async function verifyJws(
   key: KeyObject,
   alg: AcmeAlgorithm,
 ): Promise<Uint8Array> {
+  const { flattenedVerify } = await jose();
   try {
     const { payload } = await flattenedVerify(jws, key, { algorithms: [alg] });
     return payload;

@@ -2,8 +2,10 @@
  * The SMTP mailer: the {@link Mailer} port over nodemailer, configured by one `smtp://` or
  * `smtps://` URL (credentials in its user-info part). Nothing here logs: a failure becomes an
  * AdminError whose message names the server's host, never the URL with its credentials.
+ * nodemailer is loaded with the first message, so a daemon that never sends mail never holds it
+ * in memory (about 4 MB).
  */
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { AdminError } from '../errors.js';
 import type { Mailer, MailMessage } from './ports.js';
 
@@ -39,19 +41,25 @@ function parseSmtpUrl(url: string): URL {
 export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   const url = parseSmtpUrl(options.url);
   const timeout = options.timeoutMs ?? 10_000;
-  const transport = createTransport({
-    url: options.url,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout,
-    logger: false,
-    debug: false,
-  });
+  let transport: Promise<Transporter> | undefined;
+  const open = (): Promise<Transporter> =>
+    (transport ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({
+        url: options.url,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+        logger: false,
+        debug: false,
+      }),
+    ));
   const from = options.from ?? `orchard@${url.hostname}`;
   return {
     async send(message: MailMessage) {
       try {
-        await transport.sendMail({
+        await (
+          await open()
+        ).sendMail({
           from,
           to: message.to,
           subject: message.subject,

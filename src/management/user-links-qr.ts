@@ -2,7 +2,6 @@
  * What a link shows besides its URL: its QR code (PNG or SVG, with the `qrcode` package), its
  * status in the invitation's life (S9: created, sent, opened, enrolled) and whether it still works.
  */
-import QRCode from 'qrcode';
 import type { EnrollmentTokenRecord } from '../storage/ports.js';
 
 /** The image formats of a QR code. */
@@ -24,6 +23,8 @@ const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 4, scale: 6 } as const;
  */
 export async function qrCode(text: string, format: QrFormat): Promise<Uint8Array | string> {
   try {
+    // Loaded with the first QR code: a daemon that draws none never holds the package.
+    const { default: QRCode } = await import('qrcode');
     if (format === 'svg') return await QRCode.toString(text, { ...QR_OPTIONS, type: 'svg' });
     return new Uint8Array(await QRCode.toBuffer(text, { ...QR_OPTIONS, type: 'png' }));
   } catch (error) {
