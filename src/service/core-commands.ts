@@ -38,8 +38,8 @@ function validate(ctx: CoreContext, command: CommandPayload): void {
 
 /**
  * Validates, stores once and queues a command for every listed enrollment, then hands the push to
- * the background (resolving before it is sent). Throws {@link ValidationError} (422) naming the
- * offending keys, TypeError on misuse.
+ * the background (resolving before it is sent; past 10,000 ids, before their push info is read).
+ * Throws {@link ValidationError} (422) naming the offending keys, TypeError on misuse.
  */
 export async function enqueueCommand(
   ctx: CoreContext,
@@ -50,9 +50,16 @@ export async function enqueueCommand(
   if (enrollmentIds.length === 0) throw new TypeError('enqueue needs at least one enrollment id');
   const stored = newCommand(ctx, command, options);
   await ctx.storage.enqueue(stored, enrollmentIds);
-  if (options.push !== false) await ctx.pushes.schedule(stored.uuid, enrollmentIds);
+  if (options.push === false) return stored.uuid;
+  // A big list (a large group) is looked up and pushed in the background, a chunk at a time.
+  if (enrollmentIds.length > LOOKUP_ON_PATH)
+    ctx.pushes.scheduleInBackground(stored.uuid, enrollmentIds);
+  else await ctx.pushes.schedule(stored.uuid, enrollmentIds);
   return stored.uuid;
 }
+
+/** Most targets whose push info {@link enqueueCommand} reads before it resolves. */
+const LOOKUP_ON_PATH = 10_000;
 
 /** Checks and validates `command` and encodes it under its uuid, ready to store. */
 function newCommand(ctx: CoreContext, command: CommandPayload, options: EnqueueOptions) {

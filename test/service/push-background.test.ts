@@ -207,6 +207,28 @@ describe('background pushes after queueing', () => {
     await core.close();
   });
 
+  test('ok/a list past 10,000 ids resolves before its push info is read; every id is pushed once', async () => {
+    const storage = createMemoryStorage();
+    const ids = Array.from({ length: 10_001 }, (_, i) => `D${String(i).padStart(5, '0')}`);
+    await enrolled(storage, ...ids);
+    let lookups = 0;
+    const findPushInfo = storage.findPushInfo.bind(storage);
+    storage.findPushInfo = (list) => {
+      lookups++;
+      return findPushInfo(list);
+    };
+    const held = heldPush();
+    const core = createMdmCore({ storage, push: held.push });
+    const uuid = await core.enqueue(ids, COMMAND);
+    expect(lookups).toBe(0);
+    await settle();
+    expect(lookups).toBe(2);
+    for (const call of held.calls) call.settle(held.sent(call));
+    await core.close();
+    expect(held.calls.flatMap((c) => c.targets.map((t) => t.enrollmentId))).toEqual(ids);
+    expect((await lastPush(core, uuid, 'D10000'))?.outcome).toBe('accepted');
+  });
+
   test('ok/a command to more enrolled devices than half the backlog waits for room: every one pushed, none deferred', async () => {
     const storage = createMemoryStorage();
     const ids = ['A', 'B', 'C', 'D', 'E', 'F', 'G'];
