@@ -1,7 +1,8 @@
 /**
  * The daemon at fleet size (issue 20): `orchard serve` as its own process (bin/orchard on dist/,
- * built first when src/ is newer, never src/ through tsx) on a SQLite data dir holding 100,000 enrolled devices with push tokens (at
- * scale 1), pushing to the simulator's APNs endpoint in this process.
+ * built first when src/ is newer, never src/ through tsx) on a SQLite data dir holding 100,000
+ * enrolled devices with push tokens (at scale 1), pushing to the simulator's APNs endpoint in
+ * this process.
  * - Enqueueing one command for every enrollment through the admin API in one request
  *   (`POST /api/v1/commands` with `{"target":{"kind":"enrolled"}}`): seconds from the call to the
  *   201 answer, with the daemon's pushes on (the answer comes once the command is stored for every
