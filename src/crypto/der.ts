@@ -222,6 +222,13 @@ export function integerValue(tlv: Tlv): bigint {
 
 /** A small INTEGER as number (throws `ERR_DER` when it does not fit). */
 export function smallIntegerValue(tlv: Tlv): number {
+  const length = tlv.contentEnd - tlv.contentStart;
+  if (length > 0 && length <= 3) {
+    // Up to three octets always fit: read them without BigInt (versions, on every message).
+    let v = 0;
+    for (let i = tlv.contentStart; i < tlv.contentEnd; i++) v = v * 256 + (tlv.buf[i] as number);
+    return ((tlv.buf[tlv.contentStart] as number) & 0x80) !== 0 ? v - 2 ** (8 * length) : v;
+  }
   const v = integerValue(tlv);
   if (v > 0xffffffn || v < -0xffffffn) throw derError('integer too large', tlv.start);
   return Number(v);
@@ -239,22 +246,43 @@ export function stringValue(tlv: Tlv): string {
   return bytes.toString('utf8');
 }
 
+/** The decimal value of `count` ASCII digits at `pos`, or -1 when one is not a digit. */
+function digitsAt(bytes: Uint8Array, pos: number, count: number): number {
+  let v = 0;
+  for (let i = pos; i < pos + count; i++) {
+    const d = (bytes[i] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * The fields of a UTCTime (`YYMMDDHHMM[SS]Z`) or GeneralizedTime (`YYYYMMDDHHMMSS[.f+]Z`)
+ * content, year as written; `undefined` when it has another shape. Read byte by byte: it runs
+ * for every certificate and signed message, where a regular expression cost more than the rest.
+ */
+function timeFields(bytes: Uint8Array, start: number, end: number, utc: boolean) {
+  const n = end - start;
+  if (n === 0 || bytes[end - 1] !== 0x5a) return undefined; // 'Z'
+  const y = utc ? 2 : 4;
+  if (utc ? n !== 11 && n !== 13 : n < 15 || n === 16) return undefined;
+  if (!utc && n > 15) {
+    if (bytes[start + 14] !== 0x2e || digitsAt(bytes, start + 15, n - 16) < 0) return undefined;
+  }
+  const fields = [digitsAt(bytes, start, y)];
+  const last = utc ? end - 1 : start + 14;
+  for (let pos = start + y; pos + 2 <= last; pos += 2) fields.push(digitsAt(bytes, pos, 2));
+  return fields.includes(-1) ? undefined : fields;
+}
+
 /** Reads a UTCTime or GeneralizedTime (UTC, "Z" form). Throws `ERR_DER` otherwise. */
 export function timeValue(tlv: Tlv): Date {
-  const s = contentOf(tlv).toString('latin1');
-  const m =
-    tlv.tag === Tag.UTC_TIME
-      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/.exec(s)
-      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
-  if (!m) throw derError('bad time', tlv.start);
-  let year = Number(m[1]);
-  if (tlv.tag === Tag.UTC_TIME) year += year < 50 ? 2000 : 1900;
-  const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const utc = tlv.tag === Tag.UTC_TIME;
+  const f = timeFields(tlv.buf, tlv.contentStart, tlv.contentEnd, utc);
+  if (f === undefined) throw derError('bad time', tlv.start);
+  let year = f[0] as number;
+  if (utc) year += year < 50 ? 2000 : 1900;
+  const [, mo, d, h, mi, se = 0] = f as [number, number, number, number, number, number?];
   return new Date(Date.UTC(year, mo - 1, d, h, mi, se));
 }

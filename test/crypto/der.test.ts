@@ -6,6 +6,7 @@ import {
   contentOf,
   integerValue,
   octetStringValue,
+  smallIntegerValue,
   readDer,
   timeValue,
 } from '../../src/crypto/der.js';
@@ -74,6 +75,72 @@ describe('DER reader', () => {
     ]) {
       expect(timeValue(readDer(time(d))).toISOString()).toBe(d.toISOString());
     }
+  });
+
+  test.each([
+    '00',
+    '01',
+    '7f',
+    '80',
+    'ff',
+    '0080',
+    'ff7f',
+    '8000',
+    '123456',
+    'ffffff',
+    '800000',
+    '00ffffff',
+    'ff000001',
+    '01000000',
+    '',
+  ])('ok/smallIntegerValue of %s agrees with integerValue (or both refuse)', (hex) => {
+    const t = readDer(tlv(0x02, Buffer.from(hex, 'hex')));
+    const expected = ((): number | string => {
+      try {
+        const v = integerValue(t);
+        return v > 0xffffffn || v < -0xffffffn ? 'ERR_DER' : Number(v);
+      } catch (error) {
+        return (error as CryptoError).code;
+      }
+    })();
+    expect(codeOf(() => smallIntegerValue(t)) ?? smallIntegerValue(t)).toBe(expected);
+  });
+
+  test('ok/property: timeValue reads exactly what the regular-expression reader read', () => {
+    // The reader before the byte-level one, kept as the reference for shapes and results.
+    const reference = (tag: number, text: string): number | 'ERR' => {
+      const m =
+        tag === 0x17
+          ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/.exec(text)
+          : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(text);
+      if (!m) return 'ERR';
+      let year = Number(m[1]);
+      if (tag === 0x17) year += year < 50 ? 2000 : 1900;
+      const [mo = 0, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number);
+      return new Date(Date.UTC(year, mo - 1, d, h, mi, se)).getTime();
+    };
+    const read = (tag: number, text: string): number | 'ERR' => {
+      try {
+        return timeValue(readDer(tlv(tag, Buffer.from(text, 'latin1')))).getTime();
+      } catch {
+        return 'ERR';
+      }
+    };
+    const shapes = ['300506070809Z', '3005060708Z', '20300506070809Z', '20300506070809.123Z'];
+    const text = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'0123456789Z.+-: '.split('')), maxLength: 22 }),
+      fc
+        .tuple(fc.constantFrom(...shapes), fc.nat(20), fc.constantFrom(...'0Z./a '.split('')))
+        .map(([s, at, ch]) => s.slice(0, at) + ch + s.slice(at + 1)),
+      fc.constantFrom(...shapes).map((s) => s.slice(0, -2) + 'Z'),
+    );
+    fc.assert(
+      fc.property(text, fc.constantFrom(0x17, 0x18), (t, tag) => {
+        expect(read(tag, t)).toBe(reference(tag, t));
+      }),
+      { numRuns: 3000 },
+    );
+    for (const s of shapes) expect(read(s.length > 13 ? 0x18 : 0x17, s)).not.toBe('ERR');
   });
 
   test('ok/property: time() writes what an ISO-based reference writes, for any date', () => {
