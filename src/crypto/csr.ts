@@ -20,7 +20,7 @@ import { extension, type RawExtension } from './extensions.js';
 import { toPrivateKey, type PrivateKeyInput } from './keys.js';
 import { decodeName, encodeName, formatName, type NameAttribute } from './name.js';
 import { decodeOid, Oid, signatureAlgorithms } from './oids.js';
-import { publicKeyFromSpki } from './spki-key.js';
+import { publicKeyDetails, publicKeyFromSpki } from './spki-key.js';
 
 /** A parsed certification request. */
 export interface ParsedCsr {
@@ -147,7 +147,7 @@ function parse(der: Buffer, known: KnownKey | undefined): ParsedCsr {
   const keyType = publicKey.asymmetricKeyType;
   if (keyType !== 'rsa' && keyType !== 'ec')
     throw csrError(`unsupported key type ${String(keyType)}`);
-  const details = publicKey.asymmetricKeyDetails ?? {};
+  const details = publicKeyDetails(publicKey);
   const subjectRdns = decodeName(subject);
   const parsed: ParsedCsr = {
     der,

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { certInfo } from '../../src/crypto/cert-info.js';
-import { publicKeyFromSpki } from '../../src/crypto/spki-key.js';
+import { publicKeyDetails, publicKeyFromSpki } from '../../src/crypto/spki-key.js';
 import { createTransientCertificate } from '../../src/identity/scep/client.js';
 
 const spkiOf = (k: KeyObject): Buffer => k.export({ format: 'der', type: 'spki' });
@@ -25,6 +25,26 @@ describe('publicKeyFromSpki', () => {
     expect(fast).toBeDefined();
     expect(fast?.equals(key)).toBe(true);
     expect(spkiOf(fast as KeyObject).equals(spkiOf(key))).toBe(true);
+  });
+
+  test.each([
+    ...keys,
+    [
+      'RSA 1031 (a modulus whose top byte is not full)',
+      generateKeyPairSync('rsa', { modulusLength: 1031 }).publicKey,
+    ],
+  ] as [string, KeyObject][])('ok/%s: publicKeyDetails reports what node reports', (_n, key) => {
+    const fast = publicKeyFromSpki(spkiOf(key)) as KeyObject;
+    const fromNode = createPublicKey({
+      key: spkiOf(key),
+      format: 'der',
+      type: 'spki',
+    }).asymmetricKeyDetails;
+    const details = publicKeyDetails(fast);
+    expect(details.modulusLength).toBe(fromNode?.modulusLength);
+    expect(details.namedCurve).toBe(fromNode?.namedCurve);
+    // A key built elsewhere is asked of node.
+    expect(publicKeyDetails(key)).toEqual(key.asymmetricKeyDetails);
   });
 
   test('ok/unusual keys are left to the decoder (undefined)', () => {
