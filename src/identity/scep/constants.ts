@@ -53,9 +53,11 @@ export const ScepContentType = {
   caps: 'text/plain',
 } as const;
 
+const messageTypeNames: ReadonlyMap<number, MessageTypeName> = new Map(
+  Object.entries(MessageType).map(([name, v]) => [v, name as MessageTypeName]),
+);
+
 /** The message type name of a number, or `undefined`. */
 export function messageTypeName(value: number): MessageTypeName | undefined {
-  for (const [name, v] of Object.entries(MessageType))
-    if (v === value) return name as MessageTypeName;
-  return undefined;
+  return messageTypeNames.get(value);
 }

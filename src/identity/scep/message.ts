@@ -60,19 +60,31 @@ function messageError(message: string, cause?: unknown): ScepError {
   return new ScepError('ERR_SCEP_MESSAGE', message, cause === undefined ? {} : { cause });
 }
 
-function single(attrs: readonly CmsAttribute[], oid: string): Uint8Array | undefined {
-  const found = attrs.filter((a) => a.oid === oid);
-  if (found.length > 1 || (found[0] && found[0].values.length !== 1))
-    throw messageError(`attribute ${oid} must appear once with one value`);
-  return found[0]?.values[0];
+/**
+ * The signed attributes by type, read in one pass: the value of each type that appears once
+ * with one value, `null` for a type that appears again or with another number of values.
+ */
+type AttributeIndex = ReadonlyMap<string, Uint8Array | null>;
+
+function indexAttributes(attrs: readonly CmsAttribute[]): AttributeIndex {
+  const index = new Map<string, Uint8Array | null>();
+  for (const a of attrs)
+    index.set(a.oid, index.has(a.oid) || a.values.length !== 1 ? null : (a.values[0] ?? null));
+  return index;
 }
 
-function text(attrs: readonly CmsAttribute[], oid: string): string | undefined {
+function single(attrs: AttributeIndex, oid: string): Uint8Array | undefined {
+  const v = attrs.get(oid);
+  if (v === null) throw messageError(`attribute ${oid} must appear once with one value`);
+  return v;
+}
+
+function text(attrs: AttributeIndex, oid: string): string | undefined {
   const v = single(attrs, oid);
   return v === undefined ? undefined : stringValue(readDer(v));
 }
 
-function bytes(attrs: readonly CmsAttribute[], oid: string): Buffer | undefined {
+function bytes(attrs: AttributeIndex, oid: string): Buffer | undefined {
   const v = single(attrs, oid);
   if (v === undefined) return undefined;
   const t = readDer(v);
@@ -80,15 +92,23 @@ function bytes(attrs: readonly CmsAttribute[], oid: string): Buffer | undefined 
   return octetStringValue(t);
 }
 
+const namesByValue = new WeakMap<object, ReadonlyMap<number, string>>();
+
 function nameOf<T extends Record<string, number>>(
   table: T,
   value: string | undefined,
 ): keyof T | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  const hit = Object.entries(table).find(([, v]) => v === n);
+  let names = namesByValue.get(table);
+  if (names === undefined) {
+    const byValue = new Map<number, string>();
+    for (const [k, v] of Object.entries(table)) if (!byValue.has(v)) byValue.set(v, k);
+    names = byValue;
+    namesByValue.set(table, names);
+  }
+  const hit = names.get(Number(value));
   if (hit === undefined || !/^\d+$/.test(value)) throw messageError(`unknown value ${value}`);
-  return hit[0];
+  return hit;
 }
 
 function verify(parsed: ParsedSignedData): PkiMessage['verified'] {
@@ -120,7 +140,7 @@ export function readPkiMessage(der: Uint8Array): PkiMessage {
   const si = parsed.signerInfos[0];
   if (si === undefined || parsed.signerInfos.length !== 1)
     throw messageError('a pkiMessage has exactly one signer');
-  const attrs = si.signedAttributes;
+  const attrs = indexAttributes(si.signedAttributes);
   let messageType: number;
   let transactionId: string | undefined;
   let signingTime: Date | undefined;
@@ -153,13 +173,17 @@ export function readPkiMessage(der: Uint8Array): PkiMessage {
   };
 }
 
+/** version 1, no digest algorithms, id-data without content: the fixed start of certs-only. */
+const CERTS_ONLY_HEAD = Buffer.concat([integer(1), setOf(), sequence(oid(Oid.data))]);
+const EMPTY_SET = setOf();
+
 /**
  * A degenerate certs-only SignedData (the content of a SUCCESS CertRep) written straight from
  * DER, without parsing the certificates again. The first certificate stays first.
  */
 export function certsOnly(certificates: readonly Uint8Array[]): Buffer {
   const set = tlv(0xa0, ...certificates);
-  const signedData = sequence(integer(1), setOf(), sequence(oid(Oid.data)), set, setOf());
+  const signedData = sequence(CERTS_ONLY_HEAD, set, EMPTY_SET);
   return sequence(oid(Oid.signedData), tlv(0xa0, signedData));
 }
 
