@@ -86,6 +86,10 @@ function decryptError(cause?: unknown): CryptoError {
   );
 }
 
+/** Key transport AlgorithmIdentifiers, written once (copied into each envelope, never changed). */
+const OAEP_ALGORITHM = algorithm(Oid.rsaesOaep, sequence());
+const PKCS1_ALGORITHM = algorithm(Oid.rsaEncryption, nullValue());
+
 function recipientInfo(
   recipient: CertInfo,
   cek: Buffer,
@@ -103,9 +107,7 @@ function recipientInfo(
     },
     cek,
   );
-  const keyAlg = oaep
-    ? algorithm(Oid.rsaesOaep, sequence())
-    : algorithm(Oid.rsaEncryption, nullValue());
+  const keyAlg = oaep ? OAEP_ALGORITHM : PKCS1_ALGORITHM;
   const rid = sequence(recipient.issuer, tlv(Tag.INTEGER, recipient.serial));
   return sequence(integer(0), rid, keyAlg, octetString(encryptedKey));
 }

@@ -58,18 +58,21 @@ export function encodeAttribute(attribute: CmsAttribute): Buffer {
   return sequence(oid(attribute.oid), setOf(...attribute.values));
 }
 
+const RSA_ALGORITHM = algorithm(Oid.rsaEncryption, nullValue());
+const EC_ALGORITHMS: Record<DigestName, Buffer> = {
+  sha1: algorithm(Oid.ecdsaWithSha1),
+  sha256: algorithm(Oid.ecdsaWithSha256),
+  sha384: algorithm(Oid.ecdsaWithSha384),
+  sha512: algorithm(Oid.ecdsaWithSha512),
+};
+/** The digest AlgorithmIdentifiers, written once (shared: copied into each message, never changed). */
+const DIGEST_ALGORITHMS = Object.fromEntries(
+  Object.entries(oidByDigest).map(([name, id]) => [name, algorithm(id)]),
+) as Record<DigestName, Buffer>;
+
 function signatureAlgorithm(key: KeyObject, digest: DigestName): { id: Buffer; key: 'rsa' | 'ec' } {
-  if (key.asymmetricKeyType === 'rsa')
-    return { id: algorithm(Oid.rsaEncryption, nullValue()), key: 'rsa' };
-  if (key.asymmetricKeyType === 'ec') {
-    const ids: Record<DigestName, string> = {
-      sha1: Oid.ecdsaWithSha1,
-      sha256: Oid.ecdsaWithSha256,
-      sha384: Oid.ecdsaWithSha384,
-      sha512: Oid.ecdsaWithSha512,
-    };
-    return { id: algorithm(ids[digest]), key: 'ec' };
-  }
+  if (key.asymmetricKeyType === 'rsa') return { id: RSA_ALGORITHM, key: 'rsa' };
+  if (key.asymmetricKeyType === 'ec') return { id: EC_ALGORITHMS[digest], key: 'ec' };
   throw new CryptoError(
     'ERR_CMS_UNSUPPORTED',
     `cannot sign with a ${String(key.asymmetricKeyType)} key`,
@@ -104,14 +107,8 @@ function signedAttributesOf(
 
 /** Encodes a CertificateSet `[0] IMPLICIT`, without duplicates, in DER order. */
 function certificateSet(infos: readonly CertInfo[]): Buffer {
-  const seen = new Set<string>();
   const ders: Buffer[] = [];
-  for (const info of infos) {
-    const key = info.der.toString('latin1');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    ders.push(info.der);
-  }
+  for (const info of infos) if (!ders.some((d) => d.equals(info.der))) ders.push(info.der);
   const set = setOf(...ders);
   set[0] = 0xa0;
   return set;
@@ -133,7 +130,7 @@ export function signCms(content: Uint8Array, options: SignCmsOptions): Buffer {
   const signer = certInfo(options.certificate);
   const key = toPrivateKey(options.privateKey);
   const alg = signatureAlgorithm(key, digest);
-  const digestAlg = algorithm(oidByDigest[digest]);
+  const digestAlg = DIGEST_ALGORITHMS[digest];
   let signerParts: Buffer[];
   if (options.noAttributes === true) {
     const signature = sign(digest, content, key);

@@ -46,8 +46,8 @@ export function sequence(...items: Uint8Array[]): Buffer {
 
 /** SET OF already-encoded elements, sorted as DER requires. */
 export function setOf(...items: Uint8Array[]): Buffer {
-  const sorted = [...items].sort((a, b) => Buffer.compare(a, b));
-  return tlv(Tag.SET, ...sorted);
+  if (items.length < 2) return tlv(Tag.SET, ...items);
+  return tlv(Tag.SET, ...items.sort((a, b) => Buffer.compare(a, b)));
 }
 
 /** OBJECT IDENTIFIER from dotted text. */
