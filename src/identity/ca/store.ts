@@ -10,8 +10,12 @@ export type {
   ListIssuedOptions,
 } from '../../storage/ports.js';
 
+const NORMAL = /^(?:0|[1-9a-f][0-9a-f]*)$/;
+
 /** Normalises a serial given as hex text, bytes or bigint to lowercase hex without leading zeros. */
 export function normaliseSerial(serial: string | bigint | Uint8Array): string {
+  // Already normal (what the CA writes and every store keeps): the common case, on every issue.
+  if (typeof serial === 'string' && NORMAL.test(serial)) return serial;
   let hex: string;
   if (typeof serial === 'bigint') hex = serial.toString(16);
   else if (typeof serial === 'string') hex = serial.trim().toLowerCase().replace(/[:\s]/g, '');

@@ -81,12 +81,12 @@ function guarded<T>(ctx: SqliteContext, fn: () => T): Promise<T> {
   }
 }
 
-function insert(ctx: SqliteContext, given: IssuedCertificate): void {
-  const r = { ...given, serial: normaliseSerial(given.serial) };
+function insert(ctx: SqliteContext, r: IssuedCertificate): void {
+  const serial = normaliseSerial(r.serial);
   try {
     stmt(ctx, INSERT).run(
-      r.serial,
-      r.serial.length,
+      serial,
+      serial.length,
       r.subject,
       r.enrollmentId ?? null,
       r.notBefore.getTime(),
