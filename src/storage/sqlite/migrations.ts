@@ -16,6 +16,7 @@ import { ACME_SCHEMA } from './migrations-acme.js';
 import { ACME_IDENTIFIERS_SCHEMA } from './migrations-acme-identifiers.js';
 import { WEB_SCHEMA } from './migrations-web.js';
 import { COORDINATION_SCHEMA } from './migrations-coordination.js';
+import { DEVICE_PROFILES_WITHOUT_ROWID_SCHEMA } from './migrations-device-profiles.js';
 
 /** One schema change. Versions are consecutive from 1 and never edited once released. */
 export interface Migration {
@@ -232,6 +233,13 @@ CREATE TABLE IF NOT EXISTS secrets_sealed (
     // What the processes on one file share (issue 20): a token bucket per scope and key taken by
     // one upsert, a lease per singleton job, and a version per topic that listeners poll.
     sql: COORDINATION_SCHEMA,
+  },
+  {
+    version: 14,
+    name: 'device profile records clustered on their key',
+    // orchard_device_profiles as WITHOUT ROWID, without the by-command index (the key's prefix
+    // serves that lookup): a record write touches two B-trees, not four (issue 20).
+    sql: DEVICE_PROFILES_WITHOUT_ROWID_SCHEMA,
   },
 ];
 
