@@ -31,12 +31,16 @@ describe('verifyCertificateChainOnce', () => {
     const leaf = await issueDeviceIdentity(ca, 'once-2', { at: AT, days: 2 });
     const roots = [ca.certificate];
     verifyCertificateChainOnce(leaf.certificate, { roots, at: AT });
-    expect(codeOf(() => { verifyCertificateChainOnce(leaf.certificate, { roots, at: at(3) }); })).toBe(
-      'ERR_CERT_EXPIRED',
-    );
-    expect(codeOf(() => { verifyCertificateChainOnce(leaf.certificate, { roots, at: at(-30) }); })).toBe(
-      'ERR_CERT_NOT_YET_VALID',
-    );
+    expect(
+      codeOf(() => {
+        verifyCertificateChainOnce(leaf.certificate, { roots, at: at(3) });
+      }),
+    ).toBe('ERR_CERT_EXPIRED');
+    expect(
+      codeOf(() => {
+        verifyCertificateChainOnce(leaf.certificate, { roots, at: at(-30) });
+      }),
+    ).toBe('ERR_CERT_NOT_YET_VALID');
     // and still accepted inside its dates afterwards
     verifyCertificateChainOnce(leaf.certificate, { roots, at: at(1) });
   });
@@ -47,8 +51,9 @@ describe('verifyCertificateChainOnce', () => {
     const leaf = await issueDeviceIdentity(ca, 'once-3', { at: AT });
     verifyCertificateChainOnce(leaf.certificate, { roots: [ca.certificate], at: AT });
     expect(
-      codeOf(() => { verifyCertificateChainOnce(leaf.certificate, { roots: [other.certificate], at: AT }); },
-      ),
+      codeOf(() => {
+        verifyCertificateChainOnce(leaf.certificate, { roots: [other.certificate], at: AT });
+      }),
     ).toBe('ERR_CERT_UNTRUSTED');
   });
 
@@ -60,9 +65,11 @@ describe('verifyCertificateChainOnce', () => {
     const forged = await issueDeviceIdentity(impostor, 'once-4', { at: AT });
     verifyCertificateChainOnce(good.certificate, { roots, at: AT });
     for (let i = 0; i < 2; i++)
-      expect(codeOf(() => { verifyCertificateChainOnce(forged.certificate, { roots, at: AT }); })).toBe(
-        'ERR_CERT_UNTRUSTED',
-      );
+      expect(
+        codeOf(() => {
+          verifyCertificateChainOnce(forged.certificate, { roots, at: AT });
+        }),
+      ).toBe('ERR_CERT_UNTRUSTED');
     // the same bytes as another object are verified on their own (the key is the object)
     const copy = new X509Certificate(good.certificate.raw);
     verifyCertificateChainOnce(copy, { roots, at: AT });
@@ -73,8 +80,10 @@ describe('verifyCertificateChainOnce', () => {
     const leaf = await issueDeviceIdentity(ca, 'once-5', { at: AT, days: 30 });
     const roots = [ca.certificate];
     verifyCertificateChainOnce(leaf.certificate, { roots, at: AT });
-    expect(codeOf(() => { verifyCertificateChainOnce(leaf.certificate, { roots, at: at(10) }); })).toBe(
-      'ERR_CERT_EXPIRED',
-    );
+    expect(
+      codeOf(() => {
+        verifyCertificateChainOnce(leaf.certificate, { roots, at: at(10) });
+      }),
+    ).toBe('ERR_CERT_EXPIRED');
   });
 });

@@ -79,7 +79,9 @@ describe('createLineBuffer', () => {
       },
     });
     buffer.write(line(1));
-    expect(() => { buffer.flushSync(); }).not.toThrow();
+    expect(() => {
+      buffer.flushSync();
+    }).not.toThrow();
     buffer.end();
   });
 
