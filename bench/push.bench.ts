@@ -3,7 +3,7 @@
  * the Orchard provider on one connection and on a pool, and a burst during which the mock
  * lowers SETTINGS_MAX_CONCURRENT_STREAMS to 1 (nothing may be lost or sent twice).
  * `PUSH_BENCH_COUNT` sets the pushes per run at scale 1 (default 100,000), `PUSH_BENCH_ROUNDS` the
- * repetitions (default 3).
+ * repetitions (default 2, alternating; the module is most of a minute per round).
  */
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
@@ -29,7 +29,7 @@ import {
 
 const COUNT = Number(process.env.PUSH_BENCH_COUNT ?? '100000');
 const WINDOW = 1000;
-const ROUNDS = Number(process.env.PUSH_BENCH_ROUNDS ?? '3');
+const ROUNDS = Number(process.env.PUSH_BENCH_ROUNDS ?? '2');
 
 interface Run {
   rate: Rate;
