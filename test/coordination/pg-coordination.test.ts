@@ -5,11 +5,7 @@
  * daemon and a lost listener connection comes back by itself.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import {
-  perAddress,
-  sharedFailedLoginLimiter,
-  sharedRateLimiter,
-} from '../../src/http/rate-limit.js';
+import { sharedRateLimiter } from '../../src/http/rate-limit.js';
 import { startDelivery } from '../../src/server/delivery.js';
 import { createEventSink } from '../../src/service/events.js';
 import { silentLogger } from '../../src/logger.js';
@@ -17,6 +13,12 @@ import type { Coordination } from '../../src/storage/ports.js';
 import { pgCoordination, type PgCoordination } from '../../src/storage/postgres/coordination.js';
 import { openPostgresDatabase, type PostgresDatabase } from '../../src/storage/postgres/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import {
+  deferred,
+  sharedJobCases,
+  sharedLimitCases,
+  type SharedCoordinationContext,
+} from './conformance.js';
 
 let db: TestDatabase;
 
@@ -61,59 +63,17 @@ afterEach(async () => {
   daemons = [];
 });
 
-/** A promise and its resolve. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+const shared: SharedCoordinationContext = {
+  holders: 'daemons',
+  pair: async () => [(await daemon()).coordination, (await daemon()).coordination],
+  now,
+  advance: (ms) => {
+    t += ms;
+  },
+};
 
 describe('shared rate limits', () => {
-  test('ok/two daemons together allow per address what one daemon allows, and refill as one', async () => {
-    const [a, b] = [await daemon(), await daemon()];
-    const limiter = (d: Daemon) =>
-      perAddress(
-        sharedRateLimiter({ perMinute: 5, scope: 'enroll', coordination: d.coordination, now }),
-      );
-    const [la, lb] = [limiter(a), limiter(b)];
-    const answers: (number | undefined)[] = [];
-    for (let i = 0; i < 12; i++) answers.push(await (i % 2 === 0 ? la : lb).take('192.0.2.7'));
-    // Each daemon's local bucket alone would allow 5 (10 in all): the shared one allows 5.
-    expect(answers.filter((w) => w === undefined)).toHaveLength(5);
-    expect(answers.slice(5).every((w) => w !== undefined && w >= 1)).toBe(true);
-    // Another address has a bucket of its own; an IPv6 /64 is one bucket on both daemons.
-    expect(await lb.take('192.0.2.8')).toBeUndefined();
-    expect(await la.take('2001:db8:1:2::1')).toBeUndefined();
-    for (let i = 0; i < 4; i++) await lb.take(`2001:db8:1:2::${String(i + 2)}`);
-    expect(await la.take('2001:db8:1:2:ffff::9')).toBeGreaterThanOrEqual(1);
-    // 12 s refill one token (5 a minute): one more request passes, on either daemon.
-    t += 12_000;
-    const after = [await lb.take('192.0.2.7'), await la.take('192.0.2.7')];
-    expect(after.filter((w) => w === undefined)).toHaveLength(1);
-  });
-
-  test('ok/a failed sign-in counts on every daemon, per address and against the global ceiling', async () => {
-    const [a, b] = [await daemon(), await daemon()];
-    const limiter = (d: Daemon) =>
-      sharedFailedLoginLimiter({
-        ...{ perMinute: 3, globalPerMinute: 7, scope: 'web-sign-in' },
-        ...{ coordination: d.coordination, now },
-      });
-    const [la, lb] = [limiter(a), limiter(b)];
-    await la.failed('198.51.100.1');
-    await lb.failed('198.51.100.1');
-    expect(await lb.blocked('198.51.100.1')).toBeUndefined();
-    await la.failed('198.51.100.1');
-    // Three failures spread over two daemons: both refuse that address now, no other.
-    expect(await lb.blocked('198.51.100.1')).toBeGreaterThanOrEqual(1);
-    expect(await la.blocked('198.51.100.1')).toBeGreaterThanOrEqual(1);
-    expect(await lb.blocked('198.51.100.2')).toBeUndefined();
-    // The global ceiling (7) is shared too: rotating addresses across daemons does not help.
-    for (let i = 0; i < 4; i++) await (i % 2 === 0 ? la : lb).failed(`203.0.113.${String(i)}`);
-    expect(await la.blocked('203.0.113.200')).toBeGreaterThanOrEqual(1);
-  });
+  sharedLimitCases(shared);
 
   test('ok/the local bucket refuses first without asking the database; an unreachable database leaves the local limit', async () => {
     const [a] = [await daemon()];
@@ -160,6 +120,8 @@ describe('shared rate limits', () => {
 });
 
 describe('singleton jobs', () => {
+  sharedJobCases(shared);
+
   test('ok/of two daemons one runs a job at a time; the other skips its tick, then runs the next', async () => {
     const [a, b] = [await daemon(), await daemon()];
     const inside = deferred();
@@ -217,22 +179,6 @@ describe('singleton jobs', () => {
     for (let i = 0; i < 1000 && 'skipped' in (got as object); i++)
       got = await b.coordination.exclusive('identity-renewal', () => Promise.resolve(2));
     expect(got).toEqual({ value: 2 });
-    release.resolve();
-    await held;
-  });
-
-  test('ok/different jobs do not exclude each other', async () => {
-    const [a, b] = [await daemon(), await daemon()];
-    const release = deferred();
-    const inside = deferred();
-    const held = a.coordination.exclusive('one', async () => {
-      inside.resolve();
-      await release.promise;
-    });
-    await inside.promise;
-    expect(await b.coordination.exclusive('two', () => Promise.resolve('ran'))).toEqual({
-      value: 'ran',
-    });
     release.resolve();
     await held;
   });

@@ -11,11 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import {
-  perAddress,
-  sharedFailedLoginLimiter,
-  sharedRateLimiter,
-} from '../../src/http/rate-limit.js';
+import { sharedRateLimiter } from '../../src/http/rate-limit.js';
 import { isInProcess } from '../../src/server/coordination.js';
 import { startDelivery } from '../../src/server/delivery.js';
 import { createEventSink } from '../../src/service/events.js';
@@ -27,6 +23,12 @@ import {
   type SqliteCoordinationOptions,
 } from '../../src/storage/sqlite/coordination.js';
 import { openSqliteAdminStore } from '../../src/storage/sqlite/index.js';
+import {
+  deferred,
+  sharedJobCases,
+  sharedLimitCases,
+  type SharedCoordinationContext,
+} from './conformance.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -57,15 +59,6 @@ function processOn(options: Partial<SqliteCoordinationOptions> = {}): Coordinati
   return c;
 }
 
-/** A promise and its resolve. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
 function raw<T>(fn: (db: Database.Database) => T): T {
   const db = new Database(path);
   try {
@@ -75,48 +68,21 @@ function raw<T>(fn: (db: Database.Database) => T): T {
   }
 }
 
-describe('shared rate limits', () => {
-  test('ok/two processes together allow per address what one allows, and refill as one', async () => {
-    const [a, b] = [processOn(), processOn()];
-    expect(isInProcess(a)).toBe(false);
-    const limiter = (c: Coordination) =>
-      perAddress(sharedRateLimiter({ perMinute: 5, scope: 'enroll', coordination: c, now }));
-    const [la, lb] = [limiter(a), limiter(b)];
-    const answers: (number | undefined)[] = [];
-    for (let i = 0; i < 12; i++) answers.push(await (i % 2 === 0 ? la : lb).take('192.0.2.7'));
-    // Each process's local bucket alone would allow 5 (10 in all): the shared one allows 5.
-    expect(answers.filter((w) => w === undefined)).toHaveLength(5);
-    expect(answers.slice(5).every((w) => w !== undefined && w >= 1)).toBe(true);
-    // Another address has a bucket of its own; an IPv6 /64 is one bucket in both processes.
-    expect(await lb.take('192.0.2.8')).toBeUndefined();
-    expect(await la.take('2001:db8:1:2::1')).toBeUndefined();
-    for (let i = 0; i < 4; i++) await lb.take(`2001:db8:1:2::${String(i + 2)}`);
-    expect(await la.take('2001:db8:1:2:ffff::9')).toBeGreaterThanOrEqual(1);
-    // 12 s refill one token (5 a minute): one more request passes, in either process.
-    t += 12_000;
-    const after = [await lb.take('192.0.2.7'), await la.take('192.0.2.7')];
-    expect(after.filter((w) => w === undefined)).toHaveLength(1);
-  });
+const shared: SharedCoordinationContext = {
+  holders: 'processes',
+  pair: () => Promise.resolve([processOn(), processOn()]),
+  now,
+  advance: (ms) => {
+    t += ms;
+  },
+};
 
-  test('ok/a failed sign-in counts in every process, per address and against the global ceiling', async () => {
-    const [a, b] = [processOn(), processOn()];
-    const limiter = (c: Coordination) =>
-      sharedFailedLoginLimiter({
-        ...{ perMinute: 3, globalPerMinute: 7, scope: 'web-sign-in' },
-        ...{ coordination: c, now },
-      });
-    const [la, lb] = [limiter(a), limiter(b)];
-    await la.failed('198.51.100.1');
-    await lb.failed('198.51.100.1');
-    expect(await lb.blocked('198.51.100.1')).toBeUndefined();
-    await la.failed('198.51.100.1');
-    // Three failures spread over two processes: both refuse that address now, no other.
-    expect(await lb.blocked('198.51.100.1')).toBeGreaterThanOrEqual(1);
-    expect(await la.blocked('198.51.100.1')).toBeGreaterThanOrEqual(1);
-    expect(await lb.blocked('198.51.100.2')).toBeUndefined();
-    for (let i = 0; i < 4; i++) await (i % 2 === 0 ? la : lb).failed(`203.0.113.${String(i)}`);
-    expect(await la.blocked('203.0.113.200')).toBeGreaterThanOrEqual(1);
-  });
+test('ok/the SQLite coordination is shared, not the in-process one', () => {
+  expect(isInProcess(processOn())).toBe(false);
+});
+
+describe('shared rate limits', () => {
+  sharedLimitCases(shared);
 
   test('ok/buckets that have refilled are swept, and a swept bucket starts full', async () => {
     const [a] = [processOn()];
@@ -145,6 +111,8 @@ describe('shared rate limits', () => {
 });
 
 describe('singleton jobs', () => {
+  sharedJobCases(shared);
+
   test('ok/of two processes one runs a job at a time; the other skips its tick, then runs the next', async () => {
     const [a, b] = [processOn(), processOn()];
     const inside = deferred();
@@ -179,20 +147,6 @@ describe('singleton jobs', () => {
     expect(await running.tick()).toBe(3);
     expect(ran).toBe(1);
     await running.stop();
-  });
-
-  test('ok/different jobs do not exclude each other', async () => {
-    const [a, b] = [processOn(), processOn()];
-    const release = deferred();
-    const inside = deferred();
-    const held = a.exclusive('one', async () => {
-      inside.resolve();
-      await release.promise;
-    });
-    await inside.promise;
-    expect(await b.exclusive('two', () => Promise.resolve('ran'))).toEqual({ value: 'ran' });
-    release.resolve();
-    await held;
   });
 
   test('ok/a lease is renewed while its job runs, past its first expiry', async () => {
