@@ -47,6 +47,7 @@ import { createApnsTestPki, issuePushCertificate, newTopic } from '../test/push/
 import { median, type BenchOptions, type BenchRow } from './lib.js';
 import {
   enrollAtPeer,
+  freePort,
   nanomdmVersion,
   peersFromEnv,
   startNanomdm,
@@ -197,15 +198,6 @@ function spawnListening(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): 
         reject(new Error(`${args.join(' ')} exited ${String(code)}:\n${stderr}${buffer}`));
     });
   });
-}
-
-/** A port free on 127.0.0.1 a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 /**

@@ -74,7 +74,8 @@ export async function nanomdmVersion(binary: string): Promise<string> {
   return stdout.trim();
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
