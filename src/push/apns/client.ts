@@ -6,7 +6,7 @@
  */
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitState } from './circuit-breaker.js';
-import type { ApnsRequestSpec, ApnsTls, AttemptResult } from './connection.js';
+import type { ApnsRequestSpec, ApnsTls, AttemptResult, PendingRequest } from './connection.js';
 import { createConnectionPool, type ConnectionPool } from './pool.js';
 import type { PushOutcome } from '../ports.js';
 
@@ -37,9 +37,23 @@ export interface SendResult {
   errorCode?: string;
 }
 
+/**
+ * One push handed to {@link ApnsClient.submit}: the request itself, told its final result once
+ * through `settle`, or through `fail` when the retry loop itself throws (e.g. a custom `sleep`).
+ */
+export interface SendJob extends ApnsRequestSpec {
+  settle(result: SendResult): void;
+  fail(error: unknown): void;
+}
+
 /** Sends pushes with one certificate; the certificate can be swapped while pushes run. */
 export interface ApnsClient {
   send(spec: ApnsRequestSpec): Promise<SendResult>;
+  /**
+   * Sends `job` and calls its `settle` once with the final result: the callback form of
+   * {@link ApnsClient.send}, without a promise per push when the first attempt is answered 200.
+   */
+  submit(job: SendJob): void;
   /** Moves queued pushes to a new pool using `tls`; the old pool finishes its in-flight streams. */
   replaceTls(tls: ApnsTls): Promise<void>;
   close(): Promise<void>;
@@ -65,6 +79,23 @@ function judge(status: number, reason: string | undefined, apnsId: string | unde
   else if (status === 400 && reason !== undefined && BAD_TOKEN.has(reason))
     final.outcome = 'bad-token';
   return { final, providerFailure: status === 403 };
+}
+
+/** Where a {@link FirstAttempt} reports its answer. */
+interface AttemptOwner {
+  answered(job: SendJob, result: AttemptResult): void;
+}
+
+/** The first attempt of a push as the pool queues it: one object, no closure per push. */
+class FirstAttempt implements PendingRequest {
+  deadline = 0;
+  constructor(
+    readonly spec: SendJob,
+    private readonly owner: AttemptOwner,
+  ) {}
+  done(result: AttemptResult): void {
+    this.owner.answered(this.spec, result);
+  }
 }
 
 /** Creates a client; connections open on the first push. */
@@ -97,27 +128,42 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
       pool.submit({ spec, deadline: 0, done: resolve });
     });
 
+  /** Runs the retry loop for `job` (after `first`, when an attempt was made) and settles it. */
+  const retryJob = (job: SendJob, first?: AttemptResult): void => {
+    retrying(job, first).then(
+      (r) => {
+        job.settle(r);
+      },
+      (err: unknown) => {
+        job.fail(err);
+      },
+    );
+  };
+  const owner: AttemptOwner = {
+    answered(job, result) {
+      if (result.kind !== 'response' || result.status !== 200) {
+        retryJob(job, result);
+        return;
+      }
+      breaker.success();
+      const sent: SendResult = { outcome: 'sent', status: 200 };
+      if (result.apnsId !== undefined) sent.apnsId = result.apnsId;
+      job.settle(sent);
+    },
+  };
+
   /**
-   * The common case without an async frame or a second promise: one attempt, answered 200,
-   * settles the promise straight from the connection's callback.
+   * The common case without an async frame or a promise: one attempt, answered 200, settles the
+   * job straight from the connection's callback.
    */
+  function submit(job: SendJob): void {
+    if (closed || !breaker.allow()) retryJob(job);
+    else pool.submit(new FirstAttempt(job, owner));
+  }
+
   function send(spec: ApnsRequestSpec): Promise<SendResult> {
-    if (closed || !breaker.allow()) return retrying(spec);
-    return new Promise((resolve) => {
-      pool.submit({
-        spec,
-        deadline: 0,
-        done(result) {
-          if (result.kind !== 'response' || result.status !== 200) {
-            resolve(retrying(spec, result));
-            return;
-          }
-          breaker.success();
-          const sent: SendResult = { outcome: 'sent', status: 200 };
-          if (result.apnsId !== undefined) sent.apnsId = result.apnsId;
-          resolve(sent);
-        },
-      });
+    return new Promise((resolve, reject) => {
+      submit({ ...spec, settle: resolve, fail: reject });
     });
   }
 
@@ -162,6 +208,7 @@ export function createApnsClient(options: ApnsClientOptions): ApnsClient {
 
   return {
     send,
+    submit,
     async replaceTls(tls) {
       const old = pool;
       pool = makePool(tls);

@@ -16,13 +16,14 @@ export interface CoalescerOptions<R> {
 }
 
 /**
- * Remembers pushes in flight and recent successes. Usage: `find(key)`; when it returns
- * `undefined`, send, `start(key, promise)`, and `finish(key, result, remember)` once it settles.
+ * Remembers pushes in flight (as `F`, by default their promise) and recent successes. Usage:
+ * `find(key)`; when it returns `undefined`, send, `start(key, running)`, and
+ * `finish(key, result, remember)` once it settles.
  */
-export interface Coalescer<R> {
+export interface Coalescer<R, F = Promise<R>> {
   /** The in-flight push for `key`, or its result when sent within the window, else `undefined`. */
-  find(key: string): Promise<R> | R | undefined;
-  start(key: string, running: Promise<R>): void;
+  find(key: string): F | R | undefined;
+  start(key: string, running: F): void;
   /** Ends the in-flight push of `key`; a sent result opens a window only when `remember`. */
   finish(key: string, result: R, remember: boolean): void;
   /** Forgets `key` (e.g. on a new TokenUpdate). */
@@ -31,8 +32,8 @@ export interface Coalescer<R> {
 }
 
 /** Creates a coalescer; a window of 0 still shares in-flight pushes. */
-export function createCoalescer<R>(options: CoalescerOptions<R>): Coalescer<R> {
-  const inflight = new Map<string, Promise<R>>();
+export function createCoalescer<R, F = Promise<R>>(options: CoalescerOptions<R>): Coalescer<R, F> {
+  const inflight = new Map<string, F>();
   const recent = new Map<string, { at: number; result: R }>();
   const prune = (now: number): void => {
     for (const [key, entry] of recent) {

@@ -19,7 +19,7 @@ import {
   type PushCertificate,
   type PushCertificateSource,
 } from './certificate.js';
-import { createApnsClient, type SendResult } from './client.js';
+import { createApnsClient, type SendJob, type SendResult } from './client.js';
 import { runBatch, type Settle } from './batch.js';
 import { createCoalescer } from './coalescer.js';
 import { createExpiryMonitor, EXPIRY_THRESHOLDS } from './expiry.js';
@@ -81,6 +81,60 @@ function resultOf(target: PushTarget, r: SendResult, coalesced: boolean): PushRe
 
 type Fail = (err: unknown) => void;
 
+/** A push coalesced onto one in flight: settled with that push's result. */
+interface Waiter {
+  target: PushTarget;
+  i: number;
+  settle: Settle<PushResult>;
+  fail: Fail;
+}
+
+/** Where a {@link PushJob} reports its outcome. */
+interface JobOwner {
+  finished(job: PushJob, result: SendResult): void;
+  failed(job: PushJob, err: unknown): void;
+}
+
+/**
+ * One push in flight: the request as it goes on the wire, the batch item it answers and the
+ * pushes coalesced onto it. One object per push instead of a promise and closures.
+ */
+class PushJob implements SendJob {
+  waiters: Waiter[] | undefined = undefined;
+  constructor(
+    readonly token: string,
+    readonly topic: string,
+    readonly body: string,
+    readonly expiration: number,
+    readonly priority: 5 | 10,
+    readonly target: PushTarget,
+    readonly index: number,
+    /** The coalescer key; `remember` when a sent push opens the window under it. */
+    readonly key: string,
+    readonly remember: boolean,
+    readonly settleItem: Settle<PushResult>,
+    readonly failItem: Fail,
+    private readonly owner: JobOwner,
+  ) {}
+  settle(result: SendResult): void {
+    this.owner.finished(this, result);
+  }
+  fail(err: unknown): void {
+    this.owner.failed(this, err);
+  }
+}
+
+/** Settles the pushes coalesced onto a finished one; a throwing settle fails only its batch. */
+function settleWaiters(waiters: readonly Waiter[], result: SendResult): void {
+  for (const w of waiters) {
+    try {
+      w.settle(w.i, resultOf(w.target, result, true));
+    } catch (err) {
+      w.fail(err);
+    }
+  }
+}
+
 function early(target: PushTarget, outcome: PushResult['outcome'], reason: string): PushResult {
   return { enrollmentId: target.enrollmentId, outcome, reason };
 }
@@ -124,7 +178,7 @@ export function createApnsPushProvider(
         emit({ type: state === 'open' ? 'circuit-open' : 'circuit-closed', topic: cert.topic });
     },
   });
-  const coalescer = createCoalescer<SendResult>({
+  const coalescer = createCoalescer<SendResult, PushJob>({
     windowMs: opts.coalesceWindowMs,
     maxEntries: opts.maxPending * 4,
     now,
@@ -181,6 +235,25 @@ export function createApnsPushProvider(
     }
   }
 
+  const owner: JobOwner = {
+    finished(job, result) {
+      try {
+        coalescer.finish(job.key, result, job.remember);
+        if (result.outcome !== 'sent') record(job.target, job.token, result);
+        job.settleItem(job.index, resultOf(job.target, result, false));
+      } catch (err) {
+        job.failItem(err);
+      }
+      if (job.waiters !== undefined) settleWaiters(job.waiters, result);
+    },
+    failed(job, err) {
+      // Nothing is remembered: a later push to the key goes out again.
+      coalescer.finish(job.key, { outcome: 'failed' }, false);
+      job.failItem(err);
+      for (const w of job.waiters ?? []) w.fail(err);
+    },
+  };
+
   /**
    * Pushes to one target: returns the result when it is known at once, else `undefined` and
    * calls `settle(i, result)` once (or `fail` on an unexpected error). No async frame per push.
@@ -203,31 +276,28 @@ export function createApnsPushProvider(
       : token + '\n' + target.pushMagic;
     const hit = coalescer.find(key);
     if (hit !== undefined) {
-      if (!(hit instanceof Promise)) return resultOf(target, hit, true);
-      hit.then((r) => {
-        settle(i, resultOf(target, r, true));
-      }, fail);
+      if (!(hit instanceof PushJob)) return resultOf(target, hit, true);
+      (hit.waiters ??= []).push({ target, i, settle, fail });
       return undefined;
     }
     const exp =
       opts.expirationSeconds === 0 ? 0 : Math.floor(now() / 1000) + opts.expirationSeconds;
-    const running = client.send({
+    const job = new PushJob(
       token,
-      topic: cert.topic,
-      body: bodyOf(target.pushMagic),
-      expiration: exp,
-      priority: opts.priority,
-    });
-    coalescer.start(key, running);
-    running.then((result) => {
-      try {
-        coalescer.finish(key, result, remember);
-        if (result.outcome !== 'sent') record(target, token, result);
-        settle(i, resultOf(target, result, false));
-      } catch (err) {
-        fail(err);
-      }
-    }, fail);
+      cert.topic,
+      bodyOf(target.pushMagic),
+      exp,
+      opts.priority,
+      target,
+      i,
+      key,
+      remember,
+      settle,
+      fail,
+      owner,
+    );
+    coalescer.start(key, job);
+    client.submit(job);
     return undefined;
   }
 
