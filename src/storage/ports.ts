@@ -842,6 +842,16 @@ export interface UserStore {
     filter: OwnedEnrollmentFilter,
     options: { limit: number; cursor?: string },
   ): Promise<Page<OwnedEnrollment>>;
+  /**
+   * {@link listOwnedEnrollments} with each enrollment's record read in the same call (one pass
+   * over the fleet for a policy change): owned enrollments without a record are left out (the
+   * cursor still moves past them), so a page may hold fewer than `limit` items. Present where the
+   * store can read the enrollments: SQLite and PostgreSQL always, memory when given its MDM store.
+   */
+  listOwnedDevices?(
+    filter: OwnedEnrollmentFilter,
+    options: { limit: number; cursor?: string },
+  ): Promise<Page<OwnedDevice>>;
 }
 
 /** Small named settings the administrative side records (public URL, push topic). */
@@ -1223,6 +1233,15 @@ export interface OwnedEnrollment {
   enrollmentId: string;
   /** The owning user as stored now (its group is the device's organization group). */
   user: UserRecord;
+}
+
+/**
+ * An owned enrollment with its user and its enrollment record (see
+ * {@link UserStore.listOwnedDevices}); the record leaves out `lastSeenAt`, which the MDM store
+ * may still hold in a buffer.
+ */
+export interface OwnedDevice extends OwnedEnrollment {
+  enrollment: Omit<EnrollmentRecord, 'lastSeenAt'>;
 }
 
 /**

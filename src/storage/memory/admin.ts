@@ -8,6 +8,7 @@
 import {
   OWNER_PRINCIPAL_ID,
   type AdminStorage,
+  type CheckinStore,
   type ApiKeyRecord,
   type ApiKeyStore,
   type AuditEntry,
@@ -29,6 +30,7 @@ import { memoryEnrollmentLinks } from './admin-links.js';
 import { memoryOrgGroups, memoryPrincipals } from './management.js';
 import { memoryProfileLibrary } from './management-profiles.js';
 import { memoryDeviceProfiles } from './device-profiles.js';
+import { memoryOwnedDevices } from './owned-enrollments.js';
 import { memoryPolicies } from './policies.js';
 import { memoryUsers } from './users.js';
 import { memoryCredentials, memoryWebSessions } from './web.js';
@@ -37,6 +39,11 @@ import { memoryCredentials, memoryWebSessions } from './web.js';
 export interface MemoryAdminStorageOptions {
   /** Stamps created, revoked and audit times; default `() => new Date()`. */
   clock?: () => Date;
+  /**
+   * The enrollments' store (the memory MDM store beside it): with it the store offers
+   * `listOwnedDevices`, which reads owned enrollments and their records in one call.
+   */
+  enrollments?: Pick<CheckinStore, 'findEnrollments'>;
 }
 
 function keyRecord(row: KeyRow): ApiKeyRecord {
@@ -167,7 +174,7 @@ function memorySettings(s: AdminState): SettingsStore {
  * An {@link AdminStorage} held in process memory, lost on exit: API keys, the audit log,
  * enrollment links, settings and the management stores (seeded with the root group and the
  * owner, stamped by `clock`), with the SQLite adapter's semantics. After `close()` every call
- * rejects with StorageError.
+ * rejects with StorageError. `listOwnedDevices` is there only when `enrollments` is given.
  */
 export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}): AdminStorage {
   const state = createAdminState(options.clock ?? (() => new Date()));
@@ -184,6 +191,7 @@ export function createMemoryAdminStorage(options: MemoryAdminStorageOptions = {}
     ...memoryDeviceProfiles(state),
     ...memoryWebSessions(state),
     ...memoryCredentials(state),
+    ...(options.enrollments === undefined ? {} : memoryOwnedDevices(state, options.enrollments)),
     close() {
       state.closed = true;
     },

@@ -1,9 +1,17 @@
 /**
  * {@link UserStore.listOwnedEnrollments} in memory: owned enrollments joined with their users'
- * current fields, filtered by the union of the filter's conditions, in enrollment id order.
+ * current fields, filtered by the union of the filter's conditions, in enrollment id order; and
+ * {@link UserStore.listOwnedDevices} when the enrollments' store is known.
  */
 import { checkLimit, checkOwnedFilter, filterIsEmpty, MAX_OWNED_PAGE } from '../policies-check.js';
-import type { OwnedEnrollment, OwnedEnrollmentFilter, UserRecord, UserStore } from '../ports.js';
+import type {
+  CheckinStore,
+  OwnedDevice,
+  OwnedEnrollment,
+  OwnedEnrollmentFilter,
+  UserRecord,
+  UserStore,
+} from '../ports.js';
 import { decodeCursor, encodeCursor } from '../support.js';
 import { adminStep, byBytes, type AdminState, type UserRow } from './admin-state.js';
 
@@ -61,5 +69,30 @@ function list(
 export function memoryOwnedEnrollments(s: AdminState): Pick<UserStore, 'listOwnedEnrollments'> {
   return {
     listOwnedEnrollments: (filter, options) => adminStep(s, () => list(s, filter, options)),
+  };
+}
+
+/**
+ * The owned-device listing of the memory {@link UserStore}: a page of owned enrollments, then
+ * their records from `enrollments` (the memory MDM store keeps them apart from the admin state).
+ */
+export function memoryOwnedDevices(
+  s: AdminState,
+  enrollments: Pick<CheckinStore, 'findEnrollments'>,
+): Required<Pick<UserStore, 'listOwnedDevices'>> {
+  return {
+    async listOwnedDevices(filter, options) {
+      const page = await adminStep(s, () => list(s, filter, options));
+      const found = await enrollments.findEnrollments(page.items.map((o) => o.enrollmentId));
+      const byId = new Map(found.map((e) => [e.id, e]));
+      const items: OwnedDevice[] = [];
+      for (const o of page.items) {
+        const record = byId.get(o.enrollmentId);
+        if (record === undefined) continue;
+        const { lastSeenAt: _seen, ...enrollment } = record;
+        items.push({ ...o, enrollment });
+      }
+      return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+    },
   };
 }

@@ -6,6 +6,7 @@ import type { PgContext } from './db.js';
 import { pgDeviceProfiles } from './device-profiles.js';
 import { pgOrgGroups, pgPrincipals } from './management.js';
 import { pgProfileLibrary } from './management-profiles.js';
+import { pgOwnedDevices } from './owned-devices.js';
 import { pgPolicies } from './policies.js';
 import { pgUsers } from './users.js';
 import { pgCredentials, pgWebSessions } from './web.js';
@@ -21,6 +22,7 @@ export function pgAdminStorage(ctx: PgContext, close: () => void): AdminStorage 
     ...pgPrincipals(ctx),
     ...pgProfileLibrary(ctx),
     ...pgUsers(ctx),
+    ...pgOwnedDevices(ctx),
     ...pgPolicies(ctx),
     ...pgDeviceProfiles(ctx),
     ...pgWebSessions(ctx),

@@ -37,7 +37,7 @@ import type { Queryable } from './db.js';
 import { knownGroup } from './management.js';
 
 /** A row of `orchard_users`. */
-interface UserRow {
+export interface UserRow {
   id: string;
   username: string;
   email: string;
@@ -89,7 +89,8 @@ function newUserId(): string {
   return `usr_${randomBytes(6).toString('hex')}`;
 }
 
-function userRecord(row: UserRow): UserRecord {
+/** The user of a row. */
+export function userRecord(row: UserRow): UserRecord {
   const r: UserRecord = {
     id: row.id,
     username: row.username,
