@@ -159,13 +159,19 @@ function answerOf(
   }
 }
 
+/**
+ * Fresh memory stores; `linked` (default) gives the admin store the MDM store's enrollments, so
+ * it reads owned devices in one call (`listOwnedDevices`), as SQLite and PostgreSQL do.
+ */
+export function memoryStores(linked = true): { admin: AdminStorage; mdm: MdmStorage } {
+  const mdm = createMemoryStorage();
+  return { admin: createMemoryAdminStorage(linked ? { enrollments: mdm } : {}), mdm };
+}
+
 /** Creates a world (over `stores`, default fresh memory stores); `options` go to the service. */
 export function createHarness(
   options: DeliveryOptions = {},
-  stores: { admin: AdminStorage; mdm: MdmStorage } = {
-    admin: createMemoryAdminStorage(),
-    mdm: createMemoryStorage(),
-  },
+  stores: { admin: AdminStorage; mdm: MdmStorage } = memoryStores(),
   queue: { listCommands?: boolean } = {},
 ): Harness {
   const { admin, mdm } = stores;

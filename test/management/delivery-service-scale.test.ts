@@ -6,16 +6,28 @@
  * when nothing changed.
  */
 import { describe, expect, test } from '@jest/globals';
-import type { LibraryProfileRecord, PolicyRecord } from '../../src/storage/ports.js';
-import { createHarness, type Harness } from './delivery-service-harness.js';
+import type {
+  AdminStorage,
+  LibraryProfileRecord,
+  MdmStorage,
+  PolicyRecord,
+} from '../../src/storage/ports.js';
+import { createHarness, memoryStores, type Harness } from './delivery-service-harness.js';
 
 const DEVICES = 1000;
 
-async function world(options: { maxTargetsPerCommand?: number; devices?: number } = {}) {
+async function world(
+  options: {
+    maxTargetsPerCommand?: number;
+    devices?: number;
+    stores?: { admin: AdminStorage; mdm: MdmStorage };
+  } = {},
+) {
   const h = createHarness(
     options.maxTargetsPerCommand === undefined
       ? {}
       : { maxTargetsPerCommand: options.maxTargetsPerCommand },
+    options.stores,
   );
   const policy = await h.policy('fleet');
   const profiles: LibraryProfileRecord[] = [];
@@ -109,5 +121,35 @@ describe('batching', () => {
     const ops = counted(h);
     await setDefault(h, policy);
     expect(ops()).toEqual({ enqueue: 2 + 1 + 1 + 200, sign: 2 + 1 + 1 + 200, push: 1 });
+  });
+
+  test('ok/a page of owned devices is one read; a store without it reads twice, same report', async () => {
+    const calls = { devices: 0, owned: 0, find: 0 };
+    const counted = (linked: boolean) => {
+      const { admin, mdm } = memoryStores(linked);
+      const own = admin.listOwnedDevices?.bind(admin);
+      const countedAdmin: AdminStorage = {
+        ...admin,
+        listOwnedEnrollments: (f, o) => (calls.owned++, admin.listOwnedEnrollments(f, o)),
+      };
+      if (own) countedAdmin.listOwnedDevices = (f, o) => (calls.devices++, own(f, o));
+      const countedMdm: MdmStorage = {
+        ...mdm,
+        findEnrollments: (ids) => (calls.find++, mdm.findEnrollments(ids)),
+      };
+      return { admin: countedAdmin, mdm: countedMdm };
+    };
+    const reports = [];
+    for (const linked of [true, false]) {
+      const { h, policy } = await world({ devices: 300, stores: counted(linked) });
+      Object.assign(calls, { devices: 0, owned: 0, find: 0 });
+      const report = await setDefault(h, policy);
+      expect(calls).toEqual(
+        linked ? { devices: 1, owned: 0, find: 0 } : { devices: 0, owned: 1, find: 1 },
+      );
+      reports.push(report);
+    }
+    expect(reports[0]?.totals).toMatchObject({ added: 900 });
+    expect(reports[1]).toEqual(reports[0]);
   });
 });

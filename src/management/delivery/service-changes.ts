@@ -1,16 +1,17 @@
 /**
  * Previewing and applying a policy change (rule S4), and delivering to one device: every owned
- * enrollment the change can reach is read in pages of 10,000 and planned; applying queues the
+ * enrollment the change can reach is read in pages of 10,000 (owner and enrollment record in one
+ * call) and planned; applying queues the
  * plans of enrolled devices through one execution (one command per distinct body, one push).
  * An enrollment that is not enrolled is planned and counted, but nothing is queued or recorded
  * for it: it is planned again when it enrolls.
  */
-import type { OwnedEnrollment, OwnedEnrollmentFilter, UserRecord } from '../../storage/ports.js';
+import type { OwnedDevice, OwnedEnrollmentFilter, UserRecord } from '../../storage/ports.js';
 import { createExecution } from './batch.js';
 import type { DeliveryContext } from './service-context.js';
 import {
   deviceContextOf,
-  forEachOwnedPage,
+  forEachOwnedDevicePage,
   OWNED_PAGE,
   planPage,
   planWork,
@@ -76,7 +77,7 @@ async function forEachVersionPage(
   ctx: DeliveryContext,
   snapshot: PolicySnapshot,
   profileId: string,
-  fn: (page: OwnedEnrollment[]) => Promise<void>,
+  fn: (page: OwnedDevice[]) => Promise<void>,
 ): Promise<void> {
   const auto = [...snapshot.assignments]
     .filter(([, list]) =>
@@ -84,12 +85,12 @@ async function forEachVersionPage(
     )
     .map(([policyId]) => policyId);
   const seen = new Set<string>();
-  const visit = async (page: OwnedEnrollment[]) => {
+  const visit = async (page: OwnedDevice[]) => {
     const fresh = page.filter((o) => !seen.has(o.enrollmentId));
     for (const o of fresh) seen.add(o.enrollmentId);
     if (fresh.length > 0) await fn(fresh);
   };
-  if (auto.length > 0) await forEachOwnedPage(ctx, policyFilter(snapshot, auto), visit);
+  if (auto.length > 0) await forEachOwnedDevicePage(ctx, policyFilter(snapshot, auto), visit);
   let cursor: string | undefined;
   do {
     const page = await ctx.deps.store.listProfileDevices(profileId, {
@@ -98,7 +99,7 @@ async function forEachVersionPage(
       ...(cursor === undefined ? {} : { cursor }),
     });
     const ids = page.items.map((r) => r.enrollmentId).filter((id) => !seen.has(id));
-    if (ids.length > 0) await forEachOwnedPage(ctx, { enrollmentIds: ids }, visit);
+    if (ids.length > 0) await forEachOwnedDevicePage(ctx, { enrollmentIds: ids }, visit);
     cursor = page.nextCursor;
   } while (cursor !== undefined);
 }
@@ -126,7 +127,7 @@ export async function runChange(
   const report = reportBuilder(limit, execute);
   const execution = execute ? createExecution(ctx) : undefined;
   const userOf = execute ? undefined : (u: UserRecord) => userAfter(u, change);
-  const handle = async (page: OwnedEnrollment[]) => {
+  const handle = async (page: OwnedDevice[]) => {
     for (const work of await planPage(ctx, run, page, userOf)) {
       report.add(work.plan);
       if (execution && work.device.enrollment.enrolled) await execution.add(work);
@@ -134,7 +135,7 @@ export async function runChange(
   };
   if (change.kind === 'profile-version')
     await forEachVersionPage(ctx, after, change.profileId, handle);
-  else await forEachOwnedPage(ctx, reachOf(current, after, change) ?? {}, handle);
+  else await forEachOwnedDevicePage(ctx, reachOf(current, after, change) ?? {}, handle);
   const done = execution ? await execution.finish() : undefined;
   return report.done(done?.commandsQueued ?? 0);
 }

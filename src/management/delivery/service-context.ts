@@ -10,7 +10,14 @@ import type { Logger } from '../../logger.js';
 import type { PlistDict } from '../../protocol/plist.js';
 import { decodeProfile } from '../../profile/sign.js';
 import type { MdmCore } from '../../service/core.js';
-import type { CheckinStore, EnrollmentRecord, ManagementStorage } from '../../storage/ports.js';
+import type {
+  CheckinStore,
+  EnrollmentRecord,
+  ManagementStorage,
+  OwnedDevice,
+  OwnedEnrollmentFilter,
+  Page,
+} from '../../storage/ports.js';
 import type { GroupService } from '../groups-service.js';
 import { renderProfile, type ProfileSigner } from '../profile-render.js';
 import { createCompatibilityJudge, type CompatibilityJudge } from './compatibility.js';
@@ -79,6 +86,14 @@ export interface DeliveryContext {
   snapshot(fresh?: boolean): Promise<PolicySnapshot>;
   /** The enrollment, or 404 `ERR_ENROLLMENT_NOT_FOUND`. */
   requireEnrollment(id: string): Promise<EnrollmentRecord>;
+  /**
+   * A page of owned devices (see `UserStore.listOwnedDevices`): the store's own call where it
+   * has one, else its owned enrollments and then their records from `deps.enrollments`.
+   */
+  ownedDevices(
+    filter: OwnedEnrollmentFilter,
+    options: { limit: number; cursor?: string },
+  ): Promise<Page<OwnedDevice>>;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -123,6 +138,23 @@ function snapshotCache(deps: DeliveryDeps, ttlMs: number) {
   };
 }
 
+/** Owned devices in two reads, for a store without `listOwnedDevices` (memory on its own). */
+function ownedDevicesOf(deps: DeliveryDeps): DeliveryContext['ownedDevices'] {
+  const own = deps.store.listOwnedDevices?.bind(deps.store);
+  if (own) return own;
+  return async (filter, options) => {
+    const page = await deps.store.listOwnedEnrollments(filter, options);
+    const found = await deps.enrollments.findEnrollments(page.items.map((o) => o.enrollmentId));
+    const byId = new Map(found.map((e) => [e.id, e]));
+    const items: OwnedDevice[] = [];
+    for (const o of page.items) {
+      const enrollment = byId.get(o.enrollmentId);
+      if (enrollment) items.push({ ...o, enrollment });
+    }
+    return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+  };
+}
+
 /** Builds the context, validating options (TypeError on a non-positive number). */
 export function createDeliveryContext(
   deps: DeliveryDeps,
@@ -142,6 +174,7 @@ export function createDeliveryContext(
     sign: deps.sign ?? ((xml) => renderProfile(xml, deps.signing, { signingTime: deps.clock() })),
     version: versionCache(deps),
     snapshot: snapshotCache(deps, ttl),
+    ownedDevices: ownedDevicesOf(deps),
     async requireEnrollment(id) {
       const found = await deps.enrollments.findEnrollment(id);
       if (found) return found;

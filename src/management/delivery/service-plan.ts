@@ -1,11 +1,12 @@
 /**
  * Planning one run of the delivery service: the snapshot with the content of every profile it
- * assigns, each device's context (facts, owner, group) and records, read in pages, and the
- * planner's verdict per device. Nothing here writes.
+ * assigns, each device's context (facts, owner, group: one read per page) and records, read in
+ * pages, and the planner's verdict per device. Nothing here writes.
  */
 import type {
   DeviceProfileRecord,
   EnrollmentRecord,
+  OwnedDevice,
   OwnedEnrollment,
   OwnedEnrollmentFilter,
   UserRecord,
@@ -185,32 +186,46 @@ function byEnrollment(records: readonly DeviceProfileRecord[]) {
 }
 
 /**
- * Plans a page of owned enrollments: facts and records read in one call each; `userOf` lays a
- * change over each owner (for previews). Enrollments whose record is gone are left out.
+ * Plans a page of owned devices: their records read in one call; `userOf` lays a change over
+ * each owner (for previews).
  */
 export async function planPage(
   ctx: DeliveryContext,
   run: PlanRun,
-  owned: readonly OwnedEnrollment[],
+  owned: readonly OwnedDevice[],
   userOf: (user: UserRecord) => UserRecord = (u) => u,
 ): Promise<DeviceWork[]> {
-  const ids = owned.map((o) => o.enrollmentId);
-  const found = await ctx.deps.enrollments.findEnrollments(ids);
-  const records = byEnrollment(await ctx.deps.store.listDeviceProfilesOf(ids));
-  const out: DeviceWork[] = [];
-  // `found` follows `ids` (gone ones left out): walked alongside, indexed only if it does not.
-  let next = 0;
-  let index: Map<string, EnrollmentRecord> | undefined;
-  for (const o of owned) {
-    let enrollment = found[next];
-    if (enrollment?.id === o.enrollmentId) next++;
-    else enrollment = (index ??= new Map(found.map((e) => [e.id, e]))).get(o.enrollmentId);
-    if (!enrollment) continue;
+  const records = byEnrollment(
+    await ctx.deps.store.listDeviceProfilesOf(owned.map((o) => o.enrollmentId)),
+  );
+  const out: DeviceWork[] = new Array<DeviceWork>(owned.length);
+  for (let i = 0; i < owned.length; i++) {
+    const o = owned[i] as OwnedDevice;
     const user = userOf(o.user);
-    const device = deviceContextOf(run, enrollment, user);
-    out.push(planWork(ctx, run, device, desiredFor(run, user), records.get(enrollment.id) ?? []));
+    const device = deviceContextOf(run, o.enrollment, user);
+    out[i] = planWork(ctx, run, device, desiredFor(run, user), records.get(o.enrollmentId) ?? []);
   }
   return out;
+}
+
+/**
+ * Calls `fn` with each page of owned devices (owner and enrollment record, read in one call)
+ * matching `filter`, in enrollment id order; owned enrollments without a record are left out.
+ */
+export async function forEachOwnedDevicePage(
+  ctx: DeliveryContext,
+  filter: OwnedEnrollmentFilter,
+  fn: (page: OwnedDevice[]) => Promise<void>,
+): Promise<void> {
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.ownedDevices(filter, {
+      limit: OWNED_PAGE,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    if (page.items.length > 0) await fn(page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
 }
 
 /** Calls `fn` with each page of owned enrollments matching `filter`, in enrollment id order. */
