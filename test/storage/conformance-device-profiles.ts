@@ -56,6 +56,37 @@ export function deviceProfileSuite(ctx: AdminSuiteContext): void {
       expect(await store.listDeviceProfilesOf([])).toEqual([]);
     });
 
+    test('ok/a batch of 257 records (optional fields on some) replaces and reads back as written', async () => {
+      const store = ctx.store();
+      const id = (i: number) => `dev-${String(i).padStart(4, '0')}`;
+      await store.putDeviceProfiles(
+        Array.from({ length: 300 }, (_, i) => rec(ctx, id(i), 'a', { state: 'skipped' })),
+      );
+      ctx.clock.advance(1000);
+      const later = new Date(ctx.clock.now().getTime() + 7);
+      const written = Array.from({ length: 257 }, (_, i) =>
+        rec(ctx, id(i), i % 3 === 0 ? 'b' : 'a', {
+          version: 1 + (i % 4),
+          ...(i % 2 === 0 ? { payloadUuid: `U-${String(i)}`, commandUuid: `C-${String(i)}` } : {}),
+          ...(i % 5 === 0 ? { state: 'installed', installedAt: later } : {}),
+          ...(i % 7 === 0 ? { state: 'failed', reason: `why ${String(i)}` } : {}),
+        }),
+      );
+      await store.putDeviceProfiles(written);
+      const got = await store.listDeviceProfilesOf(Array.from({ length: 300 }, (_, i) => id(i)));
+      const kept = Array.from({ length: 300 }, (_, i) => i)
+        .filter((i) => i >= 257 || i % 3 === 0)
+        .map((i) =>
+          rec(ctx, id(i), 'a', {
+            state: 'skipped',
+            updatedAt: new Date(ctx.clock.now().getTime() - 1000),
+          }),
+        );
+      const key = (r: DeviceProfileRecord) => `${r.enrollmentId}/${r.identifier}`;
+      const byKey = (a: DeviceProfileRecord, b: DeviceProfileRecord) => (key(a) < key(b) ? -1 : 1);
+      expect(got).toEqual([...written, ...kept].sort(byKey));
+    });
+
     test('fail/a bad record, or one key twice in a batch, is a TypeError and stores nothing', async () => {
       const store = ctx.store();
       const bad: Partial<DeviceProfileRecord>[] = [
