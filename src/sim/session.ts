@@ -26,8 +26,17 @@ interface Pending {
   after?: () => Promise<void>;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/**
+ * The message of `error`, with its cause's code and message when it has one: fetch rejects with
+ * a bare `fetch failed` whose cause (`ECONNRESET`, `UND_ERR_SOCKET`, ...) says what went wrong.
+ */
+export function describeError(error: unknown): string {
+  // Duck-typed: errors from another realm (node's fetch under a test VM) fail `instanceof Error`.
+  const { message, cause } = (error ?? {}) as { message?: unknown; cause?: unknown };
+  if (typeof message !== 'string') return String(error);
+  const { message: why, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
+  if (typeof why !== 'string') return message;
+  return `${message} (${typeof code === 'string' ? `${code}: ` : ''}${why})`;
 }
 
 /** Runs one session; never throws for protocol errors, which land in `errors`. */
@@ -45,10 +54,11 @@ export async function runSession(deps: SimSessionDeps): Promise<SimSessionResult
       // Work after a report (identity renewal) starts once the server has the report.
       await pending.after?.();
     } catch (error) {
-      result.errors.push(`request failed: ${describe(error)}`);
+      result.errors.push(`request failed: ${describeError(error)}`);
       break;
     }
     result.latenciesMs.push(res.latencyMs);
+    if (res.retried === true) result.retries = (result.retries ?? 0) + 1;
     if (res.status !== 200) {
       result.errors.push(
         `server answered ${res.status} to a ${pending.message.CommandUUID === undefined ? 'poll' : 'report'}`,

@@ -27,6 +27,8 @@ export interface FleetSummary {
   requestTypes: Record<string, number>;
   /** How many errors in all and the first few distinct messages. */
   errors: { count: number; first: string[] };
+  /** Requests sent a second time after a connection reset (not errors). */
+  retries: number;
   latencyMs: LatencySummary;
   elapsedMs: number;
 }
@@ -72,6 +74,7 @@ export function createSummaryCollector(devices: number): SummaryCollector {
   let failed = 0;
   let sessions = 0;
   let errorCount = 0;
+  let retries = 0;
   const first = new Set<string>();
   const commands: Record<string, number> = {};
   const requestTypes: Record<string, number> = {};
@@ -94,6 +97,7 @@ export function createSummaryCollector(devices: number): SummaryCollector {
       add(requestTypes, result.requestTypes);
       for (const ms of result.latenciesMs) latencies.push(ms);
       for (const message of result.errors) error(message);
+      retries += result.retries ?? 0;
     },
     error,
     snapshot: ({ pushes, elapsedMs }) => ({
@@ -105,6 +109,7 @@ export function createSummaryCollector(devices: number): SummaryCollector {
       commands: { ...commands },
       requestTypes: { ...requestTypes },
       errors: { count: errorCount, first: [...first] },
+      retries,
       latencyMs: latencySummary(latencies),
       elapsedMs: Math.round(elapsedMs),
     }),
@@ -134,7 +139,7 @@ export function formatSummary(s: FleetSummary): string {
     `commands  ${pairs(s.commands)}`,
     `requests  ${pairs(s.requestTypes)}`,
     `latency   p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.count} round trips)`,
-    `errors    ${s.errors.count}`,
+    `errors    ${s.errors.count}${s.retries > 0 ? ` (${s.retries} requests retried after a connection reset)` : ''}`,
     ...s.errors.first.map((e) => `  ${e}`),
     `elapsed   ${(s.elapsedMs / 1000).toFixed(1)} s`,
   ];

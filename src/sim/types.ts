@@ -60,6 +60,8 @@ export interface SimSessionResult {
   latenciesMs: number[];
   /** Protocol errors (non-200 answers, undecodable bodies). */
   errors: string[];
+  /** Requests sent a second time after a connection reset (not errors: see `sendSigned`). */
+  retries?: number;
 }
 
 /** A profile installed on a simulated device, as ProfileList reports it. */
