@@ -3,6 +3,7 @@
  * from single-use enrollment URLs, woken by pushes through the simulator's APNs endpoint, and
  * optionally checking in on an interval; the result is a {@link FleetSummary}.
  */
+import { describeError } from './session.js';
 import {
   createSummaryCollector,
   formatProgress,
@@ -39,6 +40,13 @@ export interface FleetOptions {
   devices: number;
   /** Most enrollments (and interval check-ins) in progress at once; default 16. */
   concurrency?: number;
+  /**
+   * Most device sessions at once, however started (enrollment, push, interval); the rest wait in
+   * order. Default 64: the fleet is one process, and a thousand sessions at once (one push to
+   * every device) lag its event loop by seconds, so its HTTP client reuses kept-alive
+   * connections the server has already timed out (`ECONNRESET`).
+   */
+  sessions?: number;
   osMix?: readonly OsMixEntry[];
   /** A fresh single-use enrollment URL per device. */
   enrollmentUrl: () => Promise<string>;
@@ -148,7 +156,7 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
 function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  return typeof code === 'string' ? `${code}: ${error.message}` : describeError(error);
 }
 
 /** Creates a fleet; nothing happens before `run()` (or `push`). */
@@ -162,6 +170,32 @@ export function createFleet(options: FleetOptions): Fleet {
   const channels: Channel[] = []; // device and user channels, for the interval check-ins
   const running = new Map<Channel, { again: boolean; done: Promise<void> }>();
   let lastProgress = -Infinity;
+  const sessionLimit = options.sessions ?? 64;
+  if (!Number.isInteger(sessionLimit) || sessionLimit <= 0)
+    throw new TypeError('sessions must be a positive integer');
+  let sessionsOpen = 0;
+  const waiting: (() => void)[] = [];
+  let waitingHead = 0;
+  // A session slot: at once when one is free (so a push connects synchronously), else in turn.
+  const acquire = (): Promise<void> | undefined => {
+    if (sessionsOpen < sessionLimit) {
+      sessionsOpen++;
+      return undefined;
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    if (waitingHead === waiting.length) {
+      sessionsOpen--;
+      return;
+    }
+    const next = waiting[waitingHead++] as () => void;
+    if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
+      waiting.splice(0, waitingHead);
+      waitingHead = 0;
+    }
+    next(); // the slot passes on
+  };
 
   const summary = (): FleetSummary =>
     collector.snapshot({ pushes: options.apns?.pushes ?? 0, elapsedMs: now() - started });
@@ -182,11 +216,16 @@ export function createFleet(options: FleetOptions): Fleet {
     const state = { again: true, done: Promise.resolve() };
     state.done = (async () => {
       while (state.again) {
+        const turn = acquire();
+        if (turn !== undefined) await turn;
+        // Pushes while waiting for a slot need no session of their own: this one is still to come.
         state.again = false;
         try {
           collector.session(await device.connect());
         } catch (error) {
           collector.error(`connect: ${messageOf(error)}`);
+        } finally {
+          release();
         }
         progress();
       }

@@ -126,6 +126,49 @@ describe('runFleet', () => {
     expect(summary.sessions).toBe(4);
   });
 
+  test('ok/a push to every device runs at most `sessions` sessions at once; pushes while waiting coalesce', async () => {
+    const { made, create } = fakeDevices({ inFlight: 0, peak: 0 });
+    const open = { now: 0, peak: 0 };
+    const fleet = createFleet({
+      devices: 40,
+      concurrency: 8,
+      sessions: 5,
+      enrollmentUrl: () => Promise.resolve('http://x/enroll'),
+      createDevice: create,
+      afterEnroll: async (f) => {
+        for (const d of made)
+          d.connect = async () => {
+            d.connects++;
+            open.peak = Math.max(open.peak, ++open.now);
+            await new Promise((r) => setImmediate(r));
+            open.now--;
+            const result = { commands: { Acknowledged: 1 }, requestTypes: { ProfileList: 1 } };
+            return { ...result, latenciesMs: [1], errors: [], retries: 1 };
+          };
+        // Two pushes each, at once: the first five connect at once and again after (the second
+        // push came during their session); the others wait, and their second push adds nothing.
+        for (const d of f.devices) f.push(d.pushToken);
+        for (const d of f.devices) f.push(d.pushToken);
+        await f.settled();
+      },
+    });
+    const summary = await fleet.run();
+    expect(open.peak).toBe(5);
+    expect(made.map((d) => d.connects).sort()).toEqual([...Array(35).fill(2), ...Array(5).fill(3)]);
+    expect(summary.requestTypes.ProfileList).toBe(45);
+    expect(summary.retries).toBe(45);
+    expect(summary.errors.count).toBe(0);
+  });
+
+  test('fail/sessions must be a positive integer', () => {
+    const { create } = fakeDevices({ inFlight: 0, peak: 0 });
+    const enrollmentUrl = () => Promise.resolve('http://x/enroll');
+    for (const sessions of [0, -1, 1.5])
+      expect(() =>
+        createFleet({ devices: 1, sessions, enrollmentUrl, createDevice: create }),
+      ).toThrow(TypeError);
+  });
+
   test('fail/an enrollment failure is counted and its error listed once', async () => {
     const { create } = fakeDevices({ inFlight: 0, peak: 0 });
     let n = 0;
