@@ -38,8 +38,12 @@ export interface ExecutionResult {
 
 /** Collects the actions of many devices, then queues, records and pushes them at once. */
 export interface Execution {
-  /** Decides the commands and records of one device's plan (and writes `extra` records with them). */
-  add(work: DeviceWork, extra?: readonly DeviceProfileRecord[]): Promise<void>;
+  /**
+   * Decides the commands and records of one device's plan (and writes `extra` records with
+   * them). `undefined` when done at once (every install of a version already read, nothing to
+   * remove: most devices of a fleet), else a promise to await before the next device.
+   */
+  add(work: DeviceWork, extra?: readonly DeviceProfileRecord[]): Promise<void> | undefined;
   /** Queues every command, writes every record, pushes every device touched, once. */
   finish(): Promise<ExecutionResult>;
 }
@@ -219,17 +223,32 @@ export function createExecution(ctx: DeliveryContext): Execution {
     return queued;
   }
 
+  /** The actions of `work` from `from` on, awaiting what needs reading. */
+  async function addRest(work: DeviceWork, from: number): Promise<void> {
+    const actions = work.plan.actions;
+    for (let i = from; i < actions.length; i++) {
+      const action = actions[i] as PlannedAction;
+      if (action.action === 'install') install(work, action, await versionOf(action));
+      else if (action.action === 'remove') await remove(work, action);
+      else if (action.action === 'skip' || action.action === 'block') judged(work, action);
+    }
+  }
+
   return {
-    async add(work, extra = []) {
+    add(work, extra = []) {
       for (const r of extra) records.push(r);
-      for (const action of work.plan.actions) {
+      const actions = work.plan.actions;
+      for (let i = 0; i < actions.length; i++) {
+        const action = actions[i] as PlannedAction;
         if (action.action === 'install') {
-          // Most devices get a version already read: no await for them.
+          // Most devices get a version already read: no promise, no await for them.
           const v = versions.get(`${action.profileId}@${action.version}`);
-          install(work, action, v ?? (await versionOf(action)));
-        } else if (action.action === 'remove') await remove(work, action);
+          if (v === undefined) return addRest(work, i);
+          install(work, action, v);
+        } else if (action.action === 'remove') return addRest(work, i);
         else if (action.action === 'skip' || action.action === 'block') judged(work, action);
       }
+      return undefined;
     },
     async finish() {
       const commandsQueued =

@@ -126,9 +126,15 @@ function planOffered(
 }
 
 function emptyPlan(enrollmentId: string): DevicePlan {
+  // One literal (no spread of a temporary object): a fleet plans 100,000 of these.
   return {
     enrollmentId,
-    ...{ added: [], removed: [], updated: [], unchanged: [], skipped: [], blocked: [] },
+    added: [],
+    removed: [],
+    updated: [],
+    unchanged: [],
+    skipped: [],
+    blocked: [],
     actions: [],
   };
 }

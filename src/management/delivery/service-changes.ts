@@ -130,7 +130,9 @@ export async function runChange(
   const handle = async (page: OwnedDevice[]) => {
     for (const work of await planPage(ctx, run, page, userOf)) {
       report.add(work.plan);
-      if (execution && work.device.enrollment.enrolled) await execution.add(work);
+      if (!execution || !work.device.enrollment.enrolled) continue;
+      const pending = execution.add(work);
+      if (pending) await pending;
     }
   };
   if (change.kind === 'profile-version')
