@@ -68,7 +68,7 @@ function reply<T extends SimDaemonReply['type']>(
 }
 
 /** Starts the APNs endpoint here and a daemon pointed at it in a child process. */
-export async function startSimBench(): Promise<SimBench> {
+export async function startSimBench(extraFlags: Record<string, string> = {}): Promise<SimBench> {
   const dir = await mkdtemp(join(tmpdir(), 'orchard-sim-bench-'));
   const onPush = new Map<string, () => void>();
   const fallback = { push: (_token: string): void => undefined };
@@ -91,6 +91,7 @@ export async function startSimBench(): Promise<SimBench> {
     ...{ 'push-cert': file('push.pem'), 'push-key': file('push.key') },
     ...{ 'apns-url': apns.url, 'apns-ca': file('apns-ca.pem'), 'ca-key-type': 'rsa-2048' },
     ...{ 'log-level': 'silent', 'rate-limit': 'off', 'max-connections': '20000' },
+    ...extraFlags,
   };
   const script = fileURLToPath(new URL('./sim-daemon.ts', import.meta.url));
   const child = fork(script, [JSON.stringify(flags)], { execArgv: ['--import', 'tsx'] });
@@ -166,6 +167,8 @@ export interface DeviceTally {
   /** Commands answered, by RequestType. */
   requestTypes: Record<string, number>;
   errors: string[];
+  /** Requests sent again after a connection reset (not errors). */
+  retries: number;
 }
 
 /** Device sessions started by pushes (or `connect`), at most `limit` at once. */
@@ -187,7 +190,8 @@ export function createSessionRunner(limit: number): SessionRunner {
   const waiters: (() => void)[] = [];
   const tally = (d: SimDeviceHandle): DeviceTally => {
     let t = tallies.get(d);
-    if (t === undefined) tallies.set(d, (t = { sessions: 0, requestTypes: {}, errors: [] }));
+    if (t === undefined)
+      tallies.set(d, (t = { sessions: 0, requestTypes: {}, errors: [], retries: 0 }));
     return t;
   };
   const record = (d: SimDeviceHandle, r: SimSessionResult): void => {
@@ -196,6 +200,7 @@ export function createSessionRunner(limit: number): SessionRunner {
     for (const [type, n] of Object.entries(r.requestTypes))
       t.requestTypes[type] = (t.requestTypes[type] ?? 0) + n;
     t.errors.push(...r.errors);
+    t.retries += r.retries ?? 0;
   };
   const finish = (d: SimDeviceHandle): void => {
     active--;
