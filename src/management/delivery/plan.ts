@@ -25,6 +25,10 @@ export interface PlanInput {
   unresolved(d: DesiredProfile): readonly string[];
   /** Identifiers on the device from a ProfileList answer (reconciliation only). */
   onDevice?: ReadonlyMap<string, { payloadUuid: string }>;
+  /** `records` by identifier, when the caller has them so (else built here). */
+  recordsByIdentifier?: ReadonlyMap<string, DeviceProfileRecord>;
+  /** `desired` by identifier, when the caller has them so (else built here). */
+  desiredByIdentifier?: ReadonlyMap<string, DesiredProfile>;
 }
 
 /** The reason a record carries once its user removed the profile on the device. */
@@ -171,12 +175,13 @@ function record(plan: DevicePlan, a: PlannedAction): void {
  * Actions come in identifier order.
  */
 export function planDevice(input: PlanInput): DevicePlan {
-  const byIdentifier = new Map(input.records.map((r) => [r.identifier, r]));
+  const byIdentifier =
+    input.recordsByIdentifier ?? new Map(input.records.map((r) => [r.identifier, r]));
+  const desired =
+    input.desiredByIdentifier ?? new Map(input.desired.map((d) => [d.profile.identifier, d]));
   const actions: PlannedAction[] = [];
-  const desired = new Set<string>();
   for (const d of input.desired) {
     const identifier = d.profile.identifier;
-    desired.add(identifier);
     const current = byIdentifier.get(identifier);
     const action =
       d.assignment.assignmentType === 'auto'

@@ -167,6 +167,8 @@ class DeviceInput implements PlanInput {
     readonly device: DeviceContext,
     readonly desired: readonly DesiredProfile[],
     readonly records: readonly DeviceProfileRecord[],
+    readonly recordsByIdentifier: ReadonlyMap<string, DeviceProfileRecord>,
+    readonly desiredByIdentifier: ReadonlyMap<string, DesiredProfile>,
   ) {}
 
   judge(d: DesiredProfile): CompatibilityVerdict {
@@ -187,11 +189,12 @@ export function planWork(
   records: readonly DeviceProfileRecord[],
   onDevice?: ReadonlyMap<string, { payloadUuid: string }>,
 ): DeviceWork {
-  const input = new DeviceInput(ctx, run, device, desired, records);
-  if (onDevice) input.onDevice = onDevice;
   const byId = new Map<string, DeviceProfileRecord>();
   for (const r of records) byId.set(r.identifier, r);
-  return { device, records: byId, desired: byIdentifier(desired), plan: planDevice(input) };
+  const index = byIdentifier(desired);
+  const input = new DeviceInput(ctx, run, device, desired, records, byId, index);
+  if (onDevice) input.onDevice = onDevice;
+  return { device, records: byId, desired: index, plan: planDevice(input) };
 }
 
 // Devices alike share one desired list; its index is built once per list.
