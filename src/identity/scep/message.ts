@@ -22,6 +22,7 @@ import { octetStringValue, readDer, stringValue, Tag, timeValue } from '../../cr
 import type { CertificateInput, PrivateKeyInput } from '../../crypto/keys.js';
 import { digestByOid, Oid, type DigestName } from '../../crypto/oids.js';
 import { CryptoError, ScepError } from '../../errors.js';
+import { readPkiMessageFast, type FastPkiMessage } from './fast-reader.js';
 import {
   FailInfo,
   PkiStatus,
@@ -112,6 +113,10 @@ function nameOf<T extends Record<string, number>>(
 }
 
 function verify(parsed: ParsedSignedData): PkiMessage['verified'] {
+  // A detached signature has nothing to verify against here (verifyParsedCms would throw a
+  // TypeError, API misuse, for what is only a malformed message).
+  if (parsed.content === undefined)
+    return { ok: false, error: new CryptoError('ERR_CMS_FORMAT', 'a pkiMessage has content') };
   try {
     // A request's signer is a one-off transient certificate (or, for renewal, one seen once a
     // year): caching it would only evict the device identities the check-in path reuses.
@@ -130,12 +135,45 @@ function verify(parsed: ParsedSignedData): PkiMessage['verified'] {
   }
 }
 
+/** A verified message from the fast reader, in the shape of the full one's. */
+function fromFast(m: FastPkiMessage): PkiMessage {
+  const { signerInfo, content } = m;
+  return {
+    messageType: m.messageType,
+    transactionId: m.transactionId,
+    senderNonce: m.senderNonce,
+    recipientNonce: m.recipientNonce,
+    pkiStatus: undefined,
+    failInfo: undefined,
+    signingTime: m.signingTime,
+    digest: m.digest,
+    verified: {
+      ok: true,
+      get signer() {
+        return signerInfo.x509;
+      },
+      signerInfo,
+      content,
+    },
+  };
+}
+
 /**
  * Reads a pkiMessage (DER or BER SignedData). Throws `ERR_SCEP_MESSAGE` when the SCEP attributes
  * are missing or malformed and `ERR_CMS_FORMAT`/`ERR_DER` when it is not a SignedData; a bad
- * signature does not throw but is reported in `verified`.
+ * signature does not throw but is reported in `verified`. The usual shape is read by offsets
+ * (`readPkiMessageFast`), anything else by {@link readPkiMessageFull}.
  */
 export function readPkiMessage(der: Uint8Array): PkiMessage {
+  const fast = readPkiMessageFast(der);
+  return fast === undefined ? readPkiMessageFull(der) : fromFast(fast);
+}
+
+/**
+ * {@link readPkiMessage} with the full CMS parser only, for every shape (the fast reader's
+ * reference in tests). Throws what `readPkiMessage` throws.
+ */
+export function readPkiMessageFull(der: Uint8Array): PkiMessage {
   const parsed = parseSignedData(der);
   const si = parsed.signerInfos[0];
   if (si === undefined || parsed.signerInfos.length !== 1)
