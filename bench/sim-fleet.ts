@@ -178,6 +178,8 @@ export interface SessionRunner {
   /** Resolves when no session runs or waits. */
   settled(): Promise<void>;
   tally(device: SimDeviceHandle): DeviceTally;
+  /** Every device's tallies added up so far (errors: the first five), cheap to read. */
+  readonly totals: DeviceTally;
 }
 
 /** Creates a runner of device sessions, `limit` at a time, in push order. */
@@ -194,13 +196,20 @@ export function createSessionRunner(limit: number): SessionRunner {
       tallies.set(d, (t = { sessions: 0, requestTypes: {}, errors: [], retries: 0 }));
     return t;
   };
+  const totals: DeviceTally = { sessions: 0, requestTypes: {}, errors: [], retries: 0 };
+  let errorCount = 0;
+  const error = (d: SimDeviceHandle, message: string): void => {
+    tally(d).errors.push(message);
+    if (errorCount++ < 5) totals.errors.push(message);
+  };
   const record = (d: SimDeviceHandle, r: SimSessionResult): void => {
-    const t = tally(d);
-    t.sessions++;
-    for (const [type, n] of Object.entries(r.requestTypes))
-      t.requestTypes[type] = (t.requestTypes[type] ?? 0) + n;
-    t.errors.push(...r.errors);
-    t.retries += r.retries ?? 0;
+    for (const t of [tally(d), totals]) {
+      t.sessions++;
+      for (const [type, n] of Object.entries(r.requestTypes))
+        t.requestTypes[type] = (t.requestTypes[type] ?? 0) + n;
+      t.retries += r.retries ?? 0;
+    }
+    for (const message of r.errors) error(d, message);
   };
   const finish = (d: SimDeviceHandle): void => {
     active--;
@@ -221,8 +230,8 @@ export function createSessionRunner(limit: number): SessionRunner {
           record(d, r);
           finish(d);
         },
-        (error: unknown) => {
-          tally(d).errors.push(`connect: ${String(error)}`);
+        (failure: unknown) => {
+          error(d, `connect: ${String(failure)}`);
           finish(d);
         },
       );
@@ -249,6 +258,7 @@ export function createSessionRunner(limit: number): SessionRunner {
       });
     },
     tally,
+    totals,
   };
 }
 
