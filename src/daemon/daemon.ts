@@ -31,7 +31,7 @@ import {
 } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { orchardRoutes } from '../server/index.js';
-import { createLineBuffer, type LineBuffer } from './log-lines.js';
+import { createLineBuffer, requestLineWriter, type LineBuffer } from './log-lines.js';
 import { openServices, type DaemonServices, type ServiceRole } from './services.js';
 
 /** Options of {@link startDaemon} beyond the configuration. */
@@ -154,6 +154,8 @@ export async function startDaemon(
   );
   // Request lines carry fixed fields only (no header, body or token): no redaction pass for them.
   const requestLogger: PinoLogger = pino({ level: config.logLevel, base }, destination);
+  // The same lines as requestLogger's, each built as one string: no logger call per request.
+  const requestLine = requestLineWriter(destination, base, requestLogger.isLevelEnabled('info'));
   await prepareDataDirectory(config.dataDir, logger);
   const metrics = createMetrics();
   const clock = options.clock ?? (() => new Date());
@@ -173,7 +175,10 @@ export async function startDaemon(
   const { trustedProxies } = config;
   server.on(
     'request',
-    createEdgeListener({ routes, logger, requestLogger, metrics, trustedProxies }),
+    createEdgeListener({
+      ...{ routes, logger, requestLogger, metrics, trustedProxies },
+      ...(requestLine === undefined ? {} : { requestLine }),
+    }),
   );
   let port: number;
   try {

@@ -7,6 +7,7 @@
  * a process killed with SIGKILL loses at most the last `flushMs` of lines.
  */
 import { writeSync } from 'node:fs';
+import type { RequestLine } from '../http/node.js';
 
 /** Largest write a pipe keeps whole among concurrent writers (POSIX PIPE_BUF on Linux). */
 export const PIPE_ATOMIC_BYTES = 4096;
@@ -109,5 +110,25 @@ export function createLineBuffer(options: LineBufferOptions = {}): LineBuffer {
       ended = true;
       process.off('exit', onExit);
     },
+  };
+}
+
+/**
+ * The edge's request lines as the daemon's pino logger writes them (`level` 30, `time`, the
+ * `base` fields, the line's fields, `msg: "request"`), built as one string per request with no
+ * logger call; `undefined` when `info` is not enabled, so the caller's logger decides.
+ */
+export function requestLineWriter(
+  destination: { write(line: string): void },
+  base: Readonly<Record<string, string | number>>,
+  infoEnabled: boolean,
+): ((line: RequestLine) => void) | undefined {
+  if (!infoEnabled) return undefined;
+  const fixed = JSON.stringify(base).slice(1, -1);
+  const prefix = fixed === '' ? ',' : `,${fixed},`;
+  return (l) => {
+    destination.write(
+      `{"level":30,"time":${Date.now()}${prefix}"reqId":${JSON.stringify(l.reqId)},"method":${JSON.stringify(l.method)},"route":${JSON.stringify(l.route)},"status":${l.status},"ms":${l.ms},"client":${JSON.stringify(l.client)},"msg":"request"}\n`,
+    );
   };
 }

@@ -6,7 +6,7 @@
  * and run on the fast path; the others answer an {@link EdgeResponse}, errors rendered once by
  * {@link renderError}. Import from `orchard-mdm/node`.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RequestError } from '../errors.js';
@@ -49,12 +49,28 @@ export interface EdgeRoute {
   serve?: (ctx: EdgeContext) => Promise<EdgeResponse> | EdgeResponse;
 }
 
+/** The fields of the one log line per request (message `request`). */
+export interface RequestLine {
+  reqId: string;
+  method: string;
+  /** The route's label (a template, never the raw path). */
+  route: string;
+  status: number;
+  ms: number;
+  client: string;
+}
+
 /** Options of {@link createEdgeListener}. */
 export interface EdgeListenerOptions {
   routes: readonly EdgeRoute[];
   logger: Logger & { child(bindings: object): Logger };
   /** Where the one line per request goes; default `logger`. */
   requestLogger?: Logger;
+  /**
+   * Writes the one line per request instead of `requestLogger` (the daemon's pre-formatted JSON
+   * line, see `requestLineWriter`): no logger call or fields object per request.
+   */
+  requestLine?: (line: RequestLine) => void;
   /** Proxies (CIDRs or addresses) whose `X-Forwarded-For` is believed; default none. */
   trustedProxies?: readonly string[];
   /** Records each finished request, e.g. into Prometheus (`orchard-mdm/metrics`). */
@@ -66,6 +82,20 @@ export interface EdgeListenerOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Request ids in UUID form without a random draw per request: a random first 80 bits per
+ * listener and a 48-bit counter from a random start. Unique within the process until 2^48
+ * requests, across processes as random UUIDs are; an id only names a request, it guards nothing.
+ */
+export function requestIds(): () => string {
+  const prefix = randomUUID().slice(0, 24);
+  let n = randomBytes(6).readUIntBE(0, 6);
+  return () => {
+    n = n === 0xffffffffffff ? 0 : n + 1;
+    return prefix + n.toString(16).padStart(12, '0');
+  };
+}
 
 /** A JSON answer with `status`. */
 export function jsonResponse(status: number, value: unknown): EdgeResponse {
@@ -129,6 +159,12 @@ export function createEdgeListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { routes, logger, metrics } = options;
   const requestLogger = options.requestLogger ?? logger;
+  const requestLine =
+    options.requestLine ??
+    ((line: RequestLine) => {
+      requestLogger.info(line, 'request');
+    });
+  const nextId = requestIds();
   const proxies = createProxyTrust(options.trustedProxies ?? []);
   const format = options.errorFormat ?? 'admin';
   const unmatched = options.unmatchedLabel ?? 'unmatched';
@@ -147,7 +183,7 @@ export function createEdgeListener(
   return (req, res) => {
     const started = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
-    const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const reqId = typeof given === 'string' && REQUEST_ID.test(given) ? given : nextId();
     res.setHeader('x-request-id', reqId);
     const target = req.url ?? '/';
     const q = target.indexOf('?');
@@ -161,10 +197,7 @@ export function createEdgeListener(
       metrics?.request(label, method, res.statusCode, seconds);
       const ms = Math.round(seconds * 1000);
       // The request's id is a field of the line: no child logger per request on the device path.
-      requestLogger.info(
-        { reqId, method, route: label, status: res.statusCode, ms, client },
-        'request',
-      );
+      requestLine({ reqId, method, route: label, status: res.statusCode, ms, client });
     });
     if (route?.node !== undefined) {
       route.node(req, res);

@@ -31,11 +31,13 @@ export {
   createEdgeListener,
   findRoute,
   jsonResponse,
+  requestIds,
   requestTarget,
   sendResponse,
   type EdgeContext,
   type EdgeListenerOptions,
   type EdgeRoute,
+  type RequestLine,
 } from './listener.js';
 export {
   addressBucket,
@@ -101,16 +103,28 @@ function headerReader(
   };
 }
 
+/** The headers of an empty answer without headers of its own (most idle polls). */
+const EMPTY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-length': '0' });
+
+function isEmpty(headers: Record<string, string>): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
 function send(
   res: ServerResponse,
   status: number,
   headers: Record<string, string>,
   body: Uint8Array,
 ): void {
-  res.writeHead(status, { ...headers, 'content-length': String(body.length) });
   // An empty answer (most idle polls) goes out with its headers in one write.
-  if (body.length === 0) res.end();
-  else res.end(body);
+  if (body.length === 0) {
+    res.writeHead(status, isEmpty(headers) ? EMPTY_HEADERS : { ...headers, 'content-length': '0' });
+    res.end();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'content-length': String(body.length) });
+  res.end(body);
 }
 
 /**

@@ -93,14 +93,15 @@ export function withIdlePolls(next: MdmService, deps: IdlePollDeps): MdmService 
   if (typeof deps.probe !== 'function') throw new TypeError('withIdlePolls needs a probe');
   const clock = deps.clock ?? (() => new Date());
   const logger = deps.logger ?? silentLogger;
-  const chain = { roots: deps.roots, intermediates: deps.intermediates ?? [] };
+  const { roots } = deps;
+  const intermediates = deps.intermediates ?? [];
   /** The empty answer, or `undefined` when the full path must decide. */
   const fast = async (req: MdmRequest): Promise<MdmResponse | undefined> => {
     const cert = req.certificate;
     if (cert === undefined) return undefined;
     const now = clock();
     try {
-      verifyCertificateChainOnce(cert.x509, { ...chain, at: now });
+      verifyCertificateChainOnce(cert.x509, { roots, intermediates, at: now });
     } catch {
       return undefined; // the full path refuses with the right code
     }

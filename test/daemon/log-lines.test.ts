@@ -2,11 +2,16 @@
  * The daemon's log destination (issue 20): lines gathered and written a few at a time, each write
  * holding whole lines and at most 4,096 bytes (so lines of workers sharing a pipe never split),
  * written within the flush interval, and at exit; a process that exits right after logging
- * loses nothing.
+ * loses nothing. The request lines, built without a logger call, are the lines pino writes.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from '@jest/globals';
-import { createLineBuffer, PIPE_ATOMIC_BYTES } from '../../src/daemon/log-lines.js';
+import { pino } from 'pino';
+import {
+  createLineBuffer,
+  PIPE_ATOMIC_BYTES,
+  requestLineWriter,
+} from '../../src/daemon/log-lines.js';
 
 function recorder(): { writes: string[]; writeAll: (fd: number, text: string) => void } {
   const writes: string[] = [];
@@ -107,5 +112,60 @@ describe('createLineBuffer', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { i: number });
     expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+});
+
+describe('requestLineWriter', () => {
+  const fields = {
+    reqId: 'b2f1c1a0-1111-4444-8888-123456789abc',
+    method: 'PUT',
+    route: '/mdm',
+    status: 200,
+    ms: 3,
+    client: '::ffff:127.0.0.1',
+  };
+
+  /** What pino writes for the same line, and what the writer writes. */
+  function both(base: Record<string, string | number>, line = fields): [string, string] {
+    const seen: string[] = [];
+    const logger = pino({ level: 'info', base }, { write: (s: string) => seen.push(s) });
+    logger.info(line, 'request');
+    const out: string[] = [];
+    const write = requestLineWriter({ write: (s) => out.push(s) }, base, true);
+    write?.(line);
+    return [seen[0] ?? '', out[0] ?? ''];
+  }
+
+  /** The line without its time, which the two take at different instants. */
+  const timeless = (s: string): string => s.replace(/"time":\d+,/, '');
+
+  test('ok/the line is what pino writes for the same fields: keys, order, values, newline', () => {
+    for (const base of [{ service: 'orchard' }, { service: 'orchard', worker: 1 }, {}]) {
+      const [pinoLine, ours] = both(base);
+      expect(ours.endsWith('}\n')).toBe(true);
+      expect(timeless(ours)).toBe(timeless(pinoLine));
+      expect(Object.keys(JSON.parse(ours) as object)).toEqual(
+        Object.keys(JSON.parse(pinoLine) as object),
+      );
+    }
+  });
+
+  test('bad/quotes, backslashes and control characters in a field stay inside it', () => {
+    const hostile = {
+      ...fields,
+      method: 'P"U\\T\n',
+      client: '1.2.3.4"},{"level":60',
+      route: 'a\u0000b',
+    };
+    const [pinoLine, ours] = both({ service: 'orchard' }, hostile);
+    expect(ours.split('\n')).toHaveLength(2);
+    const parsed = JSON.parse(ours) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ level: 30, method: hostile.method, client: hostile.client });
+    expect(parsed.route).toBe(hostile.route);
+    expect(timeless(ours)).toBe(timeless(pinoLine));
+  });
+
+  test('ok/nothing is built when info is not enabled: the caller keeps its logger', () => {
+    expect(requestLineWriter({ write: () => undefined }, {}, false)).toBeUndefined();
   });
 });

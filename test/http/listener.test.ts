@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createEdgeListener, jsonResponse, type EdgeRoute } from '../../src/http/node.js';
+import {
+  createEdgeListener,
+  jsonResponse,
+  requestIds,
+  type EdgeRoute,
+} from '../../src/http/node.js';
 import { AdminError, type Logger } from '../../src/index.js';
 
 interface Seen {
@@ -165,5 +170,18 @@ describe('createEdgeListener', () => {
     expect(res.status).toBe(status);
     expect(JSON.parse(res.body)).toMatchObject({ code });
     expect((await lastSeen())?.route).toBe(label);
+  });
+});
+
+describe('requestIds', () => {
+  test('ok/ids in UUID form, none repeated over 100,000 of one listener or across listeners', () => {
+    const a = requestIds();
+    const b = requestIds();
+    const ids = new Set<string>();
+    for (let i = 0; i < 100_000; i++) ids.add(a());
+    for (let i = 0; i < 1_000; i++) ids.add(b());
+    expect(ids.size).toBe(101_000);
+    for (const id of [a(), b()])
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
