@@ -8,8 +8,11 @@
  *
  * Run alone: `node --import tsx bench/checkin-floor.bench.ts`. Environment: `BENCH_REPETITIONS`
  * (default 3), `BENCH_AB_SECONDS` (default 4), `ORCHARD_BENCH_PROFILE=<dir>` (the daemon runs
- * under `--cpu-prof` into that directory), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
- * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `BENCH_CASES`
+ * under `--cpu-prof` into that directory, the floor into its `floor/`), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
+ * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `ORCHARD_BENCH_NODE_ARGS` (node flags for
+ * this checkout's daemons, e.g. `--trace-gc`), `ORCHARD_BENCH_WRAP` (a command the servers run under, e.g.
+ * valgrind), `BENCH_HOLD=1`
+ * (print each server's pid and `ab` command, wait for SIGUSR2 before measuring), `BENCH_CASES`
  * (e.g. `c16,c16k`: only those cases), `ORCHARD_BENCH_BASELINE_ROOT` (a built checkout whose
  * daemon is measured beside, as "before"), `ORCHARD_BENCH_MULTI` (default 2: a second daemon at
  * `--workers N` is measured beside, with rows of its own; 0 leaves it out), `ORCHARD_PEERS`
@@ -19,6 +22,7 @@
  * against each, the goals on `--workers N` against `file` and `inmem`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import {
   closeSync,
@@ -170,9 +174,26 @@ function stopper(child: ChildProcess): (signal?: NodeJS.Signals) => Promise<void
     });
 }
 
+/** `ORCHARD_BENCH_NODE_ARGS`: node flags for the daemons of this checkout (not the "before"). */
+function nodeArgs(): string[] {
+  return process.env.ORCHARD_BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+}
+
+/**
+ * `ORCHARD_BENCH_WRAP` (e.g. `valgrind --tool=callgrind --instr-atstart=no`): a command the
+ * servers run under, node and its arguments appended; by default node itself.
+ */
+function command(args: string[]): [string, string[]] {
+  const wrap = process.env.ORCHARD_BENCH_WRAP?.split(' ').filter((a) => a !== '') ?? [];
+  const [first, ...rest] = wrap;
+  return first === undefined
+    ? [process.execPath, args]
+    : [first, [...rest, process.execPath, ...args]];
+}
+
 /** Spawns `args` and resolves once a stdout line matches `ready` (its group 1 is the URL). */
 function spawnListening(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promise<Child> {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(...command(args), {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -214,12 +235,13 @@ async function spawnUntilHealthy(
   // The log goes to a file, as under a service manager: a pipe read by this busy process would
   // make the daemon's synchronous log writes wait for the bench.
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', log, 'pipe'] });
+  const child = spawn(...command(args), { cwd: root, env, stdio: ['ignore', log, 'pipe'] });
   closeSync(log);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
+  const tries = process.env.ORCHARD_BENCH_WRAP === undefined ? 600 : 6000;
+  for (let i = 0; i < tries; i++) {
     if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}:\n${stderr}`);
     const up = await fetch(`${url}/healthz`).then(
       (r) => r.status > 0,
@@ -253,6 +275,7 @@ async function startDaemon(
   const level = process.env.ORCHARD_BENCH_LOG_LEVEL;
   const args = [
     ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
+    ...(root === ROOT ? nodeArgs() : []),
     'bin/orchard',
     'serve',
     ...['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--api-key', apiKey],
@@ -308,7 +331,11 @@ export async function enrollDevice(
  * taken from a cache (our CMS code), the plist decoded by our codec, and one read of the
  * enrollment row by primary key; answers 200 with an empty body.
  */
-function serveFloor(dbPath: string): void {
+function serveFloor(dbPath: string, workers: number): void {
+  if (workers > 1 && cluster.isPrimary) {
+    serveFloorCluster(workers);
+    return;
+  }
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   const read = db.prepare('SELECT enrolled FROM enrollments WHERE id = ?');
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -325,16 +352,42 @@ function serveFloor(dbPath: string): void {
       res.end();
     });
   });
-  server.listen(0, '127.0.0.1', () => {
+  server.listen(Number(process.env.FLOOR_PORT ?? '0'), '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     console.log(`floor listening http://127.0.0.1:${port}`);
   });
+  // A normal exit on SIGTERM, so `--cpu-prof` writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
 }
 
-function startFloor(dbPath: string): Promise<Child> {
+/**
+ * The floor at `workers` processes sharing one port as `orchard serve --workers` does (node:cluster,
+ * each worker accepting on the shared socket): what both cores give this check-in in Node.js.
+ */
+function serveFloorCluster(workers: number): void {
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  void freePort().then((port) => {
+    let listening = 0;
+    for (let i = 0; i < workers; i++) {
+      const worker = cluster.fork({ FLOOR_PORT: String(port) });
+      worker.once('listening', () => {
+        if (++listening === workers) console.log(`floor listening http://127.0.0.1:${port}`);
+      });
+    }
+  });
+  process.once('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    process.exit(0);
+  });
+}
+
+function startFloor(dbPath: string, workers = 1): Promise<Child> {
   const self = fileURLToPath(import.meta.url);
+  const profile = process.env.ORCHARD_BENCH_PROFILE;
+  const prof =
+    profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(profile, 'floor')];
   return spawnListening(
-    ['--import', 'tsx', self, '--floor', dbPath],
+    [...prof, '--import', 'tsx', self, '--floor', dbPath, String(workers)],
     /floor listening (\S+)/,
     process.env,
   );
@@ -351,6 +404,20 @@ const CASES = [
 function checkClean(label: string, r: AbResult): void {
   if (r.non2xx > 0 || r.failed > 0)
     throw new Error(`${label}: ${r.non2xx} non-2xx and ${r.failed} failed of ${r.complete}`);
+}
+
+/**
+ * `BENCH_HOLD=1`: prints each server's pid and an `ab` command for it, then waits for SIGUSR2
+ * before measuring, so a profiler or strace can be attached by hand.
+ */
+async function hold(subjects: readonly Subject[]): Promise<void> {
+  for (const s of subjects) {
+    const h = Object.entries(s.request.headers).map(([k, v]) => `-H '${k}: ${v}'`);
+    const cmd = `ab -k -c 16 -t 4 -n 10000000 -u ${s.request.bodyFile} ${h.join(' ')}`;
+    console.log(`hold ${s.name} pid ${s.server.child.pid ?? '?'}: ${cmd} ${s.server.url}/mdm`);
+  }
+  console.log(`hold: kill -USR2 ${process.pid} to go on`);
+  await new Promise((resolve) => process.once('SIGUSR2', resolve));
 }
 
 /** A server under load: its URL, process and the signed request its device sends. */
@@ -595,6 +662,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
   const workers = Math.max(0, Math.floor(Number(process.env.ORCHARD_BENCH_MULTI ?? '2')) || 0);
   const daemons = [await startDaemon()];
   let floor: Child | undefined;
+  let floorMulti: Child | undefined;
   let peers: PeerState[] = [];
   try {
     const multi = workers > 1 ? await startDaemon(ROOT, String(workers)) : undefined;
@@ -619,7 +687,12 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
         request: await idleRequest(multi),
       });
     const seconds = Math.max(1, Math.round(AB_SECONDS * Math.min(1, options.scale * 4)));
+    if (process.env.BENCH_HOLD === '1') await hold(subjects);
     peers = await startPeers(enrolled, daemon.dataDir);
+    // With NanoMDM beside, the floor at the workers' process count too: the most any Node.js
+    // design of this check-in reaches on these cores, the measure of the goals against NanoMDM.
+    if (multi !== undefined && peers.some((p) => p.error === undefined))
+      floorMulti = await startFloor(join(daemon.dataDir, 'orchard.db'), workers);
     const out: BenchRow[] = [];
     const only = process.env.BENCH_CASES?.split(',');
     for (const c of CASES.filter((k) => only === undefined || only.includes(k.id))) {
@@ -627,6 +700,9 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
       const live = PEER_CASES.includes(c.id) ? peers.filter((p) => p.error === undefined) : [];
       const all: Subject[] = [...subjects];
       for (const p of live) if (p.server) all.push({ name: p.name, server: p.server, request });
+      const floorMultiAt = all.length;
+      if (floorMulti !== undefined && live.length > 0)
+        all.push({ name: `floor ${workers} processes`, server: floorMulti, request });
       const figures = all.map((): AbResult[] => []);
       for (let i = 0; i < REPETITIONS; i++) {
         for (let k = 0; k < all.length; k++) {
@@ -661,12 +737,26 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
         if (m === undefined) continue;
         const goal = { file: 2.5, filekv: undefined, inmem: 1 }[p.storage];
         out.push(peerRowOf(c, m, `daemon --workers ${workers}`, `w${workers}.`, p, pf, goal));
+        const fm = figures[floorMultiAt] ?? [];
+        if (p.storage === 'file' && floorMultiAt < all.length && fm.length > 0)
+          out.push(
+            peerRowOf(
+              c,
+              fm,
+              `the floor at ${workers} processes`,
+              `floor-w${workers}.`,
+              p,
+              pf,
+              undefined,
+            ),
+          );
       }
     }
     return out;
   } finally {
     for (const p of peers) await p.server?.close();
     await floor?.stop();
+    await floorMulti?.stop();
     for (const d of daemons) await d.close();
   }
 }
@@ -721,6 +811,7 @@ export default async function main(): Promise<void> {
 
 const invoked = process.argv[1] === undefined ? '' : resolve(process.argv[1]);
 if (invoked === fileURLToPath(import.meta.url)) {
-  if (process.argv[2] === '--floor') serveFloor(process.argv[3] ?? '');
+  if (process.argv[2] === '--floor')
+    serveFloor(process.argv[3] ?? '', Number(process.argv[4] ?? 1));
   else await main();
 }
