@@ -10,7 +10,11 @@ import { staticChallenge } from '../../../src/identity/scep/challenge.js';
 import { createScepHandler, type ScepHandler } from '../../../src/http/scep.js';
 import { readPkiMessage } from '../../../src/identity/scep/message.js';
 import { cpuTimeAsync } from '../../support/cpu.js';
-import { buildRequest, setupCa } from './helpers.js';
+import { signCms } from '../../../src/crypto/cms-sign.js';
+import { printableString } from '../../../src/crypto/der-write.js';
+import { createTransientCertificate } from '../../../src/identity/scep/client.js';
+import { ScepOid } from '../../../src/identity/scep/constants.js';
+import { buildRequest, clientKey, setupCa } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? '150');
 let ca: CertificateAuthority;
@@ -74,5 +78,22 @@ describe('hostile PKIOperation bodies', () => {
       ),
       { numRuns: RUNS },
     );
+  });
+
+  test('fail/a detached pkiMessage (no content to decrypt) is a FAILURE badMessageCheck, not a 500', async () => {
+    const key = clientKey();
+    const body = signCms(Buffer.from('envelope'), {
+      certificate: createTransientCertificate(key, 'CN=transient'),
+      privateKey: key,
+      detached: true,
+      signedAttributes: [
+        { oid: ScepOid.messageType, values: [printableString('19')] },
+        { oid: ScepOid.transactionId, values: [printableString('tx-detached')] },
+      ],
+    });
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    const rep = readPkiMessage(res.body);
+    expect([rep.pkiStatus, rep.failInfo]).toEqual(['FAILURE', 'badMessageCheck']);
   });
 });
