@@ -1,7 +1,7 @@
 /**
  * The delivery service's reads at fleet size on SQLite: 100,000 owned enrollments page through
- * `listOwnedEnrollments` in pages of 10,000 along the owners' primary key (no sort, checked with
- * the query plan), and 100,000 device-profile records are written in one batch and read back by
+ * `listOwnedEnrollments` (and `listOwnedDevices`, which joins each enrollment by its key) in pages
+ * of 10,000 along the owners' primary key (no sort, checked with the query plan), and 100,000 device-profile records are written in one batch and read back by
  * enrollment. `ORCHARD_SCALE` below 1 shrinks the fleet (e.g. 0.1 for 10,000) on slow machines.
  * Time is not asserted (the machine may be busy): the plans and the counts are.
  */
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteDatabase, type SqliteDatabase } from '../../src/storage/sqlite/index.js';
 import type { DeviceProfileRecord, OwnedEnrollmentFilter } from '../../src/storage/ports.js';
-import { ownedQuery } from '../../src/storage/sqlite/owned-enrollments.js';
+import { ownedDevicesQuery, ownedQuery } from '../../src/storage/sqlite/owned-enrollments.js';
 
 const SCALE = Math.min(1, Number(process.env.ORCHARD_SCALE ?? '1') || 1);
 const FLEET = Math.max(1000, Math.round(100_000 * SCALE));
@@ -77,11 +77,14 @@ async function pageAll(filter: OwnedEnrollmentFilter): Promise<{ ids: string[]; 
   return { ids, pages };
 }
 
-/** The query plan of the adapter's owned-enrollment statement for `filter`, one line a step. */
-function planOf(filter: OwnedEnrollmentFilter): string {
+/**
+ * The query plan of the adapter's owned-enrollment statement for `filter` (or of `query`'s, e.g.
+ * the owned-device one), one line a step.
+ */
+function planOf(filter: OwnedEnrollmentFilter, query = ownedQuery): string {
   const db = new Database(path, { readonly: true });
   try {
-    const { sql, lists } = ownedQuery(filter);
+    const { sql, lists } = query(filter);
     const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('', ...lists, PAGE + 1);
     return (rows as { detail: string }[]).map((r) => r.detail).join('\n');
   } finally {
@@ -120,6 +123,17 @@ describe(`SQLite at fleet size (${String(FLEET)} owned enrollments)`, () => {
     expect(plan).not.toMatch(/TEMP B-TREE/);
     expect(plan).toMatch(/SEARCH o USING INDEX sqlite_autoindex_orchard_enrollment_owners_1/);
     expect(plan).toMatch(/SEARCH u USING INDEX sqlite_autoindex_orchard_users_1 \(id=\?\)/);
+  });
+
+  test.each<[string, OwnedEnrollmentFilter]>([
+    ['every owned enrollment', {}],
+    ['a policy and group union', { userPolicyIds: ['pol_a'], groupsWithoutUserPolicy: ['g1'] }],
+  ])('ok/owned devices, %s: the same walk, each enrollment by its key', (_, filter) => {
+    const plan = planOf(filter, ownedDevicesQuery);
+    expect(plan).not.toMatch(/TEMP B-TREE/);
+    expect(plan).toMatch(/SEARCH o USING INDEX sqlite_autoindex_orchard_enrollment_owners_1/);
+    expect(plan).toMatch(/SEARCH u USING INDEX sqlite_autoindex_orchard_users_1 \(id=\?\)/);
+    expect(plan).toMatch(/SEARCH e USING INDEX sqlite_autoindex_enrollments_1 \(id=\?\)/);
   });
 
   test('ok/explicit users are found by their index, not by a walk', () => {
