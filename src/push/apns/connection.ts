@@ -61,35 +61,52 @@ interface Inflight {
   apnsId: string | undefined;
   /** Body of an error answer (a 200 has none). */
   body: Buffer[] | undefined;
-  finish: (fl: Inflight) => void;
   /** The sweep that timed it out. */
   timedOut: object | undefined;
   finished: boolean;
 }
 
-// Shared stream listeners (no closures per stream: this is the hot path).
-const FL = Symbol('inflight');
-type TaggedStream = http2.ClientHttp2Stream & { [FL]: Inflight };
-function onResponse(
-  this: TaggedStream,
-  headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader,
-): void {
-  const fl = this[FL];
-  const status = headers[':status'] ?? 0;
-  fl.status = status;
-  fl.apnsId = headers['apns-id'] as string | undefined;
-  // A 200 has no body worth reading: drain it without a 'data' listener per stream.
-  if (status === 200) this.resume();
-  else this.on('data', onData);
+/** The listeners of one connection's streams, shared by all of them. */
+interface StreamListeners {
+  response: (
+    this: http2.ClientHttp2Stream,
+    headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader,
+  ) => void;
+  data: (this: http2.ClientHttp2Stream, chunk: Buffer) => void;
+  close: (this: http2.ClientHttp2Stream) => void;
 }
-function onData(this: TaggedStream, chunk: Buffer): void {
-  const fl = this[FL];
-  fl.body ??= [];
-  if (fl.body.length < 16) fl.body.push(chunk);
-}
-function onClose(this: TaggedStream): void {
-  const fl = this[FL];
-  fl.finish(fl);
+
+/**
+ * Listeners that find a stream's request by its id in `byId`. A stream is never tagged with a
+ * property of ours: adding one changes the hidden class of every node:http2 stream, and
+ * node's own stream code then runs polymorphic (and deoptimizes) for every push.
+ */
+function streamListeners(
+  byId: Map<number, Inflight>,
+  finish: (fl: Inflight) => void,
+): StreamListeners {
+  const data = function (this: http2.ClientHttp2Stream, chunk: Buffer): void {
+    const fl = byId.get(this.id ?? -1);
+    if (fl === undefined) return;
+    fl.body ??= [];
+    if (fl.body.length < 16) fl.body.push(chunk);
+  };
+  return {
+    response(headers) {
+      const fl = byId.get(this.id ?? -1);
+      if (fl === undefined) return;
+      const status = headers[':status'] ?? 0;
+      fl.status = status;
+      fl.apnsId = headers['apns-id'] as string | undefined;
+      // The stream flows from the start (see send): only an error answer's body is read.
+      if (status !== 200) this.on('data', data);
+    },
+    data,
+    close() {
+      const fl = byId.get(this.id ?? -1);
+      if (fl !== undefined) finish(fl);
+    },
+  };
 }
 function ignore(): void {
   // Stream errors are read from rstCode in 'close'.
@@ -126,6 +143,17 @@ export interface ApnsConnection {
 const REFUSED = http2.constants.NGHTTP2_REFUSED_STREAM;
 const CANCEL = http2.constants.NGHTTP2_CANCEL;
 
+let lastExpiration = 0;
+let lastExpirationText = '0';
+/** `apns-expiration` as text; pushes of one second share the last string. */
+function expirationText(expiration: number): string {
+  if (expiration !== lastExpiration) {
+    lastExpirationText = String(expiration);
+    lastExpiration = expiration;
+  }
+  return lastExpirationText;
+}
+
 function headersOf(spec: ApnsRequestSpec): http2.OutgoingHttpHeaders {
   // One literal shape for every push (node:http2 copies the object anyway).
   const headers: http2.OutgoingHttpHeaders = {
@@ -134,7 +162,7 @@ function headersOf(spec: ApnsRequestSpec): http2.OutgoingHttpHeaders {
     'apns-topic': spec.topic,
     'apns-push-type': 'mdm',
     'apns-priority': spec.priority === 5 ? '5' : '10',
-    'apns-expiration': spec.expiration === 0 ? '0' : String(spec.expiration),
+    'apns-expiration': expirationText(spec.expiration),
   };
   if (spec.apnsId !== undefined) headers['apns-id'] = spec.apnsId;
   return headers;
@@ -169,7 +197,8 @@ export function openConnection(
     key: tls.key,
     ...(tls.ca ? { ca: tls.ca } : {}),
   });
-  const inflight = new Set<Inflight>();
+  /** Requests on the wire by stream id. */
+  const inflight = new Map<number, Inflight>();
   let state: ApnsConnection['state'] = 'connecting';
   let limit = 0;
   let goawayLast = Number.POSITIVE_INFINITY;
@@ -185,8 +214,8 @@ export function openConnection(
   const finish = (fl: Inflight): void => {
     if (fl.finished) return;
     fl.finished = true;
-    inflight.delete(fl);
     const { stream } = fl;
+    if (stream.id !== undefined) inflight.delete(stream.id);
     let result: AttemptResult;
     if (fl.timedOut)
       result = { kind: 'error', reason: 'Timeout', maybeProcessed: true, source: fl.timedOut };
@@ -224,9 +253,11 @@ export function openConnection(
   session.on('close', () => {
     stopTaking();
     state = 'closed';
-    for (const fl of [...inflight]) finish(fl);
+    for (const fl of [...inflight.values()]) finish(fl);
     hooks.onClosed(conn, !everReady);
   });
+
+  const listeners = streamListeners(inflight, finish);
 
   const conn: ApnsConnection = {
     get state() {
@@ -256,20 +287,30 @@ export function openConnection(
         status: 0,
         apnsId: undefined,
         body: undefined,
-        finish,
         timedOut: undefined,
         finished: false,
       };
-      inflight.add(fl);
-      (stream as TaggedStream)[FL] = fl;
-      stream.on('response', onResponse);
+      const id = stream.id;
       stream.on('error', ignore);
-      stream.on('close', onClose);
+      if (id === undefined) {
+        // Never opened (out of stream ids, session closing): it closes with an error at once.
+        stream.on('close', () => {
+          finish(fl);
+        });
+        return;
+      }
+      inflight.set(id, fl);
+      stream.on('response', listeners.response);
+      stream.on('close', listeners.close);
+      // Flowing before the answer arrives, as a 200's empty body then ends the stream in one
+      // pass; resuming in 'response' costs node four more ticks per push. A 'data' listener
+      // added in 'response' still sees every chunk of an error answer (DATA follows HEADERS).
+      stream.resume();
       stream.end(req.spec.body);
     },
     sweep(at) {
       const source = {};
-      for (const fl of inflight) {
+      for (const fl of inflight.values()) {
         if (fl.req.deadline > at || fl.timedOut) continue;
         fl.timedOut = source;
         fl.stream.close(CANCEL);
