@@ -120,11 +120,13 @@ export function withIdlePolls(next: MdmService, deps: IdlePollDeps): MdmService 
     ...next,
     commandReport: async (req, report) => {
       if (report.Status !== 'Idle') return next.commandReport(req, report);
-      // A failed probe is not an answer: the full path decides (and reports its own faults).
-      const answer = await fast(req).catch((err: unknown) => {
+      let answer: MdmResponse | undefined;
+      try {
+        answer = await fast(req);
+      } catch (err) {
+        // A failed probe is not an answer: the full path decides (and reports its own faults).
         logger.debug({ err }, 'idle poll probe failed; taking the full path');
-        return undefined;
-      });
+      }
       return answer ?? next.commandReport(req, report);
     },
   };
