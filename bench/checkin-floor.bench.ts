@@ -11,7 +11,8 @@
  * under `--cpu-prof` into that directory, the floor into its `floor/`), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
  * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `ORCHARD_BENCH_NODE_ARGS` (node flags for
  * this checkout's daemons, e.g. `--trace-gc`), `ORCHARD_BENCH_WRAP` (a command the servers run under, e.g.
- * valgrind), `BENCH_HOLD=1`
+ * valgrind), `BENCH_POLLS` (command polls per device
+ * and round, default 150), `BENCH_HOLD=1`
  * (print each server's pid and `ab` command, wait for SIGUSR2 before measuring), `BENCH_CASES`
  * (e.g. `c16,c16k`: only those cases), `ORCHARD_BENCH_BASELINE_ROOT` (a built checkout whose
  * daemon is measured beside, as "before"), `ORCHARD_BENCH_MULTI` (default 2: a second daemon at
@@ -48,6 +49,7 @@ import { readEnrollmentProfile, scepEnroll } from '../src/sim/enroll.js';
 import { generateRsaKey, mdmSignature } from '../src/sim/index.js';
 import { DeviceEmulator } from '../test/support/device-emulator.js';
 import { createApnsTestPki, issuePushCertificate, newTopic } from '../test/push/pki.js';
+import { preparePolls } from './command-polls.js';
 import { median, type BenchOptions, type BenchRow } from './lib.js';
 import {
   enrollAtPeer,
@@ -649,6 +651,58 @@ function peerRowOf(
   };
 }
 
+/** Devices of the command-poll row, each with one request in flight. */
+const POLL_DEVICES = 16;
+
+/**
+ * Command polls through the one-process daemon (see `command-polls.ts`): 16 devices enrolled
+ * through its SCEP work through queued commands, rounds alternating with nothing (the daemon is
+ * alone), medians; against the floor's idle rate at 16 keep-alive connections of the same run.
+ */
+async function pollRow(
+  daemon: BenchDaemon,
+  scale: number,
+  floorRow: BenchRow | undefined,
+): Promise<BenchRow> {
+  const perRound =
+    Number(process.env.BENCH_POLLS ?? '0') ||
+    Math.max(10, Math.round(150 * Math.min(1, scale * 4)));
+  const devices = [];
+  for (let i = 0; i < POLL_DEVICES; i++)
+    devices.push(await enrollDevice(daemon.url, daemon.apiKey));
+  const load = await preparePolls({
+    ...{ url: daemon.url, apiKey: daemon.apiKey, devices },
+    commands: perRound * REPETITIONS,
+  });
+  const pid = daemon.child.pid ?? 0;
+  const rounds = [];
+  try {
+    for (let i = 0; i < REPETITIONS; i++)
+      rounds.push(await load.round(perRound, () => treeCpuSeconds(pid)));
+  } finally {
+    load.close();
+  }
+  const value = median(rounds.map((r) => r.rps));
+  const baselineValue = floorRow?.baselineValue ?? Number.NaN;
+  return {
+    id: 'checkin.poll.c16k',
+    what: `command polls (each Acknowledged answered with the next command), daemon on SQLite, ${POLL_DEVICES} devices keep-alive`,
+    baseline: 'floor: signed idle check-ins (c16k, same run)',
+    baselineValue,
+    value,
+    unit: 'req/s',
+    ratio: value / baselineValue,
+    higherIsBetter: true,
+    runs: rounds.length,
+    detail: {
+      cpuUsPerRequest: median(rounds.map((r) => r.cpuUs)),
+      floorCpuUsPerRequest: floorRow?.detail?.floorCpuUsPerRequest,
+      polls: rounds.map((r) => r.polls),
+      rps: rounds.map((r) => Math.round(r.rps)),
+    },
+  };
+}
+
 /**
  * Measures every case against the floor (and, with `ORCHARD_BENCH_BASELINE_ROOT` naming a built
  * checkout, its daemon as "before"), rotating the order each repetition; returns the rows.
@@ -752,6 +806,9 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
           );
       }
     }
+    const floorC16k = out.find((r) => r.id === 'checkin.idle.c16k');
+    if (only === undefined || only.includes('polls'))
+      out.push(await pollRow(daemon, options.scale, floorC16k));
     return out;
   } finally {
     for (const p of peers) await p.server?.close();
@@ -765,15 +822,15 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
 export default async function main(): Promise<void> {
   const all = await rows({ scale: 1 });
   const measured = all.filter((r) => !r.id.includes('nanomdm'));
-  console.log('\n## Signed idle check-ins: daemon on SQLite vs the floor (ab)');
+  console.log('\n## Signed idle check-ins and command polls: daemon on SQLite vs the floor');
   console.log(
     '| case | floor req/s | daemon req/s | ratio | daemon p50 / p99 ms | CPU µs/req floor / daemon | before req/s, p99, CPU µs | goal |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const r of measured) {
     const d = r.detail as {
-      p50: number;
-      p99: number;
+      p50?: number;
+      p99?: number;
       cpuUsPerRequest: number;
       floorCpuUsPerRequest: number;
       before?: number;
@@ -785,9 +842,10 @@ export default async function main(): Promise<void> {
         ? ''
         : `${Math.round(d.before)}, ${d.beforeP99 ?? ''}, ${Math.round(d.beforeCpuUsPerRequest ?? 0)}`;
     const cpu = `${Math.round(d.floorCpuUsPerRequest)} / ${Math.round(d.cpuUsPerRequest)}`;
-    const verdict = `${r.goal ?? ''} ${r.met === true ? 'met' : 'MISSED'}`;
+    const verdict = r.goal === undefined ? '' : `${r.goal} ${r.met === true ? 'met' : 'MISSED'}`;
+    const latency = d.p50 === undefined ? '' : `${d.p50} / ${d.p99}`;
     console.log(
-      `| ${r.what} | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${d.p50} / ${d.p99} | ${cpu} | ${before} | ${verdict} |`,
+      `| ${r.what} | ${Math.round(r.baselineValue)} | ${Math.round(r.value)} | ${r.ratio.toFixed(2)} | ${latency} | ${cpu} | ${before} | ${verdict} |`,
     );
   }
   const peers = all.filter((r) => r.id.includes('nanomdm'));
