@@ -3,7 +3,7 @@
  * becomes a FAILURE with the RFC 8894 failInfo; only unreadable messages (400) and validator
  * outages (503) leave as errors.
  */
-import type { X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CertInfo } from '../../crypto/cert-info.js';
 import { verifyCertificateChain } from '../../crypto/chain.js';
 import { decryptCms, encryptCms } from '../../crypto/cms-envelope.js';
@@ -15,6 +15,7 @@ import type { Logger } from '../../logger.js';
 import type { CertificateAuthority, IssueRequest } from '../ca/authority.js';
 import { policyRefusalOf } from '../ca/policy.js';
 import type { ChallengeDecision, ChallengeValidator } from './challenge.js';
+import { createCertRepWriter, type CertRepWriter } from './certrep.js';
 import { MessageType, messageTypeName, type FailInfoName } from './constants.js';
 import { decryptDesEnvelope } from './envelope-des.js';
 import { envelopeCipherOf, type EnvelopeCipher } from './envelope.js';
@@ -236,6 +237,19 @@ async function settle(
   return { status: 'SUCCESS', content: await issue(ctx, d, target) };
 }
 
+const EMPTY = Buffer.alloc(0);
+const writers = new WeakMap<X509Certificate, CertRepWriter | null>();
+
+/** The CertRep writer of a responder, made once (`undefined`: write with `writePkiMessage`). */
+function certRepWriterOf(certificate: X509Certificate, key: KeyObject): CertRepWriter | undefined {
+  let w = writers.get(certificate);
+  if (w === undefined) {
+    w = createCertRepWriter(certificate, key) ?? null;
+    writers.set(certificate, w);
+  }
+  return w ?? undefined;
+}
+
 /**
  * Answers one PKIOperation body with a DER CertRep. Throws `ERR_SCEP_MESSAGE`, `ERR_CMS_FORMAT`
  * or `ERR_DER` (400) for unreadable messages, `ERR_SCEP_VALIDATOR` (503) when the validator fails,
@@ -249,23 +263,25 @@ export async function processPkiOperation(
   const { certificate, privateKey } = ctx.ca.responder;
   const digest =
     msg.digest !== undefined && (msg.digest !== 'sha1' || ctx.allowSha1) ? msg.digest : 'sha256';
+  const write = certRepWriterOf(certificate, privateKey);
   const reply = (fields: {
     pkiStatus: 'SUCCESS' | 'FAILURE' | 'PENDING';
     failInfo?: FailInfoName;
     content?: Buffer;
-  }): Buffer =>
-    writePkiMessage({
-      messageType: MessageType.CertRep,
+  }): Buffer => {
+    const common = {
       transactionId: msg.transactionId,
       ...(msg.senderNonce ? { recipientNonce: msg.senderNonce } : {}),
       pkiStatus: fields.pkiStatus,
       ...(fields.failInfo ? { failInfo: fields.failInfo } : {}),
-      content: fields.content ?? Buffer.alloc(0),
-      certificate,
-      privateKey,
+      content: fields.content ?? EMPTY,
       digest,
       signingTime: ctx.clock(),
-    });
+    };
+    return write !== undefined
+      ? write(common)
+      : writePkiMessage({ ...common, messageType: MessageType.CertRep, certificate, privateKey });
+  };
   try {
     const outcome = await handleRequest(ctx, msg);
     return outcome.status === 'SUCCESS'
