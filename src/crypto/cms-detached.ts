@@ -20,20 +20,28 @@ import { encodeOid, Oid } from './oids.js';
 export interface DetachedSignedData {
   /** The decoded message; the offsets below point into it. */
   readonly der: Buffer;
-  /** `[start, end)` of each embedded certificate, in order. */
-  readonly certificates: readonly (readonly [number, number])[];
-  /** `[start, end)` of the issuer Name of an IssuerAndSerialNumber signer id, or `[0, 0]`. */
-  readonly issuer: readonly [number, number];
-  /** `[start, end)` of the serial's content octets, or of the subjectKeyIdentifier's. */
-  readonly serialOrKeyId: readonly [number, number];
+  /** `start, end` of each embedded certificate, in order, flat: `[s0, e0, s1, e1, ...]`. */
+  readonly certificates: readonly number[];
+  /** Start of the issuer Name of an IssuerAndSerialNumber signer id (0 for a key id). */
+  readonly issuerStart: number;
+  /** End of that issuer Name (0 for a key id). */
+  readonly issuerEnd: number;
+  /** Start of the serial's content octets, or of the subjectKeyIdentifier's. */
+  readonly idStart: number;
+  /** End of those content octets. */
+  readonly idEnd: number;
   /** Whether the signer id is a subjectKeyIdentifier. */
   readonly byKeyId: boolean;
-  /** `[start, end)` of the `[0] IMPLICIT` signed attributes (the signature covers them as a SET). */
-  readonly signedAttributes: readonly [number, number];
+  /** Start of the `[0] IMPLICIT` signed attributes (the signature covers them as a SET). */
+  readonly attributesStart: number;
+  /** End of the signed attributes. */
+  readonly attributesEnd: number;
   /** Offset of the 32 octets of the messageDigest attribute. */
   readonly messageDigest: number;
-  /** `[start, end)` of the signature octets. */
-  readonly signature: readonly [number, number];
+  /** Start of the signature octets. */
+  readonly signatureStart: number;
+  /** End of the signature octets. */
+  readonly signatureEnd: number;
   /** The key type the signature algorithm needs. */
   readonly keyType: 'rsa' | 'ec';
 }
@@ -69,21 +77,38 @@ function bytesAt(buf: Uint8Array, pos: number, limit: number, bytes: Uint8Array)
 /**
  * A cursor over one buffer: {@link Reader.read} decodes one element header the way `readTlv`
  * does, and {@link Reader.close} checks a container's end. Single-octet tags only; lengths up to
- * 3 octets; indefinite lengths on constructed elements. Anything else reads as `false`.
+ * 3 octets; indefinite lengths on constructed elements. Anything else reads as `false`. It also
+ * holds what was read, so a message costs one object (and the certificates' offsets).
  */
-class Reader {
+class Reader implements DetachedSignedData {
   /** Offset of the identifier octet of the last element read. */
   start = 0;
   /** Offset of its first content octet. */
   contentStart = 0;
   /** Offset just past its content, or -1 for an indefinite length. */
   contentEnd = 0;
+  readonly certificates: number[] = [];
+  issuerStart = 0;
+  issuerEnd = 0;
+  idStart = 0;
+  idEnd = 0;
+  byKeyId = false;
+  attributesStart = 0;
+  attributesEnd = 0;
+  messageDigest = 0;
+  signatureStart = 0;
+  signatureEnd = 0;
+  keyType: 'rsa' | 'ec' = 'rsa';
+  /** contentType attributes seen. */
+  contentTypes = 0;
+  /** messageDigest attributes seen. */
+  messageDigests = 0;
 
-  constructor(readonly buf: Buffer) {}
+  constructor(readonly der: Buffer) {}
 
   /** Reads the header at `pos` (ending before `limit`); `false` when it is not a form read here. */
   read(pos: number, limit: number, tag: number): boolean {
-    const buf = this.buf;
+    const buf = this.der;
     if (pos + 2 > limit || buf[pos] !== tag || (tag & 0x1f) === 0x1f) return false;
     let length = buf[pos + 1] as number;
     let p = pos + 2;
@@ -106,7 +131,7 @@ class Reader {
 
   /** Like {@link read} with any single-octet tag, definite lengths only. */
   readDefinite(pos: number, limit: number): boolean {
-    return this.read(pos, limit, this.buf[pos] as number) && this.contentEnd >= 0;
+    return this.read(pos, limit, this.der[pos] as number) && this.contentEnd >= 0;
   }
 
   /** Where the last element's content may extend to: its end, or `limit` when indefinite. */
@@ -120,40 +145,28 @@ class Reader {
    */
   close(pos: number, end: number, limit: number): number {
     if (end >= 0) return pos === end ? end : -1;
-    const buf = this.buf;
+    const buf = this.der;
     return pos + 2 <= limit && buf[pos] === 0 && buf[pos + 1] === 0 ? pos + 2 : -1;
   }
 }
 
-/** Mutable result of the SignerInfo reader. */
-interface SignerFields {
-  issuer: [number, number];
-  serialOrKeyId: [number, number];
-  byKeyId: boolean;
-  signedAttributes: [number, number];
-  messageDigest: number;
-  signature: [number, number];
-  keyType: 'rsa' | 'ec';
-  /** contentType attributes seen. */
-  contentTypes: number;
-  /** messageDigest attributes seen. */
-  messageDigests: number;
-}
-
 /** Reads a SignerIdentifier at `pos`; returns the offset past it, or -1. */
-function readSignerId(r: Reader, pos: number, limit: number, out: SignerFields): number {
+function readSignerId(r: Reader, pos: number, limit: number): number {
   if (r.read(pos, limit, 0x80)) {
-    out.byKeyId = true;
-    out.serialOrKeyId = [r.contentStart, r.contentEnd];
+    r.byKeyId = true;
+    r.idStart = r.contentStart;
+    r.idEnd = r.contentEnd;
     return r.contentEnd;
   }
   if (!r.read(pos, limit, 0x30)) return -1;
   const end = r.contentEnd;
   const inner = r.innerLimit(limit);
   if (!r.read(r.contentStart, inner, 0x30) || r.contentEnd < 0) return -1;
-  out.issuer = [r.start, r.contentEnd];
+  r.issuerStart = r.start;
+  r.issuerEnd = r.contentEnd;
   if (!r.read(r.contentEnd, inner, 0x02)) return -1;
-  out.serialOrKeyId = [r.contentStart, r.contentEnd];
+  r.idStart = r.contentStart;
+  r.idEnd = r.contentEnd;
   return r.close(r.contentEnd, end, limit);
 }
 
@@ -176,13 +189,13 @@ function isOid(buf: Uint8Array, start: number, end: number, oid: Uint8Array): bo
 
 /** Reads the values of a contentType attribute at `pos`: exactly one, `id-data`. */
 function readContentTypeValue(r: Reader, pos: number, end: number): boolean {
-  return pos + ID_DATA.length === end && bytesAt(r.buf, pos, end, ID_DATA);
+  return pos + ID_DATA.length === end && bytesAt(r.der, pos, end, ID_DATA);
 }
 
 /** Reads the values of a messageDigest attribute at `pos`: exactly one 32-octet OCTET STRING. */
-function readDigestValue(r: Reader, pos: number, end: number, out: SignerFields): boolean {
+function readDigestValue(r: Reader, pos: number, end: number): boolean {
   if (!r.read(pos, end, 0x04) || r.contentEnd !== end) return false;
-  out.messageDigest = r.contentStart;
+  r.messageDigest = r.contentStart;
   return end - r.contentStart === SHA256_LENGTH;
 }
 
@@ -194,9 +207,9 @@ function readOtherValues(r: Reader, pos: number, end: number): boolean {
 
 /**
  * Reads one attribute at `pos` (definite lengths), counting the contentType and messageDigest
- * ones in `out`; returns the offset past it, or -1.
+ * ones; returns the offset past it, or -1.
  */
-function readAttribute(r: Reader, pos: number, limit: number, out: SignerFields): number {
+function readAttribute(r: Reader, pos: number, limit: number): number {
   if (!r.read(pos, limit, 0x30) || r.contentEnd < 0) return -1;
   const end = r.contentEnd;
   if (!r.read(r.contentStart, end, 0x06)) return -1;
@@ -204,14 +217,14 @@ function readAttribute(r: Reader, pos: number, limit: number, out: SignerFields)
   const typeEnd = r.contentEnd;
   if (!r.read(typeEnd, end, 0x31) || r.contentEnd !== end) return -1;
   let ok: boolean;
-  if (isOid(r.buf, typeStart, typeEnd, CONTENT_TYPE)) {
-    out.contentTypes++;
+  if (isOid(r.der, typeStart, typeEnd, CONTENT_TYPE)) {
+    r.contentTypes++;
     ok = readContentTypeValue(r, r.contentStart, end);
-  } else if (isOid(r.buf, typeStart, typeEnd, MESSAGE_DIGEST)) {
-    out.messageDigests++;
-    ok = readDigestValue(r, r.contentStart, end, out);
+  } else if (isOid(r.der, typeStart, typeEnd, MESSAGE_DIGEST)) {
+    r.messageDigests++;
+    ok = readDigestValue(r, r.contentStart, end);
   } else {
-    ok = validOid(r.buf, typeStart, typeEnd) && readOtherValues(r, r.contentStart, end);
+    ok = validOid(r.der, typeStart, typeEnd) && readOtherValues(r, r.contentStart, end);
   }
   return ok ? end : -1;
 }
@@ -226,47 +239,50 @@ function validOid(buf: Uint8Array, start: number, end: number): boolean {
 }
 
 /** Reads the `[0]` signed attributes at `pos`; returns the offset past them, or -1. */
-function readSignedAttributes(r: Reader, pos: number, limit: number, out: SignerFields): number {
+function readSignedAttributes(r: Reader, pos: number, limit: number): number {
   if (!r.read(pos, limit, 0xa0) || r.contentEnd < 0) return -1;
   const end = r.contentEnd;
-  out.signedAttributes = [pos, end];
+  r.attributesStart = pos;
+  r.attributesEnd = end;
   for (let p = r.contentStart; p < end;) {
-    p = readAttribute(r, p, end, out);
+    p = readAttribute(r, p, end);
     if (p < 0) return -1;
   }
-  return out.contentTypes === 1 && out.messageDigests === 1 ? end : -1;
+  return r.contentTypes === 1 && r.messageDigests === 1 ? end : -1;
 }
 
 /** Reads the SignerInfo at `pos`; returns the offset past it, or -1. */
-function readSignerInfo(r: Reader, pos: number, limit: number, out: SignerFields): number {
+function readSignerInfo(r: Reader, pos: number, limit: number): number {
   if (!r.read(pos, limit, 0x30)) return -1;
   const end = r.contentEnd;
   const inner = r.innerLimit(limit);
   if (!r.read(r.contentStart, inner, 0x02) || r.contentEnd - r.contentStart !== 1) return -1;
-  let p = readSignerId(r, r.contentEnd, inner, out);
+  let p = readSignerId(r, r.contentEnd, inner);
   if (p < 0) return -1;
-  const digest = whichOf(r.buf, p, inner, SHA256);
+  const digest = whichOf(r.der, p, inner, SHA256);
   if (digest < 0) return -1;
-  p = readSignedAttributes(r, p + (SHA256[digest] as Buffer).length, inner, out);
+  p = readSignedAttributes(r, p + (SHA256[digest] as Buffer).length, inner);
   if (p < 0) return -1;
-  const chosen = SIGNATURE_ALGORITHMS[whichOf(r.buf, p, inner, SIGNATURE_ENCODINGS)];
+  const chosen = SIGNATURE_ALGORITHMS[whichOf(r.der, p, inner, SIGNATURE_ENCODINGS)];
   if (chosen === undefined) return -1;
-  out.keyType = chosen[1];
+  r.keyType = chosen[1];
   if (!r.read(p + chosen[0].length, inner, 0x04) || r.contentEnd < 0) return -1;
-  out.signature = [r.contentStart, r.contentEnd];
+  r.signatureStart = r.contentStart;
+  r.signatureEnd = r.contentEnd;
   return r.close(r.contentEnd, end, limit);
 }
 
-/** Reads the optional `[0]` certificates at `pos` into `out`; returns the offset past them, or -1. */
-function readCertificates(r: Reader, pos: number, limit: number, out: [number, number][]): number {
-  if (r.buf[pos] !== 0xa0) return pos;
+/** Reads the optional `[0]` certificates at `pos`; returns the offset past them, or -1. */
+function readCertificates(r: Reader, pos: number, limit: number): number {
+  if (r.der[pos] !== 0xa0) return pos;
   if (!r.read(pos, limit, 0xa0)) return -1;
   const end = r.contentEnd;
   const inner = r.innerLimit(limit);
+  const buf = r.der;
   let p = r.contentStart;
-  while (end < 0 ? r.buf[p] !== 0 || r.buf[p + 1] !== 0 : p < end) {
+  while (end < 0 ? buf[p] !== 0 || buf[p + 1] !== 0 : p < end) {
     if (!r.read(p, inner, 0x30) || r.contentEnd < 0) return -1;
-    out.push([r.start, r.contentEnd]);
+    r.certificates.push(r.start, r.contentEnd);
     p = r.contentEnd;
   }
   return r.close(p, end, limit);
@@ -276,34 +292,28 @@ function readCertificates(r: Reader, pos: number, limit: number, out: [number, n
 function readDetachedContentInfo(r: Reader, pos: number, limit: number): number {
   if (!r.read(pos, limit, 0x30)) return -1;
   const end = r.contentEnd;
-  if (!bytesAt(r.buf, r.contentStart, r.innerLimit(limit), ID_DATA)) return -1;
+  if (!bytesAt(r.der, r.contentStart, r.innerLimit(limit), ID_DATA)) return -1;
   return r.close(r.contentStart + ID_DATA.length, end, limit);
 }
 
 /** Reads the SignedData content at `pos`; returns the offset past it, or -1. */
-function readSignedDataBody(
-  r: Reader,
-  pos: number,
-  limit: number,
-  certificates: [number, number][],
-  signer: SignerFields,
-): number {
+function readSignedDataBody(r: Reader, pos: number, limit: number): number {
   if (!r.read(pos, limit, 0x30)) return -1;
   const end = r.contentEnd;
   const inner = r.innerLimit(limit);
   if (!r.read(r.contentStart, inner, 0x02) || r.contentEnd - r.contentStart !== 1) return -1;
   let p = r.contentEnd;
   if (!r.read(p, inner, 0x31) || r.contentEnd < 0) return -1;
-  const digests = whichOf(r.buf, r.contentStart, r.contentEnd, SHA256);
+  const digests = whichOf(r.der, r.contentStart, r.contentEnd, SHA256);
   if (digests < 0 || r.contentStart + (SHA256[digests] as Buffer).length !== r.contentEnd)
     return -1;
   p = readDetachedContentInfo(r, r.contentEnd, inner);
   if (p < 0) return -1;
-  p = readCertificates(r, p, inner, certificates);
+  p = readCertificates(r, p, inner);
   if (p < 0 || !r.read(p, inner, 0x31)) return -1;
   const setEnd = r.contentEnd;
   const setLimit = r.innerLimit(inner);
-  p = readSignerInfo(r, r.contentStart, setLimit, signer);
+  p = readSignerInfo(r, r.contentStart, setLimit);
   if (p < 0) return -1;
   p = r.close(p, setEnd, inner);
   return p < 0 ? -1 : r.close(p, end, limit);
@@ -323,34 +333,10 @@ export function readDetachedSignedData(der: Buffer): DetachedSignedData | undefi
   if (!bytesAt(der, r.contentStart, inner, SIGNED_DATA)) return undefined;
   if (!r.read(r.contentStart + SIGNED_DATA.length, inner, 0xa0)) return undefined;
   const wrapperEnd = r.contentEnd;
-  const wrapperLimit = r.innerLimit(inner);
-  const certificates: [number, number][] = [];
-  const signer: SignerFields = {
-    issuer: [0, 0],
-    serialOrKeyId: [0, 0],
-    byKeyId: false,
-    signedAttributes: [0, 0],
-    messageDigest: 0,
-    signature: [0, 0],
-    keyType: 'rsa',
-    contentTypes: 0,
-    messageDigests: 0,
-  };
-  let p = readSignedDataBody(r, r.contentStart, wrapperLimit, certificates, signer);
+  let p = readSignedDataBody(r, r.contentStart, r.innerLimit(inner));
   if (p >= 0) p = r.close(p, wrapperEnd, inner);
   if (p >= 0) p = r.close(p, end, n);
-  if (p !== n) return undefined;
-  return {
-    der,
-    certificates,
-    issuer: signer.issuer,
-    serialOrKeyId: signer.serialOrKeyId,
-    byKeyId: signer.byKeyId,
-    signedAttributes: signer.signedAttributes,
-    messageDigest: signer.messageDigest,
-    signature: signer.signature,
-    keyType: signer.keyType,
-  };
+  return p === n ? r : undefined;
 }
 
 /** Embedded certificates recently seen, by {@link fingerprint}; each hit is confirmed bytewise. */
@@ -385,20 +371,32 @@ function embeddedCertificate(der: Buffer, start: number, end: number): CertInfo 
  */
 export function detachedCertificates(signed: DetachedSignedData): CertInfo[] {
   const out: CertInfo[] = [];
-  for (const [s, e] of signed.certificates) out.push(embeddedCertificate(signed.der, s, e));
+  const { der, certificates } = signed;
+  for (let i = 0; i < certificates.length; i += 2)
+    out.push(embeddedCertificate(der, certificates[i] as number, certificates[i + 1] as number));
   return out;
+}
+
+/** Whether `bytes` are the octets `[start, end)` of `der` (a loop: the fields compared are short). */
+function sameBytes(
+  bytes: Uint8Array | undefined,
+  der: Buffer,
+  start: number,
+  end: number,
+): boolean {
+  if (bytes?.length !== end - start) return false;
+  let diff = 0;
+  for (let i = 0; i < bytes.length; i++) diff |= (bytes[i] as number) ^ (der[start + i] as number);
+  return diff === 0;
 }
 
 /** Whether the SignerInfo names `cert` (issuer and serial, or subjectKeyIdentifier). */
 function names(signed: DetachedSignedData, cert: CertInfo): boolean {
-  const {
-    der,
-    issuer,
-    serialOrKeyId: [s, e],
-  } = signed;
-  if (signed.byKeyId) return cert.subjectKeyId?.compare(der, s, e) === 0;
+  const { der, idStart, idEnd } = signed;
+  if (signed.byKeyId) return sameBytes(cert.subjectKeyId, der, idStart, idEnd);
   return (
-    cert.serial.compare(der, s, e) === 0 && cert.issuer.compare(der, issuer[0], issuer[1]) === 0
+    sameBytes(cert.serial, der, idStart, idEnd) &&
+    sameBytes(cert.issuer, der, signed.issuerStart, signed.issuerEnd)
   );
 }
 
@@ -409,6 +407,24 @@ export function findDetachedSigner(
 ): CertInfo | undefined {
   for (const c of pool) if (names(signed, c)) return c;
   return undefined;
+}
+
+/**
+ * The signer as `verifyCms` finds it in the embedded certificates then `extra`, without building
+ * the pool: every embedded certificate is still read, so one that is not a certificate throws
+ * `ERR_CERT_FORMAT` as in {@link detachedCertificates}. `undefined` when none is named.
+ */
+export function findEmbeddedSigner(
+  signed: DetachedSignedData,
+  extra: readonly CertInfo[],
+): CertInfo | undefined {
+  const { der, certificates } = signed;
+  let found: CertInfo | undefined;
+  for (let i = 0; i < certificates.length; i += 2) {
+    const c = embeddedCertificate(der, certificates[i] as number, certificates[i + 1] as number);
+    if (found === undefined && names(signed, c)) found = c;
+  }
+  return found ?? findDetachedSigner(signed, extra);
 }
 
 function signatureError(message: string): CryptoError {
@@ -426,20 +442,22 @@ function digestMatches(der: Buffer, at: number, content: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Verifies the signature over the signed attributes re-tagged as a SET, in place and restored. */
+/**
+ * Verifies the signature over the signed attributes re-tagged as a SET, in place and restored.
+ * The two views are made on the ArrayBuffer directly: `subarray` goes through the species
+ * constructor and reads `buffer` once per view.
+ */
 function signatureVerifies(signed: DetachedSignedData, signer: CertInfo): boolean {
-  const {
-    der,
-    signedAttributes: [s, e],
-    signature,
-  } = signed;
+  const { der, attributesStart: s, signatureStart } = signed;
+  const memory = der.buffer;
+  const offset = der.byteOffset;
   der[s] = 0x31;
   try {
     return verify(
       'sha256',
-      der.subarray(s, e),
+      new Uint8Array(memory, offset + s, signed.attributesEnd - s),
       signer.publicKey,
-      der.subarray(signature[0], signature[1]),
+      new Uint8Array(memory, offset + signatureStart, signed.signatureEnd - signatureStart),
     );
   } catch {
     return false; // malformed signature encodings (e.g. bad ECDSA DER) are just bad signatures

@@ -13,7 +13,7 @@ import {
 } from '../crypto/chain.js';
 import {
   detachedCertificates,
-  findDetachedSigner,
+  findEmbeddedSigner,
   readDetachedSignedData,
   verifyDetachedSignedData,
   type DetachedSignedData,
@@ -109,11 +109,11 @@ function checkDetached(
   extra: readonly CertInfo[],
   options: MdmSignatureOptions,
 ): X509Certificate | undefined {
-  const pool = detachedCertificates(signed);
-  for (const c of extra) pool.push(c);
-  const signer = findDetachedSigner(signed, pool);
+  const signer = findEmbeddedSigner(signed, extra);
   if (signer === undefined) return undefined;
   if (options.roots !== undefined) {
+    const pool = detachedCertificates(signed);
+    for (const c of extra) pool.push(c);
     verifyCertificateChainOnce(signer.x509, {
       roots: options.roots,
       intermediates: pool.map((c) => c.x509),
