@@ -67,7 +67,10 @@ function reply<T extends SimDaemonReply['type']>(
   });
 }
 
-/** Starts the APNs endpoint here and a daemon pointed at it in a child process. */
+/**
+ * Starts the APNs endpoint here and a daemon pointed at it in a child process; `extraFlags`
+ * (daemon flags, e.g. `{ 'keep-alive-timeout': '1s' }`) override the defaults, for experiments.
+ */
 export async function startSimBench(extraFlags: Record<string, string> = {}): Promise<SimBench> {
   const dir = await mkdtemp(join(tmpdir(), 'orchard-sim-bench-'));
   const onPush = new Map<string, () => void>();
