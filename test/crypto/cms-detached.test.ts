@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import { createHash, sign, type KeyObject, type X509Certificate } from 'node:crypto';
 import { certInfo } from '../../src/crypto/cert-info.js';
 import { readDetachedSignedData } from '../../src/crypto/cms-detached.js';
@@ -270,6 +271,73 @@ describe('checkMdmSignature fast path refuses what the full path refuses', () =>
     expect(outcome(() => checkMdmSignature(wrapped, body))).toMatch(/^ok /);
     expect(outcome(() => checkMdmSignature(`${text.slice(0, 10)}-${text.slice(11)}`, body))).toBe(
       'ERR_CMS_FORMAT Mdm-Signature is not base64',
+    );
+  });
+});
+
+describe('Mdm-Signature header text', () => {
+  const text = build().toString('base64');
+  const signer = `ok ${pki.rsaLeaf.certificate.fingerprint256}`;
+  const refused = 'ERR_CMS_FORMAT Mdm-Signature is not base64';
+  const check = (header: string): string => outcome(() => checkMdmSignature(header, body));
+  /** The pattern the header must match (the definition the fast check stands in for). */
+  const pattern = /^[A-Za-z0-9+/\r\n]+={0,2}$/;
+
+  test.each([
+    ['a character node reads as its low octet (U+0151 for Q)', 'Q', '\u0151'],
+    ['a character node reads as its low octet (U+0141 for A)', 'A', '\u0141'],
+    ['a base64url character', '+', '-'],
+    ['a base64url character', '/', '_'],
+    ['a Latin-1 letter', 'A', '\u00c1'],
+    ['a space', 'A', ' '],
+    ['a NUL', 'A', '\u0000'],
+  ])('fail/%s is refused though node decodes around it', (_n, from, to) => {
+    const at = text.indexOf(from, 100);
+    expect(at).toBeGreaterThan(0);
+    expect(check(text.slice(0, at) + to + text.slice(at + 1))).toBe(refused);
+  });
+
+  test('ok/the canonical text and padding variants end as the pattern says', () => {
+    expect(check(text)).toBe(signer);
+    expect(check(`=${text}`)).toBe(refused);
+    expect(check(`${text.slice(0, -4)}====`)).toBe(refused);
+  });
+
+  test('ok/any edit the pattern refuses is refused (property)', () => {
+    const alphabet = [
+      'A',
+      'z',
+      '0',
+      '+',
+      '/',
+      '=',
+      '-',
+      '_',
+      ' ',
+      '\r\n',
+      '\t',
+      '\u00ff',
+      '\u0151',
+      '.',
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(text.length), fc.nat(2), fc.constantFrom(...alphabet)), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (edits) => {
+          let t = text;
+          for (const [at, kind, c] of edits) {
+            const i = at % (t.length + 1);
+            t = kind === 0 ? t.slice(0, i) + c + t.slice(i) : t.slice(0, i) + c + t.slice(i + 1);
+          }
+          const result = check(t);
+          if (!pattern.test(t.trim())) expect(result).toBe(refused);
+          else expect(result).not.toBe(refused);
+        },
+      ),
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     );
   });
 });
