@@ -3,7 +3,9 @@
  * the Orchard provider on one connection and on a pool, and a burst during which the mock
  * lowers SETTINGS_MAX_CONCURRENT_STREAMS to 1 (nothing may be lost or sent twice).
  * `PUSH_BENCH_COUNT` sets the pushes per run at scale 1 (default 100,000), `PUSH_BENCH_ROUNDS` the
- * repetitions (default 2, alternating; the module is most of a minute per round).
+ * repetitions (default 2, alternating, each side first in every other round; the module is most
+ * of a minute per round). The fan-out row keeps CPU microseconds per push of both sides in its
+ * detail: on a busy machine they move less than the rates.
  */
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
@@ -133,6 +135,8 @@ async function viaProvider(
 }
 
 const rates = (runs: readonly Run[]): number[] => runs.map((r) => r.rate.opsPerSec);
+/** CPU microseconds per push of this process (client and mock), steadier than the rate. */
+const cpuMicros = (runs: readonly Run[]): number[] => runs.map((r) => 1e6 / r.rate.opsPerCpuSec);
 
 /**
  * The APNs rows: 100,000 pushes (at scale 1) to the local mock through the Orchard provider on
@@ -161,7 +165,7 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   });
   const targets = makeTargets(topic, count, 2);
 
-  const runs = await alternate(ROUNDS, {
+  const sides = {
     base: () =>
       timed('node:http2, 1 connection, 1000 streams', count, () =>
         plainHttp2(mock, pair, ca, topic, count),
@@ -170,9 +174,16 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
       timed('Orchard provider, 1 connection', count, () =>
         viaProvider(mock, { pair, ca, poolSize: 1, targets }),
       ),
-  });
-  const base = runs.base ?? [];
-  const one = runs.one ?? [];
+  };
+  const base: Run[] = [];
+  const one: Run[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Each side goes first in every other round: the garbage a run leaves is collected during
+    // the next one, so a fixed order would always bill the same side for the other's garbage.
+    const round = await alternate(1, r % 2 === 0 ? sides : { one: sides.one, base: sides.base });
+    base.push(...(round.base ?? []));
+    one.push(...(round.one ?? []));
+  }
 
   // The pool: a server that allows 250 streams per connection, so 4 connections carry the same 1000.
   const narrow = await createApnsMock({
@@ -237,6 +248,8 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
         sent: one.map((r) => r.sent),
         perCpuSecond: median(one.map((r) => r.rate.opsPerCpuSec)),
         baselinePerCpuSecond: median(base.map((r) => r.rate.opsPerCpuSec)),
+        cpuMicrosPerPush: cpuMicros(one),
+        baselineCpuMicrosPerPush: cpuMicros(base),
         memory: memory(one),
         baselineMemory: memory(base),
       },
