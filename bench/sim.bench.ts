@@ -65,16 +65,21 @@ function phase(name: string, t0: number): void {
 }
 
 /**
- * Waits until `done()`, or until `progress()` has not changed for {@link STALL_MS}, or `CAP_MS`
- * after `t0`, polling every `everyMs`.
+ * Polls `check` every `everyMs` until it says done, or its progress text has not changed for
+ * {@link STALL_MS}, or `CAP_MS` after `t0`.
  */
-async function waitFor(t0: number, everyMs: number, done: () => boolean, progress: () => string) {
-  let last = progress();
+async function waitFor(
+  t0: number,
+  everyMs: number,
+  check: () => { done: boolean; progress: string },
+) {
+  let { done, progress: last } = check();
   let movedAt = performance.now();
-  while (!done() && performance.now() - t0 < CAP_MS && performance.now() - movedAt < STALL_MS) {
+  while (!done && performance.now() - t0 < CAP_MS && performance.now() - movedAt < STALL_MS) {
     await sleep(everyMs);
-    const now = progress();
-    if (now !== last) [last, movedAt] = [now, performance.now()];
+    const now = check();
+    done = now.done;
+    if (now.progress !== last) [last, movedAt] = [now.progress, performance.now()];
   }
 }
 
@@ -142,11 +147,12 @@ async function roundTrip(b: SimBench, e: Enrolled, command: Record<string, unkno
       { enrollmentIds: ids.slice(i, i + BATCH), command },
       201,
     );
-  const progress = (): string => {
+  // One summary a poll (it sorts every latency so far).
+  await waitFor(t0, 50, () => {
     const s = e.fleet.summary();
-    return `${s.requestTypes[type] ?? 0} ${s.sessions} ${s.errors.count}`;
-  };
-  await waitFor(t0, 20, () => reported(e, type) >= want, progress);
+    const n = s.requestTypes[type] ?? 0;
+    return { done: n >= want, progress: `${n} ${s.sessions} ${s.errors.count}` };
+  });
   await e.fleet.settled();
   const seconds = (performance.now() - t0) / 1000;
   const after = e.fleet.summary();
@@ -265,19 +271,21 @@ async function installEverywhere(
       for (const c of answer.commands) uuids.add(c.commandUuid);
     }
     const apiSeconds = (performance.now() - t0) / 1000;
-    const done = (): boolean =>
-      (records.targetStatuses([...uuids]).Acknowledged ?? 0) === n &&
-      (records.profileStates(profile.id).installed ?? 0) === n;
     // Every device's answer first (counted here, cheap to poll), then the daemon's records
     // (written before it answers, so normally at once): querying them every 50 ms throughout
     // cost this process, which runs the devices, about a twentieth of its time.
     const t = runner.totals;
-    const moved = (): string =>
-      `${t.sessions} ${t.requestTypes.InstallProfile ?? 0} ${t.errors.length} ${t.retries}`;
-    await waitFor(t0, 20, () => (t.requestTypes.InstallProfile ?? 0) >= n, moved);
-    const stored = (): string =>
-      JSON.stringify([records.targetStatuses([...uuids]), records.profileStates(profile.id)]);
-    await waitFor(t0, 100, done, stored);
+    await waitFor(t0, 20, () => {
+      const answered = t.requestTypes.InstallProfile ?? 0;
+      const progress = `${t.sessions} ${answered} ${t.errors.length} ${t.retries}`;
+      return { done: answered >= n, progress };
+    });
+    await waitFor(t0, 100, () => {
+      const statuses = records.targetStatuses([...uuids]);
+      const states = records.profileStates(profile.id);
+      const done = (statuses.Acknowledged ?? 0) === n && (states.installed ?? 0) === n;
+      return { done, progress: JSON.stringify([statuses, states]) };
+    });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = {
