@@ -204,9 +204,9 @@ export function createApnsPushProvider(
   timer?.unref();
 
   /** The token to push to (lower-case hex), or the result when the target cannot be pushed. */
-  function precheck(target: PushTarget): string | PushResult {
+  function precheck(target: PushTarget, at: number): string | PushResult {
     if (closed) return early(target, 'failed', 'Closed');
-    if (now() > cert.notAfter.getTime()) return early(target, 'failed', 'CertificateExpired');
+    if (at > cert.notAfter.getTime()) return early(target, 'failed', 'CertificateExpired');
     if (target.topic !== cert.topic) return early(target, 'rejected', 'TopicMismatch');
     let token = target.token;
     if (token.length % 2 !== 0) return early(target, 'bad-token', 'InvalidToken');
@@ -264,7 +264,9 @@ export function createApnsPushProvider(
     settle: Settle<PushResult>,
     fail: Fail,
   ): PushResult | undefined {
-    const token = precheck(target);
+    // One clock read per push: the expiry check and apns-expiration.
+    const at = now();
+    const token = precheck(target, at);
     if (typeof token !== 'string') return token;
     // The PushMagic is part of the key: a push with a new one (re-enrollment) must not be skipped.
     // Only a push with a coalesceKey is remembered after it is sent, under that key: once the
@@ -280,8 +282,7 @@ export function createApnsPushProvider(
       (hit.waiters ??= []).push({ target, i, settle, fail });
       return undefined;
     }
-    const exp =
-      opts.expirationSeconds === 0 ? 0 : Math.floor(now() / 1000) + opts.expirationSeconds;
+    const exp = opts.expirationSeconds === 0 ? 0 : Math.floor(at / 1000) + opts.expirationSeconds;
     const job = new PushJob(
       token,
       cert.topic,
