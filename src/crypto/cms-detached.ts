@@ -46,20 +46,29 @@ export interface DetachedSignedData {
   readonly keyType: 'rsa' | 'ec';
 }
 
-const SIGNED_DATA = oid(Oid.signedData);
-const ID_DATA = oid(Oid.data);
+/** Octets as a plain array of small integers: cheaper to index in a loop than a Buffer. */
+const octets = (b: Uint8Array): readonly number[] => Array.from(b);
+const SIGNED_DATA = octets(oid(Oid.signedData));
+const ID_DATA = octets(oid(Oid.data));
 /** Content octets of the two attribute types checked. */
-const CONTENT_TYPE = encodeOid(Oid.contentType).subarray(2);
-const MESSAGE_DIGEST = encodeOid(Oid.messageDigest).subarray(2);
+const CONTENT_TYPE = octets(encodeOid(Oid.contentType).subarray(2));
+const MESSAGE_DIGEST = octets(encodeOid(Oid.messageDigest).subarray(2));
+/** What the two share (PKCS #9 attribute types 1.2.840.113549.1.9.3 and .4), and the last octet of each. */
+const PKCS9_PREFIX = CONTENT_TYPE.slice(0, -1);
+const CONTENT_TYPE_LAST = CONTENT_TYPE[CONTENT_TYPE.length - 1] as number;
+const MESSAGE_DIGEST_LAST = MESSAGE_DIGEST[MESSAGE_DIGEST.length - 1] as number;
 const SHA256_LENGTH = 32;
 /** Longest OID content `decodeOid` reads. */
 const MAX_OID_LENGTH = 64;
 
 /** An AlgorithmIdentifier without parameters and with NULL ones. */
-const bothForms = (dotted: string): Buffer[] => [algorithm(dotted), algorithm(dotted, nullValue())];
+const bothForms = (dotted: string): (readonly number[])[] => [
+  octets(algorithm(dotted)),
+  octets(algorithm(dotted, nullValue())),
+];
 const SHA256 = bothForms(Oid.sha256);
 /** Signature algorithms that sign with SHA-256 when the digest algorithm is SHA-256. */
-const SIGNATURE_ALGORITHMS: readonly (readonly [Buffer, 'rsa' | 'ec'])[] = [
+const SIGNATURE_ALGORITHMS: readonly (readonly [readonly number[], 'rsa' | 'ec'])[] = [
   ...bothForms(Oid.rsaEncryption).map((a) => [a, 'rsa'] as const),
   ...bothForms(Oid.sha256WithRsa).map((a) => [a, 'rsa'] as const),
   ...bothForms(Oid.ecdsaWithSha256).map((a) => [a, 'ec'] as const),
@@ -68,7 +77,7 @@ const SIGNATURE_ALGORITHMS: readonly (readonly [Buffer, 'rsa' | 'ec'])[] = [
 const SIGNATURE_ENCODINGS = SIGNATURE_ALGORITHMS.map(([a]) => a);
 
 /** Whether `buf` holds `bytes` at `pos`, before `limit`. */
-function bytesAt(buf: Uint8Array, pos: number, limit: number, bytes: Uint8Array): boolean {
+function bytesAt(buf: Uint8Array, pos: number, limit: number, bytes: readonly number[]): boolean {
   if (pos + bytes.length > limit) return false;
   for (let i = 0; i < bytes.length; i++) if (buf[pos + i] !== bytes[i]) return false;
   return true;
@@ -175,15 +184,15 @@ function whichOf(
   buf: Uint8Array,
   pos: number,
   limit: number,
-  choices: readonly Uint8Array[],
+  choices: readonly (readonly number[])[],
 ): number {
   for (let i = 0; i < choices.length; i++)
-    if (bytesAt(buf, pos, limit, choices[i] as Uint8Array)) return i;
+    if (bytesAt(buf, pos, limit, choices[i] as readonly number[])) return i;
   return -1;
 }
 
 /** Whether the content octets `[start, end)` of `buf` are exactly `oid`'s. */
-function isOid(buf: Uint8Array, start: number, end: number, oid: Uint8Array): boolean {
+function isOid(buf: Uint8Array, start: number, end: number, oid: readonly number[]): boolean {
   return end - start === oid.length && bytesAt(buf, start, end, oid);
 }
 
@@ -216,11 +225,15 @@ function readAttribute(r: Reader, pos: number, limit: number): number {
   const typeStart = r.contentStart;
   const typeEnd = r.contentEnd;
   if (!r.read(typeEnd, end, 0x31) || r.contentEnd !== end) return -1;
+  // contentType and messageDigest differ only in their last octet: one comparison for both.
+  const kind = isOid(r.der, typeStart, typeEnd - 1, PKCS9_PREFIX)
+    ? (r.der[typeEnd - 1] as number)
+    : -1;
   let ok: boolean;
-  if (isOid(r.der, typeStart, typeEnd, CONTENT_TYPE)) {
+  if (kind === CONTENT_TYPE_LAST) {
     r.contentTypes++;
     ok = readContentTypeValue(r, r.contentStart, end);
-  } else if (isOid(r.der, typeStart, typeEnd, MESSAGE_DIGEST)) {
+  } else if (kind === MESSAGE_DIGEST_LAST) {
     r.messageDigests++;
     ok = readDigestValue(r, r.contentStart, end);
   } else {
@@ -261,7 +274,7 @@ function readSignerInfo(r: Reader, pos: number, limit: number): number {
   if (p < 0) return -1;
   const digest = whichOf(r.der, p, inner, SHA256);
   if (digest < 0) return -1;
-  p = readSignedAttributes(r, p + (SHA256[digest] as Buffer).length, inner);
+  p = readSignedAttributes(r, p + (SHA256[digest] as readonly number[]).length, inner);
   if (p < 0) return -1;
   const chosen = SIGNATURE_ALGORITHMS[whichOf(r.der, p, inner, SIGNATURE_ENCODINGS)];
   if (chosen === undefined) return -1;
@@ -305,7 +318,10 @@ function readSignedDataBody(r: Reader, pos: number, limit: number): number {
   let p = r.contentEnd;
   if (!r.read(p, inner, 0x31) || r.contentEnd < 0) return -1;
   const digests = whichOf(r.der, r.contentStart, r.contentEnd, SHA256);
-  if (digests < 0 || r.contentStart + (SHA256[digests] as Buffer).length !== r.contentEnd)
+  if (
+    digests < 0 ||
+    r.contentStart + (SHA256[digests] as readonly number[]).length !== r.contentEnd
+  )
     return -1;
   p = readDetachedContentInfo(r, r.contentEnd, inner);
   if (p < 0) return -1;
