@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { createHash, sign, type KeyObject, type X509Certificate } from 'node:crypto';
 import { certInfo } from '../../src/crypto/cert-info.js';
 import { readDetachedSignedData } from '../../src/crypto/cms-detached.js';
+import { parseSignedData } from '../../src/crypto/cms-parse.js';
 import { verifyCms } from '../../src/crypto/cms-verify.js';
 import {
   algorithm,
@@ -338,6 +339,70 @@ describe('Mdm-Signature header text', () => {
         },
       ),
       { numRuns: Number(process.env.FC_RUNS ?? 300) },
+    );
+  });
+});
+
+describe('readDetachedSignedData against parseSignedData (property)', () => {
+  const extraAttr = fc
+    .tuple(
+      fc.constantFrom('1.2.3.4', '1.2.840.113549.1.9.5', '2.5.4.3'),
+      fc.uint8Array({ maxLength: 40 }),
+    )
+    .map(([type, value]) => attr(type, octetString(Buffer.from(value))));
+
+  test('ok/valid messages read the same offsets and end as the full path ends', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          ec: fc.boolean(),
+          ber: fc.boolean(),
+          byKeyId: fc.boolean(),
+          sha256WithRsa: fc.boolean(),
+          digestWithoutNull: fc.boolean(),
+          extra: fc.array(extraAttr, { maxLength: 3 }),
+          order: fc.nat(5),
+          otherCerts: fc.subarray([pki.stranger.certificate, pki.rsaCa.certificate]),
+          content: fc.uint8Array({ maxLength: 300 }),
+        }),
+        (s) => {
+          const id = s.ec ? pki.ecLeaf : pki.rsaLeaf;
+          const content = Buffer.from(s.content);
+          const attrs = [...standardAttrs(content), ...s.extra];
+          const first = attrs.splice(s.order % attrs.length, 1);
+          const ski = certInfo(id.certificate).subjectKeyId ?? Buffer.alloc(0);
+          const der = build({
+            id,
+            content,
+            ber: s.ber,
+            attrs: [...first, ...attrs],
+            certs: [...s.otherCerts, id.certificate],
+            ...(s.byKeyId ? { sid: tlv(0x80, ski) } : {}),
+            ...(s.digestWithoutNull ? { digestAlg: algorithm(Oid.sha256) } : {}),
+            ...(s.sha256WithRsa && !s.ec
+              ? { sigAlg: algorithm(Oid.sha256WithRsa, nullValue()) }
+              : {}),
+          });
+          const fast = readDetachedSignedData(der);
+          expect(fast).toBeDefined();
+          if (fast === undefined) return;
+          const parsed = parseSignedData(der);
+          const [signer] = parsed.signerInfos;
+          const slice = (s0: number, e0: number): Buffer => der.subarray(s0, e0);
+          const certs: Buffer[] = [];
+          for (let i = 0; i < fast.certificates.length; i += 2)
+            certs.push(slice(fast.certificates[i] ?? 0, fast.certificates[i + 1] ?? 0));
+          expect(certs).toEqual(parsed.certificates);
+          expect(slice(fast.signatureStart, fast.signatureEnd)).toEqual(signer?.signature);
+          const set = Buffer.from(slice(fast.attributesStart, fast.attributesEnd));
+          set[0] = 0x31;
+          expect(set).toEqual(signer?.signedAttributesDer);
+          expect(fast.keyType).toBe(s.ec ? 'ec' : 'rsa');
+          expect(ours(der, content)).toBe(`ok ${id.certificate.fingerprint256}`);
+          expect(ours(der, content)).toBe(full(der, content));
+        },
+      ),
+      { numRuns: Number(process.env.FC_RUNS ?? 60) },
     );
   });
 });
