@@ -20,6 +20,7 @@ import {
   type DigestName,
 } from '../../crypto/oids.js';
 import { ScepOid } from './constants.js';
+import { Cursor, UNUSUAL } from './der-cursor.js';
 
 /** What the fast reader found; the caller turns it into a `PkiMessage`. */
 export interface FastPkiMessage {
@@ -63,83 +64,6 @@ const ATTRIBUTES: ReadonlyMap<string, Attr> = new Map([
 const SIGNED_DATA = encodeOid(Oid.signedData);
 const DATA = encodeOid(Oid.data);
 const MAX_TRANSACTION_ID = 256;
-
-/** Thrown inside the reader to leave for the full parser; never escapes. */
-class Unusual extends Error {}
-const UNUSUAL = new Unusual();
-
-/**
- * A cursor over one constructed element's content: `next(tag)` reads the element at the
- * position, which must carry identifier `tag` and a definite length that fits, and leaves its
- * content bounds in `start`/`end`.
- */
-class Cursor {
-  pos: number;
-  start = 0;
-  end = 0;
-
-  constructor(
-    readonly buf: Buffer,
-    from: number,
-    readonly limit: number,
-  ) {
-    this.pos = from;
-  }
-
-  get done(): boolean {
-    return this.pos === this.limit;
-  }
-
-  /** The identifier octet at the position, or -1 at the end. */
-  peek(): number {
-    return this.pos < this.limit ? (this.buf[this.pos] as number) : -1;
-  }
-
-  next(tag: number): this {
-    const { buf, limit } = this;
-    let p = this.pos;
-    if (p + 2 > limit || buf[p] !== tag || (tag & 0x1f) === 0x1f) throw UNUSUAL;
-    let length = buf[p + 1] as number;
-    p += 2;
-    if (length >= 0x80) {
-      const count = length & 0x7f;
-      if (count === 0 || count > 3 || p + count > limit) throw UNUSUAL;
-      length = 0;
-      for (let i = 0; i < count; i++) length = length * 256 + (buf[p++] as number);
-    }
-    if (p + length > limit) throw UNUSUAL;
-    this.start = p;
-    this.end = p + length;
-    this.pos = this.end;
-    return this;
-  }
-
-  /** A cursor over the content of the element just read. */
-  inner(): Cursor {
-    return new Cursor(this.buf, this.start, this.end);
-  }
-
-  /** A view of the content of the element just read. */
-  content(): Buffer {
-    return view(this.buf, this.start, this.end);
-  }
-
-  /** A view of the whole element just read, from `from` (its identifier octet). */
-  element(from: number): Buffer {
-    return view(this.buf, from, this.end);
-  }
-
-  /** Skips one element of any single-octet tag; throws on an indefinite length. */
-  skip(): void {
-    const tag = this.peek();
-    if (tag < 0 || (tag & 0x1f) === 0x1f) throw UNUSUAL;
-    this.next(tag);
-  }
-}
-
-function view(buf: Buffer, start: number, end: number): Buffer {
-  return buf.subarray(start, end);
-}
 
 /** The OID of an AlgorithmIdentifier (its parameters may be anything). */
 function algorithmOid(c: Cursor): string {
