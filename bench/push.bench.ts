@@ -3,12 +3,14 @@
  * the Orchard provider on one connection and on a pool, and a burst during which the mock
  * lowers SETTINGS_MAX_CONCURRENT_STREAMS to 1 (nothing may be lost or sent twice).
  * `PUSH_BENCH_COUNT` sets the pushes per run at scale 1 (default 100,000), `PUSH_BENCH_ROUNDS` the
- * repetitions (default 2, alternating, each side first in every other round; the module is most
- * of a minute per round). The fan-out row keeps CPU microseconds per push of both sides in its
+ * repetitions (default 2, alternating, each side first in every other round, a full garbage
+ * collection before each timed run; the module is most of a minute per round). The fan-out row keeps CPU microseconds per push of both sides in its
  * detail: on a busy machine they move less than the rates.
  */
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   alternate,
   benchRow,
@@ -41,8 +43,19 @@ interface Run {
   sent: number;
 }
 
+/**
+ * A full collection before each timed run (outside its timing), so no run is billed for the
+ * garbage the one before it left: the provider's 100,000 results would otherwise land on
+ * whichever side runs next.
+ */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
 /** Times `fn` and samples memory while it runs. */
 async function timed(name: string, ops: number, fn: () => Promise<number>): Promise<Run> {
+  collectGarbage();
   const start = process.memoryUsage();
   let peak = start.rss;
   let heap = start.heapUsed;
