@@ -10,7 +10,7 @@
  * verifier, which decides. So everything this path accepts, the full path accepts with the same
  * signer; its refusals use the full path's codes and messages.
  */
-import { hash, verify } from 'node:crypto';
+import { hash, verify, type KeyObject } from 'node:crypto';
 import { CryptoError } from '../errors.js';
 import { certInfoFromDer, type CertInfo } from './cert-info.js';
 import { algorithm, nullValue, oid } from './der-write.js';
@@ -443,6 +443,30 @@ export function findEmbeddedSigner(
   return found ?? findDetachedSigner(signed, extra);
 }
 
+/** Keys OpenSSL decoded itself, by signer certificate (see {@link rememberKey}). */
+const decodedKeys = new WeakMap<CertInfo, KeyObject>();
+
+/** The key to verify `signer`'s signatures with: the remembered one, else `publicKey`. */
+function verificationKey(signer: CertInfo): KeyObject {
+  return decodedKeys.get(signer) ?? signer.publicKey;
+}
+
+/**
+ * After a first good RSA signature, remembers the X509Certificate's key for the signer (the
+ * caller builds that certificate anyway): OpenSSL decoded it itself, so each later verification
+ * does less work than with the key built from a JWK (a legacy key handed to the provider on every
+ * use). Only then: a bad signature must not cost a certificate parse.
+ */
+function rememberKey(signer: CertInfo, keyType: 'rsa' | 'ec'): void {
+  if (keyType !== 'rsa' || decodedKeys.has(signer)) return;
+  try {
+    const key = signer.x509.publicKey;
+    if (key.asymmetricKeyType === 'rsa') decodedKeys.set(signer, key);
+  } catch {
+    // the caller reads the certificate next and reports it
+  }
+}
+
 function signatureError(message: string): CryptoError {
   return new CryptoError('ERR_CMS_SIGNATURE', message);
 }
@@ -463,7 +487,7 @@ function digestMatches(der: Buffer, at: number, content: Uint8Array): boolean {
  * The two views are made on the ArrayBuffer directly: `subarray` goes through the species
  * constructor and reads `buffer` once per view.
  */
-function signatureVerifies(signed: DetachedSignedData, signer: CertInfo): boolean {
+function signatureVerifies(signed: DetachedSignedData, key: KeyObject): boolean {
   const { der, attributesStart: s, signatureStart } = signed;
   const memory = der.buffer;
   const offset = der.byteOffset;
@@ -472,7 +496,7 @@ function signatureVerifies(signed: DetachedSignedData, signer: CertInfo): boolea
     return verify(
       'sha256',
       new Uint8Array(memory, offset + s, signed.attributesEnd - s),
-      signer.publicKey,
+      key,
       new Uint8Array(memory, offset + signatureStart, signed.signatureEnd - signatureStart),
     );
   } catch {
@@ -492,9 +516,11 @@ export function verifyDetachedSignedData(
   signer: CertInfo,
   content: Uint8Array,
 ): void {
-  if (signer.publicKey.asymmetricKeyType !== signed.keyType)
+  const key = verificationKey(signer);
+  if (key.asymmetricKeyType !== signed.keyType)
     throw signatureError('signature algorithm does not fit the key');
   if (!digestMatches(signed.der, signed.messageDigest, content))
     throw signatureError('content does not match the messageDigest attribute');
-  if (!signatureVerifies(signed, signer)) throw signatureError('signature does not verify');
+  if (!signatureVerifies(signed, key)) throw signatureError('signature does not verify');
+  rememberKey(signer, signed.keyType);
 }

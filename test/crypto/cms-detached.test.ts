@@ -406,3 +406,27 @@ describe('readDetachedSignedData against parseSignedData (property)', () => {
     );
   });
 });
+
+describe('the key remembered after a good signature', () => {
+  test('fail/another key under the same certificate is still refused, again and again', () => {
+    const good = build();
+    const forged = build({ signerKey: pki.stranger.privateKey });
+    for (let i = 0; i < 3; i++) {
+      expect(ours(good)).toBe(`ok ${pki.rsaLeaf.certificate.fingerprint256}`);
+      expect(ours(forged)).toBe('ERR_CMS_SIGNATURE signature does not verify');
+      expect(ours(forged)).toBe(full(forged));
+      expect(ours(good, body.subarray(1))).toBe(full(good, body.subarray(1)));
+    }
+  });
+
+  test('fail/a certificate differing in one octet of its signature is its own entry', () => {
+    const certificate = Buffer.from(pki.rsaLeaf.certificate.raw);
+    certificate[certificate.length - 1] ^= 1;
+    const good = build();
+    const altered = Buffer.from(good);
+    altered.set(certificate, good.indexOf(pki.rsaLeaf.certificate.raw));
+    expect(ours(good)).toMatch(/^ok /);
+    expect(ours(altered)).not.toBe(ours(good));
+    expect(ours(altered)).toBe(full(altered));
+  });
+});
