@@ -421,7 +421,8 @@ describe('the key remembered after a good signature', () => {
 
   test('fail/a certificate differing in one octet of its signature is its own entry', () => {
     const certificate = Buffer.from(pki.rsaLeaf.certificate.raw);
-    certificate[certificate.length - 1] ^= 1;
+    const last = certificate.length - 1;
+    certificate[last] = (certificate[last] as number) ^ 1;
     const good = build();
     const altered = Buffer.from(good);
     altered.set(certificate, good.indexOf(pki.rsaLeaf.certificate.raw));
