@@ -9,6 +9,7 @@ import type {
   DeviceProfileRecord,
   DeviceProfileState,
   OwnedEnrollmentFilter,
+  Page,
   PolicyAssignmentRecord,
   PolicyRecord,
   ReconcileRecord,
@@ -188,6 +189,31 @@ export function checkOwnedFilter(filter: OwnedEnrollmentFilter): void {
     const ids = filter[key];
     if (ids !== undefined) checkIds(ids, key);
   }
+}
+
+/**
+ * Checks a request for a page of owned enrollments (filter and limit) and resolves where it
+ * starts: the id its cursor carries, or `''` for the first page. Throws TypeError.
+ */
+export function ownedPageStart(
+  filter: OwnedEnrollmentFilter,
+  options: { limit: number; cursor?: string },
+): string {
+  checkOwnedFilter(filter);
+  checkLimit(options.limit, MAX_OWNED_PAGE);
+  return options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
+}
+
+/**
+ * The page of the first `limit` of `items` (read `limit + 1` at most), with a cursor after its
+ * last enrollment when there were more.
+ */
+export function ownedPage<T extends { enrollmentId: string }>(items: T[], limit: number): Page<T> {
+  const page = items.length > limit ? items.slice(0, limit) : items;
+  const last = page.at(-1);
+  return items.length > limit && last !== undefined
+    ? { items: page, nextCursor: encodeCursor(last.enrollmentId) }
+    : { items: page };
 }
 
 /** Whether `filter` names no condition at all (so it matches every owned enrollment). */

@@ -3,7 +3,7 @@
  * current fields, filtered by the union of the filter's conditions, in enrollment id order; and
  * {@link UserStore.listOwnedDevices} when the enrollments' store is known.
  */
-import { checkLimit, checkOwnedFilter, filterIsEmpty, MAX_OWNED_PAGE } from '../policies-check.js';
+import { filterIsEmpty, ownedPage, ownedPageStart } from '../policies-check.js';
 import type {
   CheckinStore,
   OwnedDevice,
@@ -12,7 +12,6 @@ import type {
   UserRecord,
   UserStore,
 } from '../ports.js';
-import { decodeCursor, encodeCursor } from '../support.js';
 import { adminStep, byBytes, type AdminState, type UserRow } from './admin-state.js';
 
 type Match = (enrollmentId: string, user: UserRow) => boolean;
@@ -44,25 +43,20 @@ function list(
   filter: OwnedEnrollmentFilter,
   options: { limit: number; cursor?: string },
 ) {
-  checkOwnedFilter(filter);
-  checkLimit(options.limit, MAX_OWNED_PAGE);
-  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, 'string');
+  const after = ownedPageStart(filter, options);
   const match = matcher(filter);
   const hits: { enrollmentId: string; user: UserRow }[] = [];
   for (const owner of s.owners.values()) {
-    if (after !== undefined && byBytes(owner.enrollmentId, after) <= 0) continue;
+    if (byBytes(owner.enrollmentId, after) <= 0) continue;
     const user = s.users.get(owner.userId);
     if (user !== undefined && match(owner.enrollmentId, user))
       hits.push({ enrollmentId: owner.enrollmentId, user });
   }
   hits.sort((a, b) => byBytes(a.enrollmentId, b.enrollmentId));
   const items: OwnedEnrollment[] = hits
-    .slice(0, options.limit)
+    .slice(0, options.limit + 1)
     .map((h) => ({ enrollmentId: h.enrollmentId, user: userRecord(h.user) }));
-  const last = items.at(-1);
-  return hits.length > options.limit && last
-    ? { items, nextCursor: encodeCursor(last.enrollmentId) }
-    : { items };
+  return ownedPage(items, options.limit);
 }
 
 /** The owned-enrollment listing of the memory {@link UserStore}. */

@@ -9,10 +9,9 @@ import type {
   Page,
   UserStore,
 } from '../ports.js';
-import { checkLimit, checkOwnedFilter, MAX_OWNED_PAGE } from '../policies-check.js';
-import { decodeCursor, encodeCursor } from '../support.js';
+import { ownedPage, ownedPageStart } from '../policies-check.js';
 import { op, query, setIf, type PgContext } from './db.js';
-import { ownedQuery, userRecord, type UserRow } from './users.js';
+import { OWNED_COLUMNS, ownedQuery, userRecord, type OwnedShape, type UserRow } from './users.js';
 
 /** The enrollment columns of a row, prefixed so they never meet the user's. */
 interface EnrollmentColumns {
@@ -37,18 +36,16 @@ const ENROLLMENT_COLUMNS = `e.type AS e_type, e.device_id AS e_device_id,
   e.token_update_count AS e_token_update_count, e.created_at AS e_created_at,
   e.updated_at AS e_updated_at`;
 
-/** {@link ownedQuery} with each owned enrollment's row joined (owners without one drop out). */
+/** Owners with their users' and enrollments' rows (owners without an enrollment row drop out). */
+const DEVICES: OwnedShape = {
+  columns: `${OWNED_COLUMNS}, ${ENROLLMENT_COLUMNS}`,
+  from: `orchard_enrollment_owners o JOIN orchard_users u ON u.id = o.user_id
+    JOIN enrollments e ON e.id = o.enrollment_id`,
+};
+
+/** {@link ownedQuery} with each owned enrollment's row joined. */
 export function ownedDevicesQuery(filter: OwnedEnrollmentFilter): ReturnType<typeof ownedQuery> {
-  const { sql, lists } = ownedQuery(filter);
-  return {
-    sql: sql
-      .replace(' FROM ', `, ${ENROLLMENT_COLUMNS} FROM `)
-      .replace(
-        'JOIN orchard_users u ON u.id = o.user_id',
-        'JOIN orchard_users u ON u.id = o.user_id JOIN enrollments e ON e.id = o.enrollment_id',
-      ),
-    lists,
-  };
+  return ownedQuery(filter, DEVICES);
 }
 
 function ownedDevice(row: Row): OwnedDevice {
@@ -74,20 +71,14 @@ async function listDevices(
   filter: OwnedEnrollmentFilter,
   options: { limit: number; cursor?: string },
 ): Promise<Page<OwnedDevice>> {
-  checkOwnedFilter(filter);
-  checkLimit(options.limit, MAX_OWNED_PAGE);
-  const after = options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
+  const after = ownedPageStart(filter, options);
   const { sql, lists } = ownedDevicesQuery(filter);
   const rows = await query<Row>(ctx.pool, sql, [
     after,
     options.limit + 1,
     ...lists.map((l) => [...l]),
   ]);
-  const items = rows.slice(0, options.limit).map(ownedDevice);
-  const last = items.at(-1);
-  return rows.length > options.limit && last
-    ? { items, nextCursor: encodeCursor(last.enrollmentId) }
-    : { items };
+  return ownedPage(rows.map(ownedDevice), options.limit);
 }
 
 /** The owned-device listing of the PostgreSQL {@link UserStore}. */

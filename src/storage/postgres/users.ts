@@ -18,8 +18,7 @@ import type {
   UserUpsert,
   UserUpsertOutcome,
 } from '../ports.js';
-import { checkLimit, checkOwnedFilter, filterIsEmpty, MAX_OWNED_PAGE } from '../policies-check.js';
-import { decodeCursor, encodeCursor } from '../support.js';
+import { filterIsEmpty, ownedPage, ownedPageStart } from '../policies-check.js';
 import {
   applyUserChange,
   checkGenericPrefix,
@@ -438,12 +437,30 @@ const CONDITIONS = [
   ['enrollmentIds', 'o.enrollment_id = ANY($::text[])'],
 ] as const;
 
+/** What an owned listing selects, and from which tables. */
+export interface OwnedShape {
+  columns: string;
+  from: string;
+}
+
+/** The owner's enrollment id and its user's columns, as every owned listing selects them. */
+export const OWNED_COLUMNS = `o.enrollment_id AS owned_enrollment_id, ${COLUMNS.replace(/(\w+)/g, 'u.$1')}`;
+
+/** Owners with their users' rows ({@link UserStore.listOwnedEnrollments}). */
+const OWNERS: OwnedShape = {
+  columns: OWNED_COLUMNS,
+  from: 'orchard_enrollment_owners o JOIN orchard_users u ON u.id = o.user_id',
+};
+
 /**
  * The statement for `filter` and the lists it binds after the cursor ($1) and the limit ($2).
  * A page walks the owners' primary key from the cursor in enrollment id order and stops at the
  * limit (keyset paging: no sort of every match, no OFFSET); each owner's user comes by its key.
  */
-export function ownedQuery(filter: OwnedEnrollmentFilter): {
+export function ownedQuery(
+  filter: OwnedEnrollmentFilter,
+  shape: OwnedShape = OWNERS,
+): {
   sql: string;
   lists: (readonly string[])[];
 } {
@@ -451,8 +468,7 @@ export function ownedQuery(filter: OwnedEnrollmentFilter): {
   const terms = given.map(([, sql], i) => sql.replace('$', `$${String(i + 3)}`));
   const where = filterIsEmpty(filter) ? '' : `AND (${terms.join(' OR ')})`;
   return {
-    sql: `SELECT o.enrollment_id AS owned_enrollment_id, ${COLUMNS.replace(/(\w+)/g, 'u.$1')}
-      FROM orchard_enrollment_owners o JOIN orchard_users u ON u.id = o.user_id
+    sql: `SELECT ${shape.columns} FROM ${shape.from}
       WHERE o.enrollment_id > $1 ${where} ORDER BY o.enrollment_id LIMIT $2`,
     lists: given.map(([key]) => filter[key] ?? []),
   };
@@ -463,22 +479,18 @@ async function listOwned(
   filter: OwnedEnrollmentFilter,
   options: { limit: number; cursor?: string },
 ): Promise<Page<OwnedEnrollment>> {
-  checkOwnedFilter(filter);
-  checkLimit(options.limit, MAX_OWNED_PAGE);
-  const after = options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
+  const after = ownedPageStart(filter, options);
   const { sql, lists } = ownedQuery(filter);
   const rows = await query<UserRow & { owned_enrollment_id: string }>(ctx.pool, sql, [
     after,
     options.limit + 1,
     ...lists.map((l) => [...l]),
   ]);
-  const items: OwnedEnrollment[] = rows
-    .slice(0, options.limit)
-    .map((row) => ({ enrollmentId: row.owned_enrollment_id, user: userRecord(row) }));
-  const last = items.at(-1);
-  return rows.length > options.limit && last
-    ? { items, nextCursor: encodeCursor(last.enrollmentId) }
-    : { items };
+  const items = rows.map((row) => ({
+    enrollmentId: row.owned_enrollment_id,
+    user: userRecord(row),
+  }));
+  return ownedPage(items, options.limit);
 }
 
 /** The {@link UserStore} on a context. */

@@ -4,7 +4,7 @@
  * from a keyset cursor. Only the filter's given conditions enter the statement (one cached
  * statement per combination), each list bound as one JSON array.
  */
-import { checkLimit, checkOwnedFilter, filterIsEmpty, MAX_OWNED_PAGE } from '../policies-check.js';
+import { filterIsEmpty, ownedPage, ownedPageStart } from '../policies-check.js';
 import type {
   EnrollmentType,
   OwnedDevice,
@@ -13,7 +13,6 @@ import type {
   UserRecord,
   UserStore,
 } from '../ports.js';
-import { decodeCursor, encodeCursor } from '../support.js';
 import { adminGuard } from './admin-util.js';
 import { allRows, stmt, type SqliteContext } from './db.js';
 import { userRecord, type UserRow } from './users.js';
@@ -29,6 +28,21 @@ const CONDITIONS = [
   ['enrollmentIds', `%o.enrollment_id ${IN}`],
 ] as const;
 
+/** What an owned listing selects, and from which tables. */
+interface OwnedShape {
+  columns: string;
+  from: string;
+  /** Join conditions that go in WHERE (ANDed before the filter), or `''`. */
+  joinedBy: string;
+}
+
+/** Owners with their users' rows ({@link UserStore.listOwnedEnrollments}). */
+const OWNERS: OwnedShape = {
+  columns: 'o.enrollment_id AS owned_enrollment_id, u.*',
+  from: 'orchard_enrollment_owners o JOIN orchard_users u ON u.id = o.user_id',
+  joinedBy: '',
+};
+
 /**
  * The statement for `filter` and the JSON arrays it binds, in order. Explicit users and
  * enrollments are few: their indexes find them and the handful is sorted. A policy or group
@@ -36,15 +50,17 @@ const CONDITIONS = [
  * page walks the owners' primary key from the cursor and stops at `limit` (no sort of every
  * match on every page).
  */
-export function ownedQuery(filter: OwnedEnrollmentFilter): { sql: string; lists: string[] } {
+export function ownedQuery(
+  filter: OwnedEnrollmentFilter,
+  shape: OwnedShape = OWNERS,
+): { sql: string; lists: string[] } {
   const given = CONDITIONS.filter(([key]) => filter[key] !== undefined);
   const walk = given.some(([key]) => key !== 'userIds' && key !== 'enrollmentIds');
   const terms = given.map(([, sql]) => sql.replace('%', walk ? '+' : ''));
   const where = filterIsEmpty(filter) ? '' : `AND (${terms.join(' OR ')})`;
   return {
-    sql: `SELECT o.enrollment_id AS owned_enrollment_id, u.*
-      FROM orchard_enrollment_owners o JOIN orchard_users u ON u.id = o.user_id
-      WHERE o.enrollment_id > ? ${where} ORDER BY o.enrollment_id LIMIT ?`,
+    sql: `SELECT ${shape.columns} FROM ${shape.from}
+      WHERE ${shape.joinedBy}o.enrollment_id > ? ${where} ORDER BY o.enrollment_id LIMIT ?`,
     lists: given.map(([key]) => JSON.stringify(filter[key])),
   };
 }
@@ -54,22 +70,18 @@ function list(
   filter: OwnedEnrollmentFilter,
   options: { limit: number; cursor?: string },
 ) {
-  checkOwnedFilter(filter);
-  checkLimit(options.limit, MAX_OWNED_PAGE);
-  const after = options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
+  const after = ownedPageStart(filter, options);
   const { sql, lists } = ownedQuery(filter);
   const rows = allRows<UserRow & { owned_enrollment_id: string }>(
     ctx,
     sql,
     ...[after, ...lists, options.limit + 1],
   );
-  const items: OwnedEnrollment[] = rows
-    .slice(0, options.limit)
-    .map((row) => ({ enrollmentId: row.owned_enrollment_id, user: userRecord(row) }));
-  const last = items.at(-1);
-  return rows.length > options.limit && last
-    ? { items, nextCursor: encodeCursor(last.enrollmentId) }
-    : { items };
+  const items: OwnedEnrollment[] = rows.map((row) => ({
+    enrollmentId: row.owned_enrollment_id,
+    user: userRecord(row),
+  }));
+  return ownedPage(items, options.limit);
 }
 
 /** The columns of one owned device, in the order {@link ownedDevice} reads them. */
@@ -90,22 +102,18 @@ const OPTIONAL_USER = [
 ] as const;
 
 /**
- * The statement of {@link UserStore.listOwnedDevices}: {@link ownedQuery}'s walk with each
- * enrollment joined by its key. CROSS JOIN keeps SQLite's join order (owners outermost), so a
- * page still walks the owners' key from the cursor and stops at the limit.
+ * Owners with their users' and enrollments' rows. CROSS JOIN keeps SQLite's join order (owners
+ * outermost), so a page still walks the owners' key from the cursor and stops at the limit.
  */
+const DEVICES: OwnedShape = {
+  columns: DEVICE_COLUMNS,
+  from: 'orchard_enrollment_owners o CROSS JOIN orchard_users u CROSS JOIN enrollments e',
+  joinedBy: 'u.id = o.user_id AND e.id = o.enrollment_id AND ',
+};
+
+/** The statement of {@link UserStore.listOwnedDevices}: {@link ownedQuery} over the enrollments too. */
 export function ownedDevicesQuery(filter: OwnedEnrollmentFilter): { sql: string; lists: string[] } {
-  const { sql, lists } = ownedQuery(filter);
-  return {
-    sql: sql
-      .replace('o.enrollment_id AS owned_enrollment_id, u.*', DEVICE_COLUMNS)
-      .replace(
-        'JOIN orchard_users u ON u.id = o.user_id',
-        'CROSS JOIN orchard_users u CROSS JOIN enrollments e',
-      )
-      .replace('WHERE ', 'WHERE u.id = o.user_id AND e.id = o.enrollment_id AND '),
-    lists,
-  };
+  return ownedQuery(filter, DEVICES);
 }
 
 /** One raw row of {@link ownedDevicesQuery} as an owned device, built without a row object. */
@@ -143,19 +151,12 @@ function listDevices(
   filter: OwnedEnrollmentFilter,
   options: { limit: number; cursor?: string },
 ) {
-  checkOwnedFilter(filter);
-  checkLimit(options.limit, MAX_OWNED_PAGE);
-  const after = options.cursor === undefined ? '' : decodeCursor(options.cursor, 'string');
+  const after = ownedPageStart(filter, options);
   const { sql, lists } = ownedDevicesQuery(filter);
   // Rows as arrays (cached apart from any row-object statement of the same text).
   const statement = stmt(ctx, `/* raw */ ${sql}`).raw(true);
   const rows = statement.all(after, ...lists, options.limit + 1) as unknown[][];
-  const items: OwnedDevice[] = new Array<OwnedDevice>(Math.min(rows.length, options.limit));
-  for (let i = 0; i < items.length; i++) items[i] = ownedDevice(rows[i] as unknown[]);
-  const last = items.at(-1);
-  return rows.length > options.limit && last
-    ? { items, nextCursor: encodeCursor(last.enrollmentId) }
-    : { items };
+  return ownedPage(rows.map(ownedDevice), options.limit);
 }
 
 /** The owned-enrollment listings of the SQLite {@link UserStore}. */
