@@ -47,7 +47,7 @@ export interface DaemonDatabase {
    * Reads everything an idle poll needs in one statement (SQLite, where the CA and the MDM
    * storage share one file); absent elsewhere, where every poll takes the full path.
    */
-  probeIdle?: SqliteStorage['probeIdle'];
+  probeIdle?: SqliteStorage['probeIdleNow'];
   /** Closes every store. */
   close(): Promise<void>;
 }
@@ -168,7 +168,7 @@ export async function openDaemonDatabase(
   return {
     kind: 'sqlite',
     storage,
-    probeIdle: (q) => storage.probeIdle(q),
+    probeIdle: (q) => storage.probeIdleNow(q),
     ca: database.ca,
     admin: database.admin,
     acme: database.acme,

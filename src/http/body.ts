@@ -10,6 +10,52 @@ function tooLarge(limit: number): RequestError {
   return new RequestError('ERR_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
 }
 
+/** The body of a request without one (shared: an empty buffer holds nothing to change). */
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads the body of a node:http request, at most `limit` bytes, and calls `done` once: with the
+ * body, or with {@link RequestError} `ERR_BODY_TOO_LARGE` (413) past the limit (the rest of the
+ * body is left unread, so the caller should close the connection) or the stream's error. The
+ * callback form of {@link readNodeBody}, for the device path (no promise per request).
+ */
+export function readNodeBodyInto(
+  req: IncomingMessage,
+  limit: number,
+  done: (err: Error | undefined, body?: Buffer) => void,
+): void {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) {
+    done(tooLarge(limit));
+    return;
+  }
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let settled = false;
+  const settle = (err: Error | undefined, body?: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    done(err, body);
+  };
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      req.removeAllListeners('data');
+      settle(tooLarge(limit));
+      return;
+    }
+    if (first === undefined) first = chunk;
+    else (chunks ??= [first]).push(chunk);
+  });
+  req.on('end', () => {
+    settle(undefined, chunks === undefined ? (first ?? EMPTY) : Buffer.concat(chunks, size));
+  });
+  req.on('error', (err) => {
+    settle(err);
+  });
+}
+
 /**
  * Reads the body of a node:http request, at most `limit` bytes. Rejects with
  * {@link RequestError} `ERR_BODY_TOO_LARGE` (413) past it (the rest of the body is left unread,
@@ -17,26 +63,10 @@ function tooLarge(limit: number): RequestError {
  */
 export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > limit) {
-      reject(tooLarge(limit));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
+    readNodeBodyInto(req, limit, (err, body) => {
+      if (err === undefined) resolve(body as Buffer);
+      else reject(err);
     });
-    req.on('end', () => {
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    });
-    req.on('error', reject);
   });
 }
 

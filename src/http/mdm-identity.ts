@@ -15,7 +15,10 @@ import {
   verifyDeviceTrust,
   type DeviceTrust,
 } from '../identity/device-trust.js';
-import { checkMdmSignature } from '../identity/mdm-signature.js';
+import { checkMdmSignature, type MdmSignatureOptions } from '../identity/mdm-signature.js';
+
+/** No extra certificates. */
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Authenticates one request; `undefined` when it carries no identity and no `trust` is set. */
 export type DeviceAuthenticator = (req: IdentitySource) => DeviceCertificate | undefined;
@@ -29,7 +32,13 @@ function trustedSigner(
 ): DeviceCertificate {
   let x509;
   try {
-    x509 = checkMdmSignature(header, body, { ...trust, at });
+    // One shape for every request (a spread of `trust` gave V8 a new map to migrate each time).
+    const options: MdmSignatureOptions = {
+      roots: trust.roots,
+      intermediates: trust.intermediates ?? NONE,
+      at,
+    };
+    x509 = checkMdmSignature(header, body, options);
   } catch (cause) {
     if (!(cause instanceof CryptoError) || cause.code !== 'ERR_CERT_UNTRUSTED') throw cause;
     throw new DeviceAuthError('ERR_CERT_CHAIN', 'device certificate is not trusted', { cause });

@@ -116,17 +116,28 @@ export function createMdmHandler(service: MdmService, options: MdmHandlerOptions
     options.decoders === undefined
       ? PROTOCOL_DECODERS
       : { ...PROTOCOL_DECODERS, ...options.decoders };
-  const handle = async (req: MdmHttpRequest): Promise<MdmHttpResponse> => {
+  const refused = (err: unknown): MdmHttpResponse => renderError(err, 'mdm', logger);
+  const answered = (res: MdmResponse): MdmHttpResponse => {
+    try {
+      return toHttp(res);
+    } catch (err) {
+      return refused(err);
+    }
+  };
+  // Promise chaining rather than an async function: one promise less per idle poll.
+  const handle = (req: MdmHttpRequest): Promise<MdmHttpResponse> => {
+    let pending: Promise<MdmResponse>;
     try {
       const kind = route(req, serverPath, checkinPath);
       if (req.body.length > budgets[kind].maxBytes)
         throw new RequestError('ERR_BODY_TOO_LARGE', 'body is too large');
       const certificate = authenticate(req);
       const message = { kind, body: req.body, certificate };
-      return toHttp(await handleMessage(service, message, budgets, decoders));
+      pending = handleMessage(service, message, budgets, decoders);
     } catch (err) {
-      return renderError(err, 'mdm', logger);
+      return Promise.resolve(refused(err));
     }
+    return pending.then(answered, refused);
   };
   return Object.assign(handle, { maxBodyBytes: budgets.maxBodyBytes });
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { silentLogger, type Logger } from '../logger.js';
 import type { MdmService } from '../service/ports.js';
-import { readNodeBody } from './body.js';
+import { readNodeBodyInto } from './body.js';
 import type { EdgeRequest, EdgeResponse } from './edge.js';
 import { renderError } from './errors.js';
 import { createMdmHandler, type MdmHandler, type MdmHandlerOptions } from './mdm.js';
@@ -145,11 +145,23 @@ export function createNodeListener(
     createProxyTrust(options.trustedProxies ?? LOOPBACK_PROXIES),
     logger,
   );
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const cert = tlsCertificate(req);
-    let out: EdgeResponse;
+  const fail = (res: ServerResponse, err: unknown): void => {
+    // The body may be left unread (past the limit): the connection cannot be reused.
+    res.setHeader('connection', 'close');
+    const out = renderError(err, 'mdm', logger);
+    send(res, out.status, out.headers, out.body);
+  };
+  const unwritable = (err: unknown): void => {
+    logger.error({ err }, 'could not write MDM response');
+  };
+  const serve = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    cert?: Uint8Array,
+  ): void => {
+    let pending: Promise<EdgeResponse>;
     try {
-      const body = await readNodeBody(req, handler.maxBodyBytes);
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const edge: EdgeRequest = {
@@ -159,17 +171,33 @@ export function createNodeListener(
         body,
       };
       if (cert !== undefined) edge.tlsCertificate = cert;
-      out = await handler(edge);
+      pending = handler(edge);
     } catch (err) {
-      // The body may be left unread (past the limit): the connection cannot be reused.
-      res.setHeader('connection', 'close');
-      out = renderError(err, 'mdm', logger);
+      fail(res, err);
+      return;
     }
-    send(res, out.status, out.headers, out.body);
+    pending
+      .then(
+        (out) => {
+          send(res, out.status, out.headers, out.body);
+        },
+        (err: unknown) => {
+          fail(res, err);
+        },
+      )
+      .catch(unwritable);
   };
+  // Callbacks rather than an async function: an idle poll is most of a fleet's traffic, and each
+  // promise and await costs it (the body arrives by events anyway; the handler answers a promise).
   return (req, res) => {
-    serve(req, res).catch((err: unknown) => {
-      logger.error({ err }, 'could not write MDM response');
+    const cert = tlsCertificate(req);
+    readNodeBodyInto(req, handler.maxBodyBytes, (err, body) => {
+      try {
+        if (err === undefined) serve(req, res, body as Buffer, cert);
+        else fail(res, err);
+      } catch (thrown) {
+        unwritable(thrown);
+      }
     });
   };
 }

@@ -135,7 +135,7 @@ function checkDetached(
     verifyCertificateChainOnce(signer.x509, {
       roots: options.roots,
       intermediates: pool.map((c) => c.x509),
-      ...(options.at === undefined ? {} : { at: options.at }),
+      at: options.at ?? new Date(),
     });
   }
   verifyDetachedSignedData(signed, signer, body);

@@ -165,6 +165,23 @@ export interface MessageLimits {
 }
 
 /**
+ * `limits` over `defaults`: `limits` itself when it sets every limit (the handler's budgets do, so
+ * a message is decoded without a copy of them), else a merged copy.
+ */
+export function withDefaultLimits(
+  defaults: Readonly<MessageLimits>,
+  limits: Partial<MessageLimits>,
+): MessageLimits {
+  if (
+    limits.maxBytes !== undefined &&
+    limits.maxItems !== undefined &&
+    limits.maxDepth !== undefined
+  )
+    return limits as MessageLimits;
+  return { ...defaults, ...limits };
+}
+
+/**
  * Default budget of a check-in. The fixtures (fixtures/messages) top out at 2.5 KB, 13 values and
  * depth 2 (GetToken's `TokenParameters`); the only check-in whose size grows with the fleet is a
  * DeclarativeManagement `status`, whose `Data` is one base64 value holding the device's JSON
@@ -226,7 +243,7 @@ export function decodeCheckin(
   body: Uint8Array | string,
   limits: Partial<MessageLimits> = {},
 ): DecodedCheckin {
-  const dict = decodePlist(body, { ...CHECKIN_LIMITS, ...limits });
+  const dict = decodePlist(body, withDefaultLimits(CHECKIN_LIMITS, limits));
   if (!isDict(dict)) throw new ProtocolError('ERR_CHECKIN_FORMAT', 'check-in is not a dictionary');
   const type = dict.MessageType;
   if (typeof type !== 'string' || !MESSAGE_TYPE.test(type)) {

@@ -3,7 +3,7 @@
  * @see https://developer.apple.com/documentation/devicemanagement/commands-and-queries
  */
 import { ProtocolError } from '../errors.js';
-import { isDict, type MessageLimits } from './checkin.js';
+import { isDict, withDefaultLimits, type MessageLimits } from './checkin.js';
 import type { EnrollmentKeys } from './enrollment-id.js';
 import { decodePlist, encodePlist, type PlistDict, type PlistValue } from './plist.js';
 
@@ -93,7 +93,7 @@ export function decodeReport(
   body: Uint8Array | string,
   limits: Partial<MessageLimits> = {},
 ): CommandReport {
-  const dict = decodePlist(body, { ...REPORT_LIMITS, ...limits });
+  const dict = decodePlist(body, withDefaultLimits(REPORT_LIMITS, limits));
   if (!isDict(dict)) throw reportError('report is not a dictionary');
   const status = dict.Status;
   if (typeof status !== 'string' || !STATUSES.has(status))

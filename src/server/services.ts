@@ -92,7 +92,7 @@ export interface OrchardServicesDeps {
   /**
    * Answers idle polls from one read (see `withIdlePolls`); give it only when it reads the
    * bindings of `storage` and the revocations of `ca.certificates` (one SQLite database:
-   * `(q) => storage.probeIdle(q)`). Absent: every poll takes the full path.
+   * `(q) => storage.probeIdleNow(q)`). Absent: every poll takes the full path.
    */
   idlePolls?: IdlePollProbe;
   /**

@@ -19,6 +19,7 @@ import {
   type MdmResponse,
   type MdmService,
 } from './ports.js';
+import type { CommandReport } from '../protocol/command.js';
 
 /** What one idle poll needs to know, read in one go and never cached. */
 export interface IdlePollFacts {
@@ -34,19 +35,23 @@ export interface IdlePollFacts {
   pending: boolean;
 }
 
-/** Reads {@link IdlePollFacts}; the SQLite storage's `probeIdle` is one. */
+/**
+ * Reads {@link IdlePollFacts}, as a promise or at once (the SQLite storage's `probeIdleNow`: an
+ * answer without a promise saves an idle poll a turn of the microtask queue). A throw or a
+ * rejection sends the poll down the full path.
+ */
 export type IdlePollProbe = (query: {
   enrollmentId: string;
   deviceId: string;
   certHash: string;
   serial: string;
-}) => Promise<IdlePollFacts>;
+}) => IdlePollFacts | Promise<IdlePollFacts>;
 
 /** What {@link withIdlePolls} needs: the same roots `withCertAuth` has, a probe, last-seen. */
 export interface IdlePollDeps {
   /**
    * Must read bindings from the store `withCertAuth` binds in and revocation from the source it
-   * asks (the SQLite storage's `probeIdle` over the database its CA shares), on every call.
+   * asks (the SQLite storage's `probeIdleNow` over the database its CA shares), on every call.
    */
   probe: IdlePollProbe;
   /** Where last-seen instants go, as the core writes them (`CheckinStore.touchLastSeen`). */
@@ -95,8 +100,38 @@ export function withIdlePolls(next: MdmService, deps: IdlePollDeps): MdmService 
   const logger = deps.logger ?? silentLogger;
   const { roots } = deps;
   const intermediates = deps.intermediates ?? [];
-  /** The empty answer, or `undefined` when the full path must decide. */
-  const fast = async (req: MdmRequest): Promise<MdmResponse | undefined> => {
+  const probeFailed = (err: unknown): undefined => {
+    // A failed probe is not an answer: the full path decides (and reports its own faults).
+    logger.debug({ err }, 'idle poll probe failed; taking the full path');
+    return undefined;
+  };
+  const touchFailed = (err: unknown): MdmResponse => {
+    logger.error({ err }, 'last-seen write failed');
+    return EMPTY_OK;
+  };
+  const answered = (): MdmResponse => EMPTY_OK;
+  /** The answer to an idle poll whose facts are read: empty after last-seen, or the full path's. */
+  const decide = (
+    facts: IdlePollFacts,
+    req: MdmRequest,
+    report: CommandReport,
+    hash: string,
+    now: Date,
+  ): Promise<MdmResponse> => {
+    const { id, deviceId } = req.enrollment;
+    if (!answersEmpty(facts, deviceId, hash)) return next.commandReport(req, report);
+    try {
+      return deps.touchLastSeen([id], now).then(answered, touchFailed);
+    } catch (err) {
+      return Promise.resolve(touchFailed(err));
+    }
+  };
+  /**
+   * The answer to an Idle report, or `undefined` when the full path must decide at once.
+   * Without a promise of its own when the probe answers at once: an idle poll is most of a
+   * fleet's traffic.
+   */
+  const fast = (req: MdmRequest, report: CommandReport): Promise<MdmResponse> | undefined => {
     const cert = req.certificate;
     if (cert === undefined) return undefined;
     const now = clock();
@@ -107,27 +142,27 @@ export function withIdlePolls(next: MdmService, deps: IdlePollDeps): MdmService 
     }
     const { hash, serial } = keysOf(cert.der, cert.x509);
     const { id, deviceId } = req.enrollment;
-    const facts = await deps.probe({ enrollmentId: id, deviceId, certHash: hash, serial });
-    if (!answersEmpty(facts, deviceId, hash)) return undefined;
+    let facts: IdlePollFacts | Promise<IdlePollFacts>;
     try {
-      await deps.touchLastSeen([id], now);
+      facts = deps.probe({ enrollmentId: id, deviceId, certHash: hash, serial });
     } catch (err) {
-      logger.error({ err }, 'last-seen write failed');
+      probeFailed(err);
+      return;
     }
-    return EMPTY_OK;
+    if (!(facts instanceof Promise)) return decide(facts, req, report, hash, now);
+    return facts.then(
+      (read) => decide(read, req, report, hash, now),
+      (err: unknown) => {
+        probeFailed(err);
+        return next.commandReport(req, report);
+      },
+    );
   };
   return {
     ...next,
-    commandReport: async (req, report) => {
+    commandReport: (req, report) => {
       if (report.Status !== 'Idle') return next.commandReport(req, report);
-      let answer: MdmResponse | undefined;
-      try {
-        answer = await fast(req);
-      } catch (err) {
-        // A failed probe is not an answer: the full path decides (and reports its own faults).
-        logger.debug({ err }, 'idle poll probe failed; taking the full path');
-      }
-      return answer ?? next.commandReport(req, report);
+      return fast(req, report) ?? next.commandReport(req, report);
     },
   };
 }

@@ -119,18 +119,24 @@ function requestOf(keys: EnrollmentKeys, message: DeviceMessage): MdmRequest {
  * a known check-in (by {@link dispatchCheckin}) or a check-in type newer than our schema. Rejects
  * with the decoder's or the service's {@link OrchardError} (400 on a malformed body).
  */
-export async function handleMessage(
+export function handleMessage(
   service: MdmService,
   message: DeviceMessage,
   budgets: Pick<MessageBudgets, 'checkin' | 'report'>,
   decoders: Readonly<MdmDecoders> = PROTOCOL_DECODERS,
 ): Promise<MdmResponse> {
-  if (message.kind === 'report') {
-    const report = decoders.report(message.body, budgets.report);
-    return service.commandReport(requestOf(report, message), report);
+  // Not an async function: the service's own promise is answered as it is (an async function
+  // would wrap it in another and cost an idle poll more turns of the microtask queue).
+  try {
+    if (message.kind === 'report') {
+      const report = decoders.report(message.body, budgets.report);
+      return service.commandReport(requestOf(report, message), report);
+    }
+    const decoded = decoders.checkin(message.body, budgets.checkin);
+    const req = requestOf(decoded.message, message);
+    if (decoded.known) return dispatchCheckin(service, req, decoded.message);
+    return service.unknownCheckin(req, decoded.message);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
-  const decoded = decoders.checkin(message.body, budgets.checkin);
-  const req = requestOf(decoded.message, message);
-  if (decoded.known) return dispatchCheckin(service, req, decoded.message);
-  return service.unknownCheckin(req, decoded.message);
 }

@@ -36,6 +36,8 @@ let core: MdmCore;
 let server: Server;
 let url: string;
 const counts = { probes: 0, fullPath: 0 };
+/** How the probe answers: as a promise (`probeIdle`) or at once (`probeIdleNow`, the daemon's). */
+let probeForm: 'a promise' | 'at once' | 'throwing' | 'rejecting' = 'a promise';
 
 async function issue(authority: CertificateAuthority, issuedFor: string): Promise<TestIdentity> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -69,7 +71,9 @@ beforeAll(async () => {
   const service = withIdlePolls(counted, {
     probe: (q) => {
       counts.probes += 1;
-      return db.storage.probeIdle(q);
+      if (probeForm === 'throwing') throw new Error('disk I/O error');
+      if (probeForm === 'rejecting') return Promise.reject(new Error('disk I/O error'));
+      return probeForm === 'at once' ? db.storage.probeIdleNow(q) : db.storage.probeIdle(q);
     },
     touchLastSeen: (ids, at) => db.storage.touchLastSeen(ids, at),
     roots,
@@ -111,89 +115,115 @@ function expectRefused(res: EmulatorResponse, code: string): void {
   expect(JSON.parse(res.body.toString()) as { code: string }).toMatchObject({ code });
 }
 
-describe('the idle hot path', () => {
-  test('ok/a bound, unrevoked, enrolled device with an empty queue is answered by one probe', async () => {
-    const { device } = await enrolled();
-    counts.probes = 0;
-    for (let i = 0; i < 3; i++) {
+describe.each(['a promise', 'at once'] as const)(
+  'the idle hot path, the probe answering %s',
+  (form) => {
+    beforeAll(() => {
+      probeForm = form;
+    });
+
+    test('ok/a bound, unrevoked, enrolled device with an empty queue is answered by one probe', async () => {
+      const { device } = await enrolled();
+      counts.probes = 0;
+      for (let i = 0; i < 3; i++) {
+        const res = await device.idle();
+        expect(res.status).toBe(200);
+        expect(res.body.length).toBe(0);
+      }
+      expect(counts).toEqual({ probes: 3, fullPath: 0 });
+      const record = await db.storage.findEnrollment(device.enrollmentId);
+      expect(record?.lastSeenAt).toBeInstanceOf(Date);
+    });
+
+    test('fail/a revocation committed by another process is refused on the very next poll', async () => {
+      const { device, identity } = await enrolled();
+      expect((await device.idle()).status).toBe(200);
+      await otherCa.revoke(serialOf(identity));
+      expectRefused(await device.idle(), 'ERR_DEVICE_CERT_REVOKED');
+      expectRefused(await device.idle(), 'ERR_DEVICE_CERT_REVOKED');
+      expect(counts.fullPath).toBe(2);
+    });
+
+    test('fail/a rebinding committed by another process refuses the old certificate on the next poll', async () => {
+      const { device } = await enrolled();
+      expect((await device.idle()).status).toBe(200);
+      await other.storage.bindCertificate(device.enrollmentId, 'ab'.repeat(32), {});
+      expectRefused(await device.idle(), 'ERR_CERT_BINDING');
+      expect(counts.fullPath).toBe(1);
+    });
+
+    test('fail/another enrolled device presenting its own certificate for this UDID is refused', async () => {
+      const victim = await enrolled();
+      const attacker = await enrolled();
+      const forged = withIdentity(victim.device, attacker.identity);
+      expectRefused(await forged.idle(), 'ERR_CERT_BINDING');
+      const binding = await db.storage.findCertificateBinding(victim.device.enrollmentId);
+      expect(binding?.certHash).toBe(certificateHash(victim.identity.certificate.raw));
+      expect((await victim.device.idle()).status).toBe(200);
+      expect((await attacker.device.idle()).status).toBe(200);
+    });
+
+    test('fail/a certificate from the CA never bound to any enrollment is refused for this UDID', async () => {
+      const { device } = await enrolled();
+      const stray = await issue(ca, 'someone-else');
+      expectRefused(await withIdentity(device, stray).idle(), 'ERR_CERT_BINDING');
+      expect((await device.idle()).status).toBe(200);
+    });
+
+    test('ok/an identity renewal moves the binding; the old certificate is refused from then on', async () => {
+      const { device } = await enrolled();
+      const renewed = await issue(ca, renewalTarget(device.enrollmentId));
+      const next = withIdentity(device, renewed);
+      expect((await next.idle()).status).toBe(200);
+      expect(counts.fullPath).toBe(1);
+      expectRefused(await device.idle(), 'ERR_CERT_BINDING');
+      counts.fullPath = 0;
+      expect((await next.idle()).status).toBe(200);
+      expect(counts.fullPath).toBe(0);
+    });
+
+    test('ok/a pending command is sent by the full path, and polls are fast again once answered', async () => {
+      const { device } = await enrolled();
+      const uuid = await core.enqueue(
+        [device.enrollmentId],
+        { RequestType: 'ProfileList' },
+        {
+          push: false,
+        },
+      );
       const res = await device.idle();
-      expect(res.status).toBe(200);
-      expect(res.body.length).toBe(0);
-    }
-    expect(counts).toEqual({ probes: 3, fullPath: 0 });
-    const record = await db.storage.findEnrollment(device.enrollmentId);
-    expect(record?.lastSeenAt).toBeInstanceOf(Date);
+      expect(res.plist?.CommandUUID).toBe(uuid);
+      expect((await device.answer(uuid, 'Acknowledged')).status).toBe(200);
+      counts.fullPath = 0;
+      expect((await device.idle()).status).toBe(200);
+      expect(counts.fullPath).toBe(0);
+    });
+
+    test('fail/an unenrolled device gets the full path answer (403 unrecognized, never 401)', async () => {
+      const { device } = await enrolled();
+      await core.unenroll(device.enrollmentId);
+      const res = await device.idle();
+      expect(res.status).toBe(403);
+      expect(counts.fullPath).toBe(1);
+    });
+  },
+);
+
+describe.each(['throwing', 'rejecting'] as const)('a probe %s', (form) => {
+  afterAll(() => {
+    probeForm = 'a promise';
   });
 
-  test('fail/a revocation committed by another process is refused on the very next poll', async () => {
+  test('ok/sends the poll down the full path, which answers it (and still refuses a revoked certificate)', async () => {
     const { device, identity } = await enrolled();
-    expect((await device.idle()).status).toBe(200);
+    probeForm = form;
+    counts.probes = 0;
+    counts.fullPath = 0;
+    const res = await device.idle();
+    expect(res.status).toBe(200);
+    expect(counts).toEqual({ probes: 1, fullPath: 1 });
     await otherCa.revoke(serialOf(identity));
     expectRefused(await device.idle(), 'ERR_DEVICE_CERT_REVOKED');
-    expectRefused(await device.idle(), 'ERR_DEVICE_CERT_REVOKED');
-    expect(counts.fullPath).toBe(2);
-  });
-
-  test('fail/a rebinding committed by another process refuses the old certificate on the next poll', async () => {
-    const { device } = await enrolled();
-    expect((await device.idle()).status).toBe(200);
-    await other.storage.bindCertificate(device.enrollmentId, 'ab'.repeat(32), {});
-    expectRefused(await device.idle(), 'ERR_CERT_BINDING');
-    expect(counts.fullPath).toBe(1);
-  });
-
-  test('fail/another enrolled device presenting its own certificate for this UDID is refused', async () => {
-    const victim = await enrolled();
-    const attacker = await enrolled();
-    const forged = withIdentity(victim.device, attacker.identity);
-    expectRefused(await forged.idle(), 'ERR_CERT_BINDING');
-    const binding = await db.storage.findCertificateBinding(victim.device.enrollmentId);
-    expect(binding?.certHash).toBe(certificateHash(victim.identity.certificate.raw));
-    expect((await victim.device.idle()).status).toBe(200);
-    expect((await attacker.device.idle()).status).toBe(200);
-  });
-
-  test('fail/a certificate from the CA never bound to any enrollment is refused for this UDID', async () => {
-    const { device } = await enrolled();
-    const stray = await issue(ca, 'someone-else');
-    expectRefused(await withIdentity(device, stray).idle(), 'ERR_CERT_BINDING');
-    expect((await device.idle()).status).toBe(200);
-  });
-
-  test('ok/an identity renewal moves the binding; the old certificate is refused from then on', async () => {
-    const { device } = await enrolled();
-    const renewed = await issue(ca, renewalTarget(device.enrollmentId));
-    const next = withIdentity(device, renewed);
-    expect((await next.idle()).status).toBe(200);
-    expect(counts.fullPath).toBe(1);
-    expectRefused(await device.idle(), 'ERR_CERT_BINDING');
-    counts.fullPath = 0;
-    expect((await next.idle()).status).toBe(200);
-    expect(counts.fullPath).toBe(0);
-  });
-
-  test('ok/a pending command is sent by the full path, and polls are fast again once answered', async () => {
-    const { device } = await enrolled();
-    const uuid = await core.enqueue(
-      [device.enrollmentId],
-      { RequestType: 'ProfileList' },
-      {
-        push: false,
-      },
-    );
-    const res = await device.idle();
-    expect(res.plist?.CommandUUID).toBe(uuid);
-    expect((await device.answer(uuid, 'Acknowledged')).status).toBe(200);
-    counts.fullPath = 0;
-    expect((await device.idle()).status).toBe(200);
-    expect(counts.fullPath).toBe(0);
-  });
-
-  test('fail/an unenrolled device gets the full path answer (403 unrecognized, never 401)', async () => {
-    const { device } = await enrolled();
-    await core.unenroll(device.enrollmentId);
-    const res = await device.idle();
-    expect(res.status).toBe(403);
-    expect(counts.fullPath).toBe(1);
+    expect(counts).toEqual({ probes: 2, fullPath: 2 });
   });
 });
