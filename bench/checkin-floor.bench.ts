@@ -10,7 +10,7 @@
  * (default 3), `BENCH_AB_SECONDS` (default 4), `ORCHARD_BENCH_PROFILE=<dir>` (the daemon runs
  * under `--cpu-prof` into that directory, the floor into its `floor/`), `ORCHARD_BENCH_LOG_LEVEL` (the daemon's log level,
  * default its own), `ORCHARD_BENCH_WORKERS` (passed as `--workers` when set), `ORCHARD_BENCH_NODE_ARGS` (node flags for
- * this checkout's daemons, e.g. `--trace-gc`), `ORCHARD_BENCH_WRAP` (a command the servers run under, e.g.
+ * the floor and this checkout's daemons, e.g. `--trace-gc`), `ORCHARD_BENCH_WRAP` (a command the servers run under, e.g.
  * valgrind), `BENCH_POLLS` (command polls per device
  * and round, default 150), `BENCH_HOLD=1`
  * (print each server's pid and `ab` command, wait for SIGUSR2 before measuring), `BENCH_CASES`
@@ -176,7 +176,7 @@ function stopper(child: ChildProcess): (signal?: NodeJS.Signals) => Promise<void
     });
 }
 
-/** `ORCHARD_BENCH_NODE_ARGS`: node flags for the daemons of this checkout (not the "before"). */
+/** `ORCHARD_BENCH_NODE_ARGS`: node flags for the floor and this checkout's daemons (not the "before"). */
 function nodeArgs(): string[] {
   return process.env.ORCHARD_BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
 }
@@ -389,7 +389,7 @@ function startFloor(dbPath: string, workers = 1): Promise<Child> {
   const prof =
     profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(profile, 'floor')];
   return spawnListening(
-    [...prof, '--import', 'tsx', self, '--floor', dbPath, String(workers)],
+    [...prof, ...nodeArgs(), '--import', 'tsx', self, '--floor', dbPath, String(workers)],
     /floor listening (\S+)/,
     process.env,
   );
