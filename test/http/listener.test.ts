@@ -184,4 +184,17 @@ describe('requestIds', () => {
     for (const id of [a(), b()])
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
+
+  test('ok/the counter is the last 12 digits, counting by one across byte boundaries', () => {
+    const next = requestIds();
+    let previous = Number.parseInt(next().slice(24), 16);
+    let steps = 0;
+    for (let i = 0; i < 70_000; i++) {
+      const n = Number.parseInt(next().slice(24), 16);
+      // Wrapping to zero after 2^48 - 1 is the only step that is not +1.
+      if (n === previous + 1 || (previous === 2 ** 48 - 1 && n === 0)) steps++;
+      previous = n;
+    }
+    expect(steps).toBe(70_000);
+  });
 });
