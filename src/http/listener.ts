@@ -8,7 +8,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { RequestError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { EdgeResponse } from './edge.js';
@@ -82,6 +81,9 @@ export interface EdgeListenerOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Most peer addresses whose client address is kept (then the cache starts again). */
+const PEER_CACHE = 4096;
 
 /** Two lowercase hex digits of each byte value. */
 const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
@@ -183,15 +185,20 @@ export function createEdgeListener(
   const proxies = createProxyTrust(options.trustedProxies ?? []);
   const format = options.errorFormat ?? 'admin';
   const unmatched = options.unmatchedLabel ?? 'unmatched';
-  // A peer's client address depends on the socket alone unless a proxy forwarded one.
-  const peers = new WeakMap<Socket, string>();
+  // A peer's client address depends on its address alone unless a proxy forwarded one: kept by
+  // address (node keeps each socket's address string), at most PEER_CACHE entries. Not by socket
+  // in a WeakMap: an entry per connection made every scavenge trace an ephemeron table.
+  const peers = new Map<string, string>();
   const clientOf = (req: IncomingMessage): string => {
+    const peer = req.socket.remoteAddress;
     const forwarded = req.headers['x-forwarded-for'];
-    if (forwarded !== undefined) return proxies.clientAddress(req.socket.remoteAddress, forwarded);
-    let client = peers.get(req.socket);
+    if (forwarded !== undefined || peer === undefined)
+      return proxies.clientAddress(peer, forwarded);
+    let client = peers.get(peer);
     if (client === undefined) {
-      client = proxies.clientAddress(req.socket.remoteAddress, undefined);
-      peers.set(req.socket, client);
+      client = proxies.clientAddress(peer, undefined);
+      if (peers.size >= PEER_CACHE) peers.clear();
+      peers.set(peer, client);
     }
     return client;
   };

@@ -198,3 +198,38 @@ describe('requestIds', () => {
     expect(steps).toBe(70_000);
   });
 });
+
+describe('client addresses behind a trusted proxy', () => {
+  test('ok/a forwarded client is believed per request, never kept for the peer', async () => {
+    const proxied = createServer(
+      createEdgeListener({ routes, logger, trustedProxies: ['127.0.0.0/8'] }),
+    );
+    await new Promise<void>((r) => proxied.listen(0, '127.0.0.1', r));
+    const at = (proxied.address() as AddressInfo).port;
+    const clientOf = (headers: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        const req = request({ port: at, host: '127.0.0.1', path: '/items/x', headers }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => {
+            resolve((JSON.parse(body) as { client: string }).client);
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await clientOf({})).toBe('127.0.0.1');
+      expect(await clientOf({ 'x-forwarded-for': '203.0.113.9' })).toBe('203.0.113.9');
+      expect(await clientOf({})).toBe('127.0.0.1');
+      expect(await clientOf({ 'x-forwarded-for': '198.51.100.7' })).toBe('198.51.100.7');
+    } finally {
+      proxied.closeAllConnections();
+      await new Promise<void>((r) =>
+        proxied.close(() => {
+          r();
+        }),
+      );
+    }
+  });
+});
