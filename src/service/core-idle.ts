@@ -100,10 +100,9 @@ export function withIdlePolls(next: MdmService, deps: IdlePollDeps): MdmService 
   const logger = deps.logger ?? silentLogger;
   const { roots } = deps;
   const intermediates = deps.intermediates ?? [];
-  const probeFailed = (err: unknown): undefined => {
+  const probeFailed = (err: unknown): void => {
     // A failed probe is not an answer: the full path decides (and reports its own faults).
     logger.debug({ err }, 'idle poll probe failed; taking the full path');
-    return undefined;
   };
   const touchFailed = (err: unknown): MdmResponse => {
     logger.error({ err }, 'last-seen write failed');

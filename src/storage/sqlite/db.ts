@@ -81,17 +81,12 @@ export function opNow<T>(ctx: SqliteContext, fn: () => T): T {
   }
 }
 
-/**
- * Runs a synchronous database operation as a promise. `TypeError` (API misuse) and SecretsError
- * (a sealed value that does not open) pass through; any other failure becomes a StorageError
- * (503) carrying the driver error as `cause`.
- */
+/** {@link opNow} as a promise: its result, or a rejection with what it throws. */
 export function op<T>(ctx: SqliteContext, fn: () => T): Promise<T> {
   try {
-    if (ctx.closed) throw closedError();
-    return Promise.resolve(fn());
+    return Promise.resolve(opNow(ctx, fn));
   } catch (error) {
-    return Promise.reject(storageFailure(error));
+    return Promise.reject(storageFailure(error)); // already one: passed on as it is
   }
 }
 
