@@ -8,6 +8,7 @@ import type { CoreContext } from './core-context.js';
 import { eventBase } from './core-context.js';
 import type { MdmEvent } from './events.js';
 import type { MdmRequest, MdmResponse } from './ports.js';
+import type { QueuedCommand } from '../storage/ports.js';
 
 /** Options of {@link enqueueCommand}. */
 export interface EnqueueOptions {
@@ -129,6 +130,8 @@ export async function commandReport(
   await checkEnrolled(ctx, e.id);
   await ctx.seen(e.id);
   const now = ctx.clock();
+  const skipNotNow = report.Status !== 'Idle';
+  let next: QueuedCommand | undefined;
   if (report.Status !== 'Idle' && report.CommandUUID !== undefined) {
     const status = report.Status;
     const event: MdmEvent = {
@@ -138,12 +141,21 @@ export async function commandReport(
       status,
     };
     // The result and its outbox event in one transaction: a crash between the two can never
-    // keep the result (which the device will not send again) and lose its webhook event.
-    const stored = await ctx.storage.storeResult(
-      e.id,
-      { uuid: report.CommandUUID, status, result: req.body },
-      ctx.events.durable(event),
-    );
+    // keep the result (which the device will not send again) and lose its webhook event. Where
+    // the storage can, the next command is taken in that transaction too (one commit per poll).
+    const input = { uuid: report.CommandUUID, status, result: req.body };
+    const durable = ctx.events.durable(event);
+    let stored: boolean;
+    if (ctx.storage.reportAndNext !== undefined) {
+      ({ stored, next } = await ctx.storage.reportAndNext(e.id, input, {
+        ...durable,
+        skipNotNow,
+        now,
+      }));
+    } else {
+      stored = await ctx.storage.storeResult(e.id, input, durable);
+      next = await ctx.storage.nextCommand(e.id, { skipNotNow, now });
+    }
     if (stored) {
       ctx.events.notify(event);
     } else {
@@ -152,8 +164,9 @@ export async function commandReport(
         'report for a command not queued here',
       );
     }
+  } else {
+    next = await ctx.storage.nextCommand(e.id, { skipNotNow, now });
   }
-  const next = await ctx.storage.nextCommand(e.id, { skipNotNow: report.Status !== 'Idle', now });
   if (next === undefined) return { status: 200 };
   return { status: 200, body: next.body, contentType: 'application/xml' };
 }

@@ -248,6 +248,18 @@ export interface StoreResultOptions {
   event?: OutboxEvent;
 }
 
+/** Options of {@link CommandQueue.reportAndNext}: the report's, then the next command's. */
+export interface ReportAndNextOptions extends StoreResultOptions {
+  skipNotNow: boolean;
+  now: Date;
+}
+
+/** What {@link CommandQueue.reportAndNext} resolves: `storeResult`'s answer and `nextCommand`'s. */
+export interface ReportAndNext {
+  stored: boolean;
+  next: QueuedCommand | undefined;
+}
+
 /** Per-enrollment FIFO command queues. */
 export interface CommandQueue {
   /**
@@ -281,6 +293,16 @@ export interface CommandQueue {
     input: CommandResultInput,
     options?: StoreResultOptions,
   ): Promise<boolean>;
+  /**
+   * `storeResult` and then `nextCommand` for the same enrollment as one write (one transaction
+   * on a database: a command poll's two writes commit once); same answers and errors as the two
+   * calls, and on failure neither takes effect. Optional: without it the core makes the two calls.
+   */
+  reportAndNext?(
+    enrollmentId: string,
+    input: CommandResultInput,
+    options: ReportAndNextOptions,
+  ): Promise<ReportAndNext>;
   /** Cancels one target still `queued`, `sent` or `NotNow`; resolves false otherwise. */
   cancel(enrollmentId: string, uuid: string): Promise<boolean>;
   /** Cancels every pending target of the enrollment (Authenticate, CheckOut); resolves the count. */

@@ -161,6 +161,29 @@ export function atomicSuite(ctx: SuiteContext): void {
       expect(await store.findOutboxEntry('ev-1')).toBeDefined();
     });
 
+    test('fail/reportAndNext whose event cannot be written stores nothing and sends nothing', async () => {
+      const store = ctx.store();
+      const both = store.reportAndNext?.bind(store);
+      expect(both).toBeDefined();
+      if (both === undefined) return;
+      await store.enqueue(command, [device.id]);
+      await store.enqueue({ ...command, uuid: 'C-2' }, [device.id]);
+      const at = ctx.clock.now();
+      await store.enqueueEvent(eventOf('ev-dup2', at));
+      const options = { event: eventOf('ev-dup2', at), skipNotNow: true, now: at };
+      await expect(both(device.id, report, options)).rejects.toThrow(TypeError);
+      const targets = async (uuid: string): Promise<string | undefined> =>
+        (await store.findCommand(uuid))?.targets[0]?.status;
+      expect([await targets('C-1'), await targets('C-2')]).toEqual(['queued', 'queued']);
+      const ok = { event: eventOf('ev-ok', at, 'command-result'), skipNotNow: true, now: at };
+      expect(await both(device.id, report, ok)).toMatchObject({
+        stored: true,
+        next: { uuid: 'C-2' },
+      });
+      expect(await store.findOutboxEntry('ev-ok')).toMatchObject({ type: 'command-result' });
+      expect([await targets('C-1'), await targets('C-2')]).toEqual(['Acknowledged', 'sent']);
+    });
+
     test('fail/an event that cannot be written leaves the result unstored', async () => {
       const store = ctx.store();
       await store.enqueue(command, [device.id]);

@@ -125,6 +125,72 @@ export function commandSuite(ctx: SuiteContext): void {
       expect(await poll(store, 'A', ctx.clock.now())).toBe(nextOnIdle);
     });
 
+    test('ok/reportAndNext answers as storeResult then nextCommand, in one call', async () => {
+      const store = ctx.store();
+      const both = store.reportAndNext?.bind(store);
+      // Every adapter of ours takes a command poll's two writes at once.
+      expect(both).toBeDefined();
+      if (both === undefined) return;
+      for (const uuid of ['c1', 'c2', 'c3']) await store.enqueue(command(uuid), ['A']);
+      await store.enqueue(command('b1'), ['B']);
+      expect(await poll(store, 'A', ctx.clock.now())).toBe('c1');
+      ctx.clock.advance(5);
+      const now = ctx.clock.now();
+      const first = await both('A', report('c1', 'Acknowledged'), { skipNotNow: true, now });
+      expect(first).toEqual({
+        stored: true,
+        next: {
+          uuid: 'c2',
+          requestType: 'DeviceInformation',
+          body: new TextEncoder().encode('<c2>'),
+        },
+      });
+      expect((await store.findCommand('c1'))?.targets[0]).toEqual({
+        enrollmentId: 'A',
+        status: 'Acknowledged',
+        result: new TextEncoder().encode('c1:Acknowledged'),
+        updatedAt: now,
+      });
+      expect(await statusOf(store, 'c2', 'A')).toBe('sent');
+      // NotNow: kept, skipped by this answer, offered again on Idle.
+      const second = await both('A', report('c2', 'NotNow'), { skipNotNow: true, now });
+      expect([second.stored, second.next?.uuid]).toEqual([true, 'c3']);
+      expect(await statusOf(store, 'c2', 'A')).toBe('NotNow');
+      // Not a target of this enrollment (another's command, an unknown uuid): nothing stored,
+      // the next command still answered; another enrollment's queue untouched.
+      const foreign = await both('A', report('b1', 'Acknowledged'), { skipNotNow: false, now });
+      expect([foreign.stored, foreign.next?.uuid]).toEqual([false, 'c2']);
+      expect(await statusOf(store, 'b1', 'B')).toBe('queued');
+      // c2 went out again above and is still unanswered: offered again.
+      const unknown = await both('A', report('nope', 'Error'), { skipNotNow: true, now });
+      expect([unknown.stored, unknown.next?.uuid]).toEqual([false, 'c2']);
+      await store.storeResult('A', report('c2', 'Acknowledged'));
+      const last = await both('A', report('c3', 'Acknowledged'), { skipNotNow: true, now });
+      expect(last).toEqual({ stored: true, next: undefined });
+      expect(await poll(store, 'A', now)).toBeUndefined();
+    });
+
+    test('ok/reportAndNext expires lapsed commands on the way, as nextCommand does', async () => {
+      const store = ctx.store();
+      const both = store.reportAndNext?.bind(store);
+      expect(both).toBeDefined();
+      if (both === undefined) return;
+      const soon = new Date(ctx.clock.now().getTime() + 1000);
+      await store.enqueue(command('c1'), ['A']);
+      await store.enqueue(command('lapsed', { expiresAt: soon }), ['A']);
+      await store.enqueue(command('c3'), ['A']);
+      expect(await poll(store, 'A', ctx.clock.now())).toBe('c1');
+      ctx.clock.advance(2000);
+      const now = ctx.clock.now();
+      const r = await both('A', report('c1', 'Acknowledged'), { skipNotNow: true, now });
+      expect([r.stored, r.next?.uuid]).toEqual([true, 'c3']);
+      expect(await statusOf(store, 'lapsed', 'A')).toBe('expired');
+      await expect(
+        both('A', report('c3', 'Acknowledged'), { skipNotNow: true, now: new Date(NaN) }),
+      ).rejects.toBeInstanceOf(TypeError);
+      expect(await statusOf(store, 'c3', 'A')).toBe('sent');
+    });
+
     test('ok/enqueueEnrolled targets every enrolled enrollment in id order, and only those', async () => {
       const store = ctx.store();
       expect(await store.enqueueEnrolled(command('none'))).toEqual([]);

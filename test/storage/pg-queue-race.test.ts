@@ -64,6 +64,34 @@ describe('postgres command queue and outbox, two pools', () => {
     }
   });
 
+  test('ok/reportAndNext through both pools at once: one result each, no command lost, no deadlock left', async () => {
+    // Two daemons serving one device that answers through both: each stores its report and
+    // takes the next command in one transaction, locking the same rows in opposite orders at
+    // times; a deadlock is retried, never surfaced.
+    const uuids = Array.from({ length: 30 }, (_, i) => `rn-${String(i).padStart(2, '0')}`);
+    for (const uuid of uuids)
+      await a.enqueue({ uuid, requestType: 'DeviceInformation', body: body(uuid) }, ['DEV']);
+    const now = clock();
+    for (let i = 0; i < uuids.length; i += 2) {
+      const [x, y] = [uuids[i] as string, uuids[i + 1] as string];
+      const [ra, rb] = await Promise.all([
+        a.reportAndNext!('DEV', report(x, 'Acknowledged', 'a'), { skipNotNow: true, now }),
+        b.reportAndNext!('DEV', report(y, 'Acknowledged', 'b'), { skipNotNow: true, now }),
+      ]);
+      expect([ra.stored, rb.stored]).toEqual([true, true]);
+      // Never a command answered in an earlier round. (Within a round either may hand out the
+      // other's command, read before the other's report committed, as two separate calls could:
+      // a real device has one request in flight.)
+      for (const next of [ra.next, rb.next])
+        if (next !== undefined) expect(uuids.slice(i)).toContain(next.uuid);
+    }
+    for (const uuid of uuids) {
+      const [target] = (await a.findCommand(uuid))?.targets ?? [];
+      expect(target?.status).toBe('Acknowledged');
+    }
+    expect(await a.nextCommand('DEV', { skipNotNow: false, now })).toBeUndefined();
+  });
+
   test('ok/outbox claims from both pools at once never hand out one entry twice', async () => {
     const ids = Array.from({ length: 60 }, (_, i) => `ev-${String(i).padStart(2, '0')}`);
     for (const id of ids) {

@@ -2,12 +2,14 @@
 import type {
   CommandQueue,
   CommandRecord,
+  CommandResultInput,
   CommandTarget,
   EnrollmentCommand,
   NewCommand,
   Page,
   PushOutcomeRecord,
   QueuedCommand,
+  StoreResultOptions,
   TargetPushOutcome,
 } from '../ports.js';
 import {
@@ -205,6 +207,24 @@ function expireCommands(state: MemoryState, now: Date): number {
   return count;
 }
 
+function storeResult(
+  state: MemoryState,
+  enrollmentId: string,
+  input: CommandResultInput,
+  options: StoreResultOptions | undefined,
+): boolean {
+  const target = state.commands.get(input.uuid)?.targets.get(enrollmentId);
+  if (target === undefined) return false;
+  // Built and checked first: a bad or duplicate event throws before anything changes.
+  const entry = options?.event === undefined ? undefined : outboxEntryOf(state, options.event);
+  if (entry !== undefined) state.outbox.set(entry.id, entry);
+  target.result = copyBytes(input.result);
+  // A late NotNow must not revive a canceled or expired target.
+  if (input.status === 'NotNow' && isFinished(target.status)) target.updatedAt = state.clock();
+  else setStatus(state, target, input.status);
+  return true;
+}
+
 /** The {@link CommandQueue} of the memory adapter. */
 export function memoryCommands(state: MemoryState): CommandQueue {
   return {
@@ -215,19 +235,12 @@ export function memoryCommands(state: MemoryState): CommandQueue {
       }),
     nextCommand: (id, options) => op(state, () => nextCommand(state, id, options)),
     storeResult: (enrollmentId, input, options) =>
+      op(state, () => storeResult(state, enrollmentId, input, options)),
+    reportAndNext: (enrollmentId, input, options) =>
       op(state, () => {
-        const target = state.commands.get(input.uuid)?.targets.get(enrollmentId);
-        if (target === undefined) return false;
-        // Built and checked first: a bad or duplicate event throws before anything changes.
-        const entry =
-          options?.event === undefined ? undefined : outboxEntryOf(state, options.event);
-        if (entry !== undefined) state.outbox.set(entry.id, entry);
-        target.result = copyBytes(input.result);
-        // A late NotNow must not revive a canceled or expired target.
-        if (input.status === 'NotNow' && isFinished(target.status))
-          target.updatedAt = state.clock();
-        else setStatus(state, target, input.status);
-        return true;
+        checkDate(options.now, 'now'); // before anything changes
+        const stored = storeResult(state, enrollmentId, input, options);
+        return { stored, next: nextCommand(state, enrollmentId, options) };
       }),
     cancel: (enrollmentId, uuid) =>
       op(state, () => {

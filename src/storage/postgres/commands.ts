@@ -13,6 +13,8 @@ import type {
   NewCommand,
   OutboxEvent,
   QueuedCommand,
+  ReportAndNext,
+  ReportAndNextOptions,
   TargetPushOutcome,
 } from '../ports.js';
 import { resultOwner } from '../sealed-owners.js';
@@ -191,15 +193,59 @@ async function nextCommand(
   checkId(enrollmentId, 'enrollment id');
   checkDate(options.now, 'now');
   if ((await one(ctx.pool, HAS_PENDING, [enrollmentId])) === undefined) return undefined;
-  return tx(ctx, async (client) => {
-    let after = 0;
-    for (;;) {
-      const round = await scanRound(client, ctx, enrollmentId, after, options);
-      if (round.sent !== undefined) return round.sent;
-      if (round.last === undefined) return undefined;
-      after = round.last;
-    }
-  });
+  return tx(ctx, (client) => takeNext(client, ctx, enrollmentId, options));
+}
+
+/** The next command marked sent, round after round of locked pending rows, in `client`'s transaction. */
+async function takeNext(
+  client: pg.PoolClient,
+  ctx: PgContext,
+  enrollmentId: string,
+  options: { skipNotNow: boolean; now: Date },
+): Promise<QueuedCommand | undefined> {
+  let after = 0;
+  for (;;) {
+    const round = await scanRound(client, ctx, enrollmentId, after, options);
+    if (round.sent !== undefined) return round.sent;
+    if (round.last === undefined) return undefined;
+    after = round.last;
+  }
+}
+
+/**
+ * The conditional update of {@link storeResult} (`$1` uuid, `$2` enrollment id, `$3` sealed
+ * result, `$4` time, `$5` status): a target already answered takes no second result.
+ */
+const STORE_RESULT = `UPDATE command_targets SET result = $3, updated_at = $4,
+     status = CASE WHEN $5 = 'NotNow' AND status IN ${FINISHED_STATUSES_SQL}
+                   THEN status ELSE $5 END
+   WHERE command_uuid = $1 AND enrollment_id = $2
+     AND status NOT IN ${ANSWERED_STATUSES_SQL}`;
+
+/** Checks a report and gives the values of {@link STORE_RESULT}, its result sealed. */
+function resultValues(ctx: PgContext, enrollmentId: string, input: CommandResultInput): unknown[] {
+  checkId(enrollmentId, 'enrollment id');
+  checkId(input.uuid, 'command uuid');
+  if (!(input.result instanceof Uint8Array)) throw new TypeError('result must be a Uint8Array');
+  const result = toStore(
+    ctx,
+    'command-result',
+    resultOwner(input.uuid, enrollmentId),
+    input.result,
+  );
+  return [input.uuid, enrollmentId, result, ctx.clock(), input.status];
+}
+
+/** Stores a result and its event (when stored) in `client`'s transaction; resolves whether stored. */
+async function putResult(
+  client: pg.PoolClient,
+  ctx: PgContext,
+  values: unknown[],
+  event: OutboxEvent | undefined,
+): Promise<boolean> {
+  if ((await run(client, STORE_RESULT, values)) === 0) return false;
+  if (event !== undefined) await insertOutboxEvent(client, ctx, event);
+  return true;
 }
 
 /**
@@ -213,23 +259,28 @@ async function storeResult(
   input: CommandResultInput,
   event?: OutboxEvent,
 ): Promise<boolean> {
-  checkId(enrollmentId, 'enrollment id');
-  checkId(input.uuid, 'command uuid');
-  if (!(input.result instanceof Uint8Array)) throw new TypeError('result must be a Uint8Array');
-  const owner = resultOwner(input.uuid, enrollmentId);
-  const result = toStore(ctx, 'command-result', owner, input.result);
-  const text = `UPDATE command_targets SET result = $3, updated_at = $4,
-       status = CASE WHEN $5 = 'NotNow' AND status IN ${FINISHED_STATUSES_SQL}
-                     THEN status ELSE $5 END
-     WHERE command_uuid = $1 AND enrollment_id = $2
-       AND status NOT IN ${ANSWERED_STATUSES_SQL}`;
-  const values = [input.uuid, enrollmentId, result, ctx.clock(), input.status];
-  if (event === undefined) return (await run(ctx.pool, text, values)) > 0;
+  const values = resultValues(ctx, enrollmentId, input);
+  if (event === undefined) return (await run(ctx.pool, STORE_RESULT, values)) > 0;
   // The result and its event in one transaction: a crash keeps both or neither.
+  return tx(ctx, (client) => putResult(client, ctx, values, event));
+}
+
+/**
+ * A report and the next command in one transaction: one commit per command poll instead of two
+ * (and no separate pending read). Locks are taken as the two calls take them; a deadlock with
+ * another daemon serving the same device is retried by {@link tx}.
+ */
+async function reportAndNext(
+  ctx: PgContext,
+  enrollmentId: string,
+  input: CommandResultInput,
+  options: ReportAndNextOptions,
+): Promise<ReportAndNext> {
+  const values = resultValues(ctx, enrollmentId, input);
+  checkDate(options.now, 'now');
   return tx(ctx, async (client) => {
-    if ((await run(client, text, values)) === 0) return false;
-    await insertOutboxEvent(client, ctx, event);
-    return true;
+    const stored = await putResult(client, ctx, values, options.event);
+    return { stored, next: await takeNext(client, ctx, enrollmentId, options) };
   });
 }
 
@@ -340,6 +391,7 @@ export function pgCommands(ctx: PgContext): CommandQueue {
       ),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
     storeResult: (id, input, options) => op(ctx, () => storeResult(ctx, id, input, options?.event)),
+    reportAndNext: (id, input, options) => op(ctx, () => reportAndNext(ctx, id, input, options)),
     cancel: (enrollmentId, uuid) =>
       op(ctx, async () => (await cancelPending(ctx, enrollmentId, uuid)) > 0),
     clearQueue: (enrollmentId) => op(ctx, () => cancelPending(ctx, enrollmentId, undefined)),

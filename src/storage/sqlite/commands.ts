@@ -11,6 +11,8 @@ import type {
   OutboxEvent,
   Page,
   QueuedCommand,
+  ReportAndNext,
+  ReportAndNextOptions,
   TargetPushOutcome,
 } from '../ports.js';
 import {
@@ -164,12 +166,12 @@ function setStatus(ctx: SqliteContext, seq: number, status: CommandStatus): void
   stmt(ctx, sql).run(status, ctx.clock().getTime(), seq);
 }
 
-function nextCommand(
+/** The next command, marked sent (see {@link CommandQueue.nextCommand}); run in a write transaction. */
+function takeNext(
   ctx: SqliteContext,
   enrollmentId: string,
   options: { skipNotNow: boolean; now: Date },
 ): QueuedCommand | undefined {
-  checkDate(options.now, 'now');
   const now = options.now.getTime();
   const scan = stmt(
     ctx,
@@ -178,34 +180,65 @@ function nextCommand(
      WHERE t.enrollment_id = ? AND t.seq > ? AND t.status IN ${PENDING_STATUSES_SQL}
      ORDER BY t.seq LIMIT ${SCAN}`,
   );
-  return writeTx(ctx, () => {
-    let after = 0;
-    for (;;) {
-      const rows = scan.all(enrollmentId, after) as {
-        seq: number;
-        status: CommandStatus;
-        command_uuid: string;
-        expires_at: number | null;
-      }[];
-      for (const row of rows) {
-        if (row.expires_at !== null && row.expires_at <= now) setStatus(ctx, row.seq, 'expired');
-        else if (!(options.skipNotNow && row.status === 'NotNow')) {
-          setStatus(ctx, row.seq, 'sent');
-          const sql = 'SELECT uuid, request_type, body FROM commands WHERE uuid = ?';
-          const c = stmt(ctx, sql).get(row.command_uuid) as {
-            uuid: string;
-            request_type: string;
-            body: Uint8Array;
-          };
-          const body = fromStore(ctx, 'command', c.uuid, c.body);
-          return { uuid: c.uuid, requestType: c.request_type, body };
-        }
+  let after = 0;
+  for (;;) {
+    const rows = scan.all(enrollmentId, after) as {
+      seq: number;
+      status: CommandStatus;
+      command_uuid: string;
+      expires_at: number | null;
+    }[];
+    for (const row of rows) {
+      if (row.expires_at !== null && row.expires_at <= now) setStatus(ctx, row.seq, 'expired');
+      else if (!(options.skipNotNow && row.status === 'NotNow')) {
+        setStatus(ctx, row.seq, 'sent');
+        const sql = 'SELECT uuid, request_type, body FROM commands WHERE uuid = ?';
+        const c = stmt(ctx, sql).get(row.command_uuid) as {
+          uuid: string;
+          request_type: string;
+          body: Uint8Array;
+        };
+        const body = fromStore(ctx, 'command', c.uuid, c.body);
+        return { uuid: c.uuid, requestType: c.request_type, body };
       }
-      const last = rows.at(-1);
-      if (rows.length < SCAN || last === undefined) return undefined;
-      after = last.seq;
     }
-  });
+    const last = rows.at(-1);
+    if (rows.length < SCAN || last === undefined) return undefined;
+    after = last.seq;
+  }
+}
+
+/** Stores a report (see {@link CommandQueue.storeResult}); run in a write transaction. */
+function putResult(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  input: CommandResultInput,
+  event: OutboxEvent | undefined,
+): boolean {
+  const sql = `SELECT seq, status FROM command_targets
+    WHERE command_uuid = ? AND enrollment_id = ?`;
+  const row = stmt(ctx, sql).get(input.uuid, enrollmentId) as
+    { seq: number; status: CommandStatus } | undefined;
+  if (row === undefined) return false;
+  // A late NotNow must not revive a canceled or expired target.
+  const status = input.status === 'NotNow' && isFinished(row.status) ? row.status : input.status;
+  stmt(ctx, 'UPDATE command_targets SET status = ?, result = ?, updated_at = ? WHERE seq = ?').run(
+    status,
+    toStore(ctx, 'command-result', resultOwner(input.uuid, enrollmentId), input.result),
+    ctx.clock().getTime(),
+    row.seq,
+  );
+  if (event !== undefined) insertOutboxEvent(ctx, event);
+  return true;
+}
+
+function nextCommand(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  options: { skipNotNow: boolean; now: Date },
+): QueuedCommand | undefined {
+  checkDate(options.now, 'now');
+  return writeTx(ctx, () => takeNext(ctx, enrollmentId, options));
 }
 
 function storeResult(
@@ -214,26 +247,21 @@ function storeResult(
   input: CommandResultInput,
   event: OutboxEvent | undefined,
 ): boolean {
-  return writeTx(ctx, () => {
-    const sql = `SELECT seq, status FROM command_targets
-      WHERE command_uuid = ? AND enrollment_id = ?`;
-    const row = stmt(ctx, sql).get(input.uuid, enrollmentId) as
-      { seq: number; status: CommandStatus } | undefined;
-    if (row === undefined) return false;
-    // A late NotNow must not revive a canceled or expired target.
-    const status = input.status === 'NotNow' && isFinished(row.status) ? row.status : input.status;
-    stmt(
-      ctx,
-      'UPDATE command_targets SET status = ?, result = ?, updated_at = ? WHERE seq = ?',
-    ).run(
-      status,
-      toStore(ctx, 'command-result', resultOwner(input.uuid, enrollmentId), input.result),
-      ctx.clock().getTime(),
-      row.seq,
-    );
-    if (event !== undefined) insertOutboxEvent(ctx, event);
-    return true;
-  });
+  return writeTx(ctx, () => putResult(ctx, enrollmentId, input, event));
+}
+
+/** A report and the next command in one write transaction (one commit per command poll). */
+function reportAndNext(
+  ctx: SqliteContext,
+  enrollmentId: string,
+  input: CommandResultInput,
+  options: ReportAndNextOptions,
+): ReportAndNext {
+  checkDate(options.now, 'now');
+  return writeTx(ctx, () => ({
+    stored: putResult(ctx, enrollmentId, input, options.event),
+    next: takeNext(ctx, enrollmentId, options),
+  }));
 }
 
 function findCommand(ctx: SqliteContext, uuid: string): CommandRecord | undefined {
@@ -349,6 +377,7 @@ export function sqliteCommands(ctx: SqliteContext): CommandQueue {
     enqueueEnrolled: (command) => op(ctx, () => enqueueEnrolled(ctx, command)),
     nextCommand: (id, options) => op(ctx, () => nextCommand(ctx, id, options)),
     storeResult: (id, input, options) => op(ctx, () => storeResult(ctx, id, input, options?.event)),
+    reportAndNext: (id, input, options) => op(ctx, () => reportAndNext(ctx, id, input, options)),
     cancel: (enrollmentId, uuid) =>
       op(ctx, () => {
         const sql = `UPDATE command_targets SET status = 'canceled', updated_at = ?

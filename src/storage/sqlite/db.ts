@@ -90,9 +90,21 @@ export function op<T>(ctx: SqliteContext, fn: () => T): Promise<T> {
   }
 }
 
-/** Runs `fn` in an IMMEDIATE transaction (takes the write lock first, so readers never upgrade). */
+type TxRunner = Database.Transaction<(fn: () => unknown) => unknown>;
+const runners = new WeakMap<Database.Database, TxRunner>();
+
+/**
+ * Runs `fn` in an IMMEDIATE transaction (takes the write lock first, so readers never upgrade);
+ * nested, as a savepoint. One transaction function per database runs every `fn`: the driver's
+ * `transaction()` builds five wrappers each time it is called.
+ */
 export function writeTx<T>(ctx: SqliteContext, fn: () => T): T {
-  return ctx.db.transaction(fn).immediate();
+  let run = runners.get(ctx.db);
+  if (run === undefined) {
+    run = ctx.db.transaction((f: () => unknown) => f());
+    runners.set(ctx.db, run);
+  }
+  return run.immediate(fn) as T;
 }
 
 /** Milliseconds of a date, or null. */
