@@ -5,7 +5,7 @@
  * sockets cannot starve a device's check-in. Hitting the cap is logged as a warning, at most
  * once per interval.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from '../logger.js';
@@ -45,8 +45,10 @@ export function guardConnections(
   const now = options.now ?? Date.now;
   const interval = options.logIntervalMs ?? 10_000;
   server.maxConnections = maxConnections;
-  // Sockets with no request in progress, longest idle first (insertion order).
-  const idle = new Set<Socket>();
+  // Every open socket, in the order its last request began (or it connected), with that request's
+  // response (null before the first): the first whose response is finished is the longest idle.
+  // Nothing is registered per request (no 'finish' listener): a request moves its socket to the end.
+  const sockets = new Map<Socket, ServerResponse | null>();
   const stats = { open: 0, shed: 0, refused: 0 };
   let lastLog = -Infinity;
   let logged = { shed: 0, refused: 0 };
@@ -65,17 +67,17 @@ export function guardConnections(
     logged = { shed: stats.shed, refused: stats.refused };
   };
   const shedOne = (except?: Socket): void => {
-    for (const socket of idle) {
-      if (socket === except) continue;
-      idle.delete(socket);
+    for (const [socket, res] of sockets) {
+      if (socket === except || (res !== null && !res.writableFinished)) continue;
+      sockets.delete(socket);
       socket.destroy();
       stats.shed++;
       return;
     }
   };
   const track = (socket: Socket): void => {
-    idle.add(socket);
-    socket.once('close', () => idle.delete(socket));
+    sockets.set(socket, null);
+    socket.once('close', () => sockets.delete(socket));
   };
   server.on('connection', (socket: Socket) => {
     stats.open++;
@@ -94,12 +96,11 @@ export function guardConnections(
     shedOne();
     warn();
   });
-  server.on('request', (req, res) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
-    idle.delete(socket);
-    res.once('finish', () => {
-      if (!socket.destroyed) idle.add(socket);
-    });
+    if (socket.destroyed) return;
+    sockets.delete(socket);
+    sockets.set(socket, res);
   });
   return stats;
 }

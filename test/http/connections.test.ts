@@ -94,6 +94,33 @@ describe('guardConnections', () => {
     expect(logger.warnings[0]?.msg).toMatch(/connection cap reached/);
   });
 
+  test('ok/a kept-alive socket is idle again once answered, and counts as idle since its request', async () => {
+    const shedBefore = stats.shed;
+    const first = await hold(port);
+    sockets.push(first);
+    const second = await hold(port); // never speaks: idle since it connected
+    sockets.push(second);
+    // The first then asks and is answered on its kept-alive connection.
+    const answered = new Promise<void>((r) => first.socket.once('data', () => { r(); }));
+    first.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    expect(await within(answered, 20_000)).not.toBe('timed out');
+    expect(first.data).toMatch(/^HTTP\/1\.1 200/);
+    // Filling the cap closes the second (idle longer), not the first (answered since).
+    const third = await hold(port);
+    sockets.push(third);
+    expect(await within(second.closed, 20_000)).not.toBe('timed out');
+    expect(first.isClosed()).toBe(false);
+    // And the first, idle again, is what the next newcomer sheds once the third has spoken.
+    const thirdAnswered = new Promise<void>((r) => third.socket.once('data', () => { r(); }));
+    third.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+    expect(await within(thirdAnswered, 20_000)).not.toBe('timed out');
+    const fourth = await hold(port);
+    sockets.push(fourth);
+    expect(await within(first.closed, 20_000)).not.toBe('timed out');
+    expect(third.isClosed()).toBe(false);
+    expect(stats.shed - shedBefore).toBe(2);
+  });
+
   test('fail/past the cap with nothing idle, a new connection is refused and logged once per interval', async () => {
     t += 60_000;
     const before = { refused: stats.refused, warnings: logger.warnings.length };
