@@ -41,6 +41,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
 import { parseSignedData } from '../src/crypto/cms-parse.js';
 import { verifyParsedCms } from '../src/crypto/cms-verify.js';
 import { verifyProfile } from '../src/index.js';
@@ -65,6 +66,13 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REPETITIONS = Math.max(1, Number(process.env.BENCH_REPETITIONS ?? '3'));
 const AB_SECONDS = Math.max(1, Number(process.env.BENCH_AB_SECONDS ?? '4'));
+/**
+ * Seconds of unmeasured keep-alive load (then one second of new connections) each server gets
+ * before the first case: a daemon's JIT compiles its device path over its first tens of
+ * thousands of check-ins (about 350 TurboFan compilations in the first 10,000), so a first case
+ * measured cold says more about warm-up than about the path. `BENCH_WARMUP_SECONDS`, 0 for none.
+ */
+const WARMUP_SECONDS = Math.max(0, Number(process.env.BENCH_WARMUP_SECONDS ?? '3'));
 
 /** One `ab` run's figures. */
 export interface AbResult {
@@ -277,6 +285,8 @@ async function startDaemon(
   const level = process.env.ORCHARD_BENCH_LOG_LEVEL;
   const args = [
     ...(profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profile]),
+    // As `npm start` runs it (the "before" checkout too: the flags are node's, not the code's).
+    ...DAEMON_NODE_FLAGS,
     ...(root === ROOT ? nodeArgs() : []),
     'bin/orchard',
     'serve',
@@ -389,7 +399,13 @@ function startFloor(dbPath: string, workers = 1): Promise<Child> {
   const prof =
     profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(profile, 'floor')];
   return spawnListening(
-    [...prof, ...nodeArgs(), '--import', 'tsx', self, '--floor', dbPath, String(workers)],
+    // The floor runs with the daemon's node flags too, so the ratio compares code, not flags.
+    [
+      ...prof,
+      ...DAEMON_NODE_FLAGS,
+      ...nodeArgs(),
+      ...['--import', 'tsx', self, '--floor', dbPath, String(workers)],
+    ],
     /floor listening (\S+)/,
     process.env,
   );
@@ -704,6 +720,39 @@ async function pollRow(
 }
 
 /**
+ * Loads every server unmeasured before the first case (see {@link WARMUP_SECONDS}), each in turn,
+ * as the cases will: keep-alive, then new connections. A peer that fails here is marked failed
+ * (its rows then fail) and measured no more; any other server's failure ends the module.
+ */
+async function warmUp(
+  subjects: readonly Subject[],
+  peers: readonly PeerState[],
+  request: AbRequest,
+  floorMulti: Child | undefined,
+  scale: number,
+): Promise<void> {
+  const seconds = scale < 1 ? Math.min(1, WARMUP_SECONDS) : WARMUP_SECONDS;
+  if (seconds === 0) return;
+  const all: { subject: Subject; peer?: PeerState }[] = subjects.map((subject) => ({ subject }));
+  for (const peer of peers)
+    if (peer.error === undefined && peer.server !== undefined)
+      all.push({ subject: { name: peer.name, server: peer.server, request }, peer });
+  if (floorMulti !== undefined)
+    all.push({ subject: { name: 'floor, several processes', server: floorMulti, request } });
+  for (const { subject, peer } of all) {
+    const url = `${subject.server.url}/mdm`;
+    try {
+      checkClean(`${subject.name} warm-up`, await ab(url, subject.request, 16, true, seconds));
+      checkClean(`${subject.name} warm-up`, await ab(url, subject.request, 16, false, 1));
+    } catch (e) {
+      if (peer === undefined) throw e;
+      peer.error = `warm-up: ${oneLine(e)}`;
+      console.error(`PEER FAILED: ${peer.error}`);
+    }
+  }
+}
+
+/**
  * Measures every case against the floor (and, with `ORCHARD_BENCH_BASELINE_ROOT` naming a built
  * checkout, its daemon as "before"), rotating the order each repetition; returns the rows.
  */
@@ -747,6 +796,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
     // design of this check-in reaches on these cores, the measure of the goals against NanoMDM.
     if (multi !== undefined && peers.some((p) => p.error === undefined))
       floorMulti = await startFloor(join(daemon.dataDir, 'orchard.db'), workers);
+    await warmUp(subjects, peers, request, floorMulti, options.scale);
     const out: BenchRow[] = [];
     const only = process.env.BENCH_CASES?.split(',');
     for (const c of CASES.filter((k) => only === undefined || only.includes(k.id))) {

@@ -14,6 +14,7 @@
  *   (goal under 100 MB).
  * Medians of three runs each.
  */
+import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -185,6 +186,7 @@ function startDaemon(w: World): Promise<Daemon> {
   const file = (name: string) => join(w.dir, name);
   return spawnReady(
     [
+      ...DAEMON_NODE_FLAGS, // as `npm start` runs it
       'bin/orchard',
       'serve',
       ...['--listen', '127.0.0.1:0', '--data-dir', w.dataDir, '--api-key', w.apiKey],

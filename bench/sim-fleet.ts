@@ -22,6 +22,7 @@ import {
   type SimSessionResult,
 } from '../src/sim/index.js';
 import type { SeedDevice, SimDaemonReply, SimDaemonRequest } from './sim-daemon.js';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
 
 /** A daemon in a child process and the APNs endpoint it pushes to, in this process. */
 export interface SimBench {
@@ -97,7 +98,9 @@ export async function startSimBench(extraFlags: Record<string, string> = {}): Pr
     ...extraFlags,
   };
   const script = fileURLToPath(new URL('./sim-daemon.ts', import.meta.url));
-  const child = fork(script, [JSON.stringify(flags)], { execArgv: ['--import', 'tsx'] });
+  const child = fork(script, [JSON.stringify(flags)], {
+    execArgv: [...DAEMON_NODE_FLAGS, '--import', 'tsx'],
+  });
   const request = <T extends SimDaemonReply['type']>(message: SimDaemonRequest, type: T) => {
     const answer = reply(child, type);
     child.send(message);

@@ -18,6 +18,7 @@ import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../index.js';
 import type { ServiceRole } from './services.js';
+import { withDaemonNodeFlags } from './node-flags.js';
 import { clusterMetricsCollector } from './cluster-metrics.js';
 
 /** The variable carrying a worker's index (1 runs the background jobs). */
@@ -114,7 +115,10 @@ export function superviseWorkers(options: SupervisorOptions): Supervisor {
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
     cluster.schedulingPolicy = cluster.SCHED_NONE;
   const direct = options.stdout === undefined && stdoutIsFile();
-  cluster.setupPrimary({ stdio: ['ignore', direct ? 'inherit' : 'pipe', 'pipe', 'ipc'] });
+  cluster.setupPrimary({
+    execArgv: withDaemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS),
+    stdio: ['ignore', direct ? 'inherit' : 'pipe', 'pipe', 'ipc'],
+  });
   const slots: Slot[] = Array.from({ length: options.workers }, (_, i) => ({
     ...{ index: i + 1, worker: undefined },
     ...{ startedAt: 0, quickDeaths: 0, restart: undefined },

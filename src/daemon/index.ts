@@ -15,6 +15,7 @@ export {
 } from './cluster.js';
 export type { Supervisor, SupervisorOptions } from './cluster.js';
 export { clusterMetricsResponder } from './cluster-metrics.js';
+export { DAEMON_NODE_FLAGS, withDaemonNodeFlags } from './node-flags.js';
 export type { RunningDaemon, StartOptions } from './daemon.js';
 export { envName, FLAGS, resolveConfig, resolveDatabase, resolveSecretsKeyFile } from './config.js';
 export type { DaemonConfig, FlagSpec, RawValues } from './config.js';

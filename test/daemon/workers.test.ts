@@ -11,12 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newTopic } from '../push/pki.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
 import { spawnDaemon, type TestDaemon } from '../support/daemon.js';
 import {
   commandOf,
@@ -210,6 +211,14 @@ describe('orchard serve --workers 2', () => {
     expect(retries.every((l) => l.worker === 1)).toBe(true);
     expect([...enrolledEvents.values()].every((n) => n === 1)).toBe(true);
   }, 240_000);
+
+  test('ok/workers run with the daemon node flags (the young generation sized for load)', () => {
+    for (const index of [1, 2]) {
+      const pid = pidsOf(index).at(-1) ?? 0;
+      const argv = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8').split('\0');
+      for (const flag of DAEMON_NODE_FLAGS) expect(argv).toContain(flag);
+    }
+  });
 
   test('ok/SIGTERM to the primary drains both workers and exits 0', async () => {
     expect(await d.kill('SIGTERM')).toBe(0);
