@@ -101,7 +101,11 @@ describe('guardConnections', () => {
     const second = await hold(port); // never speaks: idle since it connected
     sockets.push(second);
     // The first then asks and is answered on its kept-alive connection.
-    const answered = new Promise<void>((r) => first.socket.once('data', () => { r(); }));
+    const answered = new Promise<void>((r) =>
+      first.socket.once('data', () => {
+        r();
+      }),
+    );
     first.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
     expect(await within(answered, 20_000)).not.toBe('timed out');
     expect(first.data).toMatch(/^HTTP\/1\.1 200/);
@@ -111,7 +115,11 @@ describe('guardConnections', () => {
     expect(await within(second.closed, 20_000)).not.toBe('timed out');
     expect(first.isClosed()).toBe(false);
     // And the first, idle again, is what the next newcomer sheds once the third has spoken.
-    const thirdAnswered = new Promise<void>((r) => third.socket.once('data', () => { r(); }));
+    const thirdAnswered = new Promise<void>((r) =>
+      third.socket.once('data', () => {
+        r();
+      }),
+    );
     third.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
     expect(await within(thirdAnswered, 20_000)).not.toBe('timed out');
     const fourth = await hold(port);
