@@ -5,7 +5,7 @@
  * sockets cannot starve a device's check-in. Hitting the cap is logged as a warning, at most
  * once per interval.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from '../logger.js';
@@ -31,6 +31,26 @@ export interface ConnectionGuardStats {
   readonly refused: number;
 }
 
+/** The property of a socket that holds its entry (one symbol per process). */
+const TRACKED = Symbol('orchard.connection');
+
+/** An open socket's entry in the guard's list (the sentinel's socket is null; unlinked: null). */
+interface Tracked {
+  socket: Socket | null;
+  prev: Tracked | null;
+  next: Tracked | null;
+}
+
+/**
+ * Whether node:http is answering a request on `socket`: its response in progress, which node
+ * keeps as `socket._httpMessage` from the request's arrival until the response has finished
+ * (`assignSocket` / `detachSocket`, in every node release since 0.x); pipelined requests wait
+ * behind it. Idle: never spoken, or kept alive after an answer.
+ */
+function answering(socket: Socket): boolean {
+  return (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+}
+
 /**
  * Caps the connections of `server` (HTTP or HTTPS) at `maxConnections`, closing idle ones first.
  * Throws TypeError when `maxConnections` is not a positive integer.
@@ -45,10 +65,27 @@ export function guardConnections(
   const now = options.now ?? Date.now;
   const interval = options.logIntervalMs ?? 10_000;
   server.maxConnections = maxConnections;
-  // Every open socket, in the order its last request began (or it connected), with that request's
-  // response (null before the first): the first whose response is finished is the longest idle.
-  // Nothing is registered per request (no 'finish' listener): a request moves its socket to the end.
-  const sockets = new Map<Socket, ServerResponse | null>();
+  // Every open socket, in a list in the order its last request began (or it connected): the
+  // first that node is not answering on is the longest idle. Each socket carries its entry, and a
+  // request moves it to the end in place; busy or idle is node's own state. No Map or Set keyed
+  // by socket and no hold on the response: a collection that entries enter and leave at this rate
+  // left V8 keeping responses and closed sockets alive through scavenges (its old tables stay
+  // roots until a full collection), and the daemon's keep-alive CPU per check-in rose 10-45%
+  // after a burst of new connections, nearly all of it scavenging (issue 20).
+  const order: Tracked = { socket: null, prev: null, next: null }; // sentinel: next is the first
+  order.prev = order.next = order;
+  const unlink = (t: Tracked): void => {
+    if (t.prev === null || t.next === null) return; // shed or closed already
+    t.prev.next = t.next;
+    t.next.prev = t.prev;
+    t.prev = t.next = null;
+  };
+  const append = (t: Tracked): void => {
+    t.prev = order.prev;
+    t.next = order;
+    (order.prev as Tracked).next = t;
+    order.prev = t;
+  };
   const stats = { open: 0, shed: 0, refused: 0 };
   let lastLog = -Infinity;
   let logged = { shed: 0, refused: 0 };
@@ -67,40 +104,55 @@ export function guardConnections(
     logged = { shed: stats.shed, refused: stats.refused };
   };
   const shedOne = (except?: Socket): void => {
-    for (const [socket, res] of sockets) {
-      if (socket === except || (res !== null && !res.writableFinished)) continue;
-      sockets.delete(socket);
+    for (let t = order.next as Tracked; t !== order; t = t.next as Tracked) {
+      const socket = t.socket as Socket;
+      if (socket === except || answering(socket)) continue;
+      unlink(t);
       socket.destroy();
       stats.shed++;
       return;
     }
   };
-  const track = (socket: Socket): void => {
-    sockets.set(socket, null);
-    socket.once('close', () => sockets.delete(socket));
+  const track = (socket: Socket): Tracked => {
+    const t: Tracked = { socket, prev: null, next: null };
+    (socket as Socket & { [TRACKED]?: Tracked })[TRACKED] = t;
+    append(t);
+    return t;
   };
+  const tls = server instanceof TlsServer;
   server.on('connection', (socket: Socket) => {
     stats.open++;
-    socket.once('close', () => {
-      stats.open--;
-    });
     // HTTPS requests arrive on the TLS socket, tracked once the handshake is done.
-    if (!(server instanceof TlsServer)) track(socket);
+    if (tls) {
+      socket.on('close', () => stats.open--);
+    } else {
+      const t = track(socket);
+      socket.on('close', () => {
+        stats.open--;
+        unlink(t);
+      });
+    }
     if (stats.open < maxConnections) return;
     shedOne(socket);
     warn();
   });
-  if (server instanceof TlsServer) server.on('secureConnection', track);
+  if (tls)
+    server.on('secureConnection', (socket: Socket) => {
+      const t = track(socket);
+      socket.on('close', () => {
+        unlink(t);
+      });
+    });
   server.on('drop', () => {
     stats.refused++;
     shedOne();
     warn();
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    if (socket.destroyed) return;
-    sockets.delete(socket);
-    sockets.set(socket, res);
+  server.on('request', (req: IncomingMessage) => {
+    const t = (req.socket as Socket & { [TRACKED]?: Tracked })[TRACKED];
+    if (t === undefined || t.next === null || t === order.prev) return; // untracked, gone, or last
+    unlink(t);
+    append(t);
   });
   return stats;
 }

@@ -5,11 +5,23 @@
  * warning is logged at most once per interval. The tests count events, never time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { guardConnections, type ConnectionGuardStats } from '../../src/http/node.js';
 import type { Logger } from '../../src/index.js';
 import { hold, within, type Held } from '../support/held-sockets.js';
+import { makeCa } from '../support/pki.js';
+import { issueServerIdentity } from '../daemon/tls-support.js';
+
+/** V8's full collection, for the test that the guard holds no answered response. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 function memoryLogger(): Logger & { warnings: { obj: object; msg: string }[] } {
   const warnings: { obj: object; msg: string }[] = [];
@@ -157,4 +169,110 @@ describe('guardConnections', () => {
   test.each([0, -1, 1.5])('fail/maxConnections %p is a TypeError', (maxConnections) => {
     expect(() => guardConnections(createServer(), { maxConnections, logger })).toThrow(TypeError);
   });
+});
+
+describe('guardConnections, what it holds and HTTPS', () => {
+  test('ok/an answered response is not kept while its connection stays open', async () => {
+    const gc = collector();
+    let answered: WeakRef<ServerResponse> | undefined;
+    const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+      answered = new WeakRef(res);
+      res.end('ok');
+    });
+    guardConnections(server, { maxConnections: 10, logger: memoryLogger() });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const held = await hold((server.address() as AddressInfo).port);
+    try {
+      const reply = new Promise<void>((r) =>
+        held.socket.once('data', () => {
+          r();
+        }),
+      );
+      held.socket.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+      expect(await within(reply, 20_000)).not.toBe('timed out');
+      // Let node finish the response (detach it from the socket), then collect.
+      for (let i = 0; i < 10 && answered?.deref() !== undefined; i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      expect(answered).toBeDefined();
+      expect(answered?.deref()).toBeUndefined();
+      expect(held.isClosed()).toBe(false);
+    } finally {
+      held.socket.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      );
+    }
+  });
+
+  test('ok/on HTTPS the connection that fills the cap closes the idle TLS one, never a busy one', async () => {
+    const ca = await makeCa();
+    const identity = await issueServerIdentity(ca);
+    let seen: () => void = () => undefined;
+    const server = createHttpsServer(
+      { cert: identity.certPem, key: identity.keyPem },
+      (req: IncomingMessage, res: ServerResponse) => {
+        seen();
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      },
+    );
+    const stats = guardConnections(server, { maxConnections: 3, logger: memoryLogger() });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const open = (): Promise<{
+      closed: Promise<void>;
+      isClosed: () => boolean;
+      end: () => void;
+      write: (t: string) => void;
+    }> =>
+      new Promise((resolve, reject) => {
+        const socket = tlsConnect({ port, host: '127.0.0.1', ca: ca.certPem });
+        let closed = false;
+        const done = new Promise<void>((r) =>
+          socket.on('close', () => {
+            closed = true;
+            r();
+          }),
+        );
+        socket.on('error', () => undefined);
+        socket.once('secureConnect', () => {
+          resolve({
+            closed: done,
+            isClosed: () => closed,
+            end: () => socket.destroy(),
+            write: (t) => socket.write(t),
+          });
+        });
+        socket.once('error', reject);
+      });
+    const all: { end: () => void }[] = [];
+    try {
+      const idle = await open();
+      all.push(idle);
+      const busy = await open();
+      all.push(busy);
+      const arrived = new Promise<void>((r) => (seen = r));
+      busy.write('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n');
+      await arrived;
+      const third = await open();
+      all.push(third);
+      expect(await within(idle.closed, 20_000)).not.toBe('timed out');
+      expect(busy.isClosed()).toBe(false);
+      expect(third.isClosed()).toBe(false);
+      expect(stats.shed).toBe(1);
+    } finally {
+      for (const s of all) s.end();
+      server.closeAllConnections();
+      await new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      );
+    }
+  }, 30_000);
 });
