@@ -21,7 +21,7 @@ import {
   signCms,
   verifyCms,
 } from '../src/crypto/index.js';
-import { verifyMdmSignature } from '../src/identity/mdm-signature.js';
+import { checkMdmSignature, verifyMdmSignature } from '../src/identity/mdm-signature.js';
 import { createTransientCertificate } from '../src/identity/scep/client.js';
 import {
   alternate,
@@ -319,6 +319,47 @@ async function verification(
   ];
 }
 
+/**
+ * A fleet's check-ins: `checkMdmSignature` with the chain to the root, each call from the next of
+ * `devices` RSA-2048 device identities in turn (each its own certificate, as SCEP issues them),
+ * against the same call from one device. Within `--identity-cache` (16,384 by default) each
+ * device's certificate is parsed and its chain proven once; the goal is that a fleet costs about
+ * what one device does.
+ */
+async function fleet(devices: number, seconds: number): Promise<BenchRow> {
+  const ca = await createCertificateAuthority({ subject: 'CN=Bench fleet CA', keyType: 'ec-p256' });
+  const { privateKey } = await generateKeyPairOf('rsa-2048');
+  const publicKey = createPublicKey(privateKey);
+  const body = randomBytes(300);
+  const headers: string[] = [];
+  for (let i = 0; i < devices; i++) {
+    const certificate = await issueCertificate({
+      publicKey,
+      subject: `CN=bench device ${String(i)}`,
+      issuer: ca,
+    });
+    headers.push(signCms(body, { certificate, privateKey, detached: true }).toString('base64'));
+  }
+  const options = { roots: [ca.certificate] };
+  let next = 0;
+  // One round over the fleet first: the measurement is of check-ins, not of first enrollments.
+  for (const h of headers) checkMdmSignature(h, body, options);
+  const [one, many] = (await interleaved(
+    [
+      ['one device', () => checkMdmSignature(headers[0] as string, body, options)],
+      ['fleet', () => checkMdmSignature(headers[next++ % devices] as string, body, options)],
+    ],
+    seconds,
+  )) as [Rate[], Rate[]];
+  return rateRow(
+    'crypto.mdm-signature.fleet',
+    `Mdm-Signature check + chain, ${String(devices)} RSA-2048 devices in turn`,
+    { name: 'the same call from one device', rates: one },
+    many,
+    { ratioAtLeast: 0.8 },
+  );
+}
+
 /** The crypto rows: profile signing, Mdm-Signature verification, certificate building. */
 export async function rows(options: BenchOptions): Promise<BenchRow[]> {
   pkijsEngine();
@@ -330,5 +371,6 @@ export async function rows(options: BenchOptions): Promise<BenchRow[]> {
     ...(await verification('rsa-2048', rsa, seconds)),
     ...(await verification('ec-p256', ec, seconds)),
     ...(await building(rsa, seconds)),
+    await fleet(Math.max(2000, Math.round(5000 * Math.min(1, options.scale))), seconds),
   ];
 }

@@ -48,6 +48,7 @@ import {
 import { certInfo } from '../src/crypto/cert-info.js';
 import { decryptCms } from '../src/crypto/cms-envelope.js';
 import { encryptCms } from '../src/crypto/cms-envelope.js';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
 import { createScepHandler } from '../src/http/scep.js';
 import { certsOnly, readPkiMessage, writePkiMessage } from '../src/identity/scep/message.js';
 import { startScepServer } from '../test/support/scep-server.js';
@@ -390,9 +391,10 @@ async function startChild(
   dir: string,
   prefill: number,
 ): Promise<{ child: ChildProcess; port: number }> {
-  // SCEP_BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") lets the server child be profiled.
+  // SCEP_BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") lets the server child be profiled. Orchard
+  // and both floors run with the daemon's node flags, as `npm start` runs it.
   const extra = (process.env.SCEP_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', self], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...extra, '--import', 'tsx', self], {
     env: {
       ...process.env,
       ORCHARD_SCEP_BENCH_ROLE: role,

@@ -68,6 +68,11 @@ export { createMultiTopicPushProvider } from './push/multi.js';
 export type { TopicPushProvider } from './push/multi.js';
 export * from './crypto/index.js';
 export { checkMdmSignature, verifyMdmSignature } from './identity/mdm-signature.js';
+export {
+  EMBEDDED_CERTIFICATE_CACHE_DEFAULT,
+  embeddedCertificateCacheCount,
+  setEmbeddedCertificateCacheSize,
+} from './crypto/cms-detached.js';
 export type { MdmSignatureOptions } from './identity/mdm-signature.js';
 export { CHECKIN_LIMITS, decodeCheckin, isDict } from './protocol/checkin.js';
 export type {

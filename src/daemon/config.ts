@@ -5,7 +5,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigError, type PushCertificateFiles } from '../index.js';
+import {
+  ConfigError,
+  EMBEDDED_CERTIFICATE_CACHE_DEFAULT,
+  type PushCertificateFiles,
+} from '../index.js';
 import {
   baseUrl,
   countOf,
@@ -77,6 +81,8 @@ export interface DaemonConfig {
   trustedProxies: readonly string[];
   /** Most open connections. */
   maxConnections: number;
+  /** Device certificates kept parsed and verified, process-wide (`--identity-cache`). */
+  identityCache: number;
   /** A connection without complete headers this long after its request began is cut (408). */
   headersTimeoutMs: number;
   /** A request not fully received this long after it began is cut (408). */
@@ -413,6 +419,18 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: 'N',
     description: 'most open connections; idle ones are closed first (default 1024)',
     parse: (r) => ({ maxConnections: countOf('--max-connections', r('max-connections'), 1024) }),
+  },
+  {
+    name: 'identity-cache',
+    arg: 'N',
+    description: `device certificates kept parsed and verified, about 5 KB each; set above the number of devices (default ${String(EMBEDDED_CERTIFICATE_CACHE_DEFAULT)})`,
+    parse: (r) => ({
+      identityCache: countOf(
+        '--identity-cache',
+        r('identity-cache'),
+        EMBEDDED_CERTIFICATE_CACHE_DEFAULT,
+      ),
+    }),
   },
   {
     name: 'headers-timeout',

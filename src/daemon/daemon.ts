@@ -27,6 +27,7 @@ import {
   PUSH_CERTIFICATE_HELP,
   PUSH_CERTIFICATE_STEPS,
   PUSH_TOPIC_META,
+  setEmbeddedCertificateCacheSize,
   type EdgeResponse,
 } from '../index.js';
 import type { DaemonConfig } from './config.js';
@@ -170,6 +171,7 @@ export async function startDaemon(
   );
   const server = await createServer(config);
   guardConnections(server, { maxConnections: config.maxConnections, logger });
+  setEmbeddedCertificateCacheSize(config.identityCache);
   const serveMetrics = (options.metricsResponder ?? ((m) => () => metricsResponse(m)))(metrics);
   const routes = routeTable(config, services, { metrics, serve: serveMetrics }, logger);
   const { trustedProxies } = config;
