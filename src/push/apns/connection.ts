@@ -64,6 +64,61 @@ interface Inflight {
   /** The sweep that timed it out. */
   timedOut: object | undefined;
   finished: boolean;
+  /** Neighbours in the connection's {@link InflightTable} (null when not in it). */
+  prev: Inflight | null;
+  next: Inflight | null;
+}
+
+/**
+ * A connection's requests on the wire: found by their stream (a WeakMap) and walked in a list
+ * carried by the records. Not a Map by stream id: entries entering and leaving a long-lived Map
+ * at the push rate make V8 keep them, with their streams, alive through scavenges (issue 20).
+ */
+interface InflightTable {
+  get(stream: http2.ClientHttp2Stream): Inflight | undefined;
+  add(fl: Inflight): void;
+  /** Takes `fl` out; nothing when it is not in. */
+  remove(fl: Inflight): void;
+  /** A copy of the entries, oldest first (safe to finish while walking). */
+  values(): Inflight[];
+  readonly size: number;
+}
+
+function inflightTable(): InflightTable {
+  const byStream = new WeakMap<http2.ClientHttp2Stream, Inflight>();
+  let first: Inflight | null = null;
+  let last: Inflight | null = null;
+  let size = 0;
+  return {
+    get: (stream) => byStream.get(stream),
+    add(fl) {
+      byStream.set(fl.stream, fl);
+      fl.prev = last;
+      fl.next = null;
+      if (last === null) first = fl;
+      else last.next = fl;
+      last = fl;
+      size++;
+    },
+    remove(fl) {
+      if (byStream.get(fl.stream) !== fl) return;
+      byStream.delete(fl.stream);
+      if (fl.prev === null) first = fl.next;
+      else fl.prev.next = fl.next;
+      if (fl.next === null) last = fl.prev;
+      else fl.next.prev = fl.prev;
+      fl.prev = fl.next = null;
+      size--;
+    },
+    values() {
+      const out: Inflight[] = [];
+      for (let fl = first; fl !== null; fl = fl.next) out.push(fl);
+      return out;
+    },
+    get size() {
+      return size;
+    },
+  };
 }
 
 /** The listeners of one connection's streams, shared by all of them. */
@@ -77,23 +132,20 @@ interface StreamListeners {
 }
 
 /**
- * Listeners that find a stream's request by its id in `byId`. A stream is never tagged with a
+ * Listeners that find a stream's request in `table`. A stream is never tagged with a
  * property of ours: adding one changes the hidden class of every node:http2 stream, and
  * node's own stream code then runs polymorphic (and deoptimizes) for every push.
  */
-function streamListeners(
-  byId: Map<number, Inflight>,
-  finish: (fl: Inflight) => void,
-): StreamListeners {
+function streamListeners(table: InflightTable, finish: (fl: Inflight) => void): StreamListeners {
   const data = function (this: http2.ClientHttp2Stream, chunk: Buffer): void {
-    const fl = byId.get(this.id ?? -1);
+    const fl = table.get(this);
     if (fl === undefined) return;
     fl.body ??= [];
     if (fl.body.length < 16) fl.body.push(chunk);
   };
   return {
     response(headers) {
-      const fl = byId.get(this.id ?? -1);
+      const fl = table.get(this);
       if (fl === undefined) return;
       const status = headers[':status'] ?? 0;
       fl.status = status;
@@ -103,7 +155,7 @@ function streamListeners(
     },
     data,
     close() {
-      const fl = byId.get(this.id ?? -1);
+      const fl = table.get(this);
       if (fl !== undefined) finish(fl);
     },
   };
@@ -197,8 +249,8 @@ export function openConnection(
     key: tls.key,
     ...(tls.ca ? { ca: tls.ca } : {}),
   });
-  /** Requests on the wire by stream id. */
-  const inflight = new Map<number, Inflight>();
+  /** Requests on the wire. */
+  const inflight = inflightTable();
   let state: ApnsConnection['state'] = 'connecting';
   let limit = 0;
   let goawayLast = Number.POSITIVE_INFINITY;
@@ -215,7 +267,7 @@ export function openConnection(
     if (fl.finished) return;
     fl.finished = true;
     const { stream } = fl;
-    if (stream.id !== undefined) inflight.delete(stream.id);
+    inflight.remove(fl);
     let result: AttemptResult;
     if (fl.timedOut)
       result = { kind: 'error', reason: 'Timeout', maybeProcessed: true, source: fl.timedOut };
@@ -253,7 +305,7 @@ export function openConnection(
   session.on('close', () => {
     stopTaking();
     state = 'closed';
-    for (const fl of [...inflight.values()]) finish(fl);
+    for (const fl of inflight.values()) finish(fl);
     hooks.onClosed(conn, !everReady);
   });
 
@@ -289,6 +341,8 @@ export function openConnection(
         body: undefined,
         timedOut: undefined,
         finished: false,
+        prev: null,
+        next: null,
       };
       const id = stream.id;
       stream.on('error', ignore);
@@ -299,7 +353,7 @@ export function openConnection(
         });
         return;
       }
-      inflight.set(id, fl);
+      inflight.add(fl);
       stream.on('response', listeners.response);
       stream.on('close', listeners.close);
       // Flowing before the answer arrives, as a 200's empty body then ends the stream in one
