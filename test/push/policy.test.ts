@@ -151,6 +151,40 @@ describe('coalescer', () => {
     expect(c.size).toBe(3);
     expect((await run(c, 'a', () => Promise.resolve('ok'))).coalesced).toBe(false);
   });
+
+  test('ok/a key sent again keeps its newest window; forgetting and long runs stay bounded', () => {
+    let clock = 0;
+    const c = createCoalescer<string, string>({
+      windowMs: 1000,
+      maxEntries: 3,
+      now: () => clock,
+      isSent: (r) => r === 'ok',
+    });
+    const send = (key: string): void => {
+      c.start(key, `running ${key}`);
+      expect(c.find(key)).toBe(`running ${key}`);
+      c.finish(key, 'ok', true);
+    };
+    for (const key of ['a', 'b', 'c']) send(key);
+    clock = 10;
+    send('a'); // a's window is now the newest; its first one is passed over when pruning
+    clock = 20;
+    send('d'); // four windows for three places: the oldest live one (b) goes
+    expect(c.find('b')).toBeUndefined();
+    expect(['a', 'c', 'd'].map((k) => c.find(k))).toEqual(['ok', 'ok', 'ok']);
+    c.forget('c');
+    c.forget('c');
+    expect(c.find('c')).toBeUndefined();
+    expect(c.size).toBe(2);
+    for (let i = 0; i < 5000; i++) send(`k${String(i)}`);
+    expect(c.size).toBe(3);
+    expect(c.find('k4999')).toBe('ok');
+    expect(c.find('k4996')).toBeUndefined();
+    clock += 1000;
+    expect(c.find('k4999')).toBeUndefined(); // the window has passed
+    send('late');
+    expect(c.size).toBe(1); // expired windows pruned
+  });
 });
 
 describe('provider options', () => {

@@ -31,41 +31,75 @@ export interface Coalescer<R, F = Promise<R>> {
   readonly size: number;
 }
 
-/** Creates a coalescer; a window of 0 still shares in-flight pushes. */
+/** A key's window: when it opened, and the result it answers with. */
+interface Window<R> {
+  at: number;
+  result: R;
+}
+
+/**
+ * Creates a coalescer; a window of 0 still shares in-flight pushes. Its tables are dictionaries
+ * (objects without a prototype), not Maps: entries enter and leave at the push rate while others
+ * stay, and a long-lived Map used that way makes V8 keep what its entries held alive through
+ * scavenges (issue 20); a dictionary does not.
+ */
 export function createCoalescer<R, F = Promise<R>>(options: CoalescerOptions<R>): Coalescer<R, F> {
-  const inflight = new Map<string, F>();
-  const recent = new Map<string, { at: number; result: R }>();
+  const inflight = Object.create(null) as Record<string, F | undefined>;
+  let inflightCount = 0;
+  const recent = Object.create(null) as Record<string, Window<R> | undefined>;
+  let recentCount = 0;
+  // Windows in the order they opened; an entry whose key has since opened a newer window (or
+  // was forgotten) is passed over. `head` is the first not yet passed.
+  let order: ({ key: string; window: Window<R> } | undefined)[] = [];
+  let head = 0;
   const prune = (now: number): void => {
-    for (const [key, entry] of recent) {
-      if (now - entry.at < options.windowMs && recent.size <= options.maxEntries) break;
-      recent.delete(key);
+    while (head < order.length) {
+      const entry = order[head];
+      if (entry !== undefined && recent[entry.key] === entry.window) {
+        if (now - entry.window.at < options.windowMs && recentCount <= options.maxEntries) break;
+        Reflect.deleteProperty(recent, entry.key);
+        recentCount--;
+      }
+      order[head++] = undefined;
+    }
+    if (head > 1024 && head * 2 > order.length) {
+      order = order.slice(head);
+      head = 0;
     }
   };
   return {
     find(key) {
-      const shared = inflight.get(key);
+      const shared = inflight[key];
       if (shared !== undefined) return shared;
-      if (recent.size === 0) return undefined;
-      const last = recent.get(key);
+      if (recentCount === 0) return undefined;
+      const last = recent[key];
       if (last !== undefined && options.now() - last.at < options.windowMs) return last.result;
       return undefined;
     },
     start(key, running) {
-      inflight.set(key, running);
+      if (inflight[key] === undefined) inflightCount++;
+      inflight[key] = running;
     },
     finish(key, result, remember) {
-      inflight.delete(key);
+      if (inflight[key] !== undefined) {
+        Reflect.deleteProperty(inflight, key);
+        inflightCount--;
+      }
       if (!remember || options.windowMs <= 0 || !options.isSent(result)) return;
       const now = options.now();
-      recent.delete(key);
-      recent.set(key, { at: now, result });
+      const window: Window<R> = { at: now, result };
+      if (recent[key] === undefined) recentCount++;
+      recent[key] = window;
+      order.push({ key, window });
       prune(now);
     },
     forget(key) {
-      recent.delete(key);
+      if (recent[key] === undefined) return;
+      Reflect.deleteProperty(recent, key);
+      recentCount--;
     },
     get size() {
-      return recent.size + inflight.size;
+      return recentCount + inflightCount;
     },
   };
 }
