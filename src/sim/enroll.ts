@@ -148,7 +148,14 @@ export async function scepEnroll(
     ...(scep.Challenge === undefined ? {} : { challengePassword: scep.Challenge }),
   });
   const signer = { certificate: createTransientCertificate(privateKey, subject, now), privateKey };
-  const request = createScepRequest({ messageType: 'PKCSReq', content: csr, signer, recipient });
+  // Signed at the device's own time, as its transient certificate is.
+  const request = createScepRequest({
+    messageType: 'PKCSReq',
+    content: csr,
+    signer,
+    recipient,
+    signingTime: now,
+  });
   const reply = await fetchFn(`${scep.URL}?operation=PKIOperation`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-pki-message' },

@@ -103,6 +103,7 @@ function targetOf(t: Harness | EnrollTarget): EnrollTarget {
 export async function scepEnroller(
   target: Harness | EnrollTarget,
   fetchFn: typeof fetch = fetch,
+  clock: () => Date = () => new Date(),
 ): Promise<ScepEnroller> {
   const h = targetOf(target);
   const res = await fetch(`${h.url}/scep?operation=GetCACert`);
@@ -152,7 +153,7 @@ export async function scepEnroller(
     scep: SimScepPayload,
   ): Promise<{ certificate: X509Certificate; privateKey: KeyObject }> => {
     const privateKey = await generateRsaKey();
-    const { certificate } = await scepEnroll(fetchFn, scep, privateKey, new Date());
+    const { certificate } = await scepEnroll(fetchFn, scep, privateKey, clock());
     return { certificate, privateKey };
   };
 

@@ -14,19 +14,22 @@ import { copyDataDir, manifest as m, type DataDirCopy } from './datadir-fixture.
 
 let copy: DataDirCopy;
 let h: Harness;
+let clock: () => Date;
 
 beforeAll(async () => {
   copy = copyDataDir();
   // The daemon's clock runs from a minute after the fixture was made, so its certificates and
-  // the outstanding challenge are as fresh as they were then, whenever this runs.
+  // the outstanding challenge are as fresh as they were then, whenever this runs; the device
+  // enrolling below signs at that time too (a day later its signing time was refused as skew).
   const offset = new Date(m.madeAt).getTime() + 60_000 - Date.now();
+  clock = () => new Date(Date.now() + offset);
   h = await startHarness(
     {
       dataDir: copy.dir,
       pushCert: join(copy.dir, 'push.pem'),
       pushKey: join(copy.dir, 'push.key'),
     },
-    { clock: () => new Date(Date.now() + offset) },
+    { clock },
   );
 });
 
@@ -60,7 +63,7 @@ describe('the daemon on a 0.1 data directory', () => {
   });
 
   test("ok/a link's outstanding challenge still buys a certificate from the same CA", async () => {
-    const scep = await scepEnroller(h);
+    const scep = await scepEnroller(h, fetch, clock);
     const { certificate } = await scep.certificateFor(m.outstandingChallenge);
     expect(certificate.checkIssued(scep.ca)).toBe(true);
     const links = await h.api('GET', '/api/v1/enrollment-tokens');
