@@ -31,7 +31,11 @@ export interface ConnectionGuardStats {
   readonly refused: number;
 }
 
-/** The property of a socket that holds its entry (one symbol per process). */
+/**
+ * The property of a socket that holds its entry (one symbol per process). It is set as the
+ * socket connects, so every socket of the server takes the same one hidden-class transition; a
+ * WeakMap instead would put an ephemeron entry per connection in every scavenge.
+ */
 const TRACKED = Symbol('orchard.connection');
 
 /** An open socket's entry in the guard's list (the sentinel's socket is null; unlinked: null). */
