@@ -60,6 +60,22 @@ describe('the device certificate cache', () => {
     expect(embeddedCertificateCacheCount()).toBe(2);
   });
 
+  test('fail/a forged certificate keyed as a cached device (same length and last octets) is not taken for it', () => {
+    setEmbeddedCertificateCacheSize(4);
+    const genuine = check(0); // device 0 is cached, its chain proven
+    // Another subject written into device 0's certificate: the same length and the same CA
+    // signature at its end (the cache's key), but bytes the CA never signed. The CMS signature
+    // does not cover the certificates, so only the chain check can refuse it.
+    const der = Buffer.from(headers[0] as string, 'base64');
+    const at = der.indexOf('device 0');
+    expect(at).toBeGreaterThan(0);
+    der.write('device 9', at, 'latin1');
+    expect(() =>
+      checkMdmSignature(der.toString('base64'), BODY, { roots: [ca.certificate], at: new Date() }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_CERT_UNTRUSTED' }));
+    expect(check(0)).toBe(genuine); // and the genuine entry is still the device's
+  });
+
   test.each([0, -1, 1.5, Number.NaN])('fail/a size of %p is a TypeError', (n) => {
     expect(() => {
       setEmbeddedCertificateCacheSize(n);
