@@ -101,7 +101,7 @@ function inflightTable(): InflightTable {
       size++;
     },
     remove(fl) {
-      if (byStream.get(fl.stream) !== fl) return;
+      if (fl.prev === null && first !== fl) return; // not in the list (never added, or removed)
       byStream.delete(fl.stream);
       if (fl.prev === null) first = fl.next;
       else fl.prev.next = fl.next;
