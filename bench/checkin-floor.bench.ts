@@ -35,7 +35,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -339,37 +339,113 @@ export async function enrollDevice(
 }
 
 /**
- * The floor: node:http, the body read, `Mdm-Signature` verified with the signer's certificate
- * taken from a cache (our CMS code), the plist decoded by our codec, and one read of the
- * enrollment row by primary key; answers 200 with an empty body.
+ * The floor's work on one request: `Mdm-Signature` verified with the signer's certificate taken
+ * from a cache (our CMS code), the plist decoded by our codec, and one read of the enrollment row
+ * by primary key; the status to answer (200 when the device is enrolled).
  */
-function serveFloor(dbPath: string, workers: number): void {
+function floorWork(dbPath: string): (body: Buffer, signature: string) => number {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const read = db.prepare('SELECT enrolled FROM enrollments WHERE id = ?');
+  return (body, signature) => {
+    const parsed = parseSignedData(Buffer.from(signature, 'base64'));
+    verifyParsedCms(parsed, { content: body });
+    const message = decodePlist(body) as Record<string, unknown>;
+    const row = read.get(message.UDID) as { enrolled: number } | undefined;
+    return row?.enrolled === 1 ? 200 : 500;
+  };
+}
+
+/** How a floor process serves: node:http, or a bare TCP server with a minimal parser. */
+type FloorKind = 'http' | 'raw';
+
+/**
+ * The floor: node:http, the body read, then {@link floorWork}; answers with an empty body. With
+ * `kind` 'raw', the same work behind {@link rawFloorConnection} instead of node:http.
+ */
+function serveFloor(dbPath: string, workers: number, kind: FloorKind): void {
   if (workers > 1 && cluster.isPrimary) {
     serveFloorCluster(workers);
     return;
   }
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  const read = db.prepare('SELECT enrolled FROM enrollments WHERE id = ?');
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const header = req.headers['mdm-signature'];
-      const parsed = parseSignedData(Buffer.from(String(header), 'base64'));
-      verifyParsedCms(parsed, { content: body });
-      const message = decodePlist(body) as Record<string, unknown>;
-      const row = read.get(message.UDID) as { enrolled: number } | undefined;
-      res.writeHead(row?.enrolled === 1 ? 200 : 500, { 'content-length': '0' });
-      res.end();
-    });
-  });
+  const work = floorWork(dbPath);
+  const server =
+    kind === 'raw'
+      ? createNetServer((socket) => {
+          rawFloorConnection(socket, work);
+        })
+      : createServer((req: IncomingMessage, res: ServerResponse) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            const status = work(Buffer.concat(chunks), String(req.headers['mdm-signature']));
+            res.writeHead(status, { 'content-length': '0' });
+            res.end();
+          });
+        });
   server.listen(Number(process.env.FLOOR_PORT ?? '0'), '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     console.log(`floor listening http://127.0.0.1:${port}`);
   });
   // A normal exit on SIGTERM, so `--cpu-prof` writes its profile.
   process.once('SIGTERM', () => process.exit(0));
+}
+
+/** The raw floor's answers, whole: keep-alive or closing, as the request asked. */
+const RAW_ANSWERS = new Map(
+  [200, 500].flatMap((status) =>
+    [true, false].map((keepAlive) => [
+      `${String(status)} ${String(keepAlive)}`,
+      Buffer.from(
+        `HTTP/1.1 ${String(status)} ${status === 200 ? 'OK' : 'Error'}\r\ncontent-length: 0\r\n` +
+          `connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`,
+      ),
+    ]),
+  ),
+);
+
+/**
+ * One connection of the raw floor: what a device's check-in costs without node:http. It reads
+ * request heads by hand (Content-Length, Mdm-Signature, Connection; nothing else checked), runs
+ * the same work and writes a prepared answer: a lower bound for any Node.js HTTP server, not
+ * one (no chunked bodies, limits, timeouts or validation). `ab` speaks HTTP/1.0, so the
+ * connection is kept only when the request asks for keep-alive.
+ */
+function rawFloorConnection(
+  socket: Socket,
+  work: (body: Buffer, signature: string) => number,
+): void {
+  let pending: Buffer | undefined;
+  socket.on('error', () => {});
+  socket.on('data', (data: Buffer) => {
+    let buf = pending === undefined ? data : Buffer.concat([pending, data]);
+    pending = undefined;
+    for (;;) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) break;
+      let length = 0;
+      let signature = '';
+      let keepAlive = false;
+      for (const line of buf.toString('latin1', 0, end).split('\r\n').slice(1)) {
+        const colon = line.indexOf(':');
+        const name = line.slice(0, colon).toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        if (name === 'content-length') length = Number(value);
+        else if (name === 'mdm-signature') signature = value;
+        else if (name === 'connection') keepAlive = value.toLowerCase() === 'keep-alive';
+      }
+      if (buf.length < end + 4 + length) break;
+      const status = work(buf.subarray(end + 4, end + 4 + length), signature);
+      const answer = RAW_ANSWERS.get(`${String(status)} ${String(keepAlive)}`) as Buffer;
+      if (!keepAlive) {
+        socket.end(answer);
+        return;
+      }
+      socket.write(answer);
+      buf = buf.subarray(end + 4 + length);
+      if (buf.length === 0) return;
+    }
+    pending = buf;
+  });
 }
 
 /**
@@ -393,7 +469,7 @@ function serveFloorCluster(workers: number): void {
   });
 }
 
-function startFloor(dbPath: string, workers = 1): Promise<Child> {
+function startFloor(dbPath: string, workers = 1, kind: FloorKind = 'http'): Promise<Child> {
   const self = fileURLToPath(import.meta.url);
   const profile = process.env.ORCHARD_BENCH_PROFILE;
   const prof =
@@ -404,7 +480,7 @@ function startFloor(dbPath: string, workers = 1): Promise<Child> {
       ...prof,
       ...DAEMON_NODE_FLAGS,
       ...nodeArgs(),
-      ...['--import', 'tsx', self, '--floor', dbPath, String(workers)],
+      ...['--import', 'tsx', self, '--floor', dbPath, String(workers), kind],
     ],
     /floor listening (\S+)/,
     process.env,
@@ -728,7 +804,7 @@ async function warmUp(
   subjects: readonly Subject[],
   peers: readonly PeerState[],
   request: AbRequest,
-  floorMulti: Child | undefined,
+  floors: readonly { name: string; server: Child }[],
   scale: number,
 ): Promise<void> {
   const seconds = scale < 1 ? Math.min(1, WARMUP_SECONDS) : WARMUP_SECONDS;
@@ -737,8 +813,7 @@ async function warmUp(
   for (const peer of peers)
     if (peer.error === undefined && peer.server !== undefined)
       all.push({ subject: { name: peer.name, server: peer.server, request }, peer });
-  if (floorMulti !== undefined)
-    all.push({ subject: { name: 'floor, several processes', server: floorMulti, request } });
+  for (const f of floors) all.push({ subject: { ...f, request } });
   for (const { subject, peer } of all) {
     const url = `${subject.server.url}/mdm`;
     try {
@@ -766,6 +841,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
   const daemons = [await startDaemon()];
   let floor: Child | undefined;
   let floorMulti: Child | undefined;
+  let rawMulti: Child | undefined;
   let peers: PeerState[] = [];
   try {
     const multi = workers > 1 ? await startDaemon(ROOT, String(workers)) : undefined;
@@ -794,9 +870,17 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
     peers = await startPeers(enrolled, daemon.dataDir);
     // With NanoMDM beside, the floor at the workers' process count too: the most any Node.js
     // design of this check-in reaches on these cores, the measure of the goals against NanoMDM.
-    if (multi !== undefined && peers.some((p) => p.error === undefined))
+    // And the same floor without node:http: what is left for any Node.js HTTP server to win.
+    const floors: { name: string; server: Child }[] = [];
+    if (multi !== undefined && peers.some((p) => p.error === undefined)) {
       floorMulti = await startFloor(join(daemon.dataDir, 'orchard.db'), workers);
-    await warmUp(subjects, peers, request, floorMulti, options.scale);
+      rawMulti = await startFloor(join(daemon.dataDir, 'orchard.db'), workers, 'raw');
+      floors.push(
+        { name: `floor ${workers} processes`, server: floorMulti },
+        { name: `raw floor ${workers} processes`, server: rawMulti },
+      );
+    }
+    await warmUp(subjects, peers, request, floors, options.scale);
     const out: BenchRow[] = [];
     const only = process.env.BENCH_CASES?.split(',');
     for (const c of CASES.filter((k) => only === undefined || only.includes(k.id))) {
@@ -805,8 +889,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
       const all: Subject[] = [...subjects];
       for (const p of live) if (p.server) all.push({ name: p.name, server: p.server, request });
       const floorMultiAt = all.length;
-      if (floorMulti !== undefined && live.length > 0)
-        all.push({ name: `floor ${workers} processes`, server: floorMulti, request });
+      if (live.length > 0) for (const f of floors) all.push({ ...f, request });
       const figures = all.map((): AbResult[] => []);
       for (let i = 0; i < REPETITIONS; i++) {
         for (let k = 0; k < all.length; k++) {
@@ -841,19 +924,19 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
         if (m === undefined) continue;
         const goal = { file: 2.5, filekv: undefined, inmem: 1 }[p.storage];
         out.push(peerRowOf(c, m, `daemon --workers ${workers}`, `w${workers}.`, p, pf, goal));
-        const fm = figures[floorMultiAt] ?? [];
-        if (p.storage === 'file' && floorMultiAt < all.length && fm.length > 0)
-          out.push(
-            peerRowOf(
-              c,
-              fm,
-              `the floor at ${workers} processes`,
-              `floor-w${workers}.`,
-              p,
-              pf,
-              undefined,
-            ),
-          );
+        if (p.storage !== 'file') continue;
+        const floorRows = [
+          { label: `the floor at ${workers} processes`, prefix: `floor-w${workers}.` },
+          {
+            label: `the floor without node:http (net and a minimal parser) at ${workers} processes`,
+            prefix: `rawfloor-w${workers}.`,
+          },
+        ];
+        for (const [k, f] of floorRows.entries()) {
+          const fm = figures[floorMultiAt + k] ?? [];
+          if (floorMultiAt + k < all.length && fm.length > 0)
+            out.push(peerRowOf(c, fm, f.label, f.prefix, p, pf, undefined));
+        }
       }
     }
     const floorC16k = out.find((r) => r.id === 'checkin.idle.c16k');
@@ -864,6 +947,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
     for (const p of peers) await p.server?.close();
     await floor?.stop();
     await floorMulti?.stop();
+    await rawMulti?.stop();
     for (const d of daemons) await d.close();
   }
 }
@@ -920,6 +1004,10 @@ export default async function main(): Promise<void> {
 const invoked = process.argv[1] === undefined ? '' : resolve(process.argv[1]);
 if (invoked === fileURLToPath(import.meta.url)) {
   if (process.argv[2] === '--floor')
-    serveFloor(process.argv[3] ?? '', Number(process.argv[4] ?? 1));
+    serveFloor(
+      process.argv[3] ?? '',
+      Number(process.argv[4] ?? 1),
+      process.argv[5] === 'raw' ? 'raw' : 'http',
+    );
   else await main();
 }
