@@ -1,9 +1,11 @@
 /**
  * The Node.js flags the daemon runs best with. `--min-semi-space-size=8` starts V8's young
- * generation at 8 MB instead of node's 1 MB. Measured here on held daemons under keep-alive load
- * (windows of 20,000 signed idle check-ins, the floor measured between them): at the default 4 of
- * 5 daemons settled at 141-218 µs of CPU per check-in against the floor's 98-118 µs, with the flag
- * 8 of 10 at 104-122 µs; resident memory under load was 128 MB against 176 MB in one pair.
+ * generation at 8 MB instead of node's 1 MB, so more of a request's short-lived objects die
+ * before a scavenge. Measured (issue 20, sixth pass; the check-in bench with the daemon and the
+ * floor both at 8 MB, then both at 1 MB): command polls 442-475 µs of CPU each with it against
+ * 479-492 without, idle check-ins the same either way (144-146 µs keep-alive). It once hid most
+ * of a larger cost (the connection cap churning a Map per request, fixed since), when daemons
+ * at the default settled at 141-218 µs per check-in against 104-122 µs with it.
  * `npm start` and `orchard serve --workers` use them; run `node <flags> bin/orchard serve` (or set
  * NODE_OPTIONS) where you start the daemon yourself.
  */
