@@ -390,16 +390,13 @@ function serveFloor(dbPath: string, workers: number, kind: FloorKind): void {
   process.once('SIGTERM', () => process.exit(0));
 }
 
-/** The raw floor's answers, whole: keep-alive or closing, as the request asked. */
-const RAW_ANSWERS = new Map(
-  [200, 500].flatMap((status) =>
-    [true, false].map((keepAlive) => [
-      `${String(status)} ${String(keepAlive)}`,
-      Buffer.from(
-        `HTTP/1.1 ${String(status)} ${status === 200 ? 'OK' : 'Error'}\r\ncontent-length: 0\r\n` +
-          `connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`,
-      ),
-    ]),
+/** The raw floor's answers, whole: 200 or 500, each kept alive or closing. */
+const RAW_ANSWERS = [200, 500].flatMap((status) =>
+  ['keep-alive', 'close'].map((connection) =>
+    Buffer.from(
+      `HTTP/1.1 ${String(status)} ${status === 200 ? 'OK' : 'Error'}\r\ncontent-length: 0\r\n` +
+        `connection: ${connection}\r\n\r\n`,
+    ),
   ),
 );
 
@@ -435,7 +432,7 @@ function rawFloorConnection(
       }
       if (buf.length < end + 4 + length) break;
       const status = work(buf.subarray(end + 4, end + 4 + length), signature);
-      const answer = RAW_ANSWERS.get(`${String(status)} ${String(keepAlive)}`) as Buffer;
+      const answer = RAW_ANSWERS[(status === 200 ? 0 : 2) + (keepAlive ? 0 : 1)] as Buffer;
       if (!keepAlive) {
         socket.end(answer);
         return;
