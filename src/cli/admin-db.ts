@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { resolveDatabase, type RawValues } from '../daemon/index.js';
-import { openPostgresAdminStore } from '../storage/postgres/index.js';
 import { openSqliteAdminStore, type AdminStorage } from '../storage/sqlite/index.js';
 import { ConfigError } from '../index.js';
 import { attributeConfigError } from './config-errors.js';
@@ -30,7 +29,10 @@ export async function openAdminFromOptions(
 ): Promise<AdminStorage> {
   try {
     const location = resolveDatabase(options, env);
-    if (location.kind === 'postgres') return await openPostgresAdminStore({ url: location.url });
+    if (location.kind === 'postgres') {
+      const { openPostgresAdminStore } = await import('../storage/postgres/index.js');
+      return await openPostgresAdminStore({ url: location.url });
+    }
     const { path } = location;
     if (!existsSync(path)) {
       const given = options.database ?? env.ORCHARD_DATABASE;

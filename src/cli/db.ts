@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { resolveDatabase, type RawValues } from '../daemon/index.js';
 import { ConfigError } from '../index.js';
-import { copyIntoPostgres, migratePostgres } from '../storage/postgres/index.js';
 import { MIGRATIONS, openSqliteCaStorage, openSqliteTableSource } from '../storage/sqlite/index.js';
 import { withDatabaseOptions } from './admin-db.js';
 import { attributeConfigError } from './config-errors.js';
@@ -22,6 +21,7 @@ async function migrate(opts: RawValues): Promise<number> {
     throw error;
   }
   if (location.kind === 'postgres') {
+    const { migratePostgres } = await import('../storage/postgres/index.js');
     const outcome = await migratePostgres(location.url);
     process.stdout.write(`${JSON.stringify({ database: 'postgres', ...outcome })}\n`);
     return 0;
@@ -56,6 +56,7 @@ async function copy(opts: CopyOptions): Promise<number> {
   if (from === undefined) throw new UsageProblem('--from must be sqlite:PATH');
   if (!/^postgres(ql)?:\/\/./.test(opts.to ?? ''))
     throw new UsageProblem('--to must be a postgres:// URL');
+  const { copyIntoPostgres } = await import('../storage/postgres/index.js');
   const source = openSqliteTableSource(from);
   try {
     const reports = await copyIntoPostgres(source.tables(), {

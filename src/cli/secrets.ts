@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import { resolveDatabase, resolveSecretsKeyFile, type RawValues } from '../daemon/index.js';
 import { ConfigError } from '../index.js';
 import { OrchardError } from '../index.js';
-import { rotatePostgresSecrets } from '../storage/postgres/index.js';
 import { rotateSecrets } from '../storage/sqlite/index.js';
 import { withDatabaseOptions } from './admin-db.js';
 import { attributeConfigError } from './config-errors.js';
@@ -20,10 +19,11 @@ async function rotate(opts: RawValues): Promise<number> {
     if (location.kind === 'sqlite' && !existsSync(location.path))
       throw new ConfigError('--data-dir', `no database at ${location.path}`);
     const at = resolveSecretsKeyFile(opts);
-    const result =
-      location.kind === 'postgres'
-        ? await rotatePostgresSecrets(at, location.url)
-        : await rotateSecrets(at, location.path);
+    let result: Awaited<ReturnType<typeof rotateSecrets>>;
+    if (location.kind === 'postgres') {
+      const { rotatePostgresSecrets } = await import('../storage/postgres/index.js');
+      result = await rotatePostgresSecrets(at, location.url);
+    } else result = await rotateSecrets(at, location.path);
     process.stdout.write(`${JSON.stringify({ keyFile: at.path, ...result })}\n`);
     process.stderr.write(
       `orchard secrets rotate: key ${result.keyId} added to ${at.path}; back the key file up now (it still holds the old keys)\n`,

@@ -4,9 +4,21 @@
  * matches it, and the other certificates as its chain. EC keys and certificates pass through as
  * raw DER.
  */
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { createPublicKey, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { CryptoError } from '../errors.js';
+
+let loaded: typeof Forge | undefined;
+
+/**
+ * node-forge, loaded on the first PKCS#12 read: a daemon reads one only when an operator gives it
+ * a push certificate as .p12, and forge costs about 1.3 MB of heap once loaded.
+ */
+function forge(): typeof Forge {
+  loaded ??= createRequire(import.meta.url)('node-forge') as typeof Forge;
+  return loaded;
+}
 
 /** The contents of a PKCS#12 file. */
 export interface Pkcs12Contents {
@@ -16,41 +28,41 @@ export interface Pkcs12Contents {
 }
 
 interface Bag {
-  key?: forge.pki.PrivateKey | null;
-  cert?: forge.pki.Certificate | null;
-  asn1?: forge.asn1.Asn1;
+  key?: Forge.pki.PrivateKey | null;
+  cert?: Forge.pki.Certificate | null;
+  asn1?: Forge.asn1.Asn1;
 }
 
 function pkcs12Error(message: string, cause?: unknown): CryptoError {
   return new CryptoError('ERR_PKCS12', message, cause === undefined ? {} : { cause });
 }
 
-function derOf(asn1: forge.asn1.Asn1): Buffer {
-  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+function derOf(asn1: Forge.asn1.Asn1): Buffer {
+  return Buffer.from(forge().asn1.toDer(asn1).getBytes(), 'binary');
 }
 
-function bagsOf(p12: forge.pkcs12.Pkcs12Pfx, type: string): Bag[] {
+function bagsOf(p12: Forge.pkcs12.Pkcs12Pfx, type: string): Bag[] {
   return (p12.getBags({ bagType: type })[type] ?? []) as Bag[];
 }
 
-function keyOf(p12: forge.pkcs12.Pkcs12Pfx): KeyObject {
+function keyOf(p12: Forge.pkcs12.Pkcs12Pfx): KeyObject {
   const bags = [
-    ...bagsOf(p12, forge.pki.oids.pkcs8ShroudedKeyBag ?? ''),
-    ...bagsOf(p12, forge.pki.oids.keyBag ?? ''),
+    ...bagsOf(p12, forge().pki.oids.pkcs8ShroudedKeyBag ?? ''),
+    ...bagsOf(p12, forge().pki.oids.keyBag ?? ''),
   ];
   const bag = bags[0];
   if (bag === undefined) throw pkcs12Error('no private key in the PKCS#12 file');
   if (bags.length > 1) throw pkcs12Error('more than one private key in the PKCS#12 file');
   const info = bag.key
-    ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))
+    ? forge().pki.wrapRsaPrivateKey(forge().pki.privateKeyToAsn1(bag.key))
     : bag.asn1;
   if (info === undefined) throw pkcs12Error('unreadable private key');
   return createPrivateKey({ key: derOf(info), format: 'der', type: 'pkcs8' });
 }
 
-function certificatesOf(p12: forge.pkcs12.Pkcs12Pfx): X509Certificate[] {
-  return bagsOf(p12, forge.pki.oids.certBag ?? '').map((bag) => {
-    const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : bag.asn1;
+function certificatesOf(p12: Forge.pkcs12.Pkcs12Pfx): X509Certificate[] {
+  return bagsOf(p12, forge().pki.oids.certBag ?? '').map((bag) => {
+    const asn1 = bag.cert ? forge().pki.certificateToAsn1(bag.cert) : bag.asn1;
     if (asn1 === undefined) throw pkcs12Error('unreadable certificate');
     return new X509Certificate(derOf(asn1));
   });
@@ -70,8 +82,10 @@ export interface Pkcs12Bags {
  */
 export function readPkcs12(data: Uint8Array, password: string): Pkcs12Bags {
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
-    const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, password);
+    const asn1 = forge().asn1.fromDer(
+      forge().util.createBuffer(Buffer.from(data).toString('binary')),
+    );
+    const p12 = forge().pkcs12.pkcs12FromAsn1(asn1, true, password);
     return { privateKey: keyOf(p12), certificates: certificatesOf(p12) };
   } catch (cause) {
     if (cause instanceof CryptoError) throw cause;

@@ -18,12 +18,8 @@ import {
   type SecretsKeyFile,
 } from '../index.js';
 import type { ClientIdentifierDeps, OrchardAcmeDeps } from '../server/index.js';
-import {
-  openSealedPostgres,
-  sharedFiles,
-  type PostgresDatabase,
-  type SharedFile,
-} from '../storage/postgres/index.js';
+// PostgreSQL's modules (and its driver) load only when the database is PostgreSQL.
+import type { PostgresDatabase, SharedFile } from '../storage/postgres/index.js';
 import { openSealedStorage, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { DaemonConfig } from './config.js';
 import { describeDatabase } from './config-values.js';
@@ -99,6 +95,7 @@ export async function shareKeyMaterial(
   create: () => Promise<void>,
   clock: () => Date,
 ): Promise<'uploaded' | 'downloaded' | 'unchanged'> {
+  const { sharedFiles } = await import('../storage/postgres/index.js');
   const store = sharedFiles(database, secrets.keyring);
   return store.withLock('key-material', async () => {
     const stored = await store.list();
@@ -142,6 +139,7 @@ export async function openDaemonDatabase(
   const at = secretsKeyLocation(config);
   const retention = options.retention === undefined ? {} : { retention: options.retention };
   if (config.database.kind === 'postgres') {
+    const { openSealedPostgres } = await import('../storage/postgres/index.js');
     const { database, secrets } = await openSealedPostgres(
       at,
       { url: config.database.url, clock: options.clock, ...retention },

@@ -28,7 +28,6 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../index.js';
 import type { DaemonConfig } from './config.js';
 import { openDaemonDatabase, shareKeyMaterial, type DaemonDatabase } from './database.js';
-import { pgCoordination } from '../storage/postgres/index.js';
 import { openSqliteCoordination, type Coordination } from '../storage/sqlite/index.js';
 import { attestationRootsOf } from './acme.js';
 
@@ -103,6 +102,7 @@ async function openCoordination(
   if (config.database.kind === 'sqlite')
     return openSqliteCoordination({ path: config.database.path, logger });
   if (database.postgres === undefined) throw new TypeError('PostgreSQL database not opened');
+  const { pgCoordination } = await import('../storage/postgres/index.js');
   return pgCoordination(database.postgres.connection.pool, { url: config.database.url, logger });
 }
 
