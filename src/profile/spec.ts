@@ -3,7 +3,8 @@
  * .mobileconfig. Top-level keys in Apple's spelling plus `payloads`, a list of
  * `{ type, ...keys }`; see docs/profiles.md.
  */
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import type { ValidationIssue } from '../errors.js';
 import { ValidationError } from '../errors.js';
 import type {
@@ -11,6 +12,15 @@ import type {
   ProfilePayloadKeys,
   ProfileTopLevelKeys,
 } from '../schema/generated/profile-types.js';
+
+type Yaml = typeof YamlModule;
+let yaml: Yaml | undefined;
+
+/** The yaml package, loaded on the first YAML spec read: a daemon never reads one. */
+function loadYaml(): Yaml {
+  yaml ??= createRequire(import.meta.url)('yaml') as Yaml;
+  return yaml;
+}
 
 /** A payload type in Apple's schema, e.g. `com.apple.wifi.managed`. */
 export type ProfilePayloadType = Exclude<
@@ -102,7 +112,7 @@ export function checkProfileSpec(value: unknown): ProfileSpec {
 export function parseProfileSpec(text: string, format: 'json' | 'yaml' = 'yaml'): ProfileSpec {
   let value: unknown;
   try {
-    value = format === 'json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
+    value = format === 'json' ? JSON.parse(text) : loadYaml().parse(text, { maxAliasCount: 100 });
   } catch (error) {
     const message =
       error instanceof Error ? (error.message.split('\n')[0] ?? 'syntax error') : 'syntax error';
