@@ -45,6 +45,9 @@ interface Tracked {
   next: Tracked | null;
 }
 
+/** A socket as the guard sees it: carrying its entry once tracked. */
+type TrackedSocket = Socket & { [TRACKED]?: Tracked };
+
 /**
  * Whether node:http is answering a request on `socket`: its response in progress, which node
  * keeps as `socket._httpMessage` from the request's arrival until the response has finished
@@ -118,43 +121,32 @@ export function guardConnections(
       return;
     }
   };
-  const track = (socket: Socket): Tracked => {
+  const track = (socket: TrackedSocket): void => {
     const t: Tracked = { socket, prev: null, next: null };
-    (socket as Socket & { [TRACKED]?: Tracked })[TRACKED] = t;
+    socket[TRACKED] = t;
     append(t);
-    return t;
+    socket.on('close', () => {
+      unlink(t);
+    });
   };
+  // HTTPS requests arrive on the TLS socket, tracked once the handshake is done.
   const tls = server instanceof TlsServer;
   server.on('connection', (socket: Socket) => {
     stats.open++;
-    // HTTPS requests arrive on the TLS socket, tracked once the handshake is done.
-    if (tls) {
-      socket.on('close', () => stats.open--);
-    } else {
-      const t = track(socket);
-      socket.on('close', () => {
-        stats.open--;
-        unlink(t);
-      });
-    }
+    socket.on('close', () => stats.open--);
+    if (!tls) track(socket);
     if (stats.open < maxConnections) return;
     shedOne(socket);
     warn();
   });
-  if (tls)
-    server.on('secureConnection', (socket: Socket) => {
-      const t = track(socket);
-      socket.on('close', () => {
-        unlink(t);
-      });
-    });
+  if (tls) server.on('secureConnection', track);
   server.on('drop', () => {
     stats.refused++;
     shedOne();
     warn();
   });
   server.on('request', (req: IncomingMessage) => {
-    const t = (req.socket as Socket & { [TRACKED]?: Tracked })[TRACKED];
+    const t = (req.socket as TrackedSocket)[TRACKED];
     if (t === undefined || t.next === null || t === order.prev) return; // untracked, gone, or last
     unlink(t);
     append(t);
