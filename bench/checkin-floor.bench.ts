@@ -837,8 +837,8 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
   const workers = Math.max(0, Math.floor(Number(process.env.ORCHARD_BENCH_MULTI ?? '2')) || 0);
   const daemons = [await startDaemon()];
   let floor: Child | undefined;
-  let floorMulti: Child | undefined;
-  let rawMulti: Child | undefined;
+  /** The floors at the workers' process count, each with the rows it gets against NanoMDM. */
+  const floors: { name: string; server: Child; label: string; prefix: string }[] = [];
   let peers: PeerState[] = [];
   try {
     const multi = workers > 1 ? await startDaemon(ROOT, String(workers)) : undefined;
@@ -868,14 +868,19 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
     // With NanoMDM beside, the floor at the workers' process count too: the most any Node.js
     // design of this check-in reaches on these cores, the measure of the goals against NanoMDM.
     // And the same floor without node:http: what is left for any Node.js HTTP server to win.
-    const floors: { name: string; server: Child }[] = [];
     if (multi !== undefined && peers.some((p) => p.error === undefined)) {
-      floorMulti = await startFloor(join(daemon.dataDir, 'orchard.db'), workers);
-      rawMulti = await startFloor(join(daemon.dataDir, 'orchard.db'), workers, 'raw');
-      floors.push(
-        { name: `floor ${workers} processes`, server: floorMulti },
-        { name: `raw floor ${workers} processes`, server: rawMulti },
-      );
+      floors.push({
+        name: `floor ${workers} processes`,
+        server: await startFloor(join(daemon.dataDir, 'orchard.db'), workers),
+        label: `the floor at ${workers} processes`,
+        prefix: `floor-w${workers}.`,
+      });
+      floors.push({
+        name: `raw floor ${workers} processes`,
+        server: await startFloor(join(daemon.dataDir, 'orchard.db'), workers, 'raw'),
+        label: `the floor without node:http (net and a minimal parser) at ${workers} processes`,
+        prefix: `rawfloor-w${workers}.`,
+      });
     }
     await warmUp(subjects, peers, request, floors, options.scale);
     const out: BenchRow[] = [];
@@ -922,14 +927,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
         const goal = { file: 2.5, filekv: undefined, inmem: 1 }[p.storage];
         out.push(peerRowOf(c, m, `daemon --workers ${workers}`, `w${workers}.`, p, pf, goal));
         if (p.storage !== 'file') continue;
-        const floorRows = [
-          { label: `the floor at ${workers} processes`, prefix: `floor-w${workers}.` },
-          {
-            label: `the floor without node:http (net and a minimal parser) at ${workers} processes`,
-            prefix: `rawfloor-w${workers}.`,
-          },
-        ];
-        for (const [k, f] of floorRows.entries()) {
+        for (const [k, f] of floors.entries()) {
           const fm = figures[floorMultiAt + k] ?? [];
           if (floorMultiAt + k < all.length && fm.length > 0)
             out.push(peerRowOf(c, fm, f.label, f.prefix, p, pf, undefined));
@@ -943,8 +941,7 @@ export async function rows(options: BenchOptions = { scale: 1 }): Promise<BenchR
   } finally {
     for (const p of peers) await p.server?.close();
     await floor?.stop();
-    await floorMulti?.stop();
-    await rawMulti?.stop();
+    for (const f of floors) await f.server.stop();
     for (const d of daemons) await d.close();
   }
 }
